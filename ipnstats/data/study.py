@@ -1,0 +1,227 @@
+"""The study layer: load and validate a study folder, derive the analysis frames."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from .codebook import Codebook
+from .dyads import exchange_frame, firm_traits, task_frame
+from .frames import firm_year, survey_scores
+from .problems import DataError, ProblemLog
+from .scales import reliability
+from .schema import TABLES
+from .validate import CheckedTable, check_study
+
+FLOW_COLUMNS = ["step", "table", "reason", "rows_in", "rows_out"]
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """What validating a study folder found.
+
+    ``problems`` has one row per problem (capped at 50 per table, column and rule):
+    severity, table, file, line (as a spreadsheet shows it; row number for Parquet,
+    Stata and SPSS), column, value, rule, problem. ``counts`` has the uncapped totals.
+    """
+
+    folder: Path
+    problems: pd.DataFrame
+    counts: pd.DataFrame
+    rows_read: MappingProxyType
+
+    @property
+    def n_errors(self) -> int:
+        return int(self.counts.loc[self.counts["severity"] == "error", "count"].sum())
+
+    @property
+    def n_warnings(self) -> int:
+        return int(self.counts.loc[self.counts["severity"] == "warning", "count"].sum())
+
+    @property
+    def ok(self) -> bool:
+        """True when no error rule is broken (warnings allowed)."""
+        return self.n_errors == 0
+
+    def summary(self, max_problems: int = 40) -> str:
+        """A readable account: rows read per table, then every problem (capped)."""
+        lines = [f"Study folder: {self.folder}"]
+        for table, n in self.rows_read.items():
+            lines.append(f"  {table:<17} {n:>10,} rows")
+        verdict = "OK" if self.ok else "NOT VALID"
+        lines.append(f"{verdict}: {self.n_errors:,} error(s), {self.n_warnings:,} warning(s)")
+        shown = self.problems.head(max_problems)
+        for p in shown.itertuples(index=False):
+            where = p.file + (f", line {p.line}" if pd.notna(p.line) else "")
+            where += f", column {p.column}" if p.column else ""
+            value = f" (value: {p.value!r})" if p.value else ""
+            lines.append(f"  {p.severity.upper():<7} [{p.rule}] {where}: {p.problem}{value}")
+        total = self.n_errors + self.n_warnings
+        if total > len(shown):
+            lines.append(f"  ... and {total - len(shown):,} more (see .problems and .counts)")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Study:
+    """A loaded study: clean tables, the three analysis frames, sample flow, reliability.
+
+    Examples
+    --------
+    >>> import ipnstats
+    >>> study = ipnstats.load_study("data/example")  # doctest: +SKIP
+    >>> study.firm_year[["firm_id", "year", "member", "cohort", "stage"]].head()  # doctest: +SKIP
+    """
+
+    folder: Path
+    codebook: Codebook
+    tables: MappingProxyType
+    validation: ValidationReport
+    firm_year: pd.DataFrame
+    exchanges: pd.DataFrame | None
+    tasks: pd.DataFrame | None
+    sample_flow: pd.DataFrame
+    reliability: pd.DataFrame
+    skipped: tuple[str, ...] = field(default=())
+
+    def has(self, table: str) -> bool:
+        """Whether the study has (a non-empty) ``table``."""
+        return table in self.tables
+
+
+def validate_study(path: str | Path) -> ValidationReport:
+    """Check a study folder against the schema and rules; never raises for bad data.
+
+    Examples
+    --------
+    >>> report = ipnstats.validate_study("data/example")  # doctest: +SKIP
+    >>> report.ok, report.problems.head()  # doctest: +SKIP
+    """
+    report, _, _ = _check(Path(path))
+    return report
+
+
+def load_study(path: str | Path, *, errors: Literal["raise", "drop"] = "raise") -> Study:
+    """Load, validate and derive a study folder.
+
+    Parameters
+    ----------
+    path
+        The study folder (tables and ``codebook.toml``; see ``docs/study_folder.md``).
+    errors
+        ``"raise"`` (default): any broken error rule raises :class:`DataError` with
+        every problem. ``"drop"``: rows that break a row-level rule are dropped and
+        counted in ``sample_flow`` by rule; file-level problems (missing or unreadable
+        files, missing columns, a broken codebook) still raise.
+
+    Examples
+    --------
+    >>> study = ipnstats.load_study("data/example")  # doctest: +SKIP
+    >>> study.sample_flow  # doctest: +SKIP
+    """
+    folder = Path(path)
+    if errors not in ("raise", "drop"):
+        raise ValueError(f"errors must be 'raise' or 'drop', not {errors!r}")
+    report, codebook, checked = _check(folder)
+    fatal = report.counts[(report.counts["severity"] == "error")
+                          & report.counts["rule"].isin(FILE_RULES)]
+    if (errors == "raise" and not report.ok) or len(fatal) or codebook is None:
+        raise DataError(report.problems, _error_text(report))
+    tables, flow = _clean_tables(checked)
+    return _derive(folder, codebook, tables, flow, report)
+
+
+FILE_RULES = ("missing_file", "unreadable_file", "missing_column", "ambiguous_file",
+              "bad_scale", "missing_scale", "bad_stages", "bad_setting")
+
+
+def _check(folder: Path) -> tuple[ValidationReport, Codebook | None, dict[str, CheckedTable]]:
+    log = ProblemLog()
+    if not folder.is_dir():
+        log.add("error", "study", "missing_file", f"{folder} is not a folder", file=str(folder))
+        codebook, checked = None, {}
+    else:
+        codebook, checked = check_study(folder, log)
+    line_of = {name: t.raw.line_of for name, t in checked.items()}
+    rows = MappingProxyType({name: len(t.data) for name, t in checked.items()})
+    report = ValidationReport(folder, log.frame(line_of), log.count_frame(), rows)
+    return report, codebook, checked
+
+
+def _error_text(report: ValidationReport) -> str:
+    return (f"the study in {report.folder} has {report.n_errors:,} error(s); "
+            f"fix them and load again:\n{report.summary()}")
+
+
+def _clean_tables(checked: dict[str, CheckedTable]) -> tuple[dict[str, pd.DataFrame], list]:
+    """Drop rows that broke a rule (none under errors='raise'), with their flow steps."""
+    tables, flow = {}, []
+    for name, table in checked.items():
+        n = len(table.data)
+        flow.append(_flow("read", name, f"rows read from {table.raw.path.name}", n, n))
+        reasons = pd.Series(table.drop_reason).dropna().value_counts()
+        for rule, count in reasons.items():
+            flow.append(_flow("validation", name, f"broke rule {rule}", n, n - int(count)))
+            n -= int(count)
+        tables[name] = table.data.loc[~table.bad].reset_index(drop=True)
+    _cascade(tables, flow)
+    return tables, flow
+
+
+def _cascade(tables: dict[str, pd.DataFrame], flow: list) -> None:
+    """Drop rows whose firm or meeting was itself dropped (errors='drop' only)."""
+    for name, df in list(tables.items()):
+        spec = TABLES[name]
+        keep = np.ones(len(df), bool)
+        for column in spec.columns:
+            if column.references is None or column.references.startswith("memberships"):
+                continue
+            parent, parent_col = column.references.split(".")
+            if parent not in tables or column.name not in df:
+                continue
+            known = tables[parent][parent_col].astype(str)
+            values = df[column.name]
+            keep &= values.isna().to_numpy() | values.astype(str).isin(known).to_numpy()
+        if not keep.all():
+            n = len(df)
+            flow.append(_flow("validation", name, "refers to a dropped row of another table",
+                              n, int(keep.sum())))
+            tables[name] = df.loc[keep].reset_index(drop=True)
+
+
+def _derive(folder: Path, codebook: Codebook, tables: dict[str, pd.DataFrame], flow: list,
+            report: ValidationReport) -> Study:
+    scores, rel = None, pd.DataFrame()
+    if "surveys" in tables:
+        scores, score_flow = survey_scores(tables["surveys"], codebook)
+        flow += score_flow
+        rel = reliability(tables["surveys"], codebook.scales)
+    panel, panel_flow = firm_year(tables, codebook, scores)
+    flow += panel_flow
+    firms = tables["firms"]
+    in_panel = firms["firm_id"].astype(str).isin(panel["firm_id"].astype(str))
+    flow.append(_flow("firm_year", "firms", "firm has no financials row", len(firms),
+                      int(in_panel.sum())))
+    exchanges = tasks = None
+    if "exchanges" in tables:
+        exchanges = exchange_frame(tables["exchanges"], panel, firms,
+                                   firm_traits(scores, firms), codebook)
+        flow.append(_flow("exchanges", "exchanges", "one row per exchange",
+                          len(tables["exchanges"]), len(exchanges)))
+    if "tasks" in tables:
+        tasks = task_frame(tables["tasks"], exchanges)
+        flow.append(_flow("tasks", "tasks", "one row per task", len(tables["tasks"]), len(tasks)))
+    skipped = tuple(t for t in ("meetings", "meeting_activity", "surveys", "exchanges", "tasks")
+                    if t not in tables)
+    return Study(folder, codebook, MappingProxyType(tables), report, panel, exchanges, tasks,
+                 pd.DataFrame(flow, columns=FLOW_COLUMNS), rel, skipped)
+
+
+def _flow(step: str, table: str, reason: str, rows_in: int, rows_out: int) -> dict:
+    return {"step": step, "table": table, "reason": reason, "rows_in": int(rows_in),
+            "rows_out": int(rows_out)}

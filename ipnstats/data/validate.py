@@ -1,0 +1,368 @@
+"""Read and validate a study folder: every broken rule is reported, all at once.
+
+:func:`check_study` reads each table, parses its columns by kind and applies the
+rules. It returns the typed tables together with, for each, the rows that broke an
+error rule (and the first rule they broke), so that the study layer can either
+refuse the study or drop exactly those rows and account for them.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import columns as col
+from .codebook import Codebook, read_codebook
+from .problems import ProblemLog
+from .readers import RawTable, UnreadableFile, read_table
+from .schema import FILE_SUFFIXES, TABLE_ORDER, TABLES, Column, TableSpec
+
+
+@dataclass
+class CheckedTable:
+    """One table after validation: typed data and the rows that broke error rules."""
+
+    name: str
+    raw: RawTable
+    data: pd.DataFrame
+    drop_reason: np.ndarray  # object array: first error rule of each row, None if clean
+
+    @property
+    def bad(self) -> np.ndarray:
+        return pd.notna(self.drop_reason)
+
+
+@dataclass
+class _Table:
+    """A table being checked: flags go to the log and mark rows."""
+
+    spec: TableSpec
+    raw: RawTable
+    data: pd.DataFrame
+    reason: np.ndarray
+    log: ProblemLog
+
+    @property
+    def file(self) -> str:
+        return self.raw.path.name
+
+    def flag(self, mask, rule: str, column: str, problem: str, *, values=None,
+             severity: str = "error") -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        rows = np.flatnonzero(mask)
+        if values is None:
+            values = self.raw.frame[column].to_numpy()[rows] if column in self.raw.frame else None
+        else:
+            values = np.asarray(values, dtype=object)[rows]
+        self.log.add(severity, self.spec.name, rule, problem, file=self.file, column=column,
+                     rows=rows, values=values)
+        if severity == "error":
+            self.reason[mask & pd.isna(self.reason)] = rule
+
+
+def check_study(folder: Path, log: ProblemLog) -> tuple[Codebook | None, dict[str, CheckedTable]]:
+    """Read and validate every table of ``folder``; problems go to ``log``."""
+    codebook = read_codebook(folder / "codebook.toml", log)
+    tables: dict[str, CheckedTable] = {}
+    for name in TABLE_ORDER:
+        path = _locate(folder, TABLES[name], log)
+        if path is None:
+            continue
+        checked = _check_table(TABLES[name], path, codebook, tables, log)
+        if checked is not None:
+            tables[name] = checked
+    return codebook, tables
+
+
+def _locate(folder: Path, spec: TableSpec, log: ProblemLog) -> Path | None:
+    files = [p for p in folder.iterdir() if p.is_file()] if folder.is_dir() else []
+    found = [p for p in files if p.stem == spec.name and p.suffix.lower() in FILE_SUFFIXES]
+    if len(found) > 1:
+        log.add("error", spec.name, "ambiguous_file",
+                f"several files for table {spec.name}: {sorted(p.name for p in found)}; keep one",
+                file=found[0].name)
+        return None
+    if found:
+        return found[0]
+    if spec.required:
+        names = [p.name for p in files]
+        hint = difflib.get_close_matches(f"{spec.name}.csv", names, n=1, cutoff=0.6)
+        hint_text = f"; did you mean {hint[0]!r}?" if hint else ""
+        log.add("error", spec.name, "missing_file",
+                f"required table {spec.name} not found: expected {spec.name}.csv (or .parquet, "
+                f".xlsx, .dta, .sav){hint_text}", file=f"{spec.name}.csv")
+    return None
+
+
+def _check_table(spec: TableSpec, path: Path, codebook: Codebook | None,
+                 parents: dict[str, CheckedTable], log: ProblemLog) -> CheckedTable | None:
+    ids = tuple(c.name for c in spec.columns if c.kind == "id")
+    try:
+        raw = read_table(spec.name, path, id_columns=ids)
+    except UnreadableFile as exc:
+        log.add("error", spec.name, "unreadable_file", str(exc), file=path.name)
+        return None
+    if raw.qualtrics and spec.name == "surveys" and codebook is not None:
+        raw.frame = _from_qualtrics(raw.frame, codebook)
+    raw.frame.columns = [str(c).strip() for c in raw.frame.columns]
+    columns = _columns(spec, codebook)
+    n = len(raw.frame)
+    table = _Table(spec, raw, pd.DataFrame(index=raw.frame.index), np.full(n, None, object), log)
+    if n == 0:
+        log.add("error" if spec.required else "warning", spec.name, "empty_table",
+                f"table {spec.name} has no rows" + ("" if spec.required else
+                                                   "; the hypotheses that need it are skipped"),
+                file=path.name)
+        return None
+    present = _check_columns(table, columns)
+    _check_malformed(table)
+    for column in present:
+        _parse(table, column)
+    _check_keys(table)
+    _check_references(table, present, parents)
+    RULES.get(spec.name, lambda *_: None)(table, parents, codebook)
+    extra = [c for c in raw.frame.columns if c not in table.data]
+    data = pd.concat([table.data, raw.frame[extra]], axis=1) if extra else table.data
+    return CheckedTable(spec.name, raw, data, table.reason)
+
+
+def _columns(spec: TableSpec, codebook: Codebook | None) -> list[Column]:
+    if spec.name != "surveys" or codebook is None:
+        return list(spec.columns)
+    items = [Column(item, "number", nullable=True) for item in codebook.items]
+    return list(spec.columns) + items
+
+
+def _check_columns(table: _Table, columns: list[Column]) -> list[Column]:
+    have = list(table.raw.frame.columns)
+    present = []
+    for column in columns:
+        if column.name in have:
+            present.append(column)
+            continue
+        hint = difflib.get_close_matches(column.name, have, n=1, cutoff=0.6) or [
+            h for h in have if h.lower() == column.name.lower()]
+        hint_text = f"; did you mean {hint[0]!r}?" if hint else ""
+        table.log.add("error", table.spec.name, "missing_column",
+                      f"required column {column.name!r} is missing{hint_text}",
+                      file=table.file, column=column.name, lines=[1])
+        table.reason[:] = np.where(pd.isna(table.reason), "missing_column", table.reason)
+    return present
+
+
+def _check_malformed(table: _Table) -> None:
+    if not table.raw.malformed:
+        return
+    width = len(table.raw.frame.columns)
+    mask = np.zeros(len(table.reason), bool)
+    fields = np.full(len(mask), None, object)
+    for pos, n_fields, _text in table.raw.malformed:
+        mask[pos], fields[pos] = True, n_fields
+    table.flag(mask, "wrong_field_count", "",
+               f"row does not have {width} fields like the header (value: its field count)",
+               values=fields)
+
+
+def _parse(table: _Table, column: Column) -> None:
+    raw = table.raw.frame[column.name]
+    name, kind = column.name, column.kind
+    if kind == "integer":
+        values, bad, fractional = col.parse_integer(raw)
+        table.flag(fractional, "not_integer", name, f"{name} must be a whole number")
+    elif kind == "choice":
+        values, bad = col.parse_choice(raw, column.choices)
+    else:
+        values, bad = PARSERS[kind](raw)
+    table.flag(bad, BAD_RULE[kind], name, BAD_TEXT[kind].format(name=name, choices=
+                                                                 "/".join(column.choices)))
+    if not column.nullable:
+        missing = values.isna().to_numpy() & ~bad
+        if kind == "integer":
+            missing &= ~fractional
+        table.flag(missing, "missing_value", name, f"{name} is required but empty")
+    if column.minimum is not None:
+        low = (values < column.minimum).fillna(False).to_numpy()
+        rule = "negative_value" if column.minimum == 0 else "out_of_range"
+        table.flag(low, rule, name, f"{name} must be at least {column.minimum:g}")
+    table.data[name] = _tighten(values, kind)
+
+
+def _tighten(values: pd.Series, kind: str) -> pd.Series:
+    """Whole-number kinds as integers when nothing is missing (floats otherwise)."""
+    if kind in ("integer", "binary") and not values.isna().any():
+        return values.astype(np.int64 if kind == "integer" else np.int8)
+    return values
+
+
+PARSERS = {"id": col.parse_id, "text": col.parse_text, "number": col.parse_number,
+           "binary": col.parse_binary, "date": col.parse_date}
+BAD_RULE = {"id": "bad_id", "text": "bad_text", "number": "not_a_number",
+            "integer": "not_a_number", "binary": "not_binary", "choice": "not_in_set",
+            "date": "bad_date"}
+BAD_TEXT = {"id": "", "text": "",
+            "number": "{name} is not a number (write e.g. 1234.5; 1,234.50 and $1,234 are read)",
+            "integer": "{name} is not a whole number",
+            "binary": "{name} must be 0 or 1 (true/false and yes/no are read)",
+            "choice": "{name} must be one of {choices}",
+            "date": "{name} is not a date: write YYYY-MM-DD"}
+
+
+def _check_keys(table: _Table) -> None:
+    key = list(table.spec.key)
+    if not all(k in table.data for k in key):
+        return
+    frame = table.data[key]
+    dup = frame.duplicated(keep="first").to_numpy() & frame.notna().all(axis=1).to_numpy()
+    if not dup.any():
+        return
+    first = frame.reset_index(drop=True).groupby(key, observed=True, sort=False).ngroup()
+    first_pos = pd.Series(np.arange(len(frame))).groupby(first.to_numpy()).transform("min")
+    shown = [" / ".join(_show_key(frame.iloc[i])) for i in range(len(frame))] if dup.sum() < 1e5 \
+        else None
+    first_lines = [table.raw.line_of(int(p)) for p in first_pos.to_numpy()[dup][:50]]
+    text = "duplicate key ({}) ; first seen on line {}".format(
+        ", ".join(key), first_lines[0] if len(set(first_lines)) == 1 else "an earlier line")
+    table.flag(dup, "duplicate_key", key[-1] if len(key) == 1 else "+".join(key), text,
+               values=shown if shown is not None else np.full(len(frame), "", object))
+
+
+def _show_key(row: pd.Series) -> list[str]:
+    return [v.date().isoformat() if isinstance(v, pd.Timestamp) else str(v) for v in row]
+
+
+def _check_references(table: _Table, present: list[Column],
+                      parents: dict[str, CheckedTable]) -> None:
+    for column in present:
+        if column.references is None:
+            continue
+        parent_name, parent_col = column.references.split(".")
+        parent = parents.get(parent_name)
+        if parent is None or parent_col not in parent.data:
+            if parent_name != "meetings" or table.data[column.name].notna().any():
+                _unverifiable(table, column, parent_name)
+            continue
+        known = set(parent.data[parent_col].dropna().astype(str))
+        values = table.data[column.name]
+        unknown = values.notna().to_numpy() & ~values.astype(str).isin(known).to_numpy()
+        what = parent_col.replace("_id", "")
+        table.flag(unknown, "unknown_id", column.name,
+                   f"{column.name} is not a known {what} (not in {parent.raw.path.name})")
+
+
+def _unverifiable(table: _Table, column: Column, parent_name: str) -> None:
+    if parent_name in ("firms", "memberships"):
+        return  # the parent's own error (missing or unreadable file) says it all
+    table.log.add("warning", table.spec.name, "unverified_id",
+                  f"{column.name} cannot be checked: the study has no {parent_name} table",
+                  file=table.file, column=column.name, lines=[1])
+
+
+def _from_qualtrics(frame: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
+    """Map a Qualtrics export's columns to the survey schema through the codebook."""
+    names = {codebook.qualtrics_firm_id: "firm_id", codebook.qualtrics_date: "date",
+             **dict(codebook.qualtrics_items)}
+    return frame.rename(columns=names)
+
+
+# --- table-specific rules ---------------------------------------------------------------
+
+def _memberships(table: _Table, parents: dict, codebook) -> None:
+    d = table.data
+    if not {"join_date", "exit_date"} <= set(d):
+        return
+    table.flag((d["exit_date"] < d["join_date"]).fillna(False), "exit_before_join", "exit_date",
+               "exit_date is before join_date")
+    _check_overlaps(table)
+    firms = parents.get("firms")
+    if firms is not None and "founded_year" in firms.data and "firm_id" in d:
+        founded = d["firm_id"].astype(str).map(
+            dict(zip(firms.data["firm_id"].astype(str), firms.data["founded_year"], strict=True)))
+        early = (d["join_date"].dt.year < founded).fillna(False)
+        table.flag(early, "join_before_founding", "join_date",
+                   "firm joined a peer group before the year it was founded", severity="warning")
+
+
+def _check_overlaps(table: _Table) -> None:
+    d = table.data
+    if "firm_id" not in d:
+        return
+    end = d["exit_date"].fillna(pd.Timestamp.max.normalize())
+    order = np.lexsort((d["join_date"].to_numpy(), d["firm_id"].astype(str).to_numpy()))
+    firm = d["firm_id"].astype(str).to_numpy()[order]
+    join = d["join_date"].to_numpy()[order]
+    prev_end = np.roll(end.to_numpy()[order], 1)
+    same = np.r_[False, firm[1:] == firm[:-1]]
+    overlap_sorted = same & (join <= prev_end) & ~pd.isna(join)
+    overlap = np.zeros(len(d), bool)
+    overlap[order] = overlap_sorted
+    prev_pos = np.full(len(d), -1)
+    prev_pos[order[1:]] = order[:-1]
+    shown = np.full(len(d), "", object)
+    for i in np.flatnonzero(overlap)[:100]:
+        shown[i] = f"previous spell on line {table.raw.line_of(int(prev_pos[i]))}"
+    table.flag(overlap, "overlapping_spells", "join_date",
+               "this spell starts before the firm's previous spell ended", values=shown)
+
+
+def _financials(table: _Table, parents: dict, codebook) -> None:
+    firms = parents.get("firms")
+    d = table.data
+    if firms is None or "founded_year" not in firms.data or not {"firm_id", "year"} <= set(d):
+        return
+    founded = d["firm_id"].astype(str).map(
+        dict(zip(firms.data["firm_id"].astype(str), firms.data["founded_year"], strict=True)))
+    table.flag((d["year"] < founded).fillna(False).to_numpy(), "year_before_founding", "year",
+               "financials reported for a year before the firm was founded", severity="warning")
+
+
+def _meeting_activity(table: _Table, parents: dict, codebook) -> None:
+    d = table.data
+    if {"benchmark_rank", "ranked_firms"} <= set(d):
+        table.flag((d["benchmark_rank"] > d["ranked_firms"]).fillna(False), "out_of_range",
+                   "benchmark_rank", "benchmark_rank is larger than ranked_firms")
+    if {"attended", "disclosed_financials"} <= set(d):
+        table.flag(((d["attended"] == 0) & (d["disclosed_financials"] == 1)).fillna(False),
+                   "disclosed_without_attending", "disclosed_financials",
+                   "financials disclosed at a meeting the firm did not attend",
+                   severity="warning")
+
+
+def _surveys(table: _Table, parents: dict, codebook: Codebook | None) -> None:
+    if codebook is None:
+        return
+    for scale in codebook.scales:
+        for item in scale.items:
+            if item not in table.data:
+                continue
+            v = table.data[item]
+            outside = ((v < scale.low) | (v > scale.high)).fillna(False).to_numpy()
+            table.flag(outside, "out_of_range", item,
+                       f"{item} must be within {scale.low:g}..{scale.high:g} "
+                       f"(scale {scale.name})")
+
+
+def _exchanges(table: _Table, parents: dict, codebook) -> None:
+    d = table.data
+    if {"sender_id", "receiver_id"} <= set(d):
+        same = (d["sender_id"].astype(str) == d["receiver_id"].astype(str)) & d["sender_id"].notna()
+        table.flag(same.to_numpy(), "sender_is_receiver", "sender_id",
+                   "sender_id equals receiver_id: a firm cannot learn from itself here")
+
+
+def _tasks(table: _Table, parents: dict, codebook) -> None:
+    d = table.data
+    if "outcome" in d:
+        table.flag((d["outcome"] <= 0).fillna(False).to_numpy(), "nonpositive_outcome",
+                   "outcome", "outcome is not positive: its log (learning curves) is undefined",
+                   severity="warning")
+
+
+RULES = {"memberships": _memberships, "financials": _financials,
+         "meeting_activity": _meeting_activity, "surveys": _surveys, "exchanges": _exchanges,
+         "tasks": _tasks}

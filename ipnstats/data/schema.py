@@ -24,6 +24,7 @@ class Column:
     kind: Kind
     nullable: bool = False
     minimum: float | None = None
+    maximum: float | None = None
     choices: tuple[str, ...] = ()
     references: str | None = None  # "table.column" this id must exist in
 
@@ -49,7 +50,7 @@ TABLES: dict[str, TableSpec] = {
     for t in (
         TableSpec("firms", (
             C("firm_id", "id"), C("industry", "text"), C("region", "text"),
-            C("founded_year", "integer", minimum=1800),
+            C("founded_year", "integer", minimum=1800, maximum=2200),
             C("employees_baseline", "integer", minimum=0),
         ), key=("firm_id",), required=True),
         TableSpec("memberships", (
@@ -58,7 +59,7 @@ TABLES: dict[str, TableSpec] = {
         ), key=("firm_id", "join_date"), required=True),
         TableSpec("financials", (
             C("firm_id", "id", references="firms.firm_id"),
-            C("year", "integer", minimum=1800),
+            C("year", "integer", minimum=1800, maximum=2200),
             C("revenue", "number", minimum=0), C("net_income", "number"),
             C("employees", "integer", minimum=0), C("total_assets", "number", minimum=0),
         ), key=("firm_id", "year"), required=True),

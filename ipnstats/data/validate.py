@@ -190,6 +190,9 @@ def _parse(table: _Table, column: Column) -> None:
         low = (values < column.minimum).fillna(False).to_numpy()
         rule = "negative_value" if column.minimum == 0 else "out_of_range"
         table.flag(low, rule, name, f"{name} must be at least {column.minimum:g}")
+    if column.maximum is not None:
+        high = (values > column.maximum).fillna(False).to_numpy()
+        table.flag(high, "out_of_range", name, f"{name} must be at most {column.maximum:g}")
     table.data[name] = _tighten(values, kind)
 
 

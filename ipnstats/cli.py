@@ -1,0 +1,103 @@
+"""The ``ipnstats`` command line: validate, simulate, panel, data-report."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .data import DataError, load_study, validate_study
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code (1 on a user error, never a traceback)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except DataError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as exc:
+        print(f"ipnstats: error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ipnstats",
+        description="Test how firms learn from their peers: from IPN records to tested "
+                    "hypotheses.")
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+    p = sub.add_parser("validate", help="check a study folder and list every problem",
+                       description="Check a study folder; exit 1 when it has errors.")
+    p.add_argument("path", type=Path, help="the study folder")
+    p.add_argument("--max-problems", type=int, default=40, help="problems to print (40)")
+    p.add_argument("--csv", type=Path, help="also write every problem to this CSV file")
+    p.set_defaults(run=_validate)
+
+    p = sub.add_parser("simulate", help="write a synthetic study with known true effects",
+                       description="Write a synthetic study folder (tables, codebook.toml, "
+                                   "truth.toml).")
+    p.add_argument("out", type=Path, help="the folder to write")
+    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    p.add_argument("--firms", type=int, default=600, help="number of firms (600)")
+    p.add_argument("--groups", type=int, default=30, help="number of peer groups (30)")
+    p.set_defaults(run=_simulate)
+
+    p = sub.add_parser("panel", help="write the firm-year panel of a study",
+                       description="Load a study and write its firm-year panel.")
+    p.add_argument("path", type=Path, help="the study folder")
+    p.add_argument("--out", type=Path, required=True, help="FILE.parquet or FILE.csv")
+    p.set_defaults(run=_panel)
+
+    p = sub.add_parser("data-report", help="write the data report (validation, flow, "
+                                           "reliability)",
+                       description="Load a study and write the data report as text and CSV.")
+    p.add_argument("path", type=Path, help="the study folder")
+    p.add_argument("--out", type=Path, default=Path("reports"), help="output folder (reports)")
+    p.set_defaults(run=_data_report)
+    return parser
+
+
+def _validate(args) -> int:
+    report = validate_study(args.path)
+    print(report.summary(max_problems=args.max_problems))
+    if args.csv:
+        report.problems.to_csv(args.csv, index=False)
+    return 0 if report.ok else 1
+
+
+def _simulate(args) -> int:
+    from .simulate import simulate_study
+
+    path = simulate_study(args.out, n_firms=args.firms, n_groups=args.groups, seed=args.seed)
+    print(f"wrote a simulated study to {path}")
+    return 0
+
+
+def _panel(args) -> int:
+    suffix = args.out.suffix.lower()
+    if suffix not in (".parquet", ".csv"):
+        raise ValueError(f"--out must end in .parquet or .csv, not {args.out.name!r}")
+    panel = load_study(args.path).firm_year
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".parquet":
+        panel.to_parquet(args.out, index=False)
+    else:
+        panel.to_csv(args.out, index=False)
+    print(f"wrote {len(panel):,} firm-years to {args.out}")
+    return 0
+
+
+def _data_report(args) -> int:
+    from .report.data_report import write_data_report
+
+    study = load_study(args.path)
+    for path in write_data_report(study, args.out):
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

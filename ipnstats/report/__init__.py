@@ -1,0 +1,1 @@
+"""Reports: rendering of results and data summaries (never estimation)."""

@@ -119,3 +119,19 @@ def parse_date(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
             "datetime64[s]")
     values = values.dt.normalize()
     return values, values.isna().to_numpy() & present
+
+
+def id_codes(values: pd.Series, ids: pd.Series | pd.Index) -> np.ndarray:
+    """Position of each id of ``values`` among the unique ``ids`` (-1: missing or unknown).
+
+    Works on the categories of a categorical column, so it costs one pass over the
+    integer codes however long the column is.
+    """
+    reference = pd.Index(pd.Series(ids).dropna().astype(str).unique())
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        lookup = reference.get_indexer(values.cat.categories.astype(str))
+        codes = values.cat.codes.to_numpy()
+        return np.where(codes >= 0, lookup[np.maximum(codes, 0)], -1).astype(np.int64)
+    present = values.notna().to_numpy()
+    found = reference.get_indexer(values.astype(str)).astype(np.int64)
+    return np.where(present, found, -1)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .codebook import Codebook
+from .columns import id_codes
 from .membership import MemberGrid, member_grid
 from .scales import score
 
@@ -18,9 +19,8 @@ PRACTICES = ("attendance_rate", "disclosure_rate", "critiques", "benchmark_rank_
 
 
 def firm_codes(ids: pd.Series, firms: pd.DataFrame) -> np.ndarray:
-    """Position of each firm id in the firms table (-1 for unknown ids)."""
-    return pd.Categorical(ids.astype(str), categories=firms["firm_id"].astype(str)).codes.astype(
-        np.int64)
+    """Position of each firm id in the (clean, unique) firms table; -1 for unknown ids."""
+    return id_codes(ids, firms["firm_id"])
 
 
 def build_grid(tables: dict[str, pd.DataFrame],
@@ -43,9 +43,11 @@ def firm_year(tables: dict[str, pd.DataFrame], codebook: Codebook,
     firms, fin = tables["firms"], tables["financials"]
     grid, group_names = build_grid(tables, codebook)
     code = firm_codes(fin["firm_id"], firms)
-    order = np.lexsort((fin["year"].to_numpy(), code))
-    panel = fin.iloc[order].reset_index(drop=True)
-    code = code[order]
+    sort_key = code * 10_000 + fin["year"].to_numpy(dtype=np.int64)
+    if not (np.diff(sort_key) >= 0).all():
+        order = np.argsort(sort_key, kind="stable")
+        fin, code = fin.iloc[order].reset_index(drop=True), code[order]
+    panel = fin.copy()
     year = panel["year"].to_numpy(dtype=np.int64)
     panel["year"] = year
     flow = [_step("firm_year", "financials", "one row per firm-year of financials",
@@ -98,7 +100,8 @@ def _stage(tenure: np.ndarray, member: np.ndarray, codebook: Codebook) -> pd.Cat
 
 def _firm_columns(panel, firms: pd.DataFrame, code) -> None:
     for column in ("industry", "region"):
-        panel[column] = firms[column].to_numpy()[code]
+        values = pd.Categorical(firms[column])
+        panel[column] = pd.Categorical.from_codes(values.codes[code], values.categories)
     panel["founded_year"] = firms["founded_year"].to_numpy()[code]
     panel["age"] = panel["year"] - panel["founded_year"]
 

@@ -85,7 +85,7 @@ def _read_csv(name: str, path: Path, id_columns: tuple[str, ...]) -> RawTable:
     if bad_rows:  # ragged rows: re-read slowly so every record keeps its position
         frame, malformed = _python_csv(path, encoding, skip)
     else:
-        frame, malformed = table.to_pandas(), []
+        frame, malformed = table.to_pandas(date_as_object=False), []
     return RawTable(name, path, frame, first_line=2 + skip, malformed=malformed,
                     qualtrics=qualtrics)
 
@@ -101,7 +101,7 @@ def _arrow_csv(path: Path, encoding: str, skip: int, id_columns: tuple[str, ...]
     names = _header(path, encoding)
     for col in id_columns:
         if col in names:
-            forced[col] = pa.string()
+            forced[col] = pa.dictionary(pa.int32(), pa.string())
     for _ in range(len(names) + 1):
         try:
             table = pacsv.read_csv(

@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 
 from .codebook import Codebook
+from .columns import id_codes
 from .dyads import exchange_frame, firm_traits, task_frame
-from .frames import firm_year, survey_scores
+from .frames import firm_codes, firm_year, survey_scores
 from .problems import DataError, ProblemLog
 from .scales import reliability
 from .schema import TABLES
@@ -184,9 +185,8 @@ def _cascade(tables: dict[str, pd.DataFrame], flow: list) -> None:
             parent, parent_col = column.references.split(".")
             if parent not in tables or column.name not in df:
                 continue
-            known = tables[parent][parent_col].astype(str)
             values = df[column.name]
-            keep &= values.isna().to_numpy() | values.astype(str).isin(known).to_numpy()
+            keep &= values.isna().to_numpy() | (id_codes(values, tables[parent][parent_col]) >= 0)
         if not keep.all():
             n = len(df)
             flow.append(_flow("validation", name, "refers to a dropped row of another table",
@@ -204,7 +204,7 @@ def _derive(folder: Path, codebook: Codebook, tables: dict[str, pd.DataFrame], f
     panel, panel_flow = firm_year(tables, codebook, scores)
     flow += panel_flow
     firms = tables["firms"]
-    in_panel = firms["firm_id"].astype(str).isin(panel["firm_id"].astype(str))
+    in_panel = np.bincount(firm_codes(panel["firm_id"], firms), minlength=len(firms)) > 0
     flow.append(_flow("firm_year", "firms", "firm has no financials row", len(firms),
                       int(in_panel.sum())))
     exchanges = tasks = None

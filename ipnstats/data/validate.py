@@ -250,9 +250,8 @@ def _check_references(table: _Table, present: list[Column],
             if parent_name != "meetings" or table.data[column.name].notna().any():
                 _unverifiable(table, column, parent_name)
             continue
-        known = set(parent.data[parent_col].dropna().astype(str))
         values = table.data[column.name]
-        unknown = values.notna().to_numpy() & ~values.astype(str).isin(known).to_numpy()
+        unknown = values.notna().to_numpy() & (col.id_codes(values, parent.data[parent_col]) < 0)
         what = parent_col.replace("_id", "")
         table.flag(unknown, "unknown_id", column.name,
                    f"{column.name} is not a known {what} (not in {parent.raw.path.name})")
@@ -282,13 +281,22 @@ def _memberships(table: _Table, parents: dict, codebook) -> None:
     table.flag((d["exit_date"] < d["join_date"]).fillna(False), "exit_before_join", "exit_date",
                "exit_date is before join_date")
     _check_overlaps(table)
-    firms = parents.get("firms")
-    if firms is not None and "founded_year" in firms.data and "firm_id" in d:
-        founded = d["firm_id"].astype(str).map(
-            dict(zip(firms.data["firm_id"].astype(str), firms.data["founded_year"], strict=True)))
-        early = (d["join_date"].dt.year < founded).fillna(False)
+    founded = _founded(d, parents)
+    if founded is not None:
+        early = d["join_date"].dt.year.to_numpy(dtype=float) < founded
         table.flag(early, "join_before_founding", "join_date",
                    "firm joined a peer group before the year it was founded", severity="warning")
+
+
+def _founded(d: pd.DataFrame, parents: dict) -> np.ndarray | None:
+    """The founding year of each row's firm (NaN when unknown), or None."""
+    firms = parents.get("firms")
+    if firms is None or "founded_year" not in firms.data or "firm_id" not in d:
+        return None
+    unique = ~firms.data["firm_id"].duplicated().to_numpy()
+    ids = firms.data["firm_id"][unique]
+    founded = np.r_[firms.data["founded_year"].to_numpy(dtype=float)[unique], np.nan]
+    return founded[col.id_codes(d["firm_id"], ids)]
 
 
 def _check_overlaps(table: _Table) -> None:
@@ -296,11 +304,12 @@ def _check_overlaps(table: _Table) -> None:
     if "firm_id" not in d:
         return
     end = d["exit_date"].fillna(pd.Timestamp.max.normalize())
-    order = np.lexsort((d["join_date"].to_numpy(), d["firm_id"].astype(str).to_numpy()))
-    firm = d["firm_id"].astype(str).to_numpy()[order]
+    firm_code = col.id_codes(d["firm_id"], d["firm_id"])
+    order = np.lexsort((d["join_date"].to_numpy(), firm_code))
+    firm = firm_code[order]
     join = d["join_date"].to_numpy()[order]
     prev_end = np.roll(end.to_numpy()[order], 1)
-    same = np.r_[False, firm[1:] == firm[:-1]]
+    same = np.r_[False, (firm[1:] == firm[:-1]) & (firm[1:] >= 0)]
     overlap_sorted = same & (join <= prev_end) & ~pd.isna(join)
     overlap = np.zeros(len(d), bool)
     overlap[order] = overlap_sorted
@@ -314,13 +323,11 @@ def _check_overlaps(table: _Table) -> None:
 
 
 def _financials(table: _Table, parents: dict, codebook) -> None:
-    firms = parents.get("firms")
     d = table.data
-    if firms is None or "founded_year" not in firms.data or not {"firm_id", "year"} <= set(d):
+    founded = _founded(d, parents)
+    if founded is None or "year" not in d:
         return
-    founded = d["firm_id"].astype(str).map(
-        dict(zip(firms.data["firm_id"].astype(str), firms.data["founded_year"], strict=True)))
-    table.flag((d["year"] < founded).fillna(False).to_numpy(), "year_before_founding", "year",
+    table.flag(d["year"].to_numpy(dtype=float) < founded, "year_before_founding", "year",
                "financials reported for a year before the firm was founded", severity="warning")
 
 

@@ -37,6 +37,8 @@ import numpy as np
 import pandas as pd
 import tomli_w
 
+__all__ = ["simulate_study"]
+
 INDUSTRIES = ("construction", "manufacturing", "retail", "hospitality",
               "professional_services", "transport")
 INDUSTRY_SHARES = (0.22, 0.16, 0.20, 0.14, 0.18, 0.10)
@@ -104,11 +106,11 @@ class _Effects:
     exit_intercept: float = -1.2  # H1f
     exit_rank: float = -2.5
     cs_intercept: float = 5.0  # H2a, H2c, H3a
-    cs_loss: float = 0.8
+    cs_loss: float = 0.5
     cs_neutral: float = 0.0
-    cs_sender_ra: float = 0.35
+    cs_sender_ra: float = 0.25
     cs_receiver_la: float = 0.0
-    cs_la_x_loss: float = 0.3
+    cs_la_x_loss: float = 0.2
     sd_sender: float = 0.5
     sd_receiver: float = 0.7
     sd_exchange: float = 1.2
@@ -189,7 +191,7 @@ def simulate_study(out_dir: str | Path, *, n_firms: int = 600, n_groups: int = 3
     >>> folder = simulate_study(tempfile.mkdtemp(), n_firms=200, seed=1)
     >>> truth = tomllib.loads((folder / "truth.toml").read_text())
     >>> truth["H2a"]["loss"]["value"]
-    0.8
+    0.5
     """
     cfg = _config(n_firms, n_groups, first_year, last_year, seed)
     rng = np.random.default_rng(seed)
@@ -217,9 +219,10 @@ def _config(n_firms, n_groups, first_year, last_year, seed) -> _Config:
             or last_year - first_year < 4 or first_year < 1900:
         raise ValueError(f"need whole years with last_year >= first_year + 4 (and first_year "
                          f">= 1900); got first_year={first_year!r}, last_year={last_year!r}")
-    if not isinstance(seed, int | np.random.Generator):
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer | np.random.Generator):
         raise ValueError(f"seed must be an int or a numpy Generator, got {type(seed).__name__}")
-    recorded = seed if isinstance(seed, int) else "numpy Generator (state not recorded)"
+    recorded = "numpy Generator (state not recorded)" \
+        if isinstance(seed, np.random.Generator) else int(seed)
     return _Config(n_firms, n_groups, first_year, last_year, recorded)
 
 
@@ -265,7 +268,7 @@ def _draw_firms(rng, cfg: _Config, eff: _Effects) -> _Firms:
         founded=founded, industry=rng.choice(len(INDUSTRIES), n, p=INDUSTRY_SHARES),
         region=rng.integers(0, len(REGIONS), n), size=size, quality=quality,
         interested=rng.random(n) < eff.interested,
-        emp_fe=np.log(10.0) + 0.85 * size + 0.25 * rng.standard_normal(n),
+        emp_fe=np.log(8.0) + 0.85 * size + 0.25 * rng.standard_normal(n),
         alpha=np.log(1.2e6) + 0.9 * size + 0.15 * quality + 0.3 * rng.standard_normal(n),
         p_att=_expit(rng.normal(1.4, 0.8, n)), p_disc=_expit(rng.normal(0.8, 1.0, n)),
         crit=rng.gamma(4.0, 0.35, n), latent=latent,
@@ -629,7 +632,7 @@ def _ar1(rng, n: int, t: int, rho: float, sd: float) -> np.ndarray:
     return eps
 
 
-def _effect_parts(eff: _Effects, fx: _Firms, grid: _Grid, inten, scores, cfg: _Config):
+def _effect_parts(eff: _Effects, fx: _Firms, grid: _Grid, inten, scores):
     """The true membership effect on log revenue, split into its parts (firm x year)."""
     member, tenure = grid.member[:, 1:], grid.tenure[:, 1:]
     young = (grid.cohort > 0) & (grid.cohort - fx.founded < eff.young_age)
@@ -650,7 +653,7 @@ def _financials(rng, cfg: _Config, eff: _Effects, fx: _Firms, grid: _Grid, inten
     gamma = np.cumsum(rng.normal(0.02, 0.03, t))
     never = (fx.alpha[:, None] + gamma + 0.03 * age + _ar1(rng, n, t, 0.5, 0.2)
              + eff.pl_revenue * (scores["pl_never"][:, :-1] - eff.pl_centre))
-    parts = _effect_parts(eff, fx, grid, inten, scores, cfg)
+    parts = _effect_parts(eff, fx, grid, inten, scores)
     delta = parts["direct"] + parts["practice"] + parts["indirect"]
     log_rev = never + delta
     first = np.clip(fx.founded - cfg.first_year, 0, t - 1)
@@ -791,15 +794,15 @@ def _tasks(rng, cfg: _Config, eff: _Effects, fx: _Firms, ex: pd.DataFrame, ra_tr
     tasks = pd.DataFrame({"firm": firm, "seq": cum, "day": day,
                           "outcome": np.maximum(np.round(np.exp(log_out), 2), 0.01),
                           "sources": sources})
-    return tasks, {"kappa": _within_slope(firm, log_cum, np.log(sources)),
-                   "share_exposed": float(np.mean(exposure > 0))}
+    unexposed = exposure == 0
+    return tasks, {"kappa": _slope(log_cum[unexposed], np.log(sources[unexposed])),
+                   "share_exposed": float(np.mean(~unexposed))}
 
 
-def _within_slope(group, x, y) -> float:
-    """OLS slope of y on x after removing group means."""
-    xd = x - pd.Series(x).groupby(group).transform("mean").to_numpy()
-    yd = y - pd.Series(y).groupby(group).transform("mean").to_numpy()
-    return float((xd * yd).sum() / (xd * xd).sum())
+def _slope(x, y) -> float:
+    """OLS slope of y on x (with an intercept)."""
+    xd = x - x.mean()
+    return float((xd * (y - y.mean())).sum() / (xd * xd).sum())
 
 
 # --- public tables ------------------------------------------------------------------------
@@ -934,12 +937,15 @@ def _truth_settings(cfg: _Config, fy: pd.DataFrame, grid: _Grid) -> dict:
                   "Column names are those of the derived frames of docs/study_folder.md. The "
                   "true effect of membership on log_revenue of a firm-year is its log revenue "
                   "minus the log revenue the same firm would have had with no membership ever "
-                  "(same shocks)."),
+                  "(same shocks). n_member_years counts the member == 1 rows of the firm-year "
+                  "panel (financials rows)."),
     }
 
 
 def _truth_h1a(cfg: _Config, fy: pd.DataFrame) -> dict:
-    post = fy[(fy["event_time"] >= 0) & (fy["cohort"] > cfg.first_year)]
+    key = fy["firm"].to_numpy() * 10_000 + fy["year"].to_numpy()
+    has_base = np.isin(fy["firm"].to_numpy() * 10_000 + fy["cohort"].to_numpy() - 1, key)
+    post = fy[(fy["event_time"] >= 0) & (fy["cohort"] > cfg.first_year) & has_base]
     events = np.arange(0, 9)
     by_event = post.groupby("event_time")["delta"].mean().reindex(events)
     return {
@@ -951,9 +957,11 @@ def _truth_h1a(cfg: _Config, fy: pd.DataFrame) -> dict:
                                "parts)"),
         "att_post_identified": _p(_mean(post["delta"]),
                                   "mean true effect on log_revenue over rows with event_time "
-                                  ">= 0 of cohorts first_year < cohort <= last_year (those with "
-                                  "a pre-period in the panel), years after an exit included: "
-                                  "the target of the Callaway-Sant'Anna simple aggregation"),
+                                  ">= 0 of firms with first_year < cohort <= last_year that "
+                                  "have a financials row in year cohort - 1 (a pre-period), "
+                                  "years after an exit included: the target of the "
+                                  "Callaway-Sant'Anna simple aggregation (base period cohort "
+                                  "- 1, never-treated or not-yet-treated controls)"),
         "att_event_time": _p(by_event.to_numpy(),
                              "mean true effect on log_revenue by event_time 0..8 (list index "
                              "= event_time), same rows as att_post_identified"),
@@ -997,8 +1005,10 @@ def _truth_h1c(eff: _Effects, fy: pd.DataFrame) -> dict:
                         "frame's scale points (below the latent value: answers are cut at 1..7)"),
         "b_path": _p(eff.pl_revenue, "log_revenue in year t rises by this per point of the "
                                      "firm's perceived_learning in year t-1 (the frame's "
-                                     "column lagged one year within firm), given firm and year "
-                                     "effects; revenue uses the reported score itself, so no "
+                                     "column lagged one year within firm): its coefficient "
+                                     "with firm and year fixed effects holding member in t-1 "
+                                     "(and, optionally, member and tenure in t). Revenue uses "
+                                     "the reported score itself, so there is no "
                                      "measurement-error attenuation"),
         "indirect": _p(a * eff.pl_revenue, "a_path * b_path: effect of a member year on the "
                                            "next year's log_revenue through perceived_learning"),
@@ -1159,11 +1169,12 @@ def _truth_h3b(eff: _Effects, info) -> dict:
         "exposure": _p(eff.task_exposure, "main effect of log(1 + prior_risk_averse) on "
                                           "log_outcome: truly zero"),
         "raw_slope_unexposed": _p(eff.task_sources * kappa,
-                                  "approximate slope of log_outcome on log_cum_experience for "
-                                  "unexposed tasks (prior_risk_averse == 0) when log_n_sources "
-                                  "is left out: log_n_sources coefficient * kappa"),
-        "kappa": _p(kappa, "within-firm OLS slope of log_n_sources on log_cum_experience in the "
-                           "task frame"),
+                                  "slope of log_outcome on log_cum_experience (pooled OLS "
+                                  "with an intercept) over unexposed tasks (prior_risk_averse "
+                                  "== 0) when log_n_sources is left out: H3c.log_n_sources * "
+                                  "kappa (the learning curve seen without sources)"),
+        "kappa": _p(kappa, "pooled OLS slope of log_n_sources on log_cum_experience over "
+                           "unexposed tasks (prior_risk_averse == 0)"),
         "random_slope_sd": _p(eff.task_slope_sd, "SD across firms of the firm's own "
                                                  "log_cum_experience slope (mean zero)"),
         "share_exposed": _p(info["share_exposed"], "share of tasks with prior_risk_averse > 0"),

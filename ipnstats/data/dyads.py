@@ -85,11 +85,14 @@ def task_frame(tasks: pd.DataFrame, exchanges: pd.DataFrame | None) -> pd.DataFr
 def _count_before(tasks: pd.DataFrame, events: pd.DataFrame) -> np.ndarray:
     """Number of ``events`` received by each task's firm strictly before the task's date."""
     ev = pd.DataFrame({"firm": events["receiver_id"].astype(str).to_numpy(),
-                       "date": events["date"].to_numpy()}).sort_values(["firm", "date"])
+                       "date": events["date"].to_numpy()}).sort_values(["firm", "date"],
+                                                                         kind="stable")
     ev["n"] = ev.groupby("firm").cumcount() + 1
     left = pd.DataFrame({"firm": tasks["firm_id"].astype(str).to_numpy(),
                          "date": tasks["date"].to_numpy(), "pos": np.arange(len(tasks))})
-    merged = pd.merge_asof(left.sort_values("date"), ev.sort_values("date"), on="date",
+    # stable sorts: several exchanges on one date keep their running counts in order
+    merged = pd.merge_asof(left.sort_values("date", kind="stable"),
+                           ev.sort_values("date", kind="stable"), on="date",
                            by="firm", allow_exact_matches=False, direction="backward")
     counts = np.zeros(len(tasks))
     counts[merged["pos"].to_numpy()] = merged["n"].fillna(0).to_numpy()

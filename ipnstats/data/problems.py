@@ -95,9 +95,10 @@ def _record(severity, table, file, row, column, value, rule, problem, line=None)
 
 
 def _show(value) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return ""
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat()
+    if isinstance(value, np.datetime64 | pd.Timestamp):
+        stamp = pd.Timestamp(value)
+        return "" if pd.isna(stamp) else stamp.date().isoformat()
     text = str(value)
     return text if len(text) <= 60 else text[:57] + "..."

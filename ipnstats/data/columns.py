@@ -13,7 +13,10 @@ import numpy as np
 import pandas as pd
 
 _TRAILING_ZEROS = re.compile(r"^(-?\d+)\.0+$")
-_MONEY = re.compile(r"^(?P<neg>-)?(?P<open>\()?\s*[$€£]?\s*(?P<num>\d{1,3}(,\d{3})+(\.\d+)?|\d+(\.\d+)?|\.\d+)\s*(?P<close>\))?$")
+_MONEY = re.compile(
+    r"^(?P<neg>-)?(?P<open>\()?\s*[$€£]?\s*"
+    r"(?P<num>\d{1,3}(,\d{3})+(\.\d+)?|\d+(\.\d+)?|\.\d+)\s*(?P<close>\))?$"
+)
 _TRUE = {"1", "1.0", "true", "yes", "y", "t"}
 _FALSE = {"0", "0.0", "false", "no", "n", "f"}
 _DATE_FORMATS = ("%Y/%m/%d", "%d.%m.%Y")

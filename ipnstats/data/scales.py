@@ -25,7 +25,11 @@ def score(surveys: pd.DataFrame, scale: Scale) -> pd.Series:
 
 
 def cronbach_alpha(items: pd.DataFrame) -> float:
-    """Cronbach's alpha on complete cases: k/(k-1) * (1 - sum of item variances / total variance)."""
+    """Cronbach's alpha on complete cases.
+
+    alpha = k / (k - 1) * (1 - sum of item variances / variance of the total), as
+    ``pingouin.cronbach_alpha(nan_policy="listwise")``.
+    """
     x = items.dropna().to_numpy()
     k = x.shape[1]
     if len(x) < 2 or k < 2:

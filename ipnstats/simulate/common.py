@@ -1,0 +1,144 @@
+"""Shared constants, the run and effect settings, and small date, id and logit helpers."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+INDUSTRIES = ("construction", "manufacturing", "retail", "hospitality",
+              "professional_services", "transport")
+INDUSTRY_SHARES = (0.22, 0.16, 0.20, 0.14, 0.18, 0.10)
+REGIONS = ("north", "south", "east", "west", "central")
+QUESTION_TYPES = ("operations", "marketing", "finance", "hr", "strategy")
+FAVOURITE_QUESTION = (0, 0, 1, 3, 2, 4)  # per industry: the type its senders are asked most
+FAVOURITE_BOOST = 0.30
+FRAMINGS = ("loss", "gain", "neutral")
+FRAMING_SHARES = (0.35, 0.35, 0.30)
+# name, label, item prefix, 1-based reverse-coded item
+SCALES = (("perceived_learning", "Perceived learning", "pl", 4), ("trust", "Trust", "tr", 2),
+          ("risk_aversion", "Risk aversion", "ra", 3), ("loss_aversion", "Loss aversion", "la", 5))
+ITEM_SHIFT = (0.15, -0.10, 0.05, 0.10, -0.20)  # item difficulties, answer units
+LABELS = (
+    ("log_revenue", "Log revenue"), ("revenue_growth", "Revenue growth (log points)"),
+    ("profit_margin", "Profit margin"), ("roa", "Return on assets"),
+    ("log_employees", "Log(1 + employees)"), ("employment_growth", "Employment growth"),
+    ("member", "IPN member"), ("tenure", "Tenure (member years)"),
+    ("attendance_rate", "Attendance rate"), ("disclosure_rate", "Disclosure rate"),
+    ("critiques", "Critiques received per meeting"),
+    ("benchmark_rank_pct", "Benchmark rank (percentile)"),
+    ("cognitive_shift", "Cognitive shift"), ("behavior_change", "Behavior change"),
+    ("loss", "Loss framing"), ("sender_risk_aversion", "Sender risk aversion"),
+    ("receiver_loss_aversion", "Receiver loss aversion"), ("sender_size", "Sender size"),
+    ("sender_age", "Sender age"), ("sender_success", "Sender profit margin"),
+    ("sender_status", "Sender benchmark rank"), ("same_industry", "Same industry"),
+    ("log_outcome", "Log months to break even"), ("log_n_sources", "Log information sources"),
+    ("log_cum_experience", "Log cumulative experience"),
+    ("prior_risk_averse", "Prior spontaneous questions from risk-averse senders"),
+)
+OPEN = 10**7  # exit day of an open spell (days since 1970)
+
+
+@dataclass(frozen=True, slots=True)
+class _Config:
+    n_firms: int
+    n_groups: int
+    first_year: int
+    last_year: int
+    seed: int | str
+    max_members: int = 20
+    min_days: int = 183
+
+    @property
+    def n_years(self) -> int:
+        return self.last_year - self.first_year + 1
+
+
+@dataclass(frozen=True, slots=True)
+class _Effects:
+    """True parameters (see truth.toml for their exact meaning) and nuisance settings."""
+
+    tau_base: float = 0.03  # H1b: direct effect at tenure 0 ...
+    tau_step: float = 0.015  # ... plus this per completed member year ...
+    tau_cap: int = 4  # ... up to this tenure
+    young_join: float = 0.04  # H1e: cohort - founded_year < young_age
+    small_join: float = 0.0  # H1e: employees_baseline < 10 (truly zero)
+    young_age: int = 5
+    # H1d: (column, coefficient on log_revenue, centring value)
+    practices: tuple = (("attendance_rate", 0.15, 0.75), ("disclosure_rate", 0.10, 0.60),
+                        ("critiques", 0.03, 1.20), ("benchmark_rank_pct", 0.10, 0.50))
+    pl_member: float = 0.5  # H1c a path (latent answer units)
+    pl_revenue: float = 0.04  # H1c b path
+    pl_centre: float = 4.0
+    exit_intercept: float = -1.2  # H1f
+    exit_rank: float = -2.5
+    cs_intercept: float = 5.0  # H2a, H2c, H3a
+    cs_loss: float = 0.5
+    cs_neutral: float = 0.0
+    cs_sender_ra: float = 0.25
+    cs_receiver_la: float = 0.0
+    cs_la_x_loss: float = 0.2
+    sd_sender: float = 0.5
+    sd_receiver: float = 0.7
+    sd_exchange: float = 1.2
+    bc: tuple = (-1.75, 0.15, -1.45, 0.35)  # H2b: intercept, cs, loss, cs x loss
+    task_intercept: float = math.log(14.0)  # H3b, H3c
+    task_sources: float = -0.30
+    task_experience: float = 0.0
+    task_slope_sd: float = 0.05
+    task_exposure_x: float = -0.06
+    task_exposure: float = 0.0
+    task_sd_firm: float = 0.3
+    task_sd: float = 0.3
+    join_intercept: float = -2.2  # selection into joining
+    join_young: float = 0.9
+    join_size: float = -0.5
+    rejoin: float = 0.15
+    interested: float = 0.75
+
+
+def _config(n_firms, n_groups, first_year, last_year, seed) -> _Config:
+    if not isinstance(n_firms, int) or not 20 <= n_firms <= 99_999:
+        raise ValueError(f"n_firms must be a whole number in 20..99999, got {n_firms!r}")
+    if not isinstance(n_groups, int) or not 1 <= n_groups <= 999:
+        raise ValueError(f"n_groups must be a whole number in 1..999, got {n_groups!r}")
+    if not isinstance(first_year, int) or not isinstance(last_year, int) \
+            or last_year - first_year < 4 or first_year < 1900:
+        raise ValueError(f"need whole years with last_year >= first_year + 4 (and first_year "
+                         f">= 1900); got first_year={first_year!r}, last_year={last_year!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer | np.random.Generator):
+        raise ValueError(f"seed must be an int or a numpy Generator, got {type(seed).__name__}")
+    recorded = "numpy Generator (state not recorded)" \
+        if isinstance(seed, np.random.Generator) else int(seed)
+    return _Config(n_firms, n_groups, first_year, last_year, recorded)
+
+
+# --- small helpers ----------------------------------------------------------------------
+
+def _expit(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _jan1(year) -> np.ndarray:
+    """Day number (days since 1970-01-01) of 1 January of ``year``."""
+    year = np.asarray(year, dtype=np.int64)
+    return (year - 1970).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64)
+
+
+def _year_of(day) -> np.ndarray:
+    return np.asarray(day, dtype=np.int64).astype("datetime64[D]").astype("datetime64[Y]") \
+        .astype(np.int64) + 1970
+
+
+def _iso(day) -> np.ndarray:
+    return np.datetime_as_string(np.asarray(day, dtype=np.int64).astype("datetime64[D]"))
+
+
+def _within_rank(sizes: np.ndarray) -> np.ndarray:
+    """0, 1, ..., k-1 within each block of ``np.repeat(..., sizes)``."""
+    return np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+
+
+def _ids(prefix: str, codes, width: int) -> np.ndarray:
+    return np.char.add(prefix, np.char.zfill(np.asarray(codes + 1).astype(str), width))

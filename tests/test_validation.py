@@ -18,6 +18,8 @@ CASES = [
      "firms", 7, "firm_id", "duplicate_key"),
     ("duplicate firm-year", {FIN: append_line(FIN, "F1,2015,1,1,1,1")},
      FIN, 31, "firm_id+year", "duplicate_key"),
+    ("adjacent duplicate firm-year", {FIN: replace_line(FIN, 3, "F1,2015,1,1,1,1")},
+     FIN, 3, "firm_id+year", "duplicate_key"),
     ("unknown firm", {FIN: append_line(FIN, "F9,2015,1,1,1,1")}, FIN, 31, "firm_id", "unknown_id"),
     ("unknown group", {"meetings": append_line("meetings", "M5,G9,2015-01-01,workshop")},
      "meetings", 6, "group_id", "unknown_id"),

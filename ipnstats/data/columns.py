@@ -11,8 +11,9 @@ import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-_TRAILING_ZEROS = re.compile(r"^(-?\d+)\.0+$")
 _MONEY = re.compile(
     r"^(?P<neg>-)?(?P<open>\()?\s*[$€£]?\s*"
     r"(?P<num>\d{1,3}(,\d{3})+(\.\d+)?|\d+(\.\d+)?|\.\d+)\s*(?P<close>\))?$"
@@ -29,25 +30,38 @@ def _blank(s: pd.Series) -> pd.Series:
 
 
 def parse_id(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Identifiers as categorical text; ``1``, ``1.0`` and `` 1 `` are one id."""
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        cat = s.cat
-        norm = _normalise_ids(pd.Series(cat.categories, dtype="str"))
-        uniq, inverse = np.unique(norm.to_numpy(dtype=object, na_value=""), return_inverse=True)
-        codes = cat.codes.to_numpy()
-        new_codes = np.where(codes >= 0, inverse[np.maximum(codes, 0)], -1)
-        out = pd.Categorical.from_codes(new_codes, categories=uniq)
-        out = out.remove_categories([""]) if "" in uniq else out
-        return pd.Series(out, index=s.index, name=s.name), np.zeros(len(s), bool)
-    if pd.api.types.is_float_dtype(s.dtype):
-        s = s.astype("Float64").astype("str")
-    return (_normalise_ids(s.astype("str")).astype("category").rename(s.name),
-            np.zeros(len(s), bool))
+    """Identifiers as categorical text; ``1``, ``1.0`` and `` 1 `` are one id.
+
+    A categorical column is cleaned on its categories only (pyarrow compute), so the
+    cost grows with the number of distinct ids, not with the number of rows.
+    """
+    if not isinstance(s.dtype, pd.CategoricalDtype):
+        if pd.api.types.is_float_dtype(s.dtype):
+            s = s.astype("Float64")
+        s = s.astype("str").astype("category")
+    cat = s.cat
+    norm = _normalise_ids(cat.categories)
+    if len(norm) and (norm != "").all() and (norm == cat.categories.to_numpy(dtype=object)).all():
+        return s.cat.set_categories(cat.categories.astype("str")), np.zeros(len(s), bool)
+    uniq, inverse = np.unique(norm, return_inverse=True)
+    codes = cat.codes.to_numpy()
+    new_codes = np.where(codes >= 0, inverse[np.maximum(codes, 0)], -1)
+    missing = np.flatnonzero(uniq == "")
+    if len(missing):  # blank ids are missing ids
+        new_codes = np.where(new_codes == missing[0], -1, new_codes)
+        new_codes = new_codes - (new_codes > missing[0])
+        uniq = np.delete(uniq, missing[0])
+    out = pd.Categorical.from_codes(new_codes, dtype=pd.CategoricalDtype(
+        pd.Index(uniq, dtype="str")))
+    return pd.Series(out, index=s.index, name=s.name), np.zeros(len(s), bool)
 
 
-def _normalise_ids(s: pd.Series) -> pd.Series:
-    s = _blank(s)
-    return s.str.replace(_TRAILING_ZEROS, r"\1", regex=True)
+def _normalise_ids(categories: pd.Index) -> np.ndarray:
+    """Strip spaces and a trailing ``.0`` (ids stored as floats) from distinct ids."""
+    arr = pa.array(categories.astype("str"), type=pa.string())
+    arr = pc.utf8_trim_whitespace(arr)
+    arr = pc.replace_substring_regex(arr, pattern=r"^(-?\d+)\.0+$", replacement=r"\1")
+    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object)
 
 
 def parse_text(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
@@ -124,17 +138,26 @@ def parse_date(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return values, values.isna().to_numpy() & present
 
 
-def id_codes(values: pd.Series, ids: pd.Series | pd.Index) -> np.ndarray:
-    """Position of each id of ``values`` among the unique ``ids`` (-1: missing or unknown).
+def id_index(ids: pd.Series) -> pd.Index:
+    """The distinct ids of a column as a text index, for :func:`id_codes`."""
+    if isinstance(ids.dtype, pd.CategoricalDtype):
+        present = np.unique(ids.cat.codes.to_numpy())
+        return pd.Index(ids.cat.categories[present[present >= 0]]).astype("str")
+    return pd.Index(ids.dropna().astype("str").unique())
 
-    Works on the categories of a categorical column, so it costs one pass over the
-    integer codes however long the column is.
+
+def id_codes(values: pd.Series, ids: pd.Series | pd.Index) -> np.ndarray:
+    """Position of each id of ``values`` in ``ids`` (-1: missing or unknown).
+
+    ``ids`` is an index of distinct ids (see :func:`id_index`) or a column. When
+    ``values`` is categorical only its categories are looked up, so the cost grows
+    with the number of distinct ids, not with the number of rows.
     """
-    reference = pd.Index(pd.Series(ids).dropna().astype(str).unique())
+    reference = ids if isinstance(ids, pd.Index) else id_index(ids)
     if isinstance(values.dtype, pd.CategoricalDtype):
-        lookup = reference.get_indexer(values.cat.categories.astype(str))
+        lookup = reference.get_indexer(values.cat.categories.astype("str"))
         codes = values.cat.codes.to_numpy()
         return np.where(codes >= 0, lookup[np.maximum(codes, 0)], -1).astype(np.int64)
     present = values.notna().to_numpy()
-    found = reference.get_indexer(values.astype(str)).astype(np.int64)
+    found = reference.get_indexer(values.astype("str")).astype(np.int64)
     return np.where(present, found, -1)

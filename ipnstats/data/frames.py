@@ -20,6 +20,8 @@ PRACTICES = ("attendance_rate", "disclosure_rate", "critiques", "benchmark_rank_
 
 def firm_codes(ids: pd.Series, firms: pd.DataFrame) -> np.ndarray:
     """Position of each firm id in the (clean, unique) firms table; -1 for unknown ids."""
+    if ids.dtype == firms["firm_id"].dtype:  # categories shared by the study layer
+        return ids.cat.codes.to_numpy().astype(np.int64)
     return id_codes(ids, firms["firm_id"])
 
 
@@ -47,7 +49,7 @@ def firm_year(tables: dict[str, pd.DataFrame], codebook: Codebook,
     if not (np.diff(sort_key) >= 0).all():
         order = np.argsort(sort_key, kind="stable")
         fin, code = fin.iloc[order].reset_index(drop=True), code[order]
-    panel = fin.copy()
+    panel = fin.copy(deep=False)
     year = panel["year"].to_numpy(dtype=np.int64)
     panel["year"] = year
     flow = [_step("firm_year", "financials", "one row per firm-year of financials",

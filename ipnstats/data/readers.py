@@ -85,7 +85,9 @@ def _read_csv(name: str, path: Path, id_columns: tuple[str, ...]) -> RawTable:
     if bad_rows:  # ragged rows: re-read slowly so every record keeps its position
         frame, malformed = _python_csv(path, encoding, skip)
     else:
-        frame, malformed = table.to_pandas(date_as_object=False), []
+        frame = table.to_pandas(date_as_object=False, split_blocks=True, self_destruct=True)
+        malformed = []
+        del table
     return RawTable(name, path, frame, first_line=2 + skip, malformed=malformed,
                     qualtrics=qualtrics)
 

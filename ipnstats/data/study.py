@@ -169,9 +169,26 @@ def _clean_tables(checked: dict[str, CheckedTable]) -> tuple[dict[str, pd.DataFr
         for rule, count in reasons.items():
             flow.append(_flow("validation", name, f"broke rule {rule}", n, n - int(count)))
             n -= int(count)
-        tables[name] = table.data.loc[~table.bad].reset_index(drop=True)
-    _cascade(tables, flow)
+        bad = table.bad
+        tables[name] = table.data.loc[~bad].reset_index(drop=True) if bad.any() else table.data
+    if any(t.bad.any() for t in checked.values()):
+        _cascade(tables, flow)
+    _share_firm_categories(tables)
     return tables, flow
+
+
+def _share_firm_categories(tables: dict[str, pd.DataFrame]) -> None:
+    """Give every firm-id column the firms table's categories, in its row order, so that
+    a firm's position in the firms table is its categorical code everywhere."""
+    firms = tables["firms"]
+    index = pd.Index(firms["firm_id"].astype("str"))
+    dtype = pd.CategoricalDtype(index)
+    firms["firm_id"] = pd.Categorical.from_codes(np.arange(len(firms)), dtype=dtype)
+    for name, df in tables.items():
+        for column in TABLES[name].columns:
+            if column.references == "firms.firm_id" and column.name in df:
+                df[column.name] = pd.Categorical.from_codes(id_codes(df[column.name], index),
+                                                            dtype=dtype)
 
 
 def _cascade(tables: dict[str, pd.DataFrame], flow: list) -> None:

@@ -9,7 +9,7 @@ refuse the study or drop exactly those rows and account for them.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +30,13 @@ class CheckedTable:
     raw: RawTable
     data: pd.DataFrame
     drop_reason: np.ndarray  # object array: first error rule of each row, None if clean
+    _indexes: dict = field(default_factory=dict, repr=False)
+
+    def id_index(self, column: str) -> pd.Index:
+        """Distinct ids of ``column`` (built once, then reused by every child table)."""
+        if column not in self._indexes:
+            self._indexes[column] = col.id_index(self.data[column])
+        return self._indexes[column]
 
     @property
     def bad(self) -> np.ndarray:
@@ -221,18 +228,42 @@ def _check_keys(table: _Table) -> None:
     if not all(k in table.data for k in key):
         return
     frame = table.data[key]
-    dup = frame.duplicated(keep="first").to_numpy() & frame.notna().all(axis=1).to_numpy()
+    dup = _duplicated(frame) & frame.notna().all(axis=1).to_numpy()
     if not dup.any():
         return
     first = frame.reset_index(drop=True).groupby(key, observed=True, sort=False).ngroup()
     first_pos = pd.Series(np.arange(len(frame))).groupby(first.to_numpy()).transform("min")
-    shown = [" / ".join(_show_key(frame.iloc[i])) for i in range(len(frame))] if dup.sum() < 1e5 \
-        else None
+    shown = np.full(len(frame), "", object)
+    for i in np.flatnonzero(dup)[:100]:
+        shown[i] = " / ".join(_show_key(frame.iloc[i]))
     first_lines = [table.raw.line_of(int(p)) for p in first_pos.to_numpy()[dup][:50]]
-    text = "duplicate key ({}) ; first seen on line {}".format(
+    text = "duplicate key ({}); first seen on line {}".format(
         ", ".join(key), first_lines[0] if len(set(first_lines)) == 1 else "an earlier line")
     table.flag(dup, "duplicate_key", key[-1] if len(key) == 1 else "+".join(key), text,
-               values=shown if shown is not None else np.full(len(frame), "", object))
+               values=shown)
+
+
+def _duplicated(frame: pd.DataFrame) -> np.ndarray:
+    """Rows whose key repeats an earlier row's; linear when the keys come sorted."""
+    codes = [_key_codes(frame[c]) for c in frame.columns]
+    if all(c is not None for c in codes):
+        sizes = [int(c.max()) + 2 if len(c) else 1 for c in codes]
+        if np.prod(np.array(sizes, dtype=float)) < 2**62:
+            key = np.ravel_multi_index([c + 1 for c in codes], sizes)
+            if (np.diff(key) >= 0).all():
+                return np.r_[False, key[1:] == key[:-1]]
+            return pd.Series(key).duplicated().to_numpy()
+    return frame.duplicated(keep="first").to_numpy()
+
+
+def _key_codes(values: pd.Series) -> np.ndarray | None:
+    """Non-negative integer codes of a key column (-1 for missing), or None."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy().astype(np.int64)
+    if pd.api.types.is_integer_dtype(values.dtype):
+        v = values.to_numpy()
+        return (v - v.min()).astype(np.int64) if len(v) else v.astype(np.int64)
+    return None
 
 
 def _show_key(row: pd.Series) -> list[str]:
@@ -251,7 +282,8 @@ def _check_references(table: _Table, present: list[Column],
                 _unverifiable(table, column, parent_name)
             continue
         values = table.data[column.name]
-        unknown = values.notna().to_numpy() & (col.id_codes(values, parent.data[parent_col]) < 0)
+        unknown = values.notna().to_numpy() & (col.id_codes(values, parent.id_index(parent_col))
+                                               < 0)
         what = parent_col.replace("_id", "")
         table.flag(unknown, "unknown_id", column.name,
                    f"{column.name} is not a known {what} (not in {parent.raw.path.name})")
@@ -293,10 +325,10 @@ def _founded(d: pd.DataFrame, parents: dict) -> np.ndarray | None:
     firms = parents.get("firms")
     if firms is None or "founded_year" not in firms.data or "firm_id" not in d:
         return None
-    unique = ~firms.data["firm_id"].duplicated().to_numpy()
-    ids = firms.data["firm_id"][unique]
-    founded = np.r_[firms.data["founded_year"].to_numpy(dtype=float)[unique], np.nan]
-    return founded[col.id_codes(d["firm_id"], ids)]
+    index = firms.id_index("firm_id")
+    founded = np.full(len(index) + 1, np.nan)  # last slot: unknown firms (code -1)
+    founded[col.id_codes(firms.data["firm_id"], index)] = firms.data["founded_year"]
+    return founded[col.id_codes(d["firm_id"], index)]
 
 
 def _check_overlaps(table: _Table) -> None:

@@ -141,8 +141,9 @@ def parse_date(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
 def id_index(ids: pd.Series) -> pd.Index:
     """The distinct ids of a column as a text index, for :func:`id_codes`."""
     if isinstance(ids.dtype, pd.CategoricalDtype):
-        present = np.unique(ids.cat.codes.to_numpy())
-        return pd.Index(ids.cat.categories[present[present >= 0]]).astype("str")
+        codes = ids.cat.codes.to_numpy()
+        seen = np.bincount(codes[codes >= 0], minlength=len(ids.cat.categories)) > 0
+        return pd.Index(ids.cat.categories[seen]).astype("str")
     return pd.Index(ids.dropna().astype("str").unique())
 
 

@@ -70,34 +70,34 @@ def firm_year(tables: dict[str, pd.DataFrame], codebook: Codebook,
 
 
 def _membership_columns(panel, grid: MemberGrid, group_names, code, year, codebook) -> None:
-    flat, inside = grid.cells(code, year)
-    member = np.where(inside, grid.member.ravel()[flat], False)
+    # the grid spans every financials year, so each firm-year is a cell of it
+    flat = code * grid.n_years + (year - grid.first_year)
+    member = grid.member.ravel()[flat]
     cohort = grid.cohort()[code]
     ever = cohort > 0
-    tenure_grid = grid.tenure_before().ravel()[flat]
-    total = grid.member.sum(axis=1)[code]
-    tenure = np.where(inside, tenure_grid, np.where(year < grid.first_year, 0, total))
-    tenure = np.where(ever & (year >= cohort), tenure, np.nan)
-    group = np.where(inside & member, grid.group.ravel()[flat], -1)
+    counted = grid.tenure_before().ravel()[flat]
+    valid = ever & (year >= cohort)
     panel["member"] = member.astype(np.int8)
     panel["ever_member"] = ever.astype(np.int8)
     panel["cohort"] = cohort.astype(np.int64)
     panel["event_time"] = np.where(ever, year - cohort, np.nan)
-    panel["tenure"] = tenure
-    panel["stage"] = _stage(tenure, member, codebook)
+    panel["tenure"] = np.where(valid, counted, np.nan)
+    panel["stage"] = _stage(counted, member & valid, codebook)
+    group = np.where(member, grid.group.ravel()[flat], -1)
     panel["group_id"] = pd.Categorical.from_codes(group, categories=group_names)
-    nxt = grid.cells(code, year + 1)
-    last_year = grid.first_year + grid.n_years - 1
-    stays = np.where(nxt[1], grid.member.ravel()[nxt[0]], False)
-    panel["exit"] = np.where(member & (year < last_year), (~stays).astype(float), np.nan)
+    has_next = year < grid.first_year + grid.n_years - 1
+    stays = grid.member.ravel()[np.where(has_next, flat + 1, flat)]
+    panel["exit"] = np.where(member & has_next, (~stays).astype(float), np.nan)
 
 
-def _stage(tenure: np.ndarray, member: np.ndarray, codebook: Codebook) -> pd.Categorical:
+def _stage(tenure: np.ndarray, staged: np.ndarray, codebook: Codebook) -> pd.Categorical:
+    """Stage of each row from its (integer) tenure; -1 (missing) where not ``staged``."""
     names = [name for name, _ in codebook.stages]
     bounds = np.array([low for _, low in codebook.stages])
-    idx = np.searchsorted(bounds, np.nan_to_num(tenure, nan=-1), side="right") - 1
-    idx = np.where(member & ~np.isnan(tenure) & (idx >= 0), idx, -1)
-    return pd.Categorical.from_codes(idx, categories=names, ordered=True)
+    by_tenure = np.searchsorted(bounds, np.arange(int(tenure.max(initial=0)) + 1),
+                                side="right") - 1
+    codes = np.where(staged, by_tenure[np.clip(tenure, 0, None)], -1)
+    return pd.Categorical.from_codes(codes, categories=names, ordered=True)
 
 
 def _firm_columns(panel, firms: pd.DataFrame, code) -> None:

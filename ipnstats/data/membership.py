@@ -26,13 +26,6 @@ class MemberGrid:
     def n_years(self) -> int:
         return self.member.shape[1]
 
-    def cells(self, firm: np.ndarray, year: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Flat cell index of (firm code, year) pairs and whether they are on the grid."""
-        col = year - self.first_year
-        inside = (col >= 0) & (col < self.n_years) & (firm >= 0)
-        flat = np.where(inside, firm * self.n_years + np.clip(col, 0, self.n_years - 1), 0)
-        return flat, inside
-
     def cohort(self) -> np.ndarray:
         """First member year per firm, 0 for firms never a member."""
         ever = self.member.any(axis=1)

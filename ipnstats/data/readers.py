@@ -109,7 +109,7 @@ def _arrow_csv(path: Path, encoding: str, skip: int, id_columns: tuple[str, ...]
             table = pacsv.read_csv(
                 path,
                 read_options=pacsv.ReadOptions(encoding=encoding, skip_rows_after_names=skip,
-                                               block_size=1 << 24),
+                                               block_size=1 << 20),
                 parse_options=pacsv.ParseOptions(invalid_row_handler=on_bad_row),
                 convert_options=pacsv.ConvertOptions(column_types=forced,
                                                      strings_can_be_null=True),

@@ -228,7 +228,8 @@ def _check_keys(table: _Table) -> None:
     if not all(k in table.data for k in key):
         return
     frame = table.data[key]
-    dup = _duplicated(frame) & frame.notna().all(axis=1).to_numpy()
+    complete = np.logical_and.reduce([frame[k].notna().to_numpy() for k in key])
+    dup = _duplicated(frame) & complete
     if not dup.any():
         return
     first = frame.reset_index(drop=True).groupby(key, observed=True, sort=False).ngroup()

@@ -70,3 +70,19 @@ def test_help(command, capsys):
         main([command, "--help"])
     assert info.value.code == 0
     assert "usage: ipnstats" in capsys.readouterr().out
+
+
+def test_data_report_redacts_ids_in_problems():
+    from ipnstats.report.data_report import redact_problems
+
+    problems = pd.DataFrame({"column": ["firm_id", "revenue", "firm_id+year"],
+                             "rule": ["unknown_id", "negative_value", "duplicate_key"],
+                             "value": ["F9", "-1", "F1 / 2015"]})
+    assert redact_problems(problems)["value"].tolist() == ["<id>", "-1", "<id>"]
+
+
+def test_simulate_command_writes_a_valid_study(tmp_path, capsys):
+    out = tmp_path / "sim"
+    assert main(["simulate", str(out), "--seed", "3", "--firms", "120", "--groups", "8"]) == 0
+    assert (out / "truth.toml").exists()
+    assert main(["validate", str(out)]) == 0

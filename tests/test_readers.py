@@ -102,7 +102,7 @@ def test_type_break_in_a_late_block_is_read(tmp_path):
         f.write("firm_id,year,revenue\n")
         f.write("".join(f"F{i},2015,100\n" for i in range(1_200_000)))
         f.write('F1,2016,"$1,234"\n')
-    raw = read_table("financials", path, id_columns=("firm_id",))
+    raw = read_table("financials", path, text_columns=("firm_id",))
     assert len(raw.frame) == 1_200_001
     assert raw.frame["revenue"].iloc[-1] == "$1,234"
     assert raw.frame["revenue"].iloc[0] == "100"

@@ -29,44 +29,64 @@ def _blank(s: pd.Series) -> pd.Series:
     return out.mask(out == "")
 
 
-def parse_id(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Identifiers as categorical text; ``1``, ``1.0`` and `` 1 `` are one id.
+def _clean_categories(s: pd.Series, clean) -> pd.Series:
+    """Text as a categorical whose distinct values went through ``clean``.
 
-    A categorical column is cleaned on its categories only (pyarrow compute), so the
-    cost grows with the number of distinct ids, not with the number of rows.
+    ``clean`` maps an array of distinct texts to cleaned texts ("" = missing); values
+    that become equal are merged. The cost grows with the number of distinct values.
     """
     if not isinstance(s.dtype, pd.CategoricalDtype):
-        if pd.api.types.is_float_dtype(s.dtype):
-            s = s.astype("Float64")
         s = s.astype("str").astype("category")
     cat = s.cat
-    norm = _normalise_ids(cat.categories)
+    norm = clean(cat.categories)
     if len(norm) and (norm != "").all() and (norm == cat.categories.to_numpy(dtype=object)).all():
-        return s.cat.set_categories(cat.categories.astype("str")), np.zeros(len(s), bool)
+        return s.cat.set_categories(cat.categories.astype("str"))
     uniq, inverse = np.unique(norm, return_inverse=True)
     codes = cat.codes.to_numpy()
     new_codes = np.where(codes >= 0, inverse[np.maximum(codes, 0)], -1)
-    missing = np.flatnonzero(uniq == "")
-    if len(missing):  # blank ids are missing ids
-        new_codes = np.where(new_codes == missing[0], -1, new_codes)
-        new_codes = new_codes - (new_codes > missing[0])
-        uniq = np.delete(uniq, missing[0])
+    blank = np.flatnonzero(uniq == "")
+    if len(blank):  # blank texts are missing values
+        new_codes = np.where(new_codes == blank[0], -1, new_codes)
+        new_codes = new_codes - (new_codes > blank[0])
+        uniq = np.delete(uniq, blank[0])
     out = pd.Categorical.from_codes(new_codes, dtype=pd.CategoricalDtype(
         pd.Index(uniq, dtype="str")))
-    return pd.Series(out, index=s.index, name=s.name), np.zeros(len(s), bool)
+    return pd.Series(out, index=s.index, name=s.name)
+
+
+def _arrow_text(categories: pd.Index) -> pa.Array:
+    return pc.utf8_trim_whitespace(pa.array(categories.astype("str"), type=pa.string()))
+
+
+def _texts(arr: pa.Array) -> np.ndarray:
+    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object)
 
 
 def _normalise_ids(categories: pd.Index) -> np.ndarray:
     """Strip spaces and a trailing ``.0`` (ids stored as floats) from distinct ids."""
-    arr = pa.array(categories.astype("str"), type=pa.string())
-    arr = pc.utf8_trim_whitespace(arr)
-    arr = pc.replace_substring_regex(arr, pattern=r"^(-?\d+)\.0+$", replacement=r"\1")
-    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object)
+    arr = pc.replace_substring_regex(_arrow_text(categories), pattern=r"^(-?\d+)\.0+$",
+                                     replacement=r"\1")
+    return _texts(arr)
+
+
+def _stripped(categories: pd.Index) -> np.ndarray:
+    return _texts(_arrow_text(categories))
+
+
+def _stripped_lower(categories: pd.Index) -> np.ndarray:
+    return _texts(pc.utf8_lower(_arrow_text(categories)))
+
+
+def parse_id(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Identifiers as categorical text; ``1``, ``1.0`` and `` 1 `` are one id."""
+    if pd.api.types.is_float_dtype(s.dtype):
+        s = s.astype("Float64")
+    return _clean_categories(s, _normalise_ids), np.zeros(len(s), bool)
 
 
 def parse_text(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Free text, stripped; empty means missing."""
-    return _blank(s), np.zeros(len(s), bool)
+    """Free text as a categorical, stripped; empty means missing."""
+    return _clean_categories(s, _stripped), np.zeros(len(s), bool)
 
 
 def parse_number(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
@@ -113,10 +133,10 @@ def parse_binary(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
 
 def parse_choice(s: pd.Series, choices: tuple[str, ...]) -> tuple[pd.Series, np.ndarray]:
     """One of ``choices``; case and surrounding spaces forgiven."""
-    text = _blank(s).str.lower()
-    ok = text.isin(list(choices))
-    values = pd.Categorical(text.where(ok), categories=list(choices))
-    return pd.Series(values, index=s.index, name=s.name), (~ok & text.notna()).to_numpy()
+    text = _clean_categories(s, _stripped_lower)
+    ok = text.isin(list(choices)).to_numpy()
+    values = text.cat.set_categories(list(choices))
+    return values, ~ok & text.notna().to_numpy()
 
 
 def parse_date(s: pd.Series) -> tuple[pd.Series, np.ndarray]:

@@ -45,12 +45,12 @@ class RawTable:
         return self._lines[pos] if pos < len(self._lines) else self.first_line + pos
 
 
-def read_table(name: str, path: Path, *, id_columns: tuple[str, ...] = ()) -> RawTable:
+def read_table(name: str, path: Path, *, text_columns: tuple[str, ...] = ()) -> RawTable:
     """Read ``path`` into a :class:`RawTable`; raises :class:`UnreadableFile`."""
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
-            return _read_csv(name, path, id_columns)
+            return _read_csv(name, path, text_columns)
         if suffix == ".parquet":
             return RawTable(name, path, pd.read_parquet(path), first_line=1)
         if suffix == ".xlsx":
@@ -72,14 +72,19 @@ def _read_stat(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _read_csv(name: str, path: Path, id_columns: tuple[str, ...]) -> RawTable:
+def _read_csv(name: str, path: Path, text_columns: tuple[str, ...]) -> RawTable:
     head = _head(path)
     if b"\x00" in head:
         raise UnreadableFile(f"{path.name} is a binary file, not a CSV text file")
     qualtrics = _is_qualtrics(head)
     skip = 2 if qualtrics else 0
-    for encoding in ENCODINGS:
-        table, bad_rows = _arrow_csv(path, encoding, skip, id_columns)
+    for encoding in ENCODINGS:  # UTF-8 (with or without BOM), else Windows-1252
+        try:
+            table, bad_rows = _arrow_csv(path, encoding, skip, text_columns)
+        except UnreadableFile as exc:
+            if "UTF8" in str(exc) and encoding != ENCODINGS[-1]:
+                continue
+            raise
         if not any(pa.types.is_binary(t) for t in table.schema.types):
             break
     if bad_rows:  # ragged rows: re-read slowly so every record keeps its position
@@ -92,7 +97,7 @@ def _read_csv(name: str, path: Path, id_columns: tuple[str, ...]) -> RawTable:
                     qualtrics=qualtrics)
 
 
-def _arrow_csv(path: Path, encoding: str, skip: int, id_columns: tuple[str, ...]):
+def _arrow_csv(path: Path, encoding: str, skip: int, text_columns: tuple[str, ...]):
     bad_rows: list[str] = []
 
     def on_bad_row(row):
@@ -101,7 +106,7 @@ def _arrow_csv(path: Path, encoding: str, skip: int, id_columns: tuple[str, ...]
 
     forced: dict[str, pa.DataType] = {}
     names = _header(path, encoding)
-    for col in id_columns:
+    for col in text_columns:
         if col in names:
             forced[col] = pa.dictionary(pa.int32(), pa.string())
     for _ in range(len(names) + 1):

@@ -173,22 +173,32 @@ def _clean_tables(checked: dict[str, CheckedTable]) -> tuple[dict[str, pd.DataFr
         tables[name] = table.data.loc[~bad].reset_index(drop=True) if bad.any() else table.data
     if any(t.bad.any() for t in checked.values()):
         _cascade(tables, flow)
-    _share_firm_categories(tables)
+    _share_firm_categories(tables, checked)
     return tables, flow
 
 
-def _share_firm_categories(tables: dict[str, pd.DataFrame]) -> None:
+def _share_firm_categories(tables: dict[str, pd.DataFrame],
+                           checked: dict[str, CheckedTable]) -> None:
     """Give every firm-id column the firms table's categories, in its row order, so that
     a firm's position in the firms table is its categorical code everywhere."""
     firms = tables["firms"]
     index = pd.Index(firms["firm_id"].astype("str"))
     dtype = pd.CategoricalDtype(index)
     firms["firm_id"] = pd.Categorical.from_codes(np.arange(len(firms)), dtype=dtype)
+    # positions in the validator's firm index -> rows of the firms table
+    known = checked["firms"].id_index("firm_id")
+    to_row = np.full(len(known) + 1, -1)
+    to_row[id_codes(pd.Series(index), known)] = np.arange(len(index))
     for name, df in tables.items():
         for column in TABLES[name].columns:
-            if column.references == "firms.firm_id" and column.name in df:
-                df[column.name] = pd.Categorical.from_codes(id_codes(df[column.name], index),
-                                                            dtype=dtype)
+            if column.references != "firms.firm_id" or column.name not in df:
+                continue
+            cached = checked[name].ref_codes.get(column.name)
+            if cached is not None and len(cached) == len(df):
+                codes = to_row[cached]
+            else:
+                codes = id_codes(df[column.name], index)
+            df[column.name] = pd.Categorical.from_codes(codes, dtype=dtype)
 
 
 def _cascade(tables: dict[str, pd.DataFrame], flow: list) -> None:

@@ -30,6 +30,8 @@ class CheckedTable:
     raw: RawTable
     data: pd.DataFrame
     drop_reason: np.ndarray  # object array: first error rule of each row, None if clean
+    #: per referencing column, each row's position in the parent's ``id_index`` (-1: none)
+    ref_codes: dict = field(default_factory=dict, repr=False)
     _indexes: dict = field(default_factory=dict, repr=False)
 
     def id_index(self, column: str) -> pd.Index:
@@ -52,6 +54,7 @@ class _Table:
     data: pd.DataFrame
     reason: np.ndarray
     log: ProblemLog
+    ref_codes: dict = field(default_factory=dict)
 
     @property
     def file(self) -> str:
@@ -109,9 +112,9 @@ def _locate(folder: Path, spec: TableSpec, log: ProblemLog) -> Path | None:
 
 def _check_table(spec: TableSpec, path: Path, codebook: Codebook | None,
                  parents: dict[str, CheckedTable], log: ProblemLog) -> CheckedTable | None:
-    ids = tuple(c.name for c in spec.columns if c.kind == "id")
+    texts = tuple(c.name for c in spec.columns if c.kind in ("id", "text", "choice"))
     try:
-        raw = read_table(spec.name, path, id_columns=ids)
+        raw = read_table(spec.name, path, text_columns=texts)
     except UnreadableFile as exc:
         log.add("error", spec.name, "unreadable_file", str(exc), file=path.name)
         return None
@@ -136,7 +139,7 @@ def _check_table(spec: TableSpec, path: Path, codebook: Codebook | None,
     RULES.get(spec.name, lambda *_: None)(table, parents, codebook)
     extra = [c for c in raw.frame.columns if c not in table.data]
     data = pd.concat([table.data, raw.frame[extra]], axis=1) if extra else table.data
-    return CheckedTable(spec.name, raw, data, table.reason)
+    return CheckedTable(spec.name, raw, data, table.reason, table.ref_codes)
 
 
 def _columns(spec: TableSpec, codebook: Codebook | None) -> list[Column]:
@@ -283,8 +286,9 @@ def _check_references(table: _Table, present: list[Column],
                 _unverifiable(table, column, parent_name)
             continue
         values = table.data[column.name]
-        unknown = values.notna().to_numpy() & (col.id_codes(values, parent.id_index(parent_col))
-                                               < 0)
+        codes = col.id_codes(values, parent.id_index(parent_col))
+        table.ref_codes[column.name] = codes
+        unknown = values.notna().to_numpy() & (codes < 0)
         what = parent_col.replace("_id", "")
         table.flag(unknown, "unknown_id", column.name,
                    f"{column.name} is not a known {what} (not in {parent.raw.path.name})")

@@ -49,27 +49,30 @@ def firm_year(tables: dict[str, pd.DataFrame], codebook: Codebook,
     if not (np.diff(sort_key) >= 0).all():
         order = np.argsort(sort_key, kind="stable")
         fin, code = fin.iloc[order].reset_index(drop=True), code[order]
-    panel = fin.copy(deep=False)
-    year = panel["year"].to_numpy(dtype=np.int64)
-    panel["year"] = year
+    year = fin["year"].to_numpy(dtype=np.int64)
+    cols: dict = {}  # new columns, joined to the financials without copying at the end
     flow = [_step("firm_year", "financials", "one row per firm-year of financials",
-                  len(fin), len(panel))]
+                  len(fin), len(fin))]
     flow.append(_step("firm_year", "memberships",
                       f"spell covers fewer than {codebook.member_year_min_days} days of "
                       "every calendar year (no member year)",
                       len(grid.spell_used), int(grid.spell_used.sum())))
-    _membership_columns(panel, grid, group_names, code, year, codebook)
-    _firm_columns(panel, firms, code)
-    _outcomes(panel, code)
+    _membership_columns(cols, grid, group_names, code, year, codebook)
+    _firm_columns(cols, firms, code, year)
+    _outcomes(cols, fin, code, year)
     cells = code * 10_000 + year
     if "meeting_activity" in tables and "meetings" in tables:
-        flow.append(_practices(panel, cells, tables, firms))
+        flow.append(_practices(cols, cells, tables, firms))
     if scores is not None:
-        flow.append(_survey_scores(panel, cells, scores, firms, codebook))
+        flow.append(_survey_scores(cols, cells, scores, firms, codebook))
+    fin = fin.reset_index(drop=True)
+    panel = pd.concat([fin[["firm_id"]], pd.DataFrame({"year": year}),
+                       fin.drop(columns=["firm_id", "year"]), pd.DataFrame(cols, copy=False)],
+                      axis=1)
     return panel, flow
 
 
-def _membership_columns(panel, grid: MemberGrid, group_names, code, year, codebook) -> None:
+def _membership_columns(cols: dict, grid: MemberGrid, group_names, code, year, codebook) -> None:
     # the grid spans every financials year, so each firm-year is a cell of it
     flat = code * grid.n_years + (year - grid.first_year)
     member = grid.member.ravel()[flat]
@@ -77,17 +80,17 @@ def _membership_columns(panel, grid: MemberGrid, group_names, code, year, codebo
     ever = cohort > 0
     counted = grid.tenure_before().ravel()[flat]
     valid = ever & (year >= cohort)
-    panel["member"] = member.astype(np.int8)
-    panel["ever_member"] = ever.astype(np.int8)
-    panel["cohort"] = cohort.astype(np.int64)
-    panel["event_time"] = np.where(ever, year - cohort, np.nan)
-    panel["tenure"] = np.where(valid, counted, np.nan)
-    panel["stage"] = _stage(counted, member & valid, codebook)
+    cols["member"] = member.astype(np.int8)
+    cols["ever_member"] = ever.astype(np.int8)
+    cols["cohort"] = cohort.astype(np.int64)
+    cols["event_time"] = np.where(ever, year - cohort, np.nan)
+    cols["tenure"] = np.where(valid, counted, np.nan)
+    cols["stage"] = _stage(counted, member & valid, codebook)
     group = np.where(member, grid.group.ravel()[flat], -1)
-    panel["group_id"] = pd.Categorical.from_codes(group, categories=group_names)
+    cols["group_id"] = pd.Categorical.from_codes(group, categories=group_names)
     has_next = year < grid.first_year + grid.n_years - 1
     stays = grid.member.ravel()[np.where(has_next, flat + 1, flat)]
-    panel["exit"] = np.where(member & has_next, (~stays).astype(float), np.nan)
+    cols["exit"] = np.where(member & has_next, (~stays).astype(float), np.nan)
 
 
 def _stage(tenure: np.ndarray, staged: np.ndarray, codebook: Codebook) -> pd.Categorical:
@@ -100,32 +103,31 @@ def _stage(tenure: np.ndarray, staged: np.ndarray, codebook: Codebook) -> pd.Cat
     return pd.Categorical.from_codes(codes, categories=names, ordered=True)
 
 
-def _firm_columns(panel, firms: pd.DataFrame, code) -> None:
+def _firm_columns(cols: dict, firms: pd.DataFrame, code, year) -> None:
     for column in ("industry", "region"):
         values = pd.Categorical(firms[column])
-        panel[column] = pd.Categorical.from_codes(values.codes[code], values.categories)
-    panel["founded_year"] = firms["founded_year"].to_numpy()[code]
-    panel["age"] = panel["year"] - panel["founded_year"]
+        cols[column] = pd.Categorical.from_codes(values.codes[code], values.categories)
+    cols["founded_year"] = firms["founded_year"].to_numpy()[code]
+    cols["age"] = year - cols["founded_year"]
 
 
-def _outcomes(panel: pd.DataFrame, code: np.ndarray) -> None:
-    revenue = panel["revenue"].to_numpy(dtype=float)
+def _outcomes(cols: dict, fin: pd.DataFrame, code: np.ndarray, year: np.ndarray) -> None:
+    revenue = fin["revenue"].to_numpy(dtype=float)
+    income = fin["net_income"].to_numpy(dtype=float)
+    assets = fin["total_assets"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        panel["log_revenue"] = np.where(revenue > 0, np.log(np.where(revenue > 0, revenue, 1)),
-                                        np.nan)
-        panel["profit_margin"] = np.where(revenue != 0, panel["net_income"] / revenue, np.nan)
-        assets = panel["total_assets"].to_numpy(dtype=float)
-        panel["roa"] = np.where(assets > 0, panel["net_income"] / assets, np.nan)
-    panel["log_employees"] = np.log1p(panel["employees"].to_numpy(dtype=float))
-    year = panel["year"].to_numpy()
+        cols["log_revenue"] = np.log(np.where(revenue > 0, revenue, np.nan))
+        cols["profit_margin"] = np.where(revenue != 0, income / revenue, np.nan)
+        cols["roa"] = np.where(assets > 0, income / assets, np.nan)
+    cols["log_employees"] = np.log1p(fin["employees"].to_numpy(dtype=float))
     follows = np.r_[False, (code[1:] == code[:-1]) & (year[1:] == year[:-1] + 1)]
     for level, growth in (("log_revenue", "revenue_growth"),
                           ("log_employees", "employment_growth")):
-        x = panel[level].to_numpy()
-        panel[growth] = np.where(follows, x - np.r_[np.nan, x[:-1]], np.nan)
+        x = cols[level]
+        cols[growth] = np.where(follows, x - np.r_[np.nan, x[:-1]], np.nan)
 
 
-def _practices(panel, cells, tables, firms) -> dict:
+def _practices(cols: dict, cells, tables, firms) -> dict:
     act = tables["meeting_activity"]
     meet = tables["meetings"].set_index(tables["meetings"]["meeting_id"].astype(str))
     year = meet["date"].dt.year.reindex(act["meeting_id"].astype(str)).fillna(-1).to_numpy(int)
@@ -143,20 +145,21 @@ def _practices(panel, cells, tables, firms) -> dict:
     }).assign(pct=lambda d: d["pct"].fillna(0.0)).groupby("key").sum()
     at = per.reindex(cells)
     with np.errstate(invalid="ignore", divide="ignore"):
-        panel["attendance_rate"] = (at["att"] / at["rows"]).to_numpy()
-        panel["disclosure_rate"] = (at["disc"] / at["att"]).to_numpy()
-        panel["critiques"] = (at["crit"] / at["att"]).to_numpy()
-        panel["benchmark_rank_pct"] = (at["pct"] / at["ranked"]).to_numpy()
+        cols["attendance_rate"] = (at["att"] / at["rows"]).to_numpy()
+        cols["disclosure_rate"] = (at["disc"] / at["att"]).to_numpy()
+        cols["critiques"] = (at["crit"] / at["att"]).to_numpy()
+        cols["benchmark_rank_pct"] = (at["pct"] / at["ranked"]).to_numpy()
     used = int(np.isin(key, cells).sum())
     return _step("firm_year", "meeting_activity",
                  "no financials row for the firm in the meeting's year", len(act), used)
 
 
-def _survey_scores(panel, cells, scores: pd.DataFrame, firms, codebook) -> dict:
+def _survey_scores(cols: dict, cells, scores: pd.DataFrame, firms, codebook) -> dict:
     key = firm_codes(scores["firm_id"], firms) * 10_000 + scores["date"].dt.year.to_numpy()
     names = [s.name for s in codebook.scales]
     means = scores[names].groupby(key).mean()
-    panel[names] = means.reindex(cells).to_numpy()
+    values = means.reindex(cells).to_numpy()
+    cols.update({name: values[:, i] for i, name in enumerate(names)})
     return _step("firm_year", "surveys", "no financials row for the firm in the survey's year",
                  len(scores), int(np.isin(key, cells).sum()))
 

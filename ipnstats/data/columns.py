@@ -113,6 +113,9 @@ def _money(text: str) -> float:
 
 def parse_integer(s: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     """Whole numbers: returns values, unparseable cells, and non-integral numbers."""
+    if pd.api.types.is_integer_dtype(s.dtype) and not isinstance(s.dtype, pd.ArrowDtype):
+        none = np.zeros(len(s), bool)
+        return s.astype(np.int64), none, none
     values, bad = parse_number(s)
     fractional = (values.notna() & (values != np.round(values))).to_numpy()
     return values.where(~fractional), bad, fractional

@@ -197,13 +197,19 @@ def _parse(table: _Table, column: Column) -> None:
             missing &= ~fractional
         table.flag(missing, "missing_value", name, f"{name} is required but empty")
     if column.minimum is not None:
-        low = (values < column.minimum).fillna(False).to_numpy()
+        low = _compare(values, np.less, column.minimum)
         rule = "negative_value" if column.minimum == 0 else "out_of_range"
         table.flag(low, rule, name, f"{name} must be at least {column.minimum:g}")
     if column.maximum is not None:
-        high = (values > column.maximum).fillna(False).to_numpy()
+        high = _compare(values, np.greater, column.maximum)
         table.flag(high, "out_of_range", name, f"{name} must be at most {column.maximum:g}")
     table.data[name] = _tighten(values, kind)
+
+
+def _compare(values: pd.Series, op, bound: float) -> np.ndarray:
+    """``op(values, bound)`` as a plain boolean array (missing values compare False)."""
+    with np.errstate(invalid="ignore"):
+        return op(values.to_numpy(dtype=float, na_value=np.nan), bound)
 
 
 def _tighten(values: pd.Series, kind: str) -> pd.Series:

@@ -203,7 +203,15 @@ def _parse(table: _Table, column: Column) -> None:
     if column.maximum is not None:
         high = _compare(values, np.greater, column.maximum)
         table.flag(high, "out_of_range", name, f"{name} must be at most {column.maximum:g}")
+    if kind == "date":
+        year = values.dt.year.to_numpy(dtype=float, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            table.flag((year < DATE_YEARS[0]) | (year > DATE_YEARS[1]), "out_of_range", name,
+                       f"{name} must lie in the years {DATE_YEARS[0]}-{DATE_YEARS[1]}")
     table.data[name] = _tighten(values, kind)
+
+
+DATE_YEARS = (1800, 2200)
 
 
 def _compare(values: pd.Series, op, bound: float) -> np.ndarray:

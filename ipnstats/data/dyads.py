@@ -8,8 +8,6 @@ import pandas as pd
 from .codebook import Codebook
 from .frames import firm_codes
 
-TRAITS = ("risk_aversion", "loss_aversion", "size", "age", "success", "status")
-
 
 def firm_traits(scores: pd.DataFrame | None, firms: pd.DataFrame) -> pd.DataFrame:
     """Each firm's mean risk_aversion and loss_aversion score over all its surveys."""

@@ -15,8 +15,6 @@ from .columns import id_codes
 from .membership import MemberGrid, member_grid
 from .scales import score
 
-PRACTICES = ("attendance_rate", "disclosure_rate", "critiques", "benchmark_rank_pct")
-
 
 def firm_codes(ids: pd.Series, firms: pd.DataFrame) -> np.ndarray:
     """Position of each firm id in the (clean, unique) firms table; -1 for unknown ids."""

@@ -56,14 +56,6 @@ class ProblemLog:
         for r, v in list(zip(rows, vals, strict=True))[:EXAMPLES_PER_RULE]:
             self.records.append(_record(severity, table, file, int(r), column, v, rule, problem))
 
-    @property
-    def n_errors(self) -> int:
-        return sum(n for (sev, *_), n in self.counts.items() if sev == "error")
-
-    @property
-    def n_warnings(self) -> int:
-        return sum(n for (sev, *_), n in self.counts.items() if sev == "warning")
-
     def frame(self, line_of: dict[str, callable]) -> pd.DataFrame:
         """Problems as a DataFrame, record positions turned into line numbers."""
         rows = []

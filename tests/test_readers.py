@@ -148,3 +148,19 @@ def test_qualtrics_export(tmp_path):
     panel = ipnstats.load_study(folder).firm_year
     f1 = panel[(panel["firm_id"] == "F1") & (panel["year"] == 2015)].iloc[0]
     assert f1["perceived_learning"] == pytest.approx((13 / 3 + 3) / 2)
+
+
+@pytest.mark.parametrize("suffix,line", [(".xlsx", 4), (".parquet", 3), (".dta", 3)])
+def test_line_numbers_in_binary_formats(tmp_path, suffix, line):
+    """Excel reports the sheet's row (header = row 1); Parquet and Stata the row number."""
+    folder = write_study(tmp_path / "s")
+    firms = pd.read_csv(folder / "firms.csv")
+    firms.loc[2, "employees_baseline"] = -4  # the third firm
+    (folder / "firms.csv").unlink()
+    path = folder / f"firms{suffix}"
+    {".xlsx": lambda: firms.to_excel(path, index=False),
+     ".parquet": lambda: firms.to_parquet(path),
+     ".dta": lambda: firms.to_stata(path, write_index=False)}[suffix]()
+    problem = ipnstats.validate_study(folder).problems.query("rule == 'negative_value'").iloc[0]
+    assert (problem["file"], problem["line"], problem["column"]) == (
+        f"firms{suffix}", line, "employees_baseline")

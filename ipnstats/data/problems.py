@@ -34,15 +34,18 @@ class ProblemLog:
 
     records: list[dict] = field(default_factory=list)
     counts: dict[tuple, int] = field(default_factory=dict)
+    shown: dict[tuple, int] = field(default_factory=dict)
 
     def add(self, severity: Severity, table: str, rule: str, problem: str, *,
-            file: str = "", column: str = "", rows: Iterable[int] | None = None,
-            values: Iterable | None = None, lines: Iterable[int] | None = None) -> None:
+            file: str = "", column: str = "", rows: np.ndarray | None = None,
+            values: Iterable | None = None, total: int | None = None,
+            lines: Iterable[int] | None = None) -> None:
         """Record one problem, or one per row when ``rows`` is given.
 
         ``rows`` are 0-based record positions in the table (turned into the line
-        numbers a spreadsheet shows by :meth:`resolve_lines`); ``lines`` are
-        already line numbers (for file-level problems).
+        numbers a spreadsheet shows by :meth:`frame`), ``values`` the cells shown
+        with them; ``total`` counts the rows when only the first ones are passed;
+        ``lines`` are already line numbers (for file-level problems).
         """
         key = (severity, table, column, rule)
         if rows is None:
@@ -50,11 +53,12 @@ class ProblemLog:
             self.records.append(_record(severity, table, file, None, column, "", rule, problem,
                                         line=next(iter(lines), None) if lines else None))
             return
-        rows = np.asarray(list(rows) if not isinstance(rows, np.ndarray) else rows)
-        vals = list(values) if values is not None else [""] * len(rows)
-        self.counts[key] = self.counts.get(key, 0) + len(rows)
-        for r, v in list(zip(rows, vals, strict=True))[:EXAMPLES_PER_RULE]:
+        self.counts[key] = self.counts.get(key, 0) + (len(rows) if total is None else total)
+        room = max(EXAMPLES_PER_RULE - self.shown.get(key, 0), 0)
+        vals = list(values)[:room] if values is not None else [""] * min(room, len(rows))
+        for r, v in zip(list(rows)[:room], vals, strict=True):
             self.records.append(_record(severity, table, file, int(r), column, v, rule, problem))
+        self.shown[key] = self.shown.get(key, 0) + len(vals)
 
     def frame(self, line_of: dict[str, callable]) -> pd.DataFrame:
         """Problems as a DataFrame, record positions turned into line numbers."""

@@ -65,6 +65,10 @@ class ValidationReport:
         total = self.n_errors + self.n_warnings
         if total > len(shown):
             lines.append(f"  ... and {total - len(shown):,} more (see .problems and .counts)")
+            lines.append("Problems by table, column and rule:")
+            for c in self.counts.sort_values(["severity", "table", "column"]).itertuples():
+                where = f"{c.table}.{c.column}" if c.column else c.table
+                lines.append(f"  {c.severity:<7} {where:<32} {c.rule:<24} {c.count:>12,}")
         return "\n".join(lines)
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import columns as col
 from .codebook import Codebook, read_codebook
-from .problems import ProblemLog
+from .problems import EXAMPLES_PER_RULE, ProblemLog
 from .readers import RawTable, UnreadableFile, read_table
 from .schema import FILE_SUFFIXES, TABLE_ORDER, TABLES, Column, TableSpec
 
@@ -66,12 +66,14 @@ class _Table:
         if not mask.any():
             return
         rows = np.flatnonzero(mask)
+        shown = rows[:EXAMPLES_PER_RULE]  # the log keeps only examples, and the count
         if values is None:
-            values = self.raw.frame[column].to_numpy()[rows] if column in self.raw.frame else None
+            raw = self.raw.frame
+            values = raw[column].iloc[shown].to_numpy(dtype=object) if column in raw else None
         else:
-            values = np.asarray(values, dtype=object)[rows]
+            values = np.asarray(values, dtype=object)[shown]
         self.log.add(severity, self.spec.name, rule, problem, file=self.file, column=column,
-                     rows=rows, values=values)
+                     rows=shown, values=values, total=len(rows))
         if severity == "error":
             self.reason[mask & pd.isna(self.reason)] = rule
 

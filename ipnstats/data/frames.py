@@ -113,16 +113,23 @@ def _outcomes(cols: dict, fin: pd.DataFrame, code: np.ndarray, year: np.ndarray)
     revenue = fin["revenue"].to_numpy(dtype=float)
     income = fin["net_income"].to_numpy(dtype=float)
     assets = fin["total_assets"].to_numpy(dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cols["log_revenue"] = np.log(np.where(revenue > 0, revenue, np.nan))
-        cols["profit_margin"] = np.where(revenue != 0, income / revenue, np.nan)
-        cols["roa"] = np.where(assets > 0, income / assets, np.nan)
+    cols["log_revenue"] = _ufunc(np.log, revenue, where=revenue > 0)
+    cols["profit_margin"] = _ufunc(np.divide, income, revenue, where=revenue != 0)
+    cols["roa"] = _ufunc(np.divide, income, assets, where=assets > 0)
     cols["log_employees"] = np.log1p(fin["employees"].to_numpy(dtype=float))
-    follows = np.r_[False, (code[1:] == code[:-1]) & (year[1:] == year[:-1] + 1)]
+    follows = (code[1:] == code[:-1]) & (year[1:] == year[:-1] + 1)
     for level, growth in (("log_revenue", "revenue_growth"),
                           ("log_employees", "employment_growth")):
         x = cols[level]
-        cols[growth] = np.where(follows, x - np.r_[np.nan, x[:-1]], np.nan)
+        out = np.full(len(x), np.nan)
+        np.subtract(x[1:], x[:-1], out=out[1:], where=follows)
+        cols[growth] = out
+
+
+def _ufunc(func, *args, where: np.ndarray) -> np.ndarray:
+    """``func(*args)`` where ``where`` holds, NaN elsewhere, in one new array."""
+    out = np.full(len(args[0]), np.nan)
+    return func(*args, out=out, where=where)
 
 
 def _practices(cols: dict, cells, tables, firms) -> dict:

@@ -1,11 +1,14 @@
 """ipnstats: test, with data, how firms learn from their peers and whether it pays off."""
 
 from .data import Codebook, DataError, Scale, Study, ValidationReport, load_study, validate_study
+from .models import SpecificationError, panel_regression
+from .results import Cluster, Result
 
 __version__ = "0.1.0"
 
-__all__ = ["Codebook", "DataError", "Scale", "Study", "ValidationReport", "load_study",
-           "simulate_study", "validate_study"]
+__all__ = ["Cluster", "Codebook", "DataError", "Result", "Scale", "SpecificationError", "Study",
+           "ValidationReport", "load_study", "panel_regression", "simulate_study",
+           "validate_study"]
 
 
 def __getattr__(name: str):

@@ -1,0 +1,86 @@
+"""Formulas to design matrices (via formulaic), with errors that name the column."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+# Names formulaic resolves itself (transforms and modules), never data columns.
+_KNOWN = {"np", "C", "I", "Q", "log", "exp", "sqrt", "center", "scale", "poly", "bs",
+          "lag", "abs", "round", "hashed", "standardize"}
+
+
+class SpecificationError(ValueError):
+    """A model specification that does not fit the data (missing column, bad option)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Design:
+    """Outcome and regressors of the rows a formula can use.
+
+    ``rows`` are the positions (0-based) in the user's frame of the rows kept after
+    dropping those with a missing value in a formula variable.
+    """
+
+    outcome: str
+    y: np.ndarray
+    X: np.ndarray
+    names: tuple[str, ...]
+    intercept: bool
+    rows: np.ndarray
+    n_missing: int
+
+
+def missing_column_error(name: str, columns: pd.Index, what: str = "column") -> SpecificationError:
+    """An error naming the missing column and the closest existing ones."""
+    close = difflib.get_close_matches(name, [str(c) for c in columns], n=3)
+    hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+    return SpecificationError(f"{what} {name!r} is not in the data{hint}")
+
+
+def require_columns(data: pd.DataFrame, names: tuple[str, ...], what: str = "column") -> None:
+    """Raise a SpecificationError for the first name that is not a column of ``data``."""
+    for name in names:
+        if name not in data.columns:
+            raise missing_column_error(name, data.columns, what)
+
+
+def formula_variables(formula: str) -> list[str]:
+    """Data columns a formula refers to, in a stable order."""
+    from formulaic import Formula
+
+    try:
+        variables = Formula(formula).required_variables
+    except Exception as exc:  # formulaic raises several parser error types
+        raise SpecificationError(f"cannot parse formula {formula!r}: {exc}") from None
+    return sorted(str(v) for v in variables if str(v).split(".")[0] not in _KNOWN)
+
+
+def build_design(data: pd.DataFrame, formula: str) -> Design:
+    """Evaluate ``formula`` on ``data``: outcome, regressors, kept rows.
+
+    Rows with a missing value in any formula variable are dropped and counted.
+    """
+    from formulaic import model_matrix
+
+    if "~" not in formula:
+        raise SpecificationError(f"formula {formula!r} needs an outcome: 'y ~ x1 + x2'")
+    for name in formula_variables(formula):
+        if name not in data.columns:
+            raise missing_column_error(name, data.columns, f"formula {formula!r} names column")
+    frame = data.reset_index(drop=True)
+    try:
+        mm = model_matrix(formula, frame, na_action="drop", output="pandas")
+    except Exception as exc:
+        raise SpecificationError(f"cannot evaluate formula {formula!r}: {exc}") from None
+    lhs, rhs = mm.lhs, mm.rhs
+    if lhs.shape[1] != 1:
+        raise SpecificationError(f"formula {formula!r} must have exactly one outcome")
+    names = tuple(str(c) for c in rhs.columns)
+    rows = rhs.index.to_numpy()
+    return Design(outcome=str(lhs.columns[0]), y=lhs.iloc[:, 0].to_numpy(float),
+                  X=rhs.to_numpy(float), names=names, intercept="Intercept" in names,
+                  rows=rows, n_missing=len(frame) - len(rows))

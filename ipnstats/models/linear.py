@@ -1,0 +1,187 @@
+"""Least squares with collinearity checks, and its covariance engine.
+
+Estimators transform their data (within, quasi-demeaning, differencing, means) and
+hand ``X`` and ``y`` to :func:`ols`; :class:`LinearEngine` then computes any vcov
+choice from the transformed design, the residuals and the absorbed fixed effects,
+which is what lets ``Result.with_vcov`` work without refitting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import linalg
+
+from ..results.result import Inference
+from ..results.vcov import (Cluster, VcovSpec, cluster_factor, cluster_meat, clip_to_psd,
+                            hc_vcov, iid_vcov, sandwich)
+from .formula import SpecificationError, require_columns
+
+FEW_CLUSTERS = 30
+
+
+def independent_columns(X: np.ndarray, tol: float = 1e-9) -> np.ndarray:
+    """Mask of columns kept, in order, dropping those (nearly) spanned by earlier ones.
+
+    A column is dropped when the share of its sum of squares left after projecting
+    on the kept earlier columns is below ``tol`` (a sequential Cholesky on X'X).
+    """
+    gram = X.T @ X
+    k = gram.shape[0]
+    keep = np.zeros(k, bool)
+    chol = np.zeros((k, k))
+    for j in range(k):
+        idx = np.flatnonzero(keep)
+        v = gram[idx, j]
+        coef = linalg.solve_triangular(chol[np.ix_(idx, idx)], v, lower=True) if idx.size else v
+        resid = gram[j, j] - coef @ coef
+        if gram[j, j] > 0 and resid > tol * gram[j, j]:
+            chol[idx, j] = 0
+            chol[j, idx] = coef
+            chol[j, j] = np.sqrt(resid)
+            keep[j] = True
+    return keep
+
+
+@dataclass(frozen=True, slots=True)
+class OLSFit:
+    """Coefficients of the kept columns, residuals and the bread ``(X'X)^-1``."""
+
+    beta: np.ndarray
+    resid: np.ndarray
+    bread: np.ndarray
+    keep: np.ndarray
+    names: tuple[str, ...]
+    collinear: tuple[str, ...]
+
+
+def ols(X: np.ndarray, y: np.ndarray, names: tuple[str, ...], tol: float = 1e-9) -> OLSFit:
+    """Least squares of ``y`` on the linearly independent columns of ``X``."""
+    keep = independent_columns(X, tol) if X.shape[1] else np.zeros(0, bool)
+    Xk = X[:, keep]
+    if Xk.shape[1] == 0:
+        return OLSFit(np.zeros(0), y.copy(), np.zeros((0, 0)), keep, (),
+                      tuple(n for n, k in zip(names, keep, strict=True) if not k))
+    factor = linalg.cho_factor(Xk.T @ Xk)
+    beta = linalg.cho_solve(factor, Xk.T @ y)
+    bread = linalg.cho_solve(factor, np.eye(Xk.shape[1]))
+    kept = tuple(n for n, k in zip(names, keep, strict=True) if k)
+    dropped = tuple(n for n, k in zip(names, keep, strict=True) if not k)
+    return OLSFit(beta, y - Xk @ beta, (bread + bread.T) / 2, keep, kept, dropped)
+
+
+@dataclass(frozen=True, slots=True)
+class Absorbed:
+    """A fixed effect absorbed by the within transformation: codes 0..n_levels-1."""
+
+    column: str
+    codes: np.ndarray
+    n_levels: int
+
+
+def nested_in(inner: np.ndarray, outer: np.ndarray) -> bool:
+    """Whether every level of ``inner`` sits inside one level of ``outer``."""
+    pairs = pd.unique(inner.astype(np.int64) * (outer.max() + 1) + outer)
+    return len(pairs) == len(pd.unique(inner))
+
+
+@dataclass(frozen=True)
+class LinearEngine:
+    """Covariance of a linear estimator under any vcov choice.
+
+    ``rows`` are the positions in ``data`` of the observations behind the rows of ``X``
+    (cluster columns are read there). ``absorbed_df`` counts the absorbed fixed-effect
+    parameters net of redundancies; ``normal`` selects z rather than t inference.
+    """
+
+    X: np.ndarray
+    resid: np.ndarray
+    bread: np.ndarray
+    data: pd.DataFrame
+    rows: np.ndarray
+    absorbed: tuple[Absorbed, ...] = ()
+    absorbed_df: int = 0
+    leverage_extra: np.ndarray | None = None
+    normal: bool = False
+
+    @property
+    def nobs(self) -> int:
+        return self.X.shape[0]
+
+    def df_resid(self, k_absorbed: int | None = None) -> int:
+        """``n - K``: observations less coefficients and absorbed parameters."""
+        extra = self.absorbed_df if k_absorbed is None else k_absorbed
+        return self.nobs - self.X.shape[1] - extra
+
+    def compute(self, spec: VcovSpec) -> Inference:
+        """The covariance, reference law and notes of one vcov choice."""
+        if isinstance(spec, Cluster):
+            return self._cluster(spec)
+        df = self.df_resid()
+        if spec == "iid":
+            cov = iid_vcov(self.bread, self.resid, df)
+        else:
+            cov = hc_vcov(self.X, self.resid, self.bread, spec, df, self._leverage(spec))
+        return Inference(cov, None if self.normal else float(df))
+
+    def _leverage(self, kind: str) -> np.ndarray | None:
+        if kind not in ("hc2", "hc3"):
+            return None
+        if len(self.absorbed) > 1:
+            raise SpecificationError(f"{kind.upper()} needs the leverage of every observation, "
+                                     "which two-way fixed effects do not give cheaply; use "
+                                     "'hc1' or Cluster(...)")
+        h = np.einsum("ij,jk,ik->i", self.X, self.bread, self.X)
+        return h if self.leverage_extra is None else h + self.leverage_extra
+
+    def cluster_codes(self, column: str) -> np.ndarray:
+        """Integer codes of a cluster column on the estimation rows."""
+        require_columns(self.data, (column,), "cluster column")
+        values = self.data[column].to_numpy()[self.rows]
+        codes, _ = pd.factorize(values, use_na_sentinel=True)
+        if (codes < 0).any():
+            raise SpecificationError(f"cluster column {column!r} has {(codes < 0).sum():,} "
+                                     "missing values among the estimation rows")
+        return codes
+
+    def _k_cluster(self, cluster_codes: list[np.ndarray]) -> int:
+        nested = sum(a.n_levels for a in self.absorbed
+                     if any(nested_in(a.codes, c) for c in cluster_codes))
+        return self.X.shape[1] + max(self.absorbed_df - nested, 0)
+
+    def _cluster(self, spec: Cluster) -> Inference:
+        codes = [self.cluster_codes(c) for c in spec.columns]
+        sizes = [int(c.max()) + 1 for c in codes]
+        n, k = self.nobs, self._k_cluster(codes)
+        scores = self.X * self.resid[:, None]
+        factors = [cluster_factor(g, n, k) if spec.adjust else 1.0 for g in sizes]
+        if len(codes) == 1:
+            cov = factors[0] * sandwich(self.bread, cluster_meat(scores, codes[0], sizes[0]))
+        else:
+            cov = self._two_way(scores, codes, sizes, factors, spec)
+        notes = self._cluster_notes(spec, sizes)
+        cov, repaired = clip_to_psd(cov) if len(codes) == 2 else (cov, False)
+        if repaired:
+            notes += ("The two-way clustered covariance was not positive semi-definite; "
+                      "negative eigenvalues were set to zero (Cameron, Gelbach & Miller 2011).",)
+        g = min(sizes)
+        return Inference(cov, None if self.normal else float(g - 1), g, notes)
+
+    def _two_way(self, scores, codes, sizes, factors, spec: Cluster) -> np.ndarray:
+        both, _ = pd.factorize(codes[0].astype(np.int64) * sizes[1] + codes[1])
+        metas = [cluster_meat(scores, c, g) for c, g in zip(codes, sizes, strict=True)]
+        meat_12 = cluster_meat(scores, both, int(both.max()) + 1)
+        if spec.df == "min":
+            f = factors[int(np.argmin(sizes))]
+            meat = f * (metas[0] + metas[1] - meat_12)
+        else:
+            meat = factors[0] * metas[0] + factors[1] * metas[1] - meat_12
+        return sandwich(self.bread, meat)
+
+    def _cluster_notes(self, spec: Cluster, sizes: list[int]) -> tuple[str, ...]:
+        return tuple(
+            f"Only {g} clusters in {col!r}: cluster-robust standard errors can be too small "
+            f"with fewer than {FEW_CLUSTERS} clusters; consider the wild cluster bootstrap."
+            for col, g in zip(spec.columns, sizes, strict=True) if g < FEW_CLUSTERS)

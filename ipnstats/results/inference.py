@@ -1,0 +1,79 @@
+"""Coefficient tables and Wald tests from estimates, a covariance and a reference law.
+
+``df=None`` means the normal (z) law; a number means Student t (or F for Wald).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+TIDY_COLUMNS = ("term", "estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high")
+
+
+def check_conf_level(conf_level: float) -> float:
+    """A confidence level strictly between 0 and 1."""
+    if not 0 < conf_level < 1:
+        raise ValueError(f"conf_level must lie strictly between 0 and 1, got {conf_level!r}")
+    return float(conf_level)
+
+
+def critical_value(conf_level: float, df: float | None) -> float:
+    """Two-sided critical value of the t(df) or normal law."""
+    q = 0.5 + check_conf_level(conf_level) / 2
+    return float(stats.norm.ppf(q) if df is None else stats.t.ppf(q, df))
+
+
+def two_sided_p(statistic: np.ndarray, df: float | None) -> np.ndarray:
+    """Two-sided p-values of t or z statistics."""
+    a = np.abs(statistic)
+    return 2 * (stats.norm.sf(a) if df is None else stats.t.sf(a, df))
+
+
+def coef_table(params: pd.Series, std_error: pd.Series, df: float | None,
+               conf_level: float = 0.95) -> pd.DataFrame:
+    """The broom-style tidy frame: term, estimate, std_error, statistic, p_value, CI."""
+    est = params.to_numpy(float)
+    se = std_error.reindex(params.index).to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = est / se
+    crit = critical_value(conf_level, df)
+    return pd.DataFrame({
+        "term": params.index.astype(str), "estimate": est, "std_error": se,
+        "statistic": stat, "p_value": two_sided_p(stat, df),
+        "conf_low": est - crit * se, "conf_high": est + crit * se,
+    })
+
+
+@dataclass(frozen=True, slots=True)
+class WaldTest:
+    """A joint test of ``R b = q``: F (with ``df_denom``) or chi-squared (``df_denom=None``)."""
+
+    statistic: float
+    df_num: int
+    df_denom: float | None
+    p_value: float
+    hypothesis: str
+
+    def tidy(self) -> pd.DataFrame:
+        """One row: hypothesis, statistic, df_num, df_denom, p_value, distribution."""
+        law = "chi2" if self.df_denom is None else "F"
+        return pd.DataFrame([{"hypothesis": self.hypothesis, "statistic": self.statistic,
+                              "df_num": self.df_num, "df_denom": self.df_denom,
+                              "p_value": self.p_value, "distribution": law}])
+
+
+def wald_test(params: np.ndarray, cov: np.ndarray, R: np.ndarray, q: np.ndarray,
+              df: float | None, hypothesis: str = "") -> WaldTest:
+    """Wald test of ``R b = q``; F = W / J with t's df as denominator, else chi2(J)."""
+    R = np.atleast_2d(np.asarray(R, float))
+    diff = R @ params - np.asarray(q, float)
+    middle = R @ cov @ R.T
+    w = float(diff @ np.linalg.pinv(middle) @ diff)
+    j = int(np.linalg.matrix_rank(middle))
+    if df is None:
+        return WaldTest(w, j, None, float(stats.chi2.sf(w, j)), hypothesis)
+    return WaldTest(w / j, j, float(df), float(stats.f.sf(w / j, j, df)), hypothesis)

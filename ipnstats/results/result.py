@@ -1,0 +1,190 @@
+"""The one result type that every ipnstats model returns.
+
+A :class:`Result` is frozen: re-choosing inference (``with_vcov``) returns a new
+result and never mutates this one. ``tidy()`` and ``glance()`` give the broom schema
+(snake_case, defined once in :mod:`ipnstats.results.inference` and here); display
+labels are applied only by the table renderers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+from .inference import WaldTest, coef_table, wald_test
+from .vcov import VcovSpec, describe_vcov, parse_vcov
+
+GLANCE_COLUMNS = ("estimator", "outcome", "fixed_effects", "vcov", "nobs", "n_units",
+                  "n_clusters", "df_resid", "r2", "r2_adj", "r2_within", "loglik", "aic",
+                  "bic", "sigma", "seed", "n_boot")
+
+
+@dataclass(frozen=True, slots=True)
+class Inference:
+    """What a vcov choice yields: covariance, reference law and cluster counts."""
+
+    cov: np.ndarray
+    df: float | None
+    n_clusters: int | None = None
+    notes: tuple[str, ...] = ()
+
+
+class VcovEngine(Protocol):
+    """Recomputes the covariance of a fitted model under another vcov choice."""
+
+    def compute(self, spec: VcovSpec) -> Inference: ...
+
+
+def _frozen(mapping: Mapping | None) -> Mapping:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True)
+class Result:
+    """Estimates of one model with their inference and fit statistics.
+
+    Attributes
+    ----------
+    params
+        Point estimates, indexed by term.
+    cov
+        Covariance matrix of ``params`` (a DataFrame indexed by term both ways).
+    vcov
+        The vcov choice behind ``cov`` (``"iid"``, ``"hc1"``, ``Cluster(...)`` ...).
+    df_inference
+        Degrees of freedom of the t law used for p-values and intervals; ``None``
+        means the normal law.
+    estimator, outcome, formula
+        What was estimated.
+    nobs, n_units, n_clusters
+        Observations used, distinct units (firms), clusters (the smaller dimension
+        for two-way clustering).
+    fixed_effects
+        Columns whose fixed effects the model holds (absorbed or as dummies).
+    fit
+        Fit statistics: ``df_resid``, ``r2``, ``r2_adj``, ``r2_within``, ``loglik``,
+        ``aic``, ``bic``, ``sigma`` where defined.
+    extra
+        Model-specific statistics shown by ``glance()`` after the common columns
+        (e.g. ``sigma_u``, ``theta`` of random effects).
+    collinear
+        Regressors dropped because they were collinear with others or with the fixed
+        effects, in formula order.
+    n_singletons
+        Observations alone in a fixed-effect group.
+    notes
+        Warnings about the fit (dropped rows, collinearity, singletons, convergence),
+        printed by ``summary()`` and the reports.
+    inference_notes
+        Warnings about the current vcov choice (few clusters, a repaired
+        covariance); replaced by ``with_vcov``.
+    seed, n_boot
+        The random seed and replications of resampling-based inference, else None.
+    """
+
+    params: pd.Series
+    cov: pd.DataFrame
+    vcov: VcovSpec
+    df_inference: float | None
+    estimator: str
+    outcome: str
+    nobs: int
+    formula: str = ""
+    n_units: int | None = None
+    n_clusters: int | None = None
+    fixed_effects: tuple[str, ...] = ()
+    fit: Mapping[str, float | None] = field(default_factory=dict)
+    extra: Mapping[str, object] = field(default_factory=dict)
+    collinear: tuple[str, ...] = ()
+    n_singletons: int = 0
+    notes: tuple[str, ...] = ()
+    inference_notes: tuple[str, ...] = ()
+    seed: int | None = None
+    n_boot: int | None = None
+    engine: VcovEngine | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fit", _frozen(self.fit))
+        object.__setattr__(self, "extra", _frozen(self.extra))
+
+    @property
+    def std_errors(self) -> pd.Series:
+        """Standard errors, indexed by term."""
+        return pd.Series(np.sqrt(np.diag(self.cov.to_numpy())), index=self.params.index)
+
+    def tidy(self, conf_level: float = 0.95) -> pd.DataFrame:
+        """term, estimate, std_error, statistic, p_value, conf_low, conf_high."""
+        return coef_table(self.params, self.std_errors, self.df_inference, conf_level)
+
+    def glance(self) -> pd.DataFrame:
+        """One row: what the model is and how well it fits."""
+        row = {
+            "estimator": self.estimator, "outcome": self.outcome,
+            "fixed_effects": ", ".join(self.fixed_effects),
+            "vcov": describe_vcov(self.vcov), "nobs": self.nobs, "n_units": self.n_units,
+            "n_clusters": self.n_clusters, "seed": self.seed, "n_boot": self.n_boot,
+        }
+        for name in GLANCE_COLUMNS:
+            row.setdefault(name, self.fit.get(name))
+        row = {name: row[name] for name in GLANCE_COLUMNS} | dict(self.extra)
+        return pd.DataFrame([row])
+
+    def with_vcov(self, vcov: object) -> Result:
+        """A new result with another covariance choice, without refitting.
+
+        Examples
+        --------
+        >>> res.with_vcov(ipnstats.Cluster("firm_id"))  # doctest: +SKIP
+        """
+        spec = parse_vcov(vcov)
+        if self.engine is None:
+            raise ValueError(f"{self.estimator} results cannot re-choose their vcov; refit "
+                             "the model with vcov=...")
+        inf = self.engine.compute(spec)
+        cov = pd.DataFrame(inf.cov, index=self.params.index, columns=self.params.index)
+        return dataclasses.replace(self, cov=cov, vcov=spec, df_inference=inf.df,
+                                   n_clusters=inf.n_clusters, inference_notes=inf.notes)
+
+    def wald_test(self, terms: Sequence[str] | None = None, *, R: np.ndarray | None = None,
+                  q: np.ndarray | float = 0.0) -> WaldTest:
+        """Joint test that ``terms`` are all zero, or of ``R @ params = q``.
+
+        F with the model's t degrees of freedom, chi-squared when inference is normal.
+        """
+        names = list(self.params.index)
+        if R is None:
+            wanted = names if terms is None else list(terms)
+            unknown = [t for t in wanted if t not in names]
+            if unknown:
+                raise ValueError(f"unknown terms {unknown}; the model has {names}")
+            R = np.eye(len(names))[[names.index(t) for t in wanted]]
+            label = " = ".join(wanted) + " = 0"
+        else:
+            label = "R b = q"
+        q_vec = np.broadcast_to(np.asarray(q, float), (np.atleast_2d(R).shape[0],))
+        return wald_test(self.params.to_numpy(), self.cov.to_numpy(), R, q_vec,
+                         self.df_inference, label)
+
+    def summary(self, conf_level: float = 0.95) -> str:
+        """A plain-text summary: model, sample, fit, coefficients and notes."""
+        from .summary import summary_text
+
+        return summary_text(self, conf_level)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """All notes: the fit's, then the current inference's."""
+        return self.notes + self.inference_notes
+
+    def __repr__(self) -> str:
+        return (f"<{type(self).__name__} {self.estimator}: {self.outcome}, "
+                f"{len(self.params)} terms, nobs={self.nobs}, vcov={describe_vcov(self.vcov)}>")
+
+    def __str__(self) -> str:
+        return self.summary()

@@ -22,13 +22,17 @@ from .formula import SpecificationError, require_columns
 FEW_CLUSTERS = 30
 
 
-def independent_columns(X: np.ndarray, tol: float = 1e-9) -> np.ndarray:
+def independent_columns(X: np.ndarray, tol: float = 1e-9,
+                        reference: np.ndarray | None = None) -> np.ndarray:
     """Mask of columns kept, in order, dropping those (nearly) spanned by earlier ones.
 
-    A column is dropped when the share of its sum of squares left after projecting
-    on the kept earlier columns is below ``tol`` (a sequential Cholesky on X'X).
+    A column is dropped when the sum of squares left after projecting it on the kept
+    earlier columns is below ``tol`` times its own sum of squares, or times
+    ``reference`` (e.g. the centred sum of squares before a within transformation,
+    so that a regressor absorbed by the fixed effects up to rounding is dropped).
     """
     gram = X.T @ X
+    ref = np.diag(gram) if reference is None else np.maximum(reference, np.diag(gram))
     k = gram.shape[0]
     keep = np.zeros(k, bool)
     chol = np.zeros((k, k))
@@ -37,7 +41,7 @@ def independent_columns(X: np.ndarray, tol: float = 1e-9) -> np.ndarray:
         v = gram[idx, j]
         coef = linalg.solve_triangular(chol[np.ix_(idx, idx)], v, lower=True) if idx.size else v
         resid = gram[j, j] - coef @ coef
-        if gram[j, j] > 0 and resid > tol * gram[j, j]:
+        if gram[j, j] > 0 and resid > tol * ref[j]:
             chol[idx, j] = 0
             chol[j, idx] = coef
             chol[j, j] = np.sqrt(resid)
@@ -57,9 +61,14 @@ class OLSFit:
     collinear: tuple[str, ...]
 
 
-def ols(X: np.ndarray, y: np.ndarray, names: tuple[str, ...], tol: float = 1e-9) -> OLSFit:
-    """Least squares of ``y`` on the linearly independent columns of ``X``."""
-    keep = independent_columns(X, tol) if X.shape[1] else np.zeros(0, bool)
+def ols(X: np.ndarray, y: np.ndarray, names: tuple[str, ...], tol: float = 1e-9,
+        reference: np.ndarray | None = None) -> OLSFit:
+    """Least squares of ``y`` on the linearly independent columns of ``X``.
+
+    ``reference``: sums of squares the collinearity check compares against (see
+    :func:`independent_columns`).
+    """
+    keep = independent_columns(X, tol, reference) if X.shape[1] else np.zeros(0, bool)
     Xk = X[:, keep]
     if Xk.shape[1] == 0:
         return OLSFit(np.zeros(0), y.copy(), np.zeros((0, 0)), keep, (),
@@ -147,9 +156,17 @@ class LinearEngine:
         return codes
 
     def _k_cluster(self, cluster_codes: list[np.ndarray]) -> int:
-        nested = sum(a.n_levels for a in self.absorbed
-                     if any(nested_in(a.codes, c) for c in cluster_codes))
-        return self.X.shape[1] + max(self.absorbed_df - nested, 0)
+        """K for the cluster factor: fixed effects nested in a cluster variable drop out.
+
+        The remaining ones count their levels (one of them standing for the constant),
+        as R fixest (``K.fixef = "nonnested"``) and pyfixest do; with none nested the
+        count is the full absorbed one.
+        """
+        free = [a for a in self.absorbed if not any(nested_in(a.codes, c) for c in cluster_codes)]
+        if len(free) == len(self.absorbed):
+            return self.X.shape[1] + self.absorbed_df
+        k_fe = sum(a.n_levels for a in free) - max(len(free) - 1, 0) if free else 1
+        return self.X.shape[1] + k_fe
 
     def _cluster(self, spec: Cluster) -> Inference:
         codes = [self.cluster_codes(c) for c in spec.columns]

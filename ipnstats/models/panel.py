@@ -199,7 +199,7 @@ def _within(p: Panel, drop_singletons: bool) -> PanelFit:
     X, y = X[keep], p.design.y[keep]
     effects = [(a.codes, a.n_levels) for a in absorbed]
     M, iters, converged = demean(np.column_stack([y, X]), effects)
-    fit = ols(M[:, 1:], M[:, 0], names)
+    fit = ols(M[:, 1:], M[:, 0], names, reference=((X - X.mean(axis=0)) ** 2).sum(axis=0))
     k_abs = absorbed_dof(effects)
     extra_h = 1 / np.bincount(effects[0][0])[effects[0][0]] if len(effects) == 1 else None
     engine = _engine(fit, M[:, 1:], p, p.design.rows[keep], absorbed=tuple(absorbed),

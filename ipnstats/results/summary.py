@@ -45,8 +45,6 @@ def summary_text(res: Result, conf_level: float = 0.95) -> str:
     table = res.tidy(conf_level).set_index("term")
     body = table.to_string(float_format=lambda v: f"{v:.4f}")
     lines = _header(res) + ["", body]
-    if res.collinear:
-        lines += ["", "Dropped as collinear: " + ", ".join(res.collinear)]
     if res.warnings:
         lines += ["", "Notes:"]
         lines += [textwrap.fill(n, 88, initial_indent="- ", subsequent_indent="  ")

@@ -15,8 +15,16 @@ import pandas as pd
 from scipy import linalg
 
 from ..results.result import Inference
-from ..results.vcov import (Cluster, VcovSpec, cluster_factor, cluster_meat, clip_to_psd,
-                            hc_vcov, iid_vcov, sandwich)
+from ..results.vcov import (
+    Cluster,
+    VcovSpec,
+    clip_to_psd,
+    cluster_factor,
+    cluster_meat,
+    hc_vcov,
+    iid_vcov,
+    sandwich,
+)
 from .formula import SpecificationError, require_columns
 
 FEW_CLUSTERS = 30

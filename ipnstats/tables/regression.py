@@ -1,0 +1,276 @@
+"""The standard regression table: one column per model, from results' tidy and glance.
+
+:func:`regression_table` collects raw numbers into a :class:`RegressionTable`;
+``as_table()`` formats them (numbers, stars, labels) into a target-free
+:class:`~ipnstats.tables.model.Table` that every renderer reads.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pandas as pd
+
+from .adapters import ModelSummary, summarize
+from .base import Renderable
+from .format import check_stars, default_label, fmt_count, fmt_number, star_for, star_legend
+from .model import Cell, Row, Table
+
+Show = Literal["std_error", "conf_int", "statistic", "p_value"]
+STAT_LABELS = {"nobs": "Observations", "n_units": "Firms", "n_clusters": "Clusters",
+               "r2": "R²", "r2_adj": "Adjusted R²", "r2_within": "R² within",
+               "pseudo_r2": "Pseudo R²", "loglik": "Log-likelihood", "aic": "AIC",
+               "bic": "BIC", "sigma": "Residual SD"}
+COUNT_STATS = {"nobs", "n_units", "n_clusters"}
+SHOW_NOTES = {"std_error": "Standard errors in parentheses.",
+              "statistic": "t (or z) statistics in parentheses.",
+              "p_value": "p-values in parentheses."}
+
+
+@dataclass(frozen=True)
+class RegressionTable(Renderable):
+    """Raw numbers of a regression table and how to show them.
+
+    Build it with :func:`regression_table`. ``coefficients`` is the long frame of
+    every model's kept terms; ``statistics`` holds one row per model.
+    """
+
+    models: tuple[ModelSummary, ...]
+    names: tuple[str, ...]
+    terms: tuple[str, ...]
+    labels: Mapping[str, str]
+    stats: tuple[str, ...]
+    show: Show
+    stars: Mapping[str, float]
+    digits: int
+    conf_level: float
+    title: str = ""
+    notes: tuple[str, ...] = ()
+    label: str = ""
+    extra_rows: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())
+
+    @property
+    def coefficients(self) -> pd.DataFrame:
+        """Long frame: model, term, label and the tidy columns of the shown terms."""
+        frames = [m.tidy.assign(model=name) for name, m in zip(self.names, self.models,
+                                                                strict=True)]
+        out = pd.concat(frames, ignore_index=True)
+        out = out[out["term"].isin(self.terms)].copy()
+        out["label"] = out["term"].map(lambda t: default_label(t, self.labels))
+        return out[["model", "term", "label", *out.columns[:-3].drop("term")]]
+
+    @property
+    def statistics(self) -> pd.DataFrame:
+        """One row per model: outcome, fixed effects, vcov and fit statistics."""
+        rows = [{"model": n, "outcome": m.outcome, "fixed_effects": ", ".join(m.fixed_effects),
+                 "vcov": m.vcov, **m.stats} for n, m in zip(self.names, self.models, strict=True)]
+        return pd.DataFrame(rows)
+
+    def as_table(self) -> Table:
+        """The formatted, target-free table."""
+        return Table(header=self._header(), rows=self._body(), title=self.title,
+                     notes=self._notes(), label=self.label)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The formatted table as a DataFrame of strings (stars appended)."""
+        table = self.as_table()
+        columns = [c.text for c in table.header[-1]][1:]
+        records = [[c.text + c.marks for c in r.cells] for r in table.rows if not r.heading]
+        frame = pd.DataFrame([r[1:] for r in records], columns=columns)
+        frame.index = pd.Index([r[0] for r in records], name="")
+        return frame
+
+    def to_dict(self) -> dict:
+        """Raw numbers and options, JSON-serialisable (NaN becomes None)."""
+        coefs = self.coefficients.astype(object).where(self.coefficients.notna(), None)
+        stats = self.statistics.astype(object).where(self.statistics.notna(), None)
+        return {"models": list(self.names), "terms": list(self.terms),
+                "labels": {t: default_label(t, self.labels) for t in self.terms},
+                "coefficients": coefs.to_dict(orient="records"),
+                "statistics": stats.to_dict(orient="records"), "show": self.show,
+                "stars": dict(self.stars), "conf_level": self.conf_level,
+                "notes": list(self._notes()), "title": self.title}
+
+    # -- formatting -------------------------------------------------------------
+    def _header(self) -> tuple[tuple[Cell, ...], ...]:
+        outcomes = [default_label(m.outcome, self.labels) for m in self.models]
+        spans: list[Cell] = [Cell("")]
+        for text in outcomes:
+            if len(spans) > 1 and spans[-1].text == text:
+                spans[-1] = Cell(text, span=spans[-1].span + 1)
+            else:
+                spans.append(Cell(text))
+        numbers = (Cell(""),) + tuple(Cell(n) for n in self.names)
+        return (tuple(spans), numbers)
+
+    def _coef_cells(self, term: str) -> tuple[tuple[Cell, ...], tuple[Cell, ...]]:
+        top, bottom = [], []
+        for m in self.models:
+            row = m.tidy.loc[m.tidy["term"] == term]
+            if row.empty:
+                top.append(Cell(numeric=True))
+                bottom.append(Cell(numeric=True))
+                continue
+            r = row.iloc[0]
+            top.append(Cell(fmt_number(r["estimate"], self.digits),
+                            marks=star_for(r["p_value"], self.stars), numeric=True))
+            bottom.append(Cell(self._uncertainty(r), numeric=True))
+        return tuple(top), tuple(bottom)
+
+    def _uncertainty(self, r: pd.Series) -> str:
+        if self.show == "conf_int":
+            lo, hi = fmt_number(r["conf_low"], self.digits), fmt_number(r["conf_high"], self.digits)
+            return f"[{lo}, {hi}]" if lo else ""
+        text = fmt_number(r[self.show], self.digits)
+        return f"({text})" if text else ""
+
+    def _body(self) -> tuple[Row, ...]:
+        rows: list[Row] = []
+        for term in self.terms:
+            top, bottom = self._coef_cells(term)
+            rows.append(Row((Cell(default_label(term, self.labels)),) + top, "coef"))
+            rows.append(Row((Cell(""),) + bottom, "coef"))
+        rows += self._fe_rows() + self._vcov_rows() + self._extra() + self._stat_rows()
+        return tuple(rows)
+
+    def _fe_rows(self) -> list[Row]:
+        effects = list(dict.fromkeys(fe for m in self.models for fe in m.fixed_effects))
+        return [Row((Cell(f"{self.labels.get(fe, fe)} fixed effects"),)
+                    + tuple(Cell("Yes" if fe in m.fixed_effects else "No") for m in self.models),
+                    "fe") for fe in effects]
+
+    def _vcov_rows(self) -> list[Row]:
+        if not any(m.vcov for m in self.models):
+            return []
+        texts = []
+        for m in self.models:
+            cl = ", ".join(self.labels.get(c, c) for c in m.cluster)
+            texts.append(f"Clustered ({cl})" if cl else m.vcov)
+        return [Row((Cell("Standard errors"),) + tuple(Cell(t) for t in texts), "vcov")]
+
+    def _extra(self) -> list[Row]:
+        return [Row((Cell(name),) + tuple(Cell(v) for v in values), "extra")
+                for name, values in self.extra_rows]
+
+    def _stat_rows(self) -> list[Row]:
+        rows = []
+        for key in self.stats:
+            values = [m.stats.get(key) for m in self.models]
+            texts = [fmt_count(v) if key in COUNT_STATS else fmt_number(v, self.digits)
+                     for v in values]
+            if any(texts):
+                label = STAT_LABELS.get(key, key)
+                rows.append(Row((Cell(label),) + tuple(Cell(t, numeric=True) for t in texts),
+                                "stats"))
+        return rows
+
+    def _notes(self) -> tuple[str, ...]:
+        level = f"{self.conf_level:.0%} confidence intervals in brackets."
+        first = level if self.show == "conf_int" else SHOW_NOTES[self.show]
+        legend = star_legend(self.stars)
+        return ((first + (" " + legend if legend else ""),) + tuple(self.notes))
+
+
+def regression_table(results: object, *, labels: Mapping[str, str] | object | None = None,
+                     keep: Sequence[str] | None = None, drop: Sequence[str] | None = None,
+                     order: Sequence[str] | None = None,
+                     stats: Sequence[str] = ("nobs", "n_units", "r2_within", "pseudo_r2"),
+                     show: Show = "std_error", stars: bool | Mapping[str, float] = True,
+                     digits: int = 3, conf_level: float = 0.95,
+                     model_names: Sequence[str] | None = None, title: str = "",
+                     notes: Sequence[str] = (), label: str = "",
+                     extra_rows: Mapping[str, Sequence[str]] | None = None) -> RegressionTable:
+    """A standard regression table of one or several models.
+
+    Parameters
+    ----------
+    results
+        A fitted model or a sequence of them (ipnstats results, statsmodels or
+        linearmodels results), or a mapping ``{column name: model}``.
+    labels
+        ``{term or column: label}``, or an :class:`ipnstats.Codebook` (its labels).
+        Unlabelled interaction and factor terms get readable labels.
+    keep, drop
+        Regular expressions (``re.search``) selecting the terms shown. Dummies of
+        a model's fixed effects (``year::2010``) are dropped unless kept explicitly.
+    order
+        Regular expressions; matching terms come first, in this order. Without it,
+        terms keep their order of appearance and the constant comes last.
+    stats
+        Fit statistics, in order, among ``nobs``, ``n_units``, ``n_clusters``, ``r2``,
+        ``r2_adj``, ``r2_within``, ``pseudo_r2``, ``loglik``, ``aic``, ``bic``,
+        ``sigma``. Rows empty for every model are left out.
+    show
+        Under each estimate: ``"std_error"`` (in parentheses), ``"conf_int"`` (in
+        brackets), ``"statistic"`` or ``"p_value"``.
+    stars
+        ``True`` (``* p<.05, ** p<.01, *** p<.001``), ``False``, or a mapping such
+        as ``ipnstats.tables.MANAGEMENT_STARS`` (adds ``† p<.10``).
+    model_names
+        Column headers; default ``(1)``, ``(2)``, ...
+    extra_rows
+        Extra rows shown above the statistics, ``{label: one text per model}``.
+
+    Examples
+    --------
+    >>> table = ipnstats.regression_table([fe, re], labels=study.codebook)  # doctest: +SKIP
+    >>> print(table.to_text())  # doctest: +SKIP
+    """
+    named = _named(results, model_names)
+    summaries = tuple(summarize(m, conf_level) for m in named.values())
+    label_map = _labels(labels)
+    if show not in ("std_error", "conf_int", "statistic", "p_value"):
+        raise ValueError(f"show must be 'std_error', 'conf_int', 'statistic' or 'p_value', "
+                         f"got {show!r}")
+    extra = tuple((k, tuple(v)) for k, v in (extra_rows or {}).items())
+    for name, values in extra:
+        if len(values) != len(summaries):
+            raise ValueError(f"extra row {name!r} has {len(values)} values for "
+                             f"{len(summaries)} models")
+    return RegressionTable(
+        summaries, tuple(named), _terms(summaries, keep, drop, order), label_map,
+        tuple(stats), show, check_stars(stars), digits, conf_level, title, tuple(notes),
+        label, extra)
+
+
+def _named(results: object, names: Sequence[str] | None) -> dict[str, object]:
+    if isinstance(results, Mapping):
+        return dict(results)
+    models = list(results) if isinstance(results, list | tuple) else [results]
+    names = list(names) if names is not None else [f"({i})" for i in range(1, len(models) + 1)]
+    if len(names) != len(models):
+        raise ValueError(f"{len(names)} model names for {len(models)} models")
+    return dict(zip(names, models, strict=True))
+
+
+def _labels(labels: object) -> dict[str, str]:
+    if labels is None:
+        return {}
+    if isinstance(labels, Mapping):
+        return {str(k): str(v) for k, v in labels.items()}
+    codebook_labels = getattr(labels, "labels", None)
+    if isinstance(codebook_labels, Mapping):
+        scales = {s.name: s.label for s in getattr(labels, "scales", ()) if s.label}
+        return scales | dict(codebook_labels)
+    raise TypeError("labels must be a mapping of term to label or an ipnstats.Codebook")
+
+
+def _terms(models, keep, drop, order) -> tuple[str, ...]:
+    terms = list(dict.fromkeys(t for m in models for t in m.tidy["term"]))
+    fe_prefixes = tuple(f"{fe}::" for m in models for fe in m.fixed_effects)
+    if keep is not None:
+        terms = [t for t in terms if any(re.search(p, t) for p in keep)]
+    else:
+        terms = [t for t in terms if not (fe_prefixes and t.startswith(fe_prefixes))]
+    if drop is not None:
+        terms = [t for t in terms if not any(re.search(p, t) for p in drop)]
+    if order:
+        first = [t for p in order for t in terms if re.search(p, t)]
+        first = list(dict.fromkeys(first))
+        terms = first + [t for t in terms if t not in first]
+    elif "Intercept" in terms:  # the constant last, as esttab and modelsummary print it
+        terms = [t for t in terms if t != "Intercept"] + ["Intercept"]
+    return tuple(terms)

@@ -5,6 +5,9 @@ BIN    := $(VENV)/bin
 RUN    := $(VENV)/.installed-run
 DEV    := $(VENV)/.installed-test
 EXAMPLE_SEED := 20190116
+# The report's date: the last commit's time, so that two runs give the same bytes.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
+export SOURCE_DATE_EPOCH
 
 .DEFAULT_GOAL := help
 .PHONY: help setup report test example validate bench lint clean distclean
@@ -26,9 +29,10 @@ $(DEV): $(RUN)
 
 setup: $(DEV) ## create .venv and install ipnstats with its run and test dependencies
 
-report: $(RUN) ## run the main job on data/example (writes reports/)
+report: $(RUN) ## run the main job on data/example (writes reports/ipn_report.pdf and more)
 	$(BIN)/ipnstats validate data/example
 	$(BIN)/ipnstats data-report data/example --out reports
+	$(BIN)/ipnstats report data/example --out reports
 
 test: $(DEV) ## run the test suite
 	$(BIN)/python -m pytest -q

@@ -1,4 +1,4 @@
-"""The ``ipnstats`` command line: validate, simulate, panel, data-report."""
+"""The ``ipnstats`` command line: validate, simulate, panel, data-report, report."""
 
 from __future__ import annotations
 
@@ -57,6 +57,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("path", type=Path, help="the study folder")
     p.add_argument("--out", type=Path, default=Path("reports"), help="output folder (reports)")
     p.set_defaults(run=_data_report)
+
+    p = sub.add_parser("report", help="write the study report (PDF and HTML)",
+                       description="Load a study and write reports/ipn_report.pdf and "
+                                   "ipn_report.html. Set SOURCE_DATE_EPOCH for a fixed date.")
+    p.add_argument("path", type=Path, help="the study folder")
+    p.add_argument("--out", type=Path, default=Path("reports"), help="output folder (reports)")
+    p.set_defaults(run=_report)
     return parser
 
 
@@ -95,6 +102,16 @@ def _data_report(args) -> int:
 
     study = load_study(args.path)
     for path in write_data_report(study, args.out):
+        print(f"wrote {path}")
+    return 0
+
+
+
+def _report(args) -> int:
+    from .report.study_report import write_study_report
+
+    study = load_study(args.path)
+    for path in write_study_report(study, args.out):
         print(f"wrote {path}")
     return 0
 

@@ -86,3 +86,10 @@ def test_simulate_command_writes_a_valid_study(tmp_path, capsys):
     assert main(["simulate", str(out), "--seed", "3", "--firms", "120", "--groups", "8"]) == 0
     assert (out / "truth.toml").exists()
     assert main(["validate", str(out)]) == 0
+
+
+def test_report_writes_pdf_and_html(tmp_path, capsys, hand_study):
+    assert main(["report", str(hand_study), "--out", str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "ipn_report.pdf").read_bytes().startswith(b"%PDF")
+    assert (tmp_path / "out" / "ipn_report.html").exists()
+    assert "ipn_report.pdf" in capsys.readouterr().out

@@ -2,7 +2,6 @@
 
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
 from conftest import EXAMPLE
@@ -172,7 +171,7 @@ def test_descriptives_suppress_cells_below_threshold(hand_study):
               f"{trust.std():.2f}"]
     t = table.as_table()
     trust_row = [r for r in t.rows if r.cells[0].text.endswith("trust")][0]
-    assert [c.text for c in trust_row.cells[1:6]] == ["-"] * 5
+    assert [c.text for c in trust_row.cells[1:6]] == ["—"] * 5
     assert all(c.notes == ("a",) for c in trust_row.cells[1:6])
     assert trust_row.cells[6].notes == ("a",) and trust_row.cells[7].notes == ("a",)
     assert any("fewer than 3 firms" in n for n in t.notes)

@@ -29,6 +29,8 @@ from ..tables.model import Table
 
 FigureKind = Literal["svg", "png"]
 TOC_DEPTH = 2
+#: Tables with more columns than this get a landscape page of their own in the PDF.
+WIDE_TABLE = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +273,8 @@ _PREAMBLE = """\
 #show figure.caption: set text(size: 10pt)
 #show figure.where(kind: table): set figure.caption(position: top)
 #show figure.where(kind: table): set block(breakable: true)
+#show table: set par(justify: false)
+#show table: set text(size: 9.5pt)
 #show outline.entry.where(level: 1): set block(above: 0.9em)"""
 
 
@@ -322,6 +326,8 @@ def _typst_block(block: Block) -> str:
         case TableBlock(table):
             from ..tables.render import to_typst
 
+            if table.n_columns > WIDE_TABLE:
+                return f"#page(flipped: true)[\n#set text(size: 8pt)\n{to_typst(table)}]"
             return to_typst(table)
         case FigureBlock(caption=caption):
             cap = f"[#{typst_string(caption)}]" if caption else "none"

@@ -65,7 +65,7 @@ class DescriptivesTable(Renderable):
         s = self.summary.iloc[i]
         cells = [Cell(f"{i + 1}. {s['label']}")]
         if s["suppressed"]:
-            cells += [Cell("-", notes=(SUPPRESSED,))] * 5
+            cells += [Cell("—", notes=(SUPPRESSED,))] * 5
         else:
             cells.append(Cell(fmt_count(s["n"]), numeric=True))
             cells += [Cell(fmt_number(s[c], self.digits), numeric=True)
@@ -78,10 +78,10 @@ class DescriptivesTable(Renderable):
             return Cell("")
         if j == i:
             alpha = self.alphas.get(var_i)
-            return Cell(f"({fmt_number(alpha, self.digits)})" if alpha is not None else "-",
+            return Cell(f"({fmt_number(alpha, self.digits)})" if alpha is not None else "—",
                         numeric=alpha is not None)
         if self.n_units.loc[var_i, var_j] < self.threshold:
-            return Cell("-", notes=(SUPPRESSED,))
+            return Cell("—", notes=(SUPPRESSED,))
         r = self.correlations.loc[var_i, var_j]
         return Cell(fmt_number(r, self.digits), marks=star_for(self.p_values.loc[var_i, var_j],
                                                               self.stars), numeric=True)

@@ -1,0 +1,186 @@
+"""The study report: title page, the data section, and one section per hypothesis family.
+
+Built only from a loaded :class:`~ipnstats.data.Study` and the table, figure and
+document layers. Prints no firm identity and no statistic from fewer firms than the
+codebook's disclosure threshold.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+from ..data import Study
+from ..tables.descriptives import descriptives_table
+from ..tables.frame import frame_table
+from .data_report import panel_overview
+from .document import Report
+
+DESCRIPTIVES = ("log_revenue", "revenue_growth", "profit_margin", "roa", "log_employees",
+                "member", "tenure", "attendance_rate", "disclosure_rate", "perceived_learning",
+                "trust", "risk_aversion", "loss_aversion")
+PACKAGES = ("ipnstats", "numpy", "pandas", "scipy", "formulaic", "matplotlib", "typst")
+HYPOTHESES = (
+    ("H1: Does joining an Industry Peer Network raise firm performance?",
+     "H1a participation effect (staggered difference-in-differences), H1b novice to "
+     "expert (event study and stages), H1c learning as the mechanism (mediation), and "
+     "the practices and disengagement analyses."),
+    ("H2: Do loss-framed exchanges teach more than gain-framed ones?",
+     "H2a framing and cognitive shift, moderation by the receiver's loss aversion "
+     "(simple slopes, Johnson-Neyman) and conditional process models."),
+    ("H3: Do receivers learn more from risk-averse senders?",
+     "H3a sender traits with crossed random effects, H3b learning curves, H3c "
+     "triangulation versus reinforcement."),
+)
+
+
+def data_fingerprint(folder: str | Path) -> str:
+    """SHA-256 over the names and bytes of the study folder's files, in name order."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in Path(folder).iterdir() if p.is_file()):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def software_versions() -> str:
+    """``ipnstats 0.1.0, numpy 2.4.0, ...`` for the packages that shape the numbers."""
+    parts = []
+    for name in PACKAGES:
+        try:
+            parts.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            continue
+    return ", ".join(parts)
+
+
+def report_date() -> str:
+    """``SOURCE_DATE_EPOCH`` as an ISO date when set (reproducible builds), else today."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    when = dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch else dt.datetime.now(dt.UTC)
+    return when.date().isoformat()
+
+
+def study_report(study: Study) -> Report:
+    """The report document of a study: data section, then the hypothesis sections."""
+    k = study.codebook.disclosure_threshold
+    report = Report("Industry Peer Network study report", study.codebook.name,
+                    date=report_date(), meta={
+                        "Study folder": Path(study.folder).name,
+                        "Data fingerprint": f"sha256 {data_fingerprint(study.folder)}",
+                        "Software": software_versions(),
+                        "Disclosure control": f"no firm named; no statistic from fewer than "
+                                              f"{k} firms"})
+    report = _data_section(report, study)
+    for title, scope in HYPOTHESES:
+        report = report.add_heading(title).add_text(
+            f"Not yet estimated. This section will hold {scope} The estimators are not "
+            "part of this version of ipnstats, so no result is reported here.")
+    return report
+
+
+def _data_section(report: Report, study: Study) -> Report:
+    report = report.add_heading("Data")
+    report = _validation(report, study)
+    report = report.add_heading("Sample flow", 2).add_text(
+        "Every row of every input file is accounted for: each step shows the rows it "
+        "received and the rows it kept.").add_table(_sample_flow(study))
+    report = _panel(report, study)
+    variables = [v for v in DESCRIPTIVES if v in study.firm_year.columns]
+    table = descriptives_table(study.firm_year, variables, labels=study.codebook,
+                               reliability=study.reliability,
+                               threshold=study.codebook.disclosure_threshold)
+    report = report.add_heading("Descriptive statistics and correlations", 2).add_text(
+        "Firm-year observations. Survey scales are averaged items (two thirds answered).")
+    report = report.add_table(table)
+    return _reliability(report, study)
+
+
+def _validation(report: Report, study: Study) -> Report:
+    v = study.validation
+    rows = ", ".join(f"{t} {n:,}" for t, n in v.rows_read.items())
+    text = (f"The study folder was validated against the schema: {v.n_errors:,} error(s) "
+            f"and {v.n_warnings:,} warning(s). Rows read: {rows}.")
+    if study.skipped:
+        text += " Hypotheses needing " + ", ".join(study.skipped) + " cannot be tested."
+    report = report.add_heading("Validation", 2).add_text(text)
+    problems = v.problems
+    if len(problems):
+        counts = (problems.groupby(["severity", "table", "rule"], observed=True)
+                  .size().rename("rows").reset_index())
+        report = report.add_table(frame_table(
+            counts, labels={"severity": "Severity", "table": "Table", "rule": "Rule",
+                            "rows": "Rows"},
+            title="Validation problems by rule", label="validation",
+            notes=("Counts of rows that break each rule; the command ipnstats validate lists them "
+                   "with file, line and column.",)))
+    return report
+
+
+def _sample_flow(study: Study):
+    flow = study.sample_flow.copy()
+    flow["dropped"] = flow["rows_in"] - flow["rows_out"]
+    flow = flow[["step", "table", "rows_in", "rows_out", "dropped", "reason"]]
+    return frame_table(flow, labels={"step": "Step", "table": "Table", "reason": "Reason",
+                                     "rows_in": "Rows in", "rows_out": "Rows out",
+                                     "dropped": "Dropped"},
+                       title="Sample flow", label="sample-flow")
+
+
+def _panel(report: Report, study: Study) -> Report:
+    fy = study.firm_year
+    k = study.codebook.disclosure_threshold
+    text = (f"{len(fy):,} firm-years of {fy['firm_id'].nunique():,} firms, "
+            f"{fy['year'].min()}-{fy['year'].max()}, with "
+            f"{int(fy['member'].sum()):,} member years. Cohort is the first member year; "
+            f"firm counts below {k} are shown as <{k}.")
+    overview = panel_overview(study)
+    table = frame_table(overview, labels={"cohort": "Cohort", "firms": "Firms",
+                                          "firm_years": "Firm-years"},
+                        title="Firms by cohort", label="cohorts")
+    report = report.add_heading("The firm-year panel", 2).add_text(text).add_table(table)
+    return report.add_figure(_membership_figure(fy, k),
+                             "Firms observed and IPN members, by year.")
+
+
+def _membership_figure(fy: pd.DataFrame, k: int):
+    from ..figures import new_figure
+    from ..figures.style import series_style
+
+    counts = fy.groupby("year").agg(firms=("firm_id", "nunique"), members=("member", "sum"))
+    counts = counts.where(counts >= k)  # small counts are not drawn
+    fig, ax = new_figure(height=2.8)
+    for i, (col, label) in enumerate((("firms", "Firms observed"), ("members", "Members"))):
+        ax.plot(counts.index, counts[col], label=label, **series_style(i))
+    ax.set_xlabel("Year")
+    ax.set_ylabel("Firms")
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="lower right")
+    return fig
+
+
+def _reliability(report: Report, study: Study) -> Report:
+    rel = study.reliability
+    if not len(rel):
+        return report.add_heading("Reliability", 2).add_text("The study has no surveys.")
+    shown = rel[["label", "n_items", "n", "alpha", "omega", "min_item_rest", "weakest_item"]]
+    table = frame_table(shown, labels={
+        "label": "Scale", "n_items": "Items", "n": "N", "alpha": "Cronbach's α",
+        "omega": "McDonald's ω", "min_item_rest": "Lowest item-rest r",
+        "weakest_item": "Weakest item"}, title="Reliability of the survey scales",
+        label="reliability", notes=("Complete cases. ω from a one-factor minres solution.",))
+    return report.add_heading("Reliability", 2).add_table(table)
+
+
+def write_study_report(study: Study, out_dir: str | Path) -> list[Path]:
+    """Write ``ipn_report.pdf`` and ``ipn_report.html`` to ``out_dir``."""
+    out = Path(out_dir)
+    report = study_report(study)
+    return [report.to_pdf(out / "ipn_report.pdf"), report.to_html(out / "ipn_report.html")]
+
+
+__all__ = ["data_fingerprint", "study_report", "write_study_report"]

@@ -1,0 +1,192 @@
+"""Word (python-docx): a real Word table with booktabs-like borders and no grid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from docx import Document
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Pt
+from docx.table import Table as DocxTable
+from docx.table import _Cell
+
+from ..model import Cell, Row, Table
+from ._common import MINUS, body_rows, slots, superscript, typeset_minus
+
+#: Border widths in eighths of a point (booktabs: heavy top/bottom, light mid rules).
+HEAVY = 12
+LIGHT = 6
+THIN = 4
+NOTE_SIZE = Pt(9)
+CHAR_WIDTH = Pt(6.5)
+CELL_PADDING = Pt(14)
+
+
+def to_docx(table: Table, path: str | Path) -> Path:
+    """Write a Word document holding the table.
+
+    Parameters
+    ----------
+    table
+        The formatted table.
+    path
+        The ``.docx`` file to write.
+
+    Returns
+    -------
+    Path
+        The path written.
+    """
+    document = Document()
+    add_docx_table(document, table)
+    path = Path(path)
+    document.save(str(path))
+    return path
+
+
+def add_docx_table(document, table: Table) -> DocxTable:
+    """Append the table (caption, Word table, notes) to an open python-docx document.
+
+    Parameters
+    ----------
+    document
+        A ``docx.Document``; a report can add several tables to it.
+    table
+        The formatted table.
+
+    Returns
+    -------
+    docx.table.Table
+        The Word table added: header rows bold with merged spanning cells, numbers
+        centred with marks as superscript runs, rules at top, under the header,
+        between sections and at the bottom, no grid lines.
+    """
+    if table.title:
+        document.add_paragraph(table.title, style=_style(document, "Caption"))
+    rows = list(body_rows(table))
+    grid = document.add_table(rows=len(table.header) + len(rows), cols=table.n_columns)
+    grid.style = _style(document, "Normal Table")
+    grid.alignment = WD_TABLE_ALIGNMENT.CENTER
+    _set_widths(grid, _column_widths(table, _text_width(document)))
+    for r, cells in enumerate(table.header):
+        _fill_row(grid, r, cells, bold=True)
+    for r, (row, _) in enumerate(rows, start=len(table.header)):
+        _fill_body(grid, r, row)
+    _rules(grid, table, [new for _, new in rows])
+    for note in table.notes:
+        run = document.add_paragraph().add_run(note)
+        run.font.size = NOTE_SIZE
+    return grid
+
+
+def _text_width(document) -> int:
+    """The width between the margins of the last section, in EMU."""
+    section = document.sections[-1]
+    return section.page_width - section.left_margin - section.right_margin
+
+
+def _column_widths(table: Table, available: int) -> list[int]:
+    """Column widths (EMU) from the longest single-column text, shrunk to fit the page."""
+    chars = [4] * table.n_columns
+    for cells in (*table.header, *(r.cells for r in table.rows if not r.heading)):
+        for col, cell in slots(cells):
+            if cell.span == 1:
+                chars[col] = max(chars[col], len(cell.text) + len(superscript(cell)))
+    widths = [int(CHAR_WIDTH * c + CELL_PADDING) for c in chars]
+    scale = min(1.0, available / sum(widths)) if widths else 1.0
+    return [int(w * scale) for w in widths]
+
+
+def _set_widths(grid: DocxTable, widths: list[int]) -> None:
+    """Give every column (``w:gridCol``) and every cell (``w:tcW``) its width."""
+    for column, width in zip(grid.columns, widths, strict=True):
+        column.width = width
+        for cell in column.cells:
+            cell.width = width
+
+
+def _style(document, name: str) -> str | None:
+    """The style name when the document defines it, else ``None`` (the default)."""
+    return name if name in [s.name for s in document.styles] else None
+
+
+def _fill_row(grid: DocxTable, r: int, cells: tuple[Cell, ...], bold: bool = False) -> None:
+    """Write the cells of one row, merging the grid cells a spanning cell covers."""
+    for col, cell in slots(cells):
+        target = grid.cell(r, col)
+        if cell.span > 1:
+            target = target.merge(grid.cell(r, col + cell.span - 1))
+        _write(target, cell, WD_ALIGN_PARAGRAPH.LEFT if col == 0 else
+               WD_ALIGN_PARAGRAPH.CENTER, bold)
+
+
+def _fill_body(grid: DocxTable, r: int, row: Row) -> None:
+    """One body row; a heading row is one italic cell merged across the table."""
+    if not row.heading:
+        _fill_row(grid, r, row.cells)
+        return
+    cell = row.cells[0]
+    target = grid.cell(r, 0).merge(grid.cell(r, len(grid.columns) - 1))
+    italic = Cell(cell.text, cell.marks, cell.notes, emphasis=cell.emphasis or "italic")
+    _write(target, italic, WD_ALIGN_PARAGRAPH.LEFT)
+
+
+def _write(target: _Cell, cell: Cell, align, bold: bool = False) -> None:
+    """Put a cell's text and its superscript mark into a Word cell."""
+    paragraph = target.paragraphs[0]
+    paragraph.alignment = align
+    text = typeset_minus(cell.text, MINUS) if cell.numeric else cell.text
+    if text:
+        run = paragraph.add_run(text)
+        run.bold = True if bold or cell.emphasis == "bold" else None
+        run.italic = True if cell.emphasis == "italic" else None
+    sup = superscript(cell)
+    if sup:
+        paragraph.add_run(sup).font.superscript = True
+
+
+def _rules(grid: DocxTable, table: Table, section_starts: list[bool]) -> None:
+    """Booktabs-like borders: heavy top and bottom, light under header and sections."""
+    trs = [row._tr for row in grid.rows]
+    if not trs:
+        return
+    n_head = len(table.header)
+    _border_row(trs[0], "top", HEAVY)
+    _border_row(trs[-1], "bottom", HEAVY)
+    if n_head and len(trs) > n_head:
+        _border_row(trs[n_head - 1], "bottom", LIGHT)
+    for r, cells in enumerate(table.header[:-1]):
+        for tc, cell in zip(trs[r].tc_lst, cells, strict=True):
+            if cell.span > 1 and cell.text:
+                _border(tc, "bottom", THIN)
+    for offset, new in enumerate(section_starts):
+        if new:
+            _border_row(trs[n_head + offset], "top", LIGHT)
+
+
+def _border_row(tr, edge: str, size: int) -> None:
+    """Draw one border along every cell of a row."""
+    for tc in tr.tc_lst:
+        _border(tc, edge, size)
+
+
+def _border(tc, edge: str, size: int) -> None:
+    """Set one border (``top`` or ``bottom``) of a cell via ``w:tcBorders``."""
+    pr = tc.get_or_add_tcPr()
+    borders = pr.find(qn("w:tcBorders"))
+    if borders is None:
+        borders = OxmlElement("w:tcBorders")
+        pr.append(borders)
+    for old in borders.findall(qn(f"w:{edge}")):
+        borders.remove(old)
+    element = OxmlElement(f"w:{edge}")
+    for key, value in (("val", "single"), ("sz", str(size)), ("space", "0"),
+                       ("color", "auto")):
+        element.set(qn(f"w:{key}"), value)
+    if edge == "top":  # the schema wants top before bottom
+        borders.insert(0, element)
+    else:
+        borders.append(element)

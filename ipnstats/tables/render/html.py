@@ -1,0 +1,115 @@
+"""HTML: one ``<table>`` element with caption, head, body and the notes in a footer."""
+
+from __future__ import annotations
+
+from html import escape
+
+from ..model import Cell, Row, Table
+from ._common import MINUS, body_rows, label_key, slots, superscript, typeset_minus
+
+#: A small stylesheet giving ``ipn-table`` tables booktabs-like rules; a report
+#: document embeds it once in its ``<style>`` element.
+TABLE_CSS = """\
+table.ipn-table {
+  border-collapse: collapse; border-top: 2px solid currentColor; margin: 1em 0;
+  font-variant-numeric: tabular-nums; }
+table.ipn-table caption { caption-side: top; text-align: left; padding-bottom: .4em; }
+table.ipn-table th, table.ipn-table td {
+  border: none; padding: .15em .7em; text-align: center; font-weight: normal; }
+table.ipn-table .stub { text-align: left; }
+table.ipn-table .num { text-align: center; white-space: nowrap; }
+table.ipn-table thead tr:last-child > * { border-bottom: 1px solid currentColor; }
+table.ipn-table thead th.span { border-bottom: 1px solid currentColor; }
+table.ipn-table tbody tr.section-start > * { border-top: 1px solid currentColor; }
+table.ipn-table tbody tr:last-child > * { border-bottom: 2px solid currentColor; }
+table.ipn-table tr.heading > * { font-style: italic; text-align: left; }
+table.ipn-table tfoot td { text-align: left; font-size: .85em; padding-top: .4em; }
+table.ipn-table tfoot p { margin: 0 0 .2em 0; }
+"""
+
+_MINUS = "&minus;"
+
+
+def to_html(table: Table) -> str:
+    """Render a table as a single HTML ``<table>`` element.
+
+    Parameters
+    ----------
+    table
+        The formatted table.
+
+    Returns
+    -------
+    str
+        ``<table class="ipn-table">`` with ``<caption>``, ``<thead>``, ``<tbody>`` (the
+        first row of each later section has ``class="section-start"``) and a
+        ``<tfoot>`` holding the notes; all text escaped. Style it with :data:`TABLE_CSS`.
+    """
+    key = label_key(table.label)
+    lines = [f'<table class="ipn-table" id="{escape(key)}">' if key
+             else '<table class="ipn-table">']
+    if table.title:
+        lines.append(f"<caption>{escape(table.title)}</caption>")
+    if table.header:
+        lines += ["<thead>", *(_header_row(cells) for cells in table.header), "</thead>"]
+    lines.append("<tbody>")
+    lines += [_body_row(row, new, table.n_columns) for row, new in body_rows(table)]
+    lines.append("</tbody>")
+    lines += _footer(table)
+    lines.append("</table>")
+    return "\n".join(lines) + "\n"
+
+
+def _content(cell: Cell) -> str:
+    """Escaped text (true minus signs in numbers), emphasis and a ``<sup>`` mark."""
+    text = typeset_minus(cell.text, MINUS) if cell.numeric else cell.text
+    text = escape(text).replace(MINUS, _MINUS)
+    if cell.emphasis == "italic" and text:
+        text = f"<em>{text}</em>"
+    elif cell.emphasis == "bold" and text:
+        text = f"<strong>{text}</strong>"
+    sup = superscript(cell)
+    return text + (f"<sup>{escape(sup)}</sup>" if sup else "")
+
+
+def _attrs(classes: list[str], span: int, extra: str = "") -> str:
+    """The attribute string of one cell (class, colspan and anything extra)."""
+    out = f' class="{" ".join(classes)}"' if classes else ""
+    out += f' colspan="{span}"' if span > 1 else ""
+    return out + extra
+
+
+def _header_row(cells: tuple[Cell, ...]) -> str:
+    """One ``<tr>`` of ``<th>`` cells; spanning cells get ``colspan`` and class ``span``."""
+    parts = []
+    for col, cell in slots(cells):
+        classes = ["stub"] if col == 0 else (["span"] if cell.span > 1 and cell.text else [])
+        scope = ' scope="colgroup"' if cell.span > 1 else ' scope="col"'
+        parts.append(f"<th{_attrs(classes, cell.span, scope)}>{_content(cell)}</th>")
+    return "<tr>" + "".join(parts) + "</tr>"
+
+
+def _body_row(row: Row, new_section: bool, n: int) -> str:
+    """One ``<tr>``: the stub as a row header, then ``<td>`` cells."""
+    classes = (["section-start"] if new_section else []) + (["heading"] if row.heading else [])
+    tr = f'<tr class="{" ".join(classes)}">' if classes else "<tr>"
+    if row.heading:
+        attrs = _attrs(["stub"], n, ' scope="rowgroup"')
+        return f"{tr}<th{attrs}>{_content(row.cells[0])}</th></tr>"
+    parts = []
+    for col, cell in slots(row.cells):
+        if col == 0:
+            attrs = _attrs(["stub"], cell.span, ' scope="row"')
+            parts.append(f"<th{attrs}>{_content(cell)}</th>")
+        else:
+            classes = ["num"] if cell.numeric else []
+            parts.append(f"<td{_attrs(classes, cell.span)}>{_content(cell)}</td>")
+    return tr + "".join(parts) + "</tr>"
+
+
+def _footer(table: Table) -> list[str]:
+    """The ``<tfoot>``: every note as a paragraph in one cell spanning the table."""
+    if not table.notes:
+        return []
+    notes = "".join(f"<p>{escape(note)}</p>" for note in table.notes)
+    return ["<tfoot>", f'<tr><td colspan="{table.n_columns}">{notes}</td></tr>', "</tfoot>"]

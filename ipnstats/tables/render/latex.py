@@ -1,0 +1,135 @@
+"""LaTeX: a ``table`` float with ``threeparttable`` notes and ``booktabs`` rules.
+
+Needs ``\\usepackage{booktabs, threeparttable}`` in the preamble. Every special
+character of the text is escaped and the Unicode characters of the text conventions
+become text or math commands.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..model import Cell, Row, Table
+from ._common import MINUS, body_rows, label_key, slots, spanning_cells, superscript, typeset_minus
+
+_GREEK = dict(zip(
+    "αβγδεζηθικλμνξοπρςστυφχψωϑϕϵϱϖΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩ",
+    ("alpha beta gamma delta varepsilon zeta eta theta iota kappa lambda mu nu xi o pi "
+     "rho varsigma sigma tau upsilon varphi chi psi omega vartheta phi epsilon varrho "
+     "varpi A B Gamma Delta E Z H Theta I K Lambda M N Xi O Pi P Sigma T Upsilon Phi X "
+     "Psi Omega").split(),
+    strict=True))
+
+_ESCAPES = {
+    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+    "`": r"\textasciigrave{}", "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
+    "\x00": "{}",  # breaks the ``--`` ligature of two ASCII hyphens
+    "¹": r"\textsuperscript{1}", "²": r"\textsuperscript{2}", "³": r"\textsuperscript{3}",
+    "†": r"\dag{}", "‡": r"\ddag{}", "§": r"\S{}", "…": r"\ldots{}", "\u00a0": "~",
+    "–": "{--}", "—": "{---}", "°": r"\textdegree{}",
+    "×": r"$\times$", "±": r"$\pm$", "≥": r"$\geq$", "≤": r"$\leq$", MINUS: "$-$",
+    "≠": r"$\neq$", "≈": r"$\approx$", "·": r"$\cdot$", "∞": r"$\infty$",
+}
+_ESCAPES.update({g: (rf"$\{name}$" if len(name) > 1 else name) for g, name in _GREEK.items()})
+_TABLE = str.maketrans(_ESCAPES)
+_MATH_JOIN = re.compile(r"(?<!\\)\$\$")
+
+
+def escape(text: str) -> str:
+    """Escape LaTeX specials and map Unicode symbols to commands (``α`` to ``$\\alpha$``).
+
+    Adjacent math fragments are merged (``αβ`` gives ``$\\alpha\\beta$``, never ``$$``).
+    """
+    text = re.sub(r"-(?=-)", "-\x00", text)
+    return _MATH_JOIN.sub("", text.translate(_TABLE))
+
+
+def to_latex(table: Table) -> str:
+    """Render a table as a LaTeX ``table`` float.
+
+    Parameters
+    ----------
+    table
+        The formatted table.
+
+    Returns
+    -------
+    str
+        ``table`` > ``threeparttable`` > ``tabular`` with ``\\toprule``, header rows
+        (``\\multicolumn`` and ``\\cmidrule`` for spanning cells), ``\\midrule`` between
+        sections and ``\\bottomrule``, then the notes in ``tablenotes``.
+    """
+    n = table.n_columns
+    lines = [r"\begin{table}[htbp]", r"\centering"]
+    if table.title:
+        lines.append(rf"\caption{{{escape(table.title)}}}")
+    if label_key(table.label):
+        lines.append(rf"\label{{tab:{label_key(table.label)}}}")
+    lines += [r"\begin{threeparttable}", rf"\begin{{tabular}}{{l{'c' * (n - 1)}}}", r"\toprule"]
+    lines += _header_lines(table)
+    for row, new_section in body_rows(table):
+        lines += [r"\midrule"] if new_section else []
+        lines.append(_row_line(_body_cells(row, n)))
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    lines += _notes(table.notes)
+    lines += [r"\end{threeparttable}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def _content(cell: Cell) -> str:
+    """Escaped text (``$-$`` minus in numbers), emphasis and a superscript mark."""
+    text = escape(typeset_minus(cell.text, MINUS) if cell.numeric else cell.text)
+    if cell.emphasis == "italic" and text:
+        text = rf"\textit{{{text}}}"
+    elif cell.emphasis == "bold" and text:
+        text = rf"\textbf{{{text}}}"
+    sup = superscript(cell)
+    return text + (rf"\textsuperscript{{{escape(sup)}}}" if sup else "")
+
+
+def _multicolumn(cell: Cell, align: str) -> str:
+    """A cell's content, wrapped in ``\\multicolumn`` when it spans several columns."""
+    content = _content(cell)
+    return rf"\multicolumn{{{cell.span}}}{{{align}}}{{{content}}}" if cell.span > 1 else content
+
+
+def _row_line(cells: list[str]) -> str:
+    """Join cells with ``&`` and end with ``\\\\``.
+
+    A leading ``{}`` keeps a row starting with ``[`` or ``*`` from being read as an
+    optional argument of the ``\\\\`` or rule before it.
+    """
+    line = " & ".join(cells) + r" \\"
+    return "{}" + line if line.startswith(("[", "*")) else line
+
+
+def _header_lines(table: Table) -> list[str]:
+    """Header rows, each followed by ``\\cmidrule`` under its spanning cells; ``\\midrule``."""
+    lines = []
+    for cells in table.header:
+        lines.append(_row_line([_multicolumn(c, "l" if col == 0 else "c")
+                                for col, c in slots(cells)]))
+        rules = [rf"\cmidrule(lr){{{a + 1}-{b + 1}}}" for a, b in spanning_cells(cells)]
+        if rules:
+            lines.append(" ".join(rules))
+    return lines + [r"\midrule"] if table.header else lines
+
+
+def _body_cells(row: Row, n: int) -> list[str]:
+    """The LaTeX cells of one body row; a heading row is one italic ``\\multicolumn``."""
+    if row.heading:
+        cell = row.cells[0]
+        text = _content(Cell(cell.text, cell.marks, cell.notes, emphasis=cell.emphasis
+                             or "italic"))
+        return [rf"\multicolumn{{{n}}}{{l}}{{{text}}}"]
+    return [_multicolumn(c, "l" if col == 0 else "c") for col, c in slots(row.cells)]
+
+
+def _notes(notes: tuple[str, ...]) -> list[str]:
+    """The ``tablenotes`` environment (nothing when there are no notes)."""
+    if not notes:
+        return []
+    items = [(r"\item{} " if note.startswith("[") else r"\item ") + escape(note)
+             for note in notes]
+    return [r"\begin{tablenotes}[flushleft]", r"\footnotesize", *items, r"\end{tablenotes}"]

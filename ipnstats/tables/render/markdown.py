@@ -1,0 +1,97 @@
+"""GitHub-flavoured Markdown: a pipe table, the title above and the notes below."""
+
+from __future__ import annotations
+
+import re
+
+from ..model import Cell, Table
+from ._common import body_rows, slots, superscript
+
+#: Characters that Markdown (or GitHub's extensions: tables, strikethrough, math,
+#: autolinks, HTML) could read as syntax; each gets a backslash.
+_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|~$&#!])")
+_BLOCK_START = re.compile(r"^(\s*)([-+=])|^(\s*\d+)([.)])(?=\s|$)")
+
+
+def escape(text: str) -> str:
+    """Backslash-escape every Markdown-sensitive character (``**`` shows as ``**``)."""
+    return _SPECIAL.sub(r"\\\1", text)
+
+
+def to_markdown(table: Table) -> str:
+    """Render a table as a GitHub pipe table.
+
+    Parameters
+    ----------
+    table
+        The formatted table.
+
+    Returns
+    -------
+    str
+        A bold title line, the pipe table and one paragraph per note. Header rows
+        above the last are folded into the column headers (joined with ``<br>``);
+        heading rows become a row with the italic heading in the stub.
+    """
+    rows = [_header(table), _alignment(table.n_columns)]
+    rows += [_body(row.cells, row.heading, table.n_columns) for row, _ in body_rows(table)]
+    widths = [max(len(r[j]) for r in rows) for j in range(table.n_columns)]
+    rows[1] = _alignment(table.n_columns, widths)
+    parts = [f"**{escape(table.title)}**"] if table.title else []
+    parts.append("\n".join(_pipe_row(r, widths) for r in rows))
+    parts += [_paragraph(note) for note in table.notes]
+    return "\n\n".join(parts) + "\n"
+
+
+def _paragraph(text: str) -> str:
+    """An escaped note that cannot start a list, heading or rule (``1. ``, ``- ``, ``=``)."""
+    def fix(m: re.Match) -> str:
+        lead, char = (m[1], m[2]) if m[2] else (m[3], m[4])
+        return f"{lead}\\{char}"
+
+    return _BLOCK_START.sub(fix, escape(text))
+
+
+def _content(cell: Cell) -> str:
+    """Escaped text with marks appended literally and footnote marks in ``<sup>``."""
+    text = escape(cell.text + cell.marks)
+    if cell.notes:
+        text += f"<sup>{escape(','.join(cell.notes))}</sup>"
+    if cell.emphasis and text:
+        text = f"*{text}*" if cell.emphasis == "italic" else f"**{text}**"
+    return text
+
+
+def _header(table: Table) -> list[str]:
+    """One header cell per column: the texts of every header row covering it."""
+    columns: list[list[str]] = [[] for _ in range(table.n_columns)]
+    for cells in table.header:
+        for col, cell in slots(cells):
+            if cell.text or superscript(cell):
+                for j in range(col, col + cell.span):
+                    columns[j].append(_content(cell))
+    return ["<br>".join(texts) for texts in columns]
+
+
+def _body(cells: tuple[Cell, ...], heading: bool, n: int) -> list[str]:
+    """One body row; a spanning cell is put in its first column, the rest left empty."""
+    if heading:
+        cell = cells[0]
+        italic = Cell(cell.text, cell.marks, cell.notes, emphasis=cell.emphasis or "italic")
+        return [_content(italic)] + [""] * (n - 1)
+    out = [""] * n
+    for col, cell in slots(cells):
+        out[col] = _content(cell)
+    return out
+
+
+def _alignment(n: int, widths: list[int] | None = None) -> list[str]:
+    """The delimiter row: stub left-aligned, data columns centred."""
+    widths = widths or [3] * n
+    stubs = [":" + "-" * max(w - 1, 2) for w in widths[:1]]
+    return stubs + [":" + "-" * max(w - 2, 1) + ":" for w in widths[1:]]
+
+
+def _pipe_row(cells: list[str], widths: list[int]) -> str:
+    """One line of the pipe table, cells padded to the column widths."""
+    return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"

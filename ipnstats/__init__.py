@@ -3,17 +3,26 @@
 from .data import Codebook, DataError, Scale, Study, ValidationReport, load_study, validate_study
 from .models import SpecificationError, panel_regression
 from .results import Cluster, Result
+from .tables import MANAGEMENT_STARS, regression_table
+from .tables.descriptives import descriptives_table
+from .tables.frame import frame_table
 
 __version__ = "0.1.0"
 
-__all__ = ["Cluster", "Codebook", "DataError", "Result", "Scale", "SpecificationError", "Study",
-           "ValidationReport", "load_study", "panel_regression", "simulate_study",
-           "validate_study"]
+__all__ = ["MANAGEMENT_STARS", "Cluster", "Codebook", "DataError", "Report", "Result", "Scale",
+           "SpecificationError", "Study", "ValidationReport", "coefficient_plot",
+           "descriptives_table", "frame_table", "load_study", "panel_regression",
+           "regression_table", "simulate_study", "validate_study"]
+
+# Imported on first use: they pull in matplotlib, Typst or the simulator.
+_LAZY = {"simulate_study": ("simulate", "simulate_study"), "Report": ("report", "Report"),
+         "coefficient_plot": ("figures", "coefficient_plot")}
 
 
 def __getattr__(name: str):
-    if name == "simulate_study":
-        from .simulate import simulate_study
+    if name in _LAZY:
+        from importlib import import_module
 
-        return simulate_study
+        module, attr = _LAZY[name]
+        return getattr(import_module(f".{module}", __name__), attr)
     raise AttributeError(f"module 'ipnstats' has no attribute {name!r}")

@@ -35,11 +35,11 @@ class Cell:
     marks
         Significance marks typeset as a superscript after the text (``"**"``, ``"†"``).
     notes
-        Footnote marks typeset as a superscript after ``marks`` (``("a",)``); the note
-        they refer to is one of the table's ``notes``.
+        Footnote marks typeset as a superscript after ``marks``, joined with a comma
+        (``*,a``); the note they refer to is one of the table's ``notes``.
     numeric
-        The cell holds a number: typeset minus signs, align to the right (or on the
-        decimal point where the target supports it).
+        The cell holds a number: renderers typeset its minus sign and align the column
+        as numbers (centred, right or on the decimal point, per target).
     emphasis
         Italic or bold text.
     span
@@ -85,7 +85,10 @@ class Table:
     notes
         Lines of the note under the table (LaTeX: ``threeparttable`` ``tablenotes``).
     label
-        A short identifier: LaTeX ``\\label{tab:<label>}``, HTML ``id``.
+        A short identifier: LaTeX ``\\label{tab:<label>}``, HTML ``id``. Use
+        ``[A-Za-z0-9_:.-]``; renderers replace other characters with ``-``.
+    meta
+        Free information for callers (not rendered, not compared).
     """
 
     header: tuple[tuple[Cell, ...], ...]
@@ -104,6 +107,8 @@ class Table:
 
     def __post_init__(self) -> None:
         n = self.n_columns
+        if n == 0:
+            raise ValueError("a table needs at least one column")
         for i, hrow in enumerate(self.header):
             width = sum(c.span for c in hrow)
             if width != n:

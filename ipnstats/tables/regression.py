@@ -51,6 +51,7 @@ class RegressionTable(Renderable):
     notes: tuple[str, ...] = ()
     label: str = ""
     extra_rows: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())
+    show_warnings: bool = True
 
     @property
     def coefficients(self) -> pd.DataFrame:
@@ -171,7 +172,9 @@ class RegressionTable(Renderable):
         level = f"{self.conf_level:.0%} confidence intervals in brackets."
         first = level if self.show == "conf_int" else SHOW_NOTES[self.show]
         legend = star_legend(self.stars)
-        return ((first + (" " + legend if legend else ""),) + tuple(self.notes))
+        warnings = tuple(f"{name}: {w}" for name, m in zip(self.names, self.models, strict=True)
+                         for w in m.notes) if self.show_warnings else ()
+        return (first + (" " + legend if legend else ""),) + tuple(self.notes) + warnings
 
 
 def regression_table(results: object, *, labels: Mapping[str, str] | object | None = None,
@@ -182,7 +185,8 @@ def regression_table(results: object, *, labels: Mapping[str, str] | object | No
                      digits: int = 3, conf_level: float = 0.95,
                      model_names: Sequence[str] | None = None, title: str = "",
                      notes: Sequence[str] = (), label: str = "",
-                     extra_rows: Mapping[str, Sequence[str]] | None = None) -> RegressionTable:
+                     extra_rows: Mapping[str, Sequence[str]] | None = None,
+                     show_warnings: bool = True) -> RegressionTable:
     """A standard regression table of one or several models.
 
     Parameters
@@ -213,6 +217,9 @@ def regression_table(results: object, *, labels: Mapping[str, str] | object | No
         Column headers; default ``(1)``, ``(2)``, ...
     extra_rows
         Extra rows shown above the statistics, ``{label: one text per model}``.
+    show_warnings
+        Add each model's warnings (few clusters, dropped rows, collinearity,
+        convergence) to the table notes, prefixed by the model's name.
 
     Examples
     --------
@@ -233,7 +240,7 @@ def regression_table(results: object, *, labels: Mapping[str, str] | object | No
     return RegressionTable(
         summaries, tuple(named), _terms(summaries, keep, drop, order), label_map,
         tuple(stats), show, check_stars(stars), digits, conf_level, title, tuple(notes),
-        label, extra)
+        label, extra, show_warnings)
 
 
 def _named(results: object, names: Sequence[str] | None) -> dict[str, object]:

@@ -56,13 +56,13 @@ def test_table_holds_each_models_numbers(two_models, study):
     assert se_rows.iloc[0, 0] == f"({fe.std_errors['member']:.3f})"
     # missing coefficient: age only in model 2, log_employees only in model 1
     assert frame.loc["age", "(1)"] == "" and frame.loc["Log(1 + employees)", "(2)"] == ""
-    assert frame.loc["firm_id fixed effects"].tolist() == ["Yes", "No"]
-    assert frame.loc["year fixed effects"].tolist() == ["Yes", "No"]
-    assert frame.loc["Standard errors"].tolist() == ["Clustered (firm_id)", "HC1"]
+    assert frame.loc["Firm fixed effects"].tolist() == ["Yes", "No"]
+    assert frame.loc["Year fixed effects"].tolist() == ["Yes", "No"]
+    assert frame.loc["Standard errors"].tolist() == ["Clustered (Firm)", "HC1"]
     assert frame.loc["Observations"].tolist() == [f"{fe.nobs:,}", f"{pooled.nobs:,}"]
     assert frame.loc["R² within", "(1)"] == f"{fe.fit['r2_within']:.3f}"
     assert frame.index[-1] == "R² within"  # pooled has no within R²; no empty pseudo-R² row
-    assert list(frame.index).index("Constant") < list(frame.index).index("firm_id fixed effects")
+    assert list(frame.index).index("Constant") < list(frame.index).index("Firm fixed effects")
 
 
 def test_statsmodels_and_linearmodels_results_in_the_same_table(study):
@@ -92,10 +92,10 @@ def test_statsmodels_and_linearmodels_results_in_the_same_table(study):
     assert frame.loc["Observations"].tolist() == [f"{len(fy):,}"] * 3
     assert frame.loc["Firms", "linearmodels"] == "600"
     assert frame.loc["Clusters", "statsmodels"] == "600"
-    assert frame.loc["firm_id fixed effects"].tolist() == ["Yes", "No", "Yes"]
+    assert frame.loc["Firm fixed effects"].tolist() == ["Yes", "No", "Yes"]
     assert frame.loc["R²", "statsmodels"] == f"{ols.rsquared:.3f}"
     assert frame.loc["R² within", "linearmodels"] == f"{panel.rsquared_within:.3f}"
-    assert frame.loc["Standard errors"].tolist() == ["Clustered (firm_id)", "Clustered",
+    assert frame.loc["Standard errors"].tolist() == ["Clustered (Firm)", "Clustered",
                                                      "Clustered"]
 
 
@@ -124,7 +124,7 @@ def test_time_dummies_hidden_unless_kept(study):
     assert any(t.startswith("year::") for t in re.params.index)
     table = regression_table(re)
     assert table.terms == ("member", "Intercept")
-    assert table.to_frame().loc["year fixed effects"].tolist() == ["Yes"]
+    assert table.to_frame().loc["Year fixed effects"].tolist() == ["Yes"]
     assert "year::2010" in regression_table(re, keep=["year::"]).terms
 
 

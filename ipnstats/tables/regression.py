@@ -16,7 +16,15 @@ import pandas as pd
 
 from .adapters import ModelSummary, summarize
 from .base import Renderable
-from .format import check_stars, default_label, fmt_count, fmt_number, star_for, star_legend
+from .format import (
+    ID_LABELS,
+    check_stars,
+    default_label,
+    fmt_count,
+    fmt_number,
+    star_for,
+    star_legend,
+)
 from .model import Cell, Row, Table
 
 Show = Literal["std_error", "conf_int", "statistic", "p_value"]
@@ -255,13 +263,13 @@ def _named(results: object, names: Sequence[str] | None) -> dict[str, object]:
 
 def _labels(labels: object) -> dict[str, str]:
     if labels is None:
-        return {}
+        return dict(ID_LABELS)
     if isinstance(labels, Mapping):
-        return {str(k): str(v) for k, v in labels.items()}
+        return dict(ID_LABELS) | {str(k): str(v) for k, v in labels.items()}
     codebook_labels = getattr(labels, "labels", None)
     if isinstance(codebook_labels, Mapping):
         scales = {s.name: s.label for s in getattr(labels, "scales", ()) if s.label}
-        return scales | dict(codebook_labels)
+        return dict(ID_LABELS) | scales | dict(codebook_labels)
     raise TypeError("labels must be a mapping of term to label or an ipnstats.Codebook")
 
 

@@ -1,0 +1,122 @@
+"""Typst source of a :class:`~.document.Report`: preamble, title page, then the blocks.
+
+Every piece of text becomes a Typst string literal (:func:`typst_string`), so no
+character of it is read as markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .document import (
+    TOC_DEPTH,
+    Block,
+    FigureBlock,
+    Heading,
+    PageBreak,
+    Report,
+    TableBlock,
+    Text,
+    display_date,
+    parse_text,
+    pdf_date,
+    toc_headings,
+)
+
+#: Tables with more columns than this get a landscape page of their own in the PDF.
+WIDE_TABLE = 10
+
+
+def typst_source(report: Report) -> str:
+    """The Typst source of ``report``; figures are referred to by ``FigureBlock.name``."""
+    parts = [_typst_preamble(report), _typst_title_page(report)]
+    parts += [_typst_block(b) for b in report.blocks]
+    return "\n\n".join(parts) + "\n"
+
+
+def typst_string(text: str) -> str:
+    """A Typst string literal: shows ``text`` verbatim, whatever its characters.
+
+    Examples
+    --------
+    >>> typst_string('a "b" \\\\ #c')
+    '"a \\\\"b\\\\" \\\\\\\\ #c"'
+    """
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + escaped.replace("\n", "\\n").replace("\r", "").replace("\t", " ") + '"'
+
+
+_PREAMBLE = """\
+#set page(paper: "a4", margin: (x: 2.5cm, top: 2.5cm, bottom: 2.7cm), numbering: "1",
+  footer: context align(center, text(9pt, counter(page).display("1"))))
+#set text(font: "Libertinus Serif", size: 11pt, lang: "en", fallback: true)
+#set par(justify: true, leading: 0.62em, spacing: 1.1em)
+#set heading(numbering: "1.1")
+#show heading: set block(above: 1.6em, below: 0.9em)
+#show heading.where(level: 1): set text(size: 14pt)
+#show heading.where(level: 2): set text(size: 12pt)
+#show heading.where(level: 3): set text(size: 11pt)
+#show raw: set text(font: "DejaVu Sans Mono", size: 9pt)
+#set list(indent: 0.6em, body-indent: 0.6em)
+#set figure(gap: 0.9em)
+#show figure: set block(above: 1.6em, below: 1.6em)
+#show figure.caption: set text(size: 10pt)
+#show figure.where(kind: table): set figure.caption(position: top)
+#show figure.where(kind: table): set block(breakable: true)
+#show table: set par(justify: false)
+#show table: set text(size: 9.5pt)
+#show outline.entry.where(level: 1): set block(above: 0.9em)"""
+
+
+def _typst_preamble(report: Report) -> str:
+    date = pdf_date(report)
+    date_expr = (f"datetime(year: {date.year}, month: {date.month}, day: {date.day})"
+                 if date else "none")
+    authors = ", ".join(typst_string(a) for a in report.authors)
+    return (f"#set document(title: {typst_string(report.title)}, "
+            f"author: ({authors}{',' if authors else ''}), date: {date_expr})\n{_PREAMBLE}")
+
+
+def _typst_title_page(report: Report) -> str:
+    lines = [f"#text(20pt, weight: \"bold\", {typst_string(report.title)})"]
+    if report.subtitle:
+        lines.append(f"#v(0.2em)\n#text(14pt, {typst_string(report.subtitle)})")
+    details = [", ".join(report.authors), display_date(report)]
+    for text in filter(None, details):
+        lines.append(f"#v(0.1em)\n#text(11pt, {typst_string(text)})")
+    head = "#align(center)[\n#v(2.5cm)\n" + "\n".join(lines) + "\n]\n#v(1.5cm)"
+    toc = (f"#v(1cm)\n#outline(title: [Contents], depth: {TOC_DEPTH})\n"
+           if toc_headings(report) else "")
+    return f"{head}\n{_typst_meta(report.meta)}\n{toc}#pagebreak(weak: true)"
+
+
+def _typst_meta(meta: Mapping[str, str]) -> str:
+    if not meta:
+        return ""
+    cells = ", ".join(f"text(style: \"italic\", {typst_string(k)}), {typst_string(v)}"
+                      for k, v in meta.items())
+    return ("#block(width: 100%, inset: (y: 0.7em), stroke: (y: 0.5pt))[\n"
+            "#set text(9.5pt)\n#set par(justify: false)\n"
+            f"#grid(columns: (auto, 1fr), column-gutter: 1.5em, row-gutter: 0.65em, {cells})\n]")
+
+
+def _typst_block(block: Block) -> str:
+    match block:
+        case Heading(text, level):
+            return f"#heading(level: {level}, {typst_string(text)})"
+        case Text(text):
+            return "\n\n".join(f"#{typst_string(parts[0])}" if kind == "p" else
+                               f"#list({', '.join(typst_string(p) for p in parts)},)"
+                               for kind, parts in parse_text(text))
+        case TableBlock(table):
+            from ..tables.render import to_typst
+
+            if table.n_columns > WIDE_TABLE:
+                return f"#page(flipped: true)[\n#set text(size: 8pt)\n{to_typst(table)}]"
+            return to_typst(table)
+        case FigureBlock(caption=caption):
+            cap = f"[#{typst_string(caption)}]" if caption else "none"
+            return f"#figure(image({typst_string(block.name)}), caption: {cap})"
+        case PageBreak():
+            return "#pagebreak()"
+    raise TypeError(f"unknown report block {block!r}")  # pragma: no cover

@@ -1,7 +1,7 @@
 """ipnstats: test, with data, how firms learn from their peers and whether it pays off."""
 
 from .data import Codebook, DataError, Scale, Study, ValidationReport, load_study, validate_study
-from .models import SpecificationError, panel_regression
+from .models import SpecificationError, panel_regression, participation_effect
 from .results import Cluster, Result
 from .tables import MANAGEMENT_STARS, regression_table
 from .tables.descriptives import descriptives_table
@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 __all__ = ["MANAGEMENT_STARS", "Cluster", "Codebook", "DataError", "Report", "Result", "Scale",
            "SpecificationError", "Study", "ValidationReport", "coefficient_plot",
            "descriptives_table", "frame_table", "load_study", "panel_regression",
+           "participation_effect",
            "regression_table", "simulate_study", "validate_study"]
 
 # Imported on first use: they pull in matplotlib, Typst or the simulator.

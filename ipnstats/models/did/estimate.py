@@ -1,0 +1,154 @@
+"""``participation_effect``: the effect of joining (H1a) by staggered DiD."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from ...results.vcov import Cluster, parse_vcov
+from ..formula import SpecificationError, require_columns
+from ..linear import FEW_CLUSTERS
+from .att_gt import ControlGroup, WidePanel, group_time_effects, wide_panel
+from .bootstrap import multiplier_bootstrap
+from .result import CSState, DiDResult
+
+Estimator = Literal["cs", "twfe", "sunab"]
+
+
+def participation_effect(data: pd.DataFrame, *, outcome: str, unit: str = "firm_id",
+                         time: str = "year", cohort: str = "cohort", estimator: Estimator = "cs",
+                         control_group: ControlGroup = "not_yet_treated",
+                         covariates: Sequence[str] = (), anticipation: int = 0,
+                         vcov: object = Cluster("firm_id"), n_boot: int = 999,
+                         seed: int | np.random.Generator | None = 0):
+    """Average effect of IPN participation on ``outcome`` under staggered adoption.
+
+    Parameters
+    ----------
+    data
+        A unit-by-period panel (``Study.firm_year``) with a ``cohort`` column: the
+        first treated period, 0 for never-treated units (R did's convention).
+    estimator
+        ``"cs"``: Callaway & Sant'Anna (2021) ATT(g,t), varying base period, analytic
+        (influence-function) SEs, and a multiplier bootstrap (``n_boot`` Mammen draws)
+        for uniform bands. ``"twfe"``: the two-way fixed-effects regression on the
+        treatment indicator, with a warning when adoption is staggered.
+    control_group
+        ``"not_yet_treated"`` or ``"never_treated"``.
+    anticipation
+        Periods before ``cohort`` in which units may already react.
+    vcov
+        ``Cluster(unit)`` (the default: the panel's own units, did's analytic SEs), or
+        a cluster column constant within units (e.g. the peer group), which sums
+        influence functions by cluster with a ``G/(G-1)`` factor.
+
+    Returns
+    -------
+    DiDResult
+        ``params`` is the simple ATT; ``att_gt``, ``aggregate(kind)``,
+        ``pretrend_test()``.
+
+    Examples
+    --------
+    >>> res = ipnstats.participation_effect(fy, outcome="log_revenue")  # doctest: +SKIP
+    >>> res.aggregate("event").tidy()  # doctest: +SKIP
+    """
+    require_columns(data, (outcome, unit, time, cohort), "column")
+    if control_group not in ("not_yet_treated", "never_treated"):
+        raise SpecificationError("control_group must be 'not_yet_treated' or 'never_treated', "
+                                 f"got {control_group!r}")
+    spec = parse_vcov(vcov)
+    if estimator == "twfe":
+        return _twfe(data, outcome, unit, time, cohort, spec)
+    if estimator != "cs":
+        raise SpecificationError(f"estimator {estimator!r} is not available in this version; "
+                                 "use 'cs' or 'twfe'")
+    if covariates:
+        raise SpecificationError("covariates (outcome regression, IPW, doubly robust) are not "
+                                 "available in this version; estimate without them")
+    return _cs(data, outcome, unit, time, cohort, control_group, anticipation, spec,
+               n_boot, seed)
+
+
+def _cs(data, outcome, unit, time, cohort, control_group, anticipation, spec, n_boot, seed):
+    panel = wide_panel(data, outcome, unit, time, cohort)
+    gt = group_time_effects(panel, control_group, anticipation)
+    clusters, notes = _clusters(data, panel, unit, spec)
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    state = CSState(gt, panel.cohorts, clusters)
+    if n_boot:
+        se, crit = multiplier_bootstrap(gt.influence, reps=n_boot, rng=rng, clusters=clusters)
+        state = CSState(gt, panel.cohorts, clusters, se, crit)
+    result = DiDResult(
+        params=pd.Series(dtype=float), cov=pd.DataFrame(), vcov=spec, df_inference=None,
+        estimator=f"Callaway-Sant'Anna ({control_group.replace('_', '-')} controls)",
+        outcome=outcome, nobs=int(panel.Y.size), n_units=int(panel.Y.shape[0]),
+        n_clusters=None if clusters is None else int(clusters.max()) + 1,
+        fixed_effects=(unit, time), notes=_panel_notes(panel, gt), inference_notes=notes,
+        seed=seed if isinstance(seed, int) else None, n_boot=n_boot or None, state=state)
+    simple = result.aggregate("simple")
+    from dataclasses import replace
+
+    return replace(result, params=simple.params, cov=simple.cov)
+
+
+def _clusters(data, panel: WidePanel, unit: str, spec) -> tuple[np.ndarray | None, tuple]:
+    if not isinstance(spec, Cluster):
+        raise SpecificationError("the Callaway-Sant'Anna estimator takes vcov=Cluster(...): "
+                                 "its analytic SEs are clustered on units at least")
+    if len(spec.columns) != 1:
+        raise SpecificationError("the Callaway-Sant'Anna estimator clusters on one column")
+    col = spec.columns[0]
+    if col == unit:
+        return None, ()
+    require_columns(data, (col,), "cluster column")
+    per_unit = data.groupby(unit, observed=True)[col].agg(["nunique", "first"])
+    varying = per_unit.index[per_unit["nunique"] > 1]
+    if len(varying):
+        raise SpecificationError(f"cluster column {col!r} varies within {len(varying):,} "
+                                 f"units; clusters must contain whole units")
+    codes = pd.factorize(per_unit["first"].reindex(panel.units).to_numpy())[0]
+    g = int(codes.max()) + 1
+    notes = ((f"Only {g} clusters in {col!r}: cluster-robust standard errors can be too "
+              f"small with fewer than {FEW_CLUSTERS} clusters.",) if g < FEW_CLUSTERS else ())
+    return codes, notes
+
+
+def _panel_notes(panel: WidePanel, gt) -> tuple[str, ...]:
+    notes = []
+    if panel.n_dropped_unbalanced:
+        notes.append(f"{panel.n_dropped_unbalanced:,} units with a missing outcome in some "
+                     "period were left out (the estimator needs a balanced panel).")
+    if panel.n_always_treated:
+        notes.append(f"{panel.n_always_treated:,} units treated in or before the first period "
+                     "(always treated) were left out: they have no pre-period.")
+    empty = gt.cells[gt.cells["att"].isna()]
+    if len(empty):
+        cells = ", ".join(f"({int(g)}, {int(t)})" for g, t in zip(empty["group"], empty["time"],
+                                                                 strict=True))
+        notes.append(f"No control units for ATT(g,t) at {cells}; those cells are not "
+                     "identified and are left out of the aggregations.")
+    return tuple(notes)
+
+
+def _twfe(data, outcome, unit, time, cohort, spec):
+    from ..panel import panel_regression
+
+    frame = data.assign(_treated=((data[cohort] > 0) & (data[time] >= data[cohort])).astype(float))
+    result = panel_regression(frame, f"{outcome} ~ _treated", unit=unit, time=time,
+                              effects=("unit", "time"), vcov=spec)
+    cohorts = np.unique(data.loc[data[cohort] > 0, cohort])
+    notes = result.notes
+    if cohorts.size > 1:
+        notes += (f"Adoption is staggered ({cohorts.size} cohorts): the two-way fixed-effects "
+                  "estimate mixes comparisons with already-treated units and can differ from "
+                  "the group-time ATT (Goodman-Bacon 2021); compare with estimator='cs'.",)
+    from dataclasses import replace
+
+    params = result.params.rename({"_treated": "ATT"})
+    cov = result.cov.rename(index={"_treated": "ATT"}, columns={"_treated": "ATT"})
+    return replace(result, params=params, cov=cov, notes=notes,
+                   estimator="two-way fixed effects")

@@ -1,0 +1,83 @@
+"""The result of a staggered difference-in-differences estimate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ...results.inference import WaldTest, critical_value
+from ...results.result import Result
+from .aggregate import Kind, aggregate
+from .att_gt import GroupTime, vcov_from_influence
+
+
+@dataclass(frozen=True)
+class CSState:
+    """What aggregations and tests need: cells, influence functions, cohorts, clusters."""
+
+    gt: GroupTime
+    cohorts: np.ndarray
+    clusters: np.ndarray | None
+    boot_se: np.ndarray | None = None
+    band_crit: float | None = None
+
+
+@dataclass(frozen=True)
+class DiDResult(Result):
+    """Callaway-Sant'Anna estimates: ``params`` holds the simple ATT.
+
+    ``att_gt`` gives every group-time cell, ``aggregate(kind)`` the simple, group,
+    event and calendar aggregations (each a :class:`~ipnstats.Result`), and
+    ``pretrend_test()`` the joint Wald test of the pre-treatment cells.
+    """
+
+    state: CSState | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def att_gt(self) -> pd.DataFrame:
+        """group, time, base, event, att, std_error, pointwise CI, uniform band, sizes."""
+        gt = self.state.gt
+        se = np.sqrt(np.diag(vcov_from_influence(gt.influence, self.state.clusters)))
+        crit = critical_value(0.95, None)
+        out = gt.cells[["group", "time", "base", "event", "post", "att"]].copy()
+        out["std_error"] = se
+        out["conf_low"], out["conf_high"] = out["att"] - crit * se, out["att"] + crit * se
+        if self.state.band_crit is not None:
+            bse = self.state.boot_se
+            out["band_low"] = out["att"] - self.state.band_crit * bse
+            out["band_high"] = out["att"] + self.state.band_crit * bse
+        out[["n_treated", "n_control"]] = gt.cells[["n_treated", "n_control"]]
+        return out.reset_index(drop=True)
+
+    def aggregate(self, kind: Kind = "simple") -> Result:
+        """The ``"simple"``, ``"group"``, ``"event"`` or ``"calendar"`` aggregation.
+
+        Terms are ``ATT`` (the overall average), and ``event::e``, ``cohort::g`` or
+        ``time::t`` for the components, as R ``did::aggte``.
+        """
+        agg = aggregate(self.state.gt, self.state.cohorts, kind)
+        cov = vcov_from_influence(agg.influence, self.state.clusters)
+        index = pd.Index(agg.terms)
+        return Result(params=pd.Series(agg.estimates, index=index),
+                      cov=pd.DataFrame(cov, index=index, columns=index), vcov=self.vcov,
+                      df_inference=None, estimator=f"{self.estimator}, {kind} aggregation",
+                      outcome=self.outcome, nobs=self.nobs, n_units=self.n_units,
+                      n_clusters=self.n_clusters, notes=self.notes,
+                      inference_notes=self.inference_notes, seed=self.seed,
+                      n_boot=self.n_boot)
+
+    def pretrend_test(self) -> WaldTest:
+        """Wald test that every pre-treatment ATT(g,t) is zero (chi-squared), as did's."""
+        gt = self.state.gt
+        pre = np.flatnonzero((~gt.cells["post"]).to_numpy() & gt.cells["att"].notna().to_numpy())
+        if pre.size == 0:
+            raise ValueError("no pre-treatment cells: the pre-trend test needs periods "
+                             "before a cohort's treatment")
+        from ...results.inference import wald_test
+
+        cov = vcov_from_influence(gt.influence[:, pre], self.state.clusters)
+        att = gt.cells["att"].to_numpy()[pre]
+        return wald_test(att, cov, np.eye(pre.size), np.zeros(pre.size), None,
+                         "all pre-treatment ATT(g,t) = 0")

@@ -1,0 +1,141 @@
+"""Callaway-Sant'Anna through participation_effect against R did's mpdta numbers
+(REFERENCE.md §2), and the estimator's warnings."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import SHARED
+
+from ipnstats import Cluster
+from ipnstats.models.did import participation_effect
+
+needs_shared = pytest.mark.skipif(
+    not SHARED.is_dir(),
+    reason=f"reference data not found at {SHARED} (CI has it; a user's clone may not)")
+
+ATT_GT = {2004: [-0.0105, -0.0704, -0.1373, -0.1008], 2006: [0.0065, -0.0028, -0.0046, -0.0412],
+          2007: [0.0305, -0.0027, -0.0311, -0.0261]}
+SE_GT = [0.0233, 0.0310, 0.0364, 0.0344, 0.0233, 0.0196, 0.0178, 0.0202, 0.0150, 0.0164,
+         0.0179, 0.0167]
+
+
+@pytest.fixture(scope="module")
+def mpdta_result():
+    data = pd.read_csv(SHARED / "mpdta.csv")
+    return participation_effect(data, outcome="lemp", unit="countyreal", time="year",
+                                cohort="first.treat", control_group="never_treated",
+                                vcov=Cluster("countyreal"), n_boot=999, seed=1)
+
+
+def _close(values, expected, digits=4):
+    np.testing.assert_allclose(np.asarray(values, float), expected, atol=0.5 * 10.0**-digits)
+
+
+@needs_shared
+def test_att_gt_and_analytic_se(mpdta_result):
+    cells = mpdta_result.att_gt
+    assert list(cells["group"].unique()) == [2004, 2006, 2007]
+    _close(cells["att"], [v for g in (2004, 2006, 2007) for v in ATT_GT[g]])
+    _close(cells["std_error"], SE_GT)
+    assert list(cells["base"][:4]) == [2003] * 4  # post cells: base g - 1
+    assert list(cells["base"][4:6]) == [2003, 2004]  # pre cells: varying base t - 1
+
+
+@needs_shared
+def test_aggregations(mpdta_result):
+    simple = mpdta_result.tidy().set_index("term")
+    _close([simple.loc["ATT", "estimate"], simple.loc["ATT", "std_error"]], [-0.0400, 0.0120])
+    event = mpdta_result.aggregate("event").tidy().set_index("term")
+    _close(event["estimate"][[f"event::{e}" for e in range(-3, 4)]],
+           [0.0305, -0.0006, -0.0245, -0.0199, -0.0510, -0.1373, -0.1008])
+    _close(event.loc["ATT", ["estimate", "std_error"]], [-0.0772, 0.0200])
+    group = mpdta_result.aggregate("group").tidy().set_index("term")
+    _close(group["estimate"][["cohort::2004", "cohort::2006", "cohort::2007"]],
+           [-0.0797, -0.0229, -0.0261])
+    _close(group.loc["ATT", ["estimate", "std_error"]], [-0.0310, 0.0124])
+    calendar = mpdta_result.aggregate("calendar").tidy().set_index("term")
+    _close(calendar["estimate"][[f"time::{t}" for t in range(2004, 2008)]],
+           [-0.0105, -0.0704, -0.0488, -0.0371])
+    _close(calendar.loc["ATT", ["estimate", "std_error"]], [-0.0417, 0.0160])
+
+
+@needs_shared
+def test_pretrend_test(mpdta_result):
+    test = mpdta_result.pretrend_test()
+    assert test.df_num == 5 and test.df_denom is None
+    assert round(test.p_value, 5) == 0.16812
+
+
+@needs_shared
+def test_multiplier_bootstrap_close_to_analytic(mpdta_result):
+    cells = mpdta_result.att_gt
+    boot_se = (cells["band_high"] - cells["att"])  # crit * bootstrap SE
+    assert (cells["band_high"] - cells["band_low"] > cells["conf_high"] - cells["conf_low"]).all()
+    assert mpdta_result.seed == 1 and mpdta_result.n_boot == 999
+    again = participation_effect(pd.read_csv(SHARED / "mpdta.csv"), outcome="lemp",
+                                 unit="countyreal", cohort="first.treat",
+                                 control_group="never_treated", vcov=Cluster("countyreal"),
+                                 seed=1)
+    np.testing.assert_array_equal(again.att_gt["band_high"], cells["band_high"])
+    assert boot_se.notna().all()
+
+
+def _staggered(n_units=240, periods=range(2010, 2016), seed=3, effect=0.5):
+    rng = np.random.default_rng(seed)
+    cohorts = rng.choice([0, 2012, 2013, 2014], size=n_units)
+    frame = pd.DataFrame([(i, t, c) for i, c in enumerate(cohorts) for t in periods],
+                         columns=["firm_id", "year", "cohort"])
+    alpha = rng.normal(size=n_units)[frame["firm_id"]]
+    treated = (frame["cohort"] > 0) & (frame["year"] >= frame["cohort"])
+    frame["y"] = (alpha + 0.1 * (frame["year"] - 2010) + effect * treated
+                  + rng.normal(scale=0.3, size=len(frame)))
+    frame["group_id"] = frame["firm_id"] % 12
+    return frame
+
+
+def test_recovers_a_known_effect():
+    res = participation_effect(_staggered(), outcome="y", n_boot=0)
+    row = res.tidy().iloc[0]
+    assert row["conf_low"] < 0.5 < row["conf_high"]
+    assert res.pretrend_test().p_value > 0.01
+
+
+def test_group_clusters_and_warnings():
+    frame = _staggered()
+    res = participation_effect(frame, outcome="y", vcov=Cluster("group_id"), n_boot=0)
+    assert res.n_clusters == 12
+    assert any("Only 12 clusters" in n for n in res.inference_notes)
+    frame.loc[frame.index[0], "group_id"] = 99  # firm 0 now in two clusters
+    with pytest.raises(ValueError, match="varies within 1 units"):
+        participation_effect(frame, outcome="y", vcov=Cluster("group_id"), n_boot=0)
+
+
+def test_unbalanced_and_always_treated_units_are_reported():
+    frame = _staggered()
+    frame.loc[(frame["firm_id"] == 5) & (frame["year"] == 2011), "y"] = np.nan
+    frame.loc[frame["firm_id"] == 6, "cohort"] = 2010
+    res = participation_effect(frame, outcome="y", n_boot=0)
+    assert any("1 units with a missing outcome" in n for n in res.notes)
+    assert any("always treated" in n for n in res.notes)
+
+
+def test_cells_without_controls_are_named():
+    frame = _staggered()
+    frame.loc[frame["cohort"] == 0, "cohort"] = 2014  # no never-treated units
+    res = participation_effect(frame, outcome="y", control_group="not_yet_treated", n_boot=0)
+    assert any("No control units for ATT(g,t)" in n for n in res.notes)
+    assert np.isfinite(res.params["ATT"])
+
+
+def test_twfe_warns_when_adoption_is_staggered():
+    res = participation_effect(_staggered(), outcome="y", estimator="twfe")
+    assert "ATT" in res.params.index
+    assert any("Goodman-Bacon" in n for n in res.notes)
+
+
+def test_options_are_checked():
+    frame = _staggered()
+    with pytest.raises(ValueError, match="control_group"):
+        participation_effect(frame, outcome="y", control_group="never")
+    with pytest.raises(ValueError, match="'outcome'|not in the data"):
+        participation_effect(frame, outcome="nope")

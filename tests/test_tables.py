@@ -134,6 +134,10 @@ def test_to_dict_is_json_with_raw_numbers(two_models):
     text = json.dumps(data)
     back = json.loads(text)
     member = [c for c in back["coefficients"] if c["term"] == "member" and c["model"] == "(1)"][0]
+    assert list(member) == ["model", "term", "label", "estimate", "std_error", "statistic",
+                            "p_value", "conf_low", "conf_high"]
+    assert member["conf_high"] == pytest.approx(fe.tidy().set_index("term").loc["member",
+                                                                               "conf_high"])
     assert member["estimate"] == fe.params["member"]
     assert member["std_error"] == pytest.approx(fe.std_errors["member"], rel=1e-15)
     assert back["statistics"][1]["r2_within"] is None

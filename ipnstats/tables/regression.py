@@ -14,6 +14,7 @@ from typing import Literal
 
 import pandas as pd
 
+from ..results.inference import TIDY_COLUMNS
 from .adapters import ModelSummary, summarize
 from .base import Renderable
 from .format import (
@@ -69,7 +70,7 @@ class RegressionTable(Renderable):
         out = pd.concat(frames, ignore_index=True)
         out = out[out["term"].isin(self.terms)].copy()
         out["label"] = out["term"].map(lambda t: default_label(t, self.labels))
-        return out[["model", "term", "label", *out.columns[:-3].drop("term")]]
+        return out[["model", "term", "label", *TIDY_COLUMNS[1:]]]
 
     @property
     def statistics(self) -> pd.DataFrame:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Literal
 
 import numpy as np
@@ -90,8 +91,6 @@ def _cs(data, outcome, unit, time, cohort, control_group, anticipation, spec, n_
         fixed_effects=(unit, time), notes=_panel_notes(panel, gt), inference_notes=notes,
         seed=seed if isinstance(seed, int) else None, n_boot=n_boot or None, state=state)
     simple = result.aggregate("simple")
-    from dataclasses import replace
-
     return replace(result, params=simple.params, cov=simple.cov)
 
 
@@ -146,8 +145,6 @@ def _twfe(data, outcome, unit, time, cohort, spec):
         notes += (f"Adoption is staggered ({cohorts.size} cohorts): the two-way fixed-effects "
                   "estimate mixes comparisons with already-treated units and can differ from "
                   "the group-time ATT (Goodman-Bacon 2021); compare with estimator='cs'.",)
-    from dataclasses import replace
-
     params = result.params.rename({"_treated": "ATT"})
     cov = result.cov.rename(index={"_treated": "ATT"}, columns={"_treated": "ATT"})
     return replace(result, params=params, cov=cov, notes=notes,

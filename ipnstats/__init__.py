@@ -11,13 +11,21 @@ __version__ = "0.1.0"
 
 __all__ = ["MANAGEMENT_STARS", "Cluster", "Codebook", "DataError", "Report", "Result", "Scale",
            "SpecificationError", "Study", "ValidationReport", "coefficient_plot",
-           "descriptives_table", "frame_table", "load_study", "panel_regression",
-           "participation_effect",
+           "descriptives_table", "event_study", "exit_hazard", "frame_table",
+           "heterogeneity", "load_study", "mediation", "panel_regression",
+           "participation_effect", "practice_effects", "stage_effects", "wild_bootstrap",
            "regression_table", "simulate_study", "validate_study"]
 
 # Imported on first use: they pull in matplotlib, Typst or the simulator.
 _LAZY = {"simulate_study": ("simulate", "simulate_study"), "Report": ("report", "Report"),
-         "coefficient_plot": ("figures", "coefficient_plot")}
+         "coefficient_plot": ("figures", "coefficient_plot"),
+         "wild_bootstrap": ("models.wild", "wild_bootstrap"),
+         "mediation": ("models.mediation", "mediation"),
+         "event_study": ("models.did", "event_study"),
+         "stage_effects": ("models.did", "stage_effects"),
+         "practice_effects": ("models.practices", "practice_effects"),
+         "heterogeneity": ("models.practices", "heterogeneity"),
+         "exit_hazard": ("models.hazard", "exit_hazard")}
 
 
 def __getattr__(name: str):

@@ -79,10 +79,10 @@ def _cs(data, outcome, unit, time, cohort, control_group, anticipation, spec, n_
     gt = group_time_effects(panel, control_group, anticipation)
     clusters, notes = _clusters(data, panel, unit, spec)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    state = CSState(gt, panel.cohorts, clusters)
+    state = CSState(gt, panel.cohorts, clusters, panel.units)
     if n_boot:
         se, crit = multiplier_bootstrap(gt.influence, reps=n_boot, rng=rng, clusters=clusters)
-        state = CSState(gt, panel.cohorts, clusters, se, crit)
+        state = replace(state, boot_se=se, band_crit=crit)
     result = DiDResult(
         params=pd.Series(dtype=float), cov=pd.DataFrame(), vcov=spec, df_inference=None,
         estimator=f"Callaway-Sant'Anna ({control_group.replace('_', '-')} controls)",

@@ -20,6 +20,7 @@ class CSState:
     gt: GroupTime
     cohorts: np.ndarray
     clusters: np.ndarray | None
+    units: np.ndarray | None = None
     boot_se: np.ndarray | None = None
     band_crit: float | None = None
 
@@ -67,6 +68,17 @@ class DiDResult(Result):
                       n_clusters=self.n_clusters, notes=self.notes,
                       inference_notes=self.inference_notes, seed=self.seed,
                       n_boot=self.n_boot)
+
+    def unit_influence(self, kind: Kind = "simple") -> pd.DataFrame:
+        """Each unit's contribution ``psi_i`` to the aggregated estimates (units x terms).
+
+        Scaled so that, with units as clusters, ``Var = sum_i psi_i psi_i'``: two
+        estimates from different samples of the same panel (e.g. subgroups sharing
+        controls) have ``Var(a - b) = sum_i (psi_a,i - psi_b,i)^2`` after aligning units.
+        """
+        agg = aggregate(self.state.gt, self.state.cohorts, kind)
+        return pd.DataFrame(agg.influence / self.state.gt.n_units,
+                            index=pd.Index(self.state.units, name="unit"), columns=agg.terms)
 
     def pretrend_test(self) -> WaldTest:
         """Wald test that every pre-treatment ATT(g,t) is zero (chi-squared), as did's."""

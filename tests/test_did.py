@@ -110,13 +110,56 @@ def test_group_clusters_and_warnings():
         participation_effect(frame, outcome="y", vcov=Cluster("group_id"), n_boot=0)
 
 
-def test_unbalanced_and_always_treated_units_are_reported():
+def test_unbalanced_panel_uses_units_observed_in_both_periods():
     frame = _staggered()
-    frame.loc[(frame["firm_id"] == 5) & (frame["year"] == 2011), "y"] = np.nan
-    frame.loc[frame["firm_id"] == 6, "cohort"] = 2010
+    gone = frame["firm_id"].isin([1, 2, 3, 4, 5]) & (frame["year"] == 2011)
+    frame = frame[~gone]
+    frame.loc[frame["firm_id"] == 6, "cohort"] = 2010  # treated in the first period
+    res = participation_effect(frame, outcome="y", control_group="never_treated", n_boot=0)
+    assert any("unbalanced" in n for n in res.notes)
+    assert any("1 units treated in or before the first period" in n for n in res.notes)
+    wide = frame.pivot(index="firm_id", columns="year", values="y")
+    cohort = frame.groupby("firm_id")["cohort"].first().reindex(wide.index)
+    cohort = cohort.where(cohort != 2010)
+    for _, cell in res.att_gt.iterrows():
+        dy = wide[cell["time"]] - wide[cell["base"]]
+        treated, control = dy[cohort == cell["group"]].dropna(), dy[cohort == 0].dropna()
+        assert cell["att"] == pytest.approx(treated.mean() - control.mean(), abs=1e-12)
+        se = np.sqrt(treated.var(ddof=0) / treated.size + control.var(ddof=0) / control.size)
+        assert cell["std_error"] == pytest.approx(se, rel=1e-10)
+        assert (cell["n_treated"], cell["n_control"]) == (treated.size, control.size)
+
+
+def test_treated_units_without_a_base_period_are_left_out():
+    frame = _staggered()
+    joiners = frame.loc[frame["cohort"] == 2013, "firm_id"].unique()[:3]
+    frame = frame[~(frame["firm_id"].isin(joiners) & (frame["year"] == 2012))]
     res = participation_effect(frame, outcome="y", n_boot=0)
-    assert any("1 units with a missing outcome" in n for n in res.notes)
-    assert any("always treated" in n for n in res.notes)
+    assert any("3 treated units have no outcome in the period before" in n for n in res.notes)
+    assert res.att_gt.query("group == 2013")["n_treated"].max() == (
+        frame.query("cohort == 2013")["firm_id"].nunique() - 3)
+
+
+def test_pretrend_failure_is_a_warning():
+    frame = _staggered()
+    lead = (frame["cohort"] > 0) & (frame["year"] < frame["cohort"])
+    frame.loc[lead, "y"] += 0.4 * (frame.loc[lead, "year"] - 2010)  # treated units trend up
+    res = participation_effect(frame, outcome="y", n_boot=0)
+    assert any(n.startswith("Pre-trend test rejects") for n in res.notes)
+    assert not any("Pre-trend" in n for n in participation_effect(
+        _staggered(), outcome="y", n_boot=0).notes)
+
+
+def test_near_singular_pretrend_covariance_is_flagged():
+    # Three treated units per cohort and many periods: more pre-cells than units.
+    frame = _staggered(n_units=40, periods=range(2000, 2016))
+    keep = (frame["cohort"] == 0) | (frame["firm_id"] % 4 == 0)
+    res = participation_effect(frame[keep], outcome="y", n_boot=0)
+    cells = res.pretrend_test()
+    assert "has rank" in cells.note and cells.df_num < (~res.att_gt["post"]).sum()
+    event = res.pretrend_test(by="event", earliest=-4)
+    assert event.df_num == 4 and event.note == ""
+    assert event.hypothesis == "event-time effects -4 to -1 = 0"
 
 
 def test_cells_without_controls_are_named():

@@ -57,13 +57,15 @@ class WaldTest:
     df_denom: float | None
     p_value: float
     hypothesis: str
+    note: str = ""
 
     def tidy(self) -> pd.DataFrame:
-        """One row: hypothesis, statistic, df_num, df_denom, p_value, distribution."""
+        """One row: hypothesis, statistic, df_num, df_denom, p_value, distribution, note."""
         law = "chi2" if self.df_denom is None else "F"
         return pd.DataFrame([{"hypothesis": self.hypothesis, "statistic": self.statistic,
                               "df_num": self.df_num, "df_denom": self.df_denom,
-                              "p_value": self.p_value, "distribution": law}])
+                              "p_value": self.p_value, "distribution": law,
+                              "note": self.note}])
 
 
 def wald_test(params: np.ndarray, cov: np.ndarray, R: np.ndarray, q: np.ndarray,
@@ -74,6 +76,27 @@ def wald_test(params: np.ndarray, cov: np.ndarray, R: np.ndarray, q: np.ndarray,
     middle = R @ cov @ R.T
     w = float(diff @ np.linalg.pinv(middle) @ diff)
     j = int(np.linalg.matrix_rank(middle))
+    note = _conditioning_note(middle) if j == middle.shape[0] else (
+        f"The covariance of the {middle.shape[0]} tested estimates has rank {j}: the test "
+        f"uses a generalized inverse with {j} degrees of freedom and is unreliable. Test "
+        "fewer, better-estimated quantities (e.g. event-time aggregates).")
     if df is None:
-        return WaldTest(w, j, None, float(stats.chi2.sf(w, j)), hypothesis)
-    return WaldTest(w / j, j, float(df), float(stats.f.sf(w / j, j, df)), hypothesis)
+        return WaldTest(w, j, None, float(stats.chi2.sf(w, j)), hypothesis, note)
+    return WaldTest(w / j, j, float(df), float(stats.f.sf(w / j, j, df)), hypothesis, note)
+
+
+NEAR_SINGULAR = 1e10
+
+
+def _conditioning_note(middle: np.ndarray) -> str:
+    """A warning when the tested covariance is near singular (its inverse is unstable)."""
+    ev = np.linalg.eigvalsh((middle + middle.T) / 2)
+    if ev.size == 0 or ev[-1] <= 0:
+        return ""
+    kept = ev[ev > ev[-1] * 1e-15]
+    cond = ev[-1] / kept[0] if kept.size else np.inf
+    if cond < NEAR_SINGULAR:
+        return ""
+    return (f"The covariance of the {middle.shape[0]} tested estimates is near singular "
+            f"(condition number {cond:.1e}): the statistic is unreliable. Test fewer, "
+            "better-estimated quantities (e.g. event-time aggregates).")

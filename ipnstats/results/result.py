@@ -152,7 +152,7 @@ class Result:
                                    n_clusters=inf.n_clusters, inference_notes=inf.notes)
 
     def wald_test(self, terms: Sequence[str] | None = None, *, R: np.ndarray | None = None,
-                  q: np.ndarray | float = 0.0) -> WaldTest:
+                  q: np.ndarray | float = 0.0, hypothesis: str | None = None) -> WaldTest:
         """Joint test that ``terms`` are all zero, or of ``R @ params = q``.
 
         F with the model's t degrees of freedom, chi-squared when inference is normal.
@@ -169,7 +169,7 @@ class Result:
             label = "R b = q"
         q_vec = np.broadcast_to(np.asarray(q, float), (np.atleast_2d(R).shape[0],))
         return wald_test(self.params.to_numpy(), self.cov.to_numpy(), R, q_vec,
-                         self.df_inference, label)
+                         self.df_inference, label if hypothesis is None else hypothesis)
 
     def summary(self, conf_level: float = 0.95) -> str:
         """A plain-text summary: model, sample, fit, coefficients and notes."""

@@ -1,6 +1,6 @@
 """Callaway & Sant'Anna (2021) group-time average treatment effects, without covariates.
 
-Pure functions on a balanced wide panel ``Y`` (units x periods). Each ATT(g,t) is a
+Pure functions on a wide panel ``Y`` (units x periods). Each ATT(g,t) is a
 difference in mean outcome changes between cohort ``g`` and its controls, from the
 base period to ``t``; its influence function (one value per unit, zero outside
 cohort and controls) gives analytic standard errors, joint tests, the aggregations
@@ -25,32 +25,56 @@ ControlGroup = Literal["never_treated", "not_yet_treated"]
 
 @dataclass(frozen=True)
 class WidePanel:
-    """A balanced panel: outcomes (units x periods), periods, each unit's cohort."""
+    """Outcomes (units x periods, NaN where a unit has no row), periods, cohorts.
+
+    Counts of units left out: treated in or before the first period (always
+    treated), or with no observation in the base period before joining.
+    """
 
     Y: np.ndarray
     periods: np.ndarray
     cohorts: np.ndarray
     units: np.ndarray
-    n_dropped_unbalanced: int
     n_always_treated: int
+    n_no_base: int
+    n_late_cohort: int
+    n_incomplete: int
 
 
-def wide_panel(data: pd.DataFrame, outcome: str, unit: str, time: str,
-               cohort: str) -> WidePanel:
-    """Pivot to units x periods, keep units observed in every period, drop units
-    treated in the first period (always treated: no pre-period to compare with)."""
+def wide_panel(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: str,
+               anticipation: int = 0) -> WidePanel:
+    """Pivot to units x periods and keep the units that can enter a comparison.
+
+    Unbalanced panels are kept whole: each ATT(g,t) uses the units observed in both
+    ``t`` and its base period. Left out are units treated in or before the first
+    period, and treated units with no outcome in their base period ``g - 1 -
+    anticipation`` (they have no pre-treatment comparison). Cohorts after the last
+    period count as never treated (R did's convention).
+    """
     frame = data[[unit, time, outcome, cohort]]
     wide = frame.pivot_table(index=unit, columns=time, values=outcome, aggfunc="first",
                              observed=True, dropna=False)
-    cohorts = frame.groupby(unit, observed=True)[cohort].first().reindex(wide.index)
-    complete = wide.notna().all(axis=1).to_numpy()
     periods = wide.columns.to_numpy()
-    cohort_values = cohorts.to_numpy(dtype=float)
-    always = (cohort_values > 0) & (cohort_values <= periods.min())
-    keep = complete & ~always
-    return WidePanel(wide.to_numpy(float)[keep], periods, cohort_values[keep],
-                     wide.index.to_numpy()[keep], int((~complete).sum()),
-                     int((always & complete).sum()))
+    Y = wide.to_numpy(float)
+    cohort_values = (frame.groupby(unit, observed=True)[cohort].first()
+                     .reindex(wide.index).to_numpy(dtype=float))
+    late = cohort_values > periods.max()
+    cohort_values = np.where(late, 0.0, cohort_values)
+    always = (cohort_values > 0) & (cohort_values - anticipation <= periods.min())
+    no_base = (cohort_values > 0) & ~always & ~_observed_at(Y, periods,
+                                                            cohort_values - 1 - anticipation)
+    keep = ~always & ~no_base & np.isfinite(Y).any(axis=1)
+    return WidePanel(Y[keep], periods, cohort_values[keep], wide.index.to_numpy()[keep],
+                     int(always.sum()), int(no_base.sum()), int(late.sum()),
+                     int((~np.isfinite(Y[keep])).any(axis=1).sum()))
+
+
+def _observed_at(Y: np.ndarray, periods: np.ndarray, when: np.ndarray) -> np.ndarray:
+    """Whether each unit has an outcome in the period ``when`` (False if no such period)."""
+    col = np.searchsorted(periods, when)
+    inside = (col < periods.size) & (periods[np.minimum(col, periods.size - 1)] == when)
+    values = Y[np.arange(Y.shape[0]), np.minimum(col, periods.size - 1)]
+    return inside & np.isfinite(values)
 
 
 @dataclass(frozen=True)
@@ -90,8 +114,14 @@ def cell_effect(dy: np.ndarray, treated: np.ndarray,
 
 def group_time_effects(panel: WidePanel, control_group: ControlGroup = "not_yet_treated",
                        anticipation: int = 0) -> GroupTime:
-    """Every ATT(g,t) for treated cohorts g and periods t after the first."""
+    """Every ATT(g,t) for treated cohorts g and periods t after the first.
+
+    A cell uses the units observed in ``t`` and its base period; its influence
+    function, estimated on those ``n_cell`` units, is rescaled by ``n / n_cell`` to
+    the whole panel (zero for the other units), as R did does.
+    """
     periods, cohorts = panel.periods, panel.cohorts
+    n = cohorts.size
     rows, infs = [], []
     for g in np.unique(cohorts[cohorts > 0]):
         for ti in range(1, periods.size):
@@ -100,9 +130,14 @@ def group_time_effects(panel: WidePanel, control_group: ControlGroup = "not_yet_
             if base_i is None:
                 continue
             base = periods[base_i]
-            treated = cohorts == g
-            control = control_mask(cohorts, g, t, base, control_group, anticipation)
-            att, inf = cell_effect(panel.Y[:, ti] - panel.Y[:, base_i], treated, control)
+            dy = panel.Y[:, ti] - panel.Y[:, base_i]
+            present = np.isfinite(dy)
+            treated = present & (cohorts == g)
+            control = present & control_mask(cohorts, g, t, base, control_group, anticipation)
+            cell = treated | control
+            att, inf_cell = cell_effect(dy[cell], treated[cell], control[cell])
+            inf = np.zeros(n)
+            inf[cell] = inf_cell * (n / max(cell.sum(), 1))
             rows.append({"group": g, "time": t, "base": base, "att": att,
                          "post": t >= g - anticipation, "event": t - g,
                          "n_treated": int(treated.sum()), "n_control": int(control.sum())})

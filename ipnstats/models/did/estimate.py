@@ -75,7 +75,7 @@ def participation_effect(data: pd.DataFrame, *, outcome: str, unit: str = "firm_
 
 
 def _cs(data, outcome, unit, time, cohort, control_group, anticipation, spec, n_boot, seed):
-    panel = wide_panel(data, outcome, unit, time, cohort)
+    panel = wide_panel(data, outcome, unit, time, cohort, anticipation)
     gt = group_time_effects(panel, control_group, anticipation)
     clusters, notes = _clusters(data, panel, unit, spec)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
@@ -91,7 +91,32 @@ def _cs(data, outcome, unit, time, cohort, control_group, anticipation, spec, n_
         fixed_effects=(unit, time), notes=_panel_notes(panel, gt), inference_notes=notes,
         seed=seed if isinstance(seed, int) else None, n_boot=n_boot or None, state=state)
     simple = result.aggregate("simple")
-    return replace(result, params=simple.params, cov=simple.cov)
+    notes = result.notes + _pretrend_notes(result)
+    return replace(result, params=simple.params, cov=simple.cov, notes=notes)
+
+
+PRETREND_ALPHA = 0.05
+PRETREND_WINDOW = -4
+SMALL_COHORT = 5
+
+
+def _pretrend_notes(result: DiDResult) -> tuple[str, ...]:
+    """A warning when pre-treatment effects are jointly non-zero.
+
+    The test is R did's (every pre-treatment ATT(g,t)) unless that covariance is near
+    singular; then the event-time aggregates from ``PRETREND_WINDOW`` to -1 are tested
+    (the leads an event-study figure shows; far leads rest on few cohorts).
+    """
+    if (~result.state.gt.cells["post"]).sum() == 0:
+        return ()
+    test = result.pretrend_test()
+    if test.note:
+        test = result.pretrend_test(by="event", earliest=PRETREND_WINDOW)
+    if test.p_value >= PRETREND_ALPHA:
+        return ()
+    return (f"Pre-trend test rejects ({test.hypothesis}: chi2({test.df_num}) = "
+            f"{test.statistic:.2f}, p = {test.p_value:.3g}): parallel trends are in doubt, "
+            "and the ATT may be biased.",)
 
 
 def _clusters(data, panel: WidePanel, unit: str, spec) -> tuple[np.ndarray | None, tuple]:
@@ -118,12 +143,23 @@ def _clusters(data, panel: WidePanel, unit: str, spec) -> tuple[np.ndarray | Non
 
 def _panel_notes(panel: WidePanel, gt) -> tuple[str, ...]:
     notes = []
-    if panel.n_dropped_unbalanced:
-        notes.append(f"{panel.n_dropped_unbalanced:,} units with a missing outcome in some "
-                     "period were left out (the estimator needs a balanced panel).")
+    if panel.n_incomplete:
+        notes.append(f"The panel is unbalanced ({panel.n_incomplete:,} units miss some periods): "
+                     "each ATT(g,t) uses the units observed in t and in its base period.")
     if panel.n_always_treated:
         notes.append(f"{panel.n_always_treated:,} units treated in or before the first period "
                      "(always treated) were left out: they have no pre-period.")
+    if panel.n_no_base:
+        notes.append(f"{panel.n_no_base:,} treated units have no outcome in the period before "
+                     "treatment and were left out: they have no base period to compare with.")
+    if panel.n_late_cohort:
+        notes.append(f"{panel.n_late_cohort:,} units first treated after the last period count "
+                     "as never treated.")
+    small = gt.cells[(gt.cells["n_treated"] > 0) & (gt.cells["n_treated"] < SMALL_COHORT)]
+    if len(small):
+        groups = ", ".join(str(int(g)) for g in small["group"].unique())
+        notes.append(f"Cohorts with fewer than {SMALL_COHORT} units in some cells ({groups}): "
+                     "their ATT(g,t) and its analytic standard error are imprecise.")
     empty = gt.cells[gt.cells["att"].isna()]
     if len(empty):
         cells = ", ".join(f"({int(g)}, {int(t)})" for g, t in zip(empty["group"], empty["time"],

@@ -80,16 +80,38 @@ class DiDResult(Result):
         return pd.DataFrame(agg.influence / self.state.gt.n_units,
                             index=pd.Index(self.state.units, name="unit"), columns=agg.terms)
 
-    def pretrend_test(self) -> WaldTest:
-        """Wald test that every pre-treatment ATT(g,t) is zero (chi-squared), as did's."""
+    def pretrend_test(self, by: str = "cells", earliest: int | None = None) -> WaldTest:
+        """Wald test (chi-squared) that pre-treatment effects are zero.
+
+        ``by="cells"`` tests every pre-treatment ATT(g,t), as R did's pre-test. With
+        many cohorts and few units per cohort that covariance is near singular (the
+        test then carries a note); ``by="event"`` tests the pre-treatment event-time
+        aggregates instead (from ``earliest``, e.g. -4, to -1), which pool cohorts.
+        """
+        from ...results.inference import wald_test
+
+        if by == "event":
+            return _event_pretrend(self.aggregate("event"), earliest)
+        if by != "cells":
+            raise ValueError(f"by must be 'cells' or 'event', got {by!r}")
         gt = self.state.gt
         pre = np.flatnonzero((~gt.cells["post"]).to_numpy() & gt.cells["att"].notna().to_numpy())
         if pre.size == 0:
             raise ValueError("no pre-treatment cells: the pre-trend test needs periods "
                              "before a cohort's treatment")
-        from ...results.inference import wald_test
-
         cov = vcov_from_influence(gt.influence[:, pre], self.state.clusters)
         att = gt.cells["att"].to_numpy()[pre]
         return wald_test(att, cov, np.eye(pre.size), np.zeros(pre.size), None,
                          "all pre-treatment ATT(g,t) = 0")
+
+
+def _event_pretrend(event: Result, earliest: int | None) -> WaldTest:
+    """Joint test of the pre-treatment event-time effects from ``earliest`` to -1."""
+    terms = [t for t in event.params.index if t.startswith("event::")]
+    times = np.array([int(t.split("::")[1]) for t in terms])
+    lo = times.min() if earliest is None else earliest
+    chosen = [t for t, e in zip(terms, times, strict=True) if lo <= e < 0]
+    if not chosen:
+        raise ValueError("no pre-treatment event times to test")
+    label = f"event-time effects {min(int(c.split('::')[1]) for c in chosen)} to -1 = 0"
+    return event.wald_test(chosen, hypothesis=label)

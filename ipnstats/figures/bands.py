@@ -21,7 +21,8 @@ def estimate_band_plot(frame: pd.DataFrame, *, x: str, estimate: str = "estimate
                        conf_low: str = "conf_low", conf_high: str = "conf_high",
                        group: str | None = None, ax: Axes | None = None,
                        xlabel: str | None = None, ylabel: str | None = None,
-                       ref: float | None = 0.0, event_time: bool = False) -> Figure:
+                       ref: float | None = 0.0, event_time: bool = False,
+                       band: tuple[str, str] | None = None) -> Figure:
     """Estimates against ``x`` with a confidence band (or whiskers) per group.
 
     A continuous ``x`` gets a line and a shaded band; an integer-valued ``x`` (event
@@ -46,6 +47,9 @@ def estimate_band_plot(frame: pd.DataFrame, *, x: str, estimate: str = "estimate
     event_time
         Draw a dashed vertical line at ``x = -0.5``, between the last period before
         and the first period of treatment.
+    band
+        Columns ``(low, high)`` of a second, wider band drawn as light shading behind
+        the estimates (e.g. an event study's simultaneous band); one group only.
 
     Returns
     -------
@@ -61,13 +65,21 @@ def estimate_band_plot(frame: pd.DataFrame, *, x: str, estimate: str = "estimate
     >>> len(fig.axes[0].lines[0].get_xdata())
     4
     """
-    columns = [x, estimate, conf_low, conf_high] + ([group] if group else [])
+    columns = ([x, estimate, conf_low, conf_high] + ([group] if group else [])
+               + (list(band) if band else []))
+    if band and group:
+        raise ValueError("band= draws one series' outer band; leave group= unset")
     _check_columns(frame, columns)
     groups = list(frame.groupby(group, sort=False)) if group else [("", frame)]
     discrete = _integer_valued(frame[x])
     with house_style():
         if ax is None:
             _, ax = new_figure()
+        if band:
+            part = frame.sort_values(x)
+            ax.fill_between(part[x].to_numpy(float), part[band[0]].to_numpy(float),
+                            part[band[1]].to_numpy(float), color=series_style(0)["color"],
+                            alpha=BAND_ALPHA / 2, linewidth=0, label="simultaneous 95% band")
         for i, (name, part) in enumerate(groups):
             shift = (i - (len(groups) - 1) / 2) * DODGE if discrete else 0.0
             draw = _draw_whiskers if discrete else _draw_band
@@ -75,7 +87,8 @@ def estimate_band_plot(frame: pd.DataFrame, *, x: str, estimate: str = "estimate
                  str(name))
         if discrete:
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        _decorate(ax, xlabel or x, ylabel or estimate, ref, event_time, legend=bool(group))
+        _decorate(ax, xlabel or x, ylabel or estimate, ref, event_time,
+                  legend=bool(group) or bool(band))
     return ax.figure
 
 

@@ -39,10 +39,11 @@ class WidePanel:
     n_no_base: int
     n_late_cohort: int
     n_incomplete: int
+    covariates: np.ndarray | None = None  # units x periods x k, NaN where missing
 
 
 def wide_panel(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: str,
-               anticipation: int = 0) -> WidePanel:
+               anticipation: int = 0, covariates: tuple[str, ...] = ()) -> WidePanel:
     """Pivot to units x periods and keep the units that can enter a comparison.
 
     Unbalanced panels are kept whole: each ATT(g,t) uses the units observed in both
@@ -64,9 +65,15 @@ def wide_panel(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: s
     no_base = (cohort_values > 0) & ~always & ~_observed_at(Y, periods,
                                                             cohort_values - 1 - anticipation)
     keep = ~always & ~no_base & np.isfinite(Y).any(axis=1)
+    X = None
+    if covariates:
+        X = np.stack([data.pivot_table(index=unit, columns=time, values=c, aggfunc="first",
+                                       observed=True, dropna=False)
+                      .reindex(index=wide.index, columns=periods).to_numpy(float)
+                      for c in covariates], axis=2)[keep]
     return WidePanel(Y[keep], periods, cohort_values[keep], wide.index.to_numpy()[keep],
                      int(always.sum()), int(no_base.sum()), int(late.sum()),
-                     int((~np.isfinite(Y[keep])).any(axis=1).sum()))
+                     int((~np.isfinite(Y[keep])).any(axis=1).sum()), X)
 
 
 def _observed_at(Y: np.ndarray, periods: np.ndarray, when: np.ndarray) -> np.ndarray:
@@ -113,12 +120,16 @@ def cell_effect(dy: np.ndarray, treated: np.ndarray,
 
 
 def group_time_effects(panel: WidePanel, control_group: ControlGroup = "not_yet_treated",
-                       anticipation: int = 0) -> GroupTime:
+                       anticipation: int = 0, est_method: str = "dr") -> GroupTime:
     """Every ATT(g,t) for treated cohorts g and periods t after the first.
 
-    A cell uses the units observed in ``t`` and its base period; its influence
-    function, estimated on those ``n_cell`` units, is rescaled by ``n / n_cell`` to
-    the whole panel (zero for the other units), as R did does.
+    A cell uses the units observed in ``t`` and its base period (and, with
+    covariates, whose covariates are known in the base period, where did takes
+    them); its influence function, estimated on those ``n_cell`` units, is rescaled
+    by ``n / n_cell`` to the whole panel (zero for the other units), as R did does.
+    With covariates each cell is estimated by ``est_method`` (``"dr"``, ``"ipw"`` or
+    ``"reg"``, R DRDID's panel estimators); a cell that cannot be estimated
+    (separation, no overlap, a singular design) is left empty with its reason.
     """
     periods, cohorts = panel.periods, panel.cohorts
     n = cohorts.size
@@ -132,19 +143,41 @@ def group_time_effects(panel: WidePanel, control_group: ControlGroup = "not_yet_
             base = periods[base_i]
             dy = panel.Y[:, ti] - panel.Y[:, base_i]
             present = np.isfinite(dy)
+            X = None if panel.covariates is None else panel.covariates[:, base_i, :]
+            if X is not None:
+                present &= np.isfinite(X).all(axis=1)
             treated = present & (cohorts == g)
             control = present & control_mask(cohorts, g, t, base, control_group, anticipation)
             cell = treated | control
-            att, inf_cell = cell_effect(dy[cell], treated[cell], control[cell])
+            att, inf_cell, problem = _cell(dy[cell], treated[cell], control[cell],
+                                           None if X is None else X[cell], est_method)
             inf = np.zeros(n)
             inf[cell] = inf_cell * (n / max(cell.sum(), 1))
             rows.append({"group": g, "time": t, "base": base, "att": att,
                          "post": t >= g - anticipation, "event": t - g,
-                         "n_treated": int(treated.sum()), "n_control": int(control.sum())})
+                         "n_treated": int(treated.sum()), "n_control": int(control.sum()),
+                         "problem": problem})
             infs.append(inf)
     cells = pd.DataFrame(rows)
     influence = np.column_stack(infs) if infs else np.zeros((cohorts.size, 0))
     return GroupTime(cells, influence, cohorts.size)
+
+
+def _cell(dy, treated, control, X, est_method) -> tuple[float, np.ndarray, str]:
+    """One cell's ATT and influence function (cell scale), or NaN and the reason."""
+    if X is None:
+        att, inf = cell_effect(dy, treated, control)
+        return att, inf, ""
+    from .drdid import ESTIMATORS, CellEstimationError
+
+    if treated.sum() == 0 or control.sum() == 0:
+        return np.nan, np.zeros(dy.size), ""
+    try:
+        att, inf = ESTIMATORS[est_method](dy, treated.astype(float),
+                                          np.column_stack([np.ones(dy.size), X]))
+    except CellEstimationError as err:
+        return np.nan, np.zeros(dy.size), str(err)
+    return att, inf, ""
 
 
 def _base_index(periods: np.ndarray, g: float, ti: int, anticipation: int) -> int | None:

@@ -22,7 +22,8 @@ Estimator = Literal["cs", "twfe", "sunab"]
 def participation_effect(data: pd.DataFrame, *, outcome: str, unit: str = "firm_id",
                          time: str = "year", cohort: str = "cohort", estimator: Estimator = "cs",
                          control_group: ControlGroup = "not_yet_treated",
-                         covariates: Sequence[str] = (), anticipation: int = 0,
+                         covariates: Sequence[str] = (), est_method: str = "dr",
+                         anticipation: int = 0,
                          vcov: object = Cluster("firm_id"), n_boot: int = 999,
                          seed: int | np.random.Generator | None = 0):
     """Average effect of IPN participation on ``outcome`` under staggered adoption.
@@ -39,6 +40,11 @@ def participation_effect(data: pd.DataFrame, *, outcome: str, unit: str = "firm_
         treatment indicator, with a warning when adoption is staggered.
     control_group
         ``"not_yet_treated"`` or ``"never_treated"``.
+    covariates, est_method
+        Pre-treatment covariates (taken in each comparison's base period, as R did)
+        and the cell estimator: ``"dr"`` (doubly robust, Sant'Anna & Zhao 2020, did's
+        default), ``"ipw"`` (normalised inverse probability weighting) or ``"reg"``
+        (outcome regression). Without covariates the three coincide.
     anticipation
         Periods before ``cohort`` in which units may already react.
     vcov
@@ -67,25 +73,30 @@ def participation_effect(data: pd.DataFrame, *, outcome: str, unit: str = "firm_
     if estimator != "cs":
         raise SpecificationError(f"estimator {estimator!r} is not available in this version; "
                                  "use 'cs' or 'twfe'")
-    if covariates:
-        raise SpecificationError("covariates (outcome regression, IPW, doubly robust) are not "
-                                 "available in this version; estimate without them")
+    covariates = tuple(covariates)
+    require_columns(data, covariates, "covariate")
+    if est_method not in ("dr", "ipw", "reg"):
+        raise SpecificationError(f"est_method must be 'dr', 'ipw' or 'reg', got {est_method!r}")
     return _cs(data, outcome, unit, time, cohort, control_group, anticipation, spec,
-               n_boot, seed)
+               n_boot, seed, covariates, est_method)
 
 
-def _cs(data, outcome, unit, time, cohort, control_group, anticipation, spec, n_boot, seed):
-    panel = wide_panel(data, outcome, unit, time, cohort, anticipation)
-    gt = group_time_effects(panel, control_group, anticipation)
+def _cs(data, outcome, unit, time, cohort, control_group, anticipation, spec, n_boot, seed,
+        covariates=(), est_method="dr"):
+    panel = wide_panel(data, outcome, unit, time, cohort, anticipation, covariates)
+    gt = group_time_effects(panel, control_group, anticipation, est_method)
     clusters, notes = _clusters(data, panel, unit, spec)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     state = CSState(gt, panel.cohorts, clusters, panel.units)
     if n_boot:
         se, crit = multiplier_bootstrap(gt.influence, reps=n_boot, rng=rng, clusters=clusters)
         state = replace(state, boot_se=se, band_crit=crit)
+    method = {"dr": "doubly robust", "ipw": "IPW", "reg": "outcome regression"}[est_method]
+    label = f"Callaway-Sant'Anna ({control_group.replace('_', '-')} controls"
+    label += f"; {method} on {', '.join(covariates)})" if covariates else ")"
     result = DiDResult(
         params=pd.Series(dtype=float), cov=pd.DataFrame(), vcov=spec, df_inference=None,
-        estimator=f"Callaway-Sant'Anna ({control_group.replace('_', '-')} controls)",
+        estimator=label,
         outcome=outcome, nobs=int(panel.Y.size), n_units=int(panel.Y.shape[0]),
         n_clusters=None if clusters is None else int(clusters.max()) + 1,
         fixed_effects=(unit, time), notes=_panel_notes(panel, gt), inference_notes=notes,
@@ -160,7 +171,11 @@ def _panel_notes(panel: WidePanel, gt) -> tuple[str, ...]:
         groups = ", ".join(str(int(g)) for g in small["group"].unique())
         notes.append(f"Cohorts with fewer than {SMALL_COHORT} units in some cells ({groups}): "
                      "their ATT(g,t) and its analytic standard error are imprecise.")
-    empty = gt.cells[gt.cells["att"].isna()]
+    failed = gt.cells[gt.cells["problem"] != ""]
+    for _, cell in failed.iterrows():
+        notes.append(f"ATT({int(cell['group'])}, {int(cell['time'])}) could not be estimated "
+                     f"and is left out: {cell['problem']}")
+    empty = gt.cells[gt.cells["att"].isna() & (gt.cells["problem"] == "")]
     if len(empty):
         cells = ", ".join(f"({int(g)}, {int(t)})" for g, t in zip(empty["group"], empty["time"],
                                                                  strict=True))

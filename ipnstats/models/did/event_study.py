@@ -36,7 +36,7 @@ EventEstimator = Literal["cs", "sunab", "twfe"]
 SUP_T_DRAWS = 10_000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class EventStudy(Result):
     """Event-time effects ``event::e`` (and ``ATT``, their post-period average).
 

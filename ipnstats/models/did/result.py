@@ -25,7 +25,7 @@ class CSState:
     band_crit: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class DiDResult(Result):
     """Callaway-Sant'Anna estimates: ``params`` holds the simple ATT.
 

@@ -33,7 +33,7 @@ MAX_SWEEPS = 2_000
 TOLERANCE = 1e-10
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class StageEffects(Result):
     """Stage effects ``stage::<name>`` and ``ATT`` (all member years), bootstrap cov."""
 

@@ -182,3 +182,23 @@ def test_options_are_checked():
         participation_effect(frame, outcome="y", control_group="never")
     with pytest.raises(ValueError, match="'outcome'|not in the data"):
         participation_effect(frame, outcome="nope")
+
+
+def test_sunab_and_decomposition_through_participation_effect():
+    frame = _staggered()
+    sa = participation_effect(frame, outcome="y", estimator="sunab", control_group="never_treated")
+    row = sa.tidy().set_index("term").loc["ATT"]
+    assert row["conf_low"] < 0.5 < row["conf_high"]
+    assert sa.df_inference == frame["firm_id"].nunique() - 1  # clustered by firm: t(G - 1)
+    twfe = participation_effect(frame, outcome="y", estimator="twfe")
+    decomp = twfe.decomposition()
+    assert decomp["weight"].sum() == pytest.approx(1.0)
+    assert (decomp["weight"] * decomp["estimate"]).sum() == pytest.approx(
+        twfe.params["ATT"], abs=1e-10)
+    assert decomp.attrs["note"] == ""
+    # Unbalanced: the decomposition is of the balanced sub-panel, and says so.
+    gone = frame[~((frame["firm_id"] < 4) & (frame["year"] == 2012))]
+    note = participation_effect(gone, outcome="y", estimator="twfe").decomposition().attrs["note"]
+    assert "4 left out" in note
+    with pytest.raises(ValueError, match="estimator"):
+        participation_effect(frame, outcome="y", estimator="bjs")

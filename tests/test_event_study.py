@@ -121,3 +121,13 @@ def test_stage_effects_report_what_they_cannot_impute():
     assert any("cannot be imputed" in n for n in res.notes)
     with pytest.raises(SpecificationError, match="Cluster"):
         ipnstats.stage_effects(frame, outcome="y", vcov="hc1")
+
+
+def test_sunab_event_study_recovers_the_path():
+    frame = _dynamic_panel()
+    es = ipnstats.event_study(frame, outcome="y", window=(-3, 4), estimator="sunab")
+    est = es.estimates().set_index("event")
+    assert -1 not in est.index and es.reference == -1
+    for e, value in {-3: 0, -2: 0, 0: 0.1, 1: 0.2, 2: 0.3, 4: 0.3}.items():
+        assert est.loc[e, "conf_low"] < value < est.loc[e, "conf_high"]
+    assert (est["band_low"] < est["conf_low"]).all()

@@ -181,9 +181,20 @@ class RegressionTable(Renderable):
         level = f"{self.conf_level:.0%} confidence intervals in brackets."
         first = level if self.show == "conf_int" else SHOW_NOTES[self.show]
         legend = star_legend(self.stars)
-        warnings = tuple(f"{name}: {w}" for name, m in zip(self.names, self.models, strict=True)
-                         for w in m.notes) if self.show_warnings else ()
+        warnings = _shared_notes(self.names, [m.notes for m in self.models]) \
+            if self.show_warnings else ()
         return (first + (" " + legend if legend else ""),) + tuple(self.notes) + warnings
+
+
+def _shared_notes(names: Sequence[str], notes: Sequence[Sequence[str]]) -> tuple[str, ...]:
+    """Each distinct warning once, prefixed by the models that carry it, in order."""
+    holders: dict[str, list[str]] = {}
+    for name, model_notes in zip(names, notes, strict=True):
+        for note in model_notes:
+            holders.setdefault(note, [])
+            if name not in holders[note]:
+                holders[note].append(name)
+    return tuple(f"{', '.join(who)}: {note}" for note, who in holders.items())
 
 
 def regression_table(results: object, *, labels: Mapping[str, str] | object | None = None,

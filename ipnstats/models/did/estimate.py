@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from ...results.result import Result
 from ...results.vcov import Cluster, parse_vcov
 from ..formula import SpecificationError, require_columns
 from ..linear import FEW_CLUSTERS
@@ -37,7 +39,10 @@ def participation_effect(data: pd.DataFrame, *, outcome: str, unit: str = "firm_
         ``"cs"``: Callaway & Sant'Anna (2021) ATT(g,t), varying base period, analytic
         (influence-function) SEs, and a multiplier bootstrap (``n_boot`` Mammen draws)
         for uniform bands. ``"twfe"``: the two-way fixed-effects regression on the
-        treatment indicator, with a warning when adoption is staggered.
+        treatment indicator, with a warning when adoption is staggered and
+        ``.decomposition()`` (Goodman-Bacon). ``"sunab"``: Sun & Abraham (2021), the
+        interaction-weighted average of post-treatment cohort x period effects
+        (never-treated controls).
     control_group
         ``"not_yet_treated"`` or ``"never_treated"``.
     covariates, est_method
@@ -70,9 +75,10 @@ def participation_effect(data: pd.DataFrame, *, outcome: str, unit: str = "firm_
     spec = parse_vcov(vcov)
     if estimator == "twfe":
         return _twfe(data, outcome, unit, time, cohort, spec)
+    if estimator == "sunab":
+        return _sunab(data, outcome, unit, time, cohort, control_group, spec)
     if estimator != "cs":
-        raise SpecificationError(f"estimator {estimator!r} is not available in this version; "
-                                 "use 'cs' or 'twfe'")
+        raise SpecificationError(f"estimator must be 'cs', 'twfe' or 'sunab', got {estimator!r}")
     covariates = tuple(covariates)
     require_columns(data, covariates, "covariate")
     if est_method not in ("dr", "ipw", "reg"):
@@ -114,20 +120,28 @@ SMALL_COHORT = 5
 def _pretrend_notes(result: DiDResult) -> tuple[str, ...]:
     """A warning when pre-treatment effects are jointly non-zero.
 
-    The test is R did's (every pre-treatment ATT(g,t)) unless that covariance is near
-    singular; then the event-time aggregates from ``PRETREND_WINDOW`` to -1 are tested
-    (the leads an event-study figure shows; far leads rest on few cohorts).
+    The test is R did's (every pre-treatment ATT(g,t)) when every cohort has more
+    treated units than pre-treatment cells; otherwise (or when that covariance is
+    near singular) the event-time aggregates from ``PRETREND_WINDOW`` to -1 are
+    tested (the leads an event-study figure shows; far leads rest on few cohorts).
     """
-    if (~result.state.gt.cells["post"]).sum() == 0:
+    cells = result.state.gt.cells
+    pre = cells[~cells["post"] & cells["att"].notna()]
+    if pre.empty:
         return ()
-    test = result.pretrend_test()
+    by_cohort = pre.groupby("group").agg(k=("att", "size"), n=("n_treated", "min"))
+    if (by_cohort["k"] < by_cohort["n"]).all():
+        test = result.pretrend_test()
+    else:  # more pre-cells than units in a cohort: that covariance is rank deficient
+        test = result.pretrend_test(by="event", earliest=PRETREND_WINDOW)
     if test.note:
         test = result.pretrend_test(by="event", earliest=PRETREND_WINDOW)
     if test.p_value >= PRETREND_ALPHA:
         return ()
+    p = "p < 0.001" if test.p_value < 0.001 else f"p = {test.p_value:.3f}"
     return (f"Pre-trend test rejects ({test.hypothesis}: chi2({test.df_num}) = "
-            f"{test.statistic:.2f}, p = {test.p_value:.3g}): parallel trends are in doubt, "
-            "and the ATT may be biased.",)
+            f"{test.statistic:.2f}, {p}): parallel trends are in doubt, and the ATT may be "
+            "biased.",)
 
 
 def _clusters(data, panel: WidePanel, unit: str, spec) -> tuple[np.ndarray | None, tuple]:
@@ -184,6 +198,44 @@ def _panel_notes(panel: WidePanel, gt) -> tuple[str, ...]:
     return tuple(notes)
 
 
+def _sunab(data, outcome, unit, time, cohort, control_group, spec):
+    from .sunab import sun_abraham
+
+    res = sun_abraham(data, outcome=outcome, unit=unit, time=time, cohort=cohort, vcov=spec)
+    if control_group == "not_yet_treated":
+        res = replace(res, notes=res.notes + (
+            "Sun-Abraham compares with never-treated units (not with not-yet-treated ones).",))
+    return res
+
+
+@dataclass(frozen=True, repr=False)
+class TWFEResult(Result):
+    """The two-way fixed-effects DiD estimate (term ``ATT``) and its decomposition."""
+
+    panel: tuple = field(default=(), repr=False, compare=False)
+
+    def decomposition(self) -> pd.DataFrame:
+        """Goodman-Bacon (2021): every 2x2 comparison behind the estimate, with weights.
+
+        The decomposition needs a balanced panel; on an unbalanced one it is computed
+        on the units observed in every period (``attrs["note"]`` says how many), whose
+        TWFE estimate can differ from this result's. See ``bacon_summary`` for totals
+        by comparison type.
+        """
+        from .bacon import bacon_decomposition
+
+        data, outcome, unit, time, cohort = self.panel
+        frame = data[[unit, time, outcome, cohort]].dropna(subset=[outcome])
+        counts = frame.groupby(unit, observed=True)[time].nunique()
+        full = counts.index[counts == frame[time].nunique()]
+        out = bacon_decomposition(frame[frame[unit].isin(full)], outcome=outcome, unit=unit,
+                                  time=time, cohort=cohort)
+        dropped = counts.size - full.size
+        out.attrs["note"] = (f"Computed on the {full.size:,} units observed in every period "
+                             f"({dropped:,} left out)." if dropped else "")
+        return out
+
+
 def _twfe(data, outcome, unit, time, cohort, spec):
     from ..panel import panel_regression
 
@@ -198,5 +250,7 @@ def _twfe(data, outcome, unit, time, cohort, spec):
                   "the group-time ATT (Goodman-Bacon 2021); compare with estimator='cs'.",)
     params = result.params.rename({"_treated": "ATT"})
     cov = result.cov.rename(index={"_treated": "ATT"}, columns={"_treated": "ATT"})
-    return replace(result, params=params, cov=cov, notes=notes,
-                   estimator="two-way fixed effects")
+    fields = {f.name: getattr(result, f.name) for f in dataclasses.fields(Result)}
+    return TWFEResult(**(fields | {"params": params, "cov": cov, "notes": notes,
+                                   "estimator": "two-way fixed effects"}),
+                      panel=(data, outcome, unit, time, cohort))

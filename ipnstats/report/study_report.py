@@ -76,11 +76,20 @@ def study_report(study: Study) -> Report:
                         "Disclosure control": f"no firm named; no statistic from fewer than "
                                               f"{k} firms"})
     report = _data_section(report, study)
-    for title, scope in HYPOTHESES:
+    report = _h1(report, study)
+    for title, scope in HYPOTHESES[1:]:
         report = report.add_heading(title).add_text(
             f"Not yet estimated. This section will hold {scope} The estimators are not "
             "part of this version of ipnstats, so no result is reported here.")
     return report
+
+
+def _h1(report: Report, study: Study) -> Report:
+    from .h1_section import fit_h1, h1_section
+
+    results = fit_h1(study.firm_year, threshold=study.codebook.disclosure_threshold,
+                     firms=study.tables.get("firms"))
+    return h1_section(report, results)
 
 
 def _data_section(report: Report, study: Study) -> Report:

@@ -202,3 +202,10 @@ def test_sunab_and_decomposition_through_participation_effect():
     assert "4 left out" in note
     with pytest.raises(ValueError, match="estimator"):
         participation_effect(frame, outcome="y", estimator="bjs")
+
+
+def test_no_estimable_cell_is_a_clear_error():
+    frame = _staggered()
+    frame["cohort"] = np.where(frame["cohort"] > 0, 2010, 0)  # every joiner always treated
+    with pytest.raises(ValueError, match="no ATT\\(g,t\\) can be estimated"):
+        participation_effect(frame, outcome="y", n_boot=0)

@@ -235,3 +235,21 @@ def test_heterogeneity_errors(study):
         heterogeneity(fy.drop(columns="founded_year"), by=("young_join",))
     with pytest.raises(SpecificationError, match="'log_revnue' is not in the data"):
         heterogeneity(fy, outcome="log_revnue")
+
+
+def test_subgroup_without_joiners_is_not_estimable():
+    rng = np.random.default_rng(4)
+    data = _panel({"a": [1.0, 2.0, 0.5]}, 4, rng)
+    res = heterogeneity(data, outcome="y", by=("flag",))
+    tidy = res.subgroups.tidy().set_index("term")
+    assert np.isfinite(tidy.loc["ATT[flag=1]", "std_error"])
+    assert tidy.loc[["ATT[flag=0]", "ATT[flag=1] - ATT[flag=0]"]].isna().all().all()
+    assert any("no joiners have flag = 0" in n for n in res.subgroups.notes)
+    assert res.n_treated["ATT[flag=0]"] == 0
+
+
+def test_practice_without_within_variation(study):
+    fy = study.firm_year
+    constant = fy.groupby("firm_id", observed=True)["critiques"].transform("mean")
+    with pytest.raises(SpecificationError, match=r"\['critiques'\] never change within a firm"):
+        practice_effects(fy.assign(critiques=constant))

@@ -278,6 +278,7 @@ def _lagged(data: pd.DataFrame, predictors, unit: str, time: str, lag: int) -> p
 def _sample(data, exit, predictors, unit, effects, member, lag, duration):
     """Member years with exit coded, the (lagged) predictors and the terms' names."""
     terms = [p if lag == 0 else f"L{lag}.{p}" for p in predictors]
+    data = data.reset_index(drop=True)
     x = _lagged(data, predictors, unit, effects[-1], lag).set_axis(terms, axis=1)
     mask = ((data[member] == 1) & data[exit].notna()).to_numpy()
     cols = [unit, *effects, exit] + ([duration] if duration else [])

@@ -167,6 +167,7 @@ def practice_effects(data: pd.DataFrame, *, outcome: str = "log_revenue",
     require_columns(data, (outcome, unit, time, member) + practices, "column")
     spec = parse_vcov(vcov)
     sample, n_left = _member_sample(data, member, (outcome, unit, time) + practices)
+    _check_within_variation(sample, unit, practices)
     scales = _scales(sample, practices, standardize)
     frame = sample.assign(**{p: (sample[p] - sample[p].mean()) / scales[p] for p in practices}
                           ) if standardize else sample
@@ -207,6 +208,16 @@ def _member_sample(data: pd.DataFrame, member: str,
         raise SpecificationError(f"no member years: column {member!r} is never 1")
     complete = members[list(needed)].notna().all(axis=1)
     return members[complete], int((~complete).sum())
+
+
+def _check_within_variation(sample: pd.DataFrame, unit: str, practices) -> None:
+    """Firm effects absorb a practice that never changes within a firm: say so first."""
+    varies = sample.groupby(unit, observed=True)[list(practices)].nunique().gt(1).any()
+    flat = list(varies.index[~varies])
+    if flat:
+        raise SpecificationError(f"practices {flat} never change within a firm across its "
+                                 f"{len(sample):,} member years with every practice present; "
+                                 "firm fixed effects absorb them, so they cannot be estimated")
 
 
 def _scales(sample: pd.DataFrame, practices: tuple[str, ...], standardize: bool) -> dict:
@@ -432,17 +443,24 @@ def _moderators(data, firms, by, unit, time, cohort, young_age, small_size):
 
 def _one_subgroup(data, mods, m, v, outcome, unit, time, cohort, control_group, spec):
     """Simple ATT of the joiners with ``m == v`` against never-joiners and their own
-    not-yet-joiners; its influence on every unit of ``mods`` (0 outside the sample)."""
+    not-yet-joiners; its influence on every unit of ``mods`` (0 outside the sample).
+    A subgroup that cannot be estimated gives NaN and a note."""
     from .did import participation_effect
 
+    term = f"ATT[{m}={int(v)}]"
+    none = (term, np.nan, pd.Series(0.0, index=mods.index), 0)
+    if not ((mods["_cohort"] > 0) & (mods[m] == v)).any():
+        return *none, (f"{term}: no joiners have {m} = {int(v)}; not estimable.",)
     keep = mods.index[(mods["_cohort"] == 0) | (mods[m] == v)]
-    res = participation_effect(data[data[unit].isin(keep)], outcome=outcome, unit=unit,
-                               time=time, cohort=cohort, control_group=control_group,
-                               vcov=spec, n_boot=0)
+    try:
+        res = participation_effect(data[data[unit].isin(keep)], outcome=outcome, unit=unit,
+                                   time=time, cohort=cohort, control_group=control_group,
+                                   vcov=spec, n_boot=0)
+    except SpecificationError as exc:
+        return *none, (f"{term}: not estimable ({exc}).",)
     psi = res.unit_influence("simple")["ATT"]
     psi.index = psi.index.astype(object)
     n_treated = int(res.att_gt.groupby("group")["n_treated"].max().sum())
-    term = f"ATT[{m}={int(v)}]"
     notes = tuple(f"{term}: {n}" for n in res.warnings)
     return term, float(res.params["ATT"]), psi.reindex(mods.index).fillna(0.0), n_treated, notes
 
@@ -460,8 +478,10 @@ def _subgroup_effects(data, mods, outcome, unit, time, cohort, control_group, sp
         psis.append(psis[-2] - psis[-1])
     psi = np.column_stack(psis)
     index = pd.Index(names)
-    cov = pd.DataFrame(_influence_cov(psi, data, mods.index, unit, spec), index=index,
-                       columns=index)
+    cov = _influence_cov(psi, data, mods.index, unit, spec)
+    missing = ~np.isfinite(estimates)
+    cov[missing, :], cov[:, missing] = np.nan, np.nan
+    cov = pd.DataFrame(cov, index=index, columns=index)
     used = np.abs(psi).sum(axis=1) > 0
     nobs = int(data[data[unit].isin(mods.index[used])][outcome].notna().sum())
     label = control_group.replace("_", "-")

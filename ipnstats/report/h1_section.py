@@ -44,6 +44,21 @@ class Claim:
 
 
 @dataclass(frozen=True)
+class Unavailable:
+    """An analysis the data could not support, and why."""
+
+    reason: str
+
+
+def _attempt(fit, *args, **kwargs):
+    """Run one analysis; a model the data cannot support becomes :class:`Unavailable`."""
+    try:
+        return fit(*args, **kwargs)
+    except (ValueError, KeyError, np.linalg.LinAlgError) as err:  # SpecificationError too
+        return Unavailable(str(err) or type(err).__name__)
+
+
+@dataclass(frozen=True)
 class H1Results:
     """Every H1 estimate behind the report section."""
 
@@ -65,16 +80,18 @@ def fit_h1(fy: pd.DataFrame, *, threshold: int, n_boot: int = 999, seed: int = 0
     from ..models.hazard import exit_hazard
     from ..models.practices import heterogeneity, practice_effects
 
-    participation = {o: _four_estimators(fy, o, n_boot, seed) for o in OUTCOMES if o in fy}
+    participation = {o: _attempt(_four_estimators, fy, o, n_boot, seed)
+                     for o in OUTCOMES if o in fy}
     return H1Results(
         participation=participation,
-        event=event_study(fy, outcome="log_revenue", window=(-4, 6), n_boot=n_boot, seed=seed),
-        stages=stage_effects(fy, outcome="log_revenue", n_boot=n_boot, seed=seed),
-        mediation=_fit_mediation(fy, seed),
-        practices=practice_effects(fy, outcome="log_revenue"),
-        practices_std=practice_effects(fy, outcome="log_revenue", standardize=True),
-        heterogeneity=heterogeneity(fy, outcome="log_revenue", firms=firms),
-        hazard=exit_hazard(fy), hazard_cox=exit_hazard(fy, model="cox"),
+        event=_attempt(event_study, fy, outcome="log_revenue", window=(-4, 6), n_boot=n_boot,
+                       seed=seed),
+        stages=_attempt(stage_effects, fy, outcome="log_revenue", n_boot=n_boot, seed=seed),
+        mediation=_attempt(_fit_mediation, fy, seed),
+        practices=_attempt(practice_effects, fy, outcome="log_revenue"),
+        practices_std=_attempt(practice_effects, fy, outcome="log_revenue", standardize=True),
+        heterogeneity=_attempt(heterogeneity, fy, outcome="log_revenue", firms=firms),
+        hazard=_attempt(exit_hazard, fy), hazard_cox=_attempt(exit_hazard, fy, model="cox"),
         threshold=threshold)
 
 
@@ -128,11 +145,36 @@ def h1_section(report: Report, res: H1Results) -> Report:
         "Sant'Anna 2021). The two-way fixed-effects regression and Sun & Abraham's "
         "estimator are shown beside it. Standard errors are clustered by firm.")
     claims = []
-    for part in (_participation, _event_and_stages, _mediation, _practices, _heterogeneity,
-                 _hazard):
+    parts = ((_participation, "H1a", "the participation effect", ("participation",)),
+             (_event_and_stages, "H1b", "novice to expert", ("event", "stages")),
+             (_mediation, "H1c", "learning as the mechanism", ("mediation",)),
+             (_practices, "H1d", "cooperative and competitive practices",
+              ("practices", "practices_std")),
+             (_heterogeneity, "H1e", "who benefits", ("heterogeneity",)),
+             (_hazard, "H1f", "disengagement", ("hazard", "hazard_cox")))
+    for part, code, title, needs in parts:
+        missing = _unavailable(res, needs)
+        if missing:
+            report = report.add_heading(f"{code}: {title}", 2).add_text(
+                f"Not testable with these data: {missing}")
+            claims.append(Claim(code, title.capitalize(), missing, np.nan, None))
+            continue
         report, claim = part(report, res)
         claims.append(claim)
     return _claims(report, claims)
+
+
+def _unavailable(res: H1Results, needs: tuple[str, ...]) -> str:
+    """The reason an analysis cannot be shown, or "" when all its models were fitted."""
+    for name in needs:
+        value = getattr(res, name)
+        if name == "participation":  # the primary outcome decides
+            if "log_revenue" not in value:
+                return "the firm-year panel has no log revenue."
+            value = value["log_revenue"]
+        if isinstance(value, Unavailable):
+            return value.reason
+    return ""
 
 
 def _pct(log_points: float) -> str:
@@ -151,6 +193,9 @@ def _participation(report: Report, res: H1Results):
     report = report.add_heading("H1a: the participation effect", 2)
     for outcome, models in res.participation.items():
         label = OUTCOMES[outcome]
+        if isinstance(models, Unavailable):
+            report = report.add_text(f"{label}: not estimable ({models.reason})")
+            continue
         report = report.add_table(regression_table(
             models, keep=["ATT"], labels={"ATT": "Effect of joining"}, model_names=ESTIMATORS,
             stats=("nobs", "n_units"), title=f"Effect of joining an IPN on {label.lower()}",

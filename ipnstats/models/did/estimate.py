@@ -91,6 +91,11 @@ def _cs(data, outcome, unit, time, cohort, control_group, anticipation, spec, n_
         covariates=(), est_method="dr"):
     panel = wide_panel(data, outcome, unit, time, cohort, anticipation, covariates)
     gt = group_time_effects(panel, control_group, anticipation, est_method)
+    if gt.cells.empty or gt.cells["att"].notna().sum() == 0:
+        raise SpecificationError(
+            f"no ATT(g,t) can be estimated for {outcome!r}: no treated cohort has a base "
+            f"period and comparison units ({panel.n_always_treated:,} always-treated and "
+            f"{panel.n_no_base:,} treated units without a base period were left out)")
     clusters, notes = _clusters(data, panel, unit, spec)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     state = CSState(gt, panel.cohorts, clusters, panel.units)

@@ -14,7 +14,8 @@ __all__ = ["MANAGEMENT_STARS", "Cluster", "Codebook", "DataError", "Report", "Re
            "descriptives_table", "event_study", "exit_hazard", "frame_table",
            "heterogeneity", "load_study", "mediation", "panel_regression",
            "participation_effect", "practice_effects", "stage_effects", "wild_bootstrap",
-           "regression_table", "simulate_study", "validate_study"]
+           "regression_table", "simulate_study", "validate_study", "moderation",
+           "conditional_process", "framing_effect", "question_patterns", "crossed_effects"]
 
 # Imported on first use: they pull in matplotlib, Typst or the simulator.
 _LAZY = {"simulate_study": ("simulate", "simulate_study"), "Report": ("report", "Report"),
@@ -25,7 +26,12 @@ _LAZY = {"simulate_study": ("simulate", "simulate_study"), "Report": ("report", 
          "stage_effects": ("models.did", "stage_effects"),
          "practice_effects": ("models.practices", "practice_effects"),
          "heterogeneity": ("models.practices", "heterogeneity"),
-         "exit_hazard": ("models.hazard", "exit_hazard")}
+         "exit_hazard": ("models.hazard", "exit_hazard"),
+         "moderation": ("models.moderation", "moderation"),
+         "conditional_process": ("models.process", "conditional_process"),
+         "framing_effect": ("models.framing", "framing_effect"),
+         "question_patterns": ("models.questions", "question_patterns"),
+         "crossed_effects": ("models.crossed", "crossed_effects")}
 
 
 def __getattr__(name: str):

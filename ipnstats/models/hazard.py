@@ -62,8 +62,13 @@ def _logit_loglik(eta: np.ndarray, y: np.ndarray) -> float:
     return float(y @ eta - np.logaddexp(0, eta).sum())
 
 
-def fit_logit(X: np.ndarray, y: np.ndarray, maxiter: int = 100, tol: float = 1e-10) -> MLFit:
-    """Newton-Raphson for the logit, with step halving; stops when no step exceeds ``tol``."""
+def fit_logit(X: np.ndarray, y: np.ndarray, maxiter: int = 100, tol: float = 1e-10, *,
+              rows: str = "member years", outcome: str = "exits from stays") -> MLFit:
+    """Newton-Raphson for the logit, with step halving; stops when no step exceeds ``tol``.
+
+    ``rows`` and ``outcome`` name the observations and the two outcomes in the notes
+    on separation and non-convergence.
+    """
     beta = np.zeros(X.shape[1])
     ll, converged = _logit_loglik(X @ beta, y), False
     for _ in range(maxiter):
@@ -81,17 +86,18 @@ def fit_logit(X: np.ndarray, y: np.ndarray, maxiter: int = 100, tol: float = 1e-
     p = expit(X @ beta)
     info = (X * (p * (1 - p))[:, None]).T @ X
     return MLFit(beta, ll, X * (y - p)[:, None], np.linalg.pinv(info), converged,
-                 _separation_notes(p, converged))
+                 _separation_notes(p, converged, rows, outcome))
 
 
-def _separation_notes(p: np.ndarray, converged: bool) -> tuple[str, ...]:
+def _separation_notes(p: np.ndarray, converged: bool, rows: str,
+                      outcome: str) -> tuple[str, ...]:
     notes = []
     if not converged:
         notes.append("The logit did not converge: the likelihood has no maximum, usually "
-                     "because a predictor separates exits from stays.")
+                     f"because a predictor separates {outcome}.")
     n = int(((p < PERFECT) | (p > 1 - PERFECT)).sum())
     if n:
-        notes.append(f"{n:,} member years are predicted perfectly (fitted probability within "
+        notes.append(f"{n:,} {rows} are predicted perfectly (fitted probability within "
                      f"{PERFECT:g} of 0 or 1): the data are (quasi-)separated and the "
                      "coefficients and standard errors are not reliable; drop or coarsen the "
                      "predictor that separates them.")

@@ -1,0 +1,74 @@
+"""Moderation figures: simple-slopes lines and the Johnson-Neyman plot.
+
+Both draw frames a moderation result computed (``predictions()``,
+``johnson_neyman()``); neither computes statistics.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from .bands import estimate_band_plot
+from .style import REFERENCE_COLOUR, house_style
+
+SIGNIFICANT_SHADE = "#d9d9d9"
+
+
+def simple_slopes_plot(predictions: pd.DataFrame, *, x: str, w: str,
+                       ylabel: str | None = None) -> Figure:
+    """Predicted outcome against x, one line and band per probed value of w.
+
+    ``predictions``: columns ``x``, ``w_label``, ``estimate``, ``conf_low``,
+    ``conf_high`` (``ModerationResult.predictions()``).
+
+    Examples
+    --------
+    >>> pred = pd.DataFrame({"x": [0, 1, 0, 1], "w_label": ["w = 1"] * 2 + ["w = 2"] * 2,
+    ...                      "estimate": [0, 1, 0, 2], "conf_low": [-.1, .8, -.1, 1.7],
+    ...                      "conf_high": [.1, 1.2, .1, 2.3]})
+    >>> len(simple_slopes_plot(pred, x="x", w="w").axes[0].lines)
+    2
+    """
+    frame = predictions.rename(columns={"x": x})
+    return estimate_band_plot(frame, x=x, group="w_label", ref=None, xlabel=x,
+                              ylabel=ylabel or "prediction")
+
+
+def johnson_neyman_plot(jn, *, w: str, x: str) -> Figure:
+    """The conditional effect of x along w with its band, zero line and JN bounds.
+
+    ``jn`` is a :class:`~ipnstats.models.moderation.JohnsonNeyman`; the range of w
+    where the effect is significant is shaded, and bounds inside the observed range
+    are marked with dashed lines.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> eff = pd.DataFrame({"w": [0.0, 1.0, 2.0], "estimate": [-.2, .3, .8],
+    ...                     "conf_low": [-.5, 0.1, .5], "conf_high": [.1, .5, 1.1]})
+    >>> regions = pd.DataFrame({"lower": [-np.inf, 0.6], "upper": [0.6, np.inf],
+    ...                         "significant": [False, True]})
+    >>> jn = SimpleNamespace(effects=eff, bounds=(0.6,), in_range=(True,),
+    ...                      regions=regions, w_range=(0.0, 2.0), alpha=0.05)
+    >>> len(johnson_neyman_plot(jn, w="w", x="x").axes)
+    1
+    """
+    frame = jn.effects.rename(columns={"w": w})
+    fig = estimate_band_plot(frame, x=w, ref=0.0, xlabel=w,
+                             ylabel=f"conditional effect of {x}")
+    ax = fig.axes[0]
+    lo, hi = jn.w_range
+    with house_style():
+        for r in jn.regions.itertuples():
+            if r.significant:
+                ax.axvspan(max(r.lower, lo), min(r.upper, hi), color=SIGNIFICANT_SHADE,
+                           alpha=0.5, linewidth=0, zorder=0)
+        for bound, inside in zip(jn.bounds, jn.in_range, strict=True):
+            if inside:
+                ax.axvline(bound, color=REFERENCE_COLOUR, linestyle="--", linewidth=0.8)
+                ax.annotate(f"{bound:.3g}", (bound, 1.0), xycoords=("data", "axes fraction"),
+                            ha="center", va="bottom", fontsize=8)
+        ax.set_title(f"Shaded: effect significant at alpha = {jn.alpha:g}", fontsize=9,
+                     loc="left")
+    return fig

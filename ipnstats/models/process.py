@@ -269,7 +269,13 @@ class ProcessResult(Result):
         return pd.concat([*paths, self._boot_table(level)], ignore_index=True)
 
     def equations(self) -> pd.DataFrame:
-        """Per equation: outcome, link, nobs, R² (or log-likelihood), F or chi2, p."""
+        """Per equation: outcome, link, nobs, R², MSE, statistic, df1, df2, p, log-likelihood.
+
+        For OLS equations ``statistic`` is the F test of all slopes under the path vcov
+        (PROCESS's model summary; with HC3 the robust Wald F); for a logistic outcome
+        the likelihood-ratio chi-squared against the constant-only model, with McFadden's
+        R².
+        """
         return self.equation_fit.copy()
 
     def direct_effect(self, conf_level: float | None = None) -> pd.DataFrame:
@@ -488,10 +494,11 @@ def _equation_row(e: Equation, beta, inf, stat) -> dict:
     R = np.eye(len(e.terms))[1:]
     b = R @ beta
     wald = float(b @ np.linalg.pinv(R @ inf.cov @ R.T) @ b)
-    if e.logistic:
+    if e.logistic:  # likelihood-ratio chi-squared against the constant-only model
+        lr = 2 * (stat["loglik"] - stat["loglik_null"])
         return {"outcome": e.outcome, "link": "logit", "nobs": stat["nobs"], "r2": np.nan,
-                "mse": np.nan, "statistic": wald, "df1": k, "df2": np.nan,
-                "p_value": float(stats.chi2.sf(wald, k)), "loglik": stat["loglik"],
+                "mse": np.nan, "statistic": lr, "df1": k, "df2": np.nan,
+                "p_value": float(stats.chi2.sf(lr, k)), "loglik": stat["loglik"],
                 "r2_mcfadden": stat["r2_mcfadden"]}
     df2 = inf.df
     f = wald / k
@@ -510,7 +517,8 @@ def _fit_equation(e: Equation, cols, frame, spec):
         null = yv.mean()
         ll0 = float(len(yv) * (null * np.log(null) + (1 - null) * np.log(1 - null)))
         engine = MLEngine(fit.scores, fit.bread, frame, rows, np.arange(X.shape[1]))
-        stat = {"nobs": len(yv), "loglik": fit.loglik, "r2_mcfadden": 1 - fit.loglik / ll0}
+        stat = {"nobs": len(yv), "loglik": fit.loglik, "loglik_null": ll0,
+                "r2_mcfadden": 1 - fit.loglik / ll0}
         return fit.beta, engine, stat, fit.notes
     fit = ols(X, yv, e.terms)
     if fit.collinear:

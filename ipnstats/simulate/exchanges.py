@@ -62,6 +62,19 @@ def _question_probs() -> np.ndarray:
     return probs
 
 
+def shift_mean(eff: _Effects, loss, neutral, x_ra, x_la) -> np.ndarray:
+    """Expected cognitive shift (H2a, H2c, H3a) given framing and centred traits."""
+    return (eff.cs_intercept + eff.cs_loss * loss + eff.cs_neutral * neutral
+            + eff.cs_sender_ra * x_ra + eff.cs_receiver_la * x_la
+            + eff.cs_la_x_loss * x_la * loss)
+
+
+def change_probability(eff: _Effects, shift, loss) -> np.ndarray:
+    """P(behavior_change = 1) (H2b): logit in the shift, loss framing and their product."""
+    b0, b_cs, b_loss, b_x = eff.bc
+    return _expit(b0 + b_cs * shift + b_loss * loss + b_x * shift * loss)
+
+
 def _exchanges(rng, eff: _Effects, fx: _Firms, act: pd.DataFrame, traits):
     pairs = _meeting_pairs(rng, act)
     last_day = int(act["day"].max())
@@ -77,12 +90,9 @@ def _exchanges(rng, eff: _Effects, fx: _Firms, act: pd.DataFrame, traits):
     loss, neutral = framing == 0, framing == 2
     u_sender = rng.normal(0.0, eff.sd_sender, fx.size.size)
     v_receiver = rng.normal(0.0, eff.sd_receiver, fx.size.size)
-    shift = np.round(eff.cs_intercept + eff.cs_loss * loss + eff.cs_neutral * neutral
-                     + eff.cs_sender_ra * x_ra + eff.cs_receiver_la * x_la
-                     + eff.cs_la_x_loss * x_la * loss + u_sender[sender] + v_receiver[receiver]
-                     + rng.normal(0.0, eff.sd_exchange, n), 2)
-    b0, b_cs, b_loss, b_x = eff.bc
-    p_change = _expit(b0 + b_cs * shift + b_loss * loss + b_x * shift * loss)
+    shift = np.round(shift_mean(eff, loss, neutral, x_ra, x_la) + u_sender[sender]
+                     + v_receiver[receiver] + rng.normal(0.0, eff.sd_exchange, n), 2)
+    p_change = change_probability(eff, shift, loss)
     ex = ex.assign(framing=framing, spontaneous=rng.random(n) < _expit(-0.4 + 0.8 * x_ra),
                    question=_question_types(rng, fx.industry[sender]),
                    n_questions=1 + rng.binomial(4, 0.5, n), shift=shift,

@@ -21,41 +21,18 @@ from ..results.vcov import Cluster
 from ..tables.format import fmt_p
 from ..tables.frame import frame_table
 from ..tables.regression import regression_table
+from .claims import ALPHA, Claim, Unavailable, claims_table
+from .claims import attempt as _attempt
+from .claims import ci_text as _ci
+from .claims import p_text as _p
 from .document import Report
 
 OUTCOMES = {"log_revenue": "Log revenue", "profit_margin": "Profit margin",
             "employment_growth": "Employment growth"}
 ESTIMATORS = ("TWFE", "CS", "CS + covariates", "Sun-Abraham")
 COVARIATES = ("age", "log_employees")
-ALPHA = 0.05
 PRACTICE_LABELS = {"attendance_rate": "Attendance rate", "disclosure_rate": "Disclosure rate",
                    "critiques": "Critiques received", "benchmark_rank_pct": "Benchmark rank (pct.)"}
-
-
-@dataclass(frozen=True)
-class Claim:
-    """One H1 claim, its primary test and the verdict."""
-
-    code: str
-    claim: str
-    evidence: str
-    p_value: float
-    supported: bool | None  # None: not testable with these data
-
-
-@dataclass(frozen=True)
-class Unavailable:
-    """An analysis the data could not support, and why."""
-
-    reason: str
-
-
-def _attempt(fit, *args, **kwargs):
-    """Run one analysis; a model the data cannot support becomes :class:`Unavailable`."""
-    try:
-        return fit(*args, **kwargs)
-    except (ValueError, KeyError, np.linalg.LinAlgError) as err:  # SpecificationError too
-        return Unavailable(str(err) or type(err).__name__)
 
 
 @dataclass(frozen=True)
@@ -179,14 +156,6 @@ def _unavailable(res: H1Results, needs: tuple[str, ...]) -> str:
 
 def _pct(log_points: float) -> str:
     return f"{100 * (np.exp(log_points) - 1):.1f}%"
-
-
-def _ci(row: pd.Series) -> str:
-    return f"95% CI {row['conf_low']:.3f} to {row['conf_high']:.3f}"
-
-
-def _p(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
 def _participation(report: Report, res: H1Results):
@@ -397,14 +366,6 @@ def _hazard(report: Report, res: H1Results):
 
 
 def _claims(report: Report, claims: list[Claim]) -> Report:
-    frame = pd.DataFrame([{
-        "code": c.code, "claim": c.claim, "evidence": c.evidence, "p_value": fmt_p(c.p_value),
-        "verdict": {True: "Supported", False: "Not supported", None: "Not testable"}[c.supported]}
-        for c in claims])
-    table = frame_table(frame, labels={"code": "", "claim": "Claim", "evidence": "Evidence",
-                                       "p_value": "p", "verdict": "Verdict"}, digits=3,
-                        title="H1 claims and what the data say", label="h1-claims",
-                        notes=(f"Supported: the primary test rejects at the {ALPHA:.0%} level "
-                               "in the claimed direction (one-sided for H1b, H1e, H1f). "
-                               "p-values are not adjusted for multiplicity here.",))
-    return report.add_heading("What the data say about H1", 2).add_table(table)
+    return claims_table(report, claims, "H1",
+                        f"Supported: the primary test rejects at the {ALPHA:.0%} level in the "
+                        "claimed direction (one-sided for H1b, H1e, H1f).")

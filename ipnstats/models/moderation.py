@@ -236,7 +236,7 @@ class ModerationResult(Result):
         regions = self._regions(roots, beta, cov, crit)
         return JohnsonNeyman(tuple(float(r) for r in roots),
                              tuple(bool(lo <= r <= hi) for r in roots), regions, effects,
-                             alpha, (lo, hi), _describe_regions(regions, self.w, alpha))
+                             alpha, (lo, hi), _describe_regions(regions, self.w, alpha, lo, hi))
 
     def _regions(self, roots, beta, cov, crit) -> pd.DataFrame:
         i, j = self._positions()
@@ -303,17 +303,21 @@ def _midpoint(a: float, b: float) -> float:
     return (a + b) / 2
 
 
-def _describe_regions(regions: pd.DataFrame, w: str, alpha: float) -> str:
-    sig = regions[regions["significant"]]
+def _describe_regions(regions: pd.DataFrame, w: str, alpha: float,
+                      lo: float, hi: float) -> str:
+    """Where, within the observed range ``[lo, hi]`` of w, the effect is significant."""
+    seen = regions[(regions["upper"] >= lo) & (regions["lower"] <= hi)]
+    sig = seen[seen["significant"]]
+    where = f"at any observed value of {w} ({lo:.4g} to {hi:.4g})"
     if sig.empty:
-        return f"The effect is not significant (alpha = {alpha:g}) at any value of {w}."
-    if len(sig) == len(regions):
-        return f"The effect is significant (alpha = {alpha:g}) at every value of {w}."
+        return f"The effect is not significant (alpha = {alpha:g}) {where}."
+    if len(sig) == len(seen):
+        return f"The effect is significant (alpha = {alpha:g}) at every observed value of {w}."
     parts = []
     for r in sig.itertuples():
-        if np.isinf(r.lower):
+        if r.lower <= lo:
             parts.append(f"{w} <= {r.upper:.4g}")
-        elif np.isinf(r.upper):
+        elif r.upper >= hi:
             parts.append(f"{w} >= {r.lower:.4g}")
         else:
             parts.append(f"{r.lower:.4g} <= {w} <= {r.upper:.4g}")

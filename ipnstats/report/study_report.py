@@ -77,7 +77,8 @@ def study_report(study: Study) -> Report:
                                               f"{k} firms"})
     report = _data_section(report, study)
     report = _h1(report, study)
-    for title, scope in HYPOTHESES[1:]:
+    report = _h2(report, study)
+    for title, scope in HYPOTHESES[2:]:
         report = report.add_heading(title).add_text(
             f"Not yet estimated. This section will hold {scope} The estimators are not "
             "part of this version of ipnstats, so no result is reported here.")
@@ -90,6 +91,13 @@ def _h1(report: Report, study: Study) -> Report:
     results = fit_h1(study.firm_year, threshold=study.codebook.disclosure_threshold,
                      firms=study.tables.get("firms"))
     return h1_section(report, results)
+
+
+def _h2(report: Report, study: Study) -> Report:
+    from .h2_section import fit_h2, h2_section
+
+    results = fit_h2(study.exchanges, threshold=study.codebook.disclosure_threshold)
+    return h2_section(report, results)
 
 
 def _data_section(report: Report, study: Study) -> Report:

@@ -22,7 +22,8 @@ from .claims import ALPHA, Claim, Unavailable, attempt, ci_text, claims_table, o
 from .document import Report
 
 RECEIVER, SENDER = "receiver_id", "sender_id"
-LABELS = {"framing::loss": "Loss framing (vs gain)", "framing::neutral": "Neutral framing (vs gain)",
+LABELS = {"framing::loss": "Loss framing (vs gain)",
+          "framing::neutral": "Neutral framing (vs gain)",
           "cognitive_shift": "Cognitive shift", "loss": "Loss framing",
           "cognitive_shift:loss": "Cognitive shift × loss",
           "receiver_loss_aversion": "Receiver loss aversion",
@@ -256,8 +257,9 @@ def _questions_reading(qp, g: pd.Series):
     text = (f"Reading: the type of question depends on the sender's industry (chi-square "
             f"{p_text(assoc_p)}, Cramér's V = {g['cramers_v']:.3f}). Receivers ask "
             f"{g['mean_count']:.2f} questions per exchange on average; the equivalence test "
-            f"against three (within ±{g['margin']:g}) gives {p_text(tost_p)}, and sender "
-            f"industries do not differ in the number asked ({p_text(g['wald_p_value'])})"
+            f"against three (within ±{g['margin']:g}) gives {p_text(tost_p)}, and the number "
+            f"asked shows no detectable difference across sender industries "
+            f"({p_text(g['wald_p_value'])})"
             if g["wald_p_value"] >= ALPHA else
             f"Reading: the type of question depends on the sender's industry (chi-square "
             f"{p_text(assoc_p)}, Cramér's V = {g['cramers_v']:.3f}), but the number of "

@@ -116,13 +116,16 @@ def _framing(report: Report, res: H2Results):
                "GEE clustered by receiver (exchangeable), log-odds. Gain framing is the "
                "reference.",)))
     tidy = models[0].tidy().set_index("term")
-    loss, neutral = tidy.loc["framing::loss"], tidy.loc["framing::neutral"]
+    loss = tidy.loc["framing::loss"]
     p = one_sided(loss["estimate"], loss["p_value"])
     gee = models[2].tidy().set_index("term").loc["framing::loss"]
+    neutral = (f"; a neutral framing differed from gain by "
+               f"{tidy.loc['framing::neutral', 'estimate']:+.2f} "
+               f"({ci_text(tidy.loc['framing::neutral'])})"
+               if "framing::neutral" in tidy.index else "")
     text = (f"Reading: a loss-framed answer shifted the receiver's thinking by "
             f"{loss['estimate']:.2f} points more than a gain-framed one ({ci_text(loss)}, "
-            f"{p_text(loss['p_value'])}); a neutral framing differed from gain by "
-            f"{neutral['estimate']:+.2f} ({ci_text(neutral)}). "
+            f"{p_text(loss['p_value'])}){neutral}. "
             + ("Loss framing teaches more, as claimed." if p < ALPHA else
                "The data do not show that loss framing teaches more.")
             + f" On behavior change the loss-vs-gain log-odds difference is "

@@ -5,8 +5,9 @@ recovered and their 95% intervals cover the truth at 93-97%.
 
 500 replications: a correct 95% interval falls outside 93-97% with probability
 about 4%; the seeds are fixed, so the outcome is deterministic. 200 receivers with 10
-exchanges each keep the receiver clusters numerous, where cluster-robust SEs are
-nearly unbiased (with 100 receivers CR1 SEs of H2c's interaction run ~3% small)."""
+exchanges each keep the clusters numerous, where cluster-robust SEs are nearly
+unbiased (with 100 receivers and senders, CR1 SEs of H2c's interaction run ~3% small).
+The H2c model is clustered two-way, by receiver and sender, as in the report."""
 
 import numpy as np
 import pytest
@@ -34,7 +35,8 @@ def runs():
                                   family="binomial", vcov=ipnstats.Cluster("receiver_id"))
         slopes = beh.simple_slopes().query("scale == 'log-odds'").set_index("w")
         la = ipnstats.moderation(ex, y="cognitive_shift", x="loss", w="receiver_loss_aversion",
-                                 vcov=ipnstats.Cluster("receiver_id")).tidy().set_index("term")
+                                 vcov=ipnstats.Cluster("receiver_id", "sender_id")
+                                 ).tidy().set_index("term")
         rows = {"loss": fr.loc["framing::loss"], "neutral": fr.loc["framing::neutral"],
                 "slope_not_loss": slopes.loc[0.0], "slope_loss": slopes.loc[1.0],
                 "loss_x_receiver_loss_aversion": la.loc["loss:receiver_loss_aversion"],

@@ -61,14 +61,16 @@ def johnson_neyman_plot(jn, *, w: str, x: str) -> Figure:
     lo, hi = jn.w_range
     with house_style():
         for r in jn.regions.itertuples():
-            if r.significant:
-                ax.axvspan(max(r.lower, lo), min(r.upper, hi), color=SIGNIFICANT_SHADE,
-                           alpha=0.5, linewidth=0, zorder=0)
+            left, right = max(r.lower, lo), min(r.upper, hi)
+            if r.significant and left < right:
+                ax.axvspan(left, right, color=SIGNIFICANT_SHADE, alpha=0.5, linewidth=0,
+                           zorder=0)
         for bound, inside in zip(jn.bounds, jn.in_range, strict=True):
             if inside:
                 ax.axvline(bound, color=REFERENCE_COLOUR, linestyle="--", linewidth=0.8)
-                ax.annotate(f"{bound:.3g}", (bound, 1.0), xycoords=("data", "axes fraction"),
-                            ha="center", va="bottom", fontsize=8)
+                ax.annotate(f"{bound:.3g}", (bound, 0.02), xycoords=("data", "axes fraction"),
+                            xytext=(3, 0), textcoords="offset points", ha="left",
+                            va="bottom", fontsize=8)
         ax.set_title(f"Shaded: effect significant at alpha = {jn.alpha:g}", fontsize=9,
-                     loc="left")
+                     loc="left", pad=8)
     return fig

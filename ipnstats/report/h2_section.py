@@ -28,7 +28,7 @@ LABELS = {"framing::loss": "Loss framing (vs gain)",
           "cognitive_shift:loss": "Cognitive shift × loss",
           "receiver_loss_aversion": "Receiver loss aversion",
           "loss:receiver_loss_aversion": "Loss × receiver loss aversion",
-          "Intercept": "Constant"}
+          "Intercept": "Constant", "behavior_change": "Behavior change"}
 
 
 @dataclass(frozen=True)
@@ -239,18 +239,38 @@ def _process_table(proc):
 def _questions(report: Report, res: H2Results):
     qp = res.questions
     report = report.add_heading("H2d: question types and numbers", 2)
+    g = qp.glance().iloc[0]
     tidy = qp.tidy()
-    frame = tidy.assign(p_value=tidy["p_value"].map(fmt_p))
+    tidy = tidy[~tidy["term"].str.startswith("count_fe: ")]
+    frame = tidy.assign(term=tidy["term"].map(lambda t: _question_label(t, g)),
+                        p_value=tidy["p_value"].map(fmt_p))
     report = report.add_table(frame_table(
         frame[["term", "estimate", "std_error", "conf_low", "conf_high", "p_value"]],
         labels={"term": "", "estimate": "Estimate", "std_error": "SE",
                 "conf_low": "95% CI low", "conf_high": "95% CI high", "p_value": "p"},
         digits=3, label="h2d-questions",
         title="Which questions receivers ask of which senders, and how many",
-        notes=tuple(getattr(qp, "notes", ()))))
-    g = qp.glance().iloc[0]
+        notes=("Question type by sender industry: Pearson chi-square; Cramér's V with a "
+               "receiver-cluster bootstrap interval. Number of questions: Poisson "
+               "quasi-likelihood on sender industry, SEs clustered by receiver; the mean "
+               f"count's p is the equivalence (TOST) test against {g['expected']:g} ± "
+               f"{g['margin']:g}.",) + tuple(getattr(qp, "notes", ()))))
     text, claim = _questions_reading(qp, g)
     return report.add_text(text), claim
+
+
+def _question_label(term: str, g: pd.Series) -> str:
+    fixed = {"chi2": f"Pearson chi-square (df {int(g['chi2_df'])})",
+             "cramers_v": "Cramér's V", "cramers_v_corrected": "Cramér's V, bias-corrected",
+             "mean_count": "Mean questions per exchange",
+             "count: Intercept": "Poisson: constant (log count)",
+             "sender_effects": f"Wald: no sender-industry effect (chi-square, "
+                               f"{int(g['wald_df'])} df)",
+             "sender_effects_fe": "Same, with receiver fixed effects"}
+    if term in fixed:
+        return fixed[term]
+    level = term.split("::", 1)[-1].replace("_", " ")
+    return f"Poisson: sender industry {level}"
 
 
 def _questions_reading(qp, g: pd.Series):

@@ -214,8 +214,10 @@ def _loss_aversion(report: Report, res: H2Results):
 def _process_table(proc):
     paths = proc.paths()
     paths = paths[paths["term"] != "Intercept"]
-    rows = [{"part": f"{r.equation} ← {LABELS.get(r.term, r.term)}", "estimate": r.estimate,
-             "std_error": r.std_error, "conf_low": r.conf_low, "conf_high": r.conf_high,
+    name = LABELS.get
+    rows = [{"part": f"{name(r.equation, r.equation)} ← {name(r.term, r.term)}",
+             "estimate": r.estimate, "std_error": r.std_error, "conf_low": r.conf_low,
+             "conf_high": r.conf_high,
              "p_value": fmt_p(r.p_value)} for r in paths.itertuples()]
     for r in proc.indirect_effects().itertuples():
         rows.append({"part": f"Indirect effect at loss aversion {r.w:.2f} ({r.label})",

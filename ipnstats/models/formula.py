@@ -48,6 +48,24 @@ def require_columns(data: pd.DataFrame, names: tuple[str, ...], what: str = "col
             raise missing_column_error(name, data.columns, what)
 
 
+def require_numeric_roles(data: pd.DataFrame, used: list[str], roles: str,
+                          cluster: str | None = None) -> None:
+    """Columns exist, none plays two roles, all are numeric or boolean.
+
+    ``roles`` names the roles in the error message, e.g. ``"x, m, y, covariates"``.
+    """
+    require_columns(data, tuple(used), "column")
+    if cluster is not None:
+        require_columns(data, (cluster,), "cluster column")
+    twice = sorted({c for c in used if used.count(c) > 1})
+    if twice:
+        raise SpecificationError(f"{twice} appear in more than one role ({roles})")
+    for col in used:
+        if not (pd.api.types.is_numeric_dtype(data[col]) or pd.api.types.is_bool_dtype(data[col])):
+            raise SpecificationError(f"column {col!r} is not numeric (dtype {data[col].dtype}); "
+                                     "encode categories as 0/1 dummy columns")
+
+
 def formula_variables(formula: str) -> list[str]:
     """Data columns a formula refers to, in a stable order."""
     from formulaic import Formula

@@ -50,7 +50,7 @@ from scipy import stats
 from ..results.inference import TIDY_COLUMNS, check_conf_level, coef_table
 from ..results.result import Inference, Result
 from ..results.vcov import Cluster, VcovSpec
-from .formula import SpecificationError, require_columns
+from .formula import SpecificationError, require_numeric_roles
 from .linear import LinearEngine, independent_columns, ols
 from .stats import fit_statistics
 
@@ -418,17 +418,7 @@ def _names(value: str | Sequence[str], what: str) -> tuple[str, ...]:
 def _check_options(data, x, mediators, y, covs, cluster, n_boot, ci) -> None:
     if not mediators:
         raise SpecificationError("m must name at least one mediator column")
-    used = [x, *mediators, y, *covs]
-    require_columns(data, tuple(used), "column")
-    if cluster is not None:
-        require_columns(data, (cluster,), "cluster column")
-    twice = sorted({c for c in used if used.count(c) > 1})
-    if twice:
-        raise SpecificationError(f"{twice} appear in more than one role (x, m, y, covariates)")
-    for col in used:
-        if not (pd.api.types.is_numeric_dtype(data[col]) or pd.api.types.is_bool_dtype(data[col])):
-            raise SpecificationError(f"column {col!r} is not numeric (dtype {data[col].dtype}); "
-                                     "encode categories as 0/1 dummy columns")
+    require_numeric_roles(data, [x, *mediators, y, *covs], "x, m, y, covariates", cluster)
     if ci not in _CI_METHODS:
         raise SpecificationError(f"ci must be one of {_CI_METHODS}, got {ci!r}")
     if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 2:

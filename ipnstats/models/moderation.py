@@ -40,7 +40,7 @@ from scipy.special import expit
 from ..results.inference import check_conf_level, critical_value, two_sided_p
 from ..results.result import Result
 from ..results.vcov import parse_vcov
-from .formula import SpecificationError, require_columns
+from .formula import SpecificationError, require_numeric_roles
 from .hazard import MLEngine, fit_logit
 from .linear import LinearEngine, ols
 from .stats import fit_statistics
@@ -453,15 +453,7 @@ def _collinear_notes(collinear: tuple[str, ...]) -> tuple[str, ...]:
 def _check(data, y, x, w, covs, family) -> None:
     if family not in _FAMILIES:
         raise SpecificationError(f"family must be one of {_FAMILIES}, got {family!r}")
-    used = [y, x, w, *covs]
-    require_columns(data, tuple(used), "column")
-    twice = sorted({c for c in used if used.count(c) > 1})
-    if twice:
-        raise SpecificationError(f"{twice} appear in more than one role (y, x, w, covariates)")
-    for col in used:
-        if not (pd.api.types.is_numeric_dtype(data[col]) or pd.api.types.is_bool_dtype(data[col])):
-            raise SpecificationError(f"column {col!r} is not numeric (dtype {data[col].dtype}); "
-                                     "encode categories as 0/1 dummy columns")
+    require_numeric_roles(data, [y, x, w, *covs], "y, x, w, covariates")
 
 
 def _check_variation(xv, wv, yv, x, w, y, family) -> None:

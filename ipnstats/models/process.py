@@ -53,7 +53,7 @@ from scipy.special import expit
 from ..results.inference import TIDY_COLUMNS, check_conf_level, coef_table
 from ..results.result import Result
 from ..results.vcov import Cluster, VcovSpec, parse_vcov
-from .formula import SpecificationError, require_columns
+from .formula import SpecificationError, require_numeric_roles
 from .hazard import MLEngine, fit_logit
 from .linear import LinearEngine, ols
 from .mediation import (
@@ -399,7 +399,7 @@ def conditional_process(data: pd.DataFrame, *, model: int, x: str, y: str,
     if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 2:
         raise SpecificationError(f"n_boot must be an integer of at least 2, got {n_boot!r}")
     used = [x, *mediators, y, *([w] if w else []), *covs]
-    _check_columns(data, used, cluster)
+    require_numeric_roles(data, used, "x, m, y, w, covariates", cluster)
     level = check_conf_level(conf_level)
     frame, notes = _complete_rows(data, used + ([cluster] if cluster else []))
     logistic = _is_binary(frame[y])
@@ -564,19 +564,6 @@ def _check_model(model, m, w, z) -> tuple[str, ...]:
     if m is None:
         raise SpecificationError(f"model {model} needs at least one mediator: pass m=")
     return _names(m, "m")
-
-
-def _check_columns(data, used, cluster) -> None:
-    require_columns(data, tuple(used), "column")
-    if cluster is not None:
-        require_columns(data, (cluster,), "cluster column")
-    twice = sorted({c for c in used if used.count(c) > 1})
-    if twice:
-        raise SpecificationError(f"{twice} appear in more than one role (x, m, y, w, covariates)")
-    for col in used:
-        if not (pd.api.types.is_numeric_dtype(data[col]) or pd.api.types.is_bool_dtype(data[col])):
-            raise SpecificationError(f"column {col!r} is not numeric (dtype {data[col].dtype}); "
-                                     "encode categories as 0/1 dummy columns")
 
 
 def _check_variation(frame, x, w, mediators) -> None:

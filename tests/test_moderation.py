@@ -245,3 +245,12 @@ def test_missing_rows_are_counted_and_plots_draw():
     assert fig.axes[0].get_xlabel() == "w"
     pred = res.predictions(at="mean_sd", n_points=5)
     assert len(pred) == 15 and (pred["conf_low"] <= pred["estimate"]).all()
+
+
+def test_separation_and_non_convergence_reach_the_report_table():
+    rng = np.random.default_rng(4)
+    df = pd.DataFrame({"x": rng.normal(size=200), "w": rng.normal(size=200)})
+    df["y"] = (df["x"] > 0).astype(int)
+    res = ipnstats.moderation(df, y="y", x="x", w="w", family="binomial")
+    text = ipnstats.regression_table([res]).to_text()
+    assert "did not converge" in text and "predicted perfectly" in text

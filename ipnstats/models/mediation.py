@@ -211,6 +211,16 @@ class IndirectBootstrap:
         """Two-sided bootstrap p-values."""
         return bootstrap_p_value(self.draws)
 
+    def table(self, conf_level: float) -> pd.DataFrame:
+        """The tidy frame of the bootstrapped terms (statistic = estimate / bootstrap SE)."""
+        est, se = self.estimates, self.std_errors()
+        ci = self.interval(conf_level)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            stat = est / se
+        return pd.DataFrame(dict(zip(TIDY_COLUMNS, (list(self.terms), est, se, stat,
+                                                    self.p_values(), ci[:, 0], ci[:, 1]),
+                                     strict=True)))
+
 
 # ------------------------------------------------------------------ result and engine
 
@@ -242,14 +252,7 @@ class MediationResult(Result):
         return pd.concat(rows + [self._indirect_table(level)], ignore_index=True)
 
     def _indirect_table(self, level: float) -> pd.DataFrame:
-        boot = self.bootstrap
-        est, se = boot.estimates, boot.std_errors()
-        ci = boot.interval(level)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            stat = est / se
-        return pd.DataFrame(dict(zip(TIDY_COLUMNS, (list(boot.terms), est, se, stat,
-                                                    boot.p_values(), ci[:, 0], ci[:, 1]),
-                                     strict=True)))
+        return self.bootstrap.table(level)
 
     @property
     def proportion_mediated(self) -> float:

@@ -50,7 +50,7 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit
 
-from ..results.inference import TIDY_COLUMNS, check_conf_level, coef_table
+from ..results.inference import check_conf_level, coef_table
 from ..results.result import Result
 from ..results.vcov import Cluster, VcovSpec, parse_vcov
 from .formula import SpecificationError, require_numeric_roles
@@ -319,14 +319,7 @@ class ProcessResult(Result):
             columns=["term", "statistic"]).reset_index(drop=True)
 
     def _boot_table(self, level: float) -> pd.DataFrame:
-        boot = self.bootstrap
-        est, se = boot.estimates, boot.std_errors()
-        ci = boot.interval(level)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            stat = est / se
-        return pd.DataFrame(dict(zip(TIDY_COLUMNS, (list(boot.terms), est, se, stat,
-                                                    boot.p_values(), ci[:, 0], ci[:, 1]),
-                                     strict=True)))
+        return self.bootstrap.table(level)
 
     def _split_terms(self, table: pd.DataFrame) -> pd.DataFrame:
         parts = table["term"].str.split("::", expand=True)

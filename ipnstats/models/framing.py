@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -42,10 +41,11 @@ from scipy.special import expit
 from ..results.inference import coef_table
 from ..results.result import Result
 from ..results.vcov import Cluster
-from .crossed import column_names, complete_rows, crossed_effects
+from .crossed import crossed_effects
 from .demean import demean
 from .formula import SpecificationError, require_columns
 from .linear import Absorbed, LinearEngine, ols
+from .mixed import column_names, complete_rows, logistic_gee
 from .stats import fit_statistics
 
 Effects = Literal["random", "fixed"]
@@ -269,30 +269,10 @@ def _within(design, outcome, x, receiver, sender) -> Result:
 
 def _gee(design, outcome, x, receiver) -> Result:
     """Logistic GEE, exchangeable working correlation within receivers, robust SEs."""
-    import statsmodels.api as sm
-    from statsmodels.tools.sm_exceptions import ConvergenceWarning
-
-    exog = pd.concat([pd.Series(1.0, index=design.index, name="Intercept"),
-                      design[list(x)].astype(float)], axis=1)
-    groups, lv = pd.factorize(design[receiver].to_numpy())
-    model = sm.GEE(design[outcome].astype(float), exog, groups=groups,
-                   family=sm.families.Binomial(), cov_struct=sm.cov_struct.Exchangeable())
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        fit = model.fit()
-    notes = tuple(dict.fromkeys(f"statsmodels GEE did not converge: {w.message}"
-                                for w in caught if issubclass(w.category, ConvergenceWarning)))
-    names = pd.Index(exog.columns)
-    cov = np.asarray(fit.cov_params())
-    return Result(
-        params=pd.Series(np.asarray(fit.params), index=names),
-        cov=pd.DataFrame(cov, index=names, columns=names),
-        vcov=Cluster(receiver, adjust=False), df_inference=None,
-        estimator=(f"logistic GEE (exchangeable within {receiver}, robust SEs; log odds)"),
-        outcome=outcome, nobs=len(design), formula=f"logit {outcome} ~ {' + '.join(x)}",
-        n_units=len(lv), n_clusters=len(lv),
-        extra={"working_correlation": float(np.ravel(model.cov_struct.dep_params)[0])},
-        notes=notes)
+    X = np.column_stack([np.ones(len(design)), design[list(x)].to_numpy(float)])
+    codes = pd.factorize(design[receiver].to_numpy())[0]
+    return logistic_gee(design[outcome].to_numpy(float), X, ("Intercept", *x), codes, receiver,
+                        outcome=outcome, formula=f"logit {outcome} ~ {' + '.join(x)}")
 
 
 # ------------------------------------------------------------------- checks and data

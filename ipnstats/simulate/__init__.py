@@ -25,6 +25,11 @@ The mechanisms, in the order they are simulated:
    sender and receiver random intercepts (H2a-H2d, H3a);
 6. tasks: a log-linear learning curve driven by information sources and by prior
    exposure to risk-averse senders (H3b, H3c).
+
+For Monte-Carlo checks, two light generators share these equations and parameters:
+:func:`framing_exchanges` (exchange frames for H2 and H3a, true values in
+:func:`framing_truth`) and :func:`learning_tasks` (task frames for H3b and H3c, true
+values in :func:`learning_truth`).
 """
 
 from __future__ import annotations
@@ -36,12 +41,15 @@ import numpy as np
 from .common import _config, _Effects
 from .exchanges import _exchanges, _tasks
 from .firms import _check_core, _draw_firms, _member_grid, _membership
+from .framing import framing_exchanges, framing_truth
+from .learning import learning_tasks, learning_truth
 from .meetings import _intensities
 from .outcomes import _financials, _surveys, _trait
 from .tables import _codebook, _public_tables, _write
 from .truth import _truth
 
-__all__ = ["simulate_study"]
+__all__ = ["framing_exchanges", "framing_truth", "learning_tasks", "learning_truth",
+           "simulate_study"]
 
 
 def simulate_study(out_dir: str | Path, *, n_firms: int = 600, n_groups: int = 30,

@@ -111,6 +111,22 @@ def _prior_counts(ex: pd.DataFrame, risk_averse: np.ndarray, firm, day) -> np.nd
     return np.searchsorted(keys, firm * OPEN + day) - np.searchsorted(keys, firm * OPEN)
 
 
+def task_log_outcome(eff: _Effects, *, firm_effect, slope, log_cum, log_sources, exposure,
+                     noise) -> np.ndarray:
+    """Log outcome of a task (H3b, H3c): the learning curve in cumulative experience.
+
+    ``task_intercept + firm_effect + task_sources * log_sources + slope * log_cum
+    + task_exposure_x * log_cum * exposure + task_exposure * exposure + noise``, where
+    ``slope`` is the firm's own experience slope (``task_experience`` plus its random
+    deviation), ``exposure`` is ``log1p(prior_risk_averse)`` and ``firm_effect`` and
+    ``noise`` are the firm random intercept and the task residual. Arrays broadcast.
+    """
+    return (eff.task_intercept + firm_effect
+            + eff.task_sources * log_sources + slope * log_cum
+            + eff.task_exposure_x * log_cum * exposure + eff.task_exposure * exposure
+            + noise)
+
+
 def _tasks(rng, cfg: _Config, eff: _Effects, fx: _Firms, ex: pd.DataFrame, ra_trait):
     n = cfg.n_firms
     has, k = rng.random(n) < 0.4, rng.integers(3, 13, n)
@@ -125,10 +141,10 @@ def _tasks(rng, cfg: _Config, eff: _Effects, fx: _Firms, ex: pd.DataFrame, ra_tr
     exposure = np.log1p(_prior_counts(ex, risk_averse, firm, day))
     log_cum = np.log(cum)
     slope = eff.task_experience + rng.normal(0.0, eff.task_slope_sd, n)[firm]
-    log_out = (eff.task_intercept + rng.normal(0.0, eff.task_sd_firm, n)[firm]
-               + eff.task_sources * np.log(sources) + slope * log_cum
-               + eff.task_exposure_x * log_cum * exposure + eff.task_exposure * exposure
-               + rng.normal(0.0, eff.task_sd, firm.size))
+    firm_effect = rng.normal(0.0, eff.task_sd_firm, n)[firm]
+    log_out = task_log_outcome(eff, firm_effect=firm_effect, slope=slope, log_cum=log_cum,
+                               log_sources=np.log(sources), exposure=exposure,
+                               noise=rng.normal(0.0, eff.task_sd, firm.size))
     tasks = pd.DataFrame({"firm": firm, "seq": cum, "day": day,
                           "outcome": np.maximum(np.round(np.exp(log_out), 2), 0.01),
                           "sources": sources})

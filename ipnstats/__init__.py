@@ -15,7 +15,8 @@ __all__ = ["MANAGEMENT_STARS", "Cluster", "Codebook", "DataError", "Report", "Re
            "heterogeneity", "load_study", "mediation", "panel_regression",
            "participation_effect", "practice_effects", "stage_effects", "wild_bootstrap",
            "regression_table", "simulate_study", "validate_study", "moderation",
-           "conditional_process", "framing_effect", "question_patterns", "crossed_effects"]
+           "conditional_process", "framing_effect", "question_patterns", "crossed_effects",
+           "mixed_model", "sender_effects", "learning_curve", "triangulation"]
 
 # Imported on first use: they pull in matplotlib, Typst or the simulator.
 _LAZY = {"simulate_study": ("simulate", "simulate_study"), "Report": ("report", "Report"),
@@ -31,7 +32,11 @@ _LAZY = {"simulate_study": ("simulate", "simulate_study"), "Report": ("report", 
          "conditional_process": ("models.process", "conditional_process"),
          "framing_effect": ("models.framing", "framing_effect"),
          "question_patterns": ("models.questions", "question_patterns"),
-         "crossed_effects": ("models.crossed", "crossed_effects")}
+         "crossed_effects": ("models.crossed", "crossed_effects"),
+         "mixed_model": ("models.mixed", "mixed_model"),
+         "sender_effects": ("models.senders", "sender_effects"),
+         "learning_curve": ("models.learning", "learning_curve"),
+         "triangulation": ("models.triangulation", "triangulation")}
 
 
 def __getattr__(name: str):

@@ -348,11 +348,12 @@ def minimise_deviance(objective: Callable[[np.ndarray], float], k: int,
         options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 4000 * k})))
     name, best = min(runs, key=lambda r: r[1].fun)
     if name != "L-BFGS-B":  # polish the best simplex with a gradient method
+        name = "Nelder-Mead (after L-BFGS-B from the start stopped short)"
         polish = optimize.minimize(safe, best.x, method="L-BFGS-B", jac="3-point",
                                    bounds=bounds, options={"ftol": 1e-13, "gtol": 1e-6})
-        if polish.fun <= best.fun:
+        if polish.success and polish.fun <= best.fun:
             best = polish
-        name = "Nelder-Mead, then L-BFGS-B (after L-BFGS-B from the start stopped short)"
+            name = "Nelder-Mead, then L-BFGS-B (after L-BFGS-B from the start stopped short)"
     return Optimum(best.x, float(best.fun), checked(best), name, str(best.message))
 
 
@@ -383,6 +384,7 @@ class MixedResult(Result):
     optimizer: str = ""
     terms: tuple[str, ...] = ()
     term_groups: Mapping[str, str] = field(default_factory=dict)
+    structures: Mapping[str, str] = field(default_factory=dict)
     theta: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     covariances: Mapping[str, pd.DataFrame] = field(default_factory=dict, compare=False)
     residual_variance: float = np.nan
@@ -390,7 +392,7 @@ class MixedResult(Result):
 
     def __post_init__(self) -> None:
         Result.__post_init__(self)
-        for name in ("term_groups", "theta", "covariances", "modes"):
+        for name in ("term_groups", "structures", "theta", "covariances", "modes"):
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
 
     @property
@@ -423,6 +425,8 @@ class MixedResult(Result):
             sd = np.sqrt(np.diag(cov.to_numpy()))
             names = list(cov.index)
             rows += [(t, f"sd__{n}", s) for n, s in zip(names, sd, strict=True)]
+            if self.structures.get(t) == "diagonal":
+                continue
             for j in range(len(names)):
                 for i in range(j + 1, len(names)):
                     denom = sd[i] * sd[j]
@@ -563,7 +567,8 @@ def _assemble(frame, outcome, formula, names, terms, opt, cp, means, reml, notes
              "bic": float(-2 * loglik + np.log(n) * n_par), "sigma": float(np.sqrt(sigma2))},
         extra=extra, notes=notes + _fit_notes(terms, Ts, opt, singular),
         converged=opt.converged, optimizer=opt.optimizer, terms=labels,
-        term_groups={t.label: t.group for t in terms}, theta=thetas, covariances=covs,
+        term_groups={t.label: t.group for t in terms},
+        structures={t.label: t.structure for t in terms}, theta=thetas, covariances=covs,
         residual_variance=float(sigma2), modes=modes)
 
 

@@ -25,20 +25,6 @@ DESCRIPTIVES = ("log_revenue", "revenue_growth", "profit_margin", "roa", "log_em
                 "member", "tenure", "attendance_rate", "disclosure_rate", "perceived_learning",
                 "trust", "risk_aversion", "loss_aversion")
 PACKAGES = ("ipnstats", "numpy", "pandas", "scipy", "formulaic", "matplotlib", "typst")
-HYPOTHESES = (
-    ("H1: Does joining an Industry Peer Network raise firm performance?",
-     "H1a participation effect (staggered difference-in-differences), H1b novice to "
-     "expert (event study and stages), H1c learning as the mechanism (mediation), and "
-     "the practices and disengagement analyses."),
-    ("H2: Do loss-framed exchanges teach more than gain-framed ones?",
-     "H2a framing and cognitive shift, moderation by the receiver's loss aversion "
-     "(simple slopes, Johnson-Neyman) and conditional process models."),
-    ("H3: Do receivers learn more from risk-averse senders?",
-     "H3a sender traits with crossed random effects, H3b learning curves, H3c "
-     "triangulation versus reinforcement."),
-)
-
-
 def data_fingerprint(folder: str | Path) -> str:
     """SHA-256 over the names and bytes of the study folder's files, in name order."""
     digest = hashlib.sha256()
@@ -78,11 +64,7 @@ def study_report(study: Study) -> Report:
     report = _data_section(report, study)
     report = _h1(report, study)
     report = _h2(report, study)
-    for title, scope in HYPOTHESES[2:]:
-        report = report.add_heading(title).add_text(
-            f"Not yet estimated. This section will hold {scope} The estimators are not "
-            "part of this version of ipnstats, so no result is reported here.")
-    return report
+    return _h3(report, study)
 
 
 def _h1(report: Report, study: Study) -> Report:
@@ -98,6 +80,14 @@ def _h2(report: Report, study: Study) -> Report:
 
     results = fit_h2(study.exchanges, threshold=study.codebook.disclosure_threshold)
     return h2_section(report, results)
+
+
+def _h3(report: Report, study: Study) -> Report:
+    from .h3_section import fit_h3, h3_section
+
+    results = fit_h3(study.exchanges, study.tasks,
+                     threshold=study.codebook.disclosure_threshold)
+    return h3_section(report, results)
 
 
 def _data_section(report: Report, study: Study) -> Report:

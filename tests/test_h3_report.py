@@ -1,0 +1,152 @@
+"""The H3 analyses on the bundled example study against its truth.toml, and the H3
+report section: readings, the learning-curve figure, claims, singular and non-converged
+fits, and models the data cannot support."""
+
+import tomllib
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import EXAMPLE
+
+import ipnstats
+from ipnstats.report import Report
+from ipnstats.report.claims import Unavailable
+from ipnstats.report.h3_section import OUTWARD, fit_h3, h3_section
+
+
+@pytest.fixture(scope="module")
+def study():
+    return ipnstats.load_study(EXAMPLE)
+
+
+@pytest.fixture(scope="module")
+def truth():
+    return tomllib.loads((EXAMPLE / "truth.toml").read_text())
+
+
+@pytest.fixture(scope="module")
+def h3(study):
+    return fit_h3(study.exchanges, study.tasks, threshold=study.codebook.disclosure_threshold)
+
+
+def _covers(row, value):
+    return row["conf_low"] <= value <= row["conf_high"]
+
+
+def test_sender_traits_cover_the_truth(h3, truth):
+    t = truth["H3a"]
+    for model in (h3.senders, h3.senders.robustness):
+        tidy = model.tidy().set_index("term")
+        assert _covers(tidy.loc["sender_risk_aversion"],
+                       t["sender_risk_aversion_per_sd"]["value"]), model.estimator
+        for trait in OUTWARD:  # truly zero
+            assert _covers(tidy.loc[trait], t[trait]["value"]), (model.estimator, trait)
+    # unstandardized: per scale point
+    raw = ipnstats.sender_effects(h3_exchanges(), covariates=("loss", "neutral"),
+                                  standardize=False).tidy().set_index("term")
+    assert _covers(raw.loc["sender_risk_aversion"], t["sender_risk_aversion"]["value"])
+    vc = h3.senders.variance_components().set_index("group")["std_dev"]
+    assert vc["sender_id"] == pytest.approx(t["sd_sender"]["value"], abs=0.1)
+    assert vc["receiver_id"] == pytest.approx(t["sd_receiver"]["value"], abs=0.1)
+    assert vc["Residual"] == pytest.approx(t["sd_residual"]["value"], abs=0.05)
+
+
+def h3_exchanges():
+    ex = ipnstats.load_study(EXAMPLE).exchanges
+    return ex.assign(neutral=(ex["framing"] == "neutral").astype(float))
+
+
+def test_learning_curve_covers_the_truth(h3, truth):
+    tidy = h3.curve.tidy().set_index("term")
+    assert _covers(tidy.loc["log(cum_experience):exposure"],
+                   truth["H3b"]["log_cum_experience_x_exposure"]["value"])
+    assert _covers(tidy.loc["exposure"], truth["H3b"]["exposure"]["value"])
+    assert _covers(tidy.loc["log_n_sources"], truth["H3c"]["log_n_sources"]["value"])
+    assert _covers(tidy.loc["log(cum_experience)"], truth["H3c"]["log_cum_experience"]["value"])
+    assert _covers(tidy.loc["Intercept"], truth["H3c"]["intercept"]["value"])
+    vc = h3.curve.variance_components().set_index(["group", "term"])["std_dev"]
+    assert vc[("firm_id", "(Intercept)")] == pytest.approx(truth["H3c"]["sd_firm"]["value"],
+                                                           abs=0.05)
+    assert vc[("Residual", "")] == pytest.approx(truth["H3c"]["sd_residual"]["value"], abs=0.03)
+    assert h3.curve.converged
+    # the progress ratio at no exposure covers 2^0; the ratio at exposure 1 covers 2^-0.06
+    rates = h3.curve.learning_rate(at=[0.0, 1.0]).set_index("at")
+    assert _covers(rates.loc[0.0], 1.0)
+    assert _covers(rates.loc[1.0], 2 ** truth["H3b"]["log_cum_experience_x_exposure"]["value"])
+
+
+def test_triangulation_covers_the_truth(h3, truth):
+    tri = h3.triangulation
+    tidy = tri.tidy().set_index("term")
+    assert _covers(tidy.loc[tri.sources_term], truth["H3c"]["log_n_sources"]["value"])
+    assert _covers(tidy.loc[tri.experience_term], truth["H3c"]["log_cum_experience"]["value"])
+    assert _covers(tidy.loc["exposure"], truth["H3b"]["exposure"]["value"])
+    assert _covers(tidy.loc["log_cum_experience_x_exposure"],
+                   truth["H3b"]["log_cum_experience_x_exposure"]["value"])
+    comp = tri.comparison().iloc[0]
+    gap = (truth["H3c"]["log_n_sources"]["value"]
+           - truth["H3c"]["log_cum_experience"]["value"])
+    assert comp["conf_low"] <= gap <= comp["conf_high"]
+
+
+# ------------------------------------------------------------------------ the section
+
+
+@pytest.fixture(scope="module")
+def section(h3):
+    return h3_section(Report("H3"), h3).to_typst()
+
+
+def test_section_reads_and_judges_every_claim(section, h3):
+    for heading in ("H3a: sender traits", "H3b: learning curves",
+                    "H3c: triangulation versus reinforcement", "What the data say about H3"):
+        assert heading in section
+    assert section.count("Reading:") == 3
+    assert "Progress ratio" in section and "clustered OLS" in section
+    # on the example every H3 claim is supported (the simulated truth says so)
+    assert section.count("Supported") >= 3 and "Not supported" not in section
+    # the singular correlated-slopes fit and its simplification are reported
+    for step in h3.curve_steps:
+        assert step.split(";")[0] in section.replace("\n", " ")
+    assert h3.curve.formula in section or "firm_id" in section
+
+
+def test_singular_and_nonconverged_fits_reach_the_report(h3):
+    curve = h3.curve
+    stalled = replace(curve, converged=False,
+                      notes=curve.notes + ("The optimiser did not converge (L-BFGS-B: "
+                                           "stalled); the estimates are those of the lowest "
+                                           "deviance found and may be unreliable.",))
+    text = h3_section(Report("H3"), replace(h3, curve=stalled)).to_typst()
+    assert "did not converge" in text
+    sing = replace(curve, notes=curve.notes + ("The firm_id variance is estimated as zero "
+                                               "(singular fit): its random intercepts add "
+                                               "nothing; consider dropping the group.",))
+    text = h3_section(Report("H3"), replace(h3, curve=sing)).to_typst()
+    assert "singular fit" in text
+
+
+def test_unsupported_models_are_reported_not_raised():
+    rng = np.random.default_rng(0)
+    n = 200
+    ex = pd.DataFrame({"receiver_id": rng.integers(0, 20, n).astype(str),
+                       "sender_id": rng.integers(0, 20, n).astype(str),
+                       "framing": pd.Categorical(rng.choice(["loss", "gain"], n)),
+                       "cognitive_shift": rng.normal(5, 1, n)})
+    ex["loss"] = (ex["framing"] == "loss").astype(int)
+    for col in ("sender_risk_aversion", *OUTWARD):
+        ex[col] = 1.0  # no variation
+    tasks = pd.DataFrame({"firm_id": np.repeat(np.arange(30), 4).astype(str),
+                          "outcome": rng.uniform(5, 10, 120), "n_sources": 1,
+                          "cum_experience": np.tile(np.arange(1, 5), 30),
+                          "prior_risk_averse": 0.0})
+    tasks["log_cum_experience"] = np.log(tasks["cum_experience"])
+    tasks["log_n_sources"] = 0.0
+    res = fit_h3(ex, tasks, threshold=5)
+    assert isinstance(res.senders, Unavailable) and "do not vary" in res.senders.reason
+    assert isinstance(res.curve, Unavailable)
+    assert isinstance(res.triangulation, Unavailable)
+    text = h3_section(Report("H3"), res).to_typst()
+    assert text.count("Not testable with these data") == 3

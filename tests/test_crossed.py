@@ -10,7 +10,7 @@ import pytest
 
 import ipnstats
 from ipnstats import SpecificationError
-from ipnstats.models import crossed, mixed
+from ipnstats.models import crossed, lmm, mixed
 from ipnstats.models.crossed import MixedResult, crossed_effects, minimise_deviance
 
 
@@ -162,8 +162,8 @@ def test_falls_back_to_nelder_mead_when_lbfgsb_fails():
 
 
 def test_projected_gradient_ignores_the_bound():
-    assert mixed.projected_gradient(lambda t: float(t.sum()), np.zeros(2)) == pytest.approx(0)
-    g = mixed.projected_gradient(lambda t: float(-t.sum()), np.zeros(2))
+    assert lmm.projected_gradient(lambda t: float(t.sum()), np.zeros(2)) == pytest.approx(0)
+    g = lmm.projected_gradient(lambda t: float(-t.sum()), np.zeros(2))
     assert g == pytest.approx([-1.0, -1.0])
 
 

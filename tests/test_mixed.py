@@ -10,7 +10,7 @@ from conftest import SHARED
 
 import ipnstats
 from ipnstats import SpecificationError
-from ipnstats.models import mixed
+from ipnstats.models import lmm, mixed
 from ipnstats.models.mixed import GEEResult, MixedResult, mixed_model
 
 needs_shared = pytest.mark.skipif(not (SHARED / "dietox.csv").exists(),
@@ -77,7 +77,7 @@ def test_dietox_random_slope_matches_lme4(dietox):
 def test_dietox_random_slope_is_reached_from_a_bad_start(dietox, monkeypatch):
     """The reference warns that one optimiser alone can stop short: make L-BFGS-B stop
     after two iterations and check that the fallback still reaches lme4's optimum."""
-    real = mixed.optimize.minimize
+    real = lmm.optimize.minimize
     calls = []
 
     def crippled(fun, x0, method=None, **kw):
@@ -86,7 +86,7 @@ def test_dietox_random_slope_is_reached_from_a_bad_start(dietox, monkeypatch):
             kw["options"] = {**kw.get("options", {}), "maxiter": 2}
         return real(fun, x0, method=method, **kw)
 
-    monkeypatch.setattr(mixed.optimize, "minimize", crippled)
+    monkeypatch.setattr(lmm.optimize, "minimize", crippled)
     res = mixed_model(dietox, "Weight ~ Time", groups="Pig", re_formula="1 + Time")
     assert "Nelder-Mead" in calls and res.converged
     assert res.optimizer.startswith("Nelder-Mead")

@@ -190,10 +190,12 @@ def learning_curve(tasks: pd.DataFrame, *, outcome: str = "outcome",
     mods = () if moderator is None else (moderator,)
     require_numeric_roles(tasks, [outcome, experience, *mods, *covs],
                           "outcome, experience, moderator, covariates")
-    frame, notes = complete_rows(tasks, [outcome, experience, *mods, *covs, unit], "tasks")
+    used = [outcome, experience, *mods, *covs, unit]
+    frame, notes = complete_rows(tasks, used, "tasks")
     if form == "log_linear":
+        labels = tasks.index[tasks[used].notna().all(axis=1)]  # the user's row labels
         for col in (outcome, experience):
-            _require_positive(frame, col)
+            _require_positive(frame, col, labels)
     y = frame[outcome].to_numpy(float)
     x = frame[experience].to_numpy(float)
     y, x = (np.log(y), np.log(x)) if form == "log_linear" else (y, x)
@@ -230,10 +232,10 @@ def learning_curve(tasks: pd.DataFrame, *, outcome: str = "outcome",
         experience_range=(float(frame[experience].min()), float(frame[experience].max())))
 
 
-def _require_positive(frame: pd.DataFrame, col: str) -> None:
+def _require_positive(frame: pd.DataFrame, col: str, labels: pd.Index) -> None:
     values = frame[col].to_numpy(float)
     bad = np.flatnonzero(values <= 0)
     if bad.size:
-        shown = ", ".join(f"row {i}: {values[i]:g}" for i in bad[:5])
+        shown = ", ".join(f"row {labels[i]}: {values[i]:g}" for i in bad[:5])
         raise SpecificationError(f"column {col!r} has {bad.size} value(s) <= 0, which have no "
                                  f"logarithm ({shown}); use form='linear' or fix the data")

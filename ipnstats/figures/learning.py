@@ -10,7 +10,7 @@ from .bands import estimate_band_plot
 
 
 def learning_curve_plot(predictions: pd.DataFrame, *, experience: str = "experience",
-                        ylabel: str = "outcome") -> Figure:
+                        ylabel: str = "outcome", xlabel: str | None = None) -> Figure:
     """Predicted outcome against cumulative experience, one series per ``label``.
 
     ``predictions``: columns ``experience``, ``label``, ``estimate``, ``conf_low``,
@@ -28,4 +28,5 @@ def learning_curve_plot(predictions: pd.DataFrame, *, experience: str = "experie
     """
     frame = predictions.rename(columns={"experience": experience})
     return estimate_band_plot(frame, x=experience, group="label", ref=None,
-                              xlabel=f"{experience} (cumulative tasks)", ylabel=ylabel)
+                              xlabel=xlabel or f"{experience} (cumulative tasks)",
+                              ylabel=ylabel)

@@ -123,12 +123,12 @@ class LearningCurveResult(MixedResult):
                                         "conf_high": back(t["conf_high"].to_numpy())}))
         return pd.concat(frames, ignore_index=True)
 
-    def plot(self, at: object = None, ylabel: str | None = None):
+    def plot(self, at: object = None, ylabel: str | None = None, xlabel: str | None = None):
         """Learning curves at low and high moderator values with their bands."""
         from ..figures.learning import learning_curve_plot
 
         return learning_curve_plot(self.predictions(at), experience=self.experience,
-                                   ylabel=ylabel or self.outcome)
+                                   ylabel=ylabel or self.outcome, xlabel=xlabel)
 
 
 # ----------------------------------------------------------------------- entry point

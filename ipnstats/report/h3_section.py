@@ -141,16 +141,17 @@ def _senders(report: Report, res: H3Results):
                "the framing of the answer (loss, neutral vs gain) constant.",)))
     comp = se.comparisons().set_index("term")
     rob = se.comparisons("robustness").set_index("term")
-    rows = [{"comparison": f"Risk aversion − {LABELS[t.split(' - ')[1]].split(' (')[0].lower()}",
+    rows = [{"comparison": LABELS[t.split(" - ")[1]].split(" (")[0],
              "estimate": r.estimate, "conf_low": r.conf_low, "conf_high": r.conf_high,
              "p_one_sided": fmt_p(r.p_one_sided), "p_holm": fmt_p(r.p_holm),
              "ols": rob.loc[t, "estimate"], "ols_p_holm": fmt_p(rob.loc[t, "p_holm"])}
             for t, r in comp.iterrows()]
     report = report.add_table(frame_table(
         pd.DataFrame(rows), digits=3, label="h3a-comparisons",
-        labels={"comparison": "", "estimate": "Difference", "conf_low": "95% CI low",
-                "conf_high": "95% CI high", "p_one_sided": "p (one-sided)",
-                "p_holm": "p (Holm)", "ols": "Difference (OLS)", "ols_p_holm": "p (Holm, OLS)"},
+        labels={"comparison": "Risk aversion minus", "estimate": "Difference",
+                "conf_low": "95% CI low", "conf_high": "95% CI high",
+                "p_one_sided": "p (one-sided)", "p_holm": "p (Holm)",
+                "ols": "Difference (OLS)", "ols_p_holm": "p (Holm, OLS)"},
         title="Does risk aversion teach more than each outward trait?",
         notes=("Wald tests of the difference of per-SD effects against risk aversion's being "
                "larger (one-sided), Holm-adjusted across the five comparisons; mixed model, "
@@ -207,7 +208,8 @@ def _curve_part(report: Report, res: H3Results):
                "one.",)))
     report = report.add_figure(
         curve.plot(at=[0.0, float(np.quantile(curve.moderator_values, 0.9))],
-                   ylabel="Task outcome (typical firm, one source)"),
+                   ylabel="Task outcome (typical firm, one source)",
+                   xlabel="Cumulative experience (tasks)"),
         "Predicted task outcome along cumulative experience for a typical firm with one "
         "information source, without exposure and at the 90th percentile of exposure to "
         "risk-averse senders, with 95% intervals (fixed effects only).")

@@ -11,7 +11,7 @@ from conftest import EXAMPLE
 import ipnstats
 from ipnstats.cli import main
 
-EXAMPLE_SEED = 20190116
+EXAMPLE_SEED = 20190135
 
 
 @pytest.fixture(scope="module")

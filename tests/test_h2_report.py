@@ -41,11 +41,6 @@ def test_framing_effects_cover_the_truth(h2, truth):
 
 
 @pytest.mark.parametrize("which", [0, 1], ids=["random", "fixed"])
-@pytest.mark.xfail(strict=True, reason="chance miss of this draw: neutral - gain is 0.071 "
-                   "(z = 2.76) with random and 0.066 (z = 2.34) with fixed effects against a "
-                   "true 0, because the gain group's mean is low by chance (raw difference "
-                   "0.058; pyfixest agrees). test_h2_simulation shows these intervals cover "
-                   "at 95% over 500 draws. Strict: fails as soon as the draw changes.")
 def test_neutral_framing_covers_the_truth(h2, truth, which):
     tidy = h2.framing[which].tidy().set_index("term")
     assert _covers(tidy.loc["framing::neutral"], truth["H2a"]["neutral"]["value"])

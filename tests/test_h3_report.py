@@ -35,21 +35,12 @@ def _covers(row, value):
     return row["conf_low"] <= value <= row["conf_high"]
 
 
-# The one H3 interval of this draw that misses its truth: sender_success in the mixed
-# model, -0.034 (95% CI -0.066 to -0.003, z = -2.16) against a true 0; the two-way
-# clustered OLS gives +0.019 (CI -0.033 to 0.070). With eleven H3a intervals one chance
-# miss is what 95% intervals give; test_h3_simulation shows that these intervals cover
-# at their nominal rate. Strict: the mark fails as soon as the draw changes.
-KNOWN_MISSES = {("linear mixed model (REML)", "sender_success")}
 
 
 @pytest.mark.parametrize("model", ["main", "robustness"])
 @pytest.mark.parametrize("trait", ["sender_risk_aversion", *OUTWARD])
-def test_sender_traits_cover_the_truth(h3, truth, model, trait, request):
+def test_sender_traits_cover_the_truth(h3, truth, model, trait):
     fit = h3.senders if model == "main" else h3.senders.robustness
-    if (fit.estimator, trait) in KNOWN_MISSES:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="chance miss of this draw "
-                                              "(z = -2.16); see the comment above"))
     t = truth["H3a"]
     value = t["sender_risk_aversion_per_sd" if trait == "sender_risk_aversion" else trait]
     assert _covers(fit.tidy().set_index("term").loc[trait], value["value"])

@@ -50,7 +50,7 @@ def test_practice_coefficients_cover_truth(raw, truth):
     for term in PRACTICES:
         assert _covers(tidy.loc[term], truth["H1d"][term]["value"]), term
     assert raw.fixed_effects == ("firm_id", "year")
-    assert raw.nobs == 3097  # member years with every practice present
+    assert raw.nobs == 3039  # member years with every practice present
     assert raw.cooperative == PRACTICES[:2] and raw.competitive == PRACTICES[2:]
 
 

@@ -248,7 +248,7 @@ def test_tidy_glance_and_frozen(res):
     assert "count_fe: sender_industry::retail" in terms
     assert terms[-2:] == ["sender_effects", "sender_effects_fe"]
     glance = res.glance()
-    assert len(glance) == 1 and glance.loc[0, "nobs"] == 14119
+    assert len(glance) == 1 and glance.loc[0, "nobs"] == 14220
     assert glance.loc[0, "seed"] == 0 and glance.loc[0, "n_boot"] == 999
     assert glance.loc[0, "chi2_p_value"] == res.association.p_value
     assert glance.loc[0, "wald_p_value"] == res.sender_test.p_value
@@ -279,7 +279,7 @@ def test_missing_rows_are_counted(exchanges):
     holes.loc[holes.index[:7], "question_type"] = np.nan
     fit = question_patterns(holes, n_boot=9)
     assert fit.n_missing == 7 and fit.nobs == len(exchanges) - 7
-    assert any("7 of 14,119 exchanges" in note for note in fit.notes)
+    assert any("7 of 14,220 exchanges" in note for note in fit.notes)
 
 
 @pytest.mark.parametrize(("change", "kwargs", "match"), [

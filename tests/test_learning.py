@@ -5,7 +5,6 @@ recovery of the simulator's truth and bad input."""
 import warnings
 
 import numpy as np
-import pandas as pd
 import pytest
 from scipy import stats
 

@@ -279,7 +279,9 @@ def minimise_deviance(objective: Callable[[np.ndarray], float], k: int,
         return value if np.isfinite(value) else np.inf
 
     def checked(run) -> bool:
-        return bool(run.success and np.isfinite(run.fun)
+        # lme4's criterion: the gradient, not the optimiser's status (L-BFGS-B may end
+        # "ABNORMAL" on a failed line search at the optimum itself)
+        return bool(np.isfinite(run.fun)
                     and np.abs(projected_gradient(safe, run.x, lower)).max() < GRADIENT_TOL)
 
     bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]

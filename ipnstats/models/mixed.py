@@ -197,6 +197,11 @@ def fit_lmm(frame: pd.DataFrame, y: np.ndarray, X: np.ndarray, names: Sequence[s
             raise SpecificationError(f"term ({' + '.join(t.names)} | {t.group}) has "
                                      f"{t.n_levels * t.p:,} random effects for {n:,} rows: "
                                      "they cannot be told apart from the residual")
+    with single_threaded_blas():  # the whole fit: see single_threaded_blas
+        return _fit(frame, y, X, names, terms, reml, outcome, formula, notes)
+
+
+def _fit(frame, y, X, names, terms, reml, outcome, formula, notes) -> MixedResult:
     Xc, yc, means = _centred(X, y, names)
     order = sorted(range(len(terms)), key=lambda i: -terms[i].n_levels)
     ordered = [terms[i] for i in order]
@@ -210,8 +215,7 @@ def fit_lmm(frame: pd.DataFrame, y: np.ndarray, X: np.ndarray, names: Sequence[s
 
     start = np.concatenate([t.start() for t in ordered])
     lower = np.concatenate([t.lower_bounds() for t in ordered])
-    with single_threaded_blas():
-        opt = minimise_deviance(objective, start.size, start, lower)
+    opt = minimise_deviance(objective, start.size, start, lower)
     return _assemble(frame, outcome, formula, names, ordered, opt, cp, means, reml, notes)
 
 

@@ -34,7 +34,7 @@ from ..results.inference import check_conf_level, coef_table
 from ..results.result import Result
 from ..results.vcov import Cluster
 from .crossed import crossed_effects
-from .formula import SpecificationError, require_numeric_roles
+from .formula import SpecificationError, missing_column_error, require_numeric_roles
 from .hazard import MLEngine, fit_logit
 from .linear import LinearEngine, ols
 from .mixed import column_names, complete_rows, logistic_gee
@@ -197,6 +197,11 @@ def sender_effects(exchanges: pd.DataFrame, *, outcome: str = "cognitive_shift",
 
 
 def _trait_columns(data: pd.DataFrame, traits: tuple[str, ...]) -> tuple[str, ...]:
+    absent = [t for t in traits if f"sender_{t}" not in data.columns and t not in data.columns]
+    if absent:
+        raise missing_column_error(f"sender_{absent[0]}", data.columns,
+                                   f"trait {absent[0]!r} (column 'sender_{absent[0]}' or "
+                                   f"'{absent[0]}'):")
     cols = tuple(f"sender_{t}" if f"sender_{t}" in data.columns else t for t in traits)
     if len(set(cols)) != len(cols):
         raise SpecificationError(f"traits name a column twice: {list(traits)}")

@@ -192,7 +192,7 @@ def _curve_part(report: Report, res: H3Results):
         notes=(f"Linear mixed model (REML), firm random effects, Wald z. {curve.formula}. "
                f"Exposure = log(1 + spontaneous questions received from risk-averse senders "
                f"before the task). Variance components: {sds}.",) + res.curve_steps
-        + tuple(n for n in curve.notes if "singular" not in n.lower())))
+        + curve.notes))
     rates = curve.learning_rate(at=[0.0, float(np.quantile(curve.moderator_values, 0.9))])
     rates = rates.assign(term=["No exposure", "High exposure (90th percentile)"],
                          p_value=rates["p_value"].map(fmt_p))

@@ -429,15 +429,9 @@ def _check_options(data, x, mediators, y, covs, cluster, n_boot, ci) -> None:
 
 
 def _complete_rows(data: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, tuple]:
-    frame = data[columns]
-    missing = frame.isna()
-    keep = ~missing.any(axis=1)
-    if keep.all():
-        return frame.reset_index(drop=True), ()
-    which = ", ".join(f"{c} ({int(k):,})" for c, k in missing.sum().items() if k)
-    note = (f"{int((~keep).sum()):,} of {len(frame):,} rows have a missing value (by column: "
-            f"{which}) and were left out of every equation.")
-    return frame[keep].reset_index(drop=True), (note,)
+    from .mixed import complete_rows
+
+    return complete_rows(data, columns, left_out="left out of every equation")
 
 
 def _independent_covariates(frame, x, mediators, y, covs) -> tuple[tuple[str, ...], tuple]:

@@ -543,9 +543,12 @@ def column_names(value: str | Sequence[str], what: str) -> tuple[str, ...]:
     return names
 
 
-def complete_rows(data: pd.DataFrame, columns: list[str],
-                  what: str = "rows") -> tuple[pd.DataFrame, tuple[str, ...]]:
-    """Rows of ``columns`` without a missing value, renumbered, and a note counting the rest."""
+def complete_rows(data: pd.DataFrame, columns: list[str], what: str = "rows",
+                  left_out: str = "left out") -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Rows of ``columns`` without a missing value, renumbered, and a note counting the rest.
+
+    The note ends "... and were <left_out>." (e.g. ``"left out of every equation"``).
+    """
     frame = data[columns]
     missing = frame.isna()
     keep = ~missing.any(axis=1)
@@ -553,5 +556,5 @@ def complete_rows(data: pd.DataFrame, columns: list[str],
         return frame.reset_index(drop=True), ()
     which = ", ".join(f"{c} ({int(k):,})" for c, k in missing.sum().items() if k)
     note = (f"{int((~keep).sum()):,} of {len(frame):,} {what} have a missing value (by "
-            f"column: {which}) and were left out.")
+            f"column: {which}) and were {left_out}.")
     return frame[keep].reset_index(drop=True), (note,)

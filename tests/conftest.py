@@ -15,3 +15,19 @@ def hand_study(tmp_path):
     from studies import write_study
 
     return write_study(tmp_path / "study")
+
+
+@pytest.fixture(scope="session")
+def study():
+    """The bundled example study, loaded once (modules may define their own ``study``)."""
+    import ipnstats
+
+    return ipnstats.load_study(EXAMPLE)
+
+
+@pytest.fixture(scope="session")
+def truth():
+    """The example study's truth.toml."""
+    import tomllib
+
+    return tomllib.loads((EXAMPLE / "truth.toml").read_text())

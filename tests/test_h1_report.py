@@ -1,25 +1,13 @@
 """The H1 analyses on the bundled example study against its truth.toml, and the H1
 report section: readings, claims, and warnings that reach the reader."""
 
-import tomllib
 
 import numpy as np
 import pytest
-from conftest import EXAMPLE
 
 import ipnstats
 from ipnstats.report import Report
 from ipnstats.report.h1_section import fit_h1, h1_section
-
-
-@pytest.fixture(scope="module")
-def study():
-    return ipnstats.load_study(EXAMPLE)
-
-
-@pytest.fixture(scope="module")
-def truth():
-    return tomllib.loads((EXAMPLE / "truth.toml").read_text())
 
 
 @pytest.fixture(scope="module")

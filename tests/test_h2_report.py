@@ -2,27 +2,14 @@
 report section: readings, the Johnson-Neyman figure, claims, and models the data
 cannot support."""
 
-import tomllib
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import EXAMPLE
 
-import ipnstats
 from ipnstats.report import Report
 from ipnstats.report.claims import Unavailable
 from ipnstats.report.h2_section import fit_h2, h2_section
-
-
-@pytest.fixture(scope="module")
-def study():
-    return ipnstats.load_study(EXAMPLE)
-
-
-@pytest.fixture(scope="module")
-def truth():
-    return tomllib.loads((EXAMPLE / "truth.toml").read_text())
 
 
 @pytest.fixture(scope="module")

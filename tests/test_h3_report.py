@@ -2,28 +2,16 @@
 report section: readings, the learning-curve figure, claims, singular and non-converged
 fits, and models the data cannot support."""
 
-import tomllib
 from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import EXAMPLE
 
 import ipnstats
 from ipnstats.report import Report
 from ipnstats.report.claims import Unavailable
 from ipnstats.report.h3_section import OUTWARD, fit_h3, h3_section
-
-
-@pytest.fixture(scope="module")
-def study():
-    return ipnstats.load_study(EXAMPLE)
-
-
-@pytest.fixture(scope="module")
-def truth():
-    return tomllib.loads((EXAMPLE / "truth.toml").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -46,21 +34,17 @@ def test_sender_traits_cover_the_truth(h3, truth, model, trait):
     assert _covers(fit.tidy().set_index("term").loc[trait], value["value"])
 
 
-def test_sender_traits_per_point_and_variances(h3, truth):
+def test_sender_traits_per_point_and_variances(h3, truth, study):
     t = truth["H3a"]
     # unstandardized: per scale point
-    raw = ipnstats.sender_effects(h3_exchanges(), covariates=("loss", "neutral"),
+    ex = study.exchanges.assign(neutral=(study.exchanges["framing"] == "neutral").astype(float))
+    raw = ipnstats.sender_effects(ex, covariates=("loss", "neutral"),
                                   standardize=False).tidy().set_index("term")
     assert _covers(raw.loc["sender_risk_aversion"], t["sender_risk_aversion"]["value"])
     vc = h3.senders.variance_components().set_index("group")["std_dev"]
     assert vc["sender_id"] == pytest.approx(t["sd_sender"]["value"], abs=0.1)
     assert vc["receiver_id"] == pytest.approx(t["sd_receiver"]["value"], abs=0.1)
     assert vc["Residual"] == pytest.approx(t["sd_residual"]["value"], abs=0.05)
-
-
-def h3_exchanges():
-    ex = ipnstats.load_study(EXAMPLE).exchanges
-    return ex.assign(neutral=(ex["framing"] == "neutral").astype(float))
 
 
 def test_learning_curve_covers_the_truth(h3, truth):

@@ -2,30 +2,17 @@
 hand-computed Wald tests, and influence-function SEs of subgroup differences on small
 hand-built panels."""
 
-import tomllib
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import EXAMPLE
 from scipy import stats
 
-import ipnstats
 from ipnstats import SpecificationError
 from ipnstats.models.did import participation_effect
 from ipnstats.models.practices import PracticeResult, heterogeneity, practice_effects
 
 PRACTICES = ("attendance_rate", "disclosure_rate", "critiques", "benchmark_rank_pct")
-
-
-@pytest.fixture(scope="module")
-def study():
-    return ipnstats.load_study(EXAMPLE)
-
-
-@pytest.fixture(scope="module")
-def truth():
-    return tomllib.loads((EXAMPLE / "truth.toml").read_text())
 
 
 @pytest.fixture(scope="module")

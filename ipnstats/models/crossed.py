@@ -13,13 +13,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .formula import SpecificationError, require_columns
+from .formula import SpecificationError, column_names, complete_rows, require_columns
 from .mixed import (  # noqa: F401  (re-exported: the crossed API's names)
     SINGULAR_THETA,
     MixedResult,
     RandomTerm,
-    column_names,
-    complete_rows,
     fit_lmm,
     minimise_deviance,
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -102,3 +103,30 @@ def build_design(data: pd.DataFrame, formula: str) -> Design:
     return Design(outcome=str(lhs.columns[0]), y=lhs.iloc[:, 0].to_numpy(float),
                   X=rhs.to_numpy(float), names=names, intercept="Intercept" in names,
                   rows=rows, n_missing=len(frame) - len(rows))
+
+
+def column_names(value: str | Sequence[str], what: str) -> tuple[str, ...]:
+    """A column name or sequence of names as a tuple, each named once."""
+    names = (value,) if isinstance(value, str) else tuple(value)
+    if not all(isinstance(v, str) for v in names):
+        raise SpecificationError(f"{what} must be column names, got {value!r}")
+    if len(set(names)) != len(names):
+        raise SpecificationError(f"{what} names a column twice: {list(names)}")
+    return names
+
+
+def complete_rows(data: pd.DataFrame, columns: list[str], what: str = "rows",
+                  left_out: str = "left out") -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Rows of ``columns`` without a missing value, renumbered, and a note counting the rest.
+
+    The note ends "... and were <left_out>." (e.g. ``"left out of every equation"``).
+    """
+    frame = data[columns]
+    missing = frame.isna()
+    keep = ~missing.any(axis=1)
+    if keep.all():
+        return frame.reset_index(drop=True), ()
+    which = ", ".join(f"{c} ({int(k):,})" for c, k in missing.sum().items() if k)
+    note = (f"{int((~keep).sum()):,} of {len(frame):,} {what} have a missing value (by "
+            f"column: {which}) and were {left_out}.")
+    return frame[keep].reset_index(drop=True), (note,)

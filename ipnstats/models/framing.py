@@ -43,9 +43,9 @@ from ..results.result import Result
 from ..results.vcov import Cluster
 from .crossed import crossed_effects
 from .demean import demean
-from .formula import SpecificationError, require_columns
+from .formula import SpecificationError, column_names, complete_rows, require_columns
 from .linear import Absorbed, LinearEngine, ols
-from .mixed import column_names, complete_rows, logistic_gee
+from .mixed import logistic_gee
 from .stats import fit_statistics
 
 Effects = Literal["random", "fixed"]

@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from ..results.inference import check_conf_level, coef_table
-from .formula import SpecificationError, require_numeric_roles
-from .mixed import MixedResult, RandomTerm, column_names, complete_rows, fit_lmm
+from .formula import SpecificationError, column_names, complete_rows, require_numeric_roles
+from .mixed import MixedResult, RandomTerm, fit_lmm
 
 
 @dataclass(frozen=True, repr=False)

@@ -50,7 +50,7 @@ from scipy import stats
 from ..results.inference import TIDY_COLUMNS, check_conf_level, coef_table
 from ..results.result import Inference, Result
 from ..results.vcov import Cluster, VcovSpec
-from .formula import SpecificationError, require_numeric_roles
+from .formula import SpecificationError, column_names, complete_rows, require_numeric_roles
 from .linear import LinearEngine, independent_columns, ols
 from .stats import fit_statistics
 
@@ -370,8 +370,8 @@ def mediation(data: pd.DataFrame, *, x: str, m: str | Sequence[str], y: str,
     >>> res.tidy().set_index("term").loc["indirect::m", "estimate"].round(3)
     np.float64(0.093)
     """
-    mediators = _names(m, "m")
-    covs = _names(covariates, "covariates")
+    mediators = column_names(m, "m")
+    covs = column_names(covariates, "covariates")
     _check_options(data, x, mediators, y, covs, cluster, n_boot, ci)
     level = check_conf_level(conf_level)
     frame, notes = _complete_rows(data, [x, *mediators, y, *covs, *([cluster] if cluster else [])])
@@ -409,15 +409,6 @@ def _assemble(paths: _Paths, boot: IndirectBootstrap, cluster: str | None, y: st
 # ------------------------------------------------------------------- checks and data
 
 
-def _names(value: str | Sequence[str], what: str) -> tuple[str, ...]:
-    names = (value,) if isinstance(value, str) else tuple(value)
-    if not all(isinstance(v, str) for v in names):
-        raise SpecificationError(f"{what} must be column names, got {value!r}")
-    if len(set(names)) != len(names):
-        raise SpecificationError(f"{what} names a column twice: {list(names)}")
-    return names
-
-
 def _check_options(data, x, mediators, y, covs, cluster, n_boot, ci) -> None:
     if not mediators:
         raise SpecificationError("m must name at least one mediator column")
@@ -429,8 +420,6 @@ def _check_options(data, x, mediators, y, covs, cluster, n_boot, ci) -> None:
 
 
 def _complete_rows(data: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, tuple]:
-    from .mixed import complete_rows
-
     return complete_rows(data, columns, left_out="left out of every equation")
 
 

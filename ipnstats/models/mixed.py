@@ -59,7 +59,14 @@ from scipy import linalg
 
 from ..results.result import Result
 from ..results.vcov import Cluster
-from .formula import SpecificationError, build_design, formula_variables, require_columns
+from .formula import (
+    SpecificationError,
+    build_design,
+    column_names,
+    complete_rows,
+    formula_variables,
+    require_columns,
+)
 from .linear import independent_columns
 from .lmm import (  # noqa: F401  (SINGULAR_THETA, Optimum: part of this module's API)
     SINGULAR_THETA,
@@ -528,33 +535,3 @@ def logistic_gee(y: np.ndarray, X: np.ndarray, names: Sequence[str], codes: np.n
         working_correlation=float(np.ravel(model.cov_struct.dep_params)[0]),
         extra={"working_correlation": float(np.ravel(model.cov_struct.dep_params)[0]),
                "converged": not failed})
-
-
-# ------------------------------------------------------------------- checks and data
-
-
-def column_names(value: str | Sequence[str], what: str) -> tuple[str, ...]:
-    """A column name or sequence of names as a tuple, each named once."""
-    names = (value,) if isinstance(value, str) else tuple(value)
-    if not all(isinstance(v, str) for v in names):
-        raise SpecificationError(f"{what} must be column names, got {value!r}")
-    if len(set(names)) != len(names):
-        raise SpecificationError(f"{what} names a column twice: {list(names)}")
-    return names
-
-
-def complete_rows(data: pd.DataFrame, columns: list[str], what: str = "rows",
-                  left_out: str = "left out") -> tuple[pd.DataFrame, tuple[str, ...]]:
-    """Rows of ``columns`` without a missing value, renumbered, and a note counting the rest.
-
-    The note ends "... and were <left_out>." (e.g. ``"left out of every equation"``).
-    """
-    frame = data[columns]
-    missing = frame.isna()
-    keep = ~missing.any(axis=1)
-    if keep.all():
-        return frame.reset_index(drop=True), ()
-    which = ", ".join(f"{c} ({int(k):,})" for c, k in missing.sum().items() if k)
-    note = (f"{int((~keep).sum()):,} of {len(frame):,} {what} have a missing value (by "
-            f"column: {which}) and were {left_out}.")
-    return frame[keep].reset_index(drop=True), (note,)

@@ -53,13 +53,12 @@ from scipy.special import expit
 from ..results.inference import check_conf_level, coef_table
 from ..results.result import Result
 from ..results.vcov import Cluster, VcovSpec, parse_vcov
-from .formula import SpecificationError, require_numeric_roles
+from .formula import SpecificationError, column_names, require_numeric_roles
 from .hazard import MLEngine, fit_logit
 from .linear import LinearEngine, ols
 from .mediation import (
     IndirectBootstrap,
     _complete_rows,
-    _names,
     _recorded_seed,
     cluster_moments,
     draw_counts,
@@ -386,7 +385,7 @@ def conditional_process(data: pd.DataFrame, *, model: int, x: str, y: str,
     0.24
     """
     mediators = _check_model(model, m, w, z)
-    covs = _names(covariates, "covariates")
+    covs = column_names(covariates, "covariates")
     if ci not in _CI:
         raise SpecificationError(f"ci must be one of {_CI}, got {ci!r}")
     if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 2:
@@ -556,7 +555,7 @@ def _check_model(model, m, w, z) -> tuple[str, ...]:
         return ()
     if m is None:
         raise SpecificationError(f"model {model} needs at least one mediator: pass m=")
-    return _names(m, "m")
+    return column_names(m, "m")
 
 
 def _check_variation(frame, x, w, mediators) -> None:

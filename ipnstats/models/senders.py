@@ -34,10 +34,16 @@ from ..results.inference import check_conf_level, coef_table
 from ..results.result import Result
 from ..results.vcov import Cluster
 from .crossed import crossed_effects
-from .formula import SpecificationError, missing_column_error, require_numeric_roles
+from .formula import (
+    SpecificationError,
+    column_names,
+    complete_rows,
+    missing_column_error,
+    require_numeric_roles,
+)
 from .hazard import MLEngine, fit_logit
 from .linear import LinearEngine, ols
-from .mixed import column_names, complete_rows, logistic_gee
+from .mixed import logistic_gee
 from .stats import fit_statistics
 
 TRAITS = ("risk_aversion", "size", "age", "success", "status", "same_industry")

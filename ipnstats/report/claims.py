@@ -41,6 +41,27 @@ def attempt(fit, *args, **kwargs):
         return Unavailable(str(err) or type(err).__name__)
 
 
+def render_parts(report: Report, results, parts) -> tuple[Report, list[Claim]]:
+    """Render each analysis of a hypothesis section, or say why it is not testable.
+
+    ``parts``: ``(render, code, title, needs, claim)``; ``render(report, results)``
+    returns the report and its :class:`Claim`; when one of the ``needs`` attributes of
+    ``results`` is :class:`Unavailable`, the analysis is replaced by its reason.
+    """
+    claims = []
+    for render, code, title, needs, claim in parts:
+        missing = next((getattr(results, n).reason for n in needs
+                        if isinstance(getattr(results, n), Unavailable)), "")
+        if missing:
+            report = report.add_heading(f"{code}: {title}", 2).add_text(
+                f"Not testable with these data: {missing}")
+            claims.append(Claim(code, claim, missing, np.nan, None))
+            continue
+        report, made = render(report, results)
+        claims.append(made)
+    return report, claims
+
+
 def ci_text(row: pd.Series) -> str:
     """``95% CI low to high`` of a tidy row."""
     return f"95% CI {row['conf_low']:.3f} to {row['conf_high']:.3f}"

@@ -11,14 +11,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from ..results.vcov import Cluster
 from ..tables.format import fmt_p
 from ..tables.frame import frame_table
 from ..tables.regression import regression_table
-from .claims import ALPHA, Claim, Unavailable, attempt, ci_text, claims_table, one_sided, p_text
+from .claims import (
+    ALPHA,
+    Claim,
+    attempt,
+    ci_text,
+    claims_table,
+    one_sided,
+    p_text,
+    render_parts,
+)
 from .document import Report
 
 RECEIVER, SENDER = "receiver_id", "sender_id"
@@ -82,22 +90,15 @@ def h2_section(report: Report, res: H2Results) -> Report:
         "or neutral framing. Receivers and senders appear in many exchanges, so every model "
         "accounts for that: crossed receiver and sender random intercepts, receiver fixed "
         "effects, or standard errors clustered by receiver (and sender).")
-    parts = ((_framing, "H2a", "framing and cognition", ("framing",)),
-             (_behavior, "H2b", "from cognition to behavior", ("behavior",)),
-             (_loss_aversion, "H2c", "the receiver's loss aversion",
-              ("loss_aversion", "process")),
-             (_questions, "H2d", "question types and numbers", ("questions",)))
-    claims = []
-    for part, code, title, needs in parts:
-        missing = next((getattr(res, n).reason for n in needs
-                        if isinstance(getattr(res, n), Unavailable)), "")
-        if missing:
-            report = report.add_heading(f"{code}: {title}", 2).add_text(
-                f"Not testable with these data: {missing}")
-            claims.append(Claim(code, title.capitalize(), missing, np.nan, None))
-            continue
-        report, claim = part(report, res)
-        claims.append(claim)
+    report, claims = render_parts(report, res, (
+        (_framing, "H2a", "framing and cognition", ("framing",),
+         "Loss-framed exchanges shift cognition more than gain-framed ones"),
+        (_behavior, "H2b", "from cognition to behavior", ("behavior",),
+         "Cognition turns into behavior mainly under loss framing"),
+        (_loss_aversion, "H2c", "the receiver's loss aversion", ("loss_aversion", "process"),
+         "Receivers' loss aversion amplifies loss framing"),
+        (_questions, "H2d", "question types and numbers", ("questions",),
+         "Different question types for different senders, about three questions each")))
     return claims_table(report, claims, "H2",
                         f"Supported: the primary test rejects at the {ALPHA:.0%} level in the "
                         "claimed direction (one-sided for H2a-H2c); H2d needs both a "

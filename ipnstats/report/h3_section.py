@@ -17,7 +17,17 @@ import pandas as pd
 from ..tables.format import fmt_p
 from ..tables.frame import frame_table
 from ..tables.regression import regression_table
-from .claims import ALPHA, Claim, Unavailable, attempt, ci_text, claims_table, one_sided, p_text
+from .claims import (
+    ALPHA,
+    Claim,
+    Unavailable,
+    attempt,
+    ci_text,
+    claims_table,
+    one_sided,
+    p_text,
+    render_parts,
+)
 from .document import Report
 
 OUTWARD = ("sender_size", "sender_age", "sender_success", "sender_status", "same_industry")
@@ -101,22 +111,13 @@ def h3_section(report: Report, res: H3Results) -> Report:
         "tasks: whether exposure to risk-averse senders steepens the curve, and whether "
         "firms learn more from several information sources for one experience "
         "(triangulation) than from more experience (reinforcement).")
-    parts = ((_senders, "H3a", "sender traits", "senders",
-              "Receivers learn more from risk-averse senders than from outward traits"),
-             (_curve_part, "H3b", "learning curves", "curve",
-              "Exposure to risk-averse senders steepens the learning curve"),
-             (_triangulation, "H3c", "triangulation versus reinforcement", "triangulation",
-              "More information sources teach more than more experience"))
-    claims = []
-    for part, code, title, needs, claim in parts:
-        fit = getattr(res, needs)
-        if isinstance(fit, Unavailable):
-            report = report.add_heading(f"{code}: {title}", 2).add_text(
-                f"Not testable with these data: {fit.reason}")
-            claims.append(Claim(code, claim, fit.reason, np.nan, None))
-            continue
-        report, made = part(report, res)
-        claims.append(made)
+    report, claims = render_parts(report, res, (
+        (_senders, "H3a", "sender traits", ("senders",),
+         "Receivers learn more from risk-averse senders than from outward traits"),
+        (_curve_part, "H3b", "learning curves", ("curve",),
+         "Exposure to risk-averse senders steepens the learning curve"),
+        (_triangulation, "H3c", "triangulation versus reinforcement", ("triangulation",),
+         "More information sources teach more than more experience")))
     return claims_table(report, claims, "H3",
                         f"Supported: the primary test rejects at the {ALPHA:.0%} level in the "
                         "claimed direction (one-sided). H3a needs risk aversion's effect to "

@@ -58,11 +58,27 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("reports"), help="output folder (reports)")
     p.set_defaults(run=_data_report)
 
-    p = sub.add_parser("report", help="write the study report (PDF and HTML)",
-                       description="Load a study and write reports/ipn_report.pdf and "
-                                   "ipn_report.html. Set SOURCE_DATE_EPOCH for a fixed date.")
-    p.add_argument("path", type=Path, help="the study folder")
-    p.add_argument("--out", type=Path, default=Path("reports"), help="output folder (reports)")
+    p = sub.add_parser("run", help="fit every analysis of a study configuration",
+                       description="Fit the stages of CONFIG (analyses/ipn_study.toml) whose "
+                                   "inputs or settings changed; write results/<stage>.json "
+                                   "and the figures under the configured output folder.")
+    p.add_argument("config", type=Path, help="the study configuration (.toml)")
+    p.add_argument("--stage", action="append", default=[], metavar="NAME",
+                   help="run only this stage (repeatable): h1, h2, h3, robustness, models, data")
+    p.add_argument("--force", action="store_true", help="refit even when nothing changed")
+    p.add_argument("--split-config", type=Path, metavar="DIR",
+                   help="only write each stage's settings to DIR/<stage>.json (for make)")
+    p.set_defaults(run=_run)
+
+    p = sub.add_parser("report", help="write the study report (PDF, HTML, tables)",
+                       description="Render the stored results of CONFIG: ipn_report.pdf, "
+                                   "ipn_report.html and every table as .tex, .docx and .md. "
+                                   "Given a study folder instead, run every stage with the "
+                                   "default settings first. Set SOURCE_DATE_EPOCH for a "
+                                   "fixed date.")
+    p.add_argument("path", type=Path, help="a study configuration (.toml) or a study folder")
+    p.add_argument("--out", type=Path, default=Path("reports"),
+                   help="output folder when PATH is a study folder (reports)")
     p.set_defaults(run=_report)
     return parser
 
@@ -107,11 +123,31 @@ def _data_report(args) -> int:
 
 
 
-def _report(args) -> int:
-    from .report.study_report import write_study_report
+def _run(args) -> int:
+    from .pipeline import load_config
+    from .pipeline.runner import run, split_config
 
-    study = load_study(args.path)
-    for path in write_study_report(study, args.out):
+    cfg = load_config(args.config)
+    if args.split_config:
+        split_config(cfg, args.split_config)
+        return 0
+    ran = run(cfg, only=tuple(args.stage), force=args.force)
+    print(f"ran {', '.join(ran)}" if ran else "nothing to run: every stage is up to date")
+    return 0
+
+
+def _report(args) -> int:
+    from .pipeline import load_config
+    from .pipeline.assemble import write_report
+    from .pipeline.config import default_config
+    from .pipeline.runner import run
+
+    if args.path.is_dir():
+        cfg = default_config(args.path, args.out)
+        run(cfg)
+    else:
+        cfg = load_config(args.path)
+    for path in write_report(cfg):
         print(f"wrote {path}")
     return 0
 

@@ -3,7 +3,7 @@ not support, and the plain-language number formats of the readings."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -13,6 +13,8 @@ from ..tables.frame import frame_table
 from .document import Report
 
 ALPHA = 0.05
+ADJUST_NAMES = {"holm": "Holm", "bh": "Benjamini-Hochberg", "bonferroni": "Bonferroni",
+                "romano-wolf": "Romano-Wolf", "none": "unadjusted"}
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,20 @@ class Claim:
     evidence: str
     p_value: float
     supported: bool | None  # None: not testable with these data
+    p_adjusted: float = np.nan
+    verdict: str = ""  # set by :func:`adjudicate`
+
+
+@dataclass(frozen=True)
+class Check:
+    """A falsification check: an effect that the theory says is zero, and its test."""
+
+    code: str
+    what: str
+    evidence: str
+    p_value: float
+    p_adjusted: float = np.nan
+    verdict: str = ""
 
 
 @dataclass(frozen=True)
@@ -62,6 +78,54 @@ def render_parts(report: Report, results, parts) -> tuple[Report, list[Claim]]:
     return report, claims
 
 
+def verdict_rule(method: str = "holm", alpha: float = ALPHA) -> str:
+    """The verdict rule in words, as the verdict table states it."""
+    name = ADJUST_NAMES[method]
+    adjusted = ("" if method == "none" else
+                f" after the {name} adjustment across the hypotheses of the family")
+    return (f"Supported: the primary test rejects at the {alpha:.0%} level in the claimed "
+            f"direction{adjusted}. Inconclusive: it rejects only before the adjustment. "
+            "Not supported: it does not reject, or the estimate has the wrong sign. Not "
+            "testable with these data: the model could not be estimated (reason given).")
+
+
+def adjudicate(claims: list[Claim], method: str = "holm", alpha: float = ALPHA,
+               adjusted=None) -> list[Claim]:
+    """The claims of one family with adjusted p-values and verdicts.
+
+    ``adjusted`` (optional) gives the adjusted p-values directly (Romano-Wolf, computed
+    from a joint bootstrap); otherwise ``method`` adjusts the claims' p-values. Claims
+    that are not testable are left out of the family count.
+    """
+    from ..results.multiplicity import adjust_pvalues
+
+    p = np.array([c.p_value if c.supported is not None else np.nan for c in claims], float)
+    if adjusted is None:
+        adjusted = adjust_pvalues(p, method="none" if method == "romano-wolf" else method)
+    out = []
+    for c, q in zip(claims, np.asarray(adjusted, float), strict=True):
+        if c.supported is None:
+            verdict = "Not testable with these data"
+        elif not c.supported:
+            verdict = "Not supported"
+        else:
+            verdict = "Supported" if q < alpha else "Inconclusive"
+        out.append(replace(c, p_adjusted=float(q), verdict=verdict))
+    return out
+
+
+def adjudicate_checks(checks: list[Check], method: str = "holm",
+                      alpha: float = ALPHA) -> list[Check]:
+    """Falsification checks with adjusted p-values: "No effect" unless the adjusted test
+    rejects."""
+    from ..results.multiplicity import adjust_pvalues
+
+    q = adjust_pvalues(np.array([c.p_value for c in checks], float), method=method)
+    return [replace(c, p_adjusted=float(v), verdict=(
+        "Not testable" if np.isnan(c.p_value) else "Effect found" if v < alpha
+        else "No effect")) for c, v in zip(checks, q, strict=True)]
+
+
 def ci_text(row: pd.Series) -> str:
     """``95% CI low to high`` of a tidy row."""
     return f"95% CI {row['conf_low']:.3f} to {row['conf_high']:.3f}"
@@ -81,13 +145,18 @@ def one_sided(estimate: float, p_two: float, positive: bool = True) -> float:
 def claims_table(report: Report, claims: list[Claim], hypothesis: str,
                  rule: str) -> Report:
     """The closing table of a hypothesis section: each claim, its evidence and verdict."""
+    adjusted = any(c.verdict for c in claims)
     frame = pd.DataFrame([{
         "code": c.code, "claim": c.claim, "evidence": c.evidence, "p_value": fmt_p(c.p_value),
-        "verdict": {True: "Supported", False: "Not supported", None: "Not testable"}[c.supported]}
+        **({"p_adjusted": fmt_p(c.p_adjusted)} if adjusted else {}),
+        "verdict": c.verdict or {True: "Supported", False: "Not supported",
+                                 None: "Not testable"}[c.supported]}
         for c in claims])
+    note = (" The adjusted p-values and verdicts are those of the verdict table at the start "
+            "of the report." if adjusted else " p-values are not adjusted for multiplicity here.")
     table = frame_table(frame, labels={"code": "", "claim": "Claim", "evidence": "Evidence",
-                                       "p_value": "p", "verdict": "Verdict"}, digits=3,
+                                       "p_value": "p", "p_adjusted": "p adj.",
+                                       "verdict": "Verdict"}, digits=3,
                         title=f"{hypothesis} claims and what the data say",
-                        label=f"{hypothesis.lower()}-claims",
-                        notes=(rule + " p-values are not adjusted for multiplicity here.",))
+                        label=f"{hypothesis.lower()}-claims", notes=(rule + note,))
     return report.add_heading(f"What the data say about {hypothesis}", 2).add_table(table)

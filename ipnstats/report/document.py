@@ -51,6 +51,7 @@ class FigureBlock:
     data: bytes
     kind: FigureKind
     caption: str = ""
+    formats: tuple[tuple[str, bytes], ...] = ()  # the same figure as PDF and PNG, for export
 
     @property
     def name(self) -> str:
@@ -128,7 +129,8 @@ class Report:
     def add_figure(self, figure, caption: str = "") -> Report:
         """A new report with a figure added: a matplotlib Figure, or a .svg or .png path.
 
-        A Figure is stored as deterministic SVG at once: later changes to it are not seen.
+        A Figure is stored as deterministic SVG at once (and as PDF and PNG, for
+        export): later changes to it are not seen.
         """
         if isinstance(figure, str | Path):
             path = Path(figure)
@@ -138,7 +140,8 @@ class Report:
             return self._add(FigureBlock(path.read_bytes(), kind, str(caption)))
         from ..figures import figure_bytes
 
-        return self._add(FigureBlock(figure_bytes(figure, "svg"), "svg", str(caption)))
+        formats = tuple((kind, figure_bytes(figure, kind)) for kind in ("pdf", "png"))
+        return self._add(FigureBlock(figure_bytes(figure, "svg"), "svg", str(caption), formats))
 
     def add_page_break(self) -> Report:
         """A new report with a page break added (a print page break in HTML)."""

@@ -21,7 +21,7 @@ from ..results.vcov import Cluster
 from ..tables.format import fmt_p
 from ..tables.frame import frame_table
 from ..tables.regression import regression_table
-from .claims import ALPHA, Claim, Unavailable, claims_table
+from .claims import ALPHA, Check, Claim, Unavailable, claims_table
 from .claims import attempt as _attempt
 from .claims import ci_text as _ci
 from .claims import p_text as _p
@@ -49,32 +49,39 @@ class H1Results:
     hazard: Result
     hazard_cox: Result
     threshold: int
+    covariates: tuple[str, ...] = COVARIATES
 
 
 def fit_h1(fy: pd.DataFrame, *, threshold: int, n_boot: int = 999, seed: int = 0,
-           firms: pd.DataFrame | None = None) -> H1Results:
-    """Fit the H1 models on a firm-year frame (``Study.firm_year``)."""
+           firms: pd.DataFrame | None = None, outcomes: tuple[str, ...] = tuple(OUTCOMES),
+           covariates: tuple[str, ...] = COVARIATES, mediation_draws: int = 5000) -> H1Results:
+    """Fit the H1 models on a firm-year frame (``Study.firm_year``).
+
+    ``outcomes`` are the outcomes of the participation table (log revenue, the primary
+    outcome, is always fitted); ``covariates`` those of the doubly robust CS column.
+    """
     from ..models.hazard import exit_hazard
     from ..models.practices import heterogeneity, practice_effects
 
-    participation = {o: _attempt(_four_estimators, fy, o, n_boot, seed)
-                     for o in OUTCOMES if o in fy}
+    cov = tuple(c for c in covariates if c in fy.columns)
+    wanted = dict.fromkeys(("log_revenue", *outcomes))
+    participation = {o: _attempt(_four_estimators, fy, o, n_boot, seed, cov)
+                     for o in wanted if o in fy}
     return H1Results(
         participation=participation,
         event=_attempt(event_study, fy, outcome="log_revenue", window=(-4, 6), n_boot=n_boot,
                        seed=seed),
         stages=_attempt(stage_effects, fy, outcome="log_revenue", n_boot=n_boot, seed=seed),
-        mediation=_attempt(_fit_mediation, fy, seed),
+        mediation=_attempt(_fit_mediation, fy, seed, mediation_draws),
         practices=_attempt(practice_effects, fy, outcome="log_revenue"),
         practices_std=_attempt(practice_effects, fy, outcome="log_revenue", standardize=True),
         heterogeneity=_attempt(heterogeneity, fy, outcome="log_revenue", firms=firms),
         hazard=_attempt(exit_hazard, fy), hazard_cox=_attempt(exit_hazard, fy, model="cox"),
-        threshold=threshold)
+        threshold=threshold, covariates=cov)
 
 
-def _four_estimators(fy, outcome, n_boot, seed):
+def _four_estimators(fy, outcome, n_boot, seed, cov):
     common = dict(outcome=outcome, vcov=Cluster("firm_id"), seed=seed)
-    cov = [c for c in COVARIATES if c in fy.columns]
     return [participation_effect(fy, estimator="twfe", **common),
             participation_effect(fy, n_boot=n_boot, **common),
             participation_effect(fy, covariates=cov, n_boot=0, **common),
@@ -100,12 +107,12 @@ def within(frame: pd.DataFrame, columns: list[str], unit: str = "firm_id",
     return rows[[unit, time]].assign(**dict(zip(columns, M.T, strict=True)))
 
 
-def _fit_mediation(fy: pd.DataFrame, seed: int):
+def _fit_mediation(fy: pd.DataFrame, seed: int, n_boot: int = 5000):
     from ..models.mediation import mediation
 
     data = within(next_year_frame(fy), ["member", "perceived_learning", "log_revenue_next"])
     return mediation(data, x="member", m="perceived_learning", y="log_revenue_next",
-                     cluster="firm_id", n_boot=5000, seed=seed)
+                     cluster="firm_id", n_boot=n_boot, seed=seed)
 
 
 # ---------------------------------------------------------------- rendering
@@ -113,6 +120,11 @@ def _fit_mediation(fy: pd.DataFrame, seed: int):
 
 def h1_section(report: Report, res: H1Results) -> Report:
     """Add the H1 heading, the analyses H1a-H1f with readings, and the claims table."""
+    return _claims(*h1_parts(report, res))
+
+
+def h1_parts(report: Report, res: H1Results) -> tuple[Report, list[Claim]]:
+    """Add the H1 heading and the analyses H1a-H1f with readings; also return the claims."""
     report = report.add_heading("H1: Does joining an Industry Peer Network raise firm "
                                 "performance?")
     report = report.add_text(
@@ -138,7 +150,7 @@ def h1_section(report: Report, res: H1Results) -> Report:
             continue
         report, claim = part(report, res)
         claims.append(claim)
-    return _claims(report, claims)
+    return report, claims
 
 
 def _unavailable(res: H1Results, needs: tuple[str, ...]) -> str:
@@ -161,7 +173,7 @@ def _pct(log_points: float) -> str:
 def _participation(report: Report, res: H1Results):
     report = report.add_heading("H1a: the participation effect", 2)
     for outcome, models in res.participation.items():
-        label = OUTCOMES[outcome]
+        label = OUTCOMES.get(outcome, outcome.replace("_", " ").capitalize())
         if isinstance(models, Unavailable):
             report = report.add_text(f"{label}: not estimable ({models.reason})")
             continue
@@ -171,7 +183,7 @@ def _participation(report: Report, res: H1Results):
             label=f"h1a-{outcome}",
             notes=("TWFE: two-way fixed effects on the member indicator. CS: Callaway-Sant'Anna "
                    "simple ATT, not-yet-joined firms as controls. CS + covariates: doubly "
-                   f"robust on {' and '.join(COVARIATES)} in the base year. Sun-Abraham: "
+                   f"robust on {' and '.join(res.covariates) or 'no covariates'} in the base year. Sun-Abraham: "
                    "interaction-weighted average of post-joining effects, never-members as "
                    "controls.",)))
     primary = res.participation["log_revenue"][1]
@@ -366,6 +378,27 @@ def _hazard(report: Report, res: H1Results):
 
 
 def _claims(report: Report, claims: list[Claim]) -> Report:
-    return claims_table(report, claims, "H1",
-                        f"Supported: the primary test rejects at the {ALPHA:.0%} level in the "
-                        "claimed direction (one-sided for H1b, H1e, H1f).")
+    return claims_table(report, claims, "H1", H1_RULE)
+
+
+H1_RULE = (f"Supported: the primary test rejects at the {ALPHA:.0%} level in the "
+           "claimed direction (one-sided for H1b, H1e, H1f).")
+
+
+def h1_checks(res: H1Results) -> list[Check]:
+    """The H1 effects that the theory says are zero: no effect before joining (parallel
+    pre-trends) and no extra effect for small joiners."""
+    checks = []
+    if not isinstance(res.event, Unavailable):
+        pre = res.event.pretrend_test()
+        checks.append(Check("H1a", "No effect before joining (pre-trends)",
+                            f"chi2({pre.df_num}) = {pre.statistic:.2f}", float(pre.p_value)))
+    if not isinstance(res.heterogeneity, Unavailable):
+        tidy = res.heterogeneity.subgroups.tidy().set_index("term")
+        term = "ATT[small_join=1] - ATT[small_join=0]"
+        if term in tidy.index:
+            d = tidy.loc[term]
+            checks.append(Check("H1e", "Small joiners gain no more than larger ones",
+                                f"difference {d['estimate']:+.3f} ({_ci(d)})",
+                                float(d["p_value"])))
+    return checks

@@ -19,7 +19,9 @@ from ..tables.frame import frame_table
 from ..tables.regression import regression_table
 from .claims import (
     ALPHA,
+    Check,
     Claim,
+    Unavailable,
     attempt,
     ci_text,
     claims_table,
@@ -83,6 +85,11 @@ def _framing_models(ex: pd.DataFrame) -> list:
 
 def h2_section(report: Report, res: H2Results) -> Report:
     """Add the H2 heading, the analyses H2a-H2d with readings, and the claims table."""
+    return claims_table(*h2_parts(report, res), "H2", H2_RULE)
+
+
+def h2_parts(report: Report, res: H2Results) -> tuple[Report, list[Claim]]:
+    """Add the H2 heading and the analyses H2a-H2d with readings; also return the claims."""
     report = report.add_heading("H2: Do loss-framed exchanges teach more than gain-framed "
                                 "ones?")
     report = report.add_text(
@@ -99,10 +106,12 @@ def h2_section(report: Report, res: H2Results) -> Report:
          "Receivers' loss aversion amplifies loss framing"),
         (_questions, "H2d", "question types and numbers", ("questions",),
          "Different question types for different senders, about three questions each")))
-    return claims_table(report, claims, "H2",
-                        f"Supported: the primary test rejects at the {ALPHA:.0%} level in the "
-                        "claimed direction (one-sided for H2a-H2c); H2d needs both a "
-                        "significant association and counts equivalent to three.")
+    return report, claims
+
+
+H2_RULE = (f"Supported: the primary test rejects at the {ALPHA:.0%} level in the "
+           "claimed direction (one-sided for H2a-H2c); H2d needs both a "
+           "significant association and counts equivalent to three.")
 
 
 def _framing(report: Report, res: H2Results):
@@ -297,3 +306,26 @@ def _questions_reading(qp, g: pd.Series):
                   "questions each", f"V = {g['cramers_v']:.3f}; mean {g['mean_count']:.2f}",
                   max(assoc_p, tost_p), bool(supported))
     return text, claim
+
+
+def h2_checks(res: H2Results) -> list[Check]:
+    """The H2 effects that the theory says are zero: neutral and gain framing teach the
+    same, loss aversion does not matter without loss framing, and senders do not change
+    how many questions are asked."""
+    checks = []
+    if not isinstance(res.framing, Unavailable):
+        row = res.framing[0].contrasts().set_index("term").loc["neutral - gain"]
+        checks.append(Check("H2a", "Neutral framing teaches the same as gain framing",
+                            f"neutral - gain {row['estimate']:+.3f} ({ci_text(row)})",
+                            float(row["p_value"])))
+    if not isinstance(res.loss_aversion, Unavailable):
+        row = res.loss_aversion.tidy().set_index("term").loc["receiver_loss_aversion"]
+        checks.append(Check("H2c", "Loss aversion does not matter under gain framing",
+                            f"slope {row['estimate']:+.3f} ({ci_text(row)})",
+                            float(row["p_value"])))
+    if not isinstance(res.questions, Unavailable):
+        test = res.questions.sender_test
+        checks.append(Check("H2d", "Senders do not change the number of questions",
+                            f"Wald chi2({test.df_num}) = {test.statistic:.2f}",
+                            float(test.p_value)))
+    return checks

@@ -19,6 +19,7 @@ from ..tables.frame import frame_table
 from ..tables.regression import regression_table
 from .claims import (
     ALPHA,
+    Check,
     Claim,
     Unavailable,
     attempt,
@@ -103,6 +104,11 @@ def _curve(tk: pd.DataFrame) -> tuple[object, tuple[str, ...]]:
 
 def h3_section(report: Report, res: H3Results) -> Report:
     """Add the H3 heading, the analyses H3a-H3c with readings, and the claims table."""
+    return claims_table(*h3_parts(report, res), "H3", H3_RULE)
+
+
+def h3_parts(report: Report, res: H3Results) -> tuple[Report, list[Claim]]:
+    """Add the H3 heading and the analyses H3a-H3c with readings; also return the claims."""
     report = report.add_heading("H3: Do receivers learn more from risk-averse senders?")
     report = report.add_text(
         "H3a compares what receivers learn from senders with different traits: risk "
@@ -118,11 +124,13 @@ def h3_section(report: Report, res: H3Results) -> Report:
          "Exposure to risk-averse senders steepens the learning curve"),
         (_triangulation, "H3c", "triangulation versus reinforcement", ("triangulation",),
          "More information sources teach more than more experience")))
-    return claims_table(report, claims, "H3",
-                        f"Supported: the primary test rejects at the {ALPHA:.0%} level in the "
-                        "claimed direction (one-sided). H3a needs risk aversion's effect to "
-                        "exceed every outward trait's (Holm-adjusted across the five "
-                        "comparisons; the largest adjusted p is shown).")
+    return report, claims
+
+
+H3_RULE = (f"Supported: the primary test rejects at the {ALPHA:.0%} level in the "
+           "claimed direction (one-sided). H3a needs risk aversion's effect to "
+           "exceed every outward trait's (Holm-adjusted across the five "
+           "comparisons; the largest adjusted p is shown).")
 
 
 def _senders(report: Report, res: H3Results):
@@ -258,3 +266,29 @@ def _triangulation(report: Report, res: H3Results):
                   f"(95% CI {comp['conf_low']:.3f} to {comp['conf_high']:.3f})", p,
                   bool(p < ALPHA))
     return report.add_text(text), claim
+
+
+def h3_checks(res: H3Results) -> list[Check]:
+    """The H3 effects that the theory says are zero: the outward sender traits, exposure
+    without experience, and experience without more sources."""
+    checks = []
+    if not isinstance(res.senders, Unavailable):
+        tidy = res.senders.tidy().set_index("term")
+        for trait in OUTWARD:
+            if trait in tidy.index:
+                row = tidy.loc[trait]
+                checks.append(Check("H3a", f"{LABELS[trait]} of the sender does not matter",
+                                    f"{row['estimate']:+.3f} per SD ({ci_text(row)})",
+                                    float(row["p_value"])))
+    for res_, term, code, what in (
+            (res.curve, EXPOSURE, "H3b", "Exposure alone does not shift the curve"),
+            (res.triangulation, "log(cum_experience)", "H3c",
+             "More experience alone does not teach more (reinforcement)")):
+        if isinstance(res_, Unavailable):
+            continue
+        tidy = res_.tidy().set_index("term")
+        if term in tidy.index:
+            row = tidy.loc[term]
+            checks.append(Check(code, what, f"{row['estimate']:+.3f} ({ci_text(row)})",
+                                float(row["p_value"])))
+    return checks

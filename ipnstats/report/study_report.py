@@ -61,7 +61,7 @@ def study_report(study: Study) -> Report:
                         "Software": software_versions(),
                         "Disclosure control": f"no firm named; no statistic from fewer than "
                                               f"{k} firms"})
-    report = _data_section(report, study)
+    report = data_section(report, study)
     report = _h1(report, study)
     report = _h2(report, study)
     return _h3(report, study)
@@ -90,8 +90,9 @@ def _h3(report: Report, study: Study) -> Report:
     return h3_section(report, results)
 
 
-def _data_section(report: Report, study: Study) -> Report:
-    report = report.add_heading("Data")
+def data_section(report: Report, study: Study, heading: str = "Data") -> Report:
+    """The data section: validation, sample flow, the panel, descriptives, reliability."""
+    report = report.add_heading(heading)
     report = _validation(report, study)
     report = report.add_heading("Sample flow", 2).add_text(
         "Every row of every input file is accounted for: each step shows the rows it "
@@ -181,6 +182,24 @@ def _reliability(report: Report, study: Study) -> Report:
         "weakest_item": "Weakest item"}, title="Reliability of the survey scales",
         label="reliability", notes=("Complete cases. ω from a one-factor minres solution.",))
     return report.add_heading("Reliability", 2).add_table(table)
+
+
+def measurement_table(study: Study):
+    """Each survey scale: its items, reverse-coded items, answer range and reliability."""
+    rel = study.reliability.set_index("scale") if len(study.reliability) else None
+    rows = []
+    for s in study.codebook.scales:
+        r = rel.loc[s.name] if rel is not None and s.name in rel.index else None
+        rows.append({"scale": s.label or s.name, "items": ", ".join(s.items),
+                     "reverse": ", ".join(s.reverse) or "none",
+                     "range": f"{s.low:g}-{s.high:g}",
+                     "alpha": r["alpha"] if r is not None else float("nan"),
+                     "omega": r["omega"] if r is not None else float("nan")})
+    return frame_table(pd.DataFrame(rows), labels={
+        "scale": "Scale", "items": "Items", "reverse": "Reverse-coded", "range": "Answers",
+        "alpha": "Cronbach's α", "omega": "McDonald's ω"}, title="Survey scales and items",
+        label="measurement", notes=("A score is the mean of the answered items (reverse-coded "
+                                    "items flipped) when two thirds are answered.",))
 
 
 def write_study_report(study: Study, out_dir: str | Path) -> list[Path]:

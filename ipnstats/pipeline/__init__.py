@@ -1,0 +1,13 @@
+"""One run, one configuration: ``ipnstats run`` fits, ``ipnstats report`` renders.
+
+- :mod:`.config` reads and checks ``analyses/ipn_study.toml``; formulas pass the
+  restricted grammar of :mod:`.grammar`.
+- :mod:`.stages` defines what each stage fits and from which inputs; :mod:`.runner`
+  runs the stages whose inputs changed and stores JSON; :mod:`.assemble` renders the
+  report from the stored JSON alone.
+"""
+
+from .config import ConfigError, StudyConfig, load_config
+from .grammar import ExpressionError, check_formula
+
+__all__ = ["ConfigError", "ExpressionError", "StudyConfig", "check_formula", "load_config"]

@@ -1,0 +1,180 @@
+"""The study report, assembled from the stored stage results.
+
+Order: title page, the verdict page (every claim H1a-H3c with its primary estimate,
+p-value, adjusted p-value and verdict, then the falsification checks), the hypothesis
+sections, robustness, the configuration's own models, and the appendices (data,
+measurement, methods, reproducibility). Nothing is refitted here.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+from ..report.claims import ADJUST_NAMES, Check, Claim, verdict_rule
+from ..report.document import Report, TableBlock
+from ..report.study_report import data_fingerprint, report_date
+from ..tables.format import fmt_p
+from ..tables.frame import frame_table
+from ..tables.render import to_docx, to_latex, to_markdown
+from .config import StudyConfig
+from .runner import input_files, load_results, sha256
+from .store import blocks_from_json, claims_from_json
+
+BODY = ("h1", "h2", "h3", "robustness", "models")
+PACKAGES = ("ipnstats", "numpy", "pandas", "scipy", "statsmodels", "formulaic", "joblib",
+            "matplotlib", "typst", "python-docx", "pyarrow")
+
+
+def build_report(cfg: StudyConfig, stored: dict[str, dict]) -> Report:
+    """The study report document of a configuration's stored results."""
+    first = next(iter(stored.values()))
+    k = first["disclosure_threshold"]
+    report = Report(cfg["study"]["title"], first.get("study_name", ""),
+                    authors=tuple(cfg["study"]["authors"]), date=report_date(), meta={
+                        "Study folder": cfg.folder.name,
+                        "Data fingerprint": f"sha256 {data_fingerprint(cfg.folder)}",
+                        "Configuration": _shown_path(cfg.path),
+                        "Disclosure control": f"no firm named; no statistic from fewer than "
+                                              f"{k} firms"})
+    report = verdict_page(report, stored, cfg)
+    figures = cfg.out / "figures"
+    for name in BODY:
+        if name in stored:
+            report = blocks_from_json(report, stored[name]["blocks"], figures)
+    if "data" in stored:
+        report = blocks_from_json(report, stored["data"]["blocks"], figures)
+    report = methods_appendix(report, stored)
+    return reproducibility_appendix(report, stored, cfg)
+
+
+def verdict_page(report: Report, stored: dict[str, dict], cfg: StudyConfig) -> Report:
+    """The one-page summary: claims with verdicts, then the falsification checks."""
+    v = cfg["verdict"]
+    claims = [c for name in ("h1", "h2", "h3") if name in stored
+              for c in claims_from_json(stored[name]["claims"], Claim)]
+    checks = [c for name in ("h1", "h2", "h3") if name in stored
+              for c in claims_from_json(stored[name]["checks"], Check)]
+    method = ADJUST_NAMES["holm" if v["adjust"] == "romano-wolf" else v["adjust"]]
+    report = report.add_heading("Verdicts").add_text(
+        "Each hypothesis, its claim in plain words, the primary test, and what the data say. "
+        f"p-values are adjusted across the claims of each family (H1, H2, H3) by the "
+        f"{method} method. " + verdict_rule(v["adjust"] if v["adjust"] != "romano-wolf"
+                                            else "holm", v["alpha"]))
+    frame = pd.DataFrame([{"code": c.code, "claim": c.claim, "evidence": c.evidence,
+                           "p": fmt_p(c.p_value), "q": fmt_p(c.p_adjusted),
+                           "verdict": c.verdict} for c in claims])
+    report = report.add_table(frame_table(frame, labels={
+        "code": "", "claim": "Claim", "evidence": "Primary estimate", "p": "p",
+        "q": f"p adj. ({method})", "verdict": "Verdict"}, title="Verdict table",
+        label="verdicts", notes=("One-sided p-values where the claim has a direction (see "
+                                 "each section's claims table for the test).",)))
+    if checks:
+        frame = pd.DataFrame([{"code": c.code, "what": c.what, "evidence": c.evidence,
+                               "p": fmt_p(c.p_value), "q": fmt_p(c.p_adjusted),
+                               "verdict": c.verdict} for c in checks])
+        report = report.add_table(frame_table(frame, labels={
+            "code": "", "what": "The theory says there is no effect of", "evidence":
+            "Estimate", "p": "p", "q": "p adj. (Holm)", "verdict": "Result"},
+            title="Falsification checks: effects that should be zero", label="checks",
+            notes=("A check passes with \"No effect\". Holm adjustment across all checks of a "
+                   "family.",)))
+    return report.add_page_break()
+
+
+def methods_appendix(report: Report, stored: dict[str, dict]) -> Report:
+    report = report.add_heading("Appendix C: Methods").add_text(
+        "One paragraph per model, generated from the fitted results: the estimator, the "
+        "sample, the standard errors and clusters, the bootstrap draws and seed, and the "
+        "implementation it follows and is tested against.")
+    for name, doc in stored.items():
+        if doc["methods"]:
+            report = report.add_heading(doc["title"], 2).add_text(
+                "\n\n".join(doc["methods"]))
+    return report
+
+
+def reproducibility_appendix(report: Report, stored: dict[str, dict],
+                             cfg: StudyConfig) -> Report:
+    shown = _shown_path(cfg.path)
+    report = report.add_heading("Appendix D: Reproducibility").add_text(
+        f"Reproduce this report with `make report`, which runs `ipnstats run {shown}` and "
+        f"`ipnstats report {shown}` and redoes only the stages whose inputs or settings "
+        "changed. Two runs give byte-identical files; the report's date is "
+        "SOURCE_DATE_EPOCH when set.")
+    rows = [{"section": s, "key": key, "value": _value(val)}
+            for s, sec in cfg.sections.items() for key, val in sec.items()]
+    rows += [{"section": "models", "key": m["name"], "value": m["formula"]}
+             for m in cfg.models]
+    report = report.add_table(frame_table(pd.DataFrame(rows), labels={
+        "section": "Section", "key": "Setting", "value": "Value"},
+        title="Configuration in effect (defaults filled in)", label="configuration"))
+    files = pd.DataFrame([{"file": p.name, "bytes": f"{p.stat().st_size:,}",
+                           "sha256": sha256(p)[:16]} for p in input_files(cfg.folder, None)])
+    report = report.add_table(frame_table(files, labels={
+        "file": "Input file", "bytes": "Bytes", "sha256": "SHA-256 (first 16 hex digits)"},
+        title="Input fingerprints", label="inputs"))
+    seeds = [{"stage": doc["title"], "seeds": ", ".join(f"{k} {v}" for k, v in
+                                                         doc["seeds"].items()) or "none"}
+             for doc in stored.values()]
+    report = report.add_table(frame_table(pd.DataFrame(seeds), labels={
+        "stage": "Stage", "seeds": "Random seeds"}, title="Seeds", label="seeds"))
+    versions = [{"package": "python", "version": platform.python_version()}]
+    for name in PACKAGES:
+        try:
+            versions.append({"package": name, "version": metadata.version(name)})
+        except metadata.PackageNotFoundError:
+            continue
+    return report.add_table(frame_table(pd.DataFrame(versions), labels={
+        "package": "Package", "version": "Version"}, title="Software", label="software"))
+
+
+def _value(value) -> str:
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_value(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "(none)"
+    return str(value)
+
+
+def _shown_path(path: Path) -> str:
+    """A path relative to the working directory when inside it (the same on every machine)."""
+    try:
+        return Path(os.path.relpath(path, Path.cwd())).as_posix()
+    except ValueError:
+        return path.name
+
+
+def write_report(cfg: StudyConfig) -> list[Path]:
+    """Render the stored results: PDF, HTML, and every table as .tex, .docx and .md."""
+    report = build_report(cfg, load_results(cfg))
+    out = cfg.out
+    written = [report.to_pdf(out / "ipn_report.pdf"), report.to_html(out / "ipn_report.html")]
+    return written + write_tables(report, out / "tables")
+
+
+def write_tables(report: Report, directory: Path) -> list[Path]:
+    """Every table of the report as ``<label>.tex``, ``.docx`` and ``.md``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    names, written = set(), []
+    for i, block in enumerate(b for b in report.blocks if isinstance(b, TableBlock)):
+        table = block.table
+        name = table.label or f"table-{i + 1}"
+        while name in names:
+            name += "-b"
+        names.add(name)
+        (directory / f"{name}.tex").write_text(to_latex(table), encoding="utf-8")
+        (directory / f"{name}.md").write_text(to_markdown(table), encoding="utf-8")
+        written += [directory / f"{name}.tex", directory / f"{name}.md",
+                    to_docx(table, directory / f"{name}.docx")]
+    for path in directory.iterdir():
+        if path.stem not in names:
+            path.unlink()
+    return written
+
+
+__all__ = ["build_report", "verdict_page", "write_report", "write_tables"]

@@ -1,0 +1,132 @@
+"""``ipnstats run`` and ``ipnstats report``: fit the stages, then render from their JSON.
+
+``run`` writes ``<out>/results/<stage>.json`` for each stage whose inputs or settings
+changed (each file records the fingerprint it was made from; ``force`` redoes all).
+``report`` reads those files only and writes the PDF, the HTML, every table as .tex,
+.docx and .md under ``tables/`` (figures are already under ``figures/``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib import metadata
+from pathlib import Path
+
+from ..data import load_study
+from .config import StudyConfig
+from .progress import Progress
+from .stages import STAGES, Stage, active, stage
+from .store import (
+    blocks_to_json,
+    claims_to_json,
+    dumps,
+    results_to_json,
+    write_if_changed,
+)
+
+REPORT_SECTIONS = ("study", "verdict", "output")
+
+
+def version() -> str:
+    return metadata.version("ipnstats")
+
+
+def input_files(folder: Path, tables: tuple[str, ...] | None) -> list[Path]:
+    """The study folder's files behind ``tables`` (``None``: every file but truth.toml)."""
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != "truth.toml"
+                   and not p.name.startswith("."))
+    if tables is None:
+        return files
+    return [p for p in files if p.name.split(".")[0] in tables]
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def fingerprint(cfg: StudyConfig, st: Stage) -> dict:
+    """What a stage's results depend on: its settings, its input files, ipnstats."""
+    return {"config": cfg.digest(*st.sections), "ipnstats": version(),
+            "inputs": {p.name: sha256(p) for p in input_files(cfg.folder, st.inputs)}}
+
+
+def result_path(cfg: StudyConfig, name: str) -> Path:
+    return cfg.out / "results" / f"{name}.json"
+
+
+def split_config(cfg: StudyConfig, directory: str | Path) -> list[Path]:
+    """Write each stage's settings to ``directory/<stage>.json``, only when they changed,
+    so that ``make`` redoes a stage only when its own settings changed."""
+    directory = Path(directory)
+    slices = {s.name: cfg.slice(*s.sections) for s in STAGES}
+    slices["report"] = cfg.slice(*REPORT_SECTIONS)
+    written = []
+    for name, text in slices.items():
+        if write_if_changed(directory / f"{name}.json", text + "\n"):
+            written.append(directory / f"{name}.json")
+    return written
+
+
+def run(cfg: StudyConfig, *, only: tuple[str, ...] = (), force: bool = False) -> list[str]:
+    """Run the stages (``only`` those named) whose fingerprint changed; returns the names
+    of the stages that were run."""
+    chosen = [stage(n) for n in only] if only else list(active(cfg))
+    ran, study = [], None
+    for st in chosen:
+        path = result_path(cfg, st.name)
+        fp = fingerprint(cfg, st)
+        progress = Progress(st.name, cfg["run"]["progress"])
+        if not force and path.exists() and _stored_fingerprint(path) == fp:
+            progress("up to date")
+            path.touch()  # make compares times: the results are as new as their inputs
+            continue
+        study = study or load_study(cfg.folder)
+        output = st.build(study, cfg, progress)
+        doc = {"stage": st.name, "title": st.title, "fingerprint": fp,
+               "study_name": study.codebook.name,
+               "disclosure_threshold": study.codebook.disclosure_threshold,
+               "blocks": blocks_to_json(output.report, cfg.out / "figures", st.name),
+               "claims": claims_to_json(list(output.claims)),
+               "checks": claims_to_json(list(output.checks)),
+               "results": results_to_json(output.results,
+                                          study.codebook.disclosure_threshold),
+               "methods": list(output.methods), "seeds": output.seeds}
+        _remove_stale_figures(cfg.out / "figures", st.name, doc["blocks"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(dumps(doc), encoding="utf-8")
+        progress.done()
+        ran.append(st.name)
+    return ran
+
+
+def _stored_fingerprint(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("fingerprint")
+    except (OSError, ValueError):
+        return None
+
+
+def _remove_stale_figures(figures: Path, name: str, blocks: list[dict]) -> None:
+    keep = {b["file"].rsplit(".", 1)[0] for b in blocks if b["type"] == "figure"}
+    for path in figures.glob(f"{name}-figure-*"):
+        if path.name.rsplit(".", 1)[0] not in keep:
+            path.unlink()
+
+
+def load_results(cfg: StudyConfig) -> dict[str, dict]:
+    """The stored results of the configuration's stages, in stage order."""
+    out, missing = {}, []
+    for st in active(cfg):
+        path = result_path(cfg, st.name)
+        if not path.exists():
+            missing.append(st.name)
+            continue
+        out[st.name] = json.loads(path.read_text(encoding="utf-8"))
+    if missing:
+        raise ValueError(f"no results for stage(s) {', '.join(missing)} under "
+                         f"{cfg.out / 'results'}: run `ipnstats run {cfg.path}` first")
+    return out
+
+
+__all__ = ["fingerprint", "input_files", "load_results", "run", "split_config"]

@@ -1,0 +1,188 @@
+"""The stages of a study run: what each fits, from which inputs and settings.
+
+Each stage reads the study folder and its slice of the configuration and returns a
+:class:`StageOutput`: the report blocks it contributes, its claims and falsification
+checks (with multiplicity-adjusted verdicts), every fitted result (for ``tidy()`` and
+``glance()`` in JSON) and a methods paragraph per model. A stage depends only on the
+input tables listed in :data:`STAGES` and on its configuration sections, which is what
+lets ``make`` (and ``ipnstats run``) redo only what changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..data import Study
+from ..report.claims import Claim, Unavailable, adjudicate, adjudicate_checks, claims_table
+from ..report.document import Report
+from .config import StudyConfig
+from .methods import methods_of
+
+# the input tables behind each derived frame (codebook.toml included)
+FIRM_YEAR_INPUTS = ("codebook", "firms", "memberships", "financials", "meetings",
+                    "meeting_activity", "surveys")
+EXCHANGE_INPUTS = (*FIRM_YEAR_INPUTS, "exchanges")
+TASK_INPUTS = (*EXCHANGE_INPUTS, "tasks")
+
+
+@dataclass(frozen=True)
+class StageOutput:
+    report: Report  # the blocks this stage adds to the study report
+    claims: tuple = ()
+    checks: tuple = ()
+    results: dict = field(default_factory=dict)
+    methods: tuple[str, ...] = ()
+    seeds: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    title: str
+    inputs: tuple[str, ...] | None  # input tables; None: every file of the study folder
+    sections: tuple[str, ...]  # configuration sections the results depend on
+    build: Callable[[Study, StudyConfig, Callable], StageOutput]
+    family: str = ""  # "H1", "H2", "H3": skipped unless [run] hypotheses lists it
+
+
+def _family(code: str, cfg: StudyConfig, claims: list[Claim], checks: list,
+            report: Report, rule: str) -> tuple[Report, tuple, tuple]:
+    """Adjust a family's claims and checks, and close its section with the claims table."""
+    v = cfg["verdict"]
+    method = "holm" if v["adjust"] == "romano-wolf" else v["adjust"]
+    claims = adjudicate(claims, method, v["alpha"])
+    checks = adjudicate_checks(checks, "holm", v["alpha"])
+    report = claims_table(report, claims, code, rule)
+    return report, tuple(claims), tuple(checks)
+
+
+# -- H1 ---------------------------------------------------------------------------------
+
+def _h1(study: Study, cfg: StudyConfig, progress) -> StageOutput:
+    from ..report.h1_section import H1_RULE, fit_h1, h1_checks, h1_parts
+
+    run, h1 = cfg["run"], cfg["H1"]
+    progress("fitting H1: staggered DiD, event study, stages, mediation, practices, exits")
+    res = fit_h1(study.firm_year, threshold=study.codebook.disclosure_threshold,
+                 n_boot=run["n_boot"], seed=run["seed"], firms=study.tables.get("firms"),
+                 outcomes=tuple(h1["outcomes"]), covariates=tuple(h1["covariates"]),
+                 mediation_draws=h1["mediation_draws"])
+    report, claims = h1_parts(Report(""), res)
+    report, claims, checks = _family("H1", cfg, claims, h1_checks(res), report, H1_RULE)
+    results = {}
+    for outcome, models in res.participation.items():
+        names = ("twfe", "cs", "cs_covariates", "sunab")
+        if isinstance(models, Unavailable):
+            results[f"participation.{outcome}"] = models
+        else:
+            results.update({f"participation.{outcome}.{n}": m
+                            for n, m in zip(names, models, strict=True)})
+    for name in ("event", "stages", "mediation", "practices", "practices_std", "hazard",
+                 "hazard_cox"):
+        results[name] = getattr(res, name)
+    if not isinstance(res.heterogeneity, Unavailable):
+        results["heterogeneity.interaction"] = res.heterogeneity.interaction
+    return StageOutput(report, claims, checks, results, methods_of(results),
+                       {"bootstrap": run["seed"]})
+
+
+# -- H2 ---------------------------------------------------------------------------------
+
+def _h2(study: Study, cfg: StudyConfig, progress) -> StageOutput:
+    from ..report.h2_section import H2_RULE, fit_h2, h2_checks, h2_parts
+
+    run = cfg["run"]
+    progress("fitting H2: crossed random effects, moderation, PROCESS model 7, questions")
+    res = fit_h2(study.exchanges, threshold=study.codebook.disclosure_threshold,
+                 n_boot=cfg["H2"]["process_draws"], seed=run["seed"])
+    report, claims = h2_parts(Report(""), res)
+    report, claims, checks = _family("H2", cfg, claims, h2_checks(res), report, H2_RULE)
+    results = {"behavior": res.behavior, "loss_aversion": res.loss_aversion,
+               "process": res.process}
+    if isinstance(res.framing, Unavailable):
+        results["framing"] = res.framing
+    else:
+        results.update({f"framing.{n}": m for n, m in
+                        zip(("crossed", "receiver_fe", "gee"), res.framing, strict=True)})
+    if not isinstance(res.questions, Unavailable):
+        results.update({"questions.counts": res.questions.counts,
+                        "questions.counts_fe": res.questions.counts_fe})
+    return StageOutput(report, claims, checks, results, methods_of(results),
+                       {"bootstrap": run["seed"]})
+
+
+# -- H3 ---------------------------------------------------------------------------------
+
+def _h3(study: Study, cfg: StudyConfig, progress) -> StageOutput:
+    from ..report.h3_section import H3_RULE, fit_h3, h3_checks, h3_parts
+
+    progress("fitting H3: crossed random effects, learning curves, triangulation")
+    res = fit_h3(study.exchanges, study.tasks, threshold=study.codebook.disclosure_threshold)
+    report, claims = h3_parts(Report(""), res)
+    report, claims, checks = _family("H3", cfg, claims, h3_checks(res), report, H3_RULE)
+    results = {"senders": res.senders, "learning_curve": res.curve,
+               "triangulation": res.triangulation}
+    return StageOutput(report, claims, checks, results, methods_of(results), {})
+
+
+# -- data appendix -------------------------------------------------------------------------
+
+def _data(study: Study, cfg: StudyConfig, progress) -> StageOutput:
+    from ..report.study_report import data_section, measurement_table
+
+    progress("describing the data: validation, sample flow, descriptives, reliability")
+    report = data_section(Report(""), study, heading="Appendix A: Data")
+    report = report.add_heading("Appendix B: Measurement").add_text(
+        "Survey scales: the items of each scale, the reverse-coded ones, the answer range, "
+        "and the reliability of the averaged score.").add_table(measurement_table(study))
+    results = {}
+    return StageOutput(report, (), (), results, (), {})
+
+
+# -- robustness -----------------------------------------------------------------------------
+
+def _robustness(study: Study, cfg: StudyConfig, progress) -> StageOutput:
+    from .robustness import robustness_section
+
+    rob, run = cfg["robustness"], cfg["run"]
+    report, results, methods = robustness_section(study, rob, run, progress)
+    return StageOutput(report, (), (), results, methods, {"wild bootstrap": run["seed"]})
+
+
+# -- extra models -----------------------------------------------------------------------------
+
+def _models(study: Study, cfg: StudyConfig, progress) -> StageOutput:
+    from .extra import extra_models
+
+    report, results, methods = extra_models(study, cfg.models)
+    return StageOutput(report, (), (), results, methods, {})
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("h1", "H1: participation and performance", FIRM_YEAR_INPUTS, ("run", "H1", "verdict"),
+          _h1, "H1"),
+    Stage("h2", "H2: framing", EXCHANGE_INPUTS, ("run", "H2", "verdict"), _h2, "H2"),
+    Stage("h3", "H3: senders and learning curves", TASK_INPUTS, ("run", "H3", "verdict"),
+          _h3, "H3"),
+    Stage("robustness", "Robustness of the primary H1 effect", FIRM_YEAR_INPUTS,
+          ("run", "robustness"), _robustness, "H1"),
+    Stage("models", "Additional models", FIRM_YEAR_INPUTS, ("models",), _models),
+    Stage("data", "Data and measurement", None, ("study",), _data),
+)
+
+
+def stage(name: str) -> Stage:
+    for s in STAGES:
+        if s.name == name:
+            return s
+    raise ValueError(f"unknown stage {name!r}; the stages are "
+                     f"{', '.join(s.name for s in STAGES)}")
+
+
+def active(cfg: StudyConfig) -> tuple[Stage, ...]:
+    """The stages a configuration runs (a family left out of [run] hypotheses is skipped)."""
+    return tuple(s for s in STAGES if not s.family or s.family in cfg.families)
+
+
+__all__ = ["STAGES", "Stage", "StageOutput", "active", "stage"]

@@ -9,8 +9,27 @@ EXAMPLE_SEED := 20190135
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
 export SOURCE_DATE_EPOCH
 
+# The study run: analyses/ipn_study.toml reads $(STUDY) and writes $(OUT) (keep them in step).
+CONFIG := analyses/ipn_study.toml
+STUDY  := data/example
+OUT    := reports
+IPN    := $(BIN)/ipnstats
+BUILD  := $(OUT)/.build
+RES    := $(OUT)/results
+STAGES := h1 h2 h3 robustness models data
+CODE   := $(shell find ipnstats -name '*.py' 2>/dev/null) pyproject.toml
+# the input files behind each stage (any format: firms.csv, firms.parquet, ...)
+inputs = $(wildcard $(foreach t,$(1),$(STUDY)/$(t).*))
+FIRM_YEAR := codebook firms memberships financials meetings meeting_activity surveys
+IN_h1         := $(call inputs,$(FIRM_YEAR))
+IN_robustness := $(IN_h1)
+IN_models     := $(IN_h1)
+IN_h2         := $(call inputs,$(FIRM_YEAR) exchanges)
+IN_h3         := $(call inputs,$(FIRM_YEAR) exchanges tasks)
+IN_data       := $(filter-out $(STUDY)/truth.toml,$(wildcard $(STUDY)/*))
+
 .DEFAULT_GOAL := help
-.PHONY: help setup report test example validate bench lint clean distclean
+.PHONY: help setup report results test example validate bench lint clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -29,10 +48,26 @@ $(DEV): $(RUN)
 
 setup: $(DEV) ## create .venv and install ipnstats with its run and test dependencies
 
-report: $(RUN) ## run the main job on data/example (writes reports/ipn_report.pdf and more)
-	$(BIN)/ipnstats validate data/example
-	$(BIN)/ipnstats data-report data/example --out reports
-	$(BIN)/ipnstats report data/example --out reports
+report: $(OUT)/ipn_report.pdf $(OUT)/data_report.txt ## set up, then fit and render the example study (only what changed)
+
+results: $(foreach s,$(STAGES),$(RES)/$(s).json) ## fit the stages whose inputs or settings changed
+
+# Each stage's settings, rewritten only when they change, so that editing one section of
+# the configuration redoes only the stages that read it.
+$(BUILD)/config.stamp: $(CONFIG) | $(RUN)
+	$(IPN) run $(CONFIG) --split-config $(BUILD)
+	touch $@
+$(foreach s,$(STAGES) report,$(BUILD)/$(s).json): $(BUILD)/config.stamp ;
+
+$(RES)/%.json: $(BUILD)/%.json $(CODE) | $(RUN)
+	$(IPN) run $(CONFIG) --stage $*
+$(foreach s,$(STAGES),$(eval $(RES)/$(s).json: $(IN_$(s))))
+
+$(OUT)/ipn_report.pdf: $(foreach s,$(STAGES),$(RES)/$(s).json) $(BUILD)/report.json | $(RUN)
+	$(IPN) report $(CONFIG)
+
+$(OUT)/data_report.txt: $(IN_data) $(CODE) | $(RUN)
+	$(IPN) data-report $(STUDY) --out $(OUT)
 
 test: $(DEV) ## run the test suite
 	$(BIN)/python -m pytest -q
@@ -51,7 +86,7 @@ lint: $(DEV) ## ruff
 	$(BIN)/ruff check ipnstats tests benchmarks
 
 clean: ## remove what `make report` and `make bench` wrote
-	rm -rf reports benchmarks/results.json benchmarks/_data
+	rm -rf $(OUT) benchmarks/results.json benchmarks/_data
 
 distclean: clean ## also remove .venv
 	rm -rf $(VENV)

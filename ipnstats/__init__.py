@@ -22,6 +22,8 @@ __all__ = ["MANAGEMENT_STARS", "Cluster", "Codebook", "DataError", "Report", "Re
 _LAZY = {"simulate_study": ("simulate", "simulate_study"), "Report": ("report", "Report"),
          "coefficient_plot": ("figures", "coefficient_plot"),
          "wild_bootstrap": ("models.wild", "wild_bootstrap"),
+         "adjust_pvalues": ("results.multiplicity", "adjust_pvalues"),
+         "romano_wolf": ("results.multiplicity", "romano_wolf"),
          "mediation": ("models.mediation", "mediation"),
          "event_study": ("models.did", "event_study"),
          "stage_effects": ("models.did", "stage_effects"),
@@ -36,7 +38,8 @@ _LAZY = {"simulate_study": ("simulate", "simulate_study"), "Report": ("report", 
          "mixed_model": ("models.mixed", "mixed_model"),
          "sender_effects": ("models.senders", "sender_effects"),
          "learning_curve": ("models.learning", "learning_curve"),
-         "triangulation": ("models.triangulation", "triangulation")}
+         "triangulation": ("models.triangulation", "triangulation"),
+         "specification_curve": ("models.speccurve", "specification_curve")}
 
 
 def __getattr__(name: str):

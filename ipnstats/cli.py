@@ -147,8 +147,12 @@ def _report(args) -> int:
         run(cfg)
     else:
         cfg = load_config(args.path)
-    for path in write_report(cfg):
+    written = write_report(cfg)
+    tables = [p for p in written if p.parent.name == "tables"]
+    for path in written[:2]:
         print(f"wrote {path}")
+    if tables:
+        print(f"wrote {len(tables)} table files (.tex, .docx, .md) to {tables[0].parent}")
     return 0
 
 

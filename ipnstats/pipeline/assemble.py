@@ -59,12 +59,11 @@ def verdict_page(report: Report, stored: dict[str, dict], cfg: StudyConfig) -> R
               for c in claims_from_json(stored[name]["claims"], Claim)]
     checks = [c for name in ("h1", "h2", "h3") if name in stored
               for c in claims_from_json(stored[name]["checks"], Check)]
-    method = ADJUST_NAMES["holm" if v["adjust"] == "romano-wolf" else v["adjust"]]
+    method = ADJUST_NAMES[v["adjust"]]
     report = report.add_heading("Verdicts").add_text(
         "Each hypothesis, its claim in plain words, the primary test, and what the data say. "
         f"p-values are adjusted across the claims of each family (H1, H2, H3) by the "
-        f"{method} method. " + verdict_rule(v["adjust"] if v["adjust"] != "romano-wolf"
-                                            else "holm", v["alpha"]))
+        f"{method} method. " + verdict_rule(v["adjust"], v["alpha"]))
     frame = pd.DataFrame([{"code": c.code, "claim": c.claim, "evidence": c.evidence,
                            "p": fmt_p(c.p_value), "q": fmt_p(c.p_adjusted),
                            "verdict": c.verdict} for c in claims])
@@ -77,7 +76,9 @@ def verdict_page(report: Report, stored: dict[str, dict], cfg: StudyConfig) -> R
         frame = pd.DataFrame([{"code": c.code, "what": c.what, "evidence": c.evidence,
                                "p": fmt_p(c.p_value), "q": fmt_p(c.p_adjusted),
                                "verdict": c.verdict} for c in checks])
-        report = report.add_table(frame_table(frame, labels={
+        report = report.add_page_break().add_heading("Falsification checks", 2).add_text(
+            "Effects that the theory says are zero: finding one would cast doubt on the "
+            "design or the theory.").add_table(frame_table(frame, labels={
             "code": "", "what": "The theory says there is no effect of", "evidence":
             "Estimate", "p": "p", "q": "p adj. (Holm)", "verdict": "Result"},
             title="Falsification checks: effects that should be zero", label="checks",
@@ -87,11 +88,11 @@ def verdict_page(report: Report, stored: dict[str, dict], cfg: StudyConfig) -> R
 
 
 def methods_appendix(report: Report, stored: dict[str, dict]) -> Report:
-    report = report.add_heading("Appendix C: Methods").add_text(
+    report = report.add_heading("Appendix: Methods").add_text(
         "One paragraph per model, generated from the fitted results: the estimator, the "
         "sample, the standard errors and clusters, the bootstrap draws and seed, and the "
         "implementation it follows and is tested against.")
-    for name, doc in stored.items():
+    for doc in stored.values():
         if doc["methods"]:
             report = report.add_heading(doc["title"], 2).add_text(
                 "\n\n".join(doc["methods"]))
@@ -101,7 +102,7 @@ def methods_appendix(report: Report, stored: dict[str, dict]) -> Report:
 def reproducibility_appendix(report: Report, stored: dict[str, dict],
                              cfg: StudyConfig) -> Report:
     shown = _shown_path(cfg.path)
-    report = report.add_heading("Appendix D: Reproducibility").add_text(
+    report = report.add_heading("Appendix: Reproducibility").add_text(
         f"Reproduce this report with `make report`, which runs `ipnstats run {shown}` and "
         f"`ipnstats report {shown}` and redoes only the stages whose inputs or settings "
         "changed. Two runs give byte-identical files; the report's date is "

@@ -20,7 +20,7 @@ from typing import Any
 from .grammar import ExpressionError, check_formula
 
 FAMILIES = ("H1", "H2", "H3")
-ADJUSTMENTS = ("holm", "bh", "romano-wolf", "bonferroni", "none")
+ADJUSTMENTS = ("holm", "bh", "by", "hommel", "bonferroni", "none")
 ESTIMATORS = ("twfe", "cs_never", "cs_notyet", "sunab")
 SAMPLES = ("all", "no_exits", "balanced")
 CLUSTERS = ("firm", "group")
@@ -32,8 +32,7 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
     "output": {"dir": (str, "../reports")},
     "run": {"hypotheses": (list, list(FAMILIES)), "seed": (int, 0), "n_boot": (int, 999),
             "progress": (str, "auto")},
-    "verdict": {"alpha": (float, 0.05), "adjust": (str, "holm"),
-                "romano_wolf_draws": (int, 499)},
+    "verdict": {"alpha": (float, 0.05), "adjust": (str, "holm")},
     "H1": {"outcomes": (list, ["log_revenue", "profit_margin", "employment_growth"]),
            "covariates": (list, ["age", "log_employees"]), "mediation_draws": (int, 5000)},
     "H2": {"process_draws": (int, 999)},

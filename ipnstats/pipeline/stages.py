@@ -50,8 +50,7 @@ def _family(code: str, cfg: StudyConfig, claims: list[Claim], checks: list,
             report: Report, rule: str) -> tuple[Report, tuple, tuple]:
     """Adjust a family's claims and checks, and close its section with the claims table."""
     v = cfg["verdict"]
-    method = "holm" if v["adjust"] == "romano-wolf" else v["adjust"]
-    claims = adjudicate(claims, method, v["alpha"])
+    claims = adjudicate(claims, v["adjust"], v["alpha"])
     checks = adjudicate_checks(checks, "holm", v["alpha"])
     report = claims_table(report, claims, code, rule)
     return report, tuple(claims), tuple(checks)
@@ -132,8 +131,8 @@ def _data(study: Study, cfg: StudyConfig, progress) -> StageOutput:
     from ..report.study_report import data_section, measurement_table
 
     progress("describing the data: validation, sample flow, descriptives, reliability")
-    report = data_section(Report(""), study, heading="Appendix A: Data")
-    report = report.add_heading("Appendix B: Measurement").add_text(
+    report = data_section(Report(""), study, heading="Appendix: Data")
+    report = report.add_heading("Appendix: Measurement").add_text(
         "Survey scales: the items of each scale, the reverse-coded ones, the answer range, "
         "and the reliability of the averaged score.").add_table(measurement_table(study))
     results = {}

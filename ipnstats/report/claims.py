@@ -13,8 +13,8 @@ from ..tables.frame import frame_table
 from .document import Report
 
 ALPHA = 0.05
-ADJUST_NAMES = {"holm": "Holm", "bh": "Benjamini-Hochberg", "bonferroni": "Bonferroni",
-                "romano-wolf": "Romano-Wolf", "none": "unadjusted"}
+ADJUST_NAMES = {"holm": "Holm", "bh": "Benjamini-Hochberg", "by": "Benjamini-Yekutieli",
+                "hommel": "Hommel", "bonferroni": "Bonferroni", "none": "unadjusted"}
 
 
 @dataclass(frozen=True)
@@ -89,19 +89,15 @@ def verdict_rule(method: str = "holm", alpha: float = ALPHA) -> str:
             "testable with these data: the model could not be estimated (reason given).")
 
 
-def adjudicate(claims: list[Claim], method: str = "holm", alpha: float = ALPHA,
-               adjusted=None) -> list[Claim]:
-    """The claims of one family with adjusted p-values and verdicts.
-
-    ``adjusted`` (optional) gives the adjusted p-values directly (Romano-Wolf, computed
-    from a joint bootstrap); otherwise ``method`` adjusts the claims' p-values. Claims
-    that are not testable are left out of the family count.
+def adjudicate(claims: list[Claim], method: str = "holm", alpha: float = ALPHA) -> list[Claim]:
+    """The claims of one family with adjusted p-values (``method`` of
+    :func:`~ipnstats.adjust_pvalues`) and verdicts. Claims that are not testable are
+    left out of the family count.
     """
     from ..results.multiplicity import adjust_pvalues
 
     p = np.array([c.p_value if c.supported is not None else np.nan for c in claims], float)
-    if adjusted is None:
-        adjusted = adjust_pvalues(p, method="none" if method == "romano-wolf" else method)
+    adjusted = adjust_pvalues(p, method=method)
     out = []
     for c, q in zip(claims, np.asarray(adjusted, float), strict=True):
         if c.supported is None:

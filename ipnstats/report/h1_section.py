@@ -183,9 +183,9 @@ def _participation(report: Report, res: H1Results):
             label=f"h1a-{outcome}",
             notes=("TWFE: two-way fixed effects on the member indicator. CS: Callaway-Sant'Anna "
                    "simple ATT, not-yet-joined firms as controls. CS + covariates: doubly "
-                   f"robust on {' and '.join(res.covariates) or 'no covariates'} in the base year. Sun-Abraham: "
-                   "interaction-weighted average of post-joining effects, never-members as "
-                   "controls.",)))
+                   f"robust on {' and '.join(res.covariates) or 'no covariates'} in the base "
+                   "year. Sun-Abraham: interaction-weighted average of post-joining effects, "
+                   "never-members as controls.",)))
     primary = res.participation["log_revenue"][1]
     row = primary.tidy().iloc[0]
     sure = ("The interval excludes zero" if row["p_value"] < ALPHA

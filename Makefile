@@ -7,7 +7,9 @@ DEV    := $(VENV)/.installed-test
 EXAMPLE_SEED := 20190135
 # The report's date: the last commit's time, so that two runs give the same bytes.
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
+ifneq ($(SOURCE_DATE_EPOCH),)
 export SOURCE_DATE_EPOCH
+endif
 
 # The study run: analyses/ipn_study.toml reads $(STUDY) and writes $(OUT) (keep them in step).
 CONFIG := analyses/ipn_study.toml

@@ -8,7 +8,6 @@ measurement, methods, reproducibility). Nothing is refitted here.
 
 from __future__ import annotations
 
-import os
 import platform
 from importlib import metadata
 from pathlib import Path
@@ -143,9 +142,10 @@ def _value(value) -> str:
 
 
 def _shown_path(path: Path) -> str:
-    """A path relative to the working directory when inside it (the same on every machine)."""
+    """A path relative to the working directory when inside it (the same on every machine),
+    else its name."""
     try:
-        return Path(os.path.relpath(path, Path.cwd())).as_posix()
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
         return path.name
 

@@ -17,6 +17,7 @@ quote. Errors name the configuration key, the expression, the position and the r
 
 from __future__ import annotations
 
+import keyword
 import re
 from dataclasses import dataclass
 
@@ -125,6 +126,8 @@ class _Parser:
     def name(self, tok: Token) -> None:
         if tok.text.startswith("_"):
             raise self.fail("names may not start with '_'")
+        if keyword.iskeyword(tok.text) or keyword.issoftkeyword(tok.text):
+            raise self.fail(f"{tok.text!r} is a Python keyword, not a column name")
         self.i += 1
         if not self.take("("):
             self.names.append(tok.text)
@@ -163,10 +166,10 @@ def check_formula(text: str, *, where: str = "formula",
     --------
     >>> check_formula("log_revenue ~ member + log(employees) + C(industry)")
     ('log_revenue', 'member', 'employees', 'industry')
-    >>> check_formula("__import__('os')")  # doctest: +ELLIPSIS
+    >>> check_formula("y ~ __import__('os')")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ipnstats.pipeline.grammar.ExpressionError: formula: names may not start with '_', ...
+    ipnstats.pipeline.grammar.ExpressionError: formula: character "'" at position 16 ...
     """
     if not isinstance(text, str) or not text.strip():
         raise ExpressionError(f"{where}: expected a non-empty formula string, got {text!r}")

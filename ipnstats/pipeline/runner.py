@@ -68,6 +68,13 @@ def split_config(cfg: StudyConfig, directory: str | Path) -> list[Path]:
     return written
 
 
+def stale(cfg: StudyConfig) -> list[str]:
+    """The stages whose inputs, settings or ipnstats version changed since their results
+    were stored (or that have no results yet)."""
+    return [st.name for st in active(cfg)
+            if _stored_fingerprint(result_path(cfg, st.name)) != fingerprint(cfg, st)]
+
+
 def run(cfg: StudyConfig, *, only: tuple[str, ...] = (), force: bool = False) -> list[str]:
     """Run the stages (``only`` those named) whose fingerprint changed; returns the names
     of the stages that were run."""
@@ -77,7 +84,7 @@ def run(cfg: StudyConfig, *, only: tuple[str, ...] = (), force: bool = False) ->
         path = result_path(cfg, st.name)
         fp = fingerprint(cfg, st)
         progress = Progress(st.name, cfg["run"]["progress"])
-        if not force and path.exists() and _stored_fingerprint(path) == fp:
+        if not force and _stored_fingerprint(path) == fp:
             progress("up to date")
             path.touch()  # make compares times: the results are as new as their inputs
             continue
@@ -103,7 +110,7 @@ def run(cfg: StudyConfig, *, only: tuple[str, ...] = (), force: bool = False) ->
 def _stored_fingerprint(path: Path) -> dict | None:
     try:
         return json.loads(path.read_text(encoding="utf-8")).get("fingerprint")
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):
         return None
 
 
@@ -129,4 +136,4 @@ def load_results(cfg: StudyConfig) -> dict[str, dict]:
     return out
 
 
-__all__ = ["fingerprint", "input_files", "load_results", "run", "split_config"]
+__all__ = ["fingerprint", "input_files", "load_results", "run", "split_config", "stale"]

@@ -1,0 +1,333 @@
+"""The study run: configuration, restricted grammar, verdicts against truth.toml,
+confidentiality of every output file, byte-identical reruns, and the dependency graph
+(both ipnstats' fingerprints and the Makefile's rules)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import EXAMPLE, ROOT
+
+from ipnstats.cli import main
+from ipnstats.pipeline import ConfigError, ExpressionError, check_formula, load_config
+from ipnstats.pipeline.assemble import write_report
+from ipnstats.pipeline.runner import run, stale
+
+CONFIG = ROOT / "analyses" / "ipn_study.toml"
+EPOCH = "1700000000"
+
+
+def write_config(folder: Path, study: Path, text: str | None = None) -> Path:
+    """The repository's configuration, pointed at ``study`` and writing to folder/reports."""
+    text = text if text is not None else CONFIG.read_text()
+    text = text.replace('folder = "../data/example"', f'folder = "{study.as_posix()}"')
+    text = text.replace('dir = "../reports"', f'dir = "{(folder / "reports").as_posix()}"')
+    (folder / "analyses").mkdir(parents=True, exist_ok=True)
+    path = folder / "analyses" / "ipn_study.toml"
+    path.write_text(text)
+    return path
+
+
+def full_run(folder: Path) -> Path:
+    os.environ["SOURCE_DATE_EPOCH"] = EPOCH
+    cfg = load_config(write_config(folder, EXAMPLE))
+    run(cfg)
+    write_report(cfg)
+    return cfg.out
+
+
+@pytest.fixture(scope="session")
+def example_run(tmp_path_factory):
+    """One run of the repository's configuration on data/example (the default settings)."""
+    return full_run(tmp_path_factory.mktemp("run-a"))
+
+
+# -- the restricted grammar and the configuration ----------------------------------------
+
+def test_grammar_accepts_formulas_and_returns_their_columns():
+    assert check_formula("log_revenue ~ member * log(employees) + C(industry) - 1") == (
+        "log_revenue", "member", "employees", "industry")
+    assert check_formula("I(age ** 2) + standardize(tenure):member") == ("age", "tenure",
+                                                                         "member")
+
+
+@pytest.mark.parametrize("text, rule", [
+    ("y ~ __import__('os').system('touch pwned')", "character \"'\" at position 16"),
+    ("y ~ __import__", "names may not start with '_'"),
+    ("y ~ x + eval(x)", "'eval' is not an allowed function"),
+    ("y ~ np.log(x)", "character '.' at position 7"),
+    ("y ~ open(passwd)", "'open' is not an allowed function"),
+    ("y ~ x[0]", "character '['"),
+    ("y ~ lambda", "'lambda' is a Python keyword"),
+    ("y ~ (x)(z)", "expected an operator"),
+    ("y ~ x; import os", "character ';'"),
+    ("y ~ x +", "expected a column name"),
+])
+def test_grammar_refuses_anything_but_formulas(text, rule):
+    with pytest.raises(ExpressionError, match=re.escape(rule)):
+        check_formula(text, where="cfg")
+
+
+def test_injected_expression_in_a_configuration_is_refused(tmp_path, capsys):
+    marker = tmp_path / "pwned"
+    text = CONFIG.read_text().replace(
+        'formula = "log_revenue ~ member + log_employees"',
+        f'formula = "log_revenue ~ member + __import__(\'os\').system(\'touch {marker}\')"')
+    text = text.replace('covariates = ["age", "log_employees"]',
+                        'covariates = ["age", "exec(x)"]')
+    path = write_config(tmp_path, EXAMPLE, text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    message = str(err.value)
+    assert "2 problem(s)" in message
+    assert str(path) in message and "[[models]] #1 formula" in message
+    assert "character \"'\" at position 35" in message
+    assert "[H1] covariates" in message and "'exec' is not an allowed function" in message
+    assert main(["run", str(path)]) == 1  # the command line: a message, no traceback
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err and "__import__" in captured.err
+    assert not marker.exists()
+
+
+def test_configuration_problems_are_all_reported_at_once(tmp_path):
+    text = CONFIG.read_text().replace("seed = 0", 'seed = "zero"').replace(
+        'adjust = "holm"', 'adjust = "sidak"') + '\n[H4]\nclaim = "x"\n'
+    text = text.replace("[H2]\n", "[H2]\nbootstraps = 5\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(write_config(tmp_path, EXAMPLE, text))
+    message = str(err.value)
+    for part in ("[run] seed = 'zero' must be int", "[verdict] adjust = 'sidak'",
+                 "unknown section [H4]", "[H2] unknown key 'bootstraps'"):
+        assert part in message
+    assert "4 problem(s)" in message
+
+
+def test_defaults_fill_every_section(tmp_path):
+    path = tmp_path / "min.toml"
+    path.write_text('[study]\nfolder = "data"\n')
+    cfg = load_config(path)
+    assert cfg.folder == (tmp_path / "data").resolve()
+    assert cfg["verdict"]["adjust"] == "holm" and cfg.families == ("H1", "H2", "H3")
+    with pytest.raises(ConfigError, match="folder is required"):
+        (tmp_path / "none.toml").write_text("[run]\nseed = 1\n")
+        load_config(tmp_path / "none.toml")
+
+
+# -- the example run ----------------------------------------------------------------------
+
+def test_verdict_table_agrees_with_truth(example_run, truth):
+    claims = [c for s in ("h1", "h2", "h3")
+              for c in json.loads((example_run / "results" / f"{s}.json").read_text())["claims"]]
+    codes = sorted(k for k in truth if re.fullmatch(r"H[123][a-f]", k))
+    assert sorted(c["code"] for c in claims) == codes  # every hypothesis, once
+    # every claim of truth.toml is a true effect: supported after the Holm adjustment
+    assert {c["code"]: c["verdict"] for c in claims} == dict.fromkeys(codes, "Supported")
+    assert all(c["p_adjusted"] >= c["p_value"] for c in claims)
+    checks = [c for s in ("h1", "h2", "h3")
+              for c in json.loads((example_run / "results" / f"{s}.json").read_text())["checks"]]
+    # the truly-zero effects of truth.toml: not supported
+    assert len(checks) >= 10
+    assert {c["verdict"] for c in checks} == {"No effect"}
+    md = (example_run / "tables" / "verdicts.md").read_text()
+    assert md.count("| Supported |") == len(codes)
+
+
+def test_the_run_writes_every_output(example_run):
+    for name in ("ipn_report.pdf", "ipn_report.html"):
+        assert (example_run / name).stat().st_size > 10_000
+    tables = sorted(p.stem for p in (example_run / "tables").glob("*.md"))
+    assert {"verdicts", "checks", "h1a-log_revenue", "h2a-framing", "h3a-traits",
+            "spec-curve-choices", "clustering", "measurement", "configuration",
+            "inputs", "software"} <= set(tables)
+    for stem in tables:
+        for suffix in (".tex", ".docx"):
+            assert (example_run / "tables" / f"{stem}{suffix}").exists()
+    svgs = sorted((example_run / "figures").glob("*.svg"))
+    assert len(svgs) >= 5
+    for svg in svgs:
+        assert svg.with_suffix(".pdf").exists() and svg.with_suffix(".png").exists()
+    h1 = json.loads((example_run / "results" / "h1.json").read_text())
+    cs = h1["results"]["participation.log_revenue.cs"]
+    assert cs["tidy"][0]["term"] == "ATT" and cs["glance"][0]["n_boot"] == 999
+    rob = json.loads((example_run / "results" / "robustness.json").read_text())
+    curve = rob["results"]["specification_curve"]
+    assert curve["glance"][0]["n_specs"] == 3 * 4 * 2 * 3 * 2
+    assert curve["glance"][0]["share_significant_same_direction"] > 0.5
+
+
+def test_the_report_is_rendered_from_the_stored_results_alone(example_run, monkeypatch,
+                                                              tmp_path):
+    import ipnstats.pipeline.runner as runner
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("ipnstats report must not load or refit the study")
+
+    monkeypatch.setattr(runner, "load_study", no_loading)
+    cfg = load_config(example_run.parent / "analyses" / "ipn_study.toml")
+    assert stale(cfg) == []
+    assert run(cfg) == []  # an unchanged run does nothing
+
+
+def firm_ids() -> list[str]:
+    firms = pd.read_csv(EXAMPLE / "firms.csv", dtype=str)
+    return sorted(firms["firm_id"].unique())
+
+
+def text_of(path: Path) -> str:
+    """The text a reader (or a search) could find in an output file."""
+    if path.suffix == ".pdf":
+        from pypdf import PdfReader
+
+        reader = PdfReader(path)
+        meta = " ".join(str(v) for v in (reader.metadata or {}).values())
+        return meta + "\n".join(page.extract_text() or "" for page in reader.pages)
+    if path.suffix == ".docx":
+        with zipfile.ZipFile(path) as z:
+            return "\n".join(z.read(n).decode("utf-8", "replace") for n in z.namelist())
+    if path.suffix == ".png":
+        return path.read_bytes().decode("latin-1")  # text chunks only; pixels hold no ids
+    return path.read_text(encoding="utf-8")
+
+
+def test_no_output_names_a_firm(example_run):
+    ids = firm_ids()
+    assert len(ids) == 600 and all(re.fullmatch(r"F\d{4}", i) for i in ids)
+    pattern = re.compile(r"(?<![A-Za-z0-9])(" + "|".join(ids) + r")(?![0-9])")
+    files = [p for p in example_run.rglob("*") if p.is_file()]
+    assert len(files) > 150
+    found = {p.relative_to(example_run).as_posix(): sorted(set(pattern.findall(text_of(p))))
+             for p in files}
+    assert {k: v for k, v in found.items() if v} == {}
+    # the scan can see: a table naming a firm would be caught
+    assert pattern.search(text_of(example_run / "tables" / "verdicts.md") + " F0001.")
+
+
+def test_small_cells_are_suppressed(example_run):
+    """Firm counts below the disclosure threshold are shown as <k, never as numbers."""
+    k = 5
+    cohorts = (example_run / "tables" / "cohorts.md").read_text()
+    for line in cohorts.splitlines()[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) > 1 and cells[1].isdigit():
+            assert int(cells[1].replace(",", "")) >= k
+
+
+def test_two_runs_give_the_same_bytes(example_run, tmp_path):
+    second = full_run(tmp_path / "run-b")
+    first_files = sorted(p.relative_to(example_run) for p in example_run.rglob("*")
+                         if p.is_file())
+    second_files = sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
+    assert first_files == second_files
+    differ = [str(p) for p in first_files
+              if (example_run / p).read_bytes() != (second / p).read_bytes()]
+    assert differ == []
+
+
+# -- what depends on what ---------------------------------------------------------------------
+
+def test_fingerprints_redo_only_the_dependents(example_run, tmp_path):
+    study = tmp_path / "study"
+    shutil.copytree(EXAMPLE, study)
+    out = tmp_path / "out"
+    shutil.copytree(example_run, out / "reports")
+    base = write_config(out, study)
+    cfg = load_config(base)
+    assert stale(cfg) == []  # a copy of the same inputs: nothing to redo
+    with open(study / "tasks.csv", "a") as f:
+        f.write("")  # touched, unchanged: still nothing
+    assert stale(cfg) == []
+    text = (study / "tasks.csv").read_text()
+    (study / "tasks.csv").write_text(text.replace("\n", "\r\n", 1))  # changed bytes
+    assert stale(cfg) == ["h3", "data"]
+    (study / "tasks.csv").write_text(text)
+    edited = write_config(out, study, CONFIG.read_text().replace("process_draws = 999",
+                                                                 "process_draws = 499"))
+    assert stale(load_config(edited)) == ["h2"]
+    edited = write_config(out, study, CONFIG.read_text().replace('adjust = "holm"',
+                                                                 'adjust = "bh"'))
+    assert stale(load_config(edited)) == ["h1", "h2", "h3"]
+    edited = write_config(out, study, CONFIG.read_text().replace('hypotheses = ["H1", "H2", "H3"]',
+                                                                 'hypotheses = ["H2"]'))
+    assert stale(load_config(edited)) == []  # H1 and H3 stages are not run at all
+
+
+FAKE = """#!{python}
+import pathlib, subprocess, sys
+args = sys.argv[1:]
+with open("calls.log", "a") as log:
+    log.write(" ".join(args) + "\\n")
+if "--split-config" in args:
+    sys.exit(subprocess.call([{python!r}, "-m", "ipnstats.cli", *args]))
+if "--stage" in args:
+    out = pathlib.Path("reports/results") / (args[args.index("--stage") + 1] + ".json")
+elif args[0] == "report":
+    out = pathlib.Path("reports/ipn_report.pdf")
+else:
+    out = pathlib.Path("reports/data_report.txt")
+out.parent.mkdir(parents=True, exist_ok=True)
+out.write_text("made")
+"""
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs GNU make")
+def test_make_redoes_only_what_a_change_touches(tmp_path):
+    """The Makefile's graph, with a stand-in for ipnstats that records its calls."""
+    shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
+    shutil.copytree(ROOT / "analyses", tmp_path / "analyses")
+    shutil.copytree(EXAMPLE, tmp_path / "data" / "example")
+    (tmp_path / "ipnstats").mkdir()
+    (tmp_path / "ipnstats" / "__init__.py").write_text("")
+    (tmp_path / "pyproject.toml").write_text("")
+    bin_ = tmp_path / ".venv" / "bin"
+    bin_.mkdir(parents=True)
+    fake = bin_ / "ipnstats"
+    fake.write_text(FAKE.format(python=sys.executable))
+    fake.chmod(0o755)
+    (tmp_path / ".venv" / ".installed-run").write_text("")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    log = tmp_path / "calls.log"
+
+    def make() -> list[str]:
+        log.write_text("")
+        done = subprocess.run(["make", "report"], cwd=tmp_path, env=env, capture_output=True,
+                              text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+        calls = log.read_text().splitlines()
+        past = time.time() - 1000  # every file equally old: only what changes next is newer
+        for path in tmp_path.rglob("*"):
+            os.utime(path, (past, past))
+        return sorted(c.split()[-1] if "--stage" in c else c.split()[0] for c in calls
+                      if "--split-config" not in c)
+
+    def later(path: Path) -> None:
+        """Touch ``path``: newer than every output of the previous make."""
+        os.utime(path, None)
+
+    first = make()
+    assert first == sorted(["h1", "h2", "h3", "robustness", "models", "data", "report",
+                            "data-report"])
+    assert make() == []  # an unchanged run does nothing
+    later(tmp_path / "data" / "example" / "tasks.csv")
+    assert make() == ["data", "data-report", "h3", "report"]
+    later(tmp_path / "data" / "example" / "exchanges.csv")
+    assert make() == ["data", "data-report", "h2", "h3", "report"]
+    config = tmp_path / "analyses" / "ipn_study.toml"
+    config.write_text(config.read_text().replace("process_draws = 999", "process_draws = 99"))
+    later(config)
+    assert make() == ["h2", "report"]  # one hypothesis's settings: only its stage
+    config.write_text(config.read_text().replace("wild_draws = 9999", "wild_draws = 999"))
+    later(config)
+    assert make() == ["report", "robustness"]
+    later(tmp_path / "data" / "example" / "financials.csv")
+    assert make() == ["data", "data-report", "h1", "h2", "h3", "models", "report",
+                      "robustness"]

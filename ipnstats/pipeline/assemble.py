@@ -102,8 +102,8 @@ def reproducibility_appendix(report: Report, stored: dict[str, dict],
                              cfg: StudyConfig) -> Report:
     shown = _shown_path(cfg.path)
     report = report.add_heading("Appendix: Reproducibility").add_text(
-        f"Reproduce this report with `make report`, which runs `ipnstats run {shown}` and "
-        f"`ipnstats report {shown}` and redoes only the stages whose inputs or settings "
+        f"Reproduce this report with the command make report, which runs ipnstats run {shown} "
+        f"and ipnstats report {shown} and redoes only the stages whose inputs or settings "
         "changed. Two runs give byte-identical files; the report's date is "
         "SOURCE_DATE_EPOCH when set.")
     rows = [{"section": s, "key": key, "value": _value(val)}

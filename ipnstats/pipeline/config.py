@@ -44,6 +44,7 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
                    "samples": (list, list(SAMPLES)), "clusters": (list, list(CLUSTERS)),
                    "min_clusters": (int, 30), "wild_draws": (int, 9999), "n_jobs": (int, 2)},
 }
+NEUTRAL_KEYS = ("folder", "dir", "hypotheses", "progress")
 MODEL_KEYS = {"name": str, "formula": str, "cluster": str, "estimator": str}
 
 
@@ -73,8 +74,11 @@ class StudyConfig:
         return tuple(self["run"]["hypotheses"])
 
     def slice(self, *names: str) -> str:
-        """Canonical JSON of some sections: what a stage's results depend on."""
-        body = {n: (list(map(dict, self.models)) if n == "models" else dict(self[n]))
+        """Canonical JSON of some sections: what a stage's results depend on. Paths, the
+        list of families and the progress display are left out: they change no result
+        (the input files themselves are fingerprinted by content)."""
+        body = {n: (list(map(dict, self.models)) if n == "models" else
+                    {k: v for k, v in self[n].items() if k not in NEUTRAL_KEYS})
                 for n in names}
         return json.dumps(body, sort_keys=True, ensure_ascii=False, indent=1)
 

@@ -14,7 +14,7 @@ import pandas as pd
 from ..data import Study
 from ..models.did import participation_effect
 from ..models.panel import panel_regression
-from ..models.speccurve import first_group_clusters, specification_curve
+from ..models.speccurve import DEFAULT_LABELS, first_group_clusters, specification_curve
 from ..models.wild import wild_bootstrap
 from ..report.claims import attempt
 from ..report.document import Report
@@ -28,6 +28,7 @@ FIRST_GROUP = "first_group"
 LABELS = {"log_revenue": "Log revenue", "revenue_growth": "Revenue growth",
           "profit_margin": "Profit margin", "roa": "Return on assets",
           "employment_growth": "Employment growth"}
+CHOICES = {**DEFAULT_LABELS, **LABELS}
 
 
 def robustness_section(study: Study, rob, run, progress) -> tuple[Report, dict, tuple]:
@@ -47,13 +48,14 @@ def robustness_section(study: Study, rob, run, progress) -> tuple[Report, dict, 
     report = _curve(report, curve)
     progress("alternative clustering and the wild cluster bootstrap")
     report, fits = _clustering(report, fy, rob, run)
-    results = {"specification_curve": curve, **fits}
+    results = {"specification_curve": curve,
+               **{f"clustering.{name}": res for name, res in fits.items()}}
     methods = (
         f"Specification curve: {len(curve.tidy())} specifications ({_dims(rob)}); "
         "Callaway-Sant'Anna and Sun-Abraham as in H1a, TWFE by ipnstats.panel_regression; "
         f"run in parallel with joblib ({rob['n_jobs']} workers, results independent of "
         "the number of workers). Follows Simonsohn, Simmons & Nelson (2020).",
-        *(paragraph(f"Clustering check, {name}", res, "reghdfe / fixest")
+        *(paragraph(f"Clustering check ({name})", res, "reghdfe / fixest")
           for name, res in fits.items() if hasattr(res, "glance")))
     return report, results, methods
 
@@ -82,7 +84,7 @@ def _curve(report: Report, curve) -> Report:
     for dim in ("outcome", "estimator", "covariates", "sample", "cluster"):
         for choice, rows in est.groupby(dim, sort=False):
             sig = ((rows["p_value"] < curve.alpha) & (rows["estimate"] > 0)).mean()
-            by.append({"dimension": dim.capitalize(), "choice": LABELS.get(choice, choice),
+            by.append({"dimension": dim.capitalize(), "choice": CHOICES.get(choice, choice),
                        "n": len(rows), "median": rows["estimate"].median(), "share": sig})
     report = report.add_table(frame_table(pd.DataFrame(by), labels={
         "dimension": "Choice", "choice": "Option", "n": "Specifications",
@@ -120,7 +122,7 @@ def _clustering(report: Report, fy: pd.DataFrame, rob, run) -> tuple[Report, dic
                 continue
             rows.append(_row(label, name, res, term, data, rob, run, vcov))
             if hasattr(res, "glance"):
-                fits[f"clustering.{label}.{name}"] = res
+                fits[f"{label}, clustered by {name}"] = res
     frame = pd.DataFrame(rows)
     report = report.add_heading("Alternative clustering", 2).add_table(frame_table(
         frame, labels={"estimator": "Estimator", "cluster": "Clusters by", "G": "Clusters",
@@ -131,10 +133,11 @@ def _clustering(report: Report, fy: pd.DataFrame, rob, run) -> tuple[Report, dic
             "First peer group: the group a firm first joined; never-members are their own "
             "clusters. Firm and year: two-way clustering (Cameron, Gelbach & Miller 2011), "
             "TWFE only.",
-            f"Wild cluster bootstrap (restricted, {rob['wild_draws']:,} draws, seed "
-            f"{run['seed']}) for every clustering with fewer than {rob['min_clusters']} "
-            "clusters, where cluster-robust standard errors are unreliable; '—' when not "
-            "needed.")))
+            f"Wild cluster bootstrap p (restricted, as boottest; {rob['wild_draws']:,} draws, "
+            f"seed {run['seed']}) for every TWFE clustering with fewer than "
+            f"{rob['min_clusters']} clusters, where cluster-robust standard errors are "
+            "unreliable; two-way clusterings are bootstrapped over their smaller dimension. "
+            "'—': enough clusters.")))
     return report, fits
 
 
@@ -146,11 +149,14 @@ def _row(label, name, res, term, data, rob, run, vcov) -> dict:
     g = res.glance().iloc[0]
     n = g["n_clusters"] if pd.notna(g["n_clusters"]) else _count(data, vcov)
     wild = "—"
-    if label == "TWFE" and len(vcov.columns) == 1 and n < rob["min_clusters"]:
+    if label == "TWFE" and n < rob["min_clusters"]:
+        # two-way: bootstrap over the dimension with fewer clusters (its G is the binding one)
+        column = min(vcov.columns, key=lambda c: data[c].nunique())
         weights = "webb" if n < 12 else "rademacher"
-        boot = wild_bootstrap(res, term, cluster=vcov.columns[0], weights=weights,
+        boot = wild_bootstrap(res, term, cluster=column, weights=weights,
                               reps=rob["wild_draws"], seed=run["seed"])
-        wild = f"{fmt_p(boot.p_value)} ({weights})"
+        by = f", by {column}" if len(vcov.columns) > 1 else ""
+        wild = f"{fmt_p(boot.p_value)} ({weights}{by})"
     return {"estimator": label, "cluster": name, "G": f"{int(n):,}",
             "estimate": row["estimate"], "std_error": row["std_error"],
             "p": fmt_p(row["p_value"]), "wild": wild}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from pathlib import Path
 
 from docx import Document
@@ -42,8 +44,21 @@ def to_docx(table: Table, path: str | Path) -> Path:
     """
     document = Document()
     add_docx_table(document, table)
+    return save_docx(document, path)
+
+
+def save_docx(document, path: str | Path) -> Path:
+    """Save a python-docx document with fixed zip time stamps: the same document gives
+    the same bytes on every run (python-docx stamps each entry with the current time)."""
+    buffer = io.BytesIO()
+    document.save(buffer)
     path = Path(path)
-    document.save(str(path))
+    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(path, "w") as dst:
+        for info in src.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = info.external_attr
+            dst.writestr(fixed, src.read(info.filename))
     return path
 
 

@@ -93,7 +93,9 @@ def _curve(report: Report, curve) -> Report:
             f"{int(g['n_estimated'])} of {int(g['n_specs'])} specifications could be "
             "estimated; the others are listed with their reason in "
             "results/robustness.json (e.g. Sun-Abraham takes no covariates). Estimates are in "
-            "each outcome's own units.",)))
+            "each outcome's own units. The no-exits sample keeps firms that never left the "
+            "network, a choice made after joining: it selects the survivors, and its larger "
+            "estimates should be read that way.",)))
     primary = est[est["outcome"] == PRIMARY]
     share_primary = ((primary["p_value"] < curve.alpha) & (primary["estimate"] > 0)).mean()
     return report.add_text(

@@ -49,6 +49,16 @@ class Unavailable:
     reason: str
 
 
+def check(code: str, what: str, compute) -> Check:
+    """A falsification check; ``compute()`` returns ``(evidence, p_value)``. A test the
+    data cannot support becomes a check that is not testable, with the reason."""
+    result = attempt(compute)
+    if isinstance(result, Unavailable):
+        return Check(code, what, f"not testable: {result.reason}", np.nan)
+    evidence, p = result
+    return Check(code, what, evidence, float(p))
+
+
 def attempt(fit, *args, **kwargs):
     """Run one analysis; a model the data cannot support becomes :class:`Unavailable`."""
     try:

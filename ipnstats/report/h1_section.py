@@ -21,7 +21,7 @@ from ..results.vcov import Cluster
 from ..tables.format import fmt_p
 from ..tables.frame import frame_table
 from ..tables.regression import regression_table
-from .claims import ALPHA, Check, Claim, Unavailable, claims_table
+from .claims import ALPHA, Check, Claim, Unavailable, check, claims_table
 from .claims import attempt as _attempt
 from .claims import ci_text as _ci
 from .claims import p_text as _p
@@ -388,17 +388,19 @@ H1_RULE = (f"Supported: the primary test rejects at the {ALPHA:.0%} level in the
 def h1_checks(res: H1Results) -> list[Check]:
     """The H1 effects that the theory says are zero: no effect before joining (parallel
     pre-trends) and no extra effect for small joiners."""
+    def pre_trends():
+        pre = res.event.pretrend_test()
+        return f"chi2({pre.df_num}) = {pre.statistic:.2f}", pre.p_value
+
+    def small_joiners():
+        d = res.heterogeneity.subgroups.tidy().set_index("term").loc[
+            "ATT[small_join=1] - ATT[small_join=0]"]
+        return f"difference {d['estimate']:+.3f} ({_ci(d)})", d["p_value"]
+
     checks = []
     if not isinstance(res.event, Unavailable):
-        pre = res.event.pretrend_test()
-        checks.append(Check("H1a", "No effect before joining (pre-trends)",
-                            f"chi2({pre.df_num}) = {pre.statistic:.2f}", float(pre.p_value)))
+        checks.append(check("H1a", "No effect before joining (pre-trends)", pre_trends))
     if not isinstance(res.heterogeneity, Unavailable):
-        tidy = res.heterogeneity.subgroups.tidy().set_index("term")
-        term = "ATT[small_join=1] - ATT[small_join=0]"
-        if term in tidy.index:
-            d = tidy.loc[term]
-            checks.append(Check("H1e", "Small joiners gain no more than larger ones",
-                                f"difference {d['estimate']:+.3f} ({_ci(d)})",
-                                float(d["p_value"])))
+        checks.append(check("H1e", "Small joiners gain no more than larger ones",
+                            small_joiners))
     return checks

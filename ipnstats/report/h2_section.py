@@ -23,6 +23,7 @@ from .claims import (
     Claim,
     Unavailable,
     attempt,
+    check,
     ci_text,
     claims_table,
     one_sided,
@@ -312,20 +313,21 @@ def h2_checks(res: H2Results) -> list[Check]:
     """The H2 effects that the theory says are zero: neutral and gain framing teach the
     same, loss aversion does not matter without loss framing, and senders do not change
     how many questions are asked."""
-    checks = []
-    if not isinstance(res.framing, Unavailable):
+    def neutral():
         row = res.framing[0].contrasts().set_index("term").loc["neutral - gain"]
-        checks.append(Check("H2a", "Neutral framing teaches the same as gain framing",
-                            f"neutral - gain {row['estimate']:+.3f} ({ci_text(row)})",
-                            float(row["p_value"])))
-    if not isinstance(res.loss_aversion, Unavailable):
+        return f"neutral - gain {row['estimate']:+.3f} ({ci_text(row)})", row["p_value"]
+
+    def loss_aversion():
         row = res.loss_aversion.tidy().set_index("term").loc["receiver_loss_aversion"]
-        checks.append(Check("H2c", "Loss aversion does not matter under gain framing",
-                            f"slope {row['estimate']:+.3f} ({ci_text(row)})",
-                            float(row["p_value"])))
-    if not isinstance(res.questions, Unavailable):
+        return f"slope {row['estimate']:+.3f} ({ci_text(row)})", row["p_value"]
+
+    def senders():
         test = res.questions.sender_test
-        checks.append(Check("H2d", "Senders do not change the number of questions",
-                            f"Wald chi2({test.df_num}) = {test.statistic:.2f}",
-                            float(test.p_value)))
-    return checks
+        return f"Wald chi2({test.df_num}) = {test.statistic:.2f}", test.p_value
+
+    parts = (("framing", "H2a", "Neutral framing teaches the same as gain framing", neutral),
+             ("loss_aversion", "H2c", "Loss aversion does not matter under gain framing",
+              loss_aversion),
+             ("questions", "H2d", "Senders do not change the number of questions", senders))
+    return [check(code, what, compute) for name, code, what, compute in parts
+            if not isinstance(getattr(res, name), Unavailable)]

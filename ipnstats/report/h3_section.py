@@ -23,6 +23,7 @@ from .claims import (
     Claim,
     Unavailable,
     attempt,
+    check,
     ci_text,
     claims_table,
     one_sided,
@@ -271,24 +272,20 @@ def _triangulation(report: Report, res: H3Results):
 def h3_checks(res: H3Results) -> list[Check]:
     """The H3 effects that the theory says are zero: the outward sender traits, exposure
     without experience, and experience without more sources."""
+    def term(result, name: str, unit: str = ""):
+        def compute():
+            row = result.tidy().set_index("term").loc[name]
+            return f"{row['estimate']:+.3f}{unit} ({ci_text(row)})", row["p_value"]
+        return compute
+
     checks = []
     if not isinstance(res.senders, Unavailable):
-        tidy = res.senders.tidy().set_index("term")
-        for trait in OUTWARD:
-            if trait in tidy.index:
-                row = tidy.loc[trait]
-                checks.append(Check("H3a", f"{LABELS[trait]} of the sender does not matter",
-                                    f"{row['estimate']:+.3f} per SD ({ci_text(row)})",
-                                    float(row["p_value"])))
-    for res_, term, code, what in (
-            (res.curve, EXPOSURE, "H3b", "Exposure alone does not shift the curve"),
-            (res.triangulation, "log(cum_experience)", "H3c",
-             "More experience alone does not teach more (reinforcement)")):
-        if isinstance(res_, Unavailable):
-            continue
-        tidy = res_.tidy().set_index("term")
-        if term in tidy.index:
-            row = tidy.loc[term]
-            checks.append(Check(code, what, f"{row['estimate']:+.3f} ({ci_text(row)})",
-                                float(row["p_value"])))
+        checks += [check("H3a", f"{LABELS[t]} of the sender does not matter",
+                         term(res.senders, t, " per SD")) for t in OUTWARD]
+    if not isinstance(res.curve, Unavailable):
+        checks.append(check("H3b", "Exposure alone does not shift the curve",
+                            term(res.curve, EXPOSURE)))
+    if not isinstance(res.triangulation, Unavailable):
+        checks.append(check("H3c", "More experience alone does not teach more "
+                            "(reinforcement)", term(res.triangulation, "log(cum_experience)")))
     return checks

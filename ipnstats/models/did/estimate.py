@@ -73,6 +73,10 @@ def participation_effect(data: pd.DataFrame, *, outcome: str, unit: str = "firm_
         raise SpecificationError("control_group must be 'not_yet_treated' or 'never_treated', "
                                  f"got {control_group!r}")
     spec = parse_vcov(vcov)
+    if estimator in ("twfe", "sunab") and len(tuple(covariates)):
+        raise SpecificationError(
+            f"covariates are used by estimator='cs' only; estimator={estimator!r} would "
+            "ignore them (for TWFE with covariates use panel_regression)")
     if estimator == "twfe":
         return _twfe(data, outcome, unit, time, cohort, spec)
     if estimator == "sunab":

@@ -69,6 +69,14 @@ def paragraph(label: str, result, reference: str) -> str:
     return text + f". Follows {reference}."
 
 
+def _label(name: str) -> str:
+    """``participation.profit_margin.cs`` -> ``H1a, profit margin, cs``."""
+    if name.startswith("participation."):
+        _, outcome, estimator = name.split(".", 2)
+        return f"H1a, {outcome.replace('_', ' ')}, {estimator.replace('_', ' + ')}"
+    return name
+
+
 def methods_of(results: dict) -> tuple[str, ...]:
     """A paragraph for every fitted result that has a reference."""
     out = []
@@ -76,7 +84,7 @@ def methods_of(results: dict) -> tuple[str, ...]:
         key = name.split(".", 2)[-1] if name.startswith("participation.") else name
         if key not in REFERENCES or isinstance(res, Unavailable) or not hasattr(res, "glance"):
             continue
-        out.append(paragraph(LABELS.get(name, name), res, REFERENCES[key]))
+        out.append(paragraph(LABELS.get(name) or _label(name), res, REFERENCES[key]))
     return tuple(out)
 
 

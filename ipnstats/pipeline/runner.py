@@ -8,6 +8,7 @@ changed (each file records the fingerprint it was made from; ``force`` redoes al
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from importlib import metadata
@@ -45,9 +46,19 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@functools.cache
+def code_digest() -> str:
+    """SHA-256 of ipnstats' own source files: new code, new results."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def fingerprint(cfg: StudyConfig, st: Stage) -> dict:
-    """What a stage's results depend on: its settings, its input files, ipnstats."""
-    return {"config": cfg.digest(*st.sections), "ipnstats": version(),
+    """What a stage's results depend on: its settings, its input files, ipnstats' code."""
+    return {"config": cfg.digest(*st.sections), "ipnstats": version(), "code": code_digest(),
             "inputs": {p.name: sha256(p) for p in input_files(cfg.folder, st.inputs)}}
 
 

@@ -360,3 +360,22 @@ def test_analysis_scripts_run(script, capsys):
         sys.argv = old
     printed = capsys.readouterr().out
     assert len(printed.splitlines()) > 5
+
+
+def test_progress_bars_only_on_a_terminal():
+    import io
+
+    from ipnstats.pipeline.progress import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    quiet, tty = io.StringIO(), Terminal()
+    assert list(Progress("h1", "auto", quiet).bar(range(3), 3, "draws")) == [0, 1, 2]
+    assert quiet.getvalue() == ""  # a log file gets no bar
+    assert list(Progress("h1", "auto", tty).bar(range(3), 3, "draws")) == [0, 1, 2]
+    assert "draws [" in tty.getvalue() and "3/3" in tty.getvalue()
+    never = io.StringIO()
+    Progress("h1", "never", never)("fitting")
+    assert never.getvalue() == ""

@@ -241,7 +241,8 @@ def specification_curve(data: pd.DataFrame, *, outcomes: Sequence[str] = OUTCOME
                         unit: str = "firm_id", time: str = "year", cohort: str = "cohort",
                         group: str = "group_id", exit: str = "exit", alpha: float = 0.05,
                         direction: int = 1, labels: Mapping[str, str] | None = None,
-                        n_jobs: int = 2, seed: int | None = 0) -> SpecificationCurve:
+                        n_jobs: int = 2, seed: int | None = 0,
+                        progress=None) -> SpecificationCurve:
     """The effect of joining under every combination of analytic choices.
 
     Parameters
@@ -277,6 +278,9 @@ def specification_curve(data: pd.DataFrame, *, outcomes: Sequence[str] = OUTCOME
         Parallel workers (joblib); the result does not depend on it.
     seed
         Passed to the estimators and recorded (none draws at random here).
+    progress
+        Optional ``progress(iterable, total)`` wrapping the results as they arrive (in
+        order), e.g. :meth:`ipnstats.pipeline.progress.Progress.bar` for a progress bar.
 
     Returns
     -------
@@ -298,9 +302,10 @@ def specification_curve(data: pd.DataFrame, *, outcomes: Sequence[str] = OUTCOME
     frames = {name: _sample(frame, name, unit, time, exit) for name in choices["sample"]}
     grid = [Specification(*combo) for combo in itertools.product(*choices.values())]
     roles = {"unit": unit, "time": time, "cohort": cohort, "alpha": alpha, "seed": seed}
-    estimates = Parallel(n_jobs=n_jobs)(
+    jobs = Parallel(n_jobs=n_jobs, return_as="generator")(
         delayed(estimate_specification)(frames[s.sample], s, sets[s.covariates], **roles)
         for s in grid)
+    estimates = list(progress(jobs, len(grid)) if progress is not None else jobs)
     return SpecificationCurve(tuple(estimates), choices, sets, alpha=alpha,
                               direction=direction, labels=dict(labels or {}),
                               seed=seed if isinstance(seed, int) else None)

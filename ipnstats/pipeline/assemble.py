@@ -9,14 +9,13 @@ measurement, methods, reproducibility). Nothing is refitted here.
 from __future__ import annotations
 
 import platform
-from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
 
 from ..report.claims import ADJUST_NAMES, Check, Claim, verdict_rule
 from ..report.document import Report, TableBlock
-from ..report.study_report import data_fingerprint, report_date
+from ..report.study_report import data_fingerprint, package_versions, report_date
 from ..tables.format import fmt_p
 from ..tables.frame import frame_table
 from ..tables.render import to_docx, to_latex, to_markdown
@@ -25,8 +24,6 @@ from .runner import input_files, load_results, sha256
 from .store import blocks_from_json, claims_from_json
 
 BODY = ("h1", "h2", "h3", "robustness", "models")
-PACKAGES = ("ipnstats", "numpy", "pandas", "scipy", "statsmodels", "formulaic", "joblib",
-            "matplotlib", "typst", "python-docx", "pyarrow")
 
 
 def build_report(cfg: StudyConfig, stored: dict[str, dict]) -> Report:
@@ -124,11 +121,7 @@ def reproducibility_appendix(report: Report, stored: dict[str, dict],
     report = report.add_table(frame_table(pd.DataFrame(seeds), labels={
         "stage": "Stage", "seeds": "Random seeds"}, title="Seeds", label="seeds"))
     versions = [{"package": "python", "version": platform.python_version()}]
-    for name in PACKAGES:
-        try:
-            versions.append({"package": name, "version": metadata.version(name)})
-        except metadata.PackageNotFoundError:
-            continue
+    versions += [{"package": n, "version": v} for n, v in package_versions()]
     return report.add_table(frame_table(pd.DataFrame(versions), labels={
         "package": "Package", "version": "Version"}, title="Software", label="software"))
 

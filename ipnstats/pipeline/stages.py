@@ -135,8 +135,7 @@ def _data(study: Study, cfg: StudyConfig, progress) -> StageOutput:
     report = report.add_heading("Appendix: Measurement").add_text(
         "Survey scales: the items of each scale, the reverse-coded ones, the answer range, "
         "and the reliability of the averaged score.").add_table(measurement_table(study))
-    results = {}
-    return StageOutput(report, (), (), results, (), {})
+    return StageOutput(report)
 
 
 # -- robustness -----------------------------------------------------------------------------

@@ -24,7 +24,8 @@ from .document import Report
 DESCRIPTIVES = ("log_revenue", "revenue_growth", "profit_margin", "roa", "log_employees",
                 "member", "tenure", "attendance_rate", "disclosure_rate", "perceived_learning",
                 "trust", "risk_aversion", "loss_aversion")
-PACKAGES = ("ipnstats", "numpy", "pandas", "scipy", "formulaic", "matplotlib", "typst")
+PACKAGES = ("ipnstats", "numpy", "pandas", "scipy", "statsmodels", "formulaic", "joblib",
+            "matplotlib", "typst", "python-docx", "pyarrow")
 def data_fingerprint(folder: str | Path) -> str:
     """SHA-256 over the names and bytes of the study folder's files, in name order."""
     digest = hashlib.sha256()
@@ -33,15 +34,20 @@ def data_fingerprint(folder: str | Path) -> str:
     return digest.hexdigest()
 
 
-def software_versions() -> str:
-    """``ipnstats 0.1.0, numpy 2.4.0, ...`` for the packages that shape the numbers."""
-    parts = []
+def package_versions() -> list[tuple[str, str]]:
+    """``(name, version)`` of the installed packages that shape the numbers."""
+    out = []
     for name in PACKAGES:
         try:
-            parts.append(f"{name} {metadata.version(name)}")
+            out.append((name, metadata.version(name)))
         except metadata.PackageNotFoundError:
             continue
-    return ", ".join(parts)
+    return out
+
+
+def software_versions() -> str:
+    """``ipnstats 0.1.0, numpy 2.4.0, ...`` for the packages that shape the numbers."""
+    return ", ".join(f"{name} {version}" for name, version in package_versions())
 
 
 def report_date() -> str:

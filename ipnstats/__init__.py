@@ -16,7 +16,8 @@ __all__ = ["MANAGEMENT_STARS", "Cluster", "Codebook", "DataError", "Report", "Re
            "participation_effect", "practice_effects", "stage_effects", "wild_bootstrap",
            "regression_table", "simulate_study", "validate_study", "moderation",
            "conditional_process", "framing_effect", "question_patterns", "crossed_effects",
-           "mixed_model", "sender_effects", "learning_curve", "triangulation"]
+           "mixed_model", "sender_effects", "learning_curve", "triangulation", "power",
+           "H1Design", "H2Design", "H3Design", "TwoGroupDesign", "specification_curve"]
 
 # Imported on first use: they pull in matplotlib, Typst or the simulator.
 _LAZY = {"simulate_study": ("simulate", "simulate_study"), "Report": ("report", "Report"),
@@ -40,7 +41,10 @@ _LAZY = {"simulate_study": ("simulate", "simulate_study"), "Report": ("report", 
          "sender_effects": ("models.senders", "sender_effects"),
          "learning_curve": ("models.learning", "learning_curve"),
          "triangulation": ("models.triangulation", "triangulation"),
-         "specification_curve": ("models.speccurve", "specification_curve")}
+         "specification_curve": ("models.speccurve", "specification_curve"),
+         "power": ("planning", "power"), "H1Design": ("planning", "H1Design"),
+         "H2Design": ("planning", "H2Design"), "H3Design": ("planning", "H3Design"),
+         "TwoGroupDesign": ("planning", "TwoGroupDesign")}
 
 
 def __getattr__(name: str):

@@ -1,4 +1,4 @@
-"""The ``ipnstats`` command line: validate, simulate, panel, data-report, report."""
+"""The ``ipnstats`` command line: validate, simulate, panel, data-report, run, report, power."""
 
 from __future__ import annotations
 
@@ -80,6 +80,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("reports"),
                    help="output folder when PATH is a study folder (reports)")
     p.set_defaults(run=_report)
+
+    p = sub.add_parser("power", help="Monte-Carlo power of a planned H1, H2 or H3 design",
+                       description="Simulate the design of CONFIG (e.g. analyses/power_h1.toml) "
+                                   "at each effect size, fit the study's estimator, and write "
+                                   "power.csv, power.md, power.json and the power curve.")
+    p.add_argument("config", type=Path, help="the power configuration (.toml)")
+    p.add_argument("--reps", type=int, help="replicates per effect size (overrides [power])")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on this Dask scheduler (tcp://host:port); implies backend dask")
+    p.add_argument("--n-jobs", type=int, help="local workers (overrides [run])")
+    p.add_argument("--out", type=Path, help="output folder (overrides [output] dir)")
+    p.set_defaults(run=_power)
     return parser
 
 
@@ -153,6 +165,33 @@ def _report(args) -> int:
         print(f"wrote {path}")
     if tables:
         print(f"wrote {len(tables)} table files (.tex, .docx, .md) to {tables[0].parent}")
+    return 0
+
+
+def _power(args) -> int:
+    import dataclasses
+
+    from .pipeline.progress import Progress
+    from .planning.config import load_power_config, run_power, write_power
+
+    cfg = load_power_config(args.config)
+    run = dict(cfg.run)
+    if args.scheduler:
+        run.update(backend="dask", scheduler=args.scheduler)
+    if args.n_jobs is not None:
+        run["n_jobs"] = args.n_jobs
+    settings = dict(cfg.power) | ({"reps": args.reps} if args.reps is not None else {})
+    cfg = dataclasses.replace(cfg, run=run, power=settings, out=args.out or cfg.out)
+    show = Progress("power", run["progress"])
+    where = (f"Dask at {run['scheduler']}" if run["backend"] == "dask"
+             else f"{run['n_jobs']} local worker(s)")
+    show(f"{cfg.design.label}: {len(settings['effect_sizes'])} effect sizes x "
+         f"{settings['reps']} replicates on {where}")
+    result = run_power(cfg, progress=lambda done, total: show.count(done, total, "replicates"))
+    print(result.summary())
+    for path in write_power(result, cfg.out):
+        print(f"wrote {path}")
+    show.done()
     return 0
 
 

@@ -46,17 +46,21 @@ class Progress:
 
     def bar(self, items: Iterable[T], total: int, label: str) -> Iterator[T]:
         """Yield ``items``, drawing ``label [#####-----] k/total`` while on a terminal."""
-        if not self.bars:
-            yield from items
-            return
-        width, done = 30, 0
+        done = 0
         for item in items:
             done += 1
-            filled = int(width * done / max(total, 1))
-            print(f"\r[{self.stage}] {label} [{'#' * filled}{'-' * (width - filled)}] "
-                  f"{done}/{total}", end="", file=self.stream, flush=True)
+            self.count(done, total, label)
             yield item
-        print(file=self.stream, flush=True)
+
+    def count(self, done: int, total: int, label: str) -> None:
+        """Draw ``label [#####-----] done/total`` (on a terminal); a new line at the end."""
+        if not self.bars:
+            return
+        width = 30
+        filled = int(width * done / max(total, 1))
+        print(f"\r[{self.stage}] {label} [{'#' * filled}{'-' * (width - filled)}] "
+              f"{done}/{total}", end="\n" if done >= total else "", file=self.stream,
+              flush=True)
 
     def done(self) -> None:
         self(f"done in {time.perf_counter() - self.start:.1f} s")

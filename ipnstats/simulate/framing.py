@@ -45,6 +45,7 @@ def framing_truth(effects: _Effects | None = None) -> dict[str, float]:
 
 def framing_exchanges(*, n_receivers: int = 150, n_senders: int = 150,
                       exchanges_per_receiver: int = 20, effects: _Effects | None = None,
+                      framing_shares: tuple[float, float, float] = FRAMING_SHARES,
                       seed: int | np.random.Generator = 0) -> pd.DataFrame:
     """Draw an exchange frame with the H2 and H3a columns of ``Study.exchanges``.
 
@@ -60,6 +61,8 @@ def framing_exchanges(*, n_receivers: int = 150, n_senders: int = 150,
         Exchanges per receiver, each with a sender drawn at random.
     effects
         The generating parameters (default: those of :func:`simulate_study`).
+    framing_shares
+        Shares of loss, gain and neutral framing (default: the study's).
     seed
         An int or a numpy Generator.
 
@@ -88,7 +91,7 @@ def framing_exchanges(*, n_receivers: int = 150, n_senders: int = 150,
     ra = np.clip(rng.normal(4.0, 1.0, n_senders), 1, 7)  # sender risk aversion
     receiver = np.repeat(np.arange(n_receivers), exchanges_per_receiver)
     sender = rng.integers(0, n_senders, receiver.size)
-    framing = rng.choice(len(FRAMINGS), receiver.size, p=FRAMING_SHARES)
+    framing = rng.choice(len(FRAMINGS), receiver.size, p=framing_shares)
     loss, neutral = (framing == 0).astype(float), (framing == 2).astype(float)
     x_la, x_ra = la[receiver] - la[receiver].mean(), ra[sender] - ra[sender].mean()
     shift = (shift_mean(eff, loss, neutral, x_ra, x_la)

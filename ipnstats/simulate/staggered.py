@@ -20,7 +20,7 @@ def staggered_panel(*, n_firms: int = 300, years: Sequence[int] = range(2010, 20
                     cohort_shares: Sequence[float] | None = None,
                     effect: Sequence[float] = (0.05, 0.1, 0.15),
                     cohort_scale: dict[int, float] | None = None, n_groups: int = 30,
-                    group_sd: float = 0.0, rho: float = 0.5, noise_sd: float = 0.2,
+                    group_size: int | None = None, group_sd: float = 0.0, rho: float = 0.5, noise_sd: float = 0.2,
                     seed: int | np.random.Generator = 0) -> pd.DataFrame:
     """Draw a balanced firm-year panel with staggered joins and known effects.
 
@@ -32,9 +32,11 @@ def staggered_panel(*, n_firms: int = 300, years: Sequence[int] = range(2010, 20
         True effect by event time 0, 1, 2, ...; the last value holds afterwards.
     cohort_scale
         Multiplies the effect of a cohort (heterogeneous effects: TWFE's weak spot).
-    n_groups, group_sd
-        Firms are spread over peer groups; ``group_sd`` is the SD of a group-year
-        shock shared by a group's firms (what clustering by group is for).
+    n_groups, group_size, group_sd
+        Firms are spread over ``n_groups`` peer groups at random or, with
+        ``group_size``, fill groups of that size in turn (``n_groups`` is then
+        ``ceil(n_firms / group_size)``); ``group_sd`` is the SD of a group-year shock
+        shared by a group's firms (what clustering by group is for).
     rho, noise_sd
         AR(1) coefficient and innovation SD of the idiosyncratic noise.
 
@@ -47,7 +49,11 @@ def staggered_panel(*, n_firms: int = 300, years: Sequence[int] = range(2010, 20
     years = np.asarray(list(years))
     n, t = n_firms, years.size
     cohort = rng.choice(np.asarray(cohorts), size=n, p=cohort_shares)
-    group = rng.integers(0, n_groups, size=n)
+    if group_size:
+        group = np.arange(n) // int(group_size)
+        n_groups = int(group.max()) + 1
+    else:
+        group = rng.integers(0, n_groups, size=n)
     e = np.where(cohort[:, None] > 0, years[None, :] - cohort[:, None], -1)
     path = np.asarray(effect, float)
     tau = np.where(e >= 0, path[np.clip(e, 0, path.size - 1)], 0.0)

@@ -31,3 +31,15 @@ def truth():
     import tomllib
 
     return tomllib.loads((EXAMPLE / "truth.toml").read_text())
+
+
+@pytest.fixture(scope="session")
+def dask_cluster():
+    """A Dask LocalCluster with two worker processes (one thread each) and its client."""
+    distributed = pytest.importorskip("dask.distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, silence_logs=50)
+    client = distributed.Client(cluster)
+    yield cluster, client
+    client.close()
+    cluster.close()

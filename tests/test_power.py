@@ -172,17 +172,6 @@ def test_designs_refuse_impossible_settings():
 
 # --- Dask ------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def dask_cluster():
-    distributed = pytest.importorskip("dask.distributed")
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=50)
-    client = distributed.Client(cluster)
-    yield cluster, client
-    client.close()
-    cluster.close()
-
-
 def test_dask_run_equals_the_local_run_exactly(dask_cluster, capsys):
     cluster, client = dask_cluster
     design = H1Design(n_groups=6, group_size=20)

@@ -153,6 +153,18 @@ def test_result_does_not_depend_on_n_jobs(fy):
     pd.testing.assert_frame_equal(one, two, check_exact=True)
 
 
+def test_result_on_a_dask_cluster_equals_the_local_one(fy, dask_cluster):
+    _, client = dask_cluster
+    grid = GRID | {"outcomes": ("log_revenue",), "samples": ("all",),
+                   "estimators": ("twfe", "cs_notyet")}
+    local = specification_curve(fy, **grid, n_jobs=1).tidy()
+    seen = []
+    on_dask = specification_curve(fy, **grid, backend="dask", scheduler=client,
+                                  progress=lambda done, total: seen.append((done, total)))
+    pd.testing.assert_frame_equal(local, on_dask.tidy(), check_exact=True)
+    assert seen[-1] == (len(local), len(local))
+
+
 def test_glance_shares_from_tidy(curve, tidy):
     g = curve.glance().iloc[0]
     est = tidy[tidy["status"] == "estimated"]

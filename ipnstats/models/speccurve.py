@@ -33,11 +33,11 @@ Conventions
   so an interval excludes zero exactly when ``p_value < alpha``.
 - A combination that cannot be estimated stays in the result with NaN numbers and
   ``status = "not available: <reason>"``; nothing is dropped or raised.
-- Specifications run in parallel (joblib), each with one BLAS thread, so results do
-  not depend on ``n_jobs``. ``nobs`` and ``n_units`` are as each estimator reports
-  them: Callaway-Sant'Anna's ``nobs`` counts the cells of its units x periods panel,
-  observed or not, the regressions' the rows used. Unit identifiers never appear in
-  the result.
+- Specifications run in parallel (joblib, or Dask with ``backend="dask"``), each with
+  one BLAS thread, so results do not depend on ``n_jobs`` or the cluster. ``nobs``
+  and ``n_units`` are as each estimator reports them: Callaway-Sant'Anna's ``nobs``
+  counts the cells of its units x periods panel, observed or not, the regressions'
+  the rows used. Unit identifiers never appear in the result.
 """
 
 from __future__ import annotations
@@ -241,8 +241,8 @@ def specification_curve(data: pd.DataFrame, *, outcomes: Sequence[str] = OUTCOME
                         unit: str = "firm_id", time: str = "year", cohort: str = "cohort",
                         group: str = "group_id", exit: str = "exit", alpha: float = 0.05,
                         direction: int = 1, labels: Mapping[str, str] | None = None,
-                        n_jobs: int = 2, seed: int | None = 0,
-                        progress=None) -> SpecificationCurve:
+                        n_jobs: int = 2, backend: str = "local", scheduler: object = None,
+                        seed: int | None = 0, progress=None) -> SpecificationCurve:
     """The effect of joining under every combination of analytic choices.
 
     Parameters
@@ -274,13 +274,16 @@ def specification_curve(data: pd.DataFrame, *, outcomes: Sequence[str] = OUTCOME
         The claimed sign of the effect: ``1`` (joining raises the outcome) or ``-1``.
     labels
         Display labels of choices for the figure, e.g. ``{"log_revenue": "Log revenue"}``.
-    n_jobs
-        Parallel workers (joblib); the result does not depend on it.
+    n_jobs, backend, scheduler
+        Where the specifications run: ``n_jobs`` local workers (joblib), or a Dask
+        cluster with ``backend="dask"`` and ``scheduler="tcp://host:port"`` (or a
+        ``dask.distributed.Client``); see :mod:`ipnstats.parallel`. The result does not
+        depend on them.
     seed
         Passed to the estimators and recorded (none draws at random here).
     progress
-        Optional ``progress(iterable, total)`` wrapping the results as they arrive (in
-        order), e.g. :meth:`ipnstats.pipeline.progress.Progress.bar` for a progress bar.
+        Optional ``progress(done, total)``, called as specifications finish, e.g. for a
+        progress bar (:meth:`ipnstats.pipeline.progress.Progress.count`).
 
     Returns
     -------
@@ -293,7 +296,7 @@ def specification_curve(data: pd.DataFrame, *, outcomes: Sequence[str] = OUTCOME
     >>> curve.glance()  # doctest: +SKIP
     >>> curve.plot(labels={"log_revenue": "Log revenue"})  # doctest: +SKIP
     """
-    from joblib import Parallel, delayed
+    from ..parallel import run_tasks
 
     choices = _check_choices(outcomes, estimators, covariate_sets, samples, clusters)
     sets = {name: tuple(cols) for name, cols in covariate_sets.items()}
@@ -302,10 +305,11 @@ def specification_curve(data: pd.DataFrame, *, outcomes: Sequence[str] = OUTCOME
     frames = {name: _sample(frame, name, unit, time, exit) for name in choices["sample"]}
     grid = [Specification(*combo) for combo in itertools.product(*choices.values())]
     roles = {"unit": unit, "time": time, "cohort": cohort, "alpha": alpha, "seed": seed}
-    jobs = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(estimate_specification)(frames[s.sample], s, sets[s.covariates], **roles)
-        for s in grid)
-    estimates = list(progress(jobs, len(grid)) if progress is not None else jobs)
+    tasks = [(frames[s.sample], s, sets[s.covariates], roles) for s in grid]
+    estimates = run_tasks(_estimate_task, tasks, backend=backend, n_jobs=n_jobs,
+                          scheduler=scheduler, chunk_size=1,
+                          progress=None if progress is None else
+                          (lambda done: progress(done, len(grid))))
     return SpecificationCurve(tuple(estimates), choices, sets, alpha=alpha,
                               direction=direction, labels=dict(labels or {}),
                               seed=seed if isinstance(seed, int) else None)
@@ -403,6 +407,10 @@ def _sample(frame: pd.DataFrame, name: str, unit: str, time: str, exit: str) -> 
 
 
 # ----------------------------------------------------------------------- one specification
+
+
+def _estimate_task(frame, spec, covariates, roles) -> SpecEstimate:
+    return estimate_specification(frame, spec, covariates, **roles)
 
 
 def estimate_specification(frame: pd.DataFrame, spec: Specification,

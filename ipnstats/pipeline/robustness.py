@@ -45,7 +45,7 @@ def robustness_section(study: Study, rob, run, progress) -> tuple[Report, dict, 
         fy, outcomes=rob["outcomes"], estimators=rob["estimators"],
         covariate_sets=rob["covariate_sets"], samples=rob["samples"],
         clusters=rob["clusters"], labels=LABELS, n_jobs=rob["n_jobs"], seed=run["seed"],
-        progress=lambda jobs, total: progress.bar(jobs, total, "specifications"))
+        progress=lambda done, total: progress.count(done, total, "specifications"))
     report = _curve(report, curve)
     progress("alternative clustering and the wild cluster bootstrap")
     report, fits = _clustering(report, fy, rob, run)

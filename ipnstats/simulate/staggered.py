@@ -20,7 +20,8 @@ def staggered_panel(*, n_firms: int = 300, years: Sequence[int] = range(2010, 20
                     cohort_shares: Sequence[float] | None = None,
                     effect: Sequence[float] = (0.05, 0.1, 0.15),
                     cohort_scale: dict[int, float] | None = None, n_groups: int = 30,
-                    group_size: int | None = None, group_sd: float = 0.0, rho: float = 0.5, noise_sd: float = 0.2,
+                    group_size: int | None = None, group_sd: float = 0.0, rho: float = 0.5,
+                    noise_sd: float = 0.2,
                     seed: int | np.random.Generator = 0) -> pd.DataFrame:
     """Draw a balanced firm-year panel with staggered joins and known effects.
 

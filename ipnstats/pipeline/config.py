@@ -42,9 +42,10 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
                    "covariate_sets": (dict, {"none": [], "age and size": ["age",
                                                                           "log_employees"]}),
                    "samples": (list, list(SAMPLES)), "clusters": (list, list(CLUSTERS)),
-                   "min_clusters": (int, 30), "wild_draws": (int, 9999), "n_jobs": (int, 2)},
+                   "min_clusters": (int, 30), "wild_draws": (int, 9999), "n_jobs": (int, 2),
+                   "backend": (str, "local"), "scheduler": (str, "")},
 }
-NEUTRAL_KEYS = ("folder", "dir", "hypotheses", "progress")
+NEUTRAL_KEYS = ("folder", "dir", "hypotheses", "progress", "scheduler")
 MODEL_KEYS = {"name": str, "formula": str, "cluster": str, "estimator": str}
 
 
@@ -165,6 +166,10 @@ def _check_values(s: dict, path: Path, problems: list[str]) -> None:
     must(s["verdict"]["adjust"] in ADJUSTMENTS,
          f"[verdict] adjust = {s['verdict']['adjust']!r} must be one of {ADJUSTMENTS}")
     rob = s["robustness"]
+    must(rob["backend"] in ("local", "dask"),
+         f"[robustness] backend = {rob['backend']!r} must be 'local' or 'dask'")
+    must(rob["backend"] == "dask" or not rob["scheduler"],
+         "[robustness] scheduler is a Dask setting: set backend = \"dask\" with it")
     for key, allowed in (("estimators", ESTIMATORS), ("samples", SAMPLES),
                          ("clusters", CLUSTERS)):
         bad = [v for v in rob[key] if v not in allowed]

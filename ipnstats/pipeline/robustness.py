@@ -39,12 +39,14 @@ def robustness_section(study: Study, rob, run, progress) -> tuple[Report, dict, 
         "specification curve (Simonsohn, Simmons & Nelson 2020) estimates it under every "
         "combination of the choices a reasonable analyst could make; the second table "
         "changes only how the standard errors are clustered.")
-    progress(f"specification curve: {_n_specs(rob)} specifications on {rob['n_jobs']} "
-             "worker(s)")
+    where = (f"Dask at {rob['scheduler'] or 'the current client'}" if rob["backend"] == "dask"
+             else f"{rob['n_jobs']} worker(s)")
+    progress(f"specification curve: {_n_specs(rob)} specifications on {where}")
     curve = specification_curve(
         fy, outcomes=rob["outcomes"], estimators=rob["estimators"],
         covariate_sets=rob["covariate_sets"], samples=rob["samples"],
         clusters=rob["clusters"], labels=LABELS, n_jobs=rob["n_jobs"], seed=run["seed"],
+        backend=rob["backend"], scheduler=rob["scheduler"] or None,
         progress=lambda done, total: progress.count(done, total, "specifications"))
     report = _curve(report, curve)
     progress("alternative clustering and the wild cluster bootstrap")
@@ -54,8 +56,10 @@ def robustness_section(study: Study, rob, run, progress) -> tuple[Report, dict, 
     methods = (
         f"Specification curve: {len(curve.tidy())} specifications ({_dims(rob)}); "
         "Callaway-Sant'Anna and Sun-Abraham as in H1a, TWFE by ipnstats.panel_regression; "
-        f"run in parallel with joblib ({rob['n_jobs']} workers, results independent of "
-        "the number of workers). Follows Simonsohn, Simmons & Nelson (2020).",
+        + (f"run in parallel with joblib ({rob['n_jobs']} workers, " if rob["backend"] == "local"
+           else "run on a Dask cluster (")
+        + "results independent of the number of workers). Follows Simonsohn, Simmons & "
+        "Nelson (2020).",
         *(paragraph(f"Clustering check ({name})", res, "reghdfe / fixest")
           for name, res in fits.items() if hasattr(res, "glance")))
     return report, results, methods

@@ -49,13 +49,37 @@ def _peak_kib():
         return maxrss // 1024 if sys.platform == "darwin" else maxrss
 
 
+def _rss_kib():
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(ln.split()[1]) for ln in f if ln.startswith("VmRSS:"))
+    except (OSError, StopIteration):
+        return 0
+
+
+def _reset_peak():
+    # Writing 5 to clear_refs resets VmHWM to the current RSS (Linux >= 4.0), so that the
+    # peak is the work's own: what the setup held and freed (data generation) is not in it.
+    import gc
+    gc.collect()
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
 {setup}
-_t1 = time.perf_counter()
 _rss_setup = _peak_kib()
+_peak_reset = {reset_peak} and _reset_peak()
+_rss_start = _rss_kib()
+_t1 = time.perf_counter()
 {work}
 _t2 = time.perf_counter()
 _out = {{"seconds": _t2 - _t1, "setup_seconds": _t1 - _t0, "peak_rss_kib": _peak_kib(),
-        "setup_rss_kib": _rss_setup, "value": {result}}}
+        "setup_rss_kib": _rss_setup, "start_rss_kib": _rss_start, "peak_reset": _peak_reset,
+        "value": {result}}}
 sys.stdout.flush()
 print({marker!r} + json.dumps(_out), flush=True)
 """
@@ -72,6 +96,10 @@ class Job:
     ``setup`` (imports, untimed) runs first, then ``work`` (the measured section),
     then ``result`` -- an expression giving a JSON-serialisable value that the parent
     can check (e.g. a row count). ``env`` entries are added to the child's environment.
+    With ``reset_peak`` the peak-RSS mark is reset between setup and work (where
+    ``/proc/self/clear_refs`` allows it), so that the reported peak is the memory held
+    at the start of the work plus the work's own high-water mark, not a transient peak
+    of the setup (e.g. while it generated the data).
     """
 
     name: str
@@ -79,12 +107,14 @@ class Job:
     work: str
     result: str = "None"
     env: dict[str, str] = field(default_factory=dict)
+    reset_peak: bool = False
 
     def script(self) -> str:
         """The complete child program."""
         return CHILD_TEMPLATE.format(setup=textwrap.dedent(self.setup).strip(),
                                      work=textwrap.dedent(self.work).strip(),
-                                     result=self.result, marker=MARKER)
+                                     result=self.result, marker=MARKER,
+                                     reset_peak=bool(self.reset_peak))
 
 
 @dataclass(frozen=True)
@@ -97,6 +127,8 @@ class Run:
     peak_rss: int
     setup_rss: int
     value: object
+    start_rss: int = 0  # RSS when the work started
+    peak_reset: bool = False  # whether the peak mark was reset after the setup
 
 
 def run_job(job: Job, *, python: str = sys.executable, cwd: str | Path | None = None,
@@ -118,7 +150,8 @@ def run_job(job: Job, *, python: str = sys.executable, cwd: str | Path | None = 
                         f"{proc.stderr[-4000:]}{proc.stdout[-2000:]}")
     out = json.loads(line[len(MARKER):])
     return Run(out["seconds"], process_seconds, out["setup_seconds"],
-               out["peak_rss_kib"] * 1024, out["setup_rss_kib"] * 1024, out["value"])
+               out["peak_rss_kib"] * 1024, out["setup_rss_kib"] * 1024, out["value"],
+               out["start_rss_kib"] * 1024, out["peak_reset"])
 
 
 def alternate(jobs: list[Job], reps: int, *, progress=None, **kwargs) -> dict[str, list[Run]]:
@@ -153,10 +186,17 @@ def summarise(runs: list[Run]) -> dict:
 def compare(ours: Job, peer: Job, reps: int, **kwargs) -> dict:
     """Alternate ``ours`` and ``peer``; medians of each and the ours/peer ratios."""
     runs = alternate([ours, peer], reps, **kwargs)
-    a, b = summarise(runs[ours.name]), summarise(runs[peer.name])
-    return {"ours": {"job": ours.name, **a}, "peer": {"job": peer.name, **b},
+    return pair_summary(runs, ours.name, peer.name)
+
+
+def pair_summary(runs: dict[str, list[Run]], ours: str, peer: str) -> dict:
+    """Medians of jobs ``ours`` and ``peer`` among ``runs`` (from :func:`alternate`) and the
+    ours/peer ratios; with several peers alternated together, one summary per peer."""
+    a, b = summarise(runs[ours]), summarise(runs[peer])
+    return {"ours": {"job": ours, **a}, "peer": {"job": peer, **b},
             "time_ratio": a["seconds"] / b["seconds"],
-            "memory_ratio": a["peak_rss"] / b["peak_rss"], "reps": reps}
+            "memory_ratio": a["peak_rss"] / b["peak_rss"],
+            "reps": min(len(runs[ours]), len(runs[peer]))}
 
 
 def verdict(ratio: float, target: float) -> str:
@@ -169,14 +209,32 @@ def gib(n_bytes: float) -> str:
     return f"{n_bytes / 2**30:.2f} GiB" if n_bytes >= 2**30 else f"{n_bytes / 2**20:.0f} MiB"
 
 
-def format_line(case: str, summary: dict, *, time_target: float, memory_target: float) -> str:
-    """One result line: times, time ratio, peak memories, memory ratio, targets and verdicts."""
+def format_line(case: str, summary: dict, *, time_target: float,
+                memory_target: float | None, peer_label: str = "peer") -> str:
+    """One result line: times, time ratio, peak memories, memory ratio, targets and verdicts.
+
+    ``memory_target=None``: the memory ratio is shown without a target or verdict.
+    ``peer_label`` names the peer in the line (default ``"peer"``).
+    """
     ours, peer = summary["ours"], summary["peer"]
     t, m = summary["time_ratio"], summary["memory_ratio"]
-    return (f"{case}: ipnstats {ours['seconds']:.2f} s, peer {peer['seconds']:.2f} s, "
-            f"ratio {t:.2f} (target <= {time_target:g}: {verdict(t, time_target)}); "
-            f"peak memory ipnstats {gib(ours['peak_rss'])}, peer {gib(peer['peak_rss'])}, "
-            f"ratio {m:.2f} (target <= {memory_target:g}: {verdict(m, memory_target)})")
+    memory = ("" if memory_target is None
+              else f" (target <= {memory_target:g}: {verdict(m, memory_target)})")
+    return (f"{case}: ipnstats {seconds(ours['seconds'])}, {peer_label} "
+            f"{seconds(peer['seconds'])}, "
+            f"ratio {ratio(t)} (target <= {time_target:g}: {verdict(t, time_target)}); "
+            f"peak memory ipnstats {gib(ours['peak_rss'])}, {peer_label} "
+            f"{gib(peer['peak_rss'])}, ratio {ratio(m)}{memory}")
+
+
+def ratio(r: float) -> str:
+    """A ratio with two decimals, two significant digits below 0.1."""
+    return f"{r:.2f}" if r >= 0.1 else f"{r:.2g}"
+
+
+def seconds(s: float) -> str:
+    """Seconds with two decimals, three significant digits below 0.1 s."""
+    return f"{s:.2f} s" if s >= 0.1 else f"{s:.3g} s"
 
 
 def machine() -> dict:

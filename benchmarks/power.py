@@ -28,8 +28,8 @@ def _warm_up():
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--replicates", type=int, default=60,
-                        help="replicates per effect size (60; 5 effect sizes)")
+    parser.add_argument("--replicates", type=int, default=100,
+                        help="replicates per effect size (100; 5 effect sizes)")
     parser.add_argument("--reps", type=int, default=3, help="timed runs per configuration (3)")
     parser.add_argument("--results", type=Path, default=HERE / "results.json")
     args = parser.parse_args(argv)

@@ -34,8 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=HERE / "results.json")
     args = parser.parse_args(argv)
 
-    import ipnstats
     from dask.distributed import Client, LocalCluster
+
+    import ipnstats
     from ipnstats.planning import H1Design
 
     design = H1Design()
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         while len(client.scheduler_info()["workers"]) > 1:
             time.sleep(0.1)
         client.run(_warm_up)
-        for rep in range(args.reps):
+        for _rep in range(args.reps):
             start = time.perf_counter()
             res = ipnstats.power(design, **kw, backend="dask", scheduler=client)
             runs.setdefault("dask, 1 worker", []).append(time.perf_counter() - start)

@@ -17,7 +17,8 @@ __all__ = ["MANAGEMENT_STARS", "Cluster", "Codebook", "DataError", "Report", "Re
            "regression_table", "simulate_study", "validate_study", "moderation",
            "conditional_process", "framing_effect", "question_patterns", "crossed_effects",
            "mixed_model", "sender_effects", "learning_curve", "triangulation", "power",
-           "H1Design", "H2Design", "H3Design", "TwoGroupDesign", "specification_curve", "cluster_bootstrap"]
+           "H1Design", "H2Design", "H3Design", "TwoGroupDesign", "specification_curve",
+           "cluster_bootstrap"]
 
 # Imported on first use: they pull in matplotlib, Typst or the simulator.
 _LAZY = {"simulate_study": ("simulate", "simulate_study"), "Report": ("report", "Report"),
@@ -43,7 +44,8 @@ _LAZY = {"simulate_study": ("simulate", "simulate_study"), "Report": ("report", 
          "triangulation": ("models.triangulation", "triangulation"),
          "specification_curve": ("models.speccurve", "specification_curve"),
          "power": ("planning", "power"),
-         "cluster_bootstrap": ("models.resample", "cluster_bootstrap"), "H1Design": ("planning", "H1Design"),
+         "cluster_bootstrap": ("models.resample", "cluster_bootstrap"),
+         "H1Design": ("planning", "H1Design"),
          "H2Design": ("planning", "H2Design"), "H3Design": ("planning", "H3Design"),
          "TwoGroupDesign": ("planning", "TwoGroupDesign")}
 

@@ -209,3 +209,95 @@ def test_no_estimable_cell_is_a_clear_error():
     frame["cohort"] = np.where(frame["cohort"] > 0, 2010, 0)  # every joiner always treated
     with pytest.raises(ValueError, match="no ATT\\(g,t\\) can be estimated"):
         participation_effect(frame, outcome="y", n_boot=0)
+
+
+def test_default_vcov_clusters_on_the_unit_column():
+    """vcov=None clusters on ``unit``, whatever that column is called."""
+    from ipnstats import event_study
+
+    frame = _staggered().rename(columns={"firm_id": "id"})
+    default = participation_effect(frame, outcome="y", unit="id", n_boot=0)
+    explicit = participation_effect(frame, outcome="y", unit="id", vcov=Cluster("id"), n_boot=0)
+    pd.testing.assert_series_equal(default.params, explicit.params)
+    pd.testing.assert_frame_equal(default.cov, explicit.cov)
+    assert default.vcov == Cluster("id") and default.n_clusters is None
+    for estimator in ("twfe", "sunab"):
+        res = participation_effect(frame, outcome="y", unit="id", estimator=estimator)
+        assert res.vcov == Cluster("id") and res.n_clusters == frame["id"].nunique()
+    study = event_study(frame, outcome="y", unit="id", n_boot=0)
+    assert np.isfinite(study.params["ATT"])
+
+
+def test_all_cells_at_once_equal_cell_by_cell():
+    """The vectorised no-covariate cells equal cell_effect cell by cell (unbalanced,
+    missing outcomes, both control groups, anticipation)."""
+    from ipnstats.models.did.att_gt import (
+        _base_index,
+        cell_effect,
+        control_mask,
+        group_time_effects,
+        wide_panel,
+    )
+
+    frame = _staggered(n_units=150, periods=range(2009, 2016))
+    rng = np.random.default_rng(5)
+    frame.loc[rng.random(len(frame)) < 0.05, "y"] = np.nan
+    frame = frame[rng.random(len(frame)) > 0.05]
+    for control_group, anticipation in (("not_yet_treated", 0), ("never_treated", 1)):
+        panel = wide_panel(frame, "y", "firm_id", "year", "cohort", anticipation)
+        gt = group_time_effects(panel, control_group, anticipation)
+        assert len(gt.cells) > 0
+        for k, cell in gt.cells.iterrows():
+            ti = int(np.flatnonzero(panel.periods == cell["time"])[0])
+            bi = _base_index(panel.periods, cell["group"], ti, anticipation)
+            dy = panel.Y[:, ti] - panel.Y[:, bi]
+            present = np.isfinite(dy)
+            treated = present & (panel.cohorts == cell["group"])
+            control = present & control_mask(panel.cohorts, cell["group"], cell["time"],
+                                             cell["base"], control_group, anticipation)
+            in_cell = treated | control
+            att, inf = cell_effect(dy[in_cell], treated[in_cell], control[in_cell])
+            full = np.zeros(panel.cohorts.size)
+            full[in_cell] = inf * panel.cohorts.size / in_cell.sum()
+            np.testing.assert_allclose(cell["att"], att, rtol=1e-12)
+            np.testing.assert_allclose(gt.influence[:, k], full, rtol=1e-12, atol=1e-12)
+            assert (cell["n_treated"], cell["n_control"]) == (treated.sum(), control.sum())
+
+
+def test_wide_panel_without_and_with_duplicate_rows_agree():
+    """The factorised pivot (unique unit-periods) equals pandas' pivot_table, which
+    handles duplicated rows (first value wins), on shuffled rows with gaps."""
+    from ipnstats.models.did.att_gt import wide_panel
+
+    frame = _staggered().sample(frac=0.97, random_state=1)
+    frame["firm_id"] = "f" + frame["firm_id"].astype(str)
+    frame["x"] = np.arange(len(frame), dtype=float)
+    duplicated = pd.concat([frame, frame.iloc[:5].assign(y=99.0, x=-1.0)])
+    fast = wide_panel(frame, "y", "firm_id", "year", "cohort", covariates=("x",))
+    slow = wide_panel(duplicated, "y", "firm_id", "year", "cohort", covariates=("x",))
+    for name in ("Y", "periods", "cohorts", "units", "covariates"):
+        np.testing.assert_array_equal(getattr(fast, name), getattr(slow, name))
+    assert fast.n_incomplete == slow.n_incomplete > 0
+
+
+def test_bootstrap_draws_do_not_depend_on_the_block_size():
+    from ipnstats.models.did.bootstrap import multiplier_bootstrap
+
+    influence = np.random.default_rng(0).normal(size=(500, 4))
+    clusters = np.arange(500) % 37
+    for cl in (None, clusters):
+        runs = [multiplier_bootstrap(influence, reps=199, rng=np.random.default_rng(1),
+                                     clusters=cl, chunk_size=size) for size in (1, 3000, 10**7)]
+        for se, crit in runs[1:]:  # the same draws; products may round differently
+            np.testing.assert_allclose(se, runs[0][0], rtol=1e-12)
+            assert crit == pytest.approx(runs[0][1], rel=1e-12)
+
+
+def test_cluster_values_missing_for_a_whole_unit_are_refused():
+    frame = _staggered().astype({"group_id": float})
+    frame.loc[(frame["firm_id"] == 1) & (frame["year"] == 2011), "group_id"] = np.nan
+    res = participation_effect(frame, outcome="y", vcov=Cluster("group_id"), n_boot=0)
+    assert res.n_clusters == 12  # a missing row of a unit with a known cluster is ignored
+    frame.loc[frame["firm_id"] == 0, "group_id"] = np.nan
+    with pytest.raises(ValueError, match="missing for every row of 1 units"):
+        participation_effect(frame, outcome="y", vcov=Cluster("group_id"), n_boot=0)

@@ -266,3 +266,48 @@ def test_cluster_se_coverage_on_simulated_panels():
         covered += tidy["conf_low"][0] <= beta <= tidy["conf_high"][0]
     # 60 clusters: CRV1 undercovers by a point or two; 400 draws add +-1.1 points (1 sd)
     assert 0.91 <= covered / reps <= 0.975
+
+
+def test_balanced_panel_needs_one_sweep():
+    """A complete unit x period grid is demeaned exactly in one sweep; other designs
+    iterate, and both give the fixed-point of the alternating projections."""
+    from ipnstats.models.demean import absorbed_dof, complete_grid, demean
+
+    rng = np.random.default_rng(2)
+    units, times = np.repeat(np.arange(50), 4), np.tile(np.arange(4), 50)
+    effects = [(units, 50), (times, 4)]
+    assert complete_grid(effects)
+    M = rng.normal(size=(200, 3))
+    once, sweeps, converged = demean(M, effects)
+    iterated, sweeps_iter, _ = demean(M, effects, grid=False)
+    assert (sweeps, converged) == (1, True) and sweeps_iter == 2
+    np.testing.assert_allclose(once, iterated, atol=1e-13)
+    assert absorbed_dof(effects) == absorbed_dof(effects, grid=False) == 50 + 4 - 1
+    repeated = times.copy()
+    repeated[1] = 0  # unit 0 observed twice in period 0, never in period 1
+    assert not complete_grid([(units, 50), (repeated, 4)])
+    assert not complete_grid([(units[:-1], 50), (times[:-1], 4)])
+
+
+def test_nested_in():
+    from ipnstats.models.linear import nested_in
+
+    firms = np.array([0, 0, 1, 1, 2, 2])
+    assert nested_in(firms, np.array([0, 0, 0, 0, 1, 1]))
+    assert not nested_in(firms, np.array([0, 1, 0, 0, 1, 1]))
+    assert nested_in(np.zeros(0, int), np.zeros(0, int))
+
+
+def test_clustering_on_an_absorbed_effect_reuses_its_codes():
+    """Clustering on the unit (codes taken from the absorbed effect) equals clustering
+    on a copy of the unit column (codes read from the data)."""
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"firm": np.repeat(np.arange(80), 5), "year": np.tile(range(5), 80),
+                          "x": rng.normal(size=400), "y": rng.normal(size=400)})
+    frame = frame.sample(frac=0.9, random_state=0).assign(copy=lambda f: f["firm"] + 1000)
+    for effects in (("unit", "time"), ("unit",)):
+        res = panel_regression(frame, "y ~ x", unit="firm", time="year", effects=effects,
+                               vcov=Cluster("firm"))
+        same = res.with_vcov(Cluster("copy"))
+        np.testing.assert_array_equal(res.cov.to_numpy(), same.cov.to_numpy())
+        assert res.n_clusters == same.n_clusters == 80

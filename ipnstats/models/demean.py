@@ -2,14 +2,23 @@
 
 One set: subtract group means. Several: alternating projections (method of
 alternating projections, Guimaraes & Portugal 2010; what reghdfe and fixest iterate),
-stopped when no column moves by more than ``tol`` times its scale.
+stopped when no column moves by more than ``tol`` times its scale. Two sets that
+form a complete grid (every pair of levels observed once, a balanced panel) need
+one sweep: after it the means within both sets are already zero.
+
+Columns are transformed one at a time (each a contiguous array), so memory beyond
+the result is a few vectors of length n.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
+
+Effects = list[tuple[np.ndarray, int]]
 
 
 def group_means(M: np.ndarray, codes: np.ndarray, n_levels: int,
@@ -21,33 +30,108 @@ def group_means(M: np.ndarray, codes: np.ndarray, n_levels: int,
     return sums / np.maximum(counts, 1)[:, None]
 
 
-def demean(M: np.ndarray, effects: list[tuple[np.ndarray, int]], *, tol: float = 1e-10,
-           max_iter: int = 10_000) -> tuple[np.ndarray, int, bool]:
+def complete_grid(effects: Effects) -> bool:
+    """Whether two sets of fixed effects cross completely: every pair of levels is
+    observed exactly once (a balanced panel of units and periods)."""
+    if len(effects) != 2:
+        return False
+    (a, ga), (b, gb) = effects
+    if a.size != ga * gb:
+        return False
+    seen = np.zeros(a.size, bool)  # n pairs fill all n cells only if none repeats
+    for start in range(0, a.size, _BLOCK):
+        seen[a[start:start + _BLOCK] * np.int64(gb) + b[start:start + _BLOCK]] = True
+    return bool(seen.all())
+
+
+_BLOCK = 2**16
+
+
+def demean(M: np.ndarray, effects: Effects, *, tol: float = 1e-10, max_iter: int = 10_000,
+           grid: bool | None = None, overwrite: bool = False) -> tuple[np.ndarray, int, bool]:
     """Residuals of ``M`` (n x p) after projecting out the fixed effects.
 
-    Returns the transformed matrix, the iterations used and whether it converged.
+    Parameters
+    ----------
+    M
+        The columns to transform.
+    effects
+        Each set of fixed effects as integer codes ``0 .. n_levels - 1`` and n_levels.
+    tol, max_iter
+        Alternating projections stop when no column moves by more than ``tol`` times
+        its largest absolute value in a sweep, or after ``max_iter`` sweeps.
+    grid
+        Whether two sets form a complete grid (:func:`complete_grid`, computed when
+        None); one sweep is then exact.
+    overwrite
+        Transform ``M`` in place when it is a Fortran-ordered float array.
+
+    Returns
+    -------
+    tuple of numpy.ndarray, int and bool
+        The transformed matrix (Fortran order), the sweeps used and whether they
+        converged.
     """
-    out = np.array(M, dtype=float, copy=True)
-    counts = [np.bincount(c, minlength=g) for c, g in effects]
-    if len(effects) == 1:
-        (codes, g), = effects
-        return out - group_means(out, codes, g, counts[0])[codes], 1, True
-    scale = np.maximum(np.abs(out).max(axis=0), 1e-300)
+    out = _working_copy(M, overwrite)
+    counts = [np.maximum(np.bincount(c, minlength=g), 1) for c, g in effects]
+    work = _Work(effects, counts, np.empty(out.shape[0]))
+    if len(effects) == 1 or (grid if grid is not None else complete_grid(effects)):
+        for j in range(out.shape[1]):
+            work.sweep(out[:, j])
+        return out, 1, True
+    before = np.empty(out.shape[0])
+    iters = [_alternate(out[:, j], work, before, tol, max_iter) for j in range(out.shape[1])]
+    sweeps = min(max(iters, default=1), max_iter)
+    for j, done in enumerate(iters):  # every column gets the same number of sweeps
+        for _ in range(done, sweeps):
+            work.sweep(out[:, j])
+    return out, sweeps, max(iters, default=1) <= max_iter
+
+
+def _working_copy(M: np.ndarray, overwrite: bool) -> np.ndarray:
+    """``M`` as a Fortran-ordered float 2-D array, copied unless ``overwrite`` allows."""
+    if overwrite and isinstance(M, np.ndarray) and M.dtype == float and M.flags.f_contiguous:
+        return M
+    return np.array(M, dtype=float, order="F", copy=True)
+
+
+@dataclass(frozen=True)
+class _Work:
+    """The effects, their level counts (at least 1) and a scratch vector of length n."""
+
+    effects: Effects
+    counts: list[np.ndarray]
+    scratch: np.ndarray
+
+    def sweep(self, x: np.ndarray) -> None:
+        """Subtract from ``x`` (in place) its means within each set of effects in turn."""
+        for (codes, g), cnt in zip(self.effects, self.counts, strict=True):
+            means = np.bincount(codes, weights=x, minlength=g) / cnt
+            x -= np.take(means, codes, out=self.scratch, mode="clip")
+
+
+def _alternate(x: np.ndarray, work: _Work, before: np.ndarray, tol: float,
+               max_iter: int) -> int:
+    """Sweep ``x`` in place until it moves by less than ``tol`` times its scale
+    (``before`` is scratch). Returns the sweeps used (``max_iter + 1`` when it did not
+    converge)."""
+    scale = max(float(np.abs(x).max(initial=0.0)), 1e-300)
     for it in range(1, max_iter + 1):
-        before = out.copy()
-        for (codes, g), cnt in zip(effects, counts, strict=True):
-            out -= group_means(out, codes, g, cnt)[codes]
-        if (np.abs(out - before).max(axis=0) / scale).max() < tol:
-            return out, it, True
-    return out, max_iter, False
+        before[:] = x
+        work.sweep(x)
+        before -= x
+        if np.abs(before, out=before).max(initial=0.0) / scale < tol:
+            return it
+    return max_iter + 1
 
 
-def absorbed_dof(effects: list[tuple[np.ndarray, int]]) -> int:
+def absorbed_dof(effects: Effects, grid: bool | None = None) -> int:
     """Parameters absorbed by the fixed effects, net of redundancies.
 
     One set: its levels. Two sets: levels of both less the connected components of
-    their bipartite graph (one redundancy per component, as in reghdfe and fixest).
-    More sets: levels less (sets - 1), a conservative count.
+    their bipartite graph (one redundancy per component, as in reghdfe and fixest;
+    one component when they form a complete grid, see ``grid``). More sets: levels
+    less (sets - 1), a conservative count.
     """
     if not effects:
         return 0
@@ -55,6 +139,8 @@ def absorbed_dof(effects: list[tuple[np.ndarray, int]]) -> int:
     if len(effects) == 1:
         return total
     if len(effects) == 2:
+        if grid if grid is not None else complete_grid(effects):
+            return total - 1
         (a, ga), (b, gb) = effects
         graph = coo_matrix((np.ones(a.size), (a, b + ga)), shape=(ga + gb, ga + gb))
         n_comp, _ = connected_components(graph, directed=False)

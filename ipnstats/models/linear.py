@@ -8,6 +8,8 @@ which is what lets ``Result.with_vcov`` work without refitting.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +22,6 @@ from ..results.vcov import (
     VcovSpec,
     clip_to_psd,
     cluster_factor,
-    cluster_meat,
     hc_vcov,
     iid_vcov,
     sandwich,
@@ -28,6 +29,25 @@ from ..results.vcov import (
 from .formula import SpecificationError, require_columns
 
 FEW_CLUSTERS = 30
+
+
+def single_threaded_blas() -> contextlib.AbstractContextManager:
+    """One BLAS thread inside the block.
+
+    The products of tall matrices (n x k with small k: Gram matrices, scores,
+    influence functions) are memory bound and gain little from threads, while on an
+    oversubscribed machine a threaded call can stall for seconds waiting for a
+    descheduled BLAS thread (measured on 2 busy vCPUs: median 4 ms, worst 3 s).
+    """
+    return _blas_controller().limit(limits=1, user_api="blas")
+
+
+@functools.cache
+def _blas_controller():
+    """The BLAS libraries loaded (found once: a search costs about 0.3 ms)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 def independent_columns(X: np.ndarray, tol: float = 1e-9,
@@ -39,7 +59,12 @@ def independent_columns(X: np.ndarray, tol: float = 1e-9,
     ``reference`` (e.g. the centred sum of squares before a within transformation,
     so that a regressor absorbed by the fixed effects up to rounding is dropped).
     """
-    gram = X.T @ X
+    return independent_in_gram(X.T @ X, tol, reference)
+
+
+def independent_in_gram(gram: np.ndarray, tol: float = 1e-9,
+                        reference: np.ndarray | None = None) -> np.ndarray:
+    """:func:`independent_columns` from the Gram matrix ``X'X``."""
     ref = np.diag(gram) if reference is None else np.maximum(reference, np.diag(gram))
     k = gram.shape[0]
     keep = np.zeros(k, bool)
@@ -76,16 +101,16 @@ def ols(X: np.ndarray, y: np.ndarray, names: tuple[str, ...], tol: float = 1e-9,
     ``reference``: sums of squares the collinearity check compares against (see
     :func:`independent_columns`).
     """
-    keep = independent_columns(X, tol, reference) if X.shape[1] else np.zeros(0, bool)
-    Xk = X[:, keep]
-    if Xk.shape[1] == 0:
-        return OLSFit(np.zeros(0), y.copy(), np.zeros((0, 0)), keep, (),
-                      tuple(n for n, k in zip(names, keep, strict=True) if not k))
-    factor = linalg.cho_factor(Xk.T @ Xk)
-    beta = linalg.cho_solve(factor, Xk.T @ y)
-    bread = linalg.cho_solve(factor, np.eye(Xk.shape[1]))
+    gram = X.T @ X
+    keep = independent_in_gram(gram, tol, reference) if X.shape[1] else np.zeros(0, bool)
     kept = tuple(n for n, k in zip(names, keep, strict=True) if k)
     dropped = tuple(n for n, k in zip(names, keep, strict=True) if not k)
+    if not keep.any():
+        return OLSFit(np.zeros(0), y.copy(), np.zeros((0, 0)), keep, (), dropped)
+    Xk = X if keep.all() else X[:, keep]
+    factor = linalg.cho_factor(gram[np.ix_(keep, keep)])
+    beta = linalg.cho_solve(factor, Xk.T @ y)
+    bread = linalg.cho_solve(factor, np.eye(Xk.shape[1]))
     return OLSFit(beta, y - Xk @ beta, (bread + bread.T) / 2, keep, kept, dropped)
 
 
@@ -99,9 +124,13 @@ class Absorbed:
 
 
 def nested_in(inner: np.ndarray, outer: np.ndarray) -> bool:
-    """Whether every level of ``inner`` sits inside one level of ``outer``."""
-    pairs = pd.unique(inner.astype(np.int64) * (outer.max() + 1) + outer)
-    return len(pairs) == len(pd.unique(inner))
+    """Whether every level of ``inner`` sits inside one level of ``outer`` (both
+    non-negative integer codes)."""
+    if inner.size == 0:
+        return True
+    first = np.zeros(int(inner.max()) + 1, dtype=outer.dtype)
+    first[inner] = outer  # some observation's outer level, for each inner level
+    return bool(np.array_equal(first[inner], outer))
 
 
 @dataclass(frozen=True)
@@ -111,6 +140,8 @@ class LinearEngine:
     ``rows`` are the positions in ``data`` of the observations behind the rows of ``X``
     (cluster columns are read there). ``absorbed_df`` counts the absorbed fixed-effect
     parameters net of redundancies; ``normal`` selects z rather than t inference.
+    ``column_codes`` are data columns already factorised on those rows (their codes
+    are what :meth:`cluster_codes` would give), reused for clustering.
     """
 
     X: np.ndarray
@@ -122,6 +153,7 @@ class LinearEngine:
     absorbed_df: int = 0
     leverage_extra: np.ndarray | None = None
     normal: bool = False
+    column_codes: tuple[Absorbed, ...] = ()
 
     @property
     def nobs(self) -> int:
@@ -155,6 +187,9 @@ class LinearEngine:
 
     def cluster_codes(self, column: str) -> np.ndarray:
         """Integer codes of a cluster column on the estimation rows."""
+        for known in self.column_codes:
+            if known.column == column:
+                return known.codes
         require_columns(self.data, (column,), "cluster column")
         values = self.data[column].to_numpy()[self.rows]
         codes, _ = pd.factorize(values, use_na_sentinel=True)
@@ -180,12 +215,11 @@ class LinearEngine:
         codes = [self.cluster_codes(c) for c in spec.columns]
         sizes = [int(c.max()) + 1 for c in codes]
         n, k = self.nobs, self._k_cluster(codes)
-        scores = self.X * self.resid[:, None]
         factors = [cluster_factor(g, n, k) if spec.adjust else 1.0 for g in sizes]
         if len(codes) == 1:
-            cov = factors[0] * sandwich(self.bread, cluster_meat(scores, codes[0], sizes[0]))
+            cov = factors[0] * sandwich(self.bread, self._meat(codes[0], sizes[0]))
         else:
-            cov = self._two_way(scores, codes, sizes, factors, spec)
+            cov = self._two_way(codes, sizes, factors, spec)
         notes = self._cluster_notes(spec, sizes)
         cov, repaired = clip_to_psd(cov) if len(codes) == 2 else (cov, False)
         if repaired:
@@ -194,10 +228,20 @@ class LinearEngine:
         g = min(sizes)
         return Inference(cov, None if self.normal else float(g - 1), g, notes)
 
-    def _two_way(self, scores, codes, sizes, factors, spec: Cluster) -> np.ndarray:
+    def _meat(self, codes: np.ndarray, n_groups: int) -> np.ndarray:
+        """Sum over clusters of the outer products of summed scores ``X_i e_i``
+        (as ``cluster_meat``, one score column at a time)."""
+        sums = np.empty((n_groups, self.X.shape[1]), order="F")
+        score = np.empty(self.nobs)
+        for j in range(self.X.shape[1]):
+            np.multiply(self.X[:, j], self.resid, out=score)
+            sums[:, j] = np.bincount(codes, weights=score, minlength=n_groups)
+        return sums.T @ sums
+
+    def _two_way(self, codes, sizes, factors, spec: Cluster) -> np.ndarray:
         both, _ = pd.factorize(codes[0].astype(np.int64) * sizes[1] + codes[1])
-        metas = [cluster_meat(scores, c, g) for c, g in zip(codes, sizes, strict=True)]
-        meat_12 = cluster_meat(scores, both, int(both.max()) + 1)
+        metas = [self._meat(c, g) for c, g in zip(codes, sizes, strict=True)]
+        meat_12 = self._meat(both, int(both.max()) + 1)
         if spec.df == "min":
             f = factors[int(np.argmin(sizes))]
             meat = f * (metas[0] + metas[1] - meat_12)

@@ -17,9 +17,9 @@ import pandas as pd
 
 from ..results.result import Result
 from ..results.vcov import parse_vcov
-from .demean import absorbed_dof, demean, group_means
+from .demean import absorbed_dof, complete_grid, demean, group_means
 from .formula import Design, SpecificationError, build_design, require_columns
-from .linear import Absorbed, LinearEngine, OLSFit, ols
+from .linear import Absorbed, LinearEngine, OLSFit, ols, single_threaded_blas
 from .stats import fit_statistics
 
 Estimator = Literal["within", "random", "pooled", "first_difference", "between"]
@@ -115,8 +115,9 @@ def panel_regression(data: pd.DataFrame, formula: str, *, unit: str, time: str,
     panel = _panel(data, formula, unit, time, eff)
     fitter = {"within": _within, "random": _random, "pooled": _pooled,
               "first_difference": _first_difference, "between": _between}[estimator]
-    fit = fitter(panel, drop_singletons) if estimator == "within" else fitter(panel)
-    return _result(panel, fit, spec, estimator, formula)
+    with single_threaded_blas():  # tall, thin products: threads only risk stalls
+        fit = fitter(panel, drop_singletons) if estimator == "within" else fitter(panel)
+        return _result(panel, fit, spec, estimator, formula)
 
 
 def _check_effects(estimator: str, effects: Sequence[str] | None) -> frozenset[str]:
@@ -159,29 +160,30 @@ def _with_time_dummies(p: Panel, X: np.ndarray, names: tuple[str, ...],
     return np.column_stack([X, D]), names + tuple(dnames)
 
 
-def _slopes(d: Design) -> tuple[np.ndarray, tuple[str, ...]]:
-    keep = [i for i, n in enumerate(d.names) if n != "Intercept"]
-    return d.X[:, keep], tuple(d.names[i] for i in keep)
-
-
 def _engine(fit: OLSFit, X: np.ndarray, p: Panel, rows: np.ndarray, **kw) -> LinearEngine:
-    return LinearEngine(X=X[:, fit.keep], resid=fit.resid, bread=fit.bread, data=p.data,
-                        rows=rows, **kw)
+    X = X if fit.keep.all() else X[:, fit.keep]
+    return LinearEngine(X=X, resid=fit.resid, bread=fit.bread, data=p.data, rows=rows, **kw)
 
 
 def _singleton_mask(effects: list[tuple[np.ndarray, int]]) -> np.ndarray:
     mask = np.zeros(effects[0][0].size, bool)
     for codes, g in effects:
-        mask |= np.bincount(codes, minlength=g)[codes] == 1
+        single = np.bincount(codes, minlength=g) == 1
+        if single.any():
+            mask |= single[codes]
     return mask
 
 
 def _fe_codes(p: Panel, keep: np.ndarray) -> list[Absorbed]:
     out = []
+    everything = keep.all()
     for kind, col in (("unit", p.unit), ("time", p.time)):
         if kind in p.effects:
+            if kind == "unit" and everything:  # already codes 0..G-1 in order of appearance
+                out.append(Absorbed(col, p.unit_codes, int(p.unit_codes.max()) + 1))
+                continue
             source = p.unit_codes if kind == "unit" else p.time_values
-            codes, levels = pd.factorize(source[keep])
+            codes, levels = pd.factorize(source if everything else source[keep])
             out.append(Absorbed(col, codes, len(levels)))
     return out
 
@@ -195,23 +197,63 @@ def _within(p: Panel, drop_singletons: bool) -> PanelFit:
         keep[np.flatnonzero(keep)[singles]] = False
         absorbed = _fe_codes(p, keep)
         singles = _singleton_mask([(a.codes, a.n_levels) for a in absorbed])
-    X, names = _slopes(p.design)
-    X, y = X[keep], p.design.y[keep]
+    everything = keep.all()
+    y = p.design.y if everything else p.design.y[keep]
+    M, names = _outcome_and_slopes(p.design, None if everything else keep)
+    reference = _centred_ss(M[:, 1:])
     effects = [(a.codes, a.n_levels) for a in absorbed]
-    M, iters, converged = demean(np.column_stack([y, X]), effects)
-    fit = ols(M[:, 1:], M[:, 0], names, reference=((X - X.mean(axis=0)) ** 2).sum(axis=0))
-    k_abs = absorbed_dof(effects)
+    grid = complete_grid(effects)
+    M, iters, converged = demean(M, effects, grid=grid, overwrite=True)
+    fit = ols(M[:, 1:], M[:, 0], names, reference=reference)
+    k_abs = absorbed_dof(effects, grid=grid)
     extra_h = 1 / np.bincount(effects[0][0])[effects[0][0]] if len(effects) == 1 else None
-    engine = _engine(fit, M[:, 1:], p, p.design.rows[keep], absorbed=tuple(absorbed),
-                     absorbed_df=k_abs, leverage_extra=extra_h)
+    rows = p.design.rows if everything else p.design.rows[keep]
+    engine = _engine(fit, M[:, 1:], p, rows, absorbed=tuple(absorbed), absorbed_df=k_abs,
+                     leverage_extra=extra_h, column_codes=tuple(absorbed))
     stats = fit_statistics(y, fit.resid, len(fit.beta) + k_abs, centered=True,
                            tss_within=float(M[:, 0] @ M[:, 0]))
     notes = _singleton_notes(n_single, drop_singletons)
     if not converged:
         notes += (f"The within transformation did not converge in {iters} iterations.",)
-    return PanelFit(fit, engine, len(np.unique(p.unit_codes[keep])),
-                    tuple(a.column for a in absorbed), stats, notes=notes,
-                    n_singletons=n_single)
+    n_units = _n_levels(p.unit_codes if everything else p.unit_codes[keep])
+    return PanelFit(fit, engine, n_units, tuple(a.column for a in absorbed), stats,
+                    notes=notes, n_singletons=n_single)
+
+
+def _outcome_and_slopes(d: Design, keep: np.ndarray | None) -> tuple[np.ndarray, tuple[str, ...]]:
+    """``[y, X without the intercept]`` of the kept rows as one Fortran-ordered matrix
+    (each column contiguous for the within transformation), and the slope names.
+
+    Copied in blocks of rows, each read once from the row-major design.
+    """
+    slopes = np.array([i for i, n in enumerate(d.names) if n != "Intercept"], dtype=np.intp)
+    rows = None if keep is None else np.flatnonzero(keep)
+    n = d.y.size if rows is None else rows.size
+    M = np.empty((n, 1 + slopes.size), order="F")
+    M[:, 0] = d.y if rows is None else d.y[rows]
+    for start in range(0, n, _BLOCK):
+        stop = min(start + _BLOCK, n)
+        block = d.X[start:stop] if rows is None else d.X[rows[start:stop]]
+        M[start:stop, 1:] = block[:, slopes]
+    return M, tuple(d.names[i] for i in slopes)
+
+
+_BLOCK = 2**16
+
+
+def _centred_ss(M: np.ndarray) -> np.ndarray:
+    """Sum of squares around the mean of each column."""
+    scratch = np.empty(M.shape[0])
+    out = np.empty(M.shape[1])
+    for j in range(M.shape[1]):
+        np.subtract(M[:, j], M[:, j].mean(), out=scratch)
+        out[j] = scratch @ scratch
+    return out
+
+
+def _n_levels(codes: np.ndarray) -> int:
+    """Distinct values among non-negative integer codes."""
+    return int(np.count_nonzero(np.bincount(codes))) if codes.size else 0
 
 
 def _singleton_notes(n: int, dropped: bool) -> tuple[str, ...]:
@@ -226,7 +268,7 @@ def _pooled(p: Panel) -> PanelFit:
     fit = ols(X, p.design.y, names)
     stats = fit_statistics(p.design.y, fit.resid, len(fit.beta), centered=p.design.intercept)
     fe = (p.time,) if "time" in p.effects else ()
-    return PanelFit(fit, _engine(fit, X, p, p.design.rows), len(np.unique(p.unit_codes)),
+    return PanelFit(fit, _engine(fit, X, p, p.design.rows), _n_levels(p.unit_codes),
                     fe, stats)
 
 
@@ -261,7 +303,7 @@ def _first_difference(p: Panel) -> PanelFit:
     notes = (f"{lost:,} observations have no previous period (first period or a gap) and "
              "give no difference.",) if lost else ()
     fe = (p.unit,) + ((p.time,) if "time" in p.effects else ())
-    return PanelFit(fit, _engine(fit, X, p, d.rows[cur]), len(np.unique(p.unit_codes[cur])),
+    return PanelFit(fit, _engine(fit, X, p, d.rows[cur]), _n_levels(p.unit_codes[cur]),
                     fe, stats, notes=notes)
 
 
@@ -275,7 +317,7 @@ def _random(p: Panel) -> PanelFit:
     fit, Xs, stats, extra = swamy_arora(p.design.y, X, names, p.unit_codes)
     engine = _engine(fit, Xs, p, p.design.rows, normal=True)
     fe = (p.time,) if "time" in p.effects else ()
-    return PanelFit(fit, engine, len(np.unique(p.unit_codes)), fe, stats, extra=extra)
+    return PanelFit(fit, engine, _n_levels(p.unit_codes), fe, stats, extra=extra)
 
 
 def _result(p: Panel, fit: PanelFit, spec, estimator: str, formula: str) -> Result:

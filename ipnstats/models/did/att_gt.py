@@ -1,8 +1,9 @@
-"""Callaway & Sant'Anna (2021) group-time average treatment effects, without covariates.
+"""Callaway & Sant'Anna (2021) group-time average treatment effects.
 
-Pure functions on a wide panel ``Y`` (units x periods). Each ATT(g,t) is a
-difference in mean outcome changes between cohort ``g`` and its controls, from the
-base period to ``t``; its influence function (one value per unit, zero outside
+Pure functions on a wide panel ``Y`` (units x periods). Without covariates each
+ATT(g,t) is a difference in mean outcome changes between cohort ``g`` and its
+controls, from the base period to ``t`` (with covariates, a :mod:`.drdid` cell
+estimator); its influence function (one value per unit, zero outside
 cohort and controls) gives analytic standard errors, joint tests, the aggregations
 and the multiplier bootstrap.
 
@@ -19,6 +20,9 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+
+from ..linear import single_threaded_blas
+from .mean_change import LevelCell, mean_change_cells
 
 ControlGroup = Literal["never_treated", "not_yet_treated"]
 
@@ -52,28 +56,64 @@ def wide_panel(data: pd.DataFrame, outcome: str, unit: str, time: str, cohort: s
     anticipation`` (they have no pre-treatment comparison). Cohorts after the last
     period count as never treated (R did's convention).
     """
-    frame = data[[unit, time, outcome, cohort]]
-    wide = frame.pivot_table(index=unit, columns=time, values=outcome, aggfunc="first",
-                             observed=True, dropna=False)
-    periods = wide.columns.to_numpy()
-    Y = wide.to_numpy(float)
-    cohort_values = (frame.groupby(unit, observed=True)[cohort].first()
-                     .reindex(wide.index).to_numpy(dtype=float))
+    frame = data[list(dict.fromkeys((unit, time, outcome, cohort, *covariates)))]
+    units, periods, Y, cohort_values, X = _pivot(frame, unit, time, outcome, cohort, covariates)
     late = cohort_values > periods.max()
     cohort_values = np.where(late, 0.0, cohort_values)
     always = (cohort_values > 0) & (cohort_values - anticipation <= periods.min())
     no_base = (cohort_values > 0) & ~always & ~_observed_at(Y, periods,
                                                             cohort_values - 1 - anticipation)
     keep = ~always & ~no_base & np.isfinite(Y).any(axis=1)
-    X = None
-    if covariates:
-        X = np.stack([data.pivot_table(index=unit, columns=time, values=c, aggfunc="first",
-                                       observed=True, dropna=False)
-                      .reindex(index=wide.index, columns=periods).to_numpy(float)
-                      for c in covariates], axis=2)[keep]
-    return WidePanel(Y[keep], periods, cohort_values[keep], wide.index.to_numpy()[keep],
+    return WidePanel(Y[keep], periods, cohort_values[keep], units[keep],
                      int(always.sum()), int(no_base.sum()), int(late.sum()),
-                     int((~np.isfinite(Y[keep])).any(axis=1).sum()), X)
+                     int((~np.isfinite(Y[keep])).any(axis=1).sum()),
+                     None if X is None else X[keep])
+
+
+Pivoted = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, "np.ndarray | None"]
+
+
+def _pivot(frame: pd.DataFrame, unit: str, time: str, outcome: str, cohort: str,
+           covariates: tuple[str, ...]) -> Pivoted:
+    """Sorted units and periods, outcomes (units x periods), each unit's first cohort,
+    and covariates (units x periods x k, or None).
+
+    One scatter by factorised unit and period when every unit-period occurs once
+    and neither key is missing; otherwise pandas' ``pivot_table`` (first value).
+    """
+    keys = [frame[c] for c in (unit, time)]
+    if any(isinstance(k.dtype, pd.CategoricalDtype) for k in keys):
+        return _pivot_table(frame, unit, time, outcome, cohort, covariates)
+    (ucodes, units), (tcodes, periods) = (pd.factorize(k, sort=True) for k in keys)
+    shape = (len(units), len(periods))
+    if (ucodes < 0).any() or (tcodes < 0).any() or np.bincount(
+            ucodes * shape[1] + tcodes, minlength=shape[0] * shape[1]).max(initial=0) > 1:
+        return _pivot_table(frame, unit, time, outcome, cohort, covariates)
+
+    def scatter(column: str) -> np.ndarray:
+        out = np.full(shape, np.nan)
+        out[ucodes, tcodes] = frame[column].to_numpy(dtype=float, na_value=np.nan)
+        return out
+
+    first = frame[cohort].groupby(ucodes).first().to_numpy(dtype=float, na_value=np.nan)
+    X = np.stack([scatter(c) for c in covariates], axis=2) if covariates else None
+    return units.to_numpy(), periods.to_numpy(), scatter(outcome), first, X
+
+
+def _pivot_table(frame: pd.DataFrame, unit: str, time: str, outcome: str, cohort: str,
+                 covariates: tuple[str, ...]) -> Pivoted:
+    """:func:`_pivot` by pandas, for duplicated unit-periods, missing or categorical keys."""
+    def wide(column: str) -> pd.DataFrame:
+        return frame.pivot_table(index=unit, columns=time, values=column, aggfunc="first",
+                                 observed=True, dropna=False)
+
+    Y = wide(outcome)
+    periods = Y.columns.to_numpy()
+    first = (frame.groupby(unit, observed=True)[cohort].first()
+             .reindex(Y.index).to_numpy(dtype=float))
+    X = np.stack([wide(c).reindex(index=Y.index, columns=periods).to_numpy(float)
+                  for c in covariates], axis=2) if covariates else None
+    return Y.index.to_numpy(), periods, Y.to_numpy(float), first, X
 
 
 def _observed_at(Y: np.ndarray, periods: np.ndarray, when: np.ndarray) -> np.ndarray:
@@ -127,47 +167,70 @@ def group_time_effects(panel: WidePanel, control_group: ControlGroup = "not_yet_
     covariates, whose covariates are known in the base period, where did takes
     them); its influence function, estimated on those ``n_cell`` units, is rescaled
     by ``n / n_cell`` to the whole panel (zero for the other units), as R did does.
-    With covariates each cell is estimated by ``est_method`` (``"dr"``, ``"ipw"`` or
-    ``"reg"``, R DRDID's panel estimators); a cell that cannot be estimated
-    (separation, no overlap, a singular design) is left empty with its reason.
+    Without covariates every cell is the difference in mean changes, computed for
+    all cells at once (:mod:`.mean_change`). With covariates each cell is estimated
+    by ``est_method`` (``"dr"``, ``"ipw"`` or ``"reg"``, R DRDID's panel
+    estimators); a cell that cannot be estimated (separation, no overlap, a
+    singular design) is left empty with its reason.
     """
-    periods, cohorts = panel.periods, panel.cohorts
-    n = cohorts.size
-    rows, infs = [], []
+    plan = cell_plan(panel.periods, panel.cohorts, anticipation)
+    if panel.covariates is None:
+        return _mean_change_effects(panel, plan, control_group, anticipation)
+    cohorts, n = panel.cohorts, panel.cohorts.size
+    rows, influence = [], np.zeros((n, len(plan)), order="F")
+    for k, (g, ti, base_i) in enumerate(plan):
+        t, base = panel.periods[ti], panel.periods[base_i]
+        dy = panel.Y[:, ti] - panel.Y[:, base_i]
+        X = panel.covariates[:, base_i, :]
+        present = np.isfinite(dy) & np.isfinite(X).all(axis=1)
+        treated = present & (cohorts == g)
+        control = present & control_mask(cohorts, g, t, base, control_group, anticipation)
+        cell = treated | control
+        att, inf_cell, problem = _cell(dy[cell], treated[cell], control[cell], X[cell],
+                                       est_method)
+        influence[cell, k] = inf_cell * (n / max(cell.sum(), 1))
+        rows.append(_cell_row(g, t, base, att, anticipation, treated.sum(), control.sum(),
+                              problem))
+    return GroupTime(pd.DataFrame(rows), influence, n)
+
+
+def cell_plan(periods: np.ndarray, cohorts: np.ndarray,
+              anticipation: int) -> list[tuple[float, int, int]]:
+    """The cells ``(g, t column, base column)``: treated cohorts by periods after the
+    first that have a base period."""
+    plan = []
     for g in np.unique(cohorts[cohorts > 0]):
         for ti in range(1, periods.size):
-            t = periods[ti]
             base_i = _base_index(periods, g, ti, anticipation)
-            if base_i is None:
-                continue
-            base = periods[base_i]
-            dy = panel.Y[:, ti] - panel.Y[:, base_i]
-            present = np.isfinite(dy)
-            X = None if panel.covariates is None else panel.covariates[:, base_i, :]
-            if X is not None:
-                present &= np.isfinite(X).all(axis=1)
-            treated = present & (cohorts == g)
-            control = present & control_mask(cohorts, g, t, base, control_group, anticipation)
-            cell = treated | control
-            att, inf_cell, problem = _cell(dy[cell], treated[cell], control[cell],
-                                           None if X is None else X[cell], est_method)
-            inf = np.zeros(n)
-            inf[cell] = inf_cell * (n / max(cell.sum(), 1))
-            rows.append({"group": g, "time": t, "base": base, "att": att,
-                         "post": t >= g - anticipation, "event": t - g,
-                         "n_treated": int(treated.sum()), "n_control": int(control.sum()),
-                         "problem": problem})
-            infs.append(inf)
-    cells = pd.DataFrame(rows)
-    influence = np.column_stack(infs) if infs else np.zeros((cohorts.size, 0))
-    return GroupTime(cells, influence, cohorts.size)
+            if base_i is not None:
+                plan.append((g, ti, base_i))
+    return plan
+
+
+def _mean_change_effects(panel: WidePanel, plan: list[tuple[float, int, int]],
+                         control_group: ControlGroup, anticipation: int) -> GroupTime:
+    """All cells without covariates, by :func:`.mean_change.mean_change_cells`."""
+    levels, index = np.unique(panel.cohorts, return_inverse=True)
+    cells = [LevelCell(ti, base_i, levels == g,
+                       control_mask(levels, g, panel.periods[ti], panel.periods[base_i],
+                                    control_group, anticipation))
+             for g, ti, base_i in plan]
+    res = mean_change_cells(panel.Y, index, levels.size, cells)
+    rows = [_cell_row(g, panel.periods[ti], panel.periods[base_i], res.att[k], anticipation,
+                      res.n_treated[k], res.n_control[k], "")
+            for k, (g, ti, base_i) in enumerate(plan)]
+    return GroupTime(pd.DataFrame(rows), res.influence, panel.cohorts.size)
+
+
+def _cell_row(g, t, base, att, anticipation, n_treated, n_control, problem) -> dict:
+    return {"group": g, "time": t, "base": base, "att": att, "post": t >= g - anticipation,
+            "event": t - g, "n_treated": int(n_treated), "n_control": int(n_control),
+            "problem": problem}
 
 
 def _cell(dy, treated, control, X, est_method) -> tuple[float, np.ndarray, str]:
-    """One cell's ATT and influence function (cell scale), or NaN and the reason."""
-    if X is None:
-        att, inf = cell_effect(dy, treated, control)
-        return att, inf, ""
+    """One cell's ATT and influence function with covariates (cell scale), or NaN and
+    the reason."""
     from .drdid import ESTIMATORS, CellEstimationError
 
     if treated.sum() == 0 or control.sum() == 0:
@@ -192,9 +255,18 @@ def vcov_from_influence(influence: np.ndarray, clusters: np.ndarray | None = Non
     """``IF'IF / n^2``, or with clusters the sum over clusters of summed IFs, times
     ``G / (G - 1)``; units are the default clusters (the panel's own)."""
     n = influence.shape[0]
-    if clusters is None:
-        return influence.T @ influence / n**2
+    with single_threaded_blas():
+        if clusters is None:
+            return influence.T @ influence / n**2
+        sums = cluster_sums(influence, clusters)
+        g = sums.shape[0]
+        return g / (g - 1) * sums.T @ sums / n**2
+
+
+def cluster_sums(influence: np.ndarray, clusters: np.ndarray) -> np.ndarray:
+    """Column sums of ``influence`` (n x k) within clusters coded 0..G-1 (G x k)."""
     g = int(clusters.max()) + 1
-    sums = np.column_stack([np.bincount(clusters, weights=influence[:, j], minlength=g)
-                            for j in range(influence.shape[1])])
-    return g / (g - 1) * sums.T @ sums / n**2
+    out = np.zeros((g, influence.shape[1]), order="F")
+    for j in range(influence.shape[1]):
+        out[:, j] = np.bincount(clusters, weights=influence[:, j], minlength=g)
+    return out

@@ -13,7 +13,7 @@ import pandas as pd
 from ...results.result import Result
 from ...results.vcov import Cluster, parse_vcov
 from ..formula import SpecificationError, require_columns
-from ..linear import FEW_CLUSTERS
+from ..linear import FEW_CLUSTERS, single_threaded_blas
 from .att_gt import ControlGroup, WidePanel, group_time_effects, wide_panel
 from .bootstrap import multiplier_bootstrap
 from .result import CSState, DiDResult
@@ -25,8 +25,7 @@ def participation_effect(data: pd.DataFrame, *, outcome: str, unit: str = "firm_
                          time: str = "year", cohort: str = "cohort", estimator: Estimator = "cs",
                          control_group: ControlGroup = "not_yet_treated",
                          covariates: Sequence[str] = (), est_method: str = "dr",
-                         anticipation: int = 0,
-                         vcov: object = Cluster("firm_id"), n_boot: int = 999,
+                         anticipation: int = 0, vcov: object = None, n_boot: int = 999,
                          seed: int | np.random.Generator | None = 0):
     """Average effect of IPN participation on ``outcome`` under staggered adoption.
 
@@ -53,9 +52,14 @@ def participation_effect(data: pd.DataFrame, *, outcome: str, unit: str = "firm_
     anticipation
         Periods before ``cohort`` in which units may already react.
     vcov
-        ``Cluster(unit)`` (the default: the panel's own units, did's analytic SEs), or
-        a cluster column constant within units (e.g. the peer group), which sums
-        influence functions by cluster with a ``G/(G-1)`` factor.
+        ``None`` (the default) clusters on ``unit``, the panel's own units (did's
+        analytic SEs); or ``Cluster(column)`` with a column constant within units
+        (e.g. the peer group), which sums influence functions by cluster with a
+        ``G/(G-1)`` factor. TWFE and Sun-Abraham take any vcov of
+        :func:`~ipnstats.panel_regression`, also clustered on ``unit`` by default.
+    n_boot, seed
+        Multiplier-bootstrap draws for the uniform bands of ``att_gt`` (``0`` skips
+        the bootstrap: analytic standard errors only) and their seed.
 
     Returns
     -------
@@ -72,7 +76,7 @@ def participation_effect(data: pd.DataFrame, *, outcome: str, unit: str = "firm_
     if control_group not in ("not_yet_treated", "never_treated"):
         raise SpecificationError("control_group must be 'not_yet_treated' or 'never_treated', "
                                  f"got {control_group!r}")
-    spec = parse_vcov(vcov)
+    spec = parse_vcov(Cluster(unit) if vcov is None else vcov)
     if estimator in ("twfe", "sunab") and len(tuple(covariates)):
         raise SpecificationError(
             f"covariates are used by estimator='cs' only; estimator={estimator!r} would "
@@ -87,8 +91,9 @@ def participation_effect(data: pd.DataFrame, *, outcome: str, unit: str = "firm_
     require_columns(data, covariates, "covariate")
     if est_method not in ("dr", "ipw", "reg"):
         raise SpecificationError(f"est_method must be 'dr', 'ipw' or 'reg', got {est_method!r}")
-    return _cs(data, outcome, unit, time, cohort, control_group, anticipation, spec,
-               n_boot, seed, covariates, est_method)
+    with single_threaded_blas():
+        return _cs(data, outcome, unit, time, cohort, control_group, anticipation, spec,
+                   n_boot, seed, covariates, est_method)
 
 
 def _cs(data, outcome, unit, time, cohort, control_group, anticipation, spec, n_boot, seed,
@@ -138,8 +143,10 @@ def _pretrend_notes(result: DiDResult) -> tuple[str, ...]:
     pre = cells[~cells["post"] & cells["att"].notna()]
     if pre.empty:
         return ()
-    by_cohort = pre.groupby("group").agg(k=("att", "size"), n=("n_treated", "min"))
-    if (by_cohort["k"] < by_cohort["n"]).all():
+    _, cohort = np.unique(pre["group"].to_numpy(), return_inverse=True)
+    smallest = np.full(cohort.max() + 1, np.iinfo(np.int64).max)
+    np.minimum.at(smallest, cohort, pre["n_treated"].to_numpy())
+    if (np.bincount(cohort) < smallest).all():
         test = result.pretrend_test()
     else:  # more pre-cells than units in a cohort: that covariance is rank deficient
         test = result.pretrend_test(by="event", earliest=PRETREND_WINDOW)
@@ -163,16 +170,32 @@ def _clusters(data, panel: WidePanel, unit: str, spec) -> tuple[np.ndarray | Non
     if col == unit:
         return None, ()
     require_columns(data, (col,), "cluster column")
-    per_unit = data.groupby(unit, observed=True)[col].agg(["nunique", "first"])
-    varying = per_unit.index[per_unit["nunique"] > 1]
-    if len(varying):
-        raise SpecificationError(f"cluster column {col!r} varies within {len(varying):,} "
-                                 f"units; clusters must contain whole units")
-    codes = pd.factorize(per_unit["first"].reindex(panel.units).to_numpy())[0]
+    codes = _unit_clusters(data, unit, col, panel.units)
     g = int(codes.max()) + 1
     notes = ((f"Only {g} clusters in {col!r}: cluster-robust standard errors can be too "
               f"small with fewer than {FEW_CLUSTERS} clusters.",) if g < FEW_CLUSTERS else ())
     return codes, notes
+
+
+def _unit_clusters(data: pd.DataFrame, unit: str, col: str, units: np.ndarray) -> np.ndarray:
+    """Each of ``units``' cluster in ``col`` (codes in order of first appearance); an
+    error when a unit spans clusters or has no cluster. Missing values are ignored."""
+    unit_codes, all_units = pd.factorize(data[unit], sort=True)
+    cluster_codes, _ = pd.factorize(data[col])
+    valid = (unit_codes >= 0) & (cluster_codes >= 0)
+    unit_codes, cluster_codes = unit_codes[valid], cluster_codes[valid]
+    first = np.full(len(all_units), -1)
+    first[unit_codes] = cluster_codes  # one observation's cluster, for each unit
+    varying = np.unique(unit_codes[first[unit_codes] != cluster_codes]).size
+    if varying:
+        raise SpecificationError(f"cluster column {col!r} varies within {varying:,} "
+                                 f"units; clusters must contain whole units")
+    position = all_units.get_indexer(units)
+    per_unit = np.where(position >= 0, first[position], -1)
+    if (per_unit < 0).any():
+        raise SpecificationError(f"cluster column {col!r} is missing for every row of "
+                                 f"{int((per_unit < 0).sum()):,} units")
+    return pd.factorize(per_unit)[0]
 
 
 def _panel_notes(panel: WidePanel, gt) -> tuple[str, ...]:

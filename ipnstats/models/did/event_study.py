@@ -86,7 +86,7 @@ class EventStudy(Result):
 def event_study(data: pd.DataFrame, *, outcome: str, unit: str = "firm_id", time: str = "year",
                 cohort: str = "cohort", window: tuple[int, int] = (-4, 6),
                 estimator: EventEstimator = "cs", control_group: str = "not_yet_treated",
-                anticipation: int = 0, vcov: object = Cluster("firm_id"), n_boot: int = 999,
+                anticipation: int = 0, vcov: object = None, n_boot: int = 999,
                 seed: int = 0) -> EventStudy:
     """Effects of joining by years since joining, from ``window[0]`` to ``window[1]``.
 
@@ -101,7 +101,8 @@ def event_study(data: pd.DataFrame, *, outcome: str, unit: str = "firm_id", time
     control_group, anticipation
         For ``"cs"``: as :func:`participation_effect`.
     vcov
-        ``Cluster(unit)`` by default; a peer-group cluster for shared shocks.
+        ``None`` (the default) clusters on ``unit``; a peer-group cluster for shared
+        shocks.
     n_boot, seed
         Multiplier-bootstrap draws for the CS uniform band (and the seed of the sup-t
         draws of the regression estimators).
@@ -117,6 +118,7 @@ def event_study(data: pd.DataFrame, *, outcome: str, unit: str = "firm_id", time
         raise SpecificationError(f"window must run from a negative to a non-negative event "
                                  f"time, e.g. (-4, 6); got {window!r}")
     require_columns(data, (outcome, unit, time, cohort), "column")
+    vcov = Cluster(unit) if vcov is None else vcov
     if estimator == "cs":
         return _cs_event(data, outcome, unit, time, cohort, (lo, hi), control_group,
                          anticipation, vcov, n_boot, seed)

@@ -87,10 +87,12 @@ def build_design(data: pd.DataFrame, formula: str) -> Design:
 
     if "~" not in formula:
         raise SpecificationError(f"formula {formula!r} needs an outcome: 'y ~ x1 + x2'")
-    for name in formula_variables(formula):
+    used = formula_variables(formula)
+    for name in used:
         if name not in data.columns:
             raise missing_column_error(name, data.columns, f"formula {formula!r} names column")
-    frame = data.reset_index(drop=True)
+    # only the columns the formula reads: no copy of a wide frame (10M rows: ~1 GB)
+    frame = data[list(dict.fromkeys(used))].reset_index(drop=True)
     try:
         mm = model_matrix(formula, frame, na_action="drop", output="pandas")
     except Exception as exc:

@@ -147,16 +147,16 @@ def test_each_design_recovers_its_effect(design, effect, expected):
 
 
 def test_h1_size_under_a_zero_effect():
-    res = ipnstats.power(H1Design(n_groups=8, group_size=15), effect_sizes=[0.0], reps=150,
-                         seed=4, n_jobs=2)
+    design = H1Design(n_firms=200, n_groups=8, group_size=15)
+    res = ipnstats.power(design, effect_sizes=[0.0], reps=150, seed=4, n_jobs=2)
     t = res.tidy().iloc[0]
     assert t["conf_low"] <= 0.10 and t["power"] <= 0.13  # near alpha; 8 clusters over-reject
     assert abs(t["mean_estimate"]) < 3 * t["sd_estimate"] / np.sqrt(150)
 
 
 def test_h1_power_grows_with_the_effect():
-    res = ipnstats.power(H1Design(n_groups=6, group_size=20), effect_sizes=[0.0, 0.05, 0.15],
-                         reps=30, seed=9, n_jobs=2)
+    design = H1Design(n_firms=200, n_groups=6, group_size=20)
+    res = ipnstats.power(design, effect_sizes=[0.0, 0.05, 0.15], reps=30, seed=9, n_jobs=2)
     p = res.tidy()["power"].to_numpy()
     assert p[0] < p[1] < p[2] or p[2] == 1.0 and p[0] < p[2]
 
@@ -164,6 +164,8 @@ def test_h1_power_grows_with_the_effect():
 def test_designs_refuse_impossible_settings():
     with pytest.raises(ValueError, match="cohorts"):
         H1Design(cohorts=(2030,))
+    with pytest.raises(ValueError, match="at least n_groups x group_size = 300"):
+        H1Design(n_firms=200)
     with pytest.raises(ValueError, match="framing_shares"):
         H2Design(framing_shares=(0.5, 0.5, 0.5))
     with pytest.raises(ValueError, match="parameter"):
@@ -174,7 +176,7 @@ def test_designs_refuse_impossible_settings():
 
 def test_dask_run_equals_the_local_run_exactly(dask_cluster, capsys):
     cluster, client = dask_cluster
-    design = H1Design(n_groups=6, group_size=20)
+    design = H1Design(n_firms=160, n_groups=6, group_size=20)
     kw = dict(effect_sizes=[0.0, 0.1], reps=16, seed=21)
     local = ipnstats.power(design, **kw)
     client.run(_warm_up)  # imports on every worker, so the times compare the work alone
@@ -187,16 +189,14 @@ def test_dask_run_equals_the_local_run_exactly(dask_cluster, capsys):
     # the same numbers again
     by_address = ipnstats.power(design, **kw, backend="dask", scheduler=cluster.scheduler_address)
     assert by_address.draws.equals(local.draws)
-    cluster.scale(1)
-    client.wait_for_workers(1)
-    while len(client.scheduler_info()["workers"]) > 1:
-        time.sleep(0.1)
-    client.run(_warm_up)
-    start = time.perf_counter()
-    on_one = ipnstats.power(design, **kw, backend="dask", scheduler=client)
-    one_s = time.perf_counter() - start
-    cluster.scale(2)
-    client.wait_for_workers(2)
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, silence_logs=50) as one_cluster, \
+            distributed.Client(one_cluster) as one_client:
+        one_client.run(_warm_up)
+        start = time.perf_counter()
+        on_one = ipnstats.power(design, **kw, backend="dask", scheduler=one_client)
+        one_s = time.perf_counter() - start
     assert on_one.draws.equals(local.draws)
     with capsys.disabled():
         print(f"\n[dask power] {len(local.draws)} H1 replicates: 1 worker {one_s:.2f} s, "

@@ -99,9 +99,11 @@ class TwoGroupDesign:
 class H1Design:
     """Staggered joins of firms into peer groups (H1a).
 
-    ``n_groups`` peer groups of ``group_size`` firms are observed for ``n_years``
-    years from ``first_year``. A share ``never_share`` never joins; the others join in
-    one of the ``cohorts`` (equal shares). The effect of joining is ``effect`` in the
+    ``n_firms`` firms are observed for ``n_years`` years from ``first_year``:
+    ``n_groups * group_size`` of them join, each in one of the ``cohorts`` (equal
+    shares), and fill ``n_groups`` peer groups of ``group_size``; the others never join
+    and belong to no group (with group clustering each is its own cluster, as in the
+    study run). The effect of joining is ``effect`` in the
     joining year and grows by ``growth`` per year of tenure for ``growth_years``
     years. Outcomes carry a firm effect, a common trend, a group-year shock (SD
     ``group_sd``) and AR(1) noise (``rho``, innovation SD ``noise_sd``), as
@@ -110,12 +112,12 @@ class H1Design:
     TWFE coefficient (``"twfe"``), clustered by peer group or by firm.
     """
 
+    n_firms: int = 500
     n_groups: int = 15
     group_size: int = 20
     first_year: int = 2012
     n_years: int = 10
     cohorts: tuple[int, ...] = (2015, 2016, 2017, 2018)
-    never_share: float = 0.4
     growth: float = 0.0
     growth_years: int = 4
     rho: float = 0.5
@@ -131,23 +133,22 @@ class H1Design:
     def __post_init__(self):
         _check(self.estimator in ("cs", "twfe"), "estimator", self.estimator, "'cs' or 'twfe'")
         _check(self.cluster in ("group", "firm"), "cluster", self.cluster, "'group' or 'firm'")
-        _check(0 <= self.never_share < 1, "never_share", self.never_share, "in [0, 1)")
+        joiners = self.n_groups * self.group_size
+        _check(self.n_groups >= 1 and self.group_size >= 1 and joiners <= self.n_firms,
+               "n_firms", self.n_firms, f"at least n_groups x group_size = {joiners}")
         years = range(self.first_year, self.first_year + self.n_years)
         _check(len(self.cohorts) > 0 and all(c in years[1:] for c in self.cohorts), "cohorts",
                self.cohorts, f"join years within {years[1]}-{years[-1]}")
 
     def simulate(self, effect: float, rng: np.random.Generator) -> pd.DataFrame:
-        k = len(self.cohorts)
         tenure = np.minimum(np.arange(self.n_years), self.growth_years)
         from ..simulate.staggered import staggered_panel
 
         return staggered_panel(
-            n_firms=self.n_groups * self.group_size,
-            years=range(self.first_year, self.first_year + self.n_years),
-            cohorts=(0, *self.cohorts),
-            cohort_shares=(self.never_share, *[(1 - self.never_share) / k] * k),
-            effect=effect + self.growth * tenure, group_size=self.group_size,
-            group_sd=self.group_sd, rho=self.rho, noise_sd=self.noise_sd, seed=rng)
+            n_firms=self.n_firms, years=range(self.first_year, self.first_year + self.n_years),
+            cohorts=(0, *self.cohorts), effect=effect + self.growth * tenure,
+            n_groups=self.n_groups, group_size=self.group_size, group_sd=self.group_sd,
+            rho=self.rho, noise_sd=self.noise_sd, seed=rng)
 
     def test(self, data: pd.DataFrame) -> Replicate:
         from ..models.did import participation_effect

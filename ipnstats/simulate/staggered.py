@@ -34,10 +34,12 @@ def staggered_panel(*, n_firms: int = 300, years: Sequence[int] = range(2010, 20
     cohort_scale
         Multiplies the effect of a cohort (heterogeneous effects: TWFE's weak spot).
     n_groups, group_size, group_sd
-        Firms are spread over ``n_groups`` peer groups at random or, with
-        ``group_size``, fill groups of that size in turn (``n_groups`` is then
-        ``ceil(n_firms / group_size)``); ``group_sd`` is the SD of a group-year shock
-        shared by a group's firms (what clustering by group is for).
+        Firms are spread over ``n_groups`` peer groups at random. With ``group_size``
+        the design is an IPN's instead: the first ``n_groups * group_size`` firms join
+        (their cohorts drawn among the non-zero ``cohorts``, with ``cohort_shares``
+        renormalised) and fill the groups in turn; the other firms never join and each
+        is its own group, without a shared shock. ``group_sd`` is the SD of a group-year
+        shock shared by a group's firms (what clustering by group is for).
     rho, noise_sd
         AR(1) coefficient and innovation SD of the idiosyncratic noise.
 
@@ -49,11 +51,10 @@ def staggered_panel(*, n_firms: int = 300, years: Sequence[int] = range(2010, 20
     rng = np.random.default_rng(seed)
     years = np.asarray(list(years))
     n, t = n_firms, years.size
-    cohort = rng.choice(np.asarray(cohorts), size=n, p=cohort_shares)
     if group_size:
-        group = np.arange(n) // int(group_size)
-        n_groups = int(group.max()) + 1
+        cohort, group = _ipn_groups(rng, n, cohorts, cohort_shares, n_groups, int(group_size))
     else:
+        cohort = rng.choice(np.asarray(cohorts), size=n, p=cohort_shares)
         group = rng.integers(0, n_groups, size=n)
     e = np.where(cohort[:, None] > 0, years[None, :] - cohort[:, None], -1)
     path = np.asarray(effect, float)
@@ -64,7 +65,11 @@ def staggered_panel(*, n_firms: int = 300, years: Sequence[int] = range(2010, 20
     noise[:, 0] = rng.normal(scale=noise_sd / np.sqrt(1 - rho**2), size=n)
     for j in range(1, t):
         noise[:, j] = rho * noise[:, j - 1] + rng.normal(scale=noise_sd, size=n)
-    shocks = rng.normal(scale=group_sd, size=(n_groups, t))[group] if group_sd else 0.0
+    shocks = 0.0
+    if group_sd:
+        shared = group < n_groups  # never-joiners of an IPN design are not in a group
+        shocks = np.where(shared[:, None], rng.normal(scale=group_sd, size=(n_groups, t))[
+            np.minimum(group, n_groups - 1)], 0.0)
     y = (rng.normal(size=n)[:, None] + np.cumsum(rng.normal(0.02, 0.03, t))[None, :]
          + shocks + tau + noise)
     return pd.DataFrame({
@@ -72,6 +77,20 @@ def staggered_panel(*, n_firms: int = 300, years: Sequence[int] = range(2010, 20
         "year": np.tile(years, n), "cohort": np.repeat(cohort, t),
         "event_time": np.where(np.repeat(cohort, t) > 0, e.ravel(), np.nan),
         "member": (e.ravel() >= 0).astype(int), "y": y.ravel(), "true_effect": tau.ravel()})
+
+
+def _ipn_groups(rng, n, cohorts, shares, n_groups, group_size):
+    """Cohorts and groups of an IPN design: joiners fill the groups, the rest never join."""
+    joiners = n_groups * group_size
+    if joiners > n:
+        raise ValueError(f"n_groups * group_size = {joiners} joiners exceed n_firms = {n}")
+    cohorts = np.asarray(cohorts)
+    p = np.full(cohorts.size, 1.0) if shares is None else np.asarray(shares, float)
+    p = np.where(cohorts > 0, p, 0.0)
+    cohort = np.zeros(n, dtype=cohorts.dtype)
+    cohort[:joiners] = rng.choice(cohorts, size=joiners, p=p / p.sum())
+    group = np.concatenate([np.arange(joiners) // group_size, n_groups + np.arange(n - joiners)])
+    return cohort, group
 
 
 def cs_simple_target(panel: pd.DataFrame) -> float:

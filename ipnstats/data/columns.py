@@ -3,10 +3,14 @@
 Each parser takes the column as read and returns ``(values, bad)``, where ``bad``
 marks non-empty cells that could not be read as the kind asks. Missing cells are
 never ``bad`` here: whether a column may be empty is checked by the caller.
+
+Also here: id look-ups (:func:`id_index`, :func:`id_codes`) and the helpers for the
+large arrays of reading and deriving (:func:`empty`, :func:`take`, :func:`used_codes`).
 """
 
 from __future__ import annotations
 
+import mmap
 import re
 
 import numpy as np
@@ -32,15 +36,24 @@ def _blank(s: pd.Series) -> pd.Series:
 def _clean_categories(s: pd.Series, clean) -> pd.Series:
     """Text as a categorical whose distinct values went through ``clean``.
 
-    ``clean`` maps an array of distinct texts to cleaned texts ("" = missing); values
-    that become equal are merged. The cost grows with the number of distinct values.
+    ``clean`` maps an Arrow array of distinct texts to cleaned texts ("" = missing);
+    values that become equal are merged. The cost grows with the number of distinct
+    values; a column that needs no cleaning is returned as it is.
     """
     if not isinstance(s.dtype, pd.CategoricalDtype):
         s = s.astype("str").astype("category")
     cat = s.cat
-    norm = clean(cat.categories)
-    if len(norm) and (norm != "").all() and (norm == cat.categories.to_numpy(dtype=object)).all():
-        return s.cat.set_categories(cat.categories.astype("str"))
+    categories = cat.categories
+    cleaned = clean(categories)
+    if len(cleaned) and not pc.any(pc.equal(cleaned, "")).as_py():
+        text = categories.astype("str")
+        if text.dtype == categories.dtype:  # text already: compare in Arrow
+            same = pc.all(pc.equal(cleaned, _arrow(categories))).as_py()
+        else:
+            same = (_texts(cleaned) == categories.to_numpy(dtype=object)).all()
+        if same:
+            return s if text.dtype == categories.dtype else s.cat.set_categories(text)
+    norm = _texts(cleaned)
     uniq, inverse = np.unique(norm, return_inverse=True)
     codes = cat.codes.to_numpy()
     new_codes = np.where(codes >= 0, inverse[np.maximum(codes, 0)], -1)
@@ -54,27 +67,32 @@ def _clean_categories(s: pd.Series, clean) -> pd.Series:
     return pd.Series(out, index=s.index, name=s.name)
 
 
+def _arrow(categories: pd.Index) -> pa.Array:
+    return pa.array(categories.astype("str"), type=pa.string())
+
+
 def _arrow_text(categories: pd.Index) -> pa.Array:
-    return pc.utf8_trim_whitespace(pa.array(categories.astype("str"), type=pa.string()))
+    return pc.utf8_trim_whitespace(_arrow(categories))
 
 
 def _texts(arr: pa.Array) -> np.ndarray:
     return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object)
 
 
-def _normalise_ids(categories: pd.Index) -> np.ndarray:
+def _normalise_ids(categories: pd.Index) -> pa.Array:
     """Strip spaces and a trailing ``.0`` (ids stored as floats) from distinct ids."""
-    arr = pc.replace_substring_regex(_arrow_text(categories), pattern=r"^(-?\d+)\.0+$",
-                                     replacement=r"\1")
-    return _texts(arr)
+    text = _arrow_text(categories)
+    if not pc.any(pc.match_substring(text, ".0")).as_py():
+        return text  # (a plain substring search is much faster than the pattern)
+    return pc.replace_substring_regex(text, pattern=r"^(-?\d+)\.0+$", replacement=r"\1")
 
 
-def _stripped(categories: pd.Index) -> np.ndarray:
-    return _texts(_arrow_text(categories))
+def _stripped(categories: pd.Index) -> pa.Array:
+    return _arrow_text(categories)
 
 
-def _stripped_lower(categories: pd.Index) -> np.ndarray:
-    return _texts(pc.utf8_lower(_arrow_text(categories)))
+def _stripped_lower(categories: pd.Index) -> pa.Array:
+    return pc.utf8_lower(_arrow_text(categories))
 
 
 def parse_id(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
@@ -164,10 +182,21 @@ def parse_date(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
 def id_index(ids: pd.Series) -> pd.Index:
     """The distinct ids of a column as a text index, for :func:`id_codes`."""
     if isinstance(ids.dtype, pd.CategoricalDtype):
-        codes = ids.cat.codes.to_numpy()
-        seen = np.bincount(codes[codes >= 0], minlength=len(ids.cat.categories)) > 0
-        return pd.Index(ids.cat.categories[seen]).astype("str")
+        categories = ids.cat.categories
+        seen = used_codes(ids.cat.codes.to_numpy(), len(categories))
+        if seen.all() and categories.astype("str").dtype == categories.dtype:
+            return categories  # the same object: its hash table is built once
+        return pd.Index(categories[seen]).astype("str")
     return pd.Index(ids.dropna().astype("str").unique())
+
+
+def used_codes(codes: np.ndarray, n: int, block: int = 1 << 20) -> np.ndarray:
+    """Which of the codes 0..n-1 occur in ``codes`` (-1, missing, is ignored), in blocks
+    so that no index array of the full length is made."""
+    seen = np.zeros(n + 1, bool)  # last slot: -1
+    for start in range(0, len(codes), block):
+        seen[codes[start:start + block]] = True
+    return seen[:n]
 
 
 def id_codes(values: pd.Series, ids: pd.Series | pd.Index) -> np.ndarray:
@@ -175,13 +204,119 @@ def id_codes(values: pd.Series, ids: pd.Series | pd.Index) -> np.ndarray:
 
     ``ids`` is an index of distinct ids (see :func:`id_index`) or a column. When
     ``values`` is categorical only its categories are looked up, so the cost grows
-    with the number of distinct ids, not with the number of rows.
+    with the number of distinct ids, not with the number of rows; when its categories
+    are ``ids`` themselves, the codes are the positions (int32 or int64 codes).
     """
     reference = ids if isinstance(ids, pd.Index) else id_index(ids)
     if isinstance(values.dtype, pd.CategoricalDtype):
-        lookup = reference.get_indexer(values.cat.categories.astype("str"))
+        categories = values.cat.categories
         codes = values.cat.codes.to_numpy()
-        return np.where(codes >= 0, lookup[np.maximum(codes, 0)], -1).astype(np.int64)
+        if categories is reference or (categories.dtype == reference.dtype
+                                       and categories.equals(reference)):
+            return codes if codes.dtype.itemsize >= 4 else codes.astype(np.int32)
+        lookup = _sorted_lookup(reference, categories)
+        if lookup is None:
+            lookup = reference.get_indexer(categories.astype("str"))
+        small = np.int32 if len(reference) < 2**31 - 1 else np.int64
+        lookup = np.append(lookup, -1).astype(small)  # code -1 (missing) -> -1
+        return take(lookup, codes)
     present = values.notna().to_numpy()
     found = reference.get_indexer(values.astype("str")).astype(np.int64)
     return np.where(present, found, -1)
+
+
+def _pool() -> pa.MemoryPool:
+    try:
+        pool = pa.jemalloc_memory_pool()
+    except NotImplementedError:  # pyarrow built without jemalloc (e.g. on Windows)
+        return pa.system_memory_pool()
+    # Arrow builds jemalloc to keep freed pages for a second; handed back to the system
+    # at once, they are still warm when the next large array asks for pages (the
+    # firm-year columns, right after the financials are converted: measured 0.4 s of
+    # page faults instead of 0.9-1.0 s). Affects only jemalloc arenas made from now on.
+    pa.jemalloc_set_decay_ms(0)
+    return pool
+
+
+#: Allocator for what Arrow reads (and :func:`empty` where there is no ``mmap``):
+#: jemalloc, in pages of the usual size (the default pool, mimalloc, asks for huge ones).
+POOL = _pool()
+_LARGE = 4 << 20  # bytes from which numpy asks the kernel for transparent huge pages
+
+
+_POPULATE = getattr(mmap, "MAP_POPULATE", 0)  # Linux
+
+
+def empty(n: int, dtype) -> np.ndarray:
+    """An uninitialised array of ``n`` values, for a large column (to be filled whole).
+
+    Arrays of 4 MiB and more are not numpy's: numpy asks the kernel to back them with
+    transparent huge pages, and on virtual machines that hand freed memory back to the
+    host in huge-page blocks each fresh huge page is a costly host fault (measured on
+    the benchmark VM, 1.5 GB written into new arrays: 3.3-3.5 s of system time with
+    numpy's huge pages, 0.5-0.7 s in pages of the usual 4 KiB). On Linux the array is
+    an anonymous mapping of its own, its pages mapped when it is made (``MAP_POPULATE``:
+    0.28 s instead of 0.53 s for 800 MB of page faults) and given back when it is
+    freed; elsewhere it is an Arrow buffer from :data:`POOL`. The array keeps either
+    alive.
+    """
+    dtype = np.dtype(dtype)
+    size = n * dtype.itemsize
+    if size < _LARGE:
+        return np.empty(n, dtype)
+    if _POPULATE:
+        flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _POPULATE
+        return np.frombuffer(mmap.mmap(-1, size, flags=flags), dtype=dtype)
+    return np.frombuffer(pa.allocate_buffer(size, memory_pool=POOL), dtype=dtype)
+
+
+def full(n: int, value, dtype) -> np.ndarray:
+    """:func:`empty`, filled with ``value``."""
+    out = empty(n, dtype)
+    out.fill(value)
+    return out
+
+
+def _sorted_lookup(reference: pd.Index, values: pd.Index) -> np.ndarray | None:
+    """``reference.get_indexer(values)`` by binary search, for texts of one length in
+    bytes (zero-padded ids) with ``reference`` sorted: None when that does not hold."""
+    ref, val = _fixed_width(reference), _fixed_width(values)
+    if ref is None or val is None or ref.dtype != val.dtype or not len(ref):
+        return None
+    if not (ref[1:] > ref[:-1]).all():
+        return None
+    pos = np.minimum(np.searchsorted(ref, val), len(ref) - 1)
+    return np.where(ref[pos] == val, pos, -1)
+
+
+def _fixed_width(index: pd.Index) -> np.ndarray | None:
+    """The texts of ``index`` as a numpy bytes array (a view of the Arrow data) when all
+    are non-empty, with no NUL byte, and of one length in bytes; otherwise None."""
+    if not len(index) or index.astype("str").dtype != index.dtype:
+        return None
+    arr = pa.array(index)
+    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    if arr.null_count or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return None
+    offset_type = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offsets = np.frombuffer(arr.buffers()[1], offset_type)[arr.offset:arr.offset + len(arr) + 1]
+    width = int(offsets[1] - offsets[0])
+    if width < 1 or (np.diff(offsets) != width).any():
+        return None
+    data = np.frombuffer(arr.buffers()[2], np.uint8, count=len(arr) * width,
+                         offset=int(offsets[0]))
+    if not data.all():  # a NUL byte: numpy would drop it at the end of a text
+        return None
+    return data.view(f"S{width}")
+
+
+def take(values: np.ndarray, indices: np.ndarray, out: np.ndarray | None = None,
+         block: int = 1 << 18) -> np.ndarray:
+    """``values[indices]`` into :func:`empty` (or ``out``), in blocks: numpy would first
+    copy narrow integer indices into a full-length array of 64-bit ones, and buffer the
+    whole output. Indices lie in ``-len(values) .. len(values) - 1`` (-1: the last)."""
+    if out is None:
+        out = empty(len(indices), values.dtype)
+    for start in range(0, len(indices), block):  # (mode "wrap": -1 is the last, unbuffered)
+        np.take(values, indices[start:start + block], out=out[start:start + block], mode="wrap")
+    return out

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import csv
 import re
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+
+from .columns import POOL, empty, take
 
 ENCODINGS = ("utf-8", "cp1252")
 
@@ -45,12 +50,25 @@ class RawTable:
         return self._lines[pos] if pos < len(self._lines) else self.first_line + pos
 
 
-def read_table(name: str, path: Path, *, text_columns: tuple[str, ...] = ()) -> RawTable:
-    """Read ``path`` into a :class:`RawTable`; raises :class:`UnreadableFile`."""
+def read_table(name: str, path: Path, *, text_columns: tuple[str, ...] = (),
+               id_columns: tuple[str, ...] = (),
+               categories: dict[str, pd.Index] | None = None,
+               parsed: Future | None = None) -> RawTable:
+    """Read ``path`` into a :class:`RawTable`; raises :class:`UnreadableFile`.
+
+    ``text_columns`` and ``id_columns`` (ids, whose values often come in runs, as in a
+    table sorted by id) of a CSV file are read as categorical text. ``categories`` may
+    give, per id column, the distinct ids it is expected to have (those of the table it
+    refers to): when the column has exactly these, in this order, the categorical uses
+    this very index. ``parsed``: the file parsed ahead by :func:`parse_csv` (a future,
+    for the same path and columns), so that only the conversion is left to do.
+    """
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
-            return _read_csv(name, path, text_columns)
+            result = parsed.result() if parsed is not None else parse_csv(
+                path, text_columns, id_columns)
+            return _finish_csv(name, path, result, id_columns, categories or {})
         if suffix == ".parquet":
             return RawTable(name, path, pd.read_parquet(path), first_line=1)
         if suffix == ".xlsx":
@@ -72,32 +90,76 @@ def _read_stat(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _read_csv(name: str, path: Path, text_columns: tuple[str, ...]) -> RawTable:
-    head = _head(path)
-    if b"\x00" in head:
-        raise UnreadableFile(f"{path.name} is a binary file, not a CSV text file")
-    qualtrics = _is_qualtrics(head)
-    skip = 2 if qualtrics else 0
-    for encoding in ENCODINGS:  # UTF-8 (with or without BOM), else Windows-1252
-        try:
-            table, bad_rows = _arrow_csv(path, encoding, skip, text_columns)
-        except UnreadableFile as exc:
-            if "UTF8" in str(exc) and encoding != ENCODINGS[-1]:
-                continue
-            raise
-        if not any(pa.types.is_binary(t) for t in table.schema.types):
-            break
-    if bad_rows:  # ragged rows: re-read slowly so every record keeps its position
-        frame, malformed = _python_csv(path, encoding, skip)
+@dataclass
+class ParsedCSV:
+    """A CSV file as parsed, before its conversion to a frame."""
+
+    table: pa.Table | None  # None when ragged rows made the slow reader take over
+    frame: pd.DataFrame | None  # the slow reader's frame
+    malformed: list[tuple[int, int, str]]
+    skip: int  # header lines after the column names (Qualtrics exports: 2)
+    qualtrics: bool
+
+    def take_table(self) -> pa.Table:
+        """The Arrow table, handed over: this object lets go of it."""
+        table, self.table = self.table, None
+        return table
+
+
+def parse_csv(path: Path, text_columns: tuple[str, ...] = (),
+              id_columns: tuple[str, ...] = ()) -> ParsedCSV:
+    """Parse a CSV file (the costly part of :func:`read_table`, which lets go of the
+    interpreter lock: it may run in another thread); raises :class:`UnreadableFile`."""
+    try:
+        head = _head(path)
+        if b"\x00" in head:
+            raise UnreadableFile(f"{path.name} is a binary file, not a CSV text file")
+        qualtrics = _is_qualtrics(head)
+        skip = 2 if qualtrics else 0
+        text_columns = tuple(dict.fromkeys(text_columns + id_columns))
+        for encoding in ENCODINGS:  # UTF-8 (with or without BOM), else Windows-1252
+            try:
+                table, bad_rows = _arrow_csv(path, encoding, skip, text_columns, id_columns)
+            except UnreadableFile as exc:
+                if "UTF8" in str(exc) and encoding != ENCODINGS[-1]:
+                    continue
+                raise
+            if not any(pa.types.is_binary(t) for t in table.schema.types):
+                break
+        if bad_rows:  # ragged rows: re-read slowly so every record keeps its position
+            del table
+            frame, malformed = _python_csv(path, encoding, skip)
+            return ParsedCSV(None, frame, malformed, skip, qualtrics)
+        return ParsedCSV(table, None, [], skip, qualtrics)
+    except UnreadableFile:
+        raise
+    except Exception as exc:
+        raise UnreadableFile(f"cannot read {path.name} as csv: {_short(exc)}") from exc
+
+
+def _finish_csv(name: str, path: Path, parsed: ParsedCSV, id_columns: tuple[str, ...],
+                categories: dict[str, pd.Index]) -> RawTable:
+    if parsed.table is not None:
+        frame = _to_pandas([parsed.take_table()], id_columns, categories)
     else:
-        frame = table.to_pandas(date_as_object=False, split_blocks=True, self_destruct=True)
-        malformed = []
-        del table
-    return RawTable(name, path, frame, first_line=2 + skip, malformed=malformed,
-                    qualtrics=qualtrics)
+        frame = parsed.frame
+    return RawTable(name, path, frame, first_line=2 + parsed.skip, malformed=parsed.malformed,
+                    qualtrics=parsed.qualtrics)
 
 
-def _arrow_csv(path: Path, encoding: str, skip: int, text_columns: tuple[str, ...]):
+#: Bytes per read block: blocks are parsed in parallel; each becomes one chunk per column.
+BLOCK_SIZE = 8 << 20
+#: Bytes read to infer the column types before the whole file is read with them.
+PROBE_SIZE = 1 << 20
+
+
+def _arrow_csv(path: Path, encoding: str, skip: int, text_columns: tuple[str, ...],
+               id_columns: tuple[str, ...] = ()):
+    """Read the CSV with pyarrow. Text columns are read as text (dictionary-encoded,
+    except ``id_columns``); every other column gets the type pyarrow infers from all
+    its values, as a plain inferring read would, but without holding the whole parsed
+    file while inferring: the types inferred from the first block are given up front,
+    and a column that does not fit its type after all is left to inference."""
     bad_rows: list[str] = []
 
     def on_bad_row(row):
@@ -106,27 +168,195 @@ def _arrow_csv(path: Path, encoding: str, skip: int, text_columns: tuple[str, ..
 
     forced: dict[str, pa.DataType] = {}
     names = _header(path, encoding)
+    if len(set(names)) != len(names):
+        id_columns = ()  # (columns are converted one by one, by name)
     for col in text_columns:
         if col in names:
-            forced[col] = pa.dictionary(pa.int32(), pa.string())
-    for _ in range(len(names) + 1):
+            forced[col] = pa.string() if col in id_columns else pa.dictionary(pa.int32(),
+                                                                            pa.string())
+    read_options = pacsv.ReadOptions(encoding=encoding, skip_rows_after_names=skip,
+                                     block_size=BLOCK_SIZE)
+    guessed = _probe_types(path, encoding, skip, forced)
+    for _ in range(2 * len(names) + 1):
         try:
             table = pacsv.read_csv(
-                path,
-                read_options=pacsv.ReadOptions(encoding=encoding, skip_rows_after_names=skip,
-                                               block_size=1 << 20),
+                path, read_options=read_options,
                 parse_options=pacsv.ParseOptions(invalid_row_handler=on_bad_row),
-                convert_options=pacsv.ConvertOptions(column_types=forced,
+                convert_options=pacsv.ConvertOptions(column_types={**guessed, **forced},
                                                      strings_can_be_null=True),
+                memory_pool=POOL,
             )
             return table, bad_rows
         except pa.ArrowInvalid as exc:
             col = _failed_column(str(exc), names)
+            bad_rows.clear()
+            if col is not None and col in guessed:
+                del guessed[col]  # the first block's type does not fit: infer from all values
+                continue
             if col is None or col in forced:
                 raise UnreadableFile(f"cannot read {path.name}: {_short(exc)}") from exc
             forced[col] = pa.string()  # a later block broke the inferred type: read as text
-            bad_rows.clear()
     raise UnreadableFile(f"cannot read {path.name}")
+
+
+def _probe_types(path: Path, encoding: str, skip: int,
+                 forced: dict[str, pa.DataType]) -> dict[str, pa.DataType]:
+    """Types pyarrow infers for the columns from the first block of the file.
+
+    Inference takes, for each column, the first type of a fixed sequence (null, int64,
+    boolean, date, timestamp, float64, ..., string) that reads every value; so a type
+    inferred from the first rows that also reads every later value is the type
+    inferred from all values. Columns that are empty in the first block are left out.
+    """
+    try:
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(encoding=encoding, skip_rows_after_names=skip,
+                                           block_size=PROBE_SIZE, use_threads=False),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=lambda row: "skip"),
+            convert_options=pacsv.ConvertOptions(column_types=forced,
+                                                 strings_can_be_null=True),
+        )
+    except Exception:  # noqa: BLE001 - the full read reports (or gets over) the problem
+        return {}
+    try:
+        schema = reader.schema
+    finally:
+        reader.close()
+    names = schema.names
+    return {f.name: f.type for f in schema
+            if f.name not in forced and not pa.types.is_null(f.type)
+            and not pa.types.is_binary(f.type) and names.count(f.name) == 1}
+
+
+def _to_pandas(holder: list[pa.Table], id_columns: tuple[str, ...],
+               categories: dict[str, pd.Index] | None = None) -> pd.DataFrame:
+    """The table (taken out of ``holder``) as a DataFrame, column by column, each Arrow
+    column released as soon as it is converted. The result is what
+    ``Table.to_pandas(date_as_object=False)`` gives (text columns categorical), built
+    without consolidating columns: each column of numbers is copied once, out of its
+    Arrow chunks into one array (see :func:`columns.empty`)."""
+    table = holder.pop()
+    names = table.column_names
+    if len(set(names)) != len(names):  # (the id columns were read dictionary-encoded)
+        return table.to_pandas(date_as_object=False, split_blocks=True, self_destruct=True)
+    if table.num_rows == 0:
+        for name in id_columns:
+            if name in names:
+                i = names.index(name)
+                table = table.set_column(i, name, pc.dictionary_encode(table.column(i)))
+        return table.to_pandas(date_as_object=False, split_blocks=True, self_destruct=True)
+    columns = dict(zip(names, table.columns, strict=True))
+    n = table.num_rows
+    del table
+    numbers = [name for name, col in columns.items() if col.null_count == 0
+               and (pa.types.is_integer(col.type) or pa.types.is_floating(col.type))]
+    out = {}
+    # the numbers are copied in a second thread (numpy lets go of the interpreter lock)
+    # while the text columns are converted here; small tables do it all in this thread
+    with ThreadPoolExecutor(max_workers=1) as worker:  # (its thread starts on a submit)
+        copy = worker.submit if n >= PARALLEL_ROWS else _now
+        copies = {name: copy(_concat_numbers, columns.pop(name)) for name in numbers}
+        for name in names:
+            if name in copies:
+                continue
+            col = columns.pop(name)
+            if pa.types.is_dictionary(col.type):
+                out[name] = _dictionary_categorical(col)
+            elif name in id_columns and pa.types.is_string(col.type):
+                out[name] = _runs_categorical(col, (categories or {}).get(name))
+            else:
+                out[name] = col.to_pandas(date_as_object=False, memory_pool=POOL)
+            del col  # (its pages go back at once, warm for what comes next)
+        for name, done in copies.items():
+            out[name] = done.result()
+    return pd.DataFrame({name: out[name] for name in names}, index=pd.RangeIndex(n), copy=False)
+
+
+PARALLEL_ROWS = 1 << 20  # rows from which numbers are copied in a second thread
+
+
+def _now(func, *args) -> Future:
+    """``func(*args)``, done here, as a finished future."""
+    done: Future = Future()
+    done.set_result(func(*args))
+    return done
+
+
+def _concat_numbers(col: pa.ChunkedArray) -> np.ndarray:
+    out = empty(len(col), col.type.to_pandas_dtype())
+    pos = 0
+    for chunk in col.chunks:
+        out[pos:pos + len(chunk)] = chunk.to_numpy()
+        pos += len(chunk)
+    return out
+
+
+def _run_starts(col: pa.ChunkedArray) -> np.ndarray:
+    """Whether each value differs from the one before (the first does; missing values
+    differ from everything), compared chunk by chunk."""
+    new = empty(len(col), bool)
+    pos, last = 0, None
+    for chunk in col.chunks:
+        m = len(chunk)
+        if not m:
+            continue
+        first = chunk[0]
+        new[pos] = (last is None or not (last.is_valid and first.is_valid)
+                    or last.as_py() != first.as_py())
+        same = pc.fill_null(pc.equal(chunk.slice(1), chunk.slice(0, m - 1)), False)
+        np.logical_not(same.to_numpy(zero_copy_only=False), out=new[pos + 1:pos + m])
+        pos, last = pos + m, chunk[m - 1]
+    return new
+
+
+def _categorical(codes: np.ndarray, categories: pa.Array | pd.Index) -> pd.Categorical:
+    if isinstance(categories, pa.Array):
+        categories = pd.Index(categories.to_pandas(), dtype="str")
+    return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories),
+                                     validate=False)
+
+
+def _dictionary_categorical(col: pa.ChunkedArray) -> pd.Categorical:
+    """A dictionary-encoded column (one dictionary per chunk) as one categorical."""
+    if col.num_chunks == 0:
+        return _categorical(np.zeros(0, np.int32), pa.array([], pa.string()))
+    col = pa.Table.from_arrays([col], names=["c"]).unify_dictionaries().column(0)
+    codes = empty(len(col), np.int32)
+    pos = 0
+    for chunk in col.chunks:
+        indices = chunk.indices
+        if indices.null_count:
+            indices = pc.fill_null(indices, -1)
+        codes[pos:pos + len(chunk)] = indices.to_numpy()
+        pos += len(chunk)
+    return _categorical(codes, col.chunk(0).dictionary)
+
+
+def _runs_categorical(col: pa.ChunkedArray, known: pd.Index | None = None) -> pd.Categorical:
+    """A text column as a categorical, categories in order of first appearance.
+
+    Equal neighbours are found first, so that only the first value of each run of
+    equal values is hashed (a table sorted by this column: one per distinct value);
+    when the run heads come strictly increasing, they are the categories as they are,
+    and when they are ``known``'s texts, ``known`` is the categories' index.
+    """
+    n = len(col)
+    new = _run_starts(col)
+    codes = np.cumsum(new, dtype=np.int32, out=empty(n, np.int32))  # run number + 1
+    codes -= 1
+    heads = pc.filter(col, pa.array(new), memory_pool=POOL).combine_chunks()
+    del new
+    if heads.null_count or (len(heads) > 1 and not pc.all(pc.less(
+            heads.slice(0, len(heads) - 1), heads.slice(1))).as_py()):
+        head_codes, uniques = pd.factorize(pd.array(heads, dtype="str"))
+        take(head_codes.astype(np.int32), codes, out=codes)
+        return _categorical(codes, pd.Index(uniques, dtype="str"))
+    if (known is not None and len(known) == len(heads)
+            and known.astype("str").dtype == known.dtype
+            and pc.all(pc.equal(pa.array(known).cast(pa.string()), heads)).as_py()):
+        return _categorical(codes, known)
+    return _categorical(codes, heads)  # run heads strictly increasing: each its own category
 
 
 def _failed_column(message: str, names: list[str]) -> str | None:

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 
 from .codebook import Codebook
-from .columns import id_codes
+from .columns import id_codes, take, used_codes
 from .dyads import exchange_frame, firm_traits, task_frame
-from .frames import firm_codes, firm_year, survey_scores
+from .frames import firm_positions, firm_year, survey_scores
 from .problems import DataError, ProblemLog
 from .scales import reliability
 from .schema import TABLES
@@ -138,6 +138,7 @@ def load_study(path: str | Path, *, errors: Literal["raise", "drop"] = "raise") 
     if (errors == "raise" and not report.ok) or len(fatal) or codebook is None:
         raise DataError(report.problems, _error_text(report))
     tables, flow = _clean_tables(checked)
+    del checked  # the raw tables: what the clean ones do not share is freed before deriving
     return _derive(folder, codebook, tables, flow, report)
 
 
@@ -169,13 +170,16 @@ def _clean_tables(checked: dict[str, CheckedTable]) -> tuple[dict[str, pd.DataFr
     for name, table in checked.items():
         n = len(table.data)
         flow.append(_flow("read", name, f"rows read from {table.raw.path.name}", n, n))
+        if not table.any_bad:
+            tables[name] = table.data
+            continue
         reasons = pd.Series(table.drop_reason).dropna().value_counts()
         for rule, count in reasons.items():
             flow.append(_flow("validation", name, f"broke rule {rule}", n, n - int(count)))
             n -= int(count)
         bad = table.bad
         tables[name] = table.data.loc[~bad].reset_index(drop=True) if bad.any() else table.data
-    if any(t.bad.any() for t in checked.values()):
+    if any(t.any_bad and t.bad.any() for t in checked.values()):
         _cascade(tables, flow)
     _share_firm_categories(tables, checked)
     return tables, flow
@@ -186,20 +190,32 @@ def _share_firm_categories(tables: dict[str, pd.DataFrame],
     """Give every firm-id column the firms table's categories, in its row order, so that
     a firm's position in the firms table is its categorical code everywhere."""
     firms = tables["firms"]
-    index = pd.Index(firms["firm_id"].astype("str"))
+    ids = firms["firm_id"]
+    rows = np.arange(len(firms))
+    if (isinstance(ids.dtype, pd.CategoricalDtype) and len(ids.cat.categories) == len(firms)
+            and ids.cat.categories.astype("str").dtype == ids.cat.categories.dtype
+            and np.array_equal(ids.cat.codes.to_numpy(), rows)):
+        # already one category per row, in order (a renamed index shares the hash table)
+        index = ids.cat.categories.rename("firm_id")
+    else:
+        index = pd.Index(ids.astype("str"))
     dtype = pd.CategoricalDtype(index)
-    firms["firm_id"] = pd.Categorical.from_codes(np.arange(len(firms)), dtype=dtype)
+    firms["firm_id"] = pd.Categorical.from_codes(rows, dtype=dtype)
     # positions in the validator's firm index -> rows of the firms table
     known = checked["firms"].id_index("firm_id")
-    to_row = np.full(len(known) + 1, -1)
-    to_row[id_codes(pd.Series(index), known)] = np.arange(len(index))
+    if known is index or known.equals(index):
+        to_row = None  # the same order: positions are rows
+    else:
+        to_row = np.full(len(known) + 1, -1)
+        to_row[id_codes(pd.Series(index), known)] = rows
     for name, df in tables.items():
         for column in TABLES[name].columns:
-            if column.references != "firms.firm_id" or column.name not in df:
+            if (column.references != "firms.firm_id" or column.name not in df
+                    or df[column.name].dtype is dtype):
                 continue
             cached = checked[name].ref_codes.get(column.name)
             if cached is not None and len(cached) == len(df):
-                codes = to_row[cached]
+                codes = cached if to_row is None else take(to_row, cached)
             else:
                 codes = id_codes(df[column.name], index)
             df[column.name] = pd.Categorical.from_codes(codes, dtype=dtype)
@@ -235,7 +251,7 @@ def _derive(folder: Path, codebook: Codebook, tables: dict[str, pd.DataFrame], f
     panel, panel_flow = firm_year(tables, codebook, scores)
     flow += panel_flow
     firms = tables["firms"]
-    in_panel = np.bincount(firm_codes(panel["firm_id"], firms), minlength=len(firms)) > 0
+    in_panel = used_codes(firm_positions(panel["firm_id"], firms), len(firms))
     flow.append(_flow("firm_year", "firms", "firm has no financials row", len(firms),
                       int(in_panel.sum())))
     exchanges = tasks = None

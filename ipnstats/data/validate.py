@@ -9,6 +9,7 @@ refuse the study or drop exactly those rows and account for them.
 from __future__ import annotations
 
 import difflib
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import pandas as pd
 from . import columns as col
 from .codebook import Codebook, read_codebook
 from .problems import EXAMPLES_PER_RULE, ProblemLog
-from .readers import RawTable, UnreadableFile, read_table
+from .readers import RawTable, UnreadableFile, parse_csv, read_table
 from .schema import FILE_SUFFIXES, TABLE_ORDER, TABLES, Column, TableSpec
 
 
@@ -29,7 +30,8 @@ class CheckedTable:
     name: str
     raw: RawTable
     data: pd.DataFrame
-    drop_reason: np.ndarray  # object array: first error rule of each row, None if clean
+    #: object array: first error rule of each row, None if clean (None: no row broke one)
+    reason: np.ndarray | None
     #: per referencing column, each row's position in the parent's ``id_index`` (-1: none)
     ref_codes: dict = field(default_factory=dict, repr=False)
     _indexes: dict = field(default_factory=dict, repr=False)
@@ -41,8 +43,21 @@ class CheckedTable:
         return self._indexes[column]
 
     @property
+    def drop_reason(self) -> np.ndarray:
+        """Object array: the first error rule each row broke, None if clean."""
+        if self.reason is None:
+            return np.full(len(self.data), None, object)
+        return self.reason
+
+    @property
+    def any_bad(self) -> bool:
+        return self.reason is not None
+
+    @property
     def bad(self) -> np.ndarray:
-        return pd.notna(self.drop_reason)
+        if self.reason is None:
+            return np.zeros(len(self.data), bool)
+        return pd.notna(self.reason)
 
 
 @dataclass
@@ -52,8 +67,9 @@ class _Table:
     spec: TableSpec
     raw: RawTable
     data: pd.DataFrame
-    reason: np.ndarray
+    n: int
     log: ProblemLog
+    reason: np.ndarray | None = None  # made on the first error: see CheckedTable.reason
     ref_codes: dict = field(default_factory=dict)
 
     @property
@@ -75,26 +91,67 @@ class _Table:
         self.log.add(severity, self.spec.name, rule, problem, file=self.file, column=column,
                      rows=shown, values=values, total=len(rows))
         if severity == "error":
-            self.reason[mask & pd.isna(self.reason)] = rule
+            self.mark(mask, rule)
+
+    def mark(self, mask: np.ndarray, rule: str) -> None:
+        """Record ``rule`` as the drop reason of the rows of ``mask`` without one."""
+        if self.reason is None:
+            self.reason = np.full(self.n, None, object)
+        self.reason[mask & pd.isna(self.reason)] = rule
 
 
 def check_study(folder: Path, log: ProblemLog) -> tuple[Codebook | None, dict[str, CheckedTable]]:
     """Read and validate every table of ``folder``; problems go to ``log``."""
     codebook = read_codebook(folder / "codebook.toml", log)
     tables: dict[str, CheckedTable] = {}
-    for name in TABLE_ORDER:
-        path = _locate(folder, TABLES[name], log)
-        if path is None:
-            continue
-        checked = _check_table(TABLES[name], path, codebook, tables, log)
-        if checked is not None:
-            tables[name] = checked
+    # CSV files are parsed ahead in two more threads (Arrow lets go of the interpreter
+    # lock), the largest first, while the tables before them are converted and checked
+    csv = [(name, path) for name in TABLE_ORDER
+           if (path := _found(folder, TABLES[name])) is not None
+           and path.suffix.lower() == ".csv"]
+    csv.sort(key=lambda item: -_size(item[1]))
+    with ThreadPoolExecutor(max_workers=2) as reader:
+        ahead = {name: (path, reader.submit(parse_csv, path, *_text_columns(TABLES[name])))
+                 for name, path in csv}
+        for name in TABLE_ORDER:
+            path = _locate(folder, TABLES[name], log)
+            parsed = ahead.pop(name, (None, None))
+            if path is None:
+                continue
+            checked = _check_table(TABLES[name], path, codebook, tables, log,
+                                   parsed[1] if parsed[0] == path else None)
+            del parsed
+            if checked is not None:
+                tables[name] = checked
     return codebook, tables
 
 
-def _locate(folder: Path, spec: TableSpec, log: ProblemLog) -> Path | None:
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _text_columns(spec: TableSpec) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The columns read as text, and the id columns among them."""
+    return (tuple(c.name for c in spec.columns if c.kind in ("id", "text", "choice")),
+            tuple(c.name for c in spec.columns if c.kind == "id"))
+
+
+def _found(folder: Path, spec: TableSpec) -> Path | None:
+    """The one file of the table in ``folder``, if there is exactly one."""
+    files = _files(folder, spec)
+    return files[0] if len(files) == 1 else None
+
+
+def _files(folder: Path, spec: TableSpec) -> list[Path]:
     files = [p for p in folder.iterdir() if p.is_file()] if folder.is_dir() else []
-    found = [p for p in files if p.stem == spec.name and p.suffix.lower() in FILE_SUFFIXES]
+    return [p for p in files if p.stem == spec.name and p.suffix.lower() in FILE_SUFFIXES]
+
+
+def _locate(folder: Path, spec: TableSpec, log: ProblemLog) -> Path | None:
+    found = _files(folder, spec)
     if len(found) > 1:
         log.add("error", spec.name, "ambiguous_file",
                 f"several files for table {spec.name}: {sorted(p.name for p in found)}; keep one",
@@ -103,7 +160,7 @@ def _locate(folder: Path, spec: TableSpec, log: ProblemLog) -> Path | None:
     if found:
         return found[0]
     if spec.required:
-        names = [p.name for p in files]
+        names = [p.name for p in folder.iterdir() if p.is_file()] if folder.is_dir() else []
         hint = difflib.get_close_matches(f"{spec.name}.csv", names, n=1, cutoff=0.6)
         hint_text = f"; did you mean {hint[0]!r}?" if hint else ""
         log.add("error", spec.name, "missing_file",
@@ -113,10 +170,12 @@ def _locate(folder: Path, spec: TableSpec, log: ProblemLog) -> Path | None:
 
 
 def _check_table(spec: TableSpec, path: Path, codebook: Codebook | None,
-                 parents: dict[str, CheckedTable], log: ProblemLog) -> CheckedTable | None:
-    texts = tuple(c.name for c in spec.columns if c.kind in ("id", "text", "choice"))
+                 parents: dict[str, CheckedTable], log: ProblemLog,
+                 parsed: Future | None = None) -> CheckedTable | None:
+    texts, ids = _text_columns(spec)
     try:
-        raw = read_table(spec.name, path, text_columns=texts)
+        raw = read_table(spec.name, path, text_columns=texts, id_columns=ids,
+                         categories=_parent_ids(spec, parents), parsed=parsed)
     except UnreadableFile as exc:
         log.add("error", spec.name, "unreadable_file", str(exc), file=path.name)
         return None
@@ -125,7 +184,7 @@ def _check_table(spec: TableSpec, path: Path, codebook: Codebook | None,
     raw.frame.columns = [str(c).strip() for c in raw.frame.columns]
     columns = _columns(spec, codebook)
     n = len(raw.frame)
-    table = _Table(spec, raw, pd.DataFrame(index=raw.frame.index), np.full(n, None, object), log)
+    table = _Table(spec, raw, pd.DataFrame(index=raw.frame.index), n, log)
     if n == 0:
         log.add("error" if spec.required else "warning", spec.name, "empty_table",
                 f"table {spec.name} has no rows" + ("" if spec.required else
@@ -142,6 +201,21 @@ def _check_table(spec: TableSpec, path: Path, codebook: Codebook | None,
     extra = [c for c in raw.frame.columns if c not in table.data]
     data = pd.concat([table.data, raw.frame[extra]], axis=1) if extra else table.data
     return CheckedTable(spec.name, raw, data, table.reason, table.ref_codes)
+
+
+def _parent_ids(spec: TableSpec, parents: dict[str, CheckedTable]) -> dict[str, pd.Index]:
+    """For each id column that refers to a checked table, the ids of that table."""
+    out = {}
+    for column in spec.columns:
+        if column.references is None:
+            continue
+        parent_name, parent_col = column.references.split(".")
+        parent = parents.get(parent_name)
+        if parent is not None and parent_col in parent.data:
+            values = parent.data[parent_col]
+            if isinstance(values.dtype, pd.CategoricalDtype):
+                out[column.name] = values.cat.categories
+    return out
 
 
 def _columns(spec: TableSpec, codebook: Codebook | None) -> list[Column]:
@@ -164,7 +238,7 @@ def _check_columns(table: _Table, columns: list[Column]) -> list[Column]:
         table.log.add("error", table.spec.name, "missing_column",
                       f"required column {column.name!r} is missing{hint_text}",
                       file=table.file, column=column.name, lines=[1])
-        table.reason[:] = np.where(pd.isna(table.reason), "missing_column", table.reason)
+        table.mark(np.ones(table.n, bool), "missing_column")
     return present
 
 
@@ -172,7 +246,7 @@ def _check_malformed(table: _Table) -> None:
     if not table.raw.malformed:
         return
     width = len(table.raw.frame.columns)
-    mask = np.zeros(len(table.reason), bool)
+    mask = np.zeros(table.n, bool)
     fields = np.full(len(mask), None, object)
     for pos, n_fields, _text in table.raw.malformed:
         mask[pos], fields[pos] = True, n_fields
@@ -194,8 +268,10 @@ def _parse(table: _Table, column: Column) -> None:
     table.flag(bad, BAD_RULE[kind], name, BAD_TEXT[kind].format(name=name, choices=
                                                                  "/".join(column.choices)))
     if not column.nullable:
-        missing = values.isna().to_numpy() & ~bad
-        if kind == "integer":
+        missing = isna(values)
+        if bad.any():
+            missing &= ~bad
+        if kind == "integer" and fractional.any():
             missing &= ~fractional
         table.flag(missing, "missing_value", name, f"{name} is required but empty")
     if column.minimum is not None:
@@ -218,13 +294,33 @@ DATE_YEARS = (1800, 2200)
 
 def _compare(values: pd.Series, op, bound: float) -> np.ndarray:
     """``op(values, bound)`` as a plain boolean array (missing values compare False)."""
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "iuf":
+        array = values.to_numpy()  # no copy: compared as floats, as below
+    else:
+        array = values.to_numpy(dtype=float, na_value=np.nan)
     with np.errstate(invalid="ignore"):
-        return op(values.to_numpy(dtype=float, na_value=np.nan), bound)
+        return op(array, float(bound))
+
+
+def isna(values: pd.Series) -> np.ndarray:
+    """``values.isna()`` as a numpy array, straight from the array for numpy dtypes and
+    categoricals."""
+    dtype = values.dtype
+    if isinstance(dtype, np.dtype):
+        if dtype.kind == "f":
+            return np.isnan(values.to_numpy())
+        if dtype.kind in "iub":
+            return np.zeros(len(values), bool)
+        if dtype.kind in "mM":
+            return np.isnat(values.to_numpy())
+    if isinstance(dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy() < 0
+    return values.isna().to_numpy()
 
 
 def _tighten(values: pd.Series, kind: str) -> pd.Series:
     """Whole-number kinds as integers when nothing is missing (floats otherwise)."""
-    if kind in ("integer", "binary") and not values.isna().any():
+    if kind in ("integer", "binary") and not isna(values).any():
         return values.astype(np.int64 if kind == "integer" else np.int8)
     return values
 
@@ -247,6 +343,8 @@ def _check_keys(table: _Table) -> None:
     if not all(k in table.data for k in key):
         return
     frame = table.data[key]
+    if _strictly_increasing([_key_values(frame[k]) for k in key]):
+        return  # sorted by the key without ties: no key repeats
     complete = np.logical_and.reduce([frame[k].notna().to_numpy() for k in key])
     dup = _duplicated(frame) & complete
     if not dup.any():
@@ -274,6 +372,37 @@ def _duplicated(frame: pd.DataFrame) -> np.ndarray:
                 return np.r_[False, key[1:] == key[:-1]]
             return pd.Series(key).duplicated().to_numpy()
     return frame.duplicated(keep="first").to_numpy()
+
+
+def _key_values(values: pd.Series) -> np.ndarray | None:
+    """The key column as integers whose order and ties are the column's (categorical
+    codes, integers, dates as integers), without a copy; None for other kinds."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy()
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "iu":
+        return values.to_numpy()
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind == "M":
+        return values.to_numpy().view(np.int64)
+    return None
+
+
+def _strictly_increasing(columns: list[np.ndarray | None], block: int = 1 << 20) -> bool:
+    """Whether the rows, compared column by column, strictly increase (so that no two
+    rows are equal); worked through in blocks, without full-length temporaries."""
+    if not columns or any(c is None for c in columns):
+        return False
+    n = len(columns[0])
+    for start in range(0, n - 1, block):
+        stop = min(start + block, n - 1)
+        greater = np.zeros(stop - start, bool)
+        tied = np.ones(stop - start, bool)
+        for c in columns:
+            this, after = c[start:stop], c[start + 1:stop + 1]
+            greater |= tied & (after > this)
+            tied &= after == this
+        if not greater.all():
+            return False
+    return True
 
 
 def _key_codes(values: pd.Series) -> np.ndarray | None:
@@ -304,7 +433,7 @@ def _check_references(table: _Table, present: list[Column],
         values = table.data[column.name]
         codes = col.id_codes(values, parent.id_index(parent_col))
         table.ref_codes[column.name] = codes
-        unknown = values.notna().to_numpy() & (codes < 0)
+        unknown = (codes < 0) & ~isna(values)
         what = parent_col.replace("_id", "")
         table.flag(unknown, "unknown_id", column.name,
                    f"{column.name} is not a known {what} (not in {parent.raw.path.name})")
@@ -334,36 +463,59 @@ def _memberships(table: _Table, parents: dict, codebook) -> None:
     table.flag((d["exit_date"] < d["join_date"]).fillna(False), "exit_before_join", "exit_date",
                "exit_date is before join_date")
     _check_overlaps(table)
-    founded = _founded(d, parents)
+    founded = _founded(table, parents)
     if founded is not None:
-        early = d["join_date"].dt.year.to_numpy(dtype=float) < founded
+        early = _before_founding(d["join_date"].dt.year.to_numpy(dtype=float), founded)
         table.flag(early, "join_before_founding", "join_date",
                    "firm joined a peer group before the year it was founded", severity="warning")
 
 
-def _founded(d: pd.DataFrame, parents: dict) -> np.ndarray | None:
-    """The founding year of each row's firm (NaN when unknown), or None."""
+def _founded(table: _Table, parents: dict) -> tuple[np.ndarray, np.ndarray] | None:
+    """The founding year of every firm (by position in the firms' id index; NaN when
+    unknown, also in the last slot, for code -1) and each row's firm code, or None."""
+    d = table.data
     firms = parents.get("firms")
     if firms is None or "founded_year" not in firms.data or "firm_id" not in d:
         return None
     index = firms.id_index("firm_id")
     founded = np.full(len(index) + 1, np.nan)  # last slot: unknown firms (code -1)
     founded[col.id_codes(firms.data["firm_id"], index)] = firms.data["founded_year"]
-    return founded[col.id_codes(d["firm_id"], index)]
+    codes = table.ref_codes.get("firm_id")  # found by _check_references in the same index
+    if codes is None or len(codes) != len(d):
+        codes = col.id_codes(d["firm_id"], index)
+    return founded, codes
+
+
+def _before_founding(values: np.ndarray, founded: tuple[np.ndarray, np.ndarray],
+                     block: int = 1 << 20) -> np.ndarray:
+    """``values < founding year of the row's firm`` (False when unknown), in blocks."""
+    by_firm, codes = founded
+    out = np.empty(len(values), bool)
+    with np.errstate(invalid="ignore"):
+        for start in range(0, len(values), block):
+            part = slice(start, start + block)
+            np.less(values[part], by_firm[codes[part]], out=out[part])
+    return out
 
 
 def _check_overlaps(table: _Table) -> None:
     d = table.data
     if "firm_id" not in d:
         return
-    end = d["exit_date"].fillna(pd.Timestamp.max.normalize())
+    end = d["exit_date"].fillna(pd.Timestamp.max.normalize()).to_numpy()
     firm_code = col.id_codes(d["firm_id"], d["firm_id"])
-    order = np.lexsort((d["join_date"].to_numpy(), firm_code))
+    join = d["join_date"].to_numpy()
+    if not np.isnat(join).any() and _nondecreasing(firm_code, join.view(np.int64)):
+        order = np.arange(len(d))  # what the stable sort below gives: sorted already
+    else:
+        order = np.lexsort((join, firm_code))
     firm = firm_code[order]
-    join = d["join_date"].to_numpy()[order]
-    prev_end = np.roll(end.to_numpy()[order], 1)
+    join = join[order]
+    prev_end = np.roll(end[order], 1)
     same = np.r_[False, (firm[1:] == firm[:-1]) & (firm[1:] >= 0)]
     overlap_sorted = same & (join <= prev_end) & ~pd.isna(join)
+    if not overlap_sorted.any():
+        return
     overlap = np.zeros(len(d), bool)
     overlap[order] = overlap_sorted
     prev_pos = np.full(len(d), -1)
@@ -375,12 +527,23 @@ def _check_overlaps(table: _Table) -> None:
                "this spell starts before the firm's previous spell ended", values=shown)
 
 
+def _nondecreasing(first: np.ndarray, second: np.ndarray) -> bool:
+    """Whether rows are ordered by ``first``, then ``second`` (ties allowed)."""
+    if len(first) < 2:
+        return True
+    a0, a1, b0, b1 = first[:-1], first[1:], second[:-1], second[1:]
+    return bool(((a1 > a0) | ((a1 == a0) & (b1 >= b0))).all())
+
+
 def _financials(table: _Table, parents: dict, codebook) -> None:
     d = table.data
-    founded = _founded(d, parents)
-    if founded is None or "year" not in d:
+    founded = _founded(table, parents) if "year" in d else None
+    if founded is None:
         return
-    table.flag(d["year"].to_numpy(dtype=float) < founded, "year_before_founding", "year",
+    year = d["year"]
+    numeric = isinstance(year.dtype, np.dtype) and year.dtype.kind in "iuf"
+    year = year.to_numpy() if numeric else year.to_numpy(float, na_value=np.nan)
+    table.flag(_before_founding(year, founded), "year_before_founding", "year",
                "financials reported for a year before the firm was founded", severity="warning")
 
 

@@ -93,13 +93,17 @@ def load_config(path: str | Path) -> StudyConfig:
     Relative paths in the file are relative to the file's folder.
     """
     path = Path(path)
+    return config_from_dict(read_toml(path, ConfigError), path)
+
+
+def read_toml(path: Path, error: type[Exception]) -> dict:
+    """The parsed TOML file; ``error`` (with the file named) when it is missing or broken."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such configuration file") from None
+        raise error(f"{path}: no such configuration file") from None
     except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path}: not valid TOML: {err}") from None
-    return config_from_dict(raw, path)
+        raise error(f"{path}: not valid TOML: {err}") from None
 
 
 def default_config(folder: str | Path, out: str | Path) -> StudyConfig:

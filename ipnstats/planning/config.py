@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..pipeline.config import read_toml
 from .designs import DESIGNS
 from .power import ALTERNATIVES, PowerResult, power
 
@@ -63,12 +63,7 @@ class PowerConfig:
 def load_power_config(path: str | Path) -> PowerConfig:
     """Read and check ``path``; raise :class:`PowerConfigError` listing every problem."""
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PowerConfigError(f"{path}: no such configuration file") from None
-    except tomllib.TOMLDecodeError as err:
-        raise PowerConfigError(f"{path}: not valid TOML: {err}") from None
+    raw = read_toml(path, PowerConfigError)
     problems: list[str] = []
     for extra in sorted(set(raw) - {"design", "power", "run", "output"}):
         problems.append(f"{path}: unknown section [{extra}] (known: design, power, run, output)")

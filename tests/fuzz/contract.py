@@ -69,9 +69,14 @@ class Violation:
         return f"[{self.kind}] {self.call}{where}: {self.message}"
 
 
-def check(folder: str | Path, *, cli: tuple[str, ...] = CLI_COMMANDS,
-          subprocess_cli: bool = False, time_limit: float = 30.0) -> list[Violation]:
-    """Every violation of the contract (module docstring) on ``folder``."""
+def check(folder: str | Path, *, loads: tuple[str, ...] = ("raise", "drop"),
+          cli: tuple[str, ...] = CLI_COMMANDS, subprocess_cli: bool = False,
+          time_limit: float = 30.0) -> list[Violation]:
+    """Every violation of the contract (module docstring) on ``folder``.
+
+    ``loads``: the ``errors=`` settings ``load_study`` is tried with; ``cli``: the
+    commands run in this process (fewer of either make a quicker, partial check).
+    """
     folder = Path(folder)
     start = time.perf_counter()
     out: list[Violation] = []
@@ -80,7 +85,7 @@ def check(folder: str | Path, *, cli: tuple[str, ...] = CLI_COMMANDS,
         report = _call(out, "validate_raised", "validate_study", ipnstats.validate_study, folder)
         if report is not None:
             out += account_read(folder, report)
-        for errors in ("raise", "drop"):
+        for errors in loads:
             call = f"load_study(errors={errors!r})"
             study = _call(out, "load_raised", call, ipnstats.load_study, folder, errors=errors)
             if study is not None:
@@ -145,13 +150,17 @@ def check_cli(argv: list[str]) -> list[Violation]:
 
     call = f"ipnstats {argv[0]}"
     buffer = io.StringIO()
+    hook = sys.unraisablehook  # (pytest's hook turns what Python prints into warnings)
     try:
+        sys.unraisablehook = sys.__unraisablehook__  # prints to the redirected stderr
         with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
             code = main(argv)
     except SystemExit as exc:
         code = exc.code
     except Exception as exc:  # noqa: BLE001 - python would print a traceback here
         return [Violation("cli_traceback", call, _one_line(exc), *_where())]
+    finally:
+        sys.unraisablehook = hook
     return _judge(call, code, buffer.getvalue())
 
 

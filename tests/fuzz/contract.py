@@ -184,8 +184,10 @@ def check_cli_subprocess(argv: list[str], timeout: float = 30.0) -> list[Violati
 def _judge(call: str, code, printed: str) -> list[Violation]:
     out = []
     if "Traceback" in printed:
-        tail = printed[printed.index("Traceback"):]
-        out.append(Violation("cli_traceback", call, tail.strip().splitlines()[-1][:200],
+        start = printed.index("Traceback")
+        ignored = printed.rfind("Exception ignored in:", 0, start)
+        tail = printed[ignored if ignored >= 0 else start:]
+        out.append(Violation("cli_traceback", call, _exception_line(tail)[:200],
                              _origin_in_text(tail), tail))
     if code not in (0, 1):
         out.append(Violation("cli_exit_code", call, f"exit code {code!r}",
@@ -193,8 +195,22 @@ def _judge(call: str, code, printed: str) -> list[Violation]:
     return out
 
 
+def _exception_line(text: str) -> str:
+    """The ``Error: message`` line that ends the first traceback in ``text``."""
+    lines = text.splitlines()
+    start = next(k for k, line in enumerate(lines) if line.startswith("Traceback"))
+    return next((line for line in lines[start + 1:] if line and not line[0].isspace()),
+                lines[-1])
+
+
 def _origin_in_text(text: str) -> str:
+    """The innermost ipnstats frame of a printed traceback; for an exception Python only
+    printed ("Exception ignored in: <function f...>", raised in a callback), that function."""
     found = ""
+    if text.startswith("Exception ignored in:"):
+        head = text.splitlines()[0]
+        name = head.split("<function ", 1)[-1].split(" at ")[0]
+        found = f"printed in {name.replace('.<locals>.', '.')}"
     for line in text.splitlines():
         line = line.strip()
         if line.startswith('File "') and "/ipnstats/" in line:

@@ -476,6 +476,44 @@ def other_delimiter(folder: Path, rng: random.Random) -> str:
     return f"{path.name} separated by {delimiter!r}"
 
 
+@mutator("delimiter")
+def qualtrics_export(folder: Path, rng: random.Random) -> str:
+    """surveys.csv as Qualtrics exports it: three header rows, its own column names, the
+    items renamed to question ids and mapped back in [qualtrics.items]."""
+    import csv
+    import io
+
+    path = folder / "surveys.csv"
+    if not path.is_file():
+        return "no surveys.csv"
+    records = read_records(path)
+    header = records[0]
+    if "firm_id" not in header or "date" not in header:
+        return "surveys.csv has no firm_id and date columns: left as it is"
+    f, d = header.index("firm_id"), header.index("date")
+    items = [j for j in range(len(header)) if j not in (f, d)]
+    qids = {header[j]: f"Q{k + 1}_1" for k, j in enumerate(items)}
+    with_time = rng.random() < 0.5
+    out = [["StartDate", "RecordedDate", "ExternalReference", *qids.values()],
+           ["Start Date", "Recorded Date", "External Data Reference",
+            *[f"How much do you agree? - {h}" for h in qids]],
+           ['{"ImportId":"startDate"}', '{"ImportId":"recordedDate"}',
+            '{"ImportId":"externalDataReference"}',
+            *[f'{{"ImportId":"QID{k + 1}_1"}}' for k in range(len(qids))]]]
+    for r in records[1:]:
+        r = r + [""] * (len(header) - len(r))
+        date = r[d] + (" 10:22:31" if with_time and r[d] else "")
+        out.append([date, date, r[f], *[r[j] for j in items]])
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(out)
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    book = codebook_mutators._load(folder)
+    if book is not None:
+        book["qualtrics"] = {"items": {q: item for item, q in qids.items()}}
+        codebook_mutators._save(folder, book)
+    return f"surveys.csv as a Qualtrics export ({'date and time' if with_time else 'dates'})"
+
+
 @mutator("encoding")
 def encode(folder: Path, rng: random.Random) -> str:
     path = pick(folder, rng, csv_only=True)

@@ -183,15 +183,14 @@ def parse_csv(path: Path, text_columns: tuple[str, ...] = (),
             layout = _Layout(encoding, _delimiter(path, encoding, options), skip,
                              options.header_row - 1)
             try:
-                table, bad_rows = _arrow_csv(path, layout, text_columns, id_columns)
+                table = _arrow_csv(path, layout, text_columns, id_columns)
             except UnreadableFile as exc:
                 if "UTF8" in str(exc) and encoding != encodings[-1]:
                     continue
                 raise
-            if not any(pa.types.is_binary(t) for t in table.schema.types):
+            if table is None or not any(pa.types.is_binary(t) for t in table.schema.types):
                 break
-        if bad_rows:  # ragged rows: re-read slowly so every record keeps its position
-            del table
+        if table is None:  # ragged rows: read slowly so every record keeps its position
             frame, malformed = _python_csv(path, layout, encodings)
             return ParsedCSV(None, frame, malformed, skip, qualtrics)
         return ParsedCSV(table, None, [], skip, qualtrics)
@@ -268,17 +267,12 @@ PROBE_SIZE = 1 << 20
 
 def _arrow_csv(path: Path, layout: _Layout, text_columns: tuple[str, ...],
                id_columns: tuple[str, ...] = ()):
-    """Read the CSV with pyarrow. Text columns are read as text (dictionary-encoded,
+    """Read the CSV with pyarrow (None when a row has another number of fields than the
+    header). Text columns are read as text (dictionary-encoded,
     except ``id_columns``); every other column gets the type pyarrow infers from all
     its values, as a plain inferring read would, but without holding the whole parsed
     file while inferring: the types inferred from the first block are given up front,
     and a column that does not fit its type after all is left to inference."""
-    bad_rows: list[str] = []
-
-    def on_bad_row(row):
-        bad_rows.append(row.number)  # (row.text would fail on bytes that are not UTF-8)
-        return "skip"
-
     forced: dict[str, pa.DataType] = {}
     names = _header(path, layout)
     if len(set(names)) != len(names):
@@ -290,8 +284,9 @@ def _arrow_csv(path: Path, layout: _Layout, text_columns: tuple[str, ...],
     read_options = pacsv.ReadOptions(encoding=layout.encoding, skip_rows=layout.before,
                                      skip_rows_after_names=layout.skip,
                                      block_size=BLOCK_SIZE)
-    parse_options = pacsv.ParseOptions(delimiter=layout.delimiter,
-                                       invalid_row_handler=on_bad_row)
+    # no handler of invalid rows: pyarrow decodes a row's text as UTF-8 before it calls
+    # one, and prints what fails; a ragged row stops this reader, and the slow one reads
+    parse_options = pacsv.ParseOptions(delimiter=layout.delimiter)
     guessed = _probe_types(path, layout, forced)
     for _ in range(2 * len(names) + 1):
         try:
@@ -302,10 +297,11 @@ def _arrow_csv(path: Path, layout: _Layout, text_columns: tuple[str, ...],
                                                      strings_can_be_null=True),
                 memory_pool=POOL,
             )
-            return table, bad_rows
+            return table
         except pa.ArrowInvalid as exc:
+            if _RAGGED.search(str(exc)):
+                return None  # a row with another number of fields: the slow reader reads
             col = _failed_column(str(exc), names)
-            bad_rows.clear()
             if col is not None and col in guessed:
                 del guessed[col]  # the first block's type does not fit: infer from all values
                 continue
@@ -313,6 +309,9 @@ def _arrow_csv(path: Path, layout: _Layout, text_columns: tuple[str, ...],
                 raise UnreadableFile(f"cannot read {path.name}: {_short(exc)}") from exc
             forced[col] = pa.string()  # a later block broke the inferred type: read as text
     raise UnreadableFile(f"cannot read {path.name}")
+
+
+_RAGGED = re.compile(r"Expected \d+ columns, got \d+")
 
 
 def _probe_types(path: Path, layout: _Layout,
@@ -330,8 +329,7 @@ def _probe_types(path: Path, layout: _Layout,
             read_options=pacsv.ReadOptions(encoding=layout.encoding, skip_rows=layout.before,
                                            skip_rows_after_names=layout.skip,
                                            block_size=PROBE_SIZE, use_threads=False),
-            parse_options=pacsv.ParseOptions(delimiter=layout.delimiter,
-                                             invalid_row_handler=lambda row: "skip"),
+            parse_options=pacsv.ParseOptions(delimiter=layout.delimiter),
             convert_options=pacsv.ConvertOptions(column_types=forced,
                                                  strings_can_be_null=True),
         )

@@ -443,7 +443,7 @@ def _check_references(table: _Table, present: list[Column],
         unknown = (codes < 0) & ~isna(values)
         what = parent_col.replace("_id", "")
         table.flag(unknown, "unknown_id", column.name,
-                   f"{column.name} is not a known {what} (not in {parent.raw.path.name})")
+                   f"{column.name} is not a known {what} (not in {parent.raw.label})")
 
 
 def _unverifiable(table: _Table, column: Column, parent_name: str) -> None:
@@ -482,7 +482,8 @@ def _founded(table: _Table, parents: dict) -> tuple[np.ndarray, np.ndarray] | No
     unknown, also in the last slot, for code -1) and each row's firm code, or None."""
     d = table.data
     firms = parents.get("firms")
-    if firms is None or "founded_year" not in firms.data or "firm_id" not in d:
+    if (firms is None or "founded_year" not in firms.data or "firm_id" not in firms.data
+            or "firm_id" not in d):
         return None
     index = firms.id_index("firm_id")
     founded = np.full(len(index) + 1, np.nan)  # last slot: unknown firms (code -1)

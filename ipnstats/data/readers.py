@@ -128,9 +128,9 @@ def _read_excel(name: str, path: Path, sheet: str | int | None, header_row: int)
         if isinstance(sheet, int) and sheet >= len(sheets):
             raise UnreadableFile(f"{path.name} has {len(sheets)} sheet(s): no sheet at "
                                  f"position {sheet} (counted from 0)")
-        chosen = 0 if sheet is None else sheet
+        chosen = sheets[sheet or 0] if not isinstance(sheet, str) else sheet
         frame = pd.read_excel(book, sheet_name=chosen, header=header_row - 1)
-    label = path.name if sheet is None else f"{path.name} [{sheets[chosen] if isinstance(chosen, int) else chosen}]"
+    label = path.name if sheet is None else f"{path.name} [{chosen}]"
     notes = []
     if sheet is None and len(sheets) > 1:
         notes.append(f"{path.name} has {len(sheets)} sheets {sheets}: the first, "

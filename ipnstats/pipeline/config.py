@@ -185,7 +185,7 @@ def config_from_dict(raw: dict, path: Path, *, out: str | Path | None = None) ->
         target = (base / sections["output"]["dir"]).resolve()
         given = raw.get("output")
         default = not isinstance(given, dict) or "dir" not in given
-        _check_output(sections["output"]["dir"], target, base, path, problems, default)
+        check_output(sections["output"]["dir"], target, base, path, problems, default)
     else:
         target = Path(out).resolve()
     if problems:
@@ -262,7 +262,7 @@ def _within(value: int, bounds: tuple[int, int], where: str, problems: list[str]
     return False
 
 
-def _check_output(given: str, out: Path, base: Path, path: Path, problems: list[str],
+def check_output(given: str, out: Path, base: Path, path: Path, problems: list[str],
                   default: bool = False) -> None:
     """A problem when ``out`` (``[output] dir`` resolved) leaves the configuration's folder
     ``base`` and its parent, or is a root, home or system folder."""
@@ -365,4 +365,4 @@ def _model(m, i: int, path: Path, problems: list[str]) -> dict:
     return out
 
 
-__all__ = ["BOUNDS", "ConfigError", "StudyConfig", "load_config"]
+__all__ = ["BOUNDS", "ConfigError", "StudyConfig", "check_output", "load_config", "read_toml"]

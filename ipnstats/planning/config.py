@@ -240,7 +240,7 @@ def _check_design(design, path: Path, problems: list[str]) -> None:
 def _float_rule(name: str, value: float, where: str, problems: list[str]) -> None:
     if not math.isfinite(value) or abs(value) > MAX_EFFECT:
         problems.append(f"{where} = {value!r} must be a finite number of at most "
-                        f"{MAX_EFFECT:.0e}".replace("+", ""))
+                        f"{MAX_EFFECT:,.0f} in size")
     elif name == "rho" and not -1 < value < 1:
         problems.append(f"{where} = {value!r} must be between -1 and 1")
     elif ("sd" in name.split("_") or name.startswith("share")
@@ -306,8 +306,9 @@ def _check_values(settings: dict, run: dict, path: Path, problems: list[str]) ->
                         f"got {effects!r}")
     elif len(effects) > MAX_EFFECT_SIZES or len(set(effects)) < len(effects) or not all(
             math.isfinite(e) and abs(e) <= MAX_EFFECT for e in effects):
+        shown = repr(effects) if len(effects) <= 12 else f"{len(effects)} numbers"
         problems.append(f"{path}: [power] effect_sizes must be 1 to {MAX_EFFECT_SIZES} distinct "
-                        f"finite numbers of at most 1e6 in size; got {effects!r}"[:400])
+                        f"finite numbers of at most {MAX_EFFECT:,.0f} in size; got {shown}")
     elif settings["reps"] * len(effects) > MAX_REPLICATES:
         problems.append(f"{path}: [power] reps x effect sizes = {settings['reps']:,} x "
                         f"{len(effects)} replicates; at most {MAX_REPLICATES:,} in all")

@@ -316,6 +316,7 @@ def test_power_out_on_the_command_line_overrides_a_refused_dir(tmp_path, capsys)
     assert (out / "power.csv").exists()
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # exp overflows: fine
 def test_the_largest_formulas_the_grammar_allows_are_cheap_to_build():
     """The bounds sit well below what would hurt: formulaic builds them at once."""
     import numpy as np

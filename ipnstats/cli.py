@@ -6,21 +6,42 @@ import argparse
 import sys
 from pathlib import Path
 
+from . import __version__
+from .csvsafe import write_csv
 from .data import DataError, load_study, validate_study
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit code (1 on a user error, never a traceback)."""
-    parser = _parser()
-    args = parser.parse_args(argv)
+    """Run the command line; returns the exit code: 1 on a user error (a bad file, folder,
+    configuration or option: a message, never a traceback), 130 when interrupted.
+
+    A bug still shows its traceback; a missing optional package (e.g. Dask) is one line
+    saying what to install.
+    """
     try:
+        args = _parser().parse_args(argv)
         return args.run(args)
+    except KeyboardInterrupt:
+        print("ipnstats: interrupted", file=sys.stderr)
+        return 130
     except DataError as exc:
         print(str(exc), file=sys.stderr)
         return 1
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError) as exc:  # ConfigError, SpecificationError, BackendError...
         print(f"ipnstats: error: {exc}", file=sys.stderr)
         return 1
+    except ModuleNotFoundError as exc:
+        top = (exc.name or "ipnstats").split(".")[0]
+        if top == "ipnstats":
+            raise  # a bug in ipnstats itself
+        print(f"ipnstats: error: this needs the Python package {top!r}, which is not "
+              f"installed: pip install {_PIP_NAME.get(top, top)}", file=sys.stderr)
+        return 1
+
+
+# a module that may be missing -> what to install
+_PIP_NAME = {"dask": "'ipnstats[dask]'", "distributed": "'ipnstats[dask]'",
+             "docx": "python-docx", "yaml": "pyyaml"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="ipnstats",
         description="Test how firms learn from their peers: from IPN records to tested "
                     "hypotheses.")
+    parser.add_argument("--version", action="version", version=f"ipnstats {__version__}")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
     p = sub.add_parser("validate", help="check a study folder and list every problem",
                        description="Check a study folder; exit 1 when it has errors.")
@@ -39,7 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("simulate", help="write a synthetic study with known true effects",
                        description="Write a synthetic study folder (tables, codebook.toml, "
                                    "truth.toml).")
-    p.add_argument("out", type=Path, help="the folder to write")
+    p.add_argument("out", type=Path, help="the folder to write (new or empty)")
+    p.add_argument("--force", action="store_true",
+                   help="write even into a folder that holds files (they may be overwritten)")
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
     p.add_argument("--firms", type=int, default=600, help="number of firms (600)")
     p.add_argument("--groups", type=int, default=30, help="number of peer groups (30)")
@@ -68,6 +92,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="refit even when nothing changed")
     p.add_argument("--split-config", type=Path, metavar="DIR",
                    help="only write each stage's settings to DIR/<stage>.json (for make)")
+    p.add_argument("--out", type=Path, metavar="DIR",
+                   help="output folder, any folder (overrides [output] dir, which must stay "
+                        "inside the configuration's folder or its parent)")
     p.set_defaults(run=_run)
 
     p = sub.add_parser("report", help="write the study report (PDF, HTML, tables)",
@@ -77,8 +104,9 @@ def _parser() -> argparse.ArgumentParser:
                                    "default settings first. Set SOURCE_DATE_EPOCH for a "
                                    "fixed date.")
     p.add_argument("path", type=Path, help="a study configuration (.toml) or a study folder")
-    p.add_argument("--out", type=Path, default=Path("reports"),
-                   help="output folder when PATH is a study folder (reports)")
+    p.add_argument("--out", type=Path, metavar="DIR",
+                   help="output folder (for a study folder: reports; for a configuration: "
+                        "overrides [output] dir)")
     p.set_defaults(run=_report)
 
     p = sub.add_parser("power", help="Monte-Carlo power of a planned H1, H2 or H3 design",
@@ -99,13 +127,19 @@ def _validate(args) -> int:
     report = validate_study(args.path)
     print(report.summary(max_problems=args.max_problems))
     if args.csv:
-        report.problems.to_csv(args.csv, index=False)
+        write_csv(report.problems, args.csv)
     return 0 if report.ok else 1
 
 
 def _simulate(args) -> int:
     from .simulate import simulate_study
 
+    out = args.out
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out} is a file; simulate writes a folder")
+    if not args.force and out.is_dir() and any(out.iterdir()):
+        raise ValueError(f"{out} is not empty: simulate would overwrite what it holds (a "
+                         "study's data?); choose a new folder or add --force")
     path = simulate_study(args.out, n_firms=args.firms, n_groups=args.groups, seed=args.seed)
     print(f"wrote a simulated study to {path}")
     return 0
@@ -120,7 +154,7 @@ def _panel(args) -> int:
     if suffix == ".parquet":
         panel.to_parquet(args.out, index=False)
     else:
-        panel.to_csv(args.out, index=False)
+        write_csv(panel, args.out)
     print(f"wrote {len(panel):,} firm-years to {args.out}")
     return 0
 
@@ -139,7 +173,7 @@ def _run(args) -> int:
     from .pipeline import load_config
     from .pipeline.runner import run, split_config
 
-    cfg = load_config(args.config)
+    cfg = load_config(args.config, out=args.out)
     if args.split_config:
         split_config(cfg, args.split_config)
         return 0
@@ -155,10 +189,10 @@ def _report(args) -> int:
     from .pipeline.runner import run
 
     if args.path.is_dir():
-        cfg = default_config(args.path, args.out)
+        cfg = default_config(args.path, args.out or Path("reports"))
         run(cfg)
     else:
-        cfg = load_config(args.path)
+        cfg = load_config(args.path, out=args.out)
     written = write_report(cfg)
     tables = [p for p in written if p.parent.name == "tables"]
     for path in written[:2]:
@@ -174,7 +208,7 @@ def _power(args) -> int:
     from .pipeline.progress import Progress
     from .planning.config import load_power_config, run_power, write_power
 
-    cfg = load_power_config(args.config)
+    cfg = load_power_config(args.config, out=args.out)
     run = dict(cfg.run)
     if args.scheduler:
         run.update(backend="dask", scheduler=args.scheduler)

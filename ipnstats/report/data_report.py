@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..csvsafe import write_csv
 from ..data import Study
 from ..data.schema import TABLES
 
@@ -52,7 +53,7 @@ def write_data_report(study: Study, out_dir: str | Path) -> list[Path]:
     }
     written = []
     for name, frame in files.items():
-        frame.to_csv(out / name, index=False, lineterminator="\n")
+        write_csv(frame, out / name, lineterminator="\n")
         written.append(out / name)
     text = _text(study, overview, problems)
     (out / "data_report.txt").write_text(text, encoding="utf-8")

@@ -3,6 +3,7 @@ not support, and the plain-language number formats of the readings."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -49,14 +50,84 @@ class Unavailable:
     reason: str
 
 
+#: The optional tables of the study folder each claim needs, and what it takes from
+#: each (none named: the claim is about that table's rows).
+NEEDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "H1c": (("surveys", "perceived learning"),),
+    "H1d": (("meetings", "the practices' years"), ("meeting_activity", "the practices")),
+    "H1f": (("meetings", "the benchmark ranks' years"),
+            ("meeting_activity", "the benchmark ranks")),
+    "H2a": (("exchanges", ""),),
+    "H2b": (("exchanges", ""),),
+    "H2c": (("exchanges", ""), ("surveys", "the receivers' loss aversion")),
+    "H2d": (("exchanges", ""),),
+    "H3a": (("exchanges", ""), ("surveys", "the senders' risk aversion")),
+    "H3b": (("tasks", ""), ("exchanges", "the exposure to risk-averse senders"),
+            ("surveys", "the senders' risk aversion")),
+    "H3c": (("tasks", ""),),
+}
+
+
+def no_table(code: str, absent: Collection[str]) -> Unavailable | None:
+    """Why claim ``code`` cannot be tested when the study lacks the tables ``absent``
+    (e.g. ``Study.skipped``): the first table of :data:`NEEDS` it lacks, or ``None``.
+
+    Examples
+    --------
+    >>> no_table("H2a", ("exchanges", "tasks")).reason
+    'the study has no exchanges table'
+    >>> no_table("H1a", ("exchanges",)) is None
+    True
+    """
+    for table, what in NEEDS.get(code, ()):
+        if table in absent:
+            return Unavailable(f"the study has no {table} table" + (f" ({what})" if what else ""))
+    return None
+
+
+def untestable(absent: Collection[str]) -> dict[str, str]:
+    """``{claim code: reason}`` of every claim the missing tables ``absent`` rule out."""
+    reasons = {code: no_table(code, absent) for code in NEEDS}
+    return {code: r.reason for code, r in reasons.items() if r is not None}
+
+
+def untestable_text(absent: Collection[str]) -> str:
+    """The claims the missing tables ``absent`` rule out, by table, in one line.
+
+    Examples
+    --------
+    >>> untestable_text(("exchanges", "tasks"))
+    'H2a, H2b, H2c, H2d, H3a, H3b (no exchanges table); H3b, H3c (no tasks table)'
+    """
+    parts = []
+    for table in absent:
+        codes = [c for c, needs in NEEDS.items() if any(t == table for t, _ in needs)]
+        if codes:
+            parts.append(f"{', '.join(codes)} (no {table} table)")
+    return "; ".join(parts)
+
+
 def check(code: str, what: str, compute) -> Check:
     """A falsification check; ``compute()`` returns ``(evidence, p_value)``. A test the
     data cannot support becomes a check that is not testable, with the reason."""
     result = attempt(compute)
     if isinstance(result, Unavailable):
-        return Check(code, what, f"not testable: {result.reason}", np.nan)
+        return untestable_check(code, what, result.reason)
     evidence, p = result
     return Check(code, what, evidence, float(p))
+
+
+def untestable_check(code: str, what: str, reason: str) -> Check:
+    """A falsification check whose model could not be fitted (``reason``)."""
+    return Check(code, what, f"not testable: {reason}", np.nan)
+
+
+def check_or_untestable(result, code: str, what: str, compute) -> Check:
+    """:func:`check` of a fitted ``result``; a check that is not testable, with the
+    reason, when ``result`` is :class:`Unavailable`."""
+    if isinstance(result, Unavailable):
+        return untestable_check(code, what, result.reason)
+    return check(code, what, compute)
 
 
 def attempt(fit, *args, **kwargs):

@@ -9,6 +9,7 @@ the triangulation table, each with a plain-language reading, then the claims.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,8 +25,10 @@ from .claims import (
     Unavailable,
     attempt,
     check,
+    check_or_untestable,
     ci_text,
     claims_table,
+    no_table,
     one_sided,
     p_text,
     render_parts,
@@ -56,6 +59,7 @@ class H3Results:
     curve_steps: tuple[str, ...]  # how the random-effect structure was simplified
     triangulation: object  # TriangulationResult or Unavailable
     threshold: int
+    uncontrolled: str = ""  # why H3c does not hold exposure constant; "" when it does
 
 
 def task_design(tasks: pd.DataFrame) -> pd.DataFrame:
@@ -66,19 +70,41 @@ def task_design(tasks: pd.DataFrame) -> pd.DataFrame:
                            INTERACTION: tasks["log_cum_experience"] * exposure})
 
 
-def fit_h3(ex: pd.DataFrame, tasks: pd.DataFrame, *, threshold: int) -> H3Results:
-    """Fit the H3 models on the exchange and task frames (``Study.exchanges``, ``.tasks``)."""
+def fit_h3(ex: pd.DataFrame | None, tasks: pd.DataFrame | None, *, threshold: int,
+           absent: Collection[str] = ()) -> H3Results:
+    """Fit the H3 models on the exchange and task frames (``Study.exchanges``, ``.tasks``).
+
+    A frame that is ``None`` (the study has no such table) or a table a claim needs
+    among ``absent`` (the study's missing tables, ``Study.skipped``; see
+    :data:`~ipnstats.report.claims.NEEDS`) makes each analysis that needs it
+    :class:`~ipnstats.report.claims.Unavailable`, with the reason. The exposure to
+    risk-averse senders comes from the exchanges and the surveys: without either, H3b
+    is not testable and H3c is fitted without holding exposure constant (said in its
+    table).
+    """
     from ..models.senders import sender_effects
     from ..models.triangulation import triangulation
 
-    exchanges = ex.assign(neutral=(ex["framing"] == "neutral").astype(float))
+    absent = {*absent, *(("exchanges",) if ex is None else ()),
+              *(("tasks",) if tasks is None else ())}
+    senders = no_table("H3a", absent)
+    if senders is None:
+        exchanges = ex.assign(neutral=(ex["framing"] == "neutral").astype(float))
+        senders = attempt(sender_effects, exchanges, covariates=("loss", "neutral"))
+    no_tasks = no_table("H3c", absent)
+    if no_tasks is not None:
+        return H3Results(senders=senders, curve=no_tasks, curve_steps=(),
+                         triangulation=no_tasks, threshold=threshold)
     tk = task_design(tasks)
-    curve, steps = _curve(tk)
+    no_exposure = no_table("H3b", absent)
+    curve, steps = (no_exposure, ()) if no_exposure is not None else _curve(tk)
     return H3Results(
-        senders=attempt(sender_effects, exchanges, covariates=("loss", "neutral")),
-        curve=curve, curve_steps=steps,
-        triangulation=attempt(triangulation, tk, covariates=(EXPOSURE, INTERACTION)),
-        threshold=threshold)
+        senders=senders, curve=curve, curve_steps=steps,
+        triangulation=attempt(triangulation, tk, covariates=() if no_exposure is not None
+                              else (EXPOSURE, INTERACTION)),
+        threshold=threshold, uncontrolled=next(
+            (f"the study has no {t} table" for t in ("exchanges", "surveys") if t in absent),
+            ""))
 
 
 def _curve(tk: pd.DataFrame) -> tuple[object, tuple[str, ...]]:
@@ -250,7 +276,9 @@ def _triangulation(report: Report, res: H3Results):
                     "p (one-sided, sources teach more)": [fmt_p(comp["p_one_sided"])]},
         notes=("Firm fixed effects; SEs clustered by firm. Both variables in logs, so the "
                "coefficients are elasticities: the effect of doubling the sources for one "
-               "experience against doubling experience (at no exposure).",)))
+               "experience against doubling experience "
+               + (f"(exposure to risk-averse senders not held constant: {res.uncontrolled})."
+                  if res.uncontrolled else "(at no exposure)."),)))
     src = tri.tidy().set_index("term").loc[tri.sources_term]
     exp_ = tri.tidy().set_index("term").loc[tri.experience_term]
     p = float(comp["p_one_sided"])
@@ -278,14 +306,15 @@ def h3_checks(res: H3Results) -> list[Check]:
             return f"{row['estimate']:+.3f}{unit} ({ci_text(row)})", row["p_value"]
         return compute
 
-    checks = []
-    if not isinstance(res.senders, Unavailable):
-        checks += [check("H3a", f"{LABELS[t]} of the sender does not matter",
-                         term(res.senders, t, " per SD")) for t in OUTWARD]
-    if not isinstance(res.curve, Unavailable):
-        checks.append(check("H3b", "Exposure alone does not shift the curve",
-                            term(res.curve, EXPOSURE)))
-    if not isinstance(res.triangulation, Unavailable):
-        checks.append(check("H3c", "More experience alone does not teach more "
-                            "(reinforcement)", term(res.triangulation, "log(cum_experience)")))
+    if isinstance(res.senders, Unavailable):
+        checks = [check_or_untestable(res.senders, "H3a", "The outward traits of the sender "
+                                      "do not matter", None)]
+    else:
+        checks = [check("H3a", f"{LABELS[t]} of the sender does not matter",
+                        term(res.senders, t, " per SD")) for t in OUTWARD]
+    checks.append(check_or_untestable(res.curve, "H3b", "Exposure alone does not shift the "
+                                      "curve", term(res.curve, EXPOSURE)))
+    checks.append(check_or_untestable(res.triangulation, "H3c", "More experience alone does "
+                                      "not teach more (reinforcement)",
+                                      term(res.triangulation, "log(cum_experience)")))
     return checks

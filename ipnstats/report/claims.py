@@ -54,17 +54,21 @@ class Unavailable:
 #: each (none named: the claim is about that table's rows).
 NEEDS: dict[str, tuple[tuple[str, str], ...]] = {
     "H1c": (("surveys", "perceived learning"),),
-    "H1d": (("meetings", "the practices' years"), ("meeting_activity", "the practices")),
-    "H1f": (("meetings", "the benchmark ranks' years"),
-            ("meeting_activity", "the benchmark ranks")),
+    "H1d": (("meeting_activity", "attendance, disclosure, critiques and benchmark ranks"),
+            ("meetings", "the meeting dates that place the practices in years")),
+    "H1f": (("meeting_activity", "the benchmark ranks"),
+            ("meetings", "the meeting dates that place the benchmark ranks in years")),
     "H2a": (("exchanges", ""),),
     "H2b": (("exchanges", ""),),
     "H2c": (("exchanges", ""), ("surveys", "the receivers' loss aversion")),
     "H2d": (("exchanges", ""),),
-    "H3a": (("exchanges", ""), ("surveys", "the senders' risk aversion")),
+    "H3a": (("exchanges", ""), ("surveys", "the senders' risk aversion"),
+            ("meeting_activity", "the senders' status, from their benchmark ranks"),
+            ("meetings", "the senders' status, from their benchmark ranks")),
     "H3b": (("tasks", ""), ("exchanges", "the exposure to risk-averse senders"),
-            ("surveys", "the senders' risk aversion")),
-    "H3c": (("tasks", ""),),
+            ("surveys", "the senders' risk aversion, for the exposure")),
+    "H3c": (("tasks", ""), ("exchanges", "the exposure to risk-averse senders, held constant"),
+            ("surveys", "the senders' risk aversion, for the exposure held constant")),
 }
 
 
@@ -138,6 +142,12 @@ def attempt(fit, *args, **kwargs):
         return Unavailable(str(err) or type(err).__name__)
 
 
+def not_testable_text(reason: str) -> str:
+    """The sentence that stands in a report section for an analysis that is not testable."""
+    return f"Not testable with these data: {reason.rstrip()}" + (
+        "" if reason.rstrip().endswith((".", "!", "?")) else ".")
+
+
 def render_parts(report: Report, results, parts) -> tuple[Report, list[Claim]]:
     """Render each analysis of a hypothesis section, or say why it is not testable.
 
@@ -151,7 +161,7 @@ def render_parts(report: Report, results, parts) -> tuple[Report, list[Claim]]:
                         if isinstance(getattr(results, n), Unavailable)), "")
         if missing:
             report = report.add_heading(f"{code}: {title}", 2).add_text(
-                f"Not testable with these data: {missing}")
+                not_testable_text(missing))
             claims.append(Claim(code, claim, missing, np.nan, None))
             continue
         report, made = render(report, results)
@@ -167,7 +177,8 @@ def verdict_rule(method: str = "holm", alpha: float = ALPHA) -> str:
     return (f"Supported: the primary test rejects at the {alpha:.0%} level in the claimed "
             f"direction{adjusted}. Inconclusive: it rejects only before the adjustment. "
             "Not supported: it does not reject, or the estimate has the wrong sign. Not "
-            "testable with these data: the model could not be estimated (reason given).")
+            "testable with these data: the study lacks a table the claim needs, or the model "
+            "could not be estimated (reason given).")
 
 
 def adjudicate(claims: list[Claim], method: str = "holm", alpha: float = ALPHA) -> list[Claim]:

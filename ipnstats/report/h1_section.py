@@ -30,6 +30,7 @@ from .claims import (
     check_or_untestable,
     claims_table,
     no_table,
+    not_testable_text,
 )
 from .claims import attempt as _attempt
 from .claims import ci_text as _ci
@@ -169,7 +170,7 @@ def h1_parts(report: Report, res: H1Results) -> tuple[Report, list[Claim]]:
         missing = _unavailable(res, needs)
         if missing:
             report = report.add_heading(f"{code}: {title}", 2).add_text(
-                f"Not testable with these data: {missing}")
+                not_testable_text(missing))
             claims.append(Claim(code, CLAIMS[code], missing, np.nan, None))
             continue
         report, claim = part(report, res)

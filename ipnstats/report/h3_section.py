@@ -59,7 +59,6 @@ class H3Results:
     curve_steps: tuple[str, ...]  # how the random-effect structure was simplified
     triangulation: object  # TriangulationResult or Unavailable
     threshold: int
-    uncontrolled: str = ""  # why H3c does not hold exposure constant; "" when it does
 
 
 def task_design(tasks: pd.DataFrame) -> pd.DataFrame:
@@ -79,8 +78,9 @@ def fit_h3(ex: pd.DataFrame | None, tasks: pd.DataFrame | None, *, threshold: in
     :data:`~ipnstats.report.claims.NEEDS`) makes each analysis that needs it
     :class:`~ipnstats.report.claims.Unavailable`, with the reason. The exposure to
     risk-averse senders comes from the exchanges and the surveys: without either, H3b
-    is not testable and H3c is fitted without holding exposure constant (said in its
-    table).
+    and H3c are not testable (H3c's experience slope is the one at no exposure; left
+    out, exposure would load on experience), and without the meetings and their
+    activity the senders' status, one of H3a's outward traits, is unknown.
     """
     from ..models.senders import sender_effects
     from ..models.triangulation import triangulation
@@ -91,20 +91,18 @@ def fit_h3(ex: pd.DataFrame | None, tasks: pd.DataFrame | None, *, threshold: in
     if senders is None:
         exchanges = ex.assign(neutral=(ex["framing"] == "neutral").astype(float))
         senders = attempt(sender_effects, exchanges, covariates=("loss", "neutral"))
-    no_tasks = no_table("H3c", absent)
-    if no_tasks is not None:
-        return H3Results(senders=senders, curve=no_tasks, curve_steps=(),
-                         triangulation=no_tasks, threshold=threshold)
+    if tasks is None:
+        why = no_table("H3c", absent)
+        return H3Results(senders=senders, curve=why, curve_steps=(), triangulation=why,
+                         threshold=threshold)
     tk = task_design(tasks)
-    no_exposure = no_table("H3b", absent)
-    curve, steps = (no_exposure, ()) if no_exposure is not None else _curve(tk)
-    return H3Results(
-        senders=senders, curve=curve, curve_steps=steps,
-        triangulation=attempt(triangulation, tk, covariates=() if no_exposure is not None
-                              else (EXPOSURE, INTERACTION)),
-        threshold=threshold, uncontrolled=next(
-            (f"the study has no {t} table" for t in ("exchanges", "surveys") if t in absent),
-            ""))
+    curve, steps = (no_table("H3b", absent), ())
+    if curve is None:
+        curve, steps = _curve(tk)
+    return H3Results(senders=senders, curve=curve, curve_steps=steps,
+                     triangulation=no_table("H3c", absent) or attempt(
+                         triangulation, tk, covariates=(EXPOSURE, INTERACTION)),
+                     threshold=threshold)
 
 
 def _curve(tk: pd.DataFrame) -> tuple[object, tuple[str, ...]]:
@@ -276,9 +274,7 @@ def _triangulation(report: Report, res: H3Results):
                     "p (one-sided, sources teach more)": [fmt_p(comp["p_one_sided"])]},
         notes=("Firm fixed effects; SEs clustered by firm. Both variables in logs, so the "
                "coefficients are elasticities: the effect of doubling the sources for one "
-               "experience against doubling experience "
-               + (f"(exposure to risk-averse senders not held constant: {res.uncontrolled})."
-                  if res.uncontrolled else "(at no exposure)."),)))
+               "experience against doubling experience (at no exposure).",)))
     src = tri.tidy().set_index("term").loc[tri.sources_term]
     exp_ = tri.tidy().set_index("term").loc[tri.experience_term]
     p = float(comp["p_one_sided"])

@@ -56,6 +56,14 @@ def test_redact(url, shown):
     assert redact(url) == shown
 
 
+def test_parsed_url_keeps_the_password_out_of_its_repr_and_adds_a_timeout():
+    url = db._parse("postgresql://ann:s3cret@h/ipn?connect_timeout=3")
+    assert "s3cret" not in repr(url) and url.shown == "postgresql://ann:***@h/ipn?connect_timeout=3"
+    assert url.target == "postgresql://ann:s3cret@h/ipn?connect_timeout=3&application_name=ipnstats"
+    assert db._parse("postgres://h/ipn").target.endswith("/ipn?connect_timeout=10&"
+                                                         "application_name=ipnstats")
+
+
 def test_check_query_accepts_one_read_and_cuts_the_tail():
     assert check_query("select 1;  -- done\n") == "select 1"
     assert check_query("  (SELECT 1) UNION (SELECT 2);;") == "  (SELECT 1) UNION (SELECT 2)"
@@ -224,6 +232,9 @@ def _password(url):
 
 
 def test_postgres_reads_in_one_repeatable_read_read_only_transaction(pg):
+    rw = read_tables(pg, [TableRequest("rw", query=(
+        "SELECT set_config('transaction_read_only', 'off', false)"))])["rw"]
+    assert "cannot set transaction read-write mode" in str(rw)
     got = read_tables(pg, [TableRequest("tx", query=(
         "SELECT current_setting('transaction_isolation') AS iso, "
         "current_setting('transaction_read_only') AS ro, txid_current_if_assigned() AS x"))])
@@ -235,6 +246,8 @@ def test_postgres_reads_in_one_repeatable_read_read_only_transaction(pg):
     "WITH x AS (UPDATE firms SET revenue = 0 RETURNING *) SELECT * FROM x",
     "SELECT nextval('crm.seq')",
     "SELECT * FROM firms FOR UPDATE",
+    "WITH a AS (SELECT set_config('transaction_read_only', 'off', true) AS s), "
+    "b AS (DELETE FROM firms RETURNING *) SELECT * FROM a, b",
 ])
 def test_postgres_refuses_writes_hidden_in_a_read(pg, sql):
     import adbc_driver_postgresql.dbapi as driver

@@ -36,10 +36,11 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pyarrow as pa
 
+from .sqltext import SECRET_PARAM, check_query, quote_identifier, redact, redact_text, resolve_table
+
 SCHEMES = {"postgresql": "postgresql", "postgres": "postgresql", "sqlite": "sqlite",
            "duckdb": "duckdb"}
 _URL = re.compile(r"^(postgresql|postgres|sqlite|duckdb)://", re.IGNORECASE)
-_SECRET_PARAM = re.compile(r"pass|pwd|secret|token", re.IGNORECASE)
 _SQLITE_BATCH_ROWS = str(2**30)  # infer each column's type from all rows, not the first 1024
 
 
@@ -50,7 +51,7 @@ class DatabaseError(Exception):
     """
 
     def __init__(self, message: str, *, request: str | None = None):
-        message = _redact_text(message)
+        message = redact_text(message)
         super().__init__(message)
         self.message = message
         self.request = request
@@ -106,38 +107,6 @@ def is_database_url(text: str | os.PathLike) -> bool:
     return isinstance(text, str) and bool(_URL.match(text.strip()))
 
 
-def redact(url: str) -> str:
-    """The URL with its password and any secret query parameter replaced by ``***``.
-
-    >>> redact("postgresql://ann:s3cret@db.example:5432/ipn?sslpassword=x&sslmode=require")
-    'postgresql://ann:***@db.example:5432/ipn?sslpassword=***&sslmode=require'
-    """
-    m = re.match(r"([a-z][a-z0-9+.-]*://)([^/?#]*)(.*)\Z", url, re.IGNORECASE | re.DOTALL)
-    if not m:
-        return _redact_text(url)
-    scheme, netloc, rest = m.groups()
-    if "@" in netloc:
-        userinfo, host = netloc.rsplit("@", 1)
-        if ":" in userinfo:
-            netloc = userinfo.split(":", 1)[0] + ":***@" + host
-    path, question, query = rest.partition("?")
-    if question:
-        query, hash_, fragment = query.partition("#")
-        items = [item.split("=", 1)[0] + "=***"
-                 if "=" in item and _SECRET_PARAM.search(unquote(item.split("=", 1)[0])) else item
-                 for item in query.split("&")]
-        path += "?" + "&".join(items) + hash_ + fragment
-    return scheme + netloc + path
-
-
-def _redact_text(text: str) -> str:
-    """Redact URL passwords and ``password=...`` settings anywhere in a text."""
-    text = re.sub(r"([a-z][a-z0-9+.-]*://[^:/@\s]*):[^@\s]*@", r"\1:***@", text,
-                  flags=re.IGNORECASE)
-    return re.sub(r"(\b\w*(?:pass|pwd|secret|token)\w*\s*[=:]\s*)('[^']*'|\"[^\"]*\"|[^\s&'\"]+)",
-                  r"\1***", text, flags=re.IGNORECASE)
-
-
 @dataclass(frozen=True)
 class _Url:
     """A parsed database URL: backend, what to connect to, and the secrets to scrub."""
@@ -154,12 +123,12 @@ class _Url:
         """Remove the password (as typed and percent-decoded) from a driver's message."""
         for secret in self.secrets:
             text = text.replace(secret, "***")
-        return _redact_text(text)
+        return redact_text(text)
 
 
 def _parse(url: str) -> _Url:
     if not isinstance(url, str) or not is_database_url(url):
-        raise DatabaseError(f"{_redact_text(str(url))!r} is not a database URL: use "
+        raise DatabaseError(f"{redact_text(str(url))!r} is not a database URL: use "
                             "postgresql://user@host:port/dbname, sqlite:///path.db or "
                             "duckdb:///path.duckdb") from None
     url = url.strip()
@@ -175,99 +144,29 @@ def _parse(url: str) -> _Url:
         password, params = None, []
     else:
         problem = None
-    secrets = [v for k, v in params if _SECRET_PARAM.search(k) and v]
+    secrets = [v for k, v in params if SECRET_PARAM.search(k) and v]
     if password:
         secrets += [password, unquote(password)]
     secrets = tuple(sorted({s for s in secrets if s}, key=len, reverse=True))
     if problem:
         raise DatabaseError(f"cannot read the URL {shown}: {problem}") from None
     if backend == "postgresql":
-        return _Url(backend, url, shown, secrets)
+        return _Url(backend, _with_defaults(url, params), shown, secrets)
     if parts.netloc or parts.query or len(parts.path) < 2:
         raise DatabaseError(f"{shown} is not a {backend} file URL: write {scheme}:///relative/path "
                             f"or {scheme}:////absolute/path (three slashes, then the path)")
     return _Url(backend, unquote(parts.path[1:]), shown, secrets)
 
 
-_QUERY_STARTS = {"select", "with", "values", "table"}
-_DOLLAR = re.compile(r"\$([A-Za-z_][A-Za-z_0-9]*)?\$")
-
-
-def _skeleton(sql: str) -> str:
-    """``sql`` with comments and quoted text blanked (same length): what is left is code.
-
-    Raises ValueError for an unterminated string, identifier or comment.
-    """
-    out, i, n = [], 0, len(sql)
-    while i < n:
-        c = sql[i]
-        if sql.startswith("--", i):
-            end = sql.find("\n", i)
-            end = n if end < 0 else end
-        elif sql.startswith("/*", i):
-            end, depth = i + 2, 1
-            while depth:
-                nxt = min((p for p in (sql.find("/*", end), sql.find("*/", end)) if p >= 0),
-                          default=-1)
-                if nxt < 0:
-                    raise ValueError("a /* comment */ is not closed")
-                depth += 1 if sql.startswith("/*", nxt) else -1
-                end = nxt + 2
-        elif c in "'\"`":
-            backslash = c == "'" and i > 0 and sql[i - 1] in "eE" and (
-                i < 2 or not (sql[i - 2].isalnum() or sql[i - 2] == "_"))
-            end = i + 1
-            while True:
-                if end >= n:
-                    raise ValueError(f"a {c}quoted{c} text is not closed")
-                if backslash and sql[end] == "\\":
-                    end += 2
-                elif sql[end] == c:
-                    if end + 1 < n and sql[end + 1] == c:
-                        end += 2
-                    else:
-                        end += 1
-                        break
-                else:
-                    end += 1
-        elif c == "$" and (m := _DOLLAR.match(sql, i)) and not (
-                i > 0 and (sql[i - 1].isalnum() or sql[i - 1] == "_")):
-            close = sql.find(m.group(0), m.end())
-            if close < 0:
-                raise ValueError(f"a {m.group(0)}-quoted text is not closed")
-            end = close + len(m.group(0))
-        else:
-            out.append(c)
-            i += 1
-            continue
-        out.append(" " * (end - i) if c in "-/" else c + "x" * (end - i - 2) + sql[end - 1])
-        i = end
-    return "".join(out)
-
-
-def check_query(sql: str) -> str:
-    """The query as it will be sent (trailing ``;`` and comments cut), if it is one read.
-
-    Raises ValueError (the reason) unless ``sql`` is a single SELECT, WITH, VALUES or
-    TABLE statement: a second statement after a ``;`` is refused before anything is sent.
-
-    >>> check_query("SELECT * FROM crm.members; -- all of them")
-    'SELECT * FROM crm.members'
-    """
-    code = _skeleton(sql)
-    end = len(code.rstrip().rstrip(";").rstrip())
-    while end and code[end - 1] == ";":  # several trailing semicolons
-        end = len(code[: end - 1].rstrip())
-    if ";" in code[:end]:
-        raise ValueError("it holds more than one statement (a ';' followed by more SQL); "
-                         "give a single SELECT")
-    first = re.match(r"[\s(]*([A-Za-z]+)", code[:end])
-    if not first:
-        raise ValueError("it is empty")
-    if first.group(1).lower() not in _QUERY_STARTS:
-        raise ValueError(f"it starts with {first.group(1).upper()}, and ipnstats only reads: "
-                         "give a single SELECT (or WITH, VALUES, TABLE) query")
-    return sql[:end]
+def _with_defaults(url: str, params: list[tuple[str, str]]) -> str:
+    """A libpq URL that gives up on an unreachable host after 10 s and names ipnstats."""
+    given = {k for k, _ in params}
+    extra = [f"{k}={v}" for k, v in (("connect_timeout", "10"), ("application_name", "ipnstats"))
+             if k not in given]
+    if not extra:
+        return url
+    base, hash_, fragment = url.partition("#")
+    return base + ("&" if "?" in base else "?") + "&".join(extra) + hash_ + fragment
 
 
 @dataclass
@@ -418,7 +317,7 @@ _CONNECT_HINTS = [
     (r"translate host|connection refused|timed? ?out|could not connect|no route|unreachable",
      "check the host and port in the URL, and that the server is running and accepts "
      "connections from this machine"),
-    (r"lock", "another program has the database open for writing: close it and try again"),
+    (r"\block\b", "another program has the database open for writing: close it and try again"),
     (r"not a database|malformed|corrupt|extension",
      "check that the URL names the right database file"),
 ]
@@ -492,51 +391,6 @@ def _close(session: _Session) -> None:
         pass
 
 
-def _split_name(text: str) -> list[tuple[str, bool]] | None:
-    """``schema.table`` -> [(part, quoted), ...]; double-quoted parts may hold dots."""
-    token = re.compile(r'\s*(?:"((?:[^"]|"")+)"|([^."]+?))\s*(\.|$)')
-    parts, pos = [], 0
-    while pos < len(text):
-        m = token.match(text, pos)
-        if not m or (m.group(3) == "." and m.end() == len(text)):
-            return None
-        quoted = m.group(1) is not None
-        parts.append((m.group(1).replace('""', '"') if quoted else m.group(2), quoted))
-        pos = m.end()
-    return parts or None
-
-
-def _pick(part: str, quoted: bool, options: list[str]) -> list[str]:
-    if part in options:
-        return [part]
-    return [] if quoted else [o for o in options if o.casefold() == part.casefold()]
-
-
-def _resolve(text: str, catalog: list[tuple[str, str]], search: list[str]):
-    """(schema, table) for a table name, None when there is none, or a str: the problem."""
-    parts = _split_name(text)
-    if parts is None or len(parts) > 2:
-        return f"{text!r} is not a table name: write table or schema.table"
-    if len(parts) == 2:
-        schemas = _pick(*parts[0], sorted({s for s, _ in catalog}))
-        if len(schemas) > 1:
-            return f"several schemas match {parts[0][0]!r}: {', '.join(schemas)}; quote the name"
-    else:
-        schemas = search
-    for schema in schemas:
-        names = _pick(*parts[-1], [t for s, t in catalog if s == schema])
-        if len(names) > 1:
-            return (f"several tables in {schema} match {parts[-1][0]!r}: {', '.join(names)}; "
-                    "quote the name")
-        if names:
-            return schema, names[0]
-    return None
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
 def _plain(table: pa.Table) -> pa.Table:
     """Extension columns as plain Arrow: PostgreSQL NUMERIC and JSON as text, UUID as text."""
     if not any(isinstance(f.type, pa.BaseExtensionType) for f in table.schema):
@@ -567,12 +421,12 @@ def _read_one(session: _Session, url: _Url, request: TableRequest,
             return DatabaseError(url.scrub(f"{where}: the query is refused before it is sent: "
                                            f"{exc}."), request=request.name)
     else:
-        found = _resolve(request.target, catalog, search)
+        found = resolve_table(request.target, catalog, search)
         if found is None:
             return None
         if isinstance(found, str):
             return DatabaseError(url.scrub(f"{where}: {found}."), request=request.name)
-        sql = f"SELECT * FROM {_quote(found[0])}.{_quote(found[1])}"
+        sql = f"SELECT * FROM {quote_identifier(found[0])}.{quote_identifier(found[1])}"
     try:
         return _plain(session.read(sql))
     except Exception as exc:

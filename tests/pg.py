@@ -97,12 +97,15 @@ class PgServer:
         cmd = list(args)
         if server_side and self._as:
             cmd = ["runuser", "-u", self._as, "--", *cmd]
+            kwargs.setdefault("cwd", self.root)  # a directory the server's user can enter
         return subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=120,
                               **kwargs)
 
     def start(self) -> PgServer:
         """initdb, start on a free port, create the test role and the ``ipn`` database."""
-        self.root = Path(tempfile.mkdtemp(prefix="ipnstats-pg-"))
+        # as root, in /tmp: the server's user must reach the directory (TMPDIR may be private)
+        where = "/tmp" if self._as and os.path.isdir("/tmp") else None
+        self.root = Path(tempfile.mkdtemp(prefix="ipnstats-pg-", dir=where))
         atexit.register(self.stop)
         pwfile = self.root / "pw"
         pwfile.write_text(self.admin_password + "\n")

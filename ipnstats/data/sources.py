@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .codebook import Codebook
+from .codebook import Codebook, read_codebook
 from .mapping import TableMapping
 from .problems import ProblemLog
 from .readers import CsvOptions, RawTable, UnreadableFile, parse_csv, read_table
@@ -283,3 +283,53 @@ def map_columns(raw: RawTable, mapping: TableMapping, log: ProblemLog) -> dict[s
             renamed[schema] = source
     frame.columns = names
     return renamed
+
+
+def input_fingerprints(location: Path | str, codebook: Path | None = None,
+                       tables: tuple[str, ...] | None = None) -> dict[str, str]:
+    """SHA-256 of what a study's ``tables`` are read from (``"codebook"`` among them: the
+    codebook file; None: every table and the codebook), keyed by a label that names no
+    credential: files by their path in the folder, database tables by their table or
+    query (a digest of the rows the read-only transaction sees)."""
+    log = ProblemLog()
+    folder = None if is_url(location) else Path(location)
+    codebook = Path(codebook) if codebook is not None else (
+        folder / "codebook.toml" if folder is not None else None)
+    wanted = TABLE_ORDER if tables is None else tuple(t for t in TABLE_ORDER if t in tables)
+    out = {}
+    if codebook is not None and codebook.is_file() and (tables is None or "codebook" in tables):
+        out[codebook.name] = _sha256(codebook)
+    parsed = read_codebook(codebook, log) if codebook is not None else None
+    if folder is None:
+        source = DatabaseSource(str(location), parsed, log)
+        for name in wanted:
+            table = source.tables.get(name)
+            if table is not None and not isinstance(table, Exception):
+                out[source.labels[name]] = _table_digest(table)
+        return out
+    for name in wanted:
+        mapping = _mapping(parsed, name)
+        for path in _locate(folder, TABLES[name], mapping, log) or ():
+            out[path.relative_to(folder).as_posix()] = _sha256(path)
+    return dict(sorted(out.items()))
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _table_digest(table) -> str:
+    import hashlib
+
+    import pyarrow as pa
+
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return hashlib.sha256(sink.getvalue()).hexdigest()

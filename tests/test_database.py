@@ -202,6 +202,10 @@ def test_writes_are_refused_and_change_nothing(backend):
     for i, sql in enumerate(WRITES):
         assert isinstance(got[f"w{i}"], DatabaseError), sql
         assert "refused before it is sent" in str(got[f"w{i}"])
+    hidden = read_tables(url, [TableRequest("cte", query=(
+        "WITH x AS (DELETE FROM firms RETURNING *) SELECT * FROM x"))])["cte"]
+    assert isinstance(hidden, DatabaseError)  # sent, and refused by the database itself
+    assert "refused before" not in str(hidden)
     # the connection itself is read-only too, not only the check before sending
     session = db._connect(db._parse(url))
     try:

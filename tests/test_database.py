@@ -50,6 +50,7 @@ def test_is_database_url():
     ("postgres://ann:p%40ss:w@h/ipn?sslmode=require&password=x&sslpassword=y",
      "postgres://ann:***@h/ipn?sslmode=require&password=***&sslpassword=***"),
     ("postgresql://ann@h/ipn", "postgresql://ann@h/ipn"),
+    ("postgresql://ann:pa/ss#x@h/ipn", "postgresql://ann:***@h/ipn"),
     ("sqlite:////abs/study.db", "sqlite:////abs/study.db"),
 ])
 def test_redact(url, shown):
@@ -60,6 +61,7 @@ def test_parsed_url_keeps_the_password_out_of_its_repr_and_adds_a_timeout():
     url = db._parse("postgresql://ann:s3cret@h/ipn?connect_timeout=3")
     assert "s3cret" not in repr(url) and url.shown == "postgresql://ann:***@h/ipn?connect_timeout=3"
     assert url.target == "postgresql://ann:s3cret@h/ipn?connect_timeout=3&application_name=ipnstats"
+    assert db._parse("postgresql://ann:pa/ss@h/ipn").scrub("was pa/ss") == "was ***"
     assert db._parse("postgres://h/ipn").target.endswith("/ipn?connect_timeout=10&"
                                                          "application_name=ipnstats")
 
@@ -202,6 +204,10 @@ def test_writes_are_refused_and_change_nothing(backend):
     for i, sql in enumerate(WRITES):
         assert isinstance(got[f"w{i}"], DatabaseError), sql
         assert "refused before it is sent" in str(got[f"w{i}"])
+    hidden = read_tables(url, [TableRequest("cte", query=(
+        "WITH x AS (DELETE FROM firms RETURNING *) SELECT * FROM x"))])["cte"]
+    assert isinstance(hidden, DatabaseError)  # sent, and refused by the database itself
+    assert "refused before" not in str(hidden)
     # the connection itself is read-only too, not only the check before sending
     session = db._connect(db._parse(url))
     try:

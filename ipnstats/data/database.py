@@ -145,8 +145,10 @@ def _parse(url: str) -> _Url:
     else:
         problem = None
     secrets = [v for k, v in params if SECRET_PARAM.search(k) and v]
-    if password:
-        secrets += [password, unquote(password)]
+    raw = re.match(r"[^:]+://[^:/@]*:([^@\s]*)@", url)  # even with an unescaped / or # in it
+    for secret in (password, raw.group(1) if raw else None):
+        if secret:
+            secrets += [secret, unquote(secret)]
     secrets = tuple(sorted({s for s in secrets if s}, key=len, reverse=True))
     if problem:
         raise DatabaseError(f"cannot read the URL {shown}: {problem}") from None

@@ -34,7 +34,7 @@ def redact(url: str) -> str:
                  if "=" in item and SECRET_PARAM.search(unquote(item.split("=", 1)[0])) else item
                  for item in query.split("&")]
         path += "?" + "&".join(items) + hash_ + fragment
-    return scheme + netloc + path
+    return redact_text(scheme + netloc + path)  # also a password holding an unescaped / or #
 
 
 def redact_text(text: str) -> str:

@@ -43,10 +43,14 @@ def _clean_categories(s: pd.Series, clean) -> pd.Series:
 
     ``clean`` maps an Arrow array of distinct texts to cleaned texts ("" = missing);
     values that become equal are merged. The cost grows with the number of distinct
-    values; a column that needs no cleaning is returned as it is.
+    values; a column that needs no cleaning is returned as it is. Text that is not yet
+    categorical gets its categories in order of first appearance, as a CSV file's do,
+    so that the same data give the same categories from any source.
     """
     if not isinstance(s.dtype, pd.CategoricalDtype):
-        s = s.astype("str").astype("category")
+        codes, uniques = pd.factorize(s.astype("str"))
+        s = pd.Series(pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(
+            pd.Index(uniques, dtype="str"))), index=s.index, name=s.name)
     cat = s.cat
     categories = cat.categories
     if not len(categories):  # every cell missing (or no rows): nothing to clean

@@ -1,4 +1,5 @@
-"""The ``ipnstats`` command line: validate, simulate, panel, data-report, run, report, power."""
+"""The ``ipnstats`` command line: init, validate, simulate, panel, data-report, run, report,
+power. A study is a folder or a database URL (with ``--codebook``)."""
 
 from __future__ import annotations
 
@@ -6,21 +7,43 @@ import argparse
 import sys
 from pathlib import Path
 
+from . import __version__
+from .csvsafe import write_csv
 from .data import DataError, load_study, validate_study
+from .data.sources import is_url
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit code (1 on a user error, never a traceback)."""
-    parser = _parser()
-    args = parser.parse_args(argv)
+    """Run the command line; returns the exit code: 1 on a user error (a bad file, folder,
+    configuration or option: a message, never a traceback), 130 when interrupted.
+
+    A bug still shows its traceback; a missing optional package (e.g. Dask) is one line
+    saying what to install.
+    """
     try:
+        args = _parser().parse_args(argv)
         return args.run(args)
+    except KeyboardInterrupt:
+        print("ipnstats: interrupted", file=sys.stderr)
+        return 130
     except DataError as exc:
         print(str(exc), file=sys.stderr)
         return 1
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError) as exc:  # ConfigError, SpecificationError, BackendError...
         print(f"ipnstats: error: {exc}", file=sys.stderr)
         return 1
+    except ModuleNotFoundError as exc:
+        top = (exc.name or "ipnstats").split(".")[0]
+        if top == "ipnstats":
+            raise  # a bug in ipnstats itself
+        print(f"ipnstats: error: this needs the Python package {top!r}, which is not "
+              f"installed: pip install {_PIP_NAME.get(top, top)}", file=sys.stderr)
+        return 1
+
+
+# a module that may be missing -> what to install
+_PIP_NAME = {"dask": "'ipnstats[dask]'", "distributed": "'ipnstats[dask]'",
+             "docx": "python-docx", "yaml": "pyyaml"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,10 +51,22 @@ def _parser() -> argparse.ArgumentParser:
         prog="ipnstats",
         description="Test how firms learn from their peers: from IPN records to tested "
                     "hypotheses.")
+    parser.add_argument("--version", action="version", version=f"ipnstats {__version__}")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
+    p = sub.add_parser("init", help="draft a codebook.toml for a folder of your own exports",
+                       description="Look at the files in FOLDER, guess which is which table "
+                                   "and which column is which, and write a draft "
+                                   "FOLDER/codebook.toml with a mapping ([tables.*]) and a "
+                                   "# CHECK: comment on every unsure guess; the scales are "
+                                   "left for you to fill in.")
+    p.add_argument("folder", type=Path, help="the folder of exports")
+    p.add_argument("--force", action="store_true", help="overwrite an existing codebook.toml")
+    p.set_defaults(run=_init)
+
     p = sub.add_parser("validate", help="check a study folder and list every problem",
-                       description="Check a study folder; exit 1 when it has errors.")
-    p.add_argument("path", type=Path, help="the study folder")
+                       description="Check a study (folder or database); exit 1 when it has "
+                                   "errors.")
+    _study_arguments(p)
     p.add_argument("--max-problems", type=int, default=40, help="problems to print (40)")
     p.add_argument("--csv", type=Path, help="also write every problem to this CSV file")
     p.set_defaults(run=_validate)
@@ -39,7 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("simulate", help="write a synthetic study with known true effects",
                        description="Write a synthetic study folder (tables, codebook.toml, "
                                    "truth.toml).")
-    p.add_argument("out", type=Path, help="the folder to write")
+    p.add_argument("out", type=Path, help="the folder to write (new or empty)")
+    p.add_argument("--force", action="store_true",
+                   help="write even into a folder that holds files (they may be overwritten)")
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
     p.add_argument("--firms", type=int, default=600, help="number of firms (600)")
     p.add_argument("--groups", type=int, default=30, help="number of peer groups (30)")
@@ -47,14 +84,14 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("panel", help="write the firm-year panel of a study",
                        description="Load a study and write its firm-year panel.")
-    p.add_argument("path", type=Path, help="the study folder")
+    _study_arguments(p)
     p.add_argument("--out", type=Path, required=True, help="FILE.parquet or FILE.csv")
     p.set_defaults(run=_panel)
 
     p = sub.add_parser("data-report", help="write the data report (validation, flow, "
                                            "reliability)",
                        description="Load a study and write the data report as text and CSV.")
-    p.add_argument("path", type=Path, help="the study folder")
+    _study_arguments(p)
     p.add_argument("--out", type=Path, default=Path("reports"), help="output folder (reports)")
     p.set_defaults(run=_data_report)
 
@@ -68,6 +105,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="refit even when nothing changed")
     p.add_argument("--split-config", type=Path, metavar="DIR",
                    help="only write each stage's settings to DIR/<stage>.json (for make)")
+    p.add_argument("--out", type=Path, metavar="DIR",
+                   help="output folder, any folder (overrides [output] dir, which must stay "
+                        "inside the configuration's folder or its parent)")
     p.set_defaults(run=_run)
 
     p = sub.add_parser("report", help="write the study report (PDF, HTML, tables)",
@@ -76,9 +116,10 @@ def _parser() -> argparse.ArgumentParser:
                                    "Given a study folder instead, run every stage with the "
                                    "default settings first. Set SOURCE_DATE_EPOCH for a "
                                    "fixed date.")
-    p.add_argument("path", type=Path, help="a study configuration (.toml) or a study folder")
-    p.add_argument("--out", type=Path, default=Path("reports"),
-                   help="output folder when PATH is a study folder (reports)")
+    _study_arguments(p, "a study configuration (.toml), a study folder or a database URL")
+    p.add_argument("--out", type=Path, metavar="DIR",
+                   help="output folder (for a study folder: reports; for a configuration: "
+                        "overrides [output] dir)")
     p.set_defaults(run=_report)
 
     p = sub.add_parser("power", help="Monte-Carlo power of a planned H1, H2 or H3 design",
@@ -95,17 +136,46 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _study_arguments(p: argparse.ArgumentParser,
+                     what: str = "the study folder, or a database URL") -> None:
+    p.add_argument("path", type=_location, help=f"{what} (postgresql://user@host/db, "
+                                               "sqlite:///file.db, duckdb:///file.duckdb)")
+    p.add_argument("--codebook", type=Path, metavar="PATH",
+                   help="the codebook.toml (required with a database URL; default: the "
+                        "folder's own)")
+
+
+def _location(text: str) -> Path | str:
+    """A study folder as a path, a database URL as it is."""
+    return text if is_url(text) else Path(text)
+
+
+def _init(args) -> int:
+    from .data.init import write_codebook
+
+    path = write_codebook(args.folder, force=args.force)
+    print(f"wrote {path}: check every '# CHECK:' comment and fill in the scales' items, "
+          f"then run: ipnstats validate {args.folder}")
+    return 0
+
+
 def _validate(args) -> int:
-    report = validate_study(args.path)
+    report = validate_study(args.path, codebook=args.codebook)
     print(report.summary(max_problems=args.max_problems))
     if args.csv:
-        report.problems.to_csv(args.csv, index=False)
+        write_csv(report.problems, args.csv)
     return 0 if report.ok else 1
 
 
 def _simulate(args) -> int:
     from .simulate import simulate_study
 
+    out = args.out
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out} is a file; simulate writes a folder")
+    if not args.force and out.is_dir() and any(out.iterdir()):
+        raise ValueError(f"{out} is not empty: simulate would overwrite what it holds (a "
+                         "study's data?); choose a new folder or add --force")
     path = simulate_study(args.out, n_firms=args.firms, n_groups=args.groups, seed=args.seed)
     print(f"wrote a simulated study to {path}")
     return 0
@@ -115,12 +185,12 @@ def _panel(args) -> int:
     suffix = args.out.suffix.lower()
     if suffix not in (".parquet", ".csv"):
         raise ValueError(f"--out must end in .parquet or .csv, not {args.out.name!r}")
-    panel = load_study(args.path).firm_year
+    panel = load_study(args.path, codebook=args.codebook).firm_year
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".parquet":
         panel.to_parquet(args.out, index=False)
     else:
-        panel.to_csv(args.out, index=False)
+        write_csv(panel, args.out)
     print(f"wrote {len(panel):,} firm-years to {args.out}")
     return 0
 
@@ -128,7 +198,7 @@ def _panel(args) -> int:
 def _data_report(args) -> int:
     from .report.data_report import write_data_report
 
-    study = load_study(args.path)
+    study = load_study(args.path, codebook=args.codebook)
     for path in write_data_report(study, args.out):
         print(f"wrote {path}")
     return 0
@@ -139,7 +209,7 @@ def _run(args) -> int:
     from .pipeline import load_config
     from .pipeline.runner import run, split_config
 
-    cfg = load_config(args.config)
+    cfg = load_config(args.config, out=args.out)
     if args.split_config:
         split_config(cfg, args.split_config)
         return 0
@@ -154,11 +224,14 @@ def _report(args) -> int:
     from .pipeline.config import default_config
     from .pipeline.runner import run
 
-    if args.path.is_dir():
-        cfg = default_config(args.path, args.out)
+    if is_url(args.path) or args.path.is_dir():
+        cfg = default_config(args.path, args.out or Path("reports"), codebook=args.codebook)
         run(cfg)
     else:
-        cfg = load_config(args.path)
+        if args.codebook:
+            raise ValueError("--codebook goes with a study folder or URL; a configuration "
+                             "names its codebook in [study] codebook")
+        cfg = load_config(args.path, out=args.out)
     written = write_report(cfg)
     tables = [p for p in written if p.parent.name == "tables"]
     for path in written[:2]:
@@ -174,7 +247,7 @@ def _power(args) -> int:
     from .pipeline.progress import Progress
     from .planning.config import load_power_config, run_power, write_power
 
-    cfg = load_power_config(args.config)
+    cfg = load_power_config(args.config, out=args.out)
     run = dict(cfg.run)
     if args.scheduler:
         run.update(backend="dask", scheduler=args.scheduler)

@@ -5,6 +5,22 @@ their outcomes and covariates, the inference choices (bootstrap draws, seed,
 multiplicity adjustment) and the output folder. Every problem in the file is
 reported at once, with the file and the key; formulas go through the restricted
 grammar of :mod:`.grammar`, so no configuration can run Python.
+
+A configuration can neither write outside its own project nor exhaust the machine:
+
+- ``[output] dir`` must resolve (symbolic links followed) inside the folder holding the
+  configuration file or that folder's parent (``analyses/ipn_study.toml`` writes to
+  ``../reports``), and never to a filesystem root, a home folder or a system folder such
+  as ``/etc``; the parent counts only when it is none of those. ``ipnstats run``/``report
+  --out DIR`` (:func:`load_config` ``out=``) chooses any folder instead.
+- Counts are integers within :data:`BOUNDS`: ``seed`` 0 to 2**63 - 1; ``n_boot``,
+  ``mediation_draws`` and ``process_draws`` 2 to 100,000; ``wild_draws`` 2 to 99,999;
+  ``n_jobs`` 1 to 64; ``min_clusters`` 0 to 10,000. ``1e9`` is a float in TOML, and a
+  float where an integer is needed is refused.
+- Lists hold strings only, each once, at most :data:`MAX_ITEMS` (50) of them;
+  ``covariate_sets`` is a table of at most 20 such lists; at most 50 ``[[models]]``.
+- Formulas obey the bounds of :mod:`.grammar` (length, nesting, powers, terms).
+- The file itself is at most 1 MiB of UTF-8 TOML.
 """
 
 from __future__ import annotations
@@ -17,6 +33,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from ..data.sources import is_url
 from .grammar import ExpressionError, check_formula
 
 FAMILIES = ("H1", "H2", "H3")
@@ -27,8 +44,8 @@ CLUSTERS = ("firm", "group")
 
 # key: (type, default); the schema of every section
 SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
-    "study": {"folder": (str, None), "title": (str, "Industry Peer Network study report"),
-              "authors": (list, [])},
+    "study": {"folder": (str, None), "codebook": (str, ""),
+              "title": (str, "Industry Peer Network study report"), "authors": (list, [])},
     "output": {"dir": (str, "../reports")},
     "run": {"hypotheses": (list, list(FAMILIES)), "seed": (int, 0), "n_boot": (int, 999),
             "progress": (str, "auto")},
@@ -45,7 +62,23 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
                    "min_clusters": (int, 30), "wild_draws": (int, 9999), "n_jobs": (int, 2),
                    "backend": (str, "local"), "scheduler": (str, "")},
 }
-NEUTRAL_KEYS = ("folder", "dir", "hypotheses", "progress", "scheduler")
+# (low, high) of every integer setting, both included
+BOUNDS: dict[tuple[str, str], tuple[int, int]] = {
+    ("run", "seed"): (0, 2**63 - 1), ("run", "n_boot"): (2, 100_000),
+    ("H1", "mediation_draws"): (2, 100_000), ("H2", "process_draws"): (2, 100_000),
+    ("robustness", "wild_draws"): (2, 99_999), ("robustness", "n_jobs"): (1, 64),
+    ("robustness", "min_clusters"): (0, 10_000)}
+MAX_ITEMS = 50  # strings in one list
+MAX_COVARIATE_SETS = 20
+MAX_MODELS = 50
+MAX_FILE_BYTES = 1 << 20
+# folders no configuration writes to directly (besides filesystem roots and home folders)
+SYSTEM_FOLDERS = frozenset(map(Path, (
+    "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/opt", "/proc",
+    "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/usr/local", "/var",
+    "/var/tmp", "/Users", "/System", "/Library", "/Applications", "/private",
+    "/private/etc", "/private/tmp", "/private/var")))
+NEUTRAL_KEYS = ("folder", "codebook", "dir", "hypotheses", "progress", "scheduler")
 MODEL_KEYS = {"name": str, "formula": str, "cluster": str, "estimator": str}
 
 
@@ -62,10 +95,11 @@ class StudyConfig:
     """
 
     path: Path
-    folder: Path
+    folder: Path | str  # the study folder, or a database URL
     out: Path
     sections: MappingProxyType
     models: tuple[MappingProxyType, ...] = field(default=())
+    codebook: Path | None = None  # None: the folder's codebook.toml
 
     def __getitem__(self, section: str) -> MappingProxyType:
         return self.sections[section]
@@ -87,34 +121,61 @@ class StudyConfig:
         return hashlib.sha256(self.slice(*names).encode()).hexdigest()
 
 
-def load_config(path: str | Path) -> StudyConfig:
+def load_config(path: str | Path, *, out: str | Path | None = None) -> StudyConfig:
     """Read and check a study configuration; raise :class:`ConfigError` listing all problems.
 
-    Relative paths in the file are relative to the file's folder.
+    Relative paths in the file are relative to the file's folder. ``out`` (``--out`` on
+    the command line) replaces ``[output] dir`` and may be any folder; ``[output] dir``
+    itself must stay inside the configuration's folder or its parent.
+
+    Examples
+    --------
+    >>> cfg = load_config("analyses/ipn_study.toml")  # doctest: +SKIP
+    >>> cfg.out.name  # doctest: +SKIP
+    'reports'
     """
     path = Path(path)
-    return config_from_dict(read_toml(path, ConfigError), path)
+    return config_from_dict(read_toml(path, ConfigError), path, out=out)
 
 
 def read_toml(path: Path, error: type[Exception]) -> dict:
-    """The parsed TOML file; ``error`` (with the file named) when it is missing or broken."""
+    """The parsed TOML file; ``error`` (with the file named) when it is missing, too large,
+    not UTF-8, not readable or not TOML."""
     try:
+        if path.exists() and not path.is_file():
+            raise error(f"{path}: is a folder or a device, not a configuration file (.toml)")
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise error(f"{path}: a configuration file may be at most {MAX_FILE_BYTES:,} "
+                        f"bytes; this one has {path.stat().st_size:,}")
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise error(f"{path}: no such configuration file") from None
+    except PermissionError:
+        raise error(f"{path}: not allowed to read this configuration file") from None
+    except UnicodeDecodeError as err:
+        raise error(f"{path}: not UTF-8 text (byte {err.start + 1}); save the configuration "
+                    "as UTF-8") from None
     except tomllib.TOMLDecodeError as err:
         raise error(f"{path}: not valid TOML: {err}") from None
 
 
-def default_config(folder: str | Path, out: str | Path) -> StudyConfig:
-    """The default configuration of a study folder, writing to ``out``."""
+def default_config(folder: str | Path, out: str | Path, *,
+                   codebook: str | Path | None = None) -> StudyConfig:
+    """The default configuration of a study folder or database URL (with its
+    ``codebook``), writing to ``out`` (from the command line: any folder)."""
     here = Path.cwd() / "ipnstats-defaults.toml"
-    return config_from_dict({"study": {"folder": str(Path(folder).resolve())},
-                             "output": {"dir": str(Path(out).resolve())}}, here)
+    study = {"folder": folder if is_url(folder) else str(Path(folder).resolve())}
+    if codebook is not None:
+        study["codebook"] = str(Path(codebook).resolve())
+    return config_from_dict({"study": study}, here, out=out)
 
 
-def config_from_dict(raw: dict, path: Path) -> StudyConfig:
-    """Check a parsed configuration (``path`` names it in errors and anchors its paths)."""
+def config_from_dict(raw: dict, path: Path, *, out: str | Path | None = None) -> StudyConfig:
+    """Check a parsed configuration (``path`` names it in errors and anchors its paths).
+
+    ``out``, when given, replaces ``[output] dir`` and is not confined (see
+    :func:`load_config`).
+    """
     problems: list[str] = []
     sections = {name: _section(raw.get(name, {}), name, keys, path, problems)
                 for name, keys in SCHEMA.items()}
@@ -122,16 +183,30 @@ def config_from_dict(raw: dict, path: Path) -> StudyConfig:
         problems.append(f"{path}: unknown section [{extra}] (known: "
                         f"{', '.join([*SCHEMA, 'models'])})")
     _check_values(sections, path, problems)
-    models = tuple(_model(m, i, path, problems) for i, m in enumerate(raw.get("models", [])))
-    if sections["study"]["folder"] is None:
-        problems.append(f"{path}: [study] folder is required (the study folder to analyse)")
+    models = _models(raw.get("models", []), path, problems)
+    study = sections["study"]
+    if study["folder"] is None:
+        problems.append(f"{path}: [study] folder is required (the study folder, or a "
+                        "database URL, to analyse)")
+    elif is_url(study["folder"]) and not study["codebook"]:
+        problems.append(f"{path}: [study] folder is a database URL: give its codebook too, "
+                        "codebook = \"codebook.toml\"")
+    base = path.resolve().parent
+    if out is None:
+        target = (base / sections["output"]["dir"]).resolve()
+        given = raw.get("output")
+        default = not isinstance(given, dict) or "dir" not in given
+        check_output(sections["output"]["dir"], target, base, path, problems, default)
+    else:
+        target = Path(out).resolve()
     if problems:
         raise ConfigError(f"{len(problems)} problem(s) in the configuration:\n- "
                           + "\n- ".join(problems))
-    base = path.resolve().parent
+    folder = study["folder"]
     return StudyConfig(
-        path=path.resolve(), folder=(base / sections["study"]["folder"]).resolve(),
-        out=(base / sections["output"]["dir"]).resolve(),
+        path=path.resolve(), folder=folder if is_url(folder) else (base / folder).resolve(),
+        codebook=(base / study["codebook"]).resolve() if study["codebook"] else None,
+        out=target,
         sections=MappingProxyType({k: MappingProxyType(v) for k, v in sections.items()}),
         models=tuple(MappingProxyType(m) for m in models))
 
@@ -148,12 +223,82 @@ def _section(given, name: str, keys: dict, path: Path, problems: list[str]) -> d
         value = given.get(key, default)
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
+        where = f"{path}: [{name}] {key}"
         if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
-            problems.append(f"{path}: [{name}] {key} = {value!r} must be "
-                            f"{getattr(kind, '__name__', kind)}")
+            hint = (" (TOML reads 1e9 and 5.0 as floats: write 1000000000 or 5)"
+                    if kind is int and isinstance(value, float) else "")
+            problems.append(f"{where} = {value!r} must be {getattr(kind, '__name__', kind)}"
+                            f"{hint}")
             value = default
+        elif kind is list and not _strings(value, where, problems):
+            value = default
+        elif kind is dict and not _table_of_lists(value, where, problems):
+            value = default
+        elif (name, key) in BOUNDS and not _within(value, BOUNDS[name, key], where, problems):
+            value = max(BOUNDS[name, key][0], min(value, BOUNDS[name, key][1]))
         out[key] = value
     return out
+
+
+def _strings(value: list, where: str, problems: list[str]) -> bool:
+    """Whether ``value`` is a list of at most MAX_ITEMS distinct strings (else a problem)."""
+    bad = [f"{where}[{i}] = {v!r} must be a string" for i, v in enumerate(value)
+           if not isinstance(v, str)]
+    if len(value) > MAX_ITEMS:
+        bad.append(f"{where} lists {len(value):,} items; at most {MAX_ITEMS}")
+    twice = sorted({v for v in value if isinstance(v, str) and value.count(v) > 1})
+    if twice:
+        bad.append(f"{where} lists {', '.join(map(repr, twice))} more than once")
+    problems.extend(bad)
+    return not bad
+
+
+def _table_of_lists(value: dict, where: str, problems: list[str]) -> bool:
+    """Whether ``value`` is a table of at most MAX_COVARIATE_SETS lists of strings."""
+    ok = len(value) <= MAX_COVARIATE_SETS
+    if not ok:
+        problems.append(f"{where} has {len(value):,} entries; at most {MAX_COVARIATE_SETS}")
+    for key, item in value.items():
+        if not isinstance(item, list):
+            problems.append(f"{where}.{key} = {item!r} must be a list of column names")
+            ok = False
+        elif not _strings(item, f"{where}.{key}", problems):
+            ok = False
+    return ok
+
+
+def _within(value: int, bounds: tuple[int, int], where: str, problems: list[str]) -> bool:
+    low, high = bounds
+    if low <= value <= high:
+        return True
+    problems.append(f"{where} = {value:,} must be from {low:,} to {high:,}")
+    return False
+
+
+def check_output(given: str, out: Path, base: Path, path: Path, problems: list[str],
+                  default: bool = False) -> None:
+    """A problem when ``out`` (``[output] dir`` resolved) leaves the configuration's folder
+    ``base`` and its parent, or is a root, home or system folder."""
+    where = f"{path}: [output] dir = {given!r}{' (the default)' if default else ''}"
+    fix = "; give the folder on the command line instead: --out DIR"
+    if _sensitive(out):
+        problems.append(f"{where} resolves to {out}, a root, home or system folder{fix}")
+        return
+    allowed = [base] if _sensitive(base.parent) else [base, base.parent]
+    if not any(out.is_relative_to(folder) for folder in allowed):
+        problems.append(f"{where} resolves to {out}, outside the configuration's folder "
+                        f"{base}{'' if len(allowed) == 1 else ' and its parent'}: a "
+                        f"configuration writes only inside its own project{fix}")
+
+
+def _sensitive(folder: Path) -> bool:
+    """A filesystem root, a home folder (or the folder holding them) or a system folder."""
+    try:
+        home = Path.home().resolve()
+    except (RuntimeError, KeyError):  # no home folder known
+        home = Path(folder.anchor)
+    return (folder == Path(folder.anchor) or folder in SYSTEM_FOLDERS
+            or folder in (home, home.parent) or folder.parent == Path("/home"))
 
 
 def _check_values(s: dict, path: Path, problems: list[str]) -> None:
@@ -165,7 +310,6 @@ def _check_values(s: dict, path: Path, problems: list[str]) -> None:
          f"[run] hypotheses = {s['run']['hypotheses']!r}: each must be one of {FAMILIES}")
     must(s["run"]["progress"] in ("auto", "always", "never"),
          f"[run] progress = {s['run']['progress']!r} must be 'auto', 'always' or 'never'")
-    must(s["run"]["n_boot"] >= 0, "[run] n_boot must be >= 0")
     must(0 < s["verdict"]["alpha"] < 1, "[verdict] alpha must be between 0 and 1")
     must(s["verdict"]["adjust"] in ADJUSTMENTS,
          f"[verdict] adjust = {s['verdict']['adjust']!r} must be one of {ADJUSTMENTS}")
@@ -199,6 +343,16 @@ def _column(value, where: str, problems: list[str]) -> None:
         problems.append(f"{where}: {value!r} must be a plain column name")
 
 
+def _models(raw, path: Path, problems: list[str]) -> tuple[dict, ...]:
+    if not isinstance(raw, list):
+        problems.append(f"{path}: models must be [[models]] tables; got {raw!r}")
+        return ()
+    if len(raw) > MAX_MODELS:
+        problems.append(f"{path}: {len(raw)} [[models]]; at most {MAX_MODELS}")
+        return ()
+    return tuple(_model(m, i, path, problems) for i, m in enumerate(raw))
+
+
 def _model(m, i: int, path: Path, problems: list[str]) -> dict:
     where = f"{path}: [[models]] #{i + 1}"
     if not isinstance(m, dict):
@@ -224,4 +378,4 @@ def _model(m, i: int, path: Path, problems: list[str]) -> dict:
     return out
 
 
-__all__ = ["ConfigError", "StudyConfig", "load_config"]
+__all__ = ["BOUNDS", "ConfigError", "StudyConfig", "check_output", "load_config", "read_toml"]

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..csvsafe import write_csv
 from ..data import Study
 from ..data.schema import TABLES
+from .claims import untestable_text
 
 ID_COLUMNS = {c.name for spec in TABLES.values() for c in spec.columns if c.kind == "id"}
 
@@ -52,7 +54,7 @@ def write_data_report(study: Study, out_dir: str | Path) -> list[Path]:
     }
     written = []
     for name, frame in files.items():
-        frame.to_csv(out / name, index=False, lineterminator="\n")
+        write_csv(frame, out / name, lineterminator="\n")
         written.append(out / name)
     text = _text(study, overview, problems)
     (out / "data_report.txt").write_text(text, encoding="utf-8")
@@ -73,8 +75,8 @@ def _text(study: Study, overview: pd.DataFrame, problems: pd.DataFrame) -> str:
           + (f" line {p.line}" if pd.notna(p.line) else "") + f" {p.column}: {p.problem}"
           for p in problems.head(30).itertuples()),
         "",
-        "   Hypotheses skipped for lack of data: "
-        + (", ".join(f"those needing {t}" for t in study.skipped) or "none"),
+        "   Claims not testable for lack of data: "
+        + (untestable_text(study.skipped) or "none"),
         "",
         "2. Sample flow (every input row accounted for)",
         _indent(study.sample_flow.to_string(index=False)),

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import tomli_w
 
+from ..csvsafe import write_csv
 from .common import (
     FRAMINGS,
     INDUSTRIES,
@@ -118,7 +119,7 @@ def _codebook(cfg: _Config) -> dict:
 def _write(folder: Path, tables: dict[str, pd.DataFrame], codebook: dict, truth: dict) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name, frame in tables.items():
-        frame.to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
+        write_csv(frame, folder / f"{name}.csv", lineterminator="\n")
     (folder / "codebook.toml").write_text(tomli_w.dumps(codebook), encoding="utf-8")
     (folder / "truth.toml").write_text(tomli_w.dumps(truth), encoding="utf-8")
     return folder

@@ -1,0 +1,187 @@
+"""A study in a database (issue 17): the example study, stored under an operator's table and
+column names in a real PostgreSQL server (started by the ``pg_url`` fixture), in SQLite and
+in DuckDB, loads through the codebook's mapping alone to the frames of the study folder;
+the loader never writes; no output or error shows the password."""
+
+from __future__ import annotations
+
+import io
+import json
+from contextlib import redirect_stderr, redirect_stdout
+from urllib.parse import urlsplit
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+from conftest import EXAMPLE
+
+import ipnstats
+from ipnstats.cli import main
+from ipnstats.data.schema import TABLES
+
+# operator names: table -> (database table, {schema column: operator column})
+OPERATOR = {
+    "firms": ("members", {"firm_id": "MemberID", "founded_year": "FoundedYear",
+                          "employees_baseline": "HeadcountAtEntry"}),
+    "memberships": ("group_spells", {"firm_id": "MemberID", "group_id": "GroupCode",
+                                     "join_date": "Joined", "exit_date": "Left"}),
+    "financials": ("financials", {"firm_id": "MemberID", "year": "FiscalYear",
+                                  "revenue": "RevenueUSD"}),
+    "meetings": ("sessions", {"meeting_id": "SessionID", "group_id": "GroupCode"}),
+    "meeting_activity": ("session_log", {"meeting_id": "SessionID", "firm_id": "MemberID"}),
+    "surveys": ("survey_responses", {"firm_id": "MemberID", "date": "RecordedDate"}),
+    "exchanges": ("question_log", {"exchange_id": "ExchangeID"}),
+    "tasks": ("projects", {"firm_id": "MemberID"}),
+}
+FRAMING = {"loss": "Verlust", "gain": "Gewinn", "neutral": "Neutral"}
+
+
+def _operator_tables() -> dict[str, pa.Table]:
+    """The example's tables, typed as a database holds them, under operator names."""
+    out = {}
+    for name, (table, columns) in OPERATOR.items():
+        frame = pd.read_csv(EXAMPLE / f"{name}.csv", dtype={c.name: str for c in
+                                                            TABLES[name].columns
+                                                            if c.kind in ("id", "text")})
+        for column in TABLES[name].columns:
+            if column.kind == "date":
+                frame[column.name] = pd.to_datetime(frame[column.name]).dt.date
+        if name == "exchanges":
+            frame["framing"] = frame["framing"].map(FRAMING)
+        out[table] = pa.Table.from_pandas(frame.rename(columns=columns), preserve_index=False)
+    return out
+
+
+def _codebook(tmp_path, schema: str | None, *, write_query: str | None = None):
+    lines = [(EXAMPLE / "codebook.toml").read_text()]
+    for name, (table, columns) in OPERATOR.items():
+        where = f"{schema}.{table}" if schema else table
+        lines.append(f"\n[tables.{name}]")
+        if name == "exchanges":  # one table comes through a query
+            lines.append(f'query = "SELECT * FROM {where} WHERE "ExchangeID" IS NOT NULL"'
+                         .replace('"ExchangeID"', '\\"ExchangeID\\"'))
+        elif name == "tasks" and write_query:
+            lines.append(f'query = "{write_query.format(where=where)}"')
+        else:
+            lines.append(f'table = "{where}"')
+        lines.append("columns = { " + ", ".join(f'{k} = "{v}"' for k, v in columns.items())
+                     + " }")
+        if name == "exchanges":
+            lines.append("values = { framing = { " + ", ".join(
+                f'{v} = "{k}"' for k, v in FRAMING.items()) + " } }")
+    path = tmp_path / "codebook.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _postgres(url: str) -> str:
+    import adbc_driver_postgresql.dbapi as pg
+
+    with pg.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("DROP SCHEMA IF EXISTS ops CASCADE")
+        cur.execute("CREATE SCHEMA ops")
+        for table, data in _operator_tables().items():
+            cur.adbc_ingest(table, data, db_schema_name="ops")
+        conn.commit()
+    return url
+
+
+def _sqlite(path) -> str:
+    import adbc_driver_sqlite.dbapi as sqlite
+
+    with sqlite.connect(str(path)) as conn, conn.cursor() as cur:
+        for table, data in _operator_tables().items():
+            cur.adbc_ingest(table, data)
+        conn.commit()
+    return f"sqlite:///{path}"
+
+
+def _duckdb(path) -> str:
+    duckdb = pytest.importorskip("duckdb")
+    with duckdb.connect(str(path)) as conn:
+        conn.execute("CREATE SCHEMA ops")
+        for table, data in _operator_tables().items():
+            conn.register("incoming", data)
+            conn.execute(f"CREATE TABLE ops.{table} AS SELECT * FROM incoming")
+            conn.unregister("incoming")
+    return f"duckdb:///{path}"
+
+
+@pytest.fixture(params=["postgresql", "sqlite", "duckdb"])
+def database(request, tmp_path):
+    """(URL, schema) of a database holding the example study under operator names."""
+    pytest.importorskip({"postgresql": "adbc_driver_postgresql", "sqlite": "adbc_driver_sqlite",
+                         "duckdb": "duckdb"}[request.param])
+    if request.param == "postgresql":
+        return _postgres(request.getfixturevalue("pg_url")), "ops"
+    if request.param == "sqlite":
+        return _sqlite(tmp_path / "study.db"), None
+    return _duckdb(tmp_path / "study.duckdb"), "ops"
+
+
+def test_the_study_in_a_database_gives_the_frames_of_the_folder(database, tmp_path, study):
+    url, schema = database
+    loaded = ipnstats.load_study(url, codebook=_codebook(tmp_path, schema))
+    for frame in ("firm_year", "exchanges", "tasks"):
+        pd.testing.assert_frame_equal(getattr(loaded, frame), getattr(study, frame),
+                                      check_dtype=True, obj=frame)
+    assert "://" in str(loaded.folder)
+
+
+@pytest.mark.parametrize("query", ["DELETE FROM {where} RETURNING *",
+                                   "SELECT * FROM {where}; DROP TABLE {where}"])
+def test_a_mapped_query_that_writes_fails_and_changes_nothing(database, tmp_path, query):
+    url, schema = database
+    codebook = _codebook(tmp_path, schema, write_query=query)
+    report = ipnstats.validate_study(url, codebook=codebook)
+    bad = report.problems[(report.problems["table"] == "tasks")
+                          & (report.problems["rule"] == "unreadable_file")]
+    assert len(bad) == 1, report.summary()
+    with pytest.raises(ipnstats.DataError):
+        ipnstats.load_study(url, codebook=codebook)
+    # nothing was deleted or dropped: the plain mapping still loads every task
+    study = ipnstats.load_study(url, codebook=_codebook(tmp_path, schema))
+    assert len(study.tasks) == len(pd.read_csv(EXAMPLE / "tasks.csv"))
+
+
+def test_no_output_or_error_shows_the_password(pg_url, tmp_path):
+    pytest.importorskip("adbc_driver_postgresql")
+    url = _postgres(pg_url)
+    password = urlsplit(url).password
+    assert password and len(password) >= 8
+    codebook = _codebook(tmp_path, "ops")
+    seen = []
+    # a broken table: its problems, the summary and the DataError
+    broken = codebook.read_text().replace('table = "ops.sessions"', 'table = "ops.nothere"')
+    (tmp_path / "broken.toml").write_text(broken.replace(
+        'table = "ops.members"', 'query = "SELECT nonsense FROM ops.members"'))
+    report = ipnstats.validate_study(url, codebook=tmp_path / "broken.toml")
+    seen += [report.summary(), report.problems.to_csv()]
+    with pytest.raises(ipnstats.DataError) as caught:
+        ipnstats.load_study(url, codebook=tmp_path / "broken.toml")
+    seen.append(str(caught.value))
+    # a wrong password, and a server that is not there
+    wrong = url.replace(f":{password}@", ":Wr0ngPassw0rd@")
+    seen.append(ipnstats.validate_study(wrong, codebook=codebook).summary())
+    # the command line, and a stage's stored results
+    for args in (["validate", url, "--codebook", codebook],
+                 ["validate", wrong, "--codebook", codebook],
+                 ["panel", url, "--codebook", codebook, "--out", tmp_path / "panel.csv"]):
+        out, err = io.StringIO(), io.StringIO()
+        with redirect_stdout(out), redirect_stderr(err):
+            code = main([str(a) for a in args])
+        assert code in (0, 1) and "Traceback" not in err.getvalue()
+        seen += [out.getvalue(), err.getvalue()]
+    from ipnstats.pipeline.config import default_config
+    from ipnstats.pipeline.runner import run
+
+    cfg = default_config(url, tmp_path / "out", codebook=codebook)
+    assert run(cfg, only=("data",)) == ["data"]
+    stored = (tmp_path / "out" / "results" / "data.json").read_text()
+    assert json.loads(stored)["fingerprint"]["inputs"]
+    seen.append(stored)
+    seen += [p.read_text(errors="replace") for p in (tmp_path / "out").rglob("*")
+             if p.is_file() and p.suffix in (".json", ".svg", ".csv", ".md", ".txt")]
+    for text in seen:
+        assert password not in text and "Wr0ngPassw0rd" not in text
+    assert any("***" in text for text in seen)

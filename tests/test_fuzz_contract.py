@@ -45,13 +45,28 @@ def _explain(done, violations) -> str:
 
 @pytest.mark.parametrize("name", SINGLE)
 def test_each_mutator_keeps_the_contract(base, tmp_path_factory, name):
+    """(a), (b), (d) and ``ipnstats validate``; the other commands are tried below."""
     folder, done = _damaged(base, tmp_path_factory, [name], seed=sum(map(ord, name)))
     assert len(done) == 1 and done[0].startswith(f"{name}: ")
-    violations = check(folder)
+    violations = check(folder, cli=("validate",))
     assert not violations, _explain(done, violations)
 
 
-@settings(max_examples=120, deadline=None, derandomize=True, database=None,
+CLI_CASES = [["header_case", "extreme_values"], ["cb_bad_mapping", "split_file"],
+             ["to_xlsx", "header_row_offset"], ["invalid_utf8", "ragged_rows"],
+             ["constant_item", "same_initiator", "delete_optional_table"]]
+
+
+@pytest.mark.parametrize("names", CLI_CASES, ids=["+".join(n) for n in CLI_CASES])
+def test_every_command_keeps_the_contract(base, tmp_path_factory, names):
+    """validate, panel and data-report in this process; the first case also as
+    ``python -m ipnstats validate`` in its own process."""
+    folder, done = _damaged(base, tmp_path_factory, names, seed=11)
+    violations = check(folder, subprocess_cli=names == CLI_CASES[0])
+    assert not violations, _explain(done, violations)
+
+
+@settings(max_examples=80, deadline=None, derandomize=True, database=None,
           phases=(Phase.explicit, Phase.generate),
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(names=st.lists(st.sampled_from(SINGLE), min_size=1, max_size=4),

@@ -20,6 +20,7 @@ from pathlib import Path
 from ipnstats.data.schema import FILE_SUFFIXES, TABLES
 
 from . import codebook_mutators
+from .codebook_mutators import declare
 from .records import NotWritable, is_csv, read_records, read_typed, write_records, write_typed
 
 Edit = Callable[[Path, random.Random], str]
@@ -234,7 +235,8 @@ def header_rename(folder: Path, rng: random.Random) -> str:
         new = rng.choice([old + "x", old[:-1], old.replace("_", " "), "", "?" * 3, old + " ",
                           "Unnamed: 0", old + "\u200b"])
         records[0][j] = new
-        return f"column {old!r} renamed {new!r}"
+        said = declare(folder, path.stem, columns={old: new}) if rng.random() < 0.3 else ""
+        return f"column {old!r} renamed {new!r}{said}"
     return _edit(folder, rng, change)
 
 
@@ -246,7 +248,8 @@ def header_case(folder: Path, rng: random.Random) -> str:
         new = rng.choice(["".join(w.title() for w in old.split("_")).replace("Id", "ID"),
                           old.upper(), old.title(), f" {old} "])
         records[0][j] = new
-        return f"column {old!r} renamed {new!r}"
+        said = declare(folder, path.stem, columns={old: new}) if rng.random() < 0.5 else ""
+        return f"column {old!r} renamed {new!r}{said}"
     return _edit(folder, rng, change)
 
 
@@ -407,7 +410,8 @@ def dates_day_first(folder: Path, rng: random.Random) -> str:
             for j in js:
                 if j < len(r) and isinstance(r[j], str) and len(r[j]) == 10 and r[j][4] == "-":
                     r[j] = f"{r[j][8:10]}/{r[j][5:7]}/{r[j][0:4]}"
-        return f"dates written dd/mm/yyyy in {[records[0][j] for j in js]}"
+        said = declare(folder, path.stem, date_format="%d/%m/%Y") if rng.random() < 0.5 else ""
+        return f"dates written dd/mm/yyyy in {[records[0][j] for j in js]}{said}"
     return _edit(folder, rng, change, names=["memberships", "meetings", "exchanges", "tasks",
                                              "surveys"])
 
@@ -421,7 +425,8 @@ def decimal_commas(folder: Path, rng: random.Random) -> str:
                 if isinstance(v, str) and "." in v and v.replace(".", "", 1).lstrip("-").isdigit():
                     r[j] = v.replace(".", ",")
                     n += 1
-        return f"{n} decimal points written as commas"
+        said = declare(folder, path.stem, decimal=",") if rng.random() < 0.5 else ""
+        return f"{n} decimal points written as commas{said}"
     return _edit(folder, rng, change, csv_only=True, names=["financials", "exchanges", "tasks"])
 
 
@@ -473,7 +478,8 @@ def other_delimiter(folder: Path, rng: random.Random) -> str:
     buffer = io.StringIO()
     csv.writer(buffer, delimiter=delimiter, lineterminator="\n").writerows(read_records(path))
     path.write_text(buffer.getvalue(), encoding="utf-8")
-    return f"{path.name} separated by {delimiter!r}"
+    said = declare(folder, path.stem, delimiter=delimiter) if rng.random() < 0.5 else ""
+    return f"{path.name} separated by {delimiter!r}{said}"
 
 
 @mutator("delimiter")
@@ -530,7 +536,8 @@ def encode(folder: Path, rng: random.Random) -> str:
         lines[k] = lines[k].replace(",", ",Café ", 1) if "," in lines[k] else lines[k]
         text = "\n".join(lines)
     path.write_bytes(text.encode(encoding, errors="replace"))
-    return f"{path.name} encoded {encoding}"
+    said = declare(folder, path.stem, encoding=encoding) if rng.random() < 0.3 else ""
+    return f"{path.name} encoded {encoding}{said}"
 
 
 @mutator("bytes")
@@ -631,6 +638,104 @@ def symlink_outside(folder: Path, rng: random.Random) -> str:
     shutil.move(path, target)
     path.symlink_to(target)
     return f"{path.name} is a symlink to {target} (outside the folder)"
+
+
+@mutator("cells")
+def recode_values(folder: Path, rng: random.Random) -> str:
+    """German labels for framing and initiator, declared in [tables.exchanges] values."""
+    labels = {"framing": {"loss": "Verlust", "gain": "Gewinn", "neutral": "Neutral"},
+              "initiator": {"receiver": "Empfänger", "sender": "Sender"}}
+
+    def change(records, path, rng):
+        done = {}
+        for column, table in labels.items():
+            if column in records[0] and rng.random() < 0.8:
+                j = records[0].index(column)
+                for r in records[1:]:
+                    if j < len(r) and r[j] in table:
+                        r[j] = table[r[j]]
+                done[column] = {v: k for k, v in table.items()}
+        said = declare(folder, path.stem, values=done) if done and rng.random() < 0.7 else ""
+        return f"labels of {sorted(done)} in German{said}"
+    return _edit(folder, rng, change, names=["exchanges"])
+
+
+@mutator("delimiter")
+def header_row_offset(folder: Path, rng: random.Random) -> str:
+    """Lines of notes above the header (CSV or Excel), declared as header_row or not."""
+    path = pick(folder, rng, names=[n for n in TABLES])
+    if path is None or path.suffix.lower() not in (".csv", ".xlsx"):
+        return "no CSV or Excel table"
+    notes = ["Exported from CRM", "", "Confidential: do not share", "Period: 2015-2019"]
+    k = rng.randint(1, 4)
+    if is_csv(path):
+        head = "".join(f"{line}\n" for line in notes[:k]).encode()
+        path.write_bytes(head + path.read_bytes())
+    else:
+        import openpyxl
+
+        book = openpyxl.load_workbook(path)
+        sheet = book.worksheets[0]
+        sheet.insert_rows(1, k)
+        for i, line in enumerate(notes[:k], 1):
+            sheet.cell(row=i, column=1, value=line or None)
+        book.save(path)
+    said = declare(folder, path.stem, header_row=k + 1) if rng.random() < 0.7 else ""
+    return f"{path.name}: {k} line(s) above the header{said}"
+
+
+@mutator("links")
+def split_file(folder: Path, rng: random.Random) -> str:
+    """A CSV table in 2-3 files under parts/, stacked through a file glob."""
+    path = pick(folder, rng, csv_only=True)
+    if path is None:
+        return "no CSV table"
+    records = read_records(path)
+    header, rows = records[0], records[1:]
+    k = rng.randint(2, 3)
+    cuts = sorted(rng.randint(0, len(rows)) for _ in range(k - 1))
+    parts = folder / "parts"
+    parts.mkdir(exist_ok=True)
+    for n, (a, b) in enumerate(zip([0, *cuts], [*cuts, len(rows)], strict=True)):
+        write_records(parts / f"{path.stem}-{n + 1}.csv", [header, *rows[a:b]])
+    path.unlink()
+    said = declare(folder, path.stem, file=f"parts/{path.stem}-*.csv")
+    return f"{path.name} split into {k} files at rows {cuts}{said}"
+
+
+@mutator("links")
+def moved_file(folder: Path, rng: random.Random) -> str:
+    """A table file under another name in a subfolder, declared with file (or not)."""
+    path = pick(folder, rng)
+    if path is None:
+        return "no table"
+    exports = folder / "exports"
+    exports.mkdir(exist_ok=True)
+    target = exports / f"{path.stem.title()} export 2019{path.suffix}"
+    shutil.move(path, target)
+    pattern = rng.choice([f"exports/{target.name}", "exports/*" + path.suffix,
+                          f"exports/{path.stem.title()}*"])
+    said = declare(folder, path.stem, file=pattern) if rng.random() < 0.8 else " (undeclared)"
+    return f"{path.name} moved to {target.relative_to(folder)}{said}"
+
+
+@mutator("links")
+def excel_sheets(folder: Path, rng: random.Random) -> str:
+    """A notes sheet before the data in an Excel table, declared with sheet (or not)."""
+    files = [p for p in table_files(folder) if p.suffix.lower() == ".xlsx"]
+    if not files:
+        return "no Excel table"
+    import openpyxl
+
+    path = rng.choice(files)
+    book = openpyxl.load_workbook(path)
+    data = book.worksheets[0].title
+    notes = book.create_sheet("Notes", 0)
+    notes["A1"] = "Read me first"
+    book.save(path)
+    choice = rng.choice([data, 1, None, None])
+    said = declare(folder, path.stem, sheet=choice) if choice is not None else ""
+    return f"{path.name}: a Notes sheet before {data!r}{said}"
 
 
 SINGLE = sorted(MUTATORS)

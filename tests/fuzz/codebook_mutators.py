@@ -173,7 +173,8 @@ def cb_broken_toml(folder: Path, rng: random.Random) -> str:
     if not path.exists():
         return "no codebook"
     data = path.read_bytes()
-    how = rng.choice(["cut", "garbage", "quote", "binary", "empty", "dupkey"])
+    how = rng.choice(["cut", "garbage", "quote", "binary", "empty", "dupkey", "deep", "utf16",
+                      "cp1252"])
     if how == "cut":
         data = data[:rng.randrange(len(data) + 1)]
     elif how == "garbage":
@@ -184,6 +185,12 @@ def cb_broken_toml(folder: Path, rng: random.Random) -> str:
         data = b"\xff\xfe\x00" + data
     elif how == "empty":
         data = b""
+    elif how == "deep":
+        data += b"\n[deep]\nx = " + b"[" * 3000 + b"]" * 3000 + b"\n"
+    elif how == "utf16":
+        data = data.decode("utf-8", errors="replace").encode("utf-16")
+    elif how == "cp1252":
+        data = data.replace(b'name = "', "name = \"Études é ".encode("cp1252"), 1)
     else:
         data += b'\n[study]\nname = "again"\n'
     path.write_bytes(data)

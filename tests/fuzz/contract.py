@@ -9,7 +9,8 @@
     ``ipnstats.cli.main`` (and, on request, ``python -m ipnstats validate`` as a
     subprocess): exit code 0 or 1, and no "Traceback" in what they print;
 (d) every input row is accounted for: ``rows_read`` of each table equals an independent
-    count of the data records in its file (the ``csv`` module; the sheet for Excel;
+    count of the data records in its file (the ``csv`` module, blank lines skipped; the
+    sheet's rows up to the last filled one for Excel;
     Parquet, Stata and SPSS metadata), a table whose file has records but that was not
     read has an error that says so, and in a loaded study's ``sample_flow`` the read and
     validation steps of each table chain from ``rows_read`` to the rows of
@@ -290,7 +291,8 @@ def _excel_records(path: Path, header_row: int, sheet) -> int | None:
         else:
             chosen = book.worksheets[sheet if isinstance(sheet, int) else 0]
         rows = chosen.iter_rows(min_row=header_row + 1, values_only=True)
-        return sum(any(v not in (None, "") for v in row) for row in rows)
+        filled = [k for k, row in enumerate(rows, 1) if any(v not in (None, "") for v in row)]
+        return filled[-1] if filled else 0  # the sheet's rows, up to its last filled one
     finally:
         book.close()
 

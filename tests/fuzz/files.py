@@ -319,6 +319,24 @@ def moved_file(folder: Path, rng: random.Random) -> str:
 
 
 @mutator("links")
+def excel_blank_rows(folder: Path, rng: random.Random) -> str:
+    """Blank rows inside and after the data of an Excel table."""
+    files = [p for p in table_files(folder) if p.suffix.lower() == ".xlsx"]
+    if not files:
+        return "no Excel table"
+    import openpyxl
+
+    path = rng.choice(files)
+    book = openpyxl.load_workbook(path)
+    sheet = book.worksheets[0]
+    spots = sorted(rng.randint(2, sheet.max_row + 1) for _ in range(rng.randint(1, 3)))
+    for k in reversed(spots):
+        sheet.insert_rows(k)
+    book.save(path)
+    return f"{path.name}: blank rows inserted at {spots}"
+
+
+@mutator("links")
 def excel_sheets(folder: Path, rng: random.Random) -> str:
     """A notes sheet before the data in an Excel table, declared with sheet (or not)."""
     files = [p for p in table_files(folder) if p.suffix.lower() == ".xlsx"]

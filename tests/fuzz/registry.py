@@ -33,9 +33,13 @@ class Mutator:
             return f"{self.name}: {self.edit(Path(folder), rng)}"
         except NotWritable as exc:
             return f"{self.name}: not applied ({exc})"
+        except Exception as exc:  # noqa: BLE001 - a file an earlier mutator broke beyond use
+            return f"{self.name}: {NOT_APPLIED} ({type(exc).__name__}: {str(exc)[:100]})"
 
 
 MUTATORS: dict[str, Mutator] = {}
+#: Said by a mutator that could not read what it was to change (the campaign counts them).
+NOT_APPLIED = "could not apply"
 STAGES = {"files": 0, "convert": 1, "cells": 2, "delimiter": 3, "encoding": 4, "bytes": 5,
           "links": 6}
 

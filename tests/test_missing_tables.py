@@ -5,9 +5,11 @@ checks, and ``ipnstats report`` still exits 0 and writes the PDF (issue 17)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import pytest
@@ -31,11 +33,15 @@ LIGHT = {"run": {"n_boot": 49, "progress": "never"}, "H1": {"mediation_draws": 9
                         "covariate_sets": {"none": []}, "wild_draws": 99, "n_jobs": 1}}
 
 
-def light_config(folder: Path, out: Path) -> config.StudyConfig:
+DEFAULT_CONFIG = config.default_config
+
+
+def light_config(folder, out, **options) -> config.StudyConfig:
     """The default configuration of a study folder, with :data:`LIGHT`'s settings."""
-    return config.config_from_dict({"study": {"folder": str(Path(folder).resolve())},
-                                    "output": {"dir": str(Path(out).resolve())}, **LIGHT},
-                                   Path.cwd() / "ipnstats-defaults.toml")
+    cfg = DEFAULT_CONFIG(folder, out, **options)
+    return dataclasses.replace(cfg, sections=MappingProxyType({
+        name: MappingProxyType({**section, **LIGHT.get(name, {})})
+        for name, section in cfg.sections.items()}))
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ from ipnstats.report.claims import NEEDS, no_table, untestable, untestable_text
 from ipnstats.report.data_report import write_data_report
 from ipnstats.report.h2_section import fit_h2
 from ipnstats.report.h3_section import fit_h3
+from ipnstats.report.study_report import study_report
 
 NOT_TESTABLE = "Not testable with these data"
 OPTIONAL = ("meetings", "meeting_activity", "surveys", "exchanges", "tasks")
@@ -179,6 +180,13 @@ def test_without_any_optional_table(simulated, tmp_path, capsys):
     assert outputs["h2"].results and outputs["h3"].results  # stored, as Unavailable
     assert any("Claims that are not testable for lack of data: H1d, H1f, H3a (no "
                "meetings table)" in t for t in texts(outputs["data"].report))
+    notes = [n for b in outputs["data"].report.blocks if type(b).__name__ == "TableBlock"
+             for n in b.table.notes]
+    assert any("The study has no surveys table" in n for n in notes)  # the measurement table
+    # the study report of a loaded study (ipnstats.report.study_report) too
+    source = study_report(study).to_typst()
+    assert f"{NOT_TESTABLE}: the study has no exchanges table." in source
+    assert f"{NOT_TESTABLE}: the study has no surveys table (perceived learning)." in source
     # the data report (ipnstats data-report) too
     assert main(["data-report", str(folder), "--out", str(tmp_path / "dr")]) == 0
     assert "Traceback" not in capsys.readouterr().err

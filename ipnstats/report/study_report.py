@@ -208,7 +208,10 @@ def measurement_table(study: Study):
         "scale": "Scale", "items": "Items", "reverse": "Reverse-coded", "range": "Answers",
         "alpha": "Cronbach's α", "omega": "McDonald's ω"}, title="Survey scales and items",
         label="measurement", notes=("A score is the mean of the answered items (reverse-coded "
-                                    "items flipped) when two thirds are answered.",))
+                                    "items flipped) when two thirds are answered.",) + (
+            ("The study has no surveys table: the scales are those of codebook.toml; no "
+             "answers were read, so no reliability is computed.",)
+            if "surveys" in study.skipped else ()))
 
 
 def write_study_report(study: Study, out_dir: str | Path) -> list[Path]:

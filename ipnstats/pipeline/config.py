@@ -120,7 +120,7 @@ class StudyConfig:
 
 
 def load_config(path: str | Path, *, out: str | Path | None = None) -> StudyConfig:
-    """Read and check a study configuration; raise :class:`ConfigError` listing all problems.
+    r"""Read and check a study configuration; raise :class:`ConfigError` listing all problems.
 
     Relative paths in the file are relative to the file's folder. ``out`` (``--out`` on
     the command line) replaces ``[output] dir`` and may be any folder; ``[output] dir``
@@ -128,9 +128,18 @@ def load_config(path: str | Path, *, out: str | Path | None = None) -> StudyConf
 
     Examples
     --------
-    >>> cfg = load_config("analyses/ipn_study.toml")  # doctest: +SKIP
-    >>> cfg.out.name  # doctest: +SKIP
-    'reports'
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp()).resolve() / "analyses"
+    >>> folder.mkdir()
+    >>> _ = (folder / "study.toml").write_text('[study]\nfolder = "../data"\n')
+    >>> load_config(folder / "study.toml").out == folder.parent / "reports"
+    True
+    >>> _ = (folder / "study.toml").write_text('[study]\nfolder = "x"\n[run]\nseed = -1\n')
+    >>> load_config(folder / "study.toml")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ipnstats.pipeline.config.ConfigError: 1 problem(s) in the configuration:
+    - .../study.toml: [run] seed = -1 must be from 0 to 9,223,372,036,854,775,807
     """
     path = Path(path)
     return config_from_dict(read_toml(path, ConfigError), path, out=out)

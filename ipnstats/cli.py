@@ -54,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check a study folder and list every problem",
                        description="Check a study folder; exit 1 when it has errors.")
     p.add_argument("path", type=Path, help="the study folder")
-    p.add_argument("--max-problems", type=int, default=40, help="problems to print (40)")
+    p.add_argument("--max-problems", type=_count, default=40, help="problems to print (40)")
     p.add_argument("--csv", type=Path, help="also write every problem to this CSV file")
     p.set_defaults(run=_validate)
 
@@ -121,6 +121,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="output folder (overrides [output] dir)")
     p.set_defaults(run=_power)
     return parser
+
+
+def _count(text: str) -> int:
+    """A non-negative whole number (argparse reports anything else as a usage error)."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, not {text!r}")
+    return int(text)
 
 
 def _validate(args) -> int:

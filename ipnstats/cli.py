@@ -6,7 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import __version__
 from .csvsafe import write_csv
 from .data import DataError, load_study, validate_study
 
@@ -44,12 +43,26 @@ _PIP_NAME = {"dask": "'ipnstats[dask]'", "distributed": "'ipnstats[dask]'",
              "docx": "python-docx", "yaml": "pyyaml"}
 
 
+class _Version(argparse.Action):
+    """``--version``: print ``ipnstats <ipnstats.__version__>`` and exit 0."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="print the version and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from . import __version__
+
+        print(f"ipnstats {__version__}")
+        parser.exit()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ipnstats",
         description="Test how firms learn from their peers: from IPN records to tested "
                     "hypotheses.")
-    parser.add_argument("--version", action="version", version=f"ipnstats {__version__}")
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
     p = sub.add_parser("validate", help="check a study folder and list every problem",
                        description="Check a study folder; exit 1 when it has errors.")

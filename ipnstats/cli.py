@@ -1,4 +1,5 @@
-"""The ``ipnstats`` command line: validate, simulate, panel, data-report, run, report, power."""
+"""The ``ipnstats`` command line: init, validate, simulate, panel, data-report, run, report,
+power. A study is a folder or a database URL (with ``--codebook``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 from .csvsafe import write_csv
 from .data import DataError, load_study, validate_study
+from .data.sources import is_url
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,9 +66,20 @@ def _parser() -> argparse.ArgumentParser:
                     "hypotheses.")
     parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
+    p = sub.add_parser("init", help="draft a codebook.toml for a folder of your own exports",
+                       description="Look at the files in FOLDER, guess which is which table "
+                                   "and which column is which, and write a draft "
+                                   "FOLDER/codebook.toml with a mapping ([tables.*]) and a "
+                                   "# CHECK: comment on every unsure guess; the scales are "
+                                   "left for you to fill in.")
+    p.add_argument("folder", type=Path, help="the folder of exports")
+    p.add_argument("--force", action="store_true", help="overwrite an existing codebook.toml")
+    p.set_defaults(run=_init)
+
     p = sub.add_parser("validate", help="check a study folder and list every problem",
-                       description="Check a study folder; exit 1 when it has errors.")
-    p.add_argument("path", type=Path, help="the study folder")
+                       description="Check a study (folder or database); exit 1 when it has "
+                                   "errors.")
+    _study_arguments(p)
     p.add_argument("--max-problems", type=_count, default=40, help="problems to print (40)")
     p.add_argument("--csv", type=Path, help="also write every problem to this CSV file")
     p.set_defaults(run=_validate)
@@ -84,14 +97,14 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("panel", help="write the firm-year panel of a study",
                        description="Load a study and write its firm-year panel.")
-    p.add_argument("path", type=Path, help="the study folder")
+    _study_arguments(p)
     p.add_argument("--out", type=Path, required=True, help="FILE.parquet or FILE.csv")
     p.set_defaults(run=_panel)
 
     p = sub.add_parser("data-report", help="write the data report (validation, flow, "
                                            "reliability)",
                        description="Load a study and write the data report as text and CSV.")
-    p.add_argument("path", type=Path, help="the study folder")
+    _study_arguments(p)
     p.add_argument("--out", type=Path, default=Path("reports"), help="output folder (reports)")
     p.set_defaults(run=_data_report)
 
@@ -116,7 +129,7 @@ def _parser() -> argparse.ArgumentParser:
                                    "Given a study folder instead, run every stage with the "
                                    "default settings first. Set SOURCE_DATE_EPOCH for a "
                                    "fixed date.")
-    p.add_argument("path", type=Path, help="a study configuration (.toml) or a study folder")
+    _study_arguments(p, "a study configuration (.toml), a study folder or a database URL")
     p.add_argument("--out", type=Path, metavar="DIR",
                    help="output folder (for a study folder: reports; for a configuration: "
                         "overrides [output] dir)")
@@ -136,6 +149,29 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _study_arguments(p: argparse.ArgumentParser,
+                     what: str = "the study folder, or a database URL") -> None:
+    p.add_argument("path", type=_location, help=f"{what} (postgresql://user@host/db, "
+                                               "sqlite:///file.db, duckdb:///file.duckdb)")
+    p.add_argument("--codebook", type=Path, metavar="PATH",
+                   help="the codebook.toml (required with a database URL; default: the "
+                        "folder's own)")
+
+
+def _location(text: str) -> Path | str:
+    """A study folder as a path, a database URL as it is."""
+    return text if is_url(text) else Path(text)
+
+
+def _init(args) -> int:
+    from .data.init import write_codebook
+
+    path = write_codebook(args.folder, force=args.force)
+    print(f"wrote {path}: check every '# CHECK:' comment and fill in the scales' items, "
+          f"then run: ipnstats validate {args.folder}")
+    return 0
+
+
 def _count(text: str) -> int:
     """A non-negative whole number (argparse reports anything else as a usage error)."""
     if not text.isdigit():
@@ -144,7 +180,7 @@ def _count(text: str) -> int:
 
 
 def _validate(args) -> int:
-    report = validate_study(args.path)
+    report = validate_study(args.path, codebook=args.codebook)
     print(report.summary(max_problems=args.max_problems))
     if args.csv:
         write_csv(report.problems, args.csv)
@@ -169,7 +205,7 @@ def _panel(args) -> int:
     suffix = args.out.suffix.lower()
     if suffix not in (".parquet", ".csv"):
         raise ValueError(f"--out must end in .parquet or .csv, not {args.out.name!r}")
-    panel = load_study(args.path).firm_year
+    panel = load_study(args.path, codebook=args.codebook).firm_year
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".parquet":
         panel.to_parquet(args.out, index=False)
@@ -182,7 +218,7 @@ def _panel(args) -> int:
 def _data_report(args) -> int:
     from .report.data_report import write_data_report
 
-    study = load_study(args.path)
+    study = load_study(args.path, codebook=args.codebook)
     for path in write_data_report(study, args.out):
         print(f"wrote {path}")
     return 0
@@ -208,10 +244,13 @@ def _report(args) -> int:
     from .pipeline.config import default_config
     from .pipeline.runner import run
 
-    if args.path.is_dir():
-        cfg = default_config(args.path, args.out or Path("reports"))
+    if is_url(args.path) or args.path.is_dir():
+        cfg = default_config(args.path, args.out or Path("reports"), codebook=args.codebook)
         run(cfg)
     else:
+        if args.codebook:
+            raise ValueError("--codebook goes with a study folder or URL; a configuration "
+                             "names its codebook in [study] codebook")
         cfg = load_config(args.path, out=args.out)
     written = write_report(cfg)
     tables = [p for p in written if p.parent.name == "tables"]

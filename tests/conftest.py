@@ -43,3 +43,16 @@ def dask_cluster():
     yield cluster, client
     client.close()
     cluster.close()
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """URL (password included) of a PostgreSQL server started for the session (tests/pg.py)."""
+    from pg import PgServer, PostgresMissing
+
+    try:
+        server = PgServer()
+    except PostgresMissing as exc:
+        pytest.skip(str(exc))
+    with server:
+        yield server.url

@@ -18,6 +18,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .conventions import date_hint, marked_numbers, number_marks
+
+__all__ = ["POOL", "date_hint", "empty", "full", "id_codes", "id_index", "number_marks",
+           "parse_binary", "parse_choice", "parse_date", "parse_id", "parse_integer",
+           "parse_number", "parse_text", "recode", "take", "used_codes"]
 _MONEY = re.compile(
     r"^(?P<neg>-)?(?P<open>\()?\s*[$€£]?\s*"
     r"(?P<num>\d{1,3}(,\d{3})+(\.\d+)?|\d+(\.\d+)?|\.\d+)\s*(?P<close>\))?$"
@@ -44,6 +49,10 @@ def _clean_categories(s: pd.Series, clean) -> pd.Series:
         s = s.astype("str").astype("category")
     cat = s.cat
     categories = cat.categories
+    if not len(categories):  # every cell missing (or no rows): nothing to clean
+        if categories.astype("str").dtype == categories.dtype:
+            return s
+        return s.cat.set_categories(pd.Index([], dtype="str"))
     cleaned = clean(categories)
     if len(cleaned) and not pc.any(pc.equal(cleaned, "")).as_py():
         text = categories.astype("str")
@@ -95,8 +104,16 @@ def _stripped_lower(categories: pd.Index) -> pa.Array:
     return pc.utf8_lower(_arrow_text(categories))
 
 
+def _series(s) -> None:
+    """Parsers take one column; a frame here is two columns of one name."""
+    if not isinstance(s, pd.Series):
+        raise TypeError(f"a column parser takes a pandas Series, not {type(s).__name__} "
+                        "(a DataFrame here means a duplicated column header)")
+
+
 def parse_id(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """Identifiers as categorical text; ``1``, ``1.0`` and `` 1 `` are one id."""
+    _series(s)
     if pd.api.types.is_float_dtype(s.dtype):
         s = s.astype("Float64")
     return _clean_categories(s, _normalise_ids), np.zeros(len(s), bool)
@@ -104,13 +121,31 @@ def parse_id(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
 
 def parse_text(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """Free text as a categorical, stripped; empty means missing."""
+    _series(s)
     return _clean_categories(s, _stripped), np.zeros(len(s), bool)
 
 
-def parse_number(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Numbers; also ``1,234.50``, ``$1,234`` and accounting negatives ``(1,234)``."""
+def parse_number(s: pd.Series, *, decimal: str = ".",
+                 thousands: str | None = None) -> tuple[pd.Series, np.ndarray]:
+    """Numbers; also ``1,234.50``, ``$1,234`` and accounting negatives ``(1,234)``.
+
+    With ``decimal=","`` the decimal mark is a comma (``1.234,56``, ``-3,5``,
+    ``(1.234,50)``, ``€ 1.234,56``), and the thousands separator ``thousands`` (``"."``,
+    ``","``, ``" "``, ``"'"``) or by default a point or a space; ``thousands`` alone
+    (e.g. ``"'"``: ``1'234.50``) works with ``decimal="."`` too. Non-finite values
+    (``inf``, ``1e400``, also in a column of floats) are bad cells, their values NaN.
+    """
+    _series(s)
+    marks = number_marks(decimal, thousands)
     if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
-        return s.astype("float64"), np.zeros(len(s), bool)
+        values = s.astype("float64")
+        if values.dtype.kind == "f" and s.dtype.kind != "i":  # (int64 holds no inf)
+            infinite = np.isinf(values.to_numpy())
+            if infinite.any():
+                return values.where(~infinite), infinite
+        return values, np.zeros(len(s), bool)
+    if marks is not None:
+        return marked_numbers(s, *marks)
     text = _blank(s)
     present = text.notna().to_numpy()
     values = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan,
@@ -118,6 +153,9 @@ def parse_number(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
     todo = np.isnan(values) & present
     if todo.any():
         values[todo] = [_money(t) for t in text[todo]]
+    infinite = np.isinf(values)
+    if infinite.any():
+        values[infinite] = np.nan
     return pd.Series(values, index=s.index, name=s.name), np.isnan(values) & present
 
 
@@ -129,18 +167,42 @@ def _money(text: str) -> float:
     return -value if (match["neg"] or match["open"]) else value
 
 
-def parse_integer(s: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
-    """Whole numbers: returns values, unparseable cells, and non-integral numbers."""
-    if pd.api.types.is_integer_dtype(s.dtype) and not isinstance(s.dtype, pd.ArrowDtype):
+_INT64_LIMIT = 2.0**63  # a float at or above it (in magnitude) is no int64
+
+
+def parse_integer(s: pd.Series, *, decimal: str = ".", thousands: str | None = None
+                  ) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """Whole numbers: returns values, unparseable cells, and non-integral numbers.
+
+    Numbers are read as :func:`parse_number` reads them. A value of magnitude 2**63 or
+    more is a bad cell (it does not fit a 64-bit integer; in a column of floats or text
+    that includes the values from 2**63 - 512 up, which a float rounds to 2**63), as
+    are non-finite values: the values returned never wrap when made integers. Integer
+    columns without missing values come back as int64, others as floats.
+    """
+    _series(s)
+    dtype = s.dtype
+    if pd.api.types.is_integer_dtype(dtype) and not isinstance(dtype, pd.ArrowDtype):
         none = np.zeros(len(s), bool)
-        return s.astype(np.int64), none, none
-    values, bad = parse_number(s)
+        if isinstance(dtype, np.dtype) and dtype.kind == "u" and dtype.itemsize == 8:
+            big = s.to_numpy() > np.iinfo(np.int64).max
+            if big.any():
+                return s.astype("float64").where(~big), big, none
+        if isinstance(dtype, np.dtype) or not s.hasnans:
+            return s.astype(np.int64), none, none
+    values, bad = parse_number(s, decimal=decimal, thousands=thousands)
+    array = values.to_numpy()
+    with np.errstate(invalid="ignore"):
+        big = np.abs(array) >= _INT64_LIMIT
+    if big.any():
+        values, bad = values.where(~big), bad | big
     fractional = (values.notna() & (values != np.round(values))).to_numpy()
     return values.where(~fractional), bad, fractional
 
 
 def parse_binary(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """0/1 values; true/false and yes/no accepted, case and spaces forgiven."""
+    _series(s)
     if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
         values = s.astype("float64")
         bad = (values.notna() & ~values.isin([0.0, 1.0])).to_numpy()
@@ -154,18 +216,28 @@ def parse_binary(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
 
 def parse_choice(s: pd.Series, choices: tuple[str, ...]) -> tuple[pd.Series, np.ndarray]:
     """One of ``choices``; case and surrounding spaces forgiven."""
+    _series(s)
     text = _clean_categories(s, _stripped_lower)
     ok = text.isin(list(choices)).to_numpy()
     values = text.cat.set_categories(list(choices))
     return values, ~ok & text.notna().to_numpy()
 
 
-def parse_date(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Calendar dates (time of day dropped): ISO 8601, YYYY/MM/DD or DD.MM.YYYY."""
+def parse_date(s: pd.Series, *, date_format: str | None = None
+               ) -> tuple[pd.Series, np.ndarray]:
+    """Calendar dates (time of day dropped): ISO 8601, YYYY/MM/DD or DD.MM.YYYY; with a
+    strftime ``date_format`` (e.g. ``"%d/%m/%Y"``), text in exactly that format.
+
+    Columns that are dates already (Excel, Parquet) are taken as they are, whatever
+    ``date_format`` says; numbers (``20190304`` read as an integer) are read as text.
+    """
+    _series(s)
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
         return s.astype("datetime64[s]").dt.normalize(), np.zeros(len(s), bool)
     if s.dtype == object and s.map(lambda v: hasattr(v, "year") or v is None).all():
         return pd.to_datetime(s).astype("datetime64[s]").dt.normalize(), np.zeros(len(s), bool)
+    if date_format is not None:
+        return _formatted_dates(s, date_format)
     text = _blank(s)
     present = text.notna().to_numpy()
     values = pd.to_datetime(text, format="ISO8601", errors="coerce").astype("datetime64[s]")
@@ -177,6 +249,48 @@ def parse_date(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
             "datetime64[s]")
     values = values.dt.normalize()
     return values, values.isna().to_numpy() & present
+
+
+def _formatted_dates(s: pd.Series, date_format: str) -> tuple[pd.Series, np.ndarray]:
+    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+        s = s.astype("Float64").astype("str").str.replace(r"\.0$", "", regex=True)
+    text = _blank(s)
+    present = text.notna().to_numpy()
+    values = pd.to_datetime(text, format=date_format, errors="coerce")
+    values = values.astype("datetime64[s]").dt.normalize()
+    return values, values.isna().to_numpy() & present
+
+
+def recode(s: pd.Series, mapping: dict[str, str]) -> pd.Series:
+    """Values replaced by ``mapping`` (source text, stripped -> new text); values not in
+    the mapping are kept as they are. Categorical columns are recoded on their
+    categories; other columns come back categorical.
+
+    Examples
+    --------
+    >>> recode(pd.Series(["Verlust", " Gewinn", "neutral"]),
+    ...        {"Verlust": "loss", "Gewinn": "gain"}).tolist()
+    ['loss', 'gain', 'neutral']
+    """
+    _series(s)
+    if not mapping:
+        return s
+    if not isinstance(s.dtype, pd.CategoricalDtype):
+        numeric = pd.api.types.is_numeric_dtype(s.dtype)
+        s = s.astype("str").astype("category")
+        if numeric:  # 1.0 -> "1", as the file shows it
+            s = s.cat.rename_categories(_texts(_normalise_ids(s.cat.categories)))
+    categories = s.cat.categories
+    text = categories.astype("str")
+    new = [mapping.get(t.strip(), t) for t in text]
+    if new == list(text):
+        return s
+    uniq, inverse = np.unique(np.asarray(new, dtype=object), return_inverse=True)
+    codes = s.cat.codes.to_numpy()
+    new_codes = np.where(codes >= 0, np.append(inverse, -1)[codes], -1)
+    out = pd.Categorical.from_codes(new_codes, dtype=pd.CategoricalDtype(
+        pd.Index(uniq, dtype="str")))
+    return pd.Series(out, index=s.index, name=s.name)
 
 
 def id_index(ids: pd.Series) -> pd.Index:

@@ -81,7 +81,10 @@ def task_frame(tasks: pd.DataFrame, exchanges: pd.DataFrame | None) -> pd.DataFr
 
 
 def _count_before(tasks: pd.DataFrame, events: pd.DataFrame) -> np.ndarray:
-    """Number of ``events`` received by each task's firm strictly before the task's date."""
+    """Number of ``events`` received by each task's firm strictly before the task's date
+    (all 0 when there are no events)."""
+    if not len(events) or not len(tasks):
+        return np.zeros(len(tasks))
     ev = pd.DataFrame({"firm": events["receiver_id"].astype(str).to_numpy(),
                        "date": events["date"].to_numpy()}).sort_values(["firm", "date"],
                                                                          kind="stable")

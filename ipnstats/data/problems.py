@@ -60,14 +60,15 @@ class ProblemLog:
             self.records.append(_record(severity, table, file, int(r), column, v, rule, problem))
         self.shown[key] = self.shown.get(key, 0) + len(vals)
 
-    def frame(self, line_of: dict[str, callable]) -> pd.DataFrame:
-        """Problems as a DataFrame, record positions turned into line numbers."""
+    def frame(self, locate: dict[str, callable]) -> pd.DataFrame:
+        """Problems as a DataFrame, record positions turned into files and line numbers
+        (``locate[table](position)`` gives both)."""
         rows = []
         for rec in self.records:
             rec = dict(rec)
             pos = rec.pop("_row")
-            if pos is not None and rec["table"] in line_of:
-                rec["line"] = line_of[rec["table"]](pos)
+            if pos is not None and rec["table"] in locate:
+                rec["file"], rec["line"] = locate[rec["table"]](pos)
             rows.append(rec)
         df = pd.DataFrame(rows, columns=PROBLEM_COLUMNS)
         df["line"] = df["line"].astype("Int64")

@@ -28,12 +28,14 @@ def cronbach_alpha(items: pd.DataFrame) -> float:
     """Cronbach's alpha on complete cases.
 
     alpha = k / (k - 1) * (1 - sum of item variances / variance of the total), as
-    ``pingouin.cronbach_alpha(nan_policy="listwise")``.
+    ``pingouin.cronbach_alpha(nan_policy="listwise")``. NaN when it is undefined: fewer
+    than 2 items or complete cases, an item with one answer throughout, or a total
+    that does not vary (:func:`undefined_reason` says which).
     """
-    x = items.dropna().to_numpy()
-    k = x.shape[1]
-    if len(x) < 2 or k < 2:
+    x = items.dropna().to_numpy(dtype=float)
+    if _undefined(x, min_cases=2):
         return np.nan
+    k = x.shape[1]
     total_var = x.sum(axis=1).var(ddof=1)
     return k / (k - 1) * (1 - x.var(axis=0, ddof=1).sum() / total_var)
 
@@ -43,13 +45,15 @@ def mcdonald_omega(items: pd.DataFrame, *, tol: float = 1e-8, max_iter: int = 10
 
     The factor is found by iterated principal-axis factoring, which converges to the
     minres solution (as ``psych::fa(fm="minres", nfactors=1)``):
-    omega = (sum loadings)^2 / ((sum loadings)^2 + sum uniquenesses).
+    omega = (sum loadings)^2 / ((sum loadings)^2 + sum uniquenesses). NaN when it is
+    undefined: fewer than 2 items or 3 complete cases, an item with one answer
+    throughout (its correlations do not exist), or a total that does not vary.
     """
-    x = items.dropna().to_numpy()
-    if len(x) < 3 or x.shape[1] < 2:
+    x = items.dropna().to_numpy(dtype=float)
+    if _undefined(x, min_cases=3):
         return np.nan
     r = np.corrcoef(x, rowvar=False)
-    h2 = 1 - 1 / np.diag(np.linalg.pinv(r))  # squared multiple correlations to start
+    h2 = _start_communalities(r)
     for _ in range(max_iter):
         reduced = r.copy()
         np.fill_diagonal(reduced, h2)
@@ -64,16 +68,69 @@ def mcdonald_omega(items: pd.DataFrame, *, tol: float = 1e-8, max_iter: int = 10
     return common / (common + (1 - loadings**2).sum())
 
 
-def item_rest_correlations(items: pd.DataFrame) -> pd.Series:
-    """Correlation of each item with the sum of the other items (complete cases)."""
+def _start_communalities(r: np.ndarray) -> np.ndarray:
+    """Squared multiple correlations, 1 - 1 / diag(R^-1) (a pseudo-inverse when R is
+    singular), within [0, 1]."""
+    diag = np.diag(np.linalg.pinv(r))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        smc = 1 - 1 / diag
+    return np.clip(np.nan_to_num(smc, nan=1.0, posinf=1.0, neginf=0.0), 0, 1)
+
+
+def _undefined(x: np.ndarray, *, min_cases: int) -> bool:
+    """Whether a reliability coefficient on the complete cases ``x`` is undefined."""
+    if x.shape[1] < 2 or len(x) < min_cases:
+        return True
+    return bool((np.ptp(x, axis=0) == 0).any() or np.ptp(x.sum(axis=1)) == 0)
+
+
+def undefined_reason(items: pd.DataFrame) -> str:
+    """Why alpha or omega of ``items`` is missing ("" when both are defined)."""
     x = items.dropna()
+    if items.shape[1] < 2:
+        return "alpha and omega need at least 2 items"
+    if not len(items):
+        return "no survey rows: alpha and omega undefined"
+    empty = [c for c in items.columns if items[c].isna().all()]
+    if empty:
+        return (f"{_items_have(empty)} no answers, so there are no complete cases: "
+                "alpha and omega undefined")
+    if len(x) < 2:
+        return f"{len(x)} complete case(s): alpha and omega need at least 2 (omega 3)"
+    constant = [f"{c} ({x[c].iloc[0]:g})" for c in x.columns if x[c].nunique() == 1]
+    if constant:
+        return (f"{_items_have(constant)} the same answer in every complete case: "
+                "alpha and omega undefined")
+    if x.sum(axis=1).nunique() == 1:
+        return "the total score is the same in every complete case: alpha and omega undefined"
+    if len(x) < 3:
+        return "2 complete cases: omega needs at least 3"
+    return ""
+
+
+def _items_have(names: list[str]) -> str:
+    return f"item {names[0]} has" if len(names) == 1 else f"items {', '.join(names)} have"
+
+
+def item_rest_correlations(items: pd.DataFrame) -> pd.Series:
+    """Correlation of each item with the sum of the other items (complete cases); NaN
+    where either does not vary or there are fewer than 2 complete cases."""
+    x = items.dropna().to_numpy(dtype=float)
     total = x.sum(axis=1)
-    return pd.Series({c: np.corrcoef(x[c], total - x[c])[0, 1] for c in x.columns})
+    return pd.Series({c: _correlation(x[:, i], total - x[:, i])
+                      for i, c in enumerate(items.columns)}, dtype=float)
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    if len(a) < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return np.nan
+    return float(np.corrcoef(a, b)[0, 1])
 
 
 def reliability(surveys: pd.DataFrame, scales: tuple[Scale, ...]) -> pd.DataFrame:
-    """Per scale: items, complete cases n, Cronbach's alpha, McDonald's omega, and the
-    lowest item-rest correlation (with its item)."""
+    """Per scale: items, complete cases n, Cronbach's alpha, McDonald's omega, the
+    lowest item-rest correlation (with its item), and a note saying why a coefficient
+    is missing ("" when none is)."""
     rows = []
     for scale in scales:
         items = item_matrix(surveys, scale)
@@ -83,7 +140,12 @@ def reliability(surveys: pd.DataFrame, scales: tuple[Scale, ...]) -> pd.DataFram
             "items": ", ".join(scale.items), "n_items": len(scale.items),
             "n": int(items.dropna().shape[0]),
             "alpha": cronbach_alpha(items), "omega": mcdonald_omega(items),
-            "min_item_rest": rest.min() if len(rest) else np.nan,
+            "min_item_rest": rest.min() if rest.notna().any() else np.nan,
             "weakest_item": rest.idxmin() if rest.notna().any() else "",
+            "note": undefined_reason(items),
         })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=RELIABILITY_COLUMNS)
+
+
+RELIABILITY_COLUMNS = ["scale", "label", "items", "n_items", "n", "alpha", "omega",
+                       "min_item_rest", "weakest_item", "note"]

@@ -17,6 +17,7 @@ from .frames import firm_positions, firm_year, survey_scores
 from .problems import DataError, ProblemLog
 from .scales import reliability
 from .schema import TABLES
+from .sources import SourceError, is_url, redact
 from .validate import CheckedTable, check_study
 
 FLOW_COLUMNS = ["step", "table", "reason", "rows_in", "rows_out"]
@@ -31,7 +32,7 @@ class ValidationReport:
     Stata and SPSS), column, value, rule, problem. ``counts`` has the uncapped totals.
     """
 
-    folder: Path
+    folder: Path | str  # the study folder, or the database URL with its password redacted
     problems: pd.DataFrame
     counts: pd.DataFrame
     rows_read: MappingProxyType
@@ -51,7 +52,8 @@ class ValidationReport:
 
     def summary(self, max_problems: int = 40) -> str:
         """A readable account: rows read per table, then every problem (capped)."""
-        lines = [f"Study folder: {self.folder}"]
+        what = "Study database" if isinstance(self.folder, str) else "Study folder"
+        lines = [f"{what}: {self.folder}"]
         for table, n in self.rows_read.items():
             lines.append(f"  {table:<17} {n:>10,} rows")
         verdict = "OK" if self.ok else "NOT VALID"
@@ -83,7 +85,7 @@ class Study:
     >>> study.firm_year[["firm_id", "year", "member", "cohort", "stage"]].head()  # doctest: +SKIP
     """
 
-    folder: Path
+    folder: Path | str  # the study folder, or the database URL with its password redacted
     codebook: Codebook
     tables: MappingProxyType
     validation: ValidationReport
@@ -99,64 +101,109 @@ class Study:
         return table in self.tables
 
 
-def validate_study(path: str | Path) -> ValidationReport:
-    """Check a study folder against the schema and rules; never raises for bad data.
+def validate_study(path: str | Path, *, codebook: str | Path | None = None) -> ValidationReport:
+    """Check a study folder or database against the schema and rules; never raises for
+    bad data.
+
+    ``path`` is a study folder, or a database URL (``postgresql://user@host/db``,
+    ``sqlite:///study.db``, ``duckdb:///study.duckdb``) with ``codebook`` the path of
+    its ``codebook.toml`` (in a folder, ``codebook`` defaults to the folder's own).
 
     Examples
     --------
     >>> report = ipnstats.validate_study("data/example")  # doctest: +SKIP
     >>> report.ok, report.problems.head()  # doctest: +SKIP
     """
-    report, _, _ = _check(Path(path))
+    report, _, _ = _check(path, codebook)
     return report
 
 
-def load_study(path: str | Path, *, errors: Literal["raise", "drop"] = "raise") -> Study:
-    """Load, validate and derive a study folder.
+def load_study(path: str | Path, *, codebook: str | Path | None = None,
+               errors: Literal["raise", "drop"] = "raise") -> Study:
+    """Load, validate and derive a study from a folder or a database.
 
     Parameters
     ----------
     path
-        The study folder (tables and ``codebook.toml``; see ``docs/study_folder.md``).
+        The study folder (tables and ``codebook.toml``; see ``docs/study_folder.md``),
+        or a database URL: ``postgresql://user@host:5432/dbname`` (the password from
+        ``PGPASSWORD`` or ``~/.pgpass``), ``sqlite:///path.db``, ``duckdb:///path.duckdb``.
+        Tables are read in one read-only transaction.
+    codebook
+        The ``codebook.toml`` (required with a database URL; default: the folder's own).
+        Its ``[tables.<name>]`` sections map the researcher's own files, tables, columns
+        and labels onto the schema.
     errors
         ``"raise"`` (default): any broken error rule raises :class:`DataError` with
         every problem. ``"drop"``: rows that break a row-level rule are dropped and
         counted in ``sample_flow`` by rule; file-level problems (missing or unreadable
-        files, missing columns, a broken codebook) still raise.
+        files, missing columns, a broken codebook) and a required table left without
+        rows still raise.
 
     Examples
     --------
     >>> study = ipnstats.load_study("data/example")  # doctest: +SKIP
     >>> study.sample_flow  # doctest: +SKIP
     """
-    folder = Path(path)
     if errors not in ("raise", "drop"):
         raise ValueError(f"errors must be 'raise' or 'drop', not {errors!r}")
-    report, codebook, checked = _check(folder)
+    report, codebook_, checked = _check(path, codebook)
     fatal = report.counts[(report.counts["severity"] == "error")
                           & report.counts["rule"].isin(FILE_RULES)]
-    if (errors == "raise" and not report.ok) or len(fatal) or codebook is None:
+    if (errors == "raise" and not report.ok) or len(fatal) or codebook_ is None:
         raise DataError(report.problems, _error_text(report))
+    missing = [t for t, spec in TABLES.items() if spec.required and t not in checked]
+    if missing:
+        raise DataError(report.problems, f"{_error_text(report)}\nrequired table(s) "
+                                         f"{missing} could not be read")
     tables, flow = _clean_tables(checked)
     del checked  # the raw tables: what the clean ones do not share is freed before deriving
-    return _derive(folder, codebook, tables, flow, report)
+    emptied = [t for t, spec in TABLES.items() if spec.required and not len(tables[t])]
+    if emptied:
+        raise DataError(report.problems, f"no rows of {emptied} are left once the rows that "
+                                         f"break a rule are dropped:\n{report.summary()}")
+    return _derive(report.folder, codebook_, tables, flow, report)
 
 
 FILE_RULES = ("missing_file", "unreadable_file", "missing_column", "ambiguous_file",
-              "bad_scale", "missing_scale", "bad_stages", "bad_setting")
+              "bad_scale", "missing_scale", "bad_stages", "bad_setting", "bad_codebook",
+              "bad_mapping", "duplicate_column", "outside_folder")
 
 
-def _check(folder: Path) -> tuple[ValidationReport, Codebook | None, dict[str, CheckedTable]]:
+def _check(path: str | Path, codebook: str | Path | None
+           ) -> tuple[ValidationReport, Codebook | None, dict[str, CheckedTable]]:
     log = ProblemLog()
-    if not folder.is_dir():
-        log.add("error", "study", "missing_file", f"{folder} is not a folder", file=str(folder))
-        codebook, checked = None, {}
+    shown: Path | str
+    if is_url(path):
+        shown = redact(str(path))
+        codebook_, checked = None, {}
+        if codebook is None:
+            log.add("error", "codebook", "missing_file", "a study in a database needs its "
+                    "codebook: pass codebook=\"codebook.toml\" (--codebook on the command line)",
+                    file="codebook.toml")
+        else:
+            codebook_, checked = _checked(path, Path(codebook), log)
     else:
-        codebook, checked = check_study(folder, log)
-    line_of = {name: t.raw.line_of for name, t in checked.items()}
+        shown = Path(path)
+        if not shown.is_dir():
+            log.add("error", "study", "missing_file", f"{shown} is not a folder", file=str(shown))
+            codebook_, checked = None, {}
+        else:
+            codebook_, checked = _checked(shown, None if codebook is None else Path(codebook),
+                                          log)
+    locate = {name: t.raw.locate for name, t in checked.items()}
     rows = MappingProxyType({name: len(t.data) for name, t in checked.items()})
-    report = ValidationReport(folder, log.frame(line_of), log.count_frame(), rows)
-    return report, codebook, checked
+    report = ValidationReport(shown, log.frame(locate), log.count_frame(), rows)
+    return report, codebook_, checked
+
+
+def _checked(location, codebook: Path | None, log: ProblemLog):
+    """check_study, with a source's own errors (connection, drivers) as problems."""
+    try:
+        return check_study(location, log, codebook)
+    except SourceError as exc:
+        log.add("error", "study", "unreadable_file", str(exc), file=redact(str(location)))
+        return None, {}
 
 
 def _error_text(report: ValidationReport) -> str:
@@ -169,7 +216,7 @@ def _clean_tables(checked: dict[str, CheckedTable]) -> tuple[dict[str, pd.DataFr
     tables, flow = {}, []
     for name, table in checked.items():
         n = len(table.data)
-        flow.append(_flow("read", name, f"rows read from {table.raw.path.name}", n, n))
+        flow.append(_flow("read", name, f"rows read from {table.raw.label}", n, n))
         if not table.any_bad:
             tables[name] = table.data
             continue

@@ -9,7 +9,6 @@ refuse the study or drop exactly those rows and account for them.
 from __future__ import annotations
 
 import difflib
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,9 +17,11 @@ import pandas as pd
 
 from . import columns as col
 from .codebook import Codebook, read_codebook
+from .mapping import TableMapping
 from .problems import EXAMPLES_PER_RULE, ProblemLog
-from .readers import RawTable, UnreadableFile, parse_csv, read_table
-from .schema import FILE_SUFFIXES, TABLE_ORDER, TABLES, Column, TableSpec
+from .readers import RawTable
+from .schema import TABLE_ORDER, TABLES, Column, TableSpec
+from .sources import map_columns, open_source
 
 
 @dataclass
@@ -69,12 +70,25 @@ class _Table:
     data: pd.DataFrame
     n: int
     log: ProblemLog
+    mapping: TableMapping
+    renamed: dict[str, str]  # schema name -> source column, of the columns the mapping renamed
     reason: np.ndarray | None = None  # made on the first error: see CheckedTable.reason
     ref_codes: dict = field(default_factory=dict)
 
     @property
     def file(self) -> str:
-        return self.raw.path.name
+        return self.raw.label
+
+    def shown(self, column: str) -> str:
+        """The column as the user sees it in the source."""
+        return self.renamed.get(column, column)
+
+    def mapped(self, column: str, problem: str) -> str:
+        """``problem``, saying which codebook key mapped ``column`` when one did."""
+        if column not in self.renamed:
+            return problem
+        return (f"{problem} [column {self.renamed[column]!r}, read as {column} by "
+                f"codebook.toml [tables.{self.spec.name}] columns.{column}]")
 
     def flag(self, mask, rule: str, column: str, problem: str, *, values=None,
              severity: str = "error") -> None:
@@ -88,8 +102,9 @@ class _Table:
             values = raw[column].iloc[shown].to_numpy(dtype=object) if column in raw else None
         else:
             values = np.asarray(values, dtype=object)[shown]
-        self.log.add(severity, self.spec.name, rule, problem, file=self.file, column=column,
-                     rows=shown, values=values, total=len(rows))
+        self.log.add(severity, self.spec.name, rule, self.mapped(column, problem),
+                     file=self.file, column=self.shown(column), rows=shown, values=values,
+                     total=len(rows))
         if severity == "error":
             self.mark(mask, rule)
 
@@ -100,96 +115,47 @@ class _Table:
         self.reason[mask & pd.isna(self.reason)] = rule
 
 
-def check_study(folder: Path, log: ProblemLog) -> tuple[Codebook | None, dict[str, CheckedTable]]:
-    """Read and validate every table of ``folder``; problems go to ``log``."""
-    codebook = read_codebook(folder / "codebook.toml", log)
+def check_study(location: Path | str, log: ProblemLog, codebook_path: Path | None = None
+                ) -> tuple[Codebook | None, dict[str, CheckedTable]]:
+    """Read and validate every table of a study folder or database; problems go to ``log``.
+
+    ``codebook_path`` defaults to ``codebook.toml`` in the folder (a database needs it).
+    """
+    if codebook_path is None:
+        codebook_path = Path(location) / "codebook.toml"
+    codebook = read_codebook(Path(codebook_path), log)
     tables: dict[str, CheckedTable] = {}
-    # CSV files are parsed ahead in two more threads (Arrow lets go of the interpreter
-    # lock), the largest first, while the tables before them are converted and checked
-    csv = [(name, path) for name in TABLE_ORDER
-           if (path := _found(folder, TABLES[name])) is not None
-           and path.suffix.lower() == ".csv"]
-    csv.sort(key=lambda item: -_size(item[1]))
-    with ThreadPoolExecutor(max_workers=2) as reader:
-        ahead = {name: (path, reader.submit(parse_csv, path, *_text_columns(TABLES[name])))
-                 for name, path in csv}
+    with open_source(location, codebook, log) as source:
         for name in TABLE_ORDER:
-            path = _locate(folder, TABLES[name], log)
-            parsed = ahead.pop(name, (None, None))
-            if path is None:
+            raw = source.read(name, _parent_ids(TABLES[name], tables))
+            if raw is None:
                 continue
-            checked = _check_table(TABLES[name], path, codebook, tables, log,
-                                   parsed[1] if parsed[0] == path else None)
-            del parsed
+            checked = _check_table(TABLES[name], raw, codebook, tables, log)
             if checked is not None:
                 tables[name] = checked
     return codebook, tables
 
 
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
-
-
-def _text_columns(spec: TableSpec) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The columns read as text, and the id columns among them."""
-    return (tuple(c.name for c in spec.columns if c.kind in ("id", "text", "choice")),
-            tuple(c.name for c in spec.columns if c.kind == "id"))
-
-
-def _found(folder: Path, spec: TableSpec) -> Path | None:
-    """The one file of the table in ``folder``, if there is exactly one."""
-    files = _files(folder, spec)
-    return files[0] if len(files) == 1 else None
-
-
-def _files(folder: Path, spec: TableSpec) -> list[Path]:
-    files = [p for p in folder.iterdir() if p.is_file()] if folder.is_dir() else []
-    return [p for p in files if p.stem == spec.name and p.suffix.lower() in FILE_SUFFIXES]
-
-
-def _locate(folder: Path, spec: TableSpec, log: ProblemLog) -> Path | None:
-    found = _files(folder, spec)
-    if len(found) > 1:
-        log.add("error", spec.name, "ambiguous_file",
-                f"several files for table {spec.name}: {sorted(p.name for p in found)}; keep one",
-                file=found[0].name)
-        return None
-    if found:
-        return found[0]
-    if spec.required:
-        names = [p.name for p in folder.iterdir() if p.is_file()] if folder.is_dir() else []
-        hint = difflib.get_close_matches(f"{spec.name}.csv", names, n=1, cutoff=0.6)
-        hint_text = f"; did you mean {hint[0]!r}?" if hint else ""
-        log.add("error", spec.name, "missing_file",
-                f"required table {spec.name} not found: expected {spec.name}.csv (or .parquet, "
-                f".xlsx, .dta, .sav){hint_text}", file=f"{spec.name}.csv")
-    return None
-
-
-def _check_table(spec: TableSpec, path: Path, codebook: Codebook | None,
-                 parents: dict[str, CheckedTable], log: ProblemLog,
-                 parsed: Future | None = None) -> CheckedTable | None:
-    texts, ids = _text_columns(spec)
-    try:
-        raw = read_table(spec.name, path, text_columns=texts, id_columns=ids,
-                         categories=_parent_ids(spec, parents), parsed=parsed)
-    except UnreadableFile as exc:
-        log.add("error", spec.name, "unreadable_file", str(exc), file=path.name)
-        return None
+def _check_table(spec: TableSpec, raw: RawTable, codebook: Codebook | None,
+                 parents: dict[str, CheckedTable], log: ProblemLog) -> CheckedTable | None:
+    mapping = codebook.mapping(spec.name) if codebook is not None else TableMapping(spec.name)
+    for note in raw.notes:
+        log.add("warning", spec.name, "which_sheet", note, file=raw.label)
     if raw.qualtrics and spec.name == "surveys" and codebook is not None:
         raw.frame = _from_qualtrics(raw.frame, codebook)
-    raw.frame.columns = [str(c).strip() for c in raw.frame.columns]
+    renamed = map_columns(raw, mapping, log)
     columns = _columns(spec, codebook)
     n = len(raw.frame)
-    table = _Table(spec, raw, pd.DataFrame(index=raw.frame.index), n, log)
+    table = _Table(spec, raw, pd.DataFrame(index=raw.frame.index), n, log, mapping, renamed)
+    if len(raw.frame.columns) == 0:
+        log.add("error", spec.name, "missing_column", f"{raw.label} has no columns",
+                file=raw.label, lines=[raw.first_line - 1])
+        return None
     if n == 0:
         log.add("error" if spec.required else "warning", spec.name, "empty_table",
                 f"table {spec.name} has no rows" + ("" if spec.required else
                                                    "; the hypotheses that need it are skipped"),
-                file=path.name)
+                file=raw.label)
         return None
     present = _check_columns(table, columns)
     _check_malformed(table)
@@ -232,14 +198,40 @@ def _check_columns(table: _Table, columns: list[Column]) -> list[Column]:
         if column.name in have:
             present.append(column)
             continue
-        hint = difflib.get_close_matches(column.name, have, n=1, cutoff=0.6) or [
-            h for h in have if h.lower() == column.name.lower()]
-        hint_text = f"; did you mean {hint[0]!r}?" if hint else ""
         table.log.add("error", table.spec.name, "missing_column",
-                      f"required column {column.name!r} is missing{hint_text}",
-                      file=table.file, column=column.name, lines=[1])
+                      _missing_text(table, column.name, have), file=table.file,
+                      column=table.mapping.source(column.name),
+                      lines=[table.raw.first_line - 1])
         table.mark(np.ones(table.n, bool), "missing_column")
     return present
+
+
+def _missing_text(table: _Table, name: str, have: list[str]) -> str:
+    """Why a schema column is missing, with the source column it most likely is."""
+    key = table.mapping.key_for(name)
+    source = table.mapping.source(name)
+    hint = _closest(source, have)
+    if key:
+        text = f"column {source!r} (named by codebook.toml {key}) is not in {table.file}"
+        return text + (f"; did you mean {hint!r}?" if hint else f" (it has: {have[:12]})")
+    text = f"required column {name!r} is missing"
+    if hint:
+        text += (f"; did you mean {hint!r}? (rename it, or map it: columns = {{ {name} = "
+                 f"\"{hint}\" }} in [tables.{table.spec.name}] of codebook.toml)")
+    return text
+
+
+def _closest(name: str, have: list[str]) -> str | None:
+    """The column of ``have`` most like ``name``, case, spaces and underscores ignored."""
+    def norm(text: str) -> str:
+        return "".join(ch for ch in str(text).lower() if ch.isalnum())
+
+    same = [h for h in have if norm(h) == norm(name)]
+    if same:
+        return same[0]
+    keyed = {norm(h): h for h in have}
+    close = difflib.get_close_matches(norm(name), list(keyed), n=1, cutoff=0.75)
+    return keyed[close[0]] if close else None
 
 
 def _check_malformed(table: _Table) -> None:
@@ -258,15 +250,30 @@ def _check_malformed(table: _Table) -> None:
 def _parse(table: _Table, column: Column) -> None:
     raw = table.raw.frame[column.name]
     name, kind = column.name, column.kind
+    recode = table.mapping.values.get(name)
+    if recode:
+        raw = col.recode(raw, dict(recode))
     if kind == "integer":
-        values, bad, fractional = col.parse_integer(raw)
+        values, bad, fractional = col.parse_integer(raw, **table.mapping.number_options)
         table.flag(fractional, "not_integer", name, f"{name} must be a whole number")
     elif kind == "choice":
         values, bad = col.parse_choice(raw, column.choices)
+    elif kind == "number":
+        values, bad = col.parse_number(raw, **table.mapping.number_options)
+    elif kind == "date":
+        values, bad = col.parse_date(raw, **table.mapping.date_options)
     else:
         values, bad = PARSERS[kind](raw)
-    table.flag(bad, BAD_RULE[kind], name, BAD_TEXT[kind].format(name=name, choices=
-                                                                 "/".join(column.choices)))
+    text = BAD_TEXT[kind].format(name=name, choices="/".join(column.choices))
+    if kind == "date" and bad.any():
+        text = (col.date_hint(raw, bad) if table.mapping.date_format is None else None) or (
+            f"{name} is not a date in the format {table.mapping.date_format!r} "
+            f"(date_format in [tables.{table.spec.name}] of codebook.toml)"
+            if table.mapping.date_format else text)
+    if kind == "choice" and bad.any() and recode is None:
+        text += (f" (other labels can be recoded: values = {{ {name} = {{ ... = "
+                 f"\"{column.choices[0]}\" }} }} in [tables.{table.spec.name}] of codebook.toml)")
+    table.flag(bad, BAD_RULE[kind], name, text)
     if not column.nullable:
         missing = isna(values)
         if bad.any():
@@ -436,7 +443,7 @@ def _check_references(table: _Table, present: list[Column],
         unknown = (codes < 0) & ~isna(values)
         what = parent_col.replace("_id", "")
         table.flag(unknown, "unknown_id", column.name,
-                   f"{column.name} is not a known {what} (not in {parent.raw.path.name})")
+                   f"{column.name} is not a known {what} (not in {parent.raw.label})")
 
 
 def _unverifiable(table: _Table, column: Column, parent_name: str) -> None:
@@ -475,7 +482,8 @@ def _founded(table: _Table, parents: dict) -> tuple[np.ndarray, np.ndarray] | No
     unknown, also in the last slot, for code -1) and each row's firm code, or None."""
     d = table.data
     firms = parents.get("firms")
-    if firms is None or "founded_year" not in firms.data or "firm_id" not in d:
+    if (firms is None or "founded_year" not in firms.data or "firm_id" not in firms.data
+            or "firm_id" not in d):
         return None
     index = firms.id_index("firm_id")
     founded = np.full(len(index) + 1, np.nan)  # last slot: unknown firms (code -1)

@@ -15,12 +15,13 @@ import pandas as pd
 
 from ..report.claims import ADJUST_NAMES, Check, Claim, verdict_rule
 from ..report.document import Report, TableBlock
-from ..report.study_report import data_fingerprint, package_versions, report_date
+from ..data.sources import is_url, redact
+from ..report.study_report import package_versions, report_date
 from ..tables.format import fmt_p
 from ..tables.frame import frame_table
 from ..tables.render import to_docx, to_latex, to_markdown
 from .config import StudyConfig
-from .runner import input_files, load_results, sha256
+from .runner import inputs_of, load_results
 from .store import blocks_from_json, claims_from_json
 
 BODY = ("h1", "h2", "h3", "robustness", "models")
@@ -32,8 +33,8 @@ def build_report(cfg: StudyConfig, stored: dict[str, dict]) -> Report:
     k = first["disclosure_threshold"]
     report = Report(cfg["study"]["title"], first.get("study_name", ""),
                     authors=tuple(cfg["study"]["authors"]), date=report_date(), meta={
-                        "Study folder": cfg.folder.name,
-                        "Data fingerprint": f"sha256 {data_fingerprint(cfg.folder)}",
+                        **_study_source(cfg),
+                        "Data fingerprint": f"sha256 {_data_fingerprint(cfg)}",
                         "Configuration": _shown_path(cfg.path),
                         "Disclosure control": f"no firm named; no statistic from fewer than "
                                               f"{k} firms"})
@@ -110,10 +111,10 @@ def reproducibility_appendix(report: Report, stored: dict[str, dict],
     report = report.add_table(frame_table(pd.DataFrame(rows), labels={
         "section": "Section", "key": "Setting", "value": "Value"},
         title="Configuration in effect (defaults filled in)", label="configuration"))
-    files = pd.DataFrame([{"file": p.name, "bytes": f"{p.stat().st_size:,}",
-                           "sha256": sha256(p)[:16]} for p in input_files(cfg.folder, None)])
+    files = pd.DataFrame([{"file": name, "sha256": digest[:16]}
+                          for name, digest in inputs_of(cfg, None).items()])
     report = report.add_table(frame_table(files, labels={
-        "file": "Input file", "bytes": "Bytes", "sha256": "SHA-256 (first 16 hex digits)"},
+        "file": "Input", "sha256": "SHA-256 (first 16 hex digits)"},
         title="Input fingerprints", label="inputs"))
     seeds = [{"stage": doc["title"], "seeds": ", ".join(f"{k} {v}" for k, v in
                                                          doc["seeds"].items()) or "none"}
@@ -172,3 +173,18 @@ def write_tables(report: Report, directory: Path) -> list[Path]:
 
 
 __all__ = ["build_report", "verdict_page", "write_report", "write_tables"]
+
+
+def _study_source(cfg: StudyConfig) -> dict[str, str]:
+    """The title page's line on where the data came from (a URL without its password)."""
+    if is_url(cfg.folder):
+        return {"Study database": redact(cfg.folder)}
+    return {"Study folder": cfg.folder.name}
+
+
+def _data_fingerprint(cfg: StudyConfig) -> str:
+    """SHA-256 over the labels and digests of every input, in label order."""
+    digest = hashlib.sha256()
+    for name, value in sorted(inputs_of(cfg, None).items()):
+        digest.update(name.encode() + b"\0" + value.encode() + b"\0")
+    return digest.hexdigest()

@@ -33,6 +33,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from ..data.sources import is_url
 from .grammar import ExpressionError, check_formula
 
 FAMILIES = ("H1", "H2", "H3")
@@ -43,8 +44,8 @@ CLUSTERS = ("firm", "group")
 
 # key: (type, default); the schema of every section
 SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
-    "study": {"folder": (str, None), "title": (str, "Industry Peer Network study report"),
-              "authors": (list, [])},
+    "study": {"folder": (str, None), "codebook": (str, ""),
+              "title": (str, "Industry Peer Network study report"), "authors": (list, [])},
     "output": {"dir": (str, "../reports")},
     "run": {"hypotheses": (list, list(FAMILIES)), "seed": (int, 0), "n_boot": (int, 999),
             "progress": (str, "auto")},
@@ -77,7 +78,7 @@ SYSTEM_FOLDERS = frozenset(map(Path, (
     "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/usr/local", "/var",
     "/var/tmp", "/Users", "/System", "/Library", "/Applications", "/private",
     "/private/etc", "/private/tmp", "/private/var")))
-NEUTRAL_KEYS = ("folder", "dir", "hypotheses", "progress", "scheduler")
+NEUTRAL_KEYS = ("folder", "codebook", "dir", "hypotheses", "progress", "scheduler")
 MODEL_KEYS = {"name": str, "formula": str, "cluster": str, "estimator": str}
 
 
@@ -94,10 +95,11 @@ class StudyConfig:
     """
 
     path: Path
-    folder: Path
+    folder: Path | str  # the study folder, or a database URL
     out: Path
     sections: MappingProxyType
     models: tuple[MappingProxyType, ...] = field(default=())
+    codebook: Path | None = None  # None: the folder's codebook.toml
 
     def __getitem__(self, section: str) -> MappingProxyType:
         return self.sections[section]
@@ -166,11 +168,15 @@ def read_toml(path: Path, error: type[Exception]) -> dict:
         raise error(f"{path}: not valid TOML: {err}") from None
 
 
-def default_config(folder: str | Path, out: str | Path) -> StudyConfig:
-    """The default configuration of a study folder, writing to ``out`` (from the command
-    line: any folder)."""
+def default_config(folder: str | Path, out: str | Path, *,
+                   codebook: str | Path | None = None) -> StudyConfig:
+    """The default configuration of a study folder or database URL (with its
+    ``codebook``), writing to ``out`` (from the command line: any folder)."""
     here = Path.cwd() / "ipnstats-defaults.toml"
-    return config_from_dict({"study": {"folder": str(Path(folder).resolve())}}, here, out=out)
+    study = {"folder": folder if is_url(folder) else str(Path(folder).resolve())}
+    if codebook is not None:
+        study["codebook"] = str(Path(codebook).resolve())
+    return config_from_dict({"study": study}, here, out=out)
 
 
 def config_from_dict(raw: dict, path: Path, *, out: str | Path | None = None) -> StudyConfig:
@@ -187,8 +193,13 @@ def config_from_dict(raw: dict, path: Path, *, out: str | Path | None = None) ->
                         f"{', '.join([*SCHEMA, 'models'])})")
     _check_values(sections, path, problems)
     models = _models(raw.get("models", []), path, problems)
-    if sections["study"]["folder"] is None:
-        problems.append(f"{path}: [study] folder is required (the study folder to analyse)")
+    study = sections["study"]
+    if study["folder"] is None:
+        problems.append(f"{path}: [study] folder is required (the study folder, or a "
+                        "database URL, to analyse)")
+    elif is_url(study["folder"]) and not study["codebook"]:
+        problems.append(f"{path}: [study] folder is a database URL: give its codebook too, "
+                        "codebook = \"codebook.toml\"")
     base = path.resolve().parent
     if out is None:
         target = (base / sections["output"]["dir"]).resolve()
@@ -200,8 +211,10 @@ def config_from_dict(raw: dict, path: Path, *, out: str | Path | None = None) ->
     if problems:
         raise ConfigError(f"{len(problems)} problem(s) in the configuration:\n- "
                           + "\n- ".join(problems))
+    folder = study["folder"]
     return StudyConfig(
-        path=path.resolve(), folder=(base / sections["study"]["folder"]).resolve(),
+        path=path.resolve(), folder=folder if is_url(folder) else (base / folder).resolve(),
+        codebook=(base / study["codebook"]).resolve() if study["codebook"] else None,
         out=target,
         sections=MappingProxyType({k: MappingProxyType(v) for k, v in sections.items()}),
         models=tuple(MappingProxyType(m) for m in models))

@@ -15,6 +15,7 @@ from importlib import metadata
 from pathlib import Path
 
 from ..data import load_study
+from ..data.sources import input_fingerprints, is_url
 from .config import StudyConfig
 from .progress import Progress
 from .stages import STAGES, Stage, active, stage
@@ -56,10 +57,27 @@ def code_digest() -> str:
     return digest.hexdigest()
 
 
-def fingerprint(cfg: StudyConfig, st: Stage) -> dict:
-    """What a stage's results depend on: its settings, its input files, ipnstats' code."""
+def fingerprint(cfg: StudyConfig, st: Stage, cache: dict | None = None) -> dict:
+    """What a stage's results depend on: its settings, its inputs (the files, or database
+    tables, its tables are read from, and the codebook), ipnstats' code. ``cache`` keeps
+    a database's digests for the stages of one run."""
     return {"config": cfg.digest(*st.sections), "ipnstats": version(), "code": code_digest(),
-            "inputs": {p.name: sha256(p) for p in input_files(cfg.folder, st.inputs)}}
+            "inputs": inputs_of(cfg, st.inputs, cache)}
+
+
+def inputs_of(cfg: StudyConfig, tables: tuple[str, ...] | None,
+              cache: dict | None = None) -> dict[str, str]:
+    """SHA-256 of each input behind ``tables`` (None: all), by a label without secrets."""
+    if not is_url(cfg.folder):
+        return input_fingerprints(cfg.folder, cfg.codebook, tables)
+    cache = {} if cache is None else cache
+    if "database" not in cache:  # one read of the database per run
+        cache["database"] = input_fingerprints(cfg.folder, cfg.codebook, None)
+    every = cache["database"]
+    if tables is None:
+        return every
+    named = {f"table {t}" for t in tables} | {f"query of [tables.{t}]" for t in tables}
+    return {k: v for k, v in every.items() if k in named or k == Path(cfg.codebook).name}
 
 
 def result_path(cfg: StudyConfig, name: str) -> Path:
@@ -82,24 +100,25 @@ def split_config(cfg: StudyConfig, directory: str | Path) -> list[Path]:
 def stale(cfg: StudyConfig) -> list[str]:
     """The stages whose inputs, settings or ipnstats version changed since their results
     were stored (or that have no results yet)."""
+    cache: dict = {}
     return [st.name for st in active(cfg)
-            if _stored_fingerprint(result_path(cfg, st.name)) != fingerprint(cfg, st)]
+            if _stored_fingerprint(result_path(cfg, st.name)) != fingerprint(cfg, st, cache)]
 
 
 def run(cfg: StudyConfig, *, only: tuple[str, ...] = (), force: bool = False) -> list[str]:
     """Run the stages (``only`` those named) whose fingerprint changed; returns the names
     of the stages that were run."""
     chosen = [stage(n) for n in only] if only else list(active(cfg))
-    ran, study = [], None
+    ran, study, cache = [], None, {}
     for st in chosen:
         path = result_path(cfg, st.name)
-        fp = fingerprint(cfg, st)
+        fp = fingerprint(cfg, st, cache)
         progress = Progress(st.name, cfg["run"]["progress"])
         if not force and _stored_fingerprint(path) == fp:
             progress("up to date")
             path.touch()  # make compares times: the results are as new as their inputs
             continue
-        study = study or load_study(cfg.folder)
+        study = study or load_study(cfg.folder, codebook=cfg.codebook)
         output = st.build(study, cfg, progress)
         doc = {"stage": st.name, "title": st.title, "fingerprint": fp,
                "study_name": study.codebook.name,

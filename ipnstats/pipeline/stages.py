@@ -66,7 +66,7 @@ def _h1(study: Study, cfg: StudyConfig, progress) -> StageOutput:
     res = fit_h1(study.firm_year, threshold=study.codebook.disclosure_threshold,
                  n_boot=run["n_boot"], seed=run["seed"], firms=study.tables.get("firms"),
                  outcomes=tuple(h1["outcomes"]), covariates=tuple(h1["covariates"]),
-                 mediation_draws=h1["mediation_draws"])
+                 mediation_draws=h1["mediation_draws"], absent=study.skipped)
     report, claims = h1_parts(Report(""), res)
     report, claims, checks = _family("H1", cfg, claims, h1_checks(res), report, H1_RULE)
     results = {}
@@ -94,7 +94,7 @@ def _h2(study: Study, cfg: StudyConfig, progress) -> StageOutput:
     run = cfg["run"]
     progress("fitting H2: crossed random effects, moderation, PROCESS model 7, questions")
     res = fit_h2(study.exchanges, threshold=study.codebook.disclosure_threshold,
-                 n_boot=cfg["H2"]["process_draws"], seed=run["seed"])
+                 n_boot=cfg["H2"]["process_draws"], seed=run["seed"], absent=study.skipped)
     report, claims = h2_parts(Report(""), res)
     report, claims, checks = _family("H2", cfg, claims, h2_checks(res), report, H2_RULE)
     results = {"behavior": res.behavior, "loss_aversion": res.loss_aversion,
@@ -117,7 +117,8 @@ def _h3(study: Study, cfg: StudyConfig, progress) -> StageOutput:
     from ..report.h3_section import H3_RULE, fit_h3, h3_checks, h3_parts
 
     progress("fitting H3: crossed random effects, learning curves, triangulation")
-    res = fit_h3(study.exchanges, study.tasks, threshold=study.codebook.disclosure_threshold)
+    res = fit_h3(study.exchanges, study.tasks, threshold=study.codebook.disclosure_threshold,
+                 absent=study.skipped)
     report, claims = h3_parts(Report(""), res)
     report, claims, checks = _family("H3", cfg, claims, h3_checks(res), report, H3_RULE)
     results = {"senders": res.senders, "learning_curve": res.curve,

@@ -3,6 +3,7 @@ not support, and the plain-language number formats of the readings."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -49,14 +50,88 @@ class Unavailable:
     reason: str
 
 
+#: The optional tables of the study folder each claim needs, and what it takes from
+#: each (none named: the claim is about that table's rows).
+NEEDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "H1c": (("surveys", "perceived learning"),),
+    "H1d": (("meeting_activity", "attendance, disclosure, critiques and benchmark ranks"),
+            ("meetings", "the meeting dates that place the practices in years")),
+    "H1f": (("meeting_activity", "the benchmark ranks"),
+            ("meetings", "the meeting dates that place the benchmark ranks in years")),
+    "H2a": (("exchanges", ""),),
+    "H2b": (("exchanges", ""),),
+    "H2c": (("exchanges", ""), ("surveys", "the receivers' loss aversion")),
+    "H2d": (("exchanges", ""),),
+    "H3a": (("exchanges", ""), ("surveys", "the senders' risk aversion"),
+            ("meeting_activity", "the senders' status, from their benchmark ranks"),
+            ("meetings", "the senders' status, from their benchmark ranks")),
+    "H3b": (("tasks", ""), ("exchanges", "the exposure to risk-averse senders"),
+            ("surveys", "the senders' risk aversion, for the exposure")),
+    "H3c": (("tasks", ""), ("exchanges", "the exposure to risk-averse senders, held constant"),
+            ("surveys", "the senders' risk aversion, for the exposure held constant")),
+}
+
+
+def no_table(code: str, absent: Collection[str]) -> Unavailable | None:
+    """Why claim ``code`` cannot be tested when the study lacks the tables ``absent``
+    (e.g. ``Study.skipped``): the first table of :data:`NEEDS` it lacks, or ``None``.
+
+    Examples
+    --------
+    >>> no_table("H2a", ("exchanges", "tasks")).reason
+    'the study has no exchanges table'
+    >>> no_table("H1a", ("exchanges",)) is None
+    True
+    """
+    for table, what in NEEDS.get(code, ()):
+        if table in absent:
+            return Unavailable(f"the study has no {table} table" + (f" ({what})" if what else ""))
+    return None
+
+
+def untestable(absent: Collection[str]) -> dict[str, str]:
+    """``{claim code: reason}`` of every claim the missing tables ``absent`` rule out."""
+    reasons = {code: no_table(code, absent) for code in NEEDS}
+    return {code: r.reason for code, r in reasons.items() if r is not None}
+
+
+def untestable_text(absent: Collection[str]) -> str:
+    """The claims the missing tables ``absent`` rule out, by table, in one line.
+
+    Examples
+    --------
+    >>> untestable_text(("exchanges", "tasks"))
+    'H2a, H2b, H2c, H2d, H3a, H3b (no exchanges table); H3b, H3c (no tasks table)'
+    """
+    parts = []
+    for table in absent:
+        codes = [c for c, needs in NEEDS.items() if any(t == table for t, _ in needs)]
+        if codes:
+            parts.append(f"{', '.join(codes)} (no {table} table)")
+    return "; ".join(parts)
+
+
 def check(code: str, what: str, compute) -> Check:
     """A falsification check; ``compute()`` returns ``(evidence, p_value)``. A test the
     data cannot support becomes a check that is not testable, with the reason."""
     result = attempt(compute)
     if isinstance(result, Unavailable):
-        return Check(code, what, f"not testable: {result.reason}", np.nan)
+        return untestable_check(code, what, result.reason)
     evidence, p = result
     return Check(code, what, evidence, float(p))
+
+
+def untestable_check(code: str, what: str, reason: str) -> Check:
+    """A falsification check whose model could not be fitted (``reason``)."""
+    return Check(code, what, f"not testable: {reason}", np.nan)
+
+
+def check_or_untestable(result, code: str, what: str, compute) -> Check:
+    """:func:`check` of a fitted ``result``; a check that is not testable, with the
+    reason, when ``result`` is :class:`Unavailable`."""
+    if isinstance(result, Unavailable):
+        return untestable_check(code, what, result.reason)
+    return check(code, what, compute)
 
 
 def attempt(fit, *args, **kwargs):
@@ -65,6 +140,12 @@ def attempt(fit, *args, **kwargs):
         return fit(*args, **kwargs)
     except (ValueError, KeyError, np.linalg.LinAlgError) as err:  # SpecificationError too
         return Unavailable(str(err) or type(err).__name__)
+
+
+def not_testable_text(reason: str) -> str:
+    """The sentence that stands in a report section for an analysis that is not testable."""
+    return f"Not testable with these data: {reason.rstrip()}" + (
+        "" if reason.rstrip().endswith((".", "!", "?")) else ".")
 
 
 def render_parts(report: Report, results, parts) -> tuple[Report, list[Claim]]:
@@ -80,7 +161,7 @@ def render_parts(report: Report, results, parts) -> tuple[Report, list[Claim]]:
                         if isinstance(getattr(results, n), Unavailable)), "")
         if missing:
             report = report.add_heading(f"{code}: {title}", 2).add_text(
-                f"Not testable with these data: {missing}")
+                not_testable_text(missing))
             claims.append(Claim(code, claim, missing, np.nan, None))
             continue
         report, made = render(report, results)
@@ -96,7 +177,8 @@ def verdict_rule(method: str = "holm", alpha: float = ALPHA) -> str:
     return (f"Supported: the primary test rejects at the {alpha:.0%} level in the claimed "
             f"direction{adjusted}. Inconclusive: it rejects only before the adjustment. "
             "Not supported: it does not reject, or the estimate has the wrong sign. Not "
-            "testable with these data: the model could not be estimated (reason given).")
+            "testable with these data: the study lacks a table the claim needs, or the model "
+            "could not be estimated (reason given).")
 
 
 def adjudicate(claims: list[Claim], method: str = "holm", alpha: float = ALPHA) -> list[Claim]:

@@ -13,6 +13,7 @@ import pandas as pd
 from ..csvsafe import write_csv
 from ..data import Study
 from ..data.schema import TABLES
+from .claims import untestable_text
 
 ID_COLUMNS = {c.name for spec in TABLES.values() for c in spec.columns if c.kind == "id"}
 
@@ -74,8 +75,8 @@ def _text(study: Study, overview: pd.DataFrame, problems: pd.DataFrame) -> str:
           + (f" line {p.line}" if pd.notna(p.line) else "") + f" {p.column}: {p.problem}"
           for p in problems.head(30).itertuples()),
         "",
-        "   Hypotheses skipped for lack of data: "
-        + (", ".join(f"those needing {t}" for t in study.skipped) or "none"),
+        "   Claims not testable for lack of data: "
+        + (untestable_text(study.skipped) or "none"),
         "",
         "2. Sample flow (every input row accounted for)",
         _indent(study.sample_flow.to_string(index=False)),

@@ -10,6 +10,7 @@ clusters, collinearity, cells without controls) go into the tables' notes.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +22,16 @@ from ..results.vcov import Cluster
 from ..tables.format import fmt_p
 from ..tables.frame import frame_table
 from ..tables.regression import regression_table
-from .claims import ALPHA, Check, Claim, Unavailable, check, claims_table
+from .claims import (
+    ALPHA,
+    Check,
+    Claim,
+    Unavailable,
+    check_or_untestable,
+    claims_table,
+    no_table,
+    not_testable_text,
+)
 from .claims import attempt as _attempt
 from .claims import ci_text as _ci
 from .claims import p_text as _p
@@ -31,6 +41,12 @@ OUTCOMES = {"log_revenue": "Log revenue", "profit_margin": "Profit margin",
             "employment_growth": "Employment growth"}
 ESTIMATORS = ("TWFE", "CS", "CS + covariates", "Sun-Abraham")
 COVARIATES = ("age", "log_employees")
+CLAIMS = {"H1a": "Joining an IPN raises firm performance (log revenue)",
+          "H1b": "The effect grows from novice to expert",
+          "H1c": "Perceived learning carries the effect to performance",
+          "H1d": "Cooperative and competitive practices each matter",
+          "H1e": "IPNs help firms most at an early growth stage (young joiners)",
+          "H1f": "Competition pushes low-ranked firms to disengage"}
 PRACTICE_LABELS = {"attendance_rate": "Attendance rate", "disclosure_rate": "Disclosure rate",
                    "critiques": "Critiques received", "benchmark_rank_pct": "Benchmark rank (pct.)"}
 
@@ -54,14 +70,22 @@ class H1Results:
 
 def fit_h1(fy: pd.DataFrame, *, threshold: int, n_boot: int = 999, seed: int = 0,
            firms: pd.DataFrame | None = None, outcomes: tuple[str, ...] = tuple(OUTCOMES),
-           covariates: tuple[str, ...] = COVARIATES, mediation_draws: int = 5000) -> H1Results:
+           covariates: tuple[str, ...] = COVARIATES, mediation_draws: int = 5000,
+           absent: Collection[str] = ()) -> H1Results:
     """Fit the H1 models on a firm-year frame (``Study.firm_year``).
 
     ``outcomes`` are the outcomes of the participation table (log revenue, the primary
     outcome, is always fitted); ``covariates`` those of the doubly robust CS column.
+    A table a claim needs among ``absent`` (the study's missing tables,
+    ``Study.skipped``; see :data:`~ipnstats.report.claims.NEEDS`) makes its models
+    :class:`~ipnstats.report.claims.Unavailable`, with the reason: no surveys, no H1c;
+    no meetings or meeting activity, no H1d and H1f.
     """
     from ..models.hazard import exit_hazard
     from ..models.practices import heterogeneity, practice_effects
+
+    def fit(code: str, estimator, /, *args, **options):
+        return no_table(code, absent) or _attempt(estimator, *args, **options)
 
     cov = tuple(c for c in covariates if c in fy.columns)
     wanted = dict.fromkeys(("log_revenue", *outcomes))
@@ -72,11 +96,12 @@ def fit_h1(fy: pd.DataFrame, *, threshold: int, n_boot: int = 999, seed: int = 0
         event=_attempt(event_study, fy, outcome="log_revenue", window=(-4, 6), n_boot=n_boot,
                        seed=seed),
         stages=_attempt(stage_effects, fy, outcome="log_revenue", n_boot=n_boot, seed=seed),
-        mediation=_attempt(_fit_mediation, fy, seed, mediation_draws),
-        practices=_attempt(practice_effects, fy, outcome="log_revenue"),
-        practices_std=_attempt(practice_effects, fy, outcome="log_revenue", standardize=True),
+        mediation=fit("H1c", _fit_mediation, fy, seed, mediation_draws),
+        practices=fit("H1d", practice_effects, fy, outcome="log_revenue"),
+        practices_std=fit("H1d", practice_effects, fy, outcome="log_revenue",
+                          standardize=True),
         heterogeneity=_attempt(heterogeneity, fy, outcome="log_revenue", firms=firms),
-        hazard=_attempt(exit_hazard, fy), hazard_cox=_attempt(exit_hazard, fy, model="cox"),
+        hazard=fit("H1f", exit_hazard, fy), hazard_cox=fit("H1f", exit_hazard, fy, model="cox"),
         threshold=threshold, covariates=cov)
 
 
@@ -145,8 +170,8 @@ def h1_parts(report: Report, res: H1Results) -> tuple[Report, list[Claim]]:
         missing = _unavailable(res, needs)
         if missing:
             report = report.add_heading(f"{code}: {title}", 2).add_text(
-                f"Not testable with these data: {missing}")
-            claims.append(Claim(code, title.capitalize(), missing, np.nan, None))
+                not_testable_text(missing))
+            claims.append(Claim(code, CLAIMS[code], missing, np.nan, None))
             continue
         report, claim = part(report, res)
         claims.append(claim)
@@ -200,7 +225,7 @@ def _participation(report: Report, res: H1Results):
             f"{_p(row['p_value'])}). {sure}{trust} The TWFE estimate ({twfe:.3f}) is smaller "
             "because it also compares late joiners with firms that joined earlier, whose "
             "effects were still growing.")
-    claim = Claim("H1a", "Joining an IPN raises firm performance (log revenue)",
+    claim = Claim("H1a", CLAIMS["H1a"],
                   f"ATT {row['estimate']:.3f} ({_ci(row)})", float(row["p_value"]),
                   bool(row["p_value"] < ALPHA and row["estimate"] > 0))
     return report.add_text(text), claim
@@ -243,7 +268,7 @@ def _event_and_stages(report: Report, res: H1Results):
                if p_all < ALPHA else
                "Not every step is significant, so a steady rise is not established.")
     report = report.add_text(f"Reading: the effect changes with tenure ({steps}). {verdict}")
-    return report, Claim("H1b", "The effect grows from novice to expert", steps, p_all,
+    return report, Claim("H1b", CLAIMS["H1b"], steps, p_all,
                          bool(p_all < ALPHA))
 
 
@@ -276,7 +301,7 @@ def _mediation(report: Report, res: H1Results):
             f"goes with {tidy.loc['b::perceived_learning', 'estimate']:.3f} more log revenue "
             f"the next year: an indirect effect of {ind['estimate']:.3f} ({_ci(ind)}), "
             f"{100 * med.proportion_mediated:.0f}% of the total. {sure}")
-    claim = Claim("H1c", "Perceived learning carries the effect to performance",
+    claim = Claim("H1c", CLAIMS["H1c"],
                   f"indirect {ind['estimate']:.3f} ({_ci(ind)})", float(ind["p_value"]),
                   bool(ind["conf_low"] > 0))
     report = report.add_heading("H1c: learning as the mechanism", 2)
@@ -305,7 +330,7 @@ def _practices(report: Report, res: H1Results):
             f"({_p(comp.p_value)}). Per standard deviation of each practice, the two blocks "
             + ("differ" if eq.p_value < ALPHA else "do not differ significantly")
             + f" ({_p(eq.p_value)}).")
-    claim = Claim("H1d", "Cooperative and competitive practices each matter",
+    claim = Claim("H1d", CLAIMS["H1d"],
                   f"cooperative {_p(coop.p_value)}, competitive {_p(comp.p_value)}",
                   float(max(coop.p_value, comp.p_value)), bool(both))
     return report.add_text(text), claim
@@ -340,7 +365,7 @@ def _heterogeneity(report: Report, res: H1Results):
         title="Membership effect with interactions", label="h1e-interactions"))
     diff = [t for t in tidy.index if t.startswith("ATT[young_join=1] -")]
     if not diff:
-        return report, Claim("H1e", "IPNs help young firms most", "no young joiners",
+        return report, Claim("H1e", CLAIMS["H1e"], "no young joiners",
                              np.nan, None)
     d = tidy.loc[diff[0]]
     p_one = float(d["p_value"] / 2 if d["estimate"] > 0 else 1 - d["p_value"] / 2)
@@ -350,7 +375,7 @@ def _heterogeneity(report: Report, res: H1Results):
                "early growth stage." if p_one < ALPHA else
                "The difference is not significant, so the data do not show that young joiners "
                "benefit more."))
-    claim = Claim("H1e", "IPNs help firms most at an early growth stage (young joiners)",
+    claim = Claim("H1e", CLAIMS["H1e"],
                   f"young - old {d['estimate']:+.3f} ({_ci(d)})", p_one, bool(p_one < ALPHA))
     return report.add_text(text), claim
 
@@ -372,7 +397,7 @@ def _hazard(report: Report, res: H1Results):
             + ("Low-ranked firms are significantly more likely to leave: competition can push "
                "firms out." if p_one < ALPHA else
                "The data do not show that low-ranked firms leave more."))
-    claim = Claim("H1f", "Competition pushes low-ranked firms to disengage",
+    claim = Claim("H1f", CLAIMS["H1f"],
                   f"logit {row['estimate']:+.2f} ({_ci(row)})", p_one, bool(p_one < ALPHA))
     return report.add_text(text), claim
 
@@ -397,10 +422,7 @@ def h1_checks(res: H1Results) -> list[Check]:
             "ATT[small_join=1] - ATT[small_join=0]"]
         return f"difference {d['estimate']:+.3f} ({_ci(d)})", d["p_value"]
 
-    checks = []
-    if not isinstance(res.event, Unavailable):
-        checks.append(check("H1a", "No effect before joining (pre-trends)", pre_trends))
-    if not isinstance(res.heterogeneity, Unavailable):
-        checks.append(check("H1e", "Small joiners gain no more than larger ones",
-                            small_joiners))
-    return checks
+    return [check_or_untestable(res.event, "H1a", "No effect before joining (pre-trends)",
+                                pre_trends),
+            check_or_untestable(res.heterogeneity, "H1e",
+                                "Small joiners gain no more than larger ones", small_joiners)]

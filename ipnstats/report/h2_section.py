@@ -9,6 +9,7 @@ each with a plain-language reading, then the claims with the verdicts.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import pandas as pd
@@ -21,11 +22,11 @@ from .claims import (
     ALPHA,
     Check,
     Claim,
-    Unavailable,
     attempt,
-    check,
+    check_or_untestable,
     ci_text,
     claims_table,
+    no_table,
     one_sided,
     p_text,
     render_parts,
@@ -54,23 +55,34 @@ class H2Results:
     threshold: int
 
 
-def fit_h2(ex: pd.DataFrame, *, threshold: int, n_boot: int = 999,
-           seed: int = 0) -> H2Results:
-    """Fit the H2 models on an exchange frame (``Study.exchanges``)."""
+def fit_h2(ex: pd.DataFrame | None, *, threshold: int, n_boot: int = 999,
+           seed: int = 0, absent: Collection[str] = ()) -> H2Results:
+    """Fit the H2 models on an exchange frame (``Study.exchanges``).
+
+    ``ex=None`` (a study without exchanges) or a table the claim needs among ``absent``
+    (the study's missing tables, ``Study.skipped``; see
+    :data:`~ipnstats.report.claims.NEEDS`) makes each analysis that needs it
+    :class:`~ipnstats.report.claims.Unavailable`, with the reason.
+    """
     from ..models.moderation import moderation
     from ..models.process import conditional_process
     from ..models.questions import question_patterns
 
+    absent = {*absent, *(("exchanges",) if ex is None else ())}
+
+    def fit(code: str, estimator, /, **options):
+        return no_table(code, absent) or attempt(estimator, ex, **options)
+
     return H2Results(
-        framing=attempt(_framing_models, ex),
-        behavior=attempt(moderation, ex, y="behavior_change", x="cognitive_shift", w="loss",
-                         family="binomial", vcov=Cluster(RECEIVER)),
-        loss_aversion=attempt(moderation, ex, y="cognitive_shift", x="loss",
-                              w="receiver_loss_aversion", vcov=Cluster(RECEIVER, SENDER)),
-        process=attempt(conditional_process, ex, model=7, x="loss", m="cognitive_shift",
-                        y="behavior_change", w="receiver_loss_aversion", cluster=RECEIVER,
-                        n_boot=n_boot, seed=seed),
-        questions=attempt(question_patterns, ex, seed=seed, n_boot=n_boot),
+        framing=fit("H2a", _framing_models),
+        behavior=fit("H2b", moderation, y="behavior_change", x="cognitive_shift", w="loss",
+                     family="binomial", vcov=Cluster(RECEIVER)),
+        loss_aversion=fit("H2c", moderation, y="cognitive_shift", x="loss",
+                          w="receiver_loss_aversion", vcov=Cluster(RECEIVER, SENDER)),
+        process=fit("H2c", conditional_process, model=7, x="loss", m="cognitive_shift",
+                    y="behavior_change", w="receiver_loss_aversion", cluster=RECEIVER,
+                    n_boot=n_boot, seed=seed),
+        questions=fit("H2d", question_patterns, seed=seed, n_boot=n_boot),
         threshold=threshold)
 
 
@@ -329,5 +341,5 @@ def h2_checks(res: H2Results) -> list[Check]:
              ("loss_aversion", "H2c", "Loss aversion does not matter under gain framing",
               loss_aversion),
              ("questions", "H2d", "Senders do not change the number of questions", senders))
-    return [check(code, what, compute) for name, code, what, compute in parts
-            if not isinstance(getattr(res, name), Unavailable)]
+    return [check_or_untestable(getattr(res, name), code, what, compute)
+            for name, code, what, compute in parts]

@@ -9,6 +9,7 @@ the triangulation table, each with a plain-language reading, then the claims.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,8 +25,10 @@ from .claims import (
     Unavailable,
     attempt,
     check,
+    check_or_untestable,
     ci_text,
     claims_table,
+    no_table,
     one_sided,
     p_text,
     render_parts,
@@ -66,19 +69,40 @@ def task_design(tasks: pd.DataFrame) -> pd.DataFrame:
                            INTERACTION: tasks["log_cum_experience"] * exposure})
 
 
-def fit_h3(ex: pd.DataFrame, tasks: pd.DataFrame, *, threshold: int) -> H3Results:
-    """Fit the H3 models on the exchange and task frames (``Study.exchanges``, ``.tasks``)."""
+def fit_h3(ex: pd.DataFrame | None, tasks: pd.DataFrame | None, *, threshold: int,
+           absent: Collection[str] = ()) -> H3Results:
+    """Fit the H3 models on the exchange and task frames (``Study.exchanges``, ``.tasks``).
+
+    A frame that is ``None`` (the study has no such table) or a table a claim needs
+    among ``absent`` (the study's missing tables, ``Study.skipped``; see
+    :data:`~ipnstats.report.claims.NEEDS`) makes each analysis that needs it
+    :class:`~ipnstats.report.claims.Unavailable`, with the reason. The exposure to
+    risk-averse senders comes from the exchanges and the surveys: without either, H3b
+    and H3c are not testable (H3c's experience slope is the one at no exposure; left
+    out, exposure would load on experience), and without the meetings and their
+    activity the senders' status, one of H3a's outward traits, is unknown.
+    """
     from ..models.senders import sender_effects
     from ..models.triangulation import triangulation
 
-    exchanges = ex.assign(neutral=(ex["framing"] == "neutral").astype(float))
+    absent = {*absent, *(("exchanges",) if ex is None else ()),
+              *(("tasks",) if tasks is None else ())}
+    senders = no_table("H3a", absent)
+    if senders is None:
+        exchanges = ex.assign(neutral=(ex["framing"] == "neutral").astype(float))
+        senders = attempt(sender_effects, exchanges, covariates=("loss", "neutral"))
+    if tasks is None:
+        why = no_table("H3c", absent)
+        return H3Results(senders=senders, curve=why, curve_steps=(), triangulation=why,
+                         threshold=threshold)
     tk = task_design(tasks)
-    curve, steps = _curve(tk)
-    return H3Results(
-        senders=attempt(sender_effects, exchanges, covariates=("loss", "neutral")),
-        curve=curve, curve_steps=steps,
-        triangulation=attempt(triangulation, tk, covariates=(EXPOSURE, INTERACTION)),
-        threshold=threshold)
+    curve, steps = (no_table("H3b", absent), ())
+    if curve is None:
+        curve, steps = _curve(tk)
+    return H3Results(senders=senders, curve=curve, curve_steps=steps,
+                     triangulation=no_table("H3c", absent) or attempt(
+                         triangulation, tk, covariates=(EXPOSURE, INTERACTION)),
+                     threshold=threshold)
 
 
 def _curve(tk: pd.DataFrame) -> tuple[object, tuple[str, ...]]:
@@ -278,14 +302,15 @@ def h3_checks(res: H3Results) -> list[Check]:
             return f"{row['estimate']:+.3f}{unit} ({ci_text(row)})", row["p_value"]
         return compute
 
-    checks = []
-    if not isinstance(res.senders, Unavailable):
-        checks += [check("H3a", f"{LABELS[t]} of the sender does not matter",
-                         term(res.senders, t, " per SD")) for t in OUTWARD]
-    if not isinstance(res.curve, Unavailable):
-        checks.append(check("H3b", "Exposure alone does not shift the curve",
-                            term(res.curve, EXPOSURE)))
-    if not isinstance(res.triangulation, Unavailable):
-        checks.append(check("H3c", "More experience alone does not teach more "
-                            "(reinforcement)", term(res.triangulation, "log(cum_experience)")))
+    if isinstance(res.senders, Unavailable):
+        checks = [check_or_untestable(res.senders, "H3a", "The outward traits of the sender "
+                                      "do not matter", None)]
+    else:
+        checks = [check("H3a", f"{LABELS[t]} of the sender does not matter",
+                        term(res.senders, t, " per SD")) for t in OUTWARD]
+    checks.append(check_or_untestable(res.curve, "H3b", "Exposure alone does not shift the "
+                                      "curve", term(res.curve, EXPOSURE)))
+    checks.append(check_or_untestable(res.triangulation, "H3c", "More experience alone does "
+                                      "not teach more (reinforcement)",
+                                      term(res.triangulation, "log(cum_experience)")))
     return checks

@@ -18,6 +18,7 @@ import pandas as pd
 from ..data import Study
 from ..tables.descriptives import descriptives_table
 from ..tables.frame import frame_table
+from .claims import untestable_text
 from .data_report import panel_overview
 from .document import Report
 
@@ -77,14 +78,15 @@ def _h1(report: Report, study: Study) -> Report:
     from .h1_section import fit_h1, h1_section
 
     results = fit_h1(study.firm_year, threshold=study.codebook.disclosure_threshold,
-                     firms=study.tables.get("firms"))
+                     firms=study.tables.get("firms"), absent=study.skipped)
     return h1_section(report, results)
 
 
 def _h2(report: Report, study: Study) -> Report:
     from .h2_section import fit_h2, h2_section
 
-    results = fit_h2(study.exchanges, threshold=study.codebook.disclosure_threshold)
+    results = fit_h2(study.exchanges, threshold=study.codebook.disclosure_threshold,
+                     absent=study.skipped)
     return h2_section(report, results)
 
 
@@ -92,7 +94,7 @@ def _h3(report: Report, study: Study) -> Report:
     from .h3_section import fit_h3, h3_section
 
     results = fit_h3(study.exchanges, study.tasks,
-                     threshold=study.codebook.disclosure_threshold)
+                     threshold=study.codebook.disclosure_threshold, absent=study.skipped)
     return h3_section(report, results)
 
 
@@ -106,7 +108,7 @@ def data_section(report: Report, study: Study, heading: str = "Data") -> Report:
     report = _panel(report, study)
     variables = [v for v in DESCRIPTIVES if v in study.firm_year.columns]
     table = descriptives_table(study.firm_year, variables, labels=study.codebook,
-                               reliability=study.reliability,
+                               reliability=study.reliability if len(study.reliability) else None,
                                threshold=study.codebook.disclosure_threshold)
     report = report.add_heading("Descriptive statistics and correlations", 2).add_text(
         "Firm-year observations. Survey scales are averaged items (two thirds answered).")
@@ -119,8 +121,9 @@ def _validation(report: Report, study: Study) -> Report:
     rows = ", ".join(f"{t} {n:,}" for t, n in v.rows_read.items())
     text = (f"The study folder was validated against the schema: {v.n_errors:,} error(s) "
             f"and {v.n_warnings:,} warning(s). Rows read: {rows}.")
-    if study.skipped:
-        text += " Hypotheses needing " + ", ".join(study.skipped) + " cannot be tested."
+    if untestable_text(study.skipped):
+        text += (" Claims that are not testable for lack of data: "
+                 f"{untestable_text(study.skipped)}.")
     report = report.add_heading("Validation", 2).add_text(text)
     problems = v.problems
     if len(problems):

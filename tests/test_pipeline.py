@@ -280,7 +280,7 @@ args = sys.argv[1:]
 with open("calls.log", "a") as log:
     log.write(" ".join(args) + "\\n")
 if "--split-config" in args:
-    sys.exit(subprocess.call([{python!r}, "-m", "ipnstats.cli", *args]))
+    sys.exit(subprocess.call([{python!r}, "-P", "-m", "ipnstats.cli", *args]))
 if "--stage" in args:
     out = pathlib.Path("reports/results") / (args[args.index("--stage") + 1] + ".json")
 elif args[0] == "report":

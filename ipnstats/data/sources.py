@@ -218,7 +218,7 @@ class DatabaseSource:
         self._error = database.DatabaseError
         try:
             self.tables = database.read_tables(url, requests) if codebook is not None else {}
-        except (database.DatabaseError, ImportError) as exc:
+        except database.DatabaseError as exc:
             raise SourceError(redact(str(exc))) from None
 
     def __enter__(self):
@@ -240,8 +240,22 @@ class DatabaseSource:
                              f"name it with table = \"...\" or query = \"...\" in "
                              f"[tables.{name}] of codebook.toml", file=label)
             return None
-        frame = table.to_pandas(date_as_object=False)
-        return RawTable(name, None, frame, first_line=1, label=label)
+        return RawTable(name, None, _exact_frame(table), first_line=1, label=label)
+
+
+def _exact_frame(table) -> pd.DataFrame:
+    """A database table as a frame, nothing rounded: whole numbers with missing values and
+    decimals (pandas would make them floats, which round ids past 2^53 and decimals) come
+    as their exact text, which the column parsers read."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for i, field in enumerate(table.schema):
+        kind = field.type
+        if (pa.types.is_decimal(kind)
+                or (pa.types.is_integer(kind) and table.column(i).null_count)):
+            table = table.set_column(i, field.name, pc.cast(table.column(i), pa.string()))
+    return table.to_pandas(date_as_object=False)
 
 
 def open_source(location: Path | str, codebook: Codebook | None, log: ProblemLog):

@@ -8,14 +8,15 @@ measurement, methods, reproducibility). Nothing is refitted here.
 
 from __future__ import annotations
 
+import hashlib
 import platform
 from pathlib import Path
 
 import pandas as pd
 
+from ..data.sources import is_url, redact
 from ..report.claims import ADJUST_NAMES, Check, Claim, verdict_rule
 from ..report.document import Report, TableBlock
-from ..data.sources import is_url, redact
 from ..report.study_report import package_versions, report_date
 from ..tables.format import fmt_p
 from ..tables.frame import frame_table

@@ -34,19 +34,6 @@ def version() -> str:
     return metadata.version("ipnstats")
 
 
-def input_files(folder: Path, tables: tuple[str, ...] | None) -> list[Path]:
-    """The study folder's files behind ``tables`` (``None``: every file but truth.toml)."""
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != "truth.toml"
-                   and not p.name.startswith("."))
-    if tables is None:
-        return files
-    return [p for p in files if p.name.split(".")[0] in tables]
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 @functools.cache
 def code_digest() -> str:
     """SHA-256 of ipnstats' own source files: new code, new results."""
@@ -166,4 +153,4 @@ def load_results(cfg: StudyConfig) -> dict[str, dict]:
     return out
 
 
-__all__ = ["fingerprint", "input_files", "load_results", "run", "split_config", "stale"]
+__all__ = ["fingerprint", "inputs_of", "load_results", "run", "split_config", "stale"]

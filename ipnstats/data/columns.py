@@ -184,8 +184,9 @@ def parse_integer(s: pd.Series, *, decimal: str = ".", thousands: str | None = N
     dtype = s.dtype
     if pd.api.types.is_integer_dtype(dtype) and not isinstance(dtype, pd.ArrowDtype):
         none = np.zeros(len(s), bool)
-        if isinstance(dtype, np.dtype) and dtype.kind == "u" and dtype.itemsize == 8:
-            big = s.to_numpy() > np.iinfo(np.int64).max
+        unsigned = np.dtype(getattr(dtype, "numpy_dtype", dtype))
+        if unsigned.kind == "u" and unsigned.itemsize == 8:  # (numpy or nullable uint64)
+            big = (s > np.iinfo(np.int64).max).to_numpy(dtype=bool, na_value=False)
             if big.any():
                 return s.astype("float64").where(~big), big, none
         if isinstance(dtype, np.dtype) or not s.hasnans:

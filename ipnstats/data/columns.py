@@ -139,7 +139,7 @@ def parse_number(s: pd.Series, *, decimal: str = ".",
     marks = number_marks(decimal, thousands)
     if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
         values = s.astype("float64")
-        if values.dtype.kind == "f" and s.dtype.kind != "i":  # (int64 holds no inf)
+        if s.dtype.kind != "i" and not _all_finite(values.to_numpy()):  # (ints hold no inf)
             infinite = np.isinf(values.to_numpy())
             if infinite.any():
                 return values.where(~infinite), infinite
@@ -157,6 +157,13 @@ def parse_number(s: pd.Series, *, decimal: str = ".",
     if infinite.any():
         values[infinite] = np.nan
     return pd.Series(values, index=s.index, name=s.name), np.isnan(values) & present
+
+
+def _all_finite(values: np.ndarray) -> bool:
+    """True when ``values`` are surely all finite: their sum is (a quick test, without
+    a mask; False also when values are missing or the sum overflows)."""
+    with np.errstate(invalid="ignore", over="ignore"):  # (inf - inf, overflow)
+        return bool(np.isfinite(np.add.reduce(values)))
 
 
 def _money(text: str) -> float:
@@ -181,6 +188,7 @@ def parse_integer(s: pd.Series, *, decimal: str = ".", thousands: str | None = N
     columns without missing values come back as int64, others as floats.
     """
     _series(s)
+    number_marks(decimal, thousands)  # (refuses marks it does not handle)
     dtype = s.dtype
     if pd.api.types.is_integer_dtype(dtype) and not isinstance(dtype, pd.ArrowDtype):
         none = np.zeros(len(s), bool)
@@ -191,11 +199,15 @@ def parse_integer(s: pd.Series, *, decimal: str = ".", thousands: str | None = N
                 return s.astype("float64").where(~big), big, none
         if isinstance(dtype, np.dtype) or not s.hasnans:
             return s.astype(np.int64), none, none
-    values, bad = parse_number(s, decimal=decimal, thousands=thousands)
+    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+        values, bad = s.astype("float64"), np.zeros(len(s), bool)  # (inf: caught below)
+    else:
+        values, bad = parse_number(s, decimal=decimal, thousands=thousands)
     array = values.to_numpy()
-    with np.errstate(invalid="ignore"):
-        big = np.abs(array) >= _INT64_LIMIT
-    if big.any():
+    if len(array) and (np.fmax.reduce(array) >= _INT64_LIMIT
+                       or np.fmin.reduce(array) <= -_INT64_LIMIT):  # (no mask unless needed)
+        with np.errstate(invalid="ignore"):
+            big = np.abs(array) >= _INT64_LIMIT
         values, bad = values.where(~big), bad | big
     fractional = (values.notna() & (values != np.round(values))).to_numpy()
     return values.where(~fractional), bad, fractional

@@ -279,6 +279,13 @@ def test_date_format_leaves_dates_alone():
     assert not bad.any()
 
 
+def test_date_format_takes_the_dates_of_a_mixed_excel_column():
+    s = pd.Series([pd.Timestamp("2019-03-04 12:00"), "25/12/2019", None, "x"], dtype=object)
+    values, bad = col.parse_date(s, date_format="%d/%m/%Y")
+    assert values[:2].tolist() == [pd.Timestamp("2019-03-04"), pd.Timestamp("2019-12-25")]
+    assert bad.tolist() == [False, False, False, True]
+
+
 def test_default_date_reading_is_unchanged():
     s = pd.Series(["2019-03-04", "2019/03/04", "04.03.2019", "03/04/2019", ""])
     values, bad = col.parse_date(s)
@@ -350,3 +357,19 @@ def test_recode_keeps_unmapped_values_as_they_are():
     s = pd.Series([" a ", "b"])
     assert col.recode(s, {"x": "y"}).tolist() == [" a ", "b"]
     assert col.recode(s, {}) is s
+
+
+@pytest.mark.parametrize(("fmt", "problem"), [
+    ("%d/%m/%Y", None), ("%m/%d/%y", None), ("%Y%m%d", None), ("%d.%m.%Y %H:%M", None),
+    ("%Q", "is not a strftime format"), ("%d/%m", "does not read back day, month and year"),
+    ("%Y", "does not read back"), ("dd/mm/yyyy", "is not a strftime format"),
+    ("", "is not a strftime format"),
+])
+def test_date_format_problem(fmt, problem):
+    found = col.date_format_problem(fmt)
+    assert found is None if problem is None else problem in found
+
+
+def test_parse_date_refuses_a_broken_format_with_its_reason():
+    with pytest.raises(ValueError, match="'Q' is a bad directive"):
+        col.parse_date(pd.Series(["03/04/2019"]), date_format="%Q")

@@ -272,3 +272,12 @@ def test_defined_reliability_has_an_empty_note():
 def test_omega_with_two_identical_items():
     data = _answers().assign(b=lambda d: d["a"])
     assert 0 < mcdonald_omega(data) <= 1
+
+
+def test_task_counts_do_not_depend_on_the_date_resolution(base_study):
+    tasks, exchanges = base_study.tables["tasks"], base_study.exchanges
+    mixed = task_frame(tasks.assign(date=tasks["date"].astype("datetime64[ms]")),
+                       exchanges.assign(date=exchanges["date"].astype("datetime64[ns]")))
+    same = task_frame(tasks, exchanges)
+    np.testing.assert_array_equal(mixed["prior_risk_averse"], same["prior_risk_averse"])
+    assert same["prior_spontaneous"].sum() > 0

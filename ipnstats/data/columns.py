@@ -18,11 +18,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .conventions import date_hint, marked_numbers, number_marks
+from .conventions import date_format_problem, date_hint, marked_numbers, number_marks
 
-__all__ = ["POOL", "date_hint", "empty", "full", "id_codes", "id_index", "number_marks",
-           "parse_binary", "parse_choice", "parse_date", "parse_id", "parse_integer",
-           "parse_number", "parse_text", "recode", "take", "used_codes"]
+__all__ = ["POOL", "date_format_problem", "date_hint", "empty", "full", "id_codes", "id_index",
+           "number_marks", "parse_binary", "parse_choice", "parse_date", "parse_id",
+           "parse_integer", "parse_number", "parse_text", "recode", "take", "used_codes"]
+
 _MONEY = re.compile(
     r"^(?P<neg>-)?(?P<open>\()?\s*[$€£]?\s*"
     r"(?P<num>\d{1,3}(,\d{3})+(\.\d+)?|\d+(\.\d+)?|\.\d+)\s*(?P<close>\))?$"
@@ -250,6 +251,9 @@ def parse_date(s: pd.Series, *, date_format: str | None = None
     if s.dtype == object and s.map(lambda v: hasattr(v, "year") or v is None).all():
         return pd.to_datetime(s).astype("datetime64[s]").dt.normalize(), np.zeros(len(s), bool)
     if date_format is not None:
+        problem = date_format_problem(date_format)
+        if problem:
+            raise ValueError(problem)
         return _formatted_dates(s, date_format)
     text = _blank(s)
     present = text.notna().to_numpy()
@@ -265,12 +269,17 @@ def parse_date(s: pd.Series, *, date_format: str | None = None
 
 
 def _formatted_dates(s: pd.Series, date_format: str) -> tuple[pd.Series, np.ndarray]:
+    """Text dates in ``date_format``; in a column of objects (Excel), cells that are
+    dates already are taken as they are."""
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
         s = s.astype("Float64").astype("str").str.replace(r"\.0$", "", regex=True)
-    text = _blank(s)
+    dated = s.map(lambda v: hasattr(v, "year")).to_numpy(bool) if s.dtype == object else None
+    text = _blank(s.where(~dated, None) if dated is not None and dated.any() else s)
     present = text.notna().to_numpy()
-    values = pd.to_datetime(text, format=date_format, errors="coerce")
-    values = values.astype("datetime64[s]").dt.normalize()
+    values = pd.to_datetime(text, format=date_format, errors="coerce").astype("datetime64[s]")
+    if dated is not None and dated.any():
+        values[dated] = pd.to_datetime(s[dated].tolist()).astype("datetime64[s]")
+    values = values.dt.normalize()
     return values, values.isna().to_numpy() & present
 
 

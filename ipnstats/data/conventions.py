@@ -104,8 +104,9 @@ def date_hint(s: pd.Series, bad: np.ndarray, *, max_values: int = 10_000) -> str
     Examples
     --------
     >>> s = pd.Series(["03/04/2019", "05/06/2019"])
-    >>> date_hint(s, np.array([True, True]))  # doctest: +ELLIPSIS
-    "dates such as '03/04/2019' may be day-first or month-first: set date_format = ..."
+    >>> print(date_hint(s, np.array([True, True])))  # doctest: +NORMALIZE_WHITESPACE
+    dates such as '03/04/2019' may be day-first or month-first: set date_format =
+    "%d/%m/%Y" (or "%m/%d/%Y") for this table in codebook.toml
     """
     cells = pd.unique(np.asarray(s[np.asarray(bad, bool)].astype("str"), dtype=object))
     found = [(m[0].strip(), int(m[1]), m[2], int(m[3]), len(m[4]))
@@ -128,4 +129,29 @@ def date_hint(s: pd.Series, bad: np.ndarray, *, max_values: int = 10_000) -> str
     if not high_first:
         return (f"dates such as {found[0][0]!r} may be day-first or month-first: set "
                 f'date_format = "{day_first}" (or "{month_first}") {_WHERE}')
+    return None
+
+
+def date_format_problem(date_format: str) -> str | None:
+    """Why ``date_format`` cannot be a table's date format, or None when it can: it must
+    be a strftime format that writes a day, a month and a year and reads them back.
+
+    Examples
+    --------
+    >>> date_format_problem("%d/%m/%Y") is None
+    True
+    >>> print(date_format_problem("%d/%m"))
+    date_format '%d/%m' does not read back day, month and year (write e.g. "%d/%m/%Y")
+    """
+    sample = pd.Timestamp(2019, 3, 25)  # day and month differ, the day is above 12
+    if not isinstance(date_format, str) or "%" not in date_format:
+        return f"date_format {date_format!r} is not a strftime format such as \"%d/%m/%Y\""
+    try:
+        back = pd.to_datetime(pd.Series([sample.strftime(date_format)]), format=date_format,
+                              errors="coerce").iloc[0]
+    except ValueError as exc:
+        return f"date_format {date_format!r} is not a strftime format: {exc}"
+    if pd.isna(back) or back.normalize() != sample:
+        return (f"date_format {date_format!r} does not read back day, month and year "
+                "(write e.g. \"%d/%m/%Y\")")
     return None

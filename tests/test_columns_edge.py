@@ -355,8 +355,10 @@ def test_recode_numbers_by_their_text():
 
 def test_recode_keeps_unmapped_values_as_they_are():
     s = pd.Series([" a ", "b"])
-    assert col.recode(s, {"x": "y"}).tolist() == [" a ", "b"]
-    assert col.recode(s, {}) is s
+    assert col.recode(s, {"x": "y"}) is s and col.recode(s, {}) is s
+    numbers = pd.Series([1.0, 2.5])
+    assert col.recode(numbers, {"ja": "1"}) is numbers
+    assert col.recode(pd.Series([" a ", "b", "c"]), {"b": "B"}).tolist() == [" a ", "B", "c"]
 
 
 @pytest.mark.parametrize(("fmt", "problem"), [

@@ -286,7 +286,8 @@ def _formatted_dates(s: pd.Series, date_format: str) -> tuple[pd.Series, np.ndar
 def recode(s: pd.Series, mapping: dict[str, str]) -> pd.Series:
     """Values replaced by ``mapping`` (source text, stripped -> new text); values not in
     the mapping are kept as they are. Categorical columns are recoded on their
-    categories; other columns come back categorical.
+    categories; other columns come back categorical (numbers as their text, ``1.0`` as
+    ``"1"``), or as they came when no value is in the mapping.
 
     Examples
     --------
@@ -297,16 +298,16 @@ def recode(s: pd.Series, mapping: dict[str, str]) -> pd.Series:
     _series(s)
     if not mapping:
         return s
+    source = s
     if not isinstance(s.dtype, pd.CategoricalDtype):
         numeric = pd.api.types.is_numeric_dtype(s.dtype)
         s = s.astype("str").astype("category")
         if numeric:  # 1.0 -> "1", as the file shows it
             s = s.cat.rename_categories(_texts(_normalise_ids(s.cat.categories)))
-    categories = s.cat.categories
-    text = categories.astype("str")
-    new = [mapping.get(t.strip(), t) for t in text]
-    if new == list(text):
-        return s
+    text = list(s.cat.categories.astype("str"))
+    new = [str(mapping.get(t.strip(), t)) for t in text]
+    if new == text:
+        return source  # nothing to recode: the column as it came
     uniq, inverse = np.unique(np.asarray(new, dtype=object), return_inverse=True)
     codes = s.cat.codes.to_numpy()
     new_codes = np.where(codes >= 0, np.append(inverse, -1)[codes], -1)

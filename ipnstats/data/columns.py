@@ -276,7 +276,11 @@ def _formatted_dates(s: pd.Series, date_format: str) -> tuple[pd.Series, np.ndar
     dated = s.map(lambda v: hasattr(v, "year")).to_numpy(bool) if s.dtype == object else None
     text = _blank(s.where(~dated, None) if dated is not None and dated.any() else s)
     present = text.notna().to_numpy()
-    values = pd.to_datetime(text, format=date_format, errors="coerce").astype("datetime64[s]")
+    codes, distinct = pd.factorize(text)  # dates repeat: each distinct text is read once
+    read = pd.to_datetime(pd.Series(distinct, dtype=object), format=date_format,
+                          errors="coerce").to_numpy(dtype="datetime64[s]")
+    values = pd.Series(np.append(read, np.datetime64("NaT", "s"))[codes], index=s.index,
+                       name=s.name)
     if dated is not None and dated.any():
         values[dated] = pd.to_datetime(s[dated].tolist()).astype("datetime64[s]")
     values = values.dt.normalize()

@@ -17,7 +17,6 @@ import pyarrow.compute as pc
 DECIMAL_MARKS = (".", ",")
 THOUSANDS_MARKS = (".", ",", " ", "'")
 _SPACES = (" ", "\u00a0", "\u202f")  # a space, a no-break and a narrow no-break space
-_MINUS = pa.array(["-", "\u2212"])
 
 
 def number_marks(decimal: str = ".",
@@ -41,40 +40,42 @@ def number_marks(decimal: str = ".",
 
 
 def number_pattern(decimal: str, seps: tuple[str, ...]) -> str:
-    """A full-match RE2 pattern: a sign, a currency sign ($, €, £) before or after, and
-    the number in groups ``num`` or (in accounting parentheses) ``paren``."""
+    """A full-match RE2 pattern for a number with these marks: one sign, before or after
+    a currency sign ($, €, £; which may also follow the number), or accounting
+    parentheses around an unsigned number."""
     sep = "[" + "".join(re.escape(c) for c in seps) + "]"
     dec = re.escape(decimal)
-    num = (rf"\d{{1,3}}(?:{sep}\d{{3}})+(?:{dec}\d+)?|\d+(?:{dec}\d+)?(?:[eE][+-]?\d+)?"
-           rf"|{dec}\d+")
-    before, after = r"(?:[$€£]\s*)?", r"(?:\s*[$€£])?"
-    signs = r"[-+\x{2212}]"
-    plain = rf"(?P<sign>{signs})?\s*{before}(?P<sign2>{signs})?(?P<num>{num}){after}"
-    return rf"^(?:{plain}|\(\s*{before}(?P<paren>{num}){after}\s*\))$"
+    num = (rf"(?:\d{{1,3}}(?:{sep}\d{{3}})+(?:{dec}\d+)?|\d+(?:{dec}\d+)?(?:[eE][+-]?\d+)?"
+           rf"|{dec}\d+)")
+    cur, sign = r"[$€£]\s*", r"[-+\x{2212}]\s*"
+    lead = rf"(?:{sign}(?:{cur})?|(?:{cur})?(?:{sign})?)"
+    after = r"(?:\s*[$€£])?"
+    return rf"^(?:{lead}{num}{after}|\(\s*(?:{cur})?{num}{after}\s*\))$"
 
 
 def marked_numbers(s: pd.Series, decimal: str,
                    seps: tuple[str, ...]) -> tuple[pd.Series, np.ndarray]:
     """Text numbers with the given marks -> (floats, bad cells), in Arrow; on the
     distinct values of a categorical column. Blank cells are missing, not bad;
-    non-finite numbers are bad."""
+    non-finite numbers are bad.
+
+    Cells that match :func:`number_pattern` lose their thousands separators, currency
+    signs, spaces and parentheses, the decimal mark becomes a point, and Arrow reads
+    the rest as a float (negated for parentheses).
+    """
     categorical = isinstance(s.dtype, pd.CategoricalDtype)
     source = s.cat.categories if categorical else s
     text = pc.utf8_trim_whitespace(pa.array(source.astype("str"), type=pa.string(),
                                             from_pandas=True))
-    parts = pc.extract_regex(text, number_pattern(decimal, seps))
-    sign, sign2, num, paren = (pc.struct_field(parts, name)
-                               for name in ("sign", "sign2", "num", "paren"))
-    number = pc.binary_join_element_wise(num, paren, "")
+    valid = pc.match_substring_regex(text, number_pattern(decimal, seps))
+    number = pc.if_else(valid, text, pa.scalar(None, pa.string()))
     for sep in seps:
         number = pc.replace_substring(number, sep, "")
-    number = pc.replace_substring(number, decimal, ".")
+    number = pc.replace_substring_regex(number, r"[$€£()\s]", "")
+    number = pc.replace_substring(pc.replace_substring(number, decimal, "."), "\u2212", "-")
     value = pc.cast(number, pa.float64()).to_numpy(zero_copy_only=False)
-    minus = _holds(pc.not_equal(paren, "")) | _holds(pc.is_in(sign, _MINUS)) | _holds(
-        pc.is_in(sign2, _MINUS))
-    value = np.where(minus, -value, value)
-    two_signs = _holds(pc.not_equal(sign, "")) & _holds(pc.not_equal(sign2, ""))
-    value[~np.isfinite(value) | two_signs] = np.nan
+    value = np.where(_holds(pc.starts_with(text, "(")), -value, value)
+    value[~np.isfinite(value)] = np.nan
     blank = ~_holds(pc.not_equal(text, ""))
     if categorical:
         codes = s.cat.codes.to_numpy()

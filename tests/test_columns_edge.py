@@ -375,3 +375,37 @@ def test_date_format_problem(fmt, problem):
 def test_parse_date_refuses_a_broken_format_with_its_reason():
     with pytest.raises(ValueError, match="'Q' is a bad directive"):
         col.parse_date(pd.Series(["03/04/2019"]), date_format="%Q")
+
+
+# -- any column at all ---------------------------------------------------------------
+
+_CHARS = st.sampled_from(list("0123456789.,-+()$€£ e/:'\u00a0\u2212abcNnIi\t"))
+_WORDS = st.lists(st.sampled_from(["inf", "NaN", "Infinity", "1e400", "2019", "12", "31", "/",
+                                   ".", ",", "-", "(", ")", " ", "€", "1", "234"]),
+                  max_size=6).map("".join)
+_CELLS = st.one_of(st.none(), st.text(_CHARS, max_size=12), _WORDS,
+                   st.floats(allow_nan=True, allow_infinity=True), st.integers(-2**70, 2**70))
+
+
+@settings(max_examples=150, deadline=None)
+@given(cells=st.lists(_CELLS, max_size=8), dtype=st.sampled_from(["object", "str", "category"]),
+       marks=st.sampled_from([(".", None), (",", None), (",", "."), (".", "'"), (",", " ")]),
+       date_format=st.sampled_from([None, "%d/%m/%Y", "%Y%m%d", "%d.%m.%y"]))
+def test_no_parser_raises_and_no_value_is_out_of_range(cells, dtype, marks, date_format):
+    if dtype == "object":
+        s = pd.Series(cells, dtype=object)
+    else:
+        s = pd.Series([None if c is None else str(c) for c in cells], dtype=dtype)
+    for kind in ("id", "text", "binary", "choice"):
+        values, bad = PARSERS[kind](s)
+        assert len(values) == len(bad) == len(s)
+    decimal, thousands = marks
+    values, bad = col.parse_number(s, decimal=decimal, thousands=thousands)
+    assert np.isfinite(values.dropna()).all() and not (bad & values.notna().to_numpy()).any()
+    values, bad, _ = col.parse_integer(s, decimal=decimal, thousands=thousands)
+    assert (values.dropna().abs() < 2.0**63).all()
+    values, bad = col.parse_date(s, date_format=date_format)
+    assert not (bad & values.notna().to_numpy()).any()
+    hint = col.date_hint(s, bad)
+    assert hint is None or "codebook.toml" in hint
+    assert len(col.recode(s, {"a": "b", "1": "x"})) == len(s)

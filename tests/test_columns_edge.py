@@ -151,6 +151,14 @@ def test_unknown_marks_are_refused(decimal, thousands):
         col.parse_number(pd.Series(["1"]), decimal=decimal, thousands=thousands)
 
 
+def test_numbers_in_a_column_of_objects_are_taken_as_they_are():
+    s = pd.Series([1234.5, "1.234,5", 7, None, np.nan, "x", np.inf, 2**70], dtype=object)
+    values, bad = col.parse_number(s, decimal=",")
+    np.testing.assert_array_equal(values[:3], [1234.5, 1234.5, 7.0])
+    assert values[3:7].isna().all() and values.iloc[7] == 2.0**70
+    assert bad.tolist() == [False, False, False, False, False, True, True, False]
+
+
 def test_numbers_already_numeric_ignore_the_marks():
     values, bad = col.parse_number(pd.Series([1.5, 2.0]), decimal=",")
     assert values.tolist() == [1.5, 2.0] and not bad.any()

@@ -73,14 +73,25 @@ def marked_numbers(s: pd.Series, decimal: str,
         number = pc.replace_substring(number, sep, "")
     number = pc.replace_substring_regex(number, r"[$€£()\s]", "")
     number = pc.replace_substring(pc.replace_substring(number, decimal, "."), "\u2212", "-")
-    value = pc.cast(number, pa.float64()).to_numpy(zero_copy_only=False)
+    try:
+        value = pc.cast(number, pa.float64()).to_numpy(zero_copy_only=False)
+    except pa.ArrowInvalid:  # (not expected of what the pattern lets through)
+        value = pd.to_numeric(number.to_pandas(), errors="coerce").to_numpy(dtype=float)
     value = np.where(_holds(pc.starts_with(text, "(")), -value, value)
-    value[~np.isfinite(value)] = np.nan
     blank = ~_holds(pc.not_equal(text, ""))
     if categorical:
         codes = s.cat.codes.to_numpy()
         value, blank = np.append(value, np.nan)[codes], np.append(blank, True)[codes]
+    elif s.dtype == object:  # numbers in a column of objects (Excel) are taken as they are
+        numeric = s.map(_is_number).to_numpy(bool)
+        value[numeric] = s[numeric].to_numpy(dtype=float)
+    value[~np.isfinite(value)] = np.nan
     return pd.Series(value, index=s.index, name=s.name), np.isnan(value) & ~blank
+
+
+def _is_number(cell) -> bool:
+    return isinstance(cell, (int, float, np.integer, np.floating)) and not isinstance(
+        cell, (bool, np.bool_)) and cell == cell  # (NaN: a missing cell)
 
 
 def _holds(condition: pa.Array) -> np.ndarray:

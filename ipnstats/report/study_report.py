@@ -189,8 +189,17 @@ def _reliability(report: Report, study: Study) -> Report:
         "label": "Scale", "n_items": "Items", "n": "N", "alpha": "Cronbach's α",
         "omega": "McDonald's ω", "min_item_rest": "Lowest item-rest r",
         "weakest_item": "Weakest item"}, title="Reliability of the survey scales",
-        label="reliability", notes=("Complete cases. ω from a one-factor minres solution.",))
+        label="reliability", notes=("Complete cases. ω from a one-factor minres solution.",
+                                    *_undefined(rel)))
     return report.add_heading("Reliability", 2).add_table(table)
+
+
+def _undefined(rel) -> tuple[str, ...]:
+    """Why a scale's α or ω is missing (e.g. an item with one answer in every row)."""
+    if "note" not in rel:
+        return ()
+    return tuple(f"{r.label}: {r.note}." for r in rel.itertuples()
+                 if isinstance(r.note, str) and r.note)
 
 
 def measurement_table(study: Study):

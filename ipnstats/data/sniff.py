@@ -1,0 +1,490 @@
+"""Look at export files as a person opening them would: which encoding, delimiter,
+decimal mark, header row and sheet, which date format, and what each column holds.
+
+Used by :mod:`ipnstats.data.init` to draft a codebook. Only the first
+:data:`SAMPLE_ROWS` records of each table are read: every guess is made from them.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import difflib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+import pandas as pd
+
+from .readers import _is_qualtrics
+from .schema import TABLES
+
+SAMPLE_ROWS = 5_000
+#: Files looked at: the loader's suffixes, and text files it would read once renamed.
+TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
+SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".parquet", ".dta", ".sav")
+DELIMITERS = (",", ";", "\t", "|")
+MISSING = frozenset({"", "na", "n/a", "null", "nan", "none", "-", "."})
+_NUMBER = {".": re.compile(r"^[-+]?(\d+|\d{1,3}(,\d{3})+)(\.\d+)?$"),
+           ",": re.compile(r"^[-+]?(\d+|\d{1,3}(\.\d{3})+|\d{1,3}( \d{3})+)(,\d+)?$")}
+_DAY_MONTH = re.compile(r"^(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})$")
+_ISO = re.compile(r"^\d{4}([-/])\d{1,2}\1\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What a column holds: its numbers (None: not all numbers), whether it holds dates,
+    its labels (None: not numbers nor dates, and at most 12 distinct texts)."""
+
+    numbers: pd.Series | None
+    is_date: bool
+    labels: list[str] | None
+
+
+class Unreadable(ValueError):
+    """A file that cannot be read as a table; the message says why."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """One table found in a file (a CSV file, or one sheet of a workbook).
+
+    ``frame`` holds the first :data:`SAMPLE_ROWS` records under the file's own column
+    names: text files as text (missing cells as None), other formats as their reader
+    gives them. ``notes`` are what the sniffing was unsure of, for the user.
+    """
+
+    path: Path
+    file: str  # relative to the folder, with "/"
+    frame: pd.DataFrame
+    sheet: str | None = None
+    first_sheet: bool = True
+    header_row: int = 1
+    delimiter: str | None = None
+    encoding: str = "utf-8"
+    decimal: str = "."
+    thousands: str | None = None
+    qualtrics: bool = False
+    questions: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    notes: tuple[str, ...] = ()
+    _profiles: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def profile(self, column: str) -> Profile:
+        """What the column holds (worked out once)."""
+        if column not in self._profiles:
+            values = self.frame[column]
+            numbers = as_numbers(values, self.decimal, self.thousands)
+            is_date = numbers is None and is_date_column(values)
+            self._profiles[column] = Profile(
+                numbers, is_date, None if numbers is not None or is_date else labels(values))
+        return self._profiles[column]
+
+    @property
+    def label(self) -> str:
+        """The file (and sheet) as the user knows it."""
+        return f"{self.file} (sheet {self.sheet!r})" if self.sheet else self.file
+
+
+def find_files(folder: Path) -> list[Path]:
+    """Table files in ``folder`` and its subfolders, in name order (hidden ones and
+    Excel's lock files ``~$...`` left out)."""
+    return sorted(p for p in folder.rglob("*")
+                  if p.is_file() and p.suffix.lower() in SUFFIXES
+                  and not any(part.startswith((".", "~$")) for part in p.relative_to(folder).parts))
+
+
+def read_sources(folder: Path, path: Path) -> list[Source]:
+    """The tables in one file (one per non-empty sheet of a workbook); raises
+    :class:`Unreadable` with the reason when the file cannot be read."""
+    file = path.relative_to(folder).as_posix()
+    suffix = path.suffix.lower()
+    try:
+        if suffix in TEXT_SUFFIXES:
+            return [_text_source(path, file)]
+        if suffix == ".xlsx":
+            return _workbook_sources(path, file)
+        if suffix == ".parquet":
+            frame = pd.read_parquet(path).head(SAMPLE_ROWS)
+        else:
+            import pyreadstat
+
+            reader = pyreadstat.read_dta if suffix == ".dta" else pyreadstat.read_sav
+            frame, _ = reader(str(path), row_limit=SAMPLE_ROWS, apply_value_formats=True,
+                              formats_as_category=False)
+    except Unreadable:
+        raise
+    except Exception as exc:  # every reader library has its own error types
+        raise Unreadable(f"cannot read {file}: {str(exc).strip()[:200]}") from exc
+    return [Source(path, file, frame)]
+
+
+# --- text files -------------------------------------------------------------------------
+
+def sniff_encoding(head: bytes) -> str:
+    """"utf-8" when the bytes are UTF-8 (a cut multi-byte character at the end allowed),
+    else "cp1252"."""
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "cp1252"
+
+
+def sniff_delimiter(lines: list[str]) -> tuple[str, str | None]:
+    """The delimiter among ``, ; tab |`` that splits the lines into the most fields, the
+    same number on every line from some line on (the lines above: a title block); and a
+    note when no delimiter does so."""
+    best, best_width, consistent = ",", 1, False
+    for delimiter in DELIMITERS:
+        widths = [len(r) for r in csv.reader(lines, delimiter=delimiter) if r]
+        if not widths:
+            continue
+        width, run = widths[-1], 0
+        while run < len(widths) and widths[-1 - run] == width:
+            run += 1
+        same = run == len(widths) or (run >= 2 and run >= len(widths) / 2)
+        if (same, width) > (consistent, best_width) and width > 1:
+            best, best_width, consistent = delimiter, width, same
+    note = None if consistent else (
+        f"the lines do not split into the same number of fields with any of "
+        f"{', '.join(map(repr, DELIMITERS))}: delimiter {best!r} is a guess")
+    return best, note
+
+
+def _text_source(path: Path, file: str) -> Source:
+    head = path.read_bytes()[:1 << 20]
+    if b"\x00" in head:
+        raise Unreadable(f"{file} is a binary file, not a text table")
+    encoding = sniff_encoding(head)
+    text = head.decode(encoding, errors="replace").lstrip("\ufeff")
+    lines = text.splitlines()[:31]
+    if len(lines) > 1 and len(head) == 1 << 20:
+        lines = lines[:-1]  # the last line may be cut
+    if not lines:
+        raise Unreadable(f"{file} is empty")
+    qualtrics = _is_qualtrics(head.lstrip(codecs.BOM_UTF8))
+    delimiter, note = sniff_delimiter(lines[:3] if qualtrics else lines)
+    rows = list(csv.reader(lines, delimiter=delimiter))
+    header = 0 if qualtrics else header_index(rows)  # (a physical line: no quoted newlines)
+    skip = [1, 2] if qualtrics else header
+    frame = pd.read_csv(path, sep=delimiter, encoding="utf-8-sig" if encoding == "utf-8"
+                        else encoding, header=0, skiprows=skip, dtype=str,
+                        keep_default_na=False, nrows=SAMPLE_ROWS, on_bad_lines="skip",
+                        engine="python")
+    frame = _clean(frame)
+    decimal, thousands, decimal_note = sniff_decimal(frame, delimiter)
+    questions = dict(zip(rows[0], rows[1], strict=False)) if qualtrics and len(rows) > 1 else {}
+    notes = tuple(n for n in (note, decimal_note) if n)
+    return Source(path, file, frame, header_row=header + 1, delimiter=delimiter,
+                  encoding=encoding, decimal=decimal, thousands=thousands, qualtrics=qualtrics,
+                  questions=MappingProxyType(questions), notes=notes)
+
+
+def _clean(frame: pd.DataFrame) -> pd.DataFrame:
+    """Column names stripped, unnamed empty columns dropped, missing markers as None."""
+    frame = frame.rename(columns=lambda c: str(c).strip())
+    frame = frame.loc[:, [not (c.startswith("Unnamed:") and frame[c].isin(["", None]).all())
+                          for c in frame.columns]]
+    return frame.apply(lambda s: s.where(~s.astype(str).str.strip().str.lower().isin(MISSING),
+                                         None) if s.dtype == object or s.dtype == "str" else s)
+
+
+def sniff_decimal(frame: pd.DataFrame, delimiter: str) -> tuple[str, str | None, str | None]:
+    """Decimal mark and thousands separator of a text table, from its number-like cells;
+    and a note when they are unsure (``1,234`` alone could be either)."""
+    comma = point = grouped_point = grouped_comma = 0
+    for name in frame.columns:
+        values = _present(frame[name]).astype(str).str.strip()
+        if values.empty or not values.str.fullmatch(r"[-+]?[\d.,' ]*\d").all():
+            continue
+        comma += int(values.str.fullmatch(r"[-+]?[\d. ]*\d,\d{1,2}|[-+]?\d+,\d{4,}").sum())
+        point += int(values.str.fullmatch(r"[-+]?[\d, ]*\d\.\d{1,2}|[-+]?\d+\.\d{4,}").sum())
+        grouped_point += int(values.str.fullmatch(r"[-+]?\d{1,3}(\.\d{3})+(,\d+)?").sum())
+        grouped_comma += int(values.str.fullmatch(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?").sum())
+    if comma and not point:
+        return ",", ("." if grouped_point else None), None
+    if point and not comma:
+        return ".", ("," if grouped_comma else None), None
+    if comma and point:
+        return ".", None, (f"numbers written both with decimal points ({point} cells) and "
+                           f"decimal commas ({comma} cells): decimal = '.' is a guess")
+    if grouped_comma and delimiter != ",":
+        return ".", ",", "numbers like 1,234 read as thousands: set decimal = \",\" if not"
+    if grouped_point:
+        return ",", ".", "numbers like 1.234 read as thousands: remove thousands if not"
+    return ".", None, None
+
+
+def header_index(rows: list[list]) -> int:
+    """0-based index of the first row whose cells look like column names: at least two,
+    filling most of the table's width, all text that is not a number, all different."""
+    def filled(row):
+        return [c for c in row if c is not None and str(c).strip() != "" and c == c]
+
+    width = max((len(filled(r)) for r in rows[:30]), default=0)
+    for i, row in enumerate(rows[:30]):
+        cells = filled(row)
+        if (len(cells) >= max(2, 0.6 * width) and len(set(map(str, cells))) == len(cells)
+                and all(isinstance(c, str) and not _is_number_text(c) for c in cells)):
+            return i
+    return 0
+
+
+def _is_number_text(text: str) -> bool:
+    return bool(_NUMBER["."].match(text.strip()) or _NUMBER[","].match(text.strip()))
+
+
+# --- workbooks --------------------------------------------------------------------------
+
+def _workbook_sources(path: Path, file: str) -> list[Source]:
+    sheets = pd.read_excel(path, sheet_name=None, header=None, nrows=SAMPLE_ROWS + 30,
+                           dtype=object)
+    out = []
+    for position, (name, raw) in enumerate(sheets.items()):
+        raw = raw.dropna(how="all").dropna(axis=1, how="all")
+        if raw.shape[1] < 2 or raw.shape[0] < 2:
+            continue  # a note, a title or an empty sheet
+        top = raw.reset_index(drop=True)
+        rows = top.head(30).to_numpy().tolist()
+        i = header_index(rows)
+        frame = top.iloc[i + 1:].reset_index(drop=True)
+        frame.columns = [str(c).strip() for c in top.iloc[i]]
+        frame = frame.loc[:, [c != "nan" for c in frame.columns]]
+        header_row = int(raw.index[i]) + 1
+        out.append(Source(path, file, _clean(frame.infer_objects()), sheet=str(name),
+                          first_sheet=position == 0, header_row=header_row))
+    return out
+
+
+# --- columns ----------------------------------------------------------------------------
+
+def _present(values: pd.Series) -> pd.Series:
+    return values[values.notna()]
+
+
+def _inferred(present: pd.Series) -> str:
+    return pd.api.types.infer_dtype(present, skipna=True)
+
+
+def as_numbers(values: pd.Series, decimal: str = ".", thousands: str | None = None
+               ) -> pd.Series | None:
+    """The column as floats when every present value is a number (None otherwise)."""
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return None
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        return values.astype(float)
+    present = _present(values)
+    if present.empty:
+        return None
+    if _inferred(present) in ("integer", "floating", "mixed-integer-float", "decimal"):
+        return pd.to_numeric(values, errors="coerce").astype(float)
+    text = present.astype(str).str.strip()
+    if not text.str.fullmatch(_NUMBER[decimal].pattern).all():
+        return None
+    if thousands:
+        text = text.str.replace(thousands, "", regex=False)
+    text = text.str.replace(" ", "", regex=False)
+    text = text.str.replace("," if decimal == "." else ".", "", regex=False)
+    text = text.str.replace(",", ".", regex=False)
+    return pd.to_numeric(text, errors="coerce").reindex(values.index).astype(float)
+
+
+def is_date_column(values: pd.Series) -> bool:
+    """Whether every present value is a date (a date cell, or text that reads as one)."""
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return True
+    present = _present(values)
+    if present.empty:
+        return False
+    if _inferred(present) in ("datetime", "datetime64", "date"):
+        return True
+    text = present.astype(str).str.strip()
+    return bool((text.str.match(_ISO) | text.str.match(_DAY_MONTH)).all())
+
+
+def date_format(values: pd.Series) -> tuple[str | None, str | None]:
+    """The strftime format of a date column (None: ISO or date cells, read by default)
+    and a note when it is unsure: day-first or month-first cannot be told when no day
+    is above 12."""
+    present = _present(values)
+    if pd.api.types.is_datetime64_any_dtype(values.dtype) or present.empty or \
+            _inferred(present) in ("datetime", "datetime64", "date"):
+        return None, None
+    text = present.astype(str).str.strip()
+    parts = text.str.extract(_DAY_MONTH)
+    if parts[0].isna().all():
+        return None, None  # ISO (YYYY-MM-DD, YYYY/MM/DD), read by default
+    sep, year = parts[1].dropna().iloc[0], "%Y" if len(parts[3].dropna().iloc[0]) == 4 else "%y"
+    first, second = parts[0].dropna().astype(int), parts[2].dropna().astype(int)
+    day_first = f"%d{sep}%m{sep}{year}"
+    if (first > 12).any() and not (second > 12).any():
+        return day_first, None
+    if (second > 12).any() and not (first > 12).any():
+        return f"%m{sep}%d{sep}{year}", None
+    if (first > 12).any():
+        return day_first, "some dates have a day above 12 first, others second: check them"
+    return day_first, (f"no day above 12 in {len(text)} dates: day-first ({day_first}) is a "
+                       f"guess; month-first would be \"%m{sep}%d{sep}{year}\"")
+
+
+def labels(values: pd.Series, limit: int = 12) -> list[str] | None:
+    """The distinct texts of a column when there are at most ``limit`` (else None)."""
+    present = _present(values)
+    if present.empty:
+        return None
+    distinct = pd.unique(present.astype(str).str.strip())
+    return sorted(distinct) if len(distinct) <= limit else None
+
+
+def item_groups(source: Source, columns: list[str]) -> dict[str, list[str]]:
+    """Columns that look like the items of a rating scale, by name prefix: at least two
+    columns named prefix + number (``Q5_1``, ``pl_2``) holding small whole numbers."""
+    groups: dict[str, list[str]] = {}
+    for name in columns:
+        match = re.fullmatch(r"(.*?\D)(\d+)", name)
+        numbers = source.profile(name).numbers
+        if match is None or numbers is None or numbers.dropna().empty:
+            continue
+        values = numbers.dropna()
+        if (values == values.round()).all() and values.min() >= -10 and values.max() <= 11:
+            groups.setdefault(match.group(1), []).append(name)
+    return {prefix: sorted(names, key=lambda n: int(re.search(r"(\d+)$", n).group(1)))
+            for prefix, names in groups.items() if len(names) >= 2}
+
+
+def reverse_items(source: Source, items: list[str]) -> list[str]:
+    """Items that correlate negatively with the sum of the other items (reverse-coded)."""
+    numbers = pd.DataFrame({name: source.profile(name).numbers for name in items})
+    out = []
+    for name in items:
+        rest = numbers.drop(columns=name).sum(axis=1, min_count=1)
+        pair = pd.concat([numbers[name], rest], axis=1).dropna()
+        if len(pair) > 2 and pair.std().gt(0).all() and pair.corr().iloc[0, 1] < 0:
+            out.append(name)
+    return out
+
+
+# --- names and labels -------------------------------------------------------------
+
+#: Other names a schema column goes by in exports (compared after :func:`normalise`;
+#: earlier names are preferred when several columns of a file match).
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "firm_id": ("firm", "firmid", "member id", "member", "company", "company id", "client",
+                "client id", "customer id", "firm no", "member no", "external reference",
+                "external data reference", "unternehmen", "firma", "mitglied",
+                "mitgliedsnummer", "kunde", "kundennummer"),
+    "industry": ("sector", "branch", "industry sector", "branche", "wirtschaftszweig"),
+    "region": ("area", "state", "bundesland"),
+    "founded_year": ("founded", "year founded", "founding year", "year of foundation",
+                     "established", "gruendungsjahr"),
+    "employees_baseline": ("employees at joining", "baseline employees", "employees at entry",
+                           "headcount at joining", "initial employees"),
+    "group_id": ("group", "peer group", "circle", "gruppe"),
+    "join_date": ("joined", "joining date", "entry date", "member since", "start date",
+                  "start", "beitritt", "eintritt"),
+    "exit_date": ("left", "exit", "leave date", "left on", "member until", "end date", "end",
+                  "austritt"),
+    "year": ("fiscal year", "fy", "financial year", "jahr", "geschaeftsjahr"),
+    "revenue": ("sales", "turnover", "revenues", "net sales", "umsatz", "umsatzerloese"),
+    "net_income": ("net profit", "profit", "net earnings", "earnings", "jahresueberschuss"),
+    "employees": ("headcount", "staff", "fte", "number of employees", "mitarbeiter",
+                  "beschaeftigte"),
+    "total_assets": ("assets", "balance sheet total", "bilanzsumme"),
+    "meeting_id": ("meeting", "session id", "session", "sitzung", "treffen", "event id"),
+    "date": ("datum", "recorded date", "meeting date", "session date", "response date",
+             "task date", "start date", "tag"),
+    "kind": ("type", "format", "meeting type", "session type", "art", "typ"),
+    "attended": ("attendance", "present", "anwesend", "teilnahme"),
+    "disclosed_financials": ("disclosed", "disclosure", "shared financials",
+                             "financials disclosed"),
+    "critiques_received": ("critiques", "feedback received", "kritik"),
+    "benchmark_rank": ("rank", "ranking", "rang"),
+    "ranked_firms": ("firms ranked", "n ranked", "number ranked"),
+    "exchange_id": ("exchange", "question id", "interaction id", "austausch",
+                    "austausch id"),
+    "receiver_id": ("receiver", "recipient", "empfaenger"),
+    "sender_id": ("sender", "absender"),
+    "initiator": ("initiated by", "initiative", "initiiert von"),
+    "question_type": ("topic", "question topic", "fragetyp", "thema"),
+    "n_questions": ("questions", "number of questions", "question count", "anzahl fragen",
+                    "fragen"),
+    "framing": ("frame", "frame type"),
+    "cognitive_shift": ("shift", "kognitive veraenderung"),
+    "behavior_change": ("behaviour change", "changed behavior", "changed behaviour",
+                        "verhaltensaenderung"),
+    "seq": ("sequence", "task no", "task number", "task nr", "task", "nr"),
+    "outcome": ("months to breakeven", "months to break even", "break even months",
+                "breakeven months", "result"),
+    "n_sources": ("sources", "n info sources", "information sources", "info sources",
+                  "number of sources", "quellen"),
+}
+
+#: Labels of the choice columns in exports -> schema value (compared after normalise).
+CHOICES: dict[str, dict[str, tuple[str, ...]]] = {
+    "framing": {"loss": ("loss", "losses", "loss frame", "negative", "negativ", "verlust",
+                         "verluste", "perte"),
+                "gain": ("gain", "gains", "gain frame", "positive", "positiv", "gewinn",
+                         "gewinne", "gain"),
+                "neutral": ("neutral", "none", "neither", "keine", "weder noch")},
+    "initiator": {"receiver": ("receiver", "recipient", "empfaenger", "asker"),
+                  "sender": ("sender", "absender", "giver", "spontaneous", "spontan")},
+    "kind": {"peer_meeting": ("peer meeting", "peer group meeting", "group meeting",
+                              "meeting", "gruppentreffen", "treffen"),
+             "workshop": ("workshop", "seminar", "training", "schulung")},
+    "attended": {"1": ("ja", "j", "wahr", "x"), "0": ("nein", "falsch")},
+}
+#: Words in an item's name or question text that point to a scale.
+SCALE_WORDS = {"perceived_learning": ("learn", "lern"), "trust": ("trust", "vertrau"),
+               "risk_aversion": ("risk", "risik"), "loss_aversion": ("loss", "verlust")}
+BINARY = {"0", "1", "true", "false", "yes", "no", "y", "n", "ja", "nein", "j", "wahr",
+          "falsch", "x"}
+
+
+def normalise(name: str) -> str:
+    """A name as compared: camel case split, lower case, umlauts spelled out, units in
+    brackets dropped, anything but letters and digits a single space."""
+    name = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", str(name)).lower()
+    for umlaut, spelled in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")):
+        name = name.replace(umlaut, spelled)
+    name = re.sub(r"[(\[].*?[)\]]", " ", name)
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", name).split())
+
+
+def name_score(source: str, column: str) -> tuple[float, str | None]:
+    """How well a source column's name fits a schema column: 3 (its name or a synonym,
+    earlier synonyms a little more), 2 (holds all words of one: a CHECK), 1 (a close
+    spelling: a CHECK), 0; and the note for the user."""
+    name = normalise(source)
+    names = (normalise(column), *SYNONYMS.get(column, ()))
+    if name in names:
+        return 3.0 - names.index(name) / 100, None
+    words = set(name.split())
+    for n in names:
+        if len(n.split()) > 1 and set(n.split()) <= words:
+            return 2.0, f"guessed from its name (it holds the words of {n!r})"
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.85)
+    if close:
+        return 1.0, f"guessed from its name (close to {close[0]!r})"
+    return 0.0, None
+
+
+def recode(column: str, seen: list[str]) -> tuple[dict[str, str], list[str]]:
+    """The recode of a choice column's labels to the schema's values (empty when the
+    labels are the schema's values already), and the labels it cannot place."""
+    schema = set(TABLES_CHOICES.get(column, ()))
+    if {s.strip().lower() for s in seen} <= schema:
+        return {}, []
+    mapping, unknown = {}, []
+    for label in seen:
+        value = next((v for v, words in CHOICES.get(column, {}).items()
+                      if normalise(label) in words or normalise(label) == normalise(v)), None)
+        if value is None:
+            unknown.append(label)
+        else:
+            mapping[label] = value
+    return mapping, unknown
+
+
+TABLES_CHOICES = {c.name: c.choices or ("0", "1", "true", "false", "yes", "no")
+                  for t in TABLES.values() for c in t.columns if c.kind in ("choice", "binary")}

@@ -16,6 +16,7 @@ import ipnstats
 from ipnstats.data.codebook import REQUIRED_SCALES
 from ipnstats.data.init import draft_codebook, write_codebook
 from ipnstats.data.problems import DataError
+from ipnstats.data.schema import TABLES
 from ipnstats.data.sniff import (
     date_format,
     header_index,
@@ -104,6 +105,33 @@ def test_the_draft_loads_after_its_edits_to_the_frames_of_the_study(draft, expor
         loaded = ipnstats.load_study(export)
     finally:
         (export / "codebook.toml").unlink()
+    for frame in ("firm_year", "exchanges", "tasks"):
+        pd.testing.assert_frame_equal(getattr(loaded, frame), getattr(study, frame),
+                                      check_dtype=True, obj=frame)
+
+
+def test_on_a_study_folder_the_draft_maps_every_column_to_itself_and_loads(tmp_path, study):
+    """A folder already in the schema's shape (the example's CSVs, no codebook): every
+    table and column found under its own name, the scales suggested from the item
+    prefixes (pl_, tr_, ra_, la_) with their reverse items, and after those edits the
+    study loads to the example's frames."""
+    folder = tmp_path / "study"
+    folder.mkdir()
+    for path in EXAMPLE.glob("*.csv"):
+        (folder / path.name).write_bytes(path.read_bytes())
+    path = write_codebook(folder)
+    text = path.read_text(encoding="utf-8")
+    tables = tomllib.loads(text)["tables"]
+    assert {name: spec["file"] for name, spec in tables.items()} == {
+        name: f"{name}.csv" for name in TABLES}
+    for name, spec in tables.items():
+        assert spec["columns"] == {c: c for c in TABLES[name].column_names}, name
+        assert spec.keys() == {"file", "columns"}, name
+    assert sum("CHECK:" in line for line in text.splitlines()) == 2 * len(REQUIRED_SCALES)
+    path.write_text(_apply_suggestions(text), encoding="utf-8")
+    loaded = ipnstats.load_study(folder)
+    assert [(s.name, s.items, s.reverse, s.low, s.high) for s in loaded.codebook.scales] == [
+        (s.name, s.items, s.reverse, s.low, s.high) for s in study.codebook.scales]
     for frame in ("firm_year", "exchanges", "tasks"):
         pd.testing.assert_frame_equal(getattr(loaded, frame), getattr(study, frame),
                                       check_dtype=True, obj=frame)

@@ -29,6 +29,7 @@ from .schema import FILE_SUFFIXES, TABLE_ORDER, TABLES, Column
 from .sniff import (
     BINARY,
     CHOICES,
+    SCALE_PREFIXES,
     SCALE_WORDS,
     TABLES_CHOICES,
     Source,
@@ -198,13 +199,26 @@ def draft_tables(sources: list[Source]) -> tuple[dict[str, TableDraft], list[Sou
     for draft in chosen.values():
         draft.file = draft.source.file
         same = [s for s in left if set(s.frame.columns) == set(draft.source.frame.columns)
-                and s.path.parent == draft.source.path.parent and s.sheet == draft.source.sheet]
+                and s.path.parent == draft.source.path.parent and s.sheet == draft.source.sheet
+                and s.path.suffix == draft.source.path.suffix]
         if same:
             draft.file = _glob([draft.source.file, *(s.file for s in same)])
             draft.notes.append(f"{len(same) + 1} files with these columns: read one after "
                                "the other")
             left = [s for s in left if s not in same]
     return {name: chosen[name] for name in TABLE_ORDER if name in chosen}, left
+
+
+def left_over(source: Source, drafts: dict[str, TableDraft]) -> str:
+    """Why a file is not used: it looks like no table, or like one taken by another file."""
+    columns = (f"columns: {', '.join(source.frame.columns[:8])}"
+               f"{', ...' if source.frame.shape[1] > 8 else ''}")
+    best = max(((sum(m.score >= 2 for m in match_columns(source, name)), name)
+                for name in drafts), default=(0, ""))
+    if best[0] >= 2:
+        return (f"{source.label} ({columns}) also looks like the {best[1]} table, which is "
+                f"read from {drafts[best[1]].file}: it is not used")
+    return f"{source.label} ({columns}) looks like none of the study's tables: it is not used"
 
 
 def _glob(files: list[str]) -> str:
@@ -295,6 +309,8 @@ def draft_scales(survey: TableDraft | None) -> list[ScaleDraft]:
         for prefix, names in groups.items():
             text = " ".join([prefix, *(survey.source.questions.get(n, "") for n in names)])
             words = [w for w in SCALE_WORDS[scale] if w in text.lower()]
+            if normalise(prefix) == SCALE_PREFIXES[scale]:
+                words = [prefix]
             if words and prefix not in claimed:
                 items, why = names, f"its question texts or names say {words[0]!r}"
                 claimed.add(prefix)
@@ -330,10 +346,7 @@ def draft_codebook(folder: Path) -> str:
             problems.append(f"{exc}; it is not used")
     drafts, left = draft_tables(sources)
     complete(drafts)
-    for source in left:
-        problems.append(f"{source.label} (columns: {', '.join(source.frame.columns[:8])}"
-                        f"{', ...' if source.frame.shape[1] > 8 else ''}) looks like none of the "
-                        "study's tables: it is not used")
+    problems += [left_over(source, drafts) for source in left]
     return render(folder, drafts, problems, draft_scales(drafts.get("surveys")))
 
 

@@ -175,10 +175,19 @@ def _text_source(path: Path, file: str) -> Source:
     frame = _clean(frame)
     decimal, thousands, decimal_note = sniff_decimal(frame, delimiter)
     questions = dict(zip(rows[0], rows[1], strict=False)) if qualtrics and len(rows) > 1 else {}
-    notes = tuple(n for n in (note, decimal_note) if n)
+    notes = tuple(n for n in (note, decimal_note, _duplicated(rows[header] if rows else []))
+                  if n)
     return Source(path, file, frame, header_row=header + 1, delimiter=delimiter,
                   encoding=encoding, decimal=decimal, thousands=thousands, qualtrics=qualtrics,
                   questions=MappingProxyType(questions), notes=notes)
+
+
+def _duplicated(names: list) -> str | None:
+    """A note naming the column names given more than once (None: all different)."""
+    names = [str(n).strip() for n in names if n is not None and n == n and str(n).strip()]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    return (f"columns named more than once: {', '.join(twice)} (read as "
+            f"{twice[0]!r}, {twice[0] + '.1'!r}, ...): rename them") if twice else None
 
 
 def _clean(frame: pd.DataFrame) -> pd.DataFrame:
@@ -218,14 +227,14 @@ def sniff_decimal(frame: pd.DataFrame, delimiter: str) -> tuple[str, str | None,
 
 def header_index(rows: list[list]) -> int:
     """0-based index of the first row whose cells look like column names: at least two,
-    filling most of the table's width, all text that is not a number, all different."""
+    filling most of the table's width, all text that is not a number."""
     def filled(row):
         return [c for c in row if c is not None and str(c).strip() != "" and c == c]
 
     width = max((len(filled(r)) for r in rows[:30]), default=0)
     for i, row in enumerate(rows[:30]):
         cells = filled(row)
-        if (len(cells) >= max(2, 0.6 * width) and len(set(map(str, cells))) == len(cells)
+        if (len(cells) >= max(2, 0.6 * width)
                 and all(isinstance(c, str) and not _is_number_text(c) for c in cells)):
             return i
     return 0
@@ -252,8 +261,10 @@ def _workbook_sources(path: Path, file: str) -> list[Source]:
         frame.columns = [str(c).strip() for c in top.iloc[i]]
         frame = frame.loc[:, [c != "nan" for c in frame.columns]]
         header_row = int(raw.index[i]) + 1
+        note = _duplicated(list(top.iloc[i]))
         out.append(Source(path, file, _clean(frame.infer_objects()), sheet=str(name),
-                          first_sheet=position == 0, header_row=header_row))
+                          first_sheet=position == 0, header_row=header_row,
+                          notes=(note,) if note else ()))
     return out
 
 
@@ -437,6 +448,9 @@ CHOICES: dict[str, dict[str, tuple[str, ...]]] = {
 #: Words in an item's name or question text that point to a scale.
 SCALE_WORDS = {"perceived_learning": ("learn", "lern"), "trust": ("trust", "vertrau"),
                "risk_aversion": ("risk", "risik"), "loss_aversion": ("loss", "verlust")}
+#: Item name prefixes that abbreviate a scale (pl_1 ... pl_5).
+SCALE_PREFIXES = {"perceived_learning": "pl", "trust": "tr", "risk_aversion": "ra",
+                  "loss_aversion": "la"}
 BINARY = {"0", "1", "true", "false", "yes", "no", "y", "n", "ja", "nein", "j", "wahr",
           "falsch", "x"}
 

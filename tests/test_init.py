@@ -229,3 +229,31 @@ def test_sniffing_delimiters_decimals_dates_encodings_and_headers():
     assert header_index([["Title", None, None], [None, None, None], ["a", "b", "c"],
                          [1, 2, 3]]) == 2
     assert header_index([["2019", "2020"], ["1", "2"], ["a", "b"]]) == 2
+
+
+def test_files_of_one_table_a_text_file_and_yes_no_labels(tmp_path):
+    """Yearly files of one table are read through one pattern; a .txt table is found but
+    must be renamed for the loader; ja/nein in a 0/1 column is recoded."""
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "firms.csv").write_text("firm_id,industry,region,founded_year,"
+                                      "employees_baseline\nA1,x,y,2000,3\nA2,x,y,2001,4\n")
+    for year in (2019, 2020):
+        (folder / f"Financials {year}.csv").write_text(
+            f"FirmID,Fiscal Year,Sales,Net profit,Staff,Total assets\nA1,{year},10,1,3,20\n"
+            f"A2,{year},12,-1,4,25\n")
+    (folder / "attendance.txt").write_text(
+        "Session ID\tMember ID\tAttended\tDisclosed financials\tCritiques received\t"
+        "Benchmark rank\tRanked firms\nM1\tA1\tja\tnein\t2\t\t0\nM1\tA2\tnein\tnein\t0\t\t0\n")
+    text = draft_codebook(folder)
+    tables = tomllib.loads(text)["tables"]
+    assert tables["financials"]["file"] == "Financials *.csv"
+    assert "# CHECK: 2 files with these columns: read one after the other" in text
+    assert tables["financials"]["columns"] == {
+        "firm_id": "FirmID", "year": "Fiscal Year", "revenue": "Sales",
+        "net_income": "Net profit", "employees": "Staff", "total_assets": "Total assets"}
+    activity = tables["meeting_activity"]
+    assert activity["file"] == "attendance.txt" and activity["delimiter"] == "\t"
+    assert "# CHECK: rename attendance.txt to attendance.csv" in text
+    assert activity["values"] == {"attended": {"ja": "1", "nein": "0"},
+                                  "disclosed_financials": {"nein": "0"}}

@@ -71,9 +71,6 @@ class TableDraft:
     def score(self) -> float:
         return sum(m.score for m in self.matches if m.source is not None)
 
-    def source_of(self, column: str) -> str | None:
-        return next((m.source for m in self.matches if m.column == column), None)
-
 
 # --- columns ----------------------------------------------------------------------------
 
@@ -262,7 +259,7 @@ def complete(drafts: dict[str, TableDraft]) -> None:
                     draft.notes.append(
                         f"only {share:.0%} of {match.source!r} are ids of "
                         f"{column.references} in {drafts[column.references.split('.')[0]].file}")
-            if column.name in CHOICES:
+            if column.kind in ("choice", "binary"):
                 seen = draft.source.profile(match.source).labels or []
                 mapping, unknown = recode(column.name, seen)
                 if mapping:
@@ -367,6 +364,10 @@ def toml_str(text: str) -> str:
     return json.dumps(str(text), ensure_ascii=False)
 
 
+def _toml_list(texts: list[str]) -> str:
+    return "[" + ", ".join(map(toml_str, texts)) + "]"
+
+
 def toml_key(text: str) -> str:
     return text if re.fullmatch(r"[A-Za-z0-9_-]+", text) else toml_str(text)
 
@@ -447,9 +448,9 @@ def _render_scale(scale: ScaleDraft) -> list[str]:
              _check("fill in this scale's items (survey columns) and the reverse-coded ones.")]
     if scale.items:
         lines += [f"#   Suggested ({_span(scale.items)}: {scale.why}):",
-                  f"# items = {json.dumps(scale.items)}"]
+                  f"# items = {_toml_list(scale.items)}"]
         if scale.reverse:
-            lines += [f"# reverse = {json.dumps(scale.reverse)}",
+            lines += [f"# reverse = {_toml_list(scale.reverse)}",
                       "#   (these correlate negatively with the scale's other items)"]
     seen = "; ".join(_span(names) for names in scale.groups.values())
     lines.append(f"#   Item groups seen in the surveys: {seen or 'none'}")

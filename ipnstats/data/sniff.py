@@ -443,8 +443,9 @@ CHOICES: dict[str, dict[str, tuple[str, ...]]] = {
     "kind": {"peer_meeting": ("peer meeting", "peer group meeting", "group meeting",
                               "meeting", "gruppentreffen", "treffen"),
              "workshop": ("workshop", "seminar", "training", "schulung")},
-    "attended": {"1": ("ja", "j", "wahr", "x"), "0": ("nein", "falsch")},
 }
+#: Labels of 0/1 columns the loader does not read as such -> "1" or "0".
+BINARY_LABELS = {"1": ("ja", "j", "wahr", "x"), "0": ("nein", "falsch")}
 #: Words in an item's name or question text that point to a scale.
 SCALE_WORDS = {"perceived_learning": ("learn", "lern"), "trust": ("trust", "vertrau"),
                "risk_aversion": ("risk", "risik"), "loss_aversion": ("loss", "verlust")}
@@ -484,15 +485,17 @@ def name_score(source: str, column: str) -> tuple[float, str | None]:
 
 
 def recode(column: str, seen: list[str]) -> tuple[dict[str, str], list[str]]:
-    """The recode of a choice column's labels to the schema's values (empty when the
-    labels are the schema's values already), and the labels it cannot place."""
+    """The recode of a choice (or 0/1) column's labels to the schema's values (empty when
+    the labels are the schema's values already), and the labels it cannot place."""
     schema = set(TABLES_CHOICES.get(column, ()))
     if {s.strip().lower() for s in seen} <= schema:
         return {}, []
     mapping, unknown = {}, []
     for label in seen:
-        value = next((v for v, words in CHOICES.get(column, {}).items()
-                      if normalise(label) in words or normalise(label) == normalise(v)), None)
+        words_of = CHOICES.get(column, BINARY_LABELS if column in BINARY_COLUMNS else {})
+        value = label.strip().lower() if label.strip().lower() in schema else next(
+            (v for v, words in words_of.items()
+             if normalise(label) in words or normalise(label) == normalise(v)), None)
         if value is None:
             unknown.append(label)
         else:
@@ -500,5 +503,6 @@ def recode(column: str, seen: list[str]) -> tuple[dict[str, str], list[str]]:
     return mapping, unknown
 
 
+BINARY_COLUMNS = {c.name for t in TABLES.values() for c in t.columns if c.kind == "binary"}
 TABLES_CHOICES = {c.name: c.choices or ("0", "1", "true", "false", "yes", "no")
                   for t in TABLES.values() for c in t.columns if c.kind in ("choice", "binary")}

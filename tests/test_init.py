@@ -218,6 +218,10 @@ def test_sniffing_delimiters_decimals_dates_encodings_and_headers():
     assert sniff_decimal(pd.DataFrame({"v": ["1,234.5", "3.25"]}), ",") == (".", ",", None)
     assert sniff_decimal(pd.DataFrame({"v": ["1,5", "2.5"]}), ";")[2] is not None
     assert sniff_decimal(pd.DataFrame({"v": ["1,234"]}), ";")[2] is not None  # 1234 or 1.234?
+    assert sniff_decimal(pd.DataFrame({"v": ["0.125", "2.5"]}), ";") == (".", None, None)
+    assert sniff_decimal(pd.DataFrame({"v": ["1.234.567"]}), ";") == (",", ".", None)
+    assert sniff_decimal(pd.DataFrame({"d": ["05.01.2008"], "ip": ["192.0.2.1"]}), ";") == (
+        ".", None, None)  # dates and addresses are no numbers
     assert date_format(pd.Series(["30/05/2014", "01/02/2015"])) == ("%d/%m/%Y", None)
     assert date_format(pd.Series(["05/30/2014", "01/02/2015"])) == ("%m/%d/%Y", None)
     assert date_format(pd.Series(["2014-05-30"])) == (None, None)

@@ -199,30 +199,49 @@ def _clean(frame: pd.DataFrame) -> pd.DataFrame:
                                          None) if s.dtype == object or s.dtype == "str" else s)
 
 
+_DECIMALS = {  # (decimals certainly, thousands certainly, either) per mark
+    ",": (r"[-+]?(\d+,\d{1,2}|\d+,\d{4,}|0,\d+|\d{1,3}(\.\d{3})+,\d+)",
+          r"[-+]?[1-9]\d{0,2}(\.\d{3}){2,}", r"[-+]?[1-9]\d{0,2},\d{3}"),
+    ".": (r"[-+]?(\d+\.\d{1,2}|\d+\.\d{4,}|0\.\d+|\d{1,3}(,\d{3})+\.\d+)",
+          r"[-+]?[1-9]\d{0,2}(,\d{3}){2,}", r"[-+]?[1-9]\d{0,2}\.\d{3}"),
+}
+
+
 def sniff_decimal(frame: pd.DataFrame, delimiter: str) -> tuple[str, str | None, str | None]:
-    """Decimal mark and thousands separator of a text table, from its number-like cells;
-    and a note when they are unsure (``1,234`` alone could be either)."""
-    comma = point = grouped_point = grouped_comma = 0
+    """Decimal mark and thousands separator of a text table, from its number-like cells
+    (``1234,50``, ``1.234.567``); and a note when they are unsure (``1,234`` alone could be
+    1234 or 1.234)."""
+    count = {(mark, i): 0 for mark in _DECIMALS for i in range(3)}
     for name in frame.columns:
         values = _present(frame[name]).astype(str).str.strip()
-        if values.empty or not values.str.fullmatch(r"[-+]?[\d.,' ]*\d").all():
+        if values.empty or not values.str.fullmatch(r"[-+]?[\d.,]*\d").all():
             continue
-        comma += int(values.str.fullmatch(r"[-+]?[\d. ]*\d,\d{1,2}|[-+]?\d+,\d{4,}").sum())
-        point += int(values.str.fullmatch(r"[-+]?[\d, ]*\d\.\d{1,2}|[-+]?\d+\.\d{4,}").sum())
-        grouped_point += int(values.str.fullmatch(r"[-+]?\d{1,3}(\.\d{3})+(,\d+)?").sum())
-        grouped_comma += int(values.str.fullmatch(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?").sum())
-    if comma and not point:
-        return ",", ("." if grouped_point else None), None
-    if point and not comma:
-        return ".", ("," if grouped_comma else None), None
+        for mark, patterns in _DECIMALS.items():
+            for i, pattern in enumerate(patterns):
+                count[mark, i] += int(values.str.fullmatch(pattern).sum())
+    comma, point = count[",", 0], count[".", 0]
     if comma and point:
         return ".", None, (f"numbers written both with decimal points ({point} cells) and "
-                           f"decimal commas ({comma} cells): decimal = '.' is a guess")
-    if grouped_comma and delimiter != ",":
-        return ".", ",", "numbers like 1,234 read as thousands: set decimal = \",\" if not"
-    if grouped_point:
-        return ",", ".", "numbers like 1.234 read as thousands: remove thousands if not"
+                           f"decimal commas ({comma} cells): decimal = \".\" is a guess")
+    if comma or count[",", 1]:
+        return ",", ("." if count[",", 1] or _grouped(frame, ",") else None), None
+    if point or count[".", 1]:
+        return ".", ("," if count[".", 1] or _grouped(frame, ".") else None), None
+    if count[",", 2] and delimiter != ",":
+        return ",", None, ("numbers like 1,234 read with a decimal comma; if the comma "
+                           "separates thousands, set decimal = \".\" and thousands = \",\"")
+    if count[".", 2]:
+        return ".", None, ("numbers like 1.234 read with a decimal point; if the point "
+                           "separates thousands, set decimal = \",\" and thousands = \".\"")
     return ".", None, None
+
+
+def _grouped(frame: pd.DataFrame, decimal: str) -> bool:
+    """Whether some number groups its thousands (``1.234,50`` for decimal ",")."""
+    sep = "." if decimal == "," else ","
+    pattern = rf"[-+]?\d{{1,3}}(\{sep}\d{{3}})+\{decimal}\d+"
+    return any(_present(frame[c]).astype(str).str.strip().str.fullmatch(pattern).any()
+               for c in frame.columns)
 
 
 def header_index(rows: list[list]) -> int:

@@ -176,6 +176,9 @@ def test_an_empty_folder_or_no_folder_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="holds no table files"):
         write_codebook(tmp_path)
     assert not (tmp_path / "codebook.toml").exists()
+    (tmp_path / "crm.xls").write_bytes(b"\xd0\xcf\x11\xe0")
+    with pytest.raises(ValueError, match="holds no table files.*crm.xls is a table format"):
+        draft_codebook(tmp_path)
     with pytest.raises(ValueError, match="is not a folder"):
         draft_codebook(tmp_path / "missing")
 
@@ -240,12 +243,15 @@ def test_files_of_one_table_a_text_file_and_yes_no_labels(tmp_path):
     must be renamed for the loader; ja/nein in a 0/1 column is recoded."""
     folder = tmp_path / "exports"
     folder.mkdir()
-    (folder / "firms.csv").write_text("firm_id,industry,region,founded_year,"
-                                      "employees_baseline\nA1,x,y,2000,3\nA2,x,y,2001,4\n")
+    (folder / "firms [2023].csv").write_text("firm_id,industry,region,founded_year,"
+                                             "employees_baseline\nA1,x,y,2000,3\n"
+                                             "A2,x,y,2001,4\n")
     for year in (2019, 2020):
         (folder / f"Financials {year}.csv").write_text(
             f"FirmID,Fiscal Year,Sales,Net profit,Staff,Total assets\nA1,{year},10,1,3,20\n"
             f"A2,{year},12,-1,4,25\n")
+    (folder / "old export.xls").write_bytes(b"\xd0\xcf\x11\xe0")
+    (folder / "members [final].csv").write_text("Member ID,Sector,Region\nA1,x,y\n")
     (folder / "attendance.txt").write_text(
         "Session ID\tMember ID\tAttended\tDisclosed financials\tCritiques received\t"
         "Benchmark rank\tRanked firms\nM1\tA1\tja\tnein\t2\t\t0\nM1\tA2\tnein\tnein\t0\t\t0\n")
@@ -259,5 +265,10 @@ def test_files_of_one_table_a_text_file_and_yes_no_labels(tmp_path):
     activity = tables["meeting_activity"]
     assert activity["file"] == "attendance.txt" and activity["delimiter"] == "\t"
     assert "# CHECK: rename attendance.txt to attendance.csv" in text
+    assert "# CHECK: old export.xls is a table format the loader does not read: save it " \
+           "as .xlsx" in text
+    assert "# CHECK: members [final].csv (columns: Member ID, Sector, Region) also looks " \
+           "like the firms table, which is read from firms [[]2023].csv" in text
+    assert tables["firms"]["file"] == "firms [[]2023].csv"  # a pattern: brackets escaped
     assert activity["values"] == {"attended": {"ja": "1", "nein": "0"},
                                   "disclosed_financials": {"nein": "0"}}

@@ -17,6 +17,7 @@ PosixPath('exports/codebook.toml')
 
 from __future__ import annotations
 
+import glob
 import json
 import re
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from .schema import FILE_SUFFIXES, TABLE_ORDER, TABLES, Column
 from .sniff import (
     BINARY,
     CHOICES,
+    OTHER_FORMATS,
     SCALE_PREFIXES,
     SCALE_WORDS,
     TABLES_CHOICES,
@@ -194,7 +196,7 @@ def draft_tables(sources: list[Source]) -> tuple[dict[str, TableDraft], list[Sou
             taken.add(id(draft.source))
     left = [s for s in sources if id(s) not in taken]
     for draft in chosen.values():
-        draft.file = draft.source.file
+        draft.file = glob.escape(draft.source.file)  # (the file key is a pattern)
         same = [s for s in left if set(s.frame.columns) == set(draft.source.frame.columns)
                 and s.path.parent == draft.source.path.parent and s.sheet == draft.source.sheet
                 and s.path.suffix == draft.source.path.suffix]
@@ -219,10 +221,12 @@ def left_over(source: Source, drafts: dict[str, TableDraft]) -> str:
 
 
 def _glob(files: list[str]) -> str:
+    """A pattern for the files: their common start (trailing digits left out), ``*``,
+    their common end."""
     prefix = re.sub(r"\d+$", "", _common(files))
     suffix = _common([f[::-1] for f in files])[::-1]
-    return prefix + "*" + suffix[max(0, len(suffix) - min(len(f) - len(prefix)
-                                                          for f in files)):]
+    suffix = suffix[max(0, len(suffix) - min(len(f) - len(prefix) for f in files)):]
+    return glob.escape(prefix) + "*" + glob.escape(suffix)
 
 
 def _common(texts: list[str]) -> str:
@@ -332,10 +336,14 @@ def draft_codebook(folder: Path) -> str:
     if not folder.is_dir():
         raise ValueError(f"{folder} is not a folder")
     files = find_files(folder)
+    problems = [f"{p.relative_to(folder).as_posix()} is a table format the loader does not "
+                f"read: {OTHER_FORMATS[p.suffix.lower()]}, then run ipnstats init again"
+                for p in find_files(folder, tuple(OTHER_FORMATS))]
     if not files:
         raise ValueError(f"{folder} holds no table files ({', '.join(FILE_SUFFIXES)}): "
-                         "there is nothing to draft a codebook from")
-    sources, problems = [], []
+                         "there is nothing to draft a codebook from"
+                         + "".join(f"; {p}" for p in problems))
+    sources = []
     for path in files:
         try:
             sources.extend(read_sources(folder, path))

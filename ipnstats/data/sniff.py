@@ -86,11 +86,18 @@ class Source:
         return f"{self.file} (sheet {self.sheet!r})" if self.sheet else self.file
 
 
-def find_files(folder: Path) -> list[Path]:
-    """Table files in ``folder`` and its subfolders, in name order (hidden ones and
-    Excel's lock files ``~$...`` left out)."""
+#: Table formats the loader does not read, and what to do about them.
+OTHER_FORMATS = {".xls": "save it as .xlsx", ".xlsm": "save it as .xlsx",
+                 ".xlsb": "save it as .xlsx", ".ods": "save it as .xlsx",
+                 ".json": "export it as .csv", ".sas7bdat": "export it as .csv or .dta",
+                 ".rds": "export it as .csv or .parquet", ".feather": "write it as .parquet"}
+
+
+def find_files(folder: Path, suffixes=SUFFIXES) -> list[Path]:
+    """Files with one of ``suffixes`` in ``folder`` and its subfolders, in name order
+    (hidden ones and Excel's lock files ``~$...`` left out)."""
     return sorted(p for p in folder.rglob("*")
-                  if p.is_file() and p.suffix.lower() in SUFFIXES
+                  if p.is_file() and p.suffix.lower() in suffixes
                   and not any(part.startswith((".", "~$")) for part in p.relative_to(folder).parts))
 
 

@@ -24,6 +24,7 @@ from ipnstats.data.sniff import (
     sniff_delimiter,
     sniff_encoding,
 )
+from ipnstats.data.synonyms import name_score, normalise, recode
 
 OPERATOR = tomllib.loads(OPERATOR_CODEBOOK)["tables"]
 
@@ -272,3 +273,18 @@ def test_files_of_one_table_a_text_file_and_yes_no_labels(tmp_path):
     assert tables["firms"]["file"] == "firms [[]2023].csv"  # a pattern: brackets escaped
     assert activity["values"] == {"attended": {"ja": "1", "nein": "0"},
                                   "disclosed_financials": {"nein": "0"}}
+
+
+def test_names_and_labels_of_exports():
+    assert normalise("Revenue (USD)") == "revenue"
+    assert normalise("FirmID") == "firm id" and normalise("Empfänger") == "empfaenger"
+    assert name_score("Umsatz", "revenue") == (3.0 - 5 / 100, None)  # a German synonym
+    assert name_score("Fiscal Year", "year")[1] is None
+    score, note = name_score("Total employees (FTE)", "employees")
+    assert score == 2 and "holds the words" in note  # a CHECK comment
+    assert name_score("Phone", "revenue") == (0.0, None)
+    assert recode("framing", ["Verlust", "Gewinn", "Neutral"]) == (
+        {"Verlust": "loss", "Gewinn": "gain", "Neutral": "neutral"}, [])
+    assert recode("framing", ["loss", "Gain"]) == ({}, [])  # the loader reads these as they are
+    assert recode("initiator", ["Empfänger", "?"]) == ({"Empfänger": "receiver"}, ["?"])
+    assert recode("behavior_change", ["ja", "nein"]) == ({"ja": "1", "nein": "0"}, [])

@@ -28,22 +28,24 @@ import pandas as pd
 from .codebook import REQUIRED_SCALES
 from .schema import FILE_SUFFIXES, TABLE_ORDER, TABLES, Column
 from .sniff import (
-    BINARY,
-    CHOICES,
     OTHER_FORMATS,
-    SCALE_PREFIXES,
-    SCALE_WORDS,
-    TABLES_CHOICES,
     Source,
     Unreadable,
     date_format,
     find_files,
     item_groups,
+    read_sources,
+    reverse_items,
+)
+from .synonyms import (
+    BINARY,
+    CHOICES,
+    SCALE_PREFIXES,
+    SCALE_WORDS,
+    TABLES_CHOICES,
     name_score,
     normalise,
-    read_sources,
     recode,
-    reverse_items,
 )
 
 

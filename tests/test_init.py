@@ -7,6 +7,7 @@ import re
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import EXAMPLE
@@ -288,3 +289,35 @@ def test_names_and_labels_of_exports():
     assert recode("framing", ["loss", "Gain"]) == ({}, [])  # the loader reads these as they are
     assert recode("initiator", ["Empfänger", "?"]) == ({"Empfänger": "receiver"}, ["?"])
     assert recode("behavior_change", ["ja", "nein"]) == ({"ja": "1", "nein": "0"}, [])
+
+
+def test_an_spss_survey_its_variable_labels_and_reverse_items_of_short_scales(tmp_path):
+    """Scales suggested from SPSS variable labels; the reverse-coded item of a
+    three-item scale (which correlates with the sum of the two others near zero) found
+    by the sign of its loading."""
+    pyreadstat = pytest.importorskip("pyreadstat")
+    rng = np.random.default_rng(7)
+    n = 300
+    trait = rng.integers(2, 7, n)
+    frame = pd.DataFrame({"firm": [f"F{i % 50}" for i in range(n)],
+                          "survey_date": pd.Timestamp("2020-01-01")
+                          + pd.to_timedelta(rng.integers(0, 700, n), unit="D")})
+    texts = {"v10": "I trust my peers", "v20": "What I learned in the group",
+             "v30": "I avoid risky decisions", "v40": "Losses weigh more than gains"}
+    for prefix in texts:
+        for k in (1, 2, 3):
+            answer = np.clip(trait + rng.integers(-1, 2, n), 1, 7)
+            frame[f"{prefix}_{k}"] = (8 - answer if k == 3 else answer).astype(float)
+    labels = {c: texts.get(c.split("_")[0]) for c in frame.columns}
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    pyreadstat.write_sav(frame, str(folder / "survey.sav"), column_labels=labels)
+    text = draft_codebook(folder)
+    scales = tomllib.loads(_apply_suggestions(text))["scales"]
+    assert {name: (s["items"], s["reverse"]) for name, s in scales.items()} == {
+        "perceived_learning": (["v20_1", "v20_2", "v20_3"], ["v20_3"]),
+        "trust": (["v10_1", "v10_2", "v10_3"], ["v10_3"]),
+        "risk_aversion": (["v30_1", "v30_2", "v30_3"], ["v30_3"]),
+        "loss_aversion": (["v40_1", "v40_2", "v40_3"], ["v40_3"])}
+    surveys = tomllib.loads(text)["tables"]["surveys"]
+    assert surveys["columns"] == {"firm_id": "firm", "date": "survey_date"}

@@ -461,7 +461,7 @@ def _render_scale(scale: ScaleDraft) -> list[str]:
                   f"# items = {_toml_list(scale.items)}"]
         if scale.reverse:
             lines += [f"# reverse = {_toml_list(scale.reverse)}",
-                      "#   (these correlate negatively with the scale's other items)"]
+                      "#   (these run against the scale's other items: reverse-coded)"]
     seen = "; ".join(_span(names) for names in scale.groups.values())
     lines.append(f"#   Item groups seen in the surveys: {seen or 'none'}")
     low, high = (int(v) if v == int(v) else v for v in (scale.low, scale.high))

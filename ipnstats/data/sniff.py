@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+import numpy as np
 import pandas as pd
 
 from .readers import _is_qualtrics
@@ -65,6 +66,7 @@ class Source:
     thousands: str | None = None
     qualtrics: bool = False
     questions: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    # (a Qualtrics export's question texts, a Stata or SPSS file's variable labels)
     notes: tuple[str, ...] = ()
     _profiles: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -110,18 +112,18 @@ def read_sources(folder: Path, path: Path) -> list[Source]:
         if suffix == ".xlsx":
             return _workbook_sources(path, file)
         if suffix == ".parquet":
-            frame = pd.read_parquet(path).head(SAMPLE_ROWS)
-        else:
-            import pyreadstat
+            return [Source(path, file, pd.read_parquet(path).head(SAMPLE_ROWS))]
+        import pyreadstat
 
-            reader = pyreadstat.read_dta if suffix == ".dta" else pyreadstat.read_sav
-            frame, _ = reader(str(path), row_limit=SAMPLE_ROWS, apply_value_formats=True,
-                              formats_as_category=False)
+        reader = pyreadstat.read_dta if suffix == ".dta" else pyreadstat.read_sav
+        frame, meta = reader(str(path), row_limit=SAMPLE_ROWS, apply_value_formats=True,
+                             formats_as_category=False)
     except Unreadable:
         raise
     except Exception as exc:  # every reader library has its own error types
         raise Unreadable(f"cannot read {file}: {str(exc).strip()[:200]}") from exc
-    return [Source(path, file, frame)]
+    questions = {k: v for k, v in meta.column_names_to_labels.items() if v}  # variable labels
+    return [Source(path, file, frame, questions=MappingProxyType(questions))]
 
 
 # --- text files -------------------------------------------------------------------------
@@ -389,12 +391,15 @@ def item_groups(source: Source, columns: list[str]) -> dict[str, list[str]]:
 
 
 def reverse_items(source: Source, items: list[str]) -> list[str]:
-    """Items that correlate negatively with the sum of the other items (reverse-coded)."""
+    """Items that run against the others (reverse-coded): those whose loading on the
+    first principal component of the items' correlations has the minority sign (on a
+    tie, the sign opposite to the first item's)."""
     numbers = pd.DataFrame({name: source.profile(name).numbers for name in items})
-    out = []
-    for name in items:
-        rest = numbers.drop(columns=name).sum(axis=1, min_count=1)
-        pair = pd.concat([numbers[name], rest], axis=1).dropna()
-        if len(pair) > 2 and pair.std().gt(0).all() and pair.corr().iloc[0, 1] < 0:
-            out.append(name)
-    return out
+    corr = numbers.corr(min_periods=3).fillna(0.0).to_numpy()
+    if len(items) < 2 or not np.abs(corr - np.eye(len(items))).any():
+        return []
+    loadings = np.linalg.eigh(corr)[1][:, -1]
+    positive = loadings > 0
+    forward = positive[0] if 2 * positive.sum() == len(items) else 2 * positive.sum() > len(items)
+    return [name for name, sign, load in zip(items, positive, loadings, strict=True)
+            if sign != forward and abs(load) > 1e-9]

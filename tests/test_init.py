@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import shutil
 import tomllib
 from pathlib import Path
 
@@ -321,3 +322,61 @@ def test_an_spss_survey_its_variable_labels_and_reverse_items_of_short_scales(tm
         "loss_aversion": (["v40_1", "v40_2", "v40_3"], ["v40_3"])}
     surveys = tomllib.loads(text)["tables"]["surveys"]
     assert surveys["columns"] == {"firm_id": "firm", "date": "survey_date"}
+
+
+MUTATIONS = ("truncate", "flip", "empty", "header", "delete", "nul", "crlf", "bom")
+
+
+def _mutate(path: Path, how: str, rng) -> None:
+    data = bytearray(path.read_bytes())
+    if how == "truncate":
+        data = data[:rng.randrange(len(data) + 1)]
+    elif how == "flip" and data:
+        for _ in range(20):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+    elif how == "empty":
+        data = bytearray()
+    elif how == "header" and path.suffix == ".csv":
+        lines = bytes(data).split(b"\n")
+        lines[0] = bytes(rng.choice(b",;|\t x\"'=") for _ in range(rng.randrange(40)))
+        data = bytearray(b"\n".join(lines))
+    elif how == "delete":
+        path.unlink()
+        return
+    elif how == "nul":
+        data = bytearray(bytes(data).replace(b",", b"\x00", 2))
+    elif how == "crlf":
+        data = bytearray(bytes(data).replace(b"\n", b"\r\n"))
+    elif how == "bom":
+        data = bytearray(b"\xef\xbb\xbf" + bytes(data))
+    path.write_bytes(bytes(data))
+
+
+def test_damaged_exports_give_a_draft_or_a_clear_error(tmp_path):
+    """Files truncated, flipped, emptied, deleted, with broken headers, NUL bytes, CRLF or
+    a BOM: init writes a valid TOML draft (naming what it cannot read) or, when no
+    table file is left, a ValueError; never another exception."""
+    import random
+
+    small = tmp_path / "small"
+    small.mkdir()
+    for path in EXAMPLE.glob("*.csv"):
+        lines = path.read_text().splitlines()[:40]
+        (small / path.name).write_text("\n".join(lines) + "\n")
+    (small / "codebook.toml").write_text((EXAMPLE / "codebook.toml").read_text())
+    base = make_operator_export(small, tmp_path / "base")
+    for seed in range(16):
+        rng = random.Random(seed)
+        folder = tmp_path / f"case{seed}"
+        shutil.copytree(base, folder)
+        files = sorted(p for p in folder.rglob("*") if p.is_file())
+        for _ in range(rng.randint(1, 3)):
+            path = rng.choice(files)
+            if path.exists():
+                _mutate(path, rng.choice(MUTATIONS), rng)
+        try:
+            text = draft_codebook(folder)
+        except ValueError as exc:
+            assert "holds no table files" in str(exc)
+            continue
+        tomllib.loads(text)

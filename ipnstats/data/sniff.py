@@ -25,6 +25,8 @@ TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
 SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".parquet", ".dta", ".sav")
 DELIMITERS = (",", ";", "\t", "|")
 MISSING = frozenset({"", "na", "n/a", "null", "nan", "none", "-", "."})
+#: The same, as read_csv's na_values.
+_NA_VALUES = sorted(MISSING | {m.upper() for m in MISSING} | {m.title() for m in MISSING})
 _NUMBER = {".": re.compile(r"^[-+]?(\d+|\d{1,3}(,\d{3})+)(\.\d+)?$"),
            ",": re.compile(r"^[-+]?(\d+|\d{1,3}(\.\d{3})+|\d{1,3}( \d{3})+)(,\d+)?$")}
 _DAY_MONTH = re.compile(r"^(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})$")
@@ -177,9 +179,9 @@ def _text_source(path: Path, file: str) -> Source:
     skip = [1, 2] if qualtrics else header
     frame = pd.read_csv(path, sep=delimiter, encoding="utf-8-sig" if encoding == "utf-8"
                         else encoding, header=0, skiprows=skip, dtype=str,
-                        keep_default_na=False, nrows=SAMPLE_ROWS, on_bad_lines="skip",
-                        engine="python")
-    frame = _clean(frame)
+                        keep_default_na=False, na_values=_NA_VALUES, nrows=SAMPLE_ROWS,
+                        on_bad_lines="skip", engine="python")
+    frame = _clean(frame, missing=False)
     decimal, thousands, decimal_note = sniff_decimal(frame, delimiter)
     questions = dict(zip(rows[0], rows[1], strict=False)) if qualtrics and len(rows) > 1 else {}
     notes = tuple(n for n in (note, decimal_note, _duplicated(rows[header] if rows else []))
@@ -197,11 +199,14 @@ def _duplicated(names: list) -> str | None:
             f"{twice[0]!r}, {twice[0] + '.1'!r}, ...): rename them") if twice else None
 
 
-def _clean(frame: pd.DataFrame) -> pd.DataFrame:
-    """Column names stripped, unnamed empty columns dropped, missing markers as None."""
+def _clean(frame: pd.DataFrame, missing: bool = True) -> pd.DataFrame:
+    """Column names stripped, unnamed empty columns dropped, and (``missing``) missing
+    markers (NA, NULL, ...) as missing."""
     frame = frame.rename(columns=lambda c: str(c).strip())
-    frame = frame.loc[:, [not (c.startswith("Unnamed:") and frame[c].isin(["", None]).all())
+    frame = frame.loc[:, [not (c.startswith("Unnamed:") and frame[c].isna().all())
                           for c in frame.columns]]
+    if not missing:
+        return frame
     return frame.apply(lambda s: s.where(~s.astype(str).str.strip().str.lower().isin(MISSING),
                                          None) if s.dtype == object or s.dtype == "str" else s)
 
@@ -221,7 +226,8 @@ def sniff_decimal(frame: pd.DataFrame, delimiter: str) -> tuple[str, str | None,
     count = {(mark, i): 0 for mark in _DECIMALS for i in range(3)}
     for name in frame.columns:
         values = _present(frame[name]).astype(str).str.strip()
-        if values.empty or not values.str.fullmatch(r"[-+]?[\d.,]*\d").all():
+        if (values.empty or not values.str.contains(r"[.,]").any()
+                or not values.str.fullmatch(r"[-+]?[\d.,]*\d").all()):
             continue
         for mark, patterns in _DECIMALS.items():
             for i, pattern in enumerate(patterns):
@@ -316,15 +322,16 @@ def as_numbers(values: pd.Series, decimal: str = ".", thousands: str | None = No
         return None
     if _inferred(present) in ("integer", "floating", "mixed-integer-float", "decimal"):
         return pd.to_numeric(values, errors="coerce").astype(float)
-    text = present.astype(str).str.strip()
-    if not text.str.fullmatch(_NUMBER[decimal].pattern).all():
+    texts = [str(v).strip() for v in present.tolist()]
+    number = _NUMBER[decimal]
+    if not all(number.match(t) for t in texts):
         return None
-    if thousands:
-        text = text.str.replace(thousands, "", regex=False)
-    text = text.str.replace(" ", "", regex=False)
-    text = text.str.replace("," if decimal == "." else ".", "", regex=False)
-    text = text.str.replace(",", ".", regex=False)
-    return pd.to_numeric(text, errors="coerce").reindex(values.index).astype(float)
+    group = "," if decimal == "." else "."
+    out = np.full(len(values), np.nan)
+    out[values.notna().to_numpy()] = [
+        float(t.replace(thousands or " ", "").replace(" ", "").replace(group, "")
+              .replace(",", ".")) for t in texts]
+    return pd.Series(out, index=values.index)
 
 
 def is_date_column(values: pd.Series) -> bool:
@@ -336,8 +343,8 @@ def is_date_column(values: pd.Series) -> bool:
         return False
     if _inferred(present) in ("datetime", "datetime64", "date"):
         return True
-    text = present.astype(str).str.strip()
-    return bool((text.str.match(_ISO) | text.str.match(_DAY_MONTH)).all())
+    return all(_ISO.match(t) or _DAY_MONTH.match(t)
+               for t in (str(v).strip() for v in present.tolist()))
 
 
 def date_format(values: pd.Series) -> tuple[str | None, str | None]:

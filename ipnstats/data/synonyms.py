@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from functools import lru_cache
 
 from .schema import TABLES
 
@@ -90,6 +91,7 @@ BINARY = {"0", "1", "true", "false", "yes", "no", "y", "n", "ja", "nein", "j", "
           "falsch", "x"}
 
 
+@lru_cache(maxsize=4096)
 def normalise(name: str) -> str:
     """A name as compared: camel case split, lower case, umlauts spelled out, units in
     brackets dropped, anything but letters and digits a single space."""
@@ -100,6 +102,7 @@ def normalise(name: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9]+", " ", name).split())
 
 
+@lru_cache(maxsize=8192)
 def name_score(source: str, column: str) -> tuple[float, str | None]:
     """How well a source column's name fits a schema column: 3 (its name or a synonym,
     earlier synonyms a little more), 2 (holds all words of one: a CHECK), 1 (a close

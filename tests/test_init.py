@@ -380,3 +380,20 @@ def test_damaged_exports_give_a_draft_or_a_clear_error(tmp_path):
             assert "holds no table files" in str(exc)
             continue
         tomllib.loads(text)
+
+
+def test_a_qualtrics_export_with_answers_as_words_asks_for_numeric_values(tmp_path):
+    head = ["StartDate,RecordedDate,ExternalReference,Q5_1,Q5_2",
+            "Start Date,Recorded Date,External Data Reference,How far - a,How far - b",
+            '"{""ImportId"":""startDate""}","{""ImportId"":""recordedDate""}",'
+            '"{""ImportId"":""externalDataReference""}","{""ImportId"":""QID5_1""}",'
+            '"{""ImportId"":""QID5_2""}"']
+    rows = [f"2020-01-0{i + 1} 10:00:00,2020-01-0{i + 1} 10:09:00,F{i},Agree,Disagree"
+            for i in range(5)]
+    (tmp_path / "survey.csv").write_text("\n".join(head + rows) + "\n")
+    text = draft_codebook(tmp_path)
+    assert "# a Qualtrics export" in text
+    assert "# CHECK: the answers in Q5_1, Q5_2 are words, not numbers: export the survey " \
+           "with numeric values" in text
+    assert tomllib.loads(text)["tables"]["surveys"]["columns"] == {
+        "firm_id": "ExternalReference", "date": "RecordedDate"}

@@ -305,6 +305,14 @@ def draft_scales(survey: TableDraft | None) -> list[ScaleDraft]:
     """The four required scales: the item groups seen in the surveys, and a suggestion
     where an item group's names or question texts carry the scale's words."""
     groups = _items(survey) if survey is not None else {}
+    if survey is not None and not groups:
+        worded = [c for c in survey.source.frame.columns
+                  if re.fullmatch(r".*\D\d+", c) and survey.source.profile(c).labels]
+        if worded:
+            survey.notes.append(
+                f"the answers in {', '.join(worded[:4])}{', ...' if len(worded) > 4 else ''} "
+                "are words, not numbers: export the survey with numeric values (Qualtrics: "
+                "'Use numeric values') so that its items can be scored")
     claimed: set[str] = set()
     out = []
     for scale in REQUIRED_SCALES:
@@ -354,7 +362,8 @@ def draft_codebook(folder: Path) -> str:
     drafts, left = draft_tables(sources)
     complete(drafts)
     problems += [left_over(source, drafts) for source in left]
-    return render(folder, drafts, problems, draft_scales(drafts.get("surveys")))
+    scales = draft_scales(drafts.get("surveys"))  # (before render: it may add notes)
+    return render(folder, drafts, problems, scales)
 
 
 def write_codebook(folder: Path, *, force: bool = False) -> Path:

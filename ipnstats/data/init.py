@@ -1,12 +1,16 @@
 """Draft a ``codebook.toml`` for a folder of exports (``ipnstats init FOLDER``).
 
-The draft maps each file to a table of the study folder schema and each of its columns
-to a schema column ([tables.*], see docs/study_folder.md), from the columns' names
-(against the schema names and the synonyms below), their values (dates, numbers, the
-labels of choice columns, ids shared with the firms table) and the files' formats
-(:mod:`ipnstats.data.sniff`). Every guess it is unsure of, and every schema column it
-cannot find, gets a ``# CHECK:`` comment; the four required scales are left for the user
-to fill in (``items = []``, which the loader refuses), with the item columns seen.
+The draft maps each file (each sheet of a workbook) to a table of the study folder
+schema and each of its columns to a schema column ([tables.*], see
+docs/study_folder.md): from the columns' names (against the schema names and the
+synonyms of :mod:`ipnstats.data.synonyms`), their values (numbers, dates, the labels of
+choice columns, ids shared with the table they refer to) and the files' formats
+(:mod:`ipnstats.data.sniff`: delimiter, decimal mark, thousands, date format, encoding,
+Qualtrics, sheet and header row). Every guess it is unsure of, and every schema column
+or table it cannot find, gets a ``# CHECK:`` comment. The four required scales are left
+for the user to fill in (``items = []``, which the loader refuses), with the item
+groups seen and, where the item names or question texts point to a scale, the items and
+reverse-coded items suggested in a comment.
 
 Examples
 --------

@@ -296,6 +296,8 @@ def complete(drafts: dict[str, TableDraft]) -> None:
 
 @dataclass(frozen=True)
 class ScaleDraft:
+    """What the draft says about one required scale."""
+
     name: str
     groups: dict[str, list[str]]  # every item group seen
     items: list[str]  # the suggested items (empty: no suggestion)
@@ -392,6 +394,7 @@ def _toml_list(texts: list[str]) -> str:
 
 
 def toml_key(text: str) -> str:
+    """A TOML key: bare when it can be, else quoted."""
     return text if re.fullmatch(r"[A-Za-z0-9_-]+", text) else toml_str(text)
 
 
@@ -401,6 +404,8 @@ def _check(note: str) -> str:
 
 def render(folder: Path, drafts: dict[str, TableDraft], problems: list[str],
            scales: list[ScaleDraft]) -> str:
+    """The draft's text: the notes on files, [study], [tables.*] (or a CHECK for each
+    table not found) and the four [scales.*]."""
     lines = [f"# Draft codebook for the exports in {folder.name}, written by `ipnstats init`.",
              "# Every line marked CHECK is a guess or a gap: check it. Fill in the four scales",
              f"# at the end, then run `ipnstats validate {folder.name}`. Format: "

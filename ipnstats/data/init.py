@@ -119,8 +119,12 @@ def match_columns(source: Source, table: str) -> list[Match]:
             if not fits(source, name, column):
                 if score < 2:
                     continue
-                note = (f"its values do not look like {column.kind} values "
-                        f"(e.g. {_example(source.frame[name])!r})")
+                example = _example(source.frame[name])
+                note = (f"its values are codes (e.g. {example!r}): say which is which in "
+                        f"values.{column.name} = {{ {example} = \"...\" }}"
+                        if column.kind == "choice" and source.profile(name).numbers is not None
+                        else f"its values do not look like {column.kind} values "
+                             f"(e.g. {example!r})")
                 score -= 1
             pairs.append((score, column.name, name, note))
     found: dict[str, Match] = {}

@@ -31,7 +31,7 @@ IN_h3         := $(call inputs,$(FIRM_YEAR) exchanges tasks)
 IN_data       := $(filter-out $(STUDY)/truth.toml,$(wildcard $(STUDY)/*))
 
 .DEFAULT_GOAL := help
-.PHONY: help setup report results test example validate bench lint clean distclean
+.PHONY: help setup report results test example validate bench lint clean distclean fuzz
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -85,6 +85,10 @@ bench: $(DEV) ## run the benchmarks: ingest (10M rows), models vs their peers, p
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/models.py
 	$(BIN)/python benchmarks/power.py
+
+FUZZ_N ?= 5000
+fuzz: $(DEV) ## fuzz the data layer: FUZZ_N (5000) damaged studies against the contract; counts
+	$(BIN)/python -m tests.fuzz.campaign --n $(FUZZ_N) --workers 2 --seed 0 --timeout 30
 
 lint: $(DEV) ## ruff
 	$(BIN)/ruff check ipnstats tests benchmarks

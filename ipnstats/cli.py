@@ -7,7 +7,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import __version__
 from .csvsafe import write_csv
 from .data import DataError, load_study, validate_study
 from .data.sources import is_url
@@ -46,12 +45,26 @@ _PIP_NAME = {"dask": "'ipnstats[dask]'", "distributed": "'ipnstats[dask]'",
              "docx": "python-docx", "yaml": "pyyaml"}
 
 
+class _Version(argparse.Action):
+    """``--version``: print ``ipnstats <ipnstats.__version__>`` and exit 0."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="print the version and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from . import __version__
+
+        print(f"ipnstats {__version__}")
+        parser.exit()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ipnstats",
         description="Test how firms learn from their peers: from IPN records to tested "
                     "hypotheses.")
-    parser.add_argument("--version", action="version", version=f"ipnstats {__version__}")
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
     p = sub.add_parser("init", help="draft a codebook.toml for a folder of your own exports",
                        description="Look at the files in FOLDER, guess which is which table "
@@ -67,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
                        description="Check a study (folder or database); exit 1 when it has "
                                    "errors.")
     _study_arguments(p)
-    p.add_argument("--max-problems", type=int, default=40, help="problems to print (40)")
+    p.add_argument("--max-problems", type=_count, default=40, help="problems to print (40)")
     p.add_argument("--csv", type=Path, help="also write every problem to this CSV file")
     p.set_defaults(run=_validate)
 
@@ -157,6 +170,13 @@ def _init(args) -> int:
     print(f"wrote {path}: check every '# CHECK:' comment and fill in the scales' items, "
           f"then run: ipnstats validate {args.folder}")
     return 0
+
+
+def _count(text: str) -> int:
+    """A non-negative whole number (argparse reports anything else as a usage error)."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, not {text!r}")
+    return int(text)
 
 
 def _validate(args) -> int:

@@ -77,6 +77,20 @@ def test_a_home_folder_is_never_the_parent_that_makes_output_allowed(tmp_path, m
     assert "a root, home or system folder" in problems(path)
 
 
+@pytest.mark.parametrize("out, allowed", [
+    ("/etc/ipn/reports", False), ("/usr/share/ipn/reports", False), ("/etc/ipn", False),
+    ("/usr/local/ipn/reports", True), ("/srv/ipn/reports", True), ("/var/ci/ipn/reports", True)])
+def test_nothing_is_written_inside_the_system_folders(out, allowed):
+    """Even a configuration kept in /etc/ipn may not write there (checked without files)."""
+    from ipnstats.pipeline.config import check_output
+
+    out = Path(out)
+    base = out if out.name == "ipn" else out.parent
+    found: list[str] = []
+    check_output("reports", out, base, base / "study.toml", found)
+    assert found == [] if allowed else "a root, home or system folder" in found[0]
+
+
 @pytest.mark.parametrize("folder, expected", [
     ("reports", "project/analyses/reports"), ("../reports", "project/reports"),
     ("out/../deep/x", "project/analyses/deep/x")])

@@ -172,16 +172,25 @@ def test_no_output_or_error_shows_the_password(pg_url, tmp_path):
             code = main([str(a) for a in args])
         assert code in (0, 1) and "Traceback" not in err.getvalue()
         seen += [out.getvalue(), err.getvalue()]
-    from ipnstats.pipeline.config import default_config
+    # a study run (a small one: no hypothesis family) and its report
+    from ipnstats.pipeline.assemble import write_report
+    from ipnstats.pipeline.config import config_from_dict
     from ipnstats.pipeline.runner import run
 
-    cfg = default_config(url, tmp_path / "out", codebook=codebook)
-    assert run(cfg, only=("data",)) == ["data"]
+    cfg = config_from_dict({
+        "study": {"folder": url, "codebook": str(codebook)}, "run": {"hypotheses": []}},
+        tmp_path / "study.toml", out=tmp_path / "out")
+    assert sorted(run(cfg)) == ["data", "models"]
     stored = (tmp_path / "out" / "results" / "data.json").read_text()
     assert json.loads(stored)["fingerprint"]["inputs"]
-    seen.append(stored)
+    write_report(cfg)
+    from pypdf import PdfReader
+
+    seen += ["".join(page.extract_text() for page in
+                     PdfReader(tmp_path / "out" / "ipn_report.pdf").pages)]
     seen += [p.read_text(errors="replace") for p in (tmp_path / "out").rglob("*")
-             if p.is_file() and p.suffix in (".json", ".svg", ".csv", ".md", ".txt")]
+             if p.is_file() and p.suffix in (".json", ".svg", ".csv", ".md", ".txt", ".tex",
+                                             ".html")]
     for text in seen:
         assert password not in text and "Wr0ngPassw0rd" not in text
     assert any("***" in text for text in seen)

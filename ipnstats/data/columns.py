@@ -18,11 +18,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .conventions import date_hint, marked_numbers, number_marks
+from .conventions import date_format_problem, date_hint, marked_numbers, number_marks
 
-__all__ = ["POOL", "date_hint", "empty", "full", "id_codes", "id_index", "number_marks",
-           "parse_binary", "parse_choice", "parse_date", "parse_id", "parse_integer",
-           "parse_number", "parse_text", "recode", "take", "used_codes"]
+__all__ = ["POOL", "date_format_problem", "date_hint", "empty", "full", "id_codes", "id_index",
+           "number_marks", "parse_binary", "parse_choice", "parse_date", "parse_id",
+           "parse_integer", "parse_number", "parse_text", "recode", "take", "used_codes"]
+
 _MONEY = re.compile(
     r"^(?P<neg>-)?(?P<open>\()?\s*[$€£]?\s*"
     r"(?P<num>\d{1,3}(,\d{3})+(\.\d+)?|\d+(\.\d+)?|\.\d+)\s*(?P<close>\))?$"
@@ -143,7 +144,7 @@ def parse_number(s: pd.Series, *, decimal: str = ".",
     marks = number_marks(decimal, thousands)
     if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
         values = s.astype("float64")
-        if values.dtype.kind == "f" and s.dtype.kind != "i":  # (int64 holds no inf)
+        if s.dtype.kind != "i" and not _all_finite(values.to_numpy()):  # (ints hold no inf)
             infinite = np.isinf(values.to_numpy())
             if infinite.any():
                 return values.where(~infinite), infinite
@@ -161,6 +162,13 @@ def parse_number(s: pd.Series, *, decimal: str = ".",
     if infinite.any():
         values[infinite] = np.nan
     return pd.Series(values, index=s.index, name=s.name), np.isnan(values) & present
+
+
+def _all_finite(values: np.ndarray) -> bool:
+    """True when ``values`` are surely all finite: their sum is (a quick test, without
+    a mask; False also when values are missing or the sum overflows)."""
+    with np.errstate(invalid="ignore", over="ignore"):  # (inf - inf, overflow)
+        return bool(np.isfinite(np.add.reduce(values)))
 
 
 def _money(text: str) -> float:
@@ -185,20 +193,26 @@ def parse_integer(s: pd.Series, *, decimal: str = ".", thousands: str | None = N
     columns without missing values come back as int64, others as floats.
     """
     _series(s)
+    number_marks(decimal, thousands)  # (refuses marks it does not handle)
     dtype = s.dtype
     if pd.api.types.is_integer_dtype(dtype) and not isinstance(dtype, pd.ArrowDtype):
         none = np.zeros(len(s), bool)
-        if isinstance(dtype, np.dtype) and dtype.kind == "u" and dtype.itemsize == 8:
-            big = s.to_numpy() > np.iinfo(np.int64).max
+        unsigned = np.dtype(getattr(dtype, "numpy_dtype", dtype))
+        if unsigned.kind == "u" and unsigned.itemsize == 8:  # (numpy or nullable uint64)
+            big = (s > np.iinfo(np.int64).max).to_numpy(dtype=bool, na_value=False)
             if big.any():
                 return s.astype("float64").where(~big), big, none
         if isinstance(dtype, np.dtype) or not s.hasnans:
             return s.astype(np.int64), none, none
-    values, bad = parse_number(s, decimal=decimal, thousands=thousands)
+    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+        values, bad = s.astype("float64"), np.zeros(len(s), bool)  # (inf: caught below)
+    else:
+        values, bad = parse_number(s, decimal=decimal, thousands=thousands)
     array = values.to_numpy()
-    with np.errstate(invalid="ignore"):
-        big = np.abs(array) >= _INT64_LIMIT
-    if big.any():
+    if len(array) and (np.fmax.reduce(array) >= _INT64_LIMIT
+                       or np.fmin.reduce(array) <= -_INT64_LIMIT):  # (no mask unless needed)
+        with np.errstate(invalid="ignore"):
+            big = np.abs(array) >= _INT64_LIMIT
         values, bad = values.where(~big), bad | big
     fractional = (values.notna() & (values != np.round(values))).to_numpy()
     return values.where(~fractional), bad, fractional
@@ -241,6 +255,9 @@ def parse_date(s: pd.Series, *, date_format: str | None = None
     if s.dtype == object and s.map(lambda v: hasattr(v, "year") or v is None).all():
         return pd.to_datetime(s).astype("datetime64[s]").dt.normalize(), np.zeros(len(s), bool)
     if date_format is not None:
+        problem = date_format_problem(date_format)
+        if problem:
+            raise ValueError(problem)
         return _formatted_dates(s, date_format)
     text = _blank(s)
     present = text.notna().to_numpy()
@@ -256,19 +273,29 @@ def parse_date(s: pd.Series, *, date_format: str | None = None
 
 
 def _formatted_dates(s: pd.Series, date_format: str) -> tuple[pd.Series, np.ndarray]:
+    """Text dates in ``date_format``; in a column of objects (Excel), cells that are
+    dates already are taken as they are."""
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
         s = s.astype("Float64").astype("str").str.replace(r"\.0$", "", regex=True)
-    text = _blank(s)
+    dated = s.map(lambda v: hasattr(v, "year")).to_numpy(bool) if s.dtype == object else None
+    text = _blank(s.where(~dated, None) if dated is not None and dated.any() else s)
     present = text.notna().to_numpy()
-    values = pd.to_datetime(text, format=date_format, errors="coerce")
-    values = values.astype("datetime64[s]").dt.normalize()
+    codes, distinct = pd.factorize(text)  # dates repeat: each distinct text is read once
+    read = pd.to_datetime(pd.Series(distinct, dtype=object), format=date_format,
+                          errors="coerce").to_numpy(dtype="datetime64[s]")
+    values = pd.Series(np.append(read, np.datetime64("NaT", "s"))[codes], index=s.index,
+                       name=s.name)
+    if dated is not None and dated.any():
+        values[dated] = pd.to_datetime(s[dated].tolist()).astype("datetime64[s]")
+    values = values.dt.normalize()
     return values, values.isna().to_numpy() & present
 
 
 def recode(s: pd.Series, mapping: dict[str, str]) -> pd.Series:
     """Values replaced by ``mapping`` (source text, stripped -> new text); values not in
     the mapping are kept as they are. Categorical columns are recoded on their
-    categories; other columns come back categorical.
+    categories; other columns come back categorical (numbers as their text, ``1.0`` as
+    ``"1"``), or as they came when no value is in the mapping.
 
     Examples
     --------
@@ -279,16 +306,16 @@ def recode(s: pd.Series, mapping: dict[str, str]) -> pd.Series:
     _series(s)
     if not mapping:
         return s
+    source = s
     if not isinstance(s.dtype, pd.CategoricalDtype):
         numeric = pd.api.types.is_numeric_dtype(s.dtype)
         s = s.astype("str").astype("category")
         if numeric:  # 1.0 -> "1", as the file shows it
             s = s.cat.rename_categories(_texts(_normalise_ids(s.cat.categories)))
-    categories = s.cat.categories
-    text = categories.astype("str")
-    new = [mapping.get(t.strip(), t) for t in text]
-    if new == list(text):
-        return s
+    text = list(s.cat.categories.astype("str"))
+    new = [str(mapping.get(t.strip(), t)) for t in text]
+    if new == text:
+        return source  # nothing to recode: the column as it came
     uniq, inverse = np.unique(np.asarray(new, dtype=object), return_inverse=True)
     codes = s.cat.codes.to_numpy()
     new_codes = np.where(codes >= 0, np.append(inverse, -1)[codes], -1)

@@ -17,7 +17,6 @@ import pyarrow.compute as pc
 DECIMAL_MARKS = (".", ",")
 THOUSANDS_MARKS = (".", ",", " ", "'")
 _SPACES = (" ", "\u00a0", "\u202f")  # a space, a no-break and a narrow no-break space
-_MINUS = pa.array(["-", "\u2212"])
 
 
 def number_marks(decimal: str = ".",
@@ -41,45 +40,58 @@ def number_marks(decimal: str = ".",
 
 
 def number_pattern(decimal: str, seps: tuple[str, ...]) -> str:
-    """A full-match RE2 pattern: a sign, a currency sign ($, €, £) before or after, and
-    the number in groups ``num`` or (in accounting parentheses) ``paren``."""
+    """A full-match RE2 pattern for a number with these marks: one sign, before or after
+    a currency sign ($, €, £; which may also follow the number), or accounting
+    parentheses around an unsigned number."""
     sep = "[" + "".join(re.escape(c) for c in seps) + "]"
     dec = re.escape(decimal)
-    num = (rf"\d{{1,3}}(?:{sep}\d{{3}})+(?:{dec}\d+)?|\d+(?:{dec}\d+)?(?:[eE][+-]?\d+)?"
-           rf"|{dec}\d+")
-    before, after = r"(?:[$€£]\s*)?", r"(?:\s*[$€£])?"
-    signs = r"[-+\x{2212}]"
-    plain = rf"(?P<sign>{signs})?\s*{before}(?P<sign2>{signs})?(?P<num>{num}){after}"
-    return rf"^(?:{plain}|\(\s*{before}(?P<paren>{num}){after}\s*\))$"
+    num = (rf"(?:\d{{1,3}}(?:{sep}\d{{3}})+(?:{dec}\d+)?|\d+(?:{dec}\d+)?(?:[eE][+-]?\d+)?"
+           rf"|{dec}\d+)")
+    cur, sign = r"[$€£]\s*", r"[-+\x{2212}]\s*"
+    lead = rf"(?:{sign}(?:{cur})?|(?:{cur})?(?:{sign})?)"
+    after = r"(?:\s*[$€£])?"
+    return rf"^(?:{lead}{num}{after}|\(\s*(?:{cur})?{num}{after}\s*\))$"
 
 
 def marked_numbers(s: pd.Series, decimal: str,
                    seps: tuple[str, ...]) -> tuple[pd.Series, np.ndarray]:
     """Text numbers with the given marks -> (floats, bad cells), in Arrow; on the
     distinct values of a categorical column. Blank cells are missing, not bad;
-    non-finite numbers are bad."""
+    non-finite numbers are bad.
+
+    Cells that match :func:`number_pattern` lose their thousands separators, currency
+    signs, spaces and parentheses, the decimal mark becomes a point, and Arrow reads
+    the rest as a float (negated for parentheses).
+    """
     categorical = isinstance(s.dtype, pd.CategoricalDtype)
     source = s.cat.categories if categorical else s
     text = pc.utf8_trim_whitespace(pa.array(source.astype("str"), type=pa.string(),
                                             from_pandas=True))
-    parts = pc.extract_regex(text, number_pattern(decimal, seps))
-    sign, sign2, num, paren = (pc.struct_field(parts, name)
-                               for name in ("sign", "sign2", "num", "paren"))
-    number = pc.binary_join_element_wise(num, paren, "")
+    valid = pc.match_substring_regex(text, number_pattern(decimal, seps))
+    number = pc.if_else(valid, text, pa.scalar(None, pa.string()))
     for sep in seps:
         number = pc.replace_substring(number, sep, "")
-    number = pc.replace_substring(number, decimal, ".")
-    value = pc.cast(number, pa.float64()).to_numpy(zero_copy_only=False)
-    minus = _holds(pc.not_equal(paren, "")) | _holds(pc.is_in(sign, _MINUS)) | _holds(
-        pc.is_in(sign2, _MINUS))
-    value = np.where(minus, -value, value)
-    two_signs = _holds(pc.not_equal(sign, "")) & _holds(pc.not_equal(sign2, ""))
-    value[~np.isfinite(value) | two_signs] = np.nan
+    number = pc.replace_substring_regex(number, r"[$€£()\s]", "")
+    number = pc.replace_substring(pc.replace_substring(number, decimal, "."), "\u2212", "-")
+    try:
+        value = pc.cast(number, pa.float64()).to_numpy(zero_copy_only=False)
+    except pa.ArrowInvalid:  # (not expected of what the pattern lets through)
+        value = pd.to_numeric(number.to_pandas(), errors="coerce").to_numpy(dtype=float)
+    value = np.where(_holds(pc.starts_with(text, "(")), -value, value)
     blank = ~_holds(pc.not_equal(text, ""))
     if categorical:
         codes = s.cat.codes.to_numpy()
         value, blank = np.append(value, np.nan)[codes], np.append(blank, True)[codes]
+    elif s.dtype == object:  # numbers in a column of objects (Excel) are taken as they are
+        numeric = s.map(_is_number).to_numpy(bool)
+        value[numeric] = s[numeric].to_numpy(dtype=float)
+    value[~np.isfinite(value)] = np.nan
     return pd.Series(value, index=s.index, name=s.name), np.isnan(value) & ~blank
+
+
+def _is_number(cell) -> bool:
+    return isinstance(cell, (int, float, np.integer, np.floating)) and not isinstance(
+        cell, (bool, np.bool_)) and cell == cell  # (NaN: a missing cell)
 
 
 def _holds(condition: pa.Array) -> np.ndarray:
@@ -104,8 +116,9 @@ def date_hint(s: pd.Series, bad: np.ndarray, *, max_values: int = 10_000) -> str
     Examples
     --------
     >>> s = pd.Series(["03/04/2019", "05/06/2019"])
-    >>> date_hint(s, np.array([True, True]))  # doctest: +ELLIPSIS
-    "dates such as '03/04/2019' may be day-first or month-first: set date_format = ..."
+    >>> print(date_hint(s, np.array([True, True])))  # doctest: +NORMALIZE_WHITESPACE
+    dates such as '03/04/2019' may be day-first or month-first: set date_format =
+    "%d/%m/%Y" (or "%m/%d/%Y") for this table in codebook.toml
     """
     cells = pd.unique(np.asarray(s[np.asarray(bad, bool)].astype("str"), dtype=object))
     found = [(m[0].strip(), int(m[1]), m[2], int(m[3]), len(m[4]))
@@ -128,4 +141,29 @@ def date_hint(s: pd.Series, bad: np.ndarray, *, max_values: int = 10_000) -> str
     if not high_first:
         return (f"dates such as {found[0][0]!r} may be day-first or month-first: set "
                 f'date_format = "{day_first}" (or "{month_first}") {_WHERE}')
+    return None
+
+
+def date_format_problem(date_format: str) -> str | None:
+    """Why ``date_format`` cannot be a table's date format, or None when it can: it must
+    be a strftime format that writes a day, a month and a year and reads them back.
+
+    Examples
+    --------
+    >>> date_format_problem("%d/%m/%Y") is None
+    True
+    >>> print(date_format_problem("%d/%m"))
+    date_format '%d/%m' does not read back day, month and year (write e.g. "%d/%m/%Y")
+    """
+    sample = pd.Timestamp(2019, 3, 25)  # day and month differ, the day is above 12
+    if not isinstance(date_format, str) or "%" not in date_format:
+        return f"date_format {date_format!r} is not a strftime format such as \"%d/%m/%Y\""
+    try:
+        back = pd.to_datetime(pd.Series([sample.strftime(date_format)]), format=date_format,
+                              errors="coerce").iloc[0]
+    except ValueError as exc:
+        return f"date_format {date_format!r} is not a strftime format: {exc}"
+    if pd.isna(back) or back.normalize() != sample:
+        return (f"date_format {date_format!r} does not read back day, month and year "
+                "(write e.g. \"%d/%m/%Y\")")
     return None

@@ -85,12 +85,14 @@ def _count_before(tasks: pd.DataFrame, events: pd.DataFrame) -> np.ndarray:
     (all 0 when there are no events)."""
     if not len(events) or not len(tasks):
         return np.zeros(len(tasks))
+    # (dates of one resolution on both sides: merge_asof refuses to mix them)
     ev = pd.DataFrame({"firm": events["receiver_id"].astype(str).to_numpy(),
-                       "date": events["date"].to_numpy()}).sort_values(["firm", "date"],
-                                                                         kind="stable")
+                       "date": events["date"].to_numpy(dtype="datetime64[ns]")}
+                      ).sort_values(["firm", "date"], kind="stable")
     ev["n"] = ev.groupby("firm").cumcount() + 1
     left = pd.DataFrame({"firm": tasks["firm_id"].astype(str).to_numpy(),
-                         "date": tasks["date"].to_numpy(), "pos": np.arange(len(tasks))})
+                         "date": tasks["date"].to_numpy(dtype="datetime64[ns]"),
+                         "pos": np.arange(len(tasks))})
     # stable sorts: several exchanges on one date keep their running counts in order
     merged = pd.merge_asof(left.sort_values("date", kind="stable"),
                            ev.sort_values("date", kind="stable"), on="date",

@@ -34,14 +34,22 @@ def build_grid(tables: dict[str, pd.DataFrame],
                codebook: Codebook) -> tuple[MemberGrid, list[str]]:
     """The member-year grid of all firms, and the group names its codes refer to."""
     firms, spells, fin = tables["firms"], tables["memberships"], tables["financials"]
-    years = [fin["year"].min(), fin["year"].max(), spells["join_date"].dt.year.min()]
-    first = int(np.nanmin(years))
-    last = int(np.nanmax([fin["year"].max(), spells["join_date"].dt.year.max()]))
+    first, last = _grid_years(fin["year"], spells["join_date"].dt.year)
     group_codes, group_names = _sorted_groups(spells["group_id"])
     return member_grid(firm_codes(spells["firm_id"], firms), group_codes,
                        spells["join_date"], spells["exit_date"], n_firms=len(firms),
                        first_year=first, last_year=last,
                        min_days=codebook.member_year_min_days), group_names
+
+
+def _grid_years(fin_years: pd.Series, join_years: pd.Series) -> tuple[int, int]:
+    """First and last year of the member grid: from the earliest financials year or
+    join, to the latest; one year (that of whichever has any) when both are empty."""
+    lows = [y.min() for y in (fin_years, join_years) if len(y) and y.notna().any()]
+    highs = [y.max() for y in (fin_years, join_years) if len(y) and y.notna().any()]
+    if not lows:
+        return 2000, 2000  # no financials and no spells: an empty panel
+    return int(min(lows)), int(max(highs))
 
 
 def _sorted_groups(groups: pd.Series) -> tuple[np.ndarray, list[str]]:

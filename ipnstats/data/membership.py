@@ -127,6 +127,8 @@ def _jan1_days(first: int, last: int) -> np.ndarray:
 
 def _main_group(cell: np.ndarray, days: np.ndarray, group: np.ndarray, size: int) -> np.ndarray:
     out = np.full(size, -1, dtype=group.dtype)
+    if not len(cell):  # no spell touches the grid
+        return out
     order = np.lexsort((-days, cell))  # per cell, the spell with most days first
     first = np.r_[True, cell[order][1:] != cell[order][:-1]]
     out[cell[order][first]] = group[order][first]

@@ -10,10 +10,11 @@ from .codebook import Scale
 
 def item_matrix(surveys: pd.DataFrame, scale: Scale) -> pd.DataFrame:
     """The scale's items, reverse-coded items turned around (low + high - answer)."""
-    items = surveys[list(scale.items)].astype("float64")
-    for item in scale.reverse:
-        items[item] = scale.low + scale.high - items[item]
-    return items
+    names = list(scale.items)
+    values = surveys[names].to_numpy(dtype="float64", na_value=np.nan, copy=True)
+    turned = [i for i, name in enumerate(names) if name in scale.reverse]
+    values[:, turned] = scale.low + scale.high - values[:, turned]
+    return pd.DataFrame(values, index=surveys.index, columns=names)
 
 
 def score(surveys: pd.DataFrame, scale: Scale) -> pd.Series:
@@ -86,22 +87,25 @@ def _undefined(x: np.ndarray, *, min_cases: int) -> bool:
 
 def undefined_reason(items: pd.DataFrame) -> str:
     """Why alpha or omega of ``items`` is missing ("" when both are defined)."""
-    x = items.dropna()
     if items.shape[1] < 2:
         return "alpha and omega need at least 2 items"
     if not len(items):
         return "no survey rows: alpha and omega undefined"
-    empty = [c for c in items.columns if items[c].isna().all()]
-    if empty:
-        return (f"{_items_have(empty)} no answers, so there are no complete cases: "
+    answers = items.to_numpy(dtype=float)
+    missing = np.isnan(answers)
+    empty = items.columns[missing.all(axis=0)]
+    if len(empty):
+        return (f"{_items_have(list(empty))} no answers, so there are no complete cases: "
                 "alpha and omega undefined")
+    x = answers[~missing.any(axis=1)]
     if len(x) < 2:
         return f"{len(x)} complete case(s): alpha and omega need at least 2 (omega 3)"
-    constant = [f"{c} ({x[c].iloc[0]:g})" for c in x.columns if x[c].nunique() == 1]
-    if constant:
+    same = np.ptp(x, axis=0) == 0
+    if same.any():
+        constant = [f"{c} ({v:g})" for c, v in zip(items.columns[same], x[0, same], strict=True)]
         return (f"{_items_have(constant)} the same answer in every complete case: "
                 "alpha and omega undefined")
-    if x.sum(axis=1).nunique() == 1:
+    if np.ptp(x.sum(axis=1)) == 0:
         return "the total score is the same in every complete case: alpha and omega undefined"
     if len(x) < 3:
         return "2 complete cases: omega needs at least 3"

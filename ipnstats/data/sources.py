@@ -46,9 +46,17 @@ def is_url(location: str | os.PathLike) -> bool:
 
 def text_columns(spec: TableSpec, mapping: TableMapping) -> tuple[tuple[str, ...],
                                                                   tuple[str, ...]]:
-    """The source columns read as text, and the id columns among them."""
-    return (tuple(mapping.source(c.name) for c in spec.columns
-                  if c.kind in ("id", "text", "choice")),
+    """The source columns read as text, and the id columns among them. Numbers are read
+    as text too when the table has its own decimal or thousands marks (else ``1.234``
+    would be read as 1.234 before the mark is known), dates when it has a date format;
+    and every column a recode applies to."""
+    kinds = {"id", "text", "choice"}
+    if mapping.number_options:
+        kinds |= {"number", "integer"}
+    if mapping.date_format:
+        kinds.add("date")
+    texts = [c.name for c in spec.columns if c.kind in kinds or c.name in mapping.values]
+    return (tuple(mapping.source(c) for c in texts),
             tuple(mapping.source(c.name) for c in spec.columns if c.kind == "id"))
 
 

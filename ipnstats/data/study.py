@@ -15,7 +15,7 @@ from .columns import id_codes, take, used_codes
 from .dyads import exchange_frame, firm_traits, task_frame
 from .frames import firm_positions, firm_year, survey_scores
 from .problems import DataError, ProblemLog
-from .scales import reliability
+from .scales import RELIABILITY_COLUMNS, reliability
 from .schema import TABLES
 from .sources import SourceError, is_url, redact
 from .validate import CheckedTable, check_study
@@ -290,7 +290,7 @@ def _cascade(tables: dict[str, pd.DataFrame], flow: list) -> None:
 
 def _derive(folder: Path, codebook: Codebook, tables: dict[str, pd.DataFrame], flow: list,
             report: ValidationReport) -> Study:
-    scores, rel = None, pd.DataFrame()
+    scores, rel = None, pd.DataFrame(columns=RELIABILITY_COLUMNS)
     if "surveys" in tables:
         scores, score_flow = survey_scores(tables["surveys"], codebook)
         flow += score_flow

@@ -338,8 +338,9 @@ BAD_RULE = {"id": "bad_id", "text": "bad_text", "number": "not_a_number",
             "integer": "not_a_number", "binary": "not_binary", "choice": "not_in_set",
             "date": "bad_date"}
 BAD_TEXT = {"id": "", "text": "",
-            "number": "{name} is not a number (write e.g. 1234.5; 1,234.50 and $1,234 are read)",
-            "integer": "{name} is not a whole number",
+            "number": "{name} is not a finite number (write e.g. 1234.5; 1,234.50 and $1,234 "
+                      "are read; inf, Infinity and numbers past 1e308 are not)",
+            "integer": "{name} is not a whole number within +-2^63 (inf is not one)",
             "binary": "{name} must be 0 or 1 (true/false and yes/no are read)",
             "choice": "{name} must be one of {choices}",
             "date": "{name} is not a date: write YYYY-MM-DD"}

@@ -58,6 +58,11 @@ def verdict_page(report: Report, stored: dict[str, dict], cfg: StudyConfig) -> R
     checks = [c for name in ("h1", "h2", "h3") if name in stored
               for c in claims_from_json(stored[name]["checks"], Check)]
     method = ADJUST_NAMES[v["adjust"]]
+    if not claims:
+        return report.add_heading("Verdicts").add_text(
+            "No hypothesis family was run: [run] hypotheses in the configuration names none, "
+            "so this report describes the data and the additional models only."
+        ).add_page_break()
     report = report.add_heading("Verdicts").add_text(
         "Each hypothesis, its claim in plain words, the primary test, and what the data say. "
         f"p-values are adjusted across the claims of each family (H1, H2, H3) by the "
@@ -133,7 +138,7 @@ def _value(value) -> str:
         return "; ".join(f"{k}: {_value(v)}" for k, v in value.items())
     if isinstance(value, list):
         return ", ".join(map(str, value)) or "(none)"
-    return str(value)
+    return redact(value) if isinstance(value, str) and is_url(value) else str(value)
 
 
 def _shown_path(path: Path) -> str:

@@ -11,7 +11,8 @@ A configuration can neither write outside its own project nor exhaust the machin
 - ``[output] dir`` must resolve (symbolic links followed) inside the folder holding the
   configuration file or that folder's parent (``analyses/ipn_study.toml`` writes to
   ``../reports``), and never to a filesystem root, a home folder or a system folder such
-  as ``/etc``; the parent counts only when it is none of those. ``ipnstats run``/``report
+  as ``/etc`` (nor anywhere inside ``/etc``, ``/usr`` but ``/usr/local``, ``/bin``...); the
+  parent counts only when it is none of those. ``ipnstats run``/``report
   --out DIR`` (:func:`load_config` ``out=``) chooses any folder instead.
 - Counts are integers within :data:`BOUNDS`: ``seed`` 0 to 2**63 - 1; ``n_boot``,
   ``mediation_draws`` and ``process_draws`` 2 to 100,000; ``wild_draws`` 2 to 99,999;
@@ -78,6 +79,9 @@ SYSTEM_FOLDERS = frozenset(map(Path, (
     "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/usr/local", "/var",
     "/var/tmp", "/Users", "/System", "/Library", "/Applications", "/private",
     "/private/etc", "/private/tmp", "/private/var")))
+# ... nor anywhere inside these (the system's own files)
+SYSTEM_TREES = tuple(map(Path, ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64",
+                                "/proc", "/sbin", "/sys", "/usr", "/System", "/private/etc")))
 NEUTRAL_KEYS = ("folder", "codebook", "dir", "hypotheses", "progress", "scheduler")
 MODEL_KEYS = {"name": str, "formula": str, "cluster": str, "estimator": str}
 
@@ -122,7 +126,7 @@ class StudyConfig:
 
 
 def load_config(path: str | Path, *, out: str | Path | None = None) -> StudyConfig:
-    """Read and check a study configuration; raise :class:`ConfigError` listing all problems.
+    r"""Read and check a study configuration; raise :class:`ConfigError` listing all problems.
 
     Relative paths in the file are relative to the file's folder. ``out`` (``--out`` on
     the command line) replaces ``[output] dir`` and may be any folder; ``[output] dir``
@@ -130,9 +134,18 @@ def load_config(path: str | Path, *, out: str | Path | None = None) -> StudyConf
 
     Examples
     --------
-    >>> cfg = load_config("analyses/ipn_study.toml")  # doctest: +SKIP
-    >>> cfg.out.name  # doctest: +SKIP
-    'reports'
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp()).resolve() / "analyses"
+    >>> folder.mkdir()
+    >>> _ = (folder / "study.toml").write_text('[study]\nfolder = "../data"\n')
+    >>> load_config(folder / "study.toml").out == folder.parent / "reports"
+    True
+    >>> _ = (folder / "study.toml").write_text('[study]\nfolder = "x"\n[run]\nseed = -1\n')
+    >>> load_config(folder / "study.toml")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ipnstats.pipeline.config.ConfigError: 1 problem(s) in the configuration:
+    - .../study.toml: [run] seed = -1 must be from 0 to 9,223,372,036,854,775,807
     """
     path = Path(path)
     return config_from_dict(read_toml(path, ConfigError), path, out=out)
@@ -297,7 +310,9 @@ def _sensitive(folder: Path) -> bool:
         home = Path.home().resolve()
     except (RuntimeError, KeyError):  # no home folder known
         home = Path(folder.anchor)
-    return (folder == Path(folder.anchor) or folder in SYSTEM_FOLDERS
+    in_system = any(folder.is_relative_to(tree) for tree in SYSTEM_TREES) \
+        and not folder.is_relative_to("/usr/local")
+    return (folder == Path(folder.anchor) or folder in SYSTEM_FOLDERS or in_system
             or folder in (home, home.parent) or folder.parent == Path("/home"))
 
 

@@ -189,8 +189,17 @@ def _reliability(report: Report, study: Study) -> Report:
         "label": "Scale", "n_items": "Items", "n": "N", "alpha": "Cronbach's α",
         "omega": "McDonald's ω", "min_item_rest": "Lowest item-rest r",
         "weakest_item": "Weakest item"}, title="Reliability of the survey scales",
-        label="reliability", notes=("Complete cases. ω from a one-factor minres solution.",))
+        label="reliability", notes=("Complete cases. ω from a one-factor minres solution.",
+                                    *_undefined(rel)))
     return report.add_heading("Reliability", 2).add_table(table)
+
+
+def _undefined(rel) -> tuple[str, ...]:
+    """Why a scale's α or ω is missing (e.g. an item with one answer in every row)."""
+    if "note" not in rel:
+        return ()
+    return tuple(f"{r.label}: {r.note}." for r in rel.itertuples()
+                 if isinstance(r.note, str) and r.note)
 
 
 def measurement_table(study: Study):
@@ -208,7 +217,10 @@ def measurement_table(study: Study):
         "scale": "Scale", "items": "Items", "reverse": "Reverse-coded", "range": "Answers",
         "alpha": "Cronbach's α", "omega": "McDonald's ω"}, title="Survey scales and items",
         label="measurement", notes=("A score is the mean of the answered items (reverse-coded "
-                                    "items flipped) when two thirds are answered.",))
+                                    "items flipped) when two thirds are answered.",) + (
+            ("The study has no surveys table: the scales are those of codebook.toml; no "
+             "answers were read, so no reliability is computed.",)
+            if "surveys" in study.skipped else ()))
 
 
 def write_study_report(study: Study, out_dir: str | Path) -> list[Path]:

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests.fuzz.campaign import make_base
-from tests.fuzz.contract import check
+from tests.fuzz.contract import CLI_COMMANDS, check
 from tests.fuzz.mutate import MUTATORS, SINGLE, apply
 
 
@@ -59,10 +59,11 @@ CLI_CASES = [["header_case", "extreme_values"], ["cb_bad_mapping", "split_file"]
 
 @pytest.mark.parametrize("names", CLI_CASES, ids=["+".join(n) for n in CLI_CASES])
 def test_every_command_keeps_the_contract(base, tmp_path_factory, names):
-    """validate, panel and data-report in this process; the first case also as
+    """validate, panel, data-report and init in this process; the first case also as
     ``python -m ipnstats validate`` in its own process."""
     folder, done = _damaged(base, tmp_path_factory, names, seed=11)
-    violations = check(folder, subprocess_cli=names == CLI_CASES[0])
+    violations = check(folder, cli=(*CLI_COMMANDS, "init"),
+                       subprocess_cli=names == CLI_CASES[0])
     assert not violations, _explain(done, violations)
 
 

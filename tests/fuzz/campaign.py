@@ -28,7 +28,7 @@ from dataclasses import asdict
 from multiprocessing.connection import wait
 from pathlib import Path
 
-from .contract import KINDS, Violation, check
+from .contract import CLI_COMMANDS, KINDS, Violation, check
 from .mutate import SINGLE, apply
 from .registry import NOT_APPLIED
 
@@ -71,7 +71,8 @@ def run_case(base: Path, work: Path, seed: int, i: int, subprocess_cli: bool,
         return {"i": i, "names": plan(seed, i), "done": [], "violations": [asdict(v)],
                 "seconds": time.perf_counter() - start}
     try:
-        found = check(folder, subprocess_cli=subprocess_cli, time_limit=timeout)
+        found = check(folder, cli=(*CLI_COMMANDS, "init"), subprocess_cli=subprocess_cli,
+                      time_limit=timeout)
     finally:
         shutil.rmtree(folder.parent, ignore_errors=True)
     return {"i": i, "names": plan(seed, i), "done": done,
@@ -261,7 +262,8 @@ def _replay(base: Path, args) -> int:
     for d in build(base, folder, args.seed, args.replay):
         print(f"- {d}")
     print(f"case {args.replay} of seed {args.seed} written to {folder}")
-    found = check(folder, subprocess_cli=True, time_limit=args.timeout)
+    found = check(folder, cli=(*CLI_COMMANDS, "init"), subprocess_cli=True,
+                  time_limit=args.timeout)
     for v in found:
         print(f"\n{v.short()}\n{v.traceback}")
     print(f"{len(found)} violation(s)")

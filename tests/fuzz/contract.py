@@ -6,8 +6,9 @@
 (b) ``load_study(folder)`` and ``load_study(folder, errors="drop")``: may raise only
     :class:`ipnstats.DataError`;
 (c) the CLI ``validate``, ``panel --out`` and ``data-report --out`` through
-    ``ipnstats.cli.main`` (and, on request, ``python -m ipnstats validate`` as a
-    subprocess): exit code 0 or 1, and no "Traceback" in what they print;
+    ``ipnstats.cli.main`` (on request also ``init`` on a copy without the codebook,
+    then ``validate_study`` with the codebook it drafted; and ``python -m ipnstats
+    validate`` as a subprocess): exit code 0 or 1, and no "Traceback" printed;
 (d) every input row is accounted for: ``rows_read`` of each table equals an independent
     count of the data records in its file (the ``csv`` module, blank lines skipped; the
     sheet's rows up to the last filled one for Excel;
@@ -28,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -95,6 +97,10 @@ def check(folder: str | Path, *, loads: tuple[str, ...] = ("raise", "drop"),
         with tempfile.TemporaryDirectory(prefix="ipnfuzz-out-") as tmp:
             for command in cli:
                 out += check_cli(_argv(command, folder, Path(tmp)))
+            if "init" in cli and (Path(tmp) / "exports" / "codebook.toml").exists():
+                # the draft codebook it wrote: validating the folder with it must not raise
+                _call(out, "validate_raised", "validate_study (after ipnstats init)",
+                      ipnstats.validate_study, Path(tmp) / "exports")
     if subprocess_cli:
         out += check_cli_subprocess(["validate", str(folder)], timeout=time_limit)
     elapsed = time.perf_counter() - start
@@ -139,6 +145,11 @@ def _one_line(exc: BaseException) -> str:
 # --- (c) the command line ---------------------------------------------------------
 
 def _argv(command: str, folder: Path, tmp: Path) -> list[str]:
+    if command == "init":  # on a copy without the codebook: a folder of exports
+        exports = tmp / "exports"
+        shutil.copytree(folder, exports, symlinks=True)
+        (exports / "codebook.toml").unlink(missing_ok=True)
+        return ["init", str(exports)]
     if command == "panel":
         return ["panel", str(folder), "--out", str(tmp / "panel.csv")]
     if command == "data-report":

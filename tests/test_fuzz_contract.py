@@ -81,6 +81,44 @@ def test_combined_mutations_keep_the_contract(base, tmp_path_factory, names, see
         shutil.rmtree(folder.parent, ignore_errors=True)
 
 
+#: Damage the campaign found to break the contract (mutators, seed of their Random): each
+#: stays here as a regression test. (``--replay I --seed S`` shows case I of seed S.)
+FOUND = {
+    "a date with a UTC offset among plain dates (campaign seed 2, case 17)":
+        (["odd_dates", "blank_lines", "header_case"], "2:17:apply"),
+    "a codebook with arrays nested 3000 deep (campaign seed 2, case 246)":
+        (["excel_sheets", "cb_broken_toml"], "2:246:apply"),
+}
+
+
+@pytest.mark.parametrize("names, seed", FOUND.values(), ids=list(FOUND))
+def test_what_the_campaign_found_keeps_the_contract(base, tmp_path_factory, names, seed):
+    folder, done = _damaged(base, tmp_path_factory, names, seed)
+    violations = check(folder, cli=("validate",))
+    assert not violations, _explain(done, violations)
+
+
+def test_a_parquet_date_column_with_a_time_zone_keeps_the_contract(base, tmp_path_factory):
+    """memberships.parquet whose join_date holds time-zone-aware timestamps."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tests.fuzz.files import _arrow_column
+    from tests.fuzz.records import read_records
+
+    folder, _ = _damaged(base, tmp_path_factory, [], seed=0)
+    path = folder / "memberships.csv"
+    header, *rows = read_records(path)
+    arrays = [pa.array([r[k] or None for r in rows], pa.string()) for k in range(len(header))]
+    j = header.index("join_date")
+    arrays[j] = _arrow_column([r[j] for r in rows], "timestamp_tz")
+    pq.write_table(pa.Table.from_arrays(arrays, names=header), path.with_suffix(".parquet"))
+    path.unlink()
+    violations = check(folder, cli=("validate",))
+    assert not violations, _explain(["memberships.parquet: join_date as timestamp[ns, "
+                                     "Europe/Berlin]"], violations)
+
+
 def test_the_mutators_cover_the_issue():
     """Every kind of damage that issue 17 lists has a mutator (and stages order them)."""
     wanted = {"byte_flips", "truncate", "header_delete_column", "header_duplicate_column",

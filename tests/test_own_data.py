@@ -69,7 +69,7 @@ def test_problems_in_a_mapped_table_name_the_source_file_column_and_key(tmp_path
     lines[3] = ";".join(cells)
     path.write_text("\n".join(lines) + "\n")
     bad = only(problems(folder), "not_a_number").iloc[0]
-    assert bad["file"] == "fin_2015-2020.csv" and bad["line"] == 4
+    assert bad["file"] == "exports/fin_2015-2020.csv" and bad["line"] == 4
     assert bad["column"] == "Revenue (USD)" and bad["value"] == "lots"
     assert "[tables.financials] columns.revenue" in bad["problem"]
 

@@ -86,6 +86,15 @@ def _postgres(url: str) -> str:
     return url
 
 
+def _drop(url: str) -> None:
+    """Leave the session's server as it was (other tests list its tables)."""
+    import adbc_driver_postgresql.dbapi as pg
+
+    with pg.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("DROP SCHEMA IF EXISTS ops CASCADE")
+        conn.commit()
+
+
 def _sqlite(path) -> str:
     import adbc_driver_sqlite.dbapi as sqlite
 
@@ -113,10 +122,13 @@ def database(request, tmp_path):
     pytest.importorskip({"postgresql": "adbc_driver_postgresql", "sqlite": "adbc_driver_sqlite",
                          "duckdb": "duckdb"}[request.param])
     if request.param == "postgresql":
-        return _postgres(request.getfixturevalue("pg_url")), "ops"
-    if request.param == "sqlite":
-        return _sqlite(tmp_path / "study.db"), None
-    return _duckdb(tmp_path / "study.duckdb"), "ops"
+        url = _postgres(request.getfixturevalue("pg_url"))
+        yield url, "ops"
+        _drop(url)
+    elif request.param == "sqlite":
+        yield _sqlite(tmp_path / "study.db"), None
+    else:
+        yield _duckdb(tmp_path / "study.duckdb"), "ops"
 
 
 def test_the_study_in_a_database_gives_the_frames_of_the_folder(database, tmp_path, study):
@@ -147,6 +159,13 @@ def test_a_mapped_query_that_writes_fails_and_changes_nothing(database, tmp_path
 def test_no_output_or_error_shows_the_password(pg_url, tmp_path):
     pytest.importorskip("adbc_driver_postgresql")
     url = _postgres(pg_url)
+    try:
+        _no_password_shown(url, tmp_path)
+    finally:
+        _drop(url)
+
+
+def _no_password_shown(url: str, tmp_path) -> None:
     password = urlsplit(url).password
     assert password and len(password) >= 8
     codebook = _codebook(tmp_path, "ops")

@@ -108,6 +108,10 @@ class FolderSource:
                                         sheet=mapping.sheet, header_row=mapping.header_row))
             except UnreadableFile as exc:
                 self.log.add("error", name, "unreadable_file", str(exc), file=path.name)
+            else:
+                where = path.parent.relative_to(self.folder).as_posix()
+                if where != ".":  # a file in a sub-folder is named by its path
+                    parts[-1].label = f"{where}/{parts[-1].label}"
             parsed = None
         if len(parts) != len(paths):
             return None

@@ -285,7 +285,8 @@ def header_row_offset(folder: Path, rng: random.Random) -> str:
 
 @mutator("links")
 def split_file(folder: Path, rng: random.Random) -> str:
-    """A CSV table in 2-3 files under parts/, stacked through a file glob."""
+    """A CSV table in 2-3 files under parts/, stacked through a file glob; sometimes a
+    part has its columns in another order or lacks one, or is an Excel file."""
     path = pick(folder, rng, csv_only=True)
     if path is None:
         return "no CSV table"
@@ -295,11 +296,27 @@ def split_file(folder: Path, rng: random.Random) -> str:
     cuts = sorted(rng.randint(0, len(rows)) for _ in range(k - 1))
     parts = folder / "parts"
     parts.mkdir(exist_ok=True)
+    odd = rng.choice(["", "", "reordered", "a column short", "Excel"])
     for n, (a, b) in enumerate(zip([0, *cuts], [*cuts, len(rows)], strict=True)):
-        write_records(parts / f"{path.stem}-{n + 1}.csv", [header, *rows[a:b]])
+        part = [list(header), *[list(r) for r in rows[a:b]]]
+        suffix = ".csv"
+        if odd and n == k - 1:
+            order = list(range(len(header)))
+            if odd == "reordered":
+                rng.shuffle(order)
+            elif odd == "a column short" and len(order) > 1:
+                del order[rng.randrange(len(order))]
+            part = [[r[j] if j < len(r) else "" for j in order] for r in part]
+            suffix = ".xlsx" if odd == "Excel" else ".csv"
+        if suffix == ".xlsx":
+            columns = [[r[j] if j < len(r) and r[j] != "" else None for r in part[1:]]
+                       for j in range(len(part[0]))]
+            write_typed(parts / f"{path.stem}-{n + 1}.xlsx", part[0], columns)
+        else:
+            write_records(parts / f"{path.stem}-{n + 1}.csv", part)
     path.unlink()
-    said = declare(folder, path.stem, file=f"parts/{path.stem}-*.csv")
-    return f"{path.name} split into {k} files at rows {cuts}{said}"
+    said = declare(folder, path.stem, file=f"parts/{path.stem}-*")
+    return f"{path.name} split into {k} files at rows {cuts}, {odd or 'alike'}{said}"
 
 
 @mutator("links")

@@ -354,6 +354,24 @@ def excel_blank_rows(folder: Path, rng: random.Random) -> str:
 
 
 @mutator("links")
+def excel_far_cell(folder: Path, rng: random.Random) -> str:
+    """A stray cell far right and below the data of an Excel table (the sheet's used
+    range then spans up to column XFD), as spreadsheets often carry."""
+    files = [p for p in table_files(folder) if p.suffix.lower() == ".xlsx"]
+    if not files:
+        return "no Excel table"
+    import openpyxl
+
+    path = rng.choice(files)
+    book = openpyxl.load_workbook(path)
+    sheet = book.worksheets[0]
+    row, column = sheet.max_row + rng.randint(0, 3), rng.choice([200, 2000, 16384])
+    sheet.cell(row=row, column=column, value=rng.choice(["x", " ", "total"]))
+    book.save(path)
+    return f"{path.name}: a stray cell at row {row}, column {column}"
+
+
+@mutator("links")
 def excel_sheets(folder: Path, rng: random.Random) -> str:
     """A notes sheet before the data in an Excel table, declared with sheet (or not)."""
     files = [p for p in table_files(folder) if p.suffix.lower() == ".xlsx"]

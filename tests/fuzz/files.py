@@ -335,15 +335,23 @@ def moved_file(folder: Path, rng: random.Random) -> str:
     return f"{path.name} moved to {target.relative_to(folder)}{said}"
 
 
+def _excel_table(folder: Path, rng: random.Random) -> Path | None:
+    """An Excel table of the study; when there is none, a CSV table converted to one."""
+    files = [p for p in table_files(folder) if p.suffix.lower() == ".xlsx"]
+    if not files and pick(folder, rng, csv_only=True) is not None:
+        _convert(folder, rng, ".xlsx")
+        files = [p for p in table_files(folder) if p.suffix.lower() == ".xlsx"]
+    return rng.choice(files) if files else None
+
+
 @mutator("links")
 def excel_blank_rows(folder: Path, rng: random.Random) -> str:
     """Blank rows inside and after the data of an Excel table."""
-    files = [p for p in table_files(folder) if p.suffix.lower() == ".xlsx"]
-    if not files:
-        return "no Excel table"
+    path = _excel_table(folder, rng)
+    if path is None:
+        return "no Excel or CSV table"
     import openpyxl
 
-    path = rng.choice(files)
     book = openpyxl.load_workbook(path)
     sheet = book.worksheets[0]
     spots = sorted(rng.randint(2, sheet.max_row + 1) for _ in range(rng.randint(1, 3)))
@@ -357,12 +365,11 @@ def excel_blank_rows(folder: Path, rng: random.Random) -> str:
 def excel_far_cell(folder: Path, rng: random.Random) -> str:
     """A stray cell far right and below the data of an Excel table (the sheet's used
     range then spans up to column XFD), as spreadsheets often carry."""
-    files = [p for p in table_files(folder) if p.suffix.lower() == ".xlsx"]
-    if not files:
-        return "no Excel table"
+    path = _excel_table(folder, rng)
+    if path is None:
+        return "no Excel or CSV table"
     import openpyxl
 
-    path = rng.choice(files)
     book = openpyxl.load_workbook(path)
     sheet = book.worksheets[0]
     row, column = sheet.max_row + rng.randint(0, 3), rng.choice([200, 2000, 16384])
@@ -374,12 +381,11 @@ def excel_far_cell(folder: Path, rng: random.Random) -> str:
 @mutator("links")
 def excel_sheets(folder: Path, rng: random.Random) -> str:
     """A notes sheet before the data in an Excel table, declared with sheet (or not)."""
-    files = [p for p in table_files(folder) if p.suffix.lower() == ".xlsx"]
-    if not files:
-        return "no Excel table"
+    path = _excel_table(folder, rng)
+    if path is None:
+        return "no Excel or CSV table"
     import openpyxl
 
-    path = rng.choice(files)
     book = openpyxl.load_workbook(path)
     data = book.worksheets[0].title
     notes = book.create_sheet("Notes", 0)

@@ -125,6 +125,21 @@ def test_a_parquet_date_column_with_a_time_zone_keeps_the_contract(base, tmp_pat
                                      "Europe/Berlin]"], violations)
 
 
+def test_a_wide_qualtrics_export_keeps_the_contract(base, tmp_path_factory):
+    """A Qualtrics export whose header lines are longer than 8 KiB (1,500 questions): its
+    two extra header rows are header rows still, not data (campaign seed 3, case 494)."""
+    from tests.fuzz.records import read_records, write_records
+
+    folder, _ = _damaged(base, tmp_path_factory, [], seed=0)
+    path = folder / "surveys.csv"
+    header, *rows = read_records(path)
+    write_records(path, [header + [f"x{i}" for i in range(1500)],
+                         *[r + ["3"] * 1500 for r in rows]])
+    done = [MUTATORS["qualtrics_export"](folder, random.Random(0))]
+    violations = check(folder, cli=("validate",), time_limit=None)
+    assert not violations, _explain(["surveys.csv: 1500 more columns", *done], violations)
+
+
 def test_the_mutators_cover_the_issue():
     """Every kind of damage that issue 17 lists has a mutator (and stages order them)."""
     wanted = {"byte_flips", "truncate", "header_delete_column", "header_duplicate_column",

@@ -73,6 +73,16 @@ def test_every_command_keeps_the_contract(base, tmp_path_factory, names):
     assert not violations, _explain(done, violations)
 
 
+def test_init_on_an_excel_table_with_a_repeated_column_keeps_the_contract(
+        base, tmp_path_factory):
+    """``ipnstats init`` on exports where firms.xlsx has a column twice (campaign seed 4,
+    case 123)."""
+    names = ["to_xlsx", "same_initiator", "to_dta", "header_duplicate_column"]
+    folder, done = _damaged(base, tmp_path_factory, names, "4:123:apply")
+    violations = check(folder, loads=(), cli=("init",), time_limit=None)
+    assert not violations, _explain(done, violations)
+
+
 @settings(max_examples=80, deadline=None, derandomize=True, database=None,
           phases=(Phase.explicit, Phase.generate),
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
@@ -94,6 +104,10 @@ FOUND = {
         (["odd_dates", "blank_lines", "header_case"], "2:17:apply"),
     "a codebook with arrays nested 3000 deep (campaign seed 2, case 246)":
         (["excel_sheets", "cb_broken_toml"], "2:246:apply"),
+    "thousands = '.' with the default decimal mark (campaign seed 4, case 68)":
+        (["duplicate_rows", "header_only", "cb_bad_mapping"], "4:68:apply"),
+    "file = '/etc/passwd' in [tables.meetings] (campaign seed 4, case 316)":
+        (["cb_bad_mapping"], "4:316:apply"),
 }
 
 

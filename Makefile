@@ -87,8 +87,9 @@ bench: $(DEV) ## run the benchmarks: ingest (10M rows), models vs their peers, p
 	$(BIN)/python benchmarks/power.py
 
 FUZZ_N ?= 5000
-fuzz: $(DEV) ## fuzz the data layer: FUZZ_N (5000) damaged studies against the contract; counts
-	$(BIN)/python -m tests.fuzz.campaign --n $(FUZZ_N) --workers 2 --seed 0 --timeout 30
+FUZZ_SEED ?= 0
+fuzz: $(DEV) ## fuzz the data layer: FUZZ_N (5000) damaged studies (FUZZ_SEED) against the contract; counts
+	$(BIN)/python -m tests.fuzz.campaign --n $(FUZZ_N) --workers 2 --seed $(FUZZ_SEED) --timeout 30
 
 lint: $(DEV) ## ruff
 	$(BIN)/ruff check ipnstats tests benchmarks

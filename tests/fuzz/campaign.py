@@ -28,8 +28,9 @@ from dataclasses import asdict
 from multiprocessing.connection import wait
 from pathlib import Path
 
-from .contract import KINDS, Violation, check
+from .contract import CLI_COMMANDS, KINDS, Violation, check
 from .mutate import SINGLE, apply
+from .registry import NOT_APPLIED
 
 BASE = {"n_firms": 24, "n_groups": 2, "first_year": 2015, "last_year": 2019, "seed": 17}
 EXTRA_KINDS = {"crash": "worker process died", "mutator_error": "mutator failed (harness)"}
@@ -70,7 +71,8 @@ def run_case(base: Path, work: Path, seed: int, i: int, subprocess_cli: bool,
         return {"i": i, "names": plan(seed, i), "done": [], "violations": [asdict(v)],
                 "seconds": time.perf_counter() - start}
     try:
-        found = check(folder, subprocess_cli=subprocess_cli, time_limit=timeout)
+        found = check(folder, cli=(*CLI_COMMANDS, "init"), subprocess_cli=subprocess_cli,
+                      time_limit=timeout)
     finally:
         shutil.rmtree(folder.parent, ignore_errors=True)
     return {"i": i, "names": plan(seed, i), "done": done,
@@ -183,8 +185,10 @@ def summarize(results: list[dict], seconds: float, out=sys.stdout) -> int:
             if g["example"] is None:
                 g["example"] = (r, next(v for v in r["violations"] if group_key(v) == key))
     p = lambda *a: print(*a, file=out)  # noqa: E731
+    skipped = sum(NOT_APPLIED in d for r in results for d in r["done"])
     p(f"studies: {len(results)}   with a violation: {bad_studies}   run time: {seconds:.0f} s "
-      f"({seconds / max(len(results), 1):.2f} s a study, wall clock)")
+      f"({seconds / max(len(results), 1):.2f} s a study, wall clock)   mutations that could "
+      f"not apply to what an earlier one left: {skipped}")
     p("violations by kind (studies / violations):")
     for kind, label in {**KINDS, **EXTRA_KINDS}.items():
         p(f"  {label:<34} {studies_by_kind[kind]:>6} / {total_by_kind[kind]}")
@@ -258,7 +262,8 @@ def _replay(base: Path, args) -> int:
     for d in build(base, folder, args.seed, args.replay):
         print(f"- {d}")
     print(f"case {args.replay} of seed {args.seed} written to {folder}")
-    found = check(folder, subprocess_cli=True, time_limit=args.timeout)
+    found = check(folder, cli=(*CLI_COMMANDS, "init"), subprocess_cli=True,
+                  time_limit=args.timeout)
     for v in found:
         print(f"\n{v.short()}\n{v.traceback}")
     print(f"{len(found)} violation(s)")

@@ -173,7 +173,8 @@ def cb_broken_toml(folder: Path, rng: random.Random) -> str:
     if not path.exists():
         return "no codebook"
     data = path.read_bytes()
-    how = rng.choice(["cut", "garbage", "quote", "binary", "empty", "dupkey"])
+    how = rng.choice(["cut", "garbage", "quote", "binary", "empty", "dupkey", "deep", "utf16",
+                      "cp1252"])
     if how == "cut":
         data = data[:rng.randrange(len(data) + 1)]
     elif how == "garbage":
@@ -184,6 +185,12 @@ def cb_broken_toml(folder: Path, rng: random.Random) -> str:
         data = b"\xff\xfe\x00" + data
     elif how == "empty":
         data = b""
+    elif how == "deep":
+        data += b"\n[deep]\nx = " + b"[" * 3000 + b"]" * 3000 + b"\n"
+    elif how == "utf16":
+        data = data.decode("utf-8", errors="replace").encode("utf-16")
+    elif how == "cp1252":
+        data = data.replace(b'name = "', "name = \"Études é ".encode("cp1252"), 1)
     else:
         data += b'\n[study]\nname = "again"\n'
     path.write_bytes(data)
@@ -202,3 +209,57 @@ EDITS = {f.__name__: _with_book(f) for f in (
     cb_wrong_type, cb_bad_setting, cb_risk_cutoff_7, cb_bad_stages, cb_item_twice,
     cb_scale_clash, cb_item_clash, cb_unknown_keys, cb_delete_scale, cb_missing_items)}
 EDITS |= {"cb_broken_toml": cb_broken_toml, "cb_delete": cb_delete}
+
+
+def declare(folder: Path, table: str, **keys) -> str:
+    """Add ``keys`` to ``[tables.<table>]`` of the codebook (the mapping); what was added."""
+    book = _load(folder)
+    if book is None:
+        return " (codebook unreadable: nothing declared)"
+    tables = book.setdefault("tables", {})
+    if not isinstance(tables, dict):
+        return " (codebook [tables] is not a table: nothing declared)"
+    section = tables.setdefault(table, {})
+    if not isinstance(section, dict):
+        return f" ([tables.{table}] is not a table: nothing declared)"
+    for key, value in keys.items():
+        if isinstance(value, dict) and isinstance(section.get(key), dict):
+            section[key] = {**section[key], **value}
+        else:
+            section[key] = value
+    _save(folder, book)
+    return f"; declared [tables.{table}] {keys}"
+
+
+BAD_MAPPINGS = [
+    ("file", "../outside.csv"), ("file", "/etc/passwd"), ("file", "*"), ("file", "**/*.csv"),
+    ("file", ""), ("file", 3), ("file", "no such file.csv"), ("file", "C:\\data\\x.csv"),
+    ("header_row", 0), ("header_row", -1), ("header_row", 10**9), ("header_row", "3"),
+    ("header_row", 50), ("sheet", 99), ("sheet", "Nope"), ("sheet", -1), ("sheet", [1]),
+    ("delimiter", ";;"), ("delimiter", ""), ("delimiter", ","), ("decimal", "x"),
+    ("decimal", ","), ("thousands", "x"), ("thousands", "."), ("date_format", "%Q"),
+    ("date_format", "%d"), ("date_format", ""), ("date_format", "%d/%m/%Y"),
+    ("encoding", "klingon"), ("encoding", "utf-16"), ("encoding", "cp1252"),
+    ("columns", {"firm_id": "Nope"}), ("columns", {"nope": "firm_id"}), ("columns", 3),
+    ("columns", {"firm_id": 3}), ("columns", {"year": "firm_id", "firm_id": "year"}),
+    ("values", 3), ("values", {"framing": {"loss": "nope"}}), ("values", {"firm_id": "x"}),
+    ("values", {"attended": {"0": "yes"}}), ("table", "crm.x"), ("query", "DROP TABLE x"),
+    ("unknown_key", 1)]
+
+
+def cb_bad_mapping(folder: Path, rng: random.Random) -> str:
+    from ipnstats.data.schema import TABLES
+
+    table = rng.choice([*sorted(TABLES), "nonsense", "Firms"])
+    key, value = rng.choice(BAD_MAPPINGS)
+    if table == "nonsense" or rng.random() < 0.05:
+        book = _load(folder)
+        if book is None:
+            return "no readable codebook"
+        book["tables"] = rng.choice([{table: {key: value}}, [1, 2], "x"])
+        _save(folder, book)
+        return f"[tables] = {book['tables']!r}"
+    return f"[tables.{table}] {key} = {value!r}" + declare(folder, table, **{key: value})
+
+
+EDITS["cb_bad_mapping"] = cb_bad_mapping

@@ -6,10 +6,12 @@
 (b) ``load_study(folder)`` and ``load_study(folder, errors="drop")``: may raise only
     :class:`ipnstats.DataError`;
 (c) the CLI ``validate``, ``panel --out`` and ``data-report --out`` through
-    ``ipnstats.cli.main`` (and, on request, ``python -m ipnstats validate`` as a
-    subprocess): exit code 0 or 1, and no "Traceback" in what they print;
+    ``ipnstats.cli.main`` (on request also ``init`` on a copy without the codebook,
+    then ``validate_study`` with the codebook it drafted; and ``python -m ipnstats
+    validate`` as a subprocess): exit code 0 or 1, and no "Traceback" printed;
 (d) every input row is accounted for: ``rows_read`` of each table equals an independent
-    count of the data records in its file (the ``csv`` module; the sheet for Excel;
+    count of the data records in its file (the ``csv`` module, blank lines skipped; the
+    sheet's rows up to the last filled one for Excel;
     Parquet, Stata and SPSS metadata), a table whose file has records but that was not
     read has an error that says so, and in a loaded study's ``sample_flow`` the read and
     validation steps of each table chain from ``rows_read`` to the rows of
@@ -27,10 +29,12 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 import traceback
 import warnings
 from dataclasses import dataclass
@@ -71,11 +75,12 @@ class Violation:
 
 def check(folder: str | Path, *, loads: tuple[str, ...] = ("raise", "drop"),
           cli: tuple[str, ...] = CLI_COMMANDS, subprocess_cli: bool = False,
-          time_limit: float = 30.0) -> list[Violation]:
+          time_limit: float | None = 30.0) -> list[Violation]:
     """Every violation of the contract (module docstring) on ``folder``.
 
     ``loads``: the ``errors=`` settings ``load_study`` is tried with; ``cli``: the
-    commands run in this process (fewer of either make a quicker, partial check).
+    commands run in this process (fewer of either make a quicker, partial check);
+    ``time_limit``: seconds for the whole check (None: no limit, as in the test suite).
     """
     folder = Path(folder)
     start = time.perf_counter()
@@ -93,10 +98,14 @@ def check(folder: str | Path, *, loads: tuple[str, ...] = ("raise", "drop"),
         with tempfile.TemporaryDirectory(prefix="ipnfuzz-out-") as tmp:
             for command in cli:
                 out += check_cli(_argv(command, folder, Path(tmp)))
+            if "init" in cli and (Path(tmp) / "exports" / "codebook.toml").exists():
+                # the draft codebook it wrote: validating the folder with it must not raise
+                _call(out, "validate_raised", "validate_study (after ipnstats init)",
+                      ipnstats.validate_study, Path(tmp) / "exports")
     if subprocess_cli:
         out += check_cli_subprocess(["validate", str(folder)], timeout=time_limit)
     elapsed = time.perf_counter() - start
-    if elapsed > time_limit:
+    if time_limit is not None and elapsed > time_limit:
         out.append(Violation("hang", "check", f"took {elapsed:.1f} s (limit {time_limit:g} s)"))
     return out
 
@@ -137,6 +146,11 @@ def _one_line(exc: BaseException) -> str:
 # --- (c) the command line ---------------------------------------------------------
 
 def _argv(command: str, folder: Path, tmp: Path) -> list[str]:
+    if command == "init":  # on a copy without the codebook: a folder of exports
+        exports = tmp / "exports"
+        shutil.copytree(folder, exports, symlinks=True)
+        (exports / "codebook.toml").unlink(missing_ok=True)
+        return ["init", str(exports)]
     if command == "panel":
         return ["panel", str(folder), "--out", str(tmp / "panel.csv")]
     if command == "data-report":
@@ -164,7 +178,7 @@ def check_cli(argv: list[str]) -> list[Violation]:
     return _judge(call, code, buffer.getvalue())
 
 
-def check_cli_subprocess(argv: list[str], timeout: float = 30.0) -> list[Violation]:
+def check_cli_subprocess(argv: list[str], timeout: float | None = 30.0) -> list[Violation]:
     """Run ``python -m ipnstats ARGV`` (this tree's ipnstats) as its own process."""
     call = f"python -m ipnstats {argv[0]} (subprocess)"
     if (PACKAGE / "__main__.py").exists():
@@ -223,19 +237,42 @@ def _origin_in_text(text: str) -> str:
 # --- (d) every row accounted for ----------------------------------------------------
 
 def table_files(folder: Path, name: str) -> list[Path]:
-    """Files that the study folder holds for table ``name`` (as the loader looks)."""
+    """Files that the study folder holds for table ``name`` by its default name."""
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.iterdir() if p.stem == name
                   and p.suffix.lower() in FILE_SUFFIXES and p.is_file())
 
 
-def count_records(path: Path) -> int | None:
+def mappings(folder: Path) -> dict[str, dict]:
+    """The ``[tables.<name>]`` sections of the codebook that are tables ({} if none)."""
+    try:
+        book = tomllib.loads((folder / "codebook.toml").read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}
+    tables = book.get("tables")
+    if not isinstance(tables, dict):
+        return {}
+    return {k: v for k, v in tables.items() if isinstance(v, dict)}
+
+
+def source_files(folder: Path, name: str, mapping: dict) -> tuple[list[Path], bool]:
+    """The files of table ``name`` and whether a ``file`` key chose them."""
+    pattern = mapping.get("file")
+    if not isinstance(pattern, str) or not pattern.strip():
+        return table_files(folder, name), False
+    try:
+        return sorted(p for p in folder.glob(pattern) if p.is_file()), True
+    except (ValueError, NotImplementedError, OSError):
+        return [], True
+
+
+def count_records(path: Path, header_row: int = 1, sheet=None) -> int | None:
     """Data records in a table file, counted without ipnstats; None if it cannot be."""
     try:
         suffix = path.suffix.lower()
         if suffix == ".csv":
-            rows = [r for r in csv_rows(path) if r]
+            rows = [r for r in csv_rows(path, header_row) if r]
             header = 3 if len(rows) >= 3 and any("ImportId" in f for f in rows[2]) else 1
             return max(len(rows) - header, 0)
         if suffix == ".parquet":
@@ -243,7 +280,9 @@ def count_records(path: Path) -> int | None:
 
             return pq.ParquetFile(path).metadata.num_rows
         if suffix == ".xlsx":
-            return _excel_records(path)
+            return _excel_records(path, header_row, sheet)
+        if suffix not in (".dta", ".sav"):
+            return None
         import pyreadstat
 
         reader = pyreadstat.read_dta if suffix == ".dta" else pyreadstat.read_sav
@@ -252,40 +291,62 @@ def count_records(path: Path) -> int | None:
         return None
 
 
-def _excel_records(path: Path) -> int:
+def _excel_records(path: Path, header_row: int, sheet) -> int | None:
     import openpyxl
 
     book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
-        rows = book.worksheets[0].iter_rows(values_only=True)
-        next(rows, None)  # the header
-        return sum(any(v not in (None, "") for v in row) for row in rows)
+        if isinstance(sheet, str):
+            if sheet not in book.sheetnames:
+                return None
+            chosen = book[sheet]
+        else:
+            chosen = book.worksheets[sheet if isinstance(sheet, int) else 0]
+        rows = chosen.iter_rows(min_row=header_row + 1, values_only=True)
+        filled = [k for k, row in enumerate(rows, 1) if any(v not in (None, "") for v in row)]
+        return filled[-1] if filled else 0  # the sheet's rows, up to its last filled one
     finally:
         book.close()
+
+
+def _layout(mapping: dict) -> tuple[int, object]:
+    """header_row and sheet as the loader takes them (a bad value: the default)."""
+    row = mapping.get("header_row", 1)
+    if isinstance(row, bool) or not isinstance(row, int) or not 1 <= row <= 1000:
+        row = 1
+    sheet = mapping.get("sheet")
+    if not (isinstance(sheet, str) or (isinstance(sheet, int) and not isinstance(sheet, bool)
+                                       and sheet >= 0)):
+        sheet = None
+    return row, sheet
 
 
 def account_read(folder: Path, report) -> list[Violation]:
     """(d) for the validation report: rows_read against independent counts."""
     out = []
     errors = report.problems[report.problems["severity"] == "error"]
+    maps = mappings(folder)
     for name in TABLES:
-        files = table_files(folder, name)
+        files, mapped = source_files(folder, name, maps.get(name, {}))
         flagged = (errors["table"] == name).any()
-        if len(files) > 1 and not flagged:
+        if len(files) > 1 and not mapped and not flagged:
             out.append(Violation("unaccounted_rows", "validate_study",
                                  f"{name}: {len(files)} files and no error", "rows:ambiguous"))
-        if len(files) != 1:
+        if not files or (len(files) > 1 and not mapped):
             continue
-        n = count_records(files[0])
+        row, sheet = _layout(maps.get(name, {}))
+        counts = [count_records(f, row, sheet) for f in files]
+        n = None if None in counts else sum(counts)
+        shown = files[0].name + (f" and {len(files) - 1} more" if len(files) > 1 else "")
         if name in report.rows_read:
             if n is not None and report.rows_read[name] != n:
                 out.append(Violation(
                     "unaccounted_rows", "validate_study",
-                    f"{files[0].name}: rows_read {report.rows_read[name]} but the file has "
+                    f"{shown}: rows_read {report.rows_read[name]} but the file has "
                     f"{n} records", "rows:rows_read!=records"))
         elif n and not flagged:
             out.append(Violation("unaccounted_rows", "validate_study",
-                                 f"{files[0].name} has {n} records, not read, and no error",
+                                 f"{shown} has {n} records, not read, and no error",
                                  "rows:unread_without_error"))
     return out
 

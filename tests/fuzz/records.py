@@ -52,9 +52,12 @@ def sniff_delimiter(text: str) -> str:
     return max([",", ";", "\t", "|"], key=lambda d: (first.count(d), d == ","))
 
 
-def csv_rows(path: Path) -> list[list[str]]:
-    """Every record of a CSV file, blank lines included (as empty lists)."""
+def csv_rows(path: Path, header_row: int = 1) -> list[list[str]]:
+    """Every record of a CSV file from line ``header_row`` on, blank lines included (as
+    empty lists)."""
     text = decode(path.read_bytes()).replace("\x00", "")
+    if header_row > 1:
+        text = "".join(text.splitlines(keepends=True)[header_row - 1:])
     return list(csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text)))
 
 

@@ -250,8 +250,8 @@ def parse_date(s: pd.Series, *, date_format: str | None = None
     ``date_format`` says; numbers (``20190304`` read as an integer) are read as text.
     """
     _series(s)
-    if pd.api.types.is_datetime64_any_dtype(s.dtype):
-        return s.astype("datetime64[s]").dt.normalize(), np.zeros(len(s), bool)
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):  # (with a time zone: its wall time)
+        return _local(s).dt.normalize(), np.zeros(len(s), bool)
     if s.dtype == object and s.map(lambda v: hasattr(v, "year") or v is None).all():
         values = _local(pd.to_datetime(s.map(_wall_time), errors="coerce"))
         return values.dt.normalize(), (values.isna() & s.notna()).to_numpy()

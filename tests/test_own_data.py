@@ -266,3 +266,34 @@ def test_a_folder_that_is_missing_and_a_url_without_codebook(tmp_path):
     assert not ipnstats.validate_study(tmp_path / "nowhere").ok
     report = ipnstats.validate_study("postgresql://ann:s3cret@localhost:1/ipn")
     assert not report.ok and "s3cret" not in report.summary()
+
+
+def test_deeply_nested_toml_and_mixed_time_zones_are_problems(tmp_path):
+    folder = write_study(tmp_path / "s", codebook=CODEBOOK + "\nx = " + "[" * 5000 + "\n")
+    assert "too deeply" in only(problems(folder), "unreadable_file")["problem"].iloc[0]
+    config = tmp_path / "study.toml"
+    config.write_text("[study]\nfolder = 's'\nx = " + "[" * 5000 + "\n")
+    code, text = cli("run", config)
+    assert code == 1 and "too deeply" in text
+    members = (TABLES["memberships"]
+               .replace("F1,G2,2018-01-01,", "F1,G2,2018-01-01T09:00:00+05:00,")
+               .replace("F2,G1,2016-07-01,2019-07-02", "F2,G1,2016-07-01T23:30:00Z,2019-07-02"))
+    folder = write_study(tmp_path / "t", tables={"memberships": members})
+    dates = ipnstats.load_study(folder).tables["memberships"]["join_date"]
+    assert pd.Timestamp("2018-01-01") in set(dates) and pd.Timestamp("2016-07-01") in set(dates)
+
+
+def test_a_qualtrics_export_wider_than_the_first_block_is_recognised(tmp_path, hand_study):
+    surveys = pd.read_csv(io.StringIO(TABLES["surveys"]))
+    surveys = surveys.rename(columns={"firm_id": "ExternalReference", "date": "RecordedDate"})
+    for i in range(1500):
+        surveys[f"Q_extra_{i}"] = ""
+    texts = {c: f"Question text of {c}" for c in surveys.columns}
+    imports = {c: '{"ImportId":"' + c + '"}' for c in surveys.columns}
+    frame = pd.concat([pd.DataFrame([texts, imports]), surveys.astype(str)], ignore_index=True)
+    folder = write_study(tmp_path / "s", tables={"surveys": None})
+    frame.to_csv(folder / "surveys.csv", index=False)
+    report = ipnstats.validate_study(folder)
+    assert report.rows_read["surveys"] == len(surveys)
+    pd.testing.assert_frame_equal(ipnstats.load_study(folder).firm_year,
+                                  ipnstats.load_study(hand_study).firm_year)

@@ -105,6 +105,10 @@ def read_codebook(path: Path, log: ProblemLog) -> Codebook | None:
         log.add("error", "codebook", "unreadable_file", f"{file} is not valid TOML: {exc}",
                 file=file)
         return None
+    except RecursionError:  # (Python's TOML reader recurses into nested arrays and tables)
+        log.add("error", "codebook", "unreadable_file", f"{file} nests arrays or tables too "
+                "deeply to be read", file=file)
+        return None
     return build_codebook(raw, file, log)
 
 

@@ -250,10 +250,11 @@ def parse_date(s: pd.Series, *, date_format: str | None = None
     ``date_format`` says; numbers (``20190304`` read as an integer) are read as text.
     """
     _series(s)
-    if pd.api.types.is_datetime64_any_dtype(s.dtype):
-        return s.astype("datetime64[s]").dt.normalize(), np.zeros(len(s), bool)
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):  # (with a time zone: its wall time)
+        return _local(s).dt.normalize(), np.zeros(len(s), bool)
     if s.dtype == object and s.map(lambda v: hasattr(v, "year") or v is None).all():
-        return pd.to_datetime(s).astype("datetime64[s]").dt.normalize(), np.zeros(len(s), bool)
+        values = _local(pd.to_datetime(s.map(_wall_time), errors="coerce"))
+        return values.dt.normalize(), (values.isna() & s.notna()).to_numpy()
     if date_format is not None:
         problem = date_format_problem(date_format)
         if problem:
@@ -261,7 +262,7 @@ def parse_date(s: pd.Series, *, date_format: str | None = None
         return _formatted_dates(s, date_format)
     text = _blank(s)
     present = text.notna().to_numpy()
-    values = pd.to_datetime(text, format="ISO8601", errors="coerce").astype("datetime64[s]")
+    values = _iso_dates(text)
     for fmt in _DATE_FORMATS:
         todo = (values.isna().to_numpy() & present)
         if not todo.any():
@@ -270,6 +271,33 @@ def parse_date(s: pd.Series, *, date_format: str | None = None
             "datetime64[s]")
     values = values.dt.normalize()
     return values, values.isna().to_numpy() & present
+
+
+#: a time zone after a time of day (minutes or seconds, maybe fractions): kept is the time
+_OFFSET = r"(:\d{2}(?:\.\d+)?)(?:Z|[+-]\d{2}(?::?\d{2})?)$"
+
+
+def _iso_dates(text: pd.Series) -> pd.Series:
+    """ISO 8601 dates and times as dates of ``datetime64[s]``, at the wall time written
+    (a time zone is dropped: the calendar day is the one the source wrote)."""
+    try:
+        values = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    except (ValueError, TypeError, OverflowError):  # mixed time zones, say
+        local = text.str.replace(_OFFSET, r"\1", regex=True)
+        values = pd.to_datetime(local, format="ISO8601", errors="coerce")
+    return _local(values)
+
+
+def _local(values: pd.Series) -> pd.Series:
+    if getattr(values.dtype, "tz", None) is not None:
+        values = values.dt.tz_localize(None)
+    return values.astype("datetime64[s]")
+
+
+def _wall_time(value):
+    """A date or time without its time zone (its wall time kept)."""
+    tz = getattr(value, "tzinfo", None)
+    return value.replace(tzinfo=None) if tz is not None else value
 
 
 def _formatted_dates(s: pd.Series, date_format: str) -> tuple[pd.Series, np.ndarray]:

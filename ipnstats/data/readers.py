@@ -176,7 +176,8 @@ def parse_csv(path: Path, text_columns: tuple[str, ...] = (),
             raise UnreadableFile(f"{path.name} is a binary file, not a CSV text file (or a "
                                  "text in an encoding to name: encoding = \"...\" in "
                                  "codebook.toml)")
-        qualtrics = _is_qualtrics(head, options.header_row)
+        qualtrics = _is_qualtrics(_first_lines(path, options.header_row + 2),
+                                  options.header_row)
         skip = 2 if qualtrics else 0
         text_columns = tuple(dict.fromkeys(text_columns + id_columns))
         for encoding in encodings:  # UTF-8 (with or without BOM), else Windows-1252
@@ -513,6 +514,12 @@ def _python_csv(path: Path, layout: _Layout, encodings: tuple[str, ...]):
 def _head(path: Path, size: int = 8192) -> bytes:
     with open(path, "rb") as f:
         return f.read(size)
+
+
+def _first_lines(path: Path, n: int, limit: int = 16 << 20) -> bytes:
+    """The first ``n`` lines of a file, however wide (each up to ``limit`` bytes)."""
+    with open(path, "rb") as f:
+        return b"".join(f.readline(limit) for _ in range(n))
 
 
 def _header(path: Path, layout: _Layout) -> list[str]:

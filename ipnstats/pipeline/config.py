@@ -170,6 +170,8 @@ def read_toml(path: Path, error: type[Exception]) -> dict:
                     "as UTF-8") from None
     except tomllib.TOMLDecodeError as err:
         raise error(f"{path}: not valid TOML: {err}") from None
+    except RecursionError:  # (Python's TOML reader recurses into nested arrays and tables)
+        raise error(f"{path}: nests arrays or tables too deeply to be read") from None
 
 
 def default_config(folder: str | Path, out: str | Path, *,

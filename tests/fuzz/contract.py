@@ -248,7 +248,7 @@ def mappings(folder: Path) -> dict[str, dict]:
     """The ``[tables.<name>]`` sections of the codebook that are tables ({} if none)."""
     try:
         book = tomllib.loads((folder / "codebook.toml").read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
         return {}
     tables = book.get("tables")
     if not isinstance(tables, dict):

@@ -33,7 +33,9 @@ from .mutate import SINGLE, apply
 from .registry import NOT_APPLIED
 
 BASE = {"n_firms": 24, "n_groups": 2, "first_year": 2015, "last_year": 2019, "seed": 17}
-EXTRA_KINDS = {"crash": "worker process died", "mutator_error": "mutator failed (harness)"}
+EXTRA_KINDS = {"crash": "worker process died", "mutator_error": "mutator failed (harness)",
+               "harness_error": "contract check failed (harness)"}
+HARNESS = {"mutator_error", "harness_error"}
 
 
 def make_base(folder: Path) -> Path:
@@ -170,7 +172,7 @@ def summarize(results: list[dict], seconds: float, out=sys.stdout) -> int:
     bad_studies = 0
     for r in sorted(results, key=lambda r: r["i"]):
         kinds = {v["kind"] for v in r["violations"]}
-        bad_studies += bool(kinds - {"mutator_error"})
+        bad_studies += bool(kinds - HARNESS)
         studies_by_kind.update(kinds)
         for v in r["violations"]:
             total_by_kind[v["kind"]] += 1
@@ -206,7 +208,7 @@ def summarize(results: list[dict], seconds: float, out=sys.stdout) -> int:
         tb = [line for line in v["traceback"].strip().splitlines() if line.strip()]
         for line in tb[-6:]:
             p(f"     | {line[:220]}")
-    return 1 if bad_studies else 0
+    return 1 if bad_studies or any(studies_by_kind[k] for k in HARNESS) else 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,7 +18,7 @@ CODEBOOK = "codebook.toml"
 def _load(folder: Path) -> dict | None:
     try:
         return tomllib.loads((folder / CODEBOOK).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
         return None
 
 

@@ -89,12 +89,12 @@ def check(folder: str | Path, *, loads: tuple[str, ...] = ("raise", "drop"),
         warnings.simplefilter("ignore")
         report = _call(out, "validate_raised", "validate_study", ipnstats.validate_study, folder)
         if report is not None:
-            out += account_read(folder, report)
+            out += _harness(account_read, folder, report)
         for errors in loads:
             call = f"load_study(errors={errors!r})"
             study = _call(out, "load_raised", call, ipnstats.load_study, folder, errors=errors)
             if study is not None:
-                out += account_flow(study, call)
+                out += _harness(account_flow, study, call)
         with tempfile.TemporaryDirectory(prefix="ipnfuzz-out-") as tmp:
             for command in cli:
                 out += check_cli(_argv(command, folder, Path(tmp)))
@@ -120,6 +120,14 @@ def _call(out: list[Violation], kind: str, call: str, func, *args, **kwargs):
     except Exception as exc:  # noqa: BLE001 - any other exception breaks the contract
         out.append(Violation(kind, call, _one_line(exc), *_where()))
         return None
+
+
+def _harness(func, *args) -> list[Violation]:
+    """``func(*args)``; an exception of this harness itself is a ``harness_error``."""
+    try:
+        return func(*args)
+    except Exception as exc:  # noqa: BLE001 - reported apart from the contract's kinds
+        return [Violation("harness_error", func.__name__, _one_line(exc), *_where())]
 
 
 def _where() -> tuple[str, str]:

@@ -83,7 +83,7 @@ def test_init_on_an_excel_table_with_a_repeated_column_keeps_the_contract(
     assert not violations, _explain(done, violations)
 
 
-@settings(max_examples=80, deadline=None, derandomize=True, database=None,
+@settings(max_examples=60, deadline=None, derandomize=True, database=None,
           phases=(Phase.explicit, Phase.generate),
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(names=st.lists(st.sampled_from(SINGLE), min_size=1, max_size=4),

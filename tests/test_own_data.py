@@ -258,8 +258,15 @@ def test_a_table_linked_from_outside_the_folder_is_not_read(tmp_path):
     (folder / "tasks.csv").symlink_to(secret)
     p = only(problems(folder), "outside_folder")
     assert p["file"].iloc[0] == "tasks.csv"
-    (folder / "codebook.toml").write_text(CODEBOOK + '\n[tables.tasks]\nfile = "../*.csv"\n')
-    assert len(only(problems(folder), "outside_folder"))
+    for pattern in ("../*.csv", "/etc/passwd", "**/../../*.csv"):
+        (folder / "codebook.toml").write_text(CODEBOOK + f'\n[tables.tasks]\nfile = "{pattern}"\n')
+        bad = only(problems(folder), "bad_mapping")
+        assert "must be a path inside the study folder" in bad["problem"].iloc[0]
+    (folder / "codebook.toml").write_text(CODEBOOK + '\n[tables.tasks]\nfile = "*.csv"\n'
+                                          '[tables.firms]\nthousands = "."\n')
+    p = problems(folder)  # every CSV stacked as tasks: many problems, none raised
+    assert "thousands and decimal must differ" in only(p, "bad_mapping")["problem"].iloc[0]
+    assert len(only(p, "different_columns")) and len(only(p, "missing_column"))
 
 
 def test_a_folder_that_is_missing_and_a_url_without_codebook(tmp_path):
@@ -297,3 +304,15 @@ def test_a_qualtrics_export_wider_than_the_first_block_is_recognised(tmp_path, h
     assert report.rows_read["surveys"] == len(surveys)
     pd.testing.assert_frame_equal(ipnstats.load_study(folder).firm_year,
                                   ipnstats.load_study(hand_study).firm_year)
+
+
+def test_init_on_an_export_with_a_repeated_column_name(tmp_path):
+    folder = write_study(tmp_path / "s", codebook=None)
+    firms = pd.read_csv(io.StringIO(TABLES["firms"]))
+    firms.insert(4, "founded_year_copy", firms["founded_year"])
+    firms = firms.set_axis([*firms.columns[:4], "founded_year", *firms.columns[5:]], axis=1)
+    (folder / "firms.csv").unlink()
+    firms.to_excel(folder / "firms.xlsx", index=False)
+    code, text = cli("init", folder)
+    assert code == 0 and (folder / "codebook.toml").exists()
+    assert "more than once" in (folder / "codebook.toml").read_text()

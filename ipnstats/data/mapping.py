@@ -130,8 +130,10 @@ def _mapping(name: str, spec: dict, where: str, items: list[str],
                      "give one of them", "file")
     if db_table and query:
         problems.add(f"{where} give either table or query, not both", "query")
-    if file and (file.startswith(("/", "\\")) or ":" in file[:3]):
+    if file and (file.startswith(("/", "\\", "~")) or ":" in file[:3]
+                 or ".." in file.replace("\\", "/").split("/")):
         problems.add(f"{where} file = {file!r} must be a path inside the study folder", "file")
+        file = None
     sheet = spec.get("sheet")
     if sheet is not None and not (isinstance(sheet, str) or (
             isinstance(sheet, int) and not isinstance(sheet, bool) and sheet >= 0)):
@@ -144,6 +146,7 @@ def _mapping(name: str, spec: dict, where: str, items: list[str],
     thousands = get.choice("thousands", THOUSANDS)
     if thousands is not None and thousands == decimal:
         problems.add(f"{where} thousands and decimal must differ", "thousands")
+        thousands = None
     if decimal == delimiter:
         problems.add(f"{where} decimal {decimal!r} cannot also be the delimiter "
                      "(a semicolon-separated file usually has decimal commas)", "decimal")

@@ -202,7 +202,15 @@ def _duplicated(names: list) -> str | None:
 def _clean(frame: pd.DataFrame, missing: bool = True) -> pd.DataFrame:
     """Column names stripped, unnamed empty columns dropped, and (``missing``) missing
     markers (NA, NULL, ...) as missing."""
-    frame = frame.rename(columns=lambda c: str(c).strip())
+    names, seen = [], set()
+    for name in (str(c).strip() for c in frame.columns):  # repeated names as x, x.1, ...
+        unique, k = name, 0
+        while unique in seen:
+            k += 1
+            unique = f"{name}.{k}"
+        seen.add(unique)
+        names.append(unique)
+    frame = frame.set_axis(names, axis=1)
     frame = frame.loc[:, [not (c.startswith("Unnamed:") and frame[c].isna().all())
                           for c in frame.columns]]
     if not missing:

@@ -135,8 +135,13 @@ def _locate(folder: Path, spec: TableSpec, mapping: TableMapping,
     if not folder.is_dir():
         return None
     if mapping.file:
-        found = sorted(p for p in folder.glob(mapping.file) if p.is_file())
         where = f"[tables.{spec.name}] file = {mapping.file!r}"
+        try:
+            found = sorted(p for p in folder.glob(mapping.file) if p.is_file())
+        except (NotImplementedError, ValueError, OSError) as exc:  # a pattern glob refuses
+            log.add("error", spec.name, "missing_file", f"{where} is not a pattern of files "
+                    f"inside the study folder ({exc})", file=mapping.file)
+            return None
     else:
         found = [p for p in sorted(folder.iterdir())
                  if p.is_file() and p.stem == spec.name and p.suffix.lower() in FILE_SUFFIXES]
@@ -184,7 +189,7 @@ def _inside(folder: Path, paths: list[Path], table: str, log: ProblemLog) -> lis
             out.append(path)
         else:
             log.add("error", table, "outside_folder",
-                    f"{path.name} leads outside the study folder (a link to "
+                    f"{path.name} leads outside the study folder (it resolves to "
                     f"{path.resolve()}): copy the file into the folder", file=path.name)
     return out
 

@@ -316,3 +316,23 @@ def test_init_on_an_export_with_a_repeated_column_name(tmp_path):
     code, text = cli("init", folder)
     assert code == 0 and (folder / "codebook.toml").exists()
     assert "more than once" in (folder / "codebook.toml").read_text()
+
+
+def test_stacked_files_with_a_repeated_column_name(tmp_path):
+    """Found by the fuzz campaign (seed 0, case 2922): a glob's parts with a header that
+    names a column twice."""
+    meetings = TABLES["meetings"].replace("meeting_id,group_id,date,kind",
+                                          "meeting_id,group_id,date,date,kind")
+    lines = [",".join([*row.split(",")[:3], row.split(",")[2], row.split(",")[3]])
+             for row in meetings.splitlines()[1:]]
+    folder = write_study(tmp_path / "s", tables={"meetings": None})
+    (folder / "parts").mkdir()
+    header = meetings.splitlines()[0]
+    (folder / "parts" / "meetings-1.csv").write_text("\n".join([header, *lines[:2]]) + "\n")
+    (folder / "parts" / "meetings-2.csv").write_text("\n".join([header, *lines[2:]]) + "\n")
+    (folder / "codebook.toml").write_text(CODEBOOK + '\n[tables.meetings]\nfile = "parts/*"\n')
+    p = problems(folder)
+    assert "more than once" in only(p, "duplicate_column")["problem"].iloc[0]
+    with pytest.raises(ipnstats.DataError):
+        ipnstats.load_study(folder)
+    assert cli("validate", folder)[0] == 1

@@ -205,10 +205,8 @@ def _stack(name: str, parts: list[RawTable], log: ProblemLog) -> RawTable:
                     f"{part.label} has other columns than {parts[0].label}"
                     + (f"; lacks {missing}" if missing else "")
                     + (f"; has also {extra}" if extra else ""), file=part.label)
-    frames = [p.frame.astype({c: "object" for c in p.frame.columns
-                              if isinstance(p.frame[c].dtype, pd.CategoricalDtype)})
-              for p in parts]
-    frame = pd.concat(frames, ignore_index=True, sort=False)
+    frame = pd.concat([_keyed(p.frame) for p in parts], ignore_index=True, sort=False)
+    frame = frame.set_axis([name for name, _ in frame.columns], axis=1)  # repeats kept
     starts = np.cumsum([0] + [len(p.frame) for p in parts[:-1]])
     malformed = [(int(s) + pos, n, text) for s, p in zip(starts, parts, strict=True)
                  for pos, n, text in p.malformed]
@@ -217,6 +215,21 @@ def _stack(name: str, parts: list[RawTable], log: ProblemLog) -> RawTable:
                     qualtrics=all(p.qualtrics for p in parts), label=label,
                     parts=[(int(s), p) for s, p in zip(starts, parts, strict=True)],
                     notes=[n for p in parts for n in p.notes])
+
+
+def _keyed(frame: pd.DataFrame) -> pd.DataFrame:
+    """A part to stack: categoricals as objects (parts have their own categories), each
+    column keyed by (name, occurrence), so that a repeated name stacks with its like."""
+    seen: dict[str, int] = {}
+    keys = []
+    for name in frame.columns:
+        keys.append((name, seen.get(name, 0)))
+        seen[name] = seen.get(name, 0) + 1
+    out = frame.set_axis(pd.Index(keys, tupleize_cols=False), axis=1)
+    for i, dtype in enumerate(frame.dtypes):
+        if isinstance(dtype, pd.CategoricalDtype):
+            out.isetitem(i, frame.iloc[:, i].astype(object))
+    return out
 
 
 class DatabaseSource:

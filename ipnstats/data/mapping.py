@@ -23,12 +23,12 @@ with the key that holds it, unknown keys with the closest known one.
 from __future__ import annotations
 
 import codecs
-import datetime as dt
 import difflib
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from .conventions import date_format_problem
 from .problems import ProblemLog
 from .schema import TABLES
 
@@ -198,14 +198,9 @@ def _date_format(get: _Getter) -> str | None:
     fmt = get.text("date_format")
     if fmt is None:
         return None
-    probe = dt.datetime(2019, 11, 23)
-    try:
-        ok = "%" in fmt and dt.datetime.strptime(probe.strftime(fmt), fmt).date() == probe.date()
-    except ValueError:
-        ok = False
-    if not ok:
-        get.problems.add(f"{get.where} date_format = {fmt!r} is not a strftime format that "
-                         "gives a whole date, e.g. \"%d/%m/%Y\" or \"%m/%d/%Y\"", "date_format")
+    problem = date_format_problem(fmt)  # the check the date parser itself applies
+    if problem:
+        get.problems.add(f"{get.where} date_format = {fmt!r}: {problem}", "date_format")
         return None
     return fmt
 

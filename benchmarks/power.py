@@ -22,7 +22,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def _warm_up():
-    import ipnstats.models.did.estimate  # noqa: F401
+    import ipnstats.estimators.did.estimate  # noqa: F401
     import ipnstats.planning  # noqa: F401
 
 
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     from dask.distributed import Client, LocalCluster
 
     import ipnstats
-    from ipnstats.planning import H1Design
+    from ipnstats.ipn.designs import H1Design
 
     design = H1Design()
     kw = dict(effect_sizes=[0.0, 0.02, 0.04, 0.06, 0.08], reps=args.replicates, seed=7)

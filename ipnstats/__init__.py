@@ -1,11 +1,19 @@
 """ipnstats: test, with data, how firms learn from their peers and whether it pays off."""
 
-from .data import Codebook, DataError, Scale, Study, ValidationReport, load_study, validate_study
-from .models import SpecificationError, panel_regression, participation_effect
-from .results import Cluster, Result
-from .tables import MANAGEMENT_STARS, regression_table
-from .tables.descriptives import descriptives_table
-from .tables.frame import frame_table
+from ipnstats.data import (
+    Codebook,
+    DataError,
+    Scale,
+    Study,
+    ValidationReport,
+    load_study,
+    validate_study,
+)
+from ipnstats.estimators import SpecificationError, panel_regression, participation_effect
+from ipnstats.results import Cluster, Result
+from ipnstats.tables import MANAGEMENT_STARS, regression_table
+from ipnstats.tables.descriptives import descriptives_table
+from ipnstats.tables.frame import frame_table
 
 __version__ = "0.1.0"
 
@@ -23,30 +31,30 @@ __all__ = ["MANAGEMENT_STARS", "Cluster", "Codebook", "DataError", "Report", "Re
 # Imported on first use: they pull in matplotlib, Typst or the simulator.
 _LAZY = {"simulate_study": ("simulate", "simulate_study"), "Report": ("report", "Report"),
          "coefficient_plot": ("figures", "coefficient_plot"),
-         "wild_bootstrap": ("models.wild", "wild_bootstrap"),
-         "adjust_pvalues": ("results.multiplicity", "adjust_pvalues"),
-         "romano_wolf": ("results.multiplicity", "romano_wolf"),
-         "romano_wolf_bootstrap": ("results.multiplicity", "romano_wolf_bootstrap"),
-         "mediation": ("models.mediation", "mediation"),
-         "event_study": ("models.did", "event_study"),
-         "stage_effects": ("models.did", "stage_effects"),
-         "practice_effects": ("models.practices", "practice_effects"),
-         "heterogeneity": ("models.practices", "heterogeneity"),
-         "exit_hazard": ("models.hazard", "exit_hazard"),
-         "moderation": ("models.moderation", "moderation"),
-         "conditional_process": ("models.process", "conditional_process"),
-         "framing_effect": ("models.framing", "framing_effect"),
-         "question_patterns": ("models.questions", "question_patterns"),
-         "crossed_effects": ("models.crossed", "crossed_effects"),
-         "mixed_model": ("models.mixed", "mixed_model"),
-         "sender_effects": ("models.senders", "sender_effects"),
-         "learning_curve": ("models.learning", "learning_curve"),
-         "triangulation": ("models.triangulation", "triangulation"),
-         "specification_curve": ("models.speccurve", "specification_curve"),
+         "wild_bootstrap": ("estimators.wild", "wild_bootstrap"),
+         "adjust_pvalues": ("inference.multiplicity", "adjust_pvalues"),
+         "romano_wolf": ("inference.multiplicity", "romano_wolf"),
+         "romano_wolf_bootstrap": ("inference.multiplicity", "romano_wolf_bootstrap"),
+         "mediation": ("estimators.mediation", "mediation"),
+         "event_study": ("estimators.did", "event_study"),
+         "stage_effects": ("ipn.stages", "stage_effects"),
+         "practice_effects": ("ipn.practices", "practice_effects"),
+         "heterogeneity": ("ipn.practices", "heterogeneity"),
+         "exit_hazard": ("ipn.hazard", "exit_hazard"),
+         "moderation": ("estimators.moderation", "moderation"),
+         "conditional_process": ("estimators.process", "conditional_process"),
+         "framing_effect": ("ipn.framing", "framing_effect"),
+         "question_patterns": ("ipn.questions", "question_patterns"),
+         "crossed_effects": ("estimators.crossed", "crossed_effects"),
+         "mixed_model": ("estimators.mixed", "mixed_model"),
+         "sender_effects": ("ipn.senders", "sender_effects"),
+         "learning_curve": ("estimators.learning", "learning_curve"),
+         "triangulation": ("ipn.triangulation", "triangulation"),
+         "specification_curve": ("estimators.speccurve", "specification_curve"),
          "power": ("planning", "power"),
-         "cluster_bootstrap": ("models.resample", "cluster_bootstrap"),
-         "H1Design": ("planning", "H1Design"),
-         "H2Design": ("planning", "H2Design"), "H3Design": ("planning", "H3Design"),
+         "cluster_bootstrap": ("inference.resample", "cluster_bootstrap"),
+         "H1Design": ("ipn.designs", "H1Design"),
+         "H2Design": ("ipn.designs", "H2Design"), "H3Design": ("ipn.designs", "H3Design"),
          "TwoGroupDesign": ("planning", "TwoGroupDesign")}
 
 

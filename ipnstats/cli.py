@@ -7,9 +7,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from .csvsafe import write_csv
-from .data import DataError, load_study, validate_study
-from .data.sources import is_url
+from ipnstats.core.csvsafe import write_csv
+from ipnstats.data import DataError, load_study, validate_study
+from ipnstats.data.sources import is_url
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,7 +53,7 @@ class _Version(argparse.Action):
                          help="print the version and exit")
 
     def __call__(self, parser, namespace, values, option_string=None):
-        from . import __version__
+        from ipnstats import __version__
 
         print(f"ipnstats {__version__}")
         parser.exit()
@@ -164,7 +164,7 @@ def _location(text: str) -> Path | str:
 
 
 def _init(args) -> int:
-    from .data.init import write_codebook
+    from ipnstats.data.init import write_codebook
 
     path = write_codebook(args.folder, force=args.force)
     print(f"wrote {path}: check every '# CHECK:' comment and fill in the scales' items, "
@@ -188,7 +188,7 @@ def _validate(args) -> int:
 
 
 def _simulate(args) -> int:
-    from .simulate import simulate_study
+    from ipnstats.simulate import simulate_study
 
     out = args.out
     if out.exists() and not out.is_dir():
@@ -216,7 +216,7 @@ def _panel(args) -> int:
 
 
 def _data_report(args) -> int:
-    from .report.data_report import write_data_report
+    from ipnstats.report.data_report import write_data_report
 
     study = load_study(args.path, codebook=args.codebook)
     for path in write_data_report(study, args.out):
@@ -226,8 +226,8 @@ def _data_report(args) -> int:
 
 
 def _run(args) -> int:
-    from .pipeline import load_config
-    from .pipeline.runner import run, split_config
+    from ipnstats.pipeline import load_config
+    from ipnstats.pipeline.runner import run, split_config
 
     cfg = load_config(args.config, out=args.out)
     if args.split_config:
@@ -239,10 +239,10 @@ def _run(args) -> int:
 
 
 def _report(args) -> int:
-    from .pipeline import load_config
-    from .pipeline.assemble import write_report
-    from .pipeline.config import default_config
-    from .pipeline.runner import run
+    from ipnstats.pipeline import load_config
+    from ipnstats.pipeline.assemble import write_report
+    from ipnstats.pipeline.config import default_config
+    from ipnstats.pipeline.runner import run
 
     if is_url(args.path) or args.path.is_dir():
         cfg = default_config(args.path, args.out or Path("reports"), codebook=args.codebook)
@@ -264,8 +264,8 @@ def _report(args) -> int:
 def _power(args) -> int:
     import dataclasses
 
-    from .pipeline.progress import Progress
-    from .planning.config import load_power_config, run_power, write_power
+    from ipnstats.pipeline.power import load_power_config, run_power, write_power
+    from ipnstats.pipeline.progress import Progress
 
     cfg = load_power_config(args.config, out=args.out)
     run = dict(cfg.run)

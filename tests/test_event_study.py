@@ -7,7 +7,7 @@ import pytest
 
 import ipnstats
 from ipnstats import Cluster, SpecificationError
-from ipnstats.models.did.event_study import sup_t_critical
+from ipnstats.estimators.did.event_study import sup_t_critical
 
 
 def _dynamic_panel(n_units=400, periods=range(2008, 2020), seed=7, path=(0.1, 0.2, 0.3)):

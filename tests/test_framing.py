@@ -12,8 +12,8 @@ import pytest
 
 import ipnstats
 from ipnstats import Cluster, SpecificationError
-from ipnstats.models.crossed import MixedResult
-from ipnstats.models.framing import FramingResult, framing_effect
+from ipnstats.estimators.crossed import MixedResult
+from ipnstats.ipn.framing import FramingResult, framing_effect
 
 EXAMPLE = Path(__file__).parents[1] / "data" / "example"
 

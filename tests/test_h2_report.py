@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ipnstats.ipn.claims import Unavailable
 from ipnstats.report import Report
-from ipnstats.report.claims import Unavailable
 from ipnstats.report.h2_section import fit_h2, h2_section
 
 

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 import ipnstats
+from ipnstats.ipn.claims import Unavailable
 from ipnstats.report import Report
-from ipnstats.report.claims import Unavailable
 from ipnstats.report.h3_section import OUTWARD, fit_h3, h3_section
 
 

@@ -14,7 +14,7 @@ from statsmodels.duration.hazard_regression import PHReg
 
 import ipnstats
 from ipnstats import Cluster, SpecificationError
-from ipnstats.models.hazard import exit_hazard
+from ipnstats.ipn.hazard import exit_hazard
 
 PREDICTORS = ["benchmark_rank_pct", "critiques"]
 

@@ -9,8 +9,8 @@ import pytest
 from scipy import stats
 
 from ipnstats import SpecificationError
-from ipnstats.models.learning import LearningCurveResult, learning_curve
-from ipnstats.models.mixed import MixedResult, mixed_model
+from ipnstats.estimators.learning import LearningCurveResult, learning_curve
+from ipnstats.estimators.mixed import MixedResult, mixed_model
 from ipnstats.simulate.learning import learning_tasks, learning_truth
 
 X, M, XM = "log(cum_experience)", "exposure", "log(cum_experience):exposure"

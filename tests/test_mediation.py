@@ -10,7 +10,7 @@ from conftest import SHARED
 
 import ipnstats
 from ipnstats import Cluster, SpecificationError
-from ipnstats.models.mediation import (
+from ipnstats.estimators.mediation import (
     bca_interval,
     bootstrap_indirect,
     bootstrap_p_value,

@@ -10,8 +10,8 @@ from conftest import SHARED
 
 import ipnstats
 from ipnstats import SpecificationError
-from ipnstats.models import lmm, mixed
-from ipnstats.models.mixed import GEEResult, MixedResult, mixed_model
+from ipnstats.estimators import lmm, mixed
+from ipnstats.estimators.mixed import GEEResult, MixedResult, mixed_model
 
 needs_shared = pytest.mark.skipif(not (SHARED / "dietox.csv").exists(),
                                   reason="needs ../shared/reference/data/dietox.csv (CI has it)")

@@ -13,7 +13,7 @@ from scipy.special import expit
 
 import ipnstats
 from ipnstats import Cluster, SpecificationError
-from ipnstats.models.moderation import jn_bounds, process_percentiles
+from ipnstats.estimators.moderation import jn_bounds, process_percentiles
 
 needs_shared = pytest.mark.skipif(
     not SHARED.is_dir(),

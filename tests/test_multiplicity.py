@@ -15,7 +15,7 @@ import pytest
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from ipnstats.results.multiplicity import (
+from ipnstats.inference.multiplicity import (
     METHODS,
     adjust_pvalues,
     romano_wolf,

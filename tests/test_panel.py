@@ -271,7 +271,7 @@ def test_cluster_se_coverage_on_simulated_panels():
 def test_balanced_panel_needs_one_sweep():
     """A complete unit x period grid is demeaned exactly in one sweep; other designs
     iterate, and both give the fixed-point of the alternating projections."""
-    from ipnstats.models.demean import absorbed_dof, complete_grid, demean
+    from ipnstats.core.demean import absorbed_dof, complete_grid, demean
 
     rng = np.random.default_rng(2)
     units, times = np.repeat(np.arange(50), 4), np.tile(np.arange(4), 50)
@@ -290,7 +290,7 @@ def test_balanced_panel_needs_one_sweep():
 
 
 def test_nested_in():
-    from ipnstats.models.linear import nested_in
+    from ipnstats.estimators.linear import nested_in
 
     firms = np.array([0, 0, 1, 1, 2, 2])
     assert nested_in(firms, np.array([0, 0, 0, 0, 1, 1]))

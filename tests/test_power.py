@@ -11,9 +11,10 @@ import pytest
 
 import ipnstats
 from ipnstats.cli import main
-from ipnstats.parallel import BackendError, run_tasks, spawn_seeds
-from ipnstats.planning import H1Design, H2Design, H3Design, TwoGroupDesign, clopper_pearson
-from ipnstats.planning.config import PowerConfigError, load_power_config
+from ipnstats.core.parallel import BackendError, run_tasks, spawn_seeds
+from ipnstats.ipn.designs import H1Design, H2Design, H3Design
+from ipnstats.pipeline.power import PowerConfigError, load_power_config
+from ipnstats.planning import TwoGroupDesign, clopper_pearson
 from ipnstats.planning.power import crossing
 
 
@@ -214,7 +215,7 @@ def test_dask_progress_and_errors(dask_cluster):
 
 
 def _warm_up():
-    import ipnstats.models.did.estimate  # noqa: F401
+    import ipnstats.estimators.did.estimate  # noqa: F401
     import ipnstats.planning  # noqa: F401
 
 

@@ -9,8 +9,8 @@ import pytest
 from scipy import stats
 
 from ipnstats import SpecificationError
-from ipnstats.models.did import participation_effect
-from ipnstats.models.practices import PracticeResult, heterogeneity, practice_effects
+from ipnstats.estimators.did import participation_effect
+from ipnstats.ipn.practices import PracticeResult, heterogeneity, practice_effects
 
 PRACTICES = ("attendance_rate", "disclosure_rate", "critiques", "benchmark_rank_pct")
 

@@ -16,8 +16,8 @@ from scipy import stats
 
 import ipnstats
 from ipnstats import Cluster, SpecificationError
-from ipnstats.models import questions
-from ipnstats.models.questions import (
+from ipnstats.ipn import questions
+from ipnstats.ipn.questions import (
     adjusted_residuals,
     chi2_statistic,
     cramers_v,

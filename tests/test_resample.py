@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import ipnstats
-from ipnstats.models.resample import bootstrap_replicate, cluster_bootstrap
+from ipnstats.inference.resample import bootstrap_replicate, cluster_bootstrap
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ import pytest
 from scipy import stats
 
 from ipnstats import SpecificationError
-from ipnstats.models.mixed import GEEResult, MixedResult
-from ipnstats.models.senders import TRAITS, SenderEffectsResult, holm, sender_effects
+from ipnstats.estimators.mixed import GEEResult, MixedResult
+from ipnstats.ipn.senders import TRAITS, SenderEffectsResult, holm, sender_effects
 from ipnstats.simulate.framing import framing_exchanges, framing_truth
 
 COLUMNS = ("sender_risk_aversion", "sender_size", "sender_age", "sender_success",

@@ -10,9 +10,9 @@ from matplotlib.figure import Figure
 
 import ipnstats
 from ipnstats import Cluster
-from ipnstats.models import speccurve
-from ipnstats.models.formula import SpecificationError
-from ipnstats.models.speccurve import specification_curve
+from ipnstats.core.formula import SpecificationError
+from ipnstats.estimators import speccurve
+from ipnstats.estimators.speccurve import specification_curve
 
 GRID = {"outcomes": ("log_revenue", "roa"),
         "estimators": ("twfe", "cs_never", "cs_notyet", "sunab"),

@@ -10,7 +10,7 @@ import pytest
 from conftest import SHARED
 
 from ipnstats import Cluster, SpecificationError
-from ipnstats.models.did.sunab import sun_abraham
+from ipnstats.estimators.did.sunab import sun_abraham
 
 needs_shared = pytest.mark.skipif(
     not (SHARED / "mpdta.csv").is_file(),

@@ -9,8 +9,8 @@ import pytest
 from scipy import stats
 
 from ipnstats import Cluster, SpecificationError
-from ipnstats.models import triangulation as module
-from ipnstats.models.triangulation import TriangulationResult, triangulation
+from ipnstats.ipn import triangulation as module
+from ipnstats.ipn.triangulation import TriangulationResult, triangulation
 
 TERMS = ["log(n_sources)", "log(cum_experience)"]
 

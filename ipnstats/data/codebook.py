@@ -17,9 +17,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .mapping import TableMapping, read_mappings
-from .problems import ProblemLog
-from .schema import TABLES
+from ipnstats.data.mapping import TableMapping, read_mappings
+from ipnstats.data.problems import ProblemLog
+from ipnstats.data.schema import TABLES
 
 REQUIRED_SCALES = ("perceived_learning", "trust", "risk_aversion", "loss_aversion")
 DEFAULT_STAGES = (("novice", 0), ("developing", 2), ("expert", 4))

@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .conventions import date_format_problem, date_hint, marked_numbers, number_marks
+from ipnstats.data.conventions import date_format_problem, date_hint, marked_numbers, number_marks
 
 __all__ = ["POOL", "date_format_problem", "date_hint", "empty", "full", "id_codes", "id_index",
            "number_marks", "parse_binary", "parse_choice", "parse_date", "parse_id",

@@ -36,7 +36,14 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pyarrow as pa
 
-from .sqltext import SECRET_PARAM, check_query, quote_identifier, redact, redact_text, resolve_table
+from ipnstats.data.sqltext import (
+    SECRET_PARAM,
+    check_query,
+    quote_identifier,
+    redact,
+    redact_text,
+    resolve_table,
+)
 
 SCHEMES = {"postgresql": "postgresql", "postgres": "postgresql", "sqlite": "sqlite",
            "duckdb": "duckdb"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .codebook import Codebook
-from .frames import firm_codes
+from ipnstats.data.codebook import Codebook
+from ipnstats.data.frames import firm_codes
 
 
 def firm_traits(scores: pd.DataFrame | None, firms: pd.DataFrame) -> pd.DataFrame:

@@ -12,10 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 
-from .codebook import Codebook
-from .columns import empty, full, id_codes, take, used_codes
-from .membership import MemberGrid, member_grid
-from .scales import score
+from ipnstats.data.codebook import Codebook
+from ipnstats.data.columns import empty, full, id_codes, take, used_codes
+from ipnstats.data.membership import MemberGrid, member_grid
+from ipnstats.data.scales import score
 
 
 def firm_codes(ids: pd.Series, firms: pd.DataFrame) -> np.ndarray:

@@ -29,9 +29,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .codebook import REQUIRED_SCALES
-from .schema import FILE_SUFFIXES, TABLE_ORDER, TABLES, Column
-from .sniff import (
+from ipnstats.data.codebook import REQUIRED_SCALES
+from ipnstats.data.schema import FILE_SUFFIXES, TABLE_ORDER, TABLES, Column
+from ipnstats.data.sniff import (
     OTHER_FORMATS,
     Source,
     Unreadable,
@@ -41,7 +41,7 @@ from .sniff import (
     read_sources,
     reverse_items,
 )
-from .synonyms import (
+from ipnstats.data.synonyms import (
     BINARY,
     CHOICES,
     SCALE_PREFIXES,

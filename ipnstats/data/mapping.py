@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from .conventions import date_format_problem
-from .problems import ProblemLog
-from .schema import TABLES
+from ipnstats.data.conventions import date_format_problem
+from ipnstats.data.problems import ProblemLog
+from ipnstats.data.schema import TABLES
 
 KEYS = ("file", "sheet", "header_row", "delimiter", "decimal", "thousands", "date_format",
         "encoding", "columns", "values", "table", "query")

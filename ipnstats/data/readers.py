@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from .columns import POOL, empty, take
+from ipnstats.data.columns import POOL, empty, take
 
 ENCODINGS = ("utf-8", "cp1252")
 #: The csv module refuses fields over 128 KiB by default; a cell is as long as a file allows.

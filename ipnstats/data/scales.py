@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .codebook import Scale
+from ipnstats.data.codebook import Scale
 
 
 def item_matrix(surveys: pd.DataFrame, scale: Scale) -> pd.DataFrame:

@@ -17,7 +17,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from .readers import _is_qualtrics
+from ipnstats.data.readers import _is_qualtrics
 
 SAMPLE_ROWS = 5_000
 #: Files looked at: the loader's suffixes, and text files it would read once renamed.

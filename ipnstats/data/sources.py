@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .codebook import Codebook, read_codebook
-from .mapping import TableMapping
-from .problems import ProblemLog
-from .readers import CsvOptions, RawTable, UnreadableFile, parse_csv, read_table
-from .schema import FILE_SUFFIXES, TABLE_ORDER, TABLES, TableSpec
+from ipnstats.data.codebook import Codebook, read_codebook
+from ipnstats.data.mapping import TableMapping
+from ipnstats.data.problems import ProblemLog
+from ipnstats.data.readers import CsvOptions, RawTable, UnreadableFile, parse_csv, read_table
+from ipnstats.data.schema import FILE_SUFFIXES, TABLE_ORDER, TABLES, TableSpec
 
 
 class SourceError(Exception):
@@ -34,7 +34,7 @@ def redact(location: str) -> str:
     """``location`` with the password of a database URL replaced by ``***``."""
     if not is_url(location):
         return location
-    from .database import redact as redact_url
+    from ipnstats.data.database import redact as redact_url
 
     return redact_url(location)
 
@@ -236,7 +236,7 @@ class DatabaseSource:
     """The tables of a database, read in one read-only transaction when opened."""
 
     def __init__(self, url: str, codebook: Codebook | None, log: ProblemLog):
-        from . import database
+        from ipnstats.data import database
 
         self.url, self.codebook, self.log = url, codebook, log
         requests = []

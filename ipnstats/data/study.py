@@ -10,15 +10,15 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from .codebook import Codebook
-from .columns import id_codes, take, used_codes
-from .dyads import exchange_frame, firm_traits, task_frame
-from .frames import firm_positions, firm_year, survey_scores
-from .problems import DataError, ProblemLog
-from .scales import RELIABILITY_COLUMNS, reliability
-from .schema import TABLES
-from .sources import SourceError, is_url, redact
-from .validate import CheckedTable, check_study
+from ipnstats.data.codebook import Codebook
+from ipnstats.data.columns import id_codes, take, used_codes
+from ipnstats.data.dyads import exchange_frame, firm_traits, task_frame
+from ipnstats.data.frames import firm_positions, firm_year, survey_scores
+from ipnstats.data.problems import DataError, ProblemLog
+from ipnstats.data.scales import RELIABILITY_COLUMNS, reliability
+from ipnstats.data.schema import TABLES
+from ipnstats.data.sources import SourceError, is_url, redact
+from ipnstats.data.validate import CheckedTable, check_study
 
 FLOW_COLUMNS = ["step", "table", "reason", "rows_in", "rows_out"]
 

@@ -11,7 +11,7 @@ import difflib
 import re
 from functools import lru_cache
 
-from .schema import TABLES
+from ipnstats.data.schema import TABLES
 
 #: Other names a schema column goes by in exports (compared after :func:`normalise`;
 #: earlier names are preferred when several columns of a file match).

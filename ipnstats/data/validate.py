@@ -15,13 +15,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import columns as col
-from .codebook import Codebook, read_codebook
-from .mapping import TableMapping
-from .problems import EXAMPLES_PER_RULE, ProblemLog
-from .readers import RawTable
-from .schema import TABLE_ORDER, TABLES, Column, TableSpec
-from .sources import map_columns, open_source
+from ipnstats.data import columns as col
+from ipnstats.data.codebook import Codebook, read_codebook
+from ipnstats.data.mapping import TableMapping
+from ipnstats.data.problems import EXAMPLES_PER_RULE, ProblemLog
+from ipnstats.data.readers import RawTable
+from ipnstats.data.schema import TABLE_ORDER, TABLES, Column, TableSpec
+from ipnstats.data.sources import map_columns, open_source
 
 
 @dataclass

@@ -12,7 +12,13 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from .style import BAND_ALPHA, REFERENCE_COLOUR, house_style, new_figure, series_style
+from ipnstats.figures.style import (
+    BAND_ALPHA,
+    REFERENCE_COLOUR,
+    house_style,
+    new_figure,
+    series_style,
+)
 
 DODGE = 0.16  # horizontal distance between groups when x is integer-valued
 

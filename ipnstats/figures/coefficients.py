@@ -13,7 +13,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from .style import REFERENCE_COLOUR, house_style, new_figure, series_style
+from ipnstats.figures.style import REFERENCE_COLOUR, house_style, new_figure, series_style
 
 TIDY_COLUMNS = ("term", "estimate", "conf_low", "conf_high")
 DODGE = 0.55  # share of the space between two terms that the models of one term take

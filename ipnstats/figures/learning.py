@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .bands import estimate_band_plot
+from ipnstats.figures.bands import estimate_band_plot
 
 
 def learning_curve_plot(predictions: pd.DataFrame, *, experience: str = "experience",

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .bands import estimate_band_plot
-from .style import REFERENCE_COLOUR, house_style
+from ipnstats.figures.bands import estimate_band_plot
+from ipnstats.figures.style import REFERENCE_COLOUR, house_style
 
 SIGNIFICANT_SHADE = "#d9d9d9"
 
@@ -38,7 +38,7 @@ def simple_slopes_plot(predictions: pd.DataFrame, *, x: str, w: str,
 def johnson_neyman_plot(jn, *, w: str, x: str) -> Figure:
     """The conditional effect of x along w with its band, zero line and JN bounds.
 
-    ``jn`` is a :class:`~ipnstats.models.moderation.JohnsonNeyman`; the range of w
+    ``jn`` is a :class:`~ipnstats.estimators.moderation.JohnsonNeyman`; the range of w
     where the effect is significant is shaded, and bounds inside the observed range
     are marked with dashed lines.
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .style import BAND_ALPHA, GREYS, REFERENCE_COLOUR, new_figure
+from ipnstats.figures.style import BAND_ALPHA, GREYS, REFERENCE_COLOUR, new_figure
 
 
 def power_curve_plot(table: pd.DataFrame, *, alpha: float, target: float, mde: float,

@@ -10,7 +10,7 @@ from typing import Literal
 
 from matplotlib.figure import Figure
 
-from .style import house_style
+from ipnstats.figures.style import house_style
 
 FigureFormat = Literal["pdf", "png", "svg"]
 FORMATS: tuple[FigureFormat, ...] = ("pdf", "png", "svg")

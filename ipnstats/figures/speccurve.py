@@ -17,7 +17,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from .style import GREYS, REFERENCE_COLOUR, house_style, new_figure
+from ipnstats.figures.style import GREYS, REFERENCE_COLOUR, house_style, new_figure
 
 #: Colour of each significance class: in the claimed direction, opposite, neither.
 SIGNIFICANCE_COLOURS = {"same": GREYS[0], "opposite": GREYS[1], "none": GREYS[4]}

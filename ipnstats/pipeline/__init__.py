@@ -7,7 +7,7 @@
   report from the stored JSON alone.
 """
 
-from .config import ConfigError, StudyConfig, load_config
-from .grammar import ExpressionError, check_formula
+from ipnstats.pipeline.config import ConfigError, StudyConfig, load_config
+from ipnstats.pipeline.grammar import ExpressionError, check_formula
 
 __all__ = ["ConfigError", "ExpressionError", "StudyConfig", "check_formula", "load_config"]

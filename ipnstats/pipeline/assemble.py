@@ -14,16 +14,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..data.sources import is_url, redact
-from ..report.claims import ADJUST_NAMES, Check, Claim, verdict_rule
-from ..report.document import Report, TableBlock
-from ..report.study_report import package_versions, report_date
-from ..tables.format import fmt_p
-from ..tables.frame import frame_table
-from ..tables.render import to_docx, to_latex, to_markdown
-from .config import StudyConfig
-from .runner import inputs_of, load_results
-from .store import blocks_from_json, claims_from_json
+from ipnstats.data.sources import is_url, redact
+from ipnstats.ipn.claims import ADJUST_NAMES, Check, Claim, verdict_rule
+from ipnstats.pipeline.config import StudyConfig
+from ipnstats.pipeline.runner import inputs_of, load_results
+from ipnstats.pipeline.store import blocks_from_json, claims_from_json
+from ipnstats.report.document import Report, TableBlock
+from ipnstats.report.sections import render_section
+from ipnstats.report.study_report import package_versions, report_date
+from ipnstats.tables.format import fmt_p
+from ipnstats.tables.frame import frame_table
+from ipnstats.tables.render import to_docx, to_latex, to_markdown
 
 BODY = ("h1", "h2", "h3", "robustness", "models")
 
@@ -41,13 +42,18 @@ def build_report(cfg: StudyConfig, stored: dict[str, dict]) -> Report:
                                               f"{k} firms"})
     report = verdict_page(report, stored, cfg)
     figures = cfg.out / "figures"
-    for name in BODY:
+    for name in (*BODY, "data"):
         if name in stored:
-            report = blocks_from_json(report, stored[name]["blocks"], figures)
-    if "data" in stored:
-        report = blocks_from_json(report, stored["data"]["blocks"], figures)
+            report = _section(report, stored[name], figures)
     report = methods_appendix(report, stored)
     return reproducibility_appendix(report, stored, cfg)
+
+
+def _section(report: Report, doc: dict, figures: Path) -> Report:
+    """A stage's section: rendered from its stored findings, or its stored blocks."""
+    if "blocks" in doc:
+        return blocks_from_json(report, doc["blocks"], figures)
+    return render_section(report, doc)
 
 
 def verdict_page(report: Report, stored: dict[str, dict], cfg: StudyConfig) -> Report:

@@ -34,8 +34,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from ..data.sources import is_url
-from .grammar import ExpressionError, check_formula
+from ipnstats.data.sources import is_url
+from ipnstats.pipeline.grammar import ExpressionError, check_formula
 
 FAMILIES = ("H1", "H2", "H3")
 ADJUSTMENTS = ("holm", "bh", "by", "hommel", "bonferroni", "none")

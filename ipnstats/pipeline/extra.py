@@ -7,12 +7,12 @@ the data cannot support is reported with its reason, not raised.
 
 from __future__ import annotations
 
-from ..data import Study
-from ..report.claims import Unavailable, attempt
-from ..report.document import Report
-from ..results.vcov import Cluster
-from ..tables.regression import regression_table
-from .methods import paragraph
+from ipnstats.data import Study
+from ipnstats.ipn.claims import Unavailable, attempt
+from ipnstats.pipeline.methods import paragraph
+from ipnstats.report.document import Report
+from ipnstats.results.vcov import Cluster
+from ipnstats.tables.regression import regression_table
 
 ESTIMATOR_NOTE = {"within": "firm and year fixed effects", "random": "random firm effects",
                   "pooled": "pooled OLS"}
@@ -46,7 +46,7 @@ def extra_models(study: Study, models) -> tuple[Report, dict, tuple[str, ...]]:
 
 
 def _fit(study: Study, m):
-    from ..models.panel import panel_regression
+    from ipnstats.estimators.panel import panel_regression
 
     return panel_regression(study.firm_year, m["formula"], unit="firm_id", time="year",
                             estimator=m["estimator"], vcov=Cluster(m["cluster"]))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..report.claims import Unavailable
+from ipnstats.ipn.claims import Unavailable
 
 REFERENCES = {
     "twfe": "two-way fixed effects, as reghdfe / fixest::feols",

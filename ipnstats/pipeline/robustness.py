@@ -11,17 +11,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..data import Study
-from ..models.did import participation_effect
-from ..models.panel import panel_regression
-from ..models.speccurve import DEFAULT_LABELS, first_group_clusters, specification_curve
-from ..models.wild import wild_bootstrap
-from ..report.claims import attempt
-from ..report.document import Report
-from ..results.vcov import Cluster
-from ..tables.format import fmt_p
-from ..tables.frame import frame_table
-from .methods import paragraph
+from ipnstats.data import Study
+from ipnstats.estimators.did import participation_effect
+from ipnstats.estimators.panel import panel_regression
+from ipnstats.estimators.speccurve import DEFAULT_LABELS, first_group_clusters, specification_curve
+from ipnstats.estimators.wild import wild_bootstrap
+from ipnstats.ipn.claims import attempt
+from ipnstats.pipeline.methods import paragraph
+from ipnstats.report.document import Report
+from ipnstats.results.vcov import Cluster
+from ipnstats.tables.format import fmt_p
+from ipnstats.tables.frame import frame_table
 
 PRIMARY = "log_revenue"
 FIRST_GROUP = "first_group"

@@ -14,12 +14,12 @@ import json
 from importlib import metadata
 from pathlib import Path
 
-from ..data import load_study
-from ..data.sources import input_fingerprints, is_url
-from .config import StudyConfig
-from .progress import Progress
-from .stages import STAGES, Stage, active, stage
-from .store import (
+from ipnstats.data import load_study
+from ipnstats.data.sources import input_fingerprints, is_url
+from ipnstats.pipeline.config import StudyConfig
+from ipnstats.pipeline.progress import Progress
+from ipnstats.pipeline.stages import STAGES, Stage, active, stage
+from ipnstats.pipeline.store import (
     blocks_to_json,
     claims_to_json,
     dumps,
@@ -110,13 +110,15 @@ def run(cfg: StudyConfig, *, only: tuple[str, ...] = (), force: bool = False) ->
         doc = {"stage": st.name, "title": st.title, "fingerprint": fp,
                "study_name": study.codebook.name,
                "disclosure_threshold": study.codebook.disclosure_threshold,
-               "blocks": blocks_to_json(output.report, cfg.out / "figures", st.name),
+               "findings": output.findings,
                "claims": claims_to_json(list(output.claims)),
                "checks": claims_to_json(list(output.checks)),
                "results": results_to_json(output.results,
                                           study.codebook.disclosure_threshold),
                "methods": list(output.methods), "seeds": output.seeds}
-        _remove_stale_figures(cfg.out / "figures", st.name, doc["blocks"])
+        if output.report is not None:  # a stage that renders its own blocks
+            doc["blocks"] = blocks_to_json(output.report, cfg.out / "figures", st.name)
+        _remove_stale_figures(cfg.out / "figures", st.name, doc.get("blocks", []))
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(dumps(doc), encoding="utf-8")
         progress.done()

@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..data import Study
-from ..report.claims import Claim, Unavailable, adjudicate, adjudicate_checks, claims_table
-from ..report.document import Report
-from .config import StudyConfig
-from .methods import methods_of
+from ipnstats.data import Study
+from ipnstats.ipn.claims import Claim, Unavailable, adjudicate, adjudicate_checks
+from ipnstats.pipeline.config import StudyConfig
+from ipnstats.pipeline.methods import methods_of
+from ipnstats.report.claims import claims_table
+from ipnstats.report.document import Report
 
 # the input tables behind each derived frame (codebook.toml included)
 FIRM_YEAR_INPUTS = ("codebook", "firms", "memberships", "financials", "meetings",
@@ -28,7 +29,14 @@ TASK_INPUTS = (*EXCHANGE_INPUTS, "tasks")
 
 @dataclass(frozen=True)
 class StageOutput:
-    report: Report  # the blocks this stage adds to the study report
+    """What a stage stores: ``findings``, the JSON-ready numbers and frames its report
+    section is rendered from (by :data:`ipnstats.report.sections.RENDERERS`, at report
+    time, never refitting); its adjudicated claims and checks; every fitted result (for
+    ``tidy()`` and ``glance()`` in JSON); a methods paragraph per model; the seeds.
+    ``report`` holds pre-rendered blocks of a stage without a renderer."""
+
+    report: Report | None = None
+    findings: dict = field(default_factory=dict)
     claims: tuple = ()
     checks: tuple = ()
     results: dict = field(default_factory=dict)
@@ -59,7 +67,7 @@ def _family(code: str, cfg: StudyConfig, claims: list[Claim], checks: list,
 # -- H1 ---------------------------------------------------------------------------------
 
 def _h1(study: Study, cfg: StudyConfig, progress) -> StageOutput:
-    from ..report.h1_section import H1_RULE, fit_h1, h1_checks, h1_parts
+    from ipnstats.report.h1_section import H1_RULE, fit_h1, h1_checks, h1_parts
 
     run, h1 = cfg["run"], cfg["H1"]
     progress("fitting H1: staggered DiD, event study, stages, mediation, practices, exits")
@@ -89,7 +97,7 @@ def _h1(study: Study, cfg: StudyConfig, progress) -> StageOutput:
 # -- H2 ---------------------------------------------------------------------------------
 
 def _h2(study: Study, cfg: StudyConfig, progress) -> StageOutput:
-    from ..report.h2_section import H2_RULE, fit_h2, h2_checks, h2_parts
+    from ipnstats.report.h2_section import H2_RULE, fit_h2, h2_checks, h2_parts
 
     run = cfg["run"]
     progress("fitting H2: crossed random effects, moderation, PROCESS model 7, questions")
@@ -114,7 +122,7 @@ def _h2(study: Study, cfg: StudyConfig, progress) -> StageOutput:
 # -- H3 ---------------------------------------------------------------------------------
 
 def _h3(study: Study, cfg: StudyConfig, progress) -> StageOutput:
-    from ..report.h3_section import H3_RULE, fit_h3, h3_checks, h3_parts
+    from ipnstats.report.h3_section import H3_RULE, fit_h3, h3_checks, h3_parts
 
     progress("fitting H3: crossed random effects, learning curves, triangulation")
     res = fit_h3(study.exchanges, study.tasks, threshold=study.codebook.disclosure_threshold,
@@ -129,7 +137,7 @@ def _h3(study: Study, cfg: StudyConfig, progress) -> StageOutput:
 # -- data appendix -------------------------------------------------------------------------
 
 def _data(study: Study, cfg: StudyConfig, progress) -> StageOutput:
-    from ..report.study_report import data_section, measurement_table
+    from ipnstats.report.study_report import data_section, measurement_table
 
     progress("describing the data: validation, sample flow, descriptives, reliability")
     report = data_section(Report(""), study, heading="Appendix: Data")
@@ -142,7 +150,7 @@ def _data(study: Study, cfg: StudyConfig, progress) -> StageOutput:
 # -- robustness -----------------------------------------------------------------------------
 
 def _robustness(study: Study, cfg: StudyConfig, progress) -> StageOutput:
-    from .robustness import robustness_section
+    from ipnstats.pipeline.robustness import robustness_section
 
     rob, run = cfg["robustness"], cfg["run"]
     report, results, methods = robustness_section(study, rob, run, progress)
@@ -152,7 +160,7 @@ def _robustness(study: Study, cfg: StudyConfig, progress) -> StageOutput:
 # -- extra models -----------------------------------------------------------------------------
 
 def _models(study: Study, cfg: StudyConfig, progress) -> StageOutput:
-    from .extra import extra_models
+    from ipnstats.pipeline.extra import extra_models
 
     report, results, methods = extra_models(study, cfg.models)
     return StageOutput(report, (), (), results, methods, {})

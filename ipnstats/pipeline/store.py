@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..report.claims import Check, Claim, Unavailable
-from ..report.document import FigureBlock, Heading, PageBreak, Report, TableBlock, Text
-from ..tables.model import Cell, Row, Table
+from ipnstats.ipn.claims import Unavailable, claims_from_json, claims_to_json
+from ipnstats.report.document import FigureBlock, Heading, PageBreak, Report, TableBlock, Text
+from ipnstats.tables.model import Cell, Row, Table
 
 
 def plain(value):
@@ -122,15 +122,6 @@ def tables_of(blocks: list[dict]) -> list[Table]:
 
 
 # -- claims and results ------------------------------------------------------------------
-
-def claims_to_json(items: list[Claim] | list[Check]) -> list[dict]:
-    return [dataclasses.asdict(c) for c in items]
-
-
-def claims_from_json(items: list[dict], kind: type = Claim) -> list:
-    return [kind(**{k: (np.nan if v is None and k.startswith("p_") else v)
-                    for k, v in c.items()}) for c in items]
-
 
 def results_to_json(results: dict, threshold: int) -> dict:
     """``tidy()`` and ``glance()`` of every result; a model the data could not support is

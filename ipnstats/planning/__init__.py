@@ -1,7 +1,7 @@
-"""Planning a study: Monte-Carlo power of the H1-H3 designs (``ipnstats.power``)."""
+"""Planning a study: Monte-Carlo power of any design (``ipnstats.power``). The IPN
+hypotheses' designs are in :mod:`ipnstats.ipn.designs`."""
 
-from .designs import DESIGNS, H1Design, H2Design, H3Design, Replicate, TwoGroupDesign
-from .power import PowerResult, clopper_pearson, power
+from ipnstats.planning.designs import Replicate, TwoGroupDesign
+from ipnstats.planning.power import PowerResult, clopper_pearson, power
 
-__all__ = ["DESIGNS", "H1Design", "H2Design", "H3Design", "PowerResult", "Replicate",
-           "TwoGroupDesign", "clopper_pearson", "power"]
+__all__ = ["PowerResult", "Replicate", "TwoGroupDesign", "clopper_pearson", "power"]

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..parallel import Backend, dask_client, dask_workers, run_tasks, spawn_seeds
+from ipnstats.core.parallel import Backend, dask_client, dask_workers, run_tasks, spawn_seeds
 
 Alternative = Literal["two-sided", "greater", "less"]
 ALTERNATIVES = ("two-sided", "greater", "less")
@@ -107,7 +107,7 @@ class PowerResult:
 
     def plot(self, *, xlabel: str | None = None):
         """The power curve with Monte-Carlo intervals, ``alpha``, the target and the MDE."""
-        from ..figures.power import power_curve_plot
+        from ipnstats.figures.power import power_curve_plot
 
         return power_curve_plot(self.tidy(), alpha=self.alpha, target=self.target,
                                 mde=self.mde(), conf_level=self.conf_level,
@@ -161,7 +161,7 @@ def power(design, *, effect_sizes: Sequence[float], reps: int = 1000, alpha: flo
     backend, n_jobs, scheduler
         Where the replicates run: ``"local"`` (``n_jobs`` joblib workers) or ``"dask"``
         (``scheduler="tcp://host:port"`` or a ``dask.distributed.Client``); the numbers
-        are the same on any backend. See :mod:`ipnstats.parallel`.
+        are the same on any backend. See :mod:`ipnstats.core.parallel`.
     progress
         Called as ``progress(done, total)`` while replicates finish.
 

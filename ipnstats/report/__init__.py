@@ -1,5 +1,5 @@
 """Reports: rendering of results and data summaries (never estimation)."""
 
-from .document import Report
+from ipnstats.report.document import Report
 
 __all__ = ["Report"]

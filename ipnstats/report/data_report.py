@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..csvsafe import write_csv
-from ..data import Study
-from ..data.schema import TABLES
-from .claims import untestable_text
+from ipnstats.core.csvsafe import write_csv
+from ipnstats.data import Study
+from ipnstats.data.schema import TABLES
+from ipnstats.ipn.claims import untestable_text
 
 ID_COLUMNS = {c.name for spec in TABLES.values() for c in spec.columns if c.kind == "id"}
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
 
-from ..tables.model import Table
+from ipnstats.tables.model import Table
 
 FigureKind = Literal["svg", "png"]
 TOC_DEPTH = 2
@@ -138,7 +138,7 @@ class Report:
             if kind not in ("svg", "png"):
                 raise ValueError(f"figure file {path} must be .svg or .png")
             return self._add(FigureBlock(path.read_bytes(), kind, str(caption)))
-        from ..figures import figure_bytes
+        from ipnstats.figures import figure_bytes
 
         formats = tuple((kind, figure_bytes(figure, kind)) for kind in ("pdf", "png"))
         return self._add(FigureBlock(figure_bytes(figure, "svg"), "svg", str(caption), formats))
@@ -152,7 +152,7 @@ class Report:
 
     def to_typst(self) -> str:
         """The Typst source; figures are referred to by ``FigureBlock.name``."""
-        from .typst_render import typst_source
+        from ipnstats.report.typst_render import typst_source
 
         return typst_source(self)
 
@@ -182,7 +182,7 @@ class Report:
 
     def to_html(self, path: str | Path) -> Path:
         """Write one self-contained HTML file (inline CSS, figures as data URIs)."""
-        from .html_render import html_document
+        from ipnstats.report.html_render import html_document
 
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)

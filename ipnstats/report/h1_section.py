@@ -16,26 +16,19 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..models.did import event_study, participation_effect, stage_effects
-from ..results.result import Result
-from ..results.vcov import Cluster
-from ..tables.format import fmt_p
-from ..tables.frame import frame_table
-from ..tables.regression import regression_table
-from .claims import (
-    ALPHA,
-    Check,
-    Claim,
-    Unavailable,
-    check_or_untestable,
-    claims_table,
-    no_table,
-    not_testable_text,
-)
-from .claims import attempt as _attempt
-from .claims import ci_text as _ci
-from .claims import p_text as _p
-from .document import Report
+from ipnstats.estimators.did import event_study, participation_effect
+from ipnstats.ipn.claims import ALPHA, Check, Claim, Unavailable, check_or_untestable, no_table
+from ipnstats.ipn.claims import attempt as _attempt
+from ipnstats.ipn.stages import stage_effects
+from ipnstats.report.claims import ci_text as _ci
+from ipnstats.report.claims import claims_table, not_testable_text
+from ipnstats.report.claims import p_text as _p
+from ipnstats.report.document import Report
+from ipnstats.results.result import Result
+from ipnstats.results.vcov import Cluster
+from ipnstats.tables.format import fmt_p
+from ipnstats.tables.frame import frame_table
+from ipnstats.tables.regression import regression_table
 
 OUTCOMES = {"log_revenue": "Log revenue", "profit_margin": "Profit margin",
             "employment_growth": "Employment growth"}
@@ -81,8 +74,8 @@ def fit_h1(fy: pd.DataFrame, *, threshold: int, n_boot: int = 999, seed: int = 0
     :class:`~ipnstats.report.claims.Unavailable`, with the reason: no surveys, no H1c;
     no meetings or meeting activity, no H1d and H1f.
     """
-    from ..models.hazard import exit_hazard
-    from ..models.practices import heterogeneity, practice_effects
+    from ipnstats.ipn.hazard import exit_hazard
+    from ipnstats.ipn.practices import heterogeneity, practice_effects
 
     def fit(code: str, estimator, /, *args, **options):
         return no_table(code, absent) or _attempt(estimator, *args, **options)
@@ -124,7 +117,7 @@ def next_year_frame(fy: pd.DataFrame, outcome: str = "log_revenue", unit: str = 
 def within(frame: pd.DataFrame, columns: list[str], unit: str = "firm_id",
            time: str = "year") -> pd.DataFrame:
     """``columns`` with firm and year means swept out (complete rows only)."""
-    from ..models.demean import demean
+    from ipnstats.core.demean import demean
 
     rows = frame.dropna(subset=columns)
     effects = [(pd.factorize(rows[c])[0], rows[c].nunique()) for c in (unit, time)]
@@ -133,7 +126,7 @@ def within(frame: pd.DataFrame, columns: list[str], unit: str = "firm_id",
 
 
 def _fit_mediation(fy: pd.DataFrame, seed: int, n_boot: int = 5000):
-    from ..models.mediation import mediation
+    from ipnstats.estimators.mediation import mediation
 
     data = within(next_year_frame(fy), ["member", "perceived_learning", "log_revenue_next"])
     return mediation(data, x="member", m="perceived_learning", y="log_revenue_next",

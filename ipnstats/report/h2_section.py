@@ -14,24 +14,21 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..results.vcov import Cluster
-from ..tables.format import fmt_p
-from ..tables.frame import frame_table
-from ..tables.regression import regression_table
-from .claims import (
+from ipnstats.ipn.claims import (
     ALPHA,
     Check,
     Claim,
     attempt,
     check_or_untestable,
-    ci_text,
-    claims_table,
     no_table,
     one_sided,
-    p_text,
-    render_parts,
 )
-from .document import Report
+from ipnstats.report.claims import ci_text, claims_table, p_text, render_parts
+from ipnstats.report.document import Report
+from ipnstats.results.vcov import Cluster
+from ipnstats.tables.format import fmt_p
+from ipnstats.tables.frame import frame_table
+from ipnstats.tables.regression import regression_table
 
 RECEIVER, SENDER = "receiver_id", "sender_id"
 LABELS = {"framing::loss": "Loss framing (vs gain)",
@@ -64,9 +61,9 @@ def fit_h2(ex: pd.DataFrame | None, *, threshold: int, n_boot: int = 999,
     :data:`~ipnstats.report.claims.NEEDS`) makes each analysis that needs it
     :class:`~ipnstats.report.claims.Unavailable`, with the reason.
     """
-    from ..models.moderation import moderation
-    from ..models.process import conditional_process
-    from ..models.questions import question_patterns
+    from ipnstats.estimators.moderation import moderation
+    from ipnstats.estimators.process import conditional_process
+    from ipnstats.ipn.questions import question_patterns
 
     absent = {*absent, *(("exchanges",) if ex is None else ())}
 
@@ -87,7 +84,7 @@ def fit_h2(ex: pd.DataFrame | None, *, threshold: int, n_boot: int = 999,
 
 
 def _framing_models(ex: pd.DataFrame) -> list:
-    from ..models.framing import framing_effect
+    from ipnstats.ipn.framing import framing_effect
 
     return [framing_effect(ex), framing_effect(ex, effects="fixed"),
             framing_effect(ex, outcome="behavior_change")]

@@ -15,10 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..tables.format import fmt_p
-from ..tables.frame import frame_table
-from ..tables.regression import regression_table
-from .claims import (
+from ipnstats.ipn.claims import (
     ALPHA,
     Check,
     Claim,
@@ -26,14 +23,14 @@ from .claims import (
     attempt,
     check,
     check_or_untestable,
-    ci_text,
-    claims_table,
     no_table,
     one_sided,
-    p_text,
-    render_parts,
 )
-from .document import Report
+from ipnstats.report.claims import ci_text, claims_table, p_text, render_parts
+from ipnstats.report.document import Report
+from ipnstats.tables.format import fmt_p
+from ipnstats.tables.frame import frame_table
+from ipnstats.tables.regression import regression_table
 
 OUTWARD = ("sender_size", "sender_age", "sender_success", "sender_status", "same_industry")
 FOCAL = "sender_risk_aversion"
@@ -82,8 +79,8 @@ def fit_h3(ex: pd.DataFrame | None, tasks: pd.DataFrame | None, *, threshold: in
     out, exposure would load on experience), and without the meetings and their
     activity the senders' status, one of H3a's outward traits, is unknown.
     """
-    from ..models.senders import sender_effects
-    from ..models.triangulation import triangulation
+    from ipnstats.ipn.senders import sender_effects
+    from ipnstats.ipn.triangulation import triangulation
 
     absent = {*absent, *(("exchanges",) if ex is None else ()),
               *(("tasks",) if tasks is None else ())}
@@ -109,7 +106,7 @@ def _curve(tk: pd.DataFrame) -> tuple[object, tuple[str, ...]]:
     """The maximal random-effect structure the data support (Barr et al. 2013, simplified
     as Matuschek et al. 2017 advise when the fit is singular): correlated intercepts and
     slopes, then uncorrelated, then intercepts only."""
-    from ..models.learning import learning_curve
+    from ipnstats.estimators.learning import learning_curve
 
     steps = []
     tries = ((dict(re_cov="unstructured"), "correlated firm random intercepts and slopes"),

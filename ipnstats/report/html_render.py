@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import html
 
-from .document import (
+from ipnstats.report.document import (
     Block,
     FigureBlock,
     Heading,
@@ -65,7 +65,7 @@ def html_document(report: Report) -> str:
 
 
 def _table_css() -> str:
-    from ..tables.render.html import TABLE_CSS
+    from ipnstats.tables.render.html import TABLE_CSS
 
     return TABLE_CSS
 
@@ -115,7 +115,7 @@ def _html_block(block: Block, number: str, figure_no: int) -> str:
                              "<ul>" + "".join(f"<li>{html.escape(p)}</li>" for p in parts)
                              + "</ul>" for kind, parts in parse_text(text))
         case TableBlock(table):
-            from ..tables.render import to_html
+            from ipnstats.tables.render import to_html
 
             return to_html(table)
         case FigureBlock(data, kind, caption):

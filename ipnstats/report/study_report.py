@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..data import Study
-from ..tables.descriptives import descriptives_table
-from ..tables.frame import frame_table
-from .claims import untestable_text
-from .data_report import panel_overview
-from .document import Report
+from ipnstats.data import Study
+from ipnstats.ipn.claims import untestable_text
+from ipnstats.report.data_report import panel_overview
+from ipnstats.report.document import Report
+from ipnstats.tables.descriptives import descriptives_table
+from ipnstats.tables.frame import frame_table
 
 DESCRIPTIVES = ("log_revenue", "revenue_growth", "profit_margin", "roa", "log_employees",
                 "member", "tenure", "attendance_rate", "disclosure_rate", "perceived_learning",
@@ -75,7 +75,7 @@ def study_report(study: Study) -> Report:
 
 
 def _h1(report: Report, study: Study) -> Report:
-    from .h1_section import fit_h1, h1_section
+    from ipnstats.report.h1_section import fit_h1, h1_section
 
     results = fit_h1(study.firm_year, threshold=study.codebook.disclosure_threshold,
                      firms=study.tables.get("firms"), absent=study.skipped)
@@ -83,7 +83,7 @@ def _h1(report: Report, study: Study) -> Report:
 
 
 def _h2(report: Report, study: Study) -> Report:
-    from .h2_section import fit_h2, h2_section
+    from ipnstats.report.h2_section import fit_h2, h2_section
 
     results = fit_h2(study.exchanges, threshold=study.codebook.disclosure_threshold,
                      absent=study.skipped)
@@ -91,7 +91,7 @@ def _h2(report: Report, study: Study) -> Report:
 
 
 def _h3(report: Report, study: Study) -> Report:
-    from .h3_section import fit_h3, h3_section
+    from ipnstats.report.h3_section import fit_h3, h3_section
 
     results = fit_h3(study.exchanges, study.tasks,
                      threshold=study.codebook.disclosure_threshold, absent=study.skipped)
@@ -165,8 +165,8 @@ def _panel(report: Report, study: Study) -> Report:
 
 
 def _membership_figure(fy: pd.DataFrame, k: int):
-    from ..figures import new_figure
-    from ..figures.style import series_style
+    from ipnstats.figures import new_figure
+    from ipnstats.figures.style import series_style
 
     counts = fy.groupby("year").agg(firms=("firm_id", "nunique"), members=("member", "sum"))
     counts = counts.where(counts >= k)  # small counts are not drawn

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .document import (
+from ipnstats.report.document import (
     TOC_DEPTH,
     Block,
     FigureBlock,
@@ -109,7 +109,7 @@ def _typst_block(block: Block) -> str:
                                f"#list({', '.join(typst_string(p) for p in parts)},)"
                                for kind, parts in parse_text(text))
         case TableBlock(table):
-            from ..tables.render import to_typst
+            from ipnstats.tables.render import to_typst
 
             if table.n_columns > WIDE_TABLE:
                 return f"#page(flipped: true)[\n#set text(size: 8pt)\n{to_typst(table)}]"

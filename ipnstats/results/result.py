@@ -17,8 +17,8 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from .inference import WaldTest, coef_table, wald_test
-from .vcov import VcovSpec, describe_vcov, parse_vcov
+from ipnstats.results.inference import WaldTest, coef_table, wald_test
+from ipnstats.results.vcov import VcovSpec, describe_vcov, parse_vcov
 
 GLANCE_COLUMNS = ("estimator", "outcome", "fixed_effects", "vcov", "nobs", "n_units",
                   "n_clusters", "df_resid", "r2", "r2_adj", "r2_within", "loglik", "aic",
@@ -173,7 +173,7 @@ class Result:
 
     def summary(self, conf_level: float = 0.95) -> str:
         """A plain-text summary: model, sample, fit, coefficients and notes."""
-        from .summary import summary_text
+        from ipnstats.results.summary import summary_text
 
         return summary_text(self, conf_level)
 

@@ -6,10 +6,10 @@ import math
 import textwrap
 from typing import TYPE_CHECKING
 
-from .vcov import describe_vcov
+from ipnstats.results.vcov import describe_vcov
 
 if TYPE_CHECKING:
-    from .result import Result
+    from ipnstats.results.result import Result
 
 _FIT_LABELS = (("r2", "R2"), ("r2_adj", "Adj. R2"), ("r2_within", "R2 within"),
                ("sigma", "Sigma"), ("loglik", "Log-likelihood"), ("aic", "AIC"))

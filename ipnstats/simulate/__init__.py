@@ -38,15 +38,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import _config, _Effects
-from .exchanges import _exchanges, _tasks
-from .firms import _check_core, _draw_firms, _member_grid, _membership
-from .framing import framing_exchanges, framing_truth
-from .learning import learning_tasks, learning_truth
-from .meetings import _intensities
-from .outcomes import _financials, _surveys, _trait
-from .tables import _codebook, _public_tables, _write
-from .truth import _truth
+from ipnstats.simulate.common import _config, _Effects
+from ipnstats.simulate.exchanges import _exchanges, _tasks
+from ipnstats.simulate.firms import _check_core, _draw_firms, _member_grid, _membership
+from ipnstats.simulate.framing import framing_exchanges, framing_truth
+from ipnstats.simulate.learning import learning_tasks, learning_truth
+from ipnstats.simulate.meetings import _intensities
+from ipnstats.simulate.outcomes import _financials, _surveys, _trait
+from ipnstats.simulate.tables import _codebook, _public_tables, _write
+from ipnstats.simulate.truth import _truth
 
 __all__ = ["framing_exchanges", "framing_truth", "learning_tasks", "learning_truth",
            "simulate_study"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .common import (
+from ipnstats.simulate.common import (
     FAVOURITE_BOOST,
     FAVOURITE_QUESTION,
     FRAMING_SHARES,
@@ -19,7 +19,7 @@ from .common import (
     _jan1,
     _within_rank,
 )
-from .firms import _Firms
+from ipnstats.simulate.firms import _Firms
 
 # --- exchanges ----------------------------------------------------------------------------
 

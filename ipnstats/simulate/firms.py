@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .common import (
+from ipnstats.simulate.common import (
     INDUSTRIES,
     INDUSTRY_SHARES,
     OPEN,
@@ -25,7 +25,7 @@ from .common import (
     _within_rank,
     _year_of,
 )
-from .meetings import _meeting_year, _rank_pct
+from ipnstats.simulate.meetings import _meeting_year, _rank_pct
 
 # --- firms ------------------------------------------------------------------------------
 

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
-from .common import FRAMING_SHARES, FRAMINGS, _Effects
-from .exchanges import change_probability, shift_mean
+from ipnstats.simulate.common import FRAMING_SHARES, FRAMINGS, _Effects
+from ipnstats.simulate.exchanges import change_probability, shift_mean
 
 # H3a's outward sender traits: (column, mean, sd, correlation with risk aversion); each
 # has no effect on cognitive shift. sender_status is the normal CDF of its draw (in [0, 1]).

@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .common import _Effects, _within_rank
-from .exchanges import task_log_outcome
+from ipnstats.simulate.common import _Effects, _within_rank
+from ipnstats.simulate.exchanges import task_log_outcome
 
 
 def learning_truth(effects: _Effects | None = None) -> dict[str, float]:

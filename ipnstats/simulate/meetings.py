@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .common import _Config, _jan1, _year_of
+from ipnstats.simulate.common import _Config, _jan1, _year_of
 
 if TYPE_CHECKING:
-    from .firms import _Firms, _Spells
+    from ipnstats.simulate.firms import _Firms, _Spells
 
 
 def _meeting_year(rng, fx: _Firms, spells: _Spells, day_of_month, year: int):

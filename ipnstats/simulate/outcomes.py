@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from .common import ITEM_SHIFT, SCALES, _Config, _Effects, _jan1
-from .firms import _Firms, _Grid
+from ipnstats.simulate.common import ITEM_SHIFT, SCALES, _Config, _Effects, _jan1
+from ipnstats.simulate.firms import _Firms, _Grid
 
 # --- surveys ------------------------------------------------------------------------------
 

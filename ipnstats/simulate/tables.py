@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import tomli_w
 
-from ..csvsafe import write_csv
-from .common import (
+from ipnstats.core.csvsafe import write_csv
+from ipnstats.simulate.common import (
     FRAMINGS,
     INDUSTRIES,
     LABELS,
@@ -21,7 +21,7 @@ from .common import (
     _ids,
     _iso,
 )
-from .firms import _Firms
+from ipnstats.simulate.firms import _Firms
 
 # --- public tables ------------------------------------------------------------------------
 

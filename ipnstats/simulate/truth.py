@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pandas as pd
 
-from .common import INDUSTRIES, QUESTION_TYPES, _Config, _Effects
-from .exchanges import _question_probs
-from .firms import _Grid
+from ipnstats.simulate.common import INDUSTRIES, QUESTION_TYPES, _Config, _Effects
+from ipnstats.simulate.exchanges import _question_probs
+from ipnstats.simulate.firms import _Grid
 
 
 def _p(value, description: str) -> dict:

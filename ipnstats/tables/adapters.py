@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..results import Result
-from ..results.inference import TIDY_COLUMNS
+from ipnstats.results import Result
+from ipnstats.results.inference import TIDY_COLUMNS
+from ipnstats.results.stored import StoredModel
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,11 @@ def summarize(model: object, conf_level: float = 0.95) -> ModelSummary:
         return model
     if isinstance(model, Result):
         return _from_ipnstats(model, conf_level)
+    if isinstance(model, StoredModel):
+        return ModelSummary(model.tidy(), {k: v for k, v in model.statistics.items() if k not in
+                                           ("estimator", "outcome", "vcov", "fixed_effects")},
+                            model.outcome, model.fixed_effects, model.vcov, model.cluster,
+                            model.notes)
     module = type(model).__module__.split(".")[0]
     if module == "statsmodels":
         return _from_statsmodels(model, conf_level)
@@ -54,7 +60,7 @@ def _num(value: object) -> float | None:
 
 
 def _from_ipnstats(res: Result, conf_level: float) -> ModelSummary:
-    from ..results import Cluster
+    from ipnstats.results import Cluster
 
     glance = res.glance().iloc[0].to_dict()
     stats = {k: v for k, v in glance.items() if k not in ("estimator", "outcome", "vcov",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .model import Table
+from ipnstats.tables.model import Table
 
 
 class Renderable:
@@ -20,37 +20,37 @@ class Renderable:
 
     def to_text(self) -> str:
         """Plain text, aligned in a monospaced font."""
-        from .render import to_text
+        from ipnstats.tables.render import to_text
 
         return to_text(self.as_table())
 
     def to_markdown(self) -> str:
         """A GitHub-flavoured Markdown (pipe) table with its notes below."""
-        from .render import to_markdown
+        from ipnstats.tables.render import to_markdown
 
         return to_markdown(self.as_table())
 
     def to_html(self) -> str:
         """One ``<table>`` element (caption, head, body, notes in a footer)."""
-        from .render import to_html
+        from ipnstats.tables.render import to_html
 
         return to_html(self.as_table())
 
     def to_latex(self) -> str:
         """A ``table`` float with ``threeparttable`` and ``booktabs`` rules, escaped."""
-        from .render import to_latex
+        from ipnstats.tables.render import to_latex
 
         return to_latex(self.as_table())
 
     def to_typst(self) -> str:
         """Typst markup for a ``figure`` holding a ``table``."""
-        from .render import to_typst
+        from ipnstats.tables.render import to_typst
 
         return to_typst(self.as_table())
 
     def to_docx(self, path: str | Path) -> Path:
         """Write a Word document holding the table as a real Word table."""
-        from .render import to_docx
+        from ipnstats.tables.render import to_docx
 
         return to_docx(self.as_table(), path)
 

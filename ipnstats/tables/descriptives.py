@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from .base import Renderable
-from .format import check_stars, fmt_count, fmt_number, star_for, star_legend
-from .model import Cell, Row, Table
+from ipnstats.tables.base import Renderable
+from ipnstats.tables.format import check_stars, fmt_count, fmt_number, star_for, star_legend
+from ipnstats.tables.model import Cell, Row, Table
 
 SUPPRESSED = "a"
 
@@ -127,7 +127,7 @@ def descriptives_table(frame: pd.DataFrame, variables: Sequence[str], *,
     ...                                 labels=study.codebook,
     ...                                 reliability=study.reliability)  # doctest: +SKIP
     """
-    from .regression import _labels
+    from ipnstats.tables.regression import _labels
 
     variables = list(variables)
     _check_columns(frame, variables, unit)
@@ -144,7 +144,7 @@ def descriptives_table(frame: pd.DataFrame, variables: Sequence[str], *,
 
 
 def _check_columns(frame: pd.DataFrame, variables: list[str], unit: str) -> None:
-    from ..models.formula import require_columns
+    from ipnstats.core.formula import require_columns
 
     require_columns(frame, (unit, *variables), "column")
     for v in variables:

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .base import Renderable
-from .format import fmt_count, fmt_number
-from .model import Cell, Row, Table
+from ipnstats.tables.base import Renderable
+from ipnstats.tables.format import fmt_count, fmt_number
+from ipnstats.tables.model import Cell, Row, Table
 
 
 def _cell(value: object, digits: int) -> Cell:

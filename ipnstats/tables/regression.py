@@ -14,10 +14,10 @@ from typing import Literal
 
 import pandas as pd
 
-from ..results.inference import TIDY_COLUMNS
-from .adapters import ModelSummary, summarize
-from .base import Renderable
-from .format import (
+from ipnstats.results.inference import TIDY_COLUMNS
+from ipnstats.tables.adapters import ModelSummary, summarize
+from ipnstats.tables.base import Renderable
+from ipnstats.tables.format import (
     ID_LABELS,
     check_stars,
     default_label,
@@ -26,7 +26,7 @@ from .format import (
     star_for,
     star_legend,
 )
-from .model import Cell, Row, Table
+from ipnstats.tables.model import Cell, Row, Table
 
 Show = Literal["std_error", "conf_int", "statistic", "p_value"]
 STAT_LABELS = {"nobs": "Observations", "n_units": "Firms", "n_clusters": "Clusters",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from ..model import Cell, Row, Table
+from ipnstats.tables.model import Cell, Row, Table
 
 #: The true minus sign (U+2212); each renderer maps it to its own markup.
 MINUS = "\u2212"

@@ -15,8 +15,8 @@ from docx.shared import Pt
 from docx.table import Table as DocxTable
 from docx.table import _Cell
 
-from ..model import Cell, Row, Table
-from ._common import MINUS, body_rows, slots, superscript, typeset_minus
+from ipnstats.tables.model import Cell, Row, Table
+from ipnstats.tables.render._common import MINUS, body_rows, slots, superscript, typeset_minus
 
 #: Border widths in eighths of a point (booktabs: heavy top/bottom, light mid rules).
 HEAVY = 12

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from html import escape
 
-from ..model import Cell, Row, Table
-from ._common import MINUS, body_rows, label_key, slots, superscript, typeset_minus
+from ipnstats.tables.model import Cell, Row, Table
+from ipnstats.tables.render._common import (
+    MINUS,
+    body_rows,
+    label_key,
+    slots,
+    superscript,
+    typeset_minus,
+)
 
 #: A small stylesheet giving ``ipn-table`` tables booktabs-like rules; a report
 #: document embeds it once in its ``<style>`` element.

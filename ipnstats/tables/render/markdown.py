@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from ..model import Cell, Table
-from ._common import body_rows, slots, superscript
+from ipnstats.tables.model import Cell, Table
+from ipnstats.tables.render._common import body_rows, slots, superscript
 
 #: Characters that Markdown (or GitHub's extensions: tables, strikethrough, math,
 #: autolinks, HTML) could read as syntax; each gets a backslash.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Callable
 
-from ..model import Cell, Table
-from ._common import body_rows, slots, spanning_cells, superscript
+from ipnstats.tables.model import Cell, Table
+from ipnstats.tables.render._common import body_rows, slots, spanning_cells, superscript
 
 SEP = "   "
 MIN_NOTE_WIDTH = 50

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import re
 
-from ..model import Cell, Row, Table
-from ._common import MINUS, body_rows, label_key, slots, spanning_cells, superscript, typeset_minus
+from ipnstats.tables.model import Cell, Row, Table
+from ipnstats.tables.render._common import (
+    MINUS,
+    body_rows,
+    label_key,
+    slots,
+    spanning_cells,
+    superscript,
+    typeset_minus,
+)
 
 HEAVY = "0.08em"
 LIGHT = "0.05em"

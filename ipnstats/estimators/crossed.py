@@ -1,0 +1,120 @@
+"""Crossed (or nested) random intercepts with numeric fixed effects: lme4's
+``lmer(y ~ x1 + ... + (1 | g1) + (1 | g2))`` without a formula.
+
+A thin front end of :func:`ipnstats.estimators.mixed.fit_lmm` (profiled REML as lme4; see
+:mod:`ipnstats.estimators.mixed` for the numerics, the optimiser and convergence checks) for
+callers that hold column names rather than a formula.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ipnstats.core.formula import SpecificationError, column_names, complete_rows, require_columns
+from ipnstats.estimators.mixed import (  # noqa: F401  (re-exported: the crossed API's names)
+    SINGULAR_THETA,
+    MixedResult,
+    RandomTerm,
+    fit_lmm,
+    minimise_deviance,
+)
+
+
+def crossed_effects(data: pd.DataFrame, *, y: str, x: Sequence[str] = (),
+                    groups: str | Sequence[str], reml: bool = True) -> MixedResult:
+    """Linear mixed model with random intercepts for crossed or nested groups (lme4).
+
+    The model of ``lmer(y ~ 1 + x1 + ... + (1 | g1) + (1 | g2) + ...)``, fitted by
+    profiled REML (or ML) as lme4 does; see the module notes.
+
+    Parameters
+    ----------
+    data
+        One row per observation.
+    y
+        Numeric outcome column.
+    x
+        Numeric columns with fixed effects besides the intercept (make dummies for
+        categories).
+    groups
+        One or several grouping columns, each with a random intercept, e.g.
+        ``("receiver_id", "sender_id")``.
+    reml
+        REML (default, lme4's default) or maximum likelihood.
+
+    Returns
+    -------
+    MixedResult
+        Terms ``Intercept`` and ``x``; ``cov`` is ``sigma^2 (X'V^-1X)^-1`` and inference
+        is Wald z (``df_inference=None``). ``variance_components()``,
+        ``random_effects(group)``, ``converged`` and ``optimizer``; ``n_units`` counts
+        the levels of the first group. Notes report left-out rows, non-convergence and
+        variances estimated as zero.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> df = pd.DataFrame({"r": rng.integers(0, 30, 900), "s": rng.integers(0, 30, 900)})
+    >>> df["y"] = (rng.normal(0, 0.5, 30)[df["r"]] + rng.normal(0, 0.8, 30)[df["s"]]
+    ...            + rng.normal(size=900))
+    >>> res = crossed_effects(df, y="y", groups=("r", "s"))
+    >>> res.variance_components()["group"].tolist()
+    ['r', 's', 'Residual']
+    """
+    xs = column_names(x, "x")
+    gs = column_names(groups, "groups")
+    _check_columns(data, y, xs, gs)
+    frame, notes = complete_rows(data, [y, *xs, *gs])
+    terms = _intercept_terms(frame, gs)
+    X = np.column_stack([np.ones(len(frame)), frame[list(xs)].to_numpy(float)])
+    bad = [n for n, k in zip(("Intercept", *xs), _independent(X), strict=True) if not k]
+    if bad:
+        raise SpecificationError(f"x column(s) {bad} are constant or collinear with the "
+                                 "intercept and the other x columns; drop them")
+    formula = f"{y} ~ {' + '.join(['1', *xs])}"
+    return fit_lmm(frame, frame[y].to_numpy(float), X, ("Intercept", *xs), terms, reml=reml,
+                   outcome=y, formula=formula + "".join(f" + (1 | {g})" for g in gs),
+                   notes=notes)
+
+
+def _independent(X: np.ndarray) -> np.ndarray:
+    from ipnstats.estimators.linear import independent_columns
+
+    return independent_columns(X)
+
+
+def _intercept_terms(frame: pd.DataFrame, gs: tuple[str, ...]) -> list[RandomTerm]:
+    terms = []
+    for position, g in enumerate(gs):
+        codes, levels = pd.factorize(frame[g].to_numpy())
+        if len(levels) >= len(frame):
+            raise SpecificationError(f"group column {g!r} has a level for every row "
+                                     f"({len(levels):,}): its variance cannot be told apart "
+                                     "from the residual's")
+        terms.append(RandomTerm(g, g, ("(Intercept)",), codes.astype(np.int64),
+                                pd.Index(levels), np.ones((len(frame), 1)),
+                                position=position))
+    return terms
+
+
+
+# ------------------------------------------------------------------- checks
+
+
+def _check_columns(data: pd.DataFrame, y: str, xs: tuple[str, ...],
+                   gs: tuple[str, ...]) -> None:
+    if not gs or "Residual" in gs:
+        raise SpecificationError("groups must name at least one grouping column, none of them "
+                                 f"called 'Residual' (rename it); got {list(gs)}")
+    used = [y, *xs, *gs]
+    require_columns(data, tuple(used), "column")
+    twice = sorted({c for c in used if used.count(c) > 1})
+    if twice:
+        raise SpecificationError(f"{twice} appear in more than one role (y, x, groups)")
+    for col in (y, *xs):
+        if not (pd.api.types.is_numeric_dtype(data[col]) or pd.api.types.is_bool_dtype(data[col])):
+            raise SpecificationError(f"column {col!r} is not numeric (dtype {data[col].dtype}); "
+                                     "encode categories as 0/1 dummy columns")

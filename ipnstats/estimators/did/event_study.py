@@ -1,0 +1,242 @@
+"""``event_study``: effects by time since joining, with pointwise and uniform bands (H1b).
+
+Three estimators give event-time effects on one interface:
+
+- ``"cs"``: Callaway & Sant'Anna's event-time ("dynamic") aggregation of ATT(g,t),
+  as R ``did::aggte(type = "dynamic", min_e, max_e)``; the uniform band comes from
+  the multiplier bootstrap of the aggregated influence functions (bootstrap
+  standard errors times the bootstrap sup-t critical value, as did's ``cband``).
+- ``"sunab"``: Sun & Abraham's interaction-weighted estimator, reference period -1.
+- ``"twfe"``: the dynamic two-way fixed-effects regression on event-time dummies,
+  reference period -1, with the window's end points binned (``e <= lo`` and
+  ``e >= hi`` pooled into the end dummies, Schmidheiny & Siegloch 2023).
+
+For the regression estimators the uniform band is the sup-t band of Montiel Olea &
+Plagborg-Moller (2019): the 95% quantile of ``max |z|`` over draws of
+``N(0, corr(V))``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from ipnstats.core.formula import SpecificationError, require_columns
+from ipnstats.estimators.did.aggregate import aggregate
+from ipnstats.estimators.did.att_gt import vcov_from_influence
+from ipnstats.estimators.did.bootstrap import multiplier_bootstrap
+from ipnstats.results.inference import WaldTest, critical_value
+from ipnstats.results.result import Result
+from ipnstats.results.vcov import Cluster, parse_vcov
+
+EventEstimator = Literal["cs", "sunab", "twfe"]
+SUP_T_DRAWS = 10_000
+
+
+@dataclass(frozen=True, repr=False)
+class EventStudy(Result):
+    """Event-time effects ``event::e`` (and ``ATT``, their post-period average).
+
+    ``band_se`` and ``band_crit`` give the simultaneous 95% band ``estimate +/-
+    band_crit * band_se``; ``reference`` is the event time normalised to zero
+    (``None`` for Callaway-Sant'Anna's varying base, where -1 is estimated).
+    """
+
+    window: tuple[int, int] = (-4, 6)
+    reference: int | None = None
+    band_se: tuple[float, ...] = ()
+    band_crit: float | None = None
+
+    def estimates(self, conf_level: float = 0.95) -> pd.DataFrame:
+        """event, estimate, std_error, pointwise CI, uniform band (95%)."""
+        tidy = self.tidy(conf_level)
+        rows = tidy[tidy["term"].str.startswith("event::")].reset_index(drop=True)
+        out = rows.assign(event=rows["term"].str.split("::").str[1].astype(int))
+        if self.band_crit is not None:
+            half = self.band_crit * np.asarray(self.band_se, float)
+            out["band_low"], out["band_high"] = out["estimate"] - half, out["estimate"] + half
+        out = out[["event", "estimate", "std_error", "p_value", "conf_low", "conf_high"]
+                  + [c for c in ("band_low", "band_high") if c in out]]
+        return out.sort_values("event").reset_index(drop=True)
+
+    def pretrend_test(self) -> WaldTest:
+        """Joint Wald test that the pre-period effects in the window are zero."""
+        pre = [t for t in self.params.index if t.startswith("event::")
+               and int(t.split("::")[1]) < 0]
+        if not pre:
+            raise ValueError("the window has no pre-period effects to test")
+        first = min(int(t.split("::")[1]) for t in pre)
+        last = max(int(t.split("::")[1]) for t in pre)
+        return self.wald_test(pre, hypothesis=f"event-time effects {first} to {last} = 0")
+
+    def plot(self, *, ax=None, ylabel: str | None = None):
+        """The standard event-study figure: estimates, 95% CIs, uniform band."""
+        from ipnstats.figures.bands import estimate_band_plot
+
+        frame = self.estimates()
+        band = ("band_low", "band_high") if "band_low" in frame else None
+        return estimate_band_plot(frame, x="event", ax=ax, xlabel="Years since joining",
+                                  ylabel=ylabel or f"Effect on {self.outcome}",
+                                  event_time=True, band=band)
+
+
+def event_study(data: pd.DataFrame, *, outcome: str, unit: str = "firm_id", time: str = "year",
+                cohort: str = "cohort", window: tuple[int, int] = (-4, 6),
+                estimator: EventEstimator = "cs", control_group: str = "not_yet_treated",
+                anticipation: int = 0, vcov: object = None, n_boot: int = 999,
+                seed: int = 0) -> EventStudy:
+    """Effects of joining by years since joining, from ``window[0]`` to ``window[1]``.
+
+    Parameters
+    ----------
+    data
+        A unit-by-period panel with ``cohort`` (first treated period, 0 = never).
+    window
+        First and last event time shown (and, for ``"twfe"``, the binned end points).
+    estimator
+        ``"cs"`` (default), ``"sunab"`` or ``"twfe"``; see the module notes.
+    control_group, anticipation
+        For ``"cs"``: as :func:`participation_effect`.
+    vcov
+        ``None`` (the default) clusters on ``unit``; a peer-group cluster for shared
+        shocks.
+    n_boot, seed
+        Multiplier-bootstrap draws for the CS uniform band (and the seed of the sup-t
+        draws of the regression estimators).
+
+    Returns
+    -------
+    EventStudy
+        ``estimates()``, ``pretrend_test()``, ``plot()``; ``params`` hold
+        ``event::e`` and ``ATT``, the average of the post-period effects.
+    """
+    lo, hi = (int(w) for w in window)
+    if not lo < 0 <= hi:
+        raise SpecificationError(f"window must run from a negative to a non-negative event "
+                                 f"time, e.g. (-4, 6); got {window!r}")
+    require_columns(data, (outcome, unit, time, cohort), "column")
+    vcov = Cluster(unit) if vcov is None else vcov
+    if estimator == "cs":
+        return _cs_event(data, outcome, unit, time, cohort, (lo, hi), control_group,
+                         anticipation, vcov, n_boot, seed)
+    if estimator == "twfe":
+        res = _twfe_event(data, outcome, unit, time, cohort, (lo, hi), vcov)
+    elif estimator == "sunab":
+        from ipnstats.estimators.did.sunab import sun_abraham
+
+        res = sun_abraham(data, outcome=outcome, unit=unit, time=time, cohort=cohort,
+                          vcov=vcov, window=(lo, hi))
+    else:
+        raise SpecificationError(f"estimator must be 'cs', 'sunab' or 'twfe', got {estimator!r}")
+    return _regression_event(res, (lo, hi), seed)
+
+
+def _cs_event(data, outcome, unit, time, cohort, window, control_group, anticipation, vcov,
+              n_boot, seed) -> EventStudy:
+    from ipnstats.estimators.did.estimate import participation_effect
+
+    cs = participation_effect(data, outcome=outcome, unit=unit, time=time, cohort=cohort,
+                              control_group=control_group, anticipation=anticipation,
+                              vcov=vcov, n_boot=0, seed=seed)
+    agg = aggregate(cs.state.gt, cs.state.cohorts, "event")
+    events = np.array([int(t.split("::")[1]) if t != "ATT" else 10**9 for t in agg.terms])
+    inside = (events >= window[0]) & (events <= window[1])
+    post = inside & (events >= 0)
+    infl = np.column_stack([agg.influence[:, inside], agg.influence[:, post].mean(axis=1)])
+    est = np.append(agg.estimates[inside], agg.estimates[post].mean())
+    terms = [t for t, k in zip(agg.terms, inside, strict=True) if k] + ["ATT"]
+    cov = vcov_from_influence(infl, cs.state.clusters)
+    band_se, crit = (), None
+    if n_boot:
+        rng = np.random.default_rng(seed)
+        se, crit = multiplier_bootstrap(infl[:, :-1], reps=n_boot, rng=rng,
+                                        clusters=cs.state.clusters)
+        band_se = tuple(float(s) for s in se)
+    index = pd.Index(terms)
+    return EventStudy(params=pd.Series(est, index=index),
+                      cov=pd.DataFrame(cov, index=index, columns=index), vcov=cs.vcov,
+                      df_inference=None, estimator=f"{cs.estimator}, event study",
+                      outcome=outcome, nobs=cs.nobs, n_units=cs.n_units,
+                      n_clusters=cs.n_clusters, fixed_effects=cs.fixed_effects,
+                      notes=cs.notes, inference_notes=cs.inference_notes, seed=seed,
+                      n_boot=n_boot or None, window=window, reference=None,
+                      band_se=band_se, band_crit=crit)
+
+
+def event_dummies(frame: pd.DataFrame, time: str, cohort: str,
+                  window: tuple[int, int]) -> tuple[pd.DataFrame, list[str]]:
+    """Binned event-time dummies ``ev_m4 ... ev_p6`` (reference -1 left out)."""
+    lo, hi = window
+    treated = frame[cohort].to_numpy() > 0
+    e = np.where(treated, frame[time].to_numpy() - frame[cohort].to_numpy(), np.nan)
+    e = np.clip(e, lo, hi)
+    cols = {}
+    for k in range(lo, hi + 1):
+        if k != -1:
+            cols[_dummy_name(k)] = (e == k).astype(float)
+    return frame.assign(**cols), list(cols)
+
+
+def _dummy_name(k: int) -> str:
+    return f"ev_m{-k}" if k < 0 else f"ev_p{k}"
+
+
+def _twfe_event(data, outcome, unit, time, cohort, window, vcov) -> Result:
+    from ipnstats.estimators.panel import panel_regression
+
+    frame, names = event_dummies(data, time, cohort, window)
+    res = panel_regression(frame, f"{outcome} ~ " + " + ".join(names), unit=unit, time=time,
+                           effects=("unit", "time"), vcov=parse_vcov(vcov))
+    rename = {_dummy_name(k): f"event::{k}" for k in range(window[0], window[1] + 1)}
+    params = res.params.rename(rename)
+    cov = res.cov.rename(index=rename, columns=rename)
+    notes = res.notes + (f"Event times before {window[0]} and after {window[1]} are pooled "
+                         "into the end points; -1 is the reference period.",)
+    return replace(res, params=params, cov=cov, notes=notes,
+                   estimator="two-way fixed effects, event study")
+
+
+def _regression_event(res: Result, window: tuple[int, int], seed: int) -> EventStudy:
+    """Keep ``event::e`` terms in the window, add their post average and sup-t band."""
+    terms = [t for t in res.params.index if t.startswith("event::")
+             and window[0] <= int(t.split("::")[1]) <= window[1]]
+    post = [t for t in terms if int(t.split("::")[1]) >= 0]
+    V = res.cov.loc[terms, terms].to_numpy()
+    weights = np.array([1.0 / len(post) if t in post else 0.0 for t in terms])
+    est = np.append(res.params[terms].to_numpy(), weights @ res.params[terms].to_numpy())
+    top = np.vstack([np.eye(len(terms)), weights])
+    cov = top @ V @ top.T
+    index = pd.Index(terms + ["ATT"])
+    se = np.sqrt(np.diag(V))
+    crit = sup_t_critical(V, res.df_inference, seed)
+    return EventStudy(params=pd.Series(est, index=index),
+                      cov=pd.DataFrame(cov, index=index, columns=index), vcov=res.vcov,
+                      df_inference=res.df_inference, estimator=res.estimator,
+                      outcome=res.outcome, formula=res.formula, nobs=res.nobs,
+                      n_units=res.n_units, n_clusters=res.n_clusters,
+                      fixed_effects=res.fixed_effects, fit=res.fit, collinear=res.collinear,
+                      notes=res.notes, inference_notes=res.inference_notes, seed=seed,
+                      window=window, reference=-1, band_se=tuple(float(s) for s in se),
+                      band_crit=crit)
+
+
+def sup_t_critical(V: np.ndarray, df: float | None, seed: int, conf_level: float = 0.95,
+                   draws: int = SUP_T_DRAWS) -> float:
+    """Critical value of the sup-t band: quantile of ``max_k |z_k|``, ``z ~ N(0, corr V)``.
+
+    With a t reference law the draws are divided by ``sqrt(chi2(df)/df)`` (multivariate
+    t). One estimate gives the pointwise critical value.
+    """
+    sd = np.sqrt(np.diag(V))
+    if sd.size == 1:
+        return critical_value(conf_level, df)
+    corr = V / np.outer(sd, sd)
+    rng = np.random.default_rng(seed)
+    w, U = np.linalg.eigh((corr + corr.T) / 2)
+    z = rng.standard_normal((draws, sd.size)) @ (U * np.sqrt(np.clip(w, 0, None))).T
+    if df is not None:
+        z /= np.sqrt(rng.chisquare(df, size=(draws, 1)) / df)
+    return float(np.quantile(np.abs(z).max(axis=1), conf_level))

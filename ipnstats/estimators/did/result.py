@@ -1,0 +1,117 @@
+"""The result of a staggered difference-in-differences estimate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ipnstats.estimators.did.aggregate import Kind, aggregate
+from ipnstats.estimators.did.att_gt import GroupTime, vcov_from_influence
+from ipnstats.results.inference import WaldTest, critical_value
+from ipnstats.results.result import Result
+
+
+@dataclass(frozen=True)
+class CSState:
+    """What aggregations and tests need: cells, influence functions, cohorts, clusters."""
+
+    gt: GroupTime
+    cohorts: np.ndarray
+    clusters: np.ndarray | None
+    units: np.ndarray | None = None
+    boot_se: np.ndarray | None = None
+    band_crit: float | None = None
+
+
+@dataclass(frozen=True, repr=False)
+class DiDResult(Result):
+    """Callaway-Sant'Anna estimates: ``params`` holds the simple ATT.
+
+    ``att_gt`` gives every group-time cell, ``aggregate(kind)`` the simple, group,
+    event and calendar aggregations (each a :class:`~ipnstats.Result`), and
+    ``pretrend_test()`` the joint Wald test of the pre-treatment cells.
+    """
+
+    state: CSState | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def att_gt(self) -> pd.DataFrame:
+        """group, time, base, event, att, std_error, pointwise CI, uniform band, sizes."""
+        gt = self.state.gt
+        se = np.sqrt(np.diag(vcov_from_influence(gt.influence, self.state.clusters)))
+        crit = critical_value(0.95, None)
+        out = gt.cells[["group", "time", "base", "event", "post", "att"]].copy()
+        out["std_error"] = se
+        out["conf_low"], out["conf_high"] = out["att"] - crit * se, out["att"] + crit * se
+        if self.state.band_crit is not None:
+            bse = self.state.boot_se
+            out["band_low"] = out["att"] - self.state.band_crit * bse
+            out["band_high"] = out["att"] + self.state.band_crit * bse
+        out[["n_treated", "n_control"]] = gt.cells[["n_treated", "n_control"]]
+        return out.reset_index(drop=True)
+
+    def aggregate(self, kind: Kind = "simple") -> Result:
+        """The ``"simple"``, ``"group"``, ``"event"`` or ``"calendar"`` aggregation.
+
+        Terms are ``ATT`` (the overall average), and ``event::e``, ``cohort::g`` or
+        ``time::t`` for the components, as R ``did::aggte``.
+        """
+        agg = aggregate(self.state.gt, self.state.cohorts, kind)
+        cov = vcov_from_influence(agg.influence, self.state.clusters)
+        index = pd.Index(agg.terms)
+        return Result(params=pd.Series(agg.estimates, index=index),
+                      cov=pd.DataFrame(cov, index=index, columns=index), vcov=self.vcov,
+                      df_inference=None, estimator=f"{self.estimator}, {kind} aggregation",
+                      outcome=self.outcome, nobs=self.nobs, n_units=self.n_units,
+                      n_clusters=self.n_clusters, notes=self.notes,
+                      inference_notes=self.inference_notes, seed=self.seed,
+                      n_boot=self.n_boot)
+
+    def unit_influence(self, kind: Kind = "simple") -> pd.DataFrame:
+        """Each unit's contribution ``psi_i`` to the aggregated estimates (units x terms).
+
+        Scaled so that, with units as clusters, ``Var = sum_i psi_i psi_i'``: two
+        estimates from different samples of the same panel (e.g. subgroups sharing
+        controls) have ``Var(a - b) = sum_i (psi_a,i - psi_b,i)^2`` after aligning units.
+        """
+        agg = aggregate(self.state.gt, self.state.cohorts, kind)
+        return pd.DataFrame(agg.influence / self.state.gt.n_units,
+                            index=pd.Index(self.state.units, name="unit"), columns=agg.terms)
+
+    def pretrend_test(self, by: str = "cells", earliest: int | None = None) -> WaldTest:
+        """Wald test (chi-squared) that pre-treatment effects are zero.
+
+        ``by="cells"`` tests every pre-treatment ATT(g,t), as R did's pre-test. With
+        many cohorts and few units per cohort that covariance is near singular (the
+        test then carries a note); ``by="event"`` tests the pre-treatment event-time
+        aggregates instead (from ``earliest``, e.g. -4, to -1), which pool cohorts.
+        """
+        from ipnstats.results.inference import wald_test
+
+        if by == "event":
+            return _event_pretrend(self.aggregate("event"), earliest)
+        if by != "cells":
+            raise ValueError(f"by must be 'cells' or 'event', got {by!r}")
+        gt = self.state.gt
+        pre = np.flatnonzero((~gt.cells["post"]).to_numpy() & gt.cells["att"].notna().to_numpy())
+        if pre.size == 0:
+            raise ValueError("no pre-treatment cells: the pre-trend test needs periods "
+                             "before a cohort's treatment")
+        cov = vcov_from_influence(gt.influence[:, pre], self.state.clusters)
+        att = gt.cells["att"].to_numpy()[pre]
+        return wald_test(att, cov, np.eye(pre.size), np.zeros(pre.size), None,
+                         "all pre-treatment ATT(g,t) = 0")
+
+
+def _event_pretrend(event: Result, earliest: int | None) -> WaldTest:
+    """Joint test of the pre-treatment event-time effects from ``earliest`` to -1."""
+    terms = [t for t in event.params.index if t.startswith("event::")]
+    times = np.array([int(t.split("::")[1]) for t in terms])
+    lo = times.min() if earliest is None else earliest
+    chosen = [t for t, e in zip(terms, times, strict=True) if lo <= e < 0]
+    if not chosen:
+        raise ValueError("no pre-treatment event times to test")
+    label = f"event-time effects {min(int(c.split('::')[1]) for c in chosen)} to -1 = 0"
+    return event.wald_test(chosen, hypothesis=label)

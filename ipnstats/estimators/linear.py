@@ -1,0 +1,249 @@
+"""Least squares with collinearity checks, and its covariance engine.
+
+Estimators transform their data (within, quasi-demeaning, differencing, means) and
+hand ``X`` and ``y`` to :func:`ols`; :class:`LinearEngine` then computes any vcov
+choice from the transformed design, the residuals and the absorbed fixed effects,
+which is what lets ``Result.with_vcov`` work without refitting.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import linalg
+
+from ipnstats.core.formula import SpecificationError, require_columns
+from ipnstats.inference.sandwich import clip_to_psd, cluster_factor, hc_vcov, iid_vcov, sandwich
+from ipnstats.results.result import Inference
+from ipnstats.results.vcov import Cluster, VcovSpec
+
+FEW_CLUSTERS = 30
+
+
+def single_threaded_blas() -> contextlib.AbstractContextManager:
+    """One BLAS thread inside the block.
+
+    The products of tall matrices (n x k with small k: Gram matrices, scores,
+    influence functions) are memory bound and gain little from threads, while on an
+    oversubscribed machine a threaded call can stall for seconds waiting for a
+    descheduled BLAS thread (measured on 2 busy vCPUs: median 4 ms, worst 3 s).
+    """
+    return _blas_controller().limit(limits=1, user_api="blas")
+
+
+@functools.cache
+def _blas_controller():
+    """The BLAS libraries loaded (found once: a search costs about 0.3 ms)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def independent_columns(X: np.ndarray, tol: float = 1e-9,
+                        reference: np.ndarray | None = None) -> np.ndarray:
+    """Mask of columns kept, in order, dropping those (nearly) spanned by earlier ones.
+
+    A column is dropped when the sum of squares left after projecting it on the kept
+    earlier columns is below ``tol`` times its own sum of squares, or times
+    ``reference`` (e.g. the centred sum of squares before a within transformation,
+    so that a regressor absorbed by the fixed effects up to rounding is dropped).
+    """
+    return independent_in_gram(X.T @ X, tol, reference)
+
+
+def independent_in_gram(gram: np.ndarray, tol: float = 1e-9,
+                        reference: np.ndarray | None = None) -> np.ndarray:
+    """:func:`independent_columns` from the Gram matrix ``X'X``."""
+    ref = np.diag(gram) if reference is None else np.maximum(reference, np.diag(gram))
+    k = gram.shape[0]
+    keep = np.zeros(k, bool)
+    chol = np.zeros((k, k))
+    for j in range(k):
+        idx = np.flatnonzero(keep)
+        v = gram[idx, j]
+        coef = linalg.solve_triangular(chol[np.ix_(idx, idx)], v, lower=True) if idx.size else v
+        resid = gram[j, j] - coef @ coef
+        if gram[j, j] > 0 and resid > tol * ref[j]:
+            chol[idx, j] = 0
+            chol[j, idx] = coef
+            chol[j, j] = np.sqrt(resid)
+            keep[j] = True
+    return keep
+
+
+@dataclass(frozen=True, slots=True)
+class OLSFit:
+    """Coefficients of the kept columns, residuals and the bread ``(X'X)^-1``."""
+
+    beta: np.ndarray
+    resid: np.ndarray
+    bread: np.ndarray
+    keep: np.ndarray
+    names: tuple[str, ...]
+    collinear: tuple[str, ...]
+
+
+def ols(X: np.ndarray, y: np.ndarray, names: tuple[str, ...], tol: float = 1e-9,
+        reference: np.ndarray | None = None) -> OLSFit:
+    """Least squares of ``y`` on the linearly independent columns of ``X``.
+
+    ``reference``: sums of squares the collinearity check compares against (see
+    :func:`independent_columns`).
+    """
+    gram = X.T @ X
+    keep = independent_in_gram(gram, tol, reference) if X.shape[1] else np.zeros(0, bool)
+    kept = tuple(n for n, k in zip(names, keep, strict=True) if k)
+    dropped = tuple(n for n, k in zip(names, keep, strict=True) if not k)
+    if not keep.any():
+        return OLSFit(np.zeros(0), y.copy(), np.zeros((0, 0)), keep, (), dropped)
+    Xk = X if keep.all() else X[:, keep]
+    factor = linalg.cho_factor(gram[np.ix_(keep, keep)])
+    beta = linalg.cho_solve(factor, Xk.T @ y)
+    bread = linalg.cho_solve(factor, np.eye(Xk.shape[1]))
+    return OLSFit(beta, y - Xk @ beta, (bread + bread.T) / 2, keep, kept, dropped)
+
+
+@dataclass(frozen=True, slots=True)
+class Absorbed:
+    """A fixed effect absorbed by the within transformation: codes 0..n_levels-1."""
+
+    column: str
+    codes: np.ndarray
+    n_levels: int
+
+
+def nested_in(inner: np.ndarray, outer: np.ndarray) -> bool:
+    """Whether every level of ``inner`` sits inside one level of ``outer`` (both
+    non-negative integer codes)."""
+    if inner.size == 0:
+        return True
+    first = np.zeros(int(inner.max()) + 1, dtype=outer.dtype)
+    first[inner] = outer  # some observation's outer level, for each inner level
+    return bool(np.array_equal(first[inner], outer))
+
+
+@dataclass(frozen=True)
+class LinearEngine:
+    """Covariance of a linear estimator under any vcov choice.
+
+    ``rows`` are the positions in ``data`` of the observations behind the rows of ``X``
+    (cluster columns are read there). ``absorbed_df`` counts the absorbed fixed-effect
+    parameters net of redundancies; ``normal`` selects z rather than t inference.
+    ``column_codes`` are data columns already factorised on those rows (their codes
+    are what :meth:`cluster_codes` would give), reused for clustering.
+    """
+
+    X: np.ndarray
+    resid: np.ndarray
+    bread: np.ndarray
+    data: pd.DataFrame
+    rows: np.ndarray
+    absorbed: tuple[Absorbed, ...] = ()
+    absorbed_df: int = 0
+    leverage_extra: np.ndarray | None = None
+    normal: bool = False
+    column_codes: tuple[Absorbed, ...] = ()
+
+    @property
+    def nobs(self) -> int:
+        return self.X.shape[0]
+
+    def df_resid(self, k_absorbed: int | None = None) -> int:
+        """``n - K``: observations less coefficients and absorbed parameters."""
+        extra = self.absorbed_df if k_absorbed is None else k_absorbed
+        return self.nobs - self.X.shape[1] - extra
+
+    def compute(self, spec: VcovSpec) -> Inference:
+        """The covariance, reference law and notes of one vcov choice."""
+        if isinstance(spec, Cluster):
+            return self._cluster(spec)
+        df = self.df_resid()
+        if spec == "iid":
+            cov = iid_vcov(self.bread, self.resid, df)
+        else:
+            cov = hc_vcov(self.X, self.resid, self.bread, spec, df, self._leverage(spec))
+        return Inference(cov, None if self.normal else float(df))
+
+    def _leverage(self, kind: str) -> np.ndarray | None:
+        if kind not in ("hc2", "hc3"):
+            return None
+        if len(self.absorbed) > 1:
+            raise SpecificationError(f"{kind.upper()} needs the leverage of every observation, "
+                                     "which two-way fixed effects do not give cheaply; use "
+                                     "'hc1' or Cluster(...)")
+        h = np.einsum("ij,jk,ik->i", self.X, self.bread, self.X)
+        return h if self.leverage_extra is None else h + self.leverage_extra
+
+    def cluster_codes(self, column: str) -> np.ndarray:
+        """Integer codes of a cluster column on the estimation rows."""
+        for known in self.column_codes:
+            if known.column == column:
+                return known.codes
+        require_columns(self.data, (column,), "cluster column")
+        values = self.data[column].to_numpy()[self.rows]
+        codes, _ = pd.factorize(values, use_na_sentinel=True)
+        if (codes < 0).any():
+            raise SpecificationError(f"cluster column {column!r} has {(codes < 0).sum():,} "
+                                     "missing values among the estimation rows")
+        return codes
+
+    def _k_cluster(self, cluster_codes: list[np.ndarray]) -> int:
+        """K for the cluster factor: fixed effects nested in a cluster variable drop out.
+
+        The remaining ones count their levels (one of them standing for the constant),
+        as R fixest (``K.fixef = "nonnested"``) and pyfixest do; with none nested the
+        count is the full absorbed one.
+        """
+        free = [a for a in self.absorbed if not any(nested_in(a.codes, c) for c in cluster_codes)]
+        if len(free) == len(self.absorbed):
+            return self.X.shape[1] + self.absorbed_df
+        k_fe = sum(a.n_levels for a in free) - max(len(free) - 1, 0) if free else 1
+        return self.X.shape[1] + k_fe
+
+    def _cluster(self, spec: Cluster) -> Inference:
+        codes = [self.cluster_codes(c) for c in spec.columns]
+        sizes = [int(c.max()) + 1 for c in codes]
+        n, k = self.nobs, self._k_cluster(codes)
+        factors = [cluster_factor(g, n, k) if spec.adjust else 1.0 for g in sizes]
+        if len(codes) == 1:
+            cov = factors[0] * sandwich(self.bread, self._meat(codes[0], sizes[0]))
+        else:
+            cov = self._two_way(codes, sizes, factors, spec)
+        notes = self._cluster_notes(spec, sizes)
+        cov, repaired = clip_to_psd(cov) if len(codes) == 2 else (cov, False)
+        if repaired:
+            notes += ("The two-way clustered covariance was not positive semi-definite; "
+                      "negative eigenvalues were set to zero (Cameron, Gelbach & Miller 2011).",)
+        g = min(sizes)
+        return Inference(cov, None if self.normal else float(g - 1), g, notes)
+
+    def _meat(self, codes: np.ndarray, n_groups: int) -> np.ndarray:
+        """Sum over clusters of the outer products of summed scores ``X_i e_i``
+        (as ``cluster_meat``, one score column at a time)."""
+        sums = np.empty((n_groups, self.X.shape[1]), order="F")
+        score = np.empty(self.nobs)
+        for j in range(self.X.shape[1]):
+            np.multiply(self.X[:, j], self.resid, out=score)
+            sums[:, j] = np.bincount(codes, weights=score, minlength=n_groups)
+        return sums.T @ sums
+
+    def _two_way(self, codes, sizes, factors, spec: Cluster) -> np.ndarray:
+        both, _ = pd.factorize(codes[0].astype(np.int64) * sizes[1] + codes[1])
+        metas = [self._meat(c, g) for c, g in zip(codes, sizes, strict=True)]
+        meat_12 = self._meat(both, int(both.max()) + 1)
+        if spec.df == "min":
+            f = factors[int(np.argmin(sizes))]
+            meat = f * (metas[0] + metas[1] - meat_12)
+        else:
+            meat = factors[0] * metas[0] + factors[1] * metas[1] - meat_12
+        return sandwich(self.bread, meat)
+
+    def _cluster_notes(self, spec: Cluster, sizes: list[int]) -> tuple[str, ...]:
+        return tuple(
+            f"Only {g} clusters in {col!r}: cluster-robust standard errors can be too small "
+            f"with fewer than {FEW_CLUSTERS} clusters; consider the wild cluster bootstrap."
+            for col, g in zip(spec.columns, sizes, strict=True) if g < FEW_CLUSTERS)

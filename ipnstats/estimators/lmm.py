@@ -1,0 +1,322 @@
+"""The numerics of lme4's profiled (RE)ML for linear mixed models.
+
+Random-effect terms, the cross-products computed once, the blockwise factorization of
+``M = Lambda'Z'Z Lambda + I``, the profiled deviance and the optimiser with lme4's
+convergence check. :mod:`ipnstats.estimators.mixed` builds the terms from data and turns an
+optimum into a result; see its module notes for the algorithm and references.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import linalg, optimize, sparse
+
+SINGULAR_THETA = 1e-4  # lme4's isSingular tolerance
+GRADIENT_TOL = 2e-3  # lme4's check.conv.grad tolerance
+Structure = Literal["unstructured", "diagonal"]
+
+
+# ------------------------------------------------------------------------ the terms
+
+
+@dataclass(frozen=True)
+class RandomTerm:
+    """One random-effect term ``(columns | group)``.
+
+    ``values`` is the n x p matrix of the term's columns (ones for an intercept);
+    ``codes`` maps rows to the levels ``levels`` of ``group``.
+    """
+
+    label: str
+    group: str
+    names: tuple[str, ...]
+    codes: np.ndarray
+    levels: pd.Index
+    values: np.ndarray
+    structure: Structure = "unstructured"
+    position: int = 0  # the user's order of the terms (the numerics reorder them)
+
+    @property
+    def n_levels(self) -> int:
+        return len(self.levels)
+
+    @property
+    def p(self) -> int:
+        return len(self.names)
+
+    @property
+    def _positions(self) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and columns of ``T``'s free elements, column by column (lme4's order)."""
+        if self.structure == "diagonal" or self.p == 1:
+            return np.arange(self.p), np.arange(self.p)
+        cols, rows = np.triu_indices(self.p)
+        return rows, cols
+
+    @property
+    def n_theta(self) -> int:
+        return self._positions[0].size
+
+    def factor(self, theta: np.ndarray) -> np.ndarray:
+        """The lower-triangular ``T`` from this term's ``theta``."""
+        T = np.zeros((self.p, self.p))
+        rows, cols = self._positions
+        T[rows, cols] = theta
+        return T
+
+    def lower_bounds(self) -> np.ndarray:
+        rows, cols = self._positions
+        return np.where(rows == cols, 0.0, -np.inf)
+
+    def start(self) -> np.ndarray:
+        rows, cols = self._positions
+        return (rows == cols).astype(float)
+
+
+def split_theta(theta: np.ndarray, terms: Sequence[RandomTerm]) -> list[np.ndarray]:
+    """Each term's ``T`` from the stacked ``theta``."""
+    out, at = [], 0
+    for t in terms:
+        out.append(t.factor(theta[at:at + t.n_theta]))
+        at += t.n_theta
+    return out
+
+
+def _apply(Ts: Sequence[np.ndarray], shapes: Sequence[tuple[int, int]], A: np.ndarray,
+           transpose: bool) -> np.ndarray:
+    """``Lambda A`` (or ``Lambda' A``) for a block of terms; rows of ``A`` are (level, column)."""
+    out, at = np.empty_like(A), 0
+    for T, (g, p) in zip(Ts, shapes, strict=True):
+        block = A[at:at + g * p]
+        if p == 1:
+            out[at:at + g] = T[0, 0] * block
+        else:
+            M = T.T if transpose else T
+            out[at:at + g * p] = np.einsum("ij,ljm->lim", M,
+                                           block.reshape(g, p, -1)).reshape(g * p, -1)
+        at += g * p
+    return out
+
+
+# ------------------------------------------------------------------------- numerics
+
+
+@dataclass(frozen=True)
+class CrossProducts:
+    """``Z'Z`` in blocks (first term: one p1 x p1 block per level; ``cross``; ``rest``),
+    ``Z'W`` and ``W'W`` for ``W = [X y]``: all the profiled deviance needs."""
+
+    first: np.ndarray
+    cross: np.ndarray
+    rest: np.ndarray
+    ztw: np.ndarray
+    wtw: np.ndarray
+    shapes: tuple[tuple[int, int], ...]
+    n: int
+
+
+def cross_products(terms: Sequence[RandomTerm], X: np.ndarray, y: np.ndarray) -> CrossProducts:
+    """Cross-products of the random-effects design of ``terms`` and ``[X y]``."""
+    n = y.size
+    blocks = []
+    for t in terms:
+        cols = t.codes[:, None] * t.p + np.arange(t.p)[None, :]
+        blocks.append(sparse.csr_matrix((t.values.ravel(), (np.repeat(np.arange(n), t.p),
+                                                            cols.ravel())),
+                                        shape=(n, t.n_levels * t.p)))
+    Z = sparse.hstack(blocks).tocsr()
+    W = np.column_stack([X, y])
+    first_t = terms[0]
+    v = first_t.values
+    first = np.empty((first_t.n_levels, first_t.p, first_t.p))
+    for j in range(first_t.p):
+        for k in range(j, first_t.p):
+            first[:, j, k] = first[:, k, j] = np.bincount(
+                first_t.codes, weights=v[:, j] * v[:, k], minlength=first_t.n_levels)
+    q1 = first_t.n_levels * first_t.p
+    Z1, Zr = Z[:, :q1], Z[:, q1:]
+    return CrossProducts(first, (Z1.T @ Zr).toarray(), (Zr.T @ Zr).toarray(),
+                         np.asarray(Z.T @ W), W.T @ W,
+                         tuple((t.n_levels, t.p) for t in terms), n)
+
+
+@dataclass(frozen=True)
+class PLSSystem:
+    """``M = Lambda'Z'Z Lambda + I`` factored blockwise, and its log determinant."""
+
+    Ts: tuple[np.ndarray, ...]
+    shapes: tuple[tuple[int, int], ...]
+    d1_inv: np.ndarray
+    c: np.ndarray
+    chol: np.ndarray
+    logdet: float
+
+    def lam(self, A: np.ndarray, transpose: bool = False) -> np.ndarray:
+        """``Lambda A`` or ``Lambda' A``."""
+        return _apply(self.Ts, self.shapes, A, transpose)
+
+    def _first_solve(self, A: np.ndarray) -> np.ndarray:
+        g, p = self.d1_inv.shape[:2]
+        return np.matmul(self.d1_inv, A.reshape(g, p, -1)).reshape(g * p, -1)
+
+    def solve(self, rhs: np.ndarray) -> np.ndarray:
+        """``M^-1 rhs`` for a (q, m) right-hand side."""
+        q1 = self.c.shape[0]
+        top, rest = rhs[:q1], rhs[q1:]
+        if rest.shape[0]:
+            rest = linalg.cho_solve((self.chol, True), rest - self.c.T @ self._first_solve(top),
+                                    check_finite=False)
+        return np.vstack([self._first_solve(top - self.c @ rest), rest])
+
+
+def pls_system(Ts: Sequence[np.ndarray], cp: CrossProducts) -> PLSSystem:
+    """Factor ``M`` for the terms' relative covariance factors ``Ts``."""
+    (g1, p1), rest_shapes = cp.shapes[0], cp.shapes[1:]
+    T1, T_rest = Ts[0], Ts[1:]
+    d1 = T1.T[None] @ cp.first @ T1[None] + np.eye(p1)[None]
+    chol1 = np.linalg.cholesky(d1)
+    d1_inv = np.linalg.inv(d1)
+    logdet = 2 * float(np.log(np.diagonal(chol1, axis1=1, axis2=2)).sum())
+    c = _apply([T1], [(g1, p1)], cp.cross, transpose=True)
+    if not rest_shapes:
+        return PLSSystem(tuple(Ts), cp.shapes, d1_inv, c, np.zeros((0, 0)), logdet)
+    c = _apply(T_rest, rest_shapes, c.T, transpose=True).T
+    lr = _apply(T_rest, rest_shapes, cp.rest, transpose=True)
+    lrl = _apply(T_rest, rest_shapes, lr.T, transpose=True)
+    solved = np.matmul(d1_inv, c.reshape(g1, p1, -1)).reshape(g1 * p1, -1)
+    schur = lrl + np.eye(lrl.shape[0]) - c.T @ solved
+    chol = linalg.cholesky((schur + schur.T) / 2, lower=True, check_finite=False)
+    logdet += 2 * float(np.log(np.diag(chol)).sum())
+    return PLSSystem(tuple(Ts), cp.shapes, d1_inv, c, chol, logdet)
+
+
+@dataclass(frozen=True)
+class GLSFit:
+    """Fixed effects and the pieces of the deviance at one ``theta``."""
+
+    system: PLSSystem
+    beta: np.ndarray
+    xtvx: np.ndarray
+    r2: float
+    logdet_x: float
+
+
+def gls_fit(Ts: Sequence[np.ndarray], cp: CrossProducts) -> GLSFit:
+    """``beta``, ``X'V^-1X`` and the penalised residual sum of squares."""
+    system = pls_system(Ts, cp)
+    lzw = system.lam(cp.ztw, transpose=True)
+    g = cp.wtw - lzw.T @ system.solve(lzw)
+    p = g.shape[0] - 1
+    xtvx, xtvy = (g[:p, :p] + g[:p, :p].T) / 2, g[:p, p]
+    factor = linalg.cho_factor(xtvx, lower=True, check_finite=False)
+    beta = linalg.cho_solve(factor, xtvy)
+    r2 = float(g[p, p] - xtvy @ beta)
+    return GLSFit(system, beta, xtvx, r2, float(2 * np.log(np.diag(factor[0])).sum()))
+
+
+def deviance(fit: GLSFit, n: int, reml: bool) -> float:
+    """Profiled deviance (ML) or REML criterion of a fit."""
+    p = fit.beta.size
+    m = n - p if reml else n
+    if fit.r2 <= 0:
+        return np.inf
+    base = fit.system.logdet + m * (1 + np.log(2 * np.pi * fit.r2 / m))
+    return float(base + (fit.logdet_x if reml else 0.0))
+
+
+def conditional_modes(fit: GLSFit, cp: CrossProducts) -> np.ndarray:
+    """``b = Lambda M^-1 Lambda'Z'(y - X beta)``, all terms' levels stacked."""
+    p = fit.beta.size
+    rhs = fit.system.lam((cp.ztw[:, p] - cp.ztw[:, :p] @ fit.beta)[:, None], transpose=True)
+    return fit.system.lam(fit.system.solve(rhs))[:, 0]
+
+
+# ------------------------------------------------------------------------ optimiser
+
+
+@dataclass(frozen=True)
+class Optimum:
+    """Where the optimiser stopped, whether it converged and how it got there."""
+
+    theta: np.ndarray
+    value: float
+    converged: bool
+    optimizer: str
+    message: str
+
+
+def projected_gradient(f: Callable[[np.ndarray], float], theta: np.ndarray,
+                       lower: np.ndarray | None = None, h: float = 1e-5) -> np.ndarray:
+    """Finite-difference gradient of ``f`` at ``theta``, projected on ``theta >= lower``.
+
+    One-sided at a bound, where a slope pointing outwards is no sign of a missed minimum.
+    """
+    lower = np.zeros(theta.size) if lower is None else lower
+    g = np.empty(theta.size)
+    for i in range(theta.size):
+        step = np.zeros(theta.size)
+        step[i] = h * max(1.0, abs(theta[i]))
+        low = np.maximum(theta - step, lower)
+        g[i] = (f(theta + step) - f(low)) / (theta[i] + step[i] - low[i])
+    at_bound = theta - lower < h
+    return np.where(at_bound, np.minimum(g, 0.0), g)
+
+
+def minimise_deviance(objective: Callable[[np.ndarray], float], k: int,
+                      start: np.ndarray | None = None,
+                      lower: np.ndarray | None = None) -> Optimum:
+    """Bounded L-BFGS-B from ``start``; Nelder-Mead from several starts if it stops short."""
+    start = np.ones(k) if start is None else np.asarray(start, float)
+    lower = np.zeros(k) if lower is None else np.asarray(lower, float)
+
+    def safe(theta: np.ndarray) -> float:
+        value = objective(theta)
+        return value if np.isfinite(value) else np.inf
+
+    def checked(run) -> bool:
+        # lme4's criterion: the gradient, not the optimiser's status (L-BFGS-B may end
+        # "ABNORMAL" on a failed line search at the optimum itself)
+        return bool(np.isfinite(run.fun)
+                    and np.abs(projected_gradient(safe, run.x, lower)).max() < GRADIENT_TOL)
+
+    bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
+    with np.errstate(invalid="ignore"):  # differences of infinite deviances
+        first = optimize.minimize(safe, start, method="L-BFGS-B", jac="3-point",
+                                  bounds=bounds, options={"ftol": 1e-13, "gtol": 1e-6,
+                                                          "maxiter": 1000})
+    if checked(first):
+        return Optimum(first.x, float(first.fun), True, "L-BFGS-B", str(first.message))
+    runs = [("L-BFGS-B", first)]
+    diagonal = np.isfinite(lower)
+    for scale in (1.0, 0.1, 3.0):
+        alt = np.where(diagonal, start * scale, start)
+        runs.append(("Nelder-Mead", optimize.minimize(
+            safe, alt, method="Nelder-Mead", bounds=bounds,
+            options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 4000 * k})))
+    runs.append(("Nelder-Mead", optimize.minimize(
+        safe, np.maximum(first.x, lower), method="Nelder-Mead", bounds=bounds,
+        options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 4000 * k})))
+    name, best = min(runs, key=lambda r: r[1].fun)
+    if name != "L-BFGS-B":  # polish the best simplex with a gradient method
+        name = "Nelder-Mead (after L-BFGS-B from the start stopped short)"
+        polish = optimize.minimize(safe, best.x, method="L-BFGS-B", jac="3-point",
+                                   bounds=bounds, options={"ftol": 1e-13, "gtol": 1e-6})
+        if polish.success and polish.fun <= best.fun:
+            best = polish
+            name = "Nelder-Mead, then L-BFGS-B (after L-BFGS-B from the start stopped short)"
+    return Optimum(best.x, float(best.fun), checked(best), name, str(best.message))
+
+
+def single_threaded_blas() -> contextlib.AbstractContextManager:
+    """One BLAS thread while optimising: the matrices (q up to a few thousand) gain little
+    from threads, and oversubscribed machines lose a lot (5-10x measured on 2 vCPUs)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # optional: only speed depends on it
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")

@@ -1,0 +1,340 @@
+"""Linear panel regression: within, random (Swamy-Arora), pooled, first difference, between.
+
+``panel_regression`` is the entry point; each estimator is a small function that
+transforms the data and calls :func:`~ipnstats.estimators.linear.ols`. The conventions
+match Stata's ``xtreg`` (``fe``, ``re``, ``be``) and ``regress``; see
+``docs/inference.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from ipnstats.core.demean import absorbed_dof, complete_grid, demean, group_means
+from ipnstats.core.formula import Design, SpecificationError, build_design, require_columns
+from ipnstats.core.stats import fit_statistics
+from ipnstats.estimators.linear import Absorbed, LinearEngine, OLSFit, ols, single_threaded_blas
+from ipnstats.results.result import Result
+from ipnstats.results.vcov import parse_vcov
+
+Estimator = Literal["within", "random", "pooled", "first_difference", "between"]
+Effect = Literal["unit", "time"]
+
+DEFAULT_EFFECTS: dict[str, tuple[str, ...]] = {
+    "within": ("unit", "time"), "random": ("unit",), "pooled": (),
+    "first_difference": ("unit",), "between": ("unit",),
+}
+LABELS = {"within": "within (fixed effects)", "random": "random effects (Swamy-Arora GLS)",
+          "pooled": "pooled OLS", "first_difference": "first difference", "between": "between"}
+ALLOWED = {"within": ({"unit"}, {"time"}, {"unit", "time"}), "random": ({"unit"}, {"unit", "time"}),
+           "pooled": (set(), {"time"}), "first_difference": ({"unit"}, {"unit", "time"}),
+           "between": ({"unit"},)}
+
+
+@dataclass(frozen=True)
+class Panel:
+    """The estimation rows: design, unit and time codes, and the user's frame."""
+
+    design: Design
+    data: pd.DataFrame
+    unit: str
+    time: str
+    unit_codes: np.ndarray
+    time_values: np.ndarray
+    effects: frozenset[str]
+
+
+@dataclass(frozen=True)
+class PanelFit:
+    """What one estimator hands back for assembling the result."""
+
+    ols: OLSFit
+    engine: LinearEngine
+    n_units: int
+    fixed_effects: tuple[str, ...]
+    fit: dict
+    extra: dict = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    n_singletons: int = 0
+
+
+def panel_regression(data: pd.DataFrame, formula: str, *, unit: str, time: str,
+                     effects: Sequence[Effect] | None = None, estimator: Estimator = "within",
+                     vcov: object = "iid", drop_singletons: bool = False) -> Result:
+    """Linear panel regression of a firm-year (or any unit-time) frame.
+
+    Parameters
+    ----------
+    data
+        One row per unit and period.
+    formula
+        ``"outcome ~ x1 + x2"`` (formulaic syntax: ``C(industry)``, ``x1:x2``,
+        ``np.log(x)``; ``0 +`` drops the intercept).
+    unit, time
+        Columns identifying the unit (firm) and the period.
+    effects
+        Which effects the model holds. ``within``: absorbed ``"unit"`` and/or
+        ``"time"`` fixed effects (default both). ``random``: the ``"unit"`` random
+        effect, plus time dummies with ``"time"``. ``first_difference``: ``"unit"``
+        effects are differenced away, ``"time"`` adds period dummies to the
+        differenced equation. ``pooled``: none, or time dummies. ``between``:
+        regression of unit means.
+    estimator
+        ``"within"``, ``"random"``, ``"pooled"``, ``"first_difference"`` or ``"between"``.
+    vcov
+        ``"iid"``, ``"hc1"``, ``"hc3"`` (and ``"hc0"``, ``"hc2"``) or
+        :class:`ipnstats.Cluster`. Change it later with ``result.with_vcov``.
+    drop_singletons
+        Drop observations alone in a fixed-effect group (reghdfe's default). By
+        default they are kept, as in fixest and xtreg, and counted on the result.
+
+    Returns
+    -------
+    Result
+        Terms dropped for collinearity are listed in ``result.collinear``.
+
+    Examples
+    --------
+    >>> import ipnstats
+    >>> fy = ipnstats.load_study("data/example").firm_year  # doctest: +SKIP
+    >>> res = ipnstats.panel_regression(fy, "log_revenue ~ member + log_employees",
+    ...                                 unit="firm_id", time="year",
+    ...                                 vcov=ipnstats.Cluster("firm_id"))  # doctest: +SKIP
+    >>> res.tidy()  # doctest: +SKIP
+    """
+    if estimator not in LABELS:
+        raise SpecificationError(f"estimator must be one of {', '.join(LABELS)}; got {estimator!r}")
+    eff = _check_effects(estimator, effects)
+    spec = parse_vcov(vcov)
+    require_columns(data, (unit, time), "panel column")
+    panel = _panel(data, formula, unit, time, eff)
+    fitter = {"within": _within, "random": _random, "pooled": _pooled,
+              "first_difference": _first_difference, "between": _between}[estimator]
+    with single_threaded_blas():  # tall, thin products: threads only risk stalls
+        fit = fitter(panel, drop_singletons) if estimator == "within" else fitter(panel)
+        return _result(panel, fit, spec, estimator, formula)
+
+
+def _check_effects(estimator: str, effects: Sequence[str] | None) -> frozenset[str]:
+    chosen = DEFAULT_EFFECTS[estimator] if effects is None else effects
+    if isinstance(chosen, str):
+        chosen = (chosen,)
+    unknown = [e for e in chosen if e not in ("unit", "time")]
+    if unknown or set(chosen) not in ALLOWED[estimator]:
+        options = " or ".join(str(tuple(sorted(a))) for a in ALLOWED[estimator])
+        raise SpecificationError(f"effects={tuple(chosen)!r} is not available for the "
+                                 f"{estimator} estimator; use {options}")
+    return frozenset(chosen)
+
+
+def _panel(data: pd.DataFrame, formula: str, unit: str, time: str,
+           effects: frozenset[str]) -> Panel:
+    design = build_design(data, formula)
+    for col in (unit, time):
+        missing = data[col].isna().to_numpy()[design.rows]
+        if missing.any():
+            raise SpecificationError(f"panel column {col!r} is missing in {missing.sum():,} "
+                                     "rows; drop or fill them first")
+    codes, _ = pd.factorize(data[unit].to_numpy()[design.rows])
+    times = data[time].to_numpy()[design.rows]
+    return Panel(design, data, unit, time, codes, times, effects)
+
+
+def _time_dummies(times: np.ndarray, name: str, drop_first: bool) -> tuple[np.ndarray, list[str]]:
+    levels = np.unique(times)
+    levels = levels[1:] if drop_first else levels
+    X = (times[:, None] == levels[None, :]).astype(float)
+    return X, [f"{name}::{v}" for v in levels]
+
+
+def _with_time_dummies(p: Panel, X: np.ndarray, names: tuple[str, ...],
+                       times: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
+    if "time" not in p.effects:
+        return X, names
+    D, dnames = _time_dummies(times, p.time, drop_first=p.design.intercept)
+    return np.column_stack([X, D]), names + tuple(dnames)
+
+
+def _engine(fit: OLSFit, X: np.ndarray, p: Panel, rows: np.ndarray, **kw) -> LinearEngine:
+    X = X if fit.keep.all() else X[:, fit.keep]
+    return LinearEngine(X=X, resid=fit.resid, bread=fit.bread, data=p.data, rows=rows, **kw)
+
+
+def _singleton_mask(effects: list[tuple[np.ndarray, int]]) -> np.ndarray:
+    mask = np.zeros(effects[0][0].size, bool)
+    for codes, g in effects:
+        single = np.bincount(codes, minlength=g) == 1
+        if single.any():
+            mask |= single[codes]
+    return mask
+
+
+def _fe_codes(p: Panel, keep: np.ndarray) -> list[Absorbed]:
+    out = []
+    everything = keep.all()
+    for kind, col in (("unit", p.unit), ("time", p.time)):
+        if kind in p.effects:
+            if kind == "unit" and everything:  # already codes 0..G-1 in order of appearance
+                out.append(Absorbed(col, p.unit_codes, int(p.unit_codes.max()) + 1))
+                continue
+            source = p.unit_codes if kind == "unit" else p.time_values
+            codes, levels = pd.factorize(source if everything else source[keep])
+            out.append(Absorbed(col, codes, len(levels)))
+    return out
+
+
+def _within(p: Panel, drop_singletons: bool) -> PanelFit:
+    keep = np.ones(p.design.y.size, bool)
+    absorbed = _fe_codes(p, keep)
+    singles = _singleton_mask([(a.codes, a.n_levels) for a in absorbed])
+    n_single = int(singles.sum())
+    while drop_singletons and singles.any():
+        keep[np.flatnonzero(keep)[singles]] = False
+        absorbed = _fe_codes(p, keep)
+        singles = _singleton_mask([(a.codes, a.n_levels) for a in absorbed])
+    everything = keep.all()
+    y = p.design.y if everything else p.design.y[keep]
+    M, names = _outcome_and_slopes(p.design, None if everything else keep)
+    reference = _centred_ss(M[:, 1:])
+    effects = [(a.codes, a.n_levels) for a in absorbed]
+    grid = complete_grid(effects)
+    M, iters, converged = demean(M, effects, grid=grid, overwrite=True)
+    fit = ols(M[:, 1:], M[:, 0], names, reference=reference)
+    k_abs = absorbed_dof(effects, grid=grid)
+    extra_h = 1 / np.bincount(effects[0][0])[effects[0][0]] if len(effects) == 1 else None
+    rows = p.design.rows if everything else p.design.rows[keep]
+    engine = _engine(fit, M[:, 1:], p, rows, absorbed=tuple(absorbed), absorbed_df=k_abs,
+                     leverage_extra=extra_h, column_codes=tuple(absorbed))
+    stats = fit_statistics(y, fit.resid, len(fit.beta) + k_abs, centered=True,
+                           tss_within=float(M[:, 0] @ M[:, 0]))
+    notes = _singleton_notes(n_single, drop_singletons)
+    if not converged:
+        notes += (f"The within transformation did not converge in {iters} iterations.",)
+    n_units = _n_levels(p.unit_codes if everything else p.unit_codes[keep])
+    return PanelFit(fit, engine, n_units, tuple(a.column for a in absorbed), stats,
+                    notes=notes, n_singletons=n_single)
+
+
+def _outcome_and_slopes(d: Design, keep: np.ndarray | None) -> tuple[np.ndarray, tuple[str, ...]]:
+    """``[y, X without the intercept]`` of the kept rows as one Fortran-ordered matrix
+    (each column contiguous for the within transformation), and the slope names.
+
+    Copied in blocks of rows, each read once from the row-major design.
+    """
+    slopes = np.array([i for i, n in enumerate(d.names) if n != "Intercept"], dtype=np.intp)
+    rows = None if keep is None else np.flatnonzero(keep)
+    n = d.y.size if rows is None else rows.size
+    M = np.empty((n, 1 + slopes.size), order="F")
+    M[:, 0] = d.y if rows is None else d.y[rows]
+    for start in range(0, n, _BLOCK):
+        stop = min(start + _BLOCK, n)
+        block = d.X[start:stop] if rows is None else d.X[rows[start:stop]]
+        M[start:stop, 1:] = block[:, slopes]
+    return M, tuple(d.names[i] for i in slopes)
+
+
+_BLOCK = 2**16
+
+
+def _centred_ss(M: np.ndarray) -> np.ndarray:
+    """Sum of squares around the mean of each column."""
+    scratch = np.empty(M.shape[0])
+    out = np.empty(M.shape[1])
+    for j in range(M.shape[1]):
+        np.subtract(M[:, j], M[:, j].mean(), out=scratch)
+        out[j] = scratch @ scratch
+    return out
+
+
+def _n_levels(codes: np.ndarray) -> int:
+    """Distinct values among non-negative integer codes."""
+    return int(np.count_nonzero(np.bincount(codes))) if codes.size else 0
+
+
+def _singleton_notes(n: int, dropped: bool) -> tuple[str, ...]:
+    if not n:
+        return ()
+    verb = "were dropped" if dropped else "were kept (drop_singletons=True drops them)"
+    return (f"{n:,} observations are alone in a fixed-effect group (singletons) and {verb}.",)
+
+
+def _pooled(p: Panel) -> PanelFit:
+    X, names = _with_time_dummies(p, p.design.X, p.design.names, p.time_values)
+    fit = ols(X, p.design.y, names)
+    stats = fit_statistics(p.design.y, fit.resid, len(fit.beta), centered=p.design.intercept)
+    fe = (p.time,) if "time" in p.effects else ()
+    return PanelFit(fit, _engine(fit, X, p, p.design.rows), _n_levels(p.unit_codes),
+                    fe, stats)
+
+
+def _between(p: Panel) -> PanelFit:
+    d = p.design
+    g = int(p.unit_codes.max()) + 1
+    means = group_means(np.column_stack([d.y, d.X]), p.unit_codes, g)
+    fit = ols(means[:, 1:], means[:, 0], d.names)
+    first = np.unique(p.unit_codes, return_index=True)[1]
+    stats = fit_statistics(means[:, 0], fit.resid, len(fit.beta), centered=d.intercept)
+    return PanelFit(fit, _engine(fit, means[:, 1:], p, d.rows[first]), g, (), stats,
+                    extra={"n_obs_panel": d.y.size})
+
+
+def _first_difference(p: Panel) -> PanelFit:
+    d = p.design
+    if not np.issubdtype(np.asarray(p.time_values).dtype, np.number):
+        raise SpecificationError(f"first differences need a numeric time column; {p.time!r} "
+                                 "is not numeric")
+    order = np.lexsort((p.time_values, p.unit_codes))
+    prev, cur = order[:-1], order[1:]
+    ok = (p.unit_codes[prev] == p.unit_codes[cur]) & (p.time_values[cur] - p.time_values[prev] == 1)
+    prev, cur = prev[ok], cur[ok]
+    X = d.X[cur] - d.X[prev]
+    if d.intercept:
+        X[:, list(d.names).index("Intercept")] = 1.0
+    X, names = _with_time_dummies(p, X, d.names, p.time_values[cur])
+    y = d.y[cur] - d.y[prev]
+    fit = ols(X, y, names)
+    stats = fit_statistics(y, fit.resid, len(fit.beta), centered=d.intercept)
+    lost = d.y.size - cur.size
+    notes = (f"{lost:,} observations have no previous period (first period or a gap) and "
+             "give no difference.",) if lost else ()
+    fe = (p.unit,) + ((p.time,) if "time" in p.effects else ())
+    return PanelFit(fit, _engine(fit, X, p, d.rows[cur]), _n_levels(p.unit_codes[cur]),
+                    fe, stats, notes=notes)
+
+
+def _random(p: Panel) -> PanelFit:
+    from ipnstats.estimators.random_effects import swamy_arora
+
+    if not p.design.intercept:
+        raise SpecificationError("random effects need an intercept; remove '0 +' or '- 1' "
+                                 "from the formula")
+    X, names = _with_time_dummies(p, p.design.X, p.design.names, p.time_values)
+    fit, Xs, stats, extra = swamy_arora(p.design.y, X, names, p.unit_codes)
+    engine = _engine(fit, Xs, p, p.design.rows, normal=True)
+    fe = (p.time,) if "time" in p.effects else ()
+    return PanelFit(fit, engine, _n_levels(p.unit_codes), fe, stats, extra=extra)
+
+
+def _result(p: Panel, fit: PanelFit, spec, estimator: str, formula: str) -> Result:
+    names = pd.Index(fit.ols.names)
+    inf = fit.engine.compute(spec)
+    notes = fit.notes
+    if p.design.n_missing:
+        notes = (f"{p.design.n_missing:,} rows with a missing value in a formula variable "
+                 "were left out.",) + notes
+    if fit.ols.collinear:
+        notes += ("Dropped as collinear (with other regressors or the fixed effects): "
+                  + ", ".join(fit.ols.collinear) + ".",)
+    return Result(
+        params=pd.Series(fit.ols.beta, index=names), vcov=spec,
+        cov=pd.DataFrame(inf.cov, index=names, columns=names), df_inference=inf.df,
+        estimator=LABELS[estimator], outcome=p.design.outcome, formula=formula,
+        nobs=fit.engine.nobs, n_units=fit.n_units, n_clusters=inf.n_clusters,
+        fixed_effects=fit.fixed_effects, fit=fit.fit, extra=fit.extra,
+        collinear=fit.ols.collinear, n_singletons=fit.n_singletons, notes=notes,
+        inference_notes=inf.notes, engine=fit.engine)

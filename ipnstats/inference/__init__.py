@@ -1,0 +1,2 @@
+"""Inference that any estimator uses: sandwich covariances and their small-sample
+corrections, resampling, multiple testing."""

@@ -1,0 +1,30 @@
+"""The report section of each stage, rendered from the stage's stored results.
+
+A stage of the study run stores ``findings`` (numbers and frames, see
+:mod:`ipnstats.results.stored`), its adjudicated claims and checks. Each renderer here
+turns one stage's stored document into report blocks; none of them fits anything, so a
+change to a renderer, a reading's wording or a table's style redoes no estimate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ipnstats.report.document import Report
+
+Renderer = Callable[[Report, dict], Report]
+
+#: stage name -> the renderer of its stored document
+RENDERERS: dict[str, Renderer] = {}
+
+
+def render_section(report: Report, doc: dict) -> Report:
+    """Add the section of one stored stage document (``results/<stage>.json``)."""
+    try:
+        render = RENDERERS[doc["stage"]]
+    except KeyError:
+        raise ValueError(f"no renderer for stage {doc.get('stage')!r}") from None
+    return render(report, doc)
+
+
+__all__ = ["RENDERERS", "Renderer", "render_section"]

@@ -34,14 +34,31 @@ def version() -> str:
     return metadata.version("ipnstats")
 
 
+#: The code a stage's results depend on: the layers that read data and estimate, and the
+#: stage definitions. Renderers, readings, tables, figures and the CLI are left out, so a
+#: change to how the report looks re-renders from the stored results and refits nothing.
+ESTIMATING = ("core", "results", "inference", "estimators", "ipn", "data",
+              "pipeline/stages.py", "pipeline/store.py", "pipeline/methods.py")
+
+
 @functools.cache
 def code_digest() -> str:
-    """SHA-256 of ipnstats' own source files: new code, new results."""
+    """SHA-256 of the source files of ipnstats that estimate (:data:`ESTIMATING`): new
+    estimating code, new results."""
     root = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
+    for path in estimating_files(root):
         digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
+
+
+def estimating_files(root: Path) -> list[Path]:
+    """The source files of :data:`ESTIMATING` under the package folder ``root``."""
+    files = []
+    for part in ESTIMATING:
+        path = root / part
+        files += sorted(path.rglob("*.py")) if path.is_dir() else [path]
+    return sorted(files)
 
 
 def fingerprint(cfg: StudyConfig, st: Stage, cache: dict | None = None) -> dict:

@@ -135,7 +135,7 @@ def run(cfg: StudyConfig, *, only: tuple[str, ...] = (), force: bool = False) ->
                "methods": list(output.methods), "seeds": output.seeds}
         if output.report is not None:  # a stage that renders its own blocks
             doc["blocks"] = blocks_to_json(output.report, cfg.out / "figures", st.name)
-        _remove_stale_figures(cfg.out / "figures", st.name, doc.get("blocks", []))
+            remove_stale_figures(cfg.out / "figures", st.name, doc["blocks"])
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(dumps(doc), encoding="utf-8")
         progress.done()
@@ -150,7 +150,8 @@ def _stored_fingerprint(path: Path) -> dict | None:
         return None
 
 
-def _remove_stale_figures(figures: Path, name: str, blocks: list[dict]) -> None:
+def remove_stale_figures(figures: Path, name: str, blocks: list[dict]) -> None:
+    """Delete the figure files of stage ``name`` that ``blocks`` no longer show."""
     keep = {b["file"].rsplit(".", 1)[0] for b in blocks if b["type"] == "figure"}
     for path in figures.glob(f"{name}-figure-*"):
         if path.name.rsplit(".", 1)[0] not in keep:

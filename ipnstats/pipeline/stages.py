@@ -36,12 +36,12 @@ class StageOutput:
     ``report`` holds pre-rendered blocks of a stage without a renderer."""
 
     report: Report | None = None
-    findings: dict = field(default_factory=dict)
     claims: tuple = ()
     checks: tuple = ()
     results: dict = field(default_factory=dict)
     methods: tuple[str, ...] = ()
     seeds: dict = field(default_factory=dict)
+    findings: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

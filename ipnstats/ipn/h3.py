@@ -243,7 +243,7 @@ def _senders_findings(se, res: H3Results) -> dict:
     return {"mixed": StoredModel.of(se).to_json(),
             "ols": StoredModel.of(se.robustness).to_json(),
             "random_effects": frame_to_json(se.variance_components()[["group", "std_dev"]]),
-            "comparisons": frame_to_json(comparisons),
+            "traits": [FOCAL, *OUTWARD], "comparisons": frame_to_json(comparisons),
             "outward": frame_to_json(pd.DataFrame({"trait": outward.index,
                                                    "estimate": outward.to_numpy(float)})),
             "focal": n["focal"], "beaten": n["beaten"], "n_outward": len(OUTWARD),

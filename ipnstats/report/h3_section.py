@@ -20,8 +20,6 @@ from ipnstats.tables.format import fmt_p
 from ipnstats.tables.frame import frame_table
 from ipnstats.tables.regression import regression_table
 
-OUTWARD = ("sender_size", "sender_age", "sender_success", "sender_status", "same_industry")
-FOCAL = "sender_risk_aversion"
 LABELS = {"sender_risk_aversion": "Risk aversion (inward)", "sender_size": "Size",
           "sender_age": "Age", "sender_success": "Success (profit margin)",
           "sender_status": "Status (benchmark rank)", "same_industry": "Same industry",
@@ -66,7 +64,7 @@ def _senders(report: Report, f: dict) -> Report:
     report = report.add_table(regression_table(
         {"Mixed model": StoredModel.from_json(f["mixed"]),
          "Two-way clustered OLS": StoredModel.from_json(f["ols"])},
-        keep=[f"^{t}$" for t in (FOCAL, *OUTWARD)], labels=LABELS,
+        keep=[f"^{t}$" for t in f["traits"]], labels=LABELS,
         stats=("nobs", "n_units", "n_clusters"),
         title="Sender traits and the receiver's cognitive shift (effects of one SD)",
         label="h3a-traits",

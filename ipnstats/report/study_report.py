@@ -91,11 +91,14 @@ def _h2(report: Report, study: Study) -> Report:
 
 
 def _h3(report: Report, study: Study) -> Report:
-    from ipnstats.report.h3_section import fit_h3, h3_section
+    from ipnstats.ipn.claims import claims_to_json
+    from ipnstats.ipn.h3 import fit_h3, h3_claims, h3_findings
+    from ipnstats.report.h3_section import render_h3
 
     results = fit_h3(study.exchanges, study.tasks,
                      threshold=study.codebook.disclosure_threshold, absent=study.skipped)
-    return h3_section(report, results)
+    return render_h3(report, {"findings": h3_findings(results),
+                              "claims": claims_to_json(h3_claims(results))})
 
 
 def data_section(report: Report, study: Study, heading: str = "Data") -> Report:

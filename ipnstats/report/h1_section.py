@@ -39,12 +39,12 @@ MEDIATION_LABELS = {"a::perceived_learning": "Membership → perceived learning 
 def render_h1(report: Report, doc: dict) -> Report:
     """Add the H1 section of a stored stage document (``results/h1.json``): the heading,
     the analyses H1a-H1f with readings, and the claims table."""
-    report = h1_analyses(report, doc["findings"])
+    report = _analyses(report, doc["findings"])
     return claims_table(report, claims_from_json(doc["claims"]), "H1",
                         doc["findings"]["rule"])
 
 
-def h1_analyses(report: Report, findings: dict) -> Report:
+def _analyses(report: Report, findings: dict) -> Report:
     """Add the H1 heading and the analyses H1a-H1f with readings (no claims table)."""
     report = report.add_heading("H1: Does joining an Industry Peer Network raise firm "
                                 "performance?")
@@ -248,4 +248,4 @@ def _hazard(report: Report, f: dict, findings: dict) -> Report:
     return report.add_text(text)
 
 
-__all__ = ["h1_analyses", "render_h1"]
+__all__ = ["render_h1"]

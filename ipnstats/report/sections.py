@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ipnstats.report.document import Report
+from ipnstats.report.h1_section import render_h1
 from ipnstats.report.h3_section import render_h3
 
 Renderer = Callable[[Report, dict], Report]
 
 #: stage name -> the renderer of its stored document
 RENDERERS: dict[str, Renderer] = {
+    "h1": render_h1,
     "h3": render_h3,
 }
 

@@ -75,11 +75,16 @@ def study_report(study: Study) -> Report:
 
 
 def _h1(report: Report, study: Study) -> Report:
-    from ipnstats.report.h1_section import fit_h1, h1_section
+    from ipnstats.ipn.claims import claims_to_json
+    from ipnstats.ipn.h1 import fit_h1
+    from ipnstats.ipn.h1_findings import h1_claims, h1_findings
+    from ipnstats.report.h1_section import render_h1
 
     results = fit_h1(study.firm_year, threshold=study.codebook.disclosure_threshold,
                      firms=study.tables.get("firms"), absent=study.skipped)
-    return h1_section(report, results)
+    findings = h1_findings(results)
+    return render_h1(report, {"findings": findings,
+                              "claims": claims_to_json(h1_claims(results, findings))})
 
 
 def _h2(report: Report, study: Study) -> Report:

@@ -54,14 +54,20 @@ class Stage:
     family: str = ""  # "H1", "H2", "H3": skipped unless [run] hypotheses lists it
 
 
+def _adjudicated(cfg: StudyConfig, claims: list[Claim],
+                 checks: list) -> tuple[tuple, tuple]:
+    """A family's claims and checks with adjusted p-values and verdicts."""
+    v = cfg["verdict"]
+    return (tuple(adjudicate(claims, v["adjust"], v["alpha"])),
+            tuple(adjudicate_checks(checks, "holm", v["alpha"])))
+
+
 def _family(code: str, cfg: StudyConfig, claims: list[Claim], checks: list,
             report: Report, rule: str) -> tuple[Report, tuple, tuple]:
     """Adjust a family's claims and checks, and close its section with the claims table."""
-    v = cfg["verdict"]
-    claims = adjudicate(claims, v["adjust"], v["alpha"])
-    checks = adjudicate_checks(checks, "holm", v["alpha"])
-    report = claims_table(report, claims, code, rule)
-    return report, tuple(claims), tuple(checks)
+    claims, checks = _adjudicated(cfg, claims, checks)
+    report = claims_table(report, list(claims), code, rule)
+    return report, claims, checks
 
 
 # -- H1 ---------------------------------------------------------------------------------
@@ -97,14 +103,13 @@ def _h1(study: Study, cfg: StudyConfig, progress) -> StageOutput:
 # -- H2 ---------------------------------------------------------------------------------
 
 def _h2(study: Study, cfg: StudyConfig, progress) -> StageOutput:
-    from ipnstats.report.h2_section import H2_RULE, fit_h2, h2_checks, h2_parts
+    from ipnstats.ipn.h2 import fit_h2, h2_checks, h2_claims, h2_findings
 
     run = cfg["run"]
     progress("fitting H2: crossed random effects, moderation, PROCESS model 7, questions")
     res = fit_h2(study.exchanges, threshold=study.codebook.disclosure_threshold,
                  n_boot=cfg["H2"]["process_draws"], seed=run["seed"], absent=study.skipped)
-    report, claims = h2_parts(Report(""), res)
-    report, claims, checks = _family("H2", cfg, claims, h2_checks(res), report, H2_RULE)
+    claims, checks = _adjudicated(cfg, h2_claims(res), h2_checks(res))
     results = {"behavior": res.behavior, "loss_aversion": res.loss_aversion,
                "process": res.process}
     if isinstance(res.framing, Unavailable):
@@ -115,8 +120,9 @@ def _h2(study: Study, cfg: StudyConfig, progress) -> StageOutput:
     if not isinstance(res.questions, Unavailable):
         results.update({"questions.counts": res.questions.counts,
                         "questions.counts_fe": res.questions.counts_fe})
-    return StageOutput(report, claims, checks, results, methods_of(results),
-                       {"bootstrap": run["seed"]})
+    return StageOutput(findings=h2_findings(res), claims=claims, checks=checks,
+                       results=results, methods=methods_of(results),
+                       seeds={"bootstrap": run["seed"]})
 
 
 # -- H3 ---------------------------------------------------------------------------------

@@ -11,11 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ipnstats.report.document import Report
+from ipnstats.report.h2_section import render_h2
 
 Renderer = Callable[[Report, dict], Report]
 
 #: stage name -> the renderer of its stored document
-RENDERERS: dict[str, Renderer] = {}
+RENDERERS: dict[str, Renderer] = {
+    "h2": render_h2,
+}
 
 
 def render_section(report: Report, doc: dict) -> Report:

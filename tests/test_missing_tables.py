@@ -18,9 +18,9 @@ import ipnstats
 import ipnstats.pipeline.config as config
 from ipnstats.cli import main
 from ipnstats.ipn.claims import NEEDS, no_table, untestable, untestable_text
+from ipnstats.ipn.h2 import fit_h2
 from ipnstats.pipeline.stages import stage
 from ipnstats.report.data_report import write_data_report
-from ipnstats.report.h2_section import fit_h2
 from ipnstats.report.h3_section import fit_h3
 from ipnstats.report.study_report import study_report
 

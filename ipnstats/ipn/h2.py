@@ -138,13 +138,15 @@ def _framing(models: list) -> dict:
 
 def _behavior(mod) -> dict:
     slopes = mod.simple_slopes()
-    by_scale = {scale: slopes[slopes["scale"] == scale].set_index("w")["estimate"]
-                for scale in ("log-odds", "probability")}
+
+    def by_framing(scale: str) -> dict:  # the slope of cognitive shift at loss = 0 and 1
+        s = slopes[slopes["scale"] == scale].set_index("w")["estimate"]
+        return {"gain_or_neutral": float(s[0.0]), "loss": float(s[1.0])}
+
     return {"model": StoredModel.of(mod).to_json(), "slopes": frame_to_json(slopes),
             "interaction": _effect(mod.tidy().set_index("term").loc["cognitive_shift:loss"]),
-            **{f"slope_{key}": {"gain_or_neutral": float(s[0.0]), "loss": float(s[1.0])}
-               for key, s in (("log_odds", by_scale["log-odds"]),
-                              ("probability", by_scale["probability"]))}}
+            "slope_log_odds": by_framing("log-odds"),
+            "slope_probability": by_framing("probability")}
 
 
 def _loss_aversion(mod, proc) -> dict:

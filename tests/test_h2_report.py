@@ -1,15 +1,37 @@
-"""The H2 analyses on the bundled example study against its truth.toml, and the H2
-report section: readings, the Johnson-Neyman figure, claims, and models the data
-cannot support."""
+"""The H2 analyses on the bundled example study against its truth.toml (the study layer,
+:mod:`ipnstats.ipn.h2`), and the H2 report section rendered from the stored stage
+document (:mod:`ipnstats.report.h2_section`): readings, the Johnson-Neyman figure,
+claims, and models the data cannot support."""
 
+import ast
+import json
+import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from ipnstats.ipn.claims import Unavailable
+from ipnstats.figures.save import figure_bytes
+from ipnstats.ipn.claims import Claim, Unavailable, claims_to_json
+from ipnstats.ipn.h2 import H2_RULE, fit_h2, h2_checks, h2_claims, h2_findings
+from ipnstats.pipeline.store import dumps
 from ipnstats.report import Report
-from ipnstats.report.h2_section import fit_h2, h2_section
+from ipnstats.report.h2_section import render_h2
+from ipnstats.report.sections import RENDERERS
+from ipnstats.results.stored import frame_from_json
+
+RENDERER = Path(__file__).resolve().parents[1] / "ipnstats" / "report" / "h2_section.py"
+
+
+def stored(res) -> dict:
+    """The H2 stage document of fitted results, as ``ipnstats report`` reads it back."""
+    return json.loads(dumps({"stage": "h2", "findings": h2_findings(res),
+                             "claims": claims_to_json(h2_claims(res))}))
+
+
+def h2_section(report: Report, res) -> Report:
+    return render_h2(report, stored(res))
 
 
 @pytest.fixture(scope="module")
@@ -106,3 +128,92 @@ def test_unsupported_models_are_reported_not_raised():
     assert isinstance(res.questions, Unavailable)
     text = h2_section(Report("H2"), res).to_typst()
     assert "Not testable with these data" in text and "no variation" in text
+
+
+# -- the study layer: claims, checks and findings ----------------------------------------
+
+def test_claims_and_checks_on_the_example(h2):
+    claims = h2_claims(h2)
+    assert [c.code for c in claims] == ["H2a", "H2b", "H2c", "H2d"]
+    assert all(isinstance(c, Claim) and c.supported for c in claims)
+    loss = h2.framing[0].tidy().set_index("term").loc["framing::loss"]
+    assert claims[0].p_value == pytest.approx(loss["p_value"] / 2)  # one-sided, positive
+    assert claims[0].evidence.startswith(f"loss - gain {loss['estimate']:.3f} (95% CI ")
+    checks = h2_checks(h2)
+    assert [c.code for c in checks] == ["H2a", "H2c", "H2d"]
+    assert all(0 <= c.p_value <= 1 for c in checks)
+
+
+def _json_ready(value) -> bool:
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _json_ready(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_json_ready(v) for v in value)
+    return value is None or type(value) in (str, int, float, bool)
+
+
+def test_findings_are_json_ready_and_carry_the_wording_flags(h2):
+    f = h2_findings(h2)
+    assert _json_ready(f) and f["rule"] == H2_RULE
+    assert f["framing"]["loss"]["significant"] is True
+    assert f["behavior"]["interaction"]["significant"] is True
+    assert f["loss_aversion"]["index_excludes_zero"] is True
+    assert f["questions"]["supported"] is True and f["questions"]["counts_differ"] is False
+    # the stored frames read back as the fitted ones
+    slopes = frame_from_json(f["behavior"]["slopes"])
+    pd.testing.assert_frame_equal(slopes, h2.behavior.simple_slopes(), check_dtype=False)
+
+
+# -- the renderer: stored document in, report blocks out -------------------------------
+
+def test_rendering_twice_gives_the_same_blocks(h2):
+    doc = stored(h2)
+    first, second = render_h2(Report("H2"), doc), render_h2(Report("H2"), doc)
+    assert first.blocks == second.blocks
+    assert RENDERERS["h2"] is render_h2
+
+
+def test_johnson_neyman_figure_of_stored_frames_is_the_results_plot(h2):
+    doc = stored(h2)
+    figure = next(b for b in render_h2(Report("H2"), doc).blocks
+                  if type(b).__name__ == "FigureBlock")
+    assert figure.data == figure_bytes(h2.loss_aversion.jn_plot(), "svg")
+
+
+def test_flags_choose_the_wording(h2):
+    doc = stored(h2)
+    f = doc["findings"]
+    f["framing"]["loss"]["significant"] = False
+    f["behavior"]["interaction"]["significant"] = False
+    f["loss_aversion"]["index_excludes_zero"] = False
+    f["questions"].update(counts_differ=True, supported=False)
+    text = render_h2(Report("H2"), doc).to_typst()
+    for wording in ("The data do not show that loss framing teaches more.",
+                    "not significant, so the claim is not supported.",
+                    "includes zero: the moderation of the indirect effect is not established",
+                    "but the number of questions differs across sender industries",
+                    "The claim is not supported in full."):
+        assert wording in text
+
+
+def test_renderer_imports_no_estimator_and_no_fitting():
+    # its own imports (the import-linter contract checks the layers; ``import ipnstats``
+    # itself still loads the estimators and the data layer eagerly)
+    tree = ast.parse(RENDERER.read_text(encoding="utf-8"))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    ours = {m for m in imported if m and m.startswith("ipnstats")}
+    assert not {m for m in ours if m.startswith(("ipnstats.estimators", "ipnstats.inference",
+                                                 "ipnstats.data"))}
+    assert {m for m in ours if m.startswith("ipnstats.ipn")} <= {"ipnstats.ipn.claims"}
+
+
+def test_stored_unavailable_analysis_renders_its_reason():
+    doc = {"findings": {"rule": H2_RULE, **{name: {"unavailable": "the study has no "
+                                                                   "exchanges table"}
+                                            for name in ("framing", "behavior",
+                                                         "loss_aversion", "questions")}},
+           "claims": claims_to_json([Claim(c, "claim", "the study has no exchanges table",
+                                           math.nan, None) for c in ("H2a", "H2b")])}
+    text = render_h2(Report("H2"), json.loads(dumps(doc))).to_typst()
+    assert text.count("Not testable with these data: the study has no exchanges table.") == 4

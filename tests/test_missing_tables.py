@@ -18,13 +18,13 @@ import ipnstats
 import ipnstats.pipeline.config as config
 from ipnstats.cli import main
 from ipnstats.ipn.claims import NEEDS, claims_to_json, no_table, untestable, untestable_text
+from ipnstats.ipn.h2 import fit_h2
 from ipnstats.ipn.h3 import fit_h3
 from ipnstats.pipeline.stages import stage
 from ipnstats.pipeline.store import dumps
 from ipnstats.report import Report
 from ipnstats.report.data_report import write_data_report
 from ipnstats.report.h1_section import render_h1
-from ipnstats.report.h2_section import fit_h2
 from ipnstats.report.study_report import study_report
 
 NOT_TESTABLE = "Not testable with these data"

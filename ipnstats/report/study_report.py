@@ -88,11 +88,14 @@ def _h1(report: Report, study: Study) -> Report:
 
 
 def _h2(report: Report, study: Study) -> Report:
-    from ipnstats.report.h2_section import fit_h2, h2_section
+    from ipnstats.ipn.claims import claims_to_json
+    from ipnstats.ipn.h2 import fit_h2, h2_claims, h2_findings
+    from ipnstats.report.h2_section import render_h2
 
     results = fit_h2(study.exchanges, threshold=study.codebook.disclosure_threshold,
                      absent=study.skipped)
-    return h2_section(report, results)
+    return render_h2(report, {"findings": h2_findings(results),
+                              "claims": claims_to_json(h2_claims(results))})
 
 
 def _h3(report: Report, study: Study) -> Report:

@@ -4,7 +4,6 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SHARED
 
 from ipnstats import SpecificationError, panel_regression
 from ipnstats.estimators.did.bacon import bacon_decomposition, bacon_summary
@@ -39,11 +38,8 @@ def check_identity(data, **cols):
     return decomp
 
 
-@pytest.mark.skipif(not (SHARED / "mpdta.csv").is_file(),
-                    reason=f"reference data not found at {SHARED} (CI has it; a user's clone "
-                           "may not)")
-def test_mpdta_weights_sum_to_one_and_give_twfe():
-    data = pd.read_csv(SHARED / "mpdta.csv")
+def test_mpdta_weights_sum_to_one_and_give_twfe(reference_data):
+    data = pd.read_csv(reference_data / "mpdta.csv")
     decomp = check_identity(data, outcome="lemp", unit="countyreal", time="year",
                             cohort="first.treat")
     assert len(decomp) == 9

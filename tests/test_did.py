@@ -4,14 +4,9 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SHARED
 
 from ipnstats import Cluster
 from ipnstats.estimators.did import participation_effect
-
-needs_shared = pytest.mark.skipif(
-    not SHARED.is_dir(),
-    reason=f"reference data not found at {SHARED} (CI has it; a user's clone may not)")
 
 ATT_GT = {2004: [-0.0105, -0.0704, -0.1373, -0.1008], 2006: [0.0065, -0.0028, -0.0046, -0.0412],
           2007: [0.0305, -0.0027, -0.0311, -0.0261]}
@@ -20,8 +15,8 @@ SE_GT = [0.0233, 0.0310, 0.0364, 0.0344, 0.0233, 0.0196, 0.0178, 0.0202, 0.0150,
 
 
 @pytest.fixture(scope="module")
-def mpdta_result():
-    data = pd.read_csv(SHARED / "mpdta.csv")
+def mpdta_result(reference_data):
+    data = pd.read_csv(reference_data / "mpdta.csv")
     return participation_effect(data, outcome="lemp", unit="countyreal", time="year",
                                 cohort="first.treat", control_group="never_treated",
                                 vcov=Cluster("countyreal"), n_boot=999, seed=1)
@@ -31,7 +26,6 @@ def _close(values, expected, digits=4):
     np.testing.assert_allclose(np.asarray(values, float), expected, atol=0.5 * 10.0**-digits)
 
 
-@needs_shared
 def test_att_gt_and_analytic_se(mpdta_result):
     cells = mpdta_result.att_gt
     assert list(cells["group"].unique()) == [2004, 2006, 2007]
@@ -41,7 +35,6 @@ def test_att_gt_and_analytic_se(mpdta_result):
     assert list(cells["base"][4:6]) == [2003, 2004]  # pre cells: varying base t - 1
 
 
-@needs_shared
 def test_aggregations(mpdta_result):
     simple = mpdta_result.tidy().set_index("term")
     _close([simple.loc["ATT", "estimate"], simple.loc["ATT", "std_error"]], [-0.0400, 0.0120])
@@ -59,20 +52,18 @@ def test_aggregations(mpdta_result):
     _close(calendar.loc["ATT", ["estimate", "std_error"]], [-0.0417, 0.0160])
 
 
-@needs_shared
 def test_pretrend_test(mpdta_result):
     test = mpdta_result.pretrend_test()
     assert test.df_num == 5 and test.df_denom is None
     assert round(test.p_value, 5) == 0.16812
 
 
-@needs_shared
-def test_multiplier_bootstrap_close_to_analytic(mpdta_result):
+def test_multiplier_bootstrap_close_to_analytic(reference_data, mpdta_result):
     cells = mpdta_result.att_gt
     boot_se = (cells["band_high"] - cells["att"])  # crit * bootstrap SE
     assert (cells["band_high"] - cells["band_low"] > cells["conf_high"] - cells["conf_low"]).all()
     assert mpdta_result.seed == 1 and mpdta_result.n_boot == 999
-    again = participation_effect(pd.read_csv(SHARED / "mpdta.csv"), outcome="lemp",
+    again = participation_effect(pd.read_csv(reference_data / "mpdta.csv"), outcome="lemp",
                                  unit="countyreal", cohort="first.treat",
                                  control_group="never_treated", vcov=Cluster("countyreal"),
                                  seed=1)

@@ -7,14 +7,10 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SHARED
 
 import ipnstats
 
 moderndid = pytest.importorskip("moderndid", reason="moderndid is a test dependency")
-needs_shared = pytest.mark.skipif(
-    not SHARED.is_dir(),
-    reason=f"reference data not found at {SHARED} (CI has it; a user's clone may not)")
 
 # R did 2.1.2 reference manual, att_gt(..., xformla = ~lpop), est_method "dr".
 PUBLISHED_DR = [-0.0145, -0.0764, -0.1404, -0.1069, -0.0005, -0.0062, 0.0010, -0.0413,
@@ -25,8 +21,8 @@ PUBLISHED_DYNAMIC = {"ATT": -0.0804, "event::-3": 0.0267, "event::-2": -0.0036,
 
 
 @pytest.fixture(scope="module")
-def mpdta():
-    return pd.read_csv(SHARED / "mpdta.csv")
+def mpdta(reference_data):
+    return pd.read_csv(reference_data / "mpdta.csv")
 
 
 def _ours(data, method, control="never_treated"):
@@ -44,7 +40,6 @@ def _reference(data, method, control="nevertreated"):
                                 control_group=control, boot=False)
 
 
-@needs_shared
 def test_published_doubly_robust_numbers(mpdta):
     res = _ours(mpdta, "dr")
     np.testing.assert_allclose(res.att_gt["att"], PUBLISHED_DR, atol=0.5e-4)
@@ -53,7 +48,6 @@ def test_published_doubly_robust_numbers(mpdta):
         assert dynamic[term] == pytest.approx(value, abs=0.5e-4), term
 
 
-@needs_shared
 @pytest.mark.parametrize("method", ["dr", "ipw", "reg"])
 @pytest.mark.parametrize("control", ["never_treated", "not_yet_treated"])
 def test_cells_and_aggregations_match_moderndid(mpdta, method, control):

@@ -7,25 +7,16 @@ import re
 
 import pandas as pd
 import pytest
+import typst
 
 from ipnstats.figures import coefficient_plot, save_figure
 from ipnstats.report import Report
 from ipnstats.report.document import parse_text
 from ipnstats.tables.model import Cell, Row, Table
 
-typst = pytest.importorskip("typst")
-
 SPECIAL = "Costs # * _ $ @ < > [ ] \\ ` ~ & % fell // not a comment, = no heading."
 META = {"Data fingerprint": "sha256 " + "0123456789abcdef" * 4,
         "Software": "ipnstats 0.1.0, numpy 2.4"}
-
-
-@pytest.fixture
-def table_render():
-    render = pytest.importorskip("ipnstats.tables.render")
-    if not hasattr(render, "to_typst"):
-        pytest.skip("ipnstats.tables.render does not export its renderers yet")
-    return render
 
 
 def hand_table() -> Table:
@@ -89,7 +80,7 @@ def test_pdf_has_title_page_contents_and_is_reproducible(tmp_path):
     assert "date: datetime(year: 2024, month: 5, day: 1)" in source
 
 
-def test_pdf_and_html_with_table(tmp_path, table_render):
+def test_pdf_and_html_with_table(tmp_path):
     from ipnstats.tables.render.html import TABLE_CSS
 
     report = base_report().add_heading("Table").add_table(hand_table())

@@ -22,7 +22,6 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SHARED
 from scipy.special import expit
 
 from ipnstats.estimators.did.att_gt import cell_effect
@@ -37,9 +36,6 @@ from ipnstats.estimators.did.drdid import (
 
 moderndid = pytest.importorskip("moderndid")
 
-needs_shared = pytest.mark.skipif(
-    not SHARED.is_dir(),
-    reason=f"reference data not found at {SHARED} (CI has it; a user's clone may not)")
 
 MODERNDID = {"reg": moderndid.reg_did_panel, "ipw": moderndid.std_ipw_did_panel,
              "dr": moderndid.drdid_panel}
@@ -127,11 +123,10 @@ def _mpdta_cell(data, g, t):
 
 
 @pytest.fixture(scope="module")
-def mpdta():
-    return pd.read_csv(SHARED / "mpdta.csv")
+def mpdta(reference_data):
+    return pd.read_csv(reference_data / "mpdta.csv")
 
 
-@needs_shared
 @pytest.mark.parametrize("method", ["reg", "ipw", "dr"])
 def test_mpdta_cell_matches_moderndid_att_gt(mpdta, method):
     """ATT(2004, 2004) with xformla = ~lpop: ATT and att_gt's analytic SE, which is
@@ -151,7 +146,6 @@ def test_mpdta_cell_matches_moderndid_att_gt(mpdta, method):
                                rtol=0, atol=1e-8 * np.abs(placed).max())
 
 
-@needs_shared
 def test_mpdta_dr_cells_match_published_did(mpdta):
     for g, published in PUBLISHED_DR.items():
         atts = [drdid_panel(*_mpdta_cell(mpdta, g, t)[:3])[0] for t in (2004, 2005, 2006, 2007)]

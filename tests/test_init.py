@@ -296,7 +296,8 @@ def test_an_spss_survey_its_variable_labels_and_reverse_items_of_short_scales(tm
     """Scales suggested from SPSS variable labels; the reverse-coded item of a
     three-item scale (which correlates with the sum of the two others near zero) found
     by the sign of its loading."""
-    pyreadstat = pytest.importorskip("pyreadstat")
+    import pyreadstat
+
     rng = np.random.default_rng(7)
     n = 300
     trait = rng.integers(2, 7, n)

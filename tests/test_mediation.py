@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pingouin as pg
 import pytest
-from conftest import SHARED
 
 import ipnstats
 from ipnstats import Cluster, SpecificationError
@@ -21,10 +20,6 @@ from ipnstats.estimators.mediation import (
     mediation,
     percentile_interval,
 )
-
-needs_shared = pytest.mark.skipif(
-    not SHARED.is_dir(),
-    reason=f"reference data not found at {SHARED} (CI has it; a user's clone may not)")
 
 
 def simulate(n=500, seed=42, a=0.5, b=0.4, direct=0.2):
@@ -212,10 +207,9 @@ def test_cluster_bootstrap_is_wider_and_covers_on_a_firm_panel():
 # -------------------------------------------------------------- published references
 
 
-@needs_shared
-def test_process_model4_parity():
+def test_process_model4_parity(reference_data):
     """PROCESS 2.16.3 for SPSS, Model 4, two parallel mediators, HC3, 5,000 BC draws."""
-    data = pd.read_csv(SHARED / "process_parity" / "Data_Model4.csv")
+    data = pd.read_csv(reference_data / "process_parity" / "Data_Model4.csv")
     res = mediation(data, x="x", m=["m1", "m2"], y="y", n_boot=5000, ci="bc", seed=1)
     hc3 = res.with_vcov("hc3").tidy().set_index("term")
     expected = {"a::m1": (.9637, .0306, 31.4854), "a::m2": (-.9719, .0301, -32.3062),
@@ -235,15 +229,14 @@ def test_process_model4_parity():
                                [[.8667, 1.0361], [-1.0380, -.8697], [-.1253, .1183]], atol=0.012)
 
 
-@needs_shared
-def test_hayes_estress():
+def test_hayes_estress(reference_data):
     """Hayes (2018), economic stress -> depressed affect -> withdrawal intentions (n = 262).
 
     Sec. 3.5 (no covariates): a = .173 (.030), b = .769 (.103), c' = -.077 (.052),
     c = .056 (.054), ab = .133. Table 4.1 (covariates ese, sex, tenure): a = .159,
     b = .707, c' = -.094, ab = .113.
     """
-    data = pd.read_csv(SHARED / "hayes" / "estress.csv")
+    data = pd.read_csv(reference_data / "hayes" / "estress.csv")
     plain = mediation(data, x="estress", m="affect", y="withdraw", n_boot=2000)
     terms = ["a::affect", "b::affect", "direct", "total", "indirect::affect"]
     np.testing.assert_allclose(plain.params[terms], [.173, .769, -.077, .056, .133], atol=5e-4)

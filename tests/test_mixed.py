@@ -6,20 +6,16 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SHARED
 
 import ipnstats
 from ipnstats import SpecificationError
 from ipnstats.estimators import lmm, mixed
 from ipnstats.estimators.mixed import GEEResult, MixedResult, mixed_model
 
-needs_shared = pytest.mark.skipif(not (SHARED / "dietox.csv").exists(),
-                                  reason="needs ../shared/reference/data/dietox.csv (CI has it)")
-
 
 @pytest.fixture(scope="module")
-def dietox():
-    return pd.read_csv(SHARED / "dietox.csv")
+def dietox(reference_data):
+    return pd.read_csv(reference_data / "dietox.csv")
 
 
 # ------------------------------------------------------------- lme4 (REFERENCE case 4)
@@ -37,7 +33,6 @@ def agrees(value: float, reference: float, digits: int) -> bool:
     return abs(value - reference) <= 0.5 * 10**-digits + 1e-5 * abs(reference)
 
 
-@needs_shared
 def test_dietox_random_intercept_matches_lme4(dietox):
     res = mixed_model(dietox, "Weight ~ Time", groups="Pig")
     assert -2 * res.fit["loglik"] == pytest.approx(4809.6, abs=0.05)  # REML criterion
@@ -52,7 +47,6 @@ def test_dietox_random_intercept_matches_lme4(dietox):
     assert res.nobs == 861 and res.n_units == 72 and res.df_inference is None
 
 
-@needs_shared
 def test_dietox_random_slope_matches_lme4(dietox):
     res = mixed_model(dietox, "Weight ~ Time", groups="Pig", re_formula="1 + Time")
     assert -2 * res.fit["loglik"] == pytest.approx(4434.1, abs=0.05)
@@ -73,7 +67,6 @@ def test_dietox_random_slope_matches_lme4(dietox):
     assert modes.mean().abs().max() < 1e-6 * modes.abs().max().max() + 1e-8
 
 
-@needs_shared
 def test_dietox_random_slope_is_reached_from_a_bad_start(dietox, monkeypatch):
     """The reference warns that one optimiser alone can stop short: make L-BFGS-B stop
     after two iterations and check that the fallback still reaches lme4's optimum."""
@@ -94,7 +87,6 @@ def test_dietox_random_slope_is_reached_from_a_bad_start(dietox, monkeypatch):
     assert agrees(res.std_errors["Time"], 0.07982, 5)
 
 
-@needs_shared
 def test_dietox_matches_statsmodels_mixedlm(dietox):
     import statsmodels.formula.api as smf
 
@@ -108,7 +100,6 @@ def test_dietox_matches_statsmodels_mixedlm(dietox):
     assert res.residual_variance == pytest.approx(sm.scale, rel=1e-4)
 
 
-@needs_shared
 def test_ml_and_diagonal_structures(dietox):
     reml = mixed_model(dietox, "Weight ~ Time", groups="Pig", re_formula="1 + Time")
     ml = mixed_model(dietox, "Weight ~ Time", groups="Pig", re_formula="1 + Time", reml=False)

@@ -7,7 +7,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
-from conftest import SHARED
 from scipy import stats
 from scipy.special import expit
 
@@ -15,19 +14,14 @@ import ipnstats
 from ipnstats import Cluster, SpecificationError
 from ipnstats.estimators.moderation import jn_bounds, process_percentiles
 
-needs_shared = pytest.mark.skipif(
-    not SHARED.is_dir(),
-    reason=f"reference data not found at {SHARED} (CI has it; a user's clone may not)")
-
 
 @pytest.fixture(scope="module")
-def disaster():
-    return pd.read_csv(SHARED / "hayes" / "disaster.csv")
+def disaster(reference_data):
+    return pd.read_csv(reference_data / "hayes" / "disaster.csv")
 
 
-@needs_shared
-def test_process_2163_model_1_hc3_to_printed_digits():
-    data = pd.read_csv(SHARED / "process_parity" / "Data_Model1.csv")
+def test_process_2163_model_1_hc3_to_printed_digits(reference_data):
+    data = pd.read_csv(reference_data / "process_parity" / "Data_Model1.csv")
     res = ipnstats.moderation(data, y="y", x="x", w="m", vcov="hc3")
     tidy = res.tidy().set_index("term")
     printed = {"Intercept": (.9197, .0430, 21.4126, .8354, 1.0040),
@@ -54,7 +48,6 @@ def test_process_2163_model_1_hc3_to_printed_digits():
     assert res.with_vcov("iid").std_errors["x:m"] != pytest.approx(.0300, abs=5e-5)
 
 
-@needs_shared
 def test_disaster_against_statsmodels_and_hayes_book(disaster):
     res = ipnstats.moderation(disaster, y="justify", x="frame", w="skeptic")
     X = sm.add_constant(disaster[["frame", "skeptic"]].assign(
@@ -78,7 +71,6 @@ def test_disaster_against_statsmodels_and_hayes_book(disaster):
     assert "skeptic <= 1.171 or skeptic >= 3.934" in jn.significant_where
 
 
-@needs_shared
 def test_jn_bounds_are_where_p_equals_alpha(disaster):
     res = ipnstats.moderation(disaster, y="justify", x="frame", w="skeptic")
     for alpha in (0.05, 0.10):
@@ -106,7 +98,6 @@ def test_jn_reports_roots_outside_the_range_and_no_roots():
     assert jn.regions.loc[jn.regions["share"] > 0, "significant"].all()
 
 
-@needs_shared
 def test_against_pyprocessmacro_model_1_percentiles(disaster):
     ppm = pytest.importorskip("pyprocessmacro")
     p = ppm.Process(data=disaster, model=1, x="frame", m="skeptic", y="justify",

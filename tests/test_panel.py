@@ -5,25 +5,21 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import EXAMPLE, SHARED
+from conftest import EXAMPLE
 
 import ipnstats
 from ipnstats import Cluster, SpecificationError, panel_regression
 
-needs_shared = pytest.mark.skipif(
-    not SHARED.is_dir(),
-    reason=f"reference data not found at {SHARED} (CI has it; a user's clone may not)")
-
 
 @pytest.fixture(scope="module")
-def jtrain():
-    j = pd.read_csv(SHARED / "jtrain.csv")
+def jtrain(reference_data):
+    j = pd.read_csv(reference_data / "jtrain.csv")
     return j[j["lscrap"].notna()].reset_index(drop=True)
 
 
 @pytest.fixture(scope="module")
-def petersen():
-    return pd.read_csv(SHARED / "PetersenCL.csv")
+def petersen(reference_data):
+    return pd.read_csv(reference_data / "PetersenCL.csv")
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +35,6 @@ def _check(res, expected: dict, digits: int) -> None:
         assert abs(res.std_errors[term] - se) <= tol, (term, res.std_errors[term], se)
 
 
-@needs_shared
 def test_jtrain_fixed_effects(jtrain):
     res = panel_regression(jtrain, "lscrap ~ d88 + d89 + grant + grant_1", unit="fcode",
                            time="year", effects=("unit",))
@@ -51,7 +46,6 @@ def test_jtrain_fixed_effects(jtrain):
     assert res.fixed_effects == ("fcode",)
 
 
-@needs_shared
 def test_jtrain_first_difference(jtrain):
     res = panel_regression(jtrain[jtrain["year"] <= 1988], "lscrap ~ grant", unit="fcode",
                            time="year", estimator="first_difference")
@@ -63,7 +57,6 @@ def test_jtrain_first_difference(jtrain):
     np.testing.assert_allclose(pooled.params.to_numpy(), res.params.to_numpy(), atol=1e-6)
 
 
-@needs_shared
 def test_jtrain_random_effects_stata(jtrain):
     res = panel_regression(jtrain, "lscrap ~ d88 + d89 + union + grant + grant_1",
                            unit="fcode", time="year", estimator="random")
@@ -75,7 +68,6 @@ def test_jtrain_random_effects_stata(jtrain):
     assert res.df_inference is None  # z statistics, as Stata's xtreg, re
 
 
-@needs_shared
 def test_petersen_one_way_clusters(petersen):
     res = panel_regression(petersen, "y ~ x", unit="firm", time="year", estimator="pooled")
     assert round(res.params["x"], 4) == 1.0348
@@ -88,7 +80,6 @@ def test_petersen_one_way_clusters(petersen):
     assert round(res.with_vcov(Cluster("year")).std_errors["x"], 4) == 0.0334
 
 
-@needs_shared
 def test_petersen_two_way_both_conventions(petersen):
     res = panel_regression(petersen, "y ~ x", unit="firm", time="year", estimator="pooled")
     each = res.with_vcov(Cluster("firm", "year", df="each"))  # R sandwich, multi0 = TRUE

@@ -7,23 +7,21 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
-from conftest import SHARED
 
 import ipnstats
 from ipnstats import SpecificationError
 from ipnstats.estimators.process import logit_batch
 
-needs_shared = pytest.mark.skipif(
-    not SHARED.is_dir(),
-    reason=f"reference data not found at {SHARED} (CI has it; a user's clone may not)")
+
+@pytest.fixture(scope="module")
+def parity(reference_data):
+    def read(model):
+        return pd.read_csv(reference_data / "process_parity" / f"Data_Model{model}.csv")
+
+    return read
 
 
-def parity(model):
-    return pd.read_csv(SHARED / "process_parity" / f"Data_Model{model}.csv")
-
-
-@needs_shared
-def test_process_2163_model_4_hc3_bias_corrected():
+def test_process_2163_model_4_hc3_bias_corrected(parity):
     res = ipnstats.conditional_process(parity(4), model=4, x="x", m=["m1", "m2"], y="y",
                                        vcov="hc3", ci="bc", n_boot=5000, seed=1)
     paths = res.paths().set_index(["equation", "term"])
@@ -54,8 +52,7 @@ def test_process_2163_model_4_hc3_bias_corrected():
     assert res.extra["ci_method"] == "bc" and res.n_boot == 5000 and res.seed == 1
 
 
-@needs_shared
-def test_process_2163_model_1_through_conditional_process():
+def test_process_2163_model_1_through_conditional_process(parity):
     res = ipnstats.conditional_process(parity(1), model=1, x="x", w="m", y="y", vcov="hc3",
                                        at="mean_sd", n_boot=10)
     eq = res.equations().iloc[0]
@@ -100,9 +97,8 @@ def _check_against(ref: pd.DataFrame, res, mediators):
         np.testing.assert_allclose(mine["std_error"], idx["std_error"], rtol=0.12)
 
 
-@needs_shared
 @pytest.mark.parametrize("model", [7, 8, 14, 58])
-def test_moderated_mediation_models_against_pyprocessmacro(model):
+def test_moderated_mediation_models_against_pyprocessmacro(parity, model):
     data = parity(14 if model == 14 else 7)
     ref = _pyprocess(data, model, "y", x="x", m=["m1", "m2"], w="w")
     res = ipnstats.conditional_process(data, model=model, x="x", m=["m1", "m2"], w="w",
@@ -111,8 +107,7 @@ def test_moderated_mediation_models_against_pyprocessmacro(model):
     assert res.w_labels == ("16th percentile", "50th percentile", "84th percentile")
 
 
-@needs_shared
-def test_binary_outcome_gets_a_logistic_equation():
+def test_binary_outcome_gets_a_logistic_equation(parity):
     data = parity(7)
     ref = _pyprocess(data, 7, "y2", logit=True, x="x", m=["m1"], w="w")
     res = ipnstats.conditional_process(data, model=7, x="x", m="m1", w="w", y="y2",
@@ -127,9 +122,8 @@ def test_binary_outcome_gets_a_logistic_equation():
     assert res.df_inference is None  # z for the logistic equation
 
 
-@needs_shared
-def test_hayes_real_data_models_4_7_14():
-    estress = pd.read_csv(SHARED / "hayes" / "estress.csv")
+def test_hayes_real_data_models_4_7_14(reference_data):
+    estress = pd.read_csv(reference_data / "hayes" / "estress.csv")
     ref = _pyprocess(estress, 4, "withdraw", x="estress", m=["affect"],
                      controls=["ese", "sex", "tenure"])
     res = ipnstats.conditional_process(estress, model=4, x="estress", m="affect", y="withdraw",
@@ -140,13 +134,13 @@ def test_hayes_real_data_models_4_7_14():
                              covariates=["ese", "sex", "tenure"], n_boot=200)
     assert res.params["affect::estress"] == pytest.approx(med.params["a::affect"])
     assert res.params["withdraw::affect"] == pytest.approx(med.params["b::affect"])
-    protest = pd.read_csv(SHARED / "hayes" / "protest.csv")
+    protest = pd.read_csv(reference_data / "hayes" / "protest.csv")
     protest["protest"] = (protest["protest"] > 0).astype(float)  # protest vs no protest
     ref = _pyprocess(protest, 7, "liking", x="protest", m=["respappr"], w="sexism")
     res = ipnstats.conditional_process(protest, model=7, x="protest", m="respappr", w="sexism",
                                        y="liking", n_boot=2000)
     _check_against(ref, res, ["respappr"])
-    teams = pd.read_csv(SHARED / "hayes" / "teams.csv")
+    teams = pd.read_csv(reference_data / "hayes" / "teams.csv")
     ref = _pyprocess(teams, 14, "perform", x="dysfunc", m=["negtone"], w="negexp")
     res = ipnstats.conditional_process(teams, model=14, x="dysfunc", m="negtone", w="negexp",
                                        y="perform", n_boot=2000)

@@ -4,6 +4,7 @@ A two-model table with fixed-effect rows, a coefficient missing from one model a
 label full of LaTeX special characters, pinned by snapshots and checked structurally.
 """
 
+import docx
 import numpy as np
 import pandas as pd
 import pytest
@@ -68,7 +69,6 @@ def test_html_is_one_table(table):
 
 
 def test_word_file_holds_the_numbers(table, tmp_path):
-    docx = pytest.importorskip("docx")
     path = table.to_docx(tmp_path / "table.docx")
     document = docx.Document(str(path))
     assert len(document.tables) == 1

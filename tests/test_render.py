@@ -9,7 +9,9 @@ import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
+import docx
 import pytest
+import typst
 
 from ipnstats.tables.model import Cell, Row, Table
 from ipnstats.tables.render import (
@@ -334,8 +336,15 @@ def test_text_wraps_notes_and_title():
 PAGE = "#set page(width: auto, height: auto, margin: 1cm)\n"
 
 
+def poppler(tool: str) -> str:
+    """The path of a poppler tool; the test skips without it (.ci/run installs poppler-utils)."""
+    path = shutil.which(tool)
+    if path is None:
+        pytest.skip(f"{tool} not installed (Debian package poppler-utils)")
+    return path
+
+
 def compile_typst(markup: str) -> bytes:
-    typst = pytest.importorskip("typst")
     pdf = typst.compile((PAGE + markup).encode("utf-8"), format="pdf")
     assert pdf[:5] == b"%PDF-"
     return pdf
@@ -344,11 +353,10 @@ def compile_typst(markup: str) -> bytes:
 @pytest.mark.parametrize("make", [regression_table, bare_table, special_table])
 def test_typst_compiles(make, tmp_path):
     pdf = compile_typst(to_typst(make()))
-    if shutil.which("pdftoppm"):
-        (tmp_path / "t.pdf").write_bytes(pdf)
-        subprocess.run(["pdftoppm", "-png", "-r", "80", str(tmp_path / "t.pdf"),
-                        str(tmp_path / "t")], check=True)
-        assert list(tmp_path.glob("t*.png"))
+    (tmp_path / "t.pdf").write_bytes(pdf)
+    subprocess.run([poppler("pdftoppm"), "-png", "-r", "80", str(tmp_path / "t.pdf"),
+                    str(tmp_path / "t")], check=True)
+    assert list(tmp_path.glob("t*.png"))
 
 
 def test_typst_body_embeds():
@@ -363,10 +371,8 @@ def test_typst_escaping(tmp_path):
     src = to_typst(special_table())
     assert "\\/\\/" in src and "\\/\\*" in src and "\\#" in src and "\\$" in src
     pdf = compile_typst(src)
-    if not shutil.which("pdftotext"):
-        pytest.skip("pdftotext not installed")
     (tmp_path / "t.pdf").write_bytes(pdf)
-    out = subprocess.run(["pdftotext", "-layout", str(tmp_path / "t.pdf"), "-"],
+    out = subprocess.run([poppler("pdftotext"), "-layout", str(tmp_path / "t.pdf"), "-"],
                          check=True, capture_output=True, text=True).stdout
     assert EVERY_SPECIAL.replace(" ", "") in out.replace(" ", "")
 
@@ -375,10 +381,8 @@ def test_typst_line_start_markup(tmp_path):
     stubs = ("1. First", "- dash", "+ plus", "= equals", "/ term: x", "a -- b ... c")
     rows = tuple(Row((Cell(s), num("-1"))) for s in stubs)
     pdf = compile_typst(to_typst(Table((), rows)))
-    if not shutil.which("pdftotext"):
-        pytest.skip("pdftotext not installed")
     (tmp_path / "t.pdf").write_bytes(pdf)
-    out = subprocess.run(["pdftotext", "-layout", str(tmp_path / "t.pdf"), "-"],
+    out = subprocess.run([poppler("pdftotext"), "-layout", str(tmp_path / "t.pdf"), "-"],
                          check=True, capture_output=True, text=True).stdout
     for stub in stubs[:-1]:
         assert stub in out
@@ -388,7 +392,6 @@ def test_typst_line_start_markup(tmp_path):
 # -------------------------------------------------------------------------------- Word
 
 def _docx_texts(path: Path) -> list[list[str]]:
-    docx = pytest.importorskip("docx")
     document = docx.Document(str(path))
     return [[cell.text for cell in row.cells] for row in document.tables[0].rows]
 
@@ -406,7 +409,6 @@ def test_docx_holds_the_numbers(tmp_path):
 
 
 def test_docx_format(tmp_path):
-    docx = pytest.importorskip("docx")
     document = docx.Document()
     add_docx_table(document, regression_table())
     add_docx_table(document, bare_table())

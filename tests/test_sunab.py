@@ -7,21 +7,16 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SHARED
 
 from ipnstats import Cluster, SpecificationError
 from ipnstats.estimators.did.sunab import sun_abraham
-
-needs_shared = pytest.mark.skipif(
-    not (SHARED / "mpdta.csv").is_file(),
-    reason=f"reference data not found at {SHARED} (CI has it; a user's clone may not)")
 
 COLS = {"outcome": "lemp", "unit": "countyreal", "time": "year", "cohort": "first.treat"}
 
 
 @pytest.fixture(scope="module")
-def mpdta():
-    return pd.read_csv(SHARED / "mpdta.csv")
+def mpdta(reference_data):
+    return pd.read_csv(reference_data / "mpdta.csv")
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +37,6 @@ def universal_base_cells(data: pd.DataFrame, control: np.ndarray) -> pd.DataFram
     return pd.DataFrame(rows, columns=["group", "event", "att"])
 
 
-@needs_shared
 def test_catt_equal_cs_with_universal_base(fit, mpdta):
     cells = fit.cohort_effects.merge(universal_base_cells(mpdta, np.array([0])),
                                      on=["group", "event"], how="outer", validate="1:1")
@@ -54,7 +48,6 @@ def test_catt_equal_cs_with_universal_base(fit, mpdta):
                                [-0.0105, -0.1008, -0.0412, -0.0261], atol=5e-5)
 
 
-@needs_shared
 def test_aggregation_is_cohort_share_weighted_average(fit, mpdta):
     cells = universal_base_cells(mpdta, np.array([0]))
     sizes = mpdta.groupby("first.treat")["countyreal"].nunique()
@@ -72,7 +65,6 @@ def test_aggregation_is_cohort_share_weighted_average(fit, mpdta):
     assert np.allclose(w.groupby("term")["weight"].sum(), 1.0)
 
 
-@needs_shared
 def test_against_pyfixest_saturated_event_study(fit, mpdta):
     pf = pytest.importorskip("pyfixest")
     with warnings.catch_warnings():
@@ -95,7 +87,6 @@ def test_against_pyfixest_saturated_event_study(fit, mpdta):
     assert fit.df_inference == 499 and fit.n_clusters == 500 and fit.nobs == 2500
 
 
-@needs_shared
 def test_last_cohort_as_control(mpdta):
     treated_only = mpdta[mpdta["first.treat"] > 0]
     res = sun_abraham(treated_only, **COLS)
@@ -113,7 +104,6 @@ def test_last_cohort_as_control(mpdta):
     pd.testing.assert_series_equal(chosen.params, res.params)
 
 
-@needs_shared
 def test_window_trims_without_changing_cells(fit, mpdta):
     res = sun_abraham(mpdta, **COLS, window=(-2, 1))
     assert list(res.params.index) == ["event::-2", "event::0", "event::1", "ATT"]
@@ -126,7 +116,6 @@ def test_window_trims_without_changing_cells(fit, mpdta):
         sun_abraham(mpdta, **COLS, window=(0, 3))
 
 
-@needs_shared
 def test_always_treated_dropped_and_vcov_rechosen(fit, mpdta):
     always = mpdta.countyreal.unique()[:7]
     data = mpdta.assign(**{"first.treat": mpdta["first.treat"].where(
@@ -150,7 +139,6 @@ def test_cohort_must_be_constant_within_units():
         sun_abraham(data, outcome="y", unit="id", time="t", cohort="g")
 
 
-@needs_shared
 def test_unidentified_periods_and_cohorts_left_out(fit, mpdta):
     full = fit.cohort_effects.set_index(["group", "event"])["estimate"]
     no_control = mpdta[~((mpdta["first.treat"] == 0) & (mpdta["year"] == 2007))]

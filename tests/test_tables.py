@@ -66,7 +66,8 @@ def test_table_holds_each_models_numbers(two_models, study):
 
 
 def test_statsmodels_and_linearmodels_results_in_the_same_table(study):
-    smf = pytest.importorskip("statsmodels.formula.api")
+    import statsmodels.formula.api as smf
+
     lm = pytest.importorskip("linearmodels")
     fy = study.firm_year.dropna(subset=["log_revenue", "log_employees"])
     ours = panel_regression(fy, "log_revenue ~ member + log_employees", unit="firm_id",

@@ -7,14 +7,9 @@ from itertools import product
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SHARED
 
 import ipnstats
 from ipnstats import Cluster, SpecificationError, panel_regression, wild_bootstrap
-
-needs_shared = pytest.mark.skipif(
-    not SHARED.is_dir(),
-    reason=f"reference data not found at {SHARED} (CI has it; a user's clone may not)")
 
 FORMULA = "hasinsurance ~ selfemployed + post + post_self"
 TERMS = ["Intercept", "selfemployed", "post", "post_self"]
@@ -25,8 +20,8 @@ def _mc_se(p: float, reps: int) -> float:
 
 
 @pytest.fixture(scope="module")
-def gruber():
-    return pd.read_csv(SHARED / "roodman_collapsed.csv")
+def gruber(reference_data):
+    return pd.read_csv(reference_data / "roodman_collapsed.csv")
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +37,6 @@ def _gp(result, **kw):
 
 # --- boottest's published numbers -------------------------------------------------------
 
-@needs_shared
 def test_analytic_t_statistics_match_stata(gp_result):
     boot = _gp(gp_result, weights="webb", reps=999, ci=False)
     assert boot.statistic == pytest.approx(2.0194, abs=5e-5)  # cluster t(7)
@@ -54,14 +48,12 @@ def test_analytic_t_statistics_match_stata(gp_result):
         assert res.df_inference == 12
 
 
-@needs_shared
 def test_webb_wcr_p_value(gp_result):
     boot = _gp(gp_result, weights="webb", reps=99_999, seed=1)
     assert not boot.enumerated and boot.reps == 99_999
     assert abs(boot.p_value - 0.0757) < 3 * _mc_se(0.0757, 99_999)  # ~0.0025
 
 
-@needs_shared
 def test_webb_enumeration_reproduces_boottest_ten_million_draws(gp_result):
     # boottest drew 9,999,999 Webb vectors; 6^8 = 1,679,616 <= reps, so ipnstats uses
     # each possible vector once and gets the exact p-value.
@@ -74,7 +66,6 @@ def test_webb_enumeration_reproduces_boottest_ten_million_draws(gp_result):
     assert boot.conf_high == pytest.approx(0.071059, abs=2e-6)
 
 
-@needs_shared
 def test_webb_confidence_interval(gp_result):
     # boottest's [0.03877, 0.06997] comes from 999 draws: over 200 seeds the bounds of a
     # 999-draw interval vary with SD 0.0005 (low) and 0.0004 (high); allow about 3 SD.
@@ -87,7 +78,6 @@ def test_webb_confidence_interval(gp_result):
     assert small.conf_high == pytest.approx(0.06997, abs=0.0015)
 
 
-@needs_shared
 def test_mammen_wcr_p_value(gp_result):
     boot = _gp(gp_result, weights="mammen", reps=9999, seed=4)
     # the published p is itself from 9,999 draws: the difference has SD sqrt(2) MC SE
@@ -125,7 +115,6 @@ def _brute_force(X, y, codes, j, h0, impose_null):
 
 
 @pytest.mark.parametrize("impose_null", [True, False])
-@needs_shared
 def test_rademacher_enumeration_is_exact(gruber, gp_result, impose_null):
     X = np.column_stack([np.ones(len(gruber)), gruber[["selfemployed", "post", "post_self"]]])
     codes = pd.factorize(gruber["year"])[0]
@@ -143,7 +132,6 @@ def test_rademacher_enumeration_is_exact(gruber, gp_result, impose_null):
     assert any("weights='webb'" in n for n in runs[0].notes)  # 8 clusters
 
 
-@needs_shared
 def test_wcu_is_centred_on_the_estimate(gp_result):
     wcr = _gp(gp_result, weights="webb", reps=9999)
     wcu = _gp(gp_result, weights="webb", reps=9999, impose_null=False)
@@ -280,7 +268,6 @@ def test_other_linear_estimators(estimator, effects):
 
 # --- the result object -------------------------------------------------------------------
 
-@needs_shared
 def test_result_tidy_and_text(gp_result):
     boot = _gp(gp_result, weights="webb", reps=999, seed=5)
     row = boot.tidy()
@@ -302,7 +289,6 @@ def test_result_tidy_and_text(gp_result):
 
 # --- bad input ---------------------------------------------------------------------------
 
-@needs_shared
 def test_bad_input_messages(gp_result):
     with pytest.raises(SpecificationError, match=r"unknown term 'post_sef'.*post_self"):
         wild_bootstrap(gp_result, "post_sef", cluster="year")

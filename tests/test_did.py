@@ -4,14 +4,12 @@
 import numpy as np
 import pandas as pd
 import pytest
+from reference import load
 
 from ipnstats import Cluster
 from ipnstats.estimators.did import participation_effect
 
-ATT_GT = {2004: [-0.0105, -0.0704, -0.1373, -0.1008], 2006: [0.0065, -0.0028, -0.0046, -0.0412],
-          2007: [0.0305, -0.0027, -0.0311, -0.0261]}
-SE_GT = [0.0233, 0.0310, 0.0364, 0.0344, 0.0233, 0.0196, 0.0178, 0.0202, 0.0150, 0.0164,
-         0.0179, 0.0167]
+R_DID = load("did/mpdta")  # R did's att_gt and aggte on mpdta (tests/reference/did)
 
 
 @pytest.fixture(scope="module")
@@ -27,35 +25,33 @@ def _close(values, expected, digits=4):
 
 
 def test_att_gt_and_analytic_se(mpdta_result):
-    cells = mpdta_result.att_gt
-    assert list(cells["group"].unique()) == [2004, 2006, 2007]
-    _close(cells["att"], [v for g in (2004, 2006, 2007) for v in ATT_GT[g]])
-    _close(cells["std_error"], SE_GT)
+    cells, published = mpdta_result.att_gt, R_DID["att_gt"]
+    assert list(cells["group"].unique()) == published["groups"]
+    _close(cells["att"], [v for row in published["att"] for v in row])
+    _close(cells["std_error"], [v for row in published["se"] for v in row])
     assert list(cells["base"][:4]) == [2003] * 4  # post cells: base g - 1
     assert list(cells["base"][4:6]) == [2003, 2004]  # pre cells: varying base t - 1
 
 
 def test_aggregations(mpdta_result):
+    aggte = R_DID["aggte"]
     simple = mpdta_result.tidy().set_index("term")
-    _close([simple.loc["ATT", "estimate"], simple.loc["ATT", "std_error"]], [-0.0400, 0.0120])
-    event = mpdta_result.aggregate("event").tidy().set_index("term")
-    _close(event["estimate"][[f"event::{e}" for e in range(-3, 4)]],
-           [0.0305, -0.0006, -0.0245, -0.0199, -0.0510, -0.1373, -0.1008])
-    _close(event.loc["ATT", ["estimate", "std_error"]], [-0.0772, 0.0200])
-    group = mpdta_result.aggregate("group").tidy().set_index("term")
-    _close(group["estimate"][["cohort::2004", "cohort::2006", "cohort::2007"]],
-           [-0.0797, -0.0229, -0.0261])
-    _close(group.loc["ATT", ["estimate", "std_error"]], [-0.0310, 0.0124])
-    calendar = mpdta_result.aggregate("calendar").tidy().set_index("term")
-    _close(calendar["estimate"][[f"time::{t}" for t in range(2004, 2008)]],
-           [-0.0105, -0.0704, -0.0488, -0.0371])
-    _close(calendar.loc["ATT", ["estimate", "std_error"]], [-0.0417, 0.0160])
+    _close([simple.loc["ATT", "estimate"], simple.loc["ATT", "std_error"]],
+           [aggte["simple"]["overall_att"], aggte["simple"]["overall_se"]])
+    for kind, r_type, prefix in (("event", "dynamic", "event"), ("group", "group", "cohort"),
+                                 ("calendar", "calendar", "time")):
+        tidy = mpdta_result.aggregate(kind).tidy().set_index("term")
+        published = aggte[r_type]
+        _close(tidy["estimate"][[f"{prefix}::{e}" for e in published["att_by"]]],
+               list(published["att_by"].values()))
+        _close(tidy.loc["ATT", ["estimate", "std_error"]],
+               [published["overall_att"], published["overall_se"]])
 
 
 def test_pretrend_test(mpdta_result):
     test = mpdta_result.pretrend_test()
     assert test.df_num == 5 and test.df_denom is None
-    assert round(test.p_value, 5) == 0.16812
+    assert round(test.p_value, 5) == R_DID["pretest_p_value"]
 
 
 def test_multiplier_bootstrap_close_to_analytic(reference_data, mpdta_result):

@@ -7,17 +7,19 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from reference import load
 
 import ipnstats
 
 moderndid = pytest.importorskip("moderndid", reason="moderndid is a test dependency")
 
-# R did 2.1.2 reference manual, att_gt(..., xformla = ~lpop), est_method "dr".
-PUBLISHED_DR = [-0.0145, -0.0764, -0.1404, -0.1069, -0.0005, -0.0062, 0.0010, -0.0413,
-                0.0267, -0.0046, -0.0284, -0.0288]
-PUBLISHED_DYNAMIC = {"ATT": -0.0804, "event::-3": 0.0267, "event::-2": -0.0036,
-                     "event::-1": -0.0232, "event::0": -0.0211, "event::1": -0.0530,
-                     "event::2": -0.1404, "event::3": -0.1069}
+# R did 2.1.2 reference manual, att_gt(..., xformla = ~lpop), est_method "dr"
+# (tests/reference/did).
+R_DID_DR = load("did/mpdta_lpop_dr")
+PUBLISHED_DR = [v for row in R_DID_DR["att_gt"]["att"] for v in row]
+PUBLISHED_DYNAMIC = {"ATT": R_DID_DR["aggte"]["dynamic"]["overall_att"],
+                     **{f"event::{e}": v
+                        for e, v in R_DID_DR["aggte"]["dynamic"]["att_by"].items()}}
 
 
 @pytest.fixture(scope="module")

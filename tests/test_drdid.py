@@ -2,19 +2,10 @@
 and did), against att_gt.cell_effect without covariates, and their failure messages.
 
 Published R did output for mpdta with ``xformla = ~lpop`` (default ``est_method =
-"dr"``, never-treated controls, varying base period), from the did reference manual
-(version 2.1.2, att_gt examples) and the ddml "did" article, which agree; the
-standard errors printed there are multiplier-bootstrap ones (bstrap = TRUE), so only
-the estimates are pinned:
-
-    ATT(g,t)   2004     2005     2006     2007
-    g = 2004  -0.0145  -0.0764  -0.1404  -0.1069
-    g = 2006  -0.0005  -0.0062   0.0010  -0.0413
-    g = 2007   0.0267  -0.0046  -0.0284  -0.0288
-
-    aggte(type = "dynamic"): overall -0.0804; e = -3..3: 0.0267, -0.0036, -0.0232,
-    -0.0211, -0.0530, -0.1404, -0.1069 (ddml article).
-    not-yet-treated controls (manual): 2004 cohort -0.0212, -0.0816, -0.1382, -0.1069.
+"dr"``, never-treated controls, varying base period): tests/reference/did/
+mpdta_lpop_dr.json, from the did reference manual (version 2.1.2, att_gt examples) and
+the ddml "did" article, which agree; the standard errors printed there are
+multiplier-bootstrap ones (bstrap = TRUE), so only the estimates are pinned.
 """
 
 import warnings
@@ -22,6 +13,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from reference import load
 from scipy.special import expit
 
 from ipnstats.estimators.did.att_gt import cell_effect
@@ -39,9 +31,8 @@ moderndid = pytest.importorskip("moderndid")
 
 MODERNDID = {"reg": moderndid.reg_did_panel, "ipw": moderndid.std_ipw_did_panel,
              "dr": moderndid.drdid_panel}
-PUBLISHED_DR = {2004: [-0.0145, -0.0764, -0.1404, -0.1069],
-                2006: [-0.0005, -0.0062, 0.0010, -0.0413],
-                2007: [0.0267, -0.0046, -0.0284, -0.0288]}
+_R_DID_DR = load("did/mpdta_lpop_dr")["att_gt"]  # the table above (tests/reference/did)
+PUBLISHED_DR = dict(zip(_R_DID_DR["groups"], _R_DID_DR["att"], strict=True))
 
 
 def _simulate(n=1000, seed=3):

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pingouin as pg
 import pytest
+from reference import load
 
 import ipnstats
 from ipnstats import Cluster, SpecificationError
@@ -212,43 +213,47 @@ def test_process_model4_parity(reference_data):
     data = pd.read_csv(reference_data / "process_parity" / "Data_Model4.csv")
     res = mediation(data, x="x", m=["m1", "m2"], y="y", n_boot=5000, ci="bc", seed=1)
     hc3 = res.with_vcov("hc3").tidy().set_index("term")
-    expected = {"a::m1": (.9637, .0306, 31.4854), "a::m2": (-.9719, .0301, -32.3062),
-                "b::m1": (.9870, .0331, 29.8099), "b::m2": (.9811, .0311, 31.5778),
-                "direct": (1.0523, .0566, 18.5862)}
-    for term, values in expected.items():
+    printed = load("process/model4")  # tests/reference/process
+    paths = {"a::m1": ("m1", "x"), "a::m2": ("m2", "x"), "b::m1": ("y", "m1"),
+             "b::m2": ("y", "m2"), "direct": ("y", "x")}
+    for term, (outcome, label) in paths.items():
+        values = printed["outcomes"][outcome]["model"][label][:3]  # coeff, se, t
         np.testing.assert_allclose(hc3.loc[term, ["estimate", "std_error", "statistic"]]
                                    .to_numpy(float), values, atol=0.00005 + 1e-9)
     np.testing.assert_allclose(hc3.loc["direct", ["conf_low", "conf_high"]].to_numpy(float),
-                               [.9412, 1.1634], atol=0.00005)
+                               printed["direct_effect"]["row"][4:], atol=0.00005)
     boot = res.tidy().set_index("term")
     terms = ["indirect::m1", "indirect::m2", "indirect::total"]
-    np.testing.assert_allclose(boot.loc[terms, "estimate"], [.9511, -.9535, -.0024], atol=5e-5)
+    indirect = printed["indirect_effects"]["rows"]  # Effect, Boot SE, BootLLCI, BootULCI
+    rows = [indirect[label] for label in ("m1", "m2", "TOTAL")]
+    np.testing.assert_allclose(boot.loc[terms, "estimate"], [r[0] for r in rows], atol=5e-5)
     # Monte-Carlo quantities: boot SE and bias-corrected bounds of 5,000 draws
-    np.testing.assert_allclose(boot.loc[terms, "std_error"], [.0434, .0428, .0616], atol=0.003)
+    np.testing.assert_allclose(boot.loc[terms, "std_error"], [r[1] for r in rows], atol=0.003)
     np.testing.assert_allclose(boot.loc[terms, ["conf_low", "conf_high"]].to_numpy(float),
-                               [[.8667, 1.0361], [-1.0380, -.8697], [-.1253, .1183]], atol=0.012)
+                               [r[2:] for r in rows], atol=0.012)
 
 
 def test_hayes_estress(reference_data):
-    """Hayes (2018), economic stress -> depressed affect -> withdrawal intentions (n = 262).
-
-    Sec. 3.5 (no covariates): a = .173 (.030), b = .769 (.103), c' = -.077 (.052),
-    c = .056 (.054), ab = .133. Table 4.1 (covariates ese, sex, tenure): a = .159,
-    b = .707, c' = -.094, ab = .113.
-    """
+    """Hayes (2018), economic stress -> depressed affect -> withdrawal intentions (n = 262):
+    sec. 3.5 (no covariates) and table 4.1 (covariates ese, sex, tenure), as printed
+    (tests/reference/hayes/book.json)."""
+    book = load("hayes/book")["estress"]
     data = pd.read_csv(reference_data / "hayes" / "estress.csv")
     plain = mediation(data, x="estress", m="affect", y="withdraw", n_boot=2000)
     terms = ["a::affect", "b::affect", "direct", "total", "indirect::affect"]
-    np.testing.assert_allclose(plain.params[terms], [.173, .769, -.077, .056, .133], atol=5e-4)
-    np.testing.assert_allclose(plain.std_errors[terms[:4]], [.030, .103, .052, .054], atol=5e-4)
+    paths = [book["no_covariates"][k] for k in ("a", "b", "c_prime", "c")]  # (b, se)
+    np.testing.assert_allclose(plain.params[terms],
+                               [p[0] for p in paths] + [book["no_covariates"]["ab"]], atol=5e-4)
+    np.testing.assert_allclose(plain.std_errors[terms[:4]], [p[1] for p in paths], atol=5e-4)
     assert plain.nobs == 262 and plain.df_inference == 259
     low, high = plain.tidy().set_index("term").loc["indirect::affect", ["conf_low", "conf_high"]]
     assert 0.05 < low < 0.09 and 0.18 < high < 0.22
     adjusted = mediation(data, x="estress", m="affect", y="withdraw",
                          covariates=["ese", "sex", "tenure"], n_boot=2000)
+    with_covariates = book["covariates"]
     np.testing.assert_allclose(adjusted.params[["a::affect", "b::affect", "indirect::affect"]],
-                               [.159, .707, .113], atol=5e-4)
-    assert adjusted.params["direct"] == pytest.approx(-.094, abs=6e-4)
+                               [with_covariates[k] for k in ("a", "b", "ab")], atol=5e-4)
+    assert adjusted.params["direct"] == pytest.approx(with_covariates["c_prime"], abs=6e-4)
 
 
 # ------------------------------------------------------------------ result contract

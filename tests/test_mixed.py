@@ -6,11 +6,14 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from reference import load
 
 import ipnstats
 from ipnstats import SpecificationError
 from ipnstats.estimators import lmm, mixed
 from ipnstats.estimators.mixed import GEEResult, MixedResult, mixed_model
+
+LME4 = load("lme4/dietox")  # lme4's dietox fits (tests/reference/lme4)
 
 
 @pytest.fixture(scope="module")
@@ -34,33 +37,38 @@ def agrees(value: float, reference: float, digits: int) -> bool:
 
 
 def test_dietox_random_intercept_matches_lme4(dietox):
+    lme4 = LME4["random_intercept"]
     res = mixed_model(dietox, "Weight ~ Time", groups="Pig")
-    assert -2 * res.fit["loglik"] == pytest.approx(4809.6, abs=0.05)  # REML criterion
-    assert printed(res.params["Intercept"], 5) == 15.72352
-    assert printed(res.std_errors["Intercept"], 5) == 0.78805
-    assert printed(res.params["Time"], 5) == 6.94251
-    assert printed(res.std_errors["Time"], 5) == 0.03339
+    assert -2 * res.fit["loglik"] == pytest.approx(lme4["reml_criterion"], abs=0.05)
+    (b0, se0), (b1, se1) = lme4["coef"]["(Intercept)"], lme4["coef"]["Time"]
+    assert printed(res.params["Intercept"], 5) == b0
+    assert printed(res.std_errors["Intercept"], 5) == se0
+    assert printed(res.params["Time"], 5) == b1
+    assert printed(res.std_errors["Time"], 5) == se1
     vc = res.variance_components().set_index("group")["variance"]
-    assert vc["Pig"] == pytest.approx(40.39, abs=0.005)
-    assert vc["Residual"] == pytest.approx(11.37, abs=0.005)
+    assert vc["Pig"] == pytest.approx(lme4["variance"]["Pig"], abs=0.005)
+    assert vc["Residual"] == pytest.approx(lme4["variance"]["Residual"], abs=0.005)
     assert res.converged and not res.singular and res.notes == ()
     assert res.nobs == 861 and res.n_units == 72 and res.df_inference is None
 
 
 def test_dietox_random_slope_matches_lme4(dietox):
+    lme4 = LME4["random_slope"]
     res = mixed_model(dietox, "Weight ~ Time", groups="Pig", re_formula="1 + Time")
-    assert -2 * res.fit["loglik"] == pytest.approx(4434.1, abs=0.05)
-    assert printed(res.params["Intercept"], 5) == 15.73865
-    assert agrees(res.std_errors["Intercept"], 0.55012, 5)
-    assert printed(res.params["Time"], 5) == 6.93901
-    assert agrees(res.std_errors["Time"], 0.07982, 5)
+    assert -2 * res.fit["loglik"] == pytest.approx(lme4["reml_criterion"], abs=0.05)
+    (b0, se0), (b1, se1) = lme4["coef"]["(Intercept)"], lme4["coef"]["Time"]
+    assert printed(res.params["Intercept"], 5) == b0
+    assert agrees(res.std_errors["Intercept"], se0, 5)
+    assert printed(res.params["Time"], 5) == b1
+    assert agrees(res.std_errors["Time"], se1, 5)
     vc = res.variance_components().set_index(["group", "term"])["variance"]
-    assert vc[("Pig", "(Intercept)")] == pytest.approx(19.493, rel=1e-3)
-    assert vc[("Pig", "Time")] == pytest.approx(0.416, rel=1e-3)
-    assert vc[("Residual", "")] == pytest.approx(6.038, rel=1e-3)
+    variance = lme4["variance"]
+    assert vc[("Pig", "(Intercept)")] == pytest.approx(variance["Pig (Intercept)"], rel=1e-3)
+    assert vc[("Pig", "Time")] == pytest.approx(variance["Pig Time"], rel=1e-3)
+    assert vc[("Residual", "")] == pytest.approx(variance["Residual"], rel=1e-3)
     assert res.converged and res.formula == "Weight ~ Time + (1 + Time | Pig)"
     pars = res.tidy(effects="ran_pars").set_index("term")["estimate"]
-    assert pars["sd__Time"] == pytest.approx(np.sqrt(0.416), rel=1e-3)
+    assert pars["sd__Time"] == pytest.approx(np.sqrt(variance["Pig Time"]), rel=1e-3)
     assert -1 < pars["cor__(Intercept).Time"] < 1
     modes = res.random_effects("Pig")
     assert list(modes.columns) == ["(Intercept)", "Time"] and len(modes) == 72
@@ -84,7 +92,7 @@ def test_dietox_random_slope_is_reached_from_a_bad_start(dietox, monkeypatch):
     assert "Nelder-Mead" in calls and res.converged
     assert res.optimizer.startswith("Nelder-Mead")
     assert -2 * res.fit["loglik"] == pytest.approx(4434.0949, abs=1e-3)
-    assert agrees(res.std_errors["Time"], 0.07982, 5)
+    assert agrees(res.std_errors["Time"], LME4["random_slope"]["coef"]["Time"][1], 5)
 
 
 def test_dietox_matches_statsmodels_mixedlm(dietox):

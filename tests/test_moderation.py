@@ -7,12 +7,17 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from reference import load
 from scipy import stats
 from scipy.special import expit
 
 import ipnstats
 from ipnstats import Cluster, SpecificationError
 from ipnstats.estimators.moderation import jn_bounds, process_percentiles
+
+PROCESS_1 = load("process/model1")  # PROCESS 2.16.3 output (tests/reference/process)
+HAYES = load("hayes/book")["disaster"]  # Hayes (2022), ch. 7 (tests/reference/hayes)
+OURS = {"constant": "Intercept", "int_1": "x:m"}  # PROCESS's labels -> our terms
 
 
 @pytest.fixture(scope="module")
@@ -24,28 +29,25 @@ def test_process_2163_model_1_hc3_to_printed_digits(reference_data):
     data = pd.read_csv(reference_data / "process_parity" / "Data_Model1.csv")
     res = ipnstats.moderation(data, y="y", x="x", w="m", vcov="hc3")
     tidy = res.tidy().set_index("term")
-    printed = {"Intercept": (.9197, .0430, 21.4126, .8354, 1.0040),
-               "m": (1.0064, .0424, 23.7380, .9232, 1.0896),
-               "x": (1.0286, .0303, 33.9907, .9692, 1.0880),
-               "x:m": (.9670, .0300, 32.2261, .9081, 1.0259)}
-    for term, (b, se, t, lo, hi) in printed.items():
-        row = tidy.loc[term]
+    printed = PROCESS_1["model"]["rows"]
+    for label, (b, se, t, _p, lo, hi) in printed.items():
+        row = tidy.loc[OURS.get(label, label)]
         assert row["estimate"] == pytest.approx(b, abs=5e-5)
         assert row["std_error"] == pytest.approx(se, abs=5e-5)
         assert row["statistic"] == pytest.approx(t, abs=5e-4)
         assert (row["conf_low"], row["conf_high"]) == pytest.approx((lo, hi), abs=5e-5)
-    assert res.glance()["r2"].iloc[0] == pytest.approx(.8531, abs=5e-5)
+    assert res.glance()["r2"].iloc[0] == pytest.approx(PROCESS_1["model_summary"]["R-sq"],
+                                                       abs=5e-5)
     slopes = res.simple_slopes(at="mean_sd")
-    printed = [(-.9795, .0815, .0447, 1.8230, .0686, -.0062, .1691),
-               (.0188, 1.0468, .0302, 34.6650, .0000, .9875, 1.1060),
-               (1.0171, 2.0121, .0403, 49.9625, .0000, 1.9331, 2.0911)]
+    printed = PROCESS_1["conditional_effects"]["rows"]  # m, Effect, se, t, p, LLCI, ULCI
     cols = ["w", "estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high"]
     for (_, row), want in zip(slopes.iterrows(), printed, strict=True):
         got = row[cols].to_numpy(float)
         tol = np.r_[5e-5, 5e-5, 5e-5, 5e-4, 5e-5, 5e-5, 5e-5]
         assert (np.abs(got - np.array(want)) <= tol).all(), (got, want)
     # PROCESS 3's default vcov is iid: a different, documented, convention
-    assert res.with_vcov("iid").std_errors["x:m"] != pytest.approx(.0300, abs=5e-5)
+    hc3_se = PROCESS_1["model"]["rows"]["int_1"][1]
+    assert res.with_vcov("iid").std_errors["x:m"] != pytest.approx(hc3_se, abs=5e-5)
 
 
 def test_disaster_against_statsmodels_and_hayes_book(disaster):
@@ -58,16 +60,16 @@ def test_disaster_against_statsmodels_and_hayes_book(disaster):
     hc3 = ref.get_robustcov_results("HC3")
     np.testing.assert_allclose(res.with_vcov("hc3").std_errors.to_numpy(), hc3.bse, rtol=1e-10)
     # Hayes (2022), ch. 7: coefficients and the 16th/50th/84th percentiles of skepticism
-    assert res.params.round(3).tolist() == [2.452, -0.562, 0.105, 0.201]
+    assert res.params.round(3).tolist() == list(HAYES["coef"].values())
     slopes = res.simple_slopes()
-    assert slopes["w"].round(3).tolist() == [1.592, 2.8, 5.2]
-    assert slopes["estimate"].round(3).tolist() == [-0.242, 0.001, 0.484]
+    assert slopes["w"].round(3).tolist() == HAYES["probe"]["skeptic"]
+    assert slopes["estimate"].round(3).tolist() == HAYES["probe"]["effect"]
     # Johnson-Neyman: the book's bounds and shares of cases below/above them
-    jn = res.johnson_neyman()
-    assert np.round(jn.bounds, 3).tolist() == [1.171, 3.934]
+    jn, book = res.johnson_neyman(), HAYES["johnson_neyman"]
+    assert np.round(jn.bounds, 3).tolist() == book["bounds"]
     assert jn.in_range == (True, True)
-    assert jn.regions["share"].round(5).tolist() == [0.06635, 0.61137, 0.32227]
-    assert jn.regions["significant"].tolist() == [True, False, True]
+    assert jn.regions["share"].round(5).tolist() == book["share"]
+    assert jn.regions["significant"].tolist() == book["significant"]
     assert "skeptic <= 1.171 or skeptic >= 3.934" in jn.significant_where
 
 

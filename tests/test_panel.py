@@ -6,9 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import EXAMPLE
+from reference import load
 
 import ipnstats
 from ipnstats import Cluster, SpecificationError, panel_regression
+
+# Wooldridge's jtrain (textbook and Stata) and R sandwich on PetersenCL (tests/reference/panel)
+JTRAIN = load("panel/jtrain")
+PETERSEN = load("panel/petersen")
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +32,12 @@ def firm_year():
     return ipnstats.load_study(EXAMPLE).firm_year
 
 
+def _ours(coef: dict, names: dict[str, str] | None = None) -> dict:
+    """A published ``{label: (estimate, se)}`` with its labels renamed to our terms."""
+    names = names or {}
+    return {names.get(label, label): values for label, values in coef.items()}
+
+
 def _check(res, expected: dict, digits: int) -> None:
     """Estimates and SEs agree to the printed digits: |diff| <= half a unit of the last."""
     tol = 0.5 * 10.0**-digits + 1e-12
@@ -38,10 +49,10 @@ def _check(res, expected: dict, digits: int) -> None:
 def test_jtrain_fixed_effects(jtrain):
     res = panel_regression(jtrain, "lscrap ~ d88 + d89 + grant + grant_1", unit="fcode",
                            time="year", effects=("unit",))
-    _check(res, {"d88": (-0.080, 0.109), "d89": (-0.247, 0.133), "grant": (-0.252, 0.151),
-                 "grant_1": (-0.422, 0.210)}, 3)
-    assert res.nobs == 162 and res.n_units == 54
-    assert round(res.fit["r2_within"], 3) == 0.201
+    published = JTRAIN["fixed_effects"]
+    _check(res, _ours(published["coef"]), published["digits"])
+    assert res.nobs == published["n"] and res.n_units == 54
+    assert round(res.fit["r2_within"], 3) == published["r2_within"]
     assert res.df_inference == 162 - 54 - 4
     assert res.fixed_effects == ("fcode",)
 
@@ -49,8 +60,10 @@ def test_jtrain_fixed_effects(jtrain):
 def test_jtrain_first_difference(jtrain):
     res = panel_regression(jtrain[jtrain["year"] <= 1988], "lscrap ~ grant", unit="fcode",
                            time="year", estimator="first_difference")
-    _check(res, {"Intercept": (-0.057, 0.097), "grant": (-0.317, 0.164)}, 3)
-    assert res.nobs == 54 and round(res.fit["r2"], 3) == 0.067
+    published = JTRAIN["first_difference"]
+    _check(res, _ours(published["coef"], {"intercept": "Intercept", "cgrant": "grant"}),
+           published["digits"])
+    assert res.nobs == published["n"] and round(res.fit["r2"], 3) == published["r2"]
     # the same as the published regression on the pre-differenced columns
     pooled = panel_regression(jtrain[jtrain["year"] == 1988], "clscrap ~ cgrant",
                               unit="fcode", time="year", estimator="pooled")
@@ -60,33 +73,35 @@ def test_jtrain_first_difference(jtrain):
 def test_jtrain_random_effects_stata(jtrain):
     res = panel_regression(jtrain, "lscrap ~ d88 + d89 + union + grant + grant_1",
                            unit="fcode", time="year", estimator="random")
-    _check(res, {"Intercept": (0.4148333, 0.2434322), "d88": (-0.0934519, 0.1091559),
-                 "d89": (-0.2698336, 0.1316496), "union": (0.5478021, 0.410625),
-                 "grant": (-0.214696, 0.1477838), "grant_1": (-0.3770698, 0.2053516)}, 6)
-    assert abs(res.extra["sigma_u"] - 1.3900287) < 5e-7
-    assert abs(res.extra["sigma_e"] - 0.49774421) < 5e-8
+    published = JTRAIN["random_effects"]
+    _check(res, _ours(published["coef"], {"_cons": "Intercept"}), published["digits"])
+    assert abs(res.extra["sigma_u"] - published["sigma_u"]) < 5e-7
+    assert abs(res.extra["sigma_e"] - published["sigma_e"]) < 5e-8
     assert res.df_inference is None  # z statistics, as Stata's xtreg, re
 
 
 def test_petersen_one_way_clusters(petersen):
     res = panel_regression(petersen, "y ~ x", unit="firm", time="year", estimator="pooled")
-    assert round(res.params["x"], 4) == 1.0348
-    assert round(res.std_errors["x"], 4) == 0.0286
+    se = PETERSEN["se"]
+    assert round(res.params["x"], 4) == PETERSEN["coef"]["x"]
+    assert round(res.std_errors["x"], 4) == se["ols"]["x"]
     firm = res.with_vcov(Cluster("firm"))
-    assert round(firm.std_errors["x"], 6) == 0.050596
-    assert round(firm.std_errors["Intercept"], 6) == 0.067013
+    assert round(firm.std_errors["x"], 6) == se["cluster_firm"]["x"]
+    assert round(firm.std_errors["Intercept"], 6) == se["cluster_firm"]["(Intercept)"]
     assert firm.n_clusters == 500 and firm.df_inference == 499
-    assert round(res.with_vcov(Cluster("firm", adjust=False)).std_errors["x"], 6) == 0.050540
-    assert round(res.with_vcov(Cluster("year")).std_errors["x"], 4) == 0.0334
+    unadjusted = res.with_vcov(Cluster("firm", adjust=False))
+    assert round(unadjusted.std_errors["x"], 6) == se["cluster_firm_no_adjustment"]["x"]
+    assert round(res.with_vcov(Cluster("year")).std_errors["x"], 4) == se["cluster_year"]["x"]
 
 
 def test_petersen_two_way_both_conventions(petersen):
     res = panel_regression(petersen, "y ~ x", unit="firm", time="year", estimator="pooled")
     each = res.with_vcov(Cluster("firm", "year", df="each"))  # R sandwich, multi0 = TRUE
-    assert round(each.std_errors["x"], 6) == 0.053561
-    assert round(each.std_errors["Intercept"], 6) == 0.065066
+    se = PETERSEN["se"]
+    assert round(each.std_errors["x"], 6) == se["cluster_firm_year_multi0"]["x"]
+    assert round(each.std_errors["Intercept"], 6) == se["cluster_firm_year_multi0"]["(Intercept)"]
     smaller = res.with_vcov(Cluster("firm", "year"))  # default: reghdfe / fixest
-    assert round(smaller.std_errors["x"], 4) == 0.0553
+    assert round(smaller.std_errors["x"], 4) == se["cluster_firm_year_smaller_g"]["x"]
     assert smaller.n_clusters == 10 and smaller.df_inference == 9
     assert any("Only 10 clusters" in n for n in smaller.inference_notes)
 

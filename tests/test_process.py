@@ -7,10 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from reference import load
 
 import ipnstats
 from ipnstats import SpecificationError
 from ipnstats.estimators.process import logit_batch
+
+# PROCESS 2.16.3 output, models 1 and 4 (tests/reference/process)
+PROCESS_1, PROCESS_4 = load("process/model1"), load("process/model4")
 
 
 @pytest.fixture(scope="module")
@@ -25,25 +29,24 @@ def test_process_2163_model_4_hc3_bias_corrected(parity):
     res = ipnstats.conditional_process(parity(4), model=4, x="x", m=["m1", "m2"], y="y",
                                        vcov="hc3", ci="bc", n_boot=5000, seed=1)
     paths = res.paths().set_index(["equation", "term"])
-    printed = {("m1", "Intercept"): (1.0534, .0429), ("m1", "x"): (.9637, .0306),
-               ("m2", "Intercept"): (.9210, .0428), ("m2", "x"): (-.9719, .0301),
-               ("y", "Intercept"): (1.0079, .0667), ("y", "m1"): (.9870, .0331),
-               ("y", "m2"): (.9811, .0311), ("y", "x"): (1.0523, .0566)}
-    for key, (b, se) in printed.items():
-        assert paths.loc[key, "estimate"] == pytest.approx(b, abs=5e-5)
-        assert paths.loc[key, "std_error"] == pytest.approx(se, abs=5e-5)
+    outcomes = PROCESS_4["outcomes"]
+    for outcome, printed in outcomes.items():
+        for label, (b, se, *_) in printed["model"].items():
+            key = (outcome, "Intercept" if label == "constant" else label)
+            assert paths.loc[key, "estimate"] == pytest.approx(b, abs=5e-5)
+            assert paths.loc[key, "std_error"] == pytest.approx(se, abs=5e-5)
     eqs = res.equations().set_index("outcome")
-    assert eqs["r2"].round(4).tolist() == [.5043, .5052, .7509]
-    assert eqs["mse"].round(4).tolist() == [.9961, 1.0095, 1.0292]
-    assert eqs["statistic"].round(4).tolist() == [991.3306, 1043.6906, 883.3145]
+    summaries = [outcomes[o]["model_summary"] for o in ("m1", "m2", "y")]
+    assert eqs["r2"].round(4).tolist() == [s["R-sq"] for s in summaries]
+    assert eqs["mse"].round(4).tolist() == [s["MSE"] for s in summaries]
+    assert eqs["statistic"].round(4).tolist() == [s["F"] for s in summaries]
     direct = res.direct_effect().iloc[0]
     assert (direct["estimate"], direct["std_error"], direct["statistic"]) == pytest.approx(
-        (1.0523, .0566, 18.5862), abs=5e-5)
+        PROCESS_4["direct_effect"]["row"][:3], abs=5e-5)
     ind = res.indirect_effects().set_index("mediator")
-    printed = {"total": (-.0024, .0616, -.1253, .1183), "m1": (.9511, .0434, .8667, 1.0361),
-               "m2": (-.9535, .0428, -1.0380, -.8697)}
-    for m, (b, se, lo, hi) in printed.items():
-        row = ind.loc[m]
+    printed = PROCESS_4["indirect_effects"]["rows"]  # Effect, Boot SE, BootLLCI, BootULCI
+    for label, (b, se, lo, hi) in printed.items():
+        row = ind.loc["total" if label == "TOTAL" else label]
         assert row["estimate"] == pytest.approx(b, abs=5e-5)
         # bootstrap: within Monte-Carlo error of 5,000 draws
         assert row["std_error"] == pytest.approx(se, abs=0.004)
@@ -56,11 +59,13 @@ def test_process_2163_model_1_through_conditional_process(parity):
     res = ipnstats.conditional_process(parity(1), model=1, x="x", w="m", y="y", vcov="hc3",
                                        at="mean_sd", n_boot=10)
     eq = res.equations().iloc[0]
-    assert (eq["r2"], eq["mse"], eq["statistic"]) == pytest.approx((.8531, 1.0097, 1877.8535),
-                                                                  abs=5e-5)
+    summary = PROCESS_1["model_summary"]
+    assert (eq["r2"], eq["mse"], eq["statistic"]) == pytest.approx(
+        (summary["R-sq"], summary["MSE"], summary["F"]), abs=5e-5)
     direct = res.direct_effect()
-    assert direct["estimate"].round(4).tolist() == [.0815, 1.0468, 2.0121]
-    assert direct["std_error"].round(4).tolist() == [.0447, .0302, .0403]
+    printed = PROCESS_1["conditional_effects"]["rows"]  # m, Effect, se, t, p, LLCI, ULCI
+    assert direct["estimate"].round(4).tolist() == [row[1] for row in printed]
+    assert direct["std_error"].round(4).tolist() == [row[2] for row in printed]
     with pytest.raises(SpecificationError, match="no mediator"):
         res.indirect_effects()
 

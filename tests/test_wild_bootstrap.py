@@ -7,11 +7,15 @@ from itertools import product
 import numpy as np
 import pandas as pd
 import pytest
+from reference import load
 
 import ipnstats
 from ipnstats import Cluster, SpecificationError, panel_regression, wild_bootstrap
 
 FORMULA = "hasinsurance ~ selfemployed + post + post_self"
+BOOTTEST = load("boottest/gruber_poterba")  # Stata boottest (tests/reference/boottest)
+H0 = BOOTTEST["h0"]
+WCR = BOOTTEST["wcr"]
 TERMS = ["Intercept", "selfemployed", "post", "post_self"]
 
 
@@ -32,18 +36,19 @@ def gp_result(gruber):
 
 
 def _gp(result, **kw):
-    return wild_bootstrap(result, "post_self", cluster="year", h0=0.04, **kw)
+    return wild_bootstrap(result, "post_self", cluster="year", h0=H0, **kw)
 
 
 # --- boottest's published numbers -------------------------------------------------------
 
 def test_analytic_t_statistics_match_stata(gp_result):
     boot = _gp(gp_result, weights="webb", reps=999, ci=False)
-    assert boot.statistic == pytest.approx(2.0194, abs=5e-5)  # cluster t(7)
+    assert boot.statistic == pytest.approx(BOOTTEST["t"]["cluster"], abs=5e-5)  # t(7)
     assert boot.n_clusters == 8
-    for vcov, t in (("hc1", 1.5097), ("iid", 1.5215)):  # t(12)
+    for vcov in ("hc1", "iid"):  # t(12)
+        t = BOOTTEST["t"][vcov]
         res = gp_result.with_vcov(vcov)
-        stat = (res.params["post_self"] - 0.04) / res.std_errors["post_self"]
+        stat = (res.params["post_self"] - H0) / res.std_errors["post_self"]
         assert stat == pytest.approx(t, abs=5e-5)
         assert res.df_inference == 12
 
@@ -51,7 +56,8 @@ def test_analytic_t_statistics_match_stata(gp_result):
 def test_webb_wcr_p_value(gp_result):
     boot = _gp(gp_result, weights="webb", reps=99_999, seed=1)
     assert not boot.enumerated and boot.reps == 99_999
-    assert abs(boot.p_value - 0.0757) < 3 * _mc_se(0.0757, 99_999)  # ~0.0025
+    published = WCR["webb"]["p_value"]
+    assert abs(boot.p_value - published) < 3 * _mc_se(published, 99_999)  # ~0.0025
 
 
 def test_webb_enumeration_reproduces_boottest_ten_million_draws(gp_result):
@@ -60,7 +66,9 @@ def test_webb_enumeration_reproduces_boottest_ten_million_draws(gp_result):
     boot = _gp(gp_result, weights="webb", reps=9_999_999)
     assert boot.enumerated and boot.reps == 6**8
     assert boot.p_value == pytest.approx(0.075742, abs=1e-6)
-    assert abs(boot.p_value - 0.0757) < 3 * _mc_se(0.0757, 9_999_999) + 5e-5
+    published = WCR["webb"]["p_value"]
+    assert WCR["webb"]["reps"] == 9_999_999
+    assert abs(boot.p_value - published) < 3 * _mc_se(published, 9_999_999) + 5e-5
     # test inversion, exact bounds
     assert boot.conf_low == pytest.approx(0.038499, abs=2e-6)
     assert boot.conf_high == pytest.approx(0.071059, abs=2e-6)
@@ -69,19 +77,22 @@ def test_webb_enumeration_reproduces_boottest_ten_million_draws(gp_result):
 def test_webb_confidence_interval(gp_result):
     # boottest's [0.03877, 0.06997] comes from 999 draws: over 200 seeds the bounds of a
     # 999-draw interval vary with SD 0.0005 (low) and 0.0004 (high); allow about 3 SD.
+    low, high = WCR["webb_999"]["conf_int"]
     boot = _gp(gp_result, weights="webb", reps=99_999, seed=2)
-    assert boot.conf_low == pytest.approx(0.03877, abs=0.0015)
-    assert boot.conf_high == pytest.approx(0.06997, abs=0.0015)
-    assert boot.conf_low < 0.04 < boot.conf_high  # p = 0.076 > 0.05: 0.04 not rejected
-    small = _gp(gp_result, weights="webb", reps=999, seed=3)
-    assert small.conf_low == pytest.approx(0.03877, abs=0.0015)
-    assert small.conf_high == pytest.approx(0.06997, abs=0.0015)
+    assert boot.conf_low == pytest.approx(low, abs=0.0015)
+    assert boot.conf_high == pytest.approx(high, abs=0.0015)
+    assert boot.conf_low < H0 < boot.conf_high  # p = 0.076 > 0.05: 0.04 not rejected
+    small = _gp(gp_result, weights="webb", reps=WCR["webb_999"]["reps"], seed=3)
+    assert small.conf_low == pytest.approx(low, abs=0.0015)
+    assert small.conf_high == pytest.approx(high, abs=0.0015)
 
 
 def test_mammen_wcr_p_value(gp_result):
-    boot = _gp(gp_result, weights="mammen", reps=9999, seed=4)
+    published = WCR["mammen"]
+    boot = _gp(gp_result, weights="mammen", reps=published["reps"], seed=4)
     # the published p is itself from 9,999 draws: the difference has SD sqrt(2) MC SE
-    assert abs(boot.p_value - 0.1040) < 3 * np.sqrt(2) * _mc_se(0.1040, 9999)
+    p = published["p_value"]
+    assert abs(boot.p_value - p) < 3 * np.sqrt(2) * _mc_se(p, published["reps"])
     assert not boot.enumerated
 
 
@@ -118,7 +129,7 @@ def _brute_force(X, y, codes, j, h0, impose_null):
 def test_rademacher_enumeration_is_exact(gruber, gp_result, impose_null):
     X = np.column_stack([np.ones(len(gruber)), gruber[["selfemployed", "post", "post_self"]]])
     codes = pd.factorize(gruber["year"])[0]
-    t, stars = _brute_force(X, gruber["hasinsurance"].to_numpy(), codes, 3, 0.04, impose_null)
+    t, stars = _brute_force(X, gruber["hasinsurance"].to_numpy(), codes, 3, H0, impose_null)
     ties = np.isclose(stars, abs(t), rtol=1e-7)
     exceed = (stars > abs(t)) & ~ties
     runs = [_gp(gp_result, reps=9999, seed=s, impose_null=impose_null) for s in (1, 2)]

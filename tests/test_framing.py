@@ -4,18 +4,16 @@ coverage on simulated exchanges, contrasts and means, and bad input."""
 
 import tomllib
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import EXAMPLE
 
 import ipnstats
 from ipnstats import Cluster, SpecificationError
 from ipnstats.estimators.crossed import MixedResult
 from ipnstats.ipn.framing import FramingResult, framing_effect
-
-EXAMPLE = Path(__file__).parents[1] / "data" / "example"
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from pathlib import Path
 import docx
 import pytest
 import typst
+from conftest import ROOT
 
 from ipnstats.tables.model import Cell, Row, Table
 from ipnstats.tables.render import (
@@ -26,7 +27,7 @@ from ipnstats.tables.render import (
     typst_table_body,
 )
 
-SNAPSHOTS = Path(__file__).parent / "snapshots"
+SNAPSHOTS = ROOT / "tests" / "snapshots"
 UPDATE = os.environ.get("IPNSTATS_UPDATE_SNAPSHOTS") == "1"
 SPECIAL = "Grant & training_cost (in $, 100%) #1 {x}~^\\"
 EVERY_SPECIAL = "a\\b&c%d$e#f_g{h}i~j^k<l>m|n*o[p]q`r@s/t//u/*v=w+x-y--z'\"!αβ ² †‡×±≥≤−–—"

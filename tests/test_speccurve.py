@@ -1,6 +1,5 @@
 """Specification curve of the H1a effect: grid, agreement with the estimators, summaries."""
 
-import doctest
 import itertools
 
 import numpy as np
@@ -139,10 +138,6 @@ def test_group_clusters_are_first_groups_plus_never_members(fy, tidy):
               sample="balanced", cluster="group")
     assert got["n_clusters"] == in_bal.nunique() + (len(firms) - in_bal.size)
 
-
-def test_first_group_clusters_doctest():
-    result = doctest.testmod(speccurve, extraglobs={"pd": pd})
-    assert result.failed == 0 and result.attempted > 0
 
 
 def test_result_does_not_depend_on_n_jobs(fy):

@@ -1,6 +1,5 @@
 """triangulation (H3c) against pyfixest and linearmodels, and on a known truth."""
 
-import doctest
 import warnings
 
 import numpy as np
@@ -9,7 +8,6 @@ import pytest
 from scipy import stats
 
 from ipnstats import Cluster, SpecificationError
-from ipnstats.ipn import triangulation as module
 from ipnstats.ipn.triangulation import TriangulationResult, triangulation
 
 TERMS = ["log(n_sources)", "log(cum_experience)"]
@@ -182,10 +180,6 @@ def test_few_clusters_warning():
     few = triangulation(make_tasks(seed=2, n_firms=12))
     assert any("clusters" in n for n in few.inference_notes)
 
-
-def test_docstring_example_runs():
-    result = doctest.testmod(module, extraglobs={"np": np, "pd": pd})
-    assert result.failed == 0 and result.attempted > 0
 
 
 # --- errors ----------------------------------------------------------------------------------

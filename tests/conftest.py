@@ -42,11 +42,15 @@ def reference_data(pytestconfig) -> Path:
     """The folder of published reference cases; the test skips (and says where) when absent."""
     folder = reference_folder(pytestconfig)
     if not folder.is_dir():
-        pytest.skip(f"{MISSING_REFERENCE} {folder} (set {REFERENCE_ENV} or --reference-data)")
+        _skip_missing_reference(folder)
     return folder
 
 
-_REFERENCE_SKIP_LINE = reference_data.__wrapped__.__code__.co_firstlineno
+def _skip_missing_reference(folder: Path) -> None:
+    pytest.skip(f"{MISSING_REFERENCE} {folder} (set {REFERENCE_ENV} or --reference-data)")
+
+
+_REFERENCE_SKIP_LINE = _skip_missing_reference.__code__.co_firstlineno
 
 
 def _skip_reason(report) -> str:

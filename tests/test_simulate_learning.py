@@ -1,7 +1,7 @@
 """Sanity checks of the light Monte-Carlo generators: ``learning_tasks`` (H3b, H3c) and the
 H3a sender traits of ``framing_exchanges``. They share their equations with
 ``simulate_study``, whose output ``data/example`` is checked byte for byte against a
-regeneration in ``tests/test_example.py``."""
+regeneration in ``tests/simulate/test_example.py``."""
 
 from __future__ import annotations
 

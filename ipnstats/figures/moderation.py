@@ -48,6 +48,7 @@ def johnson_neyman_plot(jn, *, w: str, x: str) -> Figure:
     Examples
     --------
     >>> from types import SimpleNamespace
+    >>> import numpy as np
     >>> eff = pd.DataFrame({"w": [0.0, 1.0, 2.0], "estimate": [-.2, .3, .8],
     ...                     "conf_low": [-.5, 0.1, .5], "conf_high": [.1, .5, 1.1]})
     >>> regions = pd.DataFrame({"lower": [-np.inf, 0.6], "upper": [0.6, np.inf],

@@ -21,7 +21,7 @@ from ipnstats.report.h2_section import render_h2
 from ipnstats.report.sections import RENDERERS
 from ipnstats.results.stored import frame_from_json
 
-RENDERER = Path(__file__).resolve().parents[1] / "ipnstats" / "report" / "h2_section.py"
+RENDERER = Path(render_h2.__code__.co_filename)
 
 
 def stored(res) -> dict:

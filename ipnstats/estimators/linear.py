@@ -8,8 +8,6 @@ which is what lets ``Result.with_vcov`` work without refitting.
 
 from __future__ import annotations
 
-import contextlib
-import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,25 +20,6 @@ from ipnstats.results.result import Inference
 from ipnstats.results.vcov import Cluster, VcovSpec
 
 FEW_CLUSTERS = 30
-
-
-def single_threaded_blas() -> contextlib.AbstractContextManager:
-    """One BLAS thread inside the block.
-
-    The products of tall matrices (n x k with small k: Gram matrices, scores,
-    influence functions) are memory bound and gain little from threads, while on an
-    oversubscribed machine a threaded call can stall for seconds waiting for a
-    descheduled BLAS thread (measured on 2 busy vCPUs: median 4 ms, worst 3 s).
-    """
-    return _blas_controller().limit(limits=1, user_api="blas")
-
-
-@functools.cache
-def _blas_controller():
-    """The BLAS libraries loaded (found once: a search costs about 0.3 ms)."""
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()
 
 
 def independent_columns(X: np.ndarray, tol: float = 1e-9,

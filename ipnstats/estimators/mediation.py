@@ -53,6 +53,7 @@ from ipnstats.core.formula import (
     complete_rows,
     require_numeric_roles,
 )
+from ipnstats.core.seeds import as_generator, recorded_seed
 from ipnstats.core.stats import fit_statistics
 from ipnstats.estimators.linear import LinearEngine, independent_columns, ols
 from ipnstats.results.inference import TIDY_COLUMNS, check_conf_level, coef_table
@@ -382,7 +383,7 @@ def mediation(data: pd.DataFrame, *, x: str, m: str | Sequence[str], y: str,
     frame, notes = _complete_rows(data, [x, *mediators, y, *covs, *([cluster] if cluster else [])])
     kept, collinear_notes = _independent_covariates(frame, x, mediators, y, covs)
     paths = _fit_paths(frame, x, mediators, y, kept)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = as_generator(seed)
     boot = _bootstrap(frame, x, mediators, y, kept, cluster, n_boot, ci, rng, paths.indirect)
     result = _assemble(paths, boot, cluster, y, len(frame), level)
     formula = (f"{', '.join(mediators)} ~ {x}{''.join(f' + {c}' for c in kept)}; "
@@ -391,7 +392,7 @@ def mediation(data: pd.DataFrame, *, x: str, m: str | Sequence[str], y: str,
                    extra=dict(result.extra, mediators=", ".join(mediators)),
                    collinear=tuple(c for c in covs if c not in kept),
                    notes=notes + collinear_notes + _failure_notes(boot, n_boot),
-                   seed=_recorded_seed(seed), n_boot=n_boot)
+                   seed=recorded_seed(seed), n_boot=n_boot)
 
 
 def _assemble(paths: _Paths, boot: IndirectBootstrap, cluster: str | None, y: str, nobs: int,
@@ -516,12 +517,6 @@ def _fit_paths(frame, x, mediators, y, covs) -> _Paths:
 def _indirect_terms(mediators: Sequence[str]) -> tuple[str, ...]:
     terms = tuple(f"indirect::{mj}" for mj in mediators)
     return terms if len(mediators) == 1 else (*terms, "indirect::total")
-
-
-def _recorded_seed(seed: object) -> int | None:
-    if isinstance(seed, int | np.integer) and not isinstance(seed, bool):
-        return int(seed)
-    return None
 
 
 def _label(mediators: Sequence[str]) -> str:

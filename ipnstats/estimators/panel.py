@@ -17,8 +17,9 @@ import pandas as pd
 
 from ipnstats.core.demean import absorbed_dof, complete_grid, demean, group_means
 from ipnstats.core.formula import Design, SpecificationError, build_design, require_columns
+from ipnstats.core.parallel import single_threaded_blas
 from ipnstats.core.stats import fit_statistics
-from ipnstats.estimators.linear import Absorbed, LinearEngine, OLSFit, ols, single_threaded_blas
+from ipnstats.estimators.linear import Absorbed, LinearEngine, OLSFit, ols
 from ipnstats.results.result import Result
 from ipnstats.results.vcov import parse_vcov
 

@@ -51,13 +51,13 @@ from scipy import stats
 from scipy.special import expit
 
 from ipnstats.core.formula import SpecificationError, column_names, require_numeric_roles
+from ipnstats.core.seeds import as_generator, recorded_seed
 from ipnstats.core.stats import fit_statistics
 from ipnstats.estimators.glm import MLEngine, fit_logit
 from ipnstats.estimators.linear import LinearEngine, ols
 from ipnstats.estimators.mediation import (
     IndirectBootstrap,
     _complete_rows,
-    _recorded_seed,
     cluster_moments,
     draw_counts,
     solve_batch,
@@ -406,7 +406,7 @@ def conditional_process(data: pd.DataFrame, *, model: int, x: str, y: str,
     emap = EffectMap(model, x, w, mediators, MappingProxyType(coef))
     w_probe, w_labels = probe_values(frame[w].to_numpy(float), at) if w else (np.zeros(0), [])
     codes, n_groups = _codes(frame, cluster)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = as_generator(seed)
     draws = bootstrap_coefficients(cols, eqs, estimates, codes, n_groups, n_boot, rng)
     boot = _effects_bootstrap(emap, estimates, draws, w_probe, w_labels, ci, cluster, n_groups)
     return _assemble(eqs, fits, estimates, emap, boot, spec, frame, notes, level, w_probe,
@@ -475,7 +475,7 @@ def _assemble(eqs, fits, estimates, emap, boot, spec, frame, notes, level, w_pro
         fit=last, extra={"ci_method": boot.method,
                          "n_failed_draws": failed},
         notes=tuple(dict.fromkeys(notes)), inference_notes=tuple(dict.fromkeys(inf_notes)),
-        seed=_recorded_seed(seed), n_boot=n_boot, model=model, x=emap.x,
+        seed=recorded_seed(seed), n_boot=n_boot, model=model, x=emap.x,
         mediators=emap.mediators, w=emap.w, effect_map=emap, path_df=path_df,
         equation_fit=pd.DataFrame(fit_rows), bootstrap=boot, w_probe=tuple(w_probe),
         w_labels=tuple(w_labels), conf_level=level)

@@ -54,6 +54,7 @@ import pandas as pd
 
 from ipnstats.core.demean import demean
 from ipnstats.core.formula import SpecificationError
+from ipnstats.core.seeds import as_generator, recorded_seed
 from ipnstats.estimators.did.bootstrap import mammen
 from ipnstats.estimators.linear import LinearEngine, nested_in
 from ipnstats.results.inference import check_conf_level
@@ -240,7 +241,7 @@ def wild_bootstrap(result, term: str, *, cluster: str | Cluster, h0: float = 0.0
     codes, n_clusters = _cluster_codes(engine, column)
     prob = _problem(engine, j, codes, n_clusters, column, float(result.params.iloc[j]))
     n_draws, enumerated = _draw_plan(weights, n_clusters, int(reps))
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = as_generator(seed)
     chunks = _weight_chunks(weights, n_clusters, n_draws, enumerated, rng)
     pieces = _pieces(prob, chunks, impose_null)
     p_at = _p_function(pieces, prob)
@@ -251,7 +252,7 @@ def wild_bootstrap(result, term: str, *, cluster: str | Cluster, h0: float = 0.0
         statistic=(prob.estimate - h0) / prob.se, p_value=float(p_at(np.array([h0]))[0]),
         conf_low=float(bounds[0]), conf_high=float(bounds[1]), conf_level=level,
         weights=weights, reps=n_draws, enumerated=enumerated, impose_null=bool(impose_null),
-        cluster=column, n_clusters=n_clusters, seed=seed if isinstance(seed, int) else None,
+        cluster=column, n_clusters=n_clusters, seed=recorded_seed(seed),
         notes=notes)
 
 

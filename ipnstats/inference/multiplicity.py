@@ -40,6 +40,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ipnstats.core.seeds import as_generator, recorded_seed
+
 Method = Literal["holm", "bonferroni", "hommel", "bh", "by", "none"]
 Alternative = Literal["two-sided", "greater", "less"]
 ALTERNATIVES = ("two-sided", "greater", "less")
@@ -427,7 +429,7 @@ def romano_wolf_bootstrap(data: pd.DataFrame, stat_fn: Callable, *, cluster: str
     if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 1:
         raise ValueError(f"n_boot must be a positive integer (e.g. 999); got {n_boot!r}")
     groups = None if cluster is None else _cluster_rows(data, cluster)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = as_generator(seed)
     est, se, terms = _evaluate(stat_fn, data, None)
     with np.errstate(divide="ignore", invalid="ignore"):
         t = est / se
@@ -443,7 +445,7 @@ def romano_wolf_bootstrap(data: pd.DataFrame, stat_fn: Callable, *, cluster: str
         p_holm=_frozen(adjust_pvalues(p_value, "holm")), t_boot=_frozen(draws),
         n_boot=draws.shape[0], n_failed=int(n_boot) - draws.shape[0],
         alternative=alternative, plus_one=bool(plus_one),
-        seed=int(seed) if isinstance(seed, int | np.integer) else None,
+        seed=recorded_seed(seed),
         cluster=cluster, n_clusters=None if groups is None else len(groups), nobs=len(data))
 
 

@@ -33,6 +33,7 @@ from scipy import stats
 
 from ipnstats.core.formula import SpecificationError, require_columns
 from ipnstats.core.parallel import Backend, run_tasks, spawn_seeds
+from ipnstats.core.seeds import seed_problem
 
 #: Errors of a replicate's fit that count as a failed replicate.
 FIT_ERRORS = (ValueError, ArithmeticError, np.linalg.LinAlgError)
@@ -189,8 +190,8 @@ def _check(data, cluster, idcluster, reps, ci, conf_level, seed) -> None:
         problems.append(f"ci must be 'percentile' or 'normal', got {ci!r}")
     if not 0 < conf_level < 1:
         problems.append(f"conf_level must be between 0 and 1, got {conf_level!r}")
-    if not isinstance(seed, int | np.integer) or isinstance(seed, bool) or seed < 0:
-        problems.append(f"seed must be a non-negative integer (it is recorded), got {seed!r}")
+    if (problem := seed_problem(seed, generator=False)) is not None:
+        problems.append(problem)
     if problems:
         raise SpecificationError("; ".join(problems))
 

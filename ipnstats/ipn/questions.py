@@ -49,6 +49,7 @@ from scipy import stats
 from scipy.special import gammaln
 
 from ipnstats.core.formula import SpecificationError, require_columns
+from ipnstats.core.seeds import as_generator, recorded_seed
 from ipnstats.estimators.glm import Adjustment, MLEngine, MLFit
 from ipnstats.results.inference import TIDY_COLUMNS, WaldTest, check_conf_level
 from ipnstats.results.result import Result
@@ -469,7 +470,7 @@ def question_patterns(exchanges: pd.DataFrame, *, question: str = "question_type
     labels = (question, sender_type, count, receiver)
     require_columns(exchanges, labels, "column")
     frame, kept, notes = _sample(exchanges, labels)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = as_generator(seed)
     codes = {c: pd.factorize(frame[c], sort=True) for c in (question, sender_type, receiver)}
     rows, cols, clusters = codes[sender_type][0], codes[question][0], codes[receiver][0]
     levels = (list(codes[sender_type][1]), list(codes[question][1]))
@@ -488,7 +489,7 @@ def question_patterns(exchanges: pd.DataFrame, *, question: str = "question_type
         dispersion=phi, mean=mean_equivalence(y, clusters, expected, margin, conf_level),
         nobs=len(frame), n_receivers=int(clusters.max()) + 1,
         n_missing=len(exchanges) - len(frame), conf_level=conf_level,
-        seed=int(seed) if isinstance(seed, int | np.integer) else None,
+        seed=recorded_seed(seed),
         n_sim=n_sim if assoc.method == "simulated" else 0, n_boot=n_boot,
         notes=notes + p_notes + _dispersion_note(phi))
 

@@ -24,6 +24,7 @@ import pandas as pd
 from scipy import sparse, stats
 
 from ipnstats.core.formula import SpecificationError, require_columns
+from ipnstats.core.seeds import as_generator
 from ipnstats.results.inference import WaldTest
 from ipnstats.results.result import Result
 from ipnstats.results.vcov import Cluster, parse_vcov
@@ -105,7 +106,7 @@ def stage_effects(data: pd.DataFrame, *, outcome: str, unit: str = "firm_id",
     setup, notes = _setup(data, outcome, unit, time, cohort, stage, member, tuple(stages),
                           spec.columns[0])
     point = _estimates(setup, np.ones((1, setup.n_clusters)))[0]
-    rng = np.random.default_rng(seed)
+    rng = as_generator(seed)
     draws = _bootstrap(setup, n_boot, rng)
     keep = np.isfinite(draws).all(axis=1)
     if (~keep).any():

@@ -21,8 +21,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ipnstats.core.parallel import single_threaded_blas
 from ipnstats.estimators.did.mean_change import LevelCell, mean_change_cells
-from ipnstats.estimators.linear import single_threaded_blas
 
 ControlGroup = Literal["never_treated", "not_yet_treated"]
 

@@ -56,7 +56,8 @@ from ipnstats.core.demean import demean
 from ipnstats.core.formula import SpecificationError
 from ipnstats.core.seeds import as_generator, recorded_seed
 from ipnstats.estimators.did.bootstrap import mammen
-from ipnstats.estimators.linear import LinearEngine, nested_in
+from ipnstats.estimators.linear import LinearEngine
+from ipnstats.inference.sandwich import cluster_sums, nested_in
 from ipnstats.results.inference import check_conf_level
 from ipnstats.results.vcov import Cluster
 
@@ -305,12 +306,6 @@ def _check_options(weights: str, reps: int) -> None:
 
 # --- the fast algorithm -----------------------------------------------------------------
 
-def _cluster_sums(values: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
-    """Sums of the columns of ``values`` (n x m) within each cluster: G x m."""
-    return np.column_stack([np.bincount(codes, weights=values[:, i], minlength=n_groups)
-                            for i in range(values.shape[1])])
-
-
 def _problem(engine: LinearEngine, j: int, codes: np.ndarray, n_clusters: int,
              column: str, estimate: float) -> _Problem:
     """Cluster sums behind the bootstrap t, and the analytic standard error."""
@@ -318,7 +313,7 @@ def _problem(engine: LinearEngine, j: int, codes: np.ndarray, n_clusters: int,
     w, b_jj = bread[:, j], bread[j, j]
     xw = X @ w
     k = X.shape[1]
-    sums = _cluster_sums(np.hstack([X * u[:, None], X * xw[:, None]]), codes, n_clusters)
+    sums = cluster_sums(np.hstack([X * u[:, None], X * xw[:, None]]), codes, n_clusters)
     S0, R = sums[:, :k], sums[:, k:]
     RB = R @ bread
     F0, F1 = _fixed_effect_terms(engine, codes, n_clusters, xw)
@@ -354,7 +349,7 @@ def _dummy_terms(u, free, nested, codes, n_clusters, xw) -> tuple[list, list]:
     if nested:
         M = demean(M, [(a.codes, a.n_levels) for a in nested])[0]
     inv = np.linalg.pinv(M.T @ M)
-    sums = _cluster_sums(np.hstack([M * xw[:, None], M * u[:, None]]), codes, n_clusters)
+    sums = cluster_sums(np.hstack([M * xw[:, None], M * u[:, None]]), codes, n_clusters)
     Lx, Lu = sums[:, :M.shape[1]], sums[:, M.shape[1]:]
     return [(Lx @ inv, Lu)], [(Lx @ inv, Lx)]
 
@@ -364,7 +359,7 @@ def _within_terms(u, absorbed, codes, n_clusters, xw) -> tuple[list, list]:
     own = np.zeros((xw.size, n_clusters))
     own[np.arange(xw.size), codes] = xw
     Q = own - demean(own, [(a.codes, a.n_levels) for a in absorbed])[0]
-    sums = _cluster_sums(np.hstack([Q * u[:, None], Q * xw[:, None]]), codes, n_clusters)
+    sums = cluster_sums(np.hstack([Q * u[:, None], Q * xw[:, None]]), codes, n_clusters)
     eye = np.eye(n_clusters)
     return [(sums[:, :n_clusters].T, eye)], [(sums[:, n_clusters:].T, eye)]
 

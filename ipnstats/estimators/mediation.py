@@ -58,7 +58,7 @@ from ipnstats.core.stats import fit_statistics
 from ipnstats.estimators.linear import LinearEngine, independent_columns, ols
 from ipnstats.results.inference import TIDY_COLUMNS, check_conf_level, coef_table
 from ipnstats.results.result import Inference, Result
-from ipnstats.results.vcov import Cluster, VcovSpec
+from ipnstats.results.vcov import SSC, Cluster, VcovSpec, parse_ssc
 
 CIMethod = Literal["percentile", "bc", "bca"]
 _CI_METHODS = ("percentile", "bc", "bca")
@@ -308,6 +308,10 @@ class MediationEngine:
             out.update({names[p]: df for p in places})
         return out
 
+    def with_ssc(self, ssc: SSC) -> MediationEngine:
+        """The same paths under other small-sample corrections."""
+        return replace(self, equations=tuple(eq.with_ssc(ssc) for eq in self.equations))
+
     def _check(self, spec: VcovSpec) -> None:
         if self.cluster is None and isinstance(spec, Cluster):
             raise SpecificationError(
@@ -328,7 +332,8 @@ class MediationEngine:
 def mediation(data: pd.DataFrame, *, x: str, m: str | Sequence[str], y: str,
               covariates: Sequence[str] = (), cluster: str | None = None,
               n_boot: int = 5000, ci: CIMethod = "percentile", conf_level: float = 0.95,
-              seed: int | np.random.Generator | None = 0) -> MediationResult:
+              seed: int | np.random.Generator | None = 0,
+              ssc: SSC | None = None) -> MediationResult:
     """Mediation of the effect of ``x`` on ``y`` through one or several parallel mediators.
 
     Hayes' PROCESS model 4: ``a`` paths from ``m ~ x + covariates``, ``b`` paths and the
@@ -358,6 +363,9 @@ def mediation(data: pd.DataFrame, *, x: str, m: str | Sequence[str], y: str,
         Level of the intervals ``tidy()`` shows by default.
     seed
         An int or a numpy Generator; an int is recorded on the result.
+    ssc
+        Small-sample corrections of the path SEs (:class:`ipnstats.SSC`); None:
+        ``SSC()``. ``result.with_vcov(spec, ssc=...)`` re-chooses them.
 
     Returns
     -------
@@ -382,7 +390,7 @@ def mediation(data: pd.DataFrame, *, x: str, m: str | Sequence[str], y: str,
     level = check_conf_level(conf_level)
     frame, notes = _complete_rows(data, [x, *mediators, y, *covs, *([cluster] if cluster else [])])
     kept, collinear_notes = _independent_covariates(frame, x, mediators, y, covs)
-    paths = _fit_paths(frame, x, mediators, y, kept)
+    paths = _fit_paths(frame, x, mediators, y, kept, parse_ssc(ssc, SSC()))
     rng = as_generator(seed)
     boot = _bootstrap(frame, x, mediators, y, kept, cluster, n_boot, ci, rng, paths.indirect)
     result = _assemble(paths, boot, cluster, y, len(frame), level)
@@ -491,7 +499,7 @@ class _Paths:
         return MediationEngine(self.engines, self.slots, places, indirect, boot.cov(), cluster)
 
 
-def _fit_paths(frame, x, mediators, y, covs) -> _Paths:
+def _fit_paths(frame, x, mediators, y, covs, ssc: SSC) -> _Paths:
     n, n_med = len(frame), len(mediators)
     base = ("Intercept", x, *covs)
     X0 = np.column_stack([np.ones(n), frame[list(base[1:])].to_numpy(float)])
@@ -500,7 +508,7 @@ def _fit_paths(frame, x, mediators, y, covs) -> _Paths:
     designs = [(X0, frame[mj].to_numpy(float), base) for mj in mediators]
     designs += [(X1, yv, (*base, *mediators)), (X0, yv, base)]
     fits = tuple(ols(X, v, names) for X, v, names in designs)
-    engines = tuple(LinearEngine(X, f.resid, f.bread, frame, np.arange(n))
+    engines = tuple(LinearEngine(X, f.resid, f.bread, frame, np.arange(n), ssc=ssc)
                     for (X, _, _), f in zip(designs, fits, strict=True))
     slots = ((1,),) * n_med + ((1, *range(len(base), len(base) + n_med)), (1,))
     a = np.array([f.beta[1] for f in fits[:n_med]])

@@ -65,7 +65,7 @@ from ipnstats.estimators.mediation import (
 from ipnstats.estimators.moderation import conditional_effect, effect_frame, probe_values
 from ipnstats.results.inference import check_conf_level, coef_table
 from ipnstats.results.result import Result
-from ipnstats.results.vcov import Cluster, VcovSpec, parse_vcov
+from ipnstats.results.vcov import SSC, Cluster, VcovSpec, parse_ssc, parse_vcov
 
 MODELS = (1, 4, 7, 8, 14, 58)
 _CI = ("percentile", "bc")
@@ -340,8 +340,8 @@ def conditional_process(data: pd.DataFrame, *, model: int, x: str, y: str,
                         z: str | None = None, covariates: Sequence[str] = (),
                         n_boot: int = 5000, ci: Literal["percentile", "bc"] = "percentile",
                         vcov: object = "iid", cluster: str | None = None, at: object = None,
-                        conf_level: float = 0.95,
-                        seed: int | np.random.Generator | None = 0) -> ProcessResult:
+                        conf_level: float = 0.95, seed: int | np.random.Generator | None = 0,
+                        ssc: SSC | None = None) -> ProcessResult:
     """Fit PROCESS model 1, 4, 7, 8, 14 or 58 with a vectorised bootstrap.
 
     Parameters
@@ -367,6 +367,9 @@ def conditional_process(data: pd.DataFrame, *, model: int, x: str, y: str,
         Moderator values to probe (None: PROCESS's percentiles; ``"mean_sd"``; numbers).
     conf_level
         Level of the intervals.
+    ssc
+        Small-sample corrections of the path SEs (:class:`ipnstats.SSC`); None:
+        ``SSC()`` for OLS equations, ``SSC(adj=False)`` for a logistic one.
 
     Returns
     -------
@@ -399,7 +402,9 @@ def conditional_process(data: pd.DataFrame, *, model: int, x: str, y: str,
     eqs = equations(model, x, mediators, y, w, covs, logistic)
     cols = product_columns(frame, eqs)
     spec: VcovSpec = Cluster(cluster) if cluster else parse_vcov(vcov)
-    fits = [_fit_equation(e, cols, frame, spec) for e in eqs]
+    ssc = parse_ssc(ssc)
+    fits = [(b, eng if ssc is None else eng.with_ssc(ssc), st, n)
+            for b, eng, st, n in (_fit_equation(e, cols, frame, spec) for e in eqs)]
     estimates = np.concatenate([f[0] for f in fits])
     coef = {(i, t): int(k) for i, (e, start) in enumerate(zip(eqs, _starts(eqs), strict=True))
             for k, t in zip(range(start, start + len(e.terms)), e.terms, strict=True)}

@@ -13,7 +13,7 @@ import numpy as np
 from scipy import stats
 
 from ipnstats.core.parallel import single_threaded_blas
-from ipnstats.estimators.did.att_gt import cluster_sums
+from ipnstats.inference.sandwich import cluster_sums
 
 _SQRT5 = np.sqrt(5.0)
 MAMMEN_LOW, MAMMEN_HIGH = (1 - _SQRT5) / 2, (1 + _SQRT5) / 2

@@ -10,15 +10,13 @@ from conftest import SHARED
 
 import ipnstats
 from ipnstats import Cluster, SpecificationError
-from ipnstats.estimators.mediation import (
+from ipnstats.estimators.mediation import bootstrap_indirect, jackknife_indirect, mediation
+from ipnstats.inference.bootstrap import (
     bca_interval,
-    bootstrap_indirect,
     bootstrap_p_value,
     cluster_moments,
     draw_counts,
     jackknife_acceleration,
-    jackknife_indirect,
-    mediation,
     percentile_interval,
 )
 

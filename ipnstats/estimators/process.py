@@ -50,26 +50,25 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit
 
-from ipnstats.core.formula import SpecificationError, column_names, require_numeric_roles
+from ipnstats.core.formula import (
+    SpecificationError,
+    column_names,
+    complete_rows,
+    require_numeric_roles,
+)
 from ipnstats.core.seeds import as_generator, recorded_seed
 from ipnstats.core.stats import fit_statistics
 from ipnstats.estimators.glm import MLEngine, fit_logit
 from ipnstats.estimators.linear import LinearEngine, ols
-from ipnstats.estimators.mediation import (
-    IndirectBootstrap,
-    _complete_rows,
-    cluster_moments,
-    draw_counts,
-    solve_batch,
-)
+from ipnstats.estimators.mediation import IndirectBootstrap
 from ipnstats.estimators.moderation import conditional_effect, effect_frame, probe_values
+from ipnstats.inference.bootstrap import CHUNK_CELLS, cluster_moments, draw_counts, solve_batch
 from ipnstats.results.inference import check_conf_level, coef_table
 from ipnstats.results.result import Result
 from ipnstats.results.vcov import SSC, Cluster, VcovSpec, parse_ssc, parse_vcov
 
 MODELS = (1, 4, 7, 8, 14, 58)
 _CI = ("percentile", "bc")
-_CHUNK_CELLS = 4_000_000
 
 
 @dataclass(frozen=True)
@@ -195,7 +194,7 @@ def bootstrap_coefficients(cols: Mapping[str, np.ndarray], eqs: Sequence[Equatio
     p = len(names)
     logit = [e for e in eqs if e.logistic]
     row_cells = len(codes) if logit else n_groups
-    chunk = max(1, min(n_boot, _CHUNK_CELLS // row_cells))
+    chunk = max(1, min(n_boot, CHUNK_CELLS // row_cells))
     starts = np.cumsum([0] + [len(e.terms) for e in eqs])
     out = []
     for first in range(0, n_boot, chunk):
@@ -396,7 +395,8 @@ def conditional_process(data: pd.DataFrame, *, model: int, x: str, y: str,
     used = [x, *mediators, y, *([w] if w else []), *covs]
     require_numeric_roles(data, used, "x, m, y, w, covariates", cluster)
     level = check_conf_level(conf_level)
-    frame, notes = _complete_rows(data, used + ([cluster] if cluster else []))
+    frame, notes = complete_rows(data, used + ([cluster] if cluster else []),
+                                 left_out="left out of every equation")
     logistic = _is_binary(frame[y])
     _check_variation(frame, x, w, mediators)
     eqs = equations(model, x, mediators, y, w, covs, logistic)

@@ -53,7 +53,7 @@ from ipnstats.core.seeds import as_generator, recorded_seed
 from ipnstats.estimators.glm import Adjustment, MLEngine, adjustment_ssc, fit_poisson
 from ipnstats.estimators.linear import Absorbed
 from ipnstats.inference.sandwich import cluster_factor, cluster_sums
-from ipnstats.results.inference import TIDY_COLUMNS, WaldTest, check_conf_level
+from ipnstats.results.inference import TIDY_COLUMNS, WaldTest, check_conf_level, one_sided_p
 from ipnstats.results.result import Result
 from ipnstats.results.vcov import SSC, Cluster, parse_ssc
 
@@ -356,7 +356,8 @@ def mean_equivalence(y: np.ndarray, clusters: np.ndarray, expected: float, margi
     se, df = float(np.sqrt(cluster_factor(g, n, 1, adj=False) * (e @ e)) / n), g - 1
     crit = stats.t.ppf((1 + conf_level) / 2, df)
     t_low, t_high = (m - expected + margin) / se, (m - expected - margin) / se
-    p_low, p_high = float(stats.t.sf(t_low, df)), float(stats.t.cdf(t_high, df))
+    p_low = float(one_sided_p(t_low, df, "greater"))
+    p_high = float(one_sided_p(t_high, df, "less"))
     p = max(p_low, p_high)
     claim = f"equivalent to {expected:g} within ±{margin:g}"
     return MeanCount(m, se, df, m - crit * se, m + crit * se, expected, margin, p_low, p_high,

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, stats
+from scipy import sparse
 
 from ipnstats.core.formula import SpecificationError, require_columns
 from ipnstats.core.seeds import as_generator
-from ipnstats.results.inference import WaldTest
+from ipnstats.results.inference import WaldTest, one_sided_p
 from ipnstats.results.result import Result
 from ipnstats.results.vcov import Cluster, parse_vcov
 
@@ -55,7 +55,7 @@ class StageEffects(Result):
             z = est / np.sqrt(var)
             rows.append({"contrast": f"{late} - {early}", "estimate": est,
                          "std_error": np.sqrt(var), "statistic": z,
-                         "p_value": float(stats.norm.sf(z))})
+                         "p_value": float(one_sided_p(z, None, "greater"))})
         out = pd.DataFrame(rows)
         whole = {"contrast": "all steps", "estimate": np.nan, "std_error": np.nan,
                  "statistic": np.nan, "p_value": float(out["p_value"].max())}

@@ -40,7 +40,7 @@ from scipy.special import expit, gammaln
 
 from ipnstats.core.formula import SpecificationError, require_columns
 from ipnstats.estimators.linear import FEW_CLUSTERS
-from ipnstats.inference.sandwich import clustered_vcov, sandwich, ssc_k
+from ipnstats.inference.sandwich import cluster_sums, clustered_vcov, sandwich, ssc_k
 from ipnstats.results.result import Inference
 from ipnstats.results.vcov import ML_SSC, SSC, Cluster, FixefK, VcovSpec, check_cluster_ssc
 
@@ -142,7 +142,7 @@ def _partial(X: np.ndarray, mu: np.ndarray, groups: np.ndarray | None) -> np.nda
     """``X`` less its mu-weighted group means (``X`` itself without groups)."""
     if groups is None:
         return X
-    sums = np.column_stack([np.bincount(groups, weights=mu * x) for x in X.T])
+    sums = cluster_sums(X * mu[:, None], groups)
     return X - (sums / np.bincount(groups, weights=mu)[:, None])[groups]
 
 

@@ -55,7 +55,7 @@ from ipnstats.core.formula import (
 from ipnstats.core.seeds import as_generator, recorded_seed
 from ipnstats.core.stats import fit_statistics
 from ipnstats.estimators.linear import LinearEngine, independent_columns, ols
-from ipnstats.inference.bootstrap import (  # noqa: F401  (re-exported: mediation's old names)
+from ipnstats.inference.bootstrap import (
     CHUNK_CELLS,
     bca_interval,
     bootstrap_p_value,

@@ -33,7 +33,8 @@ from scipy import stats
 
 from ipnstats.core.formula import SpecificationError, require_columns
 from ipnstats.core.parallel import Backend, run_tasks, spawn_seeds
-from ipnstats.core.seeds import seed_problem
+from ipnstats.core.seeds import as_generator, seed_problem
+from ipnstats.results.inference import two_sided_p
 
 #: Errors of a replicate's fit that count as a failed replicate.
 FIT_ERRORS = (ValueError, ArithmeticError, np.linalg.LinAlgError)
@@ -72,7 +73,7 @@ class BootstrapResult:
         return pd.DataFrame({
             "term": self.estimate.index, "estimate": self.estimate.to_numpy(),
             "std_error": se.to_numpy(), "statistic": z.to_numpy(),
-            "p_value": 2 * stats.norm.sf(np.abs(z.to_numpy())),
+            "p_value": two_sided_p(z.to_numpy(), None),
             "conf_low": np.asarray(low.reindex(self.estimate.index)),
             "conf_high": np.asarray(high.reindex(self.estimate.index))})
 
@@ -162,7 +163,7 @@ def bootstrap_replicate(data: pd.DataFrame, fit: Callable, blocks: tuple, terms:
     """One replicate: draw clusters, refit, return ``(estimates, error message)``."""
     order, starts = blocks
     g = starts.size - 1
-    drawn = np.random.default_rng(seed).integers(0, g, size=g)
+    drawn = as_generator(seed).integers(0, g, size=g)
     sizes = starts[drawn + 1] - starts[drawn]
     offsets = np.repeat(starts[drawn] - np.cumsum(sizes) + sizes, sizes)
     rows = order[offsets + np.arange(sizes.sum())]

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ipnstats.core.demean import group_sums
 from ipnstats.results.vcov import SSC
 
 
@@ -44,12 +45,9 @@ def hc_vcov(X: np.ndarray, resid: np.ndarray, bread: np.ndarray, kind: str,
 
 
 def cluster_sums(values: np.ndarray, codes: np.ndarray, n_groups: int | None = None) -> np.ndarray:
-    """Column sums of ``values`` (n x m) within clusters coded ``0..G-1``: G x m."""
-    g = int(codes.max()) + 1 if n_groups is None else n_groups
-    out = np.empty((g, values.shape[1]), order="F")
-    for j in range(values.shape[1]):
-        out[:, j] = np.bincount(codes, weights=values[:, j], minlength=g)
-    return out
+    """Column sums of ``values`` (n x m) within clusters coded ``0..G-1``: G x m
+    (:func:`ipnstats.core.demean.group_sums`; ``n_groups`` defaults to the codes')."""
+    return group_sums(values, codes, int(codes.max()) + 1 if n_groups is None else n_groups)
 
 
 def cluster_meat(scores: np.ndarray, codes: np.ndarray, n_groups: int | None = None) -> np.ndarray:

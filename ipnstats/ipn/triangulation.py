@@ -50,7 +50,7 @@ import pandas as pd
 
 from ipnstats.core.formula import SpecificationError, require_columns, require_numeric_roles
 from ipnstats.estimators.panel import panel_regression
-from ipnstats.results.inference import (  # noqa: F401  (one_sided_p: re-exported)
+from ipnstats.results.inference import (
     check_conf_level,
     critical_value,
     one_sided_p,

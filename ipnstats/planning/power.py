@@ -32,7 +32,7 @@ import pandas as pd
 from scipy import stats
 
 from ipnstats.core.parallel import Backend, dask_client, dask_workers, run_tasks, spawn_seeds
-from ipnstats.core.seeds import seed_problem
+from ipnstats.core.seeds import as_generator, seed_problem
 
 Alternative = Literal["two-sided", "greater", "less"]
 ALTERNATIVES = ("two-sided", "greater", "less")
@@ -195,7 +195,7 @@ def power(design, *, effect_sizes: Sequence[float], reps: int = 1000, alpha: flo
 
 def replicate(design, effect: float, seed: np.random.SeedSequence) -> tuple:
     """Simulate one data set and test it: ``(estimate, SE, p, converged, error)``."""
-    rng = np.random.default_rng(seed)
+    rng = as_generator(seed)
     data = design.simulate(effect, rng)
     try:
         r = design.test(data)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -38,9 +39,15 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, gammaln
 
-from ipnstats.core.formula import SpecificationError, require_columns
+from ipnstats.core.formula import SpecificationError
 from ipnstats.estimators.linear import FEW_CLUSTERS
-from ipnstats.inference.sandwich import cluster_sums, clustered_vcov, sandwich, ssc_k
+from ipnstats.inference.sandwich import (
+    cluster_codes,
+    cluster_sums,
+    clustered_vcov,
+    sandwich,
+    ssc_k,
+)
 from ipnstats.results.result import Inference
 from ipnstats.results.vcov import ML_SSC, SSC, Cluster, FixefK, VcovSpec, check_cluster_ssc
 
@@ -61,6 +68,27 @@ class MLFit:
     notes: tuple[str, ...] = ()
 
 
+def newton(loglik: Callable[[np.ndarray], float], step: Callable[[np.ndarray], np.ndarray],
+           beta: np.ndarray, maxiter: int = 100, tol: float = 1e-10
+           ) -> tuple[np.ndarray, float, bool]:
+    """Maximise ``loglik`` by Newton steps ``step(beta)``, halving a step (down to 1e-6)
+    while it lowers the log-likelihood; converged when no step exceeds ``tol``.
+
+    Returns the estimate, its log-likelihood and whether it converged.
+    """
+    ll = loglik(beta)
+    for _ in range(maxiter):
+        direction = step(beta)
+        t, new = 1.0, loglik(beta + direction)
+        while new < ll - 1e-12 * abs(ll) and t > 1e-6:
+            t /= 2
+            new = loglik(beta + t * direction)
+        beta, ll = beta + t * direction, new
+        if np.abs(t * direction).max() < tol:
+            return beta, ll, True
+    return beta, ll, False
+
+
 def _logit_loglik(eta: np.ndarray, y: np.ndarray) -> float:
     return float(y @ eta - np.logaddexp(0, eta).sum())
 
@@ -72,20 +100,13 @@ def fit_logit(X: np.ndarray, y: np.ndarray, maxiter: int = 100, tol: float = 1e-
     ``rows`` and ``outcome`` name the observations and the two outcomes in the notes
     on separation and non-convergence.
     """
-    beta = np.zeros(X.shape[1])
-    ll, converged = _logit_loglik(X @ beta, y), False
-    for _ in range(maxiter):
+    def step(beta: np.ndarray) -> np.ndarray:
         p = expit(X @ beta)
         info = (X * (p * (1 - p))[:, None]).T @ X
-        step = np.linalg.lstsq(info, X.T @ (y - p), rcond=None)[0]
-        t, new = 1.0, _logit_loglik(X @ (beta + step), y)
-        while new < ll - 1e-12 * abs(ll) and t > 1e-6:
-            t /= 2
-            new = _logit_loglik(X @ (beta + t * step), y)
-        beta, ll = beta + t * step, new
-        if np.abs(t * step).max() < tol:
-            converged = True
-            break
+        return np.linalg.lstsq(info, X.T @ (y - p), rcond=None)[0]
+
+    beta, ll, converged = newton(lambda b: _logit_loglik(X @ b, y), step,
+                                 np.zeros(X.shape[1]), maxiter, tol)
     p = expit(X @ beta)
     info = (X * (p * (1 - p))[:, None]).T @ X
     return MLFit(beta, ll, X * (y - p)[:, None], np.linalg.pinv(info), converged,
@@ -161,26 +182,21 @@ def fit_poisson(X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None,
     --------
     >>> rng = np.random.default_rng(0)
     >>> X = np.column_stack([np.ones(500), rng.normal(size=500)])
-    >>> y = rng.poisson(np.exp(0.5 + 0.3 * X[:, 1]))
+    >>> y = rng.poisson(np.exp(0.5 + 0.3 * X[:, 1]))  # true (0.5, 0.3)
     >>> fit, mu = fit_poisson(X, y)
     >>> np.round(fit.beta, 1)
-    array([0.5, 0.3])
+    array([0.4, 0.3])
     """
     beta = (np.zeros(X.shape[1]) if groups is not None else
             np.linalg.lstsq(X, np.full(len(y), np.log(y.mean())), rcond=None)[0])
-    ll, converged = _poisson_loglik(_linear(X, y, beta, groups), y), False
-    for _ in range(maxiter):
+
+    def step(beta: np.ndarray) -> np.ndarray:
         mu = np.exp(_linear(X, y, beta, groups))
         Xc = _partial(X, mu, groups)
-        step = np.linalg.lstsq((Xc * mu[:, None]).T @ Xc, Xc.T @ (y - mu), rcond=None)[0]
-        t, new = 1.0, _poisson_loglik(_linear(X, y, beta + step, groups), y)
-        while new < ll - 1e-12 * abs(ll) and t > 1e-6:
-            t /= 2
-            new = _poisson_loglik(_linear(X, y, beta + t * step, groups), y)
-        beta, ll = beta + t * step, new
-        if np.abs(t * step).max() < tol:
-            converged = True
-            break
+        return np.linalg.lstsq((Xc * mu[:, None]).T @ Xc, Xc.T @ (y - mu), rcond=None)[0]
+
+    beta, ll, converged = newton(lambda b: _poisson_loglik(_linear(X, y, b, groups), y), step,
+                                 beta, maxiter, tol)
     mu = np.exp(_linear(X, y, beta, groups))
     Xc = _partial(X, mu, groups)
     notes = () if converged else ("The Poisson model did not converge.",)
@@ -232,21 +248,13 @@ class MLEngine:
         """The same fit under other small-sample corrections."""
         return dataclasses.replace(self, ssc=ssc)
 
-    def _k(self, cluster_codes: list[np.ndarray] | tuple = ()) -> int:
+    def _k(self, codes: list[np.ndarray] | tuple = ()) -> int:
         return ssc_k(len(self.keep), [(a.codes, a.n_levels) for a in self.absorbed],
-                     self.absorbed_df, self.ssc.fixef_k, cluster_codes)
-
-    def _codes(self, column: str) -> np.ndarray:
-        require_columns(self.data, (column,), "cluster column")
-        codes, _ = pd.factorize(self.data[column].to_numpy()[self.rows])
-        if (codes < 0).any():
-            raise SpecificationError(f"cluster column {column!r} has {(codes < 0).sum():,} "
-                                     "missing values among the estimation rows")
-        return codes
+                     self.absorbed_df, self.ssc.fixef_k, codes)
 
     def _cluster(self, spec: Cluster) -> tuple[np.ndarray, int, tuple[str, ...]]:
         check_cluster_ssc(spec, self.ssc)
-        codes = [self._codes(c) for c in spec.columns]
+        codes = [cluster_codes(self.data, self.rows, c) for c in spec.columns]
         cov, sizes = clustered_vcov(self.bread, self.scores, codes, self.scores.shape[0],
                                     self._k(codes), self.ssc, each=spec.df == "each",
                                     adjust=spec.adjust)

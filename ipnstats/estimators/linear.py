@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 from scipy import linalg
 
-from ipnstats.core.formula import SpecificationError, require_columns
+from ipnstats.core.formula import SpecificationError
 from ipnstats.inference.sandwich import (  # noqa: F401  (nested_in: re-exported)
     clip_to_psd,
+    cluster_codes,
     clustered_vcov,
     hc_vcov,
     iid_vcov,
@@ -151,10 +152,10 @@ class LinearEngine:
         """The same fit under other small-sample corrections."""
         return dataclasses.replace(self, ssc=ssc)
 
-    def _k(self, cluster_codes: list[np.ndarray] | tuple = ()) -> int:
+    def _k(self, codes: list[np.ndarray] | tuple = ()) -> int:
         """K of the small-sample factors (``ssc.fixef_k``; see ``ssc_k``)."""
         return ssc_k(self.X.shape[1], [(a.codes, a.n_levels) for a in self.absorbed],
-                     self.absorbed_df, self.ssc.fixef_k, cluster_codes)
+                     self.absorbed_df, self.ssc.fixef_k, codes)
 
     def _leverage(self, kind: str) -> np.ndarray | None:
         if kind not in ("hc2", "hc3"):
@@ -171,13 +172,7 @@ class LinearEngine:
         for known in self.column_codes:
             if known.column == column:
                 return known.codes
-        require_columns(self.data, (column,), "cluster column")
-        values = self.data[column].to_numpy()[self.rows]
-        codes, _ = pd.factorize(values, use_na_sentinel=True)
-        if (codes < 0).any():
-            raise SpecificationError(f"cluster column {column!r} has {(codes < 0).sum():,} "
-                                     "missing values among the estimation rows")
-        return codes
+        return cluster_codes(self.data, self.rows, column)
 
     def _cluster(self, spec: Cluster) -> Inference:
         check_cluster_ssc(spec, self.ssc)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ipnstats.core.demean import group_sums
+from ipnstats.core.formula import SpecificationError, require_columns
 from ipnstats.results.vcov import SSC
 
 
@@ -54,6 +55,17 @@ def cluster_meat(scores: np.ndarray, codes: np.ndarray, n_groups: int | None = N
     """Sum over clusters of the outer products of summed scores."""
     sums = cluster_sums(scores, codes, n_groups)
     return sums.T @ sums
+
+
+def cluster_codes(data: pd.DataFrame, rows: np.ndarray, column: str) -> np.ndarray:
+    """Integer codes of a cluster column on the estimation rows (``rows`` positions in
+    ``data``); an error naming the column when it is absent or has missing values."""
+    require_columns(data, (column,), "cluster column")
+    codes, _ = pd.factorize(data[column].to_numpy()[rows], use_na_sentinel=True)
+    if (codes < 0).any():
+        raise SpecificationError(f"cluster column {column!r} has {(codes < 0).sum():,} "
+                                 "missing values among the estimation rows")
+    return codes
 
 
 def intersection_codes(first: np.ndarray, second: np.ndarray) -> np.ndarray:

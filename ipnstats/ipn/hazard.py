@@ -24,7 +24,7 @@ from ipnstats.estimators.glm import (
     fit_cox,
     fit_logit,
 )
-from ipnstats.estimators.linear import independent_columns
+from ipnstats.estimators.linear import Absorbed, independent_columns
 from ipnstats.results.result import Result
 from ipnstats.results.vcov import SSC, Cluster, parse_ssc, parse_vcov
 
@@ -170,6 +170,11 @@ def _drop_perfect_levels(frame: pd.DataFrame, exit: str,
     return frame, notes
 
 
+def _codes_and_levels(values: pd.Series) -> tuple[np.ndarray, int]:
+    codes, levels = pd.factorize(values)
+    return codes, len(levels)
+
+
 def _dummies(values: pd.Series, name: str) -> tuple[np.ndarray, list[str]]:
     codes, levels = pd.factorize(values)
     D = (codes[:, None] == np.arange(1, len(levels))[None, :]).astype(float)
@@ -202,9 +207,10 @@ def _estimate(data, frame, terms, exit, unit, effects, duration, model, spec,
         strata = pd.factorize(frame[effects[0]])[0] if len(effects) == 2 else None
         fit = fit_cox(X, y, tenure, tenure + 1, strata)
     keep = np.array([names.index(t) for t in terms if t in names], dtype=int)
-    engine = MLEngine(fit.scores, fit.bread, data, frame["_row"].to_numpy(), keep,
-                      ssc,
-                      absorbed_df=fit.scores.shape[1] - len(keep))
+    dummies = effects if model == "logit" else effects[-1:]
+    absorbed = tuple(Absorbed(c, *_codes_and_levels(frame[c])) for c in dummies)
+    engine = MLEngine(fit.scores, fit.bread, data, frame["_row"].to_numpy(), keep, ssc,
+                      absorbed=absorbed, absorbed_df=fit.scores.shape[1] - len(keep))
     inf = engine.compute(spec)
     index = pd.Index([names[i] for i in keep])
     k, n = X.shape[1], X.shape[0]

@@ -10,15 +10,15 @@ from ipnstats.data import (
     validate_study,
 )
 from ipnstats.estimators import SpecificationError, panel_regression, participation_effect
-from ipnstats.results import Cluster, Result
+from ipnstats.results import SSC, Cluster, Result
 from ipnstats.tables import MANAGEMENT_STARS, regression_table
 from ipnstats.tables.descriptives import descriptives_table
 from ipnstats.tables.frame import frame_table
 
 __version__ = "0.1.0"
 
-__all__ = ["MANAGEMENT_STARS", "Cluster", "Codebook", "DataError", "Report", "Result", "Scale",
-           "SpecificationError", "Study", "ValidationReport", "coefficient_plot",
+__all__ = ["MANAGEMENT_STARS", "SSC", "Cluster", "Codebook", "DataError", "Report", "Result",
+           "Scale", "SpecificationError", "Study", "ValidationReport", "coefficient_plot",
            "descriptives_table", "event_study", "exit_hazard", "frame_table",
            "heterogeneity", "load_study", "mediation", "panel_regression",
            "participation_effect", "practice_effects", "stage_effects", "wild_bootstrap",

@@ -21,13 +21,21 @@ from scipy.sparse.csgraph import connected_components
 Effects = list[tuple[np.ndarray, int]]
 
 
+def group_sums(M: np.ndarray, codes: np.ndarray, n_levels: int) -> np.ndarray:
+    """Sums of each column of ``M`` (n x p) within groups coded ``0..n_levels-1``: an
+    (n_levels, p) array. The one kernel behind group means and cluster sums
+    (:func:`ipnstats.inference.sandwich.cluster_sums`)."""
+    out = np.empty((n_levels, M.shape[1]), order="F")
+    for j in range(M.shape[1]):
+        out[:, j] = np.bincount(codes, weights=M[:, j], minlength=n_levels)
+    return out
+
+
 def group_means(M: np.ndarray, codes: np.ndarray, n_levels: int,
                 counts: np.ndarray | None = None) -> np.ndarray:
     """Means of each column of ``M`` within groups, as an (n_levels, p) array."""
     counts = np.bincount(codes, minlength=n_levels) if counts is None else counts
-    sums = np.column_stack([np.bincount(codes, weights=M[:, j], minlength=n_levels)
-                            for j in range(M.shape[1])])
-    return sums / np.maximum(counts, 1)[:, None]
+    return group_sums(M, codes, n_levels) / np.maximum(counts, 1)[:, None]
 
 
 def complete_grid(effects: Effects) -> bool:

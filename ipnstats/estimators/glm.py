@@ -1,38 +1,55 @@
-"""Maximum-likelihood engines: logit (Newton) and Cox partial likelihood, with sandwich
-covariances.
+"""Maximum-likelihood engines: logit and Poisson (Newton), Cox partial likelihood, with
+sandwich covariances.
 
 Covariances of maximum-likelihood fits are sandwiches ``B M B`` with ``B`` the inverse
 of the negative Hessian at the estimate and ``M`` the sum over clusters of outer
-products of summed per-observation scores. One-way cluster factors
-(``cluster_adjustment``):
+products of summed per-observation scores. Cluster factors follow the engine's
+:class:`~ipnstats.results.vcov.SSC` (``ssc``), by default ``SSC(adj=False)``:
 
-- ``"stata"`` (default): ``G / (G - 1)``, Stata's ``logit``/``stcox``
-  ``vce(cluster)``;
-- ``"statsmodels"``: ``G / (G - 1) * (n - 1) / (n - K)`` with K all parameters
-  (fixed-effect dummies included), statsmodels' ``cov_type="cluster"`` default;
+- ``G / (G - 1)``, Stata's ``logit``/``poisson``/``stcox`` ``vce(cluster)`` (the
+  ``cluster_adjustment="stata"`` of the study functions);
+- ``SSC(fixef_k="full")``: ``G / (G - 1) * (n - 1) / (n - K)`` with K all parameters
+  (fixed-effect dummies included), statsmodels' ``cov_type="cluster"`` default
+  (``cluster_adjustment="statsmodels"``);
 - ``Cluster(..., adjust=False)``: none (statsmodels ``PHReg`` robust covariance).
 
+K counts the reported parameters and ``absorbed_df`` fixed-effect parameters (dummies
+not reported, or intercepts concentrated out, as the fixed-effects Poisson's).
 Two-way clusters add the two one-way meats and subtract the intersection's, with the
 factor of the dimension with fewer clusters. ``"iid"`` is the model-based inverse
 information; ``"hc0"``/``"hc1"`` the robust sandwich (HC1 times ``n / (n - K)``).
 Inference uses the normal law.
+
+The Poisson engine (quasi-ML: consistent for the conditional mean whatever the
+dispersion) can concentrate out one intercept per group (conditional Poisson,
+Hausman, Hall & Griliches 1984): the estimates of Poisson with group dummies, and
+scores ``(x - xbar_g)(y - mu)`` (``xbar_g`` the mu-weighted group means) whose
+sandwich is exactly the dummy model's coefficient block.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit
+from scipy.special import expit, gammaln
 
-from ipnstats.core.formula import SpecificationError, require_columns
+from ipnstats.core.formula import SpecificationError
 from ipnstats.estimators.linear import FEW_CLUSTERS
-from ipnstats.inference.sandwich import cluster_meat, sandwich
+from ipnstats.inference.sandwich import (
+    cluster_codes,
+    cluster_sums,
+    clustered_vcov,
+    sandwich,
+    ssc_k,
+)
 from ipnstats.results.result import Inference
-from ipnstats.results.vcov import Cluster, VcovSpec
+from ipnstats.results.vcov import ML_SSC, SSC, Cluster, FixefK, VcovSpec, check_cluster_ssc
 
 Model = Literal["logit", "cox"]
 Adjustment = Literal["stata", "statsmodels"]
@@ -51,6 +68,27 @@ class MLFit:
     notes: tuple[str, ...] = ()
 
 
+def newton(loglik: Callable[[np.ndarray], float], step: Callable[[np.ndarray], np.ndarray],
+           beta: np.ndarray, maxiter: int = 100, tol: float = 1e-10
+           ) -> tuple[np.ndarray, float, bool]:
+    """Maximise ``loglik`` by Newton steps ``step(beta)``, halving a step (down to 1e-6)
+    while it lowers the log-likelihood; converged when no step exceeds ``tol``.
+
+    Returns the estimate, its log-likelihood and whether it converged.
+    """
+    ll = loglik(beta)
+    for _ in range(maxiter):
+        direction = step(beta)
+        t, new = 1.0, loglik(beta + direction)
+        while new < ll - 1e-12 * abs(ll) and t > 1e-6:
+            t /= 2
+            new = loglik(beta + t * direction)
+        beta, ll = beta + t * direction, new
+        if np.abs(t * direction).max() < tol:
+            return beta, ll, True
+    return beta, ll, False
+
+
 def _logit_loglik(eta: np.ndarray, y: np.ndarray) -> float:
     return float(y @ eta - np.logaddexp(0, eta).sum())
 
@@ -62,20 +100,13 @@ def fit_logit(X: np.ndarray, y: np.ndarray, maxiter: int = 100, tol: float = 1e-
     ``rows`` and ``outcome`` name the observations and the two outcomes in the notes
     on separation and non-convergence.
     """
-    beta = np.zeros(X.shape[1])
-    ll, converged = _logit_loglik(X @ beta, y), False
-    for _ in range(maxiter):
+    def step(beta: np.ndarray) -> np.ndarray:
         p = expit(X @ beta)
         info = (X * (p * (1 - p))[:, None]).T @ X
-        step = np.linalg.lstsq(info, X.T @ (y - p), rcond=None)[0]
-        t, new = 1.0, _logit_loglik(X @ (beta + step), y)
-        while new < ll - 1e-12 * abs(ll) and t > 1e-6:
-            t /= 2
-            new = _logit_loglik(X @ (beta + t * step), y)
-        beta, ll = beta + t * step, new
-        if np.abs(t * step).max() < tol:
-            converged = True
-            break
+        return np.linalg.lstsq(info, X.T @ (y - p), rcond=None)[0]
+
+    beta, ll, converged = newton(lambda b: _logit_loglik(X @ b, y), step,
+                                 np.zeros(X.shape[1]), maxiter, tol)
     p = expit(X @ beta)
     info = (X * (p * (1 - p))[:, None]).T @ X
     return MLFit(beta, ll, X * (y - p)[:, None], np.linalg.pinv(info), converged,
@@ -119,11 +150,73 @@ def fit_cox(X: np.ndarray, status: np.ndarray, entry: np.ndarray, stop: np.ndarr
                  notes)
 
 
+def _linear(X: np.ndarray, y: np.ndarray, beta: np.ndarray, groups: np.ndarray | None):
+    """Linear predictor; with ``groups``, plus each group's concentrated intercept."""
+    eta = X @ beta
+    if groups is None:
+        return eta
+    mass = np.bincount(groups, weights=y) / np.bincount(groups, weights=np.exp(eta))
+    return eta + np.log(mass)[groups]
+
+
+def _partial(X: np.ndarray, mu: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
+    """``X`` less its mu-weighted group means (``X`` itself without groups)."""
+    if groups is None:
+        return X
+    sums = cluster_sums(X * mu[:, None], groups)
+    return X - (sums / np.bincount(groups, weights=mu)[:, None])[groups]
+
+
+def _poisson_loglik(eta: np.ndarray, y: np.ndarray) -> float:
+    return float(y @ eta - np.exp(eta).sum() - gammaln(y + 1).sum())
+
+
+def fit_poisson(X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None,
+                maxiter: int = 100, tol: float = 1e-10) -> tuple[MLFit, np.ndarray]:
+    """Poisson (quasi-)ML by Newton with step halving: the fit and the fitted means.
+
+    ``groups`` (codes 0..G-1) concentrates out one intercept per group (fixed-effects
+    Poisson); scores and bread are then those of the partialled regressors.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.column_stack([np.ones(500), rng.normal(size=500)])
+    >>> y = rng.poisson(np.exp(0.5 + 0.3 * X[:, 1]))  # true (0.5, 0.3)
+    >>> fit, mu = fit_poisson(X, y)
+    >>> np.round(fit.beta, 1)
+    array([0.4, 0.3])
+    """
+    beta = (np.zeros(X.shape[1]) if groups is not None else
+            np.linalg.lstsq(X, np.full(len(y), np.log(y.mean())), rcond=None)[0])
+
+    def step(beta: np.ndarray) -> np.ndarray:
+        mu = np.exp(_linear(X, y, beta, groups))
+        Xc = _partial(X, mu, groups)
+        return np.linalg.lstsq((Xc * mu[:, None]).T @ Xc, Xc.T @ (y - mu), rcond=None)[0]
+
+    beta, ll, converged = newton(lambda b: _poisson_loglik(_linear(X, y, b, groups), y), step,
+                                 beta, maxiter, tol)
+    mu = np.exp(_linear(X, y, beta, groups))
+    Xc = _partial(X, mu, groups)
+    notes = () if converged else ("The Poisson model did not converge.",)
+    return MLFit(beta, ll, Xc * (y - mu)[:, None], np.linalg.pinv((Xc * mu[:, None]).T @ Xc),
+                 converged, notes), mu
+
+
+def adjustment_ssc(adjustment: Adjustment, fixef_k: FixefK = "full") -> SSC:
+    """The SSC of a ``cluster_adjustment``: ``"stata"`` ``SSC(adj=False)``,
+    ``"statsmodels"`` ``SSC(fixef_k=fixef_k)``."""
+    return ML_SSC if adjustment == "stata" else SSC(fixef_k=fixef_k)
+
+
 @dataclass(frozen=True)
 class MLEngine:
     """Covariance of a maximum-likelihood fit under any vcov choice (see module notes).
 
-    ``keep`` are the positions of the reported parameters among all of them.
+    ``keep`` are the positions of the reported parameters among all of them;
+    ``absorbed`` the fixed effects (objects with ``codes`` and ``n_levels``) and
+    ``absorbed_df`` their parameters, for the K of ``ssc``.
     """
 
     scores: np.ndarray
@@ -131,11 +224,13 @@ class MLEngine:
     data: pd.DataFrame
     rows: np.ndarray
     keep: np.ndarray
-    cluster_adjustment: Adjustment = "stata"
+    ssc: SSC = ML_SSC
+    absorbed: tuple = ()
+    absorbed_df: int = 0
 
     def compute(self, spec: VcovSpec) -> Inference:
         """The covariance of the reported parameters, normal law, cluster count, notes."""
-        n, k = self.scores.shape
+        n = self.scores.shape[0]
         g, notes = None, ()
         if isinstance(spec, Cluster):
             cov, g, notes = self._cluster(spec)
@@ -143,37 +238,27 @@ class MLEngine:
             cov = self.bread
         elif spec in ("hc0", "hc1"):
             cov = sandwich(self.bread, self.scores.T @ self.scores)
-            cov = cov * (n / (n - k) if spec == "hc1" else 1.0)
+            cov = cov * (n / (n - self._k()) if spec == "hc1" else 1.0)
         else:
             raise SpecificationError(f"vcov={spec!r} is not available for maximum-likelihood "
                                      "models; use 'iid', 'hc0', 'hc1' or Cluster(...)")
         return Inference(cov[np.ix_(self.keep, self.keep)], None, g, notes)
 
-    def _codes(self, column: str) -> np.ndarray:
-        require_columns(self.data, (column,), "cluster column")
-        codes, _ = pd.factorize(self.data[column].to_numpy()[self.rows])
-        if (codes < 0).any():
-            raise SpecificationError(f"cluster column {column!r} has {(codes < 0).sum():,} "
-                                     "missing values among the estimation rows")
-        return codes
+    def with_ssc(self, ssc: SSC) -> MLEngine:
+        """The same fit under other small-sample corrections."""
+        return dataclasses.replace(self, ssc=ssc)
 
-    def _factor(self, g: int, adjust: bool) -> float:
-        n, k = self.scores.shape
-        if not adjust:
-            return 1.0
-        small = (n - 1) / (n - k) if self.cluster_adjustment == "statsmodels" else 1.0
-        return g / (g - 1) * small
+    def _k(self, codes: list[np.ndarray] | tuple = ()) -> int:
+        return ssc_k(len(self.keep), [(a.codes, a.n_levels) for a in self.absorbed],
+                     self.absorbed_df, self.ssc.fixef_k, codes)
 
     def _cluster(self, spec: Cluster) -> tuple[np.ndarray, int, tuple[str, ...]]:
-        codes = [self._codes(c) for c in spec.columns]
-        sizes = [int(c.max()) + 1 for c in codes]
-        meat = cluster_meat(self.scores, codes[0], sizes[0])
-        if len(codes) == 2:
-            both, _ = pd.factorize(codes[0].astype(np.int64) * sizes[1] + codes[1])
-            meat = (meat + cluster_meat(self.scores, codes[1], sizes[1])
-                    - cluster_meat(self.scores, both, int(both.max()) + 1))
-        g = min(sizes)
+        check_cluster_ssc(spec, self.ssc)
+        codes = [cluster_codes(self.data, self.rows, c) for c in spec.columns]
+        cov, sizes = clustered_vcov(self.bread, self.scores, codes, self.scores.shape[0],
+                                    self._k(codes), self.ssc, each=spec.df == "each",
+                                    adjust=spec.adjust)
         notes = tuple(f"Only {s} clusters in {c!r}: cluster-robust standard errors can be too "
                       f"small with fewer than {FEW_CLUSTERS} clusters."
                       for c, s in zip(spec.columns, sizes, strict=True) if s < FEW_CLUSTERS)
-        return self._factor(g, spec.adjust) * sandwich(self.bread, meat), g, notes
+        return cov, min(sizes), notes

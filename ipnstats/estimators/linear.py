@@ -8,39 +8,27 @@ which is what lets ``Result.with_vcov`` work without refitting.
 
 from __future__ import annotations
 
-import contextlib
-import functools
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import linalg
 
-from ipnstats.core.formula import SpecificationError, require_columns
-from ipnstats.inference.sandwich import clip_to_psd, cluster_factor, hc_vcov, iid_vcov, sandwich
+from ipnstats.core.formula import SpecificationError
+from ipnstats.inference.sandwich import (  # noqa: F401  (nested_in: re-exported)
+    clip_to_psd,
+    cluster_codes,
+    clustered_vcov,
+    hc_vcov,
+    iid_vcov,
+    nested_in,
+    ssc_k,
+)
 from ipnstats.results.result import Inference
-from ipnstats.results.vcov import Cluster, VcovSpec
+from ipnstats.results.vcov import SSC, Cluster, VcovSpec, check_cluster_ssc
 
 FEW_CLUSTERS = 30
-
-
-def single_threaded_blas() -> contextlib.AbstractContextManager:
-    """One BLAS thread inside the block.
-
-    The products of tall matrices (n x k with small k: Gram matrices, scores,
-    influence functions) are memory bound and gain little from threads, while on an
-    oversubscribed machine a threaded call can stall for seconds waiting for a
-    descheduled BLAS thread (measured on 2 busy vCPUs: median 4 ms, worst 3 s).
-    """
-    return _blas_controller().limit(limits=1, user_api="blas")
-
-
-@functools.cache
-def _blas_controller():
-    """The BLAS libraries loaded (found once: a search costs about 0.3 ms)."""
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()
 
 
 def independent_columns(X: np.ndarray, tol: float = 1e-9,
@@ -116,16 +104,6 @@ class Absorbed:
     n_levels: int
 
 
-def nested_in(inner: np.ndarray, outer: np.ndarray) -> bool:
-    """Whether every level of ``inner`` sits inside one level of ``outer`` (both
-    non-negative integer codes)."""
-    if inner.size == 0:
-        return True
-    first = np.zeros(int(inner.max()) + 1, dtype=outer.dtype)
-    first[inner] = outer  # some observation's outer level, for each inner level
-    return bool(np.array_equal(first[inner], outer))
-
-
 @dataclass(frozen=True)
 class LinearEngine:
     """Covariance of a linear estimator under any vcov choice.
@@ -134,7 +112,8 @@ class LinearEngine:
     (cluster columns are read there). ``absorbed_df`` counts the absorbed fixed-effect
     parameters net of redundancies; ``normal`` selects z rather than t inference.
     ``column_codes`` are data columns already factorised on those rows (their codes
-    are what :meth:`cluster_codes` would give), reused for clustering.
+    are what :meth:`cluster_codes` would give), reused for clustering. ``ssc`` holds
+    the small-sample corrections (see :mod:`ipnstats.results.vcov`).
     """
 
     X: np.ndarray
@@ -147,6 +126,7 @@ class LinearEngine:
     leverage_extra: np.ndarray | None = None
     normal: bool = False
     column_codes: tuple[Absorbed, ...] = ()
+    ssc: SSC = SSC()
 
     @property
     def nobs(self) -> int:
@@ -161,12 +141,21 @@ class LinearEngine:
         """The covariance, reference law and notes of one vcov choice."""
         if isinstance(spec, Cluster):
             return self._cluster(spec)
-        df = self.df_resid()
+        df = self.nobs - self._k()
         if spec == "iid":
-            cov = iid_vcov(self.bread, self.resid, df)
+            cov = iid_vcov(self.bread, self.resid, df if self.ssc.adj else self.nobs - 1)
         else:
             cov = hc_vcov(self.X, self.resid, self.bread, spec, df, self._leverage(spec))
         return Inference(cov, None if self.normal else float(df))
+
+    def with_ssc(self, ssc: SSC) -> LinearEngine:
+        """The same fit under other small-sample corrections."""
+        return dataclasses.replace(self, ssc=ssc)
+
+    def _k(self, codes: list[np.ndarray] | tuple = ()) -> int:
+        """K of the small-sample factors (``ssc.fixef_k``; see ``ssc_k``)."""
+        return ssc_k(self.X.shape[1], [(a.codes, a.n_levels) for a in self.absorbed],
+                     self.absorbed_df, self.ssc.fixef_k, codes)
 
     def _leverage(self, kind: str) -> np.ndarray | None:
         if kind not in ("hc2", "hc3"):
@@ -183,36 +172,14 @@ class LinearEngine:
         for known in self.column_codes:
             if known.column == column:
                 return known.codes
-        require_columns(self.data, (column,), "cluster column")
-        values = self.data[column].to_numpy()[self.rows]
-        codes, _ = pd.factorize(values, use_na_sentinel=True)
-        if (codes < 0).any():
-            raise SpecificationError(f"cluster column {column!r} has {(codes < 0).sum():,} "
-                                     "missing values among the estimation rows")
-        return codes
-
-    def _k_cluster(self, cluster_codes: list[np.ndarray]) -> int:
-        """K for the cluster factor: fixed effects nested in a cluster variable drop out.
-
-        The remaining ones count their levels (one of them standing for the constant),
-        as R fixest (``K.fixef = "nonnested"``) and pyfixest do; with none nested the
-        count is the full absorbed one.
-        """
-        free = [a for a in self.absorbed if not any(nested_in(a.codes, c) for c in cluster_codes)]
-        if len(free) == len(self.absorbed):
-            return self.X.shape[1] + self.absorbed_df
-        k_fe = sum(a.n_levels for a in free) - max(len(free) - 1, 0) if free else 1
-        return self.X.shape[1] + k_fe
+        return cluster_codes(self.data, self.rows, column)
 
     def _cluster(self, spec: Cluster) -> Inference:
+        check_cluster_ssc(spec, self.ssc)
         codes = [self.cluster_codes(c) for c in spec.columns]
-        sizes = [int(c.max()) + 1 for c in codes]
-        n, k = self.nobs, self._k_cluster(codes)
-        factors = [cluster_factor(g, n, k) if spec.adjust else 1.0 for g in sizes]
-        if len(codes) == 1:
-            cov = factors[0] * sandwich(self.bread, self._meat(codes[0], sizes[0]))
-        else:
-            cov = self._two_way(codes, sizes, factors, spec)
+        scores = self.X * self.resid[:, None]
+        cov, sizes = clustered_vcov(self.bread, scores, codes, self.nobs, self._k(codes),
+                                    self.ssc, each=spec.df == "each", adjust=spec.adjust)
         notes = self._cluster_notes(spec, sizes)
         cov, repaired = clip_to_psd(cov) if len(codes) == 2 else (cov, False)
         if repaired:
@@ -220,27 +187,6 @@ class LinearEngine:
                       "negative eigenvalues were set to zero (Cameron, Gelbach & Miller 2011).",)
         g = min(sizes)
         return Inference(cov, None if self.normal else float(g - 1), g, notes)
-
-    def _meat(self, codes: np.ndarray, n_groups: int) -> np.ndarray:
-        """Sum over clusters of the outer products of summed scores ``X_i e_i``
-        (as ``cluster_meat``, one score column at a time)."""
-        sums = np.empty((n_groups, self.X.shape[1]), order="F")
-        score = np.empty(self.nobs)
-        for j in range(self.X.shape[1]):
-            np.multiply(self.X[:, j], self.resid, out=score)
-            sums[:, j] = np.bincount(codes, weights=score, minlength=n_groups)
-        return sums.T @ sums
-
-    def _two_way(self, codes, sizes, factors, spec: Cluster) -> np.ndarray:
-        both, _ = pd.factorize(codes[0].astype(np.int64) * sizes[1] + codes[1])
-        metas = [self._meat(c, g) for c, g in zip(codes, sizes, strict=True)]
-        meat_12 = self._meat(both, int(both.max()) + 1)
-        if spec.df == "min":
-            f = factors[int(np.argmin(sizes))]
-            meat = f * (metas[0] + metas[1] - meat_12)
-        else:
-            meat = factors[0] * metas[0] + factors[1] * metas[1] - meat_12
-        return sandwich(self.bread, meat)
 
     def _cluster_notes(self, spec: Cluster, sizes: list[int]) -> tuple[str, ...]:
         return tuple(

@@ -8,7 +8,6 @@ optimum into a result; see its module notes for the algorithm and references.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -310,13 +309,3 @@ def minimise_deviance(objective: Callable[[np.ndarray], float], k: int,
             best = polish
             name = "Nelder-Mead, then L-BFGS-B (after L-BFGS-B from the start stopped short)"
     return Optimum(best.x, float(best.fun), checked(best), name, str(best.message))
-
-
-def single_threaded_blas() -> contextlib.AbstractContextManager:
-    """One BLAS thread while optimising: the matrices (q up to a few thousand) gain little
-    from threads, and oversubscribed machines lose a lot (5-10x measured on 2 vCPUs)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # optional: only speed depends on it
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")

@@ -45,7 +45,6 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ipnstats.core.formula import (
     SpecificationError,
@@ -53,56 +52,28 @@ from ipnstats.core.formula import (
     complete_rows,
     require_numeric_roles,
 )
+from ipnstats.core.seeds import as_generator, recorded_seed
 from ipnstats.core.stats import fit_statistics
 from ipnstats.estimators.linear import LinearEngine, independent_columns, ols
+from ipnstats.inference.bootstrap import (
+    CHUNK_CELLS,
+    bca_interval,
+    bootstrap_p_value,
+    cluster_moments,
+    draw_counts,
+    jackknife_acceleration,
+    percentile_interval,
+    solve_batch,
+)
 from ipnstats.results.inference import TIDY_COLUMNS, check_conf_level, coef_table
 from ipnstats.results.result import Inference, Result
-from ipnstats.results.vcov import Cluster, VcovSpec
+from ipnstats.results.vcov import SSC, Cluster, VcovSpec, parse_ssc
 
 CIMethod = Literal["percentile", "bc", "bca"]
 _CI_METHODS = ("percentile", "bc", "bca")
-_CHUNK_CELLS = 4_000_000  # draws x clusters per chunk: bounds memory (~32 MB of counts)
 
 
-# ---------------------------------------------------------------- bootstrap numerics
-
-
-def cluster_moments(Z: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
-    """Per-cluster cross-products ``Z_g'Z_g``, flattened: shape (n_groups, p * p).
-
-    ``codes`` are 0..n_groups-1, every code present.
-    """
-    outer = (Z[:, :, None] * Z[:, None, :]).reshape(len(Z), -1)
-    if n_groups == len(Z):
-        return outer[np.argsort(codes, kind="stable")]
-    order = np.argsort(codes, kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(codes[order]) != 0])
-    return np.add.reduceat(outer[order], starts, axis=0)
-
-
-def draw_counts(rng: np.random.Generator, n_groups: int, size: int) -> np.ndarray:
-    """How often each cluster is drawn in ``size`` resamples of ``n_groups`` clusters."""
-    picks = rng.integers(0, n_groups, size=(size, n_groups))
-    flat = picks + (np.arange(size) * n_groups)[:, None]
-    return np.bincount(flat.ravel(), minlength=size * n_groups).reshape(size, n_groups)
-
-
-def solve_batch(lhs: np.ndarray, rhs: np.ndarray, tol: float = 1e-9) -> np.ndarray:
-    """Solve a stack of systems ``lhs[i] z = rhs[i]``; NaN where ``lhs[i]`` is singular.
-
-    Singular: the smallest eigenvalue of the unit-diagonal rescaled matrix is below
-    ``tol`` times the largest (the collinearity tolerance of :func:`ols`).
-    """
-    k = lhs.shape[-1]
-    d = np.sqrt(np.clip(np.einsum("bii->bi", lhs), 0, None))
-    ok = (d > 0).all(axis=1)
-    d = np.where(ok[:, None], d, 1.0)
-    scaled = np.where(ok[:, None, None], lhs / (d[:, :, None] * d[:, None, :]), np.eye(k))
-    eig = np.linalg.eigvalsh(scaled)
-    ok &= eig[:, 0] > tol * eig[:, -1]
-    out = np.linalg.solve(np.where(ok[:, None, None], lhs, np.eye(k)), rhs)
-    out[~ok] = np.nan
-    return out
+# ------------------------------------------------------ bootstrap of indirect effects
 
 
 def indirect_from_moments(moments: np.ndarray, n_cov: int, n_med: int) -> np.ndarray:
@@ -126,7 +97,7 @@ def bootstrap_indirect(pieces: np.ndarray, n_cov: int, n_med: int, n_boot: int,
     """Indirect effects of ``n_boot`` resamples of the clusters behind ``pieces``."""
     n_groups, p2 = pieces.shape
     p = math.isqrt(p2)
-    chunk = max(1, min(n_boot, _CHUNK_CELLS // n_groups))
+    chunk = max(1, min(n_boot, CHUNK_CELLS // n_groups))
     draws = []
     for start in range(0, n_boot, chunk):
         counts = draw_counts(rng, n_groups, min(chunk, n_boot - start)).astype(float)
@@ -139,42 +110,6 @@ def jackknife_indirect(pieces: np.ndarray, n_cov: int, n_med: int) -> np.ndarray
     p = math.isqrt(pieces.shape[1])
     moments = (pieces.sum(axis=0) - pieces).reshape(-1, p, p)
     return indirect_from_moments(moments, n_cov, n_med)
-
-
-def jackknife_acceleration(jack: np.ndarray) -> np.ndarray:
-    """BCa acceleration ``sum d^3 / (6 (sum d^2)^1.5)``, ``d = mean - theta_(i)``."""
-    d = np.nanmean(jack, axis=0) - jack
-    num, den = np.nansum(d**3, axis=0), 6 * np.nansum(d**2, axis=0) ** 1.5
-    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
-
-
-def percentile_interval(draws: np.ndarray, conf_level: float) -> np.ndarray:
-    """(terms, 2) percentile interval of each column, NaN draws left out."""
-    alpha = 1 - check_conf_level(conf_level)
-    return np.nanquantile(draws, [alpha / 2, 1 - alpha / 2], axis=0).T
-
-
-def bca_interval(draws: np.ndarray, estimate: np.ndarray, conf_level: float,
-                 acceleration: np.ndarray | float = 0.0) -> np.ndarray:
-    """(terms, 2) bias-corrected (and, with ``acceleration``, accelerated) interval."""
-    alpha = 1 - check_conf_level(conf_level)
-    z = stats.norm.ppf([alpha / 2, 1 - alpha / 2])
-    accel = np.broadcast_to(np.asarray(acceleration, float), estimate.shape)
-    out = np.full((estimate.size, 2), np.nan)
-    for j, (est, acc) in enumerate(zip(estimate, accel, strict=True)):
-        col = draws[:, j][~np.isnan(draws[:, j])]
-        z0 = stats.norm.ppf(np.mean(col < est)) if col.size else np.nan
-        levels = stats.norm.cdf(z0 + (z0 + z) / (1 - acc * (z0 + z)))
-        if np.isfinite(levels).all():
-            out[j] = np.quantile(col, levels)
-    return out
-
-
-def bootstrap_p_value(draws: np.ndarray) -> np.ndarray:
-    """Two-sided share-based p-value of each column (see the module notes)."""
-    below, above = np.sum(draws <= 0, axis=0), np.sum(draws >= 0, axis=0)
-    valid = np.sum(~np.isnan(draws), axis=0)
-    return np.minimum(1.0, 2 * (np.minimum(below, above) + 1) / (valid + 1))
 
 
 @dataclass(frozen=True)
@@ -307,6 +242,10 @@ class MediationEngine:
             out.update({names[p]: df for p in places})
         return out
 
+    def with_ssc(self, ssc: SSC) -> MediationEngine:
+        """The same paths under other small-sample corrections."""
+        return replace(self, equations=tuple(eq.with_ssc(ssc) for eq in self.equations))
+
     def _check(self, spec: VcovSpec) -> None:
         if self.cluster is None and isinstance(spec, Cluster):
             raise SpecificationError(
@@ -327,7 +266,8 @@ class MediationEngine:
 def mediation(data: pd.DataFrame, *, x: str, m: str | Sequence[str], y: str,
               covariates: Sequence[str] = (), cluster: str | None = None,
               n_boot: int = 5000, ci: CIMethod = "percentile", conf_level: float = 0.95,
-              seed: int | np.random.Generator | None = 0) -> MediationResult:
+              seed: int | np.random.Generator | None = 0,
+              ssc: SSC | None = None) -> MediationResult:
     """Mediation of the effect of ``x`` on ``y`` through one or several parallel mediators.
 
     Hayes' PROCESS model 4: ``a`` paths from ``m ~ x + covariates``, ``b`` paths and the
@@ -357,6 +297,9 @@ def mediation(data: pd.DataFrame, *, x: str, m: str | Sequence[str], y: str,
         Level of the intervals ``tidy()`` shows by default.
     seed
         An int or a numpy Generator; an int is recorded on the result.
+    ssc
+        Small-sample corrections of the path SEs (:class:`ipnstats.SSC`); None:
+        ``SSC()``. ``result.with_vcov(spec, ssc=...)`` re-chooses them.
 
     Returns
     -------
@@ -381,8 +324,8 @@ def mediation(data: pd.DataFrame, *, x: str, m: str | Sequence[str], y: str,
     level = check_conf_level(conf_level)
     frame, notes = _complete_rows(data, [x, *mediators, y, *covs, *([cluster] if cluster else [])])
     kept, collinear_notes = _independent_covariates(frame, x, mediators, y, covs)
-    paths = _fit_paths(frame, x, mediators, y, kept)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    paths = _fit_paths(frame, x, mediators, y, kept, parse_ssc(ssc, SSC()))
+    rng = as_generator(seed)
     boot = _bootstrap(frame, x, mediators, y, kept, cluster, n_boot, ci, rng, paths.indirect)
     result = _assemble(paths, boot, cluster, y, len(frame), level)
     formula = (f"{', '.join(mediators)} ~ {x}{''.join(f' + {c}' for c in kept)}; "
@@ -391,7 +334,7 @@ def mediation(data: pd.DataFrame, *, x: str, m: str | Sequence[str], y: str,
                    extra=dict(result.extra, mediators=", ".join(mediators)),
                    collinear=tuple(c for c in covs if c not in kept),
                    notes=notes + collinear_notes + _failure_notes(boot, n_boot),
-                   seed=_recorded_seed(seed), n_boot=n_boot)
+                   seed=recorded_seed(seed), n_boot=n_boot)
 
 
 def _assemble(paths: _Paths, boot: IndirectBootstrap, cluster: str | None, y: str, nobs: int,
@@ -490,7 +433,7 @@ class _Paths:
         return MediationEngine(self.engines, self.slots, places, indirect, boot.cov(), cluster)
 
 
-def _fit_paths(frame, x, mediators, y, covs) -> _Paths:
+def _fit_paths(frame, x, mediators, y, covs, ssc: SSC) -> _Paths:
     n, n_med = len(frame), len(mediators)
     base = ("Intercept", x, *covs)
     X0 = np.column_stack([np.ones(n), frame[list(base[1:])].to_numpy(float)])
@@ -499,7 +442,7 @@ def _fit_paths(frame, x, mediators, y, covs) -> _Paths:
     designs = [(X0, frame[mj].to_numpy(float), base) for mj in mediators]
     designs += [(X1, yv, (*base, *mediators)), (X0, yv, base)]
     fits = tuple(ols(X, v, names) for X, v, names in designs)
-    engines = tuple(LinearEngine(X, f.resid, f.bread, frame, np.arange(n))
+    engines = tuple(LinearEngine(X, f.resid, f.bread, frame, np.arange(n), ssc=ssc)
                     for (X, _, _), f in zip(designs, fits, strict=True))
     slots = ((1,),) * n_med + ((1, *range(len(base), len(base) + n_med)), (1,))
     a = np.array([f.beta[1] for f in fits[:n_med]])
@@ -516,12 +459,6 @@ def _fit_paths(frame, x, mediators, y, covs) -> _Paths:
 def _indirect_terms(mediators: Sequence[str]) -> tuple[str, ...]:
     terms = tuple(f"indirect::{mj}" for mj in mediators)
     return terms if len(mediators) == 1 else (*terms, "indirect::total")
-
-
-def _recorded_seed(seed: object) -> int | None:
-    if isinstance(seed, int | np.integer) and not isinstance(seed, bool):
-        return int(seed)
-    return None
 
 
 def _label(mediators: Sequence[str]) -> str:

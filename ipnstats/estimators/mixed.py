@@ -65,6 +65,7 @@ from ipnstats.core.formula import (
     formula_variables,
     require_columns,
 )
+from ipnstats.core.parallel import single_threaded_blas
 from ipnstats.estimators.linear import independent_columns
 from ipnstats.estimators.lmm import (  # noqa: F401  (SINGULAR_THETA, Optimum: part of this module's API)
     SINGULAR_THETA,
@@ -76,7 +77,6 @@ from ipnstats.estimators.lmm import (  # noqa: F401  (SINGULAR_THETA, Optimum: p
     deviance,
     gls_fit,
     minimise_deviance,
-    single_threaded_blas,
     split_theta,
 )
 from ipnstats.results.result import Result

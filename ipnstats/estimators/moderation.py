@@ -43,7 +43,7 @@ from ipnstats.estimators.glm import MLEngine, fit_logit
 from ipnstats.estimators.linear import LinearEngine, ols
 from ipnstats.results.inference import check_conf_level, critical_value, two_sided_p
 from ipnstats.results.result import Result
-from ipnstats.results.vcov import parse_vcov
+from ipnstats.results.vcov import SSC, parse_ssc, parse_vcov
 
 Family = Literal["gaussian", "binomial"]
 _FAMILIES = ("gaussian", "binomial")
@@ -342,7 +342,7 @@ def _jacobian(fun, beta: np.ndarray) -> np.ndarray:
 
 def moderation(data: pd.DataFrame, *, y: str, x: str, w: str, covariates: Sequence[str] = (),
                family: Family = "gaussian", vcov: object = "iid", center: bool = False,
-               conf_level: float = 0.95) -> ModerationResult:
+               conf_level: float = 0.95, ssc: SSC | None = None) -> ModerationResult:
     """Does ``w`` moderate the effect of ``x`` on ``y``? ``y ~ x + w + x:w + covariates``.
 
     Parameters
@@ -361,6 +361,9 @@ def moderation(data: pd.DataFrame, *, y: str, x: str, w: str, covariates: Sequen
         Mean-centre x and w before forming the product.
     conf_level
         Level of the intervals ``simple_slopes`` and ``tidy`` give by default.
+    ssc
+        Small-sample corrections (:class:`ipnstats.SSC`); None: ``SSC()`` for OLS,
+        ``SSC(adj=False)`` for the logit (see :mod:`ipnstats.results.vcov`).
 
     Returns
     -------
@@ -379,6 +382,7 @@ def moderation(data: pd.DataFrame, *, y: str, x: str, w: str, covariates: Sequen
     """
     covs = tuple(covariates)
     spec = parse_vcov(vcov)
+    ssc = parse_ssc(ssc)
     _check(data, y, x, w, covs, family)
     level = check_conf_level(conf_level)
     frame, notes = _complete(data, [y, x, w, *covs])
@@ -395,6 +399,7 @@ def moderation(data: pd.DataFrame, *, y: str, x: str, w: str, covariates: Sequen
                                  "coefficients: the model cannot be estimated")
     fitter = _fit_logit if family == "binomial" else _fit_ols
     params, engine, fit, collinear, fit_notes = fitter(X, yv, names, data, rows, x, w)
+    engine = engine if ssc is None else engine.with_ssc(ssc)
     inf = engine.compute(spec)
     index = pd.Index([n for n in names if n not in collinear])
     return ModerationResult(

@@ -17,10 +17,11 @@ import pandas as pd
 
 from ipnstats.core.demean import absorbed_dof, complete_grid, demean, group_means
 from ipnstats.core.formula import Design, SpecificationError, build_design, require_columns
+from ipnstats.core.parallel import single_threaded_blas
 from ipnstats.core.stats import fit_statistics
-from ipnstats.estimators.linear import Absorbed, LinearEngine, OLSFit, ols, single_threaded_blas
+from ipnstats.estimators.linear import Absorbed, LinearEngine, OLSFit, ols
 from ipnstats.results.result import Result
-from ipnstats.results.vcov import parse_vcov
+from ipnstats.results.vcov import SSC, parse_ssc, parse_vcov
 
 Estimator = Literal["within", "random", "pooled", "first_difference", "between"]
 Effect = Literal["unit", "time"]
@@ -65,7 +66,8 @@ class PanelFit:
 
 def panel_regression(data: pd.DataFrame, formula: str, *, unit: str, time: str,
                      effects: Sequence[Effect] | None = None, estimator: Estimator = "within",
-                     vcov: object = "iid", drop_singletons: bool = False) -> Result:
+                     vcov: object = "iid", drop_singletons: bool = False,
+                     ssc: SSC | None = None) -> Result:
     """Linear panel regression of a firm-year (or any unit-time) frame.
 
     Parameters
@@ -92,6 +94,9 @@ def panel_regression(data: pd.DataFrame, formula: str, *, unit: str, time: str,
     drop_singletons
         Drop observations alone in a fixed-effect group (reghdfe's default). By
         default they are kept, as in fixest and xtreg, and counted on the result.
+    ssc
+        Small-sample corrections (:class:`ipnstats.SSC`, as pyfixest's ``ssc()``);
+        None: ``SSC()``, Stata's and fixest's defaults (see :mod:`ipnstats.results.vcov`).
 
     Returns
     -------
@@ -111,13 +116,14 @@ def panel_regression(data: pd.DataFrame, formula: str, *, unit: str, time: str,
         raise SpecificationError(f"estimator must be one of {', '.join(LABELS)}; got {estimator!r}")
     eff = _check_effects(estimator, effects)
     spec = parse_vcov(vcov)
+    ssc = parse_ssc(ssc)
     require_columns(data, (unit, time), "panel column")
     panel = _panel(data, formula, unit, time, eff)
     fitter = {"within": _within, "random": _random, "pooled": _pooled,
               "first_difference": _first_difference, "between": _between}[estimator]
     with single_threaded_blas():  # tall, thin products: threads only risk stalls
         fit = fitter(panel, drop_singletons) if estimator == "within" else fitter(panel)
-        return _result(panel, fit, spec, estimator, formula)
+        return _result(panel, fit, spec, estimator, formula, ssc)
 
 
 def _check_effects(estimator: str, effects: Sequence[str] | None) -> frozenset[str]:
@@ -320,9 +326,11 @@ def _random(p: Panel) -> PanelFit:
     return PanelFit(fit, engine, _n_levels(p.unit_codes), fe, stats, extra=extra)
 
 
-def _result(p: Panel, fit: PanelFit, spec, estimator: str, formula: str) -> Result:
+def _result(p: Panel, fit: PanelFit, spec, estimator: str, formula: str,
+            ssc: SSC | None = None) -> Result:
     names = pd.Index(fit.ols.names)
-    inf = fit.engine.compute(spec)
+    engine = fit.engine if ssc is None else fit.engine.with_ssc(ssc)
+    inf = engine.compute(spec)
     notes = fit.notes
     if p.design.n_missing:
         notes = (f"{p.design.n_missing:,} rows with a missing value in a formula variable "
@@ -334,7 +342,7 @@ def _result(p: Panel, fit: PanelFit, spec, estimator: str, formula: str) -> Resu
         params=pd.Series(fit.ols.beta, index=names), vcov=spec,
         cov=pd.DataFrame(inf.cov, index=names, columns=names), df_inference=inf.df,
         estimator=LABELS[estimator], outcome=p.design.outcome, formula=formula,
-        nobs=fit.engine.nobs, n_units=fit.n_units, n_clusters=inf.n_clusters,
+        nobs=engine.nobs, n_units=fit.n_units, n_clusters=inf.n_clusters,
         fixed_effects=fit.fixed_effects, fit=fit.fit, extra=fit.extra,
         collinear=fit.ols.collinear, n_singletons=fit.n_singletons, notes=notes,
-        inference_notes=inf.notes, engine=fit.engine)
+        inference_notes=inf.notes, engine=engine)

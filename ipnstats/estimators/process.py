@@ -50,26 +50,25 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit
 
-from ipnstats.core.formula import SpecificationError, column_names, require_numeric_roles
+from ipnstats.core.formula import (
+    SpecificationError,
+    column_names,
+    complete_rows,
+    require_numeric_roles,
+)
+from ipnstats.core.seeds import as_generator, recorded_seed
 from ipnstats.core.stats import fit_statistics
 from ipnstats.estimators.glm import MLEngine, fit_logit
 from ipnstats.estimators.linear import LinearEngine, ols
-from ipnstats.estimators.mediation import (
-    IndirectBootstrap,
-    _complete_rows,
-    _recorded_seed,
-    cluster_moments,
-    draw_counts,
-    solve_batch,
-)
+from ipnstats.estimators.mediation import IndirectBootstrap
 from ipnstats.estimators.moderation import conditional_effect, effect_frame, probe_values
+from ipnstats.inference.bootstrap import CHUNK_CELLS, cluster_moments, draw_counts, solve_batch
 from ipnstats.results.inference import check_conf_level, coef_table
 from ipnstats.results.result import Result
-from ipnstats.results.vcov import Cluster, VcovSpec, parse_vcov
+from ipnstats.results.vcov import SSC, Cluster, VcovSpec, parse_ssc, parse_vcov
 
 MODELS = (1, 4, 7, 8, 14, 58)
 _CI = ("percentile", "bc")
-_CHUNK_CELLS = 4_000_000
 
 
 @dataclass(frozen=True)
@@ -195,7 +194,7 @@ def bootstrap_coefficients(cols: Mapping[str, np.ndarray], eqs: Sequence[Equatio
     p = len(names)
     logit = [e for e in eqs if e.logistic]
     row_cells = len(codes) if logit else n_groups
-    chunk = max(1, min(n_boot, _CHUNK_CELLS // row_cells))
+    chunk = max(1, min(n_boot, CHUNK_CELLS // row_cells))
     starts = np.cumsum([0] + [len(e.terms) for e in eqs])
     out = []
     for first in range(0, n_boot, chunk):
@@ -340,8 +339,8 @@ def conditional_process(data: pd.DataFrame, *, model: int, x: str, y: str,
                         z: str | None = None, covariates: Sequence[str] = (),
                         n_boot: int = 5000, ci: Literal["percentile", "bc"] = "percentile",
                         vcov: object = "iid", cluster: str | None = None, at: object = None,
-                        conf_level: float = 0.95,
-                        seed: int | np.random.Generator | None = 0) -> ProcessResult:
+                        conf_level: float = 0.95, seed: int | np.random.Generator | None = 0,
+                        ssc: SSC | None = None) -> ProcessResult:
     """Fit PROCESS model 1, 4, 7, 8, 14 or 58 with a vectorised bootstrap.
 
     Parameters
@@ -367,6 +366,9 @@ def conditional_process(data: pd.DataFrame, *, model: int, x: str, y: str,
         Moderator values to probe (None: PROCESS's percentiles; ``"mean_sd"``; numbers).
     conf_level
         Level of the intervals.
+    ssc
+        Small-sample corrections of the path SEs (:class:`ipnstats.SSC`); None:
+        ``SSC()`` for OLS equations, ``SSC(adj=False)`` for a logistic one.
 
     Returns
     -------
@@ -393,20 +395,23 @@ def conditional_process(data: pd.DataFrame, *, model: int, x: str, y: str,
     used = [x, *mediators, y, *([w] if w else []), *covs]
     require_numeric_roles(data, used, "x, m, y, w, covariates", cluster)
     level = check_conf_level(conf_level)
-    frame, notes = _complete_rows(data, used + ([cluster] if cluster else []))
+    frame, notes = complete_rows(data, used + ([cluster] if cluster else []),
+                                 left_out="left out of every equation")
     logistic = _is_binary(frame[y])
     _check_variation(frame, x, w, mediators)
     eqs = equations(model, x, mediators, y, w, covs, logistic)
     cols = product_columns(frame, eqs)
     spec: VcovSpec = Cluster(cluster) if cluster else parse_vcov(vcov)
-    fits = [_fit_equation(e, cols, frame, spec) for e in eqs]
+    ssc = parse_ssc(ssc)
+    fits = [(b, eng if ssc is None else eng.with_ssc(ssc), st, n)
+            for b, eng, st, n in (_fit_equation(e, cols, frame, spec) for e in eqs)]
     estimates = np.concatenate([f[0] for f in fits])
     coef = {(i, t): int(k) for i, (e, start) in enumerate(zip(eqs, _starts(eqs), strict=True))
             for k, t in zip(range(start, start + len(e.terms)), e.terms, strict=True)}
     emap = EffectMap(model, x, w, mediators, MappingProxyType(coef))
     w_probe, w_labels = probe_values(frame[w].to_numpy(float), at) if w else (np.zeros(0), [])
     codes, n_groups = _codes(frame, cluster)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = as_generator(seed)
     draws = bootstrap_coefficients(cols, eqs, estimates, codes, n_groups, n_boot, rng)
     boot = _effects_bootstrap(emap, estimates, draws, w_probe, w_labels, ci, cluster, n_groups)
     return _assemble(eqs, fits, estimates, emap, boot, spec, frame, notes, level, w_probe,
@@ -475,7 +480,7 @@ def _assemble(eqs, fits, estimates, emap, boot, spec, frame, notes, level, w_pro
         fit=last, extra={"ci_method": boot.method,
                          "n_failed_draws": failed},
         notes=tuple(dict.fromkeys(notes)), inference_notes=tuple(dict.fromkeys(inf_notes)),
-        seed=_recorded_seed(seed), n_boot=n_boot, model=model, x=emap.x,
+        seed=recorded_seed(seed), n_boot=n_boot, model=model, x=emap.x,
         mediators=emap.mediators, w=emap.w, effect_map=emap, path_df=path_df,
         equation_fit=pd.DataFrame(fit_rows), bootstrap=boot, w_probe=tuple(w_probe),
         w_labels=tuple(w_labels), conf_level=level)

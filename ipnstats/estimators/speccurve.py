@@ -52,6 +52,8 @@ import numpy as np
 import pandas as pd
 
 from ipnstats.core.formula import SpecificationError, require_columns
+from ipnstats.core.parallel import single_threaded_blas
+from ipnstats.core.seeds import recorded_seed
 from ipnstats.results.vcov import Cluster
 
 ESTIMATORS = ("twfe", "cs_never", "cs_notyet", "sunab")
@@ -312,7 +314,7 @@ def specification_curve(data: pd.DataFrame, *, outcomes: Sequence[str] = OUTCOME
                           (lambda done: progress(done, len(grid))))
     return SpecificationCurve(tuple(estimates), choices, sets, alpha=alpha,
                               direction=direction, labels=dict(labels or {}),
-                              seed=seed if isinstance(seed, int) else None)
+                              seed=recorded_seed(seed))
 
 
 def _check_choices(outcomes, estimators, covariate_sets, samples, clusters) -> dict:
@@ -421,15 +423,13 @@ def estimate_specification(frame: pd.DataFrame, spec: Specification,
     Runs with one BLAS thread, so that the numbers do not depend on how many
     specifications run side by side.
     """
-    from threadpoolctl import threadpool_limits
-
     if spec.estimator == "sunab" and covariates:
         return _unavailable(spec, "Sun-Abraham takes no covariates")
     cluster = unit if spec.cluster == "firm" else GROUP_CLUSTER
     if not (frame[cohort] > 0).any():
         return _unavailable(spec, f"the {spec.sample!r} sample has no treated units")
     try:
-        with threadpool_limits(limits=1, user_api="blas"):
+        with single_threaded_blas():
             res, term, note = _fit(frame, spec, covariates, unit, time, cohort, cluster, seed)
     except (SpecificationError, np.linalg.LinAlgError) as err:
         return _unavailable(spec, str(err))

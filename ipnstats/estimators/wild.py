@@ -54,8 +54,10 @@ import pandas as pd
 
 from ipnstats.core.demean import demean
 from ipnstats.core.formula import SpecificationError
+from ipnstats.core.seeds import as_generator, recorded_seed
 from ipnstats.estimators.did.bootstrap import mammen
-from ipnstats.estimators.linear import LinearEngine, nested_in
+from ipnstats.estimators.linear import LinearEngine
+from ipnstats.inference.sandwich import cluster_sums, nested_in
 from ipnstats.results.inference import check_conf_level
 from ipnstats.results.vcov import Cluster
 
@@ -240,7 +242,7 @@ def wild_bootstrap(result, term: str, *, cluster: str | Cluster, h0: float = 0.0
     codes, n_clusters = _cluster_codes(engine, column)
     prob = _problem(engine, j, codes, n_clusters, column, float(result.params.iloc[j]))
     n_draws, enumerated = _draw_plan(weights, n_clusters, int(reps))
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = as_generator(seed)
     chunks = _weight_chunks(weights, n_clusters, n_draws, enumerated, rng)
     pieces = _pieces(prob, chunks, impose_null)
     p_at = _p_function(pieces, prob)
@@ -251,7 +253,7 @@ def wild_bootstrap(result, term: str, *, cluster: str | Cluster, h0: float = 0.0
         statistic=(prob.estimate - h0) / prob.se, p_value=float(p_at(np.array([h0]))[0]),
         conf_low=float(bounds[0]), conf_high=float(bounds[1]), conf_level=level,
         weights=weights, reps=n_draws, enumerated=enumerated, impose_null=bool(impose_null),
-        cluster=column, n_clusters=n_clusters, seed=seed if isinstance(seed, int) else None,
+        cluster=column, n_clusters=n_clusters, seed=recorded_seed(seed),
         notes=notes)
 
 
@@ -304,12 +306,6 @@ def _check_options(weights: str, reps: int) -> None:
 
 # --- the fast algorithm -----------------------------------------------------------------
 
-def _cluster_sums(values: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
-    """Sums of the columns of ``values`` (n x m) within each cluster: G x m."""
-    return np.column_stack([np.bincount(codes, weights=values[:, i], minlength=n_groups)
-                            for i in range(values.shape[1])])
-
-
 def _problem(engine: LinearEngine, j: int, codes: np.ndarray, n_clusters: int,
              column: str, estimate: float) -> _Problem:
     """Cluster sums behind the bootstrap t, and the analytic standard error."""
@@ -317,7 +313,7 @@ def _problem(engine: LinearEngine, j: int, codes: np.ndarray, n_clusters: int,
     w, b_jj = bread[:, j], bread[j, j]
     xw = X @ w
     k = X.shape[1]
-    sums = _cluster_sums(np.hstack([X * u[:, None], X * xw[:, None]]), codes, n_clusters)
+    sums = cluster_sums(np.hstack([X * u[:, None], X * xw[:, None]]), codes, n_clusters)
     S0, R = sums[:, :k], sums[:, k:]
     RB = R @ bread
     F0, F1 = _fixed_effect_terms(engine, codes, n_clusters, xw)
@@ -353,7 +349,7 @@ def _dummy_terms(u, free, nested, codes, n_clusters, xw) -> tuple[list, list]:
     if nested:
         M = demean(M, [(a.codes, a.n_levels) for a in nested])[0]
     inv = np.linalg.pinv(M.T @ M)
-    sums = _cluster_sums(np.hstack([M * xw[:, None], M * u[:, None]]), codes, n_clusters)
+    sums = cluster_sums(np.hstack([M * xw[:, None], M * u[:, None]]), codes, n_clusters)
     Lx, Lu = sums[:, :M.shape[1]], sums[:, M.shape[1]:]
     return [(Lx @ inv, Lu)], [(Lx @ inv, Lx)]
 
@@ -363,7 +359,7 @@ def _within_terms(u, absorbed, codes, n_clusters, xw) -> tuple[list, list]:
     own = np.zeros((xw.size, n_clusters))
     own[np.arange(xw.size), codes] = xw
     Q = own - demean(own, [(a.codes, a.n_levels) for a in absorbed])[0]
-    sums = _cluster_sums(np.hstack([Q * u[:, None], Q * xw[:, None]]), codes, n_clusters)
+    sums = cluster_sums(np.hstack([Q * u[:, None], Q * xw[:, None]]), codes, n_clusters)
     eye = np.eye(n_clusters)
     return [(sums[:, :n_clusters].T, eye)], [(sums[:, n_clusters:].T, eye)]
 

@@ -38,7 +38,9 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from ipnstats.core.seeds import as_generator, recorded_seed
+from ipnstats.results.inference import p_value as tail_p_value
 
 Method = Literal["holm", "bonferroni", "hommel", "bh", "by", "none"]
 Alternative = Literal["two-sided", "greater", "less"]
@@ -263,11 +265,6 @@ def _single_pvalues(stat: np.ndarray, null: np.ndarray, plus_one: bool) -> np.nd
     return _share((null >= stat).sum(axis=0), null.shape[0], plus_one)
 
 
-def _normal_pvalues(t: np.ndarray, alternative: str) -> np.ndarray:
-    return {"two-sided": lambda: 2 * stats.norm.sf(np.abs(t)),
-            "greater": lambda: stats.norm.sf(t), "less": lambda: stats.norm.cdf(t)}[alternative]()
-
-
 # --- the bootstrap ------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
@@ -427,7 +424,7 @@ def romano_wolf_bootstrap(data: pd.DataFrame, stat_fn: Callable, *, cluster: str
     if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 1:
         raise ValueError(f"n_boot must be a positive integer (e.g. 999); got {n_boot!r}")
     groups = None if cluster is None else _cluster_rows(data, cluster)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = as_generator(seed)
     est, se, terms = _evaluate(stat_fn, data, None)
     with np.errstate(divide="ignore", invalid="ignore"):
         t = est / se
@@ -435,7 +432,7 @@ def romano_wolf_bootstrap(data: pd.DataFrame, stat_fn: Callable, *, cluster: str
         raise ValueError(f"stat_fn gives non-finite t statistics on the full data: {t}")
     draws = _draws(data, stat_fn, groups, cluster, rng, est, int(n_boot))
     stat, null = _orient(t, alternative), _orient(draws, alternative)
-    p_value = _normal_pvalues(t, alternative)
+    p_value = tail_p_value(t, None, alternative)
     return RomanoWolf(
         terms=terms, estimate=_frozen(est), std_error=_frozen(se), statistic=_frozen(t),
         p_value=_frozen(p_value), p_bootstrap=_frozen(_single_pvalues(stat, null, plus_one)),
@@ -443,7 +440,7 @@ def romano_wolf_bootstrap(data: pd.DataFrame, stat_fn: Callable, *, cluster: str
         p_holm=_frozen(adjust_pvalues(p_value, "holm")), t_boot=_frozen(draws),
         n_boot=draws.shape[0], n_failed=int(n_boot) - draws.shape[0],
         alternative=alternative, plus_one=bool(plus_one),
-        seed=int(seed) if isinstance(seed, int | np.integer) else None,
+        seed=recorded_seed(seed),
         cluster=cluster, n_clusters=None if groups is None else len(groups), nobs=len(data))
 
 

@@ -33,6 +33,8 @@ from scipy import stats
 
 from ipnstats.core.formula import SpecificationError, require_columns
 from ipnstats.core.parallel import Backend, run_tasks, spawn_seeds
+from ipnstats.core.seeds import as_generator, seed_problem
+from ipnstats.results.inference import two_sided_p
 
 #: Errors of a replicate's fit that count as a failed replicate.
 FIT_ERRORS = (ValueError, ArithmeticError, np.linalg.LinAlgError)
@@ -71,7 +73,7 @@ class BootstrapResult:
         return pd.DataFrame({
             "term": self.estimate.index, "estimate": self.estimate.to_numpy(),
             "std_error": se.to_numpy(), "statistic": z.to_numpy(),
-            "p_value": 2 * stats.norm.sf(np.abs(z.to_numpy())),
+            "p_value": two_sided_p(z.to_numpy(), None),
             "conf_low": np.asarray(low.reindex(self.estimate.index)),
             "conf_high": np.asarray(high.reindex(self.estimate.index))})
 
@@ -161,7 +163,7 @@ def bootstrap_replicate(data: pd.DataFrame, fit: Callable, blocks: tuple, terms:
     """One replicate: draw clusters, refit, return ``(estimates, error message)``."""
     order, starts = blocks
     g = starts.size - 1
-    drawn = np.random.default_rng(seed).integers(0, g, size=g)
+    drawn = as_generator(seed).integers(0, g, size=g)
     sizes = starts[drawn + 1] - starts[drawn]
     offsets = np.repeat(starts[drawn] - np.cumsum(sizes) + sizes, sizes)
     rows = order[offsets + np.arange(sizes.sum())]
@@ -189,8 +191,8 @@ def _check(data, cluster, idcluster, reps, ci, conf_level, seed) -> None:
         problems.append(f"ci must be 'percentile' or 'normal', got {ci!r}")
     if not 0 < conf_level < 1:
         problems.append(f"conf_level must be between 0 and 1, got {conf_level!r}")
-    if not isinstance(seed, int | np.integer) or isinstance(seed, bool) or seed < 0:
-        problems.append(f"seed must be a non-negative integer (it is recorded), got {seed!r}")
+    if (problem := seed_problem(seed, generator=False)) is not None:
+        problems.append(problem)
     if problems:
         raise SpecificationError("; ".join(problems))
 

@@ -16,10 +16,17 @@ import numpy as np
 import pandas as pd
 
 from ipnstats.core.formula import SpecificationError, require_columns
-from ipnstats.estimators.glm import Adjustment, MLEngine, Model, fit_cox, fit_logit
-from ipnstats.estimators.linear import independent_columns
+from ipnstats.estimators.glm import (
+    Adjustment,
+    MLEngine,
+    Model,
+    adjustment_ssc,
+    fit_cox,
+    fit_logit,
+)
+from ipnstats.estimators.linear import Absorbed, independent_columns
 from ipnstats.results.result import Result
-from ipnstats.results.vcov import Cluster, parse_vcov
+from ipnstats.results.vcov import SSC, Cluster, parse_ssc, parse_vcov
 
 
 def exit_hazard(data: pd.DataFrame, *, exit: str = "exit",
@@ -27,7 +34,7 @@ def exit_hazard(data: pd.DataFrame, *, exit: str = "exit",
                 unit: str = "firm_id", time: str = "year", group: str | None = "group_id",
                 member: str = "member", lag: int = 0, vcov: object = Cluster("firm_id"),
                 model: Model = "logit", duration: str = "tenure",
-                cluster_adjustment: Adjustment = "stata") -> Result:
+                cluster_adjustment: Adjustment = "stata", ssc: SSC | None = None) -> Result:
     """Hazard that a member leaves its peer network (H1f).
 
     Rows are member years (``member == 1``) with ``exit`` coded: ``exit`` is 1 when the
@@ -64,6 +71,9 @@ def exit_hazard(data: pd.DataFrame, *, exit: str = "exit",
     cluster_adjustment
         Small-sample factor of clustered SEs: ``"stata"`` (``G/(G-1)``) or
         ``"statsmodels"`` (``G/(G-1) (n-1)/(n-K)``); see the module notes.
+    ssc
+        Small-sample corrections (:class:`ipnstats.SSC`); when given it replaces
+        ``cluster_adjustment``.
 
     Returns
     -------
@@ -85,6 +95,7 @@ def exit_hazard(data: pd.DataFrame, *, exit: str = "exit",
     effects = (group, time) if group else (time,)
     require_columns(data, (exit, unit, member) + effects + predictors + cox_time, "column")
     spec = parse_vcov(vcov)
+    ssc = parse_ssc(ssc, adjustment_ssc(cluster_adjustment))
     frame, terms, notes = _sample(data, exit, predictors, unit, effects, member, lag,
                                   duration if model == "cox" else None)
     frame, dropped = _drop_perfect_levels(frame, exit, effects)
@@ -92,7 +103,7 @@ def exit_hazard(data: pd.DataFrame, *, exit: str = "exit",
         raise SpecificationError(f"no member years with both exits and stays are left in {exit!r}"
                                  "; the hazard cannot be estimated")
     return _estimate(data, frame, terms, exit, unit, effects, duration, model, spec,
-                     cluster_adjustment, notes + dropped)
+                     ssc, notes + dropped)
 
 
 def _check_options(predictors, lag, model, cluster_adjustment) -> None:
@@ -159,6 +170,11 @@ def _drop_perfect_levels(frame: pd.DataFrame, exit: str,
     return frame, notes
 
 
+def _codes_and_levels(values: pd.Series) -> tuple[np.ndarray, int]:
+    codes, levels = pd.factorize(values)
+    return codes, len(levels)
+
+
 def _dummies(values: pd.Series, name: str) -> tuple[np.ndarray, list[str]]:
     codes, levels = pd.factorize(values)
     D = (codes[:, None] == np.arange(1, len(levels))[None, :]).astype(float)
@@ -178,7 +194,7 @@ def _design(frame, terms, effects, model) -> tuple[np.ndarray, list[str]]:
 
 
 def _estimate(data, frame, terms, exit, unit, effects, duration, model, spec,
-              cluster_adjustment, notes) -> Result:
+              ssc: SSC, notes) -> Result:
     X, names = _design(frame, terms, effects, model)
     ok = independent_columns(X)
     X, names = X[:, ok], [n for n, k in zip(names, ok, strict=True) if k]
@@ -191,8 +207,10 @@ def _estimate(data, frame, terms, exit, unit, effects, duration, model, spec,
         strata = pd.factorize(frame[effects[0]])[0] if len(effects) == 2 else None
         fit = fit_cox(X, y, tenure, tenure + 1, strata)
     keep = np.array([names.index(t) for t in terms if t in names], dtype=int)
-    engine = MLEngine(fit.scores, fit.bread, data, frame["_row"].to_numpy(), keep,
-                      cluster_adjustment)
+    dummies = effects if model == "logit" else effects[-1:]
+    absorbed = tuple(Absorbed(c, *_codes_and_levels(frame[c])) for c in dummies)
+    engine = MLEngine(fit.scores, fit.bread, data, frame["_row"].to_numpy(), keep, ssc,
+                      absorbed=absorbed, absorbed_df=fit.scores.shape[1] - len(keep))
     inf = engine.compute(spec)
     index = pd.Index([names[i] for i in keep])
     k, n = X.shape[1], X.shape[0]

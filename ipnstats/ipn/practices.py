@@ -19,6 +19,7 @@ import pandas as pd
 
 from ipnstats.core.formula import SpecificationError, missing_column_error, require_columns
 from ipnstats.estimators.panel import panel_regression
+from ipnstats.inference.sandwich import cluster_factor, cluster_sums
 from ipnstats.results.inference import TIDY_COLUMNS, WaldTest, coef_table, wald_test
 from ipnstats.results.result import Result
 from ipnstats.results.vcov import Cluster, VcovSpec, parse_vcov
@@ -499,9 +500,8 @@ def _influence_cov(psi: np.ndarray, data, units: pd.Index, unit: str,
     if column == unit:
         return psi.T @ psi
     codes, levels = pd.factorize(_unit_values(data, None, unit, column).reindex(units))
-    sums = np.column_stack([np.bincount(codes, weights=psi[:, j], minlength=len(levels))
-                            for j in range(psi.shape[1])])
-    return len(levels) / (len(levels) - 1) * sums.T @ sums
+    sums = cluster_sums(psi, codes, len(levels))
+    return cluster_factor(len(levels), len(codes), 0, adj=False) * sums.T @ sums
 
 
 def _interaction_model(data, mods, outcome, unit, time, cohort, member, spec) -> Result:

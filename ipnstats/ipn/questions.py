@@ -20,11 +20,12 @@ all their exchanges (percentile bootstrap).
 
 Number of questions. Poisson quasi-ML of ``count`` on sender-type dummies (first level
 the reference) is consistent for the conditional mean whatever the dispersion; its
-sandwich is clustered by receiver (:class:`~ipnstats.ipn.hazard.MLEngine`, normal
-law). The fixed-effects variant concentrates out one intercept per receiver
-(conditional Poisson, Hausman, Hall & Griliches 1984): the estimates of Poisson with
-receiver dummies, and scores ``(x - xbar_g)(y - mu)`` (``xbar_g`` the mu-weighted
-receiver means) whose sandwich is exactly the dummy model's coefficient block. Cluster
+sandwich is clustered by receiver (:func:`~ipnstats.estimators.glm.fit_poisson` and
+:class:`~ipnstats.estimators.glm.MLEngine`, normal law). The fixed-effects variant
+concentrates out one intercept per receiver (conditional Poisson, Hausman, Hall &
+Griliches 1984): the estimates of Poisson with receiver dummies, and scores
+``(x - xbar_g)(y - mu)`` (``xbar_g`` the mu-weighted receiver means) whose sandwich
+is exactly the dummy model's coefficient block. Cluster
 factor (``cluster_adjustment``): ``"stata"`` (default) ``G/(G-1)``, Stata
 ``poisson, vce(cluster)``; ``"statsmodels"`` ``G/(G-1) (n-1)/(n-K)``, statsmodels'
 ``cov_type="cluster"``, K counting the reported coefficients only (receiver intercepts
@@ -46,13 +47,15 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from scipy import stats
-from scipy.special import gammaln
 
 from ipnstats.core.formula import SpecificationError, require_columns
-from ipnstats.estimators.glm import Adjustment, MLEngine, MLFit
-from ipnstats.results.inference import TIDY_COLUMNS, WaldTest, check_conf_level
+from ipnstats.core.seeds import as_generator, recorded_seed
+from ipnstats.estimators.glm import Adjustment, MLEngine, adjustment_ssc, fit_poisson
+from ipnstats.estimators.linear import Absorbed
+from ipnstats.inference.sandwich import cluster_factor, cluster_sums
+from ipnstats.results.inference import TIDY_COLUMNS, WaldTest, check_conf_level, one_sided_p
 from ipnstats.results.result import Result
-from ipnstats.results.vcov import Cluster
+from ipnstats.results.vcov import SSC, Cluster, parse_ssc
 
 PValue = Literal["auto", "asymptotic", "simulated", "exact"]
 ALMOST_ONE = 1 - 64 * np.finfo(float).eps  # R's tolerance for X²* >= X²
@@ -305,56 +308,6 @@ def association(rows, cols, clusters, levels, choice: PValue, n_sim: int, n_boot
 
 # --- number of questions -------------------------------------------------------------------
 
-def _linear(X: np.ndarray, y: np.ndarray, beta: np.ndarray, groups: np.ndarray | None):
-    """Linear predictor; with ``groups``, plus each group's concentrated intercept."""
-    eta = X @ beta
-    if groups is None:
-        return eta
-    mass = np.bincount(groups, weights=y) / np.bincount(groups, weights=np.exp(eta))
-    return eta + np.log(mass)[groups]
-
-
-def _partial(X: np.ndarray, mu: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
-    """``X`` less its mu-weighted group means (``X`` itself without groups)."""
-    if groups is None:
-        return X
-    sums = np.column_stack([np.bincount(groups, weights=mu * x) for x in X.T])
-    return X - (sums / np.bincount(groups, weights=mu)[:, None])[groups]
-
-
-def _poisson_loglik(eta: np.ndarray, y: np.ndarray) -> float:
-    return float(y @ eta - np.exp(eta).sum() - gammaln(y + 1).sum())
-
-
-def fit_poisson(X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None,
-                maxiter: int = 100, tol: float = 1e-10) -> tuple[MLFit, np.ndarray]:
-    """Poisson (quasi-)ML by Newton with step halving: the fit and the fitted means.
-
-    ``groups`` (codes) concentrates out one intercept per group (fixed-effects
-    Poisson); scores and bread are then those of the partialled regressors.
-    """
-    beta = (np.zeros(X.shape[1]) if groups is not None else
-            np.linalg.lstsq(X, np.full(len(y), np.log(y.mean())), rcond=None)[0])
-    ll, converged = _poisson_loglik(_linear(X, y, beta, groups), y), False
-    for _ in range(maxiter):
-        mu = np.exp(_linear(X, y, beta, groups))
-        Xc = _partial(X, mu, groups)
-        step = np.linalg.lstsq((Xc * mu[:, None]).T @ Xc, Xc.T @ (y - mu), rcond=None)[0]
-        t, new = 1.0, _poisson_loglik(_linear(X, y, beta + step, groups), y)
-        while new < ll - 1e-12 * abs(ll) and t > 1e-6:
-            t /= 2
-            new = _poisson_loglik(_linear(X, y, beta + t * step, groups), y)
-        beta, ll = beta + t * step, new
-        if np.abs(t * step).max() < tol:
-            converged = True
-            break
-    mu = np.exp(_linear(X, y, beta, groups))
-    Xc = _partial(X, mu, groups)
-    notes = () if converged else ("The Poisson model did not converge.",)
-    return MLFit(beta, ll, Xc * (y - mu)[:, None], np.linalg.pinv((Xc * mu[:, None]).T @ Xc),
-                 converged, notes), mu
-
-
 def _dispersion_note(phi: float) -> tuple[str, ...]:
     if DISPERSION_BAND[0] <= phi <= DISPERSION_BAND[1]:
         return ()
@@ -366,7 +319,7 @@ def _dispersion_note(phi: float) -> tuple[str, ...]:
 
 def count_model(data: pd.DataFrame, kept: np.ndarray, y: np.ndarray, X: np.ndarray,
                 names: list[str], clusters: np.ndarray, fe: bool, labels: tuple[str, ...],
-                adjustment: Adjustment) -> tuple[Result, float]:
+                adjustment: Adjustment, ssc: SSC | None = None) -> tuple[Result, float]:
     """Poisson QML of the count on ``X`` (receiver effects when ``fe``), its dispersion."""
     count, sender_type, receiver = labels
     notes: tuple[str, ...] = ()
@@ -377,7 +330,10 @@ def count_model(data: pd.DataFrame, kept: np.ndarray, y: np.ndarray, X: np.ndarr
     fit, mu = fit_poisson(X, y, clusters if fe else None)
     n, g = len(y), int(clusters.max()) + 1
     k = X.shape[1] + (g if fe else 0)
-    engine = MLEngine(fit.scores, fit.bread, data, kept, np.arange(X.shape[1]), adjustment)
+    engine = MLEngine(fit.scores, fit.bread, data, kept, np.arange(X.shape[1]),
+                      adjustment_ssc(adjustment, "none") if ssc is None else ssc,
+                      absorbed=(Absorbed(receiver, clusters, g),) if fe else (),
+                      absorbed_df=g if fe else 0)
     inf = engine.compute(Cluster(receiver))
     index = pd.Index(names)
     phi = float(((y - mu) ** 2 / mu).sum() / (n - k))
@@ -396,11 +352,12 @@ def mean_equivalence(y: np.ndarray, clusters: np.ndarray, expected: float, margi
                      conf_level: float) -> MeanCount:
     """Mean with a cluster-robust t(G-1) interval and TOST equivalence to ``expected``."""
     n, g, m = len(y), int(clusters.max()) + 1, float(y.mean())
-    e = np.bincount(clusters, weights=y - m, minlength=g)
-    se, df = float(np.sqrt(g / (g - 1) * (e @ e)) / n), g - 1
+    e = cluster_sums((y - m)[:, None], clusters, g)[:, 0]
+    se, df = float(np.sqrt(cluster_factor(g, n, 1, adj=False) * (e @ e)) / n), g - 1
     crit = stats.t.ppf((1 + conf_level) / 2, df)
     t_low, t_high = (m - expected + margin) / se, (m - expected - margin) / se
-    p_low, p_high = float(stats.t.sf(t_low, df)), float(stats.t.cdf(t_high, df))
+    p_low = float(one_sided_p(t_low, df, "greater"))
+    p_high = float(one_sided_p(t_high, df, "less"))
     p = max(p_low, p_high)
     claim = f"equivalent to {expected:g} within ±{margin:g}"
     return MeanCount(m, se, df, m - crit * se, m + crit * se, expected, margin, p_low, p_high,
@@ -416,7 +373,8 @@ def question_patterns(exchanges: pd.DataFrame, *, question: str = "question_type
                       margin: float = 0.5, p_value: PValue = "auto", n_sim: int = 2000,
                       conf_level: float = 0.95, n_boot: int = 999,
                       seed: int | np.random.Generator | None = 0,
-                      cluster_adjustment: Adjustment = "stata") -> QuestionPatterns:
+                      cluster_adjustment: Adjustment = "stata",
+                      ssc: SSC | None = None) -> QuestionPatterns:
     """Do receivers ask different types, but the same number, of questions? (H2d)
 
     Formulas and conventions are in the module notes. Exchanges of the same receiver
@@ -443,6 +401,9 @@ def question_patterns(exchanges: pd.DataFrame, *, question: str = "question_type
         An int or a numpy Generator for the simulated p-value and the bootstrap.
     cluster_adjustment
         ``"stata"`` (``G/(G-1)``) or ``"statsmodels"`` (``G/(G-1) (n-1)/(n-K)``).
+    ssc
+        Small-sample corrections of the Poisson covariances (:class:`ipnstats.SSC`);
+        when given it replaces ``cluster_adjustment``.
 
     Returns
     -------
@@ -469,7 +430,7 @@ def question_patterns(exchanges: pd.DataFrame, *, question: str = "question_type
     labels = (question, sender_type, count, receiver)
     require_columns(exchanges, labels, "column")
     frame, kept, notes = _sample(exchanges, labels)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = as_generator(seed)
     codes = {c: pd.factorize(frame[c], sort=True) for c in (question, sender_type, receiver)}
     rows, cols, clusters = codes[sender_type][0], codes[question][0], codes[receiver][0]
     levels = (list(codes[sender_type][1]), list(codes[question][1]))
@@ -478,7 +439,7 @@ def question_patterns(exchanges: pd.DataFrame, *, question: str = "question_type
     y = frame[count].to_numpy(float)
     D = (rows[:, None] == np.arange(1, len(levels[0]))[None, :]).astype(float)
     terms = [f"{sender_type}::{v}" for v in levels[0][1:]]
-    rest = ((count, sender_type, receiver), cluster_adjustment)
+    rest = ((count, sender_type, receiver), cluster_adjustment, parse_ssc(ssc, None))
     pooled, phi = count_model(exchanges, kept, y, np.column_stack([np.ones(len(y)), D]),
                               ["Intercept", *terms], clusters, False, *rest)
     within, _ = count_model(exchanges, kept, y, D, terms, clusters, True, *rest)
@@ -488,7 +449,7 @@ def question_patterns(exchanges: pd.DataFrame, *, question: str = "question_type
         dispersion=phi, mean=mean_equivalence(y, clusters, expected, margin, conf_level),
         nobs=len(frame), n_receivers=int(clusters.max()) + 1,
         n_missing=len(exchanges) - len(frame), conf_level=conf_level,
-        seed=int(seed) if isinstance(seed, int | np.integer) else None,
+        seed=recorded_seed(seed),
         n_sim=n_sim if assoc.method == "simulated" else 0, n_boot=n_boot,
         notes=notes + p_notes + _dispersion_note(phi))
 

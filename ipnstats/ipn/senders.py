@@ -28,7 +28,6 @@ from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ipnstats.core.formula import (
     SpecificationError,
@@ -42,7 +41,8 @@ from ipnstats.estimators.crossed import crossed_effects
 from ipnstats.estimators.glm import MLEngine, fit_logit
 from ipnstats.estimators.linear import LinearEngine, ols
 from ipnstats.estimators.mixed import logistic_gee
-from ipnstats.results.inference import check_conf_level, coef_table
+from ipnstats.inference.multiplicity import adjust_pvalues
+from ipnstats.results.inference import check_conf_level, coef_table, one_sided_p
 from ipnstats.results.result import Result
 from ipnstats.results.vcov import Cluster
 
@@ -101,21 +101,10 @@ def trait_comparisons(fit: Result, focal: str, others: Sequence[str],
     labels = [f"{focal} - {k}" for k in kept]
     table = coef_table(pd.Series(est, index=labels), pd.Series(se, index=labels),
                        fit.df_inference, level)
-    law = stats.norm if fit.df_inference is None else stats.t(fit.df_inference)
-    table["p_one_sided"] = law.sf(table["statistic"].to_numpy())
-    table["p_holm"] = holm(table["p_one_sided"].to_numpy())
+    table["p_one_sided"] = one_sided_p(table["statistic"].to_numpy(), fit.df_inference,
+                                       "greater")
+    table["p_holm"] = adjust_pvalues(table["p_one_sided"].to_numpy(), "holm")
     return table
-
-
-def holm(p: np.ndarray) -> np.ndarray:
-    """Holm's step-down adjusted p-values (same order as ``p``)."""
-    p = np.asarray(p, float)
-    order = np.argsort(p)
-    m = p.size
-    adjusted = np.maximum.accumulate((m - np.arange(m)) * p[order])
-    out = np.empty(m)
-    out[order] = np.minimum(adjusted, 1.0)
-    return out
 
 
 # ----------------------------------------------------------------------- entry point

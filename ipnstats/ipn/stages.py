@@ -21,10 +21,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, stats
+from scipy import sparse
 
 from ipnstats.core.formula import SpecificationError, require_columns
-from ipnstats.results.inference import WaldTest
+from ipnstats.core.seeds import as_generator
+from ipnstats.results.inference import WaldTest, one_sided_p
 from ipnstats.results.result import Result
 from ipnstats.results.vcov import Cluster, parse_vcov
 
@@ -54,7 +55,7 @@ class StageEffects(Result):
             z = est / np.sqrt(var)
             rows.append({"contrast": f"{late} - {early}", "estimate": est,
                          "std_error": np.sqrt(var), "statistic": z,
-                         "p_value": float(stats.norm.sf(z))})
+                         "p_value": float(one_sided_p(z, None, "greater"))})
         out = pd.DataFrame(rows)
         whole = {"contrast": "all steps", "estimate": np.nan, "std_error": np.nan,
                  "statistic": np.nan, "p_value": float(out["p_value"].max())}
@@ -105,7 +106,7 @@ def stage_effects(data: pd.DataFrame, *, outcome: str, unit: str = "firm_id",
     setup, notes = _setup(data, outcome, unit, time, cohort, stage, member, tuple(stages),
                           spec.columns[0])
     point = _estimates(setup, np.ones((1, setup.n_clusters)))[0]
-    rng = np.random.default_rng(seed)
+    rng = as_generator(seed)
     draws = _bootstrap(setup, n_boot, rng)
     keep = np.isfinite(draws).all(axis=1)
     if (~keep).any():

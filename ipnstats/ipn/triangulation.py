@@ -47,11 +47,15 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ipnstats.core.formula import SpecificationError, require_columns, require_numeric_roles
 from ipnstats.estimators.panel import panel_regression
-from ipnstats.results.inference import check_conf_level, critical_value, two_sided_p
+from ipnstats.results.inference import (
+    check_conf_level,
+    critical_value,
+    one_sided_p,
+    two_sided_p,
+)
 from ipnstats.results.result import Result
 from ipnstats.results.vcov import Cluster, parse_vcov
 
@@ -66,13 +70,6 @@ def linear_contrast(params: np.ndarray, cov: np.ndarray,
     """Estimate and standard error of ``weights @ params``."""
     var = float(weights @ cov @ weights)
     return float(weights @ params), float(np.sqrt(max(var, 0.0)))
-
-
-def one_sided_p(statistic: float, df: float | None, alternative: Literal["less", "greater"]
-                ) -> float:
-    """p-value of a t (or, with ``df=None``, z) statistic against a one-sided alternative."""
-    law = stats.norm if df is None else stats.t(df)
-    return float(law.cdf(statistic) if alternative == "less" else law.sf(statistic))
 
 
 @dataclass(frozen=True, repr=False)
@@ -128,7 +125,8 @@ class TriangulationResult(Result):
         return pd.DataFrame([{
             "term": f"{self.sources_term} - {self.experience_term}", "estimate": est,
             "std_error": se, "statistic": stat, "p_value": float(two_sided_p(stat, df)),
-            "p_one_sided": one_sided_p(stat, df, "less" if lower_is_better else "greater"),
+            "p_one_sided": float(one_sided_p(stat, df,
+                                             "less" if lower_is_better else "greater")),
             "conf_low": est - crit * se, "conf_high": est + crit * se,
             "alternative": f"{self.sources_term} {sign} {self.experience_term}",
             "direction": _direction(est, lower_is_better)}])

@@ -32,6 +32,7 @@ import pandas as pd
 from scipy import stats
 
 from ipnstats.core.parallel import Backend, dask_client, dask_workers, run_tasks, spawn_seeds
+from ipnstats.core.seeds import as_generator, seed_problem
 
 Alternative = Literal["two-sided", "greater", "less"]
 ALTERNATIVES = ("two-sided", "greater", "less")
@@ -194,7 +195,7 @@ def power(design, *, effect_sizes: Sequence[float], reps: int = 1000, alpha: flo
 
 def replicate(design, effect: float, seed: np.random.SeedSequence) -> tuple:
     """Simulate one data set and test it: ``(estimate, SE, p, converged, error)``."""
-    rng = np.random.default_rng(seed)
+    rng = as_generator(seed)
     data = design.simulate(effect, rng)
     try:
         r = design.test(data)
@@ -287,8 +288,8 @@ def _check(design, effect_sizes, reps, alpha, alternative, target, conf_level, s
             problems.append(f"{name} must be between 0 and 1; got {value!r}")
     if alternative not in ALTERNATIVES:
         problems.append(f"alternative must be one of {ALTERNATIVES}; got {alternative!r}")
-    if not isinstance(seed, int | np.integer) or isinstance(seed, bool) or seed < 0:
-        problems.append(f"seed must be a non-negative integer (it is recorded); got {seed!r}")
+    if (problem := seed_problem(seed, generator=False)) is not None:
+        problems.append(problem)
     if problems:
         raise ValueError("; ".join(problems))
     return effects

@@ -2,6 +2,6 @@
 
 from ipnstats.results.inference import WaldTest
 from ipnstats.results.result import Inference, Result
-from ipnstats.results.vcov import Cluster, describe_vcov, parse_vcov
+from ipnstats.results.vcov import SSC, Cluster, describe_vcov, parse_vcov
 
-__all__ = ["Cluster", "Inference", "Result", "WaldTest", "describe_vcov", "parse_vcov"]
+__all__ = ["SSC", "Cluster", "Inference", "Result", "WaldTest", "describe_vcov", "parse_vcov"]

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,30 @@ def two_sided_p(statistic: np.ndarray, df: float | None) -> np.ndarray:
     """Two-sided p-values of t or z statistics."""
     a = np.abs(statistic)
     return 2 * (stats.norm.sf(a) if df is None else stats.t.sf(a, df))
+
+
+def one_sided_p(statistic: np.ndarray | float, df: float | None,
+                alternative: Literal["greater", "less"]) -> np.ndarray | float:
+    """p-values of t(df) (or, with ``df=None``, z) statistics against a one-sided
+    alternative: ``"greater"`` (upper tail) or ``"less"`` (lower tail).
+
+    Examples
+    --------
+    >>> round(float(one_sided_p(1.6448536269514722, None, "greater")), 6)
+    0.05
+    """
+    if alternative not in ("greater", "less"):
+        raise ValueError(f"alternative must be 'greater' or 'less', got {alternative!r}")
+    law = stats.norm if df is None else stats.t(df)
+    return law.sf(statistic) if alternative == "greater" else law.cdf(statistic)
+
+
+def p_value(statistic: np.ndarray, df: float | None,
+            alternative: Literal["two-sided", "greater", "less"] = "two-sided") -> np.ndarray:
+    """Two-sided (:func:`two_sided_p`) or one-sided (:func:`one_sided_p`) p-values."""
+    if alternative == "two-sided":
+        return two_sided_p(statistic, df)
+    return one_sided_p(statistic, df, alternative)
 
 
 def coef_table(params: pd.Series, std_error: pd.Series, df: float | None,

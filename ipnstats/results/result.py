@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ipnstats.results.inference import WaldTest, coef_table, wald_test
-from ipnstats.results.vcov import VcovSpec, describe_vcov, parse_vcov
+from ipnstats.results.vcov import SSC, VcovSpec, describe_vcov, parse_ssc, parse_vcov
 
 GLANCE_COLUMNS = ("estimator", "outcome", "fixed_effects", "vcov", "nobs", "n_units",
                   "n_clusters", "df_resid", "r2", "r2_adj", "r2_within", "loglik", "aic",
@@ -39,6 +39,10 @@ class VcovEngine(Protocol):
     """Recomputes the covariance of a fitted model under another vcov choice."""
 
     def compute(self, spec: VcovSpec) -> Inference: ...
+
+    def with_ssc(self, ssc: SSC) -> VcovEngine:
+        """The same engine under other small-sample corrections."""
+        ...
 
 
 def _frozen(mapping: Mapping | None) -> Mapping:
@@ -135,21 +139,32 @@ class Result:
         row = {name: row[name] for name in GLANCE_COLUMNS} | dict(self.extra)
         return pd.DataFrame([row])
 
-    def with_vcov(self, vcov: object) -> Result:
+    def with_vcov(self, vcov: object, *, ssc: SSC | None = None) -> Result:
         """A new result with another covariance choice, without refitting.
+
+        ``ssc`` (:class:`~ipnstats.SSC`) re-chooses the small-sample corrections too;
+        None keeps the fit's.
 
         Examples
         --------
         >>> res.with_vcov(ipnstats.Cluster("firm_id"))  # doctest: +SKIP
+        >>> res.with_vcov("hc1", ssc=ipnstats.SSC(adj=False))  # doctest: +SKIP
         """
         spec = parse_vcov(vcov)
         if self.engine is None:
             raise ValueError(f"{self.estimator} results cannot re-choose their vcov; refit "
                              "the model with vcov=...")
-        inf = self.engine.compute(spec)
+        engine = self.engine
+        if (ssc := parse_ssc(ssc)) is not None:
+            if not hasattr(engine, "with_ssc"):
+                raise ValueError(f"{self.estimator} results have no small-sample corrections "
+                                 "to re-choose; call with_vcov without ssc=")
+            engine = engine.with_ssc(ssc)
+        inf = engine.compute(spec)
         cov = pd.DataFrame(inf.cov, index=self.params.index, columns=self.params.index)
         return dataclasses.replace(self, cov=cov, vcov=spec, df_inference=inf.df,
-                                   n_clusters=inf.n_clusters, inference_notes=inf.notes)
+                                   n_clusters=inf.n_clusters, inference_notes=inf.notes,
+                                   engine=engine)
 
     def wald_test(self, terms: Sequence[str] | None = None, *, R: np.ndarray | None = None,
                   q: np.ndarray | float = 0.0, hypothesis: str | None = None) -> WaldTest:

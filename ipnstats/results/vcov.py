@@ -26,6 +26,29 @@ Small-sample conventions (defaults follow Stata):
   result says so.
 - Inference with clusters uses ``t(G - 1)`` (``G`` the smaller dimension); otherwise
   ``t(n - K)``; models estimated by GLS or maximum likelihood use the normal.
+
+Small-sample corrections (:class:`SSC`, pyfixest's ``ssc()`` and R fixest's ``ssc()``):
+an estimator's ``ssc=`` (or ``result.with_vcov(spec, ssc=...)``) replaces the
+conventions above, which are ``SSC()`` for least squares and ``SSC(adj=False)``
+(Stata's ``logit``/``poisson``/``stcox`` ``vce(cluster)``) for maximum likelihood.
+
+- ``adj``: the ``(n - 1) / (n - K)`` factor of clustered covariances, and ``n - K``
+  (else ``n - 1``, as fixest) as the divisor of the iid residual variance. HC choices
+  are chosen by name: ``"hc1"`` is HC0 times ``n / (n - K)`` whatever ``adj``
+  (pyfixest's ``"hetero"`` with ``adj=False`` is ``"hc0"``); HC2/HC3 take no factor
+  (Long & Ervin 2000; pyfixest multiplies them by ``n / (n - K)`` when ``adj``).
+- ``cluster_adj``: the ``G / (G - 1)`` factor of clustered covariances.
+- ``fixef_k``: which fixed-effect parameters K counts: ``"nested"`` (default) leaves
+  out fixed effects nested in a cluster variable (fixest ``"nonnested"``; without
+  clusters it counts them all), ``"full"`` all, ``"none"`` none (the t law's
+  ``n - K`` follows).
+- ``cluster_df``: two-way clusters with one factor of the smaller dimension
+  (``"min"``, default) or each term's own ``G``, the intersection's included
+  (``"conventional"``). ``Cluster(..., df="each")`` is R sandwich's ``multi0``
+  convention instead and cannot be combined with ``"conventional"``;
+  ``Cluster(..., adjust=False)`` drops every factor whatever the SSC.
+- Influence-function covariances (Callaway-Sant'Anna) keep ``G / (G - 1)`` and no
+  ``n - K`` factor; mixed models and GEE build no sandwich of their own.
 """
 
 from __future__ import annotations
@@ -83,6 +106,80 @@ class Cluster:
         extra = "" if self.df == "min" else f", df={self.df!r}"
         extra += "" if self.adjust else ", adjust=False"
         return f"Cluster({', '.join(map(repr, self.columns))}{extra})"
+
+
+FixefK = Literal["nested", "full", "none"]
+ClusterDf = Literal["min", "conventional"]
+
+
+@dataclass(frozen=True, slots=True)
+class SSC:
+    """Small-sample corrections of a covariance (pyfixest's and R fixest's ``ssc()``).
+
+    Parameters
+    ----------
+    adj
+        The ``(n - 1) / (n - K)`` factor of clustered covariances, and ``n - K`` (else
+        ``n - 1``) as the iid divisor. See the module notes.
+    cluster_adj
+        The ``G / (G - 1)`` factor of clustered covariances.
+    fixef_k
+        Fixed-effect parameters in K: ``"nested"`` (those not nested in a cluster
+        variable), ``"full"`` or ``"none"``.
+    cluster_df
+        Two-way clusters: ``"min"`` (one factor, the smaller dimension's) or
+        ``"conventional"`` (each term its own).
+
+    Examples
+    --------
+    >>> SSC()
+    SSC(adj=True, cluster_adj=True, fixef_k='nested', cluster_df='min')
+    >>> SSC(adj=False).describe()
+    'G/(G-1), no (n-1)/(n-K)'
+    """
+
+    adj: bool = True
+    cluster_adj: bool = True
+    fixef_k: FixefK = "nested"
+    cluster_df: ClusterDf = "min"
+
+    def __post_init__(self) -> None:
+        for name in ("adj", "cluster_adj"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"SSC {name} must be True or False, got "
+                                 f"{getattr(self, name)!r}")
+        if self.fixef_k not in ("nested", "full", "none"):
+            raise ValueError("SSC fixef_k must be 'nested', 'full' or 'none', got "
+                             f"{self.fixef_k!r}")
+        if self.cluster_df not in ("min", "conventional"):
+            raise ValueError("SSC cluster_df must be 'min' or 'conventional', got "
+                             f"{self.cluster_df!r}")
+
+    def describe(self) -> str:
+        """The clustered factors in words, e.g. ``"G/(G-1) (n-1)/(n-K)"``."""
+        parts = ["G/(G-1)" if self.cluster_adj else "no G/(G-1)",
+                 "(n-1)/(n-K)" if self.adj else "no (n-1)/(n-K)"]
+        return (" " if self.adj and self.cluster_adj else ", ").join(parts)
+
+
+ML_SSC = SSC(adj=False)  # Stata's maximum-likelihood vce(cluster): G/(G-1) only
+
+
+def parse_ssc(ssc: object, default: SSC | None = None) -> SSC | None:
+    """Check a user's ``ssc=`` once, at the boundary; None gives ``default``."""
+    if ssc is None:
+        return default
+    if not isinstance(ssc, SSC):
+        raise ValueError(f"ssc must be ipnstats.SSC(...) or None, got {ssc!r}")
+    return ssc
+
+
+def check_cluster_ssc(spec: Cluster, ssc: SSC) -> None:
+    """``Cluster(df="each")`` is a two-way convention of its own (see the notes)."""
+    if spec.df == "each" and len(spec.columns) == 2 and ssc.cluster_df == "conventional":
+        raise ValueError("Cluster(..., df='each') and SSC(cluster_df='conventional') are two "
+                         "different two-way conventions: choose one (drop df='each' to get "
+                         "fixest's conventional one)")
 
 
 VcovSpec = str | Cluster

@@ -38,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ipnstats.core.seeds import as_generator
 from ipnstats.simulate.common import _config, _Effects
 from ipnstats.simulate.exchanges import _exchanges, _tasks
 from ipnstats.simulate.firms import _check_core, _draw_firms, _member_grid, _membership
@@ -94,7 +95,7 @@ def simulate_study(out_dir: str | Path, *, n_firms: int = 600, n_groups: int = 3
     0.5
     """
     cfg = _config(n_firms, n_groups, first_year, last_year, seed)
-    rng = np.random.default_rng(seed)
+    rng = as_generator(seed)
     eff = _Effects()
     fx = _draw_firms(rng, cfg, eff)
     spells, meetings, activity, core = _membership(rng, cfg, eff, fx)

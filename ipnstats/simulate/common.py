@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ipnstats.core.seeds import recorded_seed
+
 INDUSTRIES = ("construction", "manufacturing", "retail", "hospitality",
               "professional_services", "transport")
 INDUSTRY_SHARES = (0.22, 0.16, 0.20, 0.14, 0.18, 0.10)
@@ -109,8 +111,8 @@ def _config(n_firms, n_groups, first_year, last_year, seed) -> _Config:
                          f">= 1900); got first_year={first_year!r}, last_year={last_year!r}")
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer | np.random.Generator):
         raise ValueError(f"seed must be an int or a numpy Generator, got {type(seed).__name__}")
-    recorded = "numpy Generator (state not recorded)" \
-        if isinstance(seed, np.random.Generator) else int(seed)
+    recorded = recorded_seed(seed)
+    recorded = "numpy Generator (state not recorded)" if recorded is None else recorded
     return _Config(n_firms, n_groups, first_year, last_year, recorded)
 
 

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ipnstats.core.seeds import as_generator
+
 
 def staggered_panel(*, n_firms: int = 300, years: Sequence[int] = range(2010, 2020),
                     cohorts: Sequence[int] = (0, 2013, 2015, 2017),
@@ -48,7 +50,7 @@ def staggered_panel(*, n_firms: int = 300, years: Sequence[int] = range(2010, 20
     pandas.DataFrame
         ``firm_id, group_id, year, cohort, event_time, member, y, true_effect``.
     """
-    rng = np.random.default_rng(seed)
+    rng = as_generator(seed)
     years = np.asarray(list(years))
     n, t = n_firms, years.size
     if group_size:

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
+from ipnstats.results.inference import two_sided_p
 from ipnstats.tables.base import Renderable
 from ipnstats.tables.format import check_stars, fmt_count, fmt_number, star_for, star_legend
 from ipnstats.tables.model import Cell, Row, Table
@@ -168,7 +168,7 @@ def _correlations(values: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     n = values.notna().astype(float).T @ values.notna().astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         t = corr * np.sqrt((n - 2) / (1 - corr**2))
-    p = pd.DataFrame(2 * sps.t.sf(np.abs(t), n - 2), index=corr.index, columns=corr.columns)
+    p = pd.DataFrame(two_sided_p(t, n - 2), index=corr.index, columns=corr.columns)
     return corr, p
 
 

@@ -10,17 +10,8 @@ from reference import load
 
 import ipnstats
 from ipnstats import Cluster, SpecificationError
-from ipnstats.estimators.mediation import (
-    bca_interval,
-    bootstrap_indirect,
-    bootstrap_p_value,
-    cluster_moments,
-    draw_counts,
-    jackknife_acceleration,
-    jackknife_indirect,
-    mediation,
-    percentile_interval,
-)
+from ipnstats.estimators.mediation import bootstrap_indirect, jackknife_indirect, mediation
+from ipnstats.inference import bootstrap as bs
 
 
 def simulate(n=500, seed=42, a=0.5, b=0.4, direct=0.2):
@@ -113,7 +104,7 @@ def test_percentile_bootstrap_agrees_with_pingouin_draws(cross_section):
     np.testing.assert_allclose(ci.to_numpy(float), np.percentile(dist, [2.5, 97.5]), atol=0.2 * se)
     # on pingouin's own draws our bias-corrected interval is pingouin's, exactly
     indirect = table.set_index("path").loc["Indirect"]
-    ours_bc = bca_interval(dist[:, None], np.array([indirect["coef"]]), 0.95, 0.0)[0]
+    ours_bc = bs.bca_interval(dist[:, None], np.array([indirect["coef"]]), 0.95, 0.0)[0]
     np.testing.assert_allclose(ours_bc, indirect[["CI2.5", "CI97.5"]].to_numpy(float), rtol=1e-12)
 
 
@@ -129,9 +120,9 @@ def test_vectorised_draws_equal_brute_force_resamples(cross_section):
     Z = np.column_stack([np.ones(len(Z)), Z - Z.mean(axis=0)])
     for groups in (np.arange(60), codes):  # rows, then clusters of 4 rows
         n_groups = int(groups.max()) + 1
-        pieces = cluster_moments(Z, groups, n_groups)
+        pieces = bs.cluster_moments(Z, groups, n_groups)
         draws = bootstrap_indirect(pieces, 1, 1, 25, np.random.default_rng(3))
-        counts = draw_counts(np.random.default_rng(3), n_groups, 25)
+        counts = bs.draw_counts(np.random.default_rng(3), n_groups, 25)
         for b in range(25):
             rows = np.repeat(np.arange(60), counts[b][groups])  # each row of a drawn cluster
             expected = brute_indirect(df.iloc[rows], covs=["w"])
@@ -149,10 +140,10 @@ def test_jackknife_acceleration_equals_delete_one_refits(cross_section):
     # delete-one-row when not clustered
     Z = df[["x", "w", "m", "y"]].to_numpy()
     Z = np.column_stack([np.ones(80), Z - Z.mean(axis=0)])
-    rows = jackknife_indirect(cluster_moments(Z, np.arange(80), 80), 1, 1)[:, 0]
+    rows = jackknife_indirect(bs.cluster_moments(Z, np.arange(80), 80), 1, 1)[:, 0]
     np.testing.assert_allclose(rows, [brute_indirect(df.drop(index=i), covs=["w"])
                                       for i in range(80)], rtol=1e-9)
-    assert jackknife_acceleration(rows[:, None])[0] != 0
+    assert bs.jackknife_acceleration(rows[:, None])[0] != 0
 
 
 def test_bca_by_hand():
@@ -160,25 +151,25 @@ def test_bca_by_hand():
     # 841 of 1,000 draws lie below 0.8405: z0 = Phi^-1(0.841) = 0.998576. With a = 0.05
     # and 90%: z0 + (z0 -+ 1.644854) / (1 - a (z0 -+ 1.644854)) = 0.372538 and 4.044547,
     # whose Phi are 0.645250 and 0.999974; linear quantiles of 0..0.999 are 0.999 p.
-    ci = bca_interval(draws, np.array([0.8405]), 0.90, 0.05)[0]
+    ci = bs.bca_interval(draws, np.array([0.8405]), 0.90, 0.05)[0]
     np.testing.assert_allclose(ci, [0.999 * 0.6452505, 0.999 * 0.9999738], rtol=1e-6)
 
 
 def test_bca_equals_percentile_when_symmetric_and_centred():
     half = np.linspace(0.01, 3, 2000)
     draws = np.r_[1 - half, 1 + half][:, None]  # symmetric about the estimate 1
-    np.testing.assert_allclose(bca_interval(draws, np.array([1.0]), 0.95, 0.0),
-                               percentile_interval(draws, 0.95), rtol=1e-12)
+    np.testing.assert_allclose(bs.bca_interval(draws, np.array([1.0]), 0.95, 0.0),
+                               bs.percentile_interval(draws, 0.95), rtol=1e-12)
     # acceleration bends the interval towards the long tail
-    skewed = bca_interval(draws, np.array([1.0]), 0.95, 0.1)[0]
-    assert skewed[0] > percentile_interval(draws, 0.95)[0, 0]
+    skewed = bs.bca_interval(draws, np.array([1.0]), 0.95, 0.1)[0]
+    assert skewed[0] > bs.percentile_interval(draws, 0.95)[0, 0]
 
 
 def test_bootstrap_p_value_convention():
     draws = np.r_[-np.ones(30), np.ones(969), np.nan][:, None]
     # 30 of the 999 successful draws are <= 0: p = 2 (30 + 1) / (999 + 1)
-    assert bootstrap_p_value(draws)[0] == pytest.approx(0.062)
-    assert bootstrap_p_value(np.ones((999, 1)))[0] == pytest.approx(0.002)  # never 0
+    assert bs.bootstrap_p_value(draws)[0] == pytest.approx(0.062)
+    assert bs.bootstrap_p_value(np.ones((999, 1)))[0] == pytest.approx(0.002)  # never 0
 
 
 # ------------------------------------------------------------- clustered firm panel

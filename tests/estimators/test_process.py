@@ -161,7 +161,7 @@ def test_vectorised_bootstrap_equals_a_loop_of_refits():
     res = ipnstats.conditional_process(df, model=7, x="x", m="m", w="w", y="y", n_boot=20,
                                        seed=11)
     # replay the draws: the same generator gives the same row counts
-    from ipnstats.estimators.mediation import draw_counts
+    from ipnstats.inference.bootstrap import draw_counts
     counts = draw_counts(np.random.default_rng(11), n, 20)
     w16 = res.w_probe[0]
     for b in range(20):

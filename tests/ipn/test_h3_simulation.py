@@ -24,8 +24,8 @@ models on two cores.
 import numpy as np
 import pytest
 
+from ipnstats.core.parallel import single_threaded_blas
 from ipnstats.estimators.learning import learning_curve
-from ipnstats.estimators.lmm import single_threaded_blas
 from ipnstats.ipn.senders import sender_effects
 from ipnstats.simulate.framing import framing_exchanges, framing_truth
 from ipnstats.simulate.learning import learning_tasks, learning_truth

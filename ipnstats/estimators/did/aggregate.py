@@ -13,8 +13,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ipnstats.core.parallel import single_threaded_blas
 from ipnstats.estimators.did.att_gt import GroupTime
-from ipnstats.estimators.linear import single_threaded_blas
 
 Kind = Literal["simple", "group", "event", "calendar"]
 

@@ -21,8 +21,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ipnstats.core.parallel import single_threaded_blas
 from ipnstats.estimators.did.mean_change import LevelCell, mean_change_cells
-from ipnstats.estimators.linear import single_threaded_blas
+from ipnstats.inference.sandwich import cluster_factor, cluster_sums
 
 ControlGroup = Literal["never_treated", "not_yet_treated"]
 
@@ -260,13 +261,4 @@ def vcov_from_influence(influence: np.ndarray, clusters: np.ndarray | None = Non
             return influence.T @ influence / n**2
         sums = cluster_sums(influence, clusters)
         g = sums.shape[0]
-        return g / (g - 1) * sums.T @ sums / n**2
-
-
-def cluster_sums(influence: np.ndarray, clusters: np.ndarray) -> np.ndarray:
-    """Column sums of ``influence`` (n x k) within clusters coded 0..G-1 (G x k)."""
-    g = int(clusters.max()) + 1
-    out = np.zeros((g, influence.shape[1]), order="F")
-    for j in range(influence.shape[1]):
-        out[:, j] = np.bincount(clusters, weights=influence[:, j], minlength=g)
-    return out
+        return cluster_factor(g, n, 0, adj=False) * sums.T @ sums / n**2

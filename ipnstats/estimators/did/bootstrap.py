@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from ipnstats.estimators.did.att_gt import cluster_sums
-from ipnstats.estimators.linear import single_threaded_blas
+from ipnstats.core.parallel import single_threaded_blas
+from ipnstats.inference.sandwich import cluster_sums
 
 _SQRT5 = np.sqrt(5.0)
 MAMMEN_LOW, MAMMEN_HIGH = (1 - _SQRT5) / 2, (1 + _SQRT5) / 2

@@ -11,10 +11,12 @@ import numpy as np
 import pandas as pd
 
 from ipnstats.core.formula import SpecificationError, require_columns
+from ipnstats.core.parallel import single_threaded_blas
+from ipnstats.core.seeds import as_generator, recorded_seed
 from ipnstats.estimators.did.att_gt import ControlGroup, WidePanel, group_time_effects, wide_panel
 from ipnstats.estimators.did.bootstrap import multiplier_bootstrap
 from ipnstats.estimators.did.result import CSState, DiDResult
-from ipnstats.estimators.linear import FEW_CLUSTERS, single_threaded_blas
+from ipnstats.estimators.linear import FEW_CLUSTERS
 from ipnstats.results.result import Result
 from ipnstats.results.vcov import Cluster, parse_vcov
 
@@ -106,7 +108,7 @@ def _cs(data, outcome, unit, time, cohort, control_group, anticipation, spec, n_
             f"period and comparison units ({panel.n_always_treated:,} always-treated and "
             f"{panel.n_no_base:,} treated units without a base period were left out)")
     clusters, notes = _clusters(data, panel, unit, spec)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = as_generator(seed)
     state = CSState(gt, panel.cohorts, clusters, panel.units)
     if n_boot:
         se, crit = multiplier_bootstrap(gt.influence, reps=n_boot, rng=rng, clusters=clusters)
@@ -120,7 +122,7 @@ def _cs(data, outcome, unit, time, cohort, control_group, anticipation, spec, n_
         outcome=outcome, nobs=int(panel.Y.size), n_units=int(panel.Y.shape[0]),
         n_clusters=None if clusters is None else int(clusters.max()) + 1,
         fixed_effects=(unit, time), notes=_panel_notes(panel, gt), inference_notes=notes,
-        seed=seed if isinstance(seed, int) else None, n_boot=n_boot or None, state=state)
+        seed=recorded_seed(seed), n_boot=n_boot or None, state=state)
     simple = result.aggregate("simple")
     notes = result.notes + _pretrend_notes(result)
     return replace(result, params=simple.params, cov=simple.cov, notes=notes)

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ipnstats.core.formula import SpecificationError, require_columns
+from ipnstats.core.seeds import as_generator
 from ipnstats.estimators.did.aggregate import aggregate
 from ipnstats.estimators.did.att_gt import vcov_from_influence
 from ipnstats.estimators.did.bootstrap import multiplier_bootstrap
@@ -151,7 +152,7 @@ def _cs_event(data, outcome, unit, time, cohort, window, control_group, anticipa
     cov = vcov_from_influence(infl, cs.state.clusters)
     band_se, crit = (), None
     if n_boot:
-        rng = np.random.default_rng(seed)
+        rng = as_generator(seed)
         se, crit = multiplier_bootstrap(infl[:, :-1], reps=n_boot, rng=rng,
                                         clusters=cs.state.clusters)
         band_se = tuple(float(s) for s in se)
@@ -234,7 +235,7 @@ def sup_t_critical(V: np.ndarray, df: float | None, seed: int, conf_level: float
     if sd.size == 1:
         return critical_value(conf_level, df)
     corr = V / np.outer(sd, sd)
-    rng = np.random.default_rng(seed)
+    rng = as_generator(seed)
     w, U = np.linalg.eigh((corr + corr.T) / 2)
     z = rng.standard_normal((draws, sd.size)) @ (U * np.sqrt(np.clip(w, 0, None))).T
     if df is not None:

@@ -10,12 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ipnstats.report.data_section import render_data
 from ipnstats.report.document import Report
+from ipnstats.report.models_section import render_models
+from ipnstats.report.robustness_section import render_robustness
 
 Renderer = Callable[[Report, dict], Report]
 
 #: stage name -> the renderer of its stored document
-RENDERERS: dict[str, Renderer] = {}
+RENDERERS: dict[str, Renderer] = {
+    "robustness": render_robustness,
+    "models": render_models,
+    "data": render_data,
+}
 
 
 def render_section(report: Report, doc: dict) -> Report:

@@ -21,7 +21,6 @@ from ipnstats.estimators.panel import panel_regression
 from ipnstats.estimators.speccurve import (
     DEFAULT_LABELS,
     SpecificationCurve,
-    _significance,
     first_group_clusters,
     specification_curve,
 )
@@ -95,7 +94,8 @@ def fit_robustness(firm_year: pd.DataFrame, rob: Mapping, *, seed: int,
     curve = specification_curve(
         firm_year, outcomes=rob["outcomes"], estimators=rob["estimators"],
         covariate_sets=rob["covariate_sets"], samples=rob["samples"],
-        clusters=rob["clusters"], labels=LABELS, n_jobs=rob["n_jobs"], seed=seed,
+        clusters=rob["clusters"], unit="firm_id", time="year", cohort="cohort",
+        group="group_id", exit="exit", labels=LABELS, n_jobs=rob["n_jobs"], seed=seed,
         backend=rob["backend"], scheduler=rob["scheduler"] or None,
         progress=None if count is None else
         (lambda done, total: count(done, total, "specifications")))
@@ -172,7 +172,7 @@ def curve_findings(curve: SpecificationCurve) -> dict:
     g = curve.glance().iloc[0]
     tidy = curve.tidy()
     est = tidy[tidy["status"] == "estimated"].copy()
-    est["significance"] = _significance(est, curve.alpha, curve.direction)
+    est["significance"] = significance(est, curve.alpha, curve.direction)
     est["same"] = est["significance"] == "same"
     by = [{"dimension": dim, "choice": choice, "n": len(rows),
            "median": rows["estimate"].median(), "share": rows["same"].mean()}
@@ -195,6 +195,21 @@ def curve_findings(curve: SpecificationCurve) -> dict:
     }
 
 
+def significance(frame: pd.DataFrame, alpha: float, direction: int) -> np.ndarray:
+    """Per specification: ``"same"`` (``p_value < alpha`` with the claimed sign
+    ``direction``), ``"opposite"`` (``p_value < alpha``, the other sign) or ``"none"``.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"estimate": [0.2, -0.1, 0.3], "p_value": [0.01, 0.02, 0.4]})
+    >>> significance(rows, 0.05, 1).tolist()
+    ['same', 'opposite', 'none']
+    """
+    sig = frame["p_value"].to_numpy(float) < alpha
+    same = np.sign(frame["estimate"].to_numpy(float)) == direction
+    return np.where(sig & same, "same", np.where(sig, "opposite", "none"))
+
+
 def _clustering_row(fit: ClusteringFit) -> dict:
     """One row of the clustering table, as numbers (the report formats them)."""
     row = {"estimator": fit.estimator, "cluster": fit.cluster}
@@ -211,4 +226,4 @@ def _clustering_row(fit: ClusteringFit) -> dict:
 
 __all__ = ["CLUSTERINGS", "LABELS", "PRIMARY", "ClusteringFit", "RobustnessResults",
            "curve_findings", "fit_clusterings", "fit_robustness", "n_specifications",
-           "robustness_findings", "robustness_results"]
+           "robustness_findings", "robustness_results", "significance"]

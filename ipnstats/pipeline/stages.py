@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ipnstats.data import Study
 from ipnstats.ipn.claims import Claim, Unavailable, adjudicate, adjudicate_checks
 from ipnstats.pipeline.config import StudyConfig
-from ipnstats.pipeline.methods import methods_of, paragraph
+from ipnstats.pipeline.methods import methods_of, paragraph, robustness_methods
 from ipnstats.report.claims import claims_table
 from ipnstats.report.document import Report
 
@@ -147,12 +147,14 @@ def _data(study: Study, cfg: StudyConfig, progress) -> StageOutput:
 
 def _robustness(study: Study, cfg: StudyConfig, progress) -> StageOutput:
     from ipnstats.ipn.robustness import fit_robustness, robustness_findings, robustness_results
-    from ipnstats.pipeline.robustness import robustness_methods
 
     rob, run = cfg["robustness"], cfg["run"]
     res = fit_robustness(study.firm_year, rob, seed=run["seed"], progress=progress)
-    return StageOutput(findings=robustness_findings(res), results=robustness_results(res),
-                       methods=robustness_methods(res, rob),
+    results = robustness_results(res)
+    fits = {k.removeprefix("clustering."): v for k, v in results.items()
+            if k.startswith("clustering.")}
+    return StageOutput(findings=robustness_findings(res), results=results,
+                       methods=robustness_methods(res.curve, fits, rob),
                        seeds={"wild bootstrap": run["seed"]})
 
 

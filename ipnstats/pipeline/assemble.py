@@ -18,8 +18,8 @@ from ipnstats.data.sources import is_url, redact
 from ipnstats.ipn.claims import ADJUST_NAMES, Check, Claim, verdict_rule
 from ipnstats.pipeline.config import StudyConfig
 from ipnstats.pipeline.runner import inputs_of, load_results
-from ipnstats.pipeline.store import blocks_from_json, claims_from_json, write_if_changed
-from ipnstats.report.document import FigureBlock, Report, TableBlock
+from ipnstats.pipeline.store import blocks_from_json, claims_from_json
+from ipnstats.report.document import Report, TableBlock
 from ipnstats.report.provenance import package_versions, report_date
 from ipnstats.report.sections import render_section
 from ipnstats.tables.format import fmt_p
@@ -31,11 +31,6 @@ BODY = ("h1", "h2", "h3", "robustness", "models")
 
 def build_report(cfg: StudyConfig, stored: dict[str, dict]) -> Report:
     """The study report document of a configuration's stored results."""
-    return _build(cfg, stored)[0]
-
-
-def _build(cfg: StudyConfig, stored: dict[str, dict]) -> tuple[Report, dict[str, range]]:
-    """The report, and the blocks of each stage's section (by position)."""
     first = next(iter(stored.values()))
     k = first["disclosure_threshold"]
     report = Report(cfg["study"]["title"], first.get("study_name", ""),
@@ -46,15 +41,12 @@ def _build(cfg: StudyConfig, stored: dict[str, dict]) -> tuple[Report, dict[str,
                         "Disclosure control": f"no firm named; no statistic from fewer than "
                                               f"{k} firms"})
     report = verdict_page(report, stored, cfg)
-    figures, spans = cfg.out / "figures", {}
+    figures = cfg.out / "figures"
     for name in (*BODY, "data"):
         if name in stored:
-            start = len(report.blocks)
             report = _section(report, stored[name], figures)
-            if "blocks" not in stored[name]:  # drawn now, from the stored findings
-                spans[name] = range(start, len(report.blocks))
     report = methods_appendix(report, stored)
-    return reproducibility_appendix(report, stored, cfg), spans
+    return reproducibility_appendix(report, stored, cfg)
 
 
 def _section(report: Report, doc: dict, figures: Path) -> Report:
@@ -165,31 +157,11 @@ def _shown_path(path: Path) -> str:
 
 
 def write_report(cfg: StudyConfig) -> list[Path]:
-    """Render the stored results: PDF, HTML, every table as .tex, .docx and .md, and every
-    figure a section draws as .svg, .pdf and .png."""
-    report, spans = _build(cfg, load_results(cfg))
+    """Render the stored results: PDF, HTML, and every table as .tex, .docx and .md."""
+    report = build_report(cfg, load_results(cfg))
     out = cfg.out
     written = [report.to_pdf(out / "ipn_report.pdf"), report.to_html(out / "ipn_report.html")]
-    return (written + write_tables(report, out / "tables")
-            + write_figures(report, spans, out / "figures"))
-
-
-def write_figures(report: Report, spans: dict[str, range], directory: Path) -> list[Path]:
-    """The figures of each section rendered from stored findings (``spans``: its blocks),
-    as ``<stage>-figure-<n>.svg``, ``.pdf`` and ``.png``; older files of the stage's
-    figures are removed. (A section stored as blocks has its figures there already.)"""
-    written = []
-    for name, span in spans.items():
-        drawn = [report.blocks[i] for i in span if isinstance(report.blocks[i], FigureBlock)]
-        for n, block in enumerate(drawn, 1):
-            for kind, data in ((block.kind, block.data), *block.formats):
-                path = directory / f"{name}-figure-{n}.{kind}"
-                write_if_changed(path, data)
-                written.append(path)
-        for path in directory.glob(f"{name}-figure-*"):
-            if path not in written:
-                path.unlink()
-    return written
+    return written + write_tables(report, out / "tables")
 
 
 def write_tables(report: Report, directory: Path) -> list[Path]:
@@ -212,7 +184,7 @@ def write_tables(report: Report, directory: Path) -> list[Path]:
     return written
 
 
-__all__ = ["build_report", "verdict_page", "write_figures", "write_report", "write_tables"]
+__all__ = ["build_report", "verdict_page", "write_report", "write_tables"]
 
 
 def _study_source(cfg: StudyConfig) -> dict[str, str]:

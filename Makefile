@@ -20,6 +20,11 @@ BUILD  := $(OUT)/.build
 RES    := $(OUT)/results
 STAGES := h1 h2 h3 robustness models data
 CODE   := $(shell find ipnstats -name '*.py' 2>/dev/null) pyproject.toml
+# The code that estimates (ipnstats.pipeline.runner.ESTIMATING): only a change here refits.
+# A change to a renderer, a reading, a table or a figure re-renders from stored results.
+ESTIMATING := core results inference estimators ipn data
+FIT_CODE := $(shell find $(addprefix ipnstats/,$(ESTIMATING)) -name '*.py' 2>/dev/null) \
+            $(wildcard $(addprefix ipnstats/pipeline/,stages.py store.py methods.py)) pyproject.toml
 # the input files behind each stage (any format: firms.csv, firms.parquet, ...)
 inputs = $(wildcard $(foreach t,$(1),$(STUDY)/$(t).*))
 FIRM_YEAR := codebook firms memberships financials meetings meeting_activity surveys
@@ -61,11 +66,11 @@ $(BUILD)/config.stamp: $(CONFIG) | $(RUN)
 	touch $@
 $(foreach s,$(STAGES) report,$(BUILD)/$(s).json): $(BUILD)/config.stamp ;
 
-$(RES)/%.json: $(BUILD)/%.json $(CODE) | $(RUN)
+$(RES)/%.json: $(BUILD)/%.json $(FIT_CODE) | $(RUN)
 	$(IPN) run $(CONFIG) --stage $*
 $(foreach s,$(STAGES),$(eval $(RES)/$(s).json: $(IN_$(s))))
 
-$(OUT)/ipn_report.pdf: $(foreach s,$(STAGES),$(RES)/$(s).json) $(BUILD)/report.json | $(RUN)
+$(OUT)/ipn_report.pdf: $(foreach s,$(STAGES),$(RES)/$(s).json) $(BUILD)/report.json $(CODE) | $(RUN)
 	$(IPN) report $(CONFIG)
 
 $(OUT)/data_report.txt: $(IN_data) $(CODE) | $(RUN)
@@ -91,8 +96,9 @@ FUZZ_SEED ?= 0
 fuzz: $(DEV) ## fuzz the data layer: FUZZ_N (5000) damaged studies (FUZZ_SEED) against the contract; counts
 	$(BIN)/python -m tests.fuzz.campaign --n $(FUZZ_N) --workers 2 --seed $(FUZZ_SEED) --timeout 30
 
-lint: $(DEV) ## ruff
+lint: $(DEV) ## ruff, and the import contract of the layers (import-linter)
 	$(BIN)/ruff check ipnstats tests benchmarks
+	$(BIN)/lint-imports
 
 clean: ## remove what `make report` and `make bench` wrote
 	rm -rf $(OUT) benchmarks/results.json benchmarks/_data

@@ -1,17 +1,24 @@
-"""The H3 analyses on the bundled example study against its truth.toml, and the H3
-report section: readings, the learning-curve figure, claims, singular and non-converged
-fits, and models the data cannot support."""
+"""The H3 analyses on the bundled example study against its truth.toml (ipnstats.ipn.h3),
+and the H3 report section rendered from the stored document (ipnstats.report.h3_section):
+readings, the learning-curve figure, claims, singular and non-converged fits, and models
+the data cannot support."""
 
+import ast
+import json
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import ipnstats
-from ipnstats.ipn.claims import Unavailable
+from ipnstats.ipn.claims import Unavailable, adjudicate, adjudicate_checks, claims_to_json
+from ipnstats.ipn.h3 import OUTWARD, fit_h3, h3_checks, h3_claims, h3_findings
+from ipnstats.pipeline.store import dumps
 from ipnstats.report import Report
-from ipnstats.report.h3_section import OUTWARD, fit_h3, h3_section
+from ipnstats.report.h3_section import render_h3
+from ipnstats.report.sections import RENDERERS
 
 
 @pytest.fixture(scope="module")
@@ -19,10 +26,19 @@ def h3(study):
     return fit_h3(study.exchanges, study.tasks, threshold=study.codebook.disclosure_threshold)
 
 
+def stored(res) -> dict:
+    """The h3 stage document of ``res`` as ``ipnstats report`` reads it back from JSON."""
+    doc = {"stage": "h3", "title": "H3", "findings": h3_findings(res),
+           "claims": claims_to_json(adjudicate(h3_claims(res))),
+           "checks": claims_to_json(adjudicate_checks(h3_checks(res)))}
+    return json.loads(dumps(doc))
+
+
 def _covers(row, value):
     return row["conf_low"] <= value <= row["conf_high"]
 
 
+# ------------------------------------------------------------------ the analyses (ipn)
 
 
 @pytest.mark.parametrize("model", ["main", "robustness"])
@@ -80,12 +96,54 @@ def test_triangulation_covers_the_truth(h3, truth):
     assert comp["conf_low"] <= gap <= comp["conf_high"]
 
 
-# ------------------------------------------------------------------------ the section
+def test_claims_and_checks_are_decided_in_the_study_layer(h3):
+    claims = {c.code: c for c in h3_claims(h3)}
+    assert list(claims) == ["H3a", "H3b", "H3c"] and all(c.supported for c in claims.values())
+    assert claims["H3a"].evidence.startswith("risk aversion ") and "exceeds 5/5" in \
+        claims["H3a"].evidence
+    assert claims["H3b"].evidence.startswith("experience × exposure -")
+    assert claims["H3c"].p_value == h3.triangulation.comparison()["p_one_sided"].iloc[0]
+    checks = h3_checks(h3)
+    assert [c.code for c in checks] == ["H3a"] * 5 + ["H3b", "H3c"]
+    assert checks[0].what == "Size of the sender does not matter"
+    assert all(np.isfinite(c.p_value) for c in checks)
+
+
+def _json_types(value, path="findings"):
+    if isinstance(value, dict):
+        for k, v in value.items():
+            assert isinstance(k, str), path
+            _json_types(v, f"{path}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _json_types(v, f"{path}[{i}]")
+    else:
+        assert value is None or type(value) in (str, int, float, bool), (path, type(value))
+
+
+def test_findings_are_json_ready_and_flag_every_wording(h3):
+    findings = h3_findings(h3)
+    _json_types(findings)
+    assert set(findings) == {"rule", "senders", "curve", "triangulation"}
+    assert findings["senders"]["supported"] is True
+    assert findings["senders"]["ols_all_significant"] is True
+    assert findings["curve"]["steepens"] is True
+    assert findings["triangulation"]["sources_teach_more"] is True
+    unfit = replace(h3, curve=Unavailable("no curve"))
+    assert h3_findings(unfit)["curve"] == {"unavailable": "no curve"}
+
+
+# ------------------------------------------------------ the section, from the stored doc
 
 
 @pytest.fixture(scope="module")
-def section(h3):
-    return h3_section(Report("H3"), h3).to_typst()
+def doc(h3):
+    return stored(h3)
+
+
+@pytest.fixture(scope="module")
+def section(doc):
+    return render_h3(Report("H3"), doc).to_typst()
 
 
 def test_section_reads_and_judges_every_claim(section, h3):
@@ -100,6 +158,41 @@ def test_section_reads_and_judges_every_claim(section, h3):
     for step in h3.curve_steps:
         assert step.split(";")[0] in section.replace("\n", " ")
     assert "Variance components: firm (Intercept) SD" in section
+    # the adjusted verdicts of the stage close the section
+    assert "verdicts are those of the verdict table" in section
+
+
+def test_rendering_is_deterministic_and_registered(doc):
+    first, second = render_h3(Report("H3"), doc), render_h3(Report("H3"), doc)
+    assert first.blocks == second.blocks
+    figures = [b for b in first.blocks if type(b).__name__ == "FigureBlock"]
+    assert len(figures) == 1 and figures[0].data == \
+        [b for b in second.blocks if type(b).__name__ == "FigureBlock"][0].data
+    assert RENDERERS["h3"] is render_h3
+
+
+def test_renderer_imports_no_estimator():
+    source = Path(__import__("ipnstats.report.h3_section",
+                             fromlist=["x"]).__file__).read_text(encoding="utf-8")
+    imported = {n.module for n in ast.walk(ast.parse(source)) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Import)
+                 for a in n.names}
+    forbidden = ("ipnstats.estimators", "ipnstats.inference", "ipnstats.data", "ipnstats.ipn")
+    assert {m for m in imported if m.startswith(forbidden)} == {"ipnstats.ipn.claims"}
+
+
+def test_wording_follows_the_stored_flags(doc):
+    """Each reading's verdict wording comes from a flag the study layer decided."""
+    changed = json.loads(json.dumps(doc))
+    f = changed["findings"]
+    f["senders"].update(supported=False, ols_all_significant=False, ols_significant=3)
+    f["curve"]["steepens"] = False
+    f["triangulation"]["sources_teach_more"] = False
+    text = " ".join(render_h3(Report("H3"), changed).to_typst().split())
+    assert "The claim is not supported in full." in text
+    assert "only in part (3 of 5 comparisons significant)." in text
+    assert "the data do not show a steeper curve with exposure." in text
+    assert "the data do not show that sources teach more than experience." in text
 
 
 def test_singular_and_nonconverged_fits_reach_the_report(h3):
@@ -108,12 +201,12 @@ def test_singular_and_nonconverged_fits_reach_the_report(h3):
                       notes=curve.notes + ("The optimiser did not converge (L-BFGS-B: "
                                            "stalled); the estimates are those of the lowest "
                                            "deviance found and may be unreliable.",))
-    text = h3_section(Report("H3"), replace(h3, curve=stalled)).to_typst()
+    text = render_h3(Report("H3"), stored(replace(h3, curve=stalled))).to_typst()
     assert "did not converge" in text
     sing = replace(curve, notes=curve.notes + ("The firm_id variance is estimated as zero "
                                                "(singular fit): its random intercepts add "
                                                "nothing; consider dropping the group.",))
-    text = h3_section(Report("H3"), replace(h3, curve=sing, curve_steps=())).to_typst()
+    text = render_h3(Report("H3"), stored(replace(h3, curve=sing, curve_steps=()))).to_typst()
     assert "firm\\_id variance is estimated as zero (singular fit)" in text
 
 
@@ -137,5 +230,7 @@ def test_unsupported_models_are_reported_not_raised():
     assert isinstance(res.senders, Unavailable) and "do not vary" in res.senders.reason
     assert isinstance(res.curve, Unavailable)
     assert isinstance(res.triangulation, Unavailable)
-    text = h3_section(Report("H3"), res).to_typst()
-    assert text.count("Not testable with these data") == 3
+    assert [c.supported for c in h3_claims(res)] == [None, None, None]
+    text = render_h3(Report("H3"), stored(res)).to_typst()
+    assert text.count("Not testable with these data:") == 3  # each analysis, with its reason
+    assert text.count("Not testable with these data") == 6  # and each verdict

@@ -18,6 +18,7 @@ import ipnstats
 import ipnstats.pipeline.config as config
 from ipnstats.cli import main
 from ipnstats.ipn.claims import NEEDS, claims_to_json, no_table, untestable, untestable_text
+from ipnstats.ipn.h3 import fit_h3
 from ipnstats.pipeline.assemble import write_report
 from ipnstats.pipeline.runner import run
 from ipnstats.pipeline.stages import stage
@@ -26,7 +27,6 @@ from ipnstats.report import Report
 from ipnstats.report.data_report import write_data_report
 from ipnstats.report.data_section import render_data
 from ipnstats.report.h2_section import fit_h2
-from ipnstats.report.h3_section import fit_h3
 
 NOT_TESTABLE = "Not testable with these data"
 OPTIONAL = ("meetings", "meeting_activity", "surveys", "exchanges", "tasks")

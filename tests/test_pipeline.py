@@ -187,6 +187,53 @@ def test_the_report_is_rendered_from_the_stored_results_alone(example_run, monke
     assert run(cfg) == []  # an unchanged run does nothing
 
 
+def test_a_change_to_how_the_report_reads_refits_nothing(example_run, tmp_path):
+    """Edit a reading's wording in a copy of ipnstats: the rerun of run + report keeps every
+    results/*.json byte for byte, shows the new wording, and is quick; an edit to an
+    estimator makes every stage stale."""
+    copy = tmp_path / "repo"
+    shutil.copytree(ROOT / "ipnstats", copy / "ipnstats",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(example_run.parent / "data", copy / "data")
+    shutil.copytree(example_run.parent / "analyses", copy / "analyses")
+    shutil.copytree(example_run / "results", copy / "reports" / "results")
+    shutil.copytree(example_run / "figures", copy / "reports" / "figures")
+    env = {**os.environ, "PYTHONPATH": str(copy), "SOURCE_DATE_EPOCH": EPOCH}
+
+    def ipnstats(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-P", "-m", "ipnstats", *args], cwd=copy,
+                              env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout + done.stderr
+
+    before = {p.name: p.read_bytes() for p in (copy / "reports" / "results").glob("*.json")}
+    assert len(before) == 6
+    claims = copy / "ipnstats" / "report" / "claims.py"
+    claims.write_text(claims.read_text().replace('"Not testable with these data: ',
+                                                 '"Cannot be tested with these data: '))
+    h1 = copy / "ipnstats" / "report" / "h1_section.py"
+    h1.write_text(h1.read_text().replace("Reading: in the years after joining",
+                                         "In words: in the years after joining"))
+    start = time.perf_counter()
+    ran = ipnstats("run", "analyses/ipn_study.toml")
+    ipnstats("report", "analyses/ipn_study.toml")
+    elapsed = time.perf_counter() - start
+    after = {p.name: p.read_bytes() for p in (copy / "reports" / "results").glob("*.json")}
+    assert after == before, ran
+    html = (copy / "reports" / "ipn_report.html").read_text()
+    assert "In words: in the years after joining" in html
+    assert "Reading: in the years after joining" not in html
+    assert elapsed < 15, f"re-rendering took {elapsed:.1f} s"
+    # an estimator's code is part of every fit's fingerprint
+    panel = copy / "ipnstats" / "estimators" / "panel.py"
+    panel.write_text(panel.read_text() + "\n# edited\n")
+    code = ("from ipnstats.pipeline import load_config; from ipnstats.pipeline.runner import "
+            "stale; print(' '.join(stale(load_config('analyses/ipn_study.toml'))))")
+    done = subprocess.run([sys.executable, "-P", "-c", code], cwd=copy, env=env,
+                          capture_output=True, text=True)
+    assert done.stdout.split() == ["h1", "h2", "h3", "robustness", "models", "data"], done.stderr
+
+
 def firm_ids() -> list[str]:
     firms = pd.read_csv(EXAMPLE / "firms.csv", dtype=str)
     return sorted(firms["firm_id"].unique())
@@ -300,6 +347,9 @@ def test_make_redoes_only_what_a_change_touches(tmp_path):
     shutil.copytree(EXAMPLE, tmp_path / "data" / "example")
     (tmp_path / "ipnstats").mkdir()
     (tmp_path / "ipnstats" / "__init__.py").write_text("")
+    for module in ("report/h1_section.py", "estimators/panel.py"):
+        (tmp_path / "ipnstats" / module).parent.mkdir()
+        (tmp_path / "ipnstats" / module).write_text("")
     (tmp_path / "pyproject.toml").write_text("")
     bin_ = tmp_path / ".venv" / "bin"
     bin_.mkdir(parents=True)
@@ -342,6 +392,11 @@ def test_make_redoes_only_what_a_change_touches(tmp_path):
     later(config)
     assert make() == ["report", "robustness"]
     later(tmp_path / "data" / "example" / "financials.csv")
+    assert make() == ["data", "data-report", "h1", "h2", "h3", "models", "report",
+                      "robustness"]
+    later(tmp_path / "ipnstats" / "report" / "h1_section.py")  # how the report reads
+    assert make() == ["data-report", "report"]
+    later(tmp_path / "ipnstats" / "estimators" / "panel.py")  # what is estimated
     assert make() == ["data", "data-report", "h1", "h2", "h3", "models", "report",
                       "robustness"]
 

@@ -8,6 +8,7 @@ measurement, methods, reproducibility). Nothing is refitted here.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import platform
 from pathlib import Path
@@ -17,8 +18,8 @@ import pandas as pd
 from ipnstats.data.sources import is_url, redact
 from ipnstats.ipn.claims import ADJUST_NAMES, Check, Claim, verdict_rule
 from ipnstats.pipeline.config import StudyConfig
-from ipnstats.pipeline.runner import inputs_of, load_results
-from ipnstats.pipeline.store import blocks_from_json, claims_from_json
+from ipnstats.pipeline.runner import inputs_of, load_results, remove_stale_figures
+from ipnstats.pipeline.store import blocks_from_json, blocks_to_json, claims_from_json
 from ipnstats.report.document import Report, TableBlock
 from ipnstats.report.provenance import package_versions, report_date
 from ipnstats.report.sections import render_section
@@ -53,7 +54,13 @@ def _section(report: Report, doc: dict, figures: Path) -> Report:
     """A stage's section: rendered from its stored findings, or its stored blocks."""
     if "blocks" in doc:
         return blocks_from_json(report, doc["blocks"], figures)
-    return render_section(report, doc)
+    shown = len(report.blocks)
+    report = render_section(report, doc)
+    # the section's figures, as files beside the report (SVG, PDF and PNG)
+    added = blocks_to_json(dataclasses.replace(report, blocks=report.blocks[shown:]), figures,
+                           doc["stage"])
+    remove_stale_figures(figures, doc["stage"], added)
+    return report
 
 
 def verdict_page(report: Report, stored: dict[str, dict], cfg: StudyConfig) -> Report:

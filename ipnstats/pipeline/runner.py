@@ -34,14 +34,31 @@ def version() -> str:
     return metadata.version("ipnstats")
 
 
+#: The code a stage's results depend on: the layers that read data and estimate, and the
+#: stage definitions. Renderers, readings, tables, figures and the CLI are left out, so a
+#: change to how the report looks re-renders from the stored results and refits nothing.
+ESTIMATING = ("core", "results", "inference", "estimators", "ipn", "data",
+              "pipeline/stages.py", "pipeline/store.py", "pipeline/methods.py")
+
+
 @functools.cache
 def code_digest() -> str:
-    """SHA-256 of ipnstats' own source files: new code, new results."""
+    """SHA-256 of the source files of ipnstats that estimate (:data:`ESTIMATING`): new
+    estimating code, new results."""
     root = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
+    for path in estimating_files(root):
         digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
+
+
+def estimating_files(root: Path) -> list[Path]:
+    """The source files of :data:`ESTIMATING` under the package folder ``root``."""
+    files = []
+    for part in ESTIMATING:
+        path = root / part
+        files += sorted(path.rglob("*.py")) if path.is_dir() else [path]
+    return sorted(files)
 
 
 def fingerprint(cfg: StudyConfig, st: Stage, cache: dict | None = None) -> dict:
@@ -118,7 +135,7 @@ def run(cfg: StudyConfig, *, only: tuple[str, ...] = (), force: bool = False) ->
                "methods": list(output.methods), "seeds": output.seeds}
         if output.report is not None:  # a stage that renders its own blocks
             doc["blocks"] = blocks_to_json(output.report, cfg.out / "figures", st.name)
-        _remove_stale_figures(cfg.out / "figures", st.name, doc.get("blocks", []))
+            remove_stale_figures(cfg.out / "figures", st.name, doc["blocks"])
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(dumps(doc), encoding="utf-8")
         progress.done()
@@ -133,7 +150,8 @@ def _stored_fingerprint(path: Path) -> dict | None:
         return None
 
 
-def _remove_stale_figures(figures: Path, name: str, blocks: list[dict]) -> None:
+def remove_stale_figures(figures: Path, name: str, blocks: list[dict]) -> None:
+    """Delete the figure files of stage ``name`` that ``blocks`` no longer show."""
     keep = {b["file"].rsplit(".", 1)[0] for b in blocks if b["type"] == "figure"}
     for path in figures.glob(f"{name}-figure-*"):
         if path.name.rsplit(".", 1)[0] not in keep:

@@ -36,12 +36,12 @@ class StageOutput:
     ``report`` holds pre-rendered blocks of a stage without a renderer."""
 
     report: Report | None = None
-    findings: dict = field(default_factory=dict)
     claims: tuple = ()
     checks: tuple = ()
     results: dict = field(default_factory=dict)
     methods: tuple[str, ...] = ()
     seeds: dict = field(default_factory=dict)
+    findings: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -54,14 +54,19 @@ class Stage:
     family: str = ""  # "H1", "H2", "H3": skipped unless [run] hypotheses lists it
 
 
+def _verdicts(cfg: StudyConfig, claims: list[Claim], checks: list) -> tuple[tuple, tuple]:
+    """A family's claims and checks with multiplicity-adjusted p-values and verdicts."""
+    v = cfg["verdict"]
+    return (tuple(adjudicate(claims, v["adjust"], v["alpha"])),
+            tuple(adjudicate_checks(checks, "holm", v["alpha"])))
+
+
 def _family(code: str, cfg: StudyConfig, claims: list[Claim], checks: list,
             report: Report, rule: str) -> tuple[Report, tuple, tuple]:
     """Adjust a family's claims and checks, and close its section with the claims table."""
-    v = cfg["verdict"]
-    claims = adjudicate(claims, v["adjust"], v["alpha"])
-    checks = adjudicate_checks(checks, "holm", v["alpha"])
-    report = claims_table(report, claims, code, rule)
-    return report, tuple(claims), tuple(checks)
+    claims, checks = _verdicts(cfg, claims, checks)
+    report = claims_table(report, list(claims), code, rule)
+    return report, claims, checks
 
 
 # -- H1 ---------------------------------------------------------------------------------
@@ -122,16 +127,16 @@ def _h2(study: Study, cfg: StudyConfig, progress) -> StageOutput:
 # -- H3 ---------------------------------------------------------------------------------
 
 def _h3(study: Study, cfg: StudyConfig, progress) -> StageOutput:
-    from ipnstats.report.h3_section import H3_RULE, fit_h3, h3_checks, h3_parts
+    from ipnstats.ipn.h3 import fit_h3, h3_checks, h3_claims, h3_findings
 
     progress("fitting H3: crossed random effects, learning curves, triangulation")
     res = fit_h3(study.exchanges, study.tasks, threshold=study.codebook.disclosure_threshold,
                  absent=study.skipped)
-    report, claims = h3_parts(Report(""), res)
-    report, claims, checks = _family("H3", cfg, claims, h3_checks(res), report, H3_RULE)
+    claims, checks = _verdicts(cfg, h3_claims(res), h3_checks(res))
     results = {"senders": res.senders, "learning_curve": res.curve,
                "triangulation": res.triangulation}
-    return StageOutput(report, claims, checks, results, methods_of(results), {})
+    return StageOutput(findings=h3_findings(res), claims=claims, checks=checks,
+                       results=results, methods=methods_of(results), seeds={})
 
 
 # -- data appendix -------------------------------------------------------------------------

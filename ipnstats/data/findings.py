@@ -15,10 +15,16 @@ correlation computed from fewer firms).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from ipnstats.results.stored import frame_to_json
 from ipnstats.tables.descriptives import DescriptivesTable, descriptives_table
+
+if TYPE_CHECKING:
+    from ipnstats.data.codebook import Codebook
+    from ipnstats.data.study import Study, ValidationReport
 
 #: the firm-year columns of the descriptives table, in order (those present)
 DESCRIPTIVES = ("log_revenue", "revenue_growth", "profit_margin", "roa", "log_employees",
@@ -29,7 +35,7 @@ RELIABILITY_COLUMNS = ("scale", "label", "n_items", "n", "alpha", "omega", "min_
                        "weakest_item", "note")
 
 
-def codebook_labels(codebook) -> dict[str, str]:
+def codebook_labels(codebook: Codebook) -> dict[str, str]:
     """``{column: label}`` of a :class:`~ipnstats.Codebook`: its scales' labels, then its
     variables' labels (as :func:`ipnstats.regression_table` reads a codebook)."""
     scales = {s.name: s.label for s in codebook.scales if s.label}
@@ -63,7 +69,7 @@ def membership_by_year(firm_year: pd.DataFrame, threshold: int) -> pd.DataFrame:
     return counts.where(counts >= threshold).reset_index()
 
 
-def validation_findings(validation) -> dict:
+def validation_findings(validation: ValidationReport) -> dict:
     """Error and warning counts, the rows read by table, and the problems counted by
     severity, table and rule (``None`` when there are none)."""
     problems = validation.problems
@@ -118,14 +124,14 @@ def reliability_frame(reliability: pd.DataFrame) -> pd.DataFrame:
     return reliability[[c for c in RELIABILITY_COLUMNS if c in reliability.columns]]
 
 
-def scale_definitions(codebook) -> list[dict]:
+def scale_definitions(codebook: Codebook) -> list[dict]:
     """Each survey scale of the codebook: name, label, items, reverse-coded items, range."""
     return [{"name": s.name, "label": s.label or s.name, "items": list(s.items),
              "reverse": list(s.reverse), "low": float(s.low), "high": float(s.high)}
             for s in codebook.scales]
 
 
-def data_findings(study) -> dict:
+def data_findings(study: Study) -> dict:
     """Everything the data appendix shows of ``study`` (a loaded
     :class:`~ipnstats.data.Study`), JSON-ready and disclosure-controlled."""
     fy, k = study.firm_year, study.codebook.disclosure_threshold

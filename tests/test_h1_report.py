@@ -1,19 +1,41 @@
-"""The H1 analyses on the bundled example study against its truth.toml, and the H1
-report section: readings, claims, and warnings that reach the reader."""
+"""The H1 analyses on the bundled example study against its truth.toml (ipnstats.ipn.h1),
+and the H1 report section rendered from the stored stage document: readings, claims, and
+warnings that reach the reader."""
 
+import ast
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import ipnstats
+from ipnstats.ipn.claims import claims_to_json
+from ipnstats.ipn.h1 import fit_h1
+from ipnstats.ipn.h1_findings import h1_checks, h1_claims, h1_findings, pretrend_rejected
+from ipnstats.pipeline.store import dumps
 from ipnstats.report import Report
-from ipnstats.report.h1_section import fit_h1, h1_section
+from ipnstats.report.h1_section import render_h1
 
 
 @pytest.fixture(scope="module")
 def h1(study):
     return fit_h1(study.firm_year, threshold=study.codebook.disclosure_threshold, n_boot=199,
                   firms=study.tables.get("firms"))
+
+
+def stored(res) -> dict:
+    """The H1 stage document as ``ipnstats run`` stores it, read back from JSON."""
+    findings = h1_findings(res)
+    doc = {"stage": "h1", "title": "H1", "findings": findings,
+           "claims": claims_to_json(h1_claims(res, findings)),
+           "checks": claims_to_json(h1_checks(res))}
+    return json.loads(dumps(doc))
+
+
+@pytest.fixture(scope="module")
+def doc(h1):
+    return stored(h1)
 
 
 def _covers(row, value):
@@ -58,8 +80,8 @@ def test_practices_heterogeneity_and_hazard_cover_the_truth(h1, truth):
     assert _covers(logit.loc["benchmark_rank_pct"], truth["H1f"]["benchmark_rank_pct"]["value"])
 
 
-def test_section_reads_and_says_which_claims_hold(h1):
-    text = h1_section(Report("t"), h1).to_typst()
+def test_section_reads_and_says_which_claims_hold(doc):
+    text = render_h1(Report("t"), doc).to_typst()
     assert text.count("Reading:") >= 6
     assert "What the data say about H1" in text
     for code in ("H1a", "H1b", "H1c", "H1d", "H1e", "H1f"):
@@ -76,6 +98,7 @@ def test_pretrend_failure_reaches_the_report(study):
     fy.loc[lead, "log_revenue"] += 0.03 * (fy.loc[lead, "year"] - fy.loc[lead, "cohort"] + 8)
     res = ipnstats.participation_effect(fy, outcome="log_revenue", n_boot=0)
     assert any(n.startswith("Pre-trend test rejects") for n in res.notes)
+    assert pretrend_rejected(res)  # the bool the H1a reading is chosen by
     from ipnstats.tables import regression_table
 
     table = regression_table([res], keep=["ATT"]).to_text()
@@ -83,8 +106,8 @@ def test_pretrend_failure_reaches_the_report(study):
     assert np.isfinite(res.params["ATT"])
 
 
-def test_no_firm_identity_in_the_section(h1, study):
-    text = h1_section(Report("t"), h1).to_typst()
+def test_no_firm_identity_in_the_section(doc, study):
+    text = render_h1(Report("t"), doc).to_typst()
     ids = study.firm_year["firm_id"].astype(str).unique()
     assert not [i for i in ids if len(i) > 3 and i in text]
 
@@ -104,3 +127,97 @@ def test_few_clusters_no_controls_and_collinearity_reach_the_tables(study):
     assert "Only 12 clusters" in text
     assert "No control units for ATT(g,t)" in text
     assert "Dropped as collinear" in text
+
+
+# -- the stored document and its renderer -----------------------------------------------------
+
+def _plain_json(value) -> bool:
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain_json(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain_json(v) for v in value)
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def test_findings_are_plain_json_with_a_bool_for_every_wording(h1, doc):
+    findings = h1_findings(h1)
+    assert _plain_json(findings)
+    assert set(findings) == {"rule", "threshold", "covariates", *(f"H1{x}" for x in "abcdef")}
+    f = doc["findings"]
+    assert isinstance(f["H1a"]["pretrend_rejected"], bool)
+    assert isinstance(f["H1a"]["excludes_zero"], bool)
+    assert isinstance(f["H1b"]["pretrend"]["rejected"], bool)
+    assert isinstance(f["H1c"]["excludes_zero"], bool)
+    assert isinstance(f["H1f"]["significant"], bool)
+    # the claims are stated from the same numbers the readings quote
+    claims = {c["code"]: c for c in doc["claims"]}
+    assert claims["H1a"]["p_value"] == f["H1a"]["primary"]["p_value"]
+    assert claims["H1b"]["p_value"] == f["H1b"]["p_all"]
+    assert claims["H1e"]["p_value"] == f["H1e"]["young"]["p_one_sided"]
+
+
+def test_the_pretrend_reading_comes_from_the_stored_flag(h1, doc):
+    primary = h1.participation["log_revenue"][1]
+    noted = any(n.startswith("Pre-trend test rejects") for n in primary.notes)
+    assert pretrend_rejected(primary) is noted is False
+    assert doc["findings"]["H1a"]["pretrend_rejected"] is False
+    assert "do not contradict parallel trends" in render_h1(Report("t"), doc).to_typst()
+    flipped = json.loads(json.dumps(doc))
+    flipped["findings"]["H1a"]["pretrend_rejected"] = True
+    flipped["findings"]["H1b"]["pretrend"]["rejected"] = True
+    text = render_h1(Report("t"), flipped).to_typst()
+    assert "the pre-trend test rejects parallel trends, so it may be biased" in text
+    assert "which casts doubt on parallel trends" in text
+
+
+def test_rendering_the_stored_document_twice_gives_identical_blocks(h1, doc):
+    first, second = render_h1(Report("t"), doc), render_h1(Report("t"), doc)
+    assert first.blocks == second.blocks
+    # the JSON round trip loses nothing the section shows (figure bytes included)
+    findings = h1_findings(h1)
+    direct = {"findings": findings, "claims": claims_to_json(h1_claims(h1, findings))}
+    assert render_h1(Report("t"), direct).blocks == first.blocks
+    kinds = [type(b).__name__ for b in first.blocks]
+    assert kinds.count("FigureBlock") == 1 and kinds.count("TableBlock") == 10
+
+
+def test_the_event_study_figure_is_drawn_from_the_stored_frame(h1, doc):
+    from ipnstats.figures import event_study_figure, figure_bytes
+    from ipnstats.results.stored import frame_from_json
+
+    stored = frame_from_json(doc["findings"]["H1b"]["event"])
+    assert {"band_low", "band_high"} <= set(stored.columns)
+    labels = dict(xlabel="Years since joining", ylabel="Effect on log revenue")
+    live = figure_bytes(event_study_figure(h1.event.estimates(), **labels), "svg")
+    assert figure_bytes(event_study_figure(stored, **labels), "svg") == live
+
+
+def test_an_analysis_without_its_data_says_why(h1):
+    from dataclasses import replace
+
+    from ipnstats.ipn.claims import Unavailable
+
+    reason = "the study has no surveys table (perceived learning)"
+    res = replace(h1, mediation=Unavailable(reason))
+    doc = stored(res)
+    assert doc["findings"]["H1c"] == {"unavailable": reason}
+    claim = next(c for c in doc["claims"] if c["code"] == "H1c")
+    assert claim["supported"] is None and claim["evidence"] == reason
+    text = render_h1(Report("t"), doc).to_typst()
+    assert f"Not testable with these data: {reason}." in text
+    assert "H1c: learning as the mechanism" in text
+    no_revenue = stored(replace(h1, participation={}))
+    assert no_revenue["findings"]["H1a"] == {
+        "unavailable": "the firm-year panel has no log revenue."}
+
+
+def test_the_renderer_imports_no_estimator():
+    import ipnstats.report.h1_section as section
+
+    tree = ast.parse(Path(section.__file__).read_text())
+    modules = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    modules += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    for module in modules:
+        assert not module.startswith(("ipnstats.estimators", "ipnstats.inference",
+                                      "ipnstats.data")), module
+        assert not module.startswith("ipnstats.ipn") or module == "ipnstats.ipn.claims", module

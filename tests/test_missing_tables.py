@@ -26,6 +26,7 @@ from ipnstats.pipeline.store import dumps
 from ipnstats.report import Report
 from ipnstats.report.data_report import write_data_report
 from ipnstats.report.data_section import render_data
+from ipnstats.report.h1_section import render_h1
 from ipnstats.report.h2_section import fit_h2
 
 NOT_TESTABLE = "Not testable with these data"
@@ -163,7 +164,7 @@ def test_without_meeting_tables(simulated, tmp_path, table):
         assert claims[code].evidence.startswith(f"the study has no {table} table (")
     for code in ("H1a", "H1c", "H3b", "H3c"):
         assert claims[code].verdict != NOT_TESTABLE, claims[code]
-    section = texts(outputs["h1"].report)
+    section = texts(rendered(outputs["h1"], render_h1))
     assert f"{NOT_TESTABLE}: {claims['H1d'].evidence}." in section
 
 

@@ -4,10 +4,10 @@ Every function draws numbers it is given (``tidy()`` frames, event-study estimat
 none computes statistics.
 """
 
-from ipnstats.figures.bands import estimate_band_plot
+from ipnstats.figures.bands import estimate_band_plot, event_study_figure
 from ipnstats.figures.coefficients import coefficient_plot
 from ipnstats.figures.save import figure_bytes, save_figure
 from ipnstats.figures.style import house_style, new_figure
 
-__all__ = ["coefficient_plot", "estimate_band_plot", "figure_bytes", "house_style",
-           "new_figure", "save_figure"]
+__all__ = ["coefficient_plot", "estimate_band_plot", "event_study_figure", "figure_bytes",
+           "house_style", "new_figure", "save_figure"]

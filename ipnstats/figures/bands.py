@@ -98,6 +98,30 @@ def estimate_band_plot(frame: pd.DataFrame, *, x: str, estimate: str = "estimate
     return ax.figure
 
 
+def event_study_figure(frame: pd.DataFrame, *, x: str = "event",
+                       xlabel: str = "Periods since treatment", ylabel: str = "Effect",
+                       ax: Axes | None = None) -> Figure:
+    """The standard event-study figure of an estimates frame: the estimates with their
+    pointwise 95% intervals as whiskers, the simultaneous band (columns ``band_low``
+    and ``band_high``, when present) as shading, a dashed line before period 0.
+
+    ``frame`` is an event study's ``estimates()`` (``x``, ``estimate``, ``conf_low``,
+    ``conf_high``), e.g. read back from stored results; see :func:`estimate_band_plot`.
+
+    Examples
+    --------
+    >>> es = pd.DataFrame({"event": [-1, 0, 1], "estimate": [0.0, 0.3, 0.4],
+    ...                    "conf_low": [-0.1, 0.1, 0.2], "conf_high": [0.1, 0.5, 0.6],
+    ...                    "band_low": [-0.2, 0.0, 0.1], "band_high": [0.2, 0.6, 0.7]})
+    >>> fig = event_study_figure(es, xlabel="Years since joining")
+    >>> fig.axes[0].get_xlabel()
+    'Years since joining'
+    """
+    band = ("band_low", "band_high") if "band_low" in frame else None
+    return estimate_band_plot(frame, x=x, ax=ax, xlabel=xlabel, ylabel=ylabel,
+                              event_time=True, band=band)
+
+
 def _check_columns(frame: pd.DataFrame, columns: list[str]) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:

@@ -185,6 +185,28 @@ def adjudicate_checks(checks: list[Check], method: str = "holm",
         else "No effect")) for c, v in zip(checks, q, strict=True)]
 
 
+def ci_text(row) -> str:
+    """``95% CI low to high`` of a tidy row (anything with ``conf_low`` and ``conf_high``).
+
+    Examples
+    --------
+    >>> ci_text({"conf_low": -0.0123, "conf_high": 0.25})
+    '95% CI -0.012 to 0.250'
+    """
+    return f"95% CI {row['conf_low']:.3f} to {row['conf_high']:.3f}"
+
+
+def p_text(p: float) -> str:
+    """``p < 0.001`` or ``p = 0.012``.
+
+    Examples
+    --------
+    >>> p_text(0.0004), p_text(0.0123)
+    ('p < 0.001', 'p = 0.012')
+    """
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
 def one_sided(estimate: float, p_two: float, positive: bool = True) -> float:
     """One-sided p-value of a two-sided test for the claimed sign."""
     right = estimate > 0 if positive else estimate < 0

@@ -63,7 +63,8 @@ def _verdicts(cfg: StudyConfig, claims: list[Claim], checks: list) -> tuple[tupl
 
 def _family(code: str, cfg: StudyConfig, claims: list[Claim], checks: list,
             report: Report, rule: str) -> tuple[Report, tuple, tuple]:
-    """Adjust a family's claims and checks, and close its section with the claims table."""
+    """Adjust a family's claims and checks, and close its section with the claims table
+    (for a stage that renders its own blocks)."""
     claims, checks = _verdicts(cfg, claims, checks)
     report = claims_table(report, list(claims), code, rule)
     return report, claims, checks
@@ -72,7 +73,8 @@ def _family(code: str, cfg: StudyConfig, claims: list[Claim], checks: list,
 # -- H1 ---------------------------------------------------------------------------------
 
 def _h1(study: Study, cfg: StudyConfig, progress) -> StageOutput:
-    from ipnstats.report.h1_section import H1_RULE, fit_h1, h1_checks, h1_parts
+    from ipnstats.ipn.h1 import fit_h1
+    from ipnstats.ipn.h1_findings import h1_checks, h1_claims, h1_findings
 
     run, h1 = cfg["run"], cfg["H1"]
     progress("fitting H1: staggered DiD, event study, stages, mediation, practices, exits")
@@ -80,8 +82,8 @@ def _h1(study: Study, cfg: StudyConfig, progress) -> StageOutput:
                  n_boot=run["n_boot"], seed=run["seed"], firms=study.tables.get("firms"),
                  outcomes=tuple(h1["outcomes"]), covariates=tuple(h1["covariates"]),
                  mediation_draws=h1["mediation_draws"], absent=study.skipped)
-    report, claims = h1_parts(Report(""), res)
-    report, claims, checks = _family("H1", cfg, claims, h1_checks(res), report, H1_RULE)
+    findings = h1_findings(res)
+    claims, checks = _verdicts(cfg, h1_claims(res, findings), h1_checks(res))
     results = {}
     for outcome, models in res.participation.items():
         names = ("twfe", "cs", "cs_covariates", "sunab")
@@ -95,8 +97,9 @@ def _h1(study: Study, cfg: StudyConfig, progress) -> StageOutput:
         results[name] = getattr(res, name)
     if not isinstance(res.heterogeneity, Unavailable):
         results["heterogeneity.interaction"] = res.heterogeneity.interaction
-    return StageOutput(report, claims, checks, results, methods_of(results),
-                       {"bootstrap": run["seed"]})
+    return StageOutput(findings=findings, claims=claims, checks=checks,
+                       results=results, methods=methods_of(results),
+                       seeds={"bootstrap": run["seed"]})
 
 
 # -- H2 ---------------------------------------------------------------------------------

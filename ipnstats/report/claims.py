@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ipnstats.ipn.claims import Claim, Unavailable
+from ipnstats.ipn.claims import Claim, Unavailable, ci_text, p_text
 from ipnstats.report.document import Report
 from ipnstats.tables.format import fmt_p
 from ipnstats.tables.frame import frame_table
@@ -39,16 +39,6 @@ def render_parts(report: Report, results, parts) -> tuple[Report, list[Claim]]:
     return report, claims
 
 
-def ci_text(row: pd.Series) -> str:
-    """``95% CI low to high`` of a tidy row."""
-    return f"95% CI {row['conf_low']:.3f} to {row['conf_high']:.3f}"
-
-
-def p_text(p: float) -> str:
-    """``p < 0.001`` or ``p = 0.012``."""
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-
-
 def claims_table(report: Report, claims: list[Claim], hypothesis: str,
                  rule: str) -> Report:
     """The closing table of a hypothesis section: each claim, its evidence and verdict."""
@@ -67,3 +57,6 @@ def claims_table(report: Report, claims: list[Claim], hypothesis: str,
                         title=f"{hypothesis} claims and what the data say",
                         label=f"{hypothesis.lower()}-claims", notes=(rule + note,))
     return report.add_heading(f"What the data say about {hypothesis}", 2).add_table(table)
+
+
+__all__ = ["ci_text", "claims_table", "not_testable_text", "p_text", "render_parts"]

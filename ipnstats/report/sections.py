@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from ipnstats.report.data_section import render_data
 from ipnstats.report.document import Report
+from ipnstats.report.h1_section import render_h1
 from ipnstats.report.h3_section import render_h3
 from ipnstats.report.models_section import render_models
 from ipnstats.report.robustness_section import render_robustness
@@ -20,6 +21,7 @@ Renderer = Callable[[Report, dict], Report]
 
 #: stage name -> the renderer of its stored document
 RENDERERS: dict[str, Renderer] = {
+    "h1": render_h1,
     "h3": render_h3,
     "robustness": render_robustness,
     "models": render_models,

@@ -1,0 +1,130 @@
+"""H1, does joining an IPN raise firm performance? What it fits, and on which data.
+
+:func:`fit_h1` estimates every H1 model on the firm-year frame (``Study.firm_year``)
+and returns them in one frozen :class:`H1Results`: the participation effect by four
+estimators (H1a), the event study and the tenure stages (H1b), the mediation by
+perceived learning (H1c), the practices (H1d), who benefits (H1e) and the exits
+(H1f). The claims, checks and the findings the report is rendered from are in
+:mod:`ipnstats.ipn.h1_findings`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ipnstats.estimators.did import event_study, participation_effect
+from ipnstats.ipn.claims import attempt, no_table
+from ipnstats.ipn.stages import stage_effects
+from ipnstats.results.result import Result
+from ipnstats.results.vcov import Cluster
+
+#: the outcomes of the participation table (log revenue, the primary outcome, first)
+OUTCOMES = ("log_revenue", "profit_margin", "employment_growth")
+#: the base-year covariates of the doubly robust Callaway-Sant'Anna column
+COVARIATES = ("age", "log_employees")
+
+
+@dataclass(frozen=True)
+class H1Results:
+    """Every H1 estimate behind the report section; a model the data could not support
+    is :class:`~ipnstats.ipn.claims.Unavailable`, with the reason."""
+
+    participation: dict  # outcome -> [TWFE, CS, CS + covariates, Sun-Abraham]
+    event: Result
+    stages: Result
+    mediation: Result
+    practices: Result
+    practices_std: Result
+    heterogeneity: object
+    hazard: Result
+    hazard_cox: Result
+    threshold: int
+    covariates: tuple[str, ...] = COVARIATES
+
+
+def fit_h1(fy: pd.DataFrame, *, threshold: int, n_boot: int = 999, seed: int = 0,
+           firms: pd.DataFrame | None = None, outcomes: tuple[str, ...] = OUTCOMES,
+           covariates: tuple[str, ...] = COVARIATES, mediation_draws: int = 5000,
+           absent: Collection[str] = ()) -> H1Results:
+    """Fit the H1 models on a firm-year frame (``Study.firm_year``).
+
+    ``outcomes`` are the outcomes of the participation table (log revenue, the primary
+    outcome, is always fitted); ``covariates`` those of the doubly robust CS column.
+    A table a claim needs among ``absent`` (the study's missing tables,
+    ``Study.skipped``; see :data:`~ipnstats.ipn.claims.NEEDS`) makes its models
+    :class:`~ipnstats.ipn.claims.Unavailable`, with the reason: no surveys, no H1c;
+    no meetings or meeting activity, no H1d and H1f.
+    """
+    from ipnstats.ipn.hazard import exit_hazard
+    from ipnstats.ipn.practices import heterogeneity, practice_effects
+
+    def fit(code: str, estimator, /, *args, **options):
+        return no_table(code, absent) or attempt(estimator, *args, **options)
+
+    cov = tuple(c for c in covariates if c in fy.columns)
+    wanted = dict.fromkeys(("log_revenue", *outcomes))
+    participation = {o: attempt(_four_estimators, fy, o, n_boot, seed, cov)
+                     for o in wanted if o in fy}
+    return H1Results(
+        participation=participation,
+        event=attempt(event_study, fy, outcome="log_revenue", window=(-4, 6), n_boot=n_boot,
+                      seed=seed),
+        stages=attempt(stage_effects, fy, outcome="log_revenue", n_boot=n_boot, seed=seed),
+        mediation=fit("H1c", _fit_mediation, fy, seed, mediation_draws),
+        practices=fit("H1d", practice_effects, fy, outcome="log_revenue"),
+        practices_std=fit("H1d", practice_effects, fy, outcome="log_revenue",
+                          standardize=True),
+        heterogeneity=attempt(heterogeneity, fy, outcome="log_revenue", firms=firms),
+        hazard=fit("H1f", exit_hazard, fy), hazard_cox=fit("H1f", exit_hazard, fy, model="cox"),
+        threshold=threshold, covariates=cov)
+
+
+def _four_estimators(fy, outcome, n_boot, seed, cov):
+    """TWFE, CS, CS + covariates (doubly robust, no bootstrap) and Sun-Abraham."""
+    common = dict(outcome=outcome, vcov=Cluster("firm_id"), seed=seed)
+    return [participation_effect(fy, estimator="twfe", **common),
+            participation_effect(fy, n_boot=n_boot, **common),
+            participation_effect(fy, covariates=cov, n_boot=0, **common),
+            participation_effect(fy, estimator="sunab", **common)]
+
+
+def next_year_frame(fy: pd.DataFrame, outcome: str = "log_revenue", unit: str = "firm_id",
+                    time: str = "year") -> pd.DataFrame:
+    """Each firm-year with the firm's ``outcome`` of the next year (``<outcome>_next``).
+
+    Examples
+    --------
+    >>> fy = pd.DataFrame({"firm_id": [1, 1, 2], "year": [2020, 2021, 2020],
+    ...                    "log_revenue": [1.0, 1.5, 2.0]})
+    >>> next_year_frame(fy)["log_revenue_next"].tolist()
+    [1.5]
+    """
+    nxt = fy[[unit, time, outcome]].assign(**{time: fy[time] - 1})
+    nxt = nxt.rename(columns={outcome: f"{outcome}_next"})
+    return fy.merge(nxt, on=[unit, time], how="inner")
+
+
+def within(frame: pd.DataFrame, columns: list[str], unit: str = "firm_id",
+           time: str = "year") -> pd.DataFrame:
+    """``columns`` with firm and year means swept out (complete rows only)."""
+    from ipnstats.core.demean import demean
+
+    rows = frame.dropna(subset=columns)
+    effects = [(pd.factorize(rows[c])[0], rows[c].nunique()) for c in (unit, time)]
+    M, _, _ = demean(rows[columns].to_numpy(float), effects)
+    return rows[[unit, time]].assign(**dict(zip(columns, M.T, strict=True)))
+
+
+def _fit_mediation(fy: pd.DataFrame, seed: int, n_boot: int = 5000):
+    """Membership -> perceived learning -> next year's log revenue, within firm and year."""
+    from ipnstats.estimators.mediation import mediation
+
+    data = within(next_year_frame(fy), ["member", "perceived_learning", "log_revenue_next"])
+    return mediation(data, x="member", m="perceived_learning", y="log_revenue_next",
+                     cluster="firm_id", n_boot=n_boot, seed=seed)
+
+
+__all__ = ["COVARIATES", "OUTCOMES", "H1Results", "fit_h1", "next_year_frame", "within"]

@@ -1,0 +1,289 @@
+"""H1's claims, falsification checks and findings, decided from the fitted models.
+
+:func:`h1_findings` turns an :class:`~ipnstats.ipn.h1.H1Results` into what the H1
+report section is rendered from (:func:`ipnstats.report.h1_section.render_h1`), in
+JSON-ready form: one entry per claim H1a-H1f with the stored models and frames its
+tables and figure show, the numbers its reading quotes, and a bool for every condition
+that chooses the reading's wording; an analysis that could not be fitted is
+``{"unavailable": reason}``. :func:`h1_claims` states each claim's primary test from
+the same findings, :func:`h1_checks` the effects the theory says are zero.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ipnstats.estimators.did.estimate import PRETREND_ALPHA, PRETREND_WINDOW
+from ipnstats.ipn.claims import (
+    ALPHA,
+    Check,
+    Claim,
+    Unavailable,
+    check_or_untestable,
+    ci_text,
+    one_sided,
+    p_text,
+)
+from ipnstats.ipn.h1 import H1Results
+from ipnstats.results.stored import StoredModel, frame_to_json
+
+CLAIMS = {"H1a": "Joining an IPN raises firm performance (log revenue)",
+          "H1b": "The effect grows from novice to expert",
+          "H1c": "Perceived learning carries the effect to performance",
+          "H1d": "Cooperative and competitive practices each matter",
+          "H1e": "IPNs help firms most at an early growth stage (young joiners)",
+          "H1f": "Competition pushes low-ranked firms to disengage"}
+H1_RULE = (f"Supported: the primary test rejects at the {ALPHA:.0%} level in the "
+           "claimed direction (one-sided for H1b, H1e, H1f).")
+#: the mediation paths the H1c table shows, in order
+MEDIATION_PATHS = ("a::perceived_learning", "b::perceived_learning", "direct", "total",
+                   "indirect::perceived_learning")
+YOUNG_DIFFERENCE = "ATT[young_join=1] -"
+SMALL_DIFFERENCE = "ATT[small_join=1] - ATT[small_join=0]"
+
+
+def h1_findings(res: H1Results) -> dict:
+    """What the H1 section shows and quotes, JSON-ready: ``rule`` (the verdict rule),
+    ``threshold`` (disclosure), ``covariates``, and one entry per claim H1a-H1f."""
+    out = {"rule": H1_RULE, "threshold": int(res.threshold),
+           "covariates": list(res.covariates)}
+    for code, (needs, findings) in _PARTS.items():
+        missing = _unavailable(res, needs)
+        out[code] = {"unavailable": missing} if missing else findings(res)
+    return out
+
+
+def h1_claims(res: H1Results, findings: dict | None = None) -> list[Claim]:
+    """The claims H1a-H1f with their primary tests (unadjusted; see
+    :func:`~ipnstats.ipn.claims.adjudicate`), from :func:`h1_findings`."""
+    findings = h1_findings(res) if findings is None else findings
+    claims = []
+    for code in _PARTS:
+        f = findings[code]
+        if "unavailable" in f:
+            claims.append(Claim(code, CLAIMS[code], f["unavailable"], np.nan, None))
+        else:
+            claims.append(_CLAIM_OF[code](f))
+    return claims
+
+
+def h1_checks(res: H1Results) -> list[Check]:
+    """The H1 effects that the theory says are zero: no effect before joining (parallel
+    pre-trends) and no extra effect for small joiners."""
+    def pre_trends():
+        pre = res.event.pretrend_test()
+        return f"chi2({pre.df_num}) = {pre.statistic:.2f}", pre.p_value
+
+    def small_joiners():
+        d = res.heterogeneity.subgroups.tidy().set_index("term").loc[SMALL_DIFFERENCE]
+        return f"difference {d['estimate']:+.3f} ({ci_text(d)})", d["p_value"]
+
+    return [check_or_untestable(res.event, "H1a", "No effect before joining (pre-trends)",
+                                pre_trends),
+            check_or_untestable(res.heterogeneity, "H1e",
+                                "Small joiners gain no more than larger ones", small_joiners)]
+
+
+def pretrend_rejected(cs) -> bool:
+    """Whether the pre-trend test of a Callaway-Sant'Anna result rejects parallel trends:
+    the test its "Pre-trend test rejects" warning reports (every pre-treatment ATT(g,t)
+    when every cohort has more treated units than pre-treatment cells and that test
+    is regular, else the event-time leads from -4 to -1) at its level."""
+    cells = cs.state.gt.cells
+    pre = cells[~cells["post"] & cells["att"].notna()]
+    if pre.empty:
+        return False
+    _, cohort = np.unique(pre["group"].to_numpy(), return_inverse=True)
+    smallest = np.full(cohort.max() + 1, np.iinfo(np.int64).max)
+    np.minimum.at(smallest, cohort, pre["n_treated"].to_numpy())
+    test = cs.pretrend_test() if (np.bincount(cohort) < smallest).all() else None
+    if test is None or test.note:
+        test = cs.pretrend_test(by="event", earliest=PRETREND_WINDOW)
+    return bool(test.p_value < PRETREND_ALPHA)
+
+
+# -- one entry per claim -------------------------------------------------------------------
+
+def _unavailable(res: H1Results, needs: tuple[str, ...]) -> str:
+    """The reason an analysis cannot be shown, or "" when all its models were fitted."""
+    for name in needs:
+        value = getattr(res, name)
+        if name == "participation":  # the primary outcome decides
+            if "log_revenue" not in value:
+                return "the firm-year panel has no log revenue."
+            value = value["log_revenue"]
+        if isinstance(value, Unavailable):
+            return value.reason
+    return ""
+
+
+def _numbers(row: pd.Series, *names: str) -> dict:
+    return {n: float(row[n]) for n in names}
+
+
+def _interval(row: pd.Series) -> dict:
+    return _numbers(row, "estimate", "conf_low", "conf_high", "p_value")
+
+
+def _participation(res: H1Results) -> dict:
+    """H1a: each outcome's four models; the primary (CS on log revenue) quoted."""
+    outcomes = []
+    for outcome, models in res.participation.items():
+        if isinstance(models, Unavailable):
+            outcomes.append({"outcome": outcome, "unavailable": models.reason})
+        else:
+            outcomes.append({"outcome": outcome,
+                             "models": [StoredModel.of(m).to_json() for m in models]})
+    twfe, primary = res.participation["log_revenue"][:2]
+    row = primary.tidy().iloc[0]
+    return {"outcomes": outcomes, "primary": _interval(row),
+            "excludes_zero": bool(row["p_value"] < ALPHA),
+            "pretrend_rejected": pretrend_rejected(primary),
+            "twfe": float(twfe.params["ATT"])}
+
+
+def _event_and_stages(res: H1Results) -> dict:
+    """H1b: the event-study path and its pre-trend test; the tenure stages and steps."""
+    es, st = res.event, res.stages
+    pre = es.pretrend_test()
+    est = es.estimates()
+    by_event = est.set_index("event")
+    last = int(by_event.index.max())
+    tidy = st.tidy().set_index("term")
+    stages = pd.DataFrame([{"stage": s, **tidy.loc[f"stage::{s}", ["estimate", "std_error",
+                                                                    "conf_low", "conf_high"]],
+                            "n": int(st.extra[f"n_{s}"])} for s in st.stages])
+    rise = st.rise_test().set_index("contrast")
+    p_all = float(rise.loc["all steps", "p_value"])
+    steps = rise.drop(index="all steps").reset_index()[["contrast", "estimate", "p_value"]]
+    return {"event": frame_to_json(est),
+            "effect_at_joining": float(by_event.loc[0, "estimate"]),
+            "last_event": last, "effect_at_last": float(by_event.loc[last, "estimate"]),
+            "pretrend": {"df": int(pre.df_num), "statistic": float(pre.statistic),
+                         "p_value": float(pre.p_value),
+                         "rejected": bool(pre.p_value < ALPHA)},
+            "stages": frame_to_json(stages), "n_boot": int(st.n_boot),
+            "notes": list(st.warnings), "steps": frame_to_json(steps), "p_all": p_all,
+            "every_step": bool(p_all < ALPHA)}
+
+
+def _mediation(res: H1Results) -> dict:
+    """H1c: the paths, the indirect effect and the share of the total it carries."""
+    med = res.mediation
+    tidy = med.tidy().set_index("term")
+    paths = tidy.loc[list(MEDIATION_PATHS), ["estimate", "std_error", "conf_low",
+                                            "conf_high", "p_value"]].reset_index()
+    ind = tidy.loc["indirect::perceived_learning"]
+    return {"paths": frame_to_json(paths), "n_boot": int(med.n_boot),
+            "notes": list(med.warnings),
+            "a": float(tidy.loc["a::perceived_learning", "estimate"]),
+            "b": float(tidy.loc["b::perceived_learning", "estimate"]),
+            "indirect": _interval(ind),
+            "proportion_mediated": float(med.proportion_mediated),
+            "excludes_zero": bool(ind["conf_low"] > 0 or ind["conf_high"] < 0)}
+
+
+def _practices(res: H1Results) -> dict:
+    """H1d: the practices model and the joint tests of its two blocks."""
+    tests = res.practices.block_tests()
+    coop, comp = float(tests.iloc[0].p_value), float(tests.iloc[1].p_value)
+    equal = float(res.practices_std.block_tests().iloc[2].p_value)
+    return {"model": StoredModel.of(res.practices).to_json(),
+            "p_cooperative": coop, "p_competitive": comp, "p_equal": equal,
+            "cooperative_significant": bool(coop < ALPHA),
+            "competitive_significant": bool(comp < ALPHA),
+            "blocks_differ": bool(equal < ALPHA)}
+
+
+def _heterogeneity(res: H1Results) -> dict:
+    """H1e: subgroup ATTs (those of fewer joiners than the disclosure threshold left
+    out), the interaction model, and the young-minus-old difference."""
+    het, k = res.heterogeneity, res.threshold
+    tidy = het.subgroups.tidy().set_index("term")
+    rows = []
+    for term, row in tidy.iterrows():
+        n = het.n_treated.get(term)
+        small = n is not None and n < k
+        rows.append({"term": term, "estimate": np.nan if small else row["estimate"],
+                     "std_error": np.nan if small else row["std_error"],
+                     "p_value": np.nan if small else row["p_value"],
+                     "n": None if n is None or small else int(n), "suppressed": small})
+    diff = [t for t in tidy.index if t.startswith(YOUNG_DIFFERENCE)]
+    young = None
+    if diff:
+        d = tidy.loc[diff[0]]
+        p_one = one_sided(d["estimate"], d["p_value"])
+        young = {**_numbers(d, "estimate", "conf_low", "conf_high"), "p_one_sided": p_one,
+                 "significant": bool(p_one < ALPHA)}
+    return {"subgroups": frame_to_json(pd.DataFrame(rows)),
+            "definitions": list(het.definitions.values()), "notes": list(het.notes),
+            "interaction": StoredModel.of(het.interaction).to_json(), "young": young}
+
+
+def _hazard(res: H1Results) -> dict:
+    """H1f: the logit and Cox models of exit; the benchmark rank's logit coefficient."""
+    row = res.hazard.tidy().set_index("term").loc["benchmark_rank_pct"]
+    p_one = one_sided(row["estimate"], row["p_value"], positive=False)
+    return {"logit": StoredModel.of(res.hazard).to_json(),
+            "cox": StoredModel.of(res.hazard_cox).to_json(),
+            "rank": {**_numbers(row, "estimate", "conf_low", "conf_high"),
+                     "p_one_sided": p_one}, "significant": bool(p_one < ALPHA)}
+
+
+_PARTS = {"H1a": (("participation",), _participation),
+          "H1b": (("event", "stages"), _event_and_stages),
+          "H1c": (("mediation",), _mediation),
+          "H1d": (("practices", "practices_std"), _practices),
+          "H1e": (("heterogeneity",), _heterogeneity),
+          "H1f": (("hazard", "hazard_cox"), _hazard)}
+
+
+# -- the claims, from the findings -----------------------------------------------------------
+
+def _claim_h1a(f: dict) -> Claim:
+    row = f["primary"]
+    return Claim("H1a", CLAIMS["H1a"], f"ATT {row['estimate']:.3f} ({ci_text(row)})",
+                 row["p_value"], bool(row["p_value"] < ALPHA and row["estimate"] > 0))
+
+
+def _claim_h1b(f: dict) -> Claim:
+    return Claim("H1b", CLAIMS["H1b"], _step_text(f["steps"]), f["p_all"], f["every_step"])
+
+
+def _step_text(steps: dict) -> str:
+    """The tenure steps (a stored frame of contrast, estimate, p_value) in words."""
+    rows = zip(*steps["data"], strict=True)
+    return "; ".join(f"{c} {e:+.3f} (one-sided {p_text(p)})" for c, e, p in rows)
+
+
+def _claim_h1c(f: dict) -> Claim:
+    ind = f["indirect"]
+    return Claim("H1c", CLAIMS["H1c"], f"indirect {ind['estimate']:.3f} ({ci_text(ind)})",
+                 ind["p_value"], bool(ind["conf_low"] > 0))
+
+
+def _claim_h1d(f: dict) -> Claim:
+    coop, comp = f["p_cooperative"], f["p_competitive"]
+    return Claim("H1d", CLAIMS["H1d"], f"cooperative {p_text(coop)}, competitive {p_text(comp)}",
+                 max(coop, comp), f["cooperative_significant"] and f["competitive_significant"])
+
+
+def _claim_h1e(f: dict) -> Claim:
+    d = f["young"]
+    if d is None:
+        return Claim("H1e", CLAIMS["H1e"], "no young joiners", np.nan, None)
+    return Claim("H1e", CLAIMS["H1e"], f"young - old {d['estimate']:+.3f} ({ci_text(d)})",
+                 d["p_one_sided"], d["significant"])
+
+
+def _claim_h1f(f: dict) -> Claim:
+    row = f["rank"]
+    return Claim("H1f", CLAIMS["H1f"], f"logit {row['estimate']:+.2f} ({ci_text(row)})",
+                 row["p_one_sided"], f["significant"])
+
+
+_CLAIM_OF = {"H1a": _claim_h1a, "H1b": _claim_h1b, "H1c": _claim_h1c, "H1d": _claim_h1d,
+             "H1e": _claim_h1e, "H1f": _claim_h1f}
+
+__all__ = ["CLAIMS", "H1_RULE", "h1_checks", "h1_claims", "h1_findings", "pretrend_rejected"]

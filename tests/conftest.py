@@ -1,3 +1,4 @@
+import os
 import sys
 from pathlib import Path
 
@@ -7,7 +8,88 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "data" / "example"
-SHARED = ROOT.parent / "shared" / "reference" / "data"
+
+# Published reference cases (../shared/reference/data beside the checkout; CI clones it
+# there). Another place: --reference-data=PATH or IPNSTATS_REFERENCE_DATA=PATH.
+REFERENCE_ENV = "IPNSTATS_REFERENCE_DATA"
+DEFAULT_REFERENCE = ROOT.parent / "shared" / "reference" / "data"
+MISSING_REFERENCE = "reference data not found at"
+# A run that allows no skips (CI: .ci/run sets it): every skip is reported as a failure.
+NO_SKIPS_ENV = "IPNSTATS_NO_SKIPS"
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("ipnstats")
+    group.addoption("--reference-data", metavar="PATH", default=None,
+                    help=f"folder of the published reference cases (default: ${REFERENCE_ENV}, "
+                         f"else {DEFAULT_REFERENCE})")
+    group.addoption("--no-skips", action="store_true", default=False,
+                    help=f"report every skipped test as a failure (also {NO_SKIPS_ENV}=1)")
+
+
+def reference_folder(config) -> Path:
+    """--reference-data, else $IPNSTATS_REFERENCE_DATA, else ../shared/reference/data."""
+    chosen = config.getoption("--reference-data") or os.environ.get(REFERENCE_ENV)
+    return Path(chosen).expanduser().resolve() if chosen else DEFAULT_REFERENCE.resolve()
+
+
+def no_skips(config) -> bool:
+    return config.getoption("--no-skips") or os.environ.get(NO_SKIPS_ENV, "") not in ("", "0")
+
+
+@pytest.fixture(scope="session")
+def reference_data(pytestconfig) -> Path:
+    """The folder of published reference cases; the test skips (and says where) when absent."""
+    folder = reference_folder(pytestconfig)
+    if not folder.is_dir():
+        _skip_missing_reference(folder)
+    return folder
+
+
+def _skip_missing_reference(folder: Path) -> None:
+    pytest.skip(f"{MISSING_REFERENCE} {folder} (set {REFERENCE_ENV} or --reference-data)")
+
+
+_REFERENCE_SKIP_LINE = _skip_missing_reference.__code__.co_firstlineno
+
+
+def _skip_reason(report) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr)
+
+
+def _fail_the_skip(report, config) -> None:
+    if no_skips(config) and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = (f"skipped in a run that allows no skips ({NO_SKIPS_ENV}=1 or "
+                           f"--no-skips): {_skip_reason(report)}")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and MISSING_REFERENCE in _skip_reason(report):
+        # one place for every such skip, so that `-ra` folds them into one line
+        report.longrepr = (__file__, _REFERENCE_SKIP_LINE, _skip_reason(report))
+    _fail_the_skip(report, item.config)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    outcome = yield
+    _fail_the_skip(outcome.get_result(), collector.config)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    missing = [r for r in terminalreporter.stats.get("skipped", [])
+               if MISSING_REFERENCE in _skip_reason(r)]
+    if missing:
+        terminalreporter.write_line(
+            f"{MISSING_REFERENCE} {reference_folder(config)}: {len(missing)} tests skipped; "
+            f"set {REFERENCE_ENV}=PATH (or --reference-data=PATH)", yellow=True, bold=True)
 
 
 @pytest.fixture

@@ -375,7 +375,7 @@ def moderation(data: pd.DataFrame, *, y: str, x: str, w: str, covariates: Sequen
     >>> df["y"] = 0.2 * df["x"] + 0.5 * df["x"] * df["w"] + rng.normal(size=300)
     >>> res = moderation(df, y="y", x="x", w="w")
     >>> res.simple_slopes(at="mean_sd")["estimate"].round(2).tolist()
-    [-0.28, 0.22, 0.72]
+    [-0.45, 0.11, 0.67]
     """
     covs = tuple(covariates)
     spec = parse_vcov(vcov)

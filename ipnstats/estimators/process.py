@@ -382,7 +382,7 @@ def conditional_process(data: pd.DataFrame, *, model: int, x: str, y: str,
     >>> df["y"] = 0.6 * df["m"] + rng.normal(size=400)
     >>> res = conditional_process(df, model=7, x="x", m="m", y="y", w="w", n_boot=500)
     >>> round(float(res.index_of_moderated_mediation()["estimate"].iloc[0]), 2)
-    0.24
+    0.29
     """
     mediators = _check_model(model, m, w, z)
     covs = column_names(covariates, "covariates")

@@ -1,11 +1,14 @@
 """Moderation figures: simple-slopes lines and the Johnson-Neyman plot.
 
-Both draw frames a moderation result computed (``predictions()``,
-``johnson_neyman()``); neither computes statistics.
+Each draws frames a moderation result computed (``predictions()``,
+``johnson_neyman()``), or the same frames stored; none computes statistics.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -45,6 +48,7 @@ def johnson_neyman_plot(jn, *, w: str, x: str) -> Figure:
     Examples
     --------
     >>> from types import SimpleNamespace
+    >>> import numpy as np
     >>> eff = pd.DataFrame({"w": [0.0, 1.0, 2.0], "estimate": [-.2, .3, .8],
     ...                     "conf_low": [-.5, 0.1, .5], "conf_high": [.1, .5, 1.1]})
     >>> regions = pd.DataFrame({"lower": [-np.inf, 0.6], "upper": [0.6, np.inf],
@@ -54,23 +58,48 @@ def johnson_neyman_plot(jn, *, w: str, x: str) -> Figure:
     >>> len(johnson_neyman_plot(jn, w="w", x="x").axes)
     1
     """
-    frame = jn.effects.rename(columns={"w": w})
+    return johnson_neyman_figure(jn.effects, jn.regions, w=w, x=x, alpha=jn.alpha,
+                                 bounds=jn.bounds)
+
+
+def johnson_neyman_figure(effects: pd.DataFrame, regions: pd.DataFrame, *, w: str, x: str,
+                          alpha: float = 0.05, bounds: Sequence[float] = ()) -> Figure:
+    """The Johnson-Neyman plot drawn from its frames (e.g. stored ones).
+
+    ``effects``: columns ``w``, ``estimate``, ``conf_low``, ``conf_high`` over the observed
+    range of w (``JohnsonNeyman.effects``); ``regions``: ``lower``, ``upper`` (a missing
+    value is unbounded) and ``significant`` (``JohnsonNeyman.regions``); ``bounds``: the
+    JN bounds, of which those inside the observed range are marked.
+
+    Examples
+    --------
+    >>> eff = pd.DataFrame({"w": [0.0, 1.0, 2.0], "estimate": [-.2, .3, .8],
+    ...                     "conf_low": [-.5, 0.1, .5], "conf_high": [.1, .5, 1.1]})
+    >>> regions = pd.DataFrame({"lower": [None, 0.6], "upper": [0.6, None],
+    ...                         "significant": [False, True]})
+    >>> fig = johnson_neyman_figure(eff, regions, w="w", x="x", bounds=(0.6,))
+    >>> len(fig.axes[0].lines)  # the estimate, the zero line and one bound
+    3
+    """
+    frame = effects.rename(columns={"w": w})
     fig = estimate_band_plot(frame, x=w, ref=0.0, xlabel=w,
                              ylabel=f"conditional effect of {x}")
     ax = fig.axes[0]
-    lo, hi = jn.w_range
+    lo, hi = float(effects["w"].min()), float(effects["w"].max())
+    lower = regions["lower"].astype(float).fillna(-np.inf)
+    upper = regions["upper"].astype(float).fillna(np.inf)
     with house_style():
-        for r in jn.regions.itertuples():
-            left, right = max(r.lower, lo), min(r.upper, hi)
-            if r.significant and left < right:
+        for a, b, significant in zip(lower, upper, regions["significant"], strict=True):
+            left, right = max(a, lo), min(b, hi)
+            if significant and left < right:
                 ax.axvspan(left, right, color=SIGNIFICANT_SHADE, alpha=0.5, linewidth=0,
                            zorder=0)
-        for bound, inside in zip(jn.bounds, jn.in_range, strict=True):
-            if inside:
+        for bound in bounds:
+            if lo <= bound <= hi:
                 ax.axvline(bound, color=REFERENCE_COLOUR, linestyle="--", linewidth=0.8)
                 ax.annotate(f"{bound:.3g}", (bound, 0.02), xycoords=("data", "axes fraction"),
                             xytext=(3, 0), textcoords="offset points", ha="left",
                             va="bottom", fontsize=8)
-        ax.set_title(f"Shaded: effect significant at alpha = {jn.alpha:g}", fontsize=9,
+        ax.set_title(f"Shaded: effect significant at alpha = {alpha:g}", fontsize=9,
                      loc="left", pad=8)
     return fig

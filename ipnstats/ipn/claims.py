@@ -103,7 +103,7 @@ def untestable_text(absent: Collection[str]) -> str:
     Examples
     --------
     >>> untestable_text(("exchanges", "tasks"))
-    'H2a, H2b, H2c, H2d, H3a, H3b (no exchanges table); H3b, H3c (no tasks table)'
+    'H2a, H2b, H2c, H2d, H3a, H3b, H3c (no exchanges table); H3b, H3c (no tasks table)'
     """
     parts = []
     for table in absent:

@@ -26,6 +26,7 @@ from ipnstats.ipn.claims import (
     attempt,
     check,
     check_or_untestable,
+    ci_text,
     no_table,
     one_sided,
 )
@@ -133,10 +134,6 @@ def _row(result, term: str) -> dict:
     return {k: float(row[k]) for k in ("estimate", "conf_low", "conf_high", "p_value")}
 
 
-def _ci(row) -> str:
-    return f"95% CI {row['conf_low']:.3f} to {row['conf_high']:.3f}"
-
-
 def _senders_numbers(se) -> dict:
     comp, rob = se.comparisons(), se.comparisons("robustness")
     focal = _row(se, FOCAL)
@@ -173,17 +170,17 @@ def h3_claims(res: H3Results) -> list[Claim]:
         elif code == "H3a":
             n = _senders_numbers(fit)
             claims.append(Claim(code, text, f"risk aversion {n['focal']['estimate']:.3f} per SD "
-                                f"({_ci(n['focal'])}); exceeds {n['beaten']}/5", n["p_all"],
+                                f"({ci_text(n['focal'])}); exceeds {n['beaten']}/5", n["p_all"],
                                 bool(n["p_all"] < ALPHA)))
         elif code == "H3b":
             n = _curve_numbers(fit)
             b = n["interaction"]
             claims.append(Claim(code, text, f"experience × exposure {b['estimate']:.3f} "
-                                f"({_ci(b)})", n["p"], bool(n["p"] < ALPHA)))
+                                f"({ci_text(b)})", n["p"], bool(n["p"] < ALPHA)))
         else:
             c = _triangulation_numbers(fit)["comparison"]
             claims.append(Claim(code, text, f"sources − experience {c['estimate']:.3f} "
-                                f"({_ci(c)})", c["p_one_sided"],
+                                f"({ci_text(c)})", c["p_one_sided"],
                                 bool(c["p_one_sided"] < ALPHA)))
     return claims
 
@@ -194,7 +191,7 @@ def h3_checks(res: H3Results) -> list[Check]:
     def term(result, name: str, unit: str = ""):
         def compute():
             row = _row(result, name)
-            return f"{row['estimate']:+.3f}{unit} ({_ci(row)})", row["p_value"]
+            return f"{row['estimate']:+.3f}{unit} ({ci_text(row)})", row["p_value"]
         return compute
 
     if isinstance(res.senders, Unavailable):

@@ -105,14 +105,13 @@ def _h1(study: Study, cfg: StudyConfig, progress) -> StageOutput:
 # -- H2 ---------------------------------------------------------------------------------
 
 def _h2(study: Study, cfg: StudyConfig, progress) -> StageOutput:
-    from ipnstats.report.h2_section import H2_RULE, fit_h2, h2_checks, h2_parts
+    from ipnstats.ipn.h2 import fit_h2, h2_checks, h2_claims, h2_findings
 
     run = cfg["run"]
     progress("fitting H2: crossed random effects, moderation, PROCESS model 7, questions")
     res = fit_h2(study.exchanges, threshold=study.codebook.disclosure_threshold,
                  n_boot=cfg["H2"]["process_draws"], seed=run["seed"], absent=study.skipped)
-    report, claims = h2_parts(Report(""), res)
-    report, claims, checks = _family("H2", cfg, claims, h2_checks(res), report, H2_RULE)
+    claims, checks = _verdicts(cfg, h2_claims(res), h2_checks(res))
     results = {"behavior": res.behavior, "loss_aversion": res.loss_aversion,
                "process": res.process}
     if isinstance(res.framing, Unavailable):
@@ -123,8 +122,9 @@ def _h2(study: Study, cfg: StudyConfig, progress) -> StageOutput:
     if not isinstance(res.questions, Unavailable):
         results.update({"questions.counts": res.questions.counts,
                         "questions.counts_fe": res.questions.counts_fe})
-    return StageOutput(report, claims, checks, results, methods_of(results),
-                       {"bootstrap": run["seed"]})
+    return StageOutput(findings=h2_findings(res), claims=claims, checks=checks,
+                       results=results, methods=methods_of(results),
+                       seeds={"bootstrap": run["seed"]})
 
 
 # -- H3 ---------------------------------------------------------------------------------

@@ -1,36 +1,25 @@
 """The H2 section of the study report: do loss-framed exchanges teach more?
 
-:func:`fit_h2` estimates every H2 model on the exchange frame through ipnstats' public
-functions and returns them in one frozen :class:`H2Results`; :func:`h2_section`
-renders them: the framing table, the moderation tables with simple slopes, the
-Johnson-Neyman figure, the conditional process table and the question-pattern table,
-each with a plain-language reading, then the claims with the verdicts.
+:func:`render_h2` renders the stored H2 stage document (the findings of
+:func:`ipnstats.ipn.h2.h2_findings` and the adjudicated claims): the framing table, the
+moderation tables with simple slopes, the Johnson-Neyman figure, the conditional process
+table and the question-pattern table, each with a plain-language reading, then the
+claims with the verdicts. It fits nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from dataclasses import dataclass
-
 import pandas as pd
 
-from ipnstats.ipn.claims import (
-    ALPHA,
-    Check,
-    Claim,
-    attempt,
-    check_or_untestable,
-    no_table,
-    one_sided,
-)
-from ipnstats.report.claims import ci_text, claims_table, p_text, render_parts
+from ipnstats.figures.moderation import johnson_neyman_figure
+from ipnstats.ipn.claims import claims_from_json
+from ipnstats.report.claims import ci_text, claims_table, not_testable_text, p_text
 from ipnstats.report.document import Report
-from ipnstats.results.vcov import Cluster
+from ipnstats.results.stored import StoredModel, frame_from_json
 from ipnstats.tables.format import fmt_p
 from ipnstats.tables.frame import frame_table
 from ipnstats.tables.regression import regression_table
 
-RECEIVER, SENDER = "receiver_id", "sender_id"
 LABELS = {"framing::loss": "Loss framing (vs gain)",
           "framing::neutral": "Neutral framing (vs gain)",
           "cognitive_shift": "Cognitive shift", "loss": "Loss framing",
@@ -38,68 +27,14 @@ LABELS = {"framing::loss": "Loss framing (vs gain)",
           "receiver_loss_aversion": "Receiver loss aversion",
           "loss:receiver_loss_aversion": "Loss × receiver loss aversion",
           "Intercept": "Constant", "behavior_change": "Behavior change"}
+ESTIMATE_LABELS = {"estimate": "Estimate", "std_error": "SE", "conf_low": "95% CI low",
+                   "conf_high": "95% CI high", "p_value": "p"}
 
 
-@dataclass(frozen=True)
-class H2Results:
-    """Every H2 estimate behind the report section."""
-
-    framing: object  # [crossed random effects, receiver FE, GEE logit] or Unavailable
-    behavior: object  # moderation: behavior_change ~ cognitive_shift x loss (logit)
-    loss_aversion: object  # moderation: cognitive_shift ~ loss x receiver_loss_aversion
-    process: object  # PROCESS model 7
-    questions: object  # question_patterns
-    threshold: int
-
-
-def fit_h2(ex: pd.DataFrame | None, *, threshold: int, n_boot: int = 999,
-           seed: int = 0, absent: Collection[str] = ()) -> H2Results:
-    """Fit the H2 models on an exchange frame (``Study.exchanges``).
-
-    ``ex=None`` (a study without exchanges) or a table the claim needs among ``absent``
-    (the study's missing tables, ``Study.skipped``; see
-    :data:`~ipnstats.report.claims.NEEDS`) makes each analysis that needs it
-    :class:`~ipnstats.report.claims.Unavailable`, with the reason.
-    """
-    from ipnstats.estimators.moderation import moderation
-    from ipnstats.estimators.process import conditional_process
-    from ipnstats.ipn.questions import question_patterns
-
-    absent = {*absent, *(("exchanges",) if ex is None else ())}
-
-    def fit(code: str, estimator, /, **options):
-        return no_table(code, absent) or attempt(estimator, ex, **options)
-
-    return H2Results(
-        framing=fit("H2a", _framing_models),
-        behavior=fit("H2b", moderation, y="behavior_change", x="cognitive_shift", w="loss",
-                     family="binomial", vcov=Cluster(RECEIVER)),
-        loss_aversion=fit("H2c", moderation, y="cognitive_shift", x="loss",
-                          w="receiver_loss_aversion", vcov=Cluster(RECEIVER, SENDER)),
-        process=fit("H2c", conditional_process, model=7, x="loss", m="cognitive_shift",
-                    y="behavior_change", w="receiver_loss_aversion", cluster=RECEIVER,
-                    n_boot=n_boot, seed=seed),
-        questions=fit("H2d", question_patterns, seed=seed, n_boot=n_boot),
-        threshold=threshold)
-
-
-def _framing_models(ex: pd.DataFrame) -> list:
-    from ipnstats.ipn.framing import framing_effect
-
-    return [framing_effect(ex), framing_effect(ex, effects="fixed"),
-            framing_effect(ex, outcome="behavior_change")]
-
-
-# ---------------------------------------------------------------- rendering
-
-
-def h2_section(report: Report, res: H2Results) -> Report:
-    """Add the H2 heading, the analyses H2a-H2d with readings, and the claims table."""
-    return claims_table(*h2_parts(report, res), "H2", H2_RULE)
-
-
-def h2_parts(report: Report, res: H2Results) -> tuple[Report, list[Claim]]:
-    """Add the H2 heading and the analyses H2a-H2d with readings; also return the claims."""
+def render_h2(report: Report, doc: dict) -> Report:
+    """Add the H2 section of a stored stage document: the heading, the analyses H2a-H2d
+    with readings (or why one is not testable), and the claims table."""
+    findings = doc["findings"]
     report = report.add_heading("H2: Do loss-framed exchanges teach more than gain-framed "
                                 "ones?")
     report = report.add_text(
@@ -107,178 +42,146 @@ def h2_parts(report: Report, res: H2Results) -> tuple[Report, list[Claim]]:
         "or neutral framing. Receivers and senders appear in many exchanges, so every model "
         "accounts for that: crossed receiver and sender random intercepts, receiver fixed "
         "effects, or standard errors clustered by receiver (and sender).")
-    report, claims = render_parts(report, res, (
-        (_framing, "H2a", "framing and cognition", ("framing",),
-         "Loss-framed exchanges shift cognition more than gain-framed ones"),
-        (_behavior, "H2b", "from cognition to behavior", ("behavior",),
-         "Cognition turns into behavior mainly under loss framing"),
-        (_loss_aversion, "H2c", "the receiver's loss aversion", ("loss_aversion", "process"),
-         "Receivers' loss aversion amplifies loss framing"),
-        (_questions, "H2d", "question types and numbers", ("questions",),
-         "Different question types for different senders, about three questions each")))
-    return report, claims
+    for name, code, title, render in (
+            ("framing", "H2a", "framing and cognition", _framing),
+            ("behavior", "H2b", "from cognition to behavior", _behavior),
+            ("loss_aversion", "H2c", "the receiver's loss aversion", _loss_aversion),
+            ("questions", "H2d", "question types and numbers", _questions)):
+        f = findings[name]
+        report = report.add_heading(f"{code}: {title}", 2)
+        report = (report.add_text(not_testable_text(f["unavailable"])) if "unavailable" in f
+                  else render(report, f))
+    return claims_table(report, claims_from_json(doc["claims"]), "H2", findings["rule"])
 
 
-H2_RULE = (f"Supported: the primary test rejects at the {ALPHA:.0%} level in the "
-           "claimed direction (one-sided for H2a-H2c); H2d needs both a "
-           "significant association and counts equivalent to three.")
-
-
-def _framing(report: Report, res: H2Results):
-    models = res.framing
-    report = report.add_heading("H2a: framing and cognition", 2)
+def _framing(report: Report, f: dict) -> Report:
     report = report.add_table(regression_table(
-        models, keep=["^framing::"], labels=LABELS, stats=("nobs", "n_units"),
+        [StoredModel.from_json(m) for m in f["models"]], keep=["^framing::"], labels=LABELS,
+        stats=("nobs", "n_units"),
         model_names=["Cognitive shift (RE)", "Cognitive shift (FE)", "Behavior change"],
         title="Framing of the sender's answer and the receiver's learning", label="h2a-framing",
         notes=("RE: crossed receiver and sender random intercepts (REML), Wald z. FE: receiver "
                "fixed effects, SEs clustered by receiver and sender. Behavior change: logistic "
                "GEE clustered by receiver (exchangeable), log-odds. Gain framing is the "
                "reference.",)))
-    tidy = models[0].tidy().set_index("term")
-    loss = tidy.loc["framing::loss"]
-    p = one_sided(loss["estimate"], loss["p_value"])
-    gee = models[2].tidy().set_index("term").loc["framing::loss"]
-    neutral = (f"; a neutral framing differed from gain by "
-               f"{tidy.loc['framing::neutral', 'estimate']:+.2f} "
-               f"({ci_text(tidy.loc['framing::neutral'])})"
-               if "framing::neutral" in tidy.index else "")
-    text = (f"Reading: a loss-framed answer shifted the receiver's thinking by "
-            f"{loss['estimate']:.2f} points more than a gain-framed one ({ci_text(loss)}, "
-            f"{p_text(loss['p_value'])}){neutral}. "
-            + ("Loss framing teaches more, as claimed." if p < ALPHA else
-               "The data do not show that loss framing teaches more.")
-            + f" On behavior change the loss-vs-gain log-odds difference is "
-              f"{gee['estimate']:+.2f} ({ci_text(gee)}).")
-    claim = Claim("H2a", "Loss-framed exchanges shift cognition more than gain-framed ones",
-                  f"loss - gain {loss['estimate']:.3f} ({ci_text(loss)})", p, bool(p < ALPHA))
-    return report.add_text(text), claim
+    loss, neutral, gee = f["loss"], f["neutral"], f["gee_loss"]
+    neutral = (f"; a neutral framing differed from gain by {neutral['estimate']:+.2f} "
+               f"({ci_text(neutral)})" if neutral is not None else "")
+    return report.add_text(
+        f"Reading: a loss-framed answer shifted the receiver's thinking by "
+        f"{loss['estimate']:.2f} points more than a gain-framed one ({ci_text(loss)}, "
+        f"{p_text(loss['p_value'])}){neutral}. "
+        + ("Loss framing teaches more, as claimed." if loss["significant"] else
+           "The data do not show that loss framing teaches more.")
+        + f" On behavior change the loss-vs-gain log-odds difference is "
+          f"{gee['estimate']:+.2f} ({ci_text(gee)}).")
 
 
-def _behavior(report: Report, res: H2Results):
-    mod = res.behavior
-    report = report.add_heading("H2b: from cognition to behavior", 2)
+def _behavior(report: Report, f: dict) -> Report:
     report = report.add_table(regression_table(
-        [mod], labels=LABELS, stats=("nobs", "n_clusters"), model_names=["Behavior change"],
+        [StoredModel.from_json(f["model"])], labels=LABELS, stats=("nobs", "n_clusters"),
+        model_names=["Behavior change"],
         title="Does framing moderate the cognition-to-behavior link?", label="h2b-moderation",
         notes=("Logit of behavior change; SEs clustered by receiver. Gain and neutral framing "
                "both have loss = 0.",)))
-    slopes = mod.simple_slopes()
+    slopes = frame_from_json(f["slopes"])
     slopes = slopes.assign(framing=slopes["w"].map({0.0: "Gain or neutral", 1.0: "Loss"}),
                            p_value=slopes["p_value"].map(fmt_p))
     report = report.add_table(frame_table(
         slopes[["framing", "scale", "estimate", "std_error", "conf_low", "conf_high",
                 "p_value"]],
-        labels={"framing": "Framing", "scale": "Scale", "estimate": "Slope of cognitive shift",
-                "std_error": "SE", "conf_low": "95% CI low", "conf_high": "95% CI high",
-                "p_value": "p"}, digits=3, label="h2b-slopes",
+        labels={"framing": "Framing", "scale": "Scale", **ESTIMATE_LABELS,
+                "estimate": "Slope of cognitive shift"}, digits=3, label="h2b-slopes",
         title="Simple slopes: effect of one more point of cognitive shift on behavior change",
         notes=("Log-odds: the logit slope under each framing. Probability: average marginal "
                "effect on the chance of a behavior change, delta-method SE.",)))
-    b = mod.tidy().set_index("term").loc["cognitive_shift:loss"]
-    p = one_sided(b["estimate"], b["p_value"])
-    lo = slopes[(slopes["scale"] == "log-odds")].set_index("w")["estimate"]
-    pr = slopes[(slopes["scale"] == "probability")].set_index("w")["estimate"]
-    text = (f"Reading: under gain or neutral framing one more point of cognitive shift raises "
-            f"the log-odds of a behavior change by {lo[0.0]:.2f} (about {100 * pr[0.0]:.1f} "
-            f"percentage points); under loss framing by {lo[1.0]:.2f} (about "
-            f"{100 * pr[1.0]:.1f} points). The difference, {b['estimate']:.2f} "
-            f"({ci_text(b)}), is "
-            + ("significant: cognition turns into behavior mainly under loss framing."
-               if p < ALPHA else "not significant, so the claim is not supported."))
-    claim = Claim("H2b", "Cognition turns into behavior mainly under loss framing",
-                  f"interaction {b['estimate']:.3f} ({ci_text(b)})", p, bool(p < ALPHA))
-    return report.add_text(text), claim
+    b, lo, pr = f["interaction"], f["slope_log_odds"], f["slope_probability"]
+    return report.add_text(
+        f"Reading: under gain or neutral framing one more point of cognitive shift raises "
+        f"the log-odds of a behavior change by {lo['gain_or_neutral']:.2f} (about "
+        f"{100 * pr['gain_or_neutral']:.1f} percentage points); under loss framing by "
+        f"{lo['loss']:.2f} (about {100 * pr['loss']:.1f} points). The difference, "
+        f"{b['estimate']:.2f} ({ci_text(b)}), is "
+        + ("significant: cognition turns into behavior mainly under loss framing."
+           if b["significant"] else "not significant, so the claim is not supported."))
 
 
-def _loss_aversion(report: Report, res: H2Results):
-    mod, proc = res.loss_aversion, res.process
-    report = report.add_heading("H2c: the receiver's loss aversion", 2)
+def _loss_aversion(report: Report, f: dict) -> Report:
     report = report.add_table(regression_table(
-        [mod], labels=LABELS, stats=("nobs", "n_clusters"), model_names=["Cognitive shift"],
+        [StoredModel.from_json(f["model"])], labels=LABELS, stats=("nobs", "n_clusters"),
+        model_names=["Cognitive shift"],
         title="Does the receiver's loss aversion amplify loss framing?", label="h2c-moderation",
         notes=("OLS; SEs clustered by receiver and by sender (two-way). Loss framing's "
                "coefficient is its effect at a loss aversion of zero; see the simple slopes "
                "and the Johnson-Neyman figure for the observed range.",)))
-    jn = mod.johnson_neyman()
+    jn = f["johnson_neyman"]
     report = report.add_figure(
-        mod.jn_plot(), "Effect of loss framing (vs gain or neutral) on cognitive shift along "
+        johnson_neyman_figure(frame_from_json(jn["effects"]), frame_from_json(jn["regions"]),
+                              w=jn["w"], x=jn["x"], alpha=jn["alpha"], bounds=jn["bounds"]),
+        "Effect of loss framing (vs gain or neutral) on cognitive shift along "
         "the receiver's loss aversion, with its 95% interval. Shaded: where the effect is "
         "significant (Johnson-Neyman).")
-    b = mod.tidy().set_index("term").loc["loss:receiver_loss_aversion"]
-    p = one_sided(b["estimate"], b["p_value"])
-    slopes = mod.simple_slopes().set_index("label")
+    b = f["interaction"]
     report = report.add_text(
         f"Reading: each point of the receiver's loss aversion adds {b['estimate']:.3f} to the "
         f"effect of loss framing ({ci_text(b)}, {p_text(b['p_value'])}). At the 16th "
-        f"percentile of loss aversion the loss effect is "
-        f"{slopes.loc['16th percentile', 'estimate']:.2f}, at the 84th "
-        f"{slopes.loc['84th percentile', 'estimate']:.2f}. {jn.significant_where}")
+        f"percentile of loss aversion the loss effect is {f['slope_p16']:.2f}, at the 84th "
+        f"{f['slope_p84']:.2f}. {jn['significant_where']}")
+    proc = f["process"]
     report = report.add_table(_process_table(proc))
-    idx = proc.index_of_moderated_mediation().iloc[0]
+    idx = proc["index"]
     sure = ("excludes zero: the indirect effect of loss framing on behavior through cognition "
-            "grows with the receiver's loss aversion" if idx["conf_low"] > 0 or
-            idx["conf_high"] < 0 else "includes zero: the moderation of the indirect effect "
-            "is not established")
-    report = report.add_text(
+            "grows with the receiver's loss aversion" if f["index_excludes_zero"] else
+            "includes zero: the moderation of the indirect effect is not established")
+    return report.add_text(
         f"Reading: in the conditional process model (PROCESS model 7) loss framing raises "
         f"cognitive shift more for loss-averse receivers, and cognitive shift raises the "
         f"chance of a behavior change. The index of moderated mediation is "
         f"{idx['estimate']:.4f} (bootstrap {ci_text(idx)}); its interval {sure}.")
-    claim = Claim("H2c", "Receivers' loss aversion amplifies loss framing",
-                  f"loss × loss aversion {b['estimate']:.3f} ({ci_text(b)})", p,
-                  bool(p < ALPHA))
-    return report, claim
 
 
-def _process_table(proc):
-    paths = proc.paths()
+def _estimate_row(part: str, row) -> dict:
+    return {"part": part, **{k: row[k] for k in ("estimate", "std_error", "conf_low",
+                                                  "conf_high")},
+            "p_value": fmt_p(row["p_value"])}
+
+
+def _process_table(proc: dict):
+    paths = frame_from_json(proc["paths"])
     paths = paths[paths["term"] != "Intercept"]
     name = LABELS.get
-    rows = [{"part": f"{name(r.equation, r.equation)} ← {name(r.term, r.term)}",
-             "estimate": r.estimate, "std_error": r.std_error, "conf_low": r.conf_low,
-             "conf_high": r.conf_high,
-             "p_value": fmt_p(r.p_value)} for r in paths.itertuples()]
-    for r in proc.indirect_effects().itertuples():
-        rows.append({"part": f"Indirect effect at loss aversion {r.w:.2f} ({r.label})",
-                     "estimate": r.estimate, "std_error": r.std_error, "conf_low": r.conf_low,
-                     "conf_high": r.conf_high, "p_value": fmt_p(r.p_value)})
-    idx = proc.index_of_moderated_mediation().iloc[0]
-    rows.append({"part": "Index of moderated mediation", "estimate": idx["estimate"],
-                 "std_error": idx["std_error"], "conf_low": idx["conf_low"],
-                 "conf_high": idx["conf_high"], "p_value": fmt_p(idx["p_value"])})
-    return frame_table(pd.DataFrame(rows), labels={
-        "part": "", "estimate": "Estimate", "std_error": "SE", "conf_low": "95% CI low",
-        "conf_high": "95% CI high", "p_value": "p"}, digits=3, label="h2c-process",
-        title="Conditional process model: loss framing → cognitive shift → behavior change, "
-              "moderated by loss aversion",
-        notes=("PROCESS model 7. Cognitive shift: OLS; behavior change: logit (log-odds). "
-               f"Indirect effects and the index: receiver-cluster bootstrap, "
-               f"{proc.n_boot:,} draws, percentile intervals; path SEs clustered by receiver. "
-               "Loss-aversion values: 16th, 50th and 84th percentiles.",) + proc.warnings)
+    rows = [_estimate_row(f"{name(r['equation'], r['equation'])} ← {name(r['term'], r['term'])}",
+                          r) for _, r in paths.iterrows()]
+    rows += [_estimate_row(f"Indirect effect at loss aversion {r['w']:.2f} ({r['label']})", r)
+             for _, r in frame_from_json(proc["indirect_effects"]).iterrows()]
+    rows.append(_estimate_row("Index of moderated mediation", proc["index"]))
+    return frame_table(pd.DataFrame(rows), labels={"part": "", **ESTIMATE_LABELS}, digits=3,
+                       label="h2c-process",
+                       title="Conditional process model: loss framing → cognitive shift → "
+                             "behavior change, moderated by loss aversion",
+                       notes=("PROCESS model 7. Cognitive shift: OLS; behavior change: logit "
+                              "(log-odds). Indirect effects and the index: receiver-cluster "
+                              f"bootstrap, {proc['n_boot']:,} draws, percentile intervals; "
+                              "path SEs clustered by receiver. Loss-aversion values: 16th, "
+                              "50th and 84th percentiles.", *proc["warnings"]))
 
 
-def _questions(report: Report, res: H2Results):
-    qp = res.questions
-    report = report.add_heading("H2d: question types and numbers", 2)
-    g = qp.glance().iloc[0]
-    tidy = qp.tidy()
+def _questions(report: Report, f: dict) -> Report:
+    g = frame_from_json(f["glance"]).iloc[0]
+    tidy = frame_from_json(f["tidy"])
     tidy = tidy[~tidy["term"].str.startswith("count_fe: ")]
     frame = tidy.assign(term=tidy["term"].map(lambda t: _question_label(t, g)),
                         p_value=tidy["p_value"].map(fmt_p))
     report = report.add_table(frame_table(
         frame[["term", "estimate", "std_error", "conf_low", "conf_high", "p_value"]],
-        labels={"term": "", "estimate": "Estimate", "std_error": "SE",
-                "conf_low": "95% CI low", "conf_high": "95% CI high", "p_value": "p"},
-        digits=3, label="h2d-questions",
+        labels={"term": "", **ESTIMATE_LABELS}, digits=3, label="h2d-questions",
         title="Which questions receivers ask of which senders, and how many",
         notes=("Question type by sender industry: Pearson chi-square; Cramér's V with a "
                "receiver-cluster bootstrap interval. Number of questions: Poisson "
                "quasi-likelihood on sender industry, SEs clustered by receiver; the mean "
                f"count's p is the equivalence (TOST) test against {g['expected']:g} ± "
-               f"{g['margin']:g}.",) + tuple(getattr(qp, "notes", ()))))
-    text, claim = _questions_reading(qp, g)
-    return report.add_text(text), claim
+               f"{g['margin']:g}.", *f["notes"])))
+    return report.add_text(_questions_reading(f, g))
 
 
 def _question_label(term: str, g: pd.Series) -> str:
@@ -295,48 +198,18 @@ def _question_label(term: str, g: pd.Series) -> str:
     return f"Poisson: sender industry {level}"
 
 
-def _questions_reading(qp, g: pd.Series):
-    assoc_p = float(g["chi2_p_value"])
-    tost_p = float(g["tost_p_value"])
-    supported = assoc_p < ALPHA and tost_p < ALPHA
-    text = (f"Reading: the type of question depends on the sender's industry (chi-square "
-            f"{p_text(assoc_p)}, Cramér's V = {g['cramers_v']:.3f}). Receivers ask "
-            f"{g['mean_count']:.2f} questions per exchange on average; the equivalence test "
-            f"against three (within ±{g['margin']:g}) gives {p_text(tost_p)}, and the number "
-            f"asked shows no detectable difference across sender industries "
-            f"({p_text(g['wald_p_value'])})"
-            if g["wald_p_value"] >= ALPHA else
-            f"Reading: the type of question depends on the sender's industry (chi-square "
-            f"{p_text(assoc_p)}, Cramér's V = {g['cramers_v']:.3f}), but the number of "
-            f"questions differs across sender industries ({p_text(g['wald_p_value'])})")
-    text += (". Receivers ask different types of questions of different senders but about "
-             "the same number, as claimed." if supported else
-             ". The claim is not supported in full.")
-    claim = Claim("H2d", "Different question types for different senders, about three "
-                  "questions each", f"V = {g['cramers_v']:.3f}; mean {g['mean_count']:.2f}",
-                  max(assoc_p, tost_p), bool(supported))
-    return text, claim
+def _questions_reading(f: dict, g: pd.Series) -> str:
+    assoc = (f"Reading: the type of question depends on the sender's industry (chi-square "
+             f"{p_text(g['chi2_p_value'])}, Cramér's V = {g['cramers_v']:.3f})")
+    text = (f"{assoc}, but the number of questions differs across sender industries "
+            f"({p_text(g['wald_p_value'])})" if f["counts_differ"] else
+            f"{assoc}. Receivers ask {g['mean_count']:.2f} questions per exchange on average; "
+            f"the equivalence test against three (within ±{g['margin']:g}) gives "
+            f"{p_text(g['tost_p_value'])}, and the number asked shows no detectable "
+            f"difference across sender industries ({p_text(g['wald_p_value'])})")
+    return text + (". Receivers ask different types of questions of different senders but "
+                   "about the same number, as claimed." if f["supported"] else
+                   ". The claim is not supported in full.")
 
 
-def h2_checks(res: H2Results) -> list[Check]:
-    """The H2 effects that the theory says are zero: neutral and gain framing teach the
-    same, loss aversion does not matter without loss framing, and senders do not change
-    how many questions are asked."""
-    def neutral():
-        row = res.framing[0].contrasts().set_index("term").loc["neutral - gain"]
-        return f"neutral - gain {row['estimate']:+.3f} ({ci_text(row)})", row["p_value"]
-
-    def loss_aversion():
-        row = res.loss_aversion.tidy().set_index("term").loc["receiver_loss_aversion"]
-        return f"slope {row['estimate']:+.3f} ({ci_text(row)})", row["p_value"]
-
-    def senders():
-        test = res.questions.sender_test
-        return f"Wald chi2({test.df_num}) = {test.statistic:.2f}", test.p_value
-
-    parts = (("framing", "H2a", "Neutral framing teaches the same as gain framing", neutral),
-             ("loss_aversion", "H2c", "Loss aversion does not matter under gain framing",
-              loss_aversion),
-             ("questions", "H2d", "Senders do not change the number of questions", senders))
-    return [check_or_untestable(getattr(res, name), code, what, compute)
-            for name, code, what, compute in parts]
+__all__ = ["LABELS", "render_h2"]

@@ -1,0 +1,248 @@
+"""H2, do loss-framed exchanges teach more? What the study fits, and what it decides.
+
+:func:`fit_h2` estimates every H2 model on the exchange frame and returns them in one
+frozen :class:`H2Results`. :func:`h2_findings` keeps what the report section shows of
+them, JSON-ready (stored models, frames, the numbers a reading quotes and a flag for
+every condition that chooses its wording); :func:`h2_claims` and :func:`h2_checks` are
+the claims and falsification checks, with :data:`H2_RULE` the verdict rule.
+:func:`ipnstats.report.h2_section.render_h2` renders the stored findings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ipnstats.ipn.claims import (
+    ALPHA,
+    Check,
+    Claim,
+    Unavailable,
+    attempt,
+    check_or_untestable,
+    ci_text,
+    no_table,
+    one_sided,
+)
+from ipnstats.results.stored import StoredModel, frame_to_json
+from ipnstats.results.vcov import Cluster
+
+RECEIVER, SENDER = "receiver_id", "sender_id"
+
+H2_RULE = (f"Supported: the primary test rejects at the {ALPHA:.0%} level in the "
+           "claimed direction (one-sided for H2a-H2c); H2d needs both a "
+           "significant association and counts equivalent to three.")
+
+#: each H2 claim: its code, the analysis (findings key) it rests on, and what it asserts
+CLAIMS = (("H2a", "framing", "Loss-framed exchanges shift cognition more than gain-framed "
+           "ones"),
+          ("H2b", "behavior", "Cognition turns into behavior mainly under loss framing"),
+          ("H2c", "loss_aversion", "Receivers' loss aversion amplifies loss framing"),
+          ("H2d", "questions", "Different question types for different senders, about three "
+           "questions each"))
+
+_ROW = ("estimate", "std_error", "conf_low", "conf_high", "p_value")
+
+
+@dataclass(frozen=True)
+class H2Results:
+    """Every H2 estimate behind the report section."""
+
+    framing: object  # [crossed random effects, receiver FE, GEE logit] or Unavailable
+    behavior: object  # moderation: behavior_change ~ cognitive_shift x loss (logit)
+    loss_aversion: object  # moderation: cognitive_shift ~ loss x receiver_loss_aversion
+    process: object  # PROCESS model 7
+    questions: object  # question_patterns
+    threshold: int
+
+
+def fit_h2(ex: pd.DataFrame | None, *, threshold: int, n_boot: int = 999,
+           seed: int = 0, absent: Collection[str] = ()) -> H2Results:
+    """Fit the H2 models on an exchange frame (``Study.exchanges``).
+
+    ``ex=None`` (a study without exchanges) or a table the claim needs among ``absent``
+    (the study's missing tables, ``Study.skipped``; see
+    :data:`~ipnstats.ipn.claims.NEEDS`) makes each analysis that needs it
+    :class:`~ipnstats.ipn.claims.Unavailable`, with the reason.
+    """
+    from ipnstats.estimators.moderation import moderation
+    from ipnstats.estimators.process import conditional_process
+    from ipnstats.ipn.questions import question_patterns
+
+    absent = {*absent, *(("exchanges",) if ex is None else ())}
+
+    def fit(code: str, estimator, /, **options):
+        return no_table(code, absent) or attempt(estimator, ex, **options)
+
+    return H2Results(
+        framing=fit("H2a", _framing_models),
+        behavior=fit("H2b", moderation, y="behavior_change", x="cognitive_shift", w="loss",
+                     family="binomial", vcov=Cluster(RECEIVER)),
+        loss_aversion=fit("H2c", moderation, y="cognitive_shift", x="loss",
+                          w="receiver_loss_aversion", vcov=Cluster(RECEIVER, SENDER)),
+        process=fit("H2c", conditional_process, model=7, x="loss", m="cognitive_shift",
+                    y="behavior_change", w="receiver_loss_aversion", cluster=RECEIVER,
+                    n_boot=n_boot, seed=seed),
+        questions=fit("H2d", question_patterns, seed=seed, n_boot=n_boot),
+        threshold=threshold)
+
+
+def _framing_models(ex: pd.DataFrame) -> list:
+    from ipnstats.ipn.framing import framing_effect
+
+    return [framing_effect(ex), framing_effect(ex, effects="fixed"),
+            framing_effect(ex, outcome="behavior_change")]
+
+
+# ---------------------------------------------------------------- findings
+
+
+def h2_findings(res: H2Results) -> dict:
+    """What the H2 section shows, JSON-ready: ``rule`` and one entry per analysis
+    (``framing``, ``behavior``, ``loss_aversion`` with the PROCESS model, ``questions``),
+    ``{"unavailable": reason}`` for one the data could not support."""
+    out: dict = {"rule": H2_RULE}
+    for name, parts, build in (("framing", ("framing",), _framing),
+                               ("behavior", ("behavior",), _behavior),
+                               ("loss_aversion", ("loss_aversion", "process"), _loss_aversion),
+                               ("questions", ("questions",), _questions)):
+        fitted = [getattr(res, p) for p in parts]
+        missing = next((f.reason for f in fitted if isinstance(f, Unavailable)), None)
+        out[name] = {"unavailable": missing} if missing is not None else build(*fitted)
+    return out
+
+
+def _row(row: pd.Series) -> dict:
+    """The tidy columns a reading quotes, as plain floats."""
+    return {k: float(row[k]) for k in _ROW}
+
+
+def _effect(row: pd.Series) -> dict:
+    """A tidy row with its one-sided p-value (claimed sign positive) and whether that
+    test rejects at :data:`ALPHA`."""
+    p = one_sided(row["estimate"], row["p_value"])
+    return {**_row(row), "p_one_sided": p, "significant": bool(p < ALPHA)}
+
+
+def _framing(models: list) -> dict:
+    tidy = models[0].tidy().set_index("term")
+    gee = models[2].tidy().set_index("term")
+    return {"models": [StoredModel.of(m).to_json() for m in models],
+            "loss": _effect(tidy.loc["framing::loss"]),
+            "neutral": (_row(tidy.loc["framing::neutral"])
+                        if "framing::neutral" in tidy.index else None),
+            "gee_loss": _row(gee.loc["framing::loss"])}
+
+
+def _behavior(mod) -> dict:
+    slopes = mod.simple_slopes()
+
+    def by_framing(scale: str) -> dict:  # the slope of cognitive shift at loss = 0 and 1
+        s = slopes[slopes["scale"] == scale].set_index("w")["estimate"]
+        return {"gain_or_neutral": float(s[0.0]), "loss": float(s[1.0])}
+
+    return {"model": StoredModel.of(mod).to_json(), "slopes": frame_to_json(slopes),
+            "interaction": _effect(mod.tidy().set_index("term").loc["cognitive_shift:loss"]),
+            "slope_log_odds": by_framing("log-odds"),
+            "slope_probability": by_framing("probability")}
+
+
+def _loss_aversion(mod, proc) -> dict:
+    jn = mod.johnson_neyman()
+    slopes = mod.simple_slopes().set_index("label")
+    idx = proc.index_of_moderated_mediation().iloc[0]
+    return {
+        "model": StoredModel.of(mod).to_json(),
+        "interaction": _effect(mod.tidy().set_index("term").loc["loss:receiver_loss_aversion"]),
+        "slope_p16": float(slopes.loc["16th percentile", "estimate"]),
+        "slope_p84": float(slopes.loc["84th percentile", "estimate"]),
+        "johnson_neyman": {"effects": frame_to_json(jn.effects),
+                           "regions": frame_to_json(jn.regions),
+                           "bounds": [float(b) for b in jn.bounds], "alpha": float(jn.alpha),
+                           "w": mod.w, "x": mod.x, "significant_where": jn.significant_where},
+        "process": {"paths": frame_to_json(proc.paths()),
+                    "indirect_effects": frame_to_json(proc.indirect_effects()),
+                    "index": _row(idx), "n_boot": int(proc.n_boot),
+                    "warnings": list(proc.warnings)},
+        "index_excludes_zero": bool(idx["conf_low"] > 0 or idx["conf_high"] < 0)}
+
+
+def _questions(qp) -> dict:
+    g = qp.glance().iloc[0]
+    assoc_p, tost_p = float(g["chi2_p_value"]), float(g["tost_p_value"])
+    return {"tidy": frame_to_json(qp.tidy()), "glance": frame_to_json(qp.glance()),
+            "notes": list(getattr(qp, "notes", ())),
+            "cramers_v": float(g["cramers_v"]), "mean_count": float(g["mean_count"]),
+            "counts_differ": bool(g["wald_p_value"] < ALPHA),
+            "p_value": max(assoc_p, tost_p),
+            "supported": bool(assoc_p < ALPHA and tost_p < ALPHA)}
+
+
+# ---------------------------------------------------------------- claims and checks
+
+
+def h2_claims(res: H2Results) -> list[Claim]:
+    """The claims H2a-H2d with their primary tests (before the family's adjustment); an
+    analysis the data could not support gives a claim that is not testable, with the
+    reason."""
+    return claims_of(h2_findings(res))
+
+
+def claims_of(findings: dict) -> list[Claim]:
+    """The H2 claims of stored :func:`h2_findings`."""
+    out = []
+    for code, name, claim in CLAIMS:
+        f = findings[name]
+        if "unavailable" in f:
+            out.append(Claim(code, claim, f["unavailable"], np.nan, None))
+            continue
+        evidence, p, supported = _evidence(name, f)
+        out.append(Claim(code, claim, evidence, float(p), bool(supported)))
+    return out
+
+
+#: the estimate each directional claim quotes, and its name in the evidence
+_QUOTED = {"framing": ("loss", "loss - gain"), "behavior": ("interaction", "interaction"),
+           "loss_aversion": ("interaction", "loss × loss aversion")}
+
+
+def _evidence(name: str, f: dict) -> tuple[str, float, bool]:
+    """A claim's evidence text, primary p-value and whether it is supported."""
+    if name == "questions":
+        return (f"V = {f['cramers_v']:.3f}; mean {f['mean_count']:.2f}", f["p_value"],
+                f["supported"])
+    key, what = _QUOTED[name]
+    row = f[key]
+    return (f"{what} {row['estimate']:.3f} ({ci_text(row)})", row["p_one_sided"],
+            row["significant"])
+
+
+def h2_checks(res: H2Results) -> list[Check]:
+    """The H2 effects that the theory says are zero: neutral and gain framing teach the
+    same, loss aversion does not matter without loss framing, and senders do not change
+    how many questions are asked."""
+    def neutral():
+        row = res.framing[0].contrasts().set_index("term").loc["neutral - gain"]
+        return f"neutral - gain {row['estimate']:+.3f} ({ci_text(row)})", row["p_value"]
+
+    def loss_aversion():
+        row = res.loss_aversion.tidy().set_index("term").loc["receiver_loss_aversion"]
+        return f"slope {row['estimate']:+.3f} ({ci_text(row)})", row["p_value"]
+
+    def senders():
+        test = res.questions.sender_test
+        return f"Wald chi2({test.df_num}) = {test.statistic:.2f}", test.p_value
+
+    parts = (("framing", "H2a", "Neutral framing teaches the same as gain framing", neutral),
+             ("loss_aversion", "H2c", "Loss aversion does not matter under gain framing",
+              loss_aversion),
+             ("questions", "H2d", "Senders do not change the number of questions", senders))
+    return [check_or_untestable(getattr(res, name), code, what, compute)
+            for name, code, what, compute in parts]
+
+
+__all__ = ["CLAIMS", "H2Results", "H2_RULE", "claims_of", "fit_h2", "h2_checks", "h2_claims",
+           "h2_findings"]

@@ -21,8 +21,8 @@ from ipnstats.pipeline.config import StudyConfig
 from ipnstats.pipeline.runner import inputs_of, load_results, remove_stale_figures
 from ipnstats.pipeline.store import blocks_from_json, blocks_to_json, claims_from_json
 from ipnstats.report.document import Report, TableBlock
+from ipnstats.report.provenance import package_versions, report_date
 from ipnstats.report.sections import render_section
-from ipnstats.report.study_report import package_versions, report_date
 from ipnstats.tables.format import fmt_p
 from ipnstats.tables.frame import frame_table
 from ipnstats.tables.render import to_docx, to_latex, to_markdown

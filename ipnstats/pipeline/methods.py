@@ -88,4 +88,20 @@ def methods_of(results: dict) -> tuple[str, ...]:
     return tuple(out)
 
 
-__all__ = ["REFERENCES", "methods_of", "paragraph"]
+def robustness_methods(curve, fits: dict, rob) -> tuple[str, ...]:
+    """The robustness stage's paragraphs: the specification curve ``curve`` under the
+    ``[robustness]`` settings ``rob``, and one per clustering check in ``fits``
+    (``{"<estimator>, clustered by <clustering>": result}``)."""
+    dims = "; ".join(f"{k.replace('_', ' ')}: {', '.join(rob[k])}" for k in
+                     ("outcomes", "estimators", "covariate_sets", "samples", "clusters"))
+    where = (f"run in parallel with joblib ({rob['n_jobs']} workers, "
+             if rob["backend"] == "local" else "run on a Dask cluster (")
+    return (f"Specification curve: {len(curve.tidy())} specifications ({dims}); "
+            "Callaway-Sant'Anna and Sun-Abraham as in H1a, TWFE by "
+            f"ipnstats.panel_regression; {where}results independent of the number of "
+            "workers). Follows Simonsohn, Simmons & Nelson (2020).",
+            *(paragraph(f"Clustering check ({name})", fit, "reghdfe / fixest")
+              for name, fit in fits.items()))
+
+
+__all__ = ["REFERENCES", "methods_of", "paragraph", "robustness_methods"]

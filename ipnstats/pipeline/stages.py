@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ipnstats.data import Study
 from ipnstats.ipn.claims import Claim, Unavailable, adjudicate, adjudicate_checks
 from ipnstats.pipeline.config import StudyConfig
-from ipnstats.pipeline.methods import methods_of
+from ipnstats.pipeline.methods import methods_of, paragraph, robustness_methods
 from ipnstats.report.claims import claims_table
 from ipnstats.report.document import Report
 
@@ -145,33 +145,40 @@ def _h3(study: Study, cfg: StudyConfig, progress) -> StageOutput:
 # -- data appendix -------------------------------------------------------------------------
 
 def _data(study: Study, cfg: StudyConfig, progress) -> StageOutput:
-    from ipnstats.report.study_report import data_section, measurement_table
+    from ipnstats.data.findings import data_findings
 
     progress("describing the data: validation, sample flow, descriptives, reliability")
-    report = data_section(Report(""), study, heading="Appendix: Data")
-    report = report.add_heading("Appendix: Measurement").add_text(
-        "Survey scales: the items of each scale, the reverse-coded ones, the answer range, "
-        "and the reliability of the averaged score.").add_table(measurement_table(study))
-    return StageOutput(report)
+    return StageOutput(findings=data_findings(study))
 
 
 # -- robustness -----------------------------------------------------------------------------
 
 def _robustness(study: Study, cfg: StudyConfig, progress) -> StageOutput:
-    from ipnstats.pipeline.robustness import robustness_section
+    from ipnstats.ipn.robustness import fit_robustness, robustness_findings, robustness_results
 
     rob, run = cfg["robustness"], cfg["run"]
-    report, results, methods = robustness_section(study, rob, run, progress)
-    return StageOutput(report, (), (), results, methods, {"wild bootstrap": run["seed"]})
+    res = fit_robustness(study.firm_year, rob, seed=run["seed"], progress=progress)
+    results = robustness_results(res)
+    fits = {k.removeprefix("clustering."): v for k, v in results.items()
+            if k.startswith("clustering.")}
+    return StageOutput(findings=robustness_findings(res), results=results,
+                       methods=robustness_methods(res.curve, fits, rob),
+                       seeds={"wild bootstrap": run["seed"]})
 
 
 # -- extra models -----------------------------------------------------------------------------
 
 def _models(study: Study, cfg: StudyConfig, progress) -> StageOutput:
-    from ipnstats.pipeline.extra import extra_models
+    from ipnstats.data.findings import codebook_labels
+    from ipnstats.ipn.models import fit_models, models_findings, models_results
 
-    report, results, methods = extra_models(study, cfg.models)
-    return StageOutput(report, (), (), results, methods, {})
+    fits = fit_models(study.firm_year, cfg.models)
+    ok = {name: res for name, res in fits.items() if not isinstance(res, Unavailable)}
+    methods = tuple(paragraph(f"Additional model {name!r}", res,
+                              "the configuration's formula, fitted by ipnstats.panel_regression")
+                    for name, res in ok.items())
+    return StageOutput(findings=models_findings(fits, cfg.models, codebook_labels(study.codebook)),
+                       results=models_results(fits), methods=methods)
 
 
 STAGES: tuple[Stage, ...] = (

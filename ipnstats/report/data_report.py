@@ -12,6 +12,7 @@ import pandas as pd
 
 from ipnstats.core.csvsafe import write_csv
 from ipnstats.data import Study
+from ipnstats.data.findings import panel_overview as _panel_overview
 from ipnstats.data.schema import TABLES
 from ipnstats.ipn.claims import untestable_text
 
@@ -26,20 +27,9 @@ def redact_problems(problems: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def suppress_small(counts: pd.Series, threshold: int) -> pd.Series:
-    """Counts of firms as text, those under ``threshold`` (but not 0) shown as ``<k``."""
-    return counts.map(lambda n: f"<{threshold}" if 0 < n < threshold else f"{n:,}")
-
-
 def panel_overview(study: Study) -> pd.DataFrame:
     """Firms and firm-years by cohort (first member year), small cells suppressed."""
-    fy = study.firm_year
-    firms = fy.groupby("cohort")["firm_id"].nunique()
-    rows = fy.groupby("cohort").size()
-    label = firms.index.map(lambda c: "never member" if c == 0 else str(c))
-    k = study.codebook.disclosure_threshold
-    return pd.DataFrame({"cohort": label, "firms": suppress_small(firms, k).to_numpy(),
-                         "firm_years": rows.to_numpy()})
+    return _panel_overview(study.firm_year, study.codebook.disclosure_threshold)
 
 
 def write_data_report(study: Study, out_dir: str | Path) -> list[Path]:

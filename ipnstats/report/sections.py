@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ipnstats.report.data_section import render_data
 from ipnstats.report.document import Report
 from ipnstats.report.h1_section import render_h1
 from ipnstats.report.h2_section import render_h2
 from ipnstats.report.h3_section import render_h3
+from ipnstats.report.models_section import render_models
+from ipnstats.report.robustness_section import render_robustness
 
 Renderer = Callable[[Report, dict], Report]
 
@@ -22,6 +25,9 @@ RENDERERS: dict[str, Renderer] = {
     "h1": render_h1,
     "h2": render_h2,
     "h3": render_h3,
+    "robustness": render_robustness,
+    "models": render_models,
+    "data": render_data,
 }
 
 

@@ -20,12 +20,14 @@ from ipnstats.cli import main
 from ipnstats.ipn.claims import NEEDS, claims_to_json, no_table, untestable, untestable_text
 from ipnstats.ipn.h2 import fit_h2
 from ipnstats.ipn.h3 import fit_h3
+from ipnstats.pipeline.assemble import write_report
+from ipnstats.pipeline.runner import run
 from ipnstats.pipeline.stages import stage
 from ipnstats.pipeline.store import dumps
 from ipnstats.report import Report
 from ipnstats.report.data_report import write_data_report
+from ipnstats.report.data_section import render_data
 from ipnstats.report.h1_section import render_h1
-from ipnstats.report.study_report import study_report
 
 NOT_TESTABLE = "Not testable with these data"
 OPTIONAL = ("meetings", "meeting_activity", "surveys", "exchanges", "tasks")
@@ -148,7 +150,8 @@ def test_without_surveys(simulated, tmp_path):
         "Not testable"
     assert checks["H2a: Neutral framing teaches the same as gain framing"].verdict != \
         "Not testable"
-    assert any("The study has no surveys." in t for t in texts(outputs["data"].report))
+    assert any("The study has no surveys." in t
+               for t in texts(rendered(outputs["data"], render_data)))
 
 
 @pytest.mark.parametrize("table", ["meeting_activity", "meetings"])
@@ -188,13 +191,17 @@ def test_without_any_optional_table(simulated, tmp_path, capsys):
     outputs = build(folder, tmp_path / "out", "h2", "h3", "data", "models")
     assert {c.verdict for c in claims_of(outputs).values()} == {NOT_TESTABLE}
     assert outputs["h2"].results and outputs["h3"].results  # stored, as Unavailable
+    data = rendered(outputs["data"], render_data)
     assert any("Claims that are not testable for lack of data: H1d, H1f, H3a (no "
-               "meetings table)" in t for t in texts(outputs["data"].report))
-    notes = [n for b in outputs["data"].report.blocks if type(b).__name__ == "TableBlock"
+               "meetings table)" in t for t in texts(data))
+    notes = [n for b in data.blocks if type(b).__name__ == "TableBlock"
              for n in b.table.notes]
     assert any("The study has no surveys table" in n for n in notes)  # the measurement table
-    # the study report of a loaded study (ipnstats.report.study_report) too
-    source = study_report(study).to_typst()
+    # the study report, through ipnstats run and ipnstats report, too
+    cfg = light_config(folder, tmp_path / "reports")
+    run(cfg)
+    write_report(cfg)
+    source = (tmp_path / "reports" / "ipn_report.html").read_text(encoding="utf-8")
     assert f"{NOT_TESTABLE}: the study has no exchanges table." in source
     assert f"{NOT_TESTABLE}: the study has no surveys table (perceived learning)." in source
     # the data report (ipnstats data-report) too

@@ -1,62 +1,105 @@
-"""The study report of the example study: written, reproducible, confidential."""
+"""The study report of the example study, made the one way there is (``ipnstats run``,
+then ``ipnstats report``): written, reproducible, confidential."""
 
 import re
+import shutil
+from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import EXAMPLE
 
-import ipnstats
-from ipnstats.report.study_report import data_fingerprint, study_report, write_study_report
+import ipnstats.pipeline.config as config
+from ipnstats.pipeline.assemble import build_report, write_report
+from ipnstats.pipeline.runner import load_results, run
+
+EPOCH = "1700000000"
+# few draws and a small specification curve: these tests are about the report's files
+LIGHT = {"run": {"n_boot": 49, "progress": "never"}, "H1": {"mediation_draws": 99},
+         "H2": {"process_draws": 49},
+         "robustness": {"outcomes": ["log_revenue"], "estimators": ["twfe", "cs_notyet"],
+                        "samples": ["all"], "clusters": ["firm"],
+                        "covariate_sets": {"none": []}, "wild_draws": 99, "n_jobs": 1}}
+
+
+def light_config(folder: Path, out: Path) -> config.StudyConfig:
+    """The configuration of ``folder`` with :data:`LIGHT`'s settings and the example's
+    [[models]], writing to ``out``."""
+    raw = {"study": {"folder": str(folder)}, **LIGHT, "models": [
+        {"name": "Size-adjusted", "formula": "log_revenue ~ member + log_employees",
+         "cluster": "firm_id"}]}
+    return config.config_from_dict(raw, out.parent / "study.toml", out=out)
+
+
+def make_report(folder: Path, out: Path) -> list[Path]:
+    """``ipnstats run`` and ``ipnstats report``: the PDF, the HTML and the tables."""
+    cfg = light_config(folder, out)
+    run(cfg)
+    return write_report(cfg)
 
 
 @pytest.fixture(scope="module")
-def study():
-    return ipnstats.load_study(EXAMPLE)
-
-
-@pytest.fixture(scope="module")
-def written(study, tmp_path_factory):
+def written(tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SOURCE_DATE_EPOCH", "1700000000")
-        first = [p.read_bytes() for p in write_study_report(study, out / "a")]
-        second = [p.read_bytes() for p in write_study_report(study, out / "b")]
-    return first, second
+        mp.setenv("SOURCE_DATE_EPOCH", EPOCH)
+        first = make_report(EXAMPLE, out / "a")
+        second = make_report(EXAMPLE, out / "b")
+    return out, first, second
 
 
 def test_pdf_and_html_are_written_and_reproducible(written):
-    (pdf, html), (pdf2, html2) = written
+    out, first, second = written
+    assert [p.relative_to(out / "a") for p in first] == [p.relative_to(out / "b")
+                                                         for p in second]
+    pdf, html, *tables = (p.read_bytes() for p in first)
+    pdf2, html2, *tables2 = (p.read_bytes() for p in second)
     assert pdf.startswith(b"%PDF") and pdf == pdf2
     assert html == html2
+    assert tables == tables2  # every table as .tex, .md and .docx
     assert html.count(b"<table") >= 5
+    for name in ("h1", "h2", "h3", "robustness", "models", "data"):  # the stored results
+        a = (out / "a" / "results" / f"{name}.json").read_bytes()
+        assert a == (out / "b" / "results" / f"{name}.json").read_bytes()
 
 
-def test_report_content(study):
-    report = study_report(study)
-    meta = report.meta
-    assert meta["Data fingerprint"] == f"sha256 {data_fingerprint(EXAMPLE)}"
-    assert "ipnstats 0.1.0" in meta["Software"]
-    source = report.to_typst()
+def test_report_content(written):
+    out = written[0]
+    html = (out / "a" / "ipn_report.html").read_text(encoding="utf-8")
+    assert re.search(r"sha256 [0-9a-f]{64}", html)  # the data fingerprint, on the title page
+    software = (out / "a" / "tables" / "software.md").read_text()
+    assert re.search(r"\| ipnstats +\| 0\.1\.0 +\|", software)
     for heading in ("Sample flow", "Descriptive statistics and correlations", "Reliability",
-                    "H1: Does joining", "H2: Do loss-framed", "H3: Do receivers"):
-        assert heading in source
-    assert "Not yet estimated." not in source  # H1, H2 and H3 are all estimated
-    assert "What the data say about H1" in source
-    assert "What the data say about H2" in source
+                    "H1: Does joining", "H2: Do loss-framed", "H3: Do receivers",
+                    "Robustness of the primary H1 effect", "Additional models",
+                    "Appendix: Measurement"):
+        assert heading in html
+    assert "Not yet estimated." not in html  # H1, H2 and H3 are all estimated
+    assert "What the data say about H1" in html
+    assert "What the data say about H2" in html
 
 
-def test_report_names_no_firm(written, study):
-    _, html = written[0]
-    text = html.decode()
-    firm_ids = set(study.firm_year["firm_id"].astype(str))
-    assert not any(re.search(rf"\b{fid}\b", text) for fid in firm_ids)
+def test_report_names_no_firm(written):
+    html = (written[0] / "a" / "ipn_report.html").read_text(encoding="utf-8")
+    firm_ids = set(pd.read_csv(EXAMPLE / "firms.csv", dtype=str)["firm_id"])
+    assert len(firm_ids) == 600
+    pattern = re.compile(r"\b(" + "|".join(sorted(firm_ids)) + r")\b")
+    assert pattern.findall(html) == []
+    assert pattern.findall(html + " F0001.")  # the scan can see a firm named
 
 
-def test_fingerprint_changes_with_any_input_byte(tmp_path):
-    import shutil
-
+def test_fingerprint_changes_with_any_input_byte(written, tmp_path):
+    cfg = light_config(EXAMPLE, written[0] / "a")
+    stored = {"models": load_results(cfg)["models"]}  # the title page is all that is read
     copy = shutil.copytree(EXAMPLE, tmp_path / "copy")
-    before = data_fingerprint(copy)
+    copied = light_config(copy, tmp_path / "out")
+
+    def fingerprint(c) -> str:
+        return build_report(c, stored).meta["Data fingerprint"]
+
+    before = fingerprint(copied)
+    assert before == fingerprint(cfg)  # the same bytes, the same fingerprint
+    assert before in (written[0] / "a" / "ipn_report.html").read_text(encoding="utf-8")
     path = copy / "tasks.csv"
     path.write_bytes(path.read_bytes() + b"\n")
-    assert data_fingerprint(copy) != before
+    assert fingerprint(copied) != before

@@ -1,0 +1,39 @@
+"""The "Additional models" section: the configuration's ``[[models]]``, rendered from
+the stored findings of :func:`ipnstats.ipn.models.models_findings` in one regression
+table. Nothing is fitted here."""
+
+from __future__ import annotations
+
+from ipnstats.report.document import Report
+from ipnstats.results.stored import StoredModel
+from ipnstats.tables.regression import regression_table
+
+ESTIMATOR_NOTE = {"within": "firm and year fixed effects", "random": "random firm effects",
+                  "pooled": "pooled OLS"}
+
+
+def render_models(report: Report, doc: dict) -> Report:
+    """The section of a stored ``models`` stage document (nothing without models)."""
+    findings = doc["findings"]
+    models = findings.get("models", [])
+    if not models:
+        return report
+    report = report.add_heading("Additional models").add_text(
+        "Models declared in the configuration's [[models]] tables, on the firm-year panel.")
+    for m in models:
+        if "unavailable" in m:
+            report = report.add_text(f"{m['name']}: not estimable with these data: "
+                                     f"{m['unavailable']}")
+    fitted = [m for m in models if "model" in m]
+    if not fitted:
+        return report
+    notes = tuple(f"{m['name']}: {ESTIMATOR_NOTE[m['estimator']]}; SEs clustered by "
+                  f"{m['cluster']}." for m in fitted)
+    return report.add_table(regression_table(
+        [StoredModel.from_json(m["model"]) for m in fitted],
+        model_names=[m["name"] for m in fitted], labels=findings["labels"],
+        stats=("nobs", "n_units", "r2_within"), title="Additional models",
+        label="extra-models", notes=notes))
+
+
+__all__ = ["render_models"]

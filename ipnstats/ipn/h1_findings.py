@@ -210,15 +210,18 @@ def _heterogeneity(res: H1Results) -> dict:
                      "p_value": np.nan if small else row["p_value"],
                      "n": None if n is None or small else int(n), "suppressed": small})
     diff = [t for t in tidy.index if t.startswith(YOUNG_DIFFERENCE)]
-    young = None
-    if diff:
+    young, why = None, "no young joiners"
+    if diff and not np.isfinite(tidy.loc[diff[0], "estimate"]):
+        why = "the difference between young and older joiners could not be estimated"
+    elif diff:
         d = tidy.loc[diff[0]]
         p_one = one_sided(d["estimate"], d["p_value"])
         young = {**_numbers(d, "estimate", "conf_low", "conf_high"), "p_one_sided": p_one,
                  "significant": bool(p_one < ALPHA)}
     return {"subgroups": frame_to_json(pd.DataFrame(rows)),
             "definitions": list(het.definitions.values()), "notes": list(het.notes),
-            "interaction": StoredModel.of(het.interaction).to_json(), "young": young}
+            "interaction": StoredModel.of(het.interaction).to_json(), "young": young,
+            "young_missing": why}
 
 
 def _hazard(res: H1Results) -> dict:
@@ -272,7 +275,8 @@ def _claim_h1d(f: dict) -> Claim:
 def _claim_h1e(f: dict) -> Claim:
     d = f["young"]
     if d is None:
-        return Claim("H1e", CLAIMS["H1e"], "no young joiners", np.nan, None)
+        return Claim("H1e", CLAIMS["H1e"], f.get("young_missing", "no young joiners"), np.nan,
+                     None)
     return Claim("H1e", CLAIMS["H1e"], f"young - old {d['estimate']:+.3f} ({ci_text(d)})",
                  d["p_one_sided"], d["significant"])
 

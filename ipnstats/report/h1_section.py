@@ -220,7 +220,8 @@ def _heterogeneity(report: Report, f: dict, findings: dict) -> Report:
         label="h1e-interactions"))
     d = f["young"]
     if d is None:
-        return report
+        return report.add_text(f"Reading: {f.get('young_missing', 'no young joiners')}, so the "
+                               "claim is not testable with these data.")
     text = (f"Reading: firms that joined young gained {d['estimate']:+.3f} more than older "
             f"joiners ({_ci(d)}). "
             + ("The difference is significant, in line with the claim that IPNs help most at an "

@@ -9,13 +9,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ipnstats.core.errors import SpecificationError
+
 # Names formulaic resolves itself (transforms and modules), never data columns.
 _KNOWN = {"np", "C", "I", "Q", "log", "exp", "sqrt", "center", "scale", "poly", "bs",
           "lag", "abs", "round", "hashed", "standardize"}
-
-
-class SpecificationError(ValueError):
-    """A model specification that does not fit the data (missing column, bad option)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,11 +39,13 @@ from typing import Literal
 
 import numpy as np
 
+from ipnstats.core.errors import ConfigError
+
 Backend = Literal["local", "dask"]
 BACKENDS = ("local", "dask")
 
 
-class BackendError(ValueError):
+class BackendError(ConfigError):
     """A backend option that cannot be used (unknown name, Dask missing, no scheduler)."""
 
 

@@ -10,6 +10,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ipnstats.core.errors import SpecificationError
 from ipnstats.data.codebook import Codebook
 from ipnstats.data.columns import id_codes, take, used_codes
 from ipnstats.data.dyads import exchange_frame, firm_traits, task_frame
@@ -146,22 +147,22 @@ def load_study(path: str | Path, *, codebook: str | Path | None = None,
     >>> study.sample_flow  # doctest: +SKIP
     """
     if errors not in ("raise", "drop"):
-        raise ValueError(f"errors must be 'raise' or 'drop', not {errors!r}")
+        raise SpecificationError(f"errors must be 'raise' or 'drop', not {errors!r}")
     report, codebook_, checked = _check(path, codebook)
     fatal = report.counts[(report.counts["severity"] == "error")
                           & report.counts["rule"].isin(FILE_RULES)]
     if (errors == "raise" and not report.ok) or len(fatal) or codebook_ is None:
-        raise DataError(report.problems, _error_text(report))
+        raise DataError(_error_text(report), problems=report.problems)
     missing = [t for t, spec in TABLES.items() if spec.required and t not in checked]
     if missing:
-        raise DataError(report.problems, f"{_error_text(report)}\nrequired table(s) "
-                                         f"{missing} could not be read")
+        raise DataError(f"{_error_text(report)}\nrequired table(s) {missing} could not be "
+                        "read", problems=report.problems)
     tables, flow = _clean_tables(checked)
     del checked  # the raw tables: what the clean ones do not share is freed before deriving
     emptied = [t for t, spec in TABLES.items() if spec.required and not len(tables[t])]
     if emptied:
-        raise DataError(report.problems, f"no rows of {emptied} are left once the rows that "
-                                         f"break a rule are dropped:\n{report.summary()}")
+        raise DataError(f"no rows of {emptied} are left once the rows that break a rule are "
+                        f"dropped:\n{report.summary()}", problems=report.problems)
     return _derive(report.folder, codebook_, tables, flow, report)
 
 

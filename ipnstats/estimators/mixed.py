@@ -133,7 +133,7 @@ class MixedResult(Result):
         if effects == "fixed":
             return Result.tidy(self, conf_level)
         if effects != "ran_pars":
-            raise ValueError(f"effects must be 'fixed' or 'ran_pars', got {effects!r}")
+            raise SpecificationError(f"effects must be 'fixed' or 'ran_pars', got {effects!r}")
         rows = []
         for t in self.terms:
             cov = self.covariances[t]
@@ -172,9 +172,10 @@ class MixedResult(Result):
         """Conditional modes (BLUPs) of the term ``group``: one row per level, one column
         per random coefficient (``(Intercept)``, slopes)."""
         if group not in self.modes:
-            raise ValueError(f"{group!r} is not a grouping factor (random-effect term) of this "
-                             "model; it has "
-                             f"{list(self.terms)}")
+            raise SpecificationError(
+                f"{group!r} is not a grouping factor (random-effect term) of this "
+                "model; it has "
+                f"{list(self.terms)}")
         return self.modes[group].copy()
 
 
@@ -491,7 +492,7 @@ class GEEResult(Result):
         if effects == "fixed":
             return Result.tidy(self, conf_level)
         if effects != "ran_pars":
-            raise ValueError(f"effects must be 'fixed' or 'ran_pars', got {effects!r}")
+            raise SpecificationError(f"effects must be 'fixed' or 'ran_pars', got {effects!r}")
         return pd.DataFrame({"effect": ["ran_pars"], "group": [self.groups[0]],
                              "term": ["working_correlation"],
                              "estimate": [self.working_correlation]})

@@ -199,7 +199,7 @@ class SpecificationCurve:
         wanted = {}
         for dim, value in choices.items():
             if dim not in DIMENSIONS:
-                raise ValueError(f"unknown dimension {dim!r}; use one of {DIMENSIONS}")
+                raise SpecificationError(f"unknown dimension {dim!r}; use one of {DIMENSIONS}")
             wanted[dim] = (value,) if isinstance(value, str) else tuple(value)
         kept = tuple(e for e in self.estimates
                      if all(getattr(e.spec, d) in v for d, v in wanted.items()))

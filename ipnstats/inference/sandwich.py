@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ipnstats.core.errors import EstimationError
+
 
 def sandwich(bread: np.ndarray, meat: np.ndarray) -> np.ndarray:
     """``B M B``, symmetrised."""
@@ -43,11 +45,11 @@ def cluster_meat(scores: np.ndarray, codes: np.ndarray, n_groups: int) -> np.nda
 
 
 def cluster_factor(n_groups: int, n: int, k: float) -> float:
-    """Stata's ``G/(G-1) * (n-1)/(n-K)``; a ValueError when it is undefined."""
+    """Stata's ``G/(G-1) * (n-1)/(n-K)``; an EstimationError when it is undefined."""
     if n_groups < 2 or n <= k:
-        raise ValueError(f"clustered standard errors need at least 2 clusters and more "
-                         f"observations than parameters: {n_groups} cluster(s), {n} "
-                         f"observation(s), {k:g} parameter(s)")
+        raise EstimationError(f"clustered standard errors need at least 2 clusters and more "
+                              f"observations than parameters: {n_groups} cluster(s), {n} "
+                              f"observation(s), {k:g} parameter(s)")
     return n_groups / (n_groups - 1) * (n - 1) / (n - k)
 
 

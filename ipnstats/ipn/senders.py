@@ -78,7 +78,7 @@ class SenderEffectsResult(Result):
         """
         fit = {"main": self, "robustness": self.robustness}.get(model)
         if fit is None:
-            raise ValueError(f"model must be 'main' or 'robustness', got {model!r}")
+            raise SpecificationError(f"model must be 'main' or 'robustness', got {model!r}")
         return trait_comparisons(fit, self.focal, [t for t in self.traits if t != self.focal],
                                  conf_level)
 

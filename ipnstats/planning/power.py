@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ipnstats.core.errors import SpecificationError
 from ipnstats.core.parallel import Backend, dask_client, dask_workers, run_tasks, spawn_seeds
 
 Alternative = Literal["two-sided", "greater", "less"]
@@ -272,8 +273,8 @@ def _n_workers(backend: str, n_jobs: int, scheduler: object) -> int:
 def _check(design, effect_sizes, reps, alpha, alternative, target, conf_level, seed):
     for method in ("simulate", "test", "describe"):
         if not callable(getattr(design, method, None)):
-            raise ValueError(f"design must be a design from ipnstats.power (it has no "
-                             f"{method}()); got {type(design).__name__}")
+            raise SpecificationError(f"design must be a design from ipnstats.power (it has no "
+                                     f"{method}()); got {type(design).__name__}")
     effects = np.atleast_1d(np.asarray(effect_sizes, float))
     problems = []
     if effects.size == 0 or not np.isfinite(effects).all():
@@ -290,7 +291,7 @@ def _check(design, effect_sizes, reps, alpha, alternative, target, conf_level, s
     if not isinstance(seed, int | np.integer) or isinstance(seed, bool) or seed < 0:
         problems.append(f"seed must be a non-negative integer (it is recorded); got {seed!r}")
     if problems:
-        raise ValueError("; ".join(problems))
+        raise SpecificationError("; ".join(problems))
     return effects
 
 

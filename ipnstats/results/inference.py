@@ -11,13 +11,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ipnstats.core.errors import SpecificationError
+
 TIDY_COLUMNS = ("term", "estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high")
 
 
 def check_conf_level(conf_level: float) -> float:
     """A confidence level strictly between 0 and 1."""
     if not 0 < conf_level < 1:
-        raise ValueError(f"conf_level must lie strictly between 0 and 1, got {conf_level!r}")
+        raise SpecificationError(
+            f"conf_level must lie strictly between 0 and 1, got {conf_level!r}")
     return float(conf_level)
 
 

@@ -17,6 +17,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
+from ipnstats.core.errors import SpecificationError
 from ipnstats.results.inference import WaldTest, coef_table, wald_test
 from ipnstats.results.vcov import VcovSpec, describe_vcov, parse_vcov
 
@@ -144,8 +145,8 @@ class Result:
         """
         spec = parse_vcov(vcov)
         if self.engine is None:
-            raise ValueError(f"{self.estimator} results cannot re-choose their vcov; refit "
-                             "the model with vcov=...")
+            raise SpecificationError(f"{self.estimator} results cannot re-choose their vcov; refit "
+                                     "the model with vcov=...")
         inf = self.engine.compute(spec)
         cov = pd.DataFrame(inf.cov, index=self.params.index, columns=self.params.index)
         return dataclasses.replace(self, cov=cov, vcov=spec, df_inference=inf.df,
@@ -162,7 +163,7 @@ class Result:
             wanted = names if terms is None else list(terms)
             unknown = [t for t in wanted if t not in names]
             if unknown:
-                raise ValueError(f"unknown terms {unknown}; the model has {names}")
+                raise SpecificationError(f"unknown terms {unknown}; the model has {names}")
             R = np.eye(len(names))[[names.index(t) for t in wanted]]
             label = " = ".join(wanted) + " = 0"
         else:

@@ -33,6 +33,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ipnstats.core.errors import SpecificationError
+
 HC = Literal["iid", "hc0", "hc1", "hc2", "hc3"]
 _HC_NAMES = ("iid", "hc0", "hc1", "hc2", "hc3")
 
@@ -68,9 +70,9 @@ class Cluster:
         if len(columns) == 1 and isinstance(columns[0], list | tuple):
             columns = tuple(columns[0])
         if not 1 <= len(columns) <= 2 or not all(isinstance(c, str) for c in columns):
-            raise ValueError(f"Cluster takes one or two column names, got {columns!r}")
+            raise SpecificationError(f"Cluster takes one or two column names, got {columns!r}")
         if df not in ("min", "each"):
-            raise ValueError(f"Cluster df must be 'min' or 'each', got {df!r}")
+            raise SpecificationError(f"Cluster df must be 'min' or 'each', got {df!r}")
         object.__setattr__(self, "columns", tuple(columns))
         object.__setattr__(self, "df", df)
         object.__setattr__(self, "adjust", bool(adjust))
@@ -94,7 +96,7 @@ def parse_vcov(spec: object) -> VcovSpec:
         return spec
     if isinstance(spec, str) and spec.lower() in _HC_NAMES:
         return spec.lower()
-    raise ValueError(
+    raise SpecificationError(
         f"vcov must be one of {', '.join(map(repr, _HC_NAMES))} or ipnstats.Cluster(...), "
         f"got {spec!r}"
     )

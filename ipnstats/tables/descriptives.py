@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from ipnstats.core.errors import SpecificationError
 from ipnstats.tables.base import Renderable
 from ipnstats.tables.format import check_stars, fmt_count, fmt_number, star_for, star_legend
 from ipnstats.tables.model import Cell, Row, Table
@@ -149,8 +150,8 @@ def _check_columns(frame: pd.DataFrame, variables: list[str], unit: str) -> None
     require_columns(frame, (unit, *variables), "column")
     for v in variables:
         if not (pd.api.types.is_numeric_dtype(frame[v]) or pd.api.types.is_bool_dtype(frame[v])):
-            raise ValueError(f"column {v!r} is not numeric (dtype {frame[v].dtype}); "
-                             "descriptives need numeric columns")
+            raise SpecificationError(f"column {v!r} is not numeric (dtype {frame[v].dtype}); "
+                                     "descriptives need numeric columns")
 
 
 def _pair_units(present: np.ndarray, units: np.ndarray, names: list[str]) -> pd.DataFrame:

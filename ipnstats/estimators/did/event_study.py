@@ -67,7 +67,7 @@ class EventStudy(Result):
         pre = [t for t in self.params.index if t.startswith("event::")
                and int(t.split("::")[1]) < 0]
         if not pre:
-            raise ValueError("the window has no pre-period effects to test")
+            raise SpecificationError("the window has no pre-period effects to test")
         first = min(int(t.split("::")[1]) for t in pre)
         last = max(int(t.split("::")[1]) for t in pre)
         return self.wald_test(pre, hypothesis=f"event-time effects {first} to {last} = 0")

@@ -51,6 +51,11 @@ class ValidationReport:
         """True when no error rule is broken (warnings allowed)."""
         return self.n_errors == 0
 
+    def __repr__(self) -> str:
+        verdict = "OK" if self.ok else "NOT VALID"
+        return (f"<ValidationReport {verdict}: {self.n_errors:,} error(s), "
+                f"{self.n_warnings:,} warning(s) in {len(self.rows_read)} table(s)>")
+
     def summary(self, max_problems: int = 40) -> str:
         """A readable account: rows read per table, then every problem (capped)."""
         what = "Study database" if isinstance(self.folder, str) else "Study folder"
@@ -100,6 +105,45 @@ class Study:
     def has(self, table: str) -> bool:
         """Whether the study has (a non-empty) ``table``."""
         return table in self.tables
+
+    @property
+    def source(self) -> str:
+        """Where the study was read from, as displays show it: the folder's name (not its
+        full path), or the database URL with any password redacted."""
+        if isinstance(self.folder, str):
+            return f"database {redact(self.folder)}"
+        return f"folder {Path(self.folder).name}"
+
+    def _frames(self) -> dict[str, pd.DataFrame | None]:
+        return {"firm_year": self.firm_year, "exchanges": self.exchanges, "tasks": self.tasks}
+
+    def _validation_line(self) -> str:
+        v = self.validation
+        return (f"{'OK' if v.ok else 'NOT VALID'}: {v.n_errors:,} error(s), "
+                f"{v.n_warnings:,} warning(s)")
+
+    def __repr__(self) -> str:
+        tables = ", ".join(f"{name} {len(t):,}" for name, t in self.tables.items())
+        frames = ", ".join(f"{name} {f.shape[0]:,}x{f.shape[1]}" for name, f in
+                           self._frames().items() if f is not None)
+        return (f"<Study {self.codebook.name!r} from {self.source}; tables (rows): {tables}; "
+                f"frames: {frames}; validation {self._validation_line()}>")
+
+    def _repr_html_(self) -> str:
+        """A notebook's display: the study, its tables' rows, its frames' shapes and the
+        validation summary."""
+        from html import escape
+
+        rows = [(f"table {name}", f"{len(t):,} rows") for name, t in self.tables.items()]
+        rows += [(f"frame {name}", "none" if f is None else f"{f.shape[0]:,} rows x "
+                  f"{f.shape[1]} columns") for name, f in self._frames().items()]
+        body = "".join(f"<tr><td>{escape(a)}</td><td>{escape(b)}</td></tr>" for a, b in rows)
+        skipped = (f"<p>Skipped: {escape(', '.join(self.skipped))}</p>" if self.skipped
+                   else "")
+        return (f"<div class=\"ipnstats-study\"><p><strong>Study "
+                f"{escape(self.codebook.name)}</strong> from {escape(self.source)}</p>"
+                f"<p>Validation {escape(self._validation_line())}</p>"
+                f"<table border=\"0\">{body}</table>{skipped}</div>")
 
 
 def validate_study(path: str | Path, *, codebook: str | Path | None = None) -> ValidationReport:

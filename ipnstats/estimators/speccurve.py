@@ -52,6 +52,7 @@ import numpy as np
 import pandas as pd
 
 from ipnstats.core.formula import SpecificationError, require_columns
+from ipnstats.results.display import TidyDisplay
 from ipnstats.results.vcov import Cluster
 
 ESTIMATORS = ("twfe", "cs_never", "cs_notyet", "sunab")
@@ -114,8 +115,8 @@ def _unavailable(spec: Specification, reason: str) -> SpecEstimate:
 # ----------------------------------------------------------------------- result
 
 
-@dataclass(frozen=True)
-class SpecificationCurve:
+@dataclass(frozen=True, repr=False)
+class SpecificationCurve(TidyDisplay):
     """Estimates of one effect under every specification; see :func:`specification_curve`.
 
     Attributes

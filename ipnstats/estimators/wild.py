@@ -56,6 +56,7 @@ from ipnstats.core.demean import demean
 from ipnstats.core.formula import SpecificationError
 from ipnstats.estimators.did.bootstrap import mammen
 from ipnstats.estimators.linear import LinearEngine, nested_in
+from ipnstats.results.display import TidyDisplay
 from ipnstats.results.inference import check_conf_level
 from ipnstats.results.vcov import Cluster
 
@@ -68,8 +69,8 @@ TIE_TOL = 1e-9  # |t*| within this (relative and absolute) of |t| is a tie
 FEW_CLUSTERS_RADEMACHER = 12
 
 
-@dataclass(frozen=True, slots=True)
-class WildBootstrap:
+@dataclass(frozen=True, slots=True, repr=False)
+class WildBootstrap(TidyDisplay):
     """A wild cluster bootstrap test of ``term = h0`` and its confidence interval.
 
     Attributes

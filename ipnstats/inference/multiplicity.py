@@ -41,6 +41,7 @@ import pandas as pd
 from scipy import stats
 
 from ipnstats.core.errors import DataError, EstimationError, SpecificationError
+from ipnstats.results.display import TidyDisplay
 
 Method = Literal["holm", "bonferroni", "hommel", "bh", "by", "none"]
 Alternative = Literal["two-sided", "greater", "less"]
@@ -275,8 +276,8 @@ def _normal_pvalues(t: np.ndarray, alternative: str) -> np.ndarray:
 
 # --- the bootstrap ------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
-class RomanoWolf:
+@dataclass(frozen=True, slots=True, repr=False)
+class RomanoWolf(TidyDisplay):
     """Romano-Wolf stepdown p-values from a pairs (or cluster) bootstrap.
 
     Attributes

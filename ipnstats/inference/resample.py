@@ -33,13 +33,14 @@ from scipy import stats
 
 from ipnstats.core.formula import SpecificationError, require_columns
 from ipnstats.core.parallel import Backend, run_tasks, spawn_seeds
+from ipnstats.results.display import TidyDisplay
 
 #: Errors of a replicate's fit that count as a failed replicate.
 FIT_ERRORS = (ValueError, ArithmeticError, np.linalg.LinAlgError)
 
 
-@dataclass(frozen=True)
-class BootstrapResult:
+@dataclass(frozen=True, repr=False)
+class BootstrapResult(TidyDisplay):
     """Estimates with cluster-bootstrap standard errors and intervals.
 
     ``tidy()``: the broom columns; ``glance()``: one row of settings; ``draws``: one row

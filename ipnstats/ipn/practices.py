@@ -19,6 +19,7 @@ import pandas as pd
 
 from ipnstats.core.formula import SpecificationError, missing_column_error, require_columns
 from ipnstats.estimators.panel import panel_regression
+from ipnstats.results.display import TidyDisplay
 from ipnstats.results.inference import TIDY_COLUMNS, WaldTest, coef_table, wald_test
 from ipnstats.results.result import Result
 from ipnstats.results.vcov import Cluster, VcovSpec, parse_vcov
@@ -34,7 +35,7 @@ def _fields(result: Result) -> dict:
 
 # --- H1d: practices -----------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class PracticeResult(Result):
     """A within-firm regression of performance on practices, with block tests.
 
@@ -233,8 +234,8 @@ def _scales(sample: pd.DataFrame, practices: tuple[str, ...], standardize: bool)
 
 # --- H1e: heterogeneity -------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Heterogeneity:
+@dataclass(frozen=True, repr=False)
+class Heterogeneity(TidyDisplay):
     """Who gains most from joining: subgroup ATTs and an interaction model.
 
     Attributes

@@ -50,6 +50,7 @@ from scipy.special import gammaln
 
 from ipnstats.core.formula import SpecificationError, require_columns
 from ipnstats.estimators.glm import Adjustment, MLEngine, MLFit
+from ipnstats.results.display import TidyDisplay
 from ipnstats.results.inference import TIDY_COLUMNS, WaldTest, check_conf_level
 from ipnstats.results.result import Result
 from ipnstats.results.vcov import Cluster
@@ -110,8 +111,8 @@ class MeanCount:
     conclusion: str
 
 
-@dataclass(frozen=True)
-class QuestionPatterns:
+@dataclass(frozen=True, repr=False)
+class QuestionPatterns(TidyDisplay):
     """What ``question_patterns`` found: association of types, and counts.
 
     Attributes

@@ -33,6 +33,7 @@ from scipy import stats
 
 from ipnstats.core.errors import SpecificationError
 from ipnstats.core.parallel import Backend, dask_client, dask_workers, run_tasks, spawn_seeds
+from ipnstats.results.display import TidyDisplay
 
 Alternative = Literal["two-sided", "greater", "less"]
 ALTERNATIVES = ("two-sided", "greater", "less")
@@ -42,8 +43,8 @@ TIDY_COLUMNS = ("effect_size", "power", "conf_low", "conf_high", "n_reject", "re
                 "not_converged", "mean_estimate", "sd_estimate", "mean_std_error")
 
 
-@dataclass(frozen=True)
-class PowerResult:
+@dataclass(frozen=True, repr=False)
+class PowerResult(TidyDisplay):
     """Power of a design's test at each effect size, with Monte-Carlo intervals.
 
     ``tidy()``: one row per effect size. ``glance()``: one row with the design, the

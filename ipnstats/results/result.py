@@ -24,6 +24,9 @@ from ipnstats.results.vcov import VcovSpec, describe_vcov, parse_vcov
 GLANCE_COLUMNS = ("estimator", "outcome", "fixed_effects", "vcov", "nobs", "n_units",
                   "n_clusters", "df_resid", "r2", "r2_adj", "r2_within", "loglik", "aic",
                   "bic", "sigma", "seed", "n_boot")
+#: The glance fields a notebook shows on the result's glance line.
+_GLANCE_SHOWN = ("nobs", "n_units", "n_clusters", "vcov", "r2", "r2_within", "loglik", "seed",
+                 "n_boot")
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,8 +187,18 @@ class Result:
         return self.notes + self.inference_notes
 
     def __repr__(self) -> str:
+        notes = len(self.warnings)
         return (f"<{type(self).__name__} {self.estimator}: {self.outcome}, "
-                f"{len(self.params)} terms, nobs={self.nobs}, vcov={describe_vcov(self.vcov)}>")
+                f"{len(self.params)} terms, nobs={self.nobs}, vcov={describe_vcov(self.vcov)}"
+                + (f", {notes} note(s)>" if notes else ">"))
+
+    def _repr_html_(self) -> str:
+        """A notebook's display: the model, one glance line, ``tidy()``, the notes."""
+        from ipnstats.results.display import glance_line, html_block
+
+        title = f"{type(self).__name__} {self.estimator}: {self.outcome}"
+        line = glance_line(self.glance(), _GLANCE_SHOWN)
+        return html_block(title, line, self.tidy(), self.warnings)
 
     def __str__(self) -> str:
         return self.summary()

@@ -54,7 +54,7 @@ ControlCohort = Literal["never_treated", "last_cohort"]
 PREFIX = "_sa_"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class SunAbraham(Result):
     """Sun-Abraham estimates: ``params`` holds ``event::e`` and the overall ``ATT``.
 

@@ -18,6 +18,7 @@ from scipy import linalg
 
 from ipnstats.core.formula import SpecificationError, require_columns
 from ipnstats.inference.sandwich import clip_to_psd, cluster_factor, hc_vcov, iid_vcov, sandwich
+from ipnstats.results.notes import Note
 from ipnstats.results.result import Inference
 from ipnstats.results.vcov import Cluster, VcovSpec
 
@@ -216,8 +217,9 @@ class LinearEngine:
         notes = self._cluster_notes(spec, sizes)
         cov, repaired = clip_to_psd(cov) if len(codes) == 2 else (cov, False)
         if repaired:
-            notes += ("The two-way clustered covariance was not positive semi-definite; "
-                      "negative eigenvalues were set to zero (Cameron, Gelbach & Miller 2011).",)
+            notes += (Note("covariance_repaired",
+                "The two-way clustered covariance was not positive semi-definite; "
+                "negative eigenvalues were set to zero (Cameron, Gelbach & Miller 2011)."),)
         g = min(sizes)
         return Inference(cov, None if self.normal else float(g - 1), g, notes)
 
@@ -244,6 +246,7 @@ class LinearEngine:
 
     def _cluster_notes(self, spec: Cluster, sizes: list[int]) -> tuple[str, ...]:
         return tuple(
-            f"Only {g} clusters in {col!r}: cluster-robust standard errors can be too small "
-            f"with fewer than {FEW_CLUSTERS} clusters; consider the wild cluster bootstrap."
+            Note("few_clusters",
+                f"Only {g} clusters in {col!r}: cluster-robust standard errors can be too small "
+                f"with fewer than {FEW_CLUSTERS} clusters; consider the wild cluster bootstrap.")
             for col, g in zip(spec.columns, sizes, strict=True) if g < FEW_CLUSTERS)

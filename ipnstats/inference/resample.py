@@ -34,6 +34,7 @@ from scipy import stats
 from ipnstats.core.formula import SpecificationError, require_columns
 from ipnstats.core.parallel import Backend, run_tasks, spawn_seeds
 from ipnstats.results.display import TidyDisplay
+from ipnstats.results.notes import Note
 
 #: Errors of a replicate's fit that count as a failed replicate.
 FIT_ERRORS = (ValueError, ArithmeticError, np.linalg.LinAlgError)
@@ -145,11 +146,13 @@ def cluster_bootstrap(data: pd.DataFrame, fit: Callable[[pd.DataFrame], object],
                     progress=None if progress is None else (lambda d: progress(d, reps)))
     draws = pd.DataFrame([o[0] for o in out], columns=estimate.index)
     errors = [o[1] for o in out if o[1]]
-    notes = ((f"{len(errors)} of {reps} replicates could not be fitted and are left out "
-              f"(first: {errors[0]}).",) if errors else ())
+    notes = ((Note("bootstrap_failures",
+        f"{len(errors)} of {reps} replicates could not be fitted and are left out "
+        f"(first: {errors[0]})."),) if errors else ())
     if len(labels) < 30:
-        notes += (f"Only {len(labels)} clusters: the pairs cluster bootstrap can be "
-                  "unreliable with few clusters; consider the wild cluster bootstrap.",)
+        notes += (Note("few_clusters",
+            f"Only {len(labels)} clusters: the pairs cluster bootstrap can be "
+            "unreliable with few clusters; consider the wild cluster bootstrap."),)
     return BootstrapResult(estimate=estimate.astype(float), draws=draws, cluster=cluster,
                            n_clusters=len(labels), reps=reps, failed=len(errors), ci=ci,
                            conf_level=conf_level, seed=int(seed),

@@ -43,6 +43,7 @@ from ipnstats.estimators.glm import MLEngine, fit_logit
 from ipnstats.estimators.linear import LinearEngine, ols
 from ipnstats.estimators.mixed import logistic_gee
 from ipnstats.results.inference import check_conf_level, coef_table
+from ipnstats.results.notes import Note
 from ipnstats.results.result import Result
 from ipnstats.results.vcov import Cluster
 
@@ -219,8 +220,9 @@ def _crossed(design, outcome, x, receiver, sender) -> Result:
     groups, notes = (receiver, sender), ()
     if repeated < 2:
         groups = (receiver,)
-        notes = (f"Sender random intercepts were left out: only {repeated} sender(s) have "
-                 "more than one exchange.",)
+        notes = (Note("random_effect_dropped",
+            f"Sender random intercepts were left out: only {repeated} sender(s) have "
+            "more than one exchange."),)
     fit = crossed_effects(design, y=outcome, x=x, groups=groups)
     return dataclasses.replace(fit, notes=notes + fit.notes)
 
@@ -242,7 +244,8 @@ def _pooled_ols(design, outcome, x, sender, receiver) -> Result:
         nobs=n, formula=f"{outcome} ~ {' + '.join(x)}", n_clusters=inf.n_clusters,
         fit=fit_statistics(yv, fit.resid, int(fit.keep.sum()), centered=True),
         collinear=fit.collinear, inference_notes=inf.notes, engine=engine,
-        notes=(("Dropped as collinear: " + ", ".join(fit.collinear) + "."),)
+        notes=((Note("collinear_dropped",
+            "Dropped as collinear: " + ", ".join(fit.collinear) + ".")),)
         if fit.collinear else ())
 
 

@@ -34,6 +34,7 @@ from scipy import stats
 from ipnstats.core.errors import SpecificationError
 from ipnstats.core.parallel import Backend, dask_client, dask_workers, run_tasks, spawn_seeds
 from ipnstats.results.display import TidyDisplay
+from ipnstats.results.notes import Note
 
 Alternative = Literal["two-sided", "greater", "less"]
 ALTERNATIVES = ("two-sided", "greater", "less")
@@ -250,11 +251,13 @@ def _notes(draws: pd.DataFrame) -> tuple[str, ...]:
     failed = draws[draws["error"] != ""]
     if len(failed):
         first = failed["error"].iloc[0]
-        notes.append(f"{len(failed):,} of {len(draws):,} simulated data sets could not be "
-                     f"fitted and are left out of the power (first: {first}).")
+        notes.append(Note("bootstrap_failures",
+            f"{len(failed):,} of {len(draws):,} simulated data sets could not be "
+            f"fitted and are left out of the power (first: {first})."))
     bad = int((~draws["converged"] & (draws["error"] == "")).sum())
     if bad:
-        notes.append(f"{bad:,} fits did not converge; they are counted as they came out.")
+        notes.append(Note("not_converged",
+            f"{bad:,} fits did not converge; they are counted as they came out."))
     return tuple(notes)
 
 

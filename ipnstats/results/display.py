@@ -17,6 +17,8 @@ from html import escape
 import numpy as np
 import pandas as pd
 
+from ipnstats.results.notes import HasNotes
+
 #: Most rows of ``tidy()`` shown in a notebook; ``tidy()`` itself has them all.
 MAX_HTML_ROWS = 30
 #: Most ``glance()`` fields on the glance line.
@@ -77,9 +79,10 @@ def html_block(title: str, line: str, table: pd.DataFrame | None,
     return "".join(parts)
 
 
-class TidyDisplay:
-    """``__repr__`` and ``_repr_html_`` for result classes that have ``tidy()`` (and
-    usually ``glance()``) but do not derive from :class:`~ipnstats.results.Result`.
+class TidyDisplay(HasNotes):
+    """``__repr__``, ``_repr_html_`` and the note accessors (``has_note``,
+    ``note_codes``) for result classes that have ``tidy()`` (and usually ``glance()``)
+    but do not derive from :class:`~ipnstats.results.Result`.
 
     The class's dataclass decorator must say ``repr=False`` so this ``__repr__`` is
     kept.
@@ -88,8 +91,12 @@ class TidyDisplay:
     __slots__ = ()
 
     def _display_glance(self) -> pd.DataFrame | None:
+        """``glance()``; without one, a one-row ``tidy()`` (a single test)."""
         glance = getattr(self, "glance", None)
-        return glance() if callable(glance) else None
+        if callable(glance):
+            return glance()
+        tidy = self.tidy()  # type: ignore[attr-defined]
+        return tidy if len(tidy) == 1 else None
 
     def _display_line(self) -> str:
         return glance_line(self._display_glance())

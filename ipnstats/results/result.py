@@ -19,6 +19,7 @@ import pandas as pd
 
 from ipnstats.core.errors import SpecificationError
 from ipnstats.results.inference import WaldTest, coef_table, wald_test
+from ipnstats.results.notes import HasNotes
 from ipnstats.results.vcov import VcovSpec, describe_vcov, parse_vcov
 
 GLANCE_COLUMNS = ("estimator", "outcome", "fixed_effects", "vcov", "nobs", "n_units",
@@ -50,7 +51,7 @@ def _frozen(mapping: Mapping | None) -> Mapping:
 
 
 @dataclass(frozen=True)
-class Result:
+class Result(HasNotes):
     """Estimates of one model with their inference and fit statistics.
 
     Attributes
@@ -84,7 +85,9 @@ class Result:
         Observations alone in a fixed-effect group.
     notes
         Warnings about the fit (dropped rows, collinearity, singletons, convergence),
-        printed by ``summary()`` and the reports.
+        printed by ``summary()`` and the reports: :class:`~ipnstats.results.notes.Note`
+        strings with a stable ``.code``; ``has_note(code)`` and ``note_codes`` ask for
+        them (test codes, never texts).
     inference_notes
         Warnings about the current vcov choice (few clusters, a repaired
         covariance); replaced by ``with_vcov``.

@@ -131,7 +131,8 @@ def _notes(stored: dict) -> tuple[str, ...]:
     codes = stored.get("note_codes")
     if codes is None or len(codes) != len(texts):
         return texts
-    return tuple(Note(c, t) if c in NOTE_CODES and c != "other" else t for c, t in zip(codes, texts, strict=True))
+    return tuple(Note(c, t) if c in NOTE_CODES and c != "other" else t
+                 for c, t in zip(codes, texts, strict=True))
 
 
 __all__ = ["StoredModel", "frame_from_json", "frame_to_json"]

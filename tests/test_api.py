@@ -17,7 +17,6 @@ from ipnstats.results import Result
 from ipnstats.results.display import MAX_HTML_ROWS, TidyDisplay, glance_line, html_block
 from ipnstats.simulate.staggered import staggered_panel
 
-
 # --- the top level ------------------------------------------------------------------------
 
 def test_every_name_in_all_resolves_and_is_unique():

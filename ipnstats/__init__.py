@@ -1,15 +1,20 @@
-"""ipnstats: test, with data, how firms learn from their peers and whether it pays off."""
+"""ipnstats: test, with data, how firms learn from their peers and whether it pays off.
 
-from ipnstats.data import (
-    Codebook,
+The top level holds the curated public API, grouped as in ``__all__``: estimators, the
+IPN study's hypothesis models, inference, results and tables, the study and its data,
+planning, and the errors. Modules that pull in matplotlib, Typst or the simulator are
+imported on first use; ``dir(ipnstats)`` lists them all the same.
+"""
+
+from ipnstats.core.errors import (
+    ConfigError,
     DataError,
-    Scale,
-    Study,
-    ValidationReport,
-    load_study,
-    validate_study,
+    EstimationError,
+    IpnstatsError,
+    SpecificationError,
 )
-from ipnstats.estimators import SpecificationError, panel_regression, participation_effect
+from ipnstats.data import Codebook, Scale, Study, ValidationReport, load_study, validate_study
+from ipnstats.estimators import panel_regression, participation_effect
 from ipnstats.results import SSC, Cluster, Result
 from ipnstats.tables import MANAGEMENT_STARS, regression_table
 from ipnstats.tables.descriptives import descriptives_table
@@ -17,16 +22,27 @@ from ipnstats.tables.frame import frame_table
 
 __version__ = "0.1.0"
 
-__all__ = ["MANAGEMENT_STARS", "SSC", "Cluster", "Codebook", "DataError", "Report", "Result",
-           "Scale", "SpecificationError", "Study", "ValidationReport", "coefficient_plot",
-           "descriptives_table", "event_study", "exit_hazard", "frame_table",
-           "heterogeneity", "load_study", "mediation", "panel_regression",
-           "participation_effect", "practice_effects", "stage_effects", "wild_bootstrap",
-           "regression_table", "simulate_study", "validate_study", "moderation",
-           "conditional_process", "framing_effect", "question_patterns", "crossed_effects",
-           "mixed_model", "sender_effects", "learning_curve", "triangulation", "power",
-           "H1Design", "H2Design", "H3Design", "TwoGroupDesign", "specification_curve",
-           "cluster_bootstrap"]
+__all__ = [
+    # estimators (general: field vocabulary, no IPN defaults)
+    "panel_regression", "participation_effect", "event_study", "mixed_model",
+    "crossed_effects", "learning_curve", "mediation", "moderation", "conditional_process",
+    "specification_curve", "wild_bootstrap",
+    # the IPN study's hypothesis models
+    "stage_effects", "practice_effects", "heterogeneity", "exit_hazard", "framing_effect",
+    "question_patterns", "sender_effects", "triangulation",
+    # inference
+    "Cluster", "SSC", "cluster_bootstrap", "adjust_pvalues", "romano_wolf", "romano_wolf_bootstrap",
+    # results, tables, figures and the report
+    "Result", "regression_table", "descriptives_table", "frame_table", "MANAGEMENT_STARS",
+    "coefficient_plot", "Report",
+    # the study and its data
+    "Study", "load_study", "validate_study", "ValidationReport", "Codebook", "Scale",
+    "simulate_study",
+    # planning
+    "power", "TwoGroupDesign", "H1Design", "H2Design", "H3Design",
+    # errors
+    "IpnstatsError", "SpecificationError", "EstimationError", "DataError", "ConfigError",
+]
 
 # Imported on first use: they pull in matplotlib, Typst or the simulator.
 _LAZY = {"simulate_study": ("simulate", "simulate_study"), "Report": ("report", "Report"),
@@ -65,3 +81,9 @@ def __getattr__(name: str):
         module, attr = _LAZY[name]
         return getattr(import_module(f".{module}", __name__), attr)
     raise AttributeError(f"module 'ipnstats' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The public API (``__all__``, lazy names included) and the module's globals, so
+    that tab completion offers every name."""
+    return sorted(set(__all__) | set(globals()))

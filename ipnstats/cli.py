@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ipnstats.core.csvsafe import write_csv
+from ipnstats.core.errors import ConfigError
 from ipnstats.data import DataError, load_study, validate_study
 from ipnstats.data.sources import is_url
 
@@ -25,8 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ipnstats: interrupted", file=sys.stderr)
         return 130
-    except DataError as exc:
-        print(str(exc), file=sys.stderr)
+    except DataError as exc:  # a study's validation summary is printed as it is
+        print(str(exc) if exc.problems is not None else f"ipnstats: error: {exc}",
+              file=sys.stderr)
         return 1
     except (OSError, ValueError) as exc:  # ConfigError, SpecificationError, BackendError...
         print(f"ipnstats: error: {exc}", file=sys.stderr)
@@ -192,10 +194,10 @@ def _simulate(args) -> int:
 
     out = args.out
     if out.exists() and not out.is_dir():
-        raise ValueError(f"{out} is a file; simulate writes a folder")
+        raise ConfigError(f"{out} is a file; simulate writes a folder")
     if not args.force and out.is_dir() and any(out.iterdir()):
-        raise ValueError(f"{out} is not empty: simulate would overwrite what it holds (a "
-                         "study's data?); choose a new folder or add --force")
+        raise ConfigError(f"{out} is not empty: simulate would overwrite what it holds (a "
+                          "study's data?); choose a new folder or add --force")
     path = simulate_study(args.out, n_firms=args.firms, n_groups=args.groups, seed=args.seed)
     print(f"wrote a simulated study to {path}")
     return 0
@@ -204,7 +206,7 @@ def _simulate(args) -> int:
 def _panel(args) -> int:
     suffix = args.out.suffix.lower()
     if suffix not in (".parquet", ".csv"):
-        raise ValueError(f"--out must end in .parquet or .csv, not {args.out.name!r}")
+        raise ConfigError(f"--out must end in .parquet or .csv, not {args.out.name!r}")
     panel = load_study(args.path, codebook=args.codebook).firm_year
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".parquet":
@@ -249,8 +251,8 @@ def _report(args) -> int:
         run(cfg)
     else:
         if args.codebook:
-            raise ValueError("--codebook goes with a study folder or URL; a configuration "
-                             "names its codebook in [study] codebook")
+            raise ConfigError("--codebook goes with a study folder or URL; a configuration "
+                              "names its codebook in [study] codebook")
         cfg = load_config(args.path, out=args.out)
     written = write_report(cfg)
     tables = [p for p in written if p.parent.name == "tables"]

@@ -9,13 +9,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ipnstats.core.errors import SpecificationError
+from ipnstats.core.notes import Note
+
 # Names formulaic resolves itself (transforms and modules), never data columns.
 _KNOWN = {"np", "C", "I", "Q", "log", "exp", "sqrt", "center", "scale", "poly", "bs",
           "lag", "abs", "round", "hashed", "standardize"}
-
-
-class SpecificationError(ValueError):
-    """A model specification that does not fit the data (missing column, bad option)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +128,6 @@ def complete_rows(data: pd.DataFrame, columns: list[str], what: str = "rows",
     if keep.all():
         return frame.reset_index(drop=True), ()
     which = ", ".join(f"{c} ({int(k):,})" for c, k in missing.sum().items() if k)
-    note = (f"{int((~keep).sum()):,} of {len(frame):,} {what} have a missing value (by "
-            f"column: {which}) and were {left_out}.")
+    note = Note("missing_dropped", f"{int((~keep).sum()):,} of {len(frame):,} {what} have a "
+                f"missing value (by column: {which}) and were {left_out}.")
     return frame[keep].reset_index(drop=True), (note,)

@@ -41,13 +41,14 @@ from typing import Literal
 
 import numpy as np
 
+from ipnstats.core.errors import ConfigError
 from ipnstats.core.seeds import seed_sequence
 
 Backend = Literal["local", "dask"]
 BACKENDS = ("local", "dask")
 
 
-class BackendError(ValueError):
+class BackendError(ConfigError):
     """A backend option that cannot be used (unknown name, Dask missing, no scheduler)."""
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ipnstats.core.errors import SpecificationError
 from ipnstats.data.conventions import date_format_problem, date_hint, marked_numbers, number_marks
 
 __all__ = ["POOL", "date_format_problem", "date_hint", "empty", "full", "id_codes", "id_index",
@@ -258,7 +259,7 @@ def parse_date(s: pd.Series, *, date_format: str | None = None
     if date_format is not None:
         problem = date_format_problem(date_format)
         if problem:
-            raise ValueError(problem)
+            raise SpecificationError(problem)
         return _formatted_dates(s, date_format)
     text = _blank(s)
     present = text.notna().to_numpy()

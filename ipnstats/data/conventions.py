@@ -14,6 +14,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ipnstats.core.errors import SpecificationError
+
 DECIMAL_MARKS = (".", ",")
 THOUSANDS_MARKS = (".", ",", " ", "'")
 _SPACES = (" ", "\u00a0", "\u202f")  # a space, a no-break and a narrow no-break space
@@ -22,16 +24,17 @@ _SPACES = (" ", "\u00a0", "\u202f")  # a space, a no-break and a narrow no-break
 def number_marks(decimal: str = ".",
                  thousands: str | None = None) -> tuple[str, tuple[str, ...]] | None:
     """The decimal mark and the thousands separators to read, or None for the default
-    reading (decimal point, comma thousands); ValueError for marks not handled.
+    reading (decimal point, comma thousands); SpecificationError for marks not handled.
 
     ``thousands=None`` with ``decimal=","`` reads a point or a space as the thousands
     separator; a space stands for the no-break spaces too.
     """
     if decimal not in DECIMAL_MARKS:
-        raise ValueError(f"decimal must be one of {DECIMAL_MARKS}, not {decimal!r}")
+        raise SpecificationError(f"decimal must be one of {DECIMAL_MARKS}, not {decimal!r}")
     if thousands is not None and (thousands not in THOUSANDS_MARKS or thousands == decimal):
-        raise ValueError(f"thousands must be one of {THOUSANDS_MARKS} other than the decimal "
-                         f"mark {decimal!r}, or None; not {thousands!r}")
+        raise SpecificationError(
+            f"thousands must be one of {THOUSANDS_MARKS} other than the decimal "
+            f"mark {decimal!r}, or None; not {thousands!r}")
     if decimal == "." and thousands in (None, ","):
         return None
     if thousands is None:

@@ -36,6 +36,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pyarrow as pa
 
+from ipnstats.core.errors import DataError
 from ipnstats.data.sqltext import (
     SECRET_PARAM,
     check_query,
@@ -51,7 +52,7 @@ _URL = re.compile(r"^(postgresql|postgres|sqlite|duckdb)://", re.IGNORECASE)
 _SQLITE_BATCH_ROWS = str(2**30)  # infer each column's type from all rows, not the first 1024
 
 
-class DatabaseError(Exception):
+class DatabaseError(DataError):
     """A database could not be read; the message is redacted and says what to do.
 
     ``request`` is the name of the table request it concerns (None for the connection).

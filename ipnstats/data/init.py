@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ipnstats.core.errors import DataError, SpecificationError
 from ipnstats.data.codebook import REQUIRED_SCALES
 from ipnstats.data.schema import FILE_SUFFIXES, TABLE_ORDER, TABLES, Column
 from ipnstats.data.sniff import (
@@ -350,19 +351,20 @@ def draft_scales(survey: TableDraft | None) -> list[ScaleDraft]:
 def draft_codebook(folder: Path) -> str:
     """The text of a draft ``codebook.toml`` for the exports in ``folder``.
 
-    Raises ValueError when ``folder`` is not a folder or holds no table file.
+    Raises SpecificationError when ``folder`` is not a folder, DataError when it holds
+    no table file.
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise ValueError(f"{folder} is not a folder")
+        raise SpecificationError(f"{folder} is not a folder")
     files = find_files(folder)
     problems = [f"{p.relative_to(folder).as_posix()} is a table format the loader does not "
                 f"read: {OTHER_FORMATS[p.suffix.lower()]}, then run ipnstats init again"
                 for p in find_files(folder, tuple(OTHER_FORMATS))]
     if not files:
-        raise ValueError(f"{folder} holds no table files ({', '.join(FILE_SUFFIXES)}): "
-                         "there is nothing to draft a codebook from"
-                         + "".join(f"; {p}" for p in problems))
+        raise DataError(f"{folder} holds no table files ({', '.join(FILE_SUFFIXES)}): "
+                        "there is nothing to draft a codebook from"
+                        + "".join(f"; {p}" for p in problems))
     sources = []
     for path in files:
         try:

@@ -9,23 +9,13 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ipnstats.core.errors import DataError  # noqa: F401 - the validation error, importable here
+
 Severity = Literal["error", "warning"]
 
 PROBLEM_COLUMNS = ["severity", "table", "file", "line", "column", "value", "rule", "problem"]
 #: Most rows kept per (table, column, rule); the total count is always kept.
 EXAMPLES_PER_RULE = 50
-
-
-class DataError(ValueError):
-    """A study folder broke one or more validation rules.
-
-    ``.problems`` holds one row per problem (severity, table, file, line, column,
-    value, rule, problem), the same frame as ``ValidationReport.problems``.
-    """
-
-    def __init__(self, problems: pd.DataFrame, summary: str):
-        super().__init__(summary)
-        self.problems = problems
 
 
 @dataclass

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from ipnstats.core.errors import DataError
 from ipnstats.data.columns import POOL, empty, take
 
 ENCODINGS = ("utf-8", "cp1252")
@@ -38,7 +39,7 @@ class CsvOptions:
     header_row: int = 1
 
 
-class UnreadableFile(Exception):
+class UnreadableFile(DataError):
     """The file cannot be read as a table; the message says why, for the user."""
 
 

@@ -17,6 +17,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from ipnstats.core.errors import DataError
 from ipnstats.data.readers import _is_qualtrics
 
 SAMPLE_ROWS = 5_000
@@ -43,7 +44,7 @@ class Profile:
     labels: list[str] | None
 
 
-class Unreadable(ValueError):
+class Unreadable(DataError):
     """A file that cannot be read as a table; the message says why."""
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ipnstats.core.errors import DataError
 from ipnstats.data.codebook import Codebook, read_codebook
 from ipnstats.data.mapping import TableMapping
 from ipnstats.data.problems import ProblemLog
@@ -25,7 +26,7 @@ from ipnstats.data.readers import CsvOptions, RawTable, UnreadableFile, parse_cs
 from ipnstats.data.schema import FILE_SUFFIXES, TABLE_ORDER, TABLES, TableSpec
 
 
-class SourceError(Exception):
+class SourceError(DataError):
     """A study's source cannot be read at all (a database refusing the connection, its
     drivers not installed); the message is for the user, any password redacted."""
 

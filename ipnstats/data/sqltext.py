@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
+from ipnstats.core.errors import SpecificationError
+
 SECRET_PARAM = re.compile(r"pass|pwd|secret|token", re.IGNORECASE)
 
 
@@ -52,7 +54,7 @@ _DOLLAR = re.compile(r"\$([A-Za-z_][A-Za-z_0-9]*)?\$")
 def _skeleton(sql: str) -> str:
     """``sql`` with comments and quoted text blanked (same length): what is left is code.
 
-    Raises ValueError for an unterminated string, identifier or comment.
+    Raises SpecificationError for an unterminated string, identifier or comment.
     """
     out, i, n = [], 0, len(sql)
     while i < n:
@@ -66,7 +68,7 @@ def _skeleton(sql: str) -> str:
                 nxt = min((p for p in (sql.find("/*", end), sql.find("*/", end)) if p >= 0),
                           default=-1)
                 if nxt < 0:
-                    raise ValueError("a /* comment */ is not closed")
+                    raise SpecificationError("a /* comment */ is not closed")
                 depth += 1 if sql.startswith("/*", nxt) else -1
                 end = nxt + 2
         elif c in "'\"`":
@@ -75,7 +77,7 @@ def _skeleton(sql: str) -> str:
             end = i + 1
             while True:
                 if end >= n:
-                    raise ValueError(f"a {c}quoted{c} text is not closed")
+                    raise SpecificationError(f"a {c}quoted{c} text is not closed")
                 if backslash and sql[end] == "\\":
                     end += 2
                 elif sql[end] == c:
@@ -90,7 +92,7 @@ def _skeleton(sql: str) -> str:
                 i > 0 and (sql[i - 1].isalnum() or sql[i - 1] == "_")):
             close = sql.find(m.group(0), m.end())
             if close < 0:
-                raise ValueError(f"a {m.group(0)}-quoted text is not closed")
+                raise SpecificationError(f"a {m.group(0)}-quoted text is not closed")
             end = close + len(m.group(0))
         else:
             out.append(c)
@@ -104,7 +106,7 @@ def _skeleton(sql: str) -> str:
 def check_query(sql: str) -> str:
     """The query as it will be sent (trailing ``;`` and comments cut), if it is one read.
 
-    Raises ValueError (the reason) unless ``sql`` is a single SELECT, WITH, VALUES or
+    Raises SpecificationError (the reason) unless ``sql`` is a single SELECT, WITH, VALUES or
     TABLE statement: a second statement after a ``;`` is refused before anything is sent.
 
     >>> check_query("SELECT * FROM crm.members; -- all of them")
@@ -115,14 +117,15 @@ def check_query(sql: str) -> str:
     while end and code[end - 1] == ";":  # several trailing semicolons
         end = len(code[: end - 1].rstrip())
     if ";" in code[:end]:
-        raise ValueError("it holds more than one statement (a ';' followed by more SQL); "
-                         "give a single SELECT")
+        raise SpecificationError("it holds more than one statement (a ';' followed by more SQL); "
+                                 "give a single SELECT")
     first = re.match(r"[\s(]*([A-Za-z]+)", code[:end])
     if not first:
-        raise ValueError("it is empty")
+        raise SpecificationError("it is empty")
     if first.group(1).lower() not in _QUERY_STARTS:
-        raise ValueError(f"it starts with {first.group(1).upper()}, and ipnstats only reads: "
-                         "give a single SELECT (or WITH, VALUES, TABLE) query")
+        raise SpecificationError(
+            f"it starts with {first.group(1).upper()}, and ipnstats only reads: "
+            "give a single SELECT (or WITH, VALUES, TABLE) query")
     return sql[:end]
 
 

@@ -10,6 +10,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ipnstats.core.errors import SpecificationError
 from ipnstats.data.codebook import Codebook
 from ipnstats.data.columns import id_codes, take, used_codes
 from ipnstats.data.dyads import exchange_frame, firm_traits, task_frame
@@ -49,6 +50,11 @@ class ValidationReport:
     def ok(self) -> bool:
         """True when no error rule is broken (warnings allowed)."""
         return self.n_errors == 0
+
+    def __repr__(self) -> str:
+        verdict = "OK" if self.ok else "NOT VALID"
+        return (f"<ValidationReport {verdict}: {self.n_errors:,} error(s), "
+                f"{self.n_warnings:,} warning(s) in {len(self.rows_read)} table(s)>")
 
     def summary(self, max_problems: int = 40) -> str:
         """A readable account: rows read per table, then every problem (capped)."""
@@ -100,6 +106,45 @@ class Study:
         """Whether the study has (a non-empty) ``table``."""
         return table in self.tables
 
+    @property
+    def source(self) -> str:
+        """Where the study was read from, as displays show it: the folder's name (not its
+        full path), or the database URL with any password redacted."""
+        if isinstance(self.folder, str):
+            return f"database {redact(self.folder)}"
+        return f"folder {Path(self.folder).name}"
+
+    def _frames(self) -> dict[str, pd.DataFrame | None]:
+        return {"firm_year": self.firm_year, "exchanges": self.exchanges, "tasks": self.tasks}
+
+    def _validation_line(self) -> str:
+        v = self.validation
+        return (f"{'OK' if v.ok else 'NOT VALID'}: {v.n_errors:,} error(s), "
+                f"{v.n_warnings:,} warning(s)")
+
+    def __repr__(self) -> str:
+        tables = ", ".join(f"{name} {len(t):,}" for name, t in self.tables.items())
+        frames = ", ".join(f"{name} {f.shape[0]:,}x{f.shape[1]}" for name, f in
+                           self._frames().items() if f is not None)
+        return (f"<Study {self.codebook.name!r} from {self.source}; tables (rows): {tables}; "
+                f"frames: {frames}; validation {self._validation_line()}>")
+
+    def _repr_html_(self) -> str:
+        """A notebook's display: the study, its tables' rows, its frames' shapes and the
+        validation summary."""
+        from html import escape
+
+        rows = [(f"table {name}", f"{len(t):,} rows") for name, t in self.tables.items()]
+        rows += [(f"frame {name}", "none" if f is None else f"{f.shape[0]:,} rows x "
+                  f"{f.shape[1]} columns") for name, f in self._frames().items()]
+        body = "".join(f"<tr><td>{escape(a)}</td><td>{escape(b)}</td></tr>" for a, b in rows)
+        skipped = (f"<p>Skipped: {escape(', '.join(self.skipped))}</p>" if self.skipped
+                   else "")
+        return (f"<div class=\"ipnstats-study\"><p><strong>Study "
+                f"{escape(self.codebook.name)}</strong> from {escape(self.source)}</p>"
+                f"<p>Validation {escape(self._validation_line())}</p>"
+                f"<table border=\"0\">{body}</table>{skipped}</div>")
+
 
 def validate_study(path: str | Path, *, codebook: str | Path | None = None) -> ValidationReport:
     """Check a study folder or database against the schema and rules; never raises for
@@ -146,22 +191,22 @@ def load_study(path: str | Path, *, codebook: str | Path | None = None,
     >>> study.sample_flow  # doctest: +SKIP
     """
     if errors not in ("raise", "drop"):
-        raise ValueError(f"errors must be 'raise' or 'drop', not {errors!r}")
+        raise SpecificationError(f"errors must be 'raise' or 'drop', not {errors!r}")
     report, codebook_, checked = _check(path, codebook)
     fatal = report.counts[(report.counts["severity"] == "error")
                           & report.counts["rule"].isin(FILE_RULES)]
     if (errors == "raise" and not report.ok) or len(fatal) or codebook_ is None:
-        raise DataError(report.problems, _error_text(report))
+        raise DataError(_error_text(report), problems=report.problems)
     missing = [t for t, spec in TABLES.items() if spec.required and t not in checked]
     if missing:
-        raise DataError(report.problems, f"{_error_text(report)}\nrequired table(s) "
-                                         f"{missing} could not be read")
+        raise DataError(f"{_error_text(report)}\nrequired table(s) {missing} could not be "
+                        "read", problems=report.problems)
     tables, flow = _clean_tables(checked)
     del checked  # the raw tables: what the clean ones do not share is freed before deriving
     emptied = [t for t, spec in TABLES.items() if spec.required and not len(tables[t])]
     if emptied:
-        raise DataError(report.problems, f"no rows of {emptied} are left once the rows that "
-                                         f"break a rule are dropped:\n{report.summary()}")
+        raise DataError(f"no rows of {emptied} are left once the rows that break a rule are "
+                        f"dropped:\n{report.summary()}", problems=report.problems)
     return _derive(report.folder, codebook_, tables, flow, report)
 
 

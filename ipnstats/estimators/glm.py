@@ -48,6 +48,7 @@ from ipnstats.inference.sandwich import (
     sandwich,
     ssc_k,
 )
+from ipnstats.results.notes import Note
 from ipnstats.results.result import Inference
 from ipnstats.results.vcov import ML_SSC, SSC, Cluster, FixefK, VcovSpec, check_cluster_ssc
 
@@ -117,14 +118,16 @@ def _separation_notes(p: np.ndarray, converged: bool, rows: str,
                       outcome: str) -> tuple[str, ...]:
     notes = []
     if not converged:
-        notes.append("The logit did not converge: the likelihood has no maximum, usually "
-                     f"because a predictor separates {outcome}.")
+        notes.append(Note("not_converged",
+            "The logit did not converge: the likelihood has no maximum, usually "
+            f"because a predictor separates {outcome}."))
     n = int(((p < PERFECT) | (p > 1 - PERFECT)).sum())
     if n:
-        notes.append(f"{n:,} {rows} are predicted perfectly (fitted probability within "
-                     f"{PERFECT:g} of 0 or 1): the data are (quasi-)separated and the "
-                     "coefficients and standard errors are not reliable; drop or coarsen the "
-                     "predictor that separates them.")
+        notes.append(Note("separation",
+            f"{n:,} {rows} are predicted perfectly (fitted probability within "
+            f"{PERFECT:g} of 0 or 1): the data are (quasi-)separated and the "
+            "coefficients and standard errors are not reliable; drop or coarsen the "
+            "predictor that separates them."))
     return tuple(notes)
 
 
@@ -142,10 +145,12 @@ def fit_cox(X: np.ndarray, status: np.ndarray, entry: np.ndarray, stop: np.ndarr
         # NaN rows are never at risk at an event time in their stratum: they add nothing
         scores = np.nan_to_num(model.score_residuals(beta), nan=0.0)
     converged = bool(getattr(fit, "mle_retvals", {}).get("converged", True))
-    notes = tuple(dict.fromkeys(f"statsmodels: {w.message}" for w in caught
+    notes = tuple(dict.fromkeys(Note("library_warning", f"statsmodels: {w.message}")
+                                for w in caught
                                 if not issubclass(w.category, DeprecationWarning)))
     if not converged:
-        notes += ("The Cox model did not converge; its estimates are not reliable.",)
+        notes += (Note("not_converged",
+            "The Cox model did not converge; its estimates are not reliable."),)
     return MLFit(beta, float(model.loglike(beta)), scores, np.linalg.pinv(-hess), converged,
                  notes)
 
@@ -199,7 +204,7 @@ def fit_poisson(X: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None,
                                  beta, maxiter, tol)
     mu = np.exp(_linear(X, y, beta, groups))
     Xc = _partial(X, mu, groups)
-    notes = () if converged else ("The Poisson model did not converge.",)
+    notes = () if converged else (Note("not_converged", "The Poisson model did not converge."),)
     return MLFit(beta, ll, Xc * (y - mu)[:, None], np.linalg.pinv((Xc * mu[:, None]).T @ Xc),
                  converged, notes), mu
 
@@ -258,7 +263,8 @@ class MLEngine:
         cov, sizes = clustered_vcov(self.bread, self.scores, codes, self.scores.shape[0],
                                     self._k(codes), self.ssc, each=spec.df == "each",
                                     adjust=spec.adjust)
-        notes = tuple(f"Only {s} clusters in {c!r}: cluster-robust standard errors can be too "
-                      f"small with fewer than {FEW_CLUSTERS} clusters."
+        notes = tuple(Note("few_clusters",
+                           f"Only {s} clusters in {c!r}: cluster-robust standard errors can "
+                           f"be too small with fewer than {FEW_CLUSTERS} clusters.")
                       for c, s in zip(spec.columns, sizes, strict=True) if s < FEW_CLUSTERS)
         return cov, min(sizes), notes

@@ -54,7 +54,8 @@ class LearningCurveResult(MixedResult):
     def _at(self, at: object) -> tuple[np.ndarray, list[str]]:
         if not self.moderator:
             if at is not None:
-                raise ValueError("this curve has no moderator; call learning_rate() without at")
+                raise SpecificationError(
+                    "this curve has no moderator; call learning_rate() without at")
             return np.zeros(1), ["all"]
         if at is None:
             values = np.quantile(self.moderator_values, [0.1, 0.9])
@@ -86,7 +87,7 @@ class LearningCurveResult(MixedResult):
         learning_rate, conf_low, conf_high (``2^`` of the slope's interval).
         """
         if self.form != "log_linear":
-            raise ValueError("the learning rate 2^b is defined for form='log_linear'")
+            raise SpecificationError("the learning rate 2^b is defined for form='log_linear'")
         s = self.slopes(at, conf_level)
         return pd.DataFrame({"term": s["term"], "at": s["at"], "slope": s["estimate"],
                              "std_error": s["std_error"], "p_value": s["p_value"],

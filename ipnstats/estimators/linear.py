@@ -25,6 +25,7 @@ from ipnstats.inference.sandwich import (  # noqa: F401  (nested_in: re-exported
     nested_in,
     ssc_k,
 )
+from ipnstats.results.notes import Note
 from ipnstats.results.result import Inference
 from ipnstats.results.vcov import SSC, Cluster, VcovSpec, check_cluster_ssc
 
@@ -183,13 +184,15 @@ class LinearEngine:
         notes = self._cluster_notes(spec, sizes)
         cov, repaired = clip_to_psd(cov) if len(codes) == 2 else (cov, False)
         if repaired:
-            notes += ("The two-way clustered covariance was not positive semi-definite; "
-                      "negative eigenvalues were set to zero (Cameron, Gelbach & Miller 2011).",)
+            notes += (Note("covariance_repaired",
+                "The two-way clustered covariance was not positive semi-definite; "
+                "negative eigenvalues were set to zero (Cameron, Gelbach & Miller 2011)."),)
         g = min(sizes)
         return Inference(cov, None if self.normal else float(g - 1), g, notes)
 
     def _cluster_notes(self, spec: Cluster, sizes: list[int]) -> tuple[str, ...]:
         return tuple(
-            f"Only {g} clusters in {col!r}: cluster-robust standard errors can be too small "
-            f"with fewer than {FEW_CLUSTERS} clusters; consider the wild cluster bootstrap."
+            Note("few_clusters",
+                f"Only {g} clusters in {col!r}: cluster-robust standard errors can be too small "
+                f"with fewer than {FEW_CLUSTERS} clusters; consider the wild cluster bootstrap.")
             for col, g in zip(spec.columns, sizes, strict=True) if g < FEW_CLUSTERS)

@@ -66,6 +66,7 @@ from ipnstats.inference.bootstrap import (
     solve_batch,
 )
 from ipnstats.results.inference import TIDY_COLUMNS, check_conf_level, coef_table
+from ipnstats.results.notes import Note
 from ipnstats.results.result import Inference, Result
 from ipnstats.results.vcov import SSC, Cluster, VcovSpec, parse_ssc
 
@@ -382,7 +383,8 @@ def _independent_covariates(frame, x, mediators, y, covs) -> tuple[tuple[str, ..
     dropped = [c for c, k in zip(covs, keep[2:2 + len(covs)], strict=True) if not k]
     if len(frame) <= X.shape[1] - len(dropped):
         raise SpecificationError(f"only {len(frame)} complete rows for {X.shape[1]} coefficients")
-    notes = (f"Covariates collinear with the others were dropped: {dropped}.",) if dropped else ()
+    notes = (Note("collinear_dropped",
+        f"Covariates collinear with the others were dropped: {dropped}."),) if dropped else ()
     return tuple(c for c in covs if c not in dropped), notes
 
 
@@ -470,6 +472,7 @@ def _label(mediators: Sequence[str]) -> str:
 def _failure_notes(boot: IndirectBootstrap, n_boot: int) -> tuple[str, ...]:
     if not boot.n_failed:
         return ()
-    return (f"{boot.n_failed:,} of {n_boot:,} bootstrap draws failed (a resample's design was "
-            "singular, e.g. a covariate constant in it) and were left out of the bootstrap "
-            "SE, interval and p-value.",)
+    return (Note("bootstrap_failures",
+        f"{boot.n_failed:,} of {n_boot:,} bootstrap draws failed (a resample's design was "
+        "singular, e.g. a covariate constant in it) and were left out of the bootstrap "
+        "SE, interval and p-value."),)

@@ -79,6 +79,7 @@ from ipnstats.estimators.lmm import (  # noqa: F401  (SINGULAR_THETA, Optimum: p
     minimise_deviance,
     split_theta,
 )
+from ipnstats.results.notes import Note
 from ipnstats.results.result import Result
 from ipnstats.results.vcov import Cluster
 
@@ -133,7 +134,7 @@ class MixedResult(Result):
         if effects == "fixed":
             return Result.tidy(self, conf_level)
         if effects != "ran_pars":
-            raise ValueError(f"effects must be 'fixed' or 'ran_pars', got {effects!r}")
+            raise SpecificationError(f"effects must be 'fixed' or 'ran_pars', got {effects!r}")
         rows = []
         for t in self.terms:
             cov = self.covariances[t]
@@ -172,9 +173,10 @@ class MixedResult(Result):
         """Conditional modes (BLUPs) of the term ``group``: one row per level, one column
         per random coefficient (``(Intercept)``, slopes)."""
         if group not in self.modes:
-            raise ValueError(f"{group!r} is not a grouping factor (random-effect term) of this "
-                             "model; it has "
-                             f"{list(self.terms)}")
+            raise SpecificationError(
+                f"{group!r} is not a grouping factor (random-effect term) of this "
+                "model; it has "
+                f"{list(self.terms)}")
         return self.modes[group].copy()
 
 
@@ -189,8 +191,9 @@ def fit_lmm(frame: pd.DataFrame, y: np.ndarray, X: np.ndarray, names: Sequence[s
     keep = independent_columns(X)
     if not keep.all():
         dropped = [n for n, k in zip(names, keep, strict=True) if not k]
-        notes = notes + (f"Dropped as collinear with the other fixed effects: "
-                         f"{', '.join(dropped)}.",)
+        notes = notes + (Note("collinear_dropped",
+            f"Dropped as collinear with the other fixed effects: "
+            f"{', '.join(dropped)}."),)
         X, names = X[:, keep], [n for n, k in zip(names, keep, strict=True) if k]
     n = y.size
     if n <= X.shape[1]:
@@ -294,17 +297,20 @@ def _assemble(frame, outcome, formula, names, terms, opt, cp, means, reml, notes
 def _fit_notes(terms, Ts, opt: Optimum, singular) -> tuple[str, ...]:
     notes = []
     if not opt.converged:
-        notes.append(f"The optimiser did not converge ({opt.optimizer}: {opt.message}); the "
-                     "estimates are those of the lowest deviance found and may be unreliable.")
+        notes.append(Note("not_converged",
+            f"The optimiser did not converge ({opt.optimizer}: {opt.message}); the "
+            "estimates are those of the lowest deviance found and may be unreliable."))
     for label in singular:
         t = next(t for t in terms if t.label == label)
         if t.p == 1:
-            notes.append(f"The {label} variance is estimated as zero (singular fit): its "
-                         "random intercepts add nothing; consider dropping the group.")
+            notes.append(Note("boundary_fit",
+                f"The {label} variance is estimated as zero (singular fit): its "
+                "random intercepts add nothing; consider dropping the group."))
         else:
-            notes.append(f"The {label} random-effect covariance is singular (singular fit: "
-                         "a variance at zero or a correlation of +-1); consider a simpler "
-                         "random-effect structure, e.g. re_cov='diagonal' or no slope.")
+            notes.append(Note("singular_fit",
+                f"The {label} random-effect covariance is singular (singular fit: "
+                "a variance at zero or a correlation of +-1); consider a simpler "
+                "random-effect structure, e.g. re_cov='diagonal' or no slope."))
     return tuple(notes)
 
 
@@ -394,8 +400,9 @@ def mixed_model(data: pd.DataFrame, formula: str, *, groups: str | Sequence[str]
     frame, notes = complete_rows(data, used)
     design = build_design(frame, formula)
     if design.n_missing:
-        notes += (f"{design.n_missing:,} rows where the formula's transformations give a "
-                  "missing value were left out.",)
+        notes += (Note("missing_dropped",
+            f"{design.n_missing:,} rows where the formula's transformations give a "
+            "missing value were left out."),)
     frame = frame.iloc[design.rows].reset_index(drop=True)
     terms = _terms(frame, gs, vcs, re_text, re_cov)
     label = _lme4_formula(formula, terms)
@@ -491,7 +498,7 @@ class GEEResult(Result):
         if effects == "fixed":
             return Result.tidy(self, conf_level)
         if effects != "ran_pars":
-            raise ValueError(f"effects must be 'fixed' or 'ran_pars', got {effects!r}")
+            raise SpecificationError(f"effects must be 'fixed' or 'ran_pars', got {effects!r}")
         return pd.DataFrame({"effect": ["ran_pars"], "group": [self.groups[0]],
                              "term": ["working_correlation"],
                              "estimate": [self.working_correlation]})
@@ -521,8 +528,9 @@ def logistic_gee(y: np.ndarray, X: np.ndarray, names: Sequence[str], codes: np.n
         warnings.simplefilter("always", ConvergenceWarning)
         fit = model.fit()
     failed = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
-    notes += tuple(dict.fromkeys(f"statsmodels GEE did not converge: {w.message}"
-                                 for w in failed))
+    notes += tuple(dict.fromkeys(
+        Note("not_converged", f"statsmodels GEE did not converge: {w.message}")
+        for w in failed))
     index = pd.Index(list(names))
     n_groups = int(np.unique(codes).size)
     return GEEResult(

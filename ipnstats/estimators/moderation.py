@@ -42,6 +42,7 @@ from ipnstats.core.stats import fit_statistics
 from ipnstats.estimators.glm import MLEngine, fit_logit
 from ipnstats.estimators.linear import LinearEngine, ols
 from ipnstats.results.inference import check_conf_level, critical_value, two_sided_p
+from ipnstats.results.notes import Note
 from ipnstats.results.result import Result
 from ipnstats.results.vcov import SSC, parse_ssc, parse_vcov
 
@@ -452,7 +453,8 @@ def _require_kept(collinear: tuple[str, ...], x: str, w: str) -> None:
 def _collinear_notes(collinear: tuple[str, ...]) -> tuple[str, ...]:
     if not collinear:
         return ()
-    return (f"Covariates collinear with the other terms were dropped: {list(collinear)}.",)
+    return (Note("collinear_dropped",
+        f"Covariates collinear with the other terms were dropped: {list(collinear)}."),)
 
 
 def _check(data, y, x, w, covs, family) -> None:
@@ -483,8 +485,9 @@ def _complete(data: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, tup
     notes: tuple[str, ...] = ()
     if missing.any():
         by = ", ".join(f"{c} ({int(k):,})" for c, k in frame.isna().sum().items() if k)
-        notes = (f"{int(missing.sum()):,} of {len(frame):,} rows have a missing value (by "
-                 f"column: {by}) and were left out.",)
+        notes = (Note("missing_dropped",
+            f"{int(missing.sum()):,} of {len(frame):,} rows have a missing value (by "
+            f"column: {by}) and were left out."),)
     out = frame[~missing]
     out.attrs["rows"] = np.flatnonzero(~missing)
     return out, notes

@@ -20,6 +20,7 @@ from ipnstats.core.formula import Design, SpecificationError, build_design, requ
 from ipnstats.core.parallel import single_threaded_blas
 from ipnstats.core.stats import fit_statistics
 from ipnstats.estimators.linear import Absorbed, LinearEngine, OLSFit, ols
+from ipnstats.results.notes import Note
 from ipnstats.results.result import Result
 from ipnstats.results.vcov import SSC, parse_ssc, parse_vcov
 
@@ -220,7 +221,8 @@ def _within(p: Panel, drop_singletons: bool) -> PanelFit:
                            tss_within=float(M[:, 0] @ M[:, 0]))
     notes = _singleton_notes(n_single, drop_singletons)
     if not converged:
-        notes += (f"The within transformation did not converge in {iters} iterations.",)
+        notes += (Note("not_converged",
+            f"The within transformation did not converge in {iters} iterations."),)
     n_units = _n_levels(p.unit_codes if everything else p.unit_codes[keep])
     return PanelFit(fit, engine, n_units, tuple(a.column for a in absorbed), stats,
                     notes=notes, n_singletons=n_single)
@@ -266,7 +268,8 @@ def _singleton_notes(n: int, dropped: bool) -> tuple[str, ...]:
     if not n:
         return ()
     verb = "were dropped" if dropped else "were kept (drop_singletons=True drops them)"
-    return (f"{n:,} observations are alone in a fixed-effect group (singletons) and {verb}.",)
+    return (Note("singleton_dropped" if dropped else "singletons_kept",
+        f"{n:,} observations are alone in a fixed-effect group (singletons) and {verb}."),)
 
 
 def _pooled(p: Panel) -> PanelFit:
@@ -306,8 +309,9 @@ def _first_difference(p: Panel) -> PanelFit:
     fit = ols(X, y, names)
     stats = fit_statistics(y, fit.resid, len(fit.beta), centered=d.intercept)
     lost = d.y.size - cur.size
-    notes = (f"{lost:,} observations have no previous period (first period or a gap) and "
-             "give no difference.",) if lost else ()
+    notes = (Note("no_previous_period",
+        f"{lost:,} observations have no previous period (first period or a gap) and "
+        "give no difference."),) if lost else ()
     fe = (p.unit,) + ((p.time,) if "time" in p.effects else ())
     return PanelFit(fit, _engine(fit, X, p, d.rows[cur]), _n_levels(p.unit_codes[cur]),
                     fe, stats, notes=notes)
@@ -333,11 +337,13 @@ def _result(p: Panel, fit: PanelFit, spec, estimator: str, formula: str,
     inf = engine.compute(spec)
     notes = fit.notes
     if p.design.n_missing:
-        notes = (f"{p.design.n_missing:,} rows with a missing value in a formula variable "
-                 "were left out.",) + notes
+        notes = (Note("missing_dropped",
+            f"{p.design.n_missing:,} rows with a missing value in a formula variable "
+            "were left out."),) + notes
     if fit.ols.collinear:
-        notes += ("Dropped as collinear (with other regressors or the fixed effects): "
-                  + ", ".join(fit.ols.collinear) + ".",)
+        notes += (Note("collinear_dropped",
+            "Dropped as collinear (with other regressors or the fixed effects): "
+            + ", ".join(fit.ols.collinear) + "."),)
     return Result(
         params=pd.Series(fit.ols.beta, index=names), vcov=spec,
         cov=pd.DataFrame(inf.cov, index=names, columns=names), df_inference=inf.df,

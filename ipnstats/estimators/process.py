@@ -64,6 +64,7 @@ from ipnstats.estimators.mediation import IndirectBootstrap
 from ipnstats.estimators.moderation import conditional_effect, effect_frame, probe_values
 from ipnstats.inference.bootstrap import CHUNK_CELLS, cluster_moments, draw_counts, solve_batch
 from ipnstats.results.inference import check_conf_level, coef_table
+from ipnstats.results.notes import Note
 from ipnstats.results.result import Result
 from ipnstats.results.vcov import SSC, Cluster, VcovSpec, parse_ssc, parse_vcov
 
@@ -464,11 +465,13 @@ def _assemble(eqs, fits, estimates, emap, boot, spec, frame, notes, level, w_pro
     y = eqs[-1]
     failed = int(np.isnan(boot.draws).any(axis=1).sum()) if boot.terms else 0
     if failed:
-        notes += (f"{failed:,} of {n_boot:,} bootstrap draws failed (a singular resample or a "
-                  "logit that did not converge on it) and were left out.",)
+        notes += (Note("bootstrap_failures",
+            f"{failed:,} of {n_boot:,} bootstrap draws failed (a singular resample or a "
+            "logit that did not converge on it) and were left out."),)
     if y.logistic and not isinstance(spec, Cluster) and spec != "iid":
-        notes += ("HC standard errors apply to the OLS equations only; the logistic outcome "
-                  "equation uses maximum-likelihood standard errors, as PROCESS does.",)
+        notes += (Note("vcov_partial",
+            "HC standard errors apply to the OLS equations only; the logistic outcome "
+            "equation uses maximum-likelihood standard errors, as PROCESS does."),)
     index = pd.Index(names)
     last = fits[-1][2]
     return ProcessResult(

@@ -54,6 +54,7 @@ import pandas as pd
 from ipnstats.core.formula import SpecificationError, require_columns
 from ipnstats.core.parallel import single_threaded_blas
 from ipnstats.core.seeds import recorded_seed
+from ipnstats.results.display import TidyDisplay
 from ipnstats.results.vcov import Cluster
 
 ESTIMATORS = ("twfe", "cs_never", "cs_notyet", "sunab")
@@ -116,8 +117,8 @@ def _unavailable(spec: Specification, reason: str) -> SpecEstimate:
 # ----------------------------------------------------------------------- result
 
 
-@dataclass(frozen=True)
-class SpecificationCurve:
+@dataclass(frozen=True, repr=False)
+class SpecificationCurve(TidyDisplay):
     """Estimates of one effect under every specification; see :func:`specification_curve`.
 
     Attributes
@@ -201,7 +202,7 @@ class SpecificationCurve:
         wanted = {}
         for dim, value in choices.items():
             if dim not in DIMENSIONS:
-                raise ValueError(f"unknown dimension {dim!r}; use one of {DIMENSIONS}")
+                raise SpecificationError(f"unknown dimension {dim!r}; use one of {DIMENSIONS}")
             wanted[dim] = (value,) if isinstance(value, str) else tuple(value)
         kept = tuple(e for e in self.estimates
                      if all(getattr(e.spec, d) in v for d, v in wanted.items()))

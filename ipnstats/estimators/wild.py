@@ -58,7 +58,9 @@ from ipnstats.core.seeds import as_generator, recorded_seed
 from ipnstats.estimators.did.bootstrap import mammen
 from ipnstats.estimators.linear import LinearEngine
 from ipnstats.inference.sandwich import cluster_sums, nested_in
+from ipnstats.results.display import TidyDisplay
 from ipnstats.results.inference import check_conf_level
+from ipnstats.results.notes import Note
 from ipnstats.results.vcov import Cluster
 
 Weights = Literal["rademacher", "webb", "mammen"]
@@ -70,8 +72,8 @@ TIE_TOL = 1e-9  # |t*| within this (relative and absolute) of |t| is a tie
 FEW_CLUSTERS_RADEMACHER = 12
 
 
-@dataclass(frozen=True, slots=True)
-class WildBootstrap:
+@dataclass(frozen=True, slots=True, repr=False)
+class WildBootstrap(TidyDisplay):
     """A wild cluster bootstrap test of ``term = h0`` and its confidence interval.
 
     Attributes
@@ -494,17 +496,21 @@ def _notes(weights: str, n_clusters: int, n_draws: int, enumerated: bool, level:
            ci: bool, bounds: tuple[float, float]) -> tuple[str, ...]:
     notes = []
     if weights == "rademacher" and n_clusters < FEW_CLUSTERS_RADEMACHER:
-        notes.append(f"Only {n_clusters} clusters: Rademacher weights give at most "
-                     f"2^{n_clusters} = {2**n_clusters:,} distinct bootstrap samples; "
-                     "weights='webb' is recommended with fewer than about 12 clusters "
-                     "(Webb 2014).")
+        notes.append(Note("few_clusters",
+            f"Only {n_clusters} clusters: Rademacher weights give at most "
+            f"2^{n_clusters} = {2**n_clusters:,} distinct bootstrap samples; "
+            "weights='webb' is recommended with fewer than about 12 clusters "
+            "(Webb 2014)."))
     if enumerated:
-        notes.append(f"Full enumeration: each of the {n_draws:,} possible weight vectors was "
-                     "used once, so the p-value is exact and does not depend on the seed.")
+        notes.append(Note("enumerated",
+            f"Full enumeration: each of the {n_draws:,} possible weight vectors was "
+            "used once, so the p-value is exact and does not depend on the seed."))
     if ci and n_draws * (1 - level) < 1:
-        notes.append(f"{n_draws:,} bootstrap samples cannot resolve a {level:.0%} interval "
-                     f"(at least {int(np.ceil(1 / (1 - level))):,} are needed).")
+        notes.append(Note("few_draws",
+            f"{n_draws:,} bootstrap samples cannot resolve a {level:.0%} interval "
+            f"(at least {int(np.ceil(1 / (1 - level))):,} are needed)."))
     if ci and np.isinf(bounds).any():
-        notes.append("The bootstrap p-value does not fall to "
-                     f"{1 - level:.2g} on one side: the interval is unbounded there.")
+        notes.append(Note("unbounded_interval",
+            "The bootstrap p-value does not fall to "
+            f"{1 - level:.2g} on one side: the interval is unbounded there."))
     return tuple(notes)

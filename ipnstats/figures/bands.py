@@ -12,6 +12,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from ipnstats.core.errors import SpecificationError
 from ipnstats.figures.style import (
     BAND_ALPHA,
     REFERENCE_COLOUR,
@@ -74,7 +75,7 @@ def estimate_band_plot(frame: pd.DataFrame, *, x: str, estimate: str = "estimate
     columns = ([x, estimate, conf_low, conf_high] + ([group] if group else [])
                + (list(band) if band else []))
     if band and group:
-        raise ValueError("band= draws one series' outer band; leave group= unset")
+        raise SpecificationError("band= draws one series' outer band; leave group= unset")
     _check_columns(frame, columns)
     groups = list(frame.groupby(group, sort=False)) if group else [("", frame)]
     discrete = _integer_valued(frame[x])
@@ -125,8 +126,9 @@ def event_study_figure(frame: pd.DataFrame, *, x: str = "event",
 def _check_columns(frame: pd.DataFrame, columns: list[str]) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise ValueError(f"the frame lacks column(s) {missing}; it has "
-                         f"{list(frame.columns)} (name the columns with x=, estimate=, ...)")
+        raise SpecificationError(
+            f"the frame lacks column(s) {missing}; it has "
+            f"{list(frame.columns)} (name the columns with x=, estimate=, ...)")
 
 
 def _integer_valued(values: pd.Series) -> bool:

@@ -13,6 +13,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from ipnstats.core.errors import SpecificationError
 from ipnstats.figures.style import REFERENCE_COLOUR, house_style, new_figure, series_style
 
 TIDY_COLUMNS = ("term", "estimate", "conf_low", "conf_high")
@@ -71,13 +72,13 @@ def coefficient_plot(estimates: pd.DataFrame | Mapping[str, pd.DataFrame], *,
 def _as_models(estimates) -> dict[str, pd.DataFrame]:
     models = {"": estimates} if isinstance(estimates, pd.DataFrame) else dict(estimates)
     if not models:
-        raise ValueError("coefficient_plot needs at least one tidy frame")
+        raise SpecificationError("coefficient_plot needs at least one tidy frame")
     for name, frame in models.items():
         missing = [c for c in TIDY_COLUMNS if c not in frame.columns]
         if missing:
             where = f"the frame of model {name!r}" if name else "the frame"
-            raise ValueError(f"{where} lacks column(s) {missing}; pass a tidy() frame "
-                             f"with columns {list(TIDY_COLUMNS)}")
+            raise SpecificationError(f"{where} lacks column(s) {missing}; pass a tidy() frame "
+                                     f"with columns {list(TIDY_COLUMNS)}")
     return models
 
 

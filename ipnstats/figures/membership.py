@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ipnstats.core.errors import SpecificationError
 from ipnstats.figures.style import new_figure, series_style
 
 SERIES = (("firms", "Firms observed"), ("members", "Members"))
@@ -26,7 +27,7 @@ def membership_plot(counts: pd.DataFrame) -> Figure:
     """
     missing = [c for c in ("year", *dict(SERIES)) if c not in counts.columns]
     if missing:
-        raise ValueError(f"the counts lack column(s) {missing}; pass one row per year with "
+        raise SpecificationError(f"the counts lack column(s) {missing}; pass one row per year with "
                          "columns year, firms and members")
     fig, ax = new_figure(height=2.8)
     for i, (column, label) in enumerate(SERIES):

@@ -10,6 +10,7 @@ from typing import Literal
 
 from matplotlib.figure import Figure
 
+from ipnstats.core.errors import SpecificationError
 from ipnstats.figures.style import house_style
 
 FigureFormat = Literal["pdf", "png", "svg"]
@@ -94,6 +95,6 @@ def save_figure(fig: Figure, path: str | Path, *,
 
 def _check_format(fmt: str) -> FigureFormat:
     if fmt not in FORMATS:
-        raise ValueError(f"figure format {fmt!r} is not supported; use one of {FORMATS} "
-                         "(as the file's suffix or in formats=...)")
+        raise SpecificationError(f"figure format {fmt!r} is not supported; use one of {FORMATS} "
+                                 "(as the file's suffix or in formats=...)")
     return fmt  # type: ignore[return-value]

@@ -17,6 +17,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from ipnstats.core.errors import SpecificationError
 from ipnstats.figures.style import GREYS, REFERENCE_COLOUR, house_style, new_figure
 
 #: Colour of each significance class: in the claimed direction, opposite, neither.
@@ -70,8 +71,8 @@ def specification_curve_plot(frame: pd.DataFrame, *, choices: Mapping[str, Seque
     """
     missing = [c for c in (*COLUMNS, *choices) if c not in frame.columns]
     if missing:
-        raise ValueError(f"the frame lacks column(s) {missing}; pass the estimated rows of "
-                         "SpecificationCurve.tidy() with a 'significance' column")
+        raise SpecificationError(f"the frame lacks column(s) {missing}; pass the estimated rows of "
+                                 "SpecificationCurve.tidy() with a 'significance' column")
     rows = _matrix_rows(choices)
     with house_style():
         fig, (top, bottom) = new_figure(

@@ -39,7 +39,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ipnstats.core.errors import DataError, EstimationError, SpecificationError
 from ipnstats.core.seeds import as_generator, recorded_seed
+from ipnstats.results.display import TidyDisplay
 from ipnstats.results.inference import p_value as tail_p_value
 
 Method = Literal["holm", "bonferroni", "hommel", "bh", "by", "none"]
@@ -110,10 +112,11 @@ METHODS = tuple(_ADJUST)
 def _check_pvalues(p) -> np.ndarray:
     values = np.asarray(p, dtype=float)
     if values.ndim != 1:
-        raise ValueError(f"p must be one-dimensional (one p-value per hypothesis); got "
-                         f"shape {values.shape}")
+        raise SpecificationError(f"p must be one-dimensional (one p-value per hypothesis); got "
+                                 f"shape {values.shape}")
     if np.any((values < 0) | (values > 1)):
-        raise ValueError(f"p-values must lie in [0, 1]; got {values[(values < 0) | (values > 1)]}")
+        raise SpecificationError(
+            f"p-values must lie in [0, 1]; got {values[(values < 0) | (values > 1)]}")
     return values
 
 
@@ -148,8 +151,8 @@ def adjust_pvalues(p: Sequence[float] | np.ndarray | pd.Series,
     [0.02, 0.04, 0.04, 0.02]
     """
     if method not in _ADJUST:
-        raise ValueError(f"unknown method {method!r}; choose one of "
-                         f"{', '.join(map(repr, METHODS))}")
+        raise SpecificationError(f"unknown method {method!r}; choose one of "
+                                 f"{', '.join(map(repr, METHODS))}")
     values = _check_pvalues(p)
     out = np.full(values.shape, np.nan)
     present = ~np.isnan(values)
@@ -164,24 +167,26 @@ def adjust_pvalues(p: Sequence[float] | np.ndarray | pd.Series,
 
 def _check_alternative(alternative: str) -> None:
     if alternative not in ALTERNATIVES:
-        raise ValueError(f"alternative must be one of {', '.join(map(repr, ALTERNATIVES))}; "
-                         f"got {alternative!r}")
+        raise SpecificationError(
+            f"alternative must be one of {', '.join(map(repr, ALTERNATIVES))}; "
+            f"got {alternative!r}")
 
 
 def _check_statistics(t_obs, t_boot) -> tuple[np.ndarray, np.ndarray]:
     t = np.asarray(t_obs, dtype=float)
     if isinstance(t_obs, pd.Series) and isinstance(t_boot, pd.DataFrame):
         if set(t_boot.columns) != set(t_obs.index):
-            raise ValueError(f"t_boot's columns {list(t_boot.columns)} must be t_obs's index "
-                             f"{list(t_obs.index)}")
+            raise SpecificationError(
+                f"t_boot's columns {list(t_boot.columns)} must be t_obs's index "
+                f"{list(t_obs.index)}")
         t_boot = t_boot[list(t_obs.index)]
     draws = np.asarray(t_boot, dtype=float)
     if t.ndim != 1 or t.size == 0 or draws.ndim != 2 or draws.shape[1] != t.size:
-        raise ValueError(f"t_obs must hold K statistics and t_boot be a B x K array; got "
-                         f"shapes {t.shape} and {draws.shape}")
+        raise SpecificationError(f"t_obs must hold K statistics and t_boot be a B x K array; got "
+                                 f"shapes {t.shape} and {draws.shape}")
     if draws.shape[0] == 0 or np.isnan(t).any() or np.isnan(draws).any():
-        raise ValueError("t_obs and t_boot must be non-empty and free of NaN; drop failed "
-                         "bootstrap draws (rows) first")
+        raise SpecificationError("t_obs and t_boot must be non-empty and free of NaN; drop failed "
+                                 "bootstrap draws (rows) first")
     return t, draws
 
 
@@ -267,8 +272,8 @@ def _single_pvalues(stat: np.ndarray, null: np.ndarray, plus_one: bool) -> np.nd
 
 # --- the bootstrap ------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
-class RomanoWolf:
+@dataclass(frozen=True, slots=True, repr=False)
+class RomanoWolf(TidyDisplay):
     """Romano-Wolf stepdown p-values from a pairs (or cluster) bootstrap.
 
     Attributes
@@ -336,8 +341,8 @@ def _evaluate(stat_fn, frame: pd.DataFrame, k: int | None) -> tuple[np.ndarray, 
     raw_est, raw_se = stat_fn(frame)
     est, se = np.asarray(raw_est, dtype=float).ravel(), np.asarray(raw_se, dtype=float).ravel()
     if est.size != se.size or est.size == 0 or (k is not None and est.size != k):
-        raise ValueError(f"stat_fn must return (estimates, std_errors) of one common length"
-                         f"{'' if k is None else f' {k}'}; got {est.size} and {se.size}")
+        raise SpecificationError(f"stat_fn must return (estimates, std_errors) of one common length"
+                                 f"{'' if k is None else f' {k}'}; got {est.size} and {se.size}")
     labels = tuple(raw_est.index) if isinstance(raw_est, pd.Series) else tuple(range(est.size))
     return est, se, labels
 
@@ -345,11 +350,11 @@ def _evaluate(stat_fn, frame: pd.DataFrame, k: int | None) -> tuple[np.ndarray, 
 def _cluster_rows(data: pd.DataFrame, cluster: str) -> list[np.ndarray]:
     """Row positions of each cluster."""
     if cluster not in data.columns:
-        raise ValueError(f"cluster column {cluster!r} is not in the data; columns: "
-                         f"{list(data.columns)}")
+        raise SpecificationError(f"cluster column {cluster!r} is not in the data; columns: "
+                                 f"{list(data.columns)}")
     codes, uniques = pd.factorize(data[cluster])
     if (codes < 0).any():
-        raise ValueError(f"cluster column {cluster!r} has missing values; drop those rows")
+        raise DataError(f"cluster column {cluster!r} has missing values; drop those rows")
     order = np.argsort(codes, kind="stable")
     return np.split(order, np.cumsum(np.bincount(codes))[:-1])
 
@@ -422,14 +427,14 @@ def romano_wolf_bootstrap(data: pd.DataFrame, stat_fn: Callable, *, cluster: str
     """
     _check_alternative(alternative)
     if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 1:
-        raise ValueError(f"n_boot must be a positive integer (e.g. 999); got {n_boot!r}")
+        raise SpecificationError(f"n_boot must be a positive integer (e.g. 999); got {n_boot!r}")
     groups = None if cluster is None else _cluster_rows(data, cluster)
     rng = as_generator(seed)
     est, se, terms = _evaluate(stat_fn, data, None)
     with np.errstate(divide="ignore", invalid="ignore"):
         t = est / se
     if not np.all(np.isfinite(t)):
-        raise ValueError(f"stat_fn gives non-finite t statistics on the full data: {t}")
+        raise EstimationError(f"stat_fn gives non-finite t statistics on the full data: {t}")
     draws = _draws(data, stat_fn, groups, cluster, rng, est, int(n_boot))
     stat, null = _orient(t, alternative), _orient(draws, alternative)
     p_value = tail_p_value(t, None, alternative)
@@ -453,5 +458,5 @@ def _draws(data, stat_fn, groups, cluster, rng, est: np.ndarray, n_boot: int) ->
             draws[b] = (est_b - est) / se_b
     kept = draws[np.isfinite(draws).all(axis=1)]
     if kept.shape[0] == 0:
-        raise ValueError("no bootstrap draw gave finite t statistics; check stat_fn")
+        raise EstimationError("no bootstrap draw gave finite t statistics; check stat_fn")
     return kept

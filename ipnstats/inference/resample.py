@@ -34,14 +34,16 @@ from scipy import stats
 from ipnstats.core.formula import SpecificationError, require_columns
 from ipnstats.core.parallel import Backend, run_tasks, spawn_seeds
 from ipnstats.core.seeds import as_generator, seed_problem
+from ipnstats.results.display import TidyDisplay
 from ipnstats.results.inference import two_sided_p
+from ipnstats.results.notes import Note
 
 #: Errors of a replicate's fit that count as a failed replicate.
 FIT_ERRORS = (ValueError, ArithmeticError, np.linalg.LinAlgError)
 
 
-@dataclass(frozen=True)
-class BootstrapResult:
+@dataclass(frozen=True, repr=False)
+class BootstrapResult(TidyDisplay):
     """Estimates with cluster-bootstrap standard errors and intervals.
 
     ``tidy()``: the broom columns; ``glance()``: one row of settings; ``draws``: one row
@@ -146,11 +148,13 @@ def cluster_bootstrap(data: pd.DataFrame, fit: Callable[[pd.DataFrame], object],
                     progress=None if progress is None else (lambda d: progress(d, reps)))
     draws = pd.DataFrame([o[0] for o in out], columns=estimate.index)
     errors = [o[1] for o in out if o[1]]
-    notes = ((f"{len(errors)} of {reps} replicates could not be fitted and are left out "
-              f"(first: {errors[0]}).",) if errors else ())
+    notes = ((Note("bootstrap_failures",
+        f"{len(errors)} of {reps} replicates could not be fitted and are left out "
+        f"(first: {errors[0]})."),) if errors else ())
     if len(labels) < 30:
-        notes += (f"Only {len(labels)} clusters: the pairs cluster bootstrap can be "
-                  "unreliable with few clusters; consider the wild cluster bootstrap.",)
+        notes += (Note("few_clusters",
+            f"Only {len(labels)} clusters: the pairs cluster bootstrap can be "
+            "unreliable with few clusters; consider the wild cluster bootstrap."),)
     return BootstrapResult(estimate=estimate.astype(float), draws=draws, cluster=cluster,
                            n_clusters=len(labels), reps=reps, failed=len(errors), ci=ci,
                            conf_level=conf_level, seed=int(seed),

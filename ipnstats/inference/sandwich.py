@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ipnstats.core.demean import group_sums
+from ipnstats.core.errors import EstimationError
 from ipnstats.core.formula import SpecificationError, require_columns
 from ipnstats.results.vcov import SSC
 
@@ -77,11 +78,11 @@ def intersection_codes(first: np.ndarray, second: np.ndarray) -> np.ndarray:
 def cluster_factor(n_groups: int, n: int, k: float, *, adj: bool = True,
                    cluster_adj: bool = True) -> float:
     """``G/(G-1)`` (``cluster_adj``) times ``(n-1)/(n-K)`` (``adj``), Stata's by default;
-    a ValueError when a factor asked for is undefined."""
+    an EstimationError when a factor asked for is undefined."""
     if (cluster_adj and n_groups < 2) or (adj and n <= k):
-        raise ValueError(f"clustered standard errors need at least 2 clusters and more "
-                         f"observations than parameters: {n_groups} cluster(s), {n} "
-                         f"observation(s), {k:g} parameter(s)")
+        raise EstimationError(f"clustered standard errors need at least 2 clusters and more "
+                              f"observations than parameters: {n_groups} cluster(s), {n} "
+                              f"observation(s), {k:g} parameter(s)")
     return (n_groups / (n_groups - 1) if cluster_adj else 1.0) * ((n - 1) / (n - k) if adj else 1.0)
 
 

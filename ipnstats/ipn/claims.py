@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ipnstats.core.errors import IpnstatsError
 from ipnstats.inference.multiplicity import adjust_pvalues
 
 ALPHA = 0.05
@@ -136,11 +137,19 @@ def check_or_untestable(result, code: str, what: str, compute) -> Check:
     return check(code, what, compute)
 
 
+#: What "the data cannot support this model" raises: ipnstats' own errors, the
+#: ValueError that numerical libraries (statsmodels, scipy) still raise for a degenerate
+#: design, and numpy's LinAlgError. A KeyError, TypeError or AttributeError is a bug and
+#: propagates: it is never reported as "not testable with these data".
+UNSUPPORTED = (IpnstatsError, ValueError, np.linalg.LinAlgError)
+
+
 def attempt(fit, *args, **kwargs):
-    """Run one analysis; a model the data cannot support becomes :class:`Unavailable`."""
+    """Run one analysis; a model the data cannot support (:data:`UNSUPPORTED`) becomes
+    :class:`Unavailable`, with the error's message as its reason."""
     try:
         return fit(*args, **kwargs)
-    except (ValueError, KeyError, np.linalg.LinAlgError) as err:  # SpecificationError too
+    except UNSUPPORTED as err:
         return Unavailable(str(err) or type(err).__name__)
 
 

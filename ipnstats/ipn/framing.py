@@ -45,6 +45,7 @@ from ipnstats.estimators.crossed import crossed_effects
 from ipnstats.estimators.linear import Absorbed, LinearEngine, ols
 from ipnstats.estimators.mixed import logistic_gee
 from ipnstats.results.inference import coef_table
+from ipnstats.results.notes import Note
 from ipnstats.results.result import Result
 from ipnstats.results.vcov import Cluster
 
@@ -225,8 +226,9 @@ def _mixed(design, outcome, x, receiver, sender) -> tuple[Result, Result]:
         if repeated >= 2:
             groups = (receiver, sender)
         else:
-            notes = (f"Sender random intercepts were left out: only {repeated} sender(s) "
-                     "have more than one exchange.",)
+            notes = (Note("random_effect_dropped",
+                f"Sender random intercepts were left out: only {repeated} sender(s) "
+                "have more than one exchange."),)
     fit = crossed_effects(design, y=outcome, x=x, groups=groups)
     label = f"linear mixed model (REML), random intercepts: {', '.join(groups)}"
     base = dataclasses.replace(Result(**{f.name: getattr(fit, f.name)
@@ -254,8 +256,9 @@ def _within(design, outcome, x, receiver, sender) -> Result:
     spec = Cluster(receiver, sender) if sender else Cluster(receiver)
     inf = engine.compute(spec)
     names = pd.Index(fit.names)
-    notes = (("Dropped as collinear (with other covariates or the receiver fixed effects): "
-              + ", ".join(fit.collinear) + "."),) if fit.collinear else ()
+    notes = ((Note("collinear_dropped",
+        "Dropped as collinear (with other covariates or the receiver fixed effects): "
+        + ", ".join(fit.collinear) + ".")),) if fit.collinear else ()
     return Result(
         params=pd.Series(fit.beta, index=names), vcov=spec,
         cov=pd.DataFrame(inf.cov, index=names, columns=names), df_inference=inf.df,

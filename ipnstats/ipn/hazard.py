@@ -25,6 +25,7 @@ from ipnstats.estimators.glm import (
     fit_logit,
 )
 from ipnstats.estimators.linear import Absorbed, independent_columns
+from ipnstats.results.notes import Note
 from ipnstats.results.result import Result
 from ipnstats.results.vcov import SSC, Cluster, parse_ssc, parse_vcov
 
@@ -141,8 +142,9 @@ def _sample(data, exit, predictors, unit, effects, member, lag, duration):
         raise SpecificationError(f"{exit!r} must be 0/1; {int(bad.sum()):,} member years have "
                                  "other values")
     complete = frame.drop(columns="_row").notna().all(axis=1)
-    notes = (f"{int((~complete).sum()):,} of {len(frame):,} member years with {exit} coded "
-             "have a missing predictor, group or duration and were left out.",) \
+    notes = (Note("missing_dropped",
+        f"{int((~complete).sum()):,} of {len(frame):,} member years with {exit} coded "
+        "have a missing predictor, group or duration and were left out."),) \
         if not complete.all() else ()
     return frame[complete], terms, notes
 
@@ -162,10 +164,11 @@ def _drop_perfect_levels(frame: pd.DataFrame, exit: str,
                 dropped[col][0].update(bad)
                 dropped[col][1] += int(rows.sum())
                 frame, changed = frame[~rows], True
-    notes = tuple(f"{len(levels)} level(s) of {col!r} ({', '.join(map(str, sorted(levels)[:5]))}"
-                  f"{', ...' if len(levels) > 5 else ''}) in which no member year exits (or every "
-                  f"one does) predict {exit} perfectly; their {n:,} member years were left "
-                  "out, as Stata's logit does."
+    notes = tuple(Note("separation",
+        f"{len(levels)} level(s) of {col!r} ({', '.join(map(str, sorted(levels)[:5]))}"
+        f"{', ...' if len(levels) > 5 else ''}) in which no member year exits (or every "
+        f"one does) predict {exit} perfectly; their {n:,} member years were left "
+        "out, as Stata's logit does.")
                   for col, (levels, n) in dropped.items() if levels)
     return frame, notes
 
@@ -215,8 +218,9 @@ def _estimate(data, frame, terms, exit, unit, effects, duration, model, spec,
     index = pd.Index([names[i] for i in keep])
     k, n = X.shape[1], X.shape[0]
     if collinear:
-        notes += ("Dropped as collinear (with other predictors or the fixed effects): "
-                  + ", ".join(collinear) + ".",)
+        notes += (Note("collinear_dropped",
+            "Dropped as collinear (with other predictors or the fixed effects): "
+            + ", ".join(collinear) + "."),)
     label = ("discrete-time logit exit hazard" if model == "logit" else
              f"Cox proportional hazards (time: {duration}"
              + (f", strata: {effects[0]})" if len(effects) == 2 else ")"))

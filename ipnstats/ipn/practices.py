@@ -20,7 +20,9 @@ import pandas as pd
 from ipnstats.core.formula import SpecificationError, missing_column_error, require_columns
 from ipnstats.estimators.panel import panel_regression
 from ipnstats.inference.sandwich import cluster_factor, cluster_sums
+from ipnstats.results.display import TidyDisplay
 from ipnstats.results.inference import TIDY_COLUMNS, WaldTest, coef_table, wald_test
+from ipnstats.results.notes import Note, prefixed
 from ipnstats.results.result import Result
 from ipnstats.results.vcov import Cluster, VcovSpec, parse_vcov
 
@@ -35,7 +37,7 @@ def _fields(result: Result) -> dict:
 
 # --- H1d: practices -----------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class PracticeResult(Result):
     """A within-firm regression of performance on practices, with block tests.
 
@@ -177,12 +179,14 @@ def practice_effects(data: pd.DataFrame, *, outcome: str = "log_revenue",
     if res.collinear:
         raise SpecificationError(f"practices {list(res.collinear)} do not vary within firms "
                                  "and years on member years; they cannot be estimated")
-    notes = (f"Estimated on {res.nobs:,} member years ({member} == 1) with {outcome} and "
-             f"every practice present; {n_left:,} member years with a missing value were "
-             "left out.",) + res.notes
+    notes = (Note("subsample",
+        f"Estimated on {res.nobs:,} member years ({member} == 1) with {outcome} and "
+        f"every practice present; {n_left:,} member years with a missing value were "
+        "left out."),) + res.notes
     if not standardize:
-        notes += ("The block-equality tests compare coefficients in the practices' own units; "
-                  "use standardize=True to compare effects per standard deviation.",)
+        notes += (Note("scale_differs",
+            "The block-equality tests compare coefficients in the practices' own units; "
+            "use standardize=True to compare effects per standard deviation."),)
     return PracticeResult(**_fields(res) | {"notes": notes}, cooperative=coop,
                           competitive=comp, standardized=standardize, scales=scales)
 
@@ -234,8 +238,8 @@ def _scales(sample: pd.DataFrame, practices: tuple[str, ...], standardize: bool)
 
 # --- H1e: heterogeneity -------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Heterogeneity:
+@dataclass(frozen=True, repr=False)
+class Heterogeneity(TidyDisplay):
     """Who gains most from joining: subgroup ATTs and an interaction model.
 
     Attributes
@@ -437,7 +441,8 @@ def _moderators(data, firms, by, unit, time, cohort, young_age, small_size):
     frame = pd.DataFrame(mods, index=units)
     cohorts = _unit_values(data, None, unit, cohort).reindex(units)
     unknown = frame[cohorts > 0].isna().sum()
-    notes += [f"{n:,} joiners have no value of {m!r} and are left out of its estimates."
+    notes += [Note("missing_dropped",
+        f"{n:,} joiners have no value of {m!r} and are left out of its estimates.")
               for m, n in unknown.items() if n]
     return frame.assign(_cohort=cohorts), definitions, tuple(notes)
 
@@ -458,11 +463,11 @@ def _one_subgroup(data, mods, m, v, outcome, unit, time, cohort, control_group, 
                                    time=time, cohort=cohort, control_group=control_group,
                                    vcov=spec, n_boot=0)
     except SpecificationError as exc:
-        return *none, (f"{term}: not estimable ({exc}).",)
+        return *none, (Note("subgroup_not_estimable", f"{term}: not estimable ({exc})."),)
     psi = res.unit_influence("simple")["ATT"]
     psi.index = psi.index.astype(object)
     n_treated = int(res.att_gt.groupby("group")["n_treated"].max().sum())
-    notes = tuple(f"{term}: {n}" for n in res.warnings)
+    notes = tuple(prefixed(n, f"{term}: ") for n in res.warnings)
     return term, float(res.params["ATT"]), psi.reindex(mods.index).fillna(0.0), n_treated, notes
 
 

@@ -53,7 +53,9 @@ from ipnstats.core.seeds import as_generator, recorded_seed
 from ipnstats.estimators.glm import Adjustment, MLEngine, adjustment_ssc, fit_poisson
 from ipnstats.estimators.linear import Absorbed
 from ipnstats.inference.sandwich import cluster_factor, cluster_sums
+from ipnstats.results.display import TidyDisplay
 from ipnstats.results.inference import TIDY_COLUMNS, WaldTest, check_conf_level, one_sided_p
+from ipnstats.results.notes import Note
 from ipnstats.results.result import Result
 from ipnstats.results.vcov import SSC, Cluster, parse_ssc
 
@@ -113,8 +115,8 @@ class MeanCount:
     conclusion: str
 
 
-@dataclass(frozen=True)
-class QuestionPatterns:
+@dataclass(frozen=True, repr=False)
+class QuestionPatterns(TidyDisplay):
     """What ``question_patterns`` found: association of types, and counts.
 
     Attributes
@@ -278,8 +280,9 @@ def _p_value(table: np.ndarray, choice: PValue, n_sim: int, rng) -> tuple[float,
         return float(stats.fisher_exact(table).pvalue), "exact", ()
     low = int((np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum() < 5).sum())
     if choice == "simulated" or (choice == "auto" and low):
-        note = (f"{low} of {table.size} expected counts are below 5: the X² p-value is "
-                f"simulated from {n_sim:,} tables with fixed margins.",)
+        note = (Note("p_value_method",
+            f"{low} of {table.size} expected counts are below 5: the X² p-value is "
+            f"simulated from {n_sim:,} tables with fixed margins."),)
         note = note if choice == "auto" else ()
         return simulated_p_value(table, n_sim, rng), "simulated", note
     df = (table.shape[0] - 1) * (table.shape[1] - 1)
@@ -312,9 +315,10 @@ def _dispersion_note(phi: float) -> tuple[str, ...]:
     if DISPERSION_BAND[0] <= phi <= DISPERSION_BAND[1]:
         return ()
     kind, se = ("under", "too large") if phi < 1 else ("over", "too small")
-    return (f"The counts are {kind}-dispersed (Pearson dispersion {phi:.2f}): Poisson "
-            f"model-based standard errors would be {se}; the cluster-robust sandwich "
-            "standard errors reported do not assume the Poisson variance.",)
+    return (Note("overdispersion",
+        f"The counts are {kind}-dispersed (Pearson dispersion {phi:.2f}): Poisson "
+        f"model-based standard errors would be {se}; the cluster-robust sandwich "
+        "standard errors reported do not assume the Poisson variance."),)
 
 
 def count_model(data: pd.DataFrame, kept: np.ndarray, y: np.ndarray, X: np.ndarray,
@@ -324,8 +328,9 @@ def count_model(data: pd.DataFrame, kept: np.ndarray, y: np.ndarray, X: np.ndarr
     count, sender_type, receiver = labels
     notes: tuple[str, ...] = ()
     if fe and (none := np.bincount(clusters, weights=y)[clusters] == 0).any():
-        notes = (f"{int(none.sum()):,} exchanges of receivers who never ask a question add "
-                 "nothing to the fixed-effects Poisson and were left out of it.",)
+        notes = (Note("no_variation_dropped",
+            f"{int(none.sum()):,} exchanges of receivers who never ask a question add "
+            "nothing to the fixed-effects Poisson and were left out of it."),)
         X, y, kept, clusters = X[~none], y[~none], kept[~none], pd.factorize(clusters[~none])[0]
     fit, mu = fit_poisson(X, y, clusters if fe else None)
     n, g = len(y), int(clusters.max()) + 1
@@ -475,8 +480,9 @@ def _sample(data: pd.DataFrame, labels) -> tuple[pd.DataFrame, np.ndarray, tuple
     frame = data[list(labels)].reset_index(drop=True)
     complete = frame.notna().all(axis=1).to_numpy()
     frame = frame[complete]
-    notes = (f"{int((~complete).sum()):,} of {len(complete):,} exchanges miss one of "
-             f"{', '.join(labels)} and were left out.",) if not complete.all() else ()
+    notes = (Note("missing_dropped",
+        f"{int((~complete).sum()):,} of {len(complete):,} exchanges miss one of "
+        f"{', '.join(labels)} and were left out."),) if not complete.all() else ()
     for col in (question, sender_type):
         values = list(frame[col].unique())
         if len(values) < 2:

@@ -43,6 +43,7 @@ from ipnstats.estimators.linear import LinearEngine, ols
 from ipnstats.estimators.mixed import logistic_gee
 from ipnstats.inference.multiplicity import adjust_pvalues
 from ipnstats.results.inference import check_conf_level, coef_table, one_sided_p
+from ipnstats.results.notes import Note
 from ipnstats.results.result import Result
 from ipnstats.results.vcov import Cluster
 
@@ -78,7 +79,7 @@ class SenderEffectsResult(Result):
         """
         fit = {"main": self, "robustness": self.robustness}.get(model)
         if fit is None:
-            raise ValueError(f"model must be 'main' or 'robustness', got {model!r}")
+            raise SpecificationError(f"model must be 'main' or 'robustness', got {model!r}")
         return trait_comparisons(fit, self.focal, [t for t in self.traits if t != self.focal],
                                  conf_level)
 
@@ -208,8 +209,9 @@ def _crossed(design, outcome, x, receiver, sender) -> Result:
     groups, notes = (receiver, sender), ()
     if repeated < 2:
         groups = (receiver,)
-        notes = (f"Sender random intercepts were left out: only {repeated} sender(s) have "
-                 "more than one exchange.",)
+        notes = (Note("random_effect_dropped",
+            f"Sender random intercepts were left out: only {repeated} sender(s) have "
+            "more than one exchange."),)
     fit = crossed_effects(design, y=outcome, x=x, groups=groups)
     return dataclasses.replace(fit, notes=notes + fit.notes)
 
@@ -231,7 +233,8 @@ def _pooled_ols(design, outcome, x, sender, receiver) -> Result:
         nobs=n, formula=f"{outcome} ~ {' + '.join(x)}", n_clusters=inf.n_clusters,
         fit=fit_statistics(yv, fit.resid, int(fit.keep.sum()), centered=True),
         collinear=fit.collinear, inference_notes=inf.notes, engine=engine,
-        notes=(("Dropped as collinear: " + ", ".join(fit.collinear) + "."),)
+        notes=((Note("collinear_dropped",
+            "Dropped as collinear: " + ", ".join(fit.collinear) + ".")),)
         if fit.collinear else ())
 
 

@@ -26,6 +26,7 @@ from scipy import sparse
 from ipnstats.core.formula import SpecificationError, require_columns
 from ipnstats.core.seeds import as_generator
 from ipnstats.results.inference import WaldTest, one_sided_p
+from ipnstats.results.notes import Note
 from ipnstats.results.result import Result
 from ipnstats.results.vcov import Cluster, parse_vcov
 
@@ -110,12 +111,14 @@ def stage_effects(data: pd.DataFrame, *, outcome: str, unit: str = "firm_id",
     draws = _bootstrap(setup, n_boot, rng)
     keep = np.isfinite(draws).all(axis=1)
     if (~keep).any():
-        notes += (f"{(~keep).sum()} bootstrap draws left a stage empty and were discarded.",)
+        notes += (Note("bootstrap_failures",
+            f"{(~keep).sum()} bootstrap draws left a stage empty and were discarded."),)
     cov = np.cov(draws[keep], rowvar=False)
     index = pd.Index([f"stage::{s}" for s in stages] + ["ATT"])
     g = setup.n_clusters
-    inf_notes = () if g >= 30 else (f"Only {g} clusters: bootstrap standard errors can be "
-                                    "unreliable with fewer than 30 clusters.",)
+    inf_notes = () if g >= 30 else (Note("few_clusters",
+        f"Only {g} clusters: bootstrap standard errors can be "
+        "unreliable with fewer than 30 clusters."),)
     return StageEffects(
         params=pd.Series(point, index=index), cov=pd.DataFrame(cov, index=index, columns=index),
         vcov=spec, df_inference=None, estimator="imputation (Borusyak-Jaravel-Spiess), by stage",
@@ -159,9 +162,10 @@ def _setup(data, outcome, unit, time, cohort, stage, member, stages, cluster):
     notes = ()
     lost = int((treated & ~imputable).sum())
     if lost:
-        notes += (f"{lost:,} member years belong to firms with no year before joining (or to "
-                  "years with no untreated firm): their untreated outcome cannot be imputed "
-                  "and they are left out.",)
+        notes += (Note("no_base_period",
+            f"{lost:,} member years belong to firms with no year before joining (or to "
+            "years with no untreated firm): their untreated outcome cannot be imputed "
+            "and they are left out."),)
     rows = frame[untreated | imputable]
     u, _ = pd.factorize(rows[unit])
     t, _ = pd.factorize(rows[time])

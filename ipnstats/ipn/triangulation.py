@@ -56,6 +56,7 @@ from ipnstats.results.inference import (
     one_sided_p,
     two_sided_p,
 )
+from ipnstats.results.notes import Note
 from ipnstats.results.result import Result
 from ipnstats.results.vcov import Cluster, parse_vcov
 
@@ -275,8 +276,9 @@ def _complete(tasks: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, in
         return frame, 0, ()
     by = ", ".join(f"{c} ({int(k):,})" for c, k in values.isna().sum().items() if k)
     return frame, int(missing.sum()), (
-        f"{int(missing.sum()):,} of {len(values):,} tasks have a missing value (by column: "
-        f"{by}) and were left out.",)
+        Note("missing_dropped",
+            f"{int(missing.sum()):,} of {len(values):,} tasks have a missing value (by column: "
+            f"{by}) and were left out."),)
 
 
 def _drop_single_task_firms(frame: pd.DataFrame, unit: str
@@ -291,8 +293,9 @@ def _drop_single_task_firms(frame: pd.DataFrame, unit: str
     if not n_single:
         return frame, 0, ()
     return frame[~single], n_single, (
-        f"{n_single:,} firms have a single complete task and were left out: alone in its firm, "
-        "a task adds nothing within firm (as reghdfe and pyfixest drop singletons).",)
+        Note("singleton_dropped",
+            f"{n_single:,} firms have a single complete task and were left out: alone in its firm, "
+            "a task adds nothing within firm (as reghdfe and pyfixest drop singletons)."),)
 
 
 def _require_identified(res: Result, terms: dict[str, str], unit: str) -> None:

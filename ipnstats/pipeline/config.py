@@ -34,6 +34,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from ipnstats.core.errors import ConfigError
 from ipnstats.data.sources import is_url
 from ipnstats.pipeline.grammar import ExpressionError, check_formula
 
@@ -84,10 +85,6 @@ SYSTEM_TREES = tuple(map(Path, ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32
                                 "/proc", "/sbin", "/sys", "/usr", "/System", "/private/etc")))
 NEUTRAL_KEYS = ("folder", "codebook", "dir", "hypotheses", "progress", "scheduler")
 MODEL_KEYS = {"name": str, "formula": str, "cluster": str, "estimator": str}
-
-
-class ConfigError(ValueError):
-    """A configuration file that breaks its schema; the message lists every problem."""
 
 
 @dataclass(frozen=True)
@@ -144,7 +141,7 @@ def load_config(path: str | Path, *, out: str | Path | None = None) -> StudyConf
     >>> load_config(folder / "study.toml")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ipnstats.pipeline.config.ConfigError: 1 problem(s) in the configuration:
+    ipnstats.core.errors.ConfigError: 1 problem(s) in the configuration:
     - .../study.toml: [run] seed = -1 must be from 0 to 9,223,372,036,854,775,807
     """
     path = Path(path)

@@ -34,6 +34,8 @@ import keyword
 import re
 from dataclasses import dataclass
 
+from ipnstats.core.errors import ConfigError
+
 MAX_LENGTH = 2000  # characters in one formula
 MAX_DEPTH = 20  # nested parentheses and function calls
 MAX_TERMS = 200  # terms a side of a formula may expand to
@@ -46,7 +48,7 @@ _TOKEN = re.compile(r"\s*(?:(?P<number>\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)|"
                     r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>\*\*|[~+\-*:/(),]))")
 
 
-class ExpressionError(ValueError):
+class ExpressionError(ConfigError):
     """A configuration expression that the restricted grammar refuses."""
 
 

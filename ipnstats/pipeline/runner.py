@@ -14,6 +14,7 @@ import json
 from importlib import metadata
 from pathlib import Path
 
+from ipnstats.core.errors import ConfigError
 from ipnstats.data import load_study
 from ipnstats.data.sources import input_fingerprints, is_url
 from ipnstats.pipeline.config import StudyConfig
@@ -168,7 +169,7 @@ def load_results(cfg: StudyConfig) -> dict[str, dict]:
             continue
         out[st.name] = json.loads(path.read_text(encoding="utf-8"))
     if missing:
-        raise ValueError(f"no results for stage(s) {', '.join(missing)} under "
+        raise ConfigError(f"no results for stage(s) {', '.join(missing)} under "
                          f"{cfg.out / 'results'}: run `ipnstats run {cfg.path}` first")
     return out
 

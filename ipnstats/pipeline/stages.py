@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ipnstats.core.errors import ConfigError
 from ipnstats.data import Study
 from ipnstats.ipn.claims import Claim, Unavailable, adjudicate, adjudicate_checks
 from ipnstats.pipeline.config import StudyConfig
@@ -198,7 +199,7 @@ def stage(name: str) -> Stage:
     for s in STAGES:
         if s.name == name:
             return s
-    raise ValueError(f"unknown stage {name!r}; the stages are "
+    raise ConfigError(f"unknown stage {name!r}; the stages are "
                      f"{', '.join(s.name for s in STAGES)}")
 
 

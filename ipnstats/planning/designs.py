@@ -31,6 +31,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ipnstats.core.errors import SpecificationError
+
 
 class Replicate(NamedTuple):
     """One simulated data set's test: estimate, SE, two-sided p and fit notes."""
@@ -102,7 +104,7 @@ def term_replicate(result, term: str) -> Replicate:
 
 def _check(ok: bool, name: str, value: object, rule: str) -> None:
     if not ok:
-        raise ValueError(f"{name} must be {rule}; got {value!r}")
+        raise SpecificationError(f"{name} must be {rule}; got {value!r}")
 
 
 __all__ = ["Replicate", "TwoGroupDesign", "describe_design", "term_replicate"]

@@ -31,8 +31,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ipnstats.core.errors import SpecificationError
 from ipnstats.core.parallel import Backend, dask_client, dask_workers, run_tasks, spawn_seeds
 from ipnstats.core.seeds import as_generator, seed_problem
+from ipnstats.results.display import TidyDisplay
+from ipnstats.results.notes import Note
 
 Alternative = Literal["two-sided", "greater", "less"]
 ALTERNATIVES = ("two-sided", "greater", "less")
@@ -42,8 +45,8 @@ TIDY_COLUMNS = ("effect_size", "power", "conf_low", "conf_high", "n_reject", "re
                 "not_converged", "mean_estimate", "sd_estimate", "mean_std_error")
 
 
-@dataclass(frozen=True)
-class PowerResult:
+@dataclass(frozen=True, repr=False)
+class PowerResult(TidyDisplay):
     """Power of a design's test at each effect size, with Monte-Carlo intervals.
 
     ``tidy()``: one row per effect size. ``glance()``: one row with the design, the
@@ -249,11 +252,13 @@ def _notes(draws: pd.DataFrame) -> tuple[str, ...]:
     failed = draws[draws["error"] != ""]
     if len(failed):
         first = failed["error"].iloc[0]
-        notes.append(f"{len(failed):,} of {len(draws):,} simulated data sets could not be "
-                     f"fitted and are left out of the power (first: {first}).")
+        notes.append(Note("bootstrap_failures",
+            f"{len(failed):,} of {len(draws):,} simulated data sets could not be "
+            f"fitted and are left out of the power (first: {first})."))
     bad = int((~draws["converged"] & (draws["error"] == "")).sum())
     if bad:
-        notes.append(f"{bad:,} fits did not converge; they are counted as they came out.")
+        notes.append(Note("not_converged",
+            f"{bad:,} fits did not converge; they are counted as they came out."))
     return tuple(notes)
 
 
@@ -273,8 +278,8 @@ def _n_workers(backend: str, n_jobs: int, scheduler: object) -> int:
 def _check(design, effect_sizes, reps, alpha, alternative, target, conf_level, seed):
     for method in ("simulate", "test", "describe"):
         if not callable(getattr(design, method, None)):
-            raise ValueError(f"design must be a design from ipnstats.power (it has no "
-                             f"{method}()); got {type(design).__name__}")
+            raise SpecificationError(f"design must be a design from ipnstats.power (it has no "
+                                     f"{method}()); got {type(design).__name__}")
     effects = np.atleast_1d(np.asarray(effect_sizes, float))
     problems = []
     if effects.size == 0 or not np.isfinite(effects).all():
@@ -291,7 +296,7 @@ def _check(design, effect_sizes, reps, alpha, alternative, target, conf_level, s
     if (problem := seed_problem(seed, generator=False)) is not None:
         problems.append(problem)
     if problems:
-        raise ValueError("; ".join(problems))
+        raise SpecificationError("; ".join(problems))
     return effects
 
 

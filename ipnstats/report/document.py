@@ -24,6 +24,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
 
+from ipnstats.core.errors import ConfigError, SpecificationError
 from ipnstats.tables.model import Table
 
 FigureKind = Literal["svg", "png"]
@@ -110,7 +111,7 @@ class Report:
     def add_heading(self, text: str, level: int = 1) -> Report:
         """A new report with a numbered section heading (level 1 to 4) added."""
         if level not in (1, 2, 3, 4):
-            raise ValueError(f"heading level must be 1, 2, 3 or 4, got {level!r}")
+            raise SpecificationError(f"heading level must be 1, 2, 3 or 4, got {level!r}")
         return self._add(Heading(str(text), level))
 
     def add_text(self, text: str) -> Report:
@@ -136,7 +137,7 @@ class Report:
             path = Path(figure)
             kind = path.suffix.lower().lstrip(".")
             if kind not in ("svg", "png"):
-                raise ValueError(f"figure file {path} must be .svg or .png")
+                raise SpecificationError(f"figure file {path} must be .svg or .png")
             return self._add(FigureBlock(path.read_bytes(), kind, str(caption)))
         from ipnstats.figures import figure_bytes
 
@@ -233,7 +234,7 @@ def _source_date() -> dt.date | None:
     if not value:
         return None
     if not value.isdigit():
-        raise ValueError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970, got {value!r}")
+        raise ConfigError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970, got {value!r}")
     return dt.datetime.fromtimestamp(int(value), dt.UTC).date()
 
 

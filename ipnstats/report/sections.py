@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ipnstats.core.errors import ConfigError
 from ipnstats.report.data_section import render_data
 from ipnstats.report.document import Report
 from ipnstats.report.h1_section import render_h1
@@ -36,7 +37,7 @@ def render_section(report: Report, doc: dict) -> Report:
     try:
         render = RENDERERS[doc["stage"]]
     except KeyError:
-        raise ValueError(f"no renderer for stage {doc.get('stage')!r}") from None
+        raise ConfigError(f"no renderer for stage {doc.get('stage')!r}") from None
     return render(report, doc)
 
 

@@ -12,13 +12,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ipnstats.core.errors import SpecificationError
+
 TIDY_COLUMNS = ("term", "estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high")
 
 
 def check_conf_level(conf_level: float) -> float:
     """A confidence level strictly between 0 and 1."""
     if not 0 < conf_level < 1:
-        raise ValueError(f"conf_level must lie strictly between 0 and 1, got {conf_level!r}")
+        raise SpecificationError(
+            f"conf_level must lie strictly between 0 and 1, got {conf_level!r}")
     return float(conf_level)
 
 
@@ -45,7 +48,7 @@ def one_sided_p(statistic: np.ndarray | float, df: float | None,
     0.05
     """
     if alternative not in ("greater", "less"):
-        raise ValueError(f"alternative must be 'greater' or 'less', got {alternative!r}")
+        raise SpecificationError(f"alternative must be 'greater' or 'less', got {alternative!r}")
     law = stats.norm if df is None else stats.t(df)
     return law.sf(statistic) if alternative == "greater" else law.cdf(statistic)
 

@@ -17,12 +17,17 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
+from ipnstats.core.errors import SpecificationError
 from ipnstats.results.inference import WaldTest, coef_table, wald_test
+from ipnstats.results.notes import HasNotes
 from ipnstats.results.vcov import SSC, VcovSpec, describe_vcov, parse_ssc, parse_vcov
 
 GLANCE_COLUMNS = ("estimator", "outcome", "fixed_effects", "vcov", "nobs", "n_units",
                   "n_clusters", "df_resid", "r2", "r2_adj", "r2_within", "loglik", "aic",
                   "bic", "sigma", "seed", "n_boot")
+#: The glance fields a notebook shows on the result's glance line.
+_GLANCE_SHOWN = ("nobs", "n_units", "n_clusters", "vcov", "r2", "r2_within", "loglik", "seed",
+                 "n_boot")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +55,7 @@ def _frozen(mapping: Mapping | None) -> Mapping:
 
 
 @dataclass(frozen=True)
-class Result:
+class Result(HasNotes):
     """Estimates of one model with their inference and fit statistics.
 
     Attributes
@@ -84,7 +89,9 @@ class Result:
         Observations alone in a fixed-effect group.
     notes
         Warnings about the fit (dropped rows, collinearity, singletons, convergence),
-        printed by ``summary()`` and the reports.
+        printed by ``summary()`` and the reports: :class:`~ipnstats.results.notes.Note`
+        strings with a stable ``.code``; ``has_note(code)`` and ``note_codes`` ask for
+        them (test codes, never texts).
     inference_notes
         Warnings about the current vcov choice (few clusters, a repaired
         covariance); replaced by ``with_vcov``.
@@ -152,13 +159,13 @@ class Result:
         """
         spec = parse_vcov(vcov)
         if self.engine is None:
-            raise ValueError(f"{self.estimator} results cannot re-choose their vcov; refit "
+            raise SpecificationError(f"{self.estimator} results cannot re-choose their vcov; refit "
                              "the model with vcov=...")
         engine = self.engine
         if (ssc := parse_ssc(ssc)) is not None:
             if not hasattr(engine, "with_ssc"):
-                raise ValueError(f"{self.estimator} results have no small-sample corrections "
-                                 "to re-choose; call with_vcov without ssc=")
+                raise SpecificationError(f"{self.estimator} results have no small-sample "
+                                         "corrections to re-choose; call with_vcov without ssc=")
             engine = engine.with_ssc(ssc)
         inf = engine.compute(spec)
         cov = pd.DataFrame(inf.cov, index=self.params.index, columns=self.params.index)
@@ -177,7 +184,7 @@ class Result:
             wanted = names if terms is None else list(terms)
             unknown = [t for t in wanted if t not in names]
             if unknown:
-                raise ValueError(f"unknown terms {unknown}; the model has {names}")
+                raise SpecificationError(f"unknown terms {unknown}; the model has {names}")
             R = np.eye(len(names))[[names.index(t) for t in wanted]]
             label = " = ".join(wanted) + " = 0"
         else:
@@ -198,8 +205,18 @@ class Result:
         return self.notes + self.inference_notes
 
     def __repr__(self) -> str:
+        notes = len(self.warnings)
         return (f"<{type(self).__name__} {self.estimator}: {self.outcome}, "
-                f"{len(self.params)} terms, nobs={self.nobs}, vcov={describe_vcov(self.vcov)}>")
+                f"{len(self.params)} terms, nobs={self.nobs}, vcov={describe_vcov(self.vcov)}"
+                + (f", {notes} note(s)>" if notes else ">"))
+
+    def _repr_html_(self) -> str:
+        """A notebook's display: the model, one glance line, ``tidy()``, the notes."""
+        from ipnstats.results.display import glance_line, html_block
+
+        title = f"{type(self).__name__} {self.estimator}: {self.outcome}"
+        line = glance_line(self.glance(), _GLANCE_SHOWN)
+        return html_block(title, line, self.tidy(), self.warnings)
 
     def __str__(self) -> str:
         return self.summary()

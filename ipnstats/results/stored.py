@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ipnstats.results.notes import NOTE_CODES, HasNotes, Note, note_codes
+
 
 def _plain(value: Any) -> Any:
     if isinstance(value, np.generic):
@@ -59,7 +61,7 @@ def frame_from_json(stored: dict) -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
-class StoredModel:
+class StoredModel(HasNotes):
     """What a table shows of one fitted model, readable back from JSON.
 
     ``tidy()`` and ``glance()`` return the frames the fitted result returned (at its
@@ -105,7 +107,8 @@ class StoredModel:
     def to_json(self) -> dict:
         return {"model": self.model, "outcome": self.outcome,
                 "fixed_effects": list(self.fixed_effects), "vcov": self.vcov,
-                "cluster": list(self.cluster), "notes": list(self.notes),
+                "cluster": list(self.cluster), "notes": [str(n) for n in self.notes],
+                "note_codes": list(note_codes(self.notes)),
                 "statistics": {k: _plain(v) for k, v in self.statistics.items()},
                 "tidy": frame_to_json(self.coefficients)}
 
@@ -114,11 +117,22 @@ class StoredModel:
         return cls(frame_from_json(stored["tidy"]), stored.get("statistics", {}),
                    stored.get("outcome", ""), tuple(stored.get("fixed_effects", ())),
                    stored.get("vcov", ""), tuple(stored.get("cluster", ())),
-                   tuple(stored.get("notes", ())), stored.get("model", ""))
+                   _notes(stored), stored.get("model", ""))
 
     def __repr__(self) -> str:
         return (f"StoredModel({self.model or 'model'} of {self.outcome or '?'}, "
                 f"{len(self.coefficients)} terms)")
+
+
+def _notes(stored: dict) -> tuple[str, ...]:
+    """The stored notes, as :class:`Note` with their codes when the JSON has them (plain
+    text from files written before notes had codes)."""
+    texts = tuple(stored.get("notes", ()))
+    codes = stored.get("note_codes")
+    if codes is None or len(codes) != len(texts):
+        return texts
+    return tuple(Note(c, t) if c in NOTE_CODES and c != "other" else t
+                 for c, t in zip(codes, texts, strict=True))
 
 
 __all__ = ["StoredModel", "frame_from_json", "frame_to_json"]

@@ -56,6 +56,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ipnstats.core.errors import SpecificationError
+
 HC = Literal["iid", "hc0", "hc1", "hc2", "hc3"]
 _HC_NAMES = ("iid", "hc0", "hc1", "hc2", "hc3")
 
@@ -91,9 +93,9 @@ class Cluster:
         if len(columns) == 1 and isinstance(columns[0], list | tuple):
             columns = tuple(columns[0])
         if not 1 <= len(columns) <= 2 or not all(isinstance(c, str) for c in columns):
-            raise ValueError(f"Cluster takes one or two column names, got {columns!r}")
+            raise SpecificationError(f"Cluster takes one or two column names, got {columns!r}")
         if df not in ("min", "each"):
-            raise ValueError(f"Cluster df must be 'min' or 'each', got {df!r}")
+            raise SpecificationError(f"Cluster df must be 'min' or 'each', got {df!r}")
         object.__setattr__(self, "columns", tuple(columns))
         object.__setattr__(self, "df", df)
         object.__setattr__(self, "adjust", bool(adjust))
@@ -146,13 +148,13 @@ class SSC:
     def __post_init__(self) -> None:
         for name in ("adj", "cluster_adj"):
             if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"SSC {name} must be True or False, got "
+                raise SpecificationError(f"SSC {name} must be True or False, got "
                                  f"{getattr(self, name)!r}")
         if self.fixef_k not in ("nested", "full", "none"):
-            raise ValueError("SSC fixef_k must be 'nested', 'full' or 'none', got "
+            raise SpecificationError("SSC fixef_k must be 'nested', 'full' or 'none', got "
                              f"{self.fixef_k!r}")
         if self.cluster_df not in ("min", "conventional"):
-            raise ValueError("SSC cluster_df must be 'min' or 'conventional', got "
+            raise SpecificationError("SSC cluster_df must be 'min' or 'conventional', got "
                              f"{self.cluster_df!r}")
 
     def describe(self) -> str:
@@ -170,16 +172,16 @@ def parse_ssc(ssc: object, default: SSC | None = None) -> SSC | None:
     if ssc is None:
         return default
     if not isinstance(ssc, SSC):
-        raise ValueError(f"ssc must be ipnstats.SSC(...) or None, got {ssc!r}")
+        raise SpecificationError(f"ssc must be ipnstats.SSC(...) or None, got {ssc!r}")
     return ssc
 
 
 def check_cluster_ssc(spec: Cluster, ssc: SSC) -> None:
     """``Cluster(df="each")`` is a two-way convention of its own (see the notes)."""
     if spec.df == "each" and len(spec.columns) == 2 and ssc.cluster_df == "conventional":
-        raise ValueError("Cluster(..., df='each') and SSC(cluster_df='conventional') are two "
-                         "different two-way conventions: choose one (drop df='each' to get "
-                         "fixest's conventional one)")
+        raise SpecificationError(
+            "Cluster(..., df='each') and SSC(cluster_df='conventional') are two different "
+            "two-way conventions: choose one (drop df='each' to get fixest's conventional one)")
 
 
 VcovSpec = str | Cluster
@@ -191,7 +193,7 @@ def parse_vcov(spec: object) -> VcovSpec:
         return spec
     if isinstance(spec, str) and spec.lower() in _HC_NAMES:
         return spec.lower()
-    raise ValueError(
+    raise SpecificationError(
         f"vcov must be one of {', '.join(map(repr, _HC_NAMES))} or ipnstats.Cluster(...), "
         f"got {spec!r}"
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ipnstats.core.errors import SpecificationError
 from ipnstats.core.seeds import recorded_seed
 
 INDUSTRIES = ("construction", "manufacturing", "retail", "hospitality",
@@ -102,15 +103,17 @@ class _Effects:
 
 def _config(n_firms, n_groups, first_year, last_year, seed) -> _Config:
     if not isinstance(n_firms, int) or not 20 <= n_firms <= 99_999:
-        raise ValueError(f"n_firms must be a whole number in 20..99999, got {n_firms!r}")
+        raise SpecificationError(f"n_firms must be a whole number in 20..99999, got {n_firms!r}")
     if not isinstance(n_groups, int) or not 1 <= n_groups <= 999:
-        raise ValueError(f"n_groups must be a whole number in 1..999, got {n_groups!r}")
+        raise SpecificationError(f"n_groups must be a whole number in 1..999, got {n_groups!r}")
     if not isinstance(first_year, int) or not isinstance(last_year, int) \
             or last_year - first_year < 4 or first_year < 1900:
-        raise ValueError(f"need whole years with last_year >= first_year + 4 (and first_year "
-                         f">= 1900); got first_year={first_year!r}, last_year={last_year!r}")
+        raise SpecificationError(
+            f"need whole years with last_year >= first_year + 4 (and first_year "
+            f">= 1900); got first_year={first_year!r}, last_year={last_year!r}")
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer | np.random.Generator):
-        raise ValueError(f"seed must be an int or a numpy Generator, got {type(seed).__name__}")
+        raise SpecificationError(
+            f"seed must be an int or a numpy Generator, got {type(seed).__name__}")
     recorded = recorded_seed(seed)
     recorded = "numpy Generator (state not recorded)" if recorded is None else recorded
     return _Config(n_firms, n_groups, first_year, last_year, recorded)

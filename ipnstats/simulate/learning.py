@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ipnstats.core.errors import SpecificationError
 from ipnstats.core.seeds import as_generator
 from ipnstats.simulate.common import _Effects, _within_rank
 from ipnstats.simulate.exchanges import task_log_outcome
@@ -72,11 +73,12 @@ def learning_tasks(*, n_firms: int = 200, tasks_per_firm: tuple[int, int] = (3, 
     """
     lo, hi = tasks_per_firm
     if not 1 <= lo <= hi or n_firms < 1:
-        raise ValueError(f"need n_firms >= 1 and 1 <= tasks_per_firm[0] <= tasks_per_firm[1],"
-                         f" got n_firms={n_firms!r}, tasks_per_firm={tasks_per_firm!r}")
+        raise SpecificationError(
+            f"need n_firms >= 1 and 1 <= tasks_per_firm[0] <= tasks_per_firm[1],"
+            f" got n_firms={n_firms!r}, tasks_per_firm={tasks_per_firm!r}")
     if not 0 <= share_exposed_firms <= 1 or exposure_rate < 0:
-        raise ValueError(f"need 0 <= share_exposed_firms <= 1 and exposure_rate >= 0, got "
-                         f"{share_exposed_firms!r} and {exposure_rate!r}")
+        raise SpecificationError(f"need 0 <= share_exposed_firms <= 1 and exposure_rate >= 0, got "
+                                 f"{share_exposed_firms!r} and {exposure_rate!r}")
     eff = effects or _Effects()
     rng = as_generator(seed)
     k = rng.integers(lo, hi + 1, n_firms)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ipnstats.core.errors import SpecificationError
 from ipnstats.core.seeds import as_generator
 
 
@@ -85,7 +86,7 @@ def _ipn_groups(rng, n, cohorts, shares, n_groups, group_size):
     """Cohorts and groups of an IPN design: joiners fill the groups, the rest never join."""
     joiners = n_groups * group_size
     if joiners > n:
-        raise ValueError(f"n_groups * group_size = {joiners} joiners exceed n_firms = {n}")
+        raise SpecificationError(f"n_groups * group_size = {joiners} joiners exceed n_firms = {n}")
     cohorts = np.asarray(cohorts)
     p = np.full(cohorts.size, 1.0) if shares is None else np.asarray(shares, float)
     p = np.where(cohorts > 0, p, 0.0)

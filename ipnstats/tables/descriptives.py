@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ipnstats.core.errors import SpecificationError
 from ipnstats.results.inference import two_sided_p
 from ipnstats.tables.base import Renderable
 from ipnstats.tables.format import check_stars, fmt_count, fmt_number, star_for, star_legend
@@ -149,8 +150,8 @@ def _check_columns(frame: pd.DataFrame, variables: list[str], unit: str) -> None
     require_columns(frame, (unit, *variables), "column")
     for v in variables:
         if not (pd.api.types.is_numeric_dtype(frame[v]) or pd.api.types.is_bool_dtype(frame[v])):
-            raise ValueError(f"column {v!r} is not numeric (dtype {frame[v].dtype}); "
-                             "descriptives need numeric columns")
+            raise SpecificationError(f"column {v!r} is not numeric (dtype {frame[v].dtype}); "
+                                     "descriptives need numeric columns")
 
 
 def _pair_units(present: np.ndarray, units: np.ndarray, names: list[str]) -> pd.DataFrame:

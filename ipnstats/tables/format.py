@@ -9,6 +9,8 @@ import math
 import re
 from collections.abc import Mapping
 
+from ipnstats.core.errors import SpecificationError
+
 #: Labels of the identifier columns of ipnstats' frames, used unless the user's differ.
 ID_LABELS: Mapping[str, str] = {"firm_id": "Firm", "year": "Year", "group_id": "Peer group",
                                 "sender_id": "Sender", "receiver_id": "Receiver",
@@ -55,7 +57,7 @@ def check_stars(stars: bool | Mapping[str, float]) -> dict[str, float]:
         return {}
     out = dict(stars)
     if not all(isinstance(k, str) and 0 < float(v) < 1 for k, v in out.items()):
-        raise ValueError(f"stars must map symbols to thresholds in (0, 1), got {stars!r}")
+        raise SpecificationError(f"stars must map symbols to thresholds in (0, 1), got {stars!r}")
     return out
 
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ipnstats.core.errors import SpecificationError
+
 Emphasis = Literal["", "italic", "bold"]
 
 
@@ -108,14 +110,14 @@ class Table:
     def __post_init__(self) -> None:
         n = self.n_columns
         if n == 0:
-            raise ValueError("a table needs at least one column")
+            raise SpecificationError("a table needs at least one column")
         for i, hrow in enumerate(self.header):
             width = sum(c.span for c in hrow)
             if width != n:
-                raise ValueError(f"header row {i} spans {width} columns, expected {n}")
+                raise SpecificationError(f"header row {i} spans {width} columns, expected {n}")
         for i, row in enumerate(self.rows):
             width = sum(c.span for c in row.cells)
             if row.heading and len(row.cells) != 1:
-                raise ValueError(f"heading row {i} must hold exactly one cell")
+                raise SpecificationError(f"heading row {i} must hold exactly one cell")
             if not row.heading and width != n:
-                raise ValueError(f"row {i} spans {width} columns, expected {n}")
+                raise SpecificationError(f"row {i} spans {width} columns, expected {n}")

@@ -14,6 +14,7 @@ from typing import Literal
 
 import pandas as pd
 
+from ipnstats.core.errors import SpecificationError
 from ipnstats.results.inference import TIDY_COLUMNS
 from ipnstats.tables.adapters import ModelSummary, summarize
 from ipnstats.tables.base import Renderable
@@ -250,13 +251,13 @@ def regression_table(results: object, *, labels: Mapping[str, str] | object | No
     summaries = tuple(summarize(m, conf_level) for m in named.values())
     label_map = _labels(labels)
     if show not in ("std_error", "conf_int", "statistic", "p_value"):
-        raise ValueError(f"show must be 'std_error', 'conf_int', 'statistic' or 'p_value', "
-                         f"got {show!r}")
+        raise SpecificationError(f"show must be 'std_error', 'conf_int', 'statistic' or 'p_value', "
+                                 f"got {show!r}")
     extra = tuple((k, tuple(v)) for k, v in (extra_rows or {}).items())
     for name, values in extra:
         if len(values) != len(summaries):
-            raise ValueError(f"extra row {name!r} has {len(values)} values for "
-                             f"{len(summaries)} models")
+            raise SpecificationError(f"extra row {name!r} has {len(values)} values for "
+                                     f"{len(summaries)} models")
     return RegressionTable(
         summaries, tuple(named), _terms(summaries, keep, drop, order), label_map,
         tuple(stats), show, check_stars(stars), digits, conf_level, title, tuple(notes),
@@ -269,7 +270,7 @@ def _named(results: object, names: Sequence[str] | None) -> dict[str, object]:
     models = list(results) if isinstance(results, list | tuple) else [results]
     names = list(names) if names is not None else [f"({i})" for i in range(1, len(models) + 1)]
     if len(names) != len(models):
-        raise ValueError(f"{len(names)} model names for {len(models)} models")
+        raise SpecificationError(f"{len(names)} model names for {len(models)} models")
     return dict(zip(names, models, strict=True))
 
 

@@ -13,6 +13,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ipnstats.core.errors import SpecificationError
 from ipnstats.core.parallel import single_threaded_blas
 from ipnstats.estimators.did.att_gt import GroupTime
 
@@ -102,7 +103,8 @@ def aggregate(gt: GroupTime, cohorts: np.ndarray, kind: Kind) -> Aggregate:
     ci = CohortIndex.of(cohorts)
     how = {"simple": _simple, "event": _event, "group": _group, "calendar": _calendar}
     if kind not in how:
-        raise ValueError(f"kind must be 'simple', 'group', 'event' or 'calendar', got {kind!r}")
+        raise SpecificationError(
+            f"kind must be 'simple', 'group', 'event' or 'calendar', got {kind!r}")
     with single_threaded_blas():  # products of the tall influence matrix
         return how[kind](gt, cells, ci)
 

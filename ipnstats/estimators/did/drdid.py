@@ -52,6 +52,8 @@ from typing import Literal
 import numpy as np
 from scipy.special import expit
 
+from ipnstats.core.errors import EstimationError, SpecificationError
+
 EstMethod = Literal["dr", "ipw", "reg"]
 CellEstimator = Callable[..., tuple[float, np.ndarray]]
 
@@ -59,7 +61,7 @@ _EPS = np.finfo(float).eps  # R's .Machine$double.eps, DRDID's rcond threshold
 _PS_CAP = 1 - 1e-6  # DRDID: ps.fit <- pmin(ps.fit, 1 - 1e-6)
 
 
-class CellEstimationError(ValueError):
+class CellEstimationError(EstimationError):
     """A 2x2 cell whose ATT cannot be estimated; the message names the problem."""
 
 
@@ -213,11 +215,12 @@ def _prepare(dy, d, X) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     X = X[:, None] if X.ndim == 1 else X
     n = dy.shape[0]
     if dy.ndim != 1 or d.shape != (n,) or X.ndim != 2 or X.shape[0] != n:
-        raise ValueError(f"dy {dy.shape}, d {d.shape} and X {X.shape} must be one row per unit")
+        raise SpecificationError(
+            f"dy {dy.shape}, d {d.shape} and X {X.shape} must be one row per unit")
     if not np.isin(d, (0, 1)).all():
-        raise ValueError("d must be 1 (treated cohort) or 0 (comparison units)")
+        raise SpecificationError("d must be 1 (treated cohort) or 0 (comparison units)")
     if not np.all(X == X[:1], axis=0).any():
-        raise ValueError("X must include an intercept (a constant column)")
+        raise SpecificationError("X must include an intercept (a constant column)")
     if not (np.isfinite(dy).all() and np.isfinite(X).all()):
         raise CellEstimationError("missing or non-finite outcome changes or covariates in "
                                   "the cell; drop those units before estimating")

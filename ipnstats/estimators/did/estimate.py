@@ -17,6 +17,7 @@ from ipnstats.estimators.did.att_gt import ControlGroup, WidePanel, group_time_e
 from ipnstats.estimators.did.bootstrap import multiplier_bootstrap
 from ipnstats.estimators.did.result import CSState, DiDResult
 from ipnstats.estimators.linear import FEW_CLUSTERS
+from ipnstats.results.notes import Note
 from ipnstats.results.result import Result
 from ipnstats.results.vcov import Cluster, parse_vcov
 
@@ -157,9 +158,10 @@ def _pretrend_notes(result: DiDResult) -> tuple[str, ...]:
     if test.p_value >= PRETREND_ALPHA:
         return ()
     p = "p < 0.001" if test.p_value < 0.001 else f"p = {test.p_value:.3f}"
-    return (f"Pre-trend test rejects ({test.hypothesis}: chi2({test.df_num}) = "
-            f"{test.statistic:.2f}, {p}): parallel trends are in doubt, and the ATT may be "
-            "biased.",)
+    return (Note("pretrend_rejected",
+        f"Pre-trend test rejects ({test.hypothesis}: chi2({test.df_num}) = "
+        f"{test.statistic:.2f}, {p}): parallel trends are in doubt, and the ATT may be "
+        "biased."),)
 
 
 def _clusters(data, panel: WidePanel, unit: str, spec) -> tuple[np.ndarray | None, tuple]:
@@ -174,8 +176,9 @@ def _clusters(data, panel: WidePanel, unit: str, spec) -> tuple[np.ndarray | Non
     require_columns(data, (col,), "cluster column")
     codes = _unit_clusters(data, unit, col, panel.units)
     g = int(codes.max()) + 1
-    notes = ((f"Only {g} clusters in {col!r}: cluster-robust standard errors can be too "
-              f"small with fewer than {FEW_CLUSTERS} clusters.",) if g < FEW_CLUSTERS else ())
+    notes = ((Note("few_clusters",
+        f"Only {g} clusters in {col!r}: cluster-robust standard errors can be too "
+        f"small with fewer than {FEW_CLUSTERS} clusters."),) if g < FEW_CLUSTERS else ())
     return codes, notes
 
 
@@ -203,32 +206,39 @@ def _unit_clusters(data: pd.DataFrame, unit: str, col: str, units: np.ndarray) -
 def _panel_notes(panel: WidePanel, gt) -> tuple[str, ...]:
     notes = []
     if panel.n_incomplete:
-        notes.append(f"The panel is unbalanced ({panel.n_incomplete:,} units miss some periods): "
-                     "each ATT(g,t) uses the units observed in t and in its base period.")
+        notes.append(Note("unbalanced_panel",
+            f"The panel is unbalanced ({panel.n_incomplete:,} units miss some periods): "
+            "each ATT(g,t) uses the units observed in t and in its base period."))
     if panel.n_always_treated:
-        notes.append(f"{panel.n_always_treated:,} units treated in or before the first period "
-                     "(always treated) were left out: they have no pre-period.")
+        notes.append(Note("always_treated_dropped",
+            f"{panel.n_always_treated:,} units treated in or before the first period "
+            "(always treated) were left out: they have no pre-period."))
     if panel.n_no_base:
-        notes.append(f"{panel.n_no_base:,} treated units have no outcome in the period before "
-                     "treatment and were left out: they have no base period to compare with.")
+        notes.append(Note("no_base_period",
+            f"{panel.n_no_base:,} treated units have no outcome in the period before "
+            "treatment and were left out: they have no base period to compare with."))
     if panel.n_late_cohort:
-        notes.append(f"{panel.n_late_cohort:,} units first treated after the last period count "
-                     "as never treated.")
+        notes.append(Note("late_cohort",
+            f"{panel.n_late_cohort:,} units first treated after the last period count "
+            "as never treated."))
     small = gt.cells[(gt.cells["n_treated"] > 0) & (gt.cells["n_treated"] < SMALL_COHORT)]
     if len(small):
         groups = ", ".join(str(int(g)) for g in small["group"].unique())
-        notes.append(f"Cohorts with fewer than {SMALL_COHORT} units in some cells ({groups}): "
-                     "their ATT(g,t) and its analytic standard error are imprecise.")
+        notes.append(Note("small_cohorts",
+            f"Cohorts with fewer than {SMALL_COHORT} units in some cells ({groups}): "
+            "their ATT(g,t) and its analytic standard error are imprecise."))
     failed = gt.cells[gt.cells["problem"] != ""]
     for _, cell in failed.iterrows():
-        notes.append(f"ATT({int(cell['group'])}, {int(cell['time'])}) could not be estimated "
-                     f"and is left out: {cell['problem']}")
+        notes.append(Note("cell_not_estimated",
+            f"ATT({int(cell['group'])}, {int(cell['time'])}) could not be estimated "
+            f"and is left out: {cell['problem']}"))
     empty = gt.cells[gt.cells["att"].isna() & (gt.cells["problem"] == "")]
     if len(empty):
         cells = ", ".join(f"({int(g)}, {int(t)})" for g, t in zip(empty["group"], empty["time"],
                                                                  strict=True))
-        notes.append(f"No control units for ATT(g,t) at {cells}; those cells are not "
-                     "identified and are left out of the aggregations.")
+        notes.append(Note("no_controls",
+            f"No control units for ATT(g,t) at {cells}; those cells are not "
+            "identified and are left out of the aggregations."))
     return tuple(notes)
 
 
@@ -238,7 +248,8 @@ def _sunab(data, outcome, unit, time, cohort, control_group, spec):
     res = sun_abraham(data, outcome=outcome, unit=unit, time=time, cohort=cohort, vcov=spec)
     if control_group == "not_yet_treated":
         res = replace(res, notes=res.notes + (
-            "Sun-Abraham compares with never-treated units (not with not-yet-treated ones).",))
+            Note("never_treated_only",
+                "Sun-Abraham compares with never-treated units (not with not-yet-treated ones)."),))
     return res
 
 
@@ -279,9 +290,10 @@ def _twfe(data, outcome, unit, time, cohort, spec):
     cohorts = np.unique(data.loc[data[cohort] > 0, cohort])
     notes = result.notes
     if cohorts.size > 1:
-        notes += (f"Adoption is staggered ({cohorts.size} cohorts): the two-way fixed-effects "
-                  "estimate mixes comparisons with already-treated units and can differ from "
-                  "the group-time ATT (Goodman-Bacon 2021); compare with estimator='cs'.",)
+        notes += (Note("staggered_twfe",
+            f"Adoption is staggered ({cohorts.size} cohorts): the two-way fixed-effects "
+            "estimate mixes comparisons with already-treated units and can differ from "
+            "the group-time ATT (Goodman-Bacon 2021); compare with estimator='cs'."),)
     params = result.params.rename({"_treated": "ATT"})
     cov = result.cov.rename(index={"_treated": "ATT"}, columns={"_treated": "ATT"})
     fields = {f.name: getattr(result, f.name) for f in dataclasses.fields(Result)}

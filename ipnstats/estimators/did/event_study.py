@@ -30,6 +30,7 @@ from ipnstats.estimators.did.aggregate import aggregate
 from ipnstats.estimators.did.att_gt import vcov_from_influence
 from ipnstats.estimators.did.bootstrap import multiplier_bootstrap
 from ipnstats.results.inference import WaldTest, critical_value
+from ipnstats.results.notes import Note
 from ipnstats.results.result import Result
 from ipnstats.results.vcov import Cluster, parse_vcov
 
@@ -68,7 +69,7 @@ class EventStudy(Result):
         pre = [t for t in self.params.index if t.startswith("event::")
                and int(t.split("::")[1]) < 0]
         if not pre:
-            raise ValueError("the window has no pre-period effects to test")
+            raise SpecificationError("the window has no pre-period effects to test")
         first = min(int(t.split("::")[1]) for t in pre)
         last = max(int(t.split("::")[1]) for t in pre)
         return self.wald_test(pre, hypothesis=f"event-time effects {first} to {last} = 0")
@@ -194,8 +195,9 @@ def _twfe_event(data, outcome, unit, time, cohort, window, vcov) -> Result:
     rename = {_dummy_name(k): f"event::{k}" for k in range(window[0], window[1] + 1)}
     params = res.params.rename(rename)
     cov = res.cov.rename(index=rename, columns=rename)
-    notes = res.notes + (f"Event times before {window[0]} and after {window[1]} are pooled "
-                         "into the end points; -1 is the reference period.",)
+    notes = res.notes + (Note("binned_endpoints",
+        f"Event times before {window[0]} and after {window[1]} are pooled "
+        "into the end points; -1 is the reference period."),)
     return replace(res, params=params, cov=cov, notes=notes,
                    estimator="two-way fixed effects, event study")
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ipnstats.core.errors import EstimationError, SpecificationError
 from ipnstats.estimators.did.aggregate import Kind, aggregate
 from ipnstats.estimators.did.att_gt import GroupTime, vcov_from_influence
 from ipnstats.results.inference import WaldTest, critical_value
@@ -93,12 +94,12 @@ class DiDResult(Result):
         if by == "event":
             return _event_pretrend(self.aggregate("event"), earliest)
         if by != "cells":
-            raise ValueError(f"by must be 'cells' or 'event', got {by!r}")
+            raise SpecificationError(f"by must be 'cells' or 'event', got {by!r}")
         gt = self.state.gt
         pre = np.flatnonzero((~gt.cells["post"]).to_numpy() & gt.cells["att"].notna().to_numpy())
         if pre.size == 0:
-            raise ValueError("no pre-treatment cells: the pre-trend test needs periods "
-                             "before a cohort's treatment")
+            raise EstimationError("no pre-treatment cells: the pre-trend test needs periods "
+                                  "before a cohort's treatment")
         cov = vcov_from_influence(gt.influence[:, pre], self.state.clusters)
         att = gt.cells["att"].to_numpy()[pre]
         return wald_test(att, cov, np.eye(pre.size), np.zeros(pre.size), None,
@@ -112,6 +113,6 @@ def _event_pretrend(event: Result, earliest: int | None) -> WaldTest:
     lo = times.min() if earliest is None else earliest
     chosen = [t for t, e in zip(terms, times, strict=True) if lo <= e < 0]
     if not chosen:
-        raise ValueError("no pre-treatment event times to test")
+        raise EstimationError("no pre-treatment event times to test")
     label = f"event-time effects {min(int(c.split('::')[1]) for c in chosen)} to -1 = 0"
     return event.wald_test(chosen, hypothesis=label)

@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from ipnstats.core.formula import SpecificationError, require_columns
+from ipnstats.results.notes import Note, code_of
 from ipnstats.results.result import Result
 from ipnstats.results.vcov import Cluster, parse_vcov
 
@@ -54,7 +55,7 @@ ControlCohort = Literal["never_treated", "last_cohort"]
 PREFIX = "_sa_"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class SunAbraham(Result):
     """Sun-Abraham estimates: ``params`` holds ``event::e`` and the overall ``ATT``.
 
@@ -139,8 +140,9 @@ def sun_abraham(data: pd.DataFrame, *, outcome: str, unit: str, time: str, cohor
     regression = _saturated_regression(frame, outcome, unit, time, cells, spec)
     cells, dropped = _identified(cells, regression)
     if dropped:
-        notes += (f"{dropped} cohort x period cells are collinear with the fixed effects and "
-                  "left out of the aggregation.",)
+        notes += (Note("collinear_dropped",
+            f"{dropped} cohort x period cells are collinear with the fixed effects and "
+            "left out of the aggregation."),)
     weights = interaction_weights(cells)
     return _result(regression, weights, outcome, unit, time, cohort, notes + regression.notes)
 
@@ -180,11 +182,13 @@ def _recode_cohorts(data: pd.DataFrame, outcome: str, unit: str, time: str,
     always, late = (g > 0) & (g <= frame[time].min()), g > frame[time].max()
     notes = []
     if always.any():
-        notes.append(f"{frame.loc[always, unit].nunique():,} units treated in or before the "
-                     "first period (always treated) were left out: they have no pre-period.")
+        notes.append(Note("always_treated_dropped",
+            f"{frame.loc[always, unit].nunique():,} units treated in or before the "
+            "first period (always treated) were left out: they have no pre-period."))
     if late.any():
-        notes.append(f"{frame.loc[late, unit].nunique():,} units first treated after the last "
-                     "period are never treated within the sample.")
+        notes.append(Note("late_cohort",
+            f"{frame.loc[late, unit].nunique():,} units first treated after the last "
+            "period are never treated within the sample."))
     frame["_cohort"] = np.where(late, 0.0, g)
     return frame[~always], tuple(notes)
 
@@ -197,8 +201,9 @@ def _trim(frame: pd.DataFrame,
     out = frame["_event"].notna() & ~frame["_event"].between(*window)
     if not out.any():
         return frame, ()
-    return frame[~out], (f"{int(out.sum()):,} treated observations outside the event window "
-                         f"{tuple(window)} were left out (trimmed, not binned).",)
+    return frame[~out], (Note("window_trimmed",
+        f"{int(out.sum()):,} treated observations outside the event window "
+        f"{tuple(window)} were left out (trimmed, not binned)."),)
 
 
 def _periods_with_controls(frame: pd.DataFrame,
@@ -209,8 +214,9 @@ def _periods_with_controls(frame: pd.DataFrame,
     if lost.all():
         return frame, ()
     periods = ", ".join(label(t) for t in np.unique(frame.loc[~lost, time]))
-    return frame[lost], (f"No control unit is observed in period(s) {periods}; their "
-                         f"{int((~lost).sum()):,} observations were left out.",)
+    return frame[lost], (Note("no_controls",
+        f"No control unit is observed in period(s) {periods}; their "
+        f"{int((~lost).sum()):,} observations were left out."),)
 
 
 def _check_cohort(frame: pd.DataFrame, unit: str, time: str, cohort: str) -> None:
@@ -243,10 +249,11 @@ def _control_cohort(frame: pd.DataFrame, unit: str, time: str,
     last = treated[-1]
     why = ("control='last_cohort'" if control == "last_cohort"
            else "there are no never-treated units")
-    note = (f"The last-treated cohort ({label(last)}) is the control group ({why}); periods "
-            f"from {label(last)} on were dropped"
-            + (f", and {frame.loc[never, unit].nunique():,} never-treated units left out."
-               if never.any() else "."))
+    note = (Note("last_cohort_control",
+        f"The last-treated cohort ({label(last)}) is the control group ({why}); periods "
+        f"from {label(last)} on were dropped"
+        + (f", and {frame.loc[never, unit].nunique():,} never-treated units left out."
+           if never.any() else ".")))
     frame = frame[~never & (frame[time] < last)].copy()
     frame.loc[frame["_cohort"] == last, "_cohort"] = 0.0
     return frame, (note,)
@@ -262,8 +269,9 @@ def _cohorts_with_reference(frame: pd.DataFrame,
     if not lost.any():
         return frame, ()
     groups = ", ".join(label(g) for g in np.unique(frame.loc[lost, "_cohort"]))
-    return frame[~lost], (f"Cohort(s) {groups} are not observed at the reference period "
-                          f"({reference}) and were left out.",)
+    return frame[~lost], (Note("no_base_period",
+        f"Cohort(s) {groups} are not observed at the reference period "
+        f"({reference}) and were left out."),)
 
 
 def label(value: float) -> str:
@@ -311,7 +319,7 @@ def _saturated_regression(frame: pd.DataFrame, outcome: str, unit: str, time: st
                               vcov=spec)
     names = dict(zip(cells["column"], map(cell_name, cells["group"], cells["event"]),
                      strict=True))
-    notes = tuple(n for n in result.notes if not n.startswith("Dropped as collinear"))
+    notes = tuple(n for n in result.notes if code_of(n) != "collinear_dropped")
     return dataclasses.replace(
         result, params=result.params.rename(names),
         cov=result.cov.rename(index=names, columns=names),

@@ -85,7 +85,7 @@ def test_fixed_effects_match_panel_regression(fits, exchanges):
     df = exchanges.assign(**{"loss": (exchanges["framing"] == "loss").astype(float),
                              "neutral": (exchanges["framing"] == "neutral").astype(float)})
     panel = ipnstats.panel_regression(df, "cognitive_shift ~ loss + neutral",
-                                      unit="receiver_id", time="year", effects=("unit",),
+                                      unit="receiver_id", time="year", panel_effects=("unit",),
                                       vcov=Cluster("receiver_id", "sender_id"))
     fe = fits["fixed"]
     terms = ["framing::loss", "framing::neutral"]

@@ -120,7 +120,7 @@ def test_keep_drop_order_show_and_stars(two_models):
 
 def test_time_dummies_hidden_unless_kept(study):
     re = panel_regression(study.firm_year, "log_revenue ~ member", unit="firm_id", time="year",
-                          estimator="random", effects=("unit", "time"))
+                          estimator="random", panel_effects=("unit", "time"))
     assert any(t.startswith("year::") for t in re.params.index)
     table = regression_table(re)
     assert table.terms == ("member", "Intercept")

@@ -53,6 +53,7 @@ from ipnstats.core.formula import (
     complete_rows,
     require_numeric_roles,
 )
+from ipnstats.core.seeds import Seed, rng_from
 from ipnstats.core.stats import fit_statistics
 from ipnstats.estimators.linear import LinearEngine, independent_columns, ols
 from ipnstats.results.inference import TIDY_COLUMNS, check_conf_level, coef_table
@@ -327,7 +328,7 @@ class MediationEngine:
 def mediation(data: pd.DataFrame, *, x: str, m: str | Sequence[str], y: str,
               covariates: Sequence[str] = (), cluster: str | None = None,
               n_boot: int = 5000, ci: CIMethod = "percentile", conf_level: float = 0.95,
-              seed: int | np.random.Generator | None = 0) -> MediationResult:
+              seed: Seed = 0) -> MediationResult:
     """Mediation of the effect of ``x`` on ``y`` through one or several parallel mediators.
 
     Hayes' PROCESS model 4: ``a`` paths from ``m ~ x + covariates``, ``b`` paths and the
@@ -382,7 +383,7 @@ def mediation(data: pd.DataFrame, *, x: str, m: str | Sequence[str], y: str,
     frame, notes = _complete_rows(data, [x, *mediators, y, *covs, *([cluster] if cluster else [])])
     kept, collinear_notes = _independent_covariates(frame, x, mediators, y, covs)
     paths = _fit_paths(frame, x, mediators, y, kept)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = rng_from(seed)
     boot = _bootstrap(frame, x, mediators, y, kept, cluster, n_boot, ci, rng, paths.indirect)
     result = _assemble(paths, boot, cluster, y, len(frame), level)
     formula = (f"{', '.join(mediators)} ~ {x}{''.join(f' + {c}' for c in kept)}; "
@@ -536,3 +537,6 @@ def _failure_notes(boot: IndirectBootstrap, n_boot: int) -> tuple[str, ...]:
     return (f"{boot.n_failed:,} of {n_boot:,} bootstrap draws failed (a resample's design was "
             "singular, e.g. a covariate constant in it) and were left out of the bootstrap "
             "SE, interval and p-value.",)
+
+
+__all__ = ["MediationResult", "mediation"]

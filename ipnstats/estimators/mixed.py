@@ -52,11 +52,13 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 from scipy import linalg
 
+from ipnstats.core.deprecation import deprecated_call
 from ipnstats.core.formula import (
     SpecificationError,
     build_design,
@@ -314,7 +316,7 @@ def _fit_notes(terms, Ts, opt: Optimum, singular) -> tuple[str, ...]:
 def mixed_model(data: pd.DataFrame, formula: str, *, groups: str | Sequence[str],
                 re_formula: str | None = None, vc: Mapping[str, str] | None = None,
                 reml: bool = True, family: str = "gaussian",
-                re_cov: Structure = "unstructured") -> Result:
+                re_cov: Structure = "unstructured") -> MixedResult | GEEResult:
     """Linear mixed model with random intercepts, random slopes and crossed groups (lme4).
 
     ``mixed_model(df, "Weight ~ Time", groups="Pig", re_formula="1 + Time")`` is lme4's
@@ -347,9 +349,8 @@ def mixed_model(data: pd.DataFrame, formula: str, *, groups: str | Sequence[str]
         REML (default, lme4's default) or maximum likelihood (to compare fixed effects
         by likelihood ratio).
     family
-        ``"gaussian"``, or ``"binomial"`` for a 0/1 outcome: a logistic GEE with an
-        exchangeable working correlation within ``groups`` (one column, intercept only)
-        and robust standard errors (population-averaged log odds).
+        ``"gaussian"``. Deprecated: ``"binomial"``, which returned a :class:`GEEResult`
+        instead of a :class:`MixedResult`; call :func:`gee` instead.
     re_cov
         ``"unstructured"`` (correlated intercept and slopes, lme4's ``|``) or
         ``"diagonal"`` (uncorrelated, lme4's ``||``).
@@ -360,8 +361,8 @@ def mixed_model(data: pd.DataFrame, formula: str, *, groups: str | Sequence[str]
         ``tidy(effects="fixed"|"ran_pars")``, ``variance_components()``,
         ``random_effects(term)``, ``converged``, ``optimizer``, ``singular``; notes report
         left-out rows, dropped collinear terms, non-convergence and singular fits.
-        ``n_units`` counts the levels of the first group. For ``family="binomial"``, a
-        :class:`GEEResult` with the same methods.
+        ``n_units`` counts the levels of the first group. (A :class:`GEEResult` only
+        for the deprecated ``family="binomial"``.)
 
     Examples
     --------
@@ -373,13 +374,58 @@ def mixed_model(data: pd.DataFrame, formula: str, *, groups: str | Sequence[str]
     >>> res.converged, res.variance_components()["term"].tolist()
     (True, ['(Intercept)', 't', ''])
     """
+    if family not in ("gaussian", "binomial"):
+        raise SpecificationError(f"family must be 'gaussian' or 'binomial', got {family!r}")
+    if family == "binomial":
+        deprecated_call("mixed_model(family='binomial') is deprecated: it returns a "
+                        "GEEResult, not a MixedResult; call gee(data, formula, groups=...) "
+                        "instead")
+    return _fit_model(data, formula, groups, re_formula, vc, reml, family, re_cov)
+
+
+def gee(data: pd.DataFrame, formula: str, *, groups: str,
+        family: Literal["binomial"] = "binomial") -> GEEResult:
+    """Logistic GEE: population-averaged log odds of a 0/1 outcome, clustered by ``groups``.
+
+    An exchangeable working correlation within ``groups`` (one column) and robust
+    (sandwich) standard errors, as statsmodels' ``GEE(family=Binomial(),
+    cov_struct=Exchangeable())`` and R's ``geepack::geeglm(..., family = binomial,
+    corstr = "exchangeable")``. Formerly ``mixed_model(family="binomial")``.
+
+    Parameters
+    ----------
+    data
+        One row per observation.
+    formula
+        ``"y ~ x1 + x2"`` with a 0/1 outcome.
+    groups
+        The one grouping column.
+    family
+        ``"binomial"`` (the only family so far).
+
+    Returns
+    -------
+    GEEResult
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(2)
+    >>> df = pd.DataFrame({"g": np.repeat(np.arange(60), 5), "x": rng.normal(size=300)})
+    >>> df["y"] = (rng.random(300) < 1 / (1 + np.exp(-df["x"]))).astype(float)
+    >>> type(gee(df, "y ~ x", groups="g")).__name__
+    'GEEResult'
+    """
+    if family != "binomial":
+        raise SpecificationError(f"family must be 'binomial', got {family!r}")
+    return _fit_model(data, formula, groups, None, None, True, "binomial", "unstructured")
+
+
+def _fit_model(data, formula, groups, re_formula, vc, reml, family, re_cov):
     gs = column_names(groups, "groups")
     if not gs:
         raise SpecificationError("groups must name at least one grouping column")
     vcs = _vc_columns(vc)
     re_text = _re_text(re_formula)
-    if family not in ("gaussian", "binomial"):
-        raise SpecificationError(f"family must be 'gaussian' or 'binomial', got {family!r}")
     if re_cov not in ("unstructured", "diagonal"):
         raise SpecificationError(f"re_cov must be 'unstructured' or 'diagonal', got {re_cov!r}")
     if "~" not in formula:
@@ -535,3 +581,6 @@ def logistic_gee(y: np.ndarray, X: np.ndarray, names: Sequence[str], codes: np.n
         working_correlation=float(np.ravel(model.cov_struct.dep_params)[0]),
         extra={"working_correlation": float(np.ravel(model.cov_struct.dep_params)[0]),
                "converged": not failed})
+
+
+__all__ = ["GEEResult", "MixedResult", "gee", "mixed_model"]

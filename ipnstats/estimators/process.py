@@ -51,6 +51,7 @@ from scipy import stats
 from scipy.special import expit
 
 from ipnstats.core.formula import SpecificationError, column_names, require_numeric_roles
+from ipnstats.core.seeds import Seed, rng_from
 from ipnstats.core.stats import fit_statistics
 from ipnstats.estimators.glm import MLEngine, fit_logit
 from ipnstats.estimators.linear import LinearEngine, ols
@@ -339,9 +340,8 @@ def conditional_process(data: pd.DataFrame, *, model: int, x: str, y: str,
                         m: str | Sequence[str] | None = None, w: str | None = None,
                         z: str | None = None, covariates: Sequence[str] = (),
                         n_boot: int = 5000, ci: Literal["percentile", "bc"] = "percentile",
-                        vcov: object = "iid", cluster: str | None = None, at: object = None,
-                        conf_level: float = 0.95,
-                        seed: int | np.random.Generator | None = 0) -> ProcessResult:
+                        vcov: object = None, cluster: str | None = None, at: object = None,
+                        conf_level: float = 0.95, seed: Seed = 0) -> ProcessResult:
     """Fit PROCESS model 1, 4, 7, 8, 14 or 58 with a vectorised bootstrap.
 
     Parameters
@@ -360,9 +360,11 @@ def conditional_process(data: pd.DataFrame, *, model: int, x: str, y: str,
     n_boot, ci, seed
         Bootstrap draws, interval type (``"percentile"`` or ``"bc"``) and seed.
     vcov
-        Path standard errors: ``"iid"``, ``"hc0"``-``"hc3"``; ignored with ``cluster``.
+        Analytic path standard errors: ``"iid"``, ``"hc0"``-``"hc3"`` or a ``Cluster``;
+        ``None`` (default): ``Cluster(cluster)`` when ``cluster`` is given, else ``"iid"``.
     cluster
-        Resample whole clusters and cluster the path SEs on this column.
+        The resampling unit of the bootstrap: whole clusters of this column are drawn.
+        (Only the default ``vcov`` follows it; an explicit ``vcov`` is used as given.)
     at
         Moderator values to probe (None: PROCESS's percentiles; ``"mean_sd"``; numbers).
     conf_level
@@ -398,7 +400,8 @@ def conditional_process(data: pd.DataFrame, *, model: int, x: str, y: str,
     _check_variation(frame, x, w, mediators)
     eqs = equations(model, x, mediators, y, w, covs, logistic)
     cols = product_columns(frame, eqs)
-    spec: VcovSpec = Cluster(cluster) if cluster else parse_vcov(vcov)
+    spec: VcovSpec = parse_vcov(vcov if vcov is not None else
+                                Cluster(cluster) if cluster else "iid")
     fits = [_fit_equation(e, cols, frame, spec) for e in eqs]
     estimates = np.concatenate([f[0] for f in fits])
     coef = {(i, t): int(k) for i, (e, start) in enumerate(zip(eqs, _starts(eqs), strict=True))
@@ -406,7 +409,7 @@ def conditional_process(data: pd.DataFrame, *, model: int, x: str, y: str,
     emap = EffectMap(model, x, w, mediators, MappingProxyType(coef))
     w_probe, w_labels = probe_values(frame[w].to_numpy(float), at) if w else (np.zeros(0), [])
     codes, n_groups = _codes(frame, cluster)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = rng_from(seed)
     draws = bootstrap_coefficients(cols, eqs, estimates, codes, n_groups, n_boot, rng)
     boot = _effects_bootstrap(emap, estimates, draws, w_probe, w_labels, ci, cluster, n_groups)
     return _assemble(eqs, fits, estimates, emap, boot, spec, frame, notes, level, w_probe,

@@ -40,6 +40,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ipnstats.core.deprecation import renamed_classes
+from ipnstats.core.seeds import Seed, recorded_seed, rng_from
+
 Method = Literal["holm", "bonferroni", "hommel", "bh", "by", "none"]
 Alternative = Literal["two-sided", "greater", "less"]
 ALTERNATIVES = ("two-sided", "greater", "less")
@@ -271,7 +274,7 @@ def _normal_pvalues(t: np.ndarray, alternative: str) -> np.ndarray:
 # --- the bootstrap ------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
-class RomanoWolf:
+class RomanoWolfResult:
     """Romano-Wolf stepdown p-values from a pairs (or cluster) bootstrap.
 
     Attributes
@@ -379,9 +382,9 @@ def _frozen(values: np.ndarray) -> np.ndarray:
 
 
 def romano_wolf_bootstrap(data: pd.DataFrame, stat_fn: Callable, *, cluster: str | None = None,
-                          n_boot: int = 999, seed: int | np.random.Generator | None = 0,
+                          n_boot: int = 999, seed: Seed = 0,
                           alternative: Alternative = "two-sided",
-                          plus_one: bool = True) -> RomanoWolf:
+                          plus_one: bool = True) -> RomanoWolfResult:
     """Romano-Wolf p-values for K tests of ``theta_k = 0`` by a pairs/cluster bootstrap.
 
     Parameters
@@ -406,7 +409,7 @@ def romano_wolf_bootstrap(data: pd.DataFrame, stat_fn: Callable, *, cluster: str
 
     Returns
     -------
-    RomanoWolf
+    RomanoWolfResult
 
     Notes
     -----
@@ -427,7 +430,7 @@ def romano_wolf_bootstrap(data: pd.DataFrame, stat_fn: Callable, *, cluster: str
     if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 1:
         raise ValueError(f"n_boot must be a positive integer (e.g. 999); got {n_boot!r}")
     groups = None if cluster is None else _cluster_rows(data, cluster)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = rng_from(seed)
     est, se, terms = _evaluate(stat_fn, data, None)
     with np.errstate(divide="ignore", invalid="ignore"):
         t = est / se
@@ -436,14 +439,14 @@ def romano_wolf_bootstrap(data: pd.DataFrame, stat_fn: Callable, *, cluster: str
     draws = _draws(data, stat_fn, groups, cluster, rng, est, int(n_boot))
     stat, null = _orient(t, alternative), _orient(draws, alternative)
     p_value = _normal_pvalues(t, alternative)
-    return RomanoWolf(
+    return RomanoWolfResult(
         terms=terms, estimate=_frozen(est), std_error=_frozen(se), statistic=_frozen(t),
         p_value=_frozen(p_value), p_bootstrap=_frozen(_single_pvalues(stat, null, plus_one)),
         p_romano_wolf=_frozen(_stepdown(stat, null, plus_one)),
         p_holm=_frozen(adjust_pvalues(p_value, "holm")), t_boot=_frozen(draws),
         n_boot=draws.shape[0], n_failed=int(n_boot) - draws.shape[0],
         alternative=alternative, plus_one=bool(plus_one),
-        seed=int(seed) if isinstance(seed, int | np.integer) else None,
+        seed=recorded_seed(seed),
         cluster=cluster, n_clusters=None if groups is None else len(groups), nobs=len(data))
 
 
@@ -458,3 +461,8 @@ def _draws(data, stat_fn, groups, cluster, rng, est: np.ndarray, n_boot: int) ->
     if kept.shape[0] == 0:
         raise ValueError("no bootstrap draw gave finite t statistics; check stat_fn")
     return kept
+
+
+__all__ = ["RomanoWolfResult", "adjust_pvalues", "romano_wolf", "romano_wolf_bootstrap"]
+
+__getattr__ = renamed_classes(__name__, globals(), {"RomanoWolf": "RomanoWolfResult"})

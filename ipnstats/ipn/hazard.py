@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ipnstats.core.deprecation import renamed
 from ipnstats.core.formula import SpecificationError, require_columns
 from ipnstats.estimators.glm import Adjustment, MLEngine, Model, fit_cox, fit_logit
 from ipnstats.estimators.linear import independent_columns
@@ -22,26 +23,27 @@ from ipnstats.results.result import Result
 from ipnstats.results.vcov import Cluster, parse_vcov
 
 
-def exit_hazard(data: pd.DataFrame, *, exit: str = "exit",
+@renamed(exit="outcome", cluster_adjustment="ssc")
+def exit_hazard(data: pd.DataFrame, *, outcome: str = "exit",
                 predictors: Sequence[str] = ("benchmark_rank_pct", "critiques"),
                 unit: str = "firm_id", time: str = "year", group: str | None = "group_id",
                 member: str = "member", lag: int = 0, vcov: object = Cluster("firm_id"),
                 model: Model = "logit", duration: str = "tenure",
-                cluster_adjustment: Adjustment = "stata") -> Result:
+                ssc: Adjustment = "stata") -> Result:
     """Hazard that a member leaves its peer network (H1f).
 
-    Rows are member years (``member == 1``) with ``exit`` coded: ``exit`` is 1 when the
+    Rows are member years (``member == 1``) with ``outcome`` coded: ``outcome`` is 1 when the
     firm is a member in t and not in t + 1 (``docs/study_folder.md``), so it is
     missing in the data's last year. Predictors are measured in the same year t by
     default (``lag=0``): a bad benchmark rank in t precedes leaving early in t + 1,
-    which is how the ``exit`` column is timed.
+    which is how the ``outcome`` column is timed.
 
     Parameters
     ----------
     data
         The firm-year panel (``Study.firm_year``).
-    exit
-        0/1 exit column.
+    outcome
+        0/1 exit indicator (formerly ``exit=``).
     predictors
         Columns explaining exit.
     unit, time, group, member
@@ -61,8 +63,9 @@ def exit_hazard(data: pd.DataFrame, *, exit: str = "exit",
         hazards stratified by peer group (its fixed effects) and year dummies.
     duration
         Analysis-time column of the Cox model.
-    cluster_adjustment
-        Small-sample factor of clustered SEs: ``"stata"`` (``G/(G-1)``) or
+    ssc
+        Small-sample factor of clustered SEs (fixest's ``ssc``; formerly
+        ``cluster_adjustment=``): ``"stata"`` (``G/(G-1)``) or
         ``"statsmodels"`` (``G/(G-1) (n-1)/(n-K)``); see the module notes.
 
     Returns
@@ -80,19 +83,19 @@ def exit_hazard(data: pd.DataFrame, *, exit: str = "exit",
     >>> ipnstats.exit_hazard(fy, model="cox").tidy()  # doctest: +SKIP
     """
     predictors = (predictors,) if isinstance(predictors, str) else tuple(predictors)
-    _check_options(predictors, lag, model, cluster_adjustment)
+    _check_options(predictors, lag, model, ssc)
     cox_time = (duration,) if model == "cox" else ()
     effects = (group, time) if group else (time,)
-    require_columns(data, (exit, unit, member) + effects + predictors + cox_time, "column")
+    require_columns(data, (outcome, unit, member) + effects + predictors + cox_time, "column")
     spec = parse_vcov(vcov)
-    frame, terms, notes = _sample(data, exit, predictors, unit, effects, member, lag,
+    frame, terms, notes = _sample(data, outcome, predictors, unit, effects, member, lag,
                                   duration if model == "cox" else None)
-    frame, dropped = _drop_perfect_levels(frame, exit, effects)
-    if frame.empty or frame[exit].nunique() < 2:
-        raise SpecificationError(f"no member years with both exits and stays are left in {exit!r}"
+    frame, dropped = _drop_perfect_levels(frame, outcome, effects)
+    if frame.empty or frame[outcome].nunique() < 2:
+        raise SpecificationError(f"no member years with both exits and stays are left in {outcome!r}"
                                  "; the hazard cannot be estimated")
-    return _estimate(data, frame, terms, exit, unit, effects, duration, model, spec,
-                     cluster_adjustment, notes + dropped)
+    return _estimate(data, frame, terms, outcome, unit, effects, duration, model, spec,
+                     ssc, notes + dropped)
 
 
 def _check_options(predictors, lag, model, cluster_adjustment) -> None:
@@ -213,3 +216,6 @@ def _estimate(data, frame, terms, exit, unit, effects, duration, model, spec,
              "bic": k * np.log(n) - 2 * fit.loglik},
         extra={"n_exits": int(y.sum())}, collinear=collinear, notes=notes + fit.notes,
         inference_notes=inf.notes, engine=engine)
+
+
+__all__ = ["exit_hazard"]

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ipnstats.core.deprecation import renamed
 from ipnstats.core.formula import (
     SpecificationError,
     column_names,
@@ -121,7 +122,8 @@ def holm(p: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------- entry point
 
 
-def sender_effects(exchanges: pd.DataFrame, *, outcome: str = "cognitive_shift",
+@renamed(exchanges="data")
+def sender_effects(data: pd.DataFrame, *, outcome: str = "cognitive_shift",
                    traits: Sequence[str] = TRAITS, sender: str = "sender_id",
                    receiver: str = "receiver_id", covariates: Sequence[str] = (),
                    standardize: bool = True, family: str = "gaussian",
@@ -130,7 +132,7 @@ def sender_effects(exchanges: pd.DataFrame, *, outcome: str = "cognitive_shift",
 
     Parameters
     ----------
-    exchanges
+    data
         The exchange frame (``Study.exchanges``): one row per exchange.
     outcome
         What the receiver learned, e.g. ``"cognitive_shift"`` (or the 0/1
@@ -166,16 +168,16 @@ def sender_effects(exchanges: pd.DataFrame, *, outcome: str = "cognitive_shift",
     >>> res.comparisons()["term"].tolist()[:2]
     ['sender_risk_aversion - sender_size', 'sender_risk_aversion - sender_age']
     """
-    trait_cols = _trait_columns(exchanges, column_names(traits, "traits"))
+    trait_cols = _trait_columns(data, column_names(traits, "traits"))
     covs = column_names(covariates, "covariates")
     if family not in ("gaussian", "binomial"):
         raise SpecificationError(f"family must be 'gaussian' or 'binomial', got {family!r}")
-    focal_col = trait_cols[0] if focal is None else _trait_columns(exchanges, (focal,))[0]
+    focal_col = trait_cols[0] if focal is None else _trait_columns(data, (focal,))[0]
     if focal_col not in trait_cols:
         raise SpecificationError(f"focal trait {focal!r} is not among traits {list(traits)}")
-    require_numeric_roles(exchanges, [outcome, *trait_cols, *covs], "outcome, traits, "
+    require_numeric_roles(data, [outcome, *trait_cols, *covs], "outcome, traits, "
                           "covariates")
-    frame, notes = complete_rows(exchanges, [outcome, *trait_cols, *covs, sender, receiver],
+    frame, notes = complete_rows(data, [outcome, *trait_cols, *covs, sender, receiver],
                                  "exchanges")
     sd = {c: float(frame[c].std(ddof=1)) for c in trait_cols}
     flat = [c for c, s in sd.items() if not s > 0]
@@ -264,3 +266,6 @@ def _pooled_logit(design, outcome, x, sender, receiver) -> Result:
         fit={"loglik": fit.loglik, "aic": -2 * fit.loglik + 2 * k,
              "bic": -2 * fit.loglik + np.log(n) * k},
         notes=fit.notes, inference_notes=inf.notes, engine=engine)
+
+
+__all__ = ["SenderEffectsResult", "sender_effects", "trait_comparisons"]

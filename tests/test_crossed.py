@@ -107,7 +107,8 @@ def test_agrees_with_statsmodels_mixedlm(small_design, reml):
 
 
 def test_recovers_simulated_sender_receiver_design():
-    res = crossed_effects(simulate(), outcome="y", covariates=["trait"], groups=("receiver", "sender"))
+    res = crossed_effects(simulate(), outcome="y", covariates=["trait"],
+                          groups=("receiver", "sender"))
     sd = res.variance_components().set_index("group")["std_dev"]
     assert sd["receiver"] == pytest.approx(0.5, abs=0.1)
     assert sd["sender"] == pytest.approx(0.7, abs=0.12)

@@ -8,6 +8,7 @@ import pytest
 import ipnstats
 from ipnstats import Cluster, SpecificationError
 from ipnstats.estimators.did.event_study import sup_t_critical
+from ipnstats.figures import event_study_plot
 
 
 def _dynamic_panel(n_units=400, periods=range(2008, 2020), seed=7, path=(0.1, 0.2, 0.3)):
@@ -71,7 +72,7 @@ def test_sup_t_critical_value_is_between_pointwise_and_bonferroni():
 def test_event_study_plot_and_bad_windows():
     frame = _dynamic_panel(n_units=150)
     es = ipnstats.event_study(frame, outcome="y", window=(-2, 3), n_boot=99)
-    fig = es.plot()
+    fig = event_study_plot(es)
     assert fig.axes[0].get_xlabel() == "Years since joining"
     with pytest.raises(SpecificationError, match="window"):
         ipnstats.event_study(frame, outcome="y", window=(0, 3))

@@ -11,6 +11,7 @@ from scipy import stats
 from ipnstats import SpecificationError
 from ipnstats.estimators.learning import LearningCurveResult, learning_curve
 from ipnstats.estimators.mixed import MixedResult, mixed_model
+from ipnstats.figures import learning_plot
 from ipnstats.simulate.learning import learning_tasks, learning_truth
 
 X, M, XM = "log(cum_experience)", "exposure", "log(cum_experience):exposure"
@@ -121,7 +122,7 @@ def test_predictions_and_plot(fit):
                 + fit.params[XM] * lx)
     assert row["estimate"] == pytest.approx(np.exp(log_pred), rel=1e-10)
     assert row["conf_low"] < row["estimate"] < row["conf_high"]
-    fig = fit.plot()
+    fig = learning_plot(fit)
     try:
         assert isinstance(fig, Figure)
         assert len(fig.axes[0].lines) == 2

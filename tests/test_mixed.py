@@ -140,7 +140,8 @@ def crossed_frame(n_r=120, n_s=120, n=5000, sd_r=0.7, sd_s=0.5, sd_e=1.2, seed=3
 def test_crossed_terms_match_crossed_effects_and_vc_spellings():
     df = crossed_frame()
     a = mixed_model(df, "y ~ trait + z", groups=("receiver", "sender"))
-    b = ipnstats.crossed_effects(df, outcome="y", covariates=["trait", "z"], groups=("receiver", "sender"))
+    b = ipnstats.crossed_effects(df, outcome="y", covariates=["trait", "z"],
+                                 groups=("receiver", "sender"))
     c = mixed_model(df, "y ~ trait + z", groups="receiver", vc={"sender": "0 + C(sender)"})
     for other in (b, c):
         assert a.params.to_numpy() == pytest.approx(other.params.to_numpy(), rel=1e-10)

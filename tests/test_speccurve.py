@@ -13,6 +13,7 @@ from ipnstats import Cluster
 from ipnstats.core.formula import SpecificationError
 from ipnstats.estimators import speccurve
 from ipnstats.estimators.speccurve import specification_curve
+from ipnstats.figures import speccurve_plot
 
 GRID = {"outcomes": ("log_revenue", "roa"),
         "estimators": ("twfe", "cs_never", "cs_notyet", "sunab"),
@@ -215,7 +216,7 @@ def test_bad_choices_raise_at_the_boundary(fy):
 
 
 def test_plot_has_curve_and_matrix(curve):
-    fig = curve.select(outcome="log_revenue").plot(labels={"log_revenue": "Log revenue"})
+    fig = speccurve_plot(curve.select(outcome="log_revenue"), labels={"log_revenue": "Log revenue"})
     assert isinstance(fig, Figure) and len(fig.axes) == 2
     top, bottom = fig.axes
     points = sum(len(line.get_xdata()) for line in top.lines if line.get_linestyle() == "None")

@@ -286,10 +286,12 @@ class ModerationResult(Result):
         return pd.concat(parts, ignore_index=True)
 
     def jn_plot(self, alpha: float = 0.05):
-        """The conditional effect of x across w with its band and the JN bounds."""
-        from ipnstats.figures.moderation import johnson_neyman_plot
+        """Deprecated: use :func:`ipnstats.figures.moderation_jn_plot` (``result`` first)."""
+        deprecated_call("ModerationResult.jn_plot() is deprecated; use "
+                        "ipnstats.figures.moderation_jn_plot(result)")
+        from ipnstats.figures.results import moderation_jn_plot
 
-        return johnson_neyman_plot(self.johnson_neyman(alpha), w=self.w, x=self.x)
+        return moderation_jn_plot(self, alpha=alpha)
 
 
 def _midpoint(a: float, b: float) -> float:

@@ -82,10 +82,10 @@ def panel_regression(data: pd.DataFrame, formula: str, *, unit: str, time: str,
         Columns identifying the unit (firm) and the period.
     panel_effects
         Which panel effects the model holds (formerly ``effects=``). ``within``:
-        absorbed ``"unit"`` and/or ``"time"`` fixed effects (default both). ``random``: the ``"unit"`` random
-        effect, plus time dummies with ``"time"``. ``first_difference``: ``"unit"``
-        effects are differenced away, ``"time"`` adds period dummies to the
-        differenced equation. ``pooled``: none, or time dummies. ``between``:
+        absorbed ``"unit"`` and/or ``"time"`` fixed effects (default both).
+        ``random``: the ``"unit"`` random effect, plus time dummies with ``"time"``.
+        ``first_difference``: ``"unit"`` effects are differenced away, ``"time"`` adds
+        period dummies to the differenced equation. ``pooled``: none, or time dummies. ``between``:
         regression of unit means.
     estimator
         ``"within"``, ``"random"``, ``"pooled"``, ``"first_difference"`` or ``"between"``.

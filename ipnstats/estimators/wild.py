@@ -59,6 +59,7 @@ from ipnstats.core.seeds import Seed, recorded_seed, rng_from
 from ipnstats.estimators.did.bootstrap import mammen
 from ipnstats.estimators.linear import LinearEngine, nested_in
 from ipnstats.results.inference import check_conf_level
+from ipnstats.results.result import Result
 from ipnstats.results.vcov import Cluster
 
 Weights = Literal["rademacher", "webb", "mammen"]

@@ -9,6 +9,7 @@ from ipnstats.figures.coefficients import coefficient_plot
 from ipnstats.figures.results import (
     event_study_plot,
     learning_plot,
+    moderation_jn_plot,
     moderation_plot,
     speccurve_plot,
 )
@@ -16,5 +17,5 @@ from ipnstats.figures.save import figure_bytes, save_figure
 from ipnstats.figures.style import house_style, new_figure
 
 __all__ = ["coefficient_plot", "estimate_band_plot", "event_study_plot", "figure_bytes",
-           "house_style", "learning_plot", "moderation_plot", "new_figure", "save_figure",
-           "speccurve_plot"]
+           "house_style", "learning_plot", "moderation_jn_plot", "moderation_plot",
+           "new_figure", "save_figure", "speccurve_plot"]

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from ipnstats.figures.bands import estimate_band_plot
 from ipnstats.figures.learning import learning_curve_plot
-from ipnstats.figures.moderation import simple_slopes_plot
+from ipnstats.figures.moderation import johnson_neyman_plot, simple_slopes_plot
 from ipnstats.figures.speccurve import specification_curve_plot
 
 if TYPE_CHECKING:
@@ -81,6 +81,16 @@ def moderation_plot(result: ModerationResult, *, at: object = None,
                               ylabel=result.outcome)
 
 
+def moderation_jn_plot(result: ModerationResult, *, alpha: float = 0.05) -> Figure:
+    """The conditional effect of x across w with its band and the Johnson-Neyman bounds.
+
+    Examples
+    --------
+    >>> moderation_jn_plot(ipnstats.moderation(df, y="y", x="x", w="w"))  # doctest: +SKIP
+    """
+    return johnson_neyman_plot(result.johnson_neyman(alpha), w=result.w, x=result.x)
+
+
 def learning_plot(result: LearningCurveResult, *, at: object = None,
                   ylabel: str | None = None, xlabel: str | None = None) -> Figure:
     """Learning curves at low and high moderator values with their bands.
@@ -93,4 +103,5 @@ def learning_plot(result: LearningCurveResult, *, at: object = None,
                                ylabel=ylabel or result.outcome, xlabel=xlabel)
 
 
-__all__ = ["event_study_plot", "learning_plot", "moderation_plot", "speccurve_plot"]
+__all__ = ["event_study_plot", "learning_plot", "moderation_jn_plot", "moderation_plot",
+           "speccurve_plot"]

@@ -155,8 +155,9 @@ def framing_effect(data: pd.DataFrame, *, outcome: str = "cognitive_shift",
         Receiver and sender columns; ``sender=None`` leaves out sender effects and
         clusters.
     receiver_effects
-        (Formerly ``effects=``.) Gaussian models: ``"random"`` (crossed receiver and sender random intercepts,
-        REML; receiver only when fewer than 2 senders have several exchanges) or
+        (Formerly ``effects=``.) Gaussian models: ``"random"`` (crossed receiver and
+        sender random intercepts, REML; receiver only when fewer than 2 senders have
+        several exchanges) or
         ``"fixed"`` (receiver fixed effects, SEs clustered by receiver and sender).
         Binomial models take only the default.
     covariates

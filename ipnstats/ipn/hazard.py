@@ -92,8 +92,8 @@ def exit_hazard(data: pd.DataFrame, *, outcome: str = "exit",
                                   duration if model == "cox" else None)
     frame, dropped = _drop_perfect_levels(frame, outcome, effects)
     if frame.empty or frame[outcome].nunique() < 2:
-        raise SpecificationError(f"no member years with both exits and stays are left in {outcome!r}"
-                                 "; the hazard cannot be estimated")
+        raise SpecificationError("no member years with both exits and stays are left in "
+                                 f"{outcome!r}; the hazard cannot be estimated")
     return _estimate(data, frame, terms, outcome, unit, effects, duration, model, spec,
                      ssc, notes + dropped)
 

@@ -447,7 +447,8 @@ def question_patterns(data: pd.DataFrame, *, question: str = "question_type",
         An int or a numpy Generator for the simulated p-value and the bootstrap.
     ssc
         Small-sample factor of clustered SEs (fixest's ``ssc``; formerly
-        ``cluster_adjustment=``): ``"stata"`` (``G/(G-1)``) or ``"statsmodels"`` (``G/(G-1) (n-1)/(n-K)``).
+        ``cluster_adjustment=``): ``"stata"`` (``G/(G-1)``) or ``"statsmodels"``
+        (``G/(G-1) (n-1)/(n-K)``).
 
     Returns
     -------

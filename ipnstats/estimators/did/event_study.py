@@ -226,7 +226,8 @@ def _regression_event(res: Result, window: tuple[int, int], seed: Seed) -> Event
                       outcome=res.outcome, formula=res.formula, nobs=res.nobs,
                       n_units=res.n_units, n_clusters=res.n_clusters,
                       fixed_effects=res.fixed_effects, fit=res.fit, collinear=res.collinear,
-                      notes=res.notes, inference_notes=res.inference_notes, seed=recorded_seed(seed),
+                      notes=res.notes, inference_notes=res.inference_notes,
+                      seed=recorded_seed(seed),
                       window=window, reference=-1, band_se=tuple(float(s) for s in se),
                       band_crit=crit)
 

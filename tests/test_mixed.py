@@ -11,7 +11,7 @@ from conftest import SHARED
 import ipnstats
 from ipnstats import SpecificationError
 from ipnstats.estimators import lmm, mixed
-from ipnstats.estimators.mixed import GEEResult, MixedResult, mixed_model
+from ipnstats.estimators.mixed import GEEResult, MixedResult, gee, mixed_model
 
 needs_shared = pytest.mark.skipif(not (SHARED / "dietox.csv").exists(),
                                   reason="needs ../shared/reference/data/dietox.csv (CI has it)")
@@ -172,7 +172,7 @@ def test_binomial_is_a_logistic_gee_matching_statsmodels():
     df = crossed_frame(n=3000)
     rng = np.random.default_rng(4)
     df["b"] = (rng.random(len(df)) < 1 / (1 + np.exp(-(df["y"] - 1)))).astype(int)
-    res = mixed_model(df, "b ~ trait + z", groups="receiver", family="binomial")
+    res = gee(df, "b ~ trait + z", groups="receiver")
     X = sm.add_constant(df[["trait", "z"]])
     ref = sm.GEE(df["b"], X, groups=df["receiver"], family=sm.families.Binomial(),
                  cov_struct=sm.cov_struct.Exchangeable()).fit()
@@ -183,9 +183,9 @@ def test_binomial_is_a_logistic_gee_matching_statsmodels():
     assert vc["icc"].iloc[0] == pytest.approx(res.working_correlation)
     assert res.tidy(effects="ran_pars")["term"].tolist() == ["working_correlation"]
     with pytest.raises(SpecificationError, match="one grouping column"):
-        mixed_model(df, "b ~ z", groups=("receiver", "sender"), family="binomial")
+        gee(df, "b ~ z", groups=("receiver", "sender"))
     with pytest.raises(SpecificationError, match="0/1 outcome"):
-        mixed_model(df, "y ~ z", groups="receiver", family="binomial")
+        gee(df, "y ~ z", groups="receiver")
 
 
 # ------------------------------------------------------- singular fits, convergence

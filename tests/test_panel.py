@@ -306,7 +306,7 @@ def test_clustering_on_an_absorbed_effect_reuses_its_codes():
                           "x": rng.normal(size=400), "y": rng.normal(size=400)})
     frame = frame.sample(frac=0.9, random_state=0).assign(copy=lambda f: f["firm"] + 1000)
     for effects in (("unit", "time"), ("unit",)):
-        res = panel_regression(frame, "y ~ x", unit="firm", time="year", effects=effects,
+        res = panel_regression(frame, "y ~ x", unit="firm", time="year", panel_effects=effects,
                                vcov=Cluster("firm"))
         same = res.with_vcov(Cluster("copy"))
         np.testing.assert_array_equal(res.cov.to_numpy(), same.cov.to_numpy())

@@ -240,7 +240,7 @@ def test_within_equals_refitting_with_dummies(effects, cluster, n_firms, n_years
     # Every sign vector, each bootstrap sample refitted with explicit fixed-effect dummies,
     # so that effects not nested in the clusters are re-estimated in every sample.
     df = _firm_panel(7, n_firms, n_years)
-    res = panel_regression(df, "y ~ x + z", unit="firm", time="year", effects=effects)
+    res = panel_regression(df, "y ~ x + z", unit="firm", time="year", panel_effects=effects)
     firms = np.eye(n_firms)[df["firm"]] if "unit" in effects else np.ones((len(df), 1))
     years = np.eye(n_years)[df["year"]][:, 1:] if "time" in effects else np.empty((len(df), 0))
     X = np.column_stack([df[["x", "z"]].to_numpy(), firms, years])
@@ -272,7 +272,7 @@ def test_within_p_values_are_uniform_under_the_null():
 def test_other_linear_estimators(estimator, effects):
     df = _firm_panel(1)
     res = panel_regression(df, "y ~ x + z", unit="firm", time="year", estimator=estimator,
-                           effects=effects, vcov=Cluster("firm"))
+                           panel_effects=effects, vcov=Cluster("firm"))
     boot = wild_bootstrap(res, "x", cluster="firm", weights="webb", n_boot=499, ci=False)
     assert boot.statistic == pytest.approx(res.tidy().set_index("term").loc["x", "statistic"])
     assert 0 <= boot.p_value <= 1

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
@@ -23,9 +24,18 @@ from ipnstats.core.formula import SpecificationError
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def deprecated_call(message: str, stacklevel: int = 3) -> None:
-    """Emit ``message`` as a :class:`DeprecationWarning` (at the user's call by default)."""
-    warnings.warn(message, DeprecationWarning, stacklevel=stacklevel)
+def deprecated_call(message: str) -> None:
+    """Emit ``message`` as a :class:`DeprecationWarning` attributed to the user's call.
+
+    Called from a deprecated function or method, or from one of this module's wrappers;
+    the warning skips that function and every wrapper of this module around it.
+    """
+    frame, level = sys._getframe(1), 2
+    if frame.f_code.co_filename != __file__:  # the deprecated function itself
+        frame, level = frame.f_back, level + 1
+    while frame is not None and frame.f_code.co_filename == __file__:
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, DeprecationWarning, stacklevel=level)
 
 
 def renamed(**old_to_new: str) -> Callable[[F], F]:

@@ -147,18 +147,20 @@ def learning_curve(data: pd.DataFrame, *, outcome: str, experience: str, unit: s
                    moderator: str | None = None, covariates: Sequence[str] = (),
                    form: str = "log_linear", random_slopes: bool = True,
                    re_cov: str = "unstructured", reml: bool = True) -> LearningCurveResult:
-    """The learning curve of repeated data, optionally moderated (H3b).
+    """The learning curve of repeated tasks, optionally moderated.
 
     Parameters
     ----------
     data
-        The task frame (``Study.data``): one row per task.
+        The task frame (``Study.tasks``): one row per task.
     outcome
-        The task's time or cost (positive in the log-linear form).
+        The task's time or cost (positive in the log-linear form). Required, as
+        ``experience`` and ``unit`` (the study passes ``outcome``, ``cum_experience``
+        and ``firm_id``).
     experience
-        Cumulative experience (1 for a firm's first task).
+        Cumulative experience (1 for a unit's first task).
     unit
-        The firm column: random intercepts (and slopes) per firm.
+        The unit column (a firm): random intercepts (and slopes) per unit.
     moderator
         A numeric column that may change the slope, e.g. exposure to risk-averse
         senders ``log(1 + prior_risk_averse)``; enters as a main effect and its
@@ -187,8 +189,10 @@ def learning_curve(data: pd.DataFrame, *, outcome: str, experience: str, unit: s
     Examples
     --------
     >>> from ipnstats.simulate import learning_tasks
-    >>> data = learning_tasks(n_firms=120, seed=1)
-    >>> res = learning_curve(data, moderator="exposure", covariates=("log_n_sources",))
+    >>> tasks = learning_tasks(n_firms=120, seed=1)
+    >>> res = learning_curve(tasks, outcome="outcome", experience="cum_experience",
+    ...                      unit="firm_id", moderator="exposure",
+    ...                      covariates=("log_n_sources",))
     >>> res.learning_rate(at=[0.0, 1.0])["at"].tolist()
     [0.0, 1.0]
     """
@@ -199,7 +203,7 @@ def learning_curve(data: pd.DataFrame, *, outcome: str, experience: str, unit: s
     require_numeric_roles(data, [outcome, experience, *mods, *covs],
                           "outcome, experience, moderator, covariates")
     used = [outcome, experience, *mods, *covs, unit]
-    frame, notes = complete_rows(data, used, "data")
+    frame, notes = complete_rows(data, used, "tasks")
     if form == "log_linear":
         labels = data.index[data[used].notna().all(axis=1)]  # the user's row labels
         for col in (outcome, experience):

@@ -225,8 +225,9 @@ def _learning_curve(tasks: pd.DataFrame):
 
     for options in (dict(re_cov="unstructured"), dict(re_cov="diagonal"),
                     dict(random_slopes=False)):
-        fit = learning_curve(tasks, moderator="exposure", covariates=("log_n_sources",),
-                             **options)
+        fit = learning_curve(tasks, outcome="outcome", experience="cum_experience",
+                             unit="firm_id", moderator="exposure",
+                             covariates=("log_n_sources",), **options)
         if not fit.singular:
             break
     return fit

@@ -100,11 +100,11 @@ def participation_effect(data: pd.DataFrame, *, outcome: str, unit: str, time: s
             "ignore them (for TWFE with covariates use panel_regression)")
     if estimator == "twfe":
         deprecated_call("participation_effect(estimator='twfe') is deprecated: it returns a "
-                        "TWFEResult, not a DiDResult; call twfe_did(...) instead", 4)
+                        "TWFEResult, not a DiDResult; call twfe_did(...) instead")
         return _twfe(data, outcome, unit, time, cohort, spec)
     if estimator == "sunab":
         deprecated_call("participation_effect(estimator='sunab') is deprecated: it returns a "
-                        "SunAbrahamResult, not a DiDResult; call sun_abraham(...) instead", 4)
+                        "SunAbrahamResult, not a DiDResult; call sun_abraham(...) instead")
         return _sunab(data, outcome, unit, time, cohort, control_group, spec)
     if estimator != "cs":
         raise SpecificationError(f"estimator must be 'cs', 'twfe' or 'sunab', got {estimator!r}")

@@ -512,5 +512,8 @@ def _summarise(spec: Specification, res, term: str, note: str,
                         n_clusters=n_clusters, note=note)
 
 
+__all__ = ["SpecEstimate", "Specification", "SpecificationCurveResult", "first_group_clusters",
+           "specification_curve"]
+
 __getattr__ = renamed_classes(__name__, globals(),
                               {"SpecificationCurve": "SpecificationCurveResult"})

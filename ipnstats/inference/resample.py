@@ -15,7 +15,7 @@ Conventions
 - ``ci="percentile"`` (default) gives the ``alpha/2`` and ``1 - alpha/2`` quantiles of
   the replicates (numpy's linear interpolation, R type 7); ``ci="normal"`` gives
   ``estimate +- z * std_error`` (Stata's default "normal-based" interval).
-- ``idcluster`` names a column that receives a new identifier per drawn cluster, so a
+- ``relabel`` names a column that receives a new identifier per drawn cluster, so a
   cluster drawn twice counts as two units, as fixed-effects estimators on the cluster
   need (Stata's ``idcluster()``).
 - A replicate whose fit fails is left out and counted; the notes say how many and why.
@@ -163,7 +163,7 @@ def cluster_bootstrap(data: pd.DataFrame, fit: Callable[[pd.DataFrame], object],
 
 
 def bootstrap_replicate(data: pd.DataFrame, fit: Callable, blocks: tuple, terms: tuple,
-                        idcluster: str | None, seed: np.random.SeedSequence) -> tuple:
+                        relabel: str | None, seed: np.random.SeedSequence) -> tuple:
     """One replicate: draw clusters, refit, return ``(estimates, error message)``."""
     order, starts = blocks
     g = starts.size - 1
@@ -172,8 +172,8 @@ def bootstrap_replicate(data: pd.DataFrame, fit: Callable, blocks: tuple, terms:
     offsets = np.repeat(starts[drawn] - np.cumsum(sizes) + sizes, sizes)
     rows = order[offsets + np.arange(sizes.sum())]
     sample = data.iloc[rows].reset_index(drop=True)
-    if idcluster is not None:
-        sample[idcluster] = np.repeat(np.arange(g), sizes)
+    if relabel is not None:
+        sample[relabel] = np.repeat(np.arange(g), sizes)
     try:
         params = fit(sample).params
     except FIT_ERRORS as err:

@@ -223,7 +223,7 @@ def _crossed(design, outcome, x, receiver, sender) -> Result:
         groups = (receiver,)
         notes = (f"Sender random intercepts were left out: only {repeated} sender(s) have "
                  "more than one exchange.",)
-    fit = crossed_effects(design, y=outcome, x=x, groups=groups)
+    fit = crossed_effects(design, outcome=outcome, covariates=x, groups=groups)
     return dataclasses.replace(fit, notes=notes + fit.notes)
 
 

@@ -365,6 +365,25 @@ def test_plot_methods_are_deprecated_shims(small):
         plt.close(es.plot())
 
 
+def test_tables_take_the_study_labels_from_the_caller(small):
+    from ipnstats.ipn.labels import ID_LABELS, UNIT_LABEL
+
+    frame = small.rename(columns={"u": "firm_id", "t": "year"})
+    fe = ipnstats.panel_regression(frame, "y ~ z", unit="firm_id", time="year",
+                                   vcov=ipnstats.Cluster("firm_id"))
+    with pytest.warns(DeprecationWarning) as caught:
+        old = ipnstats.regression_table(fe).to_text()
+    messages = " ".join(str(w.message) for w in caught)
+    assert "pass unit_label=" in messages and "ipnstats.ipn.labels.ID_LABELS" in messages
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        new = ipnstats.regression_table(fe, labels=ID_LABELS, unit_label=UNIT_LABEL).to_text()
+        neutral = ipnstats.regression_table(fe, labels={"firm_id": "Unit", "year": "Period"},
+                                            unit_label="Units").to_text()
+    assert old == new and "Firms" in new and "Clustered (Firm)" in new
+    assert "Units" in neutral and "Firm" not in neutral
+
+
 # ------------------------------------------------------------------- the helpers
 
 

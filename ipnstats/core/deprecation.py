@@ -24,15 +24,17 @@ from ipnstats.core.formula import SpecificationError
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def deprecated_call(message: str) -> None:
+def deprecated_call(message: str, skip: int = 1) -> None:
     """Emit ``message`` as a :class:`DeprecationWarning` attributed to the user's call.
 
-    Called from a deprecated function or method, or from one of this module's wrappers;
-    the warning skips that function and every wrapper of this module around it.
+    Called from a deprecated function or method (``skip`` frames of it: 2 from a helper
+    of the deprecated function), or from one of this module's wrappers; the warning skips
+    those frames and every wrapper of this module around them.
     """
     frame, level = sys._getframe(1), 2
     if frame.f_code.co_filename != __file__:  # the deprecated function itself
-        frame, level = frame.f_back, level + 1
+        for _ in range(skip):
+            frame, level = frame.f_back, level + 1
     while frame is not None and frame.f_code.co_filename == __file__:
         frame, level = frame.f_back, level + 1
     warnings.warn(message, DeprecationWarning, stacklevel=level)

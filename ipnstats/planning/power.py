@@ -32,8 +32,8 @@ import pandas as pd
 from scipy import stats
 
 from ipnstats.core.formula import SpecificationError
-from ipnstats.core.seeds import Seed, check_seed, recorded_seed, seed_sequence
 from ipnstats.core.parallel import Backend, dask_client, dask_workers, run_tasks, spawn_seeds
+from ipnstats.core.seeds import Seed, check_seed, recorded_seed, seed_sequence
 
 Alternative = Literal["two-sided", "greater", "less"]
 ALTERNATIVES = ("two-sided", "greater", "less")

@@ -26,7 +26,7 @@ __all__ = ["MANAGEMENT_STARS", "Cluster", "Codebook", "DataError", "Report", "Re
            "conditional_process", "framing_effect", "question_patterns", "crossed_effects",
            "mixed_model", "sender_effects", "learning_curve", "triangulation", "power",
            "H1Design", "H2Design", "H3Design", "TwoGroupDesign", "specification_curve",
-           "cluster_bootstrap"]
+           "cluster_bootstrap", "twfe_did", "sun_abraham", "gee"]
 
 # Imported on first use: they pull in matplotlib, Typst or the simulator.
 _LAZY = {"simulate_study": ("simulate", "simulate_study"), "Report": ("report", "Report"),
@@ -37,6 +37,9 @@ _LAZY = {"simulate_study": ("simulate", "simulate_study"), "Report": ("report", 
          "romano_wolf_bootstrap": ("inference.multiplicity", "romano_wolf_bootstrap"),
          "mediation": ("estimators.mediation", "mediation"),
          "event_study": ("estimators.did", "event_study"),
+         "twfe_did": ("estimators.did", "twfe_did"),
+         "sun_abraham": ("estimators.did", "sun_abraham"),
+         "gee": ("estimators.mixed", "gee"),
          "stage_effects": ("ipn.stages", "stage_effects"),
          "practice_effects": ("ipn.practices", "practice_effects"),
          "heterogeneity": ("ipn.practices", "heterogeneity"),

@@ -48,7 +48,6 @@ exchangeable working correlation within the first grouping column and robust
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -67,6 +66,7 @@ from ipnstats.core.formula import (
     formula_variables,
     require_columns,
 )
+from ipnstats.estimators.gee import GEEResult, logistic_gee
 from ipnstats.estimators.linear import independent_columns
 from ipnstats.estimators.lmm import (  # noqa: F401  (SINGULAR_THETA, Optimum: part of this module's API)
     SINGULAR_THETA,
@@ -82,7 +82,6 @@ from ipnstats.estimators.lmm import (  # noqa: F401  (SINGULAR_THETA, Optimum: p
     split_theta,
 )
 from ipnstats.results.result import Result
-from ipnstats.results.vcov import Cluster
 
 # --------------------------------------------------------------------------- result
 
@@ -513,74 +512,6 @@ def _lme4_formula(formula: str, terms: Sequence[RandomTerm]) -> str:
     bars = "".join(f" + ({cols(t)} {'||' if t.structure == 'diagonal' and t.p > 1 else '|'}"
                    f" {t.group})" for t in terms)
     return formula + bars
-
-
-# --------------------------------------------------------------- logistic GEE
-
-
-@dataclass(frozen=True, repr=False)
-class GEEResult(Result):
-    """A logistic GEE: population-averaged log odds with robust standard errors and an
-    exchangeable working correlation within ``groups``."""
-
-    converged: bool = True
-    optimizer: str = "statsmodels GEE (Fisher scoring)"
-    groups: tuple[str, ...] = ()
-    working_correlation: float = np.nan
-
-    @property
-    def singular(self) -> bool:
-        return False
-
-    def tidy(self, conf_level: float = 0.95, effects: str = "fixed") -> pd.DataFrame:
-        """As :meth:`MixedResult.tidy`; ``"ran_pars"`` gives the working correlation."""
-        if effects == "fixed":
-            return Result.tidy(self, conf_level)
-        if effects != "ran_pars":
-            raise ValueError(f"effects must be 'fixed' or 'ran_pars', got {effects!r}")
-        return pd.DataFrame({"effect": ["ran_pars"], "group": [self.groups[0]],
-                             "term": ["working_correlation"],
-                             "estimate": [self.working_correlation]})
-
-    def variance_components(self) -> pd.DataFrame:
-        """No variances in a GEE: one row with the exchangeable working correlation of the
-        responses within a group in ``icc``."""
-        return pd.DataFrame({"group": [self.groups[0]], "term": ["working correlation"],
-                             "variance": [np.nan], "std_dev": [np.nan],
-                             "icc": [self.working_correlation]})
-
-
-def logistic_gee(y: np.ndarray, X: np.ndarray, names: Sequence[str], codes: np.ndarray,
-                 group: str, *, outcome: str, formula: str,
-                 notes: tuple[str, ...] = ()) -> GEEResult:
-    """Logistic GEE (statsmodels), exchangeable within ``codes``, robust SEs."""
-    import statsmodels.api as sm
-    from statsmodels.tools.sm_exceptions import ConvergenceWarning
-
-    values = np.unique(y[~np.isnan(y)])
-    if not np.isin(values, (0.0, 1.0)).all():
-        raise SpecificationError(f"family='binomial' needs a 0/1 outcome; {outcome!r} has "
-                                 f"values {values[:5].tolist()}")
-    model = sm.GEE(y, X, groups=codes, family=sm.families.Binomial(),
-                   cov_struct=sm.cov_struct.Exchangeable())
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        fit = model.fit()
-    failed = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
-    notes += tuple(dict.fromkeys(f"statsmodels GEE did not converge: {w.message}"
-                                 for w in failed))
-    index = pd.Index(list(names))
-    n_groups = int(np.unique(codes).size)
-    return GEEResult(
-        params=pd.Series(np.asarray(fit.params), index=index),
-        cov=pd.DataFrame(np.asarray(fit.cov_params()), index=index, columns=index),
-        vcov=Cluster(group, adjust=False), df_inference=None,
-        estimator=f"logistic GEE (exchangeable within {group}, robust SEs; log odds)",
-        outcome=outcome, nobs=int(y.size), formula=formula, n_units=n_groups,
-        n_clusters=n_groups, notes=notes, converged=not failed, groups=(group,),
-        working_correlation=float(np.ravel(model.cov_struct.dep_params)[0]),
-        extra={"working_correlation": float(np.ravel(model.cov_struct.dep_params)[0]),
-               "converged": not failed})
 
 
 __all__ = ["GEEResult", "MixedResult", "gee", "mixed_model"]

@@ -43,8 +43,8 @@ from ipnstats.core.deprecation import renamed
 from ipnstats.core.formula import SpecificationError, column_names, complete_rows, require_columns
 from ipnstats.core.stats import fit_statistics
 from ipnstats.estimators.crossed import crossed_effects
+from ipnstats.estimators.gee import logistic_gee
 from ipnstats.estimators.linear import Absorbed, LinearEngine, ols
-from ipnstats.estimators.mixed import logistic_gee
 from ipnstats.results.inference import coef_table
 from ipnstats.results.result import Result
 from ipnstats.results.vcov import Cluster

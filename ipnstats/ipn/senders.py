@@ -40,9 +40,9 @@ from ipnstats.core.formula import (
 )
 from ipnstats.core.stats import fit_statistics
 from ipnstats.estimators.crossed import crossed_effects
+from ipnstats.estimators.gee import logistic_gee
 from ipnstats.estimators.glm import MLEngine, fit_logit
 from ipnstats.estimators.linear import LinearEngine, ols
-from ipnstats.estimators.mixed import logistic_gee
 from ipnstats.results.inference import check_conf_level, coef_table
 from ipnstats.results.result import Result
 from ipnstats.results.vcov import Cluster

@@ -33,7 +33,8 @@ KERNELS = {"ipnstats.estimators.glm": "logit/Cox ML engine on arrays",
            "ipnstats.estimators.lmm": "lme4's PLS algebra on arrays",
            "ipnstats.estimators.linear": "OLS and its vcov engine on arrays",
            "ipnstats.estimators.random_effects": "Swamy-Arora on arrays",
-           "ipnstats.inference.sandwich": "sandwich algebra on arrays"}
+           "ipnstats.inference.sandwich": "sandwich algebra on arrays",
+           "ipnstats.estimators.gee": "logistic GEE on arrays (its entry point is mixed.gee)"}
 
 # Spellings the conventions replaced (docs/conventions.md); a parameter may not use them.
 FORBIDDEN = {"y", "x", "exit", "count", "reps", "draws", "n_draws", "nboot", "n_sim",
@@ -323,9 +324,11 @@ def test_old_class_names_are_deprecated_aliases(module, old, new):
 
 def test_former_defaults_still_apply_with_a_warning(small):
     frame = small.rename(columns={"u": "firm_id", "t": "year"})
-    with pytest.warns(DeprecationWarning, match="unit= has no default any more; pass "
-                                                "unit='firm_id'"):
+    with pytest.warns(DeprecationWarning) as caught:
         old = ipnstats.event_study(frame, outcome="y", n_boot=0)
+    messages = " ".join(str(w.message) for w in caught)
+    for arg, value in (("unit", "firm_id"), ("time", "year"), ("cohort", "cohort")):
+        assert f"{arg}= has no default any more; pass {arg}={value!r}" in messages
     new = ipnstats.event_study(frame, outcome="y", unit="firm_id", time="year",
                                cohort="cohort", n_boot=0)
     assert old.tidy().equals(new.tidy())

@@ -295,7 +295,7 @@ def test_missing_rows_are_counted(exchanges):
     ({}, {"p_value": "exact"}, "2 x 2"),
     ({}, {"margin": 0}, "margin positive"),
     ({}, {"conf_level": 95}, "conf_level"),
-    ({}, {"cluster_adjustment": "r"}, "cluster_adjustment"),
+    ({}, {"ssc": "r"}, "ssc must be"),
 ])
 def test_bad_input_errors(exchanges, change, kwargs, match):
     data = exchanges.head(300).copy()

@@ -98,16 +98,16 @@ def exit_hazard(data: pd.DataFrame, *, outcome: str = "exit",
                      ssc, notes + dropped)
 
 
-def _check_options(predictors, lag, model, cluster_adjustment) -> None:
+def _check_options(predictors, lag, model, ssc) -> None:
     if not predictors:
         raise SpecificationError("predictors needs at least one column")
     if not isinstance(lag, int | np.integer) or isinstance(lag, bool) or lag < 0:
         raise SpecificationError(f"lag must be a whole number of years >= 0, got {lag!r}")
     if model not in ("logit", "cox"):
         raise SpecificationError(f"model must be 'logit' or 'cox', got {model!r}")
-    if cluster_adjustment not in ("stata", "statsmodels"):
-        raise SpecificationError("cluster_adjustment must be 'stata' or 'statsmodels', got "
-                                 f"{cluster_adjustment!r}")
+    if ssc not in ("stata", "statsmodels"):
+        raise SpecificationError("ssc must be 'stata' or 'statsmodels', got "
+                                 f"{ssc!r}")
 
 
 def _lagged(data: pd.DataFrame, predictors, unit: str, time: str, lag: int) -> pd.DataFrame:

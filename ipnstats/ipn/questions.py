@@ -25,7 +25,7 @@ law). The fixed-effects variant concentrates out one intercept per receiver
 (conditional Poisson, Hausman, Hall & Griliches 1984): the estimates of Poisson with
 receiver dummies, and scores ``(x - xbar_g)(y - mu)`` (``xbar_g`` the mu-weighted
 receiver means) whose sandwich is exactly the dummy model's coefficient block. Cluster
-factor (``cluster_adjustment``): ``"stata"`` (default) ``G/(G-1)``, Stata
+factor (``ssc``): ``"stata"`` (default) ``G/(G-1)``, Stata
 ``poisson, vce(cluster)``; ``"statsmodels"`` ``G/(G-1) (n-1)/(n-K)``, statsmodels'
 ``cov_type="cluster"``, K counting the reported coefficients only (receiver intercepts
 are nested in the clusters, as in fixest); ``with_vcov(Cluster(receiver,
@@ -510,7 +510,7 @@ def _check_options(p_value, n_sim, n_boot, expected, margin, adjustment) -> None
         raise SpecificationError("expected must be finite and margin positive, got "
                                  f"expected={expected!r}, margin={margin!r}")
     if adjustment not in ("stata", "statsmodels"):
-        raise SpecificationError("cluster_adjustment must be 'stata' or 'statsmodels', got "
+        raise SpecificationError("ssc must be 'stata' or 'statsmodels', got "
                                  f"{adjustment!r}")
 
 

@@ -53,7 +53,7 @@ from ipnstats.core.formula import (
     complete_rows,
     require_numeric_roles,
 )
-from ipnstats.core.seeds import Seed, rng_from
+from ipnstats.core.seeds import Seed, recorded_seed, rng_from
 from ipnstats.core.stats import fit_statistics
 from ipnstats.estimators.linear import LinearEngine, independent_columns, ols
 from ipnstats.results.inference import TIDY_COLUMNS, check_conf_level, coef_table
@@ -392,7 +392,7 @@ def mediation(data: pd.DataFrame, *, x: str, m: str | Sequence[str], y: str,
                    extra=dict(result.extra, mediators=", ".join(mediators)),
                    collinear=tuple(c for c in covs if c not in kept),
                    notes=notes + collinear_notes + _failure_notes(boot, n_boot),
-                   seed=_recorded_seed(seed), n_boot=n_boot)
+                   seed=recorded_seed(seed), n_boot=n_boot)
 
 
 def _assemble(paths: _Paths, boot: IndirectBootstrap, cluster: str | None, y: str, nobs: int,
@@ -517,12 +517,6 @@ def _fit_paths(frame, x, mediators, y, covs) -> _Paths:
 def _indirect_terms(mediators: Sequence[str]) -> tuple[str, ...]:
     terms = tuple(f"indirect::{mj}" for mj in mediators)
     return terms if len(mediators) == 1 else (*terms, "indirect::total")
-
-
-def _recorded_seed(seed: object) -> int | None:
-    if isinstance(seed, int | np.integer) and not isinstance(seed, bool):
-        return int(seed)
-    return None
 
 
 def _label(mediators: Sequence[str]) -> str:

@@ -51,14 +51,13 @@ from scipy import stats
 from scipy.special import expit
 
 from ipnstats.core.formula import SpecificationError, column_names, require_numeric_roles
-from ipnstats.core.seeds import Seed, rng_from
+from ipnstats.core.seeds import Seed, recorded_seed, rng_from
 from ipnstats.core.stats import fit_statistics
 from ipnstats.estimators.glm import MLEngine, fit_logit
 from ipnstats.estimators.linear import LinearEngine, ols
 from ipnstats.estimators.mediation import (
     IndirectBootstrap,
     _complete_rows,
-    _recorded_seed,
     cluster_moments,
     draw_counts,
     solve_batch,
@@ -478,7 +477,7 @@ def _assemble(eqs, fits, estimates, emap, boot, spec, frame, notes, level, w_pro
         fit=last, extra={"ci_method": boot.method,
                          "n_failed_draws": failed},
         notes=tuple(dict.fromkeys(notes)), inference_notes=tuple(dict.fromkeys(inf_notes)),
-        seed=_recorded_seed(seed), n_boot=n_boot, model=model, x=emap.x,
+        seed=recorded_seed(seed), n_boot=n_boot, model=model, x=emap.x,
         mediators=emap.mediators, w=emap.w, effect_map=emap, path_df=path_df,
         equation_fit=pd.DataFrame(fit_rows), bootstrap=boot, w_probe=tuple(w_probe),
         w_labels=tuple(w_labels), conf_level=level)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
+from ipnstats.core.seeds import rng_from
 from ipnstats.simulate.common import FRAMING_SHARES, FRAMINGS, _Effects
 from ipnstats.simulate.exchanges import change_probability, shift_mean
 
@@ -86,7 +87,7 @@ def framing_exchanges(*, n_receivers: int = 150, n_senders: int = 150,
     (True, 'int8')
     """
     eff = effects or _Effects()
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = rng_from(seed)
     la = np.clip(rng.normal(4.3, 1.0, n_receivers), 1, 7)  # receiver loss aversion (1-7)
     ra = np.clip(rng.normal(4.0, 1.0, n_senders), 1, 7)  # sender risk aversion
     receiver = np.repeat(np.arange(n_receivers), exchanges_per_receiver)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ipnstats.core.seeds import rng_from
 from ipnstats.simulate.common import _Effects, _within_rank
 from ipnstats.simulate.exchanges import task_log_outcome
 
@@ -77,7 +78,7 @@ def learning_tasks(*, n_firms: int = 200, tasks_per_firm: tuple[int, int] = (3, 
         raise ValueError(f"need 0 <= share_exposed_firms <= 1 and exposure_rate >= 0, got "
                          f"{share_exposed_firms!r} and {exposure_rate!r}")
     eff = effects or _Effects()
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = rng_from(seed)
     k = rng.integers(lo, hi + 1, n_firms)
     firm = np.repeat(np.arange(n_firms), k)
     cum = _within_rank(k) + 1

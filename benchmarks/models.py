@@ -68,14 +68,14 @@ CS = ('ipnstats.participation_effect({d}, outcome="y", unit="id", time="year", '
 MODERNDID = ('md.att_gt(data={d}, yname="y", tname="year", idname="id", gname="cohort", '
              'control_group="notyettreated", boot=False, cband=False)')
 AGGTE = 'md.aggte({a}, type="simple")'
-WILD = 'ipnstats.wild_bootstrap({r}, "x", cluster="g", reps={b}, seed=1, ci={ci})'
+WILD = 'ipnstats.wild_bootstrap({r}, "x", cluster="g", n_boot={b}, seed=1, ci={ci})'
 WILDBOOTTEST = ('wildboottest({m}, param="x", cluster={d}.g, B={b}, seed=1, '
                 'bootstrap_type="11", impose_null=True)')
 PROCESS = ('ipnstats.conditional_process({d}, model=7, x="x", m="m", y="y", w="w", '
            'n_boot={b}, seed=1, at="mean_sd")')
 PYPROCESS = ('Process(data={d}, model=7, x="x", m=["m"], y="y", w="w", boot={b}, seed=1, '
              'suppr_init=True)')
-CROSSED = 'ipnstats.crossed_effects({d}, y="y", x=["x"], groups=("s", "r"))'
+CROSSED = 'ipnstats.crossed_effects({d}, outcome="y", covariates=["x"], groups=("s", "r"))'
 MIXEDLM = ('smf.mixedlm("y ~ x", {d}, groups=np.ones(len({d})), '
            'vc_formula={{"s": "0 + C(s)", "r": "0 + C(r)"}}).fit(reml=True)')
 
@@ -215,7 +215,7 @@ def wild_jobs(n: int, reps: int) -> tuple[Job, list[Job]]:
            "'estimate': float(b.estimate), 'se': float(b.std_error), "
            "'conf_low': float(b.conf_low), 'conf_high': float(b.conf_high)}")
     imports = "import ipnstats"
-    warm = (f"ipnstats.wild_bootstrap({fit.format(d=small)}, 'x', cluster='g', reps=99, "
+    warm = (f"ipnstats.wild_bootstrap({fit.format(d=small)}, 'x', cluster='g', n_boot=99, "
             f"seed=1)\nres = {fit.format(d='df')}")
     ours = job("ipnstats.wild_bootstrap", data, imports, warm,
                "b = " + WILD.format(r="res", b=reps, ci=False), out)

@@ -26,12 +26,13 @@ __all__ = [
     # estimators (general: field vocabulary, no IPN defaults)
     "panel_regression", "participation_effect", "event_study", "mixed_model",
     "crossed_effects", "learning_curve", "mediation", "moderation", "conditional_process",
-    "specification_curve", "wild_bootstrap",
+    "specification_curve", "wild_bootstrap", "twfe_did", "sun_abraham", "gee",
     # the IPN study's hypothesis models
     "stage_effects", "practice_effects", "heterogeneity", "exit_hazard", "framing_effect",
     "question_patterns", "sender_effects", "triangulation",
     # inference
-    "Cluster", "SSC", "cluster_bootstrap", "adjust_pvalues", "romano_wolf", "romano_wolf_bootstrap",
+    "Cluster", "SSC", "cluster_bootstrap", "adjust_pvalues", "romano_wolf",
+    "romano_wolf_bootstrap",
     # results, tables, figures and the report
     "Result", "regression_table", "descriptives_table", "frame_table", "MANAGEMENT_STARS",
     "coefficient_plot", "Report",
@@ -53,6 +54,9 @@ _LAZY = {"simulate_study": ("simulate", "simulate_study"), "Report": ("report", 
          "romano_wolf_bootstrap": ("inference.multiplicity", "romano_wolf_bootstrap"),
          "mediation": ("estimators.mediation", "mediation"),
          "event_study": ("estimators.did", "event_study"),
+         "twfe_did": ("estimators.did", "twfe_did"),
+         "sun_abraham": ("estimators.did", "sun_abraham"),
+         "gee": ("estimators.mixed", "gee"),
          "stage_effects": ("ipn.stages", "stage_effects"),
          "practice_effects": ("ipn.practices", "practice_effects"),
          "heterogeneity": ("ipn.practices", "heterogeneity"),

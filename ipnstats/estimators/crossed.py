@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ipnstats.core.deprecation import renamed
 from ipnstats.core.formula import SpecificationError, column_names, complete_rows, require_columns
 from ipnstats.estimators.mixed import (  # noqa: F401  (re-exported: the crossed API's names)
     SINGULAR_THETA,
@@ -23,22 +24,23 @@ from ipnstats.estimators.mixed import (  # noqa: F401  (re-exported: the crossed
 )
 
 
-def crossed_effects(data: pd.DataFrame, *, y: str, x: Sequence[str] = (),
+@renamed(y="outcome", x="covariates")
+def crossed_effects(data: pd.DataFrame, *, outcome: str, covariates: Sequence[str] = (),
                     groups: str | Sequence[str], reml: bool = True) -> MixedResult:
     """Linear mixed model with random intercepts for crossed or nested groups (lme4).
 
-    The model of ``lmer(y ~ 1 + x1 + ... + (1 | g1) + (1 | g2) + ...)``, fitted by
+    The model of ``lmer(outcome ~ 1 + x1 + ... + (1 | g1) + (1 | g2) + ...)``, fitted by
     profiled REML (or ML) as lme4 does; see the module notes.
 
     Parameters
     ----------
     data
         One row per observation.
-    y
-        Numeric outcome column.
-    x
+    outcome
+        Numeric outcome column (formerly ``y=``).
+    covariates
         Numeric columns with fixed effects besides the intercept (make dummies for
-        categories).
+        categories; formerly ``x=``).
     groups
         One or several grouping columns, each with a random intercept, e.g.
         ``("receiver_id", "sender_id")``.
@@ -48,7 +50,7 @@ def crossed_effects(data: pd.DataFrame, *, y: str, x: Sequence[str] = (),
     Returns
     -------
     MixedResult
-        Terms ``Intercept`` and ``x``; ``cov`` is ``sigma^2 (X'V^-1X)^-1`` and inference
+        Terms ``Intercept`` and ``covariates``; ``cov`` is ``sigma^2 (X'V^-1X)^-1`` and inference
         is Wald z (``df_inference=None``). ``variance_components()``,
         ``random_effects(group)``, ``converged`` and ``optimizer``; ``n_units`` counts
         the levels of the first group. Notes report left-out rows, non-convergence and
@@ -60,11 +62,12 @@ def crossed_effects(data: pd.DataFrame, *, y: str, x: Sequence[str] = (),
     >>> df = pd.DataFrame({"r": rng.integers(0, 30, 900), "s": rng.integers(0, 30, 900)})
     >>> df["y"] = (rng.normal(0, 0.5, 30)[df["r"]] + rng.normal(0, 0.8, 30)[df["s"]]
     ...            + rng.normal(size=900))
-    >>> res = crossed_effects(df, y="y", groups=("r", "s"))
+    >>> res = crossed_effects(df, outcome="y", groups=("r", "s"))
     >>> res.variance_components()["group"].tolist()
     ['r', 's', 'Residual']
     """
-    xs = column_names(x, "x")
+    y = outcome
+    xs = column_names(covariates, "covariates")
     gs = column_names(groups, "groups")
     _check_columns(data, y, xs, gs)
     frame, notes = complete_rows(data, [y, *xs, *gs])
@@ -72,8 +75,8 @@ def crossed_effects(data: pd.DataFrame, *, y: str, x: Sequence[str] = (),
     X = np.column_stack([np.ones(len(frame)), frame[list(xs)].to_numpy(float)])
     bad = [n for n, k in zip(("Intercept", *xs), _independent(X), strict=True) if not k]
     if bad:
-        raise SpecificationError(f"x column(s) {bad} are constant or collinear with the "
-                                 "intercept and the other x columns; drop them")
+        raise SpecificationError(f"covariate(s) {bad} are constant or collinear with the "
+                                 "intercept and the other covariates; drop them")
     formula = f"{y} ~ {' + '.join(['1', *xs])}"
     return fit_lmm(frame, frame[y].to_numpy(float), X, ("Intercept", *xs), terms, reml=reml,
                    outcome=y, formula=formula + "".join(f" + (1 | {g})" for g in gs),
@@ -100,7 +103,6 @@ def _intercept_terms(frame: pd.DataFrame, gs: tuple[str, ...]) -> list[RandomTer
     return terms
 
 
-
 # ------------------------------------------------------------------- checks
 
 
@@ -113,8 +115,12 @@ def _check_columns(data: pd.DataFrame, y: str, xs: tuple[str, ...],
     require_columns(data, tuple(used), "column")
     twice = sorted({c for c in used if used.count(c) > 1})
     if twice:
-        raise SpecificationError(f"{twice} appear in more than one role (y, x, groups)")
+        raise SpecificationError(f"{twice} appear in more than one role (outcome, "
+                                 "covariates, groups)")
     for col in (y, *xs):
         if not (pd.api.types.is_numeric_dtype(data[col]) or pd.api.types.is_bool_dtype(data[col])):
             raise SpecificationError(f"column {col!r} is not numeric (dtype {data[col].dtype}); "
                                      "encode categories as 0/1 dummy columns")
+
+
+__all__ = ["crossed_effects"]

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ipnstats.core.deprecation import deprecated_call, former_defaults, renamed
 from ipnstats.core.formula import (
     SpecificationError,
     column_names,
@@ -130,33 +131,37 @@ class LearningCurveResult(MixedResult):
         return pd.concat(frames, ignore_index=True)
 
     def plot(self, at: object = None, ylabel: str | None = None, xlabel: str | None = None):
-        """Learning curves at low and high moderator values with their bands."""
-        from ipnstats.figures.learning import learning_curve_plot
+        """Deprecated: use :func:`ipnstats.figures.learning_plot` (``result`` first)."""
+        deprecated_call("LearningCurveResult.plot() is deprecated; use "
+                        "ipnstats.figures.learning_plot(result)")
+        from ipnstats.figures.results import learning_plot
 
-        return learning_curve_plot(self.predictions(at), experience=self.experience,
-                                   ylabel=ylabel or self.outcome, xlabel=xlabel)
+        return learning_plot(self, at=at, ylabel=ylabel, xlabel=xlabel)
 
 
 # ----------------------------------------------------------------------- entry point
 
 
-def learning_curve(tasks: pd.DataFrame, *, outcome: str = "outcome",
-                   experience: str = "cum_experience", unit: str = "firm_id",
+@renamed(tasks="data")
+@former_defaults(outcome="outcome", experience="cum_experience", unit="firm_id")
+def learning_curve(data: pd.DataFrame, *, outcome: str, experience: str, unit: str,
                    moderator: str | None = None, covariates: Sequence[str] = (),
                    form: str = "log_linear", random_slopes: bool = True,
                    re_cov: str = "unstructured", reml: bool = True) -> LearningCurveResult:
-    """The learning curve of repeated tasks, optionally moderated (H3b).
+    """The learning curve of repeated tasks, optionally moderated.
 
     Parameters
     ----------
-    tasks
+    data
         The task frame (``Study.tasks``): one row per task.
     outcome
-        The task's time or cost (positive in the log-linear form).
+        The task's time or cost (positive in the log-linear form). Required, as
+        ``experience`` and ``unit`` (the study passes ``outcome``, ``cum_experience``
+        and ``firm_id``).
     experience
-        Cumulative experience (1 for a firm's first task).
+        Cumulative experience (1 for a unit's first task).
     unit
-        The firm column: random intercepts (and slopes) per firm.
+        The unit column (a firm): random intercepts (and slopes) per unit.
     moderator
         A numeric column that may change the slope, e.g. exposure to risk-averse
         senders ``log(1 + prior_risk_averse)``; enters as a main effect and its
@@ -186,7 +191,9 @@ def learning_curve(tasks: pd.DataFrame, *, outcome: str = "outcome",
     --------
     >>> from ipnstats.simulate import learning_tasks
     >>> tasks = learning_tasks(n_firms=120, seed=1)
-    >>> res = learning_curve(tasks, moderator="exposure", covariates=("log_n_sources",))
+    >>> res = learning_curve(tasks, outcome="outcome", experience="cum_experience",
+    ...                      unit="firm_id", moderator="exposure",
+    ...                      covariates=("log_n_sources",))
     >>> res.learning_rate(at=[0.0, 1.0])["at"].tolist()
     [0.0, 1.0]
     """
@@ -194,12 +201,12 @@ def learning_curve(tasks: pd.DataFrame, *, outcome: str = "outcome",
     if form not in ("log_linear", "linear"):
         raise SpecificationError(f"form must be 'log_linear' or 'linear', got {form!r}")
     mods = () if moderator is None else (moderator,)
-    require_numeric_roles(tasks, [outcome, experience, *mods, *covs],
+    require_numeric_roles(data, [outcome, experience, *mods, *covs],
                           "outcome, experience, moderator, covariates")
     used = [outcome, experience, *mods, *covs, unit]
-    frame, notes = complete_rows(tasks, used, "tasks")
+    frame, notes = complete_rows(data, used, "tasks")
     if form == "log_linear":
-        labels = tasks.index[tasks[used].notna().all(axis=1)]  # the user's row labels
+        labels = data.index[data[used].notna().all(axis=1)]  # the user's row labels
         for col in (outcome, experience):
             _require_positive(frame, col, labels)
     y = frame[outcome].to_numpy(float)
@@ -245,3 +252,6 @@ def _require_positive(frame: pd.DataFrame, col: str, labels: pd.Index) -> None:
         shown = ", ".join(f"row {labels[i]}: {values[i]:g}" for i in bad[:5])
         raise SpecificationError(f"column {col!r} has {bad.size} value(s) <= 0, which have no "
                                  f"logarithm ({shown}); use form='linear' or fix the data")
+
+
+__all__ = ["LearningCurveResult", "learning_curve"]

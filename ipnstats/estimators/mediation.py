@@ -52,7 +52,7 @@ from ipnstats.core.formula import (
     complete_rows,
     require_numeric_roles,
 )
-from ipnstats.core.seeds import as_generator, recorded_seed
+from ipnstats.core.seeds import Seed, as_generator, recorded_seed
 from ipnstats.core.stats import fit_statistics
 from ipnstats.estimators.linear import LinearEngine, independent_columns, ols
 from ipnstats.inference.bootstrap import (
@@ -267,7 +267,7 @@ class MediationEngine:
 def mediation(data: pd.DataFrame, *, x: str, m: str | Sequence[str], y: str,
               covariates: Sequence[str] = (), cluster: str | None = None,
               n_boot: int = 5000, ci: CIMethod = "percentile", conf_level: float = 0.95,
-              seed: int | np.random.Generator | None = 0,
+              seed: Seed = 0,
               ssc: SSC | None = None) -> MediationResult:
     """Mediation of the effect of ``x`` on ``y`` through one or several parallel mediators.
 
@@ -476,3 +476,6 @@ def _failure_notes(boot: IndirectBootstrap, n_boot: int) -> tuple[str, ...]:
         f"{boot.n_failed:,} of {n_boot:,} bootstrap draws failed (a resample's design was "
         "singular, e.g. a covariate constant in it) and were left out of the bootstrap "
         "SE, interval and p-value."),)
+
+
+__all__ = ["MediationResult", "mediation"]

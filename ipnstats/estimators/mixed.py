@@ -48,15 +48,16 @@ exchangeable working correlation within the first grouping column and robust
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 from scipy import linalg
 
+from ipnstats.core.deprecation import deprecated_call
 from ipnstats.core.formula import (
     SpecificationError,
     build_design,
@@ -66,6 +67,7 @@ from ipnstats.core.formula import (
     require_columns,
 )
 from ipnstats.core.parallel import single_threaded_blas
+from ipnstats.estimators.gee import GEEResult, logistic_gee
 from ipnstats.estimators.linear import independent_columns
 from ipnstats.estimators.lmm import (  # noqa: F401  (SINGULAR_THETA, Optimum: part of this module's API)
     SINGULAR_THETA,
@@ -81,7 +83,6 @@ from ipnstats.estimators.lmm import (  # noqa: F401  (SINGULAR_THETA, Optimum: p
 )
 from ipnstats.results.notes import Note
 from ipnstats.results.result import Result
-from ipnstats.results.vcov import Cluster
 
 # --------------------------------------------------------------------------- result
 
@@ -320,7 +321,7 @@ def _fit_notes(terms, Ts, opt: Optimum, singular) -> tuple[str, ...]:
 def mixed_model(data: pd.DataFrame, formula: str, *, groups: str | Sequence[str],
                 re_formula: str | None = None, vc: Mapping[str, str] | None = None,
                 reml: bool = True, family: str = "gaussian",
-                re_cov: Structure = "unstructured") -> Result:
+                re_cov: Structure = "unstructured") -> MixedResult | GEEResult:
     """Linear mixed model with random intercepts, random slopes and crossed groups (lme4).
 
     ``mixed_model(df, "Weight ~ Time", groups="Pig", re_formula="1 + Time")`` is lme4's
@@ -353,9 +354,8 @@ def mixed_model(data: pd.DataFrame, formula: str, *, groups: str | Sequence[str]
         REML (default, lme4's default) or maximum likelihood (to compare fixed effects
         by likelihood ratio).
     family
-        ``"gaussian"``, or ``"binomial"`` for a 0/1 outcome: a logistic GEE with an
-        exchangeable working correlation within ``groups`` (one column, intercept only)
-        and robust standard errors (population-averaged log odds).
+        ``"gaussian"``. Deprecated: ``"binomial"``, which returned a :class:`GEEResult`
+        instead of a :class:`MixedResult`; call :func:`gee` instead.
     re_cov
         ``"unstructured"`` (correlated intercept and slopes, lme4's ``|``) or
         ``"diagonal"`` (uncorrelated, lme4's ``||``).
@@ -366,8 +366,8 @@ def mixed_model(data: pd.DataFrame, formula: str, *, groups: str | Sequence[str]
         ``tidy(effects="fixed"|"ran_pars")``, ``variance_components()``,
         ``random_effects(term)``, ``converged``, ``optimizer``, ``singular``; notes report
         left-out rows, dropped collinear terms, non-convergence and singular fits.
-        ``n_units`` counts the levels of the first group. For ``family="binomial"``, a
-        :class:`GEEResult` with the same methods.
+        ``n_units`` counts the levels of the first group. (A :class:`GEEResult` only
+        for the deprecated ``family="binomial"``.)
 
     Examples
     --------
@@ -379,13 +379,58 @@ def mixed_model(data: pd.DataFrame, formula: str, *, groups: str | Sequence[str]
     >>> res.converged, res.variance_components()["term"].tolist()
     (True, ['(Intercept)', 't', ''])
     """
+    if family not in ("gaussian", "binomial"):
+        raise SpecificationError(f"family must be 'gaussian' or 'binomial', got {family!r}")
+    if family == "binomial":
+        deprecated_call("mixed_model(family='binomial') is deprecated: it returns a "
+                        "GEEResult, not a MixedResult; call gee(data, formula, groups=...) "
+                        "instead")
+    return _fit_model(data, formula, groups, re_formula, vc, reml, family, re_cov)
+
+
+def gee(data: pd.DataFrame, formula: str, *, groups: str,
+        family: Literal["binomial"] = "binomial") -> GEEResult:
+    """Logistic GEE: population-averaged log odds of a 0/1 outcome, clustered by ``groups``.
+
+    An exchangeable working correlation within ``groups`` (one column) and robust
+    (sandwich) standard errors, as statsmodels' ``GEE(family=Binomial(),
+    cov_struct=Exchangeable())`` and R's ``geepack::geeglm(..., family = binomial,
+    corstr = "exchangeable")``. Formerly ``mixed_model(family="binomial")``.
+
+    Parameters
+    ----------
+    data
+        One row per observation.
+    formula
+        ``"y ~ x1 + x2"`` with a 0/1 outcome.
+    groups
+        The one grouping column.
+    family
+        ``"binomial"`` (the only family so far).
+
+    Returns
+    -------
+    GEEResult
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(2)
+    >>> df = pd.DataFrame({"g": np.repeat(np.arange(60), 5), "x": rng.normal(size=300)})
+    >>> df["y"] = (rng.random(300) < 1 / (1 + np.exp(-df["x"]))).astype(float)
+    >>> type(gee(df, "y ~ x", groups="g")).__name__
+    'GEEResult'
+    """
+    if family != "binomial":
+        raise SpecificationError(f"family must be 'binomial', got {family!r}")
+    return _fit_model(data, formula, groups, None, None, True, "binomial", "unstructured")
+
+
+def _fit_model(data, formula, groups, re_formula, vc, reml, family, re_cov):
     gs = column_names(groups, "groups")
     if not gs:
         raise SpecificationError("groups must name at least one grouping column")
     vcs = _vc_columns(vc)
     re_text = _re_text(re_formula)
-    if family not in ("gaussian", "binomial"):
-        raise SpecificationError(f"family must be 'gaussian' or 'binomial', got {family!r}")
     if re_cov not in ("unstructured", "diagonal"):
         raise SpecificationError(f"re_cov must be 'unstructured' or 'diagonal', got {re_cov!r}")
     if "~" not in formula:
@@ -476,70 +521,4 @@ def _lme4_formula(formula: str, terms: Sequence[RandomTerm]) -> str:
     return formula + bars
 
 
-# --------------------------------------------------------------- logistic GEE
-
-
-@dataclass(frozen=True, repr=False)
-class GEEResult(Result):
-    """A logistic GEE: population-averaged log odds with robust standard errors and an
-    exchangeable working correlation within ``groups``."""
-
-    converged: bool = True
-    optimizer: str = "statsmodels GEE (Fisher scoring)"
-    groups: tuple[str, ...] = ()
-    working_correlation: float = np.nan
-
-    @property
-    def singular(self) -> bool:
-        return False
-
-    def tidy(self, conf_level: float = 0.95, effects: str = "fixed") -> pd.DataFrame:
-        """As :meth:`MixedResult.tidy`; ``"ran_pars"`` gives the working correlation."""
-        if effects == "fixed":
-            return Result.tidy(self, conf_level)
-        if effects != "ran_pars":
-            raise SpecificationError(f"effects must be 'fixed' or 'ran_pars', got {effects!r}")
-        return pd.DataFrame({"effect": ["ran_pars"], "group": [self.groups[0]],
-                             "term": ["working_correlation"],
-                             "estimate": [self.working_correlation]})
-
-    def variance_components(self) -> pd.DataFrame:
-        """No variances in a GEE: one row with the exchangeable working correlation of the
-        responses within a group in ``icc``."""
-        return pd.DataFrame({"group": [self.groups[0]], "term": ["working correlation"],
-                             "variance": [np.nan], "std_dev": [np.nan],
-                             "icc": [self.working_correlation]})
-
-
-def logistic_gee(y: np.ndarray, X: np.ndarray, names: Sequence[str], codes: np.ndarray,
-                 group: str, *, outcome: str, formula: str,
-                 notes: tuple[str, ...] = ()) -> GEEResult:
-    """Logistic GEE (statsmodels), exchangeable within ``codes``, robust SEs."""
-    import statsmodels.api as sm
-    from statsmodels.tools.sm_exceptions import ConvergenceWarning
-
-    values = np.unique(y[~np.isnan(y)])
-    if not np.isin(values, (0.0, 1.0)).all():
-        raise SpecificationError(f"family='binomial' needs a 0/1 outcome; {outcome!r} has "
-                                 f"values {values[:5].tolist()}")
-    model = sm.GEE(y, X, groups=codes, family=sm.families.Binomial(),
-                   cov_struct=sm.cov_struct.Exchangeable())
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        fit = model.fit()
-    failed = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
-    notes += tuple(dict.fromkeys(
-        Note("not_converged", f"statsmodels GEE did not converge: {w.message}")
-        for w in failed))
-    index = pd.Index(list(names))
-    n_groups = int(np.unique(codes).size)
-    return GEEResult(
-        params=pd.Series(np.asarray(fit.params), index=index),
-        cov=pd.DataFrame(np.asarray(fit.cov_params()), index=index, columns=index),
-        vcov=Cluster(group, adjust=False), df_inference=None,
-        estimator=f"logistic GEE (exchangeable within {group}, robust SEs; log odds)",
-        outcome=outcome, nobs=int(y.size), formula=formula, n_units=n_groups,
-        n_clusters=n_groups, notes=notes, converged=not failed, groups=(group,),
-        working_correlation=float(np.ravel(model.cov_struct.dep_params)[0]),
-        extra={"working_correlation": float(np.ravel(model.cov_struct.dep_params)[0]),
-               "converged": not failed})
+__all__ = ["GEEResult", "MixedResult", "gee", "mixed_model"]

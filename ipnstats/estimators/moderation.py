@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from ipnstats.core.deprecation import deprecated_call
 from ipnstats.core.formula import SpecificationError, require_numeric_roles
 from ipnstats.core.stats import fit_statistics
 from ipnstats.estimators.glm import MLEngine, fit_logit
@@ -253,14 +254,12 @@ class ModerationResult(Result):
         return pd.DataFrame(rows)
 
     def plot(self, at: object = None, n_points: int = 50):
-        """Predicted outcome against x at values of w (simple-slopes lines with bands).
+        """Deprecated: use :func:`ipnstats.figures.moderation_plot` (``result`` first)."""
+        deprecated_call("ModerationResult.plot() is deprecated; use "
+                        "ipnstats.figures.moderation_plot(result)")
+        from ipnstats.figures.results import moderation_plot
 
-        Covariates are held at their means; a logit is drawn on the probability scale.
-        """
-        from ipnstats.figures.moderation import simple_slopes_plot
-
-        return simple_slopes_plot(self.predictions(at, n_points), x=self.x, w=self.w,
-                                  ylabel=self.outcome)
+        return moderation_plot(self, at=at, n_points=n_points)
 
     def predictions(self, at: object = None, n_points: int = 50,
                     conf_level: float | None = None) -> pd.DataFrame:
@@ -288,10 +287,12 @@ class ModerationResult(Result):
         return pd.concat(parts, ignore_index=True)
 
     def jn_plot(self, alpha: float = 0.05):
-        """The conditional effect of x across w with its band and the JN bounds."""
-        from ipnstats.figures.moderation import johnson_neyman_plot
+        """Deprecated: use :func:`ipnstats.figures.moderation_jn_plot` (``result`` first)."""
+        deprecated_call("ModerationResult.jn_plot() is deprecated; use "
+                        "ipnstats.figures.moderation_jn_plot(result)")
+        from ipnstats.figures.results import moderation_jn_plot
 
-        return johnson_neyman_plot(self.johnson_neyman(alpha), w=self.w, x=self.x)
+        return moderation_jn_plot(self, alpha=alpha)
 
 
 def _midpoint(a: float, b: float) -> float:

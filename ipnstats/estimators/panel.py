@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ipnstats.core.demean import absorbed_dof, complete_grid, demean, group_means
+from ipnstats.core.deprecation import renamed
 from ipnstats.core.formula import Design, SpecificationError, build_design, require_columns
 from ipnstats.core.parallel import single_threaded_blas
 from ipnstats.core.stats import fit_statistics
@@ -65,8 +66,10 @@ class PanelFit:
     n_singletons: int = 0
 
 
+@renamed(effects="panel_effects")
 def panel_regression(data: pd.DataFrame, formula: str, *, unit: str, time: str,
-                     effects: Sequence[Effect] | None = None, estimator: Estimator = "within",
+                     panel_effects: Sequence[Effect] | None = None,
+                     estimator: Estimator = "within",
                      vcov: object = "iid", drop_singletons: bool = False,
                      ssc: SSC | None = None) -> Result:
     """Linear panel regression of a firm-year (or any unit-time) frame.
@@ -80,12 +83,12 @@ def panel_regression(data: pd.DataFrame, formula: str, *, unit: str, time: str,
         ``np.log(x)``; ``0 +`` drops the intercept).
     unit, time
         Columns identifying the unit (firm) and the period.
-    effects
-        Which effects the model holds. ``within``: absorbed ``"unit"`` and/or
-        ``"time"`` fixed effects (default both). ``random``: the ``"unit"`` random
-        effect, plus time dummies with ``"time"``. ``first_difference``: ``"unit"``
-        effects are differenced away, ``"time"`` adds period dummies to the
-        differenced equation. ``pooled``: none, or time dummies. ``between``:
+    panel_effects
+        Which panel effects the model holds (formerly ``effects=``). ``within``:
+        absorbed ``"unit"`` and/or ``"time"`` fixed effects (default both).
+        ``random``: the ``"unit"`` random effect, plus time dummies with ``"time"``.
+        ``first_difference``: ``"unit"`` effects are differenced away, ``"time"`` adds
+        period dummies to the differenced equation. ``pooled``: none, or time dummies. ``between``:
         regression of unit means.
     estimator
         ``"within"``, ``"random"``, ``"pooled"``, ``"first_difference"`` or ``"between"``.
@@ -115,7 +118,7 @@ def panel_regression(data: pd.DataFrame, formula: str, *, unit: str, time: str,
     """
     if estimator not in LABELS:
         raise SpecificationError(f"estimator must be one of {', '.join(LABELS)}; got {estimator!r}")
-    eff = _check_effects(estimator, effects)
+    eff = _check_effects(estimator, panel_effects)
     spec = parse_vcov(vcov)
     ssc = parse_ssc(ssc)
     require_columns(data, (unit, time), "panel column")
@@ -134,7 +137,7 @@ def _check_effects(estimator: str, effects: Sequence[str] | None) -> frozenset[s
     unknown = [e for e in chosen if e not in ("unit", "time")]
     if unknown or set(chosen) not in ALLOWED[estimator]:
         options = " or ".join(str(tuple(sorted(a))) for a in ALLOWED[estimator])
-        raise SpecificationError(f"effects={tuple(chosen)!r} is not available for the "
+        raise SpecificationError(f"panel_effects={tuple(chosen)!r} is not available for the "
                                  f"{estimator} estimator; use {options}")
     return frozenset(chosen)
 
@@ -352,3 +355,6 @@ def _result(p: Panel, fit: PanelFit, spec, estimator: str, formula: str,
         fixed_effects=fit.fixed_effects, fit=fit.fit, extra=fit.extra,
         collinear=fit.ols.collinear, n_singletons=fit.n_singletons, notes=notes,
         inference_notes=inf.notes, engine=engine)
+
+
+__all__ = ["panel_regression"]

@@ -56,7 +56,7 @@ from ipnstats.core.formula import (
     complete_rows,
     require_numeric_roles,
 )
-from ipnstats.core.seeds import as_generator, recorded_seed
+from ipnstats.core.seeds import Seed, as_generator, recorded_seed
 from ipnstats.core.stats import fit_statistics
 from ipnstats.estimators.glm import MLEngine, fit_logit
 from ipnstats.estimators.linear import LinearEngine, ols
@@ -339,8 +339,8 @@ def conditional_process(data: pd.DataFrame, *, model: int, x: str, y: str,
                         m: str | Sequence[str] | None = None, w: str | None = None,
                         z: str | None = None, covariates: Sequence[str] = (),
                         n_boot: int = 5000, ci: Literal["percentile", "bc"] = "percentile",
-                        vcov: object = "iid", cluster: str | None = None, at: object = None,
-                        conf_level: float = 0.95, seed: int | np.random.Generator | None = 0,
+                        vcov: object = None, cluster: str | None = None, at: object = None,
+                        conf_level: float = 0.95, seed: Seed = 0,
                         ssc: SSC | None = None) -> ProcessResult:
     """Fit PROCESS model 1, 4, 7, 8, 14 or 58 with a vectorised bootstrap.
 
@@ -360,9 +360,11 @@ def conditional_process(data: pd.DataFrame, *, model: int, x: str, y: str,
     n_boot, ci, seed
         Bootstrap draws, interval type (``"percentile"`` or ``"bc"``) and seed.
     vcov
-        Path standard errors: ``"iid"``, ``"hc0"``-``"hc3"``; ignored with ``cluster``.
+        Analytic path standard errors: ``"iid"``, ``"hc0"``-``"hc3"`` or a ``Cluster``;
+        ``None`` (default): ``Cluster(cluster)`` when ``cluster`` is given, else ``"iid"``.
     cluster
-        Resample whole clusters and cluster the path SEs on this column.
+        The resampling unit of the bootstrap: whole clusters of this column are drawn.
+        (Only the default ``vcov`` follows it; an explicit ``vcov`` is used as given.)
     at
         Moderator values to probe (None: PROCESS's percentiles; ``"mean_sd"``; numbers).
     conf_level
@@ -402,7 +404,8 @@ def conditional_process(data: pd.DataFrame, *, model: int, x: str, y: str,
     _check_variation(frame, x, w, mediators)
     eqs = equations(model, x, mediators, y, w, covs, logistic)
     cols = product_columns(frame, eqs)
-    spec: VcovSpec = Cluster(cluster) if cluster else parse_vcov(vcov)
+    spec: VcovSpec = parse_vcov(vcov if vcov is not None else
+                                Cluster(cluster) if cluster else "iid")
     ssc = parse_ssc(ssc)
     fits = [(b, eng if ssc is None else eng.with_ssc(ssc), st, n)
             for b, eng, st, n in (_fit_equation(e, cols, frame, spec) for e in eqs)]

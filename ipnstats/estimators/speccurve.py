@@ -1,9 +1,10 @@
 """Specification curve (Simonsohn, Simmons & Nelson 2020) for the effect of joining (H1a).
 
-:func:`specification_curve` estimates the effect of IPN participation under every
+:func:`specification_curve` estimates the effect of a staggered treatment under every
 combination of reasonable analytic choices — outcome x estimator x covariate set x
-sample x clustering — and :class:`SpecificationCurve` summarises them (``tidy()``,
-``glance()``) and draws the standard two-panel figure (``plot()``).
+sample x clustering — and :class:`SpecificationCurveResult` summarises them (``tidy()``,
+``glance()``); :func:`ipnstats.figures.speccurve_plot` draws the standard two-panel
+figure.
 
 Conventions
 -----------
@@ -14,7 +15,7 @@ Conventions
   (never-treated controls); it takes no covariates, so every covariate set but an
   empty one is "not available". ``"twfe"``: the two-way (firm and year) fixed-effects
   regression on the absorbing indicator ``cohort > 0 and time >= cohort``, exactly
-  the regression behind ``participation_effect(estimator="twfe")``, with the
+  the regression behind :func:`~ipnstats.estimators.did.twfe_did`, with the
   covariates added as contemporaneous regressors
   (:func:`~ipnstats.panel_regression`). A covariate collinear with the fixed effects
   (``age`` is: year minus founding year) is dropped and the row's ``note`` says so.
@@ -44,16 +45,22 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
 
+from ipnstats.core.deprecation import (
+    deprecated_call,
+    former_defaults,
+    renamed,
+    renamed_classes,
+)
 from ipnstats.core.formula import SpecificationError, require_columns
 from ipnstats.core.parallel import single_threaded_blas
-from ipnstats.core.seeds import recorded_seed
+from ipnstats.core.seeds import Seed, recorded_seed
 from ipnstats.results.display import TidyDisplay
 from ipnstats.results.vcov import Cluster
 
@@ -104,7 +111,7 @@ class SpecEstimate:
     note: str = ""
 
     def record(self) -> dict:
-        """The row of ``SpecificationCurve.tidy()`` (before sorting and ranking)."""
+        """The row of ``SpecificationCurveResult.tidy()`` (before sorting and ranking)."""
         out = dataclasses.asdict(self.spec)
         out |= {name: getattr(self, name) for name in TIDY_COLUMNS[len(DIMENSIONS):]}
         return out
@@ -118,7 +125,7 @@ def _unavailable(spec: Specification, reason: str) -> SpecEstimate:
 
 
 @dataclass(frozen=True, repr=False)
-class SpecificationCurve(TidyDisplay):
+class SpecificationCurveResult(TidyDisplay):
     """Estimates of one effect under every specification; see :func:`specification_curve`.
 
     Attributes
@@ -192,7 +199,7 @@ class SpecificationCurve(TidyDisplay):
             "share_significant_opposite": share(sig & (sign == -self.direction)),
             "alpha": self.alpha, "direction": self.direction}])
 
-    def select(self, **choices: str | Sequence[str]) -> SpecificationCurve:
+    def select(self, **choices: str | Sequence[str]) -> SpecificationCurveResult:
         """A new curve with the specifications of the given choices only.
 
         Examples
@@ -210,24 +217,26 @@ class SpecificationCurve(TidyDisplay):
                     for d, cs in self.choices.items()}
         return dataclasses.replace(self, estimates=kept, choices=narrowed)
 
+    def significance(self, frame: pd.DataFrame) -> np.ndarray:
+        """``"same"``, ``"opposite"`` (p < alpha, by sign) or ``"none"`` per row of
+        ``frame`` (rows of :meth:`tidy`)."""
+        return significance(frame, self.alpha, self.direction)
+
+    @property
+    def display_labels(self) -> dict[str, str]:
+        """Labels of the choices for figures and tables: the defaults, then ``labels``."""
+        return dict(DEFAULT_LABELS) | dict(self.labels)
+
     def plot(self, labels: Mapping[str, str] | None = None, title: str | None = None):
-        """The specification curve: sorted estimates over the dot matrix of choices.
+        """Deprecated: use :func:`ipnstats.figures.speccurve_plot` (``result`` first)."""
+        deprecated_call("SpecificationCurveResult.plot() is deprecated; use "
+                        "ipnstats.figures.speccurve_plot(result)")
+        from ipnstats.figures.results import speccurve_plot
 
-        ``labels`` adds to (or overrides) the display labels given to
-        :func:`specification_curve`. Returns a matplotlib ``Figure``.
-        """
-        from ipnstats.figures.speccurve import specification_curve_plot
-
-        frame = self.tidy()
-        frame = frame[frame["estimate"].notna()].copy()
-        frame["significance"] = _significance(frame, self.alpha, self.direction)
-        return specification_curve_plot(
-            frame, choices=self.choices, labels=dict(DEFAULT_LABELS) | dict(self.labels)
-            | dict(labels or {}), conf_level=1 - self.alpha, direction=self.direction,
-            n_specs=len(self.estimates), title=title)
+        return speccurve_plot(self, labels=labels, title=title)
 
 
-def _significance(frame: pd.DataFrame, alpha: float, direction: int) -> np.ndarray:
+def significance(frame: pd.DataFrame, alpha: float, direction: int) -> np.ndarray:
     """``"same"``, ``"opposite"`` (p < alpha, by sign) or ``"none"`` per row."""
     sig = frame["p_value"].to_numpy(float) < alpha
     same = np.sign(frame["estimate"].to_numpy(float)) == direction
@@ -237,15 +246,19 @@ def _significance(frame: pd.DataFrame, alpha: float, direction: int) -> np.ndarr
 # ----------------------------------------------------------------------- entry point
 
 
-def specification_curve(data: pd.DataFrame, *, outcomes: Sequence[str] = OUTCOMES,
+@renamed(clusters="cluster")
+@former_defaults(outcomes=OUTCOMES, covariate_sets=COVARIATE_SETS, unit="firm_id",
+                 time="year", cohort="cohort", group="group_id", exit="exit")
+def specification_curve(data: pd.DataFrame, *, outcomes: Sequence[str],
+                        covariate_sets: Mapping[str, Sequence[str]], unit: str, time: str,
+                        cohort: str, group: str | None, exit: str | None,
                         estimators: Sequence[str] = ESTIMATORS,
-                        covariate_sets: Mapping[str, Sequence[str]] = COVARIATE_SETS,
-                        samples: Sequence[str] = SAMPLES, clusters: Sequence[str] = CLUSTERS,
-                        unit: str = "firm_id", time: str = "year", cohort: str = "cohort",
-                        group: str = "group_id", exit: str = "exit", alpha: float = 0.05,
-                        direction: int = 1, labels: Mapping[str, str] | None = None,
-                        n_jobs: int = 2, backend: str = "local", scheduler: object = None,
-                        seed: int | None = 0, progress=None) -> SpecificationCurve:
+                        samples: Sequence[str] = SAMPLES, cluster: Sequence[str] = CLUSTERS,
+                        alpha: float = 0.05, direction: int = 1,
+                        labels: Mapping[str, str] | None = None, n_jobs: int = 2,
+                        backend: str = "local", scheduler: object = None, seed: Seed = 0,
+                        progress: Callable[[int, int], None] | None = None,
+                        ) -> SpecificationCurveResult:
     """The effect of joining under every combination of analytic choices.
 
     Parameters
@@ -263,14 +276,16 @@ def specification_curve(data: pd.DataFrame, *, outcomes: Sequence[str] = OUTCOME
     samples
         Any of ``"all"``, ``"no_exits"`` (units that never exit), ``"balanced"``
         (units observed in every period).
-    clusters
-        Any of ``"firm"`` (``unit``) and ``"group"`` (first peer group; never-members
-        are their own clusters).
+    cluster
+        The clustering choices: any of ``"firm"`` (``Cluster(unit)``) and ``"group"``
+        (first peer group; never-members are their own clusters). (Formerly
+        ``clusters=``.)
     unit, time, cohort
-        Panel columns.
+        Panel columns (required; the study passes ``firm_id``, ``year``, ``cohort``).
     group, exit
         Peer-group column (missing in non-member rows), needed for ``"group"``
-        clustering; exit indicator, needed for the ``"no_exits"`` sample.
+        clustering; exit indicator, needed for the ``"no_exits"`` sample. Required;
+        ``None`` when the choices do not need them.
     alpha
         Significance level of the shares and of the intervals (``1 - alpha``).
     direction
@@ -283,25 +298,29 @@ def specification_curve(data: pd.DataFrame, *, outcomes: Sequence[str] = OUTCOME
         ``dask.distributed.Client``); see :mod:`ipnstats.core.parallel`. The result does not
         depend on them.
     seed
-        Passed to the estimators and recorded (none draws at random here).
+        Passed to the estimators and recorded when it is an int (none draws at random
+        here).
     progress
         Optional ``progress(done, total)``, called as specifications finish, e.g. for a
         progress bar (:meth:`ipnstats.pipeline.progress.Progress.count`).
 
     Returns
     -------
-    SpecificationCurve
-        ``tidy()``, ``glance()``, ``select(...)``, ``plot()``.
+    SpecificationCurveResult
+        ``tidy()``, ``glance()``, ``select(...)``; the figure is
+        :func:`ipnstats.figures.speccurve_plot`.
 
     Examples
     --------
-    >>> curve = ipnstats.specification_curve(fy, outcomes=("log_revenue",))  # doctest: +SKIP
+    >>> curve = ipnstats.specification_curve(
+    ...     fy, outcomes=("log_revenue",), covariate_sets={"none": ()}, unit="firm_id",
+    ...     time="year", cohort="cohort", group="group_id", exit="exit")  # doctest: +SKIP
     >>> curve.glance()  # doctest: +SKIP
-    >>> curve.plot(labels={"log_revenue": "Log revenue"})  # doctest: +SKIP
+    >>> speccurve_plot(curve, labels={"log_revenue": "Log revenue"})  # doctest: +SKIP
     """
     from ipnstats.core.parallel import run_tasks
 
-    choices = _check_choices(outcomes, estimators, covariate_sets, samples, clusters)
+    choices = _check_choices(outcomes, estimators, covariate_sets, samples, cluster)
     sets = {name: tuple(cols) for name, cols in covariate_sets.items()}
     _check_options(alpha, direction, n_jobs)
     frame = _analysis_frame(data, choices, sets, unit, time, cohort, group, exit)
@@ -313,14 +332,14 @@ def specification_curve(data: pd.DataFrame, *, outcomes: Sequence[str] = OUTCOME
                           scheduler=scheduler, chunk_size=1,
                           progress=None if progress is None else
                           (lambda done: progress(done, len(grid))))
-    return SpecificationCurve(tuple(estimates), choices, sets, alpha=alpha,
+    return SpecificationCurveResult(tuple(estimates), choices, sets, alpha=alpha,
                               direction=direction, labels=dict(labels or {}),
                               seed=recorded_seed(seed))
 
 
-def _check_choices(outcomes, estimators, covariate_sets, samples, clusters) -> dict:
+def _check_choices(outcomes, estimators, covariate_sets, samples, cluster) -> dict:
     choices = {"outcome": outcomes, "estimator": estimators,
-               "covariates": covariate_sets, "sample": samples, "cluster": clusters}
+               "covariates": covariate_sets, "sample": samples, "cluster": cluster}
     allowed = {"estimator": ESTIMATORS, "sample": SAMPLES, "cluster": CLUSTERS}
     out = {}
     for dim, values in choices.items():
@@ -353,8 +372,10 @@ def _analysis_frame(data: pd.DataFrame, choices: dict, sets: dict, unit: str, ti
     require_columns(data, choices["outcome"], "outcome")
     require_columns(data, covariates, "covariate")
     if "group" in choices["cluster"]:
+        _need(group, "group", "the 'group' clustering choice")
         require_columns(data, (group,), "peer-group column (for group clustering)")
     if "no_exits" in choices["sample"]:
+        _need(exit, "exit", "the 'no_exits' sample")
         require_columns(data, (exit,), "exit column (for the no_exits sample)")
     keep = [unit, time, cohort, *choices["outcome"], *covariates]
     keep += [exit] if "no_exits" in choices["sample"] else []
@@ -362,6 +383,11 @@ def _analysis_frame(data: pd.DataFrame, choices: dict, sets: dict, unit: str, ti
     if "group" in choices["cluster"]:
         frame[GROUP_CLUSTER] = first_group_clusters(data, unit, time, group)
     return frame
+
+
+def _need(column: str | None, name: str, what: str) -> None:
+    if column is None:
+        raise SpecificationError(f"{what} needs the {name}= column; got {name}=None")
 
 
 def first_group_clusters(data: pd.DataFrame, unit: str, time: str, group: str) -> np.ndarray:
@@ -418,7 +444,7 @@ def _estimate_task(frame, spec, covariates, roles) -> SpecEstimate:
 
 def estimate_specification(frame: pd.DataFrame, spec: Specification,
                            covariates: tuple[str, ...], *, unit: str, time: str, cohort: str,
-                           alpha: float = 0.05, seed: int | None = 0) -> SpecEstimate:
+                           alpha: float = 0.05, seed: Seed = 0) -> SpecEstimate:
     """Fit one specification on its sample; a failure becomes a not-available row.
 
     Runs with one BLAS thread, so that the numbers do not depend on how many
@@ -442,14 +468,15 @@ def estimate_specification(frame: pd.DataFrame, spec: Specification,
 def _fit(frame, spec, covariates, unit, time, cohort, cluster, seed):
     """The fitted result, the term holding the overall effect, and a note."""
     from ipnstats.estimators.did.estimate import participation_effect
+    from ipnstats.estimators.did.sunab import sun_abraham
 
     vcov = Cluster(cluster)
     if spec.estimator == "twfe":
         return _twfe(frame, spec.outcome, covariates, unit, time, cohort, vcov)
     if spec.estimator == "sunab":
-        res = participation_effect(frame, outcome=spec.outcome, unit=unit, time=time,
-                                   cohort=cohort, estimator="sunab",
-                                   control_group="never_treated", vcov=vcov)
+        require_columns(frame, (spec.outcome, unit, time, cohort), "column")
+        res = sun_abraham(frame, outcome=spec.outcome, unit=unit, time=time, cohort=cohort,
+                          vcov=vcov)
         return res, "ATT", ""
     control = "never_treated" if spec.estimator == "cs_never" else "not_yet_treated"
     res = participation_effect(frame, outcome=spec.outcome, unit=unit, time=time, cohort=cohort,
@@ -465,7 +492,7 @@ def _twfe(frame, outcome, covariates, unit, time, cohort, vcov):
     data = frame.assign(**{TREATED: ((frame[cohort] > 0)
                                      & (frame[time] >= frame[cohort])).astype(float)})
     formula = f"{outcome} ~ " + " + ".join((TREATED, *covariates))
-    res = panel_regression(data, formula, unit=unit, time=time, effects=("unit", "time"),
+    res = panel_regression(data, formula, unit=unit, time=time, panel_effects=("unit", "time"),
                            vcov=vcov)
     if TREATED in res.collinear:
         raise SpecificationError("the treatment indicator is collinear with the fixed "
@@ -488,3 +515,10 @@ def _summarise(spec: Specification, res, term: str, note: str,
         return _unavailable(spec, f"only {n_clusters} cluster(s)")
     return SpecEstimate(spec, **numbers, nobs=int(res.nobs), n_units=res.n_units,
                         n_clusters=n_clusters, note=note)
+
+
+__all__ = ["SpecEstimate", "Specification", "SpecificationCurveResult", "first_group_clusters",
+           "specification_curve"]
+
+__getattr__ = renamed_classes(__name__, globals(),
+                              {"SpecificationCurve": "SpecificationCurveResult"})

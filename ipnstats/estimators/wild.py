@@ -53,14 +53,16 @@ import numpy as np
 import pandas as pd
 
 from ipnstats.core.demean import demean
+from ipnstats.core.deprecation import renamed, renamed_classes
 from ipnstats.core.formula import SpecificationError
-from ipnstats.core.seeds import as_generator, recorded_seed
+from ipnstats.core.seeds import Seed, as_generator, recorded_seed
 from ipnstats.estimators.did.bootstrap import mammen
 from ipnstats.estimators.linear import LinearEngine
 from ipnstats.inference.sandwich import cluster_sums, nested_in
 from ipnstats.results.display import TidyDisplay
 from ipnstats.results.inference import check_conf_level
 from ipnstats.results.notes import Note
+from ipnstats.results.result import Result
 from ipnstats.results.vcov import Cluster
 
 Weights = Literal["rademacher", "webb", "mammen"]
@@ -73,7 +75,7 @@ FEW_CLUSTERS_RADEMACHER = 12
 
 
 @dataclass(frozen=True, slots=True, repr=False)
-class WildBootstrap(TidyDisplay):
+class WildBootstrapResult(TidyDisplay):
     """A wild cluster bootstrap test of ``term = h0`` and its confidence interval.
 
     Attributes
@@ -196,10 +198,11 @@ class _Pieces:
     q2: np.ndarray | float
 
 
-def wild_bootstrap(result, term: str, *, cluster: str | Cluster, h0: float = 0.0,
-                   weights: Weights = "rademacher", reps: int = 9999, impose_null: bool = True,
+@renamed(reps="n_boot")
+def wild_bootstrap(result: Result, term: str, *, cluster: str | Cluster, h0: float = 0.0,
+                   weights: Weights = "rademacher", n_boot: int = 9999, impose_null: bool = True,
                    conf_level: float = 0.95, ci: bool = True,
-                   seed: int | np.random.Generator | None = 0) -> WildBootstrap:
+                   seed: Seed = 0) -> WildBootstrapResult:
     """Wild cluster bootstrap test of ``term = h0``, with a test-inversion interval.
 
     Parameters
@@ -215,8 +218,9 @@ def wild_bootstrap(result, term: str, *, cluster: str | Cluster, h0: float = 0.0
     weights
         ``"rademacher"``, ``"webb"`` (recommended with fewer than about 12 clusters)
         or ``"mammen"``.
-    reps
-        Number of draws; with Rademacher weights and ``2**G <= reps`` (Webb:
+    n_boot
+        Number of draws (formerly ``reps=``); with Rademacher weights and
+        ``2**G <= n_boot`` (Webb:
         ``6**G``) every weight vector is used once instead.
     impose_null
         Restricted (WCR, default, as ``boottest``) or unrestricted (WCU) bootstrap.
@@ -227,7 +231,7 @@ def wild_bootstrap(result, term: str, *, cluster: str | Cluster, h0: float = 0.0
 
     Returns
     -------
-    WildBootstrap
+    WildBootstrapResult
 
     Examples
     --------
@@ -239,18 +243,18 @@ def wild_bootstrap(result, term: str, *, cluster: str | Cluster, h0: float = 0.0
     """
     engine, j = _check_model(result, term)
     column = _cluster_column(cluster)
-    _check_options(weights, reps)
+    _check_options(weights, n_boot)
     level, h0 = check_conf_level(conf_level), float(h0)
     codes, n_clusters = _cluster_codes(engine, column)
     prob = _problem(engine, j, codes, n_clusters, column, float(result.params.iloc[j]))
-    n_draws, enumerated = _draw_plan(weights, n_clusters, int(reps))
+    n_draws, enumerated = _draw_plan(weights, n_clusters, int(n_boot))
     rng = as_generator(seed)
     chunks = _weight_chunks(weights, n_clusters, n_draws, enumerated, rng)
     pieces = _pieces(prob, chunks, impose_null)
     p_at = _p_function(pieces, prob)
     bounds = _interval(p_at, prob, pieces, 1 - level) if ci else (np.nan, np.nan)
     notes = _notes(weights, n_clusters, n_draws, enumerated, level, ci, bounds)
-    return WildBootstrap(
+    return WildBootstrapResult(
         term=term, estimate=prob.estimate, std_error=prob.se, h0=h0,
         statistic=(prob.estimate - h0) / prob.se, p_value=float(p_at(np.array([h0]))[0]),
         conf_low=float(bounds[0]), conf_high=float(bounds[1]), conf_level=level,
@@ -303,7 +307,7 @@ def _check_options(weights: str, reps: int) -> None:
         raise SpecificationError(f"weights must be one of {', '.join(map(repr, WEIGHTS))}; "
                                  f"got {weights!r}")
     if isinstance(reps, bool) or not isinstance(reps, int | np.integer) or reps < 1:
-        raise SpecificationError(f"reps must be a positive integer (e.g. 9999); got {reps!r}")
+        raise SpecificationError(f"n_boot must be a positive integer (e.g. 9999); got {reps!r}")
 
 
 # --- the fast algorithm -----------------------------------------------------------------
@@ -514,3 +518,8 @@ def _notes(weights: str, n_clusters: int, n_draws: int, enumerated: bool, level:
             "The bootstrap p-value does not fall to "
             f"{1 - level:.2g} on one side: the interval is unbounded there."))
     return tuple(notes)
+
+
+__all__ = ["WildBootstrapResult", "wild_bootstrap"]
+
+__getattr__ = renamed_classes(__name__, globals(), {"WildBootstrap": "WildBootstrapResult"})

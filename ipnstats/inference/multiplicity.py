@@ -39,8 +39,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ipnstats.core.deprecation import renamed_classes
 from ipnstats.core.errors import DataError, EstimationError, SpecificationError
-from ipnstats.core.seeds import as_generator, recorded_seed
+from ipnstats.core.seeds import Seed, as_generator, recorded_seed
 from ipnstats.results.display import TidyDisplay
 from ipnstats.results.inference import p_value as tail_p_value
 
@@ -273,7 +274,7 @@ def _single_pvalues(stat: np.ndarray, null: np.ndarray, plus_one: bool) -> np.nd
 # --- the bootstrap ------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True, repr=False)
-class RomanoWolf(TidyDisplay):
+class RomanoWolfResult(TidyDisplay):
     """Romano-Wolf stepdown p-values from a pairs (or cluster) bootstrap.
 
     Attributes
@@ -381,9 +382,9 @@ def _frozen(values: np.ndarray) -> np.ndarray:
 
 
 def romano_wolf_bootstrap(data: pd.DataFrame, stat_fn: Callable, *, cluster: str | None = None,
-                          n_boot: int = 999, seed: int | np.random.Generator | None = 0,
+                          n_boot: int = 999, seed: Seed = 0,
                           alternative: Alternative = "two-sided",
-                          plus_one: bool = True) -> RomanoWolf:
+                          plus_one: bool = True) -> RomanoWolfResult:
     """Romano-Wolf p-values for K tests of ``theta_k = 0`` by a pairs/cluster bootstrap.
 
     Parameters
@@ -408,7 +409,7 @@ def romano_wolf_bootstrap(data: pd.DataFrame, stat_fn: Callable, *, cluster: str
 
     Returns
     -------
-    RomanoWolf
+    RomanoWolfResult
 
     Notes
     -----
@@ -438,7 +439,7 @@ def romano_wolf_bootstrap(data: pd.DataFrame, stat_fn: Callable, *, cluster: str
     draws = _draws(data, stat_fn, groups, cluster, rng, est, int(n_boot))
     stat, null = _orient(t, alternative), _orient(draws, alternative)
     p_value = tail_p_value(t, None, alternative)
-    return RomanoWolf(
+    return RomanoWolfResult(
         terms=terms, estimate=_frozen(est), std_error=_frozen(se), statistic=_frozen(t),
         p_value=_frozen(p_value), p_bootstrap=_frozen(_single_pvalues(stat, null, plus_one)),
         p_romano_wolf=_frozen(_stepdown(stat, null, plus_one)),
@@ -460,3 +461,8 @@ def _draws(data, stat_fn, groups, cluster, rng, est: np.ndarray, n_boot: int) ->
     if kept.shape[0] == 0:
         raise EstimationError("no bootstrap draw gave finite t statistics; check stat_fn")
     return kept
+
+
+__all__ = ["RomanoWolfResult", "adjust_pvalues", "romano_wolf", "romano_wolf_bootstrap"]
+
+__getattr__ = renamed_classes(__name__, globals(), {"RomanoWolf": "RomanoWolfResult"})

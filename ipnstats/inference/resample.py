@@ -15,7 +15,7 @@ Conventions
 - ``ci="percentile"`` (default) gives the ``alpha/2`` and ``1 - alpha/2`` quantiles of
   the replicates (numpy's linear interpolation, R type 7); ``ci="normal"`` gives
   ``estimate +- z * std_error`` (Stata's default "normal-based" interval).
-- ``idcluster`` names a column that receives a new identifier per drawn cluster, so a
+- ``relabel`` names a column that receives a new identifier per drawn cluster, so a
   cluster drawn twice counts as two units, as fixed-effects estimators on the cluster
   need (Stata's ``idcluster()``).
 - A replicate whose fit fails is left out and counted; the notes say how many and why.
@@ -31,9 +31,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ipnstats.core.deprecation import renamed
 from ipnstats.core.formula import SpecificationError, require_columns
 from ipnstats.core.parallel import Backend, run_tasks, spawn_seeds
-from ipnstats.core.seeds import as_generator, seed_problem
+from ipnstats.core.seeds import (
+    Seed,
+    as_generator,
+    recorded_seed,
+    seed_problem,
+    seed_sequence,
+)
 from ipnstats.results.display import TidyDisplay
 from ipnstats.results.inference import two_sided_p
 from ipnstats.results.notes import Note
@@ -58,7 +65,7 @@ class BootstrapResult(TidyDisplay):
     failed: int
     ci: str
     conf_level: float
-    seed: int
+    seed: int | None
     estimator: str
     notes: tuple[str, ...] = field(default=())
 
@@ -86,10 +93,11 @@ class BootstrapResult(TidyDisplay):
                               "conf_level": self.conf_level, "seed": self.seed}])
 
 
+@renamed(reps="n_boot", idcluster="relabel")
 def cluster_bootstrap(data: pd.DataFrame, fit: Callable[[pd.DataFrame], object], *,
-                      cluster: str, terms: Sequence[str] | None = None, reps: int = 999,
+                      cluster: str, terms: Sequence[str] | None = None, n_boot: int = 999,
                       ci: Literal["percentile", "normal"] = "percentile",
-                      conf_level: float = 0.95, idcluster: str | None = None, seed: int = 0,
+                      conf_level: float = 0.95, relabel: str | None = None, seed: Seed = 0,
                       backend: Backend = "local", n_jobs: int = 1, scheduler: object = None,
                       progress: Callable[[int, int], None] | None = None) -> BootstrapResult:
     """Pairs cluster bootstrap: refit ``fit`` on clusters drawn with replacement.
@@ -107,14 +115,16 @@ def cluster_bootstrap(data: pd.DataFrame, fit: Callable[[pd.DataFrame], object],
         The column whose values are resampled as whole blocks.
     terms
         Terms to keep (default: every term of the fit on ``data``).
-    reps
-        Replicates.
+    n_boot
+        Bootstrap replicates (formerly ``reps=``).
     ci, conf_level
         ``"percentile"`` or ``"normal"`` intervals, and their level.
-    idcluster
-        Column to overwrite with a new id per drawn cluster (see the module notes).
+    relabel
+        Column to overwrite with a new id per drawn cluster (Stata's ``idcluster()``;
+        formerly ``idcluster=``; see the module notes).
     seed
-        An int; replicate ``r`` draws from ``SeedSequence(seed).spawn(reps)[r]``.
+        An int (recorded): replicate ``r`` draws from ``SeedSequence(seed).spawn(n_boot)[r]``;
+        ``None`` or a numpy Generator seed the root sequence (not recorded).
     backend, n_jobs, scheduler
         Where the replicates run (:func:`ipnstats.core.parallel.run_tasks`).
     progress
@@ -129,10 +139,11 @@ def cluster_bootstrap(data: pd.DataFrame, fit: Callable[[pd.DataFrame], object],
     >>> from functools import partial
     >>> fit = partial(ipnstats.panel_regression, formula="log_revenue ~ member",
     ...               unit="firm_id", time="year")  # doctest: +SKIP
-    >>> cluster_bootstrap(fy, fit, cluster="firm_id", idcluster="firm_id",
-    ...                   reps=499, n_jobs=2).tidy()  # doctest: +SKIP
+    >>> cluster_bootstrap(fy, fit, cluster="firm_id", relabel="firm_id",
+    ...                   n_boot=499, n_jobs=2).tidy()  # doctest: +SKIP
     """
-    _check(data, cluster, idcluster, reps, ci, conf_level, seed)
+    _check(data, cluster, relabel, n_boot, ci, conf_level, seed)
+    reps = n_boot
     first = fit(data)
     estimate = first.params if terms is None else first.params.reindex(list(terms))
     if estimate.isna().any():
@@ -141,8 +152,8 @@ def cluster_bootstrap(data: pd.DataFrame, fit: Callable[[pd.DataFrame], object],
     order = np.argsort(codes, kind="stable")
     starts = np.searchsorted(codes[order], np.arange(len(labels) + 1))
     blocks = (order, starts)
-    tasks = [(data, fit, blocks, tuple(estimate.index), idcluster, s)
-             for s in spawn_seeds(seed, reps)]
+    tasks = [(data, fit, blocks, tuple(estimate.index), relabel, s)
+             for s in spawn_seeds(seed_sequence(seed), reps)]
     out = run_tasks(bootstrap_replicate, tasks, backend=backend, n_jobs=n_jobs,
                     scheduler=scheduler,
                     progress=None if progress is None else (lambda d: progress(d, reps)))
@@ -157,13 +168,13 @@ def cluster_bootstrap(data: pd.DataFrame, fit: Callable[[pd.DataFrame], object],
             "unreliable with few clusters; consider the wild cluster bootstrap."),)
     return BootstrapResult(estimate=estimate.astype(float), draws=draws, cluster=cluster,
                            n_clusters=len(labels), reps=reps, failed=len(errors), ci=ci,
-                           conf_level=conf_level, seed=int(seed),
+                           conf_level=conf_level, seed=recorded_seed(seed),
                            estimator=str(getattr(first, "estimator", type(first).__name__)),
                            notes=notes)
 
 
 def bootstrap_replicate(data: pd.DataFrame, fit: Callable, blocks: tuple, terms: tuple,
-                        idcluster: str | None, seed: np.random.SeedSequence) -> tuple:
+                        relabel: str | None, seed: np.random.SeedSequence) -> tuple:
     """One replicate: draw clusters, refit, return ``(estimates, error message)``."""
     order, starts = blocks
     g = starts.size - 1
@@ -172,8 +183,8 @@ def bootstrap_replicate(data: pd.DataFrame, fit: Callable, blocks: tuple, terms:
     offsets = np.repeat(starts[drawn] - np.cumsum(sizes) + sizes, sizes)
     rows = order[offsets + np.arange(sizes.sum())]
     sample = data.iloc[rows].reset_index(drop=True)
-    if idcluster is not None:
-        sample[idcluster] = np.repeat(np.arange(g), sizes)
+    if relabel is not None:
+        sample[relabel] = np.repeat(np.arange(g), sizes)
     try:
         params = fit(sample).params
     except FIT_ERRORS as err:
@@ -188,9 +199,9 @@ def _check(data, cluster, idcluster, reps, ci, conf_level, seed) -> None:
         problems.append(f"cluster column {cluster!r} is missing in "
                         f"{int(data[cluster].isna().sum()):,} rows")
     if idcluster is not None and not isinstance(idcluster, str):
-        problems.append(f"idcluster must be a column name, got {idcluster!r}")
+        problems.append(f"relabel must be a column name, got {idcluster!r}")
     if not isinstance(reps, int | np.integer) or reps < 2:
-        problems.append(f"reps must be an integer >= 2, got {reps!r}")
+        problems.append(f"n_boot must be an integer >= 2, got {reps!r}")
     if ci not in ("percentile", "normal"):
         problems.append(f"ci must be 'percentile' or 'normal', got {ci!r}")
     if not 0 < conf_level < 1:

@@ -80,12 +80,15 @@ class H1Design:
             rho=self.rho, noise_sd=self.noise_sd, seed=rng)
 
     def test(self, data: pd.DataFrame) -> Replicate:
-        from ipnstats.estimators.did import participation_effect
+        from ipnstats.estimators.did import participation_effect, twfe_did
 
         cluster = Cluster("group_id" if self.cluster == "group" else "firm_id")
-        res = participation_effect(data, outcome="y", unit="firm_id", time="year",
-                                   cohort="cohort", estimator=self.estimator,
-                                   control_group=self.control_group, vcov=cluster, n_boot=0)
+        columns = dict(outcome="y", unit="firm_id", time="year", cohort="cohort")
+        if self.estimator == "twfe":
+            res = twfe_did(data, **columns, vcov=cluster)
+        else:
+            res = participation_effect(data, **columns, control_group=self.control_group,
+                                       vcov=cluster, n_boot=0)
         return term_replicate(res, res.tidy()["term"].iloc[0])
 
     def describe(self) -> dict:
@@ -222,8 +225,9 @@ def _learning_curve(tasks: pd.DataFrame):
 
     for options in (dict(re_cov="unstructured"), dict(re_cov="diagonal"),
                     dict(random_slopes=False)):
-        fit = learning_curve(tasks, moderator="exposure", covariates=("log_n_sources",),
-                             **options)
+        fit = learning_curve(tasks, outcome="outcome", experience="cum_experience",
+                             unit="firm_id", moderator="exposure",
+                             covariates=("log_n_sources",), **options)
         if not fit.singular:
             break
     return fit

@@ -39,11 +39,12 @@ import pandas as pd
 from scipy.special import expit
 
 from ipnstats.core.demean import demean
+from ipnstats.core.deprecation import renamed
 from ipnstats.core.formula import SpecificationError, column_names, complete_rows, require_columns
 from ipnstats.core.stats import fit_statistics
 from ipnstats.estimators.crossed import crossed_effects
+from ipnstats.estimators.gee import logistic_gee
 from ipnstats.estimators.linear import Absorbed, LinearEngine, ols
-from ipnstats.estimators.mixed import logistic_gee
 from ipnstats.results.inference import coef_table
 from ipnstats.results.notes import Note
 from ipnstats.results.result import Result
@@ -133,16 +134,17 @@ def _probabilities(table: pd.DataFrame) -> pd.DataFrame:
 # ----------------------------------------------------------------------- entry point
 
 
-def framing_effect(exchanges: pd.DataFrame, *, outcome: str = "cognitive_shift",
+@renamed(exchanges="data", effects="receiver_effects")
+def framing_effect(data: pd.DataFrame, *, outcome: str = "cognitive_shift",
                    framing: str = "framing", reference: str = "gain",
                    receiver: str = "receiver_id", sender: str | None = "sender_id",
-                   effects: Effects = "random", covariates: Sequence[str] = (),
+                   receiver_effects: Effects = "random", covariates: Sequence[str] = (),
                    family: Family | None = None) -> FramingResult:
     """Effect of an exchange's framing on its outcome, each level against ``reference``.
 
     Parameters
     ----------
-    exchanges
+    data
         One row per exchange (``Study.exchanges``).
     outcome
         Numeric outcome, e.g. ``"cognitive_shift"`` or the 0/1 ``"behavior_change"``.
@@ -153,9 +155,10 @@ def framing_effect(exchanges: pd.DataFrame, *, outcome: str = "cognitive_shift",
     receiver, sender
         Receiver and sender columns; ``sender=None`` leaves out sender effects and
         clusters.
-    effects
-        Gaussian models: ``"random"`` (crossed receiver and sender random intercepts,
-        REML; receiver only when fewer than 2 senders have several exchanges) or
+    receiver_effects
+        (Formerly ``effects=``.) Gaussian models: ``"random"`` (crossed receiver and
+        sender random intercepts, REML; receiver only when fewer than 2 senders have
+        several exchanges) or
         ``"fixed"`` (receiver fixed effects, SEs clustered by receiver and sender).
         Binomial models take only the default.
     covariates
@@ -183,20 +186,21 @@ def framing_effect(exchanges: pd.DataFrame, *, outcome: str = "cognitive_shift",
     >>> res = framing_effect(ex)
     >>> res.contrasts()["term"].tolist()
     ['loss - gain', 'neutral - gain', 'loss - neutral']
-    >>> framing_effect(ex, effects="fixed").vcov
+    >>> framing_effect(ex, receiver_effects="fixed").vcov
     Cluster('receiver_id', 'sender_id')
 
     On a study: ``ipnstats.framing_effect(ipnstats.load_study("data/example").exchanges)``.
     """
     covs = column_names(covariates, "covariates")
-    _check_options(exchanges, outcome, framing, receiver, sender, covs, effects, family)
-    fam = _family(exchanges[outcome], outcome, family)
-    if fam == "binomial" and effects == "fixed":
+    _check_options(data, outcome, framing, receiver, sender, covs, receiver_effects, family)
+    fam = _family(data[outcome], outcome, family)
+    if fam == "binomial" and receiver_effects == "fixed":
         raise SpecificationError("effects='fixed' is for gaussian outcomes; a 0/1 outcome gets "
-                                 "a logistic GEE clustered on receivers (leave effects as is)")
+                                 "a logistic GEE clustered on receivers (leave "
+                                 "receiver_effects as is)")
     sender_used = sender if fam == "gaussian" else None
     used = [outcome, framing, receiver, *([sender_used] if sender_used else []), *covs]
-    frame, notes = complete_rows(exchanges, used, "exchanges")
+    frame, notes = complete_rows(data, used, "exchanges")
     levels = _levels(frame[framing], framing, reference)
     dummies = pd.DataFrame({f"{framing}::{lv}": (frame[framing] == lv).to_numpy(float)
                             for lv in levels[1:]})
@@ -204,7 +208,7 @@ def framing_effect(exchanges: pd.DataFrame, *, outcome: str = "cognitive_shift",
     x = (*dummies.columns, *covs)
     if fam == "binomial":
         base, model = _gee(design, outcome, x, receiver), None
-    elif effects == "random":
+    elif receiver_effects == "random":
         base, model = _mixed(design, outcome, x, receiver, sender_used)
     else:
         base, model = _within(design, outcome, x, receiver, sender_used), None
@@ -229,7 +233,7 @@ def _mixed(design, outcome, x, receiver, sender) -> tuple[Result, Result]:
             notes = (Note("random_effect_dropped",
                 f"Sender random intercepts were left out: only {repeated} sender(s) "
                 "have more than one exchange."),)
-    fit = crossed_effects(design, y=outcome, x=x, groups=groups)
+    fit = crossed_effects(design, outcome=outcome, covariates=x, groups=groups)
     label = f"linear mixed model (REML), random intercepts: {', '.join(groups)}"
     base = dataclasses.replace(Result(**{f.name: getattr(fit, f.name)
                                          for f in dataclasses.fields(Result)}),
@@ -323,3 +327,6 @@ def _levels(values: pd.Series, framing: str, reference: object) -> list:
         raise SpecificationError(f"reference level {reference!r} is not in {framing!r}; the "
                                  f"levels found are {[str(lv) for lv in levels]}")
     return [match[0]] + [lv for lv in levels if lv != match[0]]
+
+
+__all__ = ["FramingResult", "framing_effect"]

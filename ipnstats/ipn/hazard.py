@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ipnstats.core.deprecation import renamed
 from ipnstats.core.formula import SpecificationError, require_columns
 from ipnstats.estimators.glm import (
     Adjustment,
@@ -30,26 +31,27 @@ from ipnstats.results.result import Result
 from ipnstats.results.vcov import SSC, Cluster, parse_ssc, parse_vcov
 
 
-def exit_hazard(data: pd.DataFrame, *, exit: str = "exit",
+@renamed(exit="outcome", cluster_adjustment="ssc")
+def exit_hazard(data: pd.DataFrame, *, outcome: str = "exit",
                 predictors: Sequence[str] = ("benchmark_rank_pct", "critiques"),
                 unit: str = "firm_id", time: str = "year", group: str | None = "group_id",
                 member: str = "member", lag: int = 0, vcov: object = Cluster("firm_id"),
                 model: Model = "logit", duration: str = "tenure",
-                cluster_adjustment: Adjustment = "stata", ssc: SSC | None = None) -> Result:
+                ssc: SSC | Adjustment | None = None) -> Result:
     """Hazard that a member leaves its peer network (H1f).
 
-    Rows are member years (``member == 1``) with ``exit`` coded: ``exit`` is 1 when the
+    Rows are member years (``member == 1``) with ``outcome`` coded: ``outcome`` is 1 when the
     firm is a member in t and not in t + 1 (``docs/study_folder.md``), so it is
     missing in the data's last year. Predictors are measured in the same year t by
     default (``lag=0``): a bad benchmark rank in t precedes leaving early in t + 1,
-    which is how the ``exit`` column is timed.
+    which is how the ``outcome`` column is timed.
 
     Parameters
     ----------
     data
         The firm-year panel (``Study.firm_year``).
-    exit
-        0/1 exit column.
+    outcome
+        0/1 exit indicator (formerly ``exit=``).
     predictors
         Columns explaining exit.
     unit, time, group, member
@@ -69,8 +71,9 @@ def exit_hazard(data: pd.DataFrame, *, exit: str = "exit",
         hazards stratified by peer group (its fixed effects) and year dummies.
     duration
         Analysis-time column of the Cox model.
-    cluster_adjustment
-        Small-sample factor of clustered SEs: ``"stata"`` (``G/(G-1)``) or
+    ssc
+        Small-sample factor of clustered SEs (fixest's ``ssc``; formerly
+        ``cluster_adjustment=``): ``"stata"`` (``G/(G-1)``) or
         ``"statsmodels"`` (``G/(G-1) (n-1)/(n-K)``); see the module notes.
     ssc
         Small-sample corrections (:class:`ipnstats.SSC`); when given it replaces
@@ -91,32 +94,33 @@ def exit_hazard(data: pd.DataFrame, *, exit: str = "exit",
     >>> ipnstats.exit_hazard(fy, model="cox").tidy()  # doctest: +SKIP
     """
     predictors = (predictors,) if isinstance(predictors, str) else tuple(predictors)
-    _check_options(predictors, lag, model, cluster_adjustment)
+    _check_options(predictors, lag, model, ssc)
     cox_time = (duration,) if model == "cox" else ()
     effects = (group, time) if group else (time,)
-    require_columns(data, (exit, unit, member) + effects + predictors + cox_time, "column")
+    require_columns(data, (outcome, unit, member) + effects + predictors + cox_time, "column")
     spec = parse_vcov(vcov)
-    ssc = parse_ssc(ssc, adjustment_ssc(cluster_adjustment))
-    frame, terms, notes = _sample(data, exit, predictors, unit, effects, member, lag,
+    ssc = parse_ssc(adjustment_ssc(ssc) if isinstance(ssc, str) else ssc,
+                    adjustment_ssc("stata"))
+    frame, terms, notes = _sample(data, outcome, predictors, unit, effects, member, lag,
                                   duration if model == "cox" else None)
-    frame, dropped = _drop_perfect_levels(frame, exit, effects)
-    if frame.empty or frame[exit].nunique() < 2:
-        raise SpecificationError(f"no member years with both exits and stays are left in {exit!r}"
-                                 "; the hazard cannot be estimated")
-    return _estimate(data, frame, terms, exit, unit, effects, duration, model, spec,
+    frame, dropped = _drop_perfect_levels(frame, outcome, effects)
+    if frame.empty or frame[outcome].nunique() < 2:
+        raise SpecificationError("no member years with both exits and stays are left in "
+                                 f"{outcome!r}; the hazard cannot be estimated")
+    return _estimate(data, frame, terms, outcome, unit, effects, duration, model, spec,
                      ssc, notes + dropped)
 
 
-def _check_options(predictors, lag, model, cluster_adjustment) -> None:
+def _check_options(predictors, lag, model, ssc) -> None:
     if not predictors:
         raise SpecificationError("predictors needs at least one column")
     if not isinstance(lag, int | np.integer) or isinstance(lag, bool) or lag < 0:
         raise SpecificationError(f"lag must be a whole number of years >= 0, got {lag!r}")
     if model not in ("logit", "cox"):
         raise SpecificationError(f"model must be 'logit' or 'cox', got {model!r}")
-    if cluster_adjustment not in ("stata", "statsmodels"):
-        raise SpecificationError("cluster_adjustment must be 'stata' or 'statsmodels', got "
-                                 f"{cluster_adjustment!r}")
+    if ssc not in ("stata", "statsmodels"):
+        raise SpecificationError("ssc must be 'stata' or 'statsmodels', got "
+                                 f"{ssc!r}")
 
 
 def _lagged(data: pd.DataFrame, predictors, unit: str, time: str, lag: int) -> pd.DataFrame:
@@ -235,3 +239,6 @@ def _estimate(data, frame, terms, exit, unit, effects, duration, model, spec,
              "bic": k * np.log(n) - 2 * fit.loglik},
         extra={"n_exits": int(y.sum())}, collinear=collinear, notes=notes + fit.notes,
         inference_notes=inf.notes, engine=engine)
+
+
+__all__ = ["exit_hazard"]

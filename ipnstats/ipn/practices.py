@@ -17,6 +17,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from ipnstats.core.deprecation import renamed_classes
 from ipnstats.core.formula import SpecificationError, missing_column_error, require_columns
 from ipnstats.estimators.panel import panel_regression
 from ipnstats.inference.sandwich import cluster_factor, cluster_sums
@@ -175,7 +176,7 @@ def practice_effects(data: pd.DataFrame, *, outcome: str = "log_revenue",
     frame = sample.assign(**{p: (sample[p] - sample[p].mean()) / scales[p] for p in practices}
                           ) if standardize else sample
     res = panel_regression(frame, f"{outcome} ~ " + " + ".join(practices), unit=unit,
-                           time=time, effects=("unit", "time"), vcov=spec)
+                           time=time, panel_effects=("unit", "time"), vcov=spec)
     if res.collinear:
         raise SpecificationError(f"practices {list(res.collinear)} do not vary within firms "
                                  "and years on member years; they cannot be estimated")
@@ -239,7 +240,7 @@ def _scales(sample: pd.DataFrame, practices: tuple[str, ...], standardize: bool)
 # --- H1e: heterogeneity -------------------------------------------------------------------
 
 @dataclass(frozen=True, repr=False)
-class Heterogeneity(TidyDisplay):
+class HeterogeneityResult(TidyDisplay):
     """Who gains most from joining: subgroup ATTs and an interaction model.
 
     Attributes
@@ -300,7 +301,7 @@ def heterogeneity(data: pd.DataFrame, *, outcome: str = "log_revenue",
                   time: str = "year", cohort: str = "cohort", member: str = "member",
                   young_age: int = 5, small_size: int = 10,
                   control_group: str = "not_yet_treated",
-                  vcov: object = Cluster("firm_id")) -> Heterogeneity:
+                  vcov: object = Cluster("firm_id")) -> HeterogeneityResult:
     """Does joining help young and small firms most? (H1e)
 
     Moderators are 0/1 traits of a firm fixed at joining. Two built-ins:
@@ -354,7 +355,7 @@ def heterogeneity(data: pd.DataFrame, *, outcome: str = "log_revenue",
 
     Returns
     -------
-    Heterogeneity
+    HeterogeneityResult
 
     Examples
     --------
@@ -369,7 +370,7 @@ def heterogeneity(data: pd.DataFrame, *, outcome: str = "log_revenue",
     subgroups, n_treated = _subgroup_effects(data, mods, outcome, unit, time, cohort,
                                              control_group, spec)
     interaction = _interaction_model(data, mods, outcome, unit, time, cohort, member, spec)
-    return Heterogeneity(subgroups, interaction, definitions, n_treated, notes)
+    return HeterogeneityResult(subgroups, interaction, definitions, n_treated, notes)
 
 
 def _unit_values(data: pd.DataFrame, firms: pd.DataFrame | None, unit: str,
@@ -516,4 +517,9 @@ def _interaction_model(data, mods, outcome, unit, time, cohort, member, spec) ->
     columns = {m: np.where(never, 0.0, values[m].to_numpy()) for m in names}
     formula = f"{outcome} ~ {member} + " + " + ".join(f"{member}:{m}" for m in names)
     return panel_regression(data.assign(**columns), formula, unit=unit, time=time,
-                            effects=("unit", "time"), vcov=spec)
+                            panel_effects=("unit", "time"), vcov=spec)
+
+
+__all__ = ["HeterogeneityResult", "PracticeResult", "heterogeneity", "practice_effects"]
+
+__getattr__ = renamed_classes(__name__, globals(), {"Heterogeneity": "HeterogeneityResult"})

@@ -26,7 +26,7 @@ concentrates out one intercept per receiver (conditional Poisson, Hausman, Hall 
 Griliches 1984): the estimates of Poisson with receiver dummies, and scores
 ``(x - xbar_g)(y - mu)`` (``xbar_g`` the mu-weighted receiver means) whose sandwich
 is exactly the dummy model's coefficient block. Cluster
-factor (``cluster_adjustment``): ``"stata"`` (default) ``G/(G-1)``, Stata
+factor (``ssc``): ``"stata"`` (default) ``G/(G-1)``, Stata
 ``poisson, vce(cluster)``; ``"statsmodels"`` ``G/(G-1) (n-1)/(n-K)``, statsmodels'
 ``cov_type="cluster"``, K counting the reported coefficients only (receiver intercepts
 are nested in the clusters, as in fixest); ``with_vcov(Cluster(receiver,
@@ -48,8 +48,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ipnstats.core.deprecation import renamed, renamed_classes
 from ipnstats.core.formula import SpecificationError, require_columns
-from ipnstats.core.seeds import as_generator, recorded_seed
+from ipnstats.core.seeds import Seed, as_generator, recorded_seed
 from ipnstats.estimators.glm import Adjustment, MLEngine, adjustment_ssc, fit_poisson
 from ipnstats.estimators.linear import Absorbed
 from ipnstats.inference.sandwich import cluster_factor, cluster_sums
@@ -116,7 +117,7 @@ class MeanCount:
 
 
 @dataclass(frozen=True, repr=False)
-class QuestionPatterns(TidyDisplay):
+class QuestionPatternsResult(TidyDisplay):
     """What ``question_patterns`` found: association of types, and counts.
 
     Attributes
@@ -372,14 +373,14 @@ def mean_equivalence(y: np.ndarray, clusters: np.ndarray, expected: float, margi
 
 # --- entry point ---------------------------------------------------------------------------
 
-def question_patterns(exchanges: pd.DataFrame, *, question: str = "question_type",
-                      sender_type: str = "sender_industry", count: str = "n_questions",
+@renamed(exchanges="data", count="outcome", cluster_adjustment="ssc")
+def question_patterns(data: pd.DataFrame, *, question: str = "question_type",
+                      sender_type: str = "sender_industry", outcome: str = "n_questions",
                       receiver: str = "receiver_id", expected: float = 3.0,
                       margin: float = 0.5, p_value: PValue = "auto", n_sim: int = 2000,
                       conf_level: float = 0.95, n_boot: int = 999,
-                      seed: int | np.random.Generator | None = 0,
-                      cluster_adjustment: Adjustment = "stata",
-                      ssc: SSC | None = None) -> QuestionPatterns:
+                      seed: Seed = 0,
+                      ssc: SSC | Adjustment | None = None) -> QuestionPatternsResult:
     """Do receivers ask different types, but the same number, of questions? (H2d)
 
     Formulas and conventions are in the module notes. Exchanges of the same receiver
@@ -388,10 +389,11 @@ def question_patterns(exchanges: pd.DataFrame, *, question: str = "question_type
 
     Parameters
     ----------
-    exchanges
+    data
         One row per exchange (``Study.exchanges``).
-    question, sender_type, count, receiver
-        Question-type, sender-type, number-of-questions and receiver columns; rows
+    question, sender_type, outcome, receiver
+        Question-type, sender-type, number-of-questions (formerly ``count=``) and
+        receiver columns; rows
         with a missing value in any of them are left out and counted in the notes.
     expected, margin
         The equivalence claim: the mean count lies within ``expected ± margin``.
@@ -404,15 +406,14 @@ def question_patterns(exchanges: pd.DataFrame, *, question: str = "question_type
         Level of the intervals; the TOST tests at ``1 - conf_level``.
     seed
         An int or a numpy Generator for the simulated p-value and the bootstrap.
-    cluster_adjustment
-        ``"stata"`` (``G/(G-1)``) or ``"statsmodels"`` (``G/(G-1) (n-1)/(n-K)``).
     ssc
-        Small-sample corrections of the Poisson covariances (:class:`ipnstats.SSC`);
-        when given it replaces ``cluster_adjustment``.
+        Small-sample corrections of the Poisson covariances (:class:`ipnstats.SSC`; fixest's
+        ``ssc``), or the former ``cluster_adjustment=`` choices ``"stata"`` (default,
+        ``G/(G-1)``) or ``"statsmodels"`` (``G/(G-1) (n-1)/(n-K)``).
 
     Returns
     -------
-    QuestionPatterns
+    QuestionPatternsResult
         ``association``, ``counts``/``counts_fe`` (Poisson Results), ``sender_test``,
         ``mean`` (with the TOST), ``tidy()`` and ``glance()``.
 
@@ -430,30 +431,32 @@ def question_patterns(exchanges: pd.DataFrame, *, question: str = "question_type
     >>> round(res.association.cramers_v, 2), res.mean.conclusion
     (0.72, 'equivalent to 3 within ±0.5')
     """
-    _check_options(p_value, n_sim, n_boot, expected, margin, cluster_adjustment)
+    _check_options(p_value, n_sim, n_boot, expected, margin,
+                   ssc if isinstance(ssc, str) else "stata")
     conf_level = check_conf_level(conf_level)
-    labels = (question, sender_type, count, receiver)
-    require_columns(exchanges, labels, "column")
-    frame, kept, notes = _sample(exchanges, labels)
+    labels = (question, sender_type, outcome, receiver)
+    require_columns(data, labels, "column")
+    frame, kept, notes = _sample(data, labels)
     rng = as_generator(seed)
     codes = {c: pd.factorize(frame[c], sort=True) for c in (question, sender_type, receiver)}
     rows, cols, clusters = codes[sender_type][0], codes[question][0], codes[receiver][0]
     levels = (list(codes[sender_type][1]), list(codes[question][1]))
     assoc, p_notes = association(rows, cols, clusters, levels, p_value, n_sim, n_boot,
                                  conf_level, rng)
-    y = frame[count].to_numpy(float)
+    y = frame[outcome].to_numpy(float)
     D = (rows[:, None] == np.arange(1, len(levels[0]))[None, :]).astype(float)
     terms = [f"{sender_type}::{v}" for v in levels[0][1:]]
-    rest = ((count, sender_type, receiver), cluster_adjustment, parse_ssc(ssc, None))
-    pooled, phi = count_model(exchanges, kept, y, np.column_stack([np.ones(len(y)), D]),
+    adjustment, ssc = (ssc, None) if isinstance(ssc, str) else ("stata", parse_ssc(ssc, None))
+    rest = ((outcome, sender_type, receiver), adjustment, ssc)
+    pooled, phi = count_model(data, kept, y, np.column_stack([np.ones(len(y)), D]),
                               ["Intercept", *terms], clusters, False, *rest)
-    within, _ = count_model(exchanges, kept, y, D, terms, clusters, True, *rest)
-    return QuestionPatterns(
+    within, _ = count_model(data, kept, y, D, terms, clusters, True, *rest)
+    return QuestionPatternsResult(
         association=assoc, counts=pooled, counts_fe=within,
         sender_test=pooled.wald_test(terms), sender_test_fe=within.wald_test(terms),
         dispersion=phi, mean=mean_equivalence(y, clusters, expected, margin, conf_level),
         nobs=len(frame), n_receivers=int(clusters.max()) + 1,
-        n_missing=len(exchanges) - len(frame), conf_level=conf_level,
+        n_missing=len(data) - len(frame), conf_level=conf_level,
         seed=recorded_seed(seed),
         n_sim=n_sim if assoc.method == "simulated" else 0, n_boot=n_boot,
         notes=notes + p_notes + _dispersion_note(phi))
@@ -470,7 +473,7 @@ def _check_options(p_value, n_sim, n_boot, expected, margin, adjustment) -> None
         raise SpecificationError("expected must be finite and margin positive, got "
                                  f"expected={expected!r}, margin={margin!r}")
     if adjustment not in ("stata", "statsmodels"):
-        raise SpecificationError("cluster_adjustment must be 'stata' or 'statsmodels', got "
+        raise SpecificationError("ssc must be 'stata' or 'statsmodels', got "
                                  f"{adjustment!r}")
 
 
@@ -503,3 +506,8 @@ def _sample(data: pd.DataFrame, labels) -> tuple[pd.DataFrame, np.ndarray, tuple
         raise SpecificationError(f"receiver column {labels[3]!r} has fewer than two receivers: "
                                  "clustered standard errors need at least two")
     return frame, np.flatnonzero(complete), notes
+
+
+__all__ = ["Association", "MeanCount", "QuestionPatternsResult", "question_patterns"]
+
+__getattr__ = renamed_classes(__name__, globals(), {"QuestionPatterns": "QuestionPatternsResult"})

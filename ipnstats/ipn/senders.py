@@ -29,6 +29,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from ipnstats.core.deprecation import renamed
 from ipnstats.core.formula import (
     SpecificationError,
     column_names,
@@ -38,9 +39,9 @@ from ipnstats.core.formula import (
 )
 from ipnstats.core.stats import fit_statistics
 from ipnstats.estimators.crossed import crossed_effects
+from ipnstats.estimators.gee import logistic_gee
 from ipnstats.estimators.glm import MLEngine, fit_logit
 from ipnstats.estimators.linear import LinearEngine, ols
-from ipnstats.estimators.mixed import logistic_gee
 from ipnstats.inference.multiplicity import adjust_pvalues
 from ipnstats.results.inference import check_conf_level, coef_table, one_sided_p
 from ipnstats.results.notes import Note
@@ -111,7 +112,8 @@ def trait_comparisons(fit: Result, focal: str, others: Sequence[str],
 # ----------------------------------------------------------------------- entry point
 
 
-def sender_effects(exchanges: pd.DataFrame, *, outcome: str = "cognitive_shift",
+@renamed(exchanges="data")
+def sender_effects(data: pd.DataFrame, *, outcome: str = "cognitive_shift",
                    traits: Sequence[str] = TRAITS, sender: str = "sender_id",
                    receiver: str = "receiver_id", covariates: Sequence[str] = (),
                    standardize: bool = True, family: str = "gaussian",
@@ -120,7 +122,7 @@ def sender_effects(exchanges: pd.DataFrame, *, outcome: str = "cognitive_shift",
 
     Parameters
     ----------
-    exchanges
+    data
         The exchange frame (``Study.exchanges``): one row per exchange.
     outcome
         What the receiver learned, e.g. ``"cognitive_shift"`` (or the 0/1
@@ -156,16 +158,16 @@ def sender_effects(exchanges: pd.DataFrame, *, outcome: str = "cognitive_shift",
     >>> res.comparisons()["term"].tolist()[:2]
     ['sender_risk_aversion - sender_size', 'sender_risk_aversion - sender_age']
     """
-    trait_cols = _trait_columns(exchanges, column_names(traits, "traits"))
+    trait_cols = _trait_columns(data, column_names(traits, "traits"))
     covs = column_names(covariates, "covariates")
     if family not in ("gaussian", "binomial"):
         raise SpecificationError(f"family must be 'gaussian' or 'binomial', got {family!r}")
-    focal_col = trait_cols[0] if focal is None else _trait_columns(exchanges, (focal,))[0]
+    focal_col = trait_cols[0] if focal is None else _trait_columns(data, (focal,))[0]
     if focal_col not in trait_cols:
         raise SpecificationError(f"focal trait {focal!r} is not among traits {list(traits)}")
-    require_numeric_roles(exchanges, [outcome, *trait_cols, *covs], "outcome, traits, "
+    require_numeric_roles(data, [outcome, *trait_cols, *covs], "outcome, traits, "
                           "covariates")
-    frame, notes = complete_rows(exchanges, [outcome, *trait_cols, *covs, sender, receiver],
+    frame, notes = complete_rows(data, [outcome, *trait_cols, *covs, sender, receiver],
                                  "exchanges")
     sd = {c: float(frame[c].std(ddof=1)) for c in trait_cols}
     flat = [c for c, s in sd.items() if not s > 0]
@@ -212,7 +214,7 @@ def _crossed(design, outcome, x, receiver, sender) -> Result:
         notes = (Note("random_effect_dropped",
             f"Sender random intercepts were left out: only {repeated} sender(s) have "
             "more than one exchange."),)
-    fit = crossed_effects(design, y=outcome, x=x, groups=groups)
+    fit = crossed_effects(design, outcome=outcome, covariates=x, groups=groups)
     return dataclasses.replace(fit, notes=notes + fit.notes)
 
 
@@ -256,3 +258,6 @@ def _pooled_logit(design, outcome, x, sender, receiver) -> Result:
         fit={"loglik": fit.loglik, "aic": -2 * fit.loglik + 2 * k,
              "bic": -2 * fit.loglik + np.log(n) * k},
         notes=fit.notes, inference_notes=inf.notes, engine=engine)
+
+
+__all__ = ["SenderEffectsResult", "sender_effects", "trait_comparisons"]

@@ -23,8 +23,9 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from ipnstats.core.deprecation import renamed_classes
 from ipnstats.core.formula import SpecificationError, require_columns
-from ipnstats.core.seeds import as_generator
+from ipnstats.core.seeds import Seed, as_generator, recorded_seed
 from ipnstats.results.inference import WaldTest, one_sided_p
 from ipnstats.results.notes import Note
 from ipnstats.results.result import Result
@@ -36,7 +37,7 @@ TOLERANCE = 1e-10
 
 
 @dataclass(frozen=True, repr=False)
-class StageEffects(Result):
+class StageEffectsResult(Result):
     """Stage effects ``stage::<name>`` and ``ATT`` (all member years), bootstrap cov."""
 
     stages: tuple[str, ...] = STAGES
@@ -76,7 +77,7 @@ def stage_effects(data: pd.DataFrame, *, outcome: str, unit: str = "firm_id",
                   time: str = "year", cohort: str = "cohort", stage: str = "stage",
                   member: str = "member", stages: Sequence[str] = STAGES,
                   vcov: object = Cluster("firm_id"), n_boot: int = 999,
-                  seed: int = 0) -> StageEffects:
+                  seed: Seed = 0) -> StageEffectsResult:
     """Effect of membership on ``outcome`` in each stage, by imputation (see module notes).
 
     Parameters
@@ -93,7 +94,7 @@ def stage_effects(data: pd.DataFrame, *, outcome: str, unit: str = "firm_id",
 
     Returns
     -------
-    StageEffects
+    StageEffectsResult
         ``tidy()``, ``rise_test()``, ``equality_test()``.
     """
     require_columns(data, (outcome, unit, time, cohort, stage, member), "column")
@@ -119,12 +120,12 @@ def stage_effects(data: pd.DataFrame, *, outcome: str, unit: str = "firm_id",
     inf_notes = () if g >= 30 else (Note("few_clusters",
         f"Only {g} clusters: bootstrap standard errors can be "
         "unreliable with fewer than 30 clusters."),)
-    return StageEffects(
+    return StageEffectsResult(
         params=pd.Series(point, index=index), cov=pd.DataFrame(cov, index=index, columns=index),
         vcov=spec, df_inference=None, estimator="imputation (Borusyak-Jaravel-Spiess), by stage",
         outcome=outcome, nobs=setup.n_rows, n_units=setup.n_units, n_clusters=g,
         fixed_effects=(unit, time), extra=setup.counts, notes=notes,
-        inference_notes=inf_notes, seed=seed, n_boot=n_boot, stages=tuple(stages))
+        inference_notes=inf_notes, seed=recorded_seed(seed), n_boot=n_boot, stages=tuple(stages))
 
 
 @dataclass(frozen=True)
@@ -236,3 +237,8 @@ def _bootstrap(s: _Setup, n_boot: int, rng: np.random.Generator, chunk: int = 10
         weights = np.stack([np.bincount(d, minlength=s.n_clusters) for d in draws])
         out.append(_estimates(s, weights))
     return np.vstack(out)
+
+
+__all__ = ["StageEffectsResult", "stage_effects"]
+
+__getattr__ = renamed_classes(__name__, globals(), {"StageEffects": "StageEffectsResult"})

@@ -18,7 +18,7 @@ Conventions
   linear form the two coefficients are per unit of their columns, and comparing them
   only makes sense when those units are comparable.
 - Firm fixed effects are absorbed (:func:`~ipnstats.estimators.panel.panel_regression`,
-  ``estimator="within"``, ``effects=("unit",)``); the order of tasks (``seq``) plays
+  ``estimator="within"``, ``panel_effects=("unit",)``); the order of tasks (``seq``) plays
   no role in the estimator, so no time column is needed.
 - Rows with a missing value in a model column are left out and counted. Firms with a
   single complete task are then left out and counted: alone in its firm, a task is
@@ -48,6 +48,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ipnstats.core.deprecation import renamed
 from ipnstats.core.formula import SpecificationError, require_columns, require_numeric_roles
 from ipnstats.estimators.panel import panel_regression
 from ipnstats.results.inference import (
@@ -150,7 +151,8 @@ def _direction(estimate: float, lower_is_better: bool) -> str:
 # ----------------------------------------------------------------------- entry point
 
 
-def triangulation(tasks: pd.DataFrame, *, outcome: str = "outcome", sources: str = "n_sources",
+@renamed(tasks="data")
+def triangulation(data: pd.DataFrame, *, outcome: str = "outcome", sources: str = "n_sources",
                   experience: str = "cum_experience", unit: str = "firm_id",
                   covariates: Sequence[str] = (), form: Form = "log_linear",
                   vcov: object = None) -> TriangulationResult:
@@ -162,7 +164,7 @@ def triangulation(tasks: pd.DataFrame, *, outcome: str = "outcome", sources: str
 
     Parameters
     ----------
-    tasks
+    data
         One row per task, e.g. :func:`ipnstats.data.dyads.task_frame`.
     outcome, sources, experience
         Numeric columns: the task outcome (a time or cost), the number of
@@ -202,14 +204,14 @@ def triangulation(tasks: pd.DataFrame, *, outcome: str = "outcome", sources: str
     """
     covs = tuple(covariates)
     spec = Cluster(unit) if vcov is None else parse_vcov(vcov)
-    _check(tasks, outcome, sources, experience, unit, covs, form)
+    _check(data, outcome, sources, experience, unit, covs, form)
     if form == "log_linear":
-        _check_positive(tasks, (outcome, sources, experience))
-    frame, n_missing, notes = _complete(tasks, [outcome, sources, experience, *covs])
+        _check_positive(data, (outcome, sources, experience))
+    frame, n_missing, notes = _complete(data, [outcome, sources, experience, *covs])
     frame, n_single, single_notes = _drop_single_task_firms(frame, unit)
     formula, s_term, e_term = model_formula(outcome, sources, experience, covs, form)
     # panel_regression asks for a time column but reads it only for time effects
-    base = panel_regression(frame, formula, unit=unit, time=unit, effects=("unit",),
+    base = panel_regression(frame, formula, unit=unit, time=unit, panel_effects=("unit",),
                             estimator="within", vcov=spec)
     _require_identified(base, {s_term: sources, e_term: experience}, unit)
     fields = {f.name: getattr(base, f.name) for f in dataclasses.fields(Result)}

@@ -33,7 +33,13 @@ from scipy import stats
 
 from ipnstats.core.errors import SpecificationError
 from ipnstats.core.parallel import Backend, dask_client, dask_workers, run_tasks, spawn_seeds
-from ipnstats.core.seeds import as_generator, seed_problem
+from ipnstats.core.seeds import (
+    Seed,
+    as_generator,
+    recorded_seed,
+    seed_problem,
+    seed_sequence,
+)
 from ipnstats.results.display import TidyDisplay
 from ipnstats.results.notes import Note
 
@@ -62,7 +68,7 @@ class PowerResult(TidyDisplay):
     alternative: str
     target: float
     conf_level: float
-    seed: int
+    seed: int | None
     backend: str
     n_workers: int
     wall_seconds: float
@@ -140,7 +146,7 @@ class PowerResult(TidyDisplay):
 
 def power(design, *, effect_sizes: Sequence[float], reps: int = 1000, alpha: float = 0.05,
           alternative: Alternative = "two-sided", target: float = 0.8,
-          conf_level: float = 0.95, seed: int = 0, backend: Backend = "local",
+          conf_level: float = 0.95, seed: Seed = 0, backend: Backend = "local",
           n_jobs: int = 1, scheduler: object = None,
           progress: Callable[[int, int], None] | None = None) -> PowerResult:
     """Monte-Carlo power of a planned study's test, by effect size.
@@ -161,7 +167,8 @@ def power(design, *, effect_sizes: Sequence[float], reps: int = 1000, alpha: flo
     conf_level
         Level of the Monte-Carlo (Clopper-Pearson) intervals of power.
     seed
-        An int: every replicate's stream derives from it (see the module notes).
+        An int (recorded): every replicate's stream derives from it (see the module
+        notes); ``None`` or a numpy Generator seed the root stream (not recorded).
     backend, n_jobs, scheduler
         Where the replicates run: ``"local"`` (``n_jobs`` joblib workers) or ``"dask"``
         (``scheduler="tcp://host:port"`` or a ``dask.distributed.Client``); the numbers
@@ -180,7 +187,7 @@ def power(design, *, effect_sizes: Sequence[float], reps: int = 1000, alpha: flo
     >>> res.tidy()[["effect_size", "power"]].round(2).to_dict("list")  # doctest: +SKIP
     """
     effects = _check(design, effect_sizes, reps, alpha, alternative, target, conf_level, seed)
-    streams = [child.spawn(reps) for child in spawn_seeds(seed, len(effects))]
+    streams = [child.spawn(reps) for child in spawn_seeds(seed_sequence(seed), len(effects))]
     tasks = [(design, e, s) for e, row in zip(effects, streams, strict=True) for s in row]
     total = len(tasks)
     start = time.perf_counter()
@@ -191,7 +198,7 @@ def power(design, *, effect_sizes: Sequence[float], reps: int = 1000, alpha: flo
     return PowerResult(
         design=design.label, parameter=str(design.parameter),
         settings=MappingProxyType(design.describe()), draws=draws, alpha=alpha,
-        alternative=alternative, target=target, conf_level=conf_level, seed=int(seed),
+        alternative=alternative, target=target, conf_level=conf_level, seed=recorded_seed(seed),
         backend=backend, n_workers=_n_workers(backend, n_jobs, scheduler),
         wall_seconds=wall, notes=_notes(draws))
 

@@ -128,11 +128,11 @@ def descriptives_table(frame: pd.DataFrame, variables: Sequence[str], *,
     ...                                 labels=study.codebook,
     ...                                 reliability=study.reliability)  # doctest: +SKIP
     """
-    from ipnstats.tables.regression import _labels
+    from ipnstats.tables.regression import _labels, former_id_labels
 
     variables = list(variables)
     _check_columns(frame, variables, unit)
-    label_map = _labels(labels)
+    label_map = former_id_labels(_labels(labels), set(variables), "descriptives_table")
     k = threshold if threshold is not None else getattr(labels, "disclosure_threshold", 3)
     values = frame[variables].apply(pd.to_numeric, errors="raise").astype(float)
     present = values.notna().to_numpy()

@@ -11,10 +11,6 @@ from collections.abc import Mapping
 
 from ipnstats.core.errors import SpecificationError
 
-#: Labels of the identifier columns of ipnstats' frames, used unless the user's differ.
-ID_LABELS: Mapping[str, str] = {"firm_id": "Firm", "year": "Year", "group_id": "Peer group",
-                                "sender_id": "Sender", "receiver_id": "Receiver",
-                                "industry": "Industry", "region": "Region"}
 DEFAULT_STARS: Mapping[str, float] = {"*": 0.05, "**": 0.01, "***": 0.001}
 MANAGEMENT_STARS: Mapping[str, float] = {"†": 0.10, "*": 0.05, "**": 0.01, "***": 0.001}
 

@@ -14,12 +14,12 @@ from typing import Literal
 
 import pandas as pd
 
+from ipnstats.core.deprecation import deprecated_call
 from ipnstats.core.errors import SpecificationError
 from ipnstats.results.inference import TIDY_COLUMNS
 from ipnstats.tables.adapters import ModelSummary, summarize
 from ipnstats.tables.base import Renderable
 from ipnstats.tables.format import (
-    ID_LABELS,
     check_stars,
     default_label,
     fmt_count,
@@ -30,11 +30,19 @@ from ipnstats.tables.format import (
 from ipnstats.tables.model import Cell, Row, Table
 
 Show = Literal["std_error", "conf_int", "statistic", "p_value"]
-STAT_LABELS = {"nobs": "Observations", "n_units": "Firms", "n_clusters": "Clusters",
+STAT_LABELS = {"nobs": "Observations", "n_units": "Units", "n_clusters": "Clusters",
                "r2": "R²", "r2_adj": "Adjusted R²", "r2_within": "R² within",
                "pseudo_r2": "Pseudo R²", "loglik": "Log-likelihood", "aic": "AIC",
                "bic": "BIC", "sigma": "Residual SD"}
 COUNT_STATS = {"nobs", "n_units", "n_clusters"}
+# The IPN study's labels, which tables applied when the caller gave none. Deprecated (a
+# general table knows no study): the study layer passes them (ipnstats.ipn.labels); until
+# the next minor version they still apply, with a warning, where the caller's labels miss
+# them. Then unlabelled columns show their names and the n_units row says "Units".
+FORMER_ID_LABELS: Mapping[str, str] = {
+    "firm_id": "Firm", "year": "Year", "group_id": "Peer group", "sender_id": "Sender",
+    "receiver_id": "Receiver", "industry": "Industry", "region": "Region"}
+FORMER_UNIT_LABEL = "Firms"
 SHOW_NOTES = {"std_error": "Standard errors in parentheses.",
               "statistic": "t (or z) statistics in parentheses.",
               "p_value": "p-values in parentheses."}
@@ -62,6 +70,7 @@ class RegressionTable(Renderable):
     label: str = ""
     extra_rows: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())
     show_warnings: bool = True
+    unit_label: str = STAT_LABELS["n_units"]
 
     @property
     def coefficients(self) -> pd.DataFrame:
@@ -173,7 +182,7 @@ class RegressionTable(Renderable):
             texts = [fmt_count(v) if key in COUNT_STATS else fmt_number(v, self.digits)
                      for v in values]
             if any(texts):
-                label = STAT_LABELS.get(key, key)
+                label = self.unit_label if key == "n_units" else STAT_LABELS.get(key, key)
                 rows.append(Row((Cell(label),) + tuple(Cell(t, numeric=True) for t in texts),
                                 "stats"))
         return rows
@@ -207,7 +216,8 @@ def regression_table(results: object, *, labels: Mapping[str, str] | object | No
                      model_names: Sequence[str] | None = None, title: str = "",
                      notes: Sequence[str] = (), label: str = "",
                      extra_rows: Mapping[str, Sequence[str]] | None = None,
-                     show_warnings: bool = True) -> RegressionTable:
+                     show_warnings: bool = True,
+                     unit_label: str | None = None) -> RegressionTable:
     """A standard regression table of one or several models.
 
     Parameters
@@ -241,6 +251,12 @@ def regression_table(results: object, *, labels: Mapping[str, str] | object | No
     show_warnings
         Add each model's warnings (few clusters, dropped rows, collinearity,
         convergence) to the table notes, prefixed by the model's name.
+    unit_label
+        Label of the ``n_units`` row, e.g. ``"Firms"`` (the IPN study's). Omitted, it is
+        the former ``"Firms"`` with a ``DeprecationWarning`` when the row is shown; from
+        the next minor version ``"Units"``. Likewise identifier columns (clusters, fixed
+        effects) that ``labels`` does not label get the former IPN labels with a warning
+        (the study passes them: ``ipnstats.ipn.labels.ID_LABELS``).
 
     Examples
     --------
@@ -249,7 +265,15 @@ def regression_table(results: object, *, labels: Mapping[str, str] | object | No
     """
     named = _named(results, model_names)
     summaries = tuple(summarize(m, conf_level) for m in named.values())
-    label_map = _labels(labels)
+    terms = _terms(summaries, keep, drop, order)
+    used = {c for m in summaries for c in (*m.cluster, *m.fixed_effects, m.outcome)}
+    label_map = former_id_labels(_labels(labels), used | set(terms), "regression_table")
+    shown = "n_units" in stats and any(m.stats.get("n_units") is not None for m in summaries)
+    if unit_label is None and shown:
+        deprecated_call(f"regression_table(): pass unit_label= for the n_units row (the study "
+                        f"passes {FORMER_UNIT_LABEL!r}); without it the row is labelled "
+                        f"{FORMER_UNIT_LABEL!r}, and {STAT_LABELS['n_units']!r} from the "
+                        "next minor version")
     if show not in ("std_error", "conf_int", "statistic", "p_value"):
         raise SpecificationError(f"show must be 'std_error', 'conf_int', 'statistic' or 'p_value', "
                                  f"got {show!r}")
@@ -259,9 +283,10 @@ def regression_table(results: object, *, labels: Mapping[str, str] | object | No
             raise SpecificationError(f"extra row {name!r} has {len(values)} values for "
                                      f"{len(summaries)} models")
     return RegressionTable(
-        summaries, tuple(named), _terms(summaries, keep, drop, order), label_map,
+        summaries, tuple(named), terms, label_map,
         tuple(stats), show, check_stars(stars), digits, conf_level, title, tuple(notes),
-        label, extra, show_warnings)
+        label, extra, show_warnings,
+        FORMER_UNIT_LABEL if unit_label is None else unit_label)
 
 
 def _named(results: object, names: Sequence[str] | None) -> dict[str, object]:
@@ -276,14 +301,26 @@ def _named(results: object, names: Sequence[str] | None) -> dict[str, object]:
 
 def _labels(labels: object) -> dict[str, str]:
     if labels is None:
-        return dict(ID_LABELS)
+        return {}
     if isinstance(labels, Mapping):
-        return dict(ID_LABELS) | {str(k): str(v) for k, v in labels.items()}
+        return {str(k): str(v) for k, v in labels.items()}
     codebook_labels = getattr(labels, "labels", None)
     if isinstance(codebook_labels, Mapping):
         scales = {s.name: s.label for s in getattr(labels, "scales", ()) if s.label}
-        return dict(ID_LABELS) | scales | dict(codebook_labels)
+        return scales | dict(codebook_labels)
     raise TypeError("labels must be a mapping of term to label or an ipnstats.Codebook")
+
+
+def former_id_labels(label_map: dict[str, str], used: set[str], caller: str) -> dict[str, str]:
+    """``label_map`` plus the former IPN identifier labels of the ``used`` names it lacks,
+    with a deprecation warning naming them (the study layer passes them instead)."""
+    missing = {k: v for k, v in FORMER_ID_LABELS.items() if k in used and k not in label_map}
+    if missing:
+        deprecated_call(f"{caller}(): the labels {missing} of IPN identifier columns are no "
+                        "longer built in; pass them in labels= (the study's are "
+                        "ipnstats.ipn.labels.ID_LABELS); they still apply until the next "
+                        "minor version", skip=2)
+    return label_map | missing
 
 
 def _terms(models, keep, drop, order) -> tuple[str, ...]:

@@ -12,7 +12,7 @@ from ipnstats.estimators.did.bacon import bacon_decomposition, bacon_summary
 def twfe(data, outcome, unit, time, cohort) -> float:
     frame = data.assign(treated=((data[cohort] > 0) & (data[time] >= data[cohort])).astype(float))
     res = panel_regression(frame, f"{outcome} ~ treated", unit=unit, time=time,
-                           effects=("unit", "time"))
+                           panel_effects=("unit", "time"))
     return float(res.params["treated"])
 
 

@@ -37,7 +37,7 @@ def penicillin():
 def test_penicillin_matches_lme4(penicillin):
     # lmer(diameter ~ 1 + (1 | plate) + (1 | sample), Penicillin): Bates, lme4 book ch. 2
     lme4 = load("lme4/penicillin")  # tests/reference/lme4
-    res = crossed_effects(penicillin, y="diameter", groups=("plate", "sample"))
+    res = crossed_effects(penicillin, outcome="diameter", groups=("plate", "sample"))
     vc = res.variance_components().set_index("group")
     # lme4 prints 4 digits; its bobyqa stops a little earlier than we do (theta_sample
     # 3.51242 here), which moves the sample variance in the 5th digit
@@ -84,7 +84,7 @@ def statsmodels_fit(df, reml):
 @pytest.mark.parametrize("reml", [True, False])
 def test_agrees_with_statsmodels_mixedlm(small_design, reml):
     model, sm = statsmodels_fit(small_design, reml)
-    res = crossed_effects(small_design, y="y", x=["x"], groups=("r", "s"), reml=reml)
+    res = crossed_effects(small_design, outcome="y", covariates=["x"], groups=("r", "s"), reml=reml)
     rel = dict(rel=1e-5)
     assert res.params.to_numpy() == pytest.approx(sm.fe_params.to_numpy(), **rel)
     assert [res.variances["r"], res.variances["s"]] == pytest.approx(list(sm.vcomp), **rel)
@@ -108,7 +108,8 @@ def test_agrees_with_statsmodels_mixedlm(small_design, reml):
 
 
 def test_recovers_simulated_sender_receiver_design():
-    res = crossed_effects(simulate(), y="y", x=["trait"], groups=("receiver", "sender"))
+    res = crossed_effects(simulate(), outcome="y", covariates=["trait"],
+                          groups=("receiver", "sender"))
     sd = res.variance_components().set_index("group")["std_dev"]
     assert sd["receiver"] == pytest.approx(0.5, abs=0.1)
     assert sd["sender"] == pytest.approx(0.7, abs=0.12)
@@ -124,7 +125,7 @@ def test_zero_sender_variance_is_a_singular_fit():
     df = simulate(n_r=60, n_s=60, n=2000, sd_s=0.0, seed=5)
     # remove the between-sender part of the noise: the sender variance estimate is 0
     df["y"] -= df.groupby("sender")["y"].transform("mean") - df["y"].mean()
-    res = crossed_effects(df, y="y", groups=("receiver", "sender"))
+    res = crossed_effects(df, outcome="y", groups=("receiver", "sender"))
     assert res.theta["sender"][0] < crossed.SINGULAR_THETA and res.singular
     assert any("sender variance is estimated as zero (singular fit)" in n for n in res.notes)
     assert res.variances["receiver"] > 0.05
@@ -136,8 +137,8 @@ def test_nested_groups_and_ml():
     team = firm * 3 + rng.integers(0, 3, firm.size)
     y = rng.normal(0, 0.8, 80)[firm] + rng.normal(0, 0.5, 240)[team] + rng.normal(size=firm.size)
     df = pd.DataFrame({"firm": firm, "team": team, "y": y})
-    reml = crossed_effects(df, y="y", groups=("firm", "team"))
-    ml = crossed_effects(df, y="y", groups=("firm", "team"), reml=False)
+    reml = crossed_effects(df, outcome="y", groups=("firm", "team"))
+    ml = crossed_effects(df, outcome="y", groups=("firm", "team"), reml=False)
     assert ml.variances["firm"] < reml.variances["firm"]
     assert reml.estimator.endswith("(REML)") and ml.extra["method"] == "ML"
     assert ml.fit["aic"] == pytest.approx(-2 * ml.fit["loglik"] + 2 * 4)
@@ -145,7 +146,7 @@ def test_nested_groups_and_ml():
 
 def test_single_factor_matches_one_way_formula():
     df = simulate(n=800, seed=4)
-    res = crossed_effects(df, y="y", groups="receiver")
+    res = crossed_effects(df, outcome="y", groups="receiver")
     assert res.groups == ("receiver",) and list(res.variance_components()["group"]) == [
         "receiver", "Residual"]
 
@@ -175,7 +176,7 @@ def test_non_convergence_is_reported(monkeypatch):
         return replace(real(*args), converged=False, message="stalled")
 
     monkeypatch.setattr(mixed, "minimise_deviance", stalled)
-    res = crossed_effects(simulate(n=600), y="y", groups=("receiver", "sender"))
+    res = crossed_effects(simulate(n=600), outcome="y", groups=("receiver", "sender"))
     assert not res.converged
     assert any("did not converge" in n and "stalled" in n for n in res.notes)
 
@@ -187,7 +188,7 @@ def test_result_contract():
     df = simulate(n=900, seed=8)
     df.loc[[3, 5], "trait"] = np.nan
     df.loc[7, "sender"] = np.nan
-    res = crossed_effects(df, y="y", x=["trait"], groups=("receiver", "sender"))
+    res = crossed_effects(df, outcome="y", covariates=["trait"], groups=("receiver", "sender"))
     assert isinstance(res, MixedResult) and isinstance(res, ipnstats.Result)
     assert res.nobs == 897 and any("3 of 900 rows" in n for n in res.notes)
     assert list(res.params.index) == ["Intercept", "trait"]
@@ -203,16 +204,16 @@ def test_result_contract():
 def test_errors_name_the_column():
     df = simulate(n=500, seed=9).assign(one=1, label="a", trait2=lambda d: 2 * d["trait"])
     with pytest.raises(SpecificationError, match="did you mean 'sender'"):
-        crossed_effects(df, y="y", groups=("receiver", "sendr"))
+        crossed_effects(df, outcome="y", groups=("receiver", "sendr"))
     with pytest.raises(SpecificationError, match="'one' has 1 level"):
-        crossed_effects(df, y="y", groups=("receiver", "one"))
+        crossed_effects(df, outcome="y", groups=("receiver", "one"))
     with pytest.raises(SpecificationError, match=r"\['trait2'\] are constant or collinear"):
-        crossed_effects(df, y="y", x=["trait", "trait2"], groups="receiver")
+        crossed_effects(df, outcome="y", covariates=["trait", "trait2"], groups="receiver")
     with pytest.raises(SpecificationError, match="'label' is not numeric"):
-        crossed_effects(df, y="y", x=["label"], groups="receiver")
+        crossed_effects(df, outcome="y", covariates=["label"], groups="receiver")
     with pytest.raises(SpecificationError, match="level for every row"):
-        crossed_effects(df.reset_index(), y="y", groups=("receiver", "index"))
+        crossed_effects(df.reset_index(), outcome="y", groups=("receiver", "index"))
     with pytest.raises(SpecificationError, match="at least one grouping column"):
-        crossed_effects(df, y="y", groups=())
+        crossed_effects(df, outcome="y", groups=())
     with pytest.raises(SpecificationError, match="more than one role"):
-        crossed_effects(df, y="y", x=["receiver"], groups="receiver")
+        crossed_effects(df, outcome="y", covariates=["receiver"], groups="receiver")

@@ -7,7 +7,9 @@ import pytest
 from reference import load
 
 from ipnstats import Cluster
-from ipnstats.estimators.did import participation_effect
+from ipnstats.estimators.did import participation_effect, sun_abraham, twfe_did
+
+COLS = dict(outcome="y", unit="firm_id", time="year", cohort="cohort")
 
 R_DID = load("did/mpdta")  # R did's att_gt and aggte on mpdta (tests/reference/did)
 
@@ -60,7 +62,7 @@ def test_multiplier_bootstrap_close_to_analytic(reference_data, mpdta_result):
     assert (cells["band_high"] - cells["band_low"] > cells["conf_high"] - cells["conf_low"]).all()
     assert mpdta_result.seed == 1 and mpdta_result.n_boot == 999
     again = participation_effect(pd.read_csv(reference_data / "mpdta.csv"), outcome="lemp",
-                                 unit="countyreal", cohort="first.treat",
+                                 time="year", unit="countyreal", cohort="first.treat",
                                  control_group="never_treated", vcov=Cluster("countyreal"),
                                  seed=1)
     np.testing.assert_array_equal(again.att_gt["band_high"], cells["band_high"])
@@ -81,7 +83,7 @@ def _staggered(n_units=240, periods=range(2010, 2016), seed=3, effect=0.5):
 
 
 def test_recovers_a_known_effect():
-    res = participation_effect(_staggered(), outcome="y", n_boot=0)
+    res = participation_effect(_staggered(), **COLS, n_boot=0)
     row = res.tidy().iloc[0]
     assert row["conf_low"] < 0.5 < row["conf_high"]
     assert res.pretrend_test().p_value > 0.01
@@ -89,12 +91,12 @@ def test_recovers_a_known_effect():
 
 def test_group_clusters_and_warnings():
     frame = _staggered()
-    res = participation_effect(frame, outcome="y", vcov=Cluster("group_id"), n_boot=0)
+    res = participation_effect(frame, **COLS, vcov=Cluster("group_id"), n_boot=0)
     assert res.n_clusters == 12
     assert any("Only 12 clusters" in n for n in res.inference_notes)
     frame.loc[frame.index[0], "group_id"] = 99  # firm 0 now in two clusters
     with pytest.raises(ValueError, match="varies within 1 units"):
-        participation_effect(frame, outcome="y", vcov=Cluster("group_id"), n_boot=0)
+        participation_effect(frame, **COLS, vcov=Cluster("group_id"), n_boot=0)
 
 
 def test_unbalanced_panel_uses_units_observed_in_both_periods():
@@ -102,7 +104,7 @@ def test_unbalanced_panel_uses_units_observed_in_both_periods():
     gone = frame["firm_id"].isin([1, 2, 3, 4, 5]) & (frame["year"] == 2011)
     frame = frame[~gone]
     frame.loc[frame["firm_id"] == 6, "cohort"] = 2010  # treated in the first period
-    res = participation_effect(frame, outcome="y", control_group="never_treated", n_boot=0)
+    res = participation_effect(frame, **COLS, control_group="never_treated", n_boot=0)
     assert any("unbalanced" in n for n in res.notes)
     assert any("1 units treated in or before the first period" in n for n in res.notes)
     wide = frame.pivot(index="firm_id", columns="year", values="y")
@@ -121,7 +123,7 @@ def test_treated_units_without_a_base_period_are_left_out():
     frame = _staggered()
     joiners = frame.loc[frame["cohort"] == 2013, "firm_id"].unique()[:3]
     frame = frame[~(frame["firm_id"].isin(joiners) & (frame["year"] == 2012))]
-    res = participation_effect(frame, outcome="y", n_boot=0)
+    res = participation_effect(frame, **COLS, n_boot=0)
     assert any("3 treated units have no outcome in the period before" in n for n in res.notes)
     assert res.att_gt.query("group == 2013")["n_treated"].max() == (
         frame.query("cohort == 2013")["firm_id"].nunique() - 3)
@@ -131,17 +133,17 @@ def test_pretrend_failure_is_a_warning():
     frame = _staggered()
     lead = (frame["cohort"] > 0) & (frame["year"] < frame["cohort"])
     frame.loc[lead, "y"] += 0.4 * (frame.loc[lead, "year"] - 2010)  # treated units trend up
-    res = participation_effect(frame, outcome="y", n_boot=0)
+    res = participation_effect(frame, **COLS, n_boot=0)
     assert any(n.startswith("Pre-trend test rejects") for n in res.notes)
     assert not any("Pre-trend" in n for n in participation_effect(
-        _staggered(), outcome="y", n_boot=0).notes)
+        _staggered(), **COLS, n_boot=0).notes)
 
 
 def test_near_singular_pretrend_covariance_is_flagged():
     # Three treated units per cohort and many periods: more pre-cells than units.
     frame = _staggered(n_units=40, periods=range(2000, 2016))
     keep = (frame["cohort"] == 0) | (frame["firm_id"] % 4 == 0)
-    res = participation_effect(frame[keep], outcome="y", n_boot=0)
+    res = participation_effect(frame[keep], **COLS, n_boot=0)
     cells = res.pretrend_test()
     assert "has rank" in cells.note and cells.df_num < (~res.att_gt["post"]).sum()
     event = res.pretrend_test(by="event", earliest=-4)
@@ -152,13 +154,13 @@ def test_near_singular_pretrend_covariance_is_flagged():
 def test_cells_without_controls_are_named():
     frame = _staggered()
     frame.loc[frame["cohort"] == 0, "cohort"] = 2014  # no never-treated units
-    res = participation_effect(frame, outcome="y", control_group="not_yet_treated", n_boot=0)
+    res = participation_effect(frame, **COLS, control_group="not_yet_treated", n_boot=0)
     assert any("No control units for ATT(g,t)" in n for n in res.notes)
     assert np.isfinite(res.params["ATT"])
 
 
 def test_twfe_warns_when_adoption_is_staggered():
-    res = participation_effect(_staggered(), outcome="y", estimator="twfe")
+    res = twfe_did(_staggered(), **COLS)
     assert "ATT" in res.params.index
     assert any("Goodman-Bacon" in n for n in res.notes)
 
@@ -166,18 +168,18 @@ def test_twfe_warns_when_adoption_is_staggered():
 def test_options_are_checked():
     frame = _staggered()
     with pytest.raises(ValueError, match="control_group"):
-        participation_effect(frame, outcome="y", control_group="never")
+        participation_effect(frame, **COLS, control_group="never")
     with pytest.raises(ValueError, match="'outcome'|not in the data"):
-        participation_effect(frame, outcome="nope")
+        participation_effect(frame, outcome="nope", unit="firm_id", time="year", cohort="cohort")
 
 
-def test_sunab_and_decomposition_through_participation_effect():
+def test_sunab_and_decomposition():
     frame = _staggered()
-    sa = participation_effect(frame, outcome="y", estimator="sunab", control_group="never_treated")
+    sa = sun_abraham(frame, **COLS, vcov=Cluster("firm_id"))
     row = sa.tidy().set_index("term").loc["ATT"]
     assert row["conf_low"] < 0.5 < row["conf_high"]
     assert sa.df_inference == frame["firm_id"].nunique() - 1  # clustered by firm: t(G - 1)
-    twfe = participation_effect(frame, outcome="y", estimator="twfe")
+    twfe = twfe_did(frame, **COLS)
     decomp = twfe.decomposition()
     assert decomp["weight"].sum() == pytest.approx(1.0)
     assert (decomp["weight"] * decomp["estimate"]).sum() == pytest.approx(
@@ -185,17 +187,17 @@ def test_sunab_and_decomposition_through_participation_effect():
     assert decomp.attrs["note"] == ""
     # Unbalanced: the decomposition is of the balanced sub-panel, and says so.
     gone = frame[~((frame["firm_id"] < 4) & (frame["year"] == 2012))]
-    note = participation_effect(gone, outcome="y", estimator="twfe").decomposition().attrs["note"]
+    note = twfe_did(gone, **COLS).decomposition().attrs["note"]
     assert "4 left out" in note
     with pytest.raises(ValueError, match="estimator"):
-        participation_effect(frame, outcome="y", estimator="bjs")
+        participation_effect(frame, **COLS, estimator="bjs")
 
 
 def test_no_estimable_cell_is_a_clear_error():
     frame = _staggered()
     frame["cohort"] = np.where(frame["cohort"] > 0, 2010, 0)  # every joiner always treated
     with pytest.raises(ValueError, match="no ATT\\(g,t\\) can be estimated"):
-        participation_effect(frame, outcome="y", n_boot=0)
+        participation_effect(frame, **COLS, n_boot=0)
 
 
 def test_default_vcov_clusters_on_the_unit_column():
@@ -203,15 +205,16 @@ def test_default_vcov_clusters_on_the_unit_column():
     from ipnstats import event_study
 
     frame = _staggered().rename(columns={"firm_id": "id"})
-    default = participation_effect(frame, outcome="y", unit="id", n_boot=0)
-    explicit = participation_effect(frame, outcome="y", unit="id", vcov=Cluster("id"), n_boot=0)
+    cols = dict(outcome="y", unit="id", time="year", cohort="cohort")
+    default = participation_effect(frame, **cols, n_boot=0)
+    explicit = participation_effect(frame, **cols, vcov=Cluster("id"), n_boot=0)
     pd.testing.assert_series_equal(default.params, explicit.params)
     pd.testing.assert_frame_equal(default.cov, explicit.cov)
     assert default.vcov == Cluster("id") and default.n_clusters is None
-    for estimator in ("twfe", "sunab"):
-        res = participation_effect(frame, outcome="y", unit="id", estimator=estimator)
+    for estimator in (twfe_did, sun_abraham):
+        res = estimator(frame, **cols)
         assert res.vcov == Cluster("id") and res.n_clusters == frame["id"].nunique()
-    study = event_study(frame, outcome="y", unit="id", n_boot=0)
+    study = event_study(frame, **cols, n_boot=0)
     assert np.isfinite(study.params["ATT"])
 
 
@@ -273,7 +276,7 @@ def test_bootstrap_draws_do_not_depend_on_the_block_size():
     influence = np.random.default_rng(0).normal(size=(500, 4))
     clusters = np.arange(500) % 37
     for cl in (None, clusters):
-        runs = [multiplier_bootstrap(influence, reps=199, rng=np.random.default_rng(1),
+        runs = [multiplier_bootstrap(influence, n_boot=199, rng=np.random.default_rng(1),
                                      clusters=cl, chunk_size=size) for size in (1, 3000, 10**7)]
         for se, crit in runs[1:]:  # the same draws; products may round differently
             np.testing.assert_allclose(se, runs[0][0], rtol=1e-12)
@@ -283,8 +286,8 @@ def test_bootstrap_draws_do_not_depend_on_the_block_size():
 def test_cluster_values_missing_for_a_whole_unit_are_refused():
     frame = _staggered().astype({"group_id": float})
     frame.loc[(frame["firm_id"] == 1) & (frame["year"] == 2011), "group_id"] = np.nan
-    res = participation_effect(frame, outcome="y", vcov=Cluster("group_id"), n_boot=0)
+    res = participation_effect(frame, **COLS, vcov=Cluster("group_id"), n_boot=0)
     assert res.n_clusters == 12  # a missing row of a unit with a known cluster is ignored
     frame.loc[frame["firm_id"] == 0, "group_id"] = np.nan
     with pytest.raises(ValueError, match="missing for every row of 1 units"):
-        participation_effect(frame, outcome="y", vcov=Cluster("group_id"), n_boot=0)
+        participation_effect(frame, **COLS, vcov=Cluster("group_id"), n_boot=0)

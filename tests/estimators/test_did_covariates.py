@@ -11,6 +11,8 @@ from reference import load
 
 import ipnstats
 
+COLS = dict(outcome="y", unit="firm_id", time="year", cohort="cohort")
+
 moderndid = pytest.importorskip("moderndid", reason="moderndid is a test dependency")
 
 # R did 2.1.2 reference manual, att_gt(..., xformla = ~lpop), est_method "dr"
@@ -83,11 +85,11 @@ def test_a_cell_that_cannot_be_estimated_is_reported():
     frame = pd.DataFrame(rows, columns=["firm_id", "year", "cohort", "x", "y"])
     frame["x"] = np.where(frame["cohort"] == 2013, 5.0, frame.groupby("firm_id")["x"]
                           .transform("first"))
-    res = ipnstats.participation_effect(frame, outcome="y", covariates=["x"],
+    res = ipnstats.participation_effect(frame, **COLS, covariates=["x"],
                                         control_group="never_treated", n_boot=0)
     assert any("could not be estimated" in n for n in res.notes)
     assert np.isfinite(res.params["ATT"])
     with pytest.raises(ValueError, match="est_method"):
-        ipnstats.participation_effect(frame, outcome="y", covariates=["x"], est_method="ols")
+        ipnstats.participation_effect(frame, **COLS, covariates=["x"], est_method="ols")
     with pytest.raises(ValueError, match="covariate"):
-        ipnstats.participation_effect(frame, outcome="y", covariates=["nope"])
+        ipnstats.participation_effect(frame, **COLS, covariates=["nope"])

@@ -8,6 +8,9 @@ import pytest
 import ipnstats
 from ipnstats import Cluster, SpecificationError
 from ipnstats.estimators.did.event_study import sup_t_critical
+from ipnstats.figures import event_study_plot
+
+COLS = dict(outcome="y", unit="firm_id", time="year", cohort="cohort")
 
 
 def _dynamic_panel(n_units=400, periods=range(2008, 2020), seed=7, path=(0.1, 0.2, 0.3)):
@@ -29,14 +32,14 @@ def _dynamic_panel(n_units=400, periods=range(2008, 2020), seed=7, path=(0.1, 0.
 
 def test_cs_event_study_recovers_the_path_and_matches_the_aggregation():
     frame = _dynamic_panel()
-    es = ipnstats.event_study(frame, outcome="y", window=(-3, 4), n_boot=499, seed=2)
+    es = ipnstats.event_study(frame, **COLS, window=(-3, 4), n_boot=499, seed=2)
     est = es.estimates().set_index("event")
     assert list(est.index) == [-3, -2, -1, 0, 1, 2, 3, 4]
     truth = {-3: 0, -2: 0, -1: 0, 0: 0.1, 1: 0.2, 2: 0.3, 3: 0.3, 4: 0.3}
     for e, value in truth.items():
         assert est.loc[e, "conf_low"] < value < est.loc[e, "conf_high"]
     # The same numbers as the full event-time aggregation of participation_effect.
-    agg = ipnstats.participation_effect(frame, outcome="y", n_boot=0).aggregate("event")
+    agg = ipnstats.participation_effect(frame, **COLS, n_boot=0).aggregate("event")
     for e in est.index:
         assert est.loc[e, "estimate"] == pytest.approx(agg.params[f"event::{e}"], abs=1e-12)
         assert est.loc[e, "std_error"] == pytest.approx(agg.std_errors[f"event::{e}"], rel=1e-10)
@@ -48,7 +51,7 @@ def test_cs_event_study_recovers_the_path_and_matches_the_aggregation():
 
 def test_twfe_event_study_bins_end_points_and_references_minus_one():
     frame = _dynamic_panel()
-    es = ipnstats.event_study(frame, outcome="y", window=(-3, 4), estimator="twfe")
+    es = ipnstats.event_study(frame, **COLS, window=(-3, 4), estimator="twfe")
     est = es.estimates().set_index("event")
     assert -1 not in est.index and es.reference == -1
     # Effects are constant from e = 2 on, so binning e >= 4 is harmless here.
@@ -70,13 +73,13 @@ def test_sup_t_critical_value_is_between_pointwise_and_bonferroni():
 
 def test_event_study_plot_and_bad_windows():
     frame = _dynamic_panel(n_units=150)
-    es = ipnstats.event_study(frame, outcome="y", window=(-2, 3), n_boot=99)
-    fig = es.plot()
+    es = ipnstats.event_study(frame, **COLS, window=(-2, 3), n_boot=99)
+    fig = event_study_plot(es)
     assert fig.axes[0].get_xlabel() == "Years since joining"
     with pytest.raises(SpecificationError, match="window"):
-        ipnstats.event_study(frame, outcome="y", window=(0, 3))
+        ipnstats.event_study(frame, **COLS, window=(0, 3))
     with pytest.raises(SpecificationError, match="estimator"):
-        ipnstats.event_study(frame, outcome="y", estimator="bjs")
+        ipnstats.event_study(frame, **COLS, estimator="bjs")
 
 
 def test_stage_effects_recover_rising_effects_and_test_the_rise():
@@ -125,7 +128,7 @@ def test_stage_effects_report_what_they_cannot_impute():
 
 def test_sunab_event_study_recovers_the_path():
     frame = _dynamic_panel()
-    es = ipnstats.event_study(frame, outcome="y", window=(-3, 4), estimator="sunab")
+    es = ipnstats.event_study(frame, **COLS, window=(-3, 4), estimator="sunab")
     est = es.estimates().set_index("event")
     assert -1 not in est.index and es.reference == -1
     for e, value in {-3: 0, -2: 0, 0: 0.1, 1: 0.2, 2: 0.3, 4: 0.3}.items():

@@ -11,9 +11,11 @@ from scipy import stats
 from ipnstats import SpecificationError
 from ipnstats.estimators.learning import LearningCurveResult, learning_curve
 from ipnstats.estimators.mixed import MixedResult, mixed_model
+from ipnstats.figures import learning_plot
 from ipnstats.simulate.learning import learning_tasks, learning_truth
 
 X, M, XM = "log(cum_experience)", "exposure", "log(cum_experience):exposure"
+TASK = dict(outcome="outcome", experience="cum_experience", unit="firm_id")
 # mixed_model's names for learning_curve's terms
 RENAME = {"Intercept": "Intercept", "log_x": X, "m": M, "log_x:m": XM,
           "log_n_sources": "log_n_sources"}
@@ -26,7 +28,7 @@ def tasks():
 
 @pytest.fixture(scope="module")
 def fit(tasks):
-    return learning_curve(tasks, moderator="exposure", covariates=("log_n_sources",))
+    return learning_curve(tasks, **TASK, moderator="exposure", covariates=("log_n_sources",))
 
 
 def by_hand_frame(tasks):
@@ -120,7 +122,7 @@ def test_predictions_and_plot(fit):
                 + fit.params[XM] * lx)
     assert row["estimate"] == pytest.approx(np.exp(log_pred), rel=1e-10)
     assert row["conf_low"] < row["estimate"] < row["conf_high"]
-    fig = fit.plot()
+    fig = learning_plot(fit)
     try:
         assert isinstance(fig, Figure)
         assert len(fig.axes[0].lines) == 2
@@ -129,7 +131,7 @@ def test_predictions_and_plot(fit):
 
 
 def test_linear_form_has_no_learning_rate(tasks):
-    res = learning_curve(tasks, form="linear")
+    res = learning_curve(tasks, **TASK, form="linear")
     assert res.experience_term == "cum_experience" and res.form == "linear"
     assert res.formula.startswith("outcome ~ cum_experience + (1 + cum_experience | firm_id)")
     with pytest.raises(ValueError, match="form='log_linear'"):
@@ -143,7 +145,7 @@ def test_linear_form_has_no_learning_rate(tasks):
 
 
 def test_diagonal_and_intercept_only(tasks):
-    diag = learning_curve(tasks, moderator="exposure", re_cov="diagonal")
+    diag = learning_curve(tasks, **TASK, moderator="exposure", re_cov="diagonal")
     assert "(1 + log(cum_experience) || firm_id)" in diag.formula
     assert diag.structures["firm_id"] == "diagonal"
     assert diag.covariances["firm_id"].iloc[0, 1] == 0.0
@@ -151,7 +153,7 @@ def test_diagonal_and_intercept_only(tasks):
     mm = mixed_model(by_hand_frame(tasks), "log_y ~ log_x * m", groups="firm_id",
                      re_formula="1 + log_x", re_cov="diagonal")
     assert diag.fit["loglik"] == pytest.approx(mm.fit["loglik"], rel=1e-8)
-    flat = learning_curve(tasks, moderator="exposure", random_slopes=False)
+    flat = learning_curve(tasks, **TASK, moderator="exposure", random_slopes=False)
     assert flat.formula.endswith("+ (1 | firm_id)")
     assert list(flat.covariances["firm_id"].index) == ["(Intercept)"]
     mm = mixed_model(by_hand_frame(tasks), "log_y ~ log_x * m", groups="firm_id")
@@ -168,7 +170,7 @@ def test_recovers_learning_truth():
     test_h3_simulation.py."""
     truth = learning_truth()
     tasks = learning_tasks(n_firms=400, seed=7)
-    res = learning_curve(tasks, moderator="exposure", covariates=("log_n_sources",))
+    res = learning_curve(tasks, **TASK, moderator="exposure", covariates=("log_n_sources",))
     tidy = res.tidy().set_index("term")
     for term, key in [("Intercept", "intercept"), (X, "log_cum_experience"),
                       (M, "exposure"), (XM, "log_cum_experience_x_exposure"),
@@ -190,32 +192,32 @@ def test_errors(tasks):
     bad.loc[[3, 7], "outcome"] = [0.0, -1.0]
     with pytest.raises(SpecificationError,
                        match=r"'outcome' has 2 value\(s\) <= 0.*row 3: 0, row 7: -1"):
-        learning_curve(bad)
-    assert learning_curve(bad, form="linear").nobs == len(tasks)
+        learning_curve(bad, **TASK)
+    assert learning_curve(bad, **TASK, form="linear").nobs == len(tasks)
     # the rows are the user's, also when rows with a missing value are left out
     bad = tasks.copy()
     bad.loc[0, "exposure"] = np.nan
     bad.loc[5, "outcome"] = 0.0
     with pytest.raises(SpecificationError, match=r"1 value\(s\) <= 0.*\(row 5: 0\)"):
-        learning_curve(bad, moderator="exposure")
+        learning_curve(bad, **TASK, moderator="exposure")
     # every firm's first task at experience 0 (the frame's row 0 left out: labels kept)
     first = tasks.assign(cum_experience=tasks["cum_experience"] - 1).iloc[1:]
     with pytest.raises(SpecificationError,
                        match=r"'cum_experience' has 119 value\(s\) <= 0.*\(row 7: 0, "):
-        learning_curve(first)
+        learning_curve(first, **TASK)
     with pytest.raises(SpecificationError, match="'nope'"):
-        learning_curve(tasks, moderator="nope")
+        learning_curve(tasks, **TASK, moderator="nope")
     with pytest.raises(SpecificationError, match="'sources'"):
-        learning_curve(tasks, covariates=("sources",))
+        learning_curve(tasks, **TASK, covariates=("sources",))
     with pytest.raises(SpecificationError, match="collinear.*learning slope is not identified"):
-        learning_curve(tasks.assign(m=0.5), moderator="m")
+        learning_curve(tasks.assign(m=0.5), **TASK, moderator="m")
     with pytest.raises(SpecificationError, match="form must be"):
-        learning_curve(tasks, form="quadratic")
+        learning_curve(tasks, **TASK, form="quadratic")
     with pytest.raises(SpecificationError, match="re_cov must be"):
-        learning_curve(tasks, re_cov="block")
+        learning_curve(tasks, **TASK, re_cov="block")
     missing = tasks.copy()
     missing.loc[[1, 2], "exposure"] = np.nan
-    res = learning_curve(missing, moderator="exposure")
+    res = learning_curve(missing, **TASK, moderator="exposure")
     assert res.nobs == len(tasks) - 2
     assert any(f"2 of {len(tasks):,} tasks have a missing value" in n for n in res.notes)
     assert isinstance(res.moderator_values, np.ndarray) and res.moderator_values.size == res.nobs

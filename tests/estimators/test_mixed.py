@@ -11,7 +11,7 @@ from reference import load
 import ipnstats
 from ipnstats import SpecificationError
 from ipnstats.estimators import lmm, mixed
-from ipnstats.estimators.mixed import GEEResult, MixedResult, mixed_model
+from ipnstats.estimators.mixed import GEEResult, MixedResult, gee, mixed_model
 
 LME4 = load("lme4/dietox")  # lme4's dietox fits (tests/reference/lme4)
 
@@ -139,7 +139,8 @@ def crossed_frame(n_r=120, n_s=120, n=5000, sd_r=0.7, sd_s=0.5, sd_e=1.2, seed=3
 def test_crossed_terms_match_crossed_effects_and_vc_spellings():
     df = crossed_frame()
     a = mixed_model(df, "y ~ trait + z", groups=("receiver", "sender"))
-    b = ipnstats.crossed_effects(df, y="y", x=["trait", "z"], groups=("receiver", "sender"))
+    b = ipnstats.crossed_effects(df, outcome="y", covariates=["trait", "z"],
+                                 groups=("receiver", "sender"))
     c = mixed_model(df, "y ~ trait + z", groups="receiver", vc={"sender": "0 + C(sender)"})
     for other in (b, c):
         assert a.params.to_numpy() == pytest.approx(other.params.to_numpy(), rel=1e-10)
@@ -170,7 +171,7 @@ def test_binomial_is_a_logistic_gee_matching_statsmodels():
     df = crossed_frame(n=3000)
     rng = np.random.default_rng(4)
     df["b"] = (rng.random(len(df)) < 1 / (1 + np.exp(-(df["y"] - 1)))).astype(int)
-    res = mixed_model(df, "b ~ trait + z", groups="receiver", family="binomial")
+    res = gee(df, "b ~ trait + z", groups="receiver")
     X = sm.add_constant(df[["trait", "z"]])
     ref = sm.GEE(df["b"], X, groups=df["receiver"], family=sm.families.Binomial(),
                  cov_struct=sm.cov_struct.Exchangeable()).fit()
@@ -181,9 +182,9 @@ def test_binomial_is_a_logistic_gee_matching_statsmodels():
     assert vc["icc"].iloc[0] == pytest.approx(res.working_correlation)
     assert res.tidy(effects="ran_pars")["term"].tolist() == ["working_correlation"]
     with pytest.raises(SpecificationError, match="one grouping column"):
-        mixed_model(df, "b ~ z", groups=("receiver", "sender"), family="binomial")
+        gee(df, "b ~ z", groups=("receiver", "sender"))
     with pytest.raises(SpecificationError, match="0/1 outcome"):
-        mixed_model(df, "y ~ z", groups="receiver", family="binomial")
+        gee(df, "y ~ z", groups="receiver")
 
 
 # ------------------------------------------------------- singular fits, convergence

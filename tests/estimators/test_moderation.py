@@ -14,6 +14,7 @@ from scipy.special import expit
 import ipnstats
 from ipnstats import Cluster, SpecificationError
 from ipnstats.estimators.moderation import jn_bounds, process_percentiles
+from ipnstats.figures import moderation_jn_plot, moderation_plot
 
 PROCESS_1 = load("process/model1")  # PROCESS 2.16.3 output (tests/reference/process)
 HAYES = load("hayes/book")["disaster"]  # Hayes (2022), ch. 7 (tests/reference/hayes)
@@ -232,9 +233,9 @@ def test_missing_rows_are_counted_and_plots_draw():
     res = ipnstats.moderation(df, y="y", x="x", w="w")
     assert res.nobs == 95
     assert "5 of 100 rows have a missing value (by column: w (5))" in res.notes[0]
-    fig = res.plot()
+    fig = moderation_plot(res)
     assert len(fig.axes[0].lines) == 3
-    fig = res.jn_plot()
+    fig = moderation_jn_plot(res)
     assert fig.axes[0].get_xlabel() == "w"
     pred = res.predictions(at="mean_sd", n_points=5)
     assert len(pred) == 15 and (pred["conf_low"] <= pred["estimate"]).all()

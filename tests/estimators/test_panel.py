@@ -48,7 +48,7 @@ def _check(res, expected: dict, digits: int) -> None:
 
 def test_jtrain_fixed_effects(jtrain):
     res = panel_regression(jtrain, "lscrap ~ d88 + d89 + grant + grant_1", unit="fcode",
-                           time="year", effects=("unit",))
+                           time="year", panel_effects=("unit",))
     published = JTRAIN["fixed_effects"]
     _check(res, _ours(published["coef"]), published["digits"])
     assert res.nobs == published["n"] and res.n_units == 54
@@ -142,7 +142,7 @@ def test_hc3_with_unit_effects_equals_dummy_regression():
     frame["t"] = frame.groupby("g").cumcount()
     frame["x"] = rng.normal(size=len(frame))
     frame["y"] = 0.5 * frame["x"] + frame["g"] * 0.1 + rng.normal(size=len(frame))
-    ours = panel_regression(frame, "y ~ x", unit="g", time="t", effects=("unit",), vcov="hc3")
+    ours = panel_regression(frame, "y ~ x", unit="g", time="t", panel_effects=("unit",), vcov="hc3")
     lsdv = sm.ols("y ~ x + C(g)", frame).fit(cov_type="HC3")
     assert ours.params["x"] == pytest.approx(lsdv.params["x"], rel=1e-10)
     assert ours.std_errors["x"] == pytest.approx(lsdv.bse["x"], rel=1e-8)
@@ -180,10 +180,10 @@ def test_collinear_regressors_are_dropped_and_named(firm_year):
 def test_singletons_counted_and_optionally_dropped():
     frame = pd.DataFrame({"g": [1, 1, 1, 2, 2, 3, 4, 4], "t": [1, 2, 3, 1, 2, 1, 2, 3],
                           "x": [1.0, 2, 4, 3, 5, 2, 1, 3], "y": [1.0, 3, 4, 2, 6, 1, 2, 2]})
-    kept = panel_regression(frame, "y ~ x", unit="g", time="t", effects=("unit",))
+    kept = panel_regression(frame, "y ~ x", unit="g", time="t", panel_effects=("unit",))
     assert kept.n_singletons == 1 and kept.nobs == 8
     assert kept.fit["df_resid"] == 8 - 1 - 4
-    dropped = panel_regression(frame, "y ~ x", unit="g", time="t", effects=("unit",),
+    dropped = panel_regression(frame, "y ~ x", unit="g", time="t", panel_effects=("unit",),
                                drop_singletons=True)
     assert dropped.nobs == 7 and dropped.n_singletons == 1
     assert dropped.params["x"] == pytest.approx(kept.params["x"])
@@ -206,7 +206,7 @@ def test_bad_options_are_refused(firm_year):
                          estimator="fe")
     with pytest.raises(SpecificationError, match="not available for the pooled"):
         panel_regression(firm_year, "log_revenue ~ member", unit="firm_id", time="year",
-                         estimator="pooled", effects=("unit",))
+                         estimator="pooled", panel_effects=("unit",))
     with pytest.raises(ValueError, match="vcov must be one of"):
         panel_regression(firm_year, "log_revenue ~ member", unit="firm_id", time="year",
                          vcov="robust")
@@ -267,7 +267,7 @@ def test_cluster_se_coverage_on_simulated_panels():
         x = a + rng.normal(size=units.size)
         u = rng.normal(size=n_units)[units] * 0.7 + rng.normal(size=units.size)
         frame = pd.DataFrame({"g": units, "t": times, "x": x, "y": beta * x + 2 * a + u})
-        tidy = panel_regression(frame, "y ~ x", unit="g", time="t", effects=("unit",),
+        tidy = panel_regression(frame, "y ~ x", unit="g", time="t", panel_effects=("unit",),
                                 vcov=Cluster("g")).tidy()
         covered += tidy["conf_low"][0] <= beta <= tidy["conf_high"][0]
     # 60 clusters: CRV1 undercovers by a point or two; 400 draws add +-1.1 points (1 sd)
@@ -312,7 +312,7 @@ def test_clustering_on_an_absorbed_effect_reuses_its_codes():
                           "x": rng.normal(size=400), "y": rng.normal(size=400)})
     frame = frame.sample(frac=0.9, random_state=0).assign(copy=lambda f: f["firm"] + 1000)
     for effects in (("unit", "time"), ("unit",)):
-        res = panel_regression(frame, "y ~ x", unit="firm", time="year", effects=effects,
+        res = panel_regression(frame, "y ~ x", unit="firm", time="year", panel_effects=effects,
                                vcov=Cluster("firm"))
         same = res.with_vcov(Cluster("copy"))
         np.testing.assert_array_equal(res.cov.to_numpy(), same.cov.to_numpy())

@@ -11,12 +11,16 @@ import ipnstats
 from ipnstats import Cluster
 from ipnstats.core.formula import SpecificationError
 from ipnstats.estimators import speccurve
+from ipnstats.estimators.did import sun_abraham, twfe_did
 from ipnstats.estimators.speccurve import specification_curve
+from ipnstats.figures import speccurve_plot
 
 GRID = {"outcomes": ("log_revenue", "roa"),
         "estimators": ("twfe", "cs_never", "cs_notyet", "sunab"),
         "covariate_sets": {"none": (), "age + size": ("age", "log_employees")},
-        "samples": ("all", "no_exits", "balanced"), "clusters": ("firm", "group")}
+        "samples": ("all", "no_exits", "balanced"), "cluster": ("firm", "group")}
+COLS = {"unit": "firm_id", "time": "year", "cohort": "cohort", "group": "group_id",
+        "exit": "exit"}
 NUMBERS = ("estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high")
 COUNTS = ("nobs", "n_units", "n_clusters")
 
@@ -28,7 +32,7 @@ def fy(study):
 
 @pytest.fixture(scope="module")
 def curve(fy):
-    return specification_curve(fy, **GRID, n_jobs=2)
+    return specification_curve(fy, **GRID, **COLS, n_jobs=2)
 
 
 @pytest.fixture(scope="module")
@@ -100,8 +104,14 @@ def test_no_firm_identities_in_output(fy, tidy, curve):
 def test_equals_direct_estimator_call(fy, tidy, choices, kwargs):
     data = sample(first_groups(fy), choices["sample"])
     vcov = Cluster("firm_id" if choices["cluster"] == "firm" else "first_group")
-    res = ipnstats.participation_effect(data, outcome=choices["outcome"], vcov=vcov, n_boot=0,
-                                        **kwargs)
+    cols = {"outcome": choices["outcome"], "unit": "firm_id", "time": "year",
+            "cohort": "cohort", "vcov": vcov}
+    if kwargs["estimator"] == "twfe":
+        res = twfe_did(data, **cols)
+    elif kwargs["estimator"] == "sunab":
+        res = sun_abraham(data, **cols)
+    else:
+        res = ipnstats.participation_effect(data, **cols, n_boot=0, **kwargs)
     direct = res.tidy().set_index("term").loc["ATT"]
     got = row(tidy, **choices)
     for name in NUMBERS:
@@ -143,8 +153,8 @@ def test_group_clusters_are_first_groups_plus_never_members(fy, tidy):
 def test_result_does_not_depend_on_n_jobs(fy):
     grid = GRID | {"outcomes": ("log_revenue",), "samples": ("all", "no_exits"),
                    "estimators": ("twfe", "cs_never", "sunab")}
-    one = specification_curve(fy, **grid, n_jobs=1).tidy()
-    two = specification_curve(fy, **grid, n_jobs=2).tidy()
+    one = specification_curve(fy, **grid, **COLS, n_jobs=1).tidy()
+    two = specification_curve(fy, **grid, **COLS, n_jobs=2).tidy()
     pd.testing.assert_frame_equal(one, two, check_exact=True)
 
 
@@ -152,9 +162,9 @@ def test_result_on_a_dask_cluster_equals_the_local_one(fy, dask_cluster):
     _, client = dask_cluster
     grid = GRID | {"outcomes": ("log_revenue",), "samples": ("all",),
                    "estimators": ("twfe", "cs_notyet")}
-    local = specification_curve(fy, **grid, n_jobs=1).tidy()
+    local = specification_curve(fy, **grid, **COLS, n_jobs=1).tidy()
     seen = []
-    on_dask = specification_curve(fy, **grid, backend="dask", scheduler=client,
+    on_dask = specification_curve(fy, **grid, **COLS, backend="dask", scheduler=client,
                                   progress=lambda done, total: seen.append((done, total)))
     pd.testing.assert_frame_equal(local, on_dask.tidy(), check_exact=True)
     assert seen[-1] == (len(local), len(local))
@@ -170,7 +180,7 @@ def test_glance_shares_from_tidy(curve, tidy):
     assert g["share_significant_same_direction"] == pytest.approx(
         (sig & (est["estimate"] > 0)).mean())
     assert g["share_significant_opposite"] == pytest.approx((sig & (est["estimate"] < 0)).mean())
-    flipped = speccurve.SpecificationCurve(curve.estimates, curve.choices,
+    flipped = speccurve.SpecificationCurveResult(curve.estimates, curve.choices,
                                            curve.covariate_sets, direction=-1).glance().iloc[0]
     assert flipped["share_significant_same_direction"] == g["share_significant_opposite"]
 
@@ -189,11 +199,12 @@ def test_unestimable_specifications_are_kept_not_raised(fy):
     treated_only = fy[fy["cohort"] > 0]
     curve = specification_curve(treated_only, outcomes=("log_revenue",),
                                 covariate_sets={"none": ()}, samples=("all",),
-                                clusters=("firm",), n_jobs=1)
+                                cluster=("firm",), **COLS, n_jobs=1)
     out = curve.tidy().set_index("estimator")
     assert out.loc["cs_never", "status"].startswith("not available: no ATT(g,t)")
     assert out.loc["cs_notyet", "status"] == "estimated"
     none_treated = specification_curve(fy[fy["cohort"] == 0], outcomes=("roa",),
+                                       covariate_sets=speccurve.COVARIATE_SETS, **COLS,
                                        estimators=("twfe",), samples=("all",), n_jobs=1)
     assert (none_treated.tidy()["status"] == "not available: the 'all' sample has no "
             "treated units").all()
@@ -201,16 +212,20 @@ def test_unestimable_specifications_are_kept_not_raised(fy):
 
 
 def test_bad_choices_raise_at_the_boundary(fy):
+    base = {"outcomes": ("log_revenue",), "covariate_sets": {"none": ()}, **COLS}
     with pytest.raises(SpecificationError, match="unknown estimator choice"):
-        specification_curve(fy, estimators=("ols",))
+        specification_curve(fy, **base, estimators=("ols",))
     with pytest.raises(SpecificationError, match="direction"):
-        specification_curve(fy, direction=2)
+        specification_curve(fy, **base, direction=2)
     with pytest.raises(SpecificationError, match="outcome"):
-        specification_curve(fy, outcomes=("sales",))
+        specification_curve(fy, **base | {"outcomes": ("sales",)})
+    with pytest.raises(SpecificationError, match="needs the group= column"):
+        specification_curve(fy, **base | {"group": None})
 
 
 def test_plot_has_curve_and_matrix(curve):
-    fig = curve.select(outcome="log_revenue").plot(labels={"log_revenue": "Log revenue"})
+    fig = speccurve_plot(curve.select(outcome="log_revenue"),
+                         labels={"log_revenue": "Log revenue"})
     assert isinstance(fig, Figure) and len(fig.axes) == 2
     top, bottom = fig.axes
     points = sum(len(line.get_xdata()) for line in top.lines if line.get_linestyle() == "None")

@@ -32,7 +32,7 @@ def gruber(reference_data):
 def gp_result(gruber):
     # 16 rows: year x self-employed; "selfemployed" serves as the unit column.
     return panel_regression(gruber, FORMULA, unit="selfemployed", time="year",
-                            estimator="pooled", effects=(), vcov=Cluster("year"))
+                            estimator="pooled", panel_effects=(), vcov=Cluster("year"))
 
 
 def _gp(result, **kw):
@@ -42,7 +42,7 @@ def _gp(result, **kw):
 # --- boottest's published numbers -------------------------------------------------------
 
 def test_analytic_t_statistics_match_stata(gp_result):
-    boot = _gp(gp_result, weights="webb", reps=999, ci=False)
+    boot = _gp(gp_result, weights="webb", n_boot=999, ci=False)
     assert boot.statistic == pytest.approx(BOOTTEST["t"]["cluster"], abs=5e-5)  # t(7)
     assert boot.n_clusters == 8
     for vcov in ("hc1", "iid"):  # t(12)
@@ -54,7 +54,7 @@ def test_analytic_t_statistics_match_stata(gp_result):
 
 
 def test_webb_wcr_p_value(gp_result):
-    boot = _gp(gp_result, weights="webb", reps=99_999, seed=1)
+    boot = _gp(gp_result, weights="webb", n_boot=99_999, seed=1)
     assert not boot.enumerated and boot.reps == 99_999
     published = WCR["webb"]["p_value"]
     assert abs(boot.p_value - published) < 3 * _mc_se(published, 99_999)  # ~0.0025
@@ -63,7 +63,7 @@ def test_webb_wcr_p_value(gp_result):
 def test_webb_enumeration_reproduces_boottest_ten_million_draws(gp_result):
     # boottest drew 9,999,999 Webb vectors; 6^8 = 1,679,616 <= reps, so ipnstats uses
     # each possible vector once and gets the exact p-value.
-    boot = _gp(gp_result, weights="webb", reps=9_999_999)
+    boot = _gp(gp_result, weights="webb", n_boot=9_999_999)
     assert boot.enumerated and boot.reps == 6**8
     assert boot.p_value == pytest.approx(0.075742, abs=1e-6)
     published = WCR["webb"]["p_value"]
@@ -78,18 +78,18 @@ def test_webb_confidence_interval(gp_result):
     # boottest's [0.03877, 0.06997] comes from 999 draws: over 200 seeds the bounds of a
     # 999-draw interval vary with SD 0.0005 (low) and 0.0004 (high); allow about 3 SD.
     low, high = WCR["webb_999"]["conf_int"]
-    boot = _gp(gp_result, weights="webb", reps=99_999, seed=2)
+    boot = _gp(gp_result, weights="webb", n_boot=99_999, seed=2)
     assert boot.conf_low == pytest.approx(low, abs=0.0015)
     assert boot.conf_high == pytest.approx(high, abs=0.0015)
     assert boot.conf_low < H0 < boot.conf_high  # p = 0.076 > 0.05: 0.04 not rejected
-    small = _gp(gp_result, weights="webb", reps=WCR["webb_999"]["reps"], seed=3)
+    small = _gp(gp_result, weights="webb", n_boot=WCR["webb_999"]["reps"], seed=3)
     assert small.conf_low == pytest.approx(low, abs=0.0015)
     assert small.conf_high == pytest.approx(high, abs=0.0015)
 
 
 def test_mammen_wcr_p_value(gp_result):
     published = WCR["mammen"]
-    boot = _gp(gp_result, weights="mammen", reps=published["reps"], seed=4)
+    boot = _gp(gp_result, weights="mammen", n_boot=published["reps"], seed=4)
     # the published p is itself from 9,999 draws: the difference has SD sqrt(2) MC SE
     p = published["p_value"]
     assert abs(boot.p_value - p) < 3 * np.sqrt(2) * _mc_se(p, published["reps"])
@@ -132,7 +132,7 @@ def test_rademacher_enumeration_is_exact(gruber, gp_result, impose_null):
     t, stars = _brute_force(X, gruber["hasinsurance"].to_numpy(), codes, 3, H0, impose_null)
     ties = np.isclose(stars, abs(t), rtol=1e-7)
     exceed = (stars > abs(t)) & ~ties
-    runs = [_gp(gp_result, reps=9999, seed=s, impose_null=impose_null) for s in (1, 2)]
+    runs = [_gp(gp_result, n_boot=9999, seed=s, impose_null=impose_null) for s in (1, 2)]
     assert all(r.enumerated and r.reps == 256 for r in runs)
     assert runs[0].p_value == runs[1].p_value == exceed.mean()
     assert runs[0].statistic == pytest.approx(t, rel=1e-10)
@@ -144,8 +144,8 @@ def test_rademacher_enumeration_is_exact(gruber, gp_result, impose_null):
 
 
 def test_wcu_is_centred_on_the_estimate(gp_result):
-    wcr = _gp(gp_result, weights="webb", reps=9999)
-    wcu = _gp(gp_result, weights="webb", reps=9999, impose_null=False)
+    wcr = _gp(gp_result, weights="webb", n_boot=9999)
+    wcu = _gp(gp_result, weights="webb", n_boot=9999, impose_null=False)
     assert wcu.method == "WCU" and wcr.method == "WCR"
     assert wcu.p_value != wcr.p_value
     assert wcu.statistic == wcr.statistic  # same analytic t
@@ -153,7 +153,7 @@ def test_wcu_is_centred_on_the_estimate(gp_result):
     est = wcu.estimate
     assert est - wcu.conf_low == pytest.approx(wcu.conf_high - est, rel=1e-6)
     at_estimate = wild_bootstrap(gp_result, "post_self", cluster="year", h0=est,
-                                 weights="webb", reps=9999, impose_null=False, ci=False)
+                                 weights="webb", n_boot=9999, impose_null=False, ci=False)
     assert at_estimate.statistic == pytest.approx(0, abs=1e-12)
     assert at_estimate.p_value == 1.0
 
@@ -191,8 +191,8 @@ def test_matches_wildboottest(n_clusters, impose_null):
     pytest.importorskip("wildboottest")
     df = _simulated(n_clusters, 1000, seed=n_clusters)
     res = panel_regression(df, "y ~ x1 + x2", unit="row", time="t", estimator="pooled",
-                           effects=(), vcov=Cluster("g"))
-    ours = wild_bootstrap(res, "x1", cluster="g", reps=4999, impose_null=impose_null)
+                           panel_effects=(), vcov=Cluster("g"))
+    ours = wild_bootstrap(res, "x1", cluster="g", n_boot=4999, impose_null=impose_null)
     t, p, used = _wildboottest(df, 4999, impose_null)
     assert ours.statistic == pytest.approx(t, rel=1e-10)
     if n_clusters == 10:  # both enumerate the 1,024 sign vectors: identical p-values
@@ -222,7 +222,7 @@ def _firm_panel(seed, n_firms=15, n_years=8):
 def test_within_result_statistic_matches_analytic_cluster_t():
     res = panel_regression(_firm_panel(0), "y ~ x + z", unit="firm", time="year",
                            vcov=Cluster("firm"))
-    boot = wild_bootstrap(res, "x", cluster="firm", weights="webb", reps=999)
+    boot = wild_bootstrap(res, "x", cluster="firm", weights="webb", n_boot=999)
     assert boot.statistic == pytest.approx(res.tidy().set_index("term").loc["x", "statistic"])
     assert boot.conf_low < boot.estimate < boot.conf_high
     assert 0 <= boot.p_value <= 1
@@ -239,14 +239,14 @@ def test_within_equals_refitting_with_dummies(effects, cluster, n_firms, n_years
     # Every sign vector, each bootstrap sample refitted with explicit fixed-effect dummies,
     # so that effects not nested in the clusters are re-estimated in every sample.
     df = _firm_panel(7, n_firms, n_years)
-    res = panel_regression(df, "y ~ x + z", unit="firm", time="year", effects=effects)
+    res = panel_regression(df, "y ~ x + z", unit="firm", time="year", panel_effects=effects)
     firms = np.eye(n_firms)[df["firm"]] if "unit" in effects else np.ones((len(df), 1))
     years = np.eye(n_years)[df["year"]][:, 1:] if "time" in effects else np.empty((len(df), 0))
     X = np.column_stack([df[["x", "z"]].to_numpy(), firms, years])
     codes = pd.factorize(df[cluster])[0]
     t, stars = _brute_force(X, df["y"].to_numpy(), codes, 0, 0.1, impose_null)
     exceed = (stars > abs(t)) & ~np.isclose(stars, abs(t), rtol=1e-7)
-    boot = wild_bootstrap(res, "x", cluster=cluster, h0=0.1, reps=9999,
+    boot = wild_bootstrap(res, "x", cluster=cluster, h0=0.1, n_boot=9999,
                           impose_null=impose_null, ci=False)
     assert boot.enumerated and boot.reps == 2 ** (codes.max() + 1)
     assert boot.p_value == exceed.mean()
@@ -258,7 +258,7 @@ def test_within_p_values_are_uniform_under_the_null():
     pvals = []
     for seed in range(300):
         res = panel_regression(_firm_panel(seed), "y ~ x + z", unit="firm", time="year")
-        pvals.append(wild_bootstrap(res, "x", cluster="firm", weights="webb", reps=199,
+        pvals.append(wild_bootstrap(res, "x", cluster="firm", weights="webb", n_boot=199,
                                     ci=False, seed=seed).p_value)
     pvals = np.array(pvals)
     for level in (0.05, 0.10):  # rejection rate within ~3.5 binomial SE of the level
@@ -271,8 +271,8 @@ def test_within_p_values_are_uniform_under_the_null():
 def test_other_linear_estimators(estimator, effects):
     df = _firm_panel(1)
     res = panel_regression(df, "y ~ x + z", unit="firm", time="year", estimator=estimator,
-                           effects=effects, vcov=Cluster("firm"))
-    boot = wild_bootstrap(res, "x", cluster="firm", weights="webb", reps=499, ci=False)
+                           panel_effects=effects, vcov=Cluster("firm"))
+    boot = wild_bootstrap(res, "x", cluster="firm", weights="webb", n_boot=499, ci=False)
     assert boot.statistic == pytest.approx(res.tidy().set_index("term").loc["x", "statistic"])
     assert 0 <= boot.p_value <= 1
 
@@ -280,7 +280,7 @@ def test_other_linear_estimators(estimator, effects):
 # --- the result object -------------------------------------------------------------------
 
 def test_result_tidy_and_text(gp_result):
-    boot = _gp(gp_result, weights="webb", reps=999, seed=5)
+    boot = _gp(gp_result, weights="webb", n_boot=999, seed=5)
     row = boot.tidy()
     assert list(row.columns[:7]) == ["term", "estimate", "std_error", "statistic", "p_value",
                                      "conf_low", "conf_high"]
@@ -292,7 +292,7 @@ def test_result_tidy_and_text(gp_result):
     assert dataclasses.is_dataclass(boot)
     with pytest.raises(dataclasses.FrozenInstanceError):
         boot.p_value = 0.5
-    off = _gp(gp_result, weights="webb", reps=99, ci=False,
+    off = _gp(gp_result, weights="webb", n_boot=99, ci=False,
               seed=np.random.default_rng(0))
     assert np.isnan(off.conf_low) and np.isnan(off.conf_high) and off.seed is None
     assert "CI" not in str(off)
@@ -306,8 +306,8 @@ def test_bad_input_messages(gp_result):
     with pytest.raises(SpecificationError, match=r"weights must be one of 'rademacher', "
                                                  r"'webb', 'mammen'; got 'normal'"):
         wild_bootstrap(gp_result, "post_self", cluster="year", weights="normal")
-    with pytest.raises(SpecificationError, match="reps must be a positive integer"):
-        wild_bootstrap(gp_result, "post_self", cluster="year", reps=0)
+    with pytest.raises(SpecificationError, match="n_boot must be a positive integer"):
+        wild_bootstrap(gp_result, "post_self", cluster="year", n_boot=0)
     with pytest.raises(SpecificationError, match="two-way clustering is not supported"):
         wild_bootstrap(gp_result, "post_self", cluster=Cluster("year", "selfemployed"))
     with pytest.raises(SpecificationError, match="'yaer' is not in the data"):

@@ -28,14 +28,14 @@ def _ols(data):
 
 
 def test_bootstrap_se_is_close_to_the_cluster_robust_se(clustered):
-    boot = cluster_bootstrap(clustered, _ols, cluster="c", reps=999, seed=1)
+    boot = cluster_bootstrap(clustered, _ols, cluster="c", n_boot=999, seed=1)
     analytic = _ols(clustered).with_vcov(ipnstats.Cluster("c")).tidy().set_index("term")
     t = boot.tidy().set_index("term")
     # CR1 and the pairs bootstrap estimate the same variance; 999 draws: ~4.5% MC error
     assert t.loc["x", "std_error"] == pytest.approx(analytic.loc["x", "std_error"], rel=0.15)
     assert t.loc["x", "estimate"] == analytic.loc["x", "estimate"]
     assert t.loc["x", "conf_low"] < 0.5 < t.loc["x", "conf_high"]
-    normal = cluster_bootstrap(clustered, _ols, cluster="c", reps=999, seed=1, ci="normal")
+    normal = cluster_bootstrap(clustered, _ols, cluster="c", n_boot=999, seed=1, ci="normal")
     n = normal.tidy().set_index("term").loc["x"]
     assert n["conf_high"] - n["estimate"] == pytest.approx(1.959964 * n["std_error"], rel=1e-6)
     assert n["p_value"] == pytest.approx(2 * (1 - __import__("scipy").stats.norm.cdf(
@@ -64,7 +64,7 @@ def test_a_replicate_draws_whole_clusters(clustered):
 
 def test_idcluster_makes_repeated_firms_distinct_units(clustered):
     fe = partial(ipnstats.panel_regression, formula="y ~ x", unit="c", time="t")
-    boot = cluster_bootstrap(clustered, fe, cluster="c", idcluster="c", reps=200, seed=2)
+    boot = cluster_bootstrap(clustered, fe, cluster="c", relabel="c", n_boot=200, seed=2)
     assert boot.failed == 0
     analytic = fe(clustered).with_vcov(ipnstats.Cluster("c")).tidy().set_index("term")
     assert boot.tidy().set_index("term").loc["x", "std_error"] == pytest.approx(
@@ -73,12 +73,12 @@ def test_idcluster_makes_repeated_firms_distinct_units(clustered):
 
 def test_same_numbers_on_one_two_workers_and_dask(clustered, dask_cluster):
     _, client = dask_cluster
-    one = cluster_bootstrap(clustered, _ols, cluster="c", reps=40, seed=9)
-    two = cluster_bootstrap(clustered, _ols, cluster="c", reps=40, seed=9, n_jobs=2)
-    dask = cluster_bootstrap(clustered, _ols, cluster="c", reps=40, seed=9, backend="dask",
+    one = cluster_bootstrap(clustered, _ols, cluster="c", n_boot=40, seed=9)
+    two = cluster_bootstrap(clustered, _ols, cluster="c", n_boot=40, seed=9, n_jobs=2)
+    dask = cluster_bootstrap(clustered, _ols, cluster="c", n_boot=40, seed=9, backend="dask",
                              scheduler=client)
     assert one.draws.equals(two.draws) and one.draws.equals(dask.draws)
-    assert not one.draws.equals(cluster_bootstrap(clustered, _ols, cluster="c", reps=40,
+    assert not one.draws.equals(cluster_bootstrap(clustered, _ols, cluster="c", n_boot=40,
                                                   seed=10).draws)
 
 
@@ -89,7 +89,7 @@ def _fragile(data):
 
 
 def test_failed_replicates_are_counted_and_named(clustered):
-    boot = cluster_bootstrap(clustered, _fragile, cluster="c", reps=60, seed=0)
+    boot = cluster_bootstrap(clustered, _fragile, cluster="c", n_boot=60, seed=0)
     assert 0 < boot.failed < 60
     assert boot.draws.isna().any(axis=1).sum() == boot.failed
     assert "could not be fitted" in boot.notes[0] and "too few distinct" in boot.notes[0]
@@ -98,10 +98,10 @@ def test_failed_replicates_are_counted_and_named(clustered):
 
 def test_bad_options_are_reported_together(clustered):
     with pytest.raises(ipnstats.SpecificationError) as err:
-        cluster_bootstrap(clustered, _ols, cluster="c", reps=1, ci="bca", conf_level=2)
-    for part in ("reps", "ci must be", "conf_level"):
+        cluster_bootstrap(clustered, _ols, cluster="c", n_boot=1, ci="bca", conf_level=2)
+    for part in ("n_boot", "ci must be", "conf_level"):
         assert part in str(err.value)
     with pytest.raises(ipnstats.SpecificationError, match="not in the data"):
         cluster_bootstrap(clustered, _ols, cluster="nope")
     with pytest.raises(ipnstats.SpecificationError, match="terms not in the fit"):
-        cluster_bootstrap(clustered, _ols, cluster="c", terms=["z"], reps=5)
+        cluster_bootstrap(clustered, _ols, cluster="c", terms=["z"], n_boot=5)

@@ -30,7 +30,7 @@ def truth():
 @pytest.fixture(scope="module")
 def fits(exchanges):
     return {"random": framing_effect(exchanges), "fixed": framing_effect(exchanges,
-                                                                         effects="fixed")}
+                                                                         receiver_effects="fixed")}
 
 
 def contrast(res, term):
@@ -83,7 +83,7 @@ def test_fixed_effects_match_panel_regression(fits, exchanges):
     df = exchanges.assign(**{"loss": (exchanges["framing"] == "loss").astype(float),
                              "neutral": (exchanges["framing"] == "neutral").astype(float)})
     panel = ipnstats.panel_regression(df, "cognitive_shift ~ loss + neutral",
-                                      unit="receiver_id", time="year", effects=("unit",),
+                                      unit="receiver_id", time="year", panel_effects=("unit",),
                                       vcov=Cluster("receiver_id", "sender_id"))
     fe = fits["fixed"]
     terms = ["framing::loss", "framing::neutral"]
@@ -123,7 +123,7 @@ def test_gee_matches_statsmodels(exchanges):
 
 
 def test_contrasts_and_means_follow_the_covariance(exchanges):
-    res = framing_effect(exchanges, effects="fixed", covariates=["same_industry"])
+    res = framing_effect(exchanges, receiver_effects="fixed", covariates=["same_industry"])
     b, V = res.params, res.cov
     row = contrast(res, "loss - neutral")
     assert row["estimate"] == pytest.approx(b["framing::loss"] - b["framing::neutral"])
@@ -140,7 +140,7 @@ def test_contrasts_and_means_follow_the_covariance(exchanges):
 
 
 def test_receiver_covariates_drop_out_of_fixed_effects(exchanges):
-    res = framing_effect(exchanges, effects="fixed", covariates=["receiver_loss_aversion"])
+    res = framing_effect(exchanges, receiver_effects="fixed", covariates=["receiver_loss_aversion"])
     assert res.collinear == ("receiver_loss_aversion",)
     assert any("receiver_loss_aversion" in n for n in res.notes)
     assert res.means().shape[0] == 3
@@ -163,7 +163,7 @@ def test_coverage_on_simulated_exchanges():
     for _ in range(100):
         df = simulate(rng)
         for effects in ("random", "fixed"):
-            c = framing_effect(df, effects=effects).contrasts().set_index("term")
+            c = framing_effect(df, receiver_effects=effects).contrasts().set_index("term")
             hits += [c.loc["loss - gain", "conf_low"] < 0.5 < c.loc["loss - gain", "conf_high"],
                      c.loc["neutral - gain", "conf_low"] < 0 < c.loc["neutral - gain",
                                                                      "conf_high"]]
@@ -177,7 +177,7 @@ def test_senders_left_out_when_never_repeated():
     assert res.estimator.endswith("random intercepts: receiver_id")
     assert any("only 0 sender(s) have more than one exchange" in n for n in res.notes)
     fixed = framing_effect(df.assign(sender_id=np.arange(len(df))), sender=None,
-                           effects="fixed")
+                           receiver_effects="fixed")
     assert fixed.vcov == Cluster("receiver_id")
 
 
@@ -185,7 +185,7 @@ def test_missing_rows_are_counted():
     df = simulate(np.random.default_rng(2), n=600)
     df.loc[:4, "cognitive_shift"] = np.nan
     df.loc[10, "framing"] = None
-    res = framing_effect(df, effects="fixed")
+    res = framing_effect(df, receiver_effects="fixed")
     assert res.nobs == 594 and any("6 of 600 exchanges" in n for n in res.notes)
 
 
@@ -202,10 +202,10 @@ def test_errors(exchanges):
     with pytest.raises(SpecificationError, match="'question_type' is not numeric"):
         framing_effect(exchanges, outcome="question_type")
     with pytest.raises(SpecificationError, match="effects must be"):
-        framing_effect(exchanges, effects="mixed")
+        framing_effect(exchanges, receiver_effects="mixed")
     with pytest.raises(SpecificationError, match="needs a 0/1 outcome"):
         framing_effect(exchanges, family="binomial")
     with pytest.raises(SpecificationError, match="effects='fixed' is for gaussian"):
-        framing_effect(exchanges, outcome="behavior_change", effects="fixed")
+        framing_effect(exchanges, outcome="behavior_change", receiver_effects="fixed")
     with pytest.raises(SpecificationError, match="more than one role"):
         framing_effect(exchanges, sender="receiver_id")

@@ -56,7 +56,9 @@ def learning_runs():
     for seq in _seeds(0):
         tasks = learning_tasks(n_firms=240, seed=np.random.default_rng(seq))
         with single_threaded_blas():  # small matrices: BLAS threads only cost time here
-            res = learning_curve(tasks, moderator="exposure", covariates=("log_n_sources",))
+            res = learning_curve(tasks, outcome="outcome", experience="cum_experience",
+                                 unit="firm_id", moderator="exposure",
+                                 covariates=("log_n_sources",))
         t = res.tidy().set_index("term")
         inter = t.loc[XM]
         rows.append({

@@ -62,7 +62,7 @@ def test_logit_matches_statsmodels(fy, logit, sample):
     ref = _statsmodels_logit(sample)  # G/(G-1) (n-1)/(n-K)
     assert logit.nobs == len(sample)
     np.testing.assert_allclose(logit.params, ref.params[PREDICTORS], rtol=1e-9)
-    sm_style = exit_hazard(fy, cluster_adjustment="statsmodels")
+    sm_style = exit_hazard(fy, ssc="statsmodels")
     np.testing.assert_allclose(sm_style.std_errors, ref.bse[PREDICTORS], rtol=1e-8)
     # Stata's logit vce(cluster): G/(G-1) only
     plain = _statsmodels_logit(sample, use_correction=False)

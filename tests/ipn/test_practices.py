@@ -144,7 +144,8 @@ def test_subgroup_se_equals_participation_effect(study, hetero):
     firms = study.tables["firms"]
     young = (fy["cohort"] - fy["founded_year"] < 5) & (fy["cohort"] > 0)
     sub = fy[(fy["cohort"] == 0) | young]
-    direct = participation_effect(sub, outcome="log_revenue", n_boot=0)
+    direct = participation_effect(sub, outcome="log_revenue", unit="firm_id", time="year",
+                                  cohort="cohort", n_boot=0)
     tidy = hetero.subgroups.tidy().set_index("term").loc["ATT[young_join=1]"]
     assert tidy["estimate"] == pytest.approx(direct.params["ATT"], rel=1e-12)
     assert tidy["std_error"] == pytest.approx(direct.std_errors["ATT"], rel=1e-10)

@@ -158,8 +158,8 @@ def test_poisson_matches_statsmodels_glm_with_cluster_conventions(res, exchanges
                       tol=1e-12)
     assert np.allclose(res.counts.params.to_numpy(), default.params.to_numpy(), rtol=1e-10,
                        atol=1e-12)
-    # statsmodels' factor G/(G-1) (n-1)/(n-K) is cluster_adjustment="statsmodels"
-    sm_conv = question_patterns(exchanges, cluster_adjustment="statsmodels", n_boot=9)
+    # statsmodels' factor G/(G-1) (n-1)/(n-K) is ssc="statsmodels"
+    sm_conv = question_patterns(exchanges, ssc="statsmodels", n_boot=9)
     assert np.allclose(sm_conv.counts.std_errors, default.bse, rtol=1e-10)
     # no factor: Cluster(adjust=False), statsmodels use_correction=False
     unadjusted = res.counts.with_vcov(Cluster("receiver_id", adjust=False))
@@ -191,7 +191,7 @@ def test_fixed_effects_poisson_equals_receiver_dummies(exchanges):
     # statsmodels' default factor counts the receiver dummies in K; ours leaves them out
     n, k_all, g = len(sub), len(ref.params), groups.max() + 1
     default = np.sqrt(g / (g - 1) * (n - 1) / (n - k_all)) * ref.bse[names].to_numpy()
-    ours = question_patterns(sub, n_boot=9, cluster_adjustment="statsmodels").counts_fe
+    ours = question_patterns(sub, n_boot=9, ssc="statsmodels").counts_fe
     assert np.allclose(ours.std_errors * np.sqrt((n - len(names)) / (n - k_all)), default,
                        rtol=1e-9)
 
@@ -295,7 +295,7 @@ def test_missing_rows_are_counted(exchanges):
     ({}, {"p_value": "exact"}, "2 x 2"),
     ({}, {"margin": 0}, "margin positive"),
     ({}, {"conf_level": 95}, "conf_level"),
-    ({}, {"cluster_adjustment": "r"}, "cluster_adjustment"),
+    ({}, {"ssc": "r"}, "ssc must be"),
 ])
 def test_bad_input_errors(exchanges, change, kwargs, match):
     data = exchanges.head(300).copy()

@@ -35,7 +35,7 @@ def table():
                                                   "y": "Log revenue", "firm": "Firm",
                                                   "year": "Year"},
                             stars=MANAGEMENT_STARS, title="Peer learning and revenue",
-                            label="peer-learning")
+                            label="peer-learning", unit_label="Firms")
 
 
 @pytest.mark.parametrize("target", ["text", "markdown", "html", "latex", "typst"])

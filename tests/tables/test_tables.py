@@ -8,6 +8,7 @@ from conftest import EXAMPLE
 
 import ipnstats
 from ipnstats import Cluster, panel_regression
+from ipnstats.ipn.labels import ID_LABELS, UNIT_LABEL
 from ipnstats.tables import MANAGEMENT_STARS, regression_table
 from ipnstats.tables.descriptives import descriptives_table
 from ipnstats.tables.format import default_label, fmt_number, fmt_p, star_for, star_legend
@@ -121,9 +122,9 @@ def test_keep_drop_order_show_and_stars(two_models):
 
 def test_time_dummies_hidden_unless_kept(study):
     re = panel_regression(study.firm_year, "log_revenue ~ member", unit="firm_id", time="year",
-                          estimator="random", effects=("unit", "time"))
+                          estimator="random", panel_effects=("unit", "time"))
     assert any(t.startswith("year::") for t in re.params.index)
-    table = regression_table(re)
+    table = regression_table(re, labels=ID_LABELS, unit_label=UNIT_LABEL)
     assert table.terms == ("member", "Intercept")
     assert table.to_frame().loc["Year fixed effects"].tolist() == ["Yes"]
     assert "year::2010" in regression_table(re, keep=["year::"]).terms

@@ -1,12 +1,17 @@
 """Staggered difference-in-differences: Callaway & Sant'Anna group-time effects,
-Sun & Abraham, the Goodman-Bacon decomposition and event studies."""
+Sun & Abraham, the two-way fixed-effects regression, the Goodman-Bacon decomposition
+and event studies."""
 
+from ipnstats.core.deprecation import renamed_classes
 from ipnstats.estimators.did.bacon import bacon_decomposition, bacon_summary
-from ipnstats.estimators.did.estimate import TWFEResult, participation_effect
-from ipnstats.estimators.did.event_study import EventStudy, event_study
+from ipnstats.estimators.did.estimate import TWFEResult, participation_effect, twfe_did
+from ipnstats.estimators.did.event_study import EventStudyResult, event_study
 from ipnstats.estimators.did.result import DiDResult
-from ipnstats.estimators.did.sunab import SunAbraham, sun_abraham
+from ipnstats.estimators.did.sunab import SunAbrahamResult, sun_abraham
 
-__all__ = ["DiDResult", "EventStudy", "SunAbraham", "TWFEResult",
+__all__ = ["DiDResult", "EventStudyResult", "SunAbrahamResult", "TWFEResult",
            "bacon_decomposition", "bacon_summary", "event_study", "participation_effect",
-           "sun_abraham"]
+           "sun_abraham", "twfe_did"]
+
+__getattr__ = renamed_classes(__name__, globals(), {"EventStudy": "EventStudyResult",
+                                                    "SunAbraham": "SunAbrahamResult"})

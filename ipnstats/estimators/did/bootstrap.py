@@ -36,7 +36,7 @@ def mammen_into(rng: np.random.Generator, out: np.ndarray, scratch: np.ndarray) 
     return _MAMMEN_VALUES.take(scratch.view(np.uint8), out=out, mode="clip")
 
 
-def multiplier_bootstrap(influence: np.ndarray, *, reps: int, rng: np.random.Generator,
+def multiplier_bootstrap(influence: np.ndarray, *, n_boot: int, rng: np.random.Generator,
                          clusters: np.ndarray | None = None, conf_level: float = 0.95,
                          chunk_size: int = 2**22) -> tuple[np.ndarray, float]:
     """Bootstrap standard errors (k,) and the uniform-band critical value.
@@ -47,12 +47,12 @@ def multiplier_bootstrap(influence: np.ndarray, *, reps: int, rng: np.random.Gen
     n, k = influence.shape
     sums = influence if clusters is None else cluster_sums(influence, clusters)
     g = sums.shape[0]
-    rows = max(1, min(reps, chunk_size // max(g, 1)))
+    rows = max(1, min(n_boot, chunk_size // max(g, 1)))
     weights, scratch = np.empty((rows, g)), np.empty((rows, g), bool)
-    boot = np.empty((reps, k))
+    boot = np.empty((n_boot, k))
     with single_threaded_blas():
-        for start in range(0, reps, rows):
-            stop = min(start + rows, reps)
+        for start in range(0, n_boot, rows):
+            stop = min(start + rows, n_boot)
             v = mammen_into(rng, weights[:stop - start], scratch[:stop - start])
             np.matmul(v, sums, out=boot[start:stop])
     boot /= np.sqrt(n)

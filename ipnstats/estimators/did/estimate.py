@@ -1,18 +1,28 @@
-"""``participation_effect``: the effect of joining (H1a) by staggered DiD."""
+"""Staggered DiD entry points: :func:`participation_effect` (Callaway & Sant'Anna) and
+:func:`twfe_did` (the two-way fixed-effects regression); Sun & Abraham is
+:func:`~ipnstats.estimators.did.sunab.sun_abraham`.
+
+Each entry point returns one result type. ``participation_effect(estimator="twfe")``
+and ``estimator="sunab"``, which returned a :class:`TWFEResult` or a
+:class:`~ipnstats.estimators.did.sunab.SunAbrahamResult` instead of a
+:class:`DiDResult`, still work for one minor version with a ``DeprecationWarning``
+that names the entry point to call.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 
+from ipnstats.core.deprecation import deprecated_call, former_defaults
 from ipnstats.core.formula import SpecificationError, require_columns
 from ipnstats.core.parallel import single_threaded_blas
-from ipnstats.core.seeds import as_generator, recorded_seed
+from ipnstats.core.seeds import Seed, as_generator, recorded_seed
 from ipnstats.estimators.did.att_gt import ControlGroup, WidePanel, group_time_effects, wide_panel
 from ipnstats.estimators.did.bootstrap import multiplier_bootstrap
 from ipnstats.estimators.did.result import CSState, DiDResult
@@ -21,30 +31,34 @@ from ipnstats.results.notes import Note
 from ipnstats.results.result import Result
 from ipnstats.results.vcov import Cluster, parse_vcov
 
-Estimator = Literal["cs", "twfe", "sunab"]
+if TYPE_CHECKING:
+    from ipnstats.estimators.did.sunab import SunAbrahamResult
+
+Estimator = Literal["cs", "twfe", "sunab"]  # "twfe" and "sunab" are deprecated here
 
 
-def participation_effect(data: pd.DataFrame, *, outcome: str, unit: str = "firm_id",
-                         time: str = "year", cohort: str = "cohort", estimator: Estimator = "cs",
+@former_defaults(unit="firm_id", time="year", cohort="cohort")
+def participation_effect(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
+                         cohort: str, estimator: Estimator = "cs",
                          control_group: ControlGroup = "not_yet_treated",
                          covariates: Sequence[str] = (), est_method: str = "dr",
                          anticipation: int = 0, vcov: object = None, n_boot: int = 999,
-                         seed: int | np.random.Generator | None = 0):
-    """Average effect of IPN participation on ``outcome`` under staggered adoption.
+                         seed: Seed = 0) -> DiDResult | TWFEResult | SunAbrahamResult:
+    """Average effect of a staggered treatment on ``outcome``: Callaway & Sant'Anna (2021).
 
     Parameters
     ----------
     data
         A unit-by-period panel (``Study.firm_year``) with a ``cohort`` column: the
         first treated period, 0 for never-treated units (R did's convention).
+    outcome, unit, time, cohort
+        Columns: R did's ``yname``, ``idname``, ``tname`` and ``gname`` (required; the
+        study layer passes ``firm_id``, ``year`` and ``cohort``).
     estimator
-        ``"cs"``: Callaway & Sant'Anna (2021) ATT(g,t), varying base period, analytic
-        (influence-function) SEs, and a multiplier bootstrap (``n_boot`` Mammen draws)
-        for uniform bands. ``"twfe"``: the two-way fixed-effects regression on the
-        treatment indicator, with a warning when adoption is staggered and
-        ``.decomposition()`` (Goodman-Bacon). ``"sunab"``: Sun & Abraham (2021), the
-        interaction-weighted average of post-treatment cohort x period effects
-        (never-treated controls).
+        ``"cs"``: ATT(g,t), varying base period, analytic (influence-function) SEs, and
+        a multiplier bootstrap (``n_boot`` Mammen draws) for uniform bands.
+        Deprecated: ``"twfe"`` (use :func:`twfe_did`) and ``"sunab"`` (use
+        :func:`~ipnstats.estimators.did.sunab.sun_abraham`), which return other types.
     control_group
         ``"not_yet_treated"`` or ``"never_treated"``.
     covariates, est_method
@@ -68,11 +82,13 @@ def participation_effect(data: pd.DataFrame, *, outcome: str, unit: str = "firm_
     -------
     DiDResult
         ``params`` is the simple ATT; ``att_gt``, ``aggregate(kind)``,
-        ``pretrend_test()``.
+        ``pretrend_test()``. (A :class:`TWFEResult` or ``SunAbrahamResult`` only for the
+        deprecated ``estimator`` values.)
 
     Examples
     --------
-    >>> res = ipnstats.participation_effect(fy, outcome="log_revenue")  # doctest: +SKIP
+    >>> res = ipnstats.participation_effect(fy, outcome="log_revenue", unit="firm_id",
+    ...                                     time="year", cohort="cohort")  # doctest: +SKIP
     >>> res.aggregate("event").tidy()  # doctest: +SKIP
     """
     require_columns(data, (outcome, unit, time, cohort), "column")
@@ -85,8 +101,12 @@ def participation_effect(data: pd.DataFrame, *, outcome: str, unit: str = "firm_
             f"covariates are used by estimator='cs' only; estimator={estimator!r} would "
             "ignore them (for TWFE with covariates use panel_regression)")
     if estimator == "twfe":
+        deprecated_call("participation_effect(estimator='twfe') is deprecated: it returns a "
+                        "TWFEResult, not a DiDResult; call twfe_did(...) instead")
         return _twfe(data, outcome, unit, time, cohort, spec)
     if estimator == "sunab":
+        deprecated_call("participation_effect(estimator='sunab') is deprecated: it returns a "
+                        "SunAbrahamResult, not a DiDResult; call sun_abraham(...) instead")
         return _sunab(data, outcome, unit, time, cohort, control_group, spec)
     if estimator != "cs":
         raise SpecificationError(f"estimator must be 'cs', 'twfe' or 'sunab', got {estimator!r}")
@@ -112,7 +132,7 @@ def _cs(data, outcome, unit, time, cohort, control_group, anticipation, spec, n_
     rng = as_generator(seed)
     state = CSState(gt, panel.cohorts, clusters, panel.units)
     if n_boot:
-        se, crit = multiplier_bootstrap(gt.influence, reps=n_boot, rng=rng, clusters=clusters)
+        se, crit = multiplier_bootstrap(gt.influence, n_boot=n_boot, rng=rng, clusters=clusters)
         state = replace(state, boot_se=se, band_crit=crit)
     method = {"dr": "doubly robust", "ipw": "IPW", "reg": "outcome regression"}[est_method]
     label = f"Callaway-Sant'Anna ({control_group.replace('_', '-')} controls"
@@ -281,12 +301,44 @@ class TWFEResult(Result):
         return out
 
 
+def twfe_did(data: pd.DataFrame, *, outcome: str, unit: str, time: str, cohort: str,
+             vcov: object = None) -> TWFEResult:
+    """The two-way fixed-effects DiD regression on the absorbing treatment indicator.
+
+    ``outcome ~ 1[cohort > 0 and time >= cohort]`` with unit and time fixed effects
+    (fixest ``feols(y ~ treat | unit + time)``); a note warns when adoption is staggered,
+    and ``.decomposition()`` gives the Goodman-Bacon (2021) decomposition.
+
+    Parameters
+    ----------
+    data
+        A unit-by-period panel with ``cohort`` (first treated period, 0 = never).
+    outcome, unit, time, cohort
+        Columns (R did's ``yname``, ``idname``, ``tname``, ``gname``).
+    vcov
+        Any vcov of :func:`~ipnstats.panel_regression`; ``None`` clusters on ``unit``.
+
+    Returns
+    -------
+    TWFEResult
+        The term ``ATT``.
+
+    Examples
+    --------
+    >>> twfe_did(fy, outcome="log_revenue", unit="firm_id", time="year",
+    ...          cohort="cohort").tidy()  # doctest: +SKIP
+    """
+    require_columns(data, (outcome, unit, time, cohort), "column")
+    return _twfe(data, outcome, unit, time, cohort, parse_vcov(Cluster(unit) if vcov is None
+                                                               else vcov))
+
+
 def _twfe(data, outcome, unit, time, cohort, spec):
     from ipnstats.estimators.panel import panel_regression
 
     frame = data.assign(_treated=((data[cohort] > 0) & (data[time] >= data[cohort])).astype(float))
     result = panel_regression(frame, f"{outcome} ~ _treated", unit=unit, time=time,
-                              effects=("unit", "time"), vcov=spec)
+                              panel_effects=("unit", "time"), vcov=spec)
     cohorts = np.unique(data.loc[data[cohort] > 0, cohort])
     notes = result.notes
     if cohorts.size > 1:

@@ -24,8 +24,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ipnstats.core.deprecation import deprecated_call, former_defaults, renamed_classes
 from ipnstats.core.formula import SpecificationError, require_columns
-from ipnstats.core.seeds import as_generator
+from ipnstats.core.seeds import Seed, as_generator, recorded_seed
 from ipnstats.estimators.did.aggregate import aggregate
 from ipnstats.estimators.did.att_gt import vcov_from_influence
 from ipnstats.estimators.did.bootstrap import multiplier_bootstrap
@@ -39,7 +40,7 @@ SUP_T_DRAWS = 10_000
 
 
 @dataclass(frozen=True, repr=False)
-class EventStudy(Result):
+class EventStudyResult(Result):
     """Event-time effects ``event::e`` (and ``ATT``, their post-period average).
 
     ``band_se`` and ``band_crit`` give the simultaneous 95% band ``estimate +/-
@@ -75,27 +76,27 @@ class EventStudy(Result):
         return self.wald_test(pre, hypothesis=f"event-time effects {first} to {last} = 0")
 
     def plot(self, *, ax=None, ylabel: str | None = None):
-        """The standard event-study figure: estimates, 95% CIs, uniform band."""
-        from ipnstats.figures.bands import estimate_band_plot
+        """Deprecated: use :func:`ipnstats.figures.event_study_plot` (``result`` first)."""
+        deprecated_call("EventStudyResult.plot() is deprecated; use "
+                        "ipnstats.figures.event_study_plot(result)")
+        from ipnstats.figures.results import event_study_plot
 
-        frame = self.estimates()
-        band = ("band_low", "band_high") if "band_low" in frame else None
-        return estimate_band_plot(frame, x="event", ax=ax, xlabel="Years since joining",
-                                  ylabel=ylabel or f"Effect on {self.outcome}",
-                                  event_time=True, band=band)
+        return event_study_plot(self, ax=ax, ylabel=ylabel)
 
 
-def event_study(data: pd.DataFrame, *, outcome: str, unit: str = "firm_id", time: str = "year",
-                cohort: str = "cohort", window: tuple[int, int] = (-4, 6),
-                estimator: EventEstimator = "cs", control_group: str = "not_yet_treated",
-                anticipation: int = 0, vcov: object = None, n_boot: int = 999,
-                seed: int = 0) -> EventStudy:
+@former_defaults(unit="firm_id", time="year", cohort="cohort")
+def event_study(data: pd.DataFrame, *, outcome: str, unit: str, time: str, cohort: str,
+                window: tuple[int, int] = (-4, 6), estimator: EventEstimator = "cs",
+                control_group: str = "not_yet_treated", anticipation: int = 0,
+                vcov: object = None, n_boot: int = 999, seed: Seed = 0) -> EventStudyResult:
     """Effects of joining by years since joining, from ``window[0]`` to ``window[1]``.
 
     Parameters
     ----------
     data
         A unit-by-period panel with ``cohort`` (first treated period, 0 = never).
+    outcome, unit, time, cohort
+        Columns (R did's ``yname``, ``idname``, ``tname``, ``gname``; required).
     window
         First and last event time shown (and, for ``"twfe"``, the binned end points).
     estimator
@@ -111,9 +112,16 @@ def event_study(data: pd.DataFrame, *, outcome: str, unit: str = "firm_id", time
 
     Returns
     -------
-    EventStudy
-        ``estimates()``, ``pretrend_test()``, ``plot()``; ``params`` hold
-        ``event::e`` and ``ATT``, the average of the post-period effects.
+    EventStudyResult
+        ``estimates()``, ``pretrend_test()``; ``params`` hold ``event::e`` and
+        ``ATT``, the average of the post-period effects. The figure is
+        :func:`ipnstats.figures.event_study_plot`.
+
+    Examples
+    --------
+    >>> es = event_study(fy, outcome="log_revenue", unit="firm_id", time="year",
+    ...                  cohort="cohort")  # doctest: +SKIP
+    >>> es.estimates()  # doctest: +SKIP
     """
     lo, hi = (int(w) for w in window)
     if not lo < 0 <= hi:
@@ -137,7 +145,7 @@ def event_study(data: pd.DataFrame, *, outcome: str, unit: str = "firm_id", time
 
 
 def _cs_event(data, outcome, unit, time, cohort, window, control_group, anticipation, vcov,
-              n_boot, seed) -> EventStudy:
+              n_boot, seed) -> EventStudyResult:
     from ipnstats.estimators.did.estimate import participation_effect
 
     cs = participation_effect(data, outcome=outcome, unit=unit, time=time, cohort=cohort,
@@ -154,16 +162,16 @@ def _cs_event(data, outcome, unit, time, cohort, window, control_group, anticipa
     band_se, crit = (), None
     if n_boot:
         rng = as_generator(seed)
-        se, crit = multiplier_bootstrap(infl[:, :-1], reps=n_boot, rng=rng,
+        se, crit = multiplier_bootstrap(infl[:, :-1], n_boot=n_boot, rng=rng,
                                         clusters=cs.state.clusters)
         band_se = tuple(float(s) for s in se)
     index = pd.Index(terms)
-    return EventStudy(params=pd.Series(est, index=index),
+    return EventStudyResult(params=pd.Series(est, index=index),
                       cov=pd.DataFrame(cov, index=index, columns=index), vcov=cs.vcov,
                       df_inference=None, estimator=f"{cs.estimator}, event study",
                       outcome=outcome, nobs=cs.nobs, n_units=cs.n_units,
                       n_clusters=cs.n_clusters, fixed_effects=cs.fixed_effects,
-                      notes=cs.notes, inference_notes=cs.inference_notes, seed=seed,
+                      notes=cs.notes, inference_notes=cs.inference_notes, seed=recorded_seed(seed),
                       n_boot=n_boot or None, window=window, reference=None,
                       band_se=band_se, band_crit=crit)
 
@@ -191,7 +199,7 @@ def _twfe_event(data, outcome, unit, time, cohort, window, vcov) -> Result:
 
     frame, names = event_dummies(data, time, cohort, window)
     res = panel_regression(frame, f"{outcome} ~ " + " + ".join(names), unit=unit, time=time,
-                           effects=("unit", "time"), vcov=parse_vcov(vcov))
+                           panel_effects=("unit", "time"), vcov=parse_vcov(vcov))
     rename = {_dummy_name(k): f"event::{k}" for k in range(window[0], window[1] + 1)}
     params = res.params.rename(rename)
     cov = res.cov.rename(index=rename, columns=rename)
@@ -202,7 +210,7 @@ def _twfe_event(data, outcome, unit, time, cohort, window, vcov) -> Result:
                    estimator="two-way fixed effects, event study")
 
 
-def _regression_event(res: Result, window: tuple[int, int], seed: int) -> EventStudy:
+def _regression_event(res: Result, window: tuple[int, int], seed: Seed) -> EventStudyResult:
     """Keep ``event::e`` terms in the window, add their post average and sup-t band."""
     terms = [t for t in res.params.index if t.startswith("event::")
              and window[0] <= int(t.split("::")[1]) <= window[1]]
@@ -215,18 +223,19 @@ def _regression_event(res: Result, window: tuple[int, int], seed: int) -> EventS
     index = pd.Index(terms + ["ATT"])
     se = np.sqrt(np.diag(V))
     crit = sup_t_critical(V, res.df_inference, seed)
-    return EventStudy(params=pd.Series(est, index=index),
+    return EventStudyResult(params=pd.Series(est, index=index),
                       cov=pd.DataFrame(cov, index=index, columns=index), vcov=res.vcov,
                       df_inference=res.df_inference, estimator=res.estimator,
                       outcome=res.outcome, formula=res.formula, nobs=res.nobs,
                       n_units=res.n_units, n_clusters=res.n_clusters,
                       fixed_effects=res.fixed_effects, fit=res.fit, collinear=res.collinear,
-                      notes=res.notes, inference_notes=res.inference_notes, seed=seed,
+                      notes=res.notes, inference_notes=res.inference_notes,
+                      seed=recorded_seed(seed),
                       window=window, reference=-1, band_se=tuple(float(s) for s in se),
                       band_crit=crit)
 
 
-def sup_t_critical(V: np.ndarray, df: float | None, seed: int, conf_level: float = 0.95,
+def sup_t_critical(V: np.ndarray, df: float | None, seed: Seed, conf_level: float = 0.95,
                    draws: int = SUP_T_DRAWS) -> float:
     """Critical value of the sup-t band: quantile of ``max_k |z_k|``, ``z ~ N(0, corr V)``.
 
@@ -243,3 +252,6 @@ def sup_t_critical(V: np.ndarray, df: float | None, seed: int, conf_level: float
     if df is not None:
         z /= np.sqrt(rng.chisquare(df, size=(draws, 1)) / df)
     return float(np.quantile(np.abs(z).max(axis=1), conf_level))
+
+
+__getattr__ = renamed_classes(__name__, globals(), {"EventStudy": "EventStudyResult"})

@@ -46,6 +46,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ipnstats.core.deprecation import renamed_classes
 from ipnstats.core.formula import SpecificationError, require_columns
 from ipnstats.results.notes import Note, code_of
 from ipnstats.results.result import Result
@@ -56,7 +57,7 @@ PREFIX = "_sa_"
 
 
 @dataclass(frozen=True, repr=False)
-class SunAbraham(Result):
+class SunAbrahamResult(Result):
     """Sun-Abraham estimates: ``params`` holds ``event::e`` and the overall ``ATT``.
 
     ``regression`` is the saturated regression (terms ``cohort::g:event::e``),
@@ -78,7 +79,7 @@ class SunAbraham(Result):
         out["n_obs"] = cells["n_obs"].to_numpy()
         return out.sort_values(["group", "event"], ignore_index=True)
 
-    def with_vcov(self, vcov: object) -> SunAbraham:
+    def with_vcov(self, vcov: object) -> SunAbrahamResult:
         """A new result with another covariance choice, without refitting.
 
         Examples
@@ -97,7 +98,7 @@ class SunAbraham(Result):
 
 def sun_abraham(data: pd.DataFrame, *, outcome: str, unit: str, time: str, cohort: str,
                 vcov: object = None, control: ControlCohort = "never_treated",
-                reference: int = -1, window: tuple[int, int] | None = None) -> SunAbraham:
+                reference: int = -1, window: tuple[int, int] | None = None) -> SunAbrahamResult:
     """Event-time effects of a staggered treatment by Sun & Abraham (2021).
 
     Parameters
@@ -121,7 +122,7 @@ def sun_abraham(data: pd.DataFrame, *, outcome: str, unit: str, time: str, cohor
 
     Returns
     -------
-    SunAbraham
+    SunAbrahamResult
         ``params``: ``event::e`` for each relative period but ``reference``, then
         ``ATT``; ``cohort_effects``, ``interaction_weights``, ``regression``.
 
@@ -315,7 +316,7 @@ def _saturated_regression(frame: pd.DataFrame, outcome: str, unit: str, time: st
     y = "_sa_outcome"  # any outcome name, even one a formula cannot parse
     formula = f"{y} ~ " + " + ".join(cells["column"])
     result = panel_regression(frame.assign(**{y: frame[outcome]}), formula, unit=unit,
-                              time=time, effects=("unit", "time"), estimator="within",
+                              time=time, panel_effects=("unit", "time"), estimator="within",
                               vcov=spec)
     names = dict(zip(cells["column"], map(cell_name, cells["group"], cells["event"]),
                      strict=True))
@@ -357,11 +358,11 @@ def weight_matrix(weights: pd.DataFrame, terms: pd.Index, coefficients: pd.Index
 
 
 def _result(regression: Result, weights: pd.DataFrame, outcome: str, unit: str, time: str,
-            cohort: str, notes: tuple[str, ...]) -> SunAbraham:
+            cohort: str, notes: tuple[str, ...]) -> SunAbrahamResult:
     terms = pd.Index(pd.unique(weights["term"]))
     W = weight_matrix(weights, terms, regression.params.index)
     cov = W @ regression.cov.to_numpy() @ W.T
-    return SunAbraham(
+    return SunAbrahamResult(
         params=pd.Series(W @ regression.params.to_numpy(), index=terms),
         cov=pd.DataFrame(cov, index=terms, columns=terms), vcov=regression.vcov,
         df_inference=regression.df_inference,
@@ -371,3 +372,6 @@ def _result(regression: Result, weights: pd.DataFrame, outcome: str, unit: str, 
         fixed_effects=(unit, time), fit=regression.fit, notes=notes,
         inference_notes=regression.inference_notes, regression=regression,
         interaction_weights=weights)
+
+
+__getattr__ = renamed_classes(__name__, globals(), {"SunAbraham": "SunAbrahamResult"})

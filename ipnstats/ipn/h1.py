@@ -15,12 +15,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ipnstats.estimators.did import event_study, participation_effect
+from ipnstats.estimators.did import event_study, participation_effect, sun_abraham, twfe_did
 from ipnstats.ipn.claims import attempt, no_table
 from ipnstats.ipn.stages import stage_effects
 from ipnstats.results.result import Result
 from ipnstats.results.vcov import Cluster
 
+#: The firm-year panel's columns, as the general DiD estimators name them.
+PANEL = {"unit": "firm_id", "time": "year", "cohort": "cohort"}
 #: the outcomes of the participation table (log revenue, the primary outcome, first)
 OUTCOMES = ("log_revenue", "profit_margin", "employment_growth")
 #: the base-year covariates of the doubly robust Callaway-Sant'Anna column
@@ -70,8 +72,8 @@ def fit_h1(fy: pd.DataFrame, *, threshold: int, n_boot: int = 999, seed: int = 0
                      for o in wanted if o in fy}
     return H1Results(
         participation=participation,
-        event=attempt(event_study, fy, outcome="log_revenue", window=(-4, 6), n_boot=n_boot,
-                      seed=seed),
+        event=attempt(event_study, fy, outcome="log_revenue", **PANEL, window=(-4, 6),
+                      n_boot=n_boot, seed=seed),
         stages=attempt(stage_effects, fy, outcome="log_revenue", n_boot=n_boot, seed=seed),
         mediation=fit("H1c", _fit_mediation, fy, seed, mediation_draws),
         practices=fit("H1d", practice_effects, fy, outcome="log_revenue"),
@@ -84,11 +86,11 @@ def fit_h1(fy: pd.DataFrame, *, threshold: int, n_boot: int = 999, seed: int = 0
 
 def _four_estimators(fy, outcome, n_boot, seed, cov):
     """TWFE, CS, CS + covariates (doubly robust, no bootstrap) and Sun-Abraham."""
-    common = dict(outcome=outcome, vcov=Cluster("firm_id"), seed=seed)
-    return [participation_effect(fy, estimator="twfe", **common),
-            participation_effect(fy, n_boot=n_boot, **common),
-            participation_effect(fy, covariates=cov, n_boot=0, **common),
-            participation_effect(fy, estimator="sunab", **common)]
+    columns = dict(outcome=outcome, vcov=Cluster("firm_id"), **PANEL)
+    return [twfe_did(fy, **columns),
+            participation_effect(fy, n_boot=n_boot, seed=seed, **columns),
+            participation_effect(fy, covariates=cov, n_boot=0, seed=seed, **columns),
+            sun_abraham(fy, **columns)]
 
 
 def next_year_frame(fy: pd.DataFrame, outcome: str = "log_revenue", unit: str = "firm_id",

@@ -93,7 +93,7 @@ def fit_h2(ex: pd.DataFrame | None, *, threshold: int, n_boot: int = 999,
 def _framing_models(ex: pd.DataFrame) -> list:
     from ipnstats.ipn.framing import framing_effect
 
-    return [framing_effect(ex), framing_effect(ex, effects="fixed"),
+    return [framing_effect(ex), framing_effect(ex, receiver_effects="fixed"),
             framing_effect(ex, outcome="behavior_change")]
 
 

@@ -117,7 +117,8 @@ def _curve(tk: pd.DataFrame) -> tuple[object, tuple[str, ...]]:
              (dict(re_cov="diagonal"), "uncorrelated firm random intercepts and slopes"),
              (dict(random_slopes=False), "firm random intercepts only"))
     for options, label in tries:
-        fit = attempt(learning_curve, tk, moderator=EXPOSURE, covariates=("log_n_sources",),
+        fit = attempt(learning_curve, tk, outcome="outcome", experience="cum_experience",
+                      unit="firm_id", moderator=EXPOSURE, covariates=("log_n_sources",),
                       **options)
         if isinstance(fit, Unavailable) or not fit.singular or "random_slopes" in options:
             return fit, tuple(steps)

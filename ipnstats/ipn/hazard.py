@@ -72,12 +72,9 @@ def exit_hazard(data: pd.DataFrame, *, outcome: str = "exit",
     duration
         Analysis-time column of the Cox model.
     ssc
-        Small-sample factor of clustered SEs (fixest's ``ssc``; formerly
-        ``cluster_adjustment=``): ``"stata"`` (``G/(G-1)``) or
+        Small-sample corrections (:class:`ipnstats.SSC`, fixest's ``ssc``), or the former
+        ``cluster_adjustment=`` choices ``"stata"`` (default, ``G/(G-1)``) or
         ``"statsmodels"`` (``G/(G-1) (n-1)/(n-K)``); see the module notes.
-    ssc
-        Small-sample corrections (:class:`ipnstats.SSC`); when given it replaces
-        ``cluster_adjustment``.
 
     Returns
     -------
@@ -118,9 +115,9 @@ def _check_options(predictors, lag, model, ssc) -> None:
         raise SpecificationError(f"lag must be a whole number of years >= 0, got {lag!r}")
     if model not in ("logit", "cox"):
         raise SpecificationError(f"model must be 'logit' or 'cox', got {model!r}")
-    if ssc not in ("stata", "statsmodels"):
-        raise SpecificationError("ssc must be 'stata' or 'statsmodels', got "
-                                 f"{ssc!r}")
+    if not (ssc is None or isinstance(ssc, SSC) or ssc in ("stata", "statsmodels")):
+        raise SpecificationError("ssc must be ipnstats.SSC(...), 'stata' or 'statsmodels', "
+                                 f"got {ssc!r}")
 
 
 def _lagged(data: pd.DataFrame, predictors, unit: str, time: str, lag: int) -> pd.DataFrame:

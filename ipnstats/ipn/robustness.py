@@ -20,7 +20,7 @@ from ipnstats.estimators.did import participation_effect
 from ipnstats.estimators.panel import panel_regression
 from ipnstats.estimators.speccurve import (
     DEFAULT_LABELS,
-    SpecificationCurve,
+    SpecificationCurveResult,
     first_group_clusters,
     specification_curve,
 )
@@ -66,7 +66,7 @@ class ClusteringFit:
 class RobustnessResults:
     """The specification curve, the clustering fits, and the settings they ran with."""
 
-    curve: SpecificationCurve
+    curve: SpecificationCurveResult
     clustering: tuple[ClusteringFit, ...]
     wild_draws: int
     min_clusters: int
@@ -94,7 +94,7 @@ def fit_robustness(firm_year: pd.DataFrame, rob: Mapping, *, seed: int,
     curve = specification_curve(
         firm_year, outcomes=rob["outcomes"], estimators=rob["estimators"],
         covariate_sets=rob["covariate_sets"], samples=rob["samples"],
-        clusters=rob["clusters"], unit="firm_id", time="year", cohort="cohort",
+        cluster=rob["clusters"], unit="firm_id", time="year", cohort="cohort",
         group="group_id", exit="exit", labels=LABELS, n_jobs=rob["n_jobs"], seed=seed,
         backend=rob["backend"], scheduler=rob["scheduler"] or None,
         progress=None if count is None else
@@ -116,7 +116,8 @@ def fit_clusterings(firm_year: pd.DataFrame, *, min_clusters: int, wild_draws: i
                         .astype(float)})
     fits = []
     for name, vcov in CLUSTERINGS.items():
-        cs = attempt(participation_effect, data, outcome=PRIMARY, vcov=vcov, n_boot=0,
+        cs = attempt(participation_effect, data, outcome=PRIMARY, unit="firm_id", time="year",
+                     cohort="cohort", vcov=vcov, n_boot=0,
                      seed=seed) if len(vcov.columns) == 1 else None
         twfe = attempt(panel_regression, data, f"{PRIMARY} ~ treated", unit="firm_id",
                        time="year", vcov=vcov)
@@ -138,7 +139,7 @@ def _clustering_fit(label: str, name: str, res, term: str, data: pd.DataFrame, v
     # two-way: bootstrap over the dimension with fewer clusters (its G is the binding one)
     column = min(vcov.columns, key=lambda c: data[c].nunique())
     weights = "webb" if n < 12 else "rademacher"
-    boot = wild_bootstrap(res, term, cluster=column, weights=weights, reps=wild_draws,
+    boot = wild_bootstrap(res, term, cluster=column, weights=weights, n_boot=wild_draws,
                           seed=seed)
     return ClusteringFit(label, name, term, res, n, boot, weights,
                          column if len(vcov.columns) > 1 else "")
@@ -167,7 +168,7 @@ def robustness_findings(res: RobustnessResults) -> dict:
                            "seed": res.seed}}
 
 
-def curve_findings(curve: SpecificationCurve) -> dict:
+def curve_findings(curve: SpecificationCurveResult) -> dict:
     """The specification curve's findings (see :func:`robustness_findings`)."""
     g = curve.glance().iloc[0]
     tidy = curve.tidy()

@@ -20,10 +20,10 @@ from ipnstats.report.claims import ci_text as _ci
 from ipnstats.report.claims import claims_table, not_testable_text
 from ipnstats.report.claims import p_text as _p
 from ipnstats.report.document import Report
+from ipnstats.report.study_tables import study_regression_table
 from ipnstats.results.stored import StoredModel, frame_from_json
 from ipnstats.tables.format import fmt_p
 from ipnstats.tables.frame import frame_table
-from ipnstats.tables.regression import regression_table
 
 OUTCOMES = {"log_revenue": "Log revenue", "profit_margin": "Profit margin",
             "employment_growth": "Employment growth"}
@@ -87,7 +87,7 @@ def _participation(report: Report, f: dict, findings: dict) -> Report:
         if "unavailable" in entry:
             report = report.add_text(f"{label}: not estimable ({entry['unavailable']})")
             continue
-        report = report.add_table(regression_table(
+        report = report.add_table(study_regression_table(
             _models(entry["models"]), keep=["ATT"], labels={"ATT": "Effect of joining"},
             model_names=ESTIMATORS, stats=("nobs", "n_units"),
             title=f"Effect of joining an IPN on {label.lower()}", label=f"h1a-{outcome}",
@@ -173,7 +173,7 @@ def _mediation(report: Report, f: dict, findings: dict) -> Report:
 def _practices(report: Report, f: dict, findings: dict) -> Report:
     coop, comp, equal = f["p_cooperative"], f["p_competitive"], f["p_equal"]
     report = report.add_heading("H1d: cooperative and competitive practices", 2)
-    report = report.add_table(regression_table(
+    report = report.add_table(study_regression_table(
         [StoredModel.from_json(f["model"])], labels=PRACTICE_LABELS,
         model_names=["Log revenue"], stats=("nobs", "n_units", "r2_within"),
         label="h1d-practices", title="Practices and log revenue, within member firms",
@@ -214,7 +214,7 @@ def _heterogeneity(report: Report, f: dict, findings: dict) -> Report:
         label="h1e-subgroups", notes=(*f["definitions"],
             "Callaway-Sant'Anna simple ATT per subgroup (all not-yet-joined firms as controls); "
             "differences with SEs from the firms' influence functions.", *f["notes"])))
-    report = report.add_table(regression_table(
+    report = report.add_table(study_regression_table(
         [StoredModel.from_json(f["interaction"])], model_names=["Log revenue"],
         stats=("nobs", "n_units"), title="Membership effect with interactions",
         label="h1e-interactions"))
@@ -233,7 +233,7 @@ def _heterogeneity(report: Report, f: dict, findings: dict) -> Report:
 
 def _hazard(report: Report, f: dict, findings: dict) -> Report:
     report = report.add_heading("H1f: disengagement", 2)
-    report = report.add_table(regression_table(
+    report = report.add_table(study_regression_table(
         _models([f["logit"], f["cox"]]), labels=PRACTICE_LABELS, model_names=["Logit", "Cox"],
         stats=("nobs", "n_units"), title="Exit from the network", label="h1f-hazard",
         notes=("Logit: discrete-time hazard of leaving (member in t, not in t + 1) on member "

@@ -5,8 +5,8 @@ table. Nothing is fitted here."""
 from __future__ import annotations
 
 from ipnstats.report.document import Report
+from ipnstats.report.study_tables import study_regression_table
 from ipnstats.results.stored import StoredModel
-from ipnstats.tables.regression import regression_table
 
 ESTIMATOR_NOTE = {"within": "firm and year fixed effects", "random": "random firm effects",
                   "pooled": "pooled OLS"}
@@ -29,7 +29,7 @@ def render_models(report: Report, doc: dict) -> Report:
         return report
     notes = tuple(f"{m['name']}: {ESTIMATOR_NOTE[m['estimator']]}; SEs clustered by "
                   f"{m['cluster']}." for m in fitted)
-    return report.add_table(regression_table(
+    return report.add_table(study_regression_table(
         [StoredModel.from_json(m["model"]) for m in fitted],
         model_names=[m["name"] for m in fitted], labels=findings["labels"],
         stats=("nobs", "n_units", "r2_within"), title="Additional models",

@@ -91,8 +91,8 @@ OWN_REPR = {"WaldTest", "StoredModel"}
 
 def test_every_result_class_has_the_short_repr():
     classes = _result_classes()
-    assert {"Result", "DiDResult", "EventStudy", "MediationResult", "ModerationResult",
-            "ProcessResult", "WildBootstrap", "PowerResult"} <= set(classes)
+    assert {"Result", "DiDResult", "EventStudyResult", "MediationResult", "ModerationResult",
+            "ProcessResult", "WildBootstrapResult", "PowerResult"} <= set(classes)
     for name, cls in classes.items():
         if name in OWN_REPR:
             continue
@@ -139,7 +139,7 @@ def test_results_without_result_base_have_short_reprs():
                                     vcov=ipnstats.Cluster("group_id"))
     wild = ipnstats.wild_bootstrap(res, "x", cluster="group_id", reps=99, seed=1)
     text = repr(wild)
-    assert text.startswith("<WildBootstrap: 1 row(s) in tidy(); term=x, estimate=")
+    assert text.startswith("<WildBootstrapResult: 1 row(s) in tidy(); term=x, estimate=")
     assert len(text) < 250 and "\n" not in text
     html = wild._repr_html_()
     assert _parsed(html).tags.count("table") == 1 and "Rademacher weights give" in html

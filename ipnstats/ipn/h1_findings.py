@@ -164,7 +164,7 @@ def _event_and_stages(res: H1Results) -> dict:
                          "p_value": float(pre.p_value),
                          "rejected": bool(pre.p_value < ALPHA)},
             "stages": frame_to_json(stages), "n_boot": int(st.n_boot),
-            "notes": list(st.warnings), "steps": frame_to_json(steps), "p_all": p_all,
+            "notes": [str(n) for n in st.warnings], "steps": frame_to_json(steps), "p_all": p_all,
             "every_step": bool(p_all < ALPHA)}
 
 
@@ -176,7 +176,7 @@ def _mediation(res: H1Results) -> dict:
                                             "conf_high", "p_value"]].reset_index()
     ind = tidy.loc["indirect::perceived_learning"]
     return {"paths": frame_to_json(paths), "n_boot": int(med.n_boot),
-            "notes": list(med.warnings),
+            "notes": [str(n) for n in med.warnings],
             "a": float(tidy.loc["a::perceived_learning", "estimate"]),
             "b": float(tidy.loc["b::perceived_learning", "estimate"]),
             "indirect": _interval(ind),
@@ -219,7 +219,7 @@ def _heterogeneity(res: H1Results) -> dict:
         young = {**_numbers(d, "estimate", "conf_low", "conf_high"), "p_one_sided": p_one,
                  "significant": bool(p_one < ALPHA)}
     return {"subgroups": frame_to_json(pd.DataFrame(rows)),
-            "definitions": list(het.definitions.values()), "notes": list(het.notes),
+            "definitions": list(het.definitions.values()), "notes": [str(n) for n in het.notes],
             "interaction": StoredModel.of(het.interaction).to_json(), "young": young,
             "young_missing": why}
 

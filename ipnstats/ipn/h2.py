@@ -174,7 +174,7 @@ def _questions(qp) -> dict:
     g = qp.glance().iloc[0]
     assoc_p, tost_p = float(g["chi2_p_value"]), float(g["tost_p_value"])
     return {"tidy": frame_to_json(qp.tidy()), "glance": frame_to_json(qp.glance()),
-            "notes": list(getattr(qp, "notes", ())),
+            "notes": [str(n) for n in getattr(qp, "notes", ())],
             "cramers_v": float(g["cramers_v"]), "mean_count": float(g["mean_count"]),
             "counts_differ": bool(g["wald_p_value"] < ALPHA),
             "p_value": max(assoc_p, tost_p),

@@ -256,7 +256,7 @@ def _curve_findings(curve, res: H3Results) -> dict:
     rates = curve.learning_rate(at=at)
     vc = curve.variance_components()
     return {"model": StoredModel.of(curve).to_json(), "formula": curve.formula,
-            "steps": list(res.curve_steps), "notes": list(curve.notes),
+            "steps": list(res.curve_steps), "notes": [str(n) for n in curve.notes],
             "variance_components": frame_to_json(vc[["group", "term", "std_dev"]]),
             "high_exposure": n["high"],
             "rates": frame_to_json(rates[["at", "slope", "std_error", "learning_rate",

@@ -26,6 +26,7 @@ from ipnstats.report.sections import render_section
 from ipnstats.tables.format import fmt_p
 from ipnstats.tables.frame import frame_table
 from ipnstats.tables.render import to_docx, to_latex, to_markdown
+from ipnstats.tables.render.docx import docx_is_current
 
 BODY = ("h1", "h2", "h3", "robustness", "models")
 
@@ -183,8 +184,10 @@ def write_tables(report: Report, directory: Path) -> list[Path]:
         names.add(name)
         (directory / f"{name}.tex").write_text(to_latex(table), encoding="utf-8")
         (directory / f"{name}.md").write_text(to_markdown(table), encoding="utf-8")
-        written += [directory / f"{name}.tex", directory / f"{name}.md",
-                    to_docx(table, directory / f"{name}.docx")]
+        docx = directory / f"{name}.docx"
+        if not docx_is_current(table, docx):  # Word is slow to write: only what changed
+            to_docx(table, docx)
+        written += [directory / f"{name}.tex", directory / f"{name}.md", docx]
     for path in directory.iterdir():
         if path.stem not in names:
             path.unlink()

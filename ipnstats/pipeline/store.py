@@ -92,9 +92,11 @@ def blocks_to_json(report: Report, figures: Path, stage: str) -> list[dict]:
             n += 1
             name = f"{stage}-figure-{n}"
             figures.mkdir(parents=True, exist_ok=True)
-            write_if_changed(figures / f"{name}.{block.kind}", block.data)
-            for kind, data in block.formats:
-                write_if_changed(figures / f"{name}.{kind}", data)
+            unchanged = not write_if_changed(figures / f"{name}.{block.kind}", block.data)
+            kinds = ("pdf", "png") if callable(block.formats) else (k for k, _ in block.formats)
+            if not (unchanged and all((figures / f"{name}.{k}").exists() for k in kinds)):
+                for kind, data in block.exports():  # the same SVG: the same exports
+                    write_if_changed(figures / f"{name}.{kind}", data)
             out.append({"type": "figure", "file": f"{name}.{block.kind}",
                         "caption": block.caption})
     return out

@@ -14,11 +14,12 @@ by blank lines and lines starting with ``"- "`` are bullet points.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import KW_ONLY, dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -52,7 +53,12 @@ class FigureBlock:
     data: bytes
     kind: FigureKind
     caption: str = ""
-    formats: tuple[tuple[str, bytes], ...] = ()  # the same figure as PDF and PNG, for export
+    #: the same figure as PDF and PNG, for export: the pairs, or a function that draws them
+    formats: tuple[tuple[str, bytes], ...] | Callable[[], tuple[tuple[str, bytes], ...]] = ()
+
+    def exports(self) -> tuple[tuple[str, bytes], ...]:
+        """``(kind, bytes)`` of the PDF and PNG exports (drawn now if they were deferred)."""
+        return self.formats() if callable(self.formats) else self.formats
 
     @property
     def name(self) -> str:
@@ -130,8 +136,9 @@ class Report:
     def add_figure(self, figure, caption: str = "") -> Report:
         """A new report with a figure added: a matplotlib Figure, or a .svg or .png path.
 
-        A Figure is stored as deterministic SVG at once (and as PDF and PNG, for
-        export): later changes to it are not seen.
+        A Figure is stored as deterministic SVG at once; its PDF and PNG exports are drawn
+        when they are first asked for (:meth:`FigureBlock.exports`), so a figure must not
+        be changed after it is added.
         """
         if isinstance(figure, str | Path):
             path = Path(figure)
@@ -141,8 +148,11 @@ class Report:
             return self._add(FigureBlock(path.read_bytes(), kind, str(caption)))
         from ipnstats.figures import figure_bytes
 
-        formats = tuple((kind, figure_bytes(figure, kind)) for kind in ("pdf", "png"))
-        return self._add(FigureBlock(figure_bytes(figure, "svg"), "svg", str(caption), formats))
+        def exports() -> tuple[tuple[str, bytes], ...]:
+            return tuple((kind, figure_bytes(figure, kind)) for kind in ("pdf", "png"))
+
+        return self._add(FigureBlock(figure_bytes(figure, "svg"), "svg", str(caption),
+                                     functools.cache(exports)))
 
     def add_page_break(self) -> Report:
         """A new report with a page break added (a print page break in HTML)."""

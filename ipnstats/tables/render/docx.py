@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import zipfile
 from pathlib import Path
@@ -44,7 +45,25 @@ def to_docx(table: Table, path: str | Path) -> Path:
     """
     document = Document()
     add_docx_table(document, table)
+    document.core_properties.identifier = docx_digest(table)
     return save_docx(document, path)
+
+
+def docx_digest(table: Table) -> str:
+    """What a Word file of ``table`` is made from: the table and this renderer's code."""
+    digest = hashlib.sha256(repr(table).encode())
+    digest.update(Path(__file__).read_bytes())
+    return digest.hexdigest()
+
+
+def docx_is_current(table: Table, path: str | Path) -> bool:
+    """Whether ``path`` is the Word file :func:`to_docx` would write for ``table`` now."""
+    try:
+        with zipfile.ZipFile(path) as docx:
+            core = docx.read("docProps/core.xml").decode("utf-8")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return False
+    return f">{docx_digest(table)}<" in core
 
 
 def save_docx(document, path: str | Path) -> Path:

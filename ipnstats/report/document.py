@@ -54,7 +54,9 @@ class FigureBlock:
     kind: FigureKind
     caption: str = ""
     #: the same figure as PDF and PNG, for export: the pairs, or a function that draws them
-    formats: tuple[tuple[str, bytes], ...] | Callable[[], tuple[tuple[str, bytes], ...]] = ()
+    #: (not compared: the SVG in ``data`` is the figure)
+    formats: tuple[tuple[str, bytes], ...] | Callable[[], tuple[tuple[str, bytes], ...]] = \
+        field(default=(), compare=False)
 
     def exports(self) -> tuple[tuple[str, bytes], ...]:
         """``(kind, bytes)`` of the PDF and PNG exports (drawn now if they were deferred)."""

@@ -49,8 +49,10 @@ def require_columns(data: pd.DataFrame, names: tuple[str, ...], what: str = "col
 
 
 def require_numeric_roles(data: pd.DataFrame, used: list[str], roles: str,
-                          cluster: str | None = None) -> None:
-    """Columns exist, none plays two roles, all are numeric or boolean.
+                          cluster: str | None = None, *,
+                          numeric: list[str] | None = None) -> None:
+    """Columns exist, none plays two roles, all (or those in ``numeric``) are numeric or
+    boolean.
 
     ``roles`` names the roles in the error message, e.g. ``"x, m, y, covariates"``.
     """
@@ -60,7 +62,7 @@ def require_numeric_roles(data: pd.DataFrame, used: list[str], roles: str,
     twice = sorted({c for c in used if used.count(c) > 1})
     if twice:
         raise SpecificationError(f"{twice} appear in more than one role ({roles})")
-    for col in used:
+    for col in used if numeric is None else numeric:
         if not (pd.api.types.is_numeric_dtype(data[col]) or pd.api.types.is_bool_dtype(data[col])):
             raise SpecificationError(f"column {col!r} is not numeric (dtype {data[col].dtype}); "
                                      "encode categories as 0/1 dummy columns")

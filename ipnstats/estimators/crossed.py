@@ -14,7 +14,12 @@ import numpy as np
 import pandas as pd
 
 from ipnstats.core.deprecation import renamed
-from ipnstats.core.formula import SpecificationError, column_names, complete_rows, require_columns
+from ipnstats.core.formula import (
+    SpecificationError,
+    column_names,
+    complete_rows,
+    require_numeric_roles,
+)
 from ipnstats.estimators.mixed import (  # noqa: F401  (re-exported: the crossed API's names)
     SINGULAR_THETA,
     MixedResult,
@@ -111,16 +116,8 @@ def _check_columns(data: pd.DataFrame, y: str, xs: tuple[str, ...],
     if not gs or "Residual" in gs:
         raise SpecificationError("groups must name at least one grouping column, none of them "
                                  f"called 'Residual' (rename it); got {list(gs)}")
-    used = [y, *xs, *gs]
-    require_columns(data, tuple(used), "column")
-    twice = sorted({c for c in used if used.count(c) > 1})
-    if twice:
-        raise SpecificationError(f"{twice} appear in more than one role (outcome, "
-                                 "covariates, groups)")
-    for col in (y, *xs):
-        if not (pd.api.types.is_numeric_dtype(data[col]) or pd.api.types.is_bool_dtype(data[col])):
-            raise SpecificationError(f"column {col!r} is not numeric (dtype {data[col].dtype}); "
-                                     "encode categories as 0/1 dummy columns")
+    require_numeric_roles(data, [y, *xs, *gs], "outcome, covariates, groups",
+                          numeric=[y, *xs])
 
 
 __all__ = ["crossed_effects"]

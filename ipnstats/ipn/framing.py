@@ -40,7 +40,12 @@ from scipy.special import expit
 
 from ipnstats.core.demean import demean
 from ipnstats.core.deprecation import renamed
-from ipnstats.core.formula import SpecificationError, column_names, complete_rows, require_columns
+from ipnstats.core.formula import (
+    SpecificationError,
+    column_names,
+    complete_rows,
+    require_numeric_roles,
+)
 from ipnstats.core.stats import fit_statistics
 from ipnstats.estimators.crossed import crossed_effects
 from ipnstats.estimators.gee import logistic_gee
@@ -290,17 +295,9 @@ def _check_options(data, outcome, framing, receiver, sender, covs, effects, fami
         raise SpecificationError(f"effects must be 'random' or 'fixed', got {effects!r}")
     if family not in (None, "gaussian", "binomial"):
         raise SpecificationError(f"family must be None, 'gaussian' or 'binomial', got {family!r}")
-    used = [outcome, framing, receiver, *([sender] if sender else []), *covs]
-    require_columns(data, tuple(used), "column")
-    twice = sorted({c for c in used if used.count(c) > 1})
-    if twice:
-        raise SpecificationError(f"{twice} appear in more than one role (outcome, framing, "
-                                 "receiver, sender, covariates)")
-    for col in (outcome, *covs):
-        if not (pd.api.types.is_numeric_dtype(data[col]) or pd.api.types.is_bool_dtype(data[col])):
-            raise SpecificationError(f"column {col!r} is not numeric (dtype {data[col].dtype}); "
-                                     "the outcome and covariates must be numbers (encode "
-                                     "categories as 0/1 dummy columns)")
+    require_numeric_roles(data, [outcome, framing, receiver, *([sender] if sender else []),
+                                 *covs], "outcome, framing, receiver, sender, covariates",
+                          numeric=[outcome, *covs])
 
 
 def _family(values: pd.Series, outcome: str, family: Family | None) -> Family:

@@ -176,6 +176,7 @@ class MediationResult(Result):
     when none is given.
     """
 
+    key_columns: tuple[str, ...] = ("path", "mediator", "equation")
     bootstrap: IndirectBootstrap | None = field(default=None, repr=False, compare=False)
     path_df: Mapping[str, float | None] = field(default_factory=dict)
     conf_level: float = 0.95
@@ -190,7 +191,8 @@ class MediationResult(Result):
         se = self.std_errors
         rows = [coef_table(self.params[[t]], se[[t]], self.path_df.get(t), level)
                 for t in self.params.index if t not in self.bootstrap.terms]
-        return pd.concat(rows + [self._indirect_table(level)], ignore_index=True)
+        return self._with_term_keys(pd.concat(rows + [self._indirect_table(level)],
+                                              ignore_index=True))
 
     def _indirect_table(self, level: float) -> pd.DataFrame:
         return self.bootstrap.table(level)

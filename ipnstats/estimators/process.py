@@ -66,6 +66,7 @@ from ipnstats.inference.bootstrap import CHUNK_CELLS, cluster_moments, draw_coun
 from ipnstats.results.inference import check_conf_level, coef_table
 from ipnstats.results.notes import Note
 from ipnstats.results.result import Result
+from ipnstats.results.terms import add_term_keys, term_keys
 from ipnstats.results.vcov import SSC, Cluster, VcovSpec, parse_ssc, parse_vcov
 
 MODELS = (1, 4, 7, 8, 14, 58)
@@ -229,6 +230,7 @@ class ProcessResult(Result):
     and indices; ``w_probe``/``w_labels`` the moderator values probed.
     """
 
+    key_columns: tuple[str, ...] = ("path", "mediator", "equation", "w")
     model: int = 4
     x: str = ""
     mediators: tuple[str, ...] = ()
@@ -254,18 +256,25 @@ class ProcessResult(Result):
         rows = [coef_table(self.params[[t]], se[[t]], self.path_df.get(t), level)
                 for t in self.params.index]
         out = pd.concat(rows, ignore_index=True)
-        split = out["term"].str.split("::", n=1, expand=True)
-        out["term"] = split[1]
-        out.insert(0, "equation", split[0])
+        equation = term_keys(out["term"], equations=self._equations)["equation"]
+        out["term"] = [t[len(eq) + 2:] for t, eq in zip(out["term"], equation, strict=True)]
+        out.insert(0, "equation", equation.astype(object))
         return out
 
     def tidy(self, conf_level: float | None = None) -> pd.DataFrame:
-        """Paths (``"<outcome>::<term>"``), then the bootstrapped effects."""
+        """Paths (``"<outcome>::<term>"``), then the bootstrapped effects; then the
+        term keys ``path``, ``mediator``, ``equation`` and ``w``."""
         level = self._level(conf_level)
         se = self.std_errors
         paths = [coef_table(self.params[[t]], se[[t]], self.path_df.get(t), level)
                  for t in self.params.index]
-        return pd.concat([*paths, self._boot_table(level)], ignore_index=True)
+        table = pd.concat([*paths, self._boot_table(level)], ignore_index=True)
+        return self._with_term_keys(table, self._equations)
+
+    @property
+    def _equations(self) -> tuple[str, ...]:
+        """The equations' outcomes: the prefixes of the coefficient terms."""
+        return (*self.mediators, self.outcome)
 
     def equations(self) -> pd.DataFrame:
         """Per equation: outcome, link, nobs, R², MSE, statistic, df1, df2, p, log-likelihood.
@@ -300,9 +309,8 @@ class ProcessResult(Result):
         """Indirect effects (conditional on w where moderated) with bootstrap SE and CI."""
         if self.model == 1:
             raise SpecificationError("model 1 has no mediator and no indirect effect")
-        table = self._boot_table(self._level(conf_level))
-        table = table[table["term"].str.startswith("indirect::")]
-        return self._split_terms(table)
+        table = self._keyed_boot_table(self._level(conf_level))
+        return self._split_terms(table[table["path"] == "indirect"])
 
     def index_of_moderated_mediation(self, conf_level: float | None = None) -> pd.DataFrame:
         """The index ``a_w b`` (7, 8) or ``a b_w`` (14), with bootstrap SE and CI."""
@@ -312,21 +320,26 @@ class ProcessResult(Result):
                    58: "in model 58 the indirect effect is quadratic in w, so no single index "
                        "summarises its moderation; compare indirect_effects() at values of w"}
             raise SpecificationError(f"no index of moderated mediation: {why[self.model]}")
-        table = self._boot_table(self._level(conf_level))
-        table = table[table["term"].str.startswith("index::")]
-        return table.assign(mediator=table["term"].str.slice(7)).drop(
-            columns=["term", "statistic"]).reset_index(drop=True)
+        table = self._keyed_boot_table(self._level(conf_level))
+        table = table[table["path"] == "index"]
+        return table.assign(mediator=table["mediator"].astype(object)).drop(
+            columns=["term", "statistic", "path", "w"]).reset_index(drop=True)
 
     def _boot_table(self, level: float) -> pd.DataFrame:
         return self.bootstrap.table(level)
 
+    def _keyed_boot_table(self, level: float) -> pd.DataFrame:
+        """The bootstrapped effects with their keys ``path``, ``mediator`` and ``w``."""
+        return add_term_keys(self._boot_table(level), ("path", "mediator", "w"))
+
     def _split_terms(self, table: pd.DataFrame) -> pd.DataFrame:
-        parts = table["term"].str.split("::", expand=True)
-        out = table.drop(columns=["term", "statistic"]).reset_index(drop=True)
-        out.insert(0, "mediator", parts[1].to_numpy())
+        out = table.drop(columns=["term", "statistic", "path", "mediator", "w"])
+        out = out.reset_index(drop=True)
+        mediator = table["mediator"].astype(object).where(table["mediator"].notna(), "total")
+        out.insert(0, "mediator", mediator.to_numpy())
         if self.w is not None and self.model != 4:
             values = dict(zip(self.w_labels, self.w_probe, strict=True))
-            labels = parts[2].to_numpy()
+            labels = table["w"].astype(object).to_numpy()
             out.insert(1, "w", [values.get(lab, np.nan) for lab in labels])
             out.insert(2, "label", labels)
         return out

@@ -150,9 +150,10 @@ def _event_and_stages(res: H1Results) -> dict:
     est = es.estimates()
     by_event = est.set_index("event")
     last = int(by_event.index.max())
-    tidy = st.tidy().set_index("term")
-    stages = pd.DataFrame([{"stage": s, **tidy.loc[f"stage::{s}", ["estimate", "std_error",
-                                                                    "conf_low", "conf_high"]],
+    tidy = st.tidy()
+    tidy = tidy[tidy["stage"].notna()].set_index("stage")
+    stages = pd.DataFrame([{"stage": s, **tidy.loc[s, ["estimate", "std_error", "conf_low",
+                                                       "conf_high"]],
                             "n": int(st.extra[f"n_{s}"])} for s in st.stages])
     rise = st.rise_test().set_index("contrast")
     p_all = float(rise.loc["all steps", "p_value"])

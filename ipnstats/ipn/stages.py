@@ -40,6 +40,7 @@ TOLERANCE = 1e-10
 class StageEffectsResult(Result):
     """Stage effects ``stage::<name>`` and ``ATT`` (all member years), bootstrap cov."""
 
+    key_columns: tuple[str, ...] = ("stage",)
     stages: tuple[str, ...] = STAGES
 
     def rise_test(self) -> pd.DataFrame:

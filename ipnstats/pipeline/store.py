@@ -27,6 +27,8 @@ def plain(value):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [plain(v) for v in value]
+    if value is pd.NA:  # a missing typed term key (Int64)
+        return None
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float):

@@ -20,6 +20,7 @@ import pandas as pd
 from ipnstats.core.errors import SpecificationError
 from ipnstats.results.inference import WaldTest, coef_table, wald_test
 from ipnstats.results.notes import HasNotes
+from ipnstats.results.terms import add_term_keys
 from ipnstats.results.vcov import SSC, VcovSpec, describe_vcov, parse_ssc, parse_vcov
 
 GLANCE_COLUMNS = ("estimator", "outcome", "fixed_effects", "vcov", "nobs", "n_units",
@@ -97,6 +98,10 @@ class Result(HasNotes):
         covariance); replaced by ``with_vcov``.
     seed, n_boot
         The random seed and replications of resampling-based inference, else None.
+    key_columns
+        The typed keys of the terms (:mod:`ipnstats.results.terms`: ``event``,
+        ``cohort``, ``stage``, ``path``, ``mediator``, ``equation``, ``w``) that
+        ``tidy()`` appends after the broom columns; empty for unkeyed terms.
     """
 
     params: pd.Series
@@ -119,6 +124,7 @@ class Result(HasNotes):
     seed: int | None = None
     n_boot: int | None = None
     engine: VcovEngine | None = field(default=None, repr=False, compare=False)
+    key_columns: tuple[str, ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "fit", _frozen(self.fit))
@@ -130,8 +136,16 @@ class Result(HasNotes):
         return pd.Series(np.sqrt(np.diag(self.cov.to_numpy())), index=self.params.index)
 
     def tidy(self, conf_level: float = 0.95) -> pd.DataFrame:
-        """term, estimate, std_error, statistic, p_value, conf_low, conf_high."""
-        return coef_table(self.params, self.std_errors, self.df_inference, conf_level)
+        """term, estimate, std_error, statistic, p_value, conf_low, conf_high, then the
+        typed term keys of ``key_columns``."""
+        return self._with_term_keys(coef_table(self.params, self.std_errors,
+                                               self.df_inference, conf_level))
+
+    def _with_term_keys(self, table: pd.DataFrame,
+                        equations: Sequence[str] = ()) -> pd.DataFrame:
+        """``table`` with the ``key_columns`` of its terms appended (the one place
+        ``tidy()`` adds them; ``equations`` as :func:`~ipnstats.results.terms.term_keys`)."""
+        return add_term_keys(table, self.key_columns, equations=equations)
 
     def glance(self) -> pd.DataFrame:
         """One row: what the model is and how well it fits."""

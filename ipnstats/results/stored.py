@@ -21,6 +21,8 @@ from ipnstats.results.notes import NOTE_CODES, HasNotes, Note, note_codes
 
 
 def _plain(value: Any) -> Any:
+    if value is pd.NA:  # a missing typed term key (Int64)
+        return None
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):

@@ -256,7 +256,7 @@ def test_result_tidy_glance_and_vcov_choices(cross_section):
     tidy = res.tidy()
     assert list(tidy["term"]) == ["a::m", "b::m", "direct", "total", "indirect::m"]
     assert list(tidy.columns) == ["term", "estimate", "std_error", "statistic", "p_value",
-                                  "conf_low", "conf_high"]
+                                  "conf_low", "conf_high", "path", "mediator", "equation"]
     ind = tidy.set_index("term").loc["indirect::m"]
     np.testing.assert_allclose([ind["conf_low"], ind["conf_high"]],
                                res.bootstrap.interval(0.95)[0])

@@ -121,12 +121,13 @@ def _simple(gt: GroupTime, cells: pd.DataFrame, ci: CohortIndex) -> Aggregate:
 
 def _event(gt: GroupTime, cells: pd.DataFrame, ci: CohortIndex) -> Aggregate:
     terms, ests, infs = [], [], []
-    for e in sorted(cells["event"].unique()):
+    events = [int(e) for e in sorted(cells["event"].unique())]
+    for e in events:
         est, inf = _pick(gt, cells[cells["event"] == e], ci)
-        terms.append(f"event::{int(e)}")
+        terms.append(f"event::{e}")
         ests.append(est)
         infs.append(inf)
-    post = [i for i, t in enumerate(terms) if int(t.split("::")[1]) >= 0]
+    post = [i for i, e in enumerate(events) if e >= 0]
     return _with_average(terms, ests, infs, post, "event")
 
 

@@ -33,6 +33,7 @@ from ipnstats.estimators.did.bootstrap import multiplier_bootstrap
 from ipnstats.results.inference import WaldTest, critical_value
 from ipnstats.results.notes import Note
 from ipnstats.results.result import Result
+from ipnstats.results.terms import term_keys
 from ipnstats.results.vcov import Cluster, parse_vcov
 
 EventEstimator = Literal["cs", "sunab", "twfe"]
@@ -48,6 +49,7 @@ class EventStudyResult(Result):
     (``None`` for Callaway-Sant'Anna's varying base, where -1 is estimated).
     """
 
+    key_columns: tuple[str, ...] = ("event",)
     window: tuple[int, int] = (-4, 6)
     reference: int | None = None
     band_se: tuple[float, ...] = ()
@@ -56,8 +58,8 @@ class EventStudyResult(Result):
     def estimates(self, conf_level: float = 0.95) -> pd.DataFrame:
         """event, estimate, std_error, pointwise CI, uniform band (95%)."""
         tidy = self.tidy(conf_level)
-        rows = tidy[tidy["term"].str.startswith("event::")].reset_index(drop=True)
-        out = rows.assign(event=rows["term"].str.split("::").str[1].astype(int))
+        out = tidy[tidy["event"].notna()].reset_index(drop=True)
+        out["event"] = out["event"].astype(int)
         if self.band_crit is not None:
             half = self.band_crit * np.asarray(self.band_se, float)
             out["band_low"], out["band_high"] = out["estimate"] - half, out["estimate"] + half
@@ -67,13 +69,13 @@ class EventStudyResult(Result):
 
     def pretrend_test(self) -> WaldTest:
         """Joint Wald test that the pre-period effects in the window are zero."""
-        pre = [t for t in self.params.index if t.startswith("event::")
-               and int(t.split("::")[1]) < 0]
-        if not pre:
+        keys = term_keys(self.params.index).assign(term=self.params.index)
+        pre = keys[keys["event"].notna() & (keys["event"] < 0)]
+        if pre.empty:
             raise SpecificationError("the window has no pre-period effects to test")
-        first = min(int(t.split("::")[1]) for t in pre)
-        last = max(int(t.split("::")[1]) for t in pre)
-        return self.wald_test(pre, hypothesis=f"event-time effects {first} to {last} = 0")
+        first, last = int(pre["event"].min()), int(pre["event"].max())
+        return self.wald_test(pre["term"].tolist(),
+                              hypothesis=f"event-time effects {first} to {last} = 0")
 
     def plot(self, *, ax=None, ylabel: str | None = None):
         """Deprecated: use :func:`ipnstats.figures.event_study_plot` (``result`` first)."""
@@ -152,7 +154,7 @@ def _cs_event(data, outcome, unit, time, cohort, window, control_group, anticipa
                               control_group=control_group, anticipation=anticipation,
                               vcov=vcov, n_boot=0, seed=seed)
     agg = aggregate(cs.state.gt, cs.state.cohorts, "event")
-    events = np.array([int(t.split("::")[1]) if t != "ATT" else 10**9 for t in agg.terms])
+    events = term_keys(agg.terms)["event"].fillna(10**9).to_numpy(int)
     inside = (events >= window[0]) & (events <= window[1])
     post = inside & (events >= 0)
     infl = np.column_stack([agg.influence[:, inside], agg.influence[:, post].mean(axis=1)])
@@ -212,9 +214,10 @@ def _twfe_event(data, outcome, unit, time, cohort, window, vcov) -> Result:
 
 def _regression_event(res: Result, window: tuple[int, int], seed: Seed) -> EventStudyResult:
     """Keep ``event::e`` terms in the window, add their post average and sup-t band."""
-    terms = [t for t in res.params.index if t.startswith("event::")
-             and window[0] <= int(t.split("::")[1]) <= window[1]]
-    post = [t for t in terms if int(t.split("::")[1]) >= 0]
+    keys = term_keys(res.params.index).assign(term=res.params.index)
+    keys = keys[keys["event"].notna() & keys["event"].between(*window)]
+    terms = keys["term"].tolist()
+    post = keys.loc[keys["event"] >= 0, "term"].tolist()
     V = res.cov.loc[terms, terms].to_numpy()
     weights = np.array([1.0 / len(post) if t in post else 0.0 for t in terms])
     est = np.append(res.params[terms].to_numpy(), weights @ res.params[terms].to_numpy())

@@ -12,6 +12,10 @@ from ipnstats.estimators.did.aggregate import Kind, aggregate
 from ipnstats.estimators.did.att_gt import GroupTime, vcov_from_influence
 from ipnstats.results.inference import WaldTest, critical_value
 from ipnstats.results.result import Result
+from ipnstats.results.terms import term_keys
+
+#: the typed term keys ``tidy()`` of an aggregation carries, by kind
+_KEYS = {"event": ("event",), "group": ("cohort",)}
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,9 @@ class DiDResult(Result):
         """The ``"simple"``, ``"group"``, ``"event"`` or ``"calendar"`` aggregation.
 
         Terms are ``ATT`` (the overall average), and ``event::e``, ``cohort::g`` or
-        ``time::t`` for the components, as R ``did::aggte``.
+        ``time::t`` for the components, as R ``did::aggte``; ``tidy()`` gives the
+        event aggregation an ``event`` column and the group aggregation a ``cohort``
+        column (:mod:`ipnstats.results.terms`).
         """
         agg = aggregate(self.state.gt, self.state.cohorts, kind)
         cov = vcov_from_influence(agg.influence, self.state.clusters)
@@ -68,7 +74,7 @@ class DiDResult(Result):
                       outcome=self.outcome, nobs=self.nobs, n_units=self.n_units,
                       n_clusters=self.n_clusters, notes=self.notes,
                       inference_notes=self.inference_notes, seed=self.seed,
-                      n_boot=self.n_boot)
+                      n_boot=self.n_boot, key_columns=_KEYS.get(kind, ()))
 
     def unit_influence(self, kind: Kind = "simple") -> pd.DataFrame:
         """Each unit's contribution ``psi_i`` to the aggregated estimates (units x terms).
@@ -108,11 +114,11 @@ class DiDResult(Result):
 
 def _event_pretrend(event: Result, earliest: int | None) -> WaldTest:
     """Joint test of the pre-treatment event-time effects from ``earliest`` to -1."""
-    terms = [t for t in event.params.index if t.startswith("event::")]
-    times = np.array([int(t.split("::")[1]) for t in terms])
-    lo = times.min() if earliest is None else earliest
-    chosen = [t for t, e in zip(terms, times, strict=True) if lo <= e < 0]
-    if not chosen:
+    keys = term_keys(event.params.index).assign(term=event.params.index)
+    keys = keys[keys["event"].notna()]
+    lo = keys["event"].min() if earliest is None else earliest
+    chosen = keys[(keys["event"] >= lo) & (keys["event"] < 0)]
+    if chosen.empty:
         raise EstimationError("no pre-treatment event times to test")
-    label = f"event-time effects {min(int(c.split('::')[1]) for c in chosen)} to -1 = 0"
-    return event.wald_test(chosen, hypothesis=label)
+    label = f"event-time effects {int(chosen['event'].min())} to -1 = 0"
+    return event.wald_test(chosen["term"].tolist(), hypothesis=label)

@@ -65,6 +65,7 @@ class SunAbrahamResult(Result):
     and ``cohort_effects`` every CATT(g, e) with its standard error.
     """
 
+    key_columns: tuple[str, ...] = ("event",)
     regression: Result | None = field(default=None, repr=False, compare=False)
     interaction_weights: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
@@ -325,7 +326,8 @@ def _saturated_regression(frame: pd.DataFrame, outcome: str, unit: str, time: st
         result, params=result.params.rename(names),
         cov=result.cov.rename(index=names, columns=names),
         collinear=tuple(names.get(c, c) for c in result.collinear), outcome=outcome,
-        formula=f"{outcome} ~ cohort x relative period cells | {unit} + {time}", notes=notes)
+        formula=f"{outcome} ~ cohort x relative period cells | {unit} + {time}", notes=notes,
+        key_columns=("cohort", "event"))
 
 
 def _identified(cells: pd.DataFrame, regression: Result) -> tuple[pd.DataFrame, int]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ipnstats.estimators.did.estimate import PRETREND_ALPHA, PRETREND_WINDOW
 from ipnstats.ipn.claims import (
     ALPHA,
     Check,
@@ -87,20 +86,8 @@ def h1_checks(res: H1Results) -> list[Check]:
 
 def pretrend_rejected(cs) -> bool:
     """Whether the pre-trend test of a Callaway-Sant'Anna result rejects parallel trends:
-    the test its "Pre-trend test rejects" warning reports (every pre-treatment ATT(g,t)
-    when every cohort has more treated units than pre-treatment cells and that test
-    is regular, else the event-time leads from -4 to -1) at its level."""
-    cells = cs.state.gt.cells
-    pre = cells[~cells["post"] & cells["att"].notna()]
-    if pre.empty:
-        return False
-    _, cohort = np.unique(pre["group"].to_numpy(), return_inverse=True)
-    smallest = np.full(cohort.max() + 1, np.iinfo(np.int64).max)
-    np.minimum.at(smallest, cohort, pre["n_treated"].to_numpy())
-    test = cs.pretrend_test() if (np.bincount(cohort) < smallest).all() else None
-    if test is None or test.note:
-        test = cs.pretrend_test(by="event", earliest=PRETREND_WINDOW)
-    return bool(test.p_value < PRETREND_ALPHA)
+    the estimator's ``pretrend_rejected`` note (its code, never its text)."""
+    return cs.has_note("pretrend_rejected")
 
 
 # -- one entry per claim -------------------------------------------------------------------

@@ -24,7 +24,7 @@ CODE   := $(shell find ipnstats -name '*.py' 2>/dev/null) pyproject.toml
 # A change to a renderer, a reading, a table or a figure re-renders from stored results.
 ESTIMATING := core results inference estimators ipn data
 FIT_CODE := $(shell find $(addprefix ipnstats/,$(ESTIMATING)) -name '*.py' 2>/dev/null) \
-            $(wildcard $(addprefix ipnstats/pipeline/,stages.py store.py methods.py)) pyproject.toml
+            $(wildcard $(addprefix ipnstats/pipeline/,stages.py store.py)) pyproject.toml
 # the input files behind each stage (any format: firms.csv, firms.parquet, ...)
 inputs = $(wildcard $(foreach t,$(1),$(STUDY)/$(t).*))
 FIRM_YEAR := codebook firms memberships financials meetings meeting_activity surveys

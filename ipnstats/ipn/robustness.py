@@ -168,6 +168,15 @@ def robustness_findings(res: RobustnessResults) -> dict:
                            "seed": res.seed}}
 
 
+def method_facts(curve: SpecificationCurveResult, rob: Mapping) -> dict:
+    """What the methods paragraph of the specification curve says: its size, its
+    dimensions and where it ran (the ``[robustness]`` settings ``rob``)."""
+    return {"n_specifications": len(curve.tidy()),
+            "dimensions": {k: [str(v) for v in rob[k]] for k in
+                           ("outcomes", "estimators", "covariate_sets", "samples", "clusters")},
+            "backend": rob["backend"], "n_jobs": rob["n_jobs"]}
+
+
 def curve_findings(curve: SpecificationCurveResult) -> dict:
     """The specification curve's findings (see :func:`robustness_findings`)."""
     g = curve.glance().iloc[0]

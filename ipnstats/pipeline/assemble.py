@@ -21,6 +21,7 @@ from ipnstats.pipeline.config import StudyConfig
 from ipnstats.pipeline.runner import inputs_of, load_results, remove_stale_figures
 from ipnstats.pipeline.store import blocks_from_json, blocks_to_json, claims_from_json
 from ipnstats.report.document import Report, TableBlock
+from ipnstats.report.methods import methods_paragraphs
 from ipnstats.report.provenance import package_versions, report_date
 from ipnstats.report.sections import render_section
 from ipnstats.tables.format import fmt_p
@@ -110,9 +111,8 @@ def methods_appendix(report: Report, stored: dict[str, dict]) -> Report:
         "sample, the standard errors and clusters, the bootstrap draws and seed, and the "
         "implementation it follows and is tested against.")
     for doc in stored.values():
-        if doc["methods"]:
-            report = report.add_heading(doc["title"], 2).add_text(
-                "\n\n".join(doc["methods"]))
+        if paragraphs := methods_paragraphs(doc):
+            report = report.add_heading(doc["title"], 2).add_text("\n\n".join(paragraphs))
     return report
 
 

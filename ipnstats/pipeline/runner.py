@@ -39,7 +39,7 @@ def version() -> str:
 #: stage definitions. Renderers, readings, tables, figures and the CLI are left out, so a
 #: change to how the report looks re-renders from the stored results and refits nothing.
 ESTIMATING = ("core", "results", "inference", "estimators", "ipn", "data",
-              "pipeline/stages.py", "pipeline/store.py", "pipeline/methods.py")
+              "pipeline/stages.py", "pipeline/store.py")
 
 
 @functools.cache
@@ -133,7 +133,7 @@ def run(cfg: StudyConfig, *, only: tuple[str, ...] = (), force: bool = False) ->
                "checks": claims_to_json(list(output.checks)),
                "results": results_to_json(output.results,
                                           study.codebook.disclosure_threshold),
-               "methods": list(output.methods), "seeds": output.seeds}
+               "seeds": output.seeds}
         if output.report is not None:  # a stage that renders its own blocks
             doc["blocks"] = blocks_to_json(output.report, cfg.out / "figures", st.name)
             remove_stale_figures(cfg.out / "figures", st.name, doc["blocks"])

@@ -1,9 +1,11 @@
 """The stages of a study run: what each fits, from which inputs and settings.
 
 Each stage reads the study folder and its slice of the configuration and returns a
-:class:`StageOutput`: the report blocks it contributes, its claims and falsification
-checks (with multiplicity-adjusted verdicts), every fitted result (for ``tidy()`` and
-``glance()`` in JSON) and a methods paragraph per model. A stage depends only on the
+:class:`StageOutput`: the findings its report section is rendered from, its claims and
+falsification checks (with multiplicity-adjusted verdicts) and every fitted result (for
+``tidy()`` and ``glance()`` in JSON). This module is the one composition root of the study
+run: the fitting is in :mod:`ipnstats.ipn`, the rendering in :mod:`ipnstats.report`,
+which reads only the stored files. A stage depends only on the
 input tables listed in :data:`STAGES` and on its configuration sections, which is what
 lets ``make`` (and ``ipnstats run``) redo only what changed.
 """
@@ -17,7 +19,6 @@ from ipnstats.core.errors import ConfigError
 from ipnstats.data import Study
 from ipnstats.ipn.claims import Claim, Unavailable, adjudicate, adjudicate_checks
 from ipnstats.pipeline.config import StudyConfig
-from ipnstats.pipeline.methods import methods_of, paragraph, robustness_methods
 from ipnstats.report.claims import claims_table
 from ipnstats.report.document import Report
 
@@ -33,14 +34,14 @@ class StageOutput:
     """What a stage stores: ``findings``, the JSON-ready numbers and frames its report
     section is rendered from (by :data:`ipnstats.report.sections.RENDERERS`, at report
     time, never refitting); its adjudicated claims and checks; every fitted result (for
-    ``tidy()`` and ``glance()`` in JSON); a methods paragraph per model; the seeds.
+    ``tidy()`` and ``glance()`` in JSON, from which the report also writes the methods
+    paragraphs); the seeds.
     ``report`` holds pre-rendered blocks of a stage without a renderer."""
 
     report: Report | None = None
     claims: tuple = ()
     checks: tuple = ()
     results: dict = field(default_factory=dict)
-    methods: tuple[str, ...] = ()
     seeds: dict = field(default_factory=dict)
     findings: dict = field(default_factory=dict)
 
@@ -99,7 +100,7 @@ def _h1(study: Study, cfg: StudyConfig, progress) -> StageOutput:
     if not isinstance(res.heterogeneity, Unavailable):
         results["heterogeneity.interaction"] = res.heterogeneity.interaction
     return StageOutput(findings=findings, claims=claims, checks=checks,
-                       results=results, methods=methods_of(results),
+                       results=results,
                        seeds={"bootstrap": run["seed"]})
 
 
@@ -124,7 +125,7 @@ def _h2(study: Study, cfg: StudyConfig, progress) -> StageOutput:
         results.update({"questions.counts": res.questions.counts,
                         "questions.counts_fe": res.questions.counts_fe})
     return StageOutput(findings=h2_findings(res), claims=claims, checks=checks,
-                       results=results, methods=methods_of(results),
+                       results=results,
                        seeds={"bootstrap": run["seed"]})
 
 
@@ -140,7 +141,7 @@ def _h3(study: Study, cfg: StudyConfig, progress) -> StageOutput:
     results = {"senders": res.senders, "learning_curve": res.curve,
                "triangulation": res.triangulation}
     return StageOutput(findings=h3_findings(res), claims=claims, checks=checks,
-                       results=results, methods=methods_of(results), seeds={})
+                       results=results, seeds={})
 
 
 # -- data appendix -------------------------------------------------------------------------
@@ -155,15 +156,17 @@ def _data(study: Study, cfg: StudyConfig, progress) -> StageOutput:
 # -- robustness -----------------------------------------------------------------------------
 
 def _robustness(study: Study, cfg: StudyConfig, progress) -> StageOutput:
-    from ipnstats.ipn.robustness import fit_robustness, robustness_findings, robustness_results
+    from ipnstats.ipn.robustness import (
+        fit_robustness,
+        method_facts,
+        robustness_findings,
+        robustness_results,
+    )
 
     rob, run = cfg["robustness"], cfg["run"]
     res = fit_robustness(study.firm_year, rob, seed=run["seed"], progress=progress)
-    results = robustness_results(res)
-    fits = {k.removeprefix("clustering."): v for k, v in results.items()
-            if k.startswith("clustering.")}
-    return StageOutput(findings=robustness_findings(res), results=results,
-                       methods=robustness_methods(res.curve, fits, rob),
+    findings = {**robustness_findings(res), "methods": method_facts(res.curve, rob)}
+    return StageOutput(findings=findings, results=robustness_results(res),
                        seeds={"wild bootstrap": run["seed"]})
 
 
@@ -174,12 +177,8 @@ def _models(study: Study, cfg: StudyConfig, progress) -> StageOutput:
     from ipnstats.ipn.models import fit_models, models_findings, models_results
 
     fits = fit_models(study.firm_year, cfg.models)
-    ok = {name: res for name, res in fits.items() if not isinstance(res, Unavailable)}
-    methods = tuple(paragraph(f"Additional model {name!r}", res,
-                              "the configuration's formula, fitted by ipnstats.panel_regression")
-                    for name, res in ok.items())
     return StageOutput(findings=models_findings(fits, cfg.models, codebook_labels(study.codebook)),
-                       results=models_results(fits), methods=methods)
+                       results=models_results(fits))
 
 
 STAGES: tuple[Stage, ...] = (

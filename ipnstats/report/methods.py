@@ -1,15 +1,16 @@
 """Generated methods paragraphs: for each model, the estimator, the standard errors and
 clusters, the bootstrap draws and seed, and the reference the implementation follows.
 
-The numbers come from each result's ``glance()``, so the paragraph says what was
-actually run.
+Written at report time from a stage's stored results (the ``glance()`` of every model
+in ``results/<stage>.json``), so the paragraph says what was actually run, and a change
+to its wording refits nothing.
 """
 
 from __future__ import annotations
 
-import pandas as pd
+from collections.abc import Mapping
 
-from ipnstats.ipn.claims import Unavailable
+import pandas as pd
 
 REFERENCES = {
     "twfe": "two-way fixed effects, as reghdfe / fixest::feols",
@@ -50,12 +51,12 @@ LABELS = {"participation.log_revenue.twfe": "H1a, TWFE", "participation.log_reve
           "triangulation": "H3c"}
 
 
-def paragraph(label: str, result, reference: str) -> str:
-    """One methods paragraph from a result's ``glance()``."""
-    g = result.glance().iloc[0]
+def paragraph(label: str, glance: Mapping, reference: str) -> str:
+    """One methods paragraph from a model's ``glance()`` row (a mapping)."""
+    g = dict(glance)
 
     def has(key: str) -> bool:
-        return key in g and pd.notna(g[key]) and g[key] != ""
+        return key in g and g[key] is not None and pd.notna(g[key]) and g[key] != ""
 
     text = f"{label}: {g['estimator']} of {g['outcome']}"
     text += f", {int(g['nobs']):,} observations" if has("nobs") else ""
@@ -77,31 +78,48 @@ def _label(name: str) -> str:
     return name
 
 
-def methods_of(results: dict) -> tuple[str, ...]:
-    """A paragraph for every fitted result that has a reference."""
-    out = []
-    for name, res in results.items():
-        key = name.split(".", 2)[-1] if name.startswith("participation.") else name
-        if key not in REFERENCES or isinstance(res, Unavailable) or not hasattr(res, "glance"):
+def _glance(entry: Mapping) -> Mapping | None:
+    rows = entry.get("glance") or []
+    return rows[0] if rows else None
+
+
+def methods_paragraphs(doc: Mapping) -> tuple[str, ...]:
+    """The paragraphs of one stored stage document: a paragraph for every stored model
+    that has a reference (H1-H3), the robustness checks, the configuration's models."""
+    results, out = doc.get("results", {}), []
+    if doc.get("stage") == "robustness":
+        facts = doc.get("findings", {}).get("methods")
+        if facts:
+            out.append(_curve_paragraph(facts))
+    for name, entry in results.items():
+        glance = _glance(entry)
+        if glance is None:
             continue
-        out.append(paragraph(LABELS.get(name) or _label(name), res, REFERENCES[key]))
+        if name.startswith("clustering."):
+            out.append(paragraph(f"Clustering check ({name.removeprefix('clustering.')})",
+                                 glance, "reghdfe / fixest"))
+        elif name.startswith("models."):
+            out.append(paragraph(f"Additional model {name.removeprefix('models.')!r}", glance,
+                                 "the configuration's formula, fitted by "
+                                 "ipnstats.panel_regression"))
+        else:
+            key = name.split(".", 2)[-1] if name.startswith("participation.") else name
+            if key in REFERENCES:
+                out.append(paragraph(LABELS.get(name) or _label(name), glance,
+                                     REFERENCES[key]))
     return tuple(out)
 
 
-def robustness_methods(curve, fits: dict, rob) -> tuple[str, ...]:
-    """The robustness stage's paragraphs: the specification curve ``curve`` under the
-    ``[robustness]`` settings ``rob``, and one per clustering check in ``fits``
-    (``{"<estimator>, clustered by <clustering>": result}``)."""
-    dims = "; ".join(f"{k.replace('_', ' ')}: {', '.join(rob[k])}" for k in
-                     ("outcomes", "estimators", "covariate_sets", "samples", "clusters"))
-    where = (f"run in parallel with joblib ({rob['n_jobs']} workers, "
-             if rob["backend"] == "local" else "run on a Dask cluster (")
-    return (f"Specification curve: {len(curve.tidy())} specifications ({dims}); "
+def _curve_paragraph(facts: Mapping) -> str:
+    """The specification curve's paragraph from the facts its stage stored."""
+    dims = "; ".join(f"{k.replace('_', ' ')}: {', '.join(v)}"
+                     for k, v in facts["dimensions"].items())
+    where = (f"run in parallel with joblib ({facts['n_jobs']} workers, "
+             if facts["backend"] == "local" else "run on a Dask cluster (")
+    return (f"Specification curve: {facts['n_specifications']} specifications ({dims}); "
             "Callaway-Sant'Anna and Sun-Abraham as in H1a, TWFE by "
             f"ipnstats.panel_regression; {where}results independent of the number of "
-            "workers). Follows Simonsohn, Simmons & Nelson (2020).",
-            *(paragraph(f"Clustering check ({name})", fit, "reghdfe / fixest")
-              for name, fit in fits.items()))
+            "workers). Follows Simonsohn, Simmons & Nelson (2020).")
 
 
-__all__ = ["REFERENCES", "methods_of", "paragraph", "robustness_methods"]
+__all__ = ["LABELS", "REFERENCES", "methods_paragraphs", "paragraph"]

@@ -334,6 +334,14 @@ def test_former_defaults_still_apply_with_a_warning(small):
     assert old.tidy().equals(new.tidy())
 
 
+def test_descriptives_take_their_unit_column_from_the_caller(small):
+    frame = small.rename(columns={"u": "firm_id"})
+    with pytest.warns(DeprecationWarning, match="pass unit='firm_id'"):
+        old = ipnstats.descriptives_table(frame, ["y"], threshold=2)
+    new = ipnstats.descriptives_table(frame, ["y"], unit="firm_id", threshold=2)
+    assert old.to_text() == new.to_text()
+
+
 def test_flag_that_changed_the_return_type_is_deprecated(small):
     from ipnstats.estimators.did import sun_abraham, twfe_did
 

@@ -137,7 +137,7 @@ def data_findings(study: Study) -> dict:
     fy, k = study.firm_year, study.codebook.disclosure_threshold
     rel = study.reliability
     variables = [v for v in DESCRIPTIVES if v in fy.columns]
-    table = descriptives_table(fy, variables, labels=study.codebook,
+    table = descriptives_table(fy, variables, unit="firm_id", labels=study.codebook,
                                reliability=rel if len(rel) else None, threshold=k)
     return {"skipped": list(study.skipped), "validation": validation_findings(study.validation),
             "sample_flow": frame_to_json(sample_flow(study.sample_flow)),

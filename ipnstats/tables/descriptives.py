@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ipnstats.core.deprecation import former_defaults
 from ipnstats.core.errors import SpecificationError
 from ipnstats.results.inference import two_sided_p
 from ipnstats.tables.base import Renderable
@@ -99,20 +100,23 @@ class DescriptivesTable(Renderable):
         return tuple(notes)
 
 
-def descriptives_table(frame: pd.DataFrame, variables: Sequence[str], *,
+@former_defaults(unit="firm_id")
+def descriptives_table(frame: pd.DataFrame, variables: Sequence[str], *, unit: str,
                        labels: Mapping[str, str] | object | None = None,
                        reliability: Mapping[str, float] | pd.DataFrame | None = None,
-                       unit: str = "firm_id", threshold: int | None = None, digits: int = 2,
+                       threshold: int | None = None, digits: int = 2,
                        stars: bool | Mapping[str, float] = True) -> DescriptivesTable:
     """N, mean, SD, min, max and the correlation matrix of ``variables``.
 
     Parameters
     ----------
     frame
-        Observations (e.g. ``Study.firm_year``), with a ``unit`` column identifying
-        firms.
+        Observations (e.g. ``Study.firm_year``).
     variables
         Numeric columns, in the order shown.
+    unit
+        The column identifying the units (firms) that the disclosure threshold counts
+        (formerly defaulting to ``"firm_id"``).
     labels
         ``{column: label}`` or an :class:`ipnstats.Codebook`.
     reliability
@@ -125,7 +129,7 @@ def descriptives_table(frame: pd.DataFrame, variables: Sequence[str], *,
     Examples
     --------
     >>> t = ipnstats.descriptives_table(study.firm_year, ["log_revenue", "trust"],
-    ...                                 labels=study.codebook,
+    ...                                 unit="firm_id", labels=study.codebook,
     ...                                 reliability=study.reliability)  # doctest: +SKIP
     """
     from ipnstats.tables.regression import _labels, former_id_labels

@@ -70,7 +70,7 @@ def test_no_count_or_statistic_from_fewer_firms_is_stored(hand):
     # descriptives: statistics of a variable, and correlations of a pair, from < k firms
     d = findings["descriptives"]
     variables = [v for v in DESCRIPTIVES if v in fy.columns]
-    table = descriptives_table(fy, variables, labels=hand.codebook,
+    table = descriptives_table(fy, variables, unit="firm_id", labels=hand.codebook,
                                reliability=hand.reliability, threshold=k)
     summary = frame_from_json(d["summary"])
     assert summary["suppressed"].any()
@@ -88,7 +88,7 @@ def test_no_count_or_statistic_from_fewer_firms_is_stored(hand):
 def test_descriptives_render_as_from_the_live_study(hand):
     k = hand.codebook.disclosure_threshold
     variables = [v for v in DESCRIPTIVES if v in hand.firm_year.columns]
-    live = descriptives_table(hand.firm_year, variables, labels=hand.codebook,
+    live = descriptives_table(hand.firm_year, variables, unit="firm_id", labels=hand.codebook,
                               reliability=hand.reliability, threshold=k)
     doc = stored(data_findings(hand), k)
     again = descriptives_from_findings(doc["findings"]["descriptives"])

@@ -147,7 +147,8 @@ def test_to_dict_is_json_with_raw_numbers(two_models):
 
 def test_descriptives_numbers(study):
     fy = study.firm_year
-    table = descriptives_table(fy, ["log_revenue", "member", "trust"], labels=study.codebook,
+    table = descriptives_table(fy, ["log_revenue", "member", "trust"], unit="firm_id",
+                               labels=study.codebook,
                                reliability=study.reliability)
     s = table.summary.set_index("variable")
     assert s.loc["log_revenue", "mean"] == pytest.approx(fy["log_revenue"].mean())
@@ -168,7 +169,8 @@ def test_descriptives_suppress_cells_below_threshold(hand_study):
     study = ipnstats.load_study(hand_study)
     fy = study.firm_year[study.firm_year["firm_id"] != "F4"]  # trust now from 2 firms
     assert fy.loc[fy["trust"].notna(), "firm_id"].nunique() == 2
-    table = descriptives_table(fy, ["log_revenue", "member", "trust"], labels=study.codebook)
+    table = descriptives_table(fy, ["log_revenue", "member", "trust"], unit="firm_id",
+                               labels=study.codebook)
     assert table.threshold == study.codebook.disclosure_threshold == 3
     assert table.summary.set_index("variable").loc["trust", "suppressed"]
     assert table.suppressed_pairs().loc["trust", "log_revenue"]
@@ -185,6 +187,7 @@ def test_descriptives_suppress_cells_below_threshold(hand_study):
     line = [ln for ln in row_text if "3. trust" in ln][0]
     assert not any(s in line for s in secret)
     # the same variables over all five firms: nothing suppressed, no footnote
-    full = descriptives_table(study.firm_year, ["log_revenue", "trust"], threshold=3)
+    full = descriptives_table(study.firm_year, ["log_revenue", "trust"], unit="firm_id",
+                              threshold=3)
     assert not full.summary["suppressed"].any()
     assert not any("fewer than" in n for n in full.as_table().notes)

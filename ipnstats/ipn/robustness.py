@@ -31,9 +31,6 @@ from ipnstats.results.vcov import Cluster
 
 PRIMARY = "log_revenue"
 FIRST_GROUP = "first_group"
-LABELS = {"log_revenue": "Log revenue", "revenue_growth": "Revenue growth",
-          "profit_margin": "Profit margin", "roa": "Return on assets",
-          "employment_growth": "Employment growth"}
 DIMENSIONS = ("outcome", "estimator", "covariates", "sample", "cluster")
 #: the clusterings of the primary effect, by name
 CLUSTERINGS = {"firm": Cluster("firm_id"), "first peer group": Cluster(FIRST_GROUP),
@@ -80,8 +77,11 @@ def n_specifications(rob: Mapping) -> int:
 
 
 def fit_robustness(firm_year: pd.DataFrame, rob: Mapping, *, seed: int,
-                   progress: Callable[[str], None] | None = None) -> RobustnessResults:
+                   progress: Callable[[str], None] | None = None,
+                   labels: Mapping[str, str] | None = None) -> RobustnessResults:
     """Fit the specification curve and the clustering checks of ``[robustness]`` ``rob``.
+
+    ``labels`` are the display labels of the outcomes (the codebook's).
 
     ``progress`` (e.g. :class:`ipnstats.pipeline.progress.Progress`) is told what runs;
     its ``count(done, total, label)``, if it has one, follows the specifications.
@@ -95,7 +95,7 @@ def fit_robustness(firm_year: pd.DataFrame, rob: Mapping, *, seed: int,
         firm_year, outcomes=rob["outcomes"], estimators=rob["estimators"],
         covariate_sets=rob["covariate_sets"], samples=rob["samples"],
         cluster=rob["clusters"], unit="firm_id", time="year", cohort="cohort",
-        group="group_id", exit="exit", labels=LABELS, n_jobs=rob["n_jobs"], seed=seed,
+        group="group_id", exit="exit", labels=dict(labels or {}), n_jobs=rob["n_jobs"], seed=seed,
         backend=rob["backend"], scheduler=rob["scheduler"] or None,
         progress=None if count is None else
         (lambda done, total: count(done, total, "specifications")))
@@ -234,6 +234,6 @@ def _clustering_row(fit: ClusteringFit) -> dict:
     return row
 
 
-__all__ = ["CLUSTERINGS", "LABELS", "PRIMARY", "ClusteringFit", "RobustnessResults",
+__all__ = ["CLUSTERINGS", "PRIMARY", "ClusteringFit", "RobustnessResults",
            "curve_findings", "fit_clusterings", "fit_robustness", "n_specifications",
            "robustness_findings", "robustness_results", "significance"]

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from ipnstats.core.errors import ConfigError
 from ipnstats.data import Study
+from ipnstats.data.findings import codebook_labels
 from ipnstats.ipn.claims import Claim, Unavailable, adjudicate, adjudicate_checks
 from ipnstats.pipeline.config import StudyConfig
 from ipnstats.report.claims import claims_table
@@ -84,7 +85,7 @@ def _h1(study: Study, cfg: StudyConfig, progress) -> StageOutput:
                  n_boot=run["n_boot"], seed=run["seed"], firms=study.tables.get("firms"),
                  outcomes=tuple(h1["outcomes"]), covariates=tuple(h1["covariates"]),
                  mediation_draws=h1["mediation_draws"], absent=study.skipped)
-    findings = h1_findings(res)
+    findings = {**h1_findings(res), "labels": codebook_labels(study.codebook)}
     claims, checks = _verdicts(cfg, h1_claims(res, findings), h1_checks(res))
     results = {}
     for outcome, models in res.participation.items():
@@ -164,7 +165,8 @@ def _robustness(study: Study, cfg: StudyConfig, progress) -> StageOutput:
     )
 
     rob, run = cfg["robustness"], cfg["run"]
-    res = fit_robustness(study.firm_year, rob, seed=run["seed"], progress=progress)
+    res = fit_robustness(study.firm_year, rob, seed=run["seed"], progress=progress,
+                         labels=codebook_labels(study.codebook))
     findings = {**robustness_findings(res), "methods": method_facts(res.curve, rob)}
     return StageOutput(findings=findings, results=robustness_results(res),
                        seeds={"wild bootstrap": run["seed"]})
@@ -173,7 +175,6 @@ def _robustness(study: Study, cfg: StudyConfig, progress) -> StageOutput:
 # -- extra models -----------------------------------------------------------------------------
 
 def _models(study: Study, cfg: StudyConfig, progress) -> StageOutput:
-    from ipnstats.data.findings import codebook_labels
     from ipnstats.ipn.models import fit_models, models_findings, models_results
 
     fits = fit_models(study.firm_year, cfg.models)

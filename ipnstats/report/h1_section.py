@@ -25,11 +25,7 @@ from ipnstats.results.stored import StoredModel, frame_from_json
 from ipnstats.tables.format import fmt_p
 from ipnstats.tables.frame import frame_table
 
-OUTCOMES = {"log_revenue": "Log revenue", "profit_margin": "Profit margin",
-            "employment_growth": "Employment growth"}
 ESTIMATORS = ("TWFE", "CS", "CS + covariates", "Sun-Abraham")
-PRACTICE_LABELS = {"attendance_rate": "Attendance rate", "disclosure_rate": "Disclosure rate",
-                   "critiques": "Critiques received", "benchmark_rank_pct": "Benchmark rank (pct.)"}
 MEDIATION_LABELS = {"a::perceived_learning": "Membership → perceived learning (a)",
                     "b::perceived_learning": "Perceived learning → next-year log revenue (b)",
                     "direct": "Direct effect (c')", "total": "Total effect (c)",
@@ -78,12 +74,17 @@ def _models(stored: list[dict]) -> list[StoredModel]:
     return [StoredModel.from_json(m) for m in stored]
 
 
+def _label(findings: dict, column: str) -> str:
+    """A column's label: the codebook's (stored with the findings), else its name."""
+    return findings.get("labels", {}).get(column) or column.replace("_", " ").capitalize()
+
+
 def _participation(report: Report, f: dict, findings: dict) -> Report:
     report = report.add_heading("H1a: the participation effect", 2)
     covariates = findings["covariates"]
     for entry in f["outcomes"]:
         outcome = entry["outcome"]
-        label = OUTCOMES.get(outcome, outcome.replace("_", " ").capitalize())
+        label = _label(findings, outcome)
         if "unavailable" in entry:
             report = report.add_text(f"{label}: not estimable ({entry['unavailable']})")
             continue
@@ -174,8 +175,8 @@ def _practices(report: Report, f: dict, findings: dict) -> Report:
     coop, comp, equal = f["p_cooperative"], f["p_competitive"], f["p_equal"]
     report = report.add_heading("H1d: cooperative and competitive practices", 2)
     report = report.add_table(study_regression_table(
-        [StoredModel.from_json(f["model"])], labels=PRACTICE_LABELS,
-        model_names=["Log revenue"], stats=("nobs", "n_units", "r2_within"),
+        [StoredModel.from_json(f["model"])], labels=findings.get("labels"),
+        model_names=[_label(findings, "log_revenue")], stats=("nobs", "n_units", "r2_within"),
         label="h1d-practices", title="Practices and log revenue, within member firms",
         notes=("Member years only; firm and year fixed effects; SEs clustered by firm.",
                f"Cooperative block = 0: {_p(coop)}. Competitive block = 0: {_p(comp)}. Equal "
@@ -215,7 +216,7 @@ def _heterogeneity(report: Report, f: dict, findings: dict) -> Report:
             "Callaway-Sant'Anna simple ATT per subgroup (all not-yet-joined firms as controls); "
             "differences with SEs from the firms' influence functions.", *f["notes"])))
     report = report.add_table(study_regression_table(
-        [StoredModel.from_json(f["interaction"])], model_names=["Log revenue"],
+        [StoredModel.from_json(f["interaction"])], model_names=[_label(findings, "log_revenue")],
         stats=("nobs", "n_units"), title="Membership effect with interactions",
         label="h1e-interactions"))
     d = f["young"]
@@ -234,7 +235,8 @@ def _heterogeneity(report: Report, f: dict, findings: dict) -> Report:
 def _hazard(report: Report, f: dict, findings: dict) -> Report:
     report = report.add_heading("H1f: disengagement", 2)
     report = report.add_table(study_regression_table(
-        _models([f["logit"], f["cox"]]), labels=PRACTICE_LABELS, model_names=["Logit", "Cox"],
+        _models([f["logit"], f["cox"]]), labels=findings.get("labels"),
+        model_names=["Logit", "Cox"],
         stats=("nobs", "n_units"), title="Exit from the network", label="h1f-hazard",
         notes=("Logit: discrete-time hazard of leaving (member in t, not in t + 1) on member "
                "years with peer-group and year effects, SEs clustered by firm. Cox: "

@@ -19,7 +19,6 @@ from ipnstats.estimators.wild import wild_bootstrap
 from ipnstats.figures import figure_bytes
 from ipnstats.ipn.claims import Unavailable
 from ipnstats.ipn.robustness import (
-    LABELS,
     ClusteringFit,
     _clustering_row,
     fit_robustness,
@@ -48,7 +47,8 @@ def firm_year(tmp_path_factory) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def fitted(firm_year):
-    return fit_robustness(firm_year, ROB, seed=3)
+    return fit_robustness(firm_year, ROB, seed=3,
+                          labels={"log_revenue": "Log revenue", "roa": "Return on assets"})
 
 
 def stored(findings: dict) -> dict:
@@ -156,7 +156,7 @@ def test_section_renders_from_the_stored_document(fitted, doc, rendered):
     assert len(figures) == 1
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # .plot() is being deprecated
-        expected = figure_bytes(fitted.curve.plot(labels=LABELS), "svg")
+        expected = figure_bytes(fitted.curve.plot(), "svg")
     assert figures[0].data == expected
     # the reading quotes the stored numbers
     f = doc["findings"]["specification_curve"]

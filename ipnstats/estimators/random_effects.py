@@ -4,7 +4,10 @@ Notes
 -----
 With N observations in n units (T_i each) and K regressors including the constant:
 
-- ``sigma_e^2 = e_w'e_w / (N - n - K + 1)`` from the within regression;
+- ``sigma_e^2 = e_w'e_w / (N - n - K_w)`` from the within regression, ``K_w`` the
+  regressors that vary within units and are not collinear there (a time-invariant
+  regressor is swept out by the within transformation and costs no degree of freedom,
+  as in linearmodels and Stata);
 - ``sigma_u^2 = e_b'e_b / (n - K) - sigma_e^2 / T_bar`` from the between regression
   on unit means, ``T_bar`` the harmonic mean of T_i (set to 0 when negative);
 - ``theta_i = 1 - sqrt(sigma_e^2 / (T_i sigma_u^2 + sigma_e^2))``;
@@ -35,8 +38,12 @@ def variance_components(y, X, names, codes) -> tuple[float, float, np.ndarray]:
     slopes = [i for i, n in enumerate(names) if n != "Intercept"]
     M = np.column_stack([y, X[:, slopes]])
     within = M - group_means(M, codes, g, t_i)[codes]
-    fit_w = ols(within[:, 1:], within[:, 0], tuple(names[i] for i in slopes))
-    sigma_e2 = float(fit_w.resid @ fit_w.resid) / (y.size - g - len(fit_w.beta))
+    # a regressor constant within every unit is swept out: it costs no within df
+    scale = np.maximum(np.abs(M[:, 1:]).max(axis=0, initial=0.0), 1.0)
+    varies = np.abs(within[:, 1:]).max(axis=0, initial=0.0) > 1e-10 * scale
+    kept = [s for s, v in zip(slopes, varies, strict=True) if v]
+    fit_w = ols(within[:, 1:][:, varies], within[:, 0], tuple(names[i] for i in kept))
+    sigma_e2 = float(fit_w.resid @ fit_w.resid) / (y.size - g - int(fit_w.keep.sum()))
     means = group_means(np.column_stack([y, X]), codes, g, t_i)
     fit_b = ols(means[:, 1:], means[:, 0], tuple(names))
     t_bar = g / np.sum(1 / t_i)
@@ -45,7 +52,8 @@ def variance_components(y, X, names, codes) -> tuple[float, float, np.ndarray]:
 
 
 def swamy_arora(y, X, names, codes) -> tuple[OLSFit, np.ndarray, dict, dict]:
-    """GLS fit, the transformed design, fit statistics and the variance components."""
+    """GLS fit, the transformed design (all columns, the dropped ones included: the fit's
+    ``keep`` selects), fit statistics and the variance components."""
     sigma_e2, sigma_u2, t_i = variance_components(y, X, names, codes)
     theta_i = 1 - np.sqrt(sigma_e2 / (t_i * sigma_u2 + sigma_e2))
     M = np.column_stack([y, X])
@@ -63,4 +71,4 @@ def swamy_arora(y, X, names, codes) -> tuple[OLSFit, np.ndarray, dict, dict]:
              "sigma_e": float(np.sqrt(sigma_e2)),
              "rho": sigma_u2 / (sigma_u2 + sigma_e2) if sigma_u2 + sigma_e2 > 0 else np.nan,
              "theta": float(theta[0]) if theta.size == 1 else float(np.median(theta_i))}
-    return fit, star[:, 1:][:, fit.keep], stats, extra
+    return fit, star[:, 1:], stats, extra

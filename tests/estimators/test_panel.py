@@ -317,3 +317,50 @@ def test_clustering_on_an_absorbed_effect_reuses_its_codes():
         same = res.with_vcov(Cluster("copy"))
         np.testing.assert_array_equal(res.cov.to_numpy(), same.cov.to_numpy())
         assert res.n_clusters == same.n_clusters == 80
+
+
+# -- issue 19: random effects at the edges ----------------------------------------------------
+
+def _re_panel(seed: int, n: int = 30, periods: int = 5) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    d = pd.DataFrame({"u": np.repeat(np.arange(n), periods), "t": np.tile(np.arange(periods), n),
+                      "x": rng.normal(size=n * periods)})
+    d["z"] = np.repeat(rng.normal(size=n), periods)  # time-invariant
+    d["y"] = (d["x"] + 0.5 * d["z"] + np.repeat(rng.normal(size=n), periods)
+              + rng.normal(size=n * periods))
+    return d
+
+
+def test_random_effects_drop_a_collinear_regressor_and_say_so():
+    """Defect 2: a collinear (or constant) regressor crashed _random with an IndexError."""
+    rng = np.random.default_rng(0)
+    d = pd.DataFrame({"u": np.repeat(range(6), 3), "t": np.tile(range(3), 6),
+                      "x": rng.normal(size=18)})
+    d["x2"], d["c"] = 2 * d["x"], 1.0
+    d["y"] = d["x"] + rng.normal(size=18)
+    for formula in ("y ~ x + x2", "y ~ x + c"):
+        res = panel_regression(d, formula, unit="u", time="t", estimator="random",
+                               panel_effects=("unit",))
+        assert list(res.params.index) == ["Intercept", "x"]
+        assert res.has_note("collinear_dropped") and np.isfinite(res.std_errors).all()
+    plain = panel_regression(d, "y ~ x", unit="u", time="t", estimator="random",
+                             panel_effects=("unit",))
+    assert np.allclose(res.params, plain.params) and np.allclose(res.std_errors,
+                                                                 plain.std_errors)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_time_invariant_regressor_costs_no_within_degree_of_freedom(seed):
+    """Defect 3: sigma_e counted a column the within transformation removes; now every
+    estimate equals linearmodels' RandomEffects."""
+    from linearmodels.panel import RandomEffects
+
+    d = _re_panel(seed)
+    res = panel_regression(d, "y ~ x + z", unit="u", time="t", estimator="random",
+                           panel_effects=("unit",))
+    frame = d.set_index(["u", "t"]).assign(const=1.0)
+    peer = RandomEffects(frame["y"], frame[["const", "x", "z"]]).fit()
+    assert np.allclose(res.params.to_numpy(), peer.params.to_numpy(), rtol=0, atol=1e-10)
+    assert np.allclose(res.std_errors.to_numpy(), peer.std_errors.to_numpy(), rtol=1e-9)
+    assert res.extra["sigma_e"] == pytest.approx(
+        np.sqrt(peer.variance_decomposition["Residual"]), rel=1e-10)

@@ -288,6 +288,7 @@ def minimise_deviance(objective: Callable[[np.ndarray], float], k: int,
         first = optimize.minimize(safe, start, method="L-BFGS-B", jac="3-point",
                                   bounds=bounds, options={"ftol": 1e-13, "gtol": 1e-6,
                                                           "maxiter": 1000})
+    first = _off_the_boundary(safe, first, lower, bounds)
     if checked(first):
         return Optimum(first.x, float(first.fun), True, "L-BFGS-B", str(first.message))
     runs = [("L-BFGS-B", first)]
@@ -308,4 +309,39 @@ def minimise_deviance(objective: Callable[[np.ndarray], float], k: int,
         if polish.success and polish.fun <= best.fun:
             best = polish
             name = "Nelder-Mead, then L-BFGS-B (after L-BFGS-B from the start stopped short)"
+    best = _off_the_boundary(safe, best, lower, bounds)
     return Optimum(best.x, float(best.fun), checked(best), name, str(best.message))
+
+
+#: Where a parameter on its bound is moved to, to see whether the deviance is lower there.
+PROBES = (1e-3, 1e-2, 0.1, 0.3, 1.0)
+
+
+def _off_the_boundary(f: Callable[[np.ndarray], float], run, lower: np.ndarray, bounds,
+                      rounds: int = 5):
+    """Accept a fit on a boundary only after the deviance was compared at small positive
+    values of each parameter on its bound: where one is lower, minimise again from there.
+
+    The profiled deviance depends on theta^2, so its slope is 0 at theta = 0 whatever its
+    curvature: a gradient check alone passes at a local maximum along theta.
+    """
+    for _ in range(rounds):
+        on_bound = np.flatnonzero(np.isfinite(lower) & (run.x - lower < 1e-4))
+        better = None
+        for i in on_bound:
+            for step in PROBES:
+                trial = run.x.copy()
+                trial[i] = lower[i] + step
+                value = f(trial)
+                if value < run.fun - 1e-8 * max(1.0, abs(run.fun)) and (
+                        better is None or value < better[1]):
+                    better = (trial, value)
+        if better is None:
+            return run
+        again = optimize.minimize(f, better[0], method="L-BFGS-B", jac="3-point",
+                                  bounds=bounds, options={"ftol": 1e-13, "gtol": 1e-6,
+                                                          "maxiter": 1000})
+        if not again.fun < run.fun:
+            return run
+        run = again
+    return run

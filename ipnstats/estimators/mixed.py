@@ -32,7 +32,11 @@ The fit follows Bates, Mächler, Bolker & Walker (2015, J Stat Softw 67(1), sect
   (``T = I``) with central-difference gradients. It has converged when it says so and
   the projected finite-difference gradient is below 2e-3 (lme4's ``check.conv.grad``);
   otherwise bounded Nelder-Mead runs from several starts and the lowest deviance is
-  kept, the same check deciding ``converged``. A diagonal element of ``T`` below 1e-4
+  kept, the same check deciding ``converged``. A fit with a parameter on its bound is
+  accepted only after the deviance was compared at small positive values of that
+  parameter (1e-3 to 1): the deviance depends on theta^2, so its slope is 0 at theta = 0
+  even at a local maximum, and a gradient check alone would accept it; where a probe is
+  lower, L-BFGS-B starts again from there. A diagonal element of ``T`` below 1e-4
   (lme4's ``isSingular``) is a singular fit.
 - ``loglik`` is the REML log-likelihood (minus half lme4's "REML criterion") in REML
   fits, the log-likelihood in ML fits; AIC and BIC count the fixed effects, the

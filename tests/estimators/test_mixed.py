@@ -253,3 +253,52 @@ def test_errors_name_the_problem():
         mixed_model(df, "y ~ z", groups="one")
     with pytest.raises(SpecificationError, match="family"):
         mixed_model(df, "y ~ z", groups="sender", family="poisson")
+
+
+# -- issue 19, defect 1: a spurious singular fit ----------------------------------------------
+
+SPURIOUS_Y = [1.415, 1.975, 0.339, 2.293, 2.135, 2.84, 0.146, -0.13, -0.671, 1.531, 0.669,
+              1.536, 2.118, 0.697, 1.742, 2.172, 0.591, -0.803, 1.164, 1.009, 2.47, 0.993,
+              1.954, 0.993, -0.072, 2.178, 1.926, 0.695, -0.671, -0.584, 1.001, 2.545, 0.196,
+              -0.942]
+SPURIOUS_G = [16, 16, 13, 19, 16, 16, 22, 22, 16, 19, 19, 16, 16, 16, 16, 16, 16, 16, 16, 19,
+              16, 13, 19, 13, 16, 19, 22, 13, 16, 10, 16, 19, 22, 13]
+
+
+def test_a_boundary_fit_with_a_higher_likelihood_inside_is_not_accepted():
+    """The reproducer of issue 19: ipnstats returned variance 0 (loglik -51.2156) where
+    the REML likelihood is higher at a positive variance (statsmodels MixedLM: 0.2418,
+    -50.7004)."""
+    import statsmodels.formula.api as smf
+
+    data = pd.DataFrame({"y": SPURIOUS_Y, "g": SPURIOUS_G})
+    res = mixed_model(data, "y ~ 1", groups="g")
+    peer = smf.mixedlm("y ~ 1", data, groups=data["g"]).fit(reml=True)
+    variance = res.variance_components().set_index("group").loc["g", "variance"]
+    assert variance == pytest.approx(float(peer.cov_re.iloc[0, 0]), rel=1e-4)
+    assert res.fit["loglik"] == pytest.approx(peer.llf, abs=1e-6)
+    assert not res.singular and res.extra["converged"]
+
+
+def test_no_fit_is_beaten_by_statsmodels_on_random_small_designs():
+    """Over random small designs, some of which reach the boundary: ipnstats' REML
+    log-likelihood is never below statsmodels MixedLM's, so no spurious boundary fit
+    (or any other stop short of the optimum) is accepted."""
+    import warnings
+
+    import statsmodels.formula.api as smf
+
+    rng = np.random.default_rng(19)
+    singular = 0
+    for _ in range(40):
+        n_groups = int(rng.integers(3, 8))
+        g = rng.integers(0, n_groups, size=int(rng.integers(12, 40)))
+        y = rng.normal(size=g.size) + rng.normal(scale=rng.uniform(0, 0.6), size=n_groups)[g]
+        data = pd.DataFrame({"y": y, "g": g})
+        res = mixed_model(data, "y ~ 1", groups="g")
+        singular += res.singular
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            peer = smf.mixedlm("y ~ 1", data, groups=data["g"]).fit(reml=True)
+        assert res.fit["loglik"] >= peer.llf - 1e-6
+    assert singular > 0  # some designs do reach the boundary

@@ -23,7 +23,7 @@ from ipnstats.core.stats import fit_statistics
 from ipnstats.estimators.linear import Absorbed, LinearEngine, OLSFit, ols
 from ipnstats.results.notes import Note
 from ipnstats.results.result import Result
-from ipnstats.results.vcov import SSC, parse_ssc, parse_vcov
+from ipnstats.results.vcov import SSC, Cluster, parse_ssc, parse_vcov
 
 Estimator = Literal["within", "random", "pooled", "first_difference", "between"]
 Effect = Literal["unit", "time"]
@@ -284,6 +284,29 @@ def _pooled(p: Panel) -> PanelFit:
                     fe, stats)
 
 
+@dataclass(frozen=True)
+class BetweenEngine(LinearEngine):
+    """The between regression's covariance: one row per unit, so a cluster column must
+    be constant within each unit (as linearmodels' BetweenOLS requires); a column that
+    varies within units is refused rather than read off each unit's first row."""
+
+    panel_rows: np.ndarray = field(default_factory=lambda: np.empty(0, int))
+    panel_units: np.ndarray = field(default_factory=lambda: np.empty(0, int))
+
+    def compute(self, spec):
+        if isinstance(spec, Cluster):
+            for column in spec.columns:
+                require_columns(self.data, (column,), "cluster column")
+                values = pd.Series(self.data[column].to_numpy()[self.panel_rows])
+                varies = values.groupby(self.panel_units).nunique(dropna=False) > 1
+                if varies.any():
+                    raise SpecificationError(
+                        f"the between estimator has one row per unit, so its clusters must "
+                        f"be constant within units; {column!r} varies within "
+                        f"{int(varies.sum()):,} unit(s): cluster by a unit-level column")
+        return super().compute(spec)
+
+
 def _between(p: Panel) -> PanelFit:
     d = p.design
     g = int(p.unit_codes.max()) + 1
@@ -291,8 +314,10 @@ def _between(p: Panel) -> PanelFit:
     fit = ols(means[:, 1:], means[:, 0], d.names)
     first = np.unique(p.unit_codes, return_index=True)[1]
     stats = fit_statistics(means[:, 0], fit.resid, len(fit.beta), centered=d.intercept)
-    return PanelFit(fit, _engine(fit, means[:, 1:], p, d.rows[first]), g, (), stats,
-                    extra={"n_obs_panel": d.y.size})
+    X = means[:, 1:] if fit.keep.all() else means[:, 1:][:, fit.keep]
+    engine = BetweenEngine(X=X, resid=fit.resid, bread=fit.bread, data=p.data,
+                           rows=d.rows[first], panel_rows=d.rows, panel_units=p.unit_codes)
+    return PanelFit(fit, engine, g, (), stats, extra={"n_obs_panel": d.y.size})
 
 
 def _first_difference(p: Panel) -> PanelFit:

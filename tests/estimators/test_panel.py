@@ -364,3 +364,23 @@ def test_a_time_invariant_regressor_costs_no_within_degree_of_freedom(seed):
     assert np.allclose(res.std_errors.to_numpy(), peer.std_errors.to_numpy(), rtol=1e-9)
     assert res.extra["sigma_e"] == pytest.approx(
         np.sqrt(peer.variance_decomposition["Residual"]), rel=1e-10)
+
+
+def test_the_between_estimator_refuses_clusters_that_vary_within_units():
+    """Defect 4: clustered on a column that varies within units, the between estimator
+    read each unit's first row, so its SEs depended on the row order."""
+    rng = np.random.default_rng(4)
+    d = pd.DataFrame({"u": np.repeat(range(40), 3), "t": np.tile(range(3), 40),
+                      "x": rng.normal(size=120)})
+    d["y"] = d["x"] + rng.normal(size=120)
+    d["region"], d["varying"] = d["u"] // 4, rng.integers(0, 10, size=120)
+    fit = panel_regression(d, "y ~ x", unit="u", time="t", estimator="between",
+                           vcov=Cluster("region"))
+    shuffled = panel_regression(d.sample(frac=1, random_state=1), "y ~ x", unit="u",
+                                time="t", estimator="between", vcov=Cluster("region"))
+    assert np.allclose(fit.std_errors, shuffled.std_errors, rtol=1e-12)
+    with pytest.raises(SpecificationError, match="'varying' varies within 40 unit"):
+        panel_regression(d, "y ~ x", unit="u", time="t", estimator="between",
+                         vcov=Cluster("varying"))
+    with pytest.raises(SpecificationError, match="constant within units"):
+        fit.with_vcov(Cluster("region", "varying"))

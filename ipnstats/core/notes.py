@@ -57,6 +57,7 @@ NOTE_CODES = MappingProxyType({
     "library_warning": "a warning of the library that fitted the model",
     # inference
     "few_clusters": "few clusters: cluster-robust inference can be too liberal",
+    "no_residual_df": "no residual degrees of freedom: no standard errors or tests",
     "covariance_repaired": "a covariance that was not positive semi-definite was repaired",
     "vcov_partial": "the vcov choice applies to part of the model only",
     "bootstrap_failures": "some bootstrap or simulation draws failed and were left out",

@@ -139,7 +139,17 @@ class LinearEngine:
         return self.nobs - self.X.shape[1] - extra
 
     def compute(self, spec: VcovSpec) -> Inference:
-        """The covariance, reference law and notes of one vcov choice."""
+        """The covariance, reference law and notes of one vcov choice; none (NaN) when the
+        model leaves no residual degrees of freedom (a saturated model fits every
+        observation: any standard error would be an artefact of rounding)."""
+        if self.df_resid() <= 0:
+            k = self.X.shape[1]
+            return Inference(np.full((k, k), np.nan), None if self.normal else 1.0, None, (
+                Note("no_residual_df",
+                     f"No residual degrees of freedom ({self.nobs:,} observations, "
+                     f"{self.X.shape[1] + self.absorbed_df:,} parameters with the fixed "
+                     "effects): the model fits every observation, so there are no "
+                     "standard errors, tests or intervals."),))
         if isinstance(spec, Cluster):
             return self._cluster(spec)
         df = self.nobs - self._k()

@@ -54,6 +54,7 @@ import pandas as pd
 
 from ipnstats.core.demean import demean
 from ipnstats.core.deprecation import renamed, renamed_classes
+from ipnstats.core.errors import EstimationError
 from ipnstats.core.formula import SpecificationError
 from ipnstats.core.seeds import Seed, as_generator, recorded_seed
 from ipnstats.estimators.did.bootstrap import mammen
@@ -272,6 +273,11 @@ def _check_model(result, term: str) -> tuple[LinearEngine, int]:
             f"wild_bootstrap needs a linear model from panel_regression; this "
             f"{type(result).__name__} ({getattr(result, 'estimator', '?')}) has no linear "
             "design to resample")
+    if engine.df_resid() <= 0:
+        raise EstimationError(
+            f"wild_bootstrap needs residual degrees of freedom; this model has none "
+            f"({engine.nobs:,} observations, {engine.X.shape[1] + engine.absorbed_df:,} "
+            "parameters with the fixed effects): it fits every observation")
     names = list(result.params.index)
     if term not in names:
         dropped = " (it was dropped as collinear)" if term in result.collinear else ""

@@ -384,3 +384,21 @@ def test_the_between_estimator_refuses_clusters_that_vary_within_units():
                          vcov=Cluster("varying"))
     with pytest.raises(SpecificationError, match="constant within units"):
         fit.with_vcov(Cluster("region", "varying"))
+
+
+@pytest.mark.parametrize("vcov", ["iid", "hc1", "hc3", Cluster("u"), Cluster("u", "t")])
+def test_a_saturated_model_reports_no_inference(vcov):
+    """Defect 5: with no residual degrees of freedom, clustered SEs of 1e-11 and t of
+    6e21 were reported (and HC1 divided by zero); now no SE, test or interval, and a
+    note with its code."""
+    rng = np.random.default_rng(5)
+    d = pd.DataFrame({"u": np.repeat(range(3), 2), "t": np.tile(range(2), 3),
+                      "x": rng.normal(size=6), "x2": rng.normal(size=6)})
+    d["y"] = d["x"] + rng.normal(size=6)
+    res = panel_regression(d, "y ~ x + x2", unit="u", time="t", vcov=vcov)
+    tidy = res.tidy()
+    assert np.isfinite(tidy["estimate"]).all()
+    assert tidy[["std_error", "p_value", "conf_low", "conf_high"]].isna().all().all()
+    assert res.has_note("no_residual_df")
+    with pytest.raises(ipnstats.EstimationError, match="residual degrees of freedom"):
+        ipnstats.wild_bootstrap(res, "x", cluster="u")

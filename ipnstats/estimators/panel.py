@@ -145,6 +145,10 @@ def _check_effects(estimator: str, effects: Sequence[str] | None) -> frozenset[s
 def _panel(data: pd.DataFrame, formula: str, unit: str, time: str,
            effects: frozenset[str]) -> Panel:
     design = build_design(data, formula)
+    if design.y.size == 0:
+        raise SpecificationError(
+            f"no complete rows: each of the {len(data):,} rows has a missing value in a "
+            f"variable of {formula!r} ({design.n_missing:,} left out)")
     for col in (unit, time):
         missing = data[col].isna().to_numpy()[design.rows]
         if missing.any():

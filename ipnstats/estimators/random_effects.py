@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from ipnstats.core.demean import group_means
+from ipnstats.core.errors import SpecificationError
 from ipnstats.estimators.linear import OLSFit, ols
 
 
@@ -43,9 +44,19 @@ def variance_components(y, X, names, codes) -> tuple[float, float, np.ndarray]:
     varies = np.abs(within[:, 1:]).max(axis=0, initial=0.0) > 1e-10 * scale
     kept = [s for s, v in zip(slopes, varies, strict=True) if v]
     fit_w = ols(within[:, 1:][:, varies], within[:, 0], tuple(names[i] for i in kept))
-    sigma_e2 = float(fit_w.resid @ fit_w.resid) / (y.size - g - int(fit_w.keep.sum()))
+    df_within = y.size - g - int(fit_w.keep.sum())
+    if df_within <= 0:
+        raise SpecificationError(
+            f"random effects need a within regression with residual degrees of freedom: "
+            f"{y.size:,} observations in {g:,} units leave none (each unit needs repeated "
+            "observations; with one observation per unit use estimator='pooled')")
+    sigma_e2 = float(fit_w.resid @ fit_w.resid) / df_within
     means = group_means(np.column_stack([y, X]), codes, g, t_i)
     fit_b = ols(means[:, 1:], means[:, 0], tuple(names))
+    if g <= len(fit_b.beta):
+        raise SpecificationError(
+            f"random effects need more units than regressors in the between regression: "
+            f"{g:,} unit(s), {len(fit_b.beta):,} coefficient(s)")
     t_bar = g / np.sum(1 / t_i)
     sigma_u2 = float(fit_b.resid @ fit_b.resid) / (g - len(fit_b.beta)) - sigma_e2 / t_bar
     return sigma_e2, max(sigma_u2, 0.0), t_i

@@ -402,3 +402,32 @@ def test_a_saturated_model_reports_no_inference(vcov):
     assert res.has_note("no_residual_df")
     with pytest.raises(ipnstats.EstimationError, match="residual degrees of freedom"):
         ipnstats.wild_bootstrap(res, "x", cluster="u")
+
+
+def _tiny_panel(n: int, periods: int, seed: int = 6) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    d = pd.DataFrame({"u": np.repeat(range(n), periods), "t": np.tile(range(periods), n),
+                      "x": rng.normal(size=n * periods), "c": 1})
+    d["y"] = d["x"] + rng.normal(size=n * periods)
+    return d
+
+
+@pytest.mark.parametrize("data, options, cause", [
+    (_tiny_panel(1, 5), dict(estimator="random"), "more units than regressors"),
+    (_tiny_panel(6, 1), dict(estimator="random"), "each unit needs repeated observations"),
+    (_tiny_panel(5, 3).assign(x=np.nan), dict(), "no complete rows"),
+    (_tiny_panel(5, 3), dict(vcov=Cluster("c")), "at least 2 clusters"),
+], ids=["random-one-unit", "random-one-period", "all-rows-missing", "one-cluster"])
+def test_degenerate_designs_get_a_message_that_names_the_cause(data, options, cause):
+    """Defect 6: ZeroDivisionError, numpy's "zero-size array" and NaN instead of a
+    message naming n <= K, one unit, one cluster or all rows dropped."""
+    with pytest.raises(ipnstats.IpnstatsError, match=cause):
+        panel_regression(data, "y ~ x", unit="u", time="t", **options)
+
+
+@pytest.mark.parametrize("data, estimator", [(_tiny_panel(2, 1), "pooled"),
+                                             (_tiny_panel(2, 3), "between"),
+                                             (_tiny_panel(1, 5), "between")])
+def test_fits_with_no_residual_df_say_so_instead_of_raising(data, estimator):
+    res = panel_regression(data, "y ~ x", unit="u", time="t", estimator=estimator)
+    assert res.has_note("no_residual_df") and res.std_errors.isna().all()

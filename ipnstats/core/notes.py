@@ -58,6 +58,7 @@ NOTE_CODES = MappingProxyType({
     # inference
     "few_clusters": "few clusters: cluster-robust inference can be too liberal",
     "no_residual_df": "no residual degrees of freedom: no standard errors or tests",
+    "leverage_one": "an observation has leverage one: HC2/HC3 are undefined",
     "covariance_repaired": "a covariance that was not positive semi-definite was repaired",
     "vcov_partial": "the vcov choice applies to part of the model only",
     "bootstrap_failures": "some bootstrap or simulation draws failed and were left out",

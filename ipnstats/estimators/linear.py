@@ -155,8 +155,16 @@ class LinearEngine:
         df = self.nobs - self._k()
         if spec == "iid":
             cov = iid_vcov(self.bread, self.resid, df if self.ssc.adj else self.nobs - 1)
-        else:
-            cov = hc_vcov(self.X, self.resid, self.bread, spec, df, self._leverage(spec))
+            return Inference(cov, None if self.normal else float(df))
+        leverage = self._leverage(spec)
+        if leverage is not None and (ones := int((leverage > 1 - 1e-10).sum())):
+            k = self.X.shape[1]  # HC2/HC3 divide by 1 - h: undefined (Stata: missing)
+            return Inference(np.full((k, k), np.nan), None if self.normal else float(df), None,
+                             (Note("leverage_one",
+                                   f"{ones:,} observation(s) have leverage one (each fits its "
+                                   f"own parameter), so {spec.upper()} is undefined: use "
+                                   "'hc1' or Cluster(...)"),))
+        cov = hc_vcov(self.X, self.resid, self.bread, spec, df, leverage)
         return Inference(cov, None if self.normal else float(df))
 
     def with_ssc(self, ssc: SSC) -> LinearEngine:

@@ -431,3 +431,21 @@ def test_degenerate_designs_get_a_message_that_names_the_cause(data, options, ca
 def test_fits_with_no_residual_df_say_so_instead_of_raising(data, estimator):
     res = panel_regression(data, "y ~ x", unit="u", time="t", estimator=estimator)
     assert res.has_note("no_residual_df") and res.std_errors.isna().all()
+
+
+@pytest.mark.parametrize("kind", ["hc2", "hc3"])
+def test_hc2_and_hc3_are_undefined_with_a_leverage_one_observation(kind):
+    """Defect 8: a finite HC3 was returned where it is undefined (Stata: missing,
+    sandwich: Inf/NaN); HC1 stays defined."""
+    rng = np.random.default_rng(8)
+    d = pd.DataFrame({"u": np.repeat(range(10), 3), "t": np.tile(range(3), 10),
+                      "x": rng.normal(size=30)})
+    d["y"] = d["x"] + rng.normal(size=30)
+    d["d0"] = (np.arange(30) == 0).astype(float)  # a dummy for one observation
+    res = panel_regression(d, "y ~ x + d0", unit="u", time="t", estimator="pooled",
+                           vcov=kind)
+    assert res.std_errors.isna().all() and res.has_note("leverage_one")
+    assert np.isfinite(res.with_vcov("hc1").std_errors).all()
+    clean = panel_regression(d.drop(columns="d0"), "y ~ x", unit="u", time="t",
+                             estimator="pooled", vcov=kind)
+    assert np.isfinite(clean.std_errors).all() and not clean.has_note("leverage_one")

@@ -149,9 +149,22 @@ def clustered_vcov(bread: np.ndarray, scores: np.ndarray, codes: Sequence[np.nda
 
 
 def clip_to_psd(v: np.ndarray) -> tuple[np.ndarray, bool]:
-    """Clip negative eigenvalues to zero; return the matrix and whether it changed."""
-    values, vectors = np.linalg.eigh(v)
+    """Clip negative eigenvalues to zero on the correlation scale; return the matrix and
+    whether it changed.
+
+    The eigenvalues are those of ``D^-1/2 V D^-1/2`` (``D`` the variances' absolute values: a
+    two-way variance can come out negative), so the
+    repair does not depend on the regressors' units (rescaling a regressor rescales its
+    row and column of ``V`` and nothing else), and no variance comes out negative (which
+    would make a standard error NaN).
+    """
+    variances = np.diag(v)
+    scale = np.sqrt(np.where(variances != 0, np.abs(variances), 1.0))
+    corr = v / np.outer(scale, scale)
+    values, vectors = np.linalg.eigh((corr + corr.T) / 2)
     if values.min() >= -1e-12 * max(abs(values).max(), 1e-300):
         return v, False
     fixed = (vectors * np.clip(values, 0, None)) @ vectors.T
-    return (fixed + fixed.T) / 2, True
+    fixed = (fixed + fixed.T) / 2 * np.outer(scale, scale)
+    np.fill_diagonal(fixed, np.maximum(np.diag(fixed), 0.0))
+    return fixed, True

@@ -449,3 +449,25 @@ def test_hc2_and_hc3_are_undefined_with_a_leverage_one_observation(kind):
     clean = panel_regression(d.drop(columns="d0"), "y ~ x", unit="u", time="t",
                              estimator="pooled", vcov=kind)
     assert np.isfinite(clean.std_errors).all() and not clean.has_note("leverage_one")
+
+
+def test_the_two_way_psd_repair_does_not_depend_on_the_regressors_units():
+    """Defect 7: the eigenvalue repair of a two-way clustered covariance moved x1's t
+    from 4.29 to 4.03 when x1 was rescaled by 1e6, and could leave a NaN SE."""
+    rng = np.random.default_rng(7)
+    repaired = 0
+    for _ in range(60):
+        d = pd.DataFrame({"u": rng.integers(0, 4, 40), "t": rng.integers(0, 3, 40),
+                          "x1": rng.normal(size=40), "x2": rng.normal(size=40)})
+        d["y"] = d["x1"] + rng.normal(size=40)
+        spec = dict(unit="u", time="t", estimator="pooled", vcov=Cluster("u", "t"))
+        res = panel_regression(d, "y ~ x1 + x2", **spec)
+        if not res.has_note("covariance_repaired"):
+            continue
+        repaired += 1
+        scaled = panel_regression(d.assign(x1=d["x1"] * 1e6), "y ~ x1 + x2", **spec)
+        assert np.allclose(res.tidy()["statistic"], scaled.tidy()["statistic"], rtol=1e-8)
+        assert np.isfinite(res.std_errors).all()
+        assert np.linalg.eigvalsh(res.cov.to_numpy()).min() > -1e-12 * np.abs(
+            res.cov.to_numpy()).max()
+    assert repaired > 0  # the designs do hit the repair

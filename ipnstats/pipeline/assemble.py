@@ -19,7 +19,7 @@ from ipnstats.data.sources import is_url, redact
 from ipnstats.ipn.claims import ADJUST_NAMES, Check, Claim, verdict_rule
 from ipnstats.pipeline.config import StudyConfig
 from ipnstats.pipeline.runner import inputs_of, load_results, remove_stale_figures
-from ipnstats.pipeline.store import blocks_from_json, blocks_to_json, claims_from_json
+from ipnstats.pipeline.store import blocks_to_json, claims_from_json
 from ipnstats.report.document import Report, TableBlock
 from ipnstats.report.methods import methods_paragraphs
 from ipnstats.report.provenance import package_versions, report_date
@@ -53,9 +53,7 @@ def build_report(cfg: StudyConfig, stored: dict[str, dict]) -> Report:
 
 
 def _section(report: Report, doc: dict, figures: Path) -> Report:
-    """A stage's section: rendered from its stored findings, or its stored blocks."""
-    if "blocks" in doc:
-        return blocks_from_json(report, doc["blocks"], figures)
+    """A stage's section, rendered from its stored findings."""
     shown = len(report.blocks)
     report = render_section(report, doc)
     # the section's figures, as files beside the report (SVG, PDF and PNG)

@@ -21,7 +21,6 @@ from ipnstats.pipeline.config import StudyConfig
 from ipnstats.pipeline.progress import Progress
 from ipnstats.pipeline.stages import STAGES, Stage, active, stage
 from ipnstats.pipeline.store import (
-    blocks_to_json,
     claims_to_json,
     dumps,
     results_to_json,
@@ -134,9 +133,6 @@ def run(cfg: StudyConfig, *, only: tuple[str, ...] = (), force: bool = False) ->
                "results": results_to_json(output.results,
                                           study.codebook.disclosure_threshold),
                "seeds": output.seeds}
-        if output.report is not None:  # a stage that renders its own blocks
-            doc["blocks"] = blocks_to_json(output.report, cfg.out / "figures", st.name)
-            remove_stale_figures(cfg.out / "figures", st.name, doc["blocks"])
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(dumps(doc), encoding="utf-8")
         progress.done()

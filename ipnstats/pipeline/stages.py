@@ -20,8 +20,6 @@ from ipnstats.data import Study
 from ipnstats.data.findings import codebook_labels
 from ipnstats.ipn.claims import Claim, Unavailable, adjudicate, adjudicate_checks
 from ipnstats.pipeline.config import StudyConfig
-from ipnstats.report.claims import claims_table
-from ipnstats.report.document import Report
 
 # the input tables behind each derived frame (codebook.toml included)
 FIRM_YEAR_INPUTS = ("codebook", "firms", "memberships", "financials", "meetings",
@@ -36,10 +34,8 @@ class StageOutput:
     section is rendered from (by :data:`ipnstats.report.sections.RENDERERS`, at report
     time, never refitting); its adjudicated claims and checks; every fitted result (for
     ``tidy()`` and ``glance()`` in JSON, from which the report also writes the methods
-    paragraphs); the seeds.
-    ``report`` holds pre-rendered blocks of a stage without a renderer."""
+    paragraphs); the seeds."""
 
-    report: Report | None = None
     claims: tuple = ()
     checks: tuple = ()
     results: dict = field(default_factory=dict)
@@ -62,15 +58,6 @@ def _verdicts(cfg: StudyConfig, claims: list[Claim], checks: list) -> tuple[tupl
     v = cfg["verdict"]
     return (tuple(adjudicate(claims, v["adjust"], v["alpha"])),
             tuple(adjudicate_checks(checks, "holm", v["alpha"])))
-
-
-def _family(code: str, cfg: StudyConfig, claims: list[Claim], checks: list,
-            report: Report, rule: str) -> tuple[Report, tuple, tuple]:
-    """Adjust a family's claims and checks, and close its section with the claims table
-    (for a stage that renders its own blocks)."""
-    claims, checks = _verdicts(cfg, claims, checks)
-    report = claims_table(report, list(claims), code, rule)
-    return report, claims, checks
 
 
 # -- H1 ---------------------------------------------------------------------------------

@@ -61,19 +61,46 @@ def p_value(statistic: np.ndarray, df: float | None,
     return one_sided_p(statistic, df, alternative)
 
 
-def coef_table(params: pd.Series, std_error: pd.Series, df: float | None,
+def coef_table(params: pd.Series, std_error: pd.Series, df: float | np.ndarray | None,
                conf_level: float = 0.95) -> pd.DataFrame:
-    """The broom-style tidy frame: term, estimate, std_error, statistic, p_value, CI."""
+    """The broom-style tidy frame: term, estimate, std_error, statistic, p_value, CI.
+
+    ``df`` is one reference law for every term (a number for t, None for the normal),
+    or an array of per-term degrees of freedom (Satterthwaite), which the frame then
+    reports in a ``df`` column after ``p_value``.
+
+    Examples
+    --------
+    >>> t = coef_table(pd.Series([1.0, 2.0], index=["a", "b"]),
+    ...                pd.Series([0.5, 0.5], index=["a", "b"]), np.array([3.0, 30.0]))
+    >>> list(t.columns)
+    ['term', 'estimate', 'std_error', 'statistic', 'p_value', 'df', 'conf_low', 'conf_high']
+    >>> t.df.tolist()
+    [3.0, 30.0]
+    """
     est = params.to_numpy(float)
     se = std_error.reindex(params.index).to_numpy(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = est / se
-    crit = critical_value(conf_level, df)
-    return pd.DataFrame({
+    per_term = df is not None and np.ndim(df) > 0
+    if per_term:
+        df_terms = np.asarray(df, float)
+        q = 0.5 + check_conf_level(conf_level) / 2
+        crit = np.where(df_terms > 0, stats.t.ppf(q, np.where(df_terms > 0, df_terms, 1.0)),
+                        np.nan)
+        p = np.where(df_terms > 0, two_sided_p(stat, np.where(df_terms > 0, df_terms, 1.0)),
+                     np.nan)
+    else:
+        crit = critical_value(conf_level, df)
+        p = two_sided_p(stat, df)
+    table = pd.DataFrame({
         "term": params.index.astype(str), "estimate": est, "std_error": se,
-        "statistic": stat, "p_value": two_sided_p(stat, df),
+        "statistic": stat, "p_value": p,
         "conf_low": est - crit * se, "conf_high": est + crit * se,
     })
+    if per_term:
+        table.insert(5, "df", df_terms)
+    return table
 
 
 @dataclass(frozen=True, slots=True)

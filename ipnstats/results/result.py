@@ -9,7 +9,7 @@ labels are applied only by the table renderers.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Protocol
@@ -39,6 +39,12 @@ class Inference:
     df: float | None
     n_clusters: int | None = None
     notes: tuple[str, ...] = ()
+    #: Per-term degrees of freedom (Satterthwaite), which replace ``df`` in ``tidy()``.
+    df_terms: np.ndarray | None = None
+    #: The degrees of freedom of a test of ``R b = q`` (``R`` one or more rows) when
+    #: they depend on the contrast (Satterthwaite); raises SpecificationError when
+    #: the engine cannot give them.
+    contrast_df: Callable[[np.ndarray], float] | None = None
 
 
 class VcovEngine(Protocol):
@@ -70,6 +76,10 @@ class Result(HasNotes):
     df_inference
         Degrees of freedom of the t law used for p-values and intervals; ``None``
         means the normal law.
+    df_terms
+        Per-term degrees of freedom (Satterthwaite: CR2 clusters, lmerTest's mixed
+        models), which then replace ``df_inference`` in ``tidy()`` (as its ``df``
+        column) and in ``wald_test``; None otherwise.
     estimator, outcome, formula
         What was estimated.
     nobs, n_units, n_clusters
@@ -125,6 +135,9 @@ class Result(HasNotes):
     n_boot: int | None = None
     engine: VcovEngine | None = field(default=None, repr=False, compare=False)
     key_columns: tuple[str, ...] = field(default=(), repr=False)
+    df_terms: pd.Series | None = field(default=None, repr=False)
+    contrast_df: Callable[[np.ndarray], float] | None = field(default=None, repr=False,
+                                                             compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "fit", _frozen(self.fit))
@@ -137,9 +150,11 @@ class Result(HasNotes):
 
     def tidy(self, conf_level: float = 0.95) -> pd.DataFrame:
         """term, estimate, std_error, statistic, p_value, conf_low, conf_high, then the
-        typed term keys of ``key_columns``."""
-        return self._with_term_keys(coef_table(self.params, self.std_errors,
-                                               self.df_inference, conf_level))
+        typed term keys of ``key_columns``; with per-term degrees of freedom
+        (``df_terms``), a ``df`` column after ``p_value``."""
+        df = (self.df_inference if self.df_terms is None
+              else self.df_terms.reindex(self.params.index).to_numpy(float))
+        return self._with_term_keys(coef_table(self.params, self.std_errors, df, conf_level))
 
     def _with_term_keys(self, table: pd.DataFrame,
                         equations: Sequence[str] = ()) -> pd.DataFrame:
@@ -183,15 +198,20 @@ class Result(HasNotes):
             engine = engine.with_ssc(ssc)
         inf = engine.compute(spec)
         cov = pd.DataFrame(inf.cov, index=self.params.index, columns=self.params.index)
+        df_terms = (None if inf.df_terms is None
+                    else pd.Series(inf.df_terms, index=self.params.index))
         return dataclasses.replace(self, cov=cov, vcov=spec, df_inference=inf.df,
                                    n_clusters=inf.n_clusters, inference_notes=inf.notes,
-                                   engine=engine)
+                                   engine=engine, df_terms=df_terms,
+                                   contrast_df=inf.contrast_df)
 
     def wald_test(self, terms: Sequence[str] | None = None, *, R: np.ndarray | None = None,
                   q: np.ndarray | float = 0.0, hypothesis: str | None = None) -> WaldTest:
         """Joint test that ``terms`` are all zero, or of ``R @ params = q``.
 
-        F with the model's t degrees of freedom, chi-squared when inference is normal.
+        F with the model's t degrees of freedom, chi-squared when inference is normal;
+        with per-term (Satterthwaite) degrees of freedom, F with the denominator
+        degrees of freedom of this contrast (``contrast_df``).
         """
         names = list(self.params.index)
         if R is None:
@@ -203,9 +223,17 @@ class Result(HasNotes):
             label = " = ".join(wanted) + " = 0"
         else:
             label = "R b = q"
-        q_vec = np.broadcast_to(np.asarray(q, float), (np.atleast_2d(R).shape[0],))
+        R = np.atleast_2d(np.asarray(R, float))
+        q_vec = np.broadcast_to(np.asarray(q, float), (R.shape[0],))
+        df = self.df_inference
+        if self.df_terms is not None:
+            if self.contrast_df is None:
+                raise SpecificationError(
+                    "this result has per-term (Satterthwaite) degrees of freedom but no rule "
+                    "for a joint test's; test each term with tidy()")
+            df = float(self.contrast_df(R))
         return wald_test(self.params.to_numpy(), self.cov.to_numpy(), R, q_vec,
-                         self.df_inference, label if hypothesis is None else hypothesis)
+                         df, label if hypothesis is None else hypothesis)
 
     def summary(self, conf_level: float = 0.95) -> str:
         """A plain-text summary: model, sample, fit, coefficients and notes."""

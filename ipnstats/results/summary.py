@@ -22,7 +22,8 @@ def _fmt(value: object) -> str:
 
 
 def _header(res: Result) -> list[str]:
-    law = "normal" if res.df_inference is None else f"t({_fmt(res.df_inference)})"
+    law = ("t (Satterthwaite df per term)" if res.df_terms is not None
+           else "normal" if res.df_inference is None else f"t({_fmt(res.df_inference)})")
     lines = [f"{res.estimator}: {res.outcome}" + (f"   [{res.formula}]" if res.formula else ""),
              f"Observations: {res.nobs:,}"
              + (f"   Units: {res.n_units:,}" if res.n_units is not None else "")

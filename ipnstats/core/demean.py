@@ -7,7 +7,9 @@ form a complete grid (every pair of levels observed once, a balanced panel) need
 one sweep: after it the means within both sets are already zero.
 
 Columns are transformed one at a time (each a contiguous array), so memory beyond
-the result is a few vectors of length n.
+the result is a few vectors of length n. With ``weights`` the means are weighted (the
+weighted least-squares projection, as reghdfe and fixest with weights); a complete
+grid then no longer needs only one sweep, so the sweeps alternate.
 """
 
 from __future__ import annotations
@@ -56,7 +58,8 @@ _BLOCK = 2**16
 
 
 def demean(M: np.ndarray, effects: Effects, *, tol: float = 1e-10, max_iter: int = 10_000,
-           grid: bool | None = None, overwrite: bool = False) -> tuple[np.ndarray, int, bool]:
+           grid: bool | None = None, overwrite: bool = False,
+           weights: np.ndarray | None = None) -> tuple[np.ndarray, int, bool]:
     """Residuals of ``M`` (n x p) after projecting out the fixed effects.
 
     Parameters
@@ -73,6 +76,8 @@ def demean(M: np.ndarray, effects: Effects, *, tol: float = 1e-10, max_iter: int
         None); one sweep is then exact.
     overwrite
         Transform ``M`` in place when it is a Fortran-ordered float array.
+    weights
+        Positive observation weights: weighted means in every sweep (None: unweighted).
 
     Returns
     -------
@@ -81,8 +86,12 @@ def demean(M: np.ndarray, effects: Effects, *, tol: float = 1e-10, max_iter: int
         converged.
     """
     out = _working_copy(M, overwrite)
-    counts = [np.maximum(np.bincount(c, minlength=g), 1) for c, g in effects]
-    work = _Work(effects, counts, np.empty(out.shape[0]))
+    if weights is None:
+        counts = [np.maximum(np.bincount(c, minlength=g), 1) for c, g in effects]
+    else:
+        counts = [_positive(np.bincount(c, weights=weights, minlength=g)) for c, g in effects]
+        grid = False  # weighted projections on a grid do not commute in general
+    work = _Work(effects, counts, np.empty(out.shape[0]), weights)
     if len(effects) == 1 or (grid if grid is not None else complete_grid(effects)):
         for j in range(out.shape[1]):
             work.sweep(out[:, j])
@@ -103,18 +112,27 @@ def _working_copy(M: np.ndarray, overwrite: bool) -> np.ndarray:
     return np.array(M, dtype=float, order="F", copy=True)
 
 
+def _positive(totals: np.ndarray) -> np.ndarray:
+    """Weight totals of the levels, empty levels set to 1 (their means are never read)."""
+    return np.where(totals > 0, totals, 1.0)
+
+
 @dataclass(frozen=True)
 class _Work:
-    """The effects, their level counts (at least 1) and a scratch vector of length n."""
+    """The effects, their level counts or weight totals (positive), a scratch vector of
+    length n, and the weights (None: unweighted)."""
 
     effects: Effects
     counts: list[np.ndarray]
     scratch: np.ndarray
+    weights: np.ndarray | None = None
 
     def sweep(self, x: np.ndarray) -> None:
-        """Subtract from ``x`` (in place) its means within each set of effects in turn."""
+        """Subtract from ``x`` (in place) its (weighted) means within each set of effects
+        in turn."""
         for (codes, g), cnt in zip(self.effects, self.counts, strict=True):
-            means = np.bincount(codes, weights=x, minlength=g) / cnt
+            wx = x if self.weights is None else x * self.weights
+            means = np.bincount(codes, weights=wx, minlength=g) / cnt
             x -= np.take(means, codes, out=self.scratch, mode="clip")
 
 

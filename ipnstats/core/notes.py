@@ -29,6 +29,7 @@ NOTE_CODES = MappingProxyType({
     "singleton_dropped": "observations alone in a fixed-effect group were dropped",
     "singletons_kept": "observations alone in a fixed-effect group are kept",
     "no_previous_period": "rows without a previous period were left out (first differences)",
+    "zero_weight_dropped": "rows with zero weight were left out of the sample",
     "unbalanced_panel": "the panel is unbalanced",
     "always_treated_dropped": "units treated in or before the first period were left out",
     "no_base_period": "treated units without a base period were left out",

@@ -115,6 +115,14 @@ class LinearEngine:
     ``column_codes`` are data columns already factorised on those rows (their codes
     are what :meth:`cluster_codes` would give), reused for clustering. ``ssc`` holds
     the small-sample corrections (see :mod:`ipnstats.results.vcov`).
+
+    Weighted least squares: ``weights`` holds the (positive) weights of the rows, and
+    ``X`` and ``resid`` are then the transformed regression's, each row multiplied by
+    ``sqrt(w_i)`` (after any weighted within transformation), so ``bread`` is
+    ``(X'WX)^-1`` and the cluster scores ``X * resid`` are ``w_i x_i u_i``.
+    ``leverage_extra`` is then the fixed effects' weighted leverage ``w_i / W_g``.
+    ``frequency`` (fweights): ``nobs`` is ``sum(w)`` and HC covariances and leverages
+    are those of the data with each row repeated ``w_i`` times (pyfixest, Stata).
     """
 
     X: np.ndarray
@@ -128,9 +136,14 @@ class LinearEngine:
     normal: bool = False
     column_codes: tuple[Absorbed, ...] = ()
     ssc: SSC = SSC()
+    weights: np.ndarray | None = None
+    frequency: bool = False
 
     @property
     def nobs(self) -> int:
+        """Observations: rows, or the sum of frequency weights."""
+        if self.frequency and self.weights is not None:
+            return int(round(float(self.weights.sum())))
         return self.X.shape[0]
 
     def df_resid(self, k_absorbed: int | None = None) -> int:
@@ -164,7 +177,10 @@ class LinearEngine:
                                    f"{ones:,} observation(s) have leverage one (each fits its "
                                    f"own parameter), so {spec.upper()} is undefined: use "
                                    "'hc1' or Cluster(...)"),))
-        cov = hc_vcov(self.X, self.resid, self.bread, spec, df, leverage)
+        resid = self.resid
+        if self.frequency and self.weights is not None:  # sum of w x x' u^2, as repeated rows
+            resid = resid / np.sqrt(self.weights)
+        cov = hc_vcov(self.X, resid, self.bread, spec, df, leverage, n=self.nobs)
         return Inference(cov, None if self.normal else float(df))
 
     def with_ssc(self, ssc: SSC) -> LinearEngine:
@@ -184,7 +200,9 @@ class LinearEngine:
                                      "which two-way fixed effects do not give cheaply; use "
                                      "'hc1' or Cluster(...)")
         h = np.einsum("ij,jk,ik->i", self.X, self.bread, self.X)
-        return h if self.leverage_extra is None else h + self.leverage_extra
+        h = h if self.leverage_extra is None else h + self.leverage_extra
+        # frequency weights: the leverage of each of the w_i repeated rows
+        return h / self.weights if self.frequency and self.weights is not None else h
 
     def cluster_codes(self, column: str) -> np.ndarray:
         """Integer codes of a cluster column on the estimation rows."""

@@ -21,6 +21,14 @@ from ipnstats.core.formula import Design, SpecificationError, build_design, requ
 from ipnstats.core.parallel import single_threaded_blas
 from ipnstats.core.stats import fit_statistics
 from ipnstats.estimators.linear import Absorbed, LinearEngine, OLSFit, ols
+from ipnstats.estimators.observation_weights import (
+    ObservationWeights,
+    WeightsType,
+    check_constant_within_units,
+    check_estimator,
+    parse_weights,
+    weighted_design,
+)
 from ipnstats.results.notes import Note
 from ipnstats.results.result import Result
 from ipnstats.results.vcov import SSC, Cluster, parse_ssc, parse_vcov
@@ -50,6 +58,14 @@ class Panel:
     unit_codes: np.ndarray
     time_values: np.ndarray
     effects: frozenset[str]
+    #: observation weights of the design's rows (None: unweighted), their column and kind
+    weights: np.ndarray | None = None
+    weighting: ObservationWeights | None = None
+    weight_notes: tuple[str, ...] = ()
+
+    @property
+    def frequency(self) -> bool:
+        return self.weighting is not None and self.weighting.frequency
 
 
 @dataclass(frozen=True)
@@ -71,7 +87,8 @@ def panel_regression(data: pd.DataFrame, formula: str, *, unit: str, time: str,
                      panel_effects: Sequence[Effect] | None = None,
                      estimator: Estimator = "within",
                      vcov: object = "iid", drop_singletons: bool = False,
-                     ssc: SSC | None = None) -> Result:
+                     ssc: SSC | None = None, weights: str | None = None,
+                     weights_type: WeightsType = "aweights") -> Result:
     """Linear panel regression of a firm-year (or any unit-time) frame.
 
     Parameters
@@ -101,6 +118,21 @@ def panel_regression(data: pd.DataFrame, formula: str, *, unit: str, time: str,
     ssc
         Small-sample corrections (:class:`ipnstats.SSC`, as pyfixest's ``ssc()``);
         None: ``SSC()``, Stata's and fixest's defaults (see :mod:`ipnstats.results.vcov`).
+    weights
+        A column of observation weights (None: unweighted): weighted least squares, the
+        within transformation with weighted means (pyfixest, reghdfe), weighted R².
+        Rows with a missing weight are left out and counted like rows missing a formula
+        variable; rows of zero weight are dropped with a note (as Stata); a negative,
+        infinite or (fweights) non-integer weight is an error. ``pooled`` and
+        ``within`` take any positive weights; ``first_difference`` only weights
+        constant within units; ``random`` and ``between`` none (Stata's ``xtreg``
+        rules). ``wild_bootstrap`` refuses weighted fits.
+    weights_type
+        ``"aweights"`` (analytic: ``Var(u_i) = sigma^2 / w_i``, ``n`` counts rows) or
+        ``"fweights"`` (frequency: each row stands for ``w_i`` observations, ``n =
+        sum(w)`` in every degree of freedom), as pyfixest's ``weights_type`` and Stata's
+        ``[aweight=]``/``[fweight=]``. ``glance()`` shows ``weights`` (e.g.
+        ``"aweights(employees)"``).
 
     Returns
     -------
@@ -121,8 +153,10 @@ def panel_regression(data: pd.DataFrame, formula: str, *, unit: str, time: str,
     eff = _check_effects(estimator, panel_effects)
     spec = parse_vcov(vcov)
     ssc = parse_ssc(ssc)
+    weighting = parse_weights(weights, weights_type)
+    check_estimator(weighting, estimator)
     require_columns(data, (unit, time), "panel column")
-    panel = _panel(data, formula, unit, time, eff)
+    panel = _panel(data, formula, unit, time, eff, weighting)
     fitter = {"within": _within, "random": _random, "pooled": _pooled,
               "first_difference": _first_difference, "between": _between}[estimator]
     with single_threaded_blas():  # tall, thin products: threads only risk stalls
@@ -143,12 +177,15 @@ def _check_effects(estimator: str, effects: Sequence[str] | None) -> frozenset[s
 
 
 def _panel(data: pd.DataFrame, formula: str, unit: str, time: str,
-           effects: frozenset[str]) -> Panel:
+           effects: frozenset[str], weighting: ObservationWeights | None = None) -> Panel:
     design = build_design(data, formula)
     if design.y.size == 0:
         raise SpecificationError(
             f"no complete rows: each of the {len(data):,} rows has a missing value in a "
             f"variable of {formula!r} ({design.n_missing:,} left out)")
+    weights, weight_notes = None, ()
+    if weighting is not None:
+        design, weights, weight_notes = weighted_design(design, data, weighting)
     for col in (unit, time):
         missing = data[col].isna().to_numpy()[design.rows]
         if missing.any():
@@ -156,7 +193,8 @@ def _panel(data: pd.DataFrame, formula: str, unit: str, time: str,
                                      "rows; drop or fill them first")
     codes, _ = pd.factorize(data[unit].to_numpy()[design.rows])
     times = data[time].to_numpy()[design.rows]
-    return Panel(design, data, unit, time, codes, times, effects)
+    return Panel(design, data, unit, time, codes, times, effects, weights, weighting,
+                 weight_notes)
 
 
 def _time_dummies(times: np.ndarray, name: str, drop_first: bool) -> tuple[np.ndarray, list[str]]:
@@ -174,15 +212,33 @@ def _with_time_dummies(p: Panel, X: np.ndarray, names: tuple[str, ...],
     return np.column_stack([X, D]), names + tuple(dnames)
 
 
-def _engine(fit: OLSFit, X: np.ndarray, p: Panel, rows: np.ndarray, **kw) -> LinearEngine:
+def _engine(fit: OLSFit, X: np.ndarray, p: Panel, rows: np.ndarray,
+            weights: np.ndarray | None = None, **kw) -> LinearEngine:
+    """The covariance engine; with ``weights``, ``X`` and the residuals are the
+    ``sqrt(w)``-scaled regression's (see :class:`LinearEngine`)."""
     X = X if fit.keep.all() else X[:, fit.keep]
-    return LinearEngine(X=X, resid=fit.resid, bread=fit.bread, data=p.data, rows=rows, **kw)
+    return LinearEngine(X=X, resid=fit.resid, bread=fit.bread, data=p.data, rows=rows,
+                        weights=weights, frequency=p.frequency and weights is not None, **kw)
 
 
-def _singleton_mask(effects: list[tuple[np.ndarray, int]]) -> np.ndarray:
+def _weighted_ols(X: np.ndarray, y: np.ndarray, names: tuple[str, ...],
+                  weights: np.ndarray | None) -> tuple[OLSFit, np.ndarray, np.ndarray]:
+    """Least squares of ``sqrt(w) y`` on ``sqrt(w) X`` (plain OLS without weights): the
+    fit, the scaled ``X`` and the residuals on the original scale."""
+    if weights is None:
+        fit = ols(X, y, names)
+        return fit, X, fit.resid
+    root = np.sqrt(weights)
+    fit = ols(X * root[:, None], y * root, names)
+    return fit, X * root[:, None], fit.resid / root
+
+
+def _singleton_mask(effects: list[tuple[np.ndarray, int]],
+                    frequency: np.ndarray | None = None) -> np.ndarray:
+    """Observations alone in a fixed-effect group (by the sum of ``frequency`` weights)."""
     mask = np.zeros(effects[0][0].size, bool)
     for codes, g in effects:
-        single = np.bincount(codes, minlength=g) == 1
+        single = np.bincount(codes, weights=frequency, minlength=g) == 1
         if single.any():
             mask |= single[codes]
     return mask
@@ -204,28 +260,35 @@ def _fe_codes(p: Panel, keep: np.ndarray) -> list[Absorbed]:
 
 def _within(p: Panel, drop_singletons: bool) -> PanelFit:
     keep = np.ones(p.design.y.size, bool)
+    freq = p.weights if p.frequency else None
     absorbed = _fe_codes(p, keep)
-    singles = _singleton_mask([(a.codes, a.n_levels) for a in absorbed])
+    singles = _singleton_mask([(a.codes, a.n_levels) for a in absorbed], freq)
     n_single = int(singles.sum())
     while drop_singletons and singles.any():
         keep[np.flatnonzero(keep)[singles]] = False
         absorbed = _fe_codes(p, keep)
-        singles = _singleton_mask([(a.codes, a.n_levels) for a in absorbed])
+        singles = _singleton_mask([(a.codes, a.n_levels) for a in absorbed],
+                                  None if freq is None else freq[keep])
     everything = keep.all()
     y = p.design.y if everything else p.design.y[keep]
+    w = p.weights if p.weights is None or everything else p.weights[keep]
     M, names = _outcome_and_slopes(p.design, None if everything else keep)
-    reference = _centred_ss(M[:, 1:])
+    reference = _centred_ss(M[:, 1:], w)
     effects = [(a.codes, a.n_levels) for a in absorbed]
     grid = complete_grid(effects)
-    M, iters, converged = demean(M, effects, grid=grid, overwrite=True)
+    M, iters, converged = demean(M, effects, grid=grid, overwrite=True, weights=w)
+    if w is not None:  # the weighted regression: each row times sqrt(w)
+        M *= np.sqrt(w)[:, None]
     fit = ols(M[:, 1:], M[:, 0], names, reference=reference)
     k_abs = absorbed_dof(effects, grid=grid)
-    extra_h = 1 / np.bincount(effects[0][0])[effects[0][0]] if len(effects) == 1 else None
     rows = p.design.rows if everything else p.design.rows[keep]
-    engine = _engine(fit, M[:, 1:], p, rows, absorbed=tuple(absorbed), absorbed_df=k_abs,
-                     leverage_extra=extra_h, column_codes=tuple(absorbed))
-    stats = fit_statistics(y, fit.resid, len(fit.beta) + k_abs, centered=True,
-                           tss_within=float(M[:, 0] @ M[:, 0]))
+    engine = _engine(fit, M[:, 1:], p, rows, w, absorbed=tuple(absorbed), absorbed_df=k_abs,
+                     leverage_extra=_effect_leverage(effects, w),
+                     column_codes=tuple(absorbed))
+    stats = fit_statistics(y, fit.resid if w is None else fit.resid / np.sqrt(w),
+                           len(fit.beta) + k_abs, centered=True,
+                           tss_within=float(M[:, 0] @ M[:, 0]), weights=w,
+                           frequency=p.frequency)
     notes = _singleton_notes(n_single, drop_singletons)
     if not converged:
         notes += (Note("not_converged",
@@ -233,6 +296,18 @@ def _within(p: Panel, drop_singletons: bool) -> PanelFit:
     n_units = _n_levels(p.unit_codes if everything else p.unit_codes[keep])
     return PanelFit(fit, engine, n_units, tuple(a.column for a in absorbed), stats,
                     notes=notes, n_singletons=n_single)
+
+
+def _effect_leverage(effects: list[tuple[np.ndarray, int]],
+                     weights: np.ndarray | None) -> np.ndarray | None:
+    """The leverage of one set of absorbed effects: ``1 / n_g``, weighted ``w_i / W_g``
+    (none for two sets: HC2/HC3 are refused there)."""
+    if len(effects) != 1:
+        return None
+    codes, g = effects[0]
+    if weights is None:
+        return 1 / np.bincount(codes)[codes]
+    return weights / np.bincount(codes, weights=weights, minlength=g)[codes]
 
 
 def _outcome_and_slopes(d: Design, keep: np.ndarray | None) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -256,13 +331,17 @@ def _outcome_and_slopes(d: Design, keep: np.ndarray | None) -> tuple[np.ndarray,
 _BLOCK = 2**16
 
 
-def _centred_ss(M: np.ndarray) -> np.ndarray:
-    """Sum of squares around the mean of each column."""
+def _centred_ss(M: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Sum of squares around the mean of each column (weighted, with ``weights``)."""
     scratch = np.empty(M.shape[0])
     out = np.empty(M.shape[1])
     for j in range(M.shape[1]):
-        np.subtract(M[:, j], M[:, j].mean(), out=scratch)
-        out[j] = scratch @ scratch
+        if weights is None:
+            np.subtract(M[:, j], M[:, j].mean(), out=scratch)
+            out[j] = scratch @ scratch
+        else:
+            np.subtract(M[:, j], weights @ M[:, j] / weights.sum(), out=scratch)
+            out[j] = weights @ scratch**2
     return out
 
 
@@ -281,11 +360,12 @@ def _singleton_notes(n: int, dropped: bool) -> tuple[str, ...]:
 
 def _pooled(p: Panel) -> PanelFit:
     X, names = _with_time_dummies(p, p.design.X, p.design.names, p.time_values)
-    fit = ols(X, p.design.y, names)
-    stats = fit_statistics(p.design.y, fit.resid, len(fit.beta), centered=p.design.intercept)
+    fit, X, resid = _weighted_ols(X, p.design.y, names, p.weights)
+    stats = fit_statistics(p.design.y, resid, len(fit.beta), centered=p.design.intercept,
+                           weights=p.weights, frequency=p.frequency)
     fe = (p.time,) if "time" in p.effects else ()
-    return PanelFit(fit, _engine(fit, X, p, p.design.rows), _n_levels(p.unit_codes),
-                    fe, stats)
+    return PanelFit(fit, _engine(fit, X, p, p.design.rows, p.weights),
+                    _n_levels(p.unit_codes), fe, stats)
 
 
 @dataclass(frozen=True)
@@ -329,6 +409,8 @@ def _first_difference(p: Panel) -> PanelFit:
     if not np.issubdtype(np.asarray(p.time_values).dtype, np.number):
         raise SpecificationError(f"first differences need a numeric time column; {p.time!r} "
                                  "is not numeric")
+    if p.weighting is not None:
+        check_constant_within_units(p.weighting, p.weights, p.unit_codes)
     order = np.lexsort((p.time_values, p.unit_codes))
     prev, cur = order[:-1], order[1:]
     ok = (p.unit_codes[prev] == p.unit_codes[cur]) & (p.time_values[cur] - p.time_values[prev] == 1)
@@ -338,14 +420,16 @@ def _first_difference(p: Panel) -> PanelFit:
         X[:, list(d.names).index("Intercept")] = 1.0
     X, names = _with_time_dummies(p, X, d.names, p.time_values[cur])
     y = d.y[cur] - d.y[prev]
-    fit = ols(X, y, names)
-    stats = fit_statistics(y, fit.resid, len(fit.beta), centered=d.intercept)
+    w = None if p.weights is None else p.weights[cur]  # constant within units (checked)
+    fit, X, resid = _weighted_ols(X, y, names, w)
+    stats = fit_statistics(y, resid, len(fit.beta), centered=d.intercept, weights=w,
+                           frequency=p.frequency)
     lost = d.y.size - cur.size
     notes = (Note("no_previous_period",
         f"{lost:,} observations have no previous period (first period or a gap) and "
         "give no difference."),) if lost else ()
     fe = (p.unit,) + ((p.time,) if "time" in p.effects else ())
-    return PanelFit(fit, _engine(fit, X, p, d.rows[cur]), _n_levels(p.unit_codes[cur]),
+    return PanelFit(fit, _engine(fit, X, p, d.rows[cur], w), _n_levels(p.unit_codes[cur]),
                     fe, stats, notes=notes)
 
 
@@ -367,10 +451,12 @@ def _result(p: Panel, fit: PanelFit, spec, estimator: str, formula: str,
     names = pd.Index(fit.ols.names)
     engine = fit.engine if ssc is None else fit.engine.with_ssc(ssc)
     inf = engine.compute(spec)
-    notes = fit.notes
+    notes = p.weight_notes + fit.notes
     if p.design.n_missing:
+        where = ("a formula variable" if p.weighting is None else
+                 f"a formula variable or the weights column {p.weighting.column!r}")
         notes = (Note("missing_dropped",
-            f"{p.design.n_missing:,} rows with a missing value in a formula variable "
+            f"{p.design.n_missing:,} rows with a missing value in {where} "
             "were left out."),) + notes
     if fit.ols.collinear:
         notes += (Note("collinear_dropped",
@@ -381,7 +467,9 @@ def _result(p: Panel, fit: PanelFit, spec, estimator: str, formula: str,
         cov=pd.DataFrame(inf.cov, index=names, columns=names), df_inference=inf.df,
         estimator=LABELS[estimator], outcome=p.design.outcome, formula=formula,
         nobs=engine.nobs, n_units=fit.n_units, n_clusters=inf.n_clusters,
-        fixed_effects=fit.fixed_effects, fit=fit.fit, extra=fit.extra,
+        fixed_effects=fit.fixed_effects, fit=fit.fit,
+        extra=fit.extra if p.weighting is None else
+        dict(fit.extra) | {"weights": p.weighting.describe()},
         collinear=fit.ols.collinear, n_singletons=fit.n_singletons, notes=notes,
         inference_notes=inf.notes, engine=engine)
 

@@ -273,6 +273,12 @@ def _check_model(result, term: str) -> tuple[LinearEngine, int]:
             f"wild_bootstrap needs a linear model from panel_regression; this "
             f"{type(result).__name__} ({getattr(result, 'estimator', '?')}) has no linear "
             "design to resample")
+    if engine.weights is not None:
+        weights = result.extra.get("weights", "weights")
+        raise SpecificationError(
+            f"wild_bootstrap is not available for weighted fits ({weights}): pyfixest "
+            "refuses weights and wildboottest ignores them, so no reference checks a "
+            "weighted bootstrap; refit without weights, or use Cluster(...) standard errors")
     if engine.df_resid() <= 0:
         raise EstimationError(
             f"wild_bootstrap needs residual degrees of freedom; this model has none "

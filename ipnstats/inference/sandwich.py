@@ -33,9 +33,11 @@ def iid_vcov(bread: np.ndarray, resid: np.ndarray, df_resid: float) -> np.ndarra
 
 
 def hc_vcov(X: np.ndarray, resid: np.ndarray, bread: np.ndarray, kind: str,
-            df_resid: float, leverage: np.ndarray | None = None) -> np.ndarray:
-    """Heteroskedasticity-robust covariance HC0-HC3 (HC1: ``n / df_resid`` times HC0)."""
-    n = X.shape[0]
+            df_resid: float, leverage: np.ndarray | None = None,
+            n: float | None = None) -> np.ndarray:
+    """Heteroskedasticity-robust covariance HC0-HC3 (HC1: ``n / df_resid`` times HC0;
+    ``n`` defaults to the rows of ``X``, frequency weights pass ``sum(w)``)."""
+    n = X.shape[0] if n is None else n
     u2 = resid**2
     if kind in ("hc2", "hc3"):
         h = np.einsum("ij,jk,ik->i", X, bread, X) if leverage is None else leverage

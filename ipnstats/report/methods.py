@@ -62,6 +62,7 @@ def paragraph(label: str, glance: Mapping, reference: str) -> str:
     text += f", {int(g['nobs']):,} observations" if has("nobs") else ""
     text += f" of {int(g['n_units']):,} units" if has("n_units") else ""
     text += f"; fixed effects {g['fixed_effects']}" if has("fixed_effects") else ""
+    text += f"; weighted by {g['weights']}" if has("weights") else ""
     text += f". Standard errors: {g['vcov']}" if has("vcov") else "."
     text += f", {int(g['n_clusters']):,} clusters" if has("n_clusters") else ""
     if has("n_boot"):

@@ -22,6 +22,7 @@ pf = pytest.importorskip("pyfixest")
 FORMULA = "log_revenue ~ member + log_employees + profit_margin"
 #: ours: (estimator, panel_effects); pyfixest: the fixed-effects part of the formula
 MODELS = {"pooled": ("pooled", (), ""), "unit": ("within", ("unit",), " | firm"),
+          "time": ("within", ("time",), " | year"),
           "two_way": ("within", ("unit", "time"), " | firm + year")}
 VCOVS = {"iid": "iid", "hc1": "hetero", Cluster("firm"): {"CRV1": "firm"},
          Cluster("firm", "year"): {"CRV1": "firm+year"}}

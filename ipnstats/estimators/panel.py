@@ -21,6 +21,7 @@ from ipnstats.core.formula import Design, SpecificationError, build_design, requ
 from ipnstats.core.parallel import single_threaded_blas
 from ipnstats.core.stats import fit_statistics
 from ipnstats.estimators.linear import Absorbed, LinearEngine, OLSFit, ols
+from ipnstats.estimators.random_effects import RE_METHODS, REMethod
 from ipnstats.results.notes import Note
 from ipnstats.results.result import Result
 from ipnstats.results.vcov import SSC, Cluster, parse_ssc, parse_vcov
@@ -64,6 +65,7 @@ class PanelFit:
     extra: dict = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     n_singletons: int = 0
+    label: str = ""
 
 
 @renamed(effects="panel_effects")
@@ -71,7 +73,7 @@ def panel_regression(data: pd.DataFrame, formula: str, *, unit: str, time: str,
                      panel_effects: Sequence[Effect] | None = None,
                      estimator: Estimator = "within",
                      vcov: object = "iid", drop_singletons: bool = False,
-                     ssc: SSC | None = None) -> Result:
+                     ssc: SSC | None = None, re_method: REMethod = "stata") -> Result:
     """Linear panel regression of a firm-year (or any unit-time) frame.
 
     Parameters
@@ -101,6 +103,12 @@ def panel_regression(data: pd.DataFrame, formula: str, *, unit: str, time: str,
     ssc
         Small-sample corrections (:class:`ipnstats.SSC`, as pyfixest's ``ssc()``);
         None: ``SSC()``, Stata's and fixest's defaults (see :mod:`ipnstats.results.vcov`).
+    re_method
+        How ``estimator="random"`` estimates its variance components: ``"stata"``
+        (Swamy-Arora as Stata's ``xtreg, re``, the default), or R plm's
+        ``random.method``: ``"swar"`` (Swamy-Arora as plm computes it, which differs
+        from Stata's in unbalanced panels), ``"amemiya"``, ``"walhus"``, ``"nerlove"``.
+        See ``docs/inference.md``. Refused for other estimators.
 
     Returns
     -------
@@ -119,6 +127,7 @@ def panel_regression(data: pd.DataFrame, formula: str, *, unit: str, time: str,
     if estimator not in LABELS:
         raise SpecificationError(f"estimator must be one of {', '.join(LABELS)}; got {estimator!r}")
     eff = _check_effects(estimator, panel_effects)
+    _check_re_method(estimator, re_method)
     spec = parse_vcov(vcov)
     ssc = parse_ssc(ssc)
     require_columns(data, (unit, time), "panel column")
@@ -126,7 +135,8 @@ def panel_regression(data: pd.DataFrame, formula: str, *, unit: str, time: str,
     fitter = {"within": _within, "random": _random, "pooled": _pooled,
               "first_difference": _first_difference, "between": _between}[estimator]
     with single_threaded_blas():  # tall, thin products: threads only risk stalls
-        fit = fitter(panel, drop_singletons) if estimator == "within" else fitter(panel)
+        fit = (fitter(panel, drop_singletons) if estimator == "within"
+               else fitter(panel, re_method) if estimator == "random" else fitter(panel))
         return _result(panel, fit, spec, estimator, formula, ssc)
 
 
@@ -140,6 +150,16 @@ def _check_effects(estimator: str, effects: Sequence[str] | None) -> frozenset[s
         raise SpecificationError(f"panel_effects={tuple(chosen)!r} is not available for the "
                                  f"{estimator} estimator; use {options}")
     return frozenset(chosen)
+
+
+def _check_re_method(estimator: str, re_method: str) -> None:
+    if re_method not in RE_METHODS:
+        raise SpecificationError(f"re_method must be one of {', '.join(RE_METHODS)}; "
+                                 f"got {re_method!r}")
+    if re_method != "stata" and estimator != "random":
+        raise SpecificationError(f"re_method={re_method!r} chooses the variance components "
+                                 f"of estimator='random'; the {estimator} estimator has none "
+                                 "(leave re_method at 'stata')")
 
 
 def _panel(data: pd.DataFrame, formula: str, unit: str, time: str,
@@ -349,17 +369,18 @@ def _first_difference(p: Panel) -> PanelFit:
                     fe, stats, notes=notes)
 
 
-def _random(p: Panel) -> PanelFit:
-    from ipnstats.estimators.random_effects import swamy_arora
+def _random(p: Panel, re_method: str = "stata") -> PanelFit:
+    from ipnstats.estimators.random_effects import random_effects
 
     if not p.design.intercept:
         raise SpecificationError("random effects need an intercept; remove '0 +' or '- 1' "
                                  "from the formula")
     X, names = _with_time_dummies(p, p.design.X, p.design.names, p.time_values)
-    fit, Xs, stats, extra = swamy_arora(p.design.y, X, names, p.unit_codes)
+    fit, Xs, stats, extra = random_effects(p.design.y, X, names, p.unit_codes, re_method)
     engine = _engine(fit, Xs, p, p.design.rows, normal=True)
     fe = (p.time,) if "time" in p.effects else ()
-    return PanelFit(fit, engine, _n_levels(p.unit_codes), fe, stats, extra=extra)
+    label = "" if re_method == "stata" else f"random effects (GLS, plm random.method={re_method!r})"
+    return PanelFit(fit, engine, _n_levels(p.unit_codes), fe, stats, extra=extra, label=label)
 
 
 def _result(p: Panel, fit: PanelFit, spec, estimator: str, formula: str,
@@ -379,7 +400,7 @@ def _result(p: Panel, fit: PanelFit, spec, estimator: str, formula: str,
     return Result(
         params=pd.Series(fit.ols.beta, index=names), vcov=spec,
         cov=pd.DataFrame(inf.cov, index=names, columns=names), df_inference=inf.df,
-        estimator=LABELS[estimator], outcome=p.design.outcome, formula=formula,
+        estimator=fit.label or LABELS[estimator], outcome=p.design.outcome, formula=formula,
         nobs=engine.nobs, n_units=fit.n_units, n_clusters=inf.n_clusters,
         fixed_effects=fit.fixed_effects, fit=fit.fit, extra=fit.extra,
         collinear=fit.ols.collinear, n_singletons=fit.n_singletons, notes=notes,

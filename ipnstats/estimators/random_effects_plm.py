@@ -33,9 +33,11 @@ first-step fit and ``ē_i`` their unit means:
   when not;
 - negative estimates are set to 0, as plm does.
 
-Columns collinear in the pooled design (time dummies all of whose unit means are
-collinear, where plm stops with a singular matrix) are dropped first, so ``K`` counts
-the independent regressors.
+swar needs more units than the between regression has coefficients, counting every
+column whose unit means vary (as plm, which refuses 22 coefficients in 10 units even
+when some of them are collinear there). Columns collinear in the pooled design or in
+the between regression (time dummies whose unit means are collinear, where plm stops
+with a singular matrix) are dropped, so ``K`` counts the independent regressors.
 """
 
 from __future__ import annotations
@@ -80,7 +82,9 @@ def _swar(fit_w, means, t_i, balanced, n_obs) -> tuple[float, float]:
     w = np.sqrt(t_i)[:, None]
     fit_b = ols(means[:, 1:] * w, means[:, 0] * w[:, 0], tuple(map(str, range(means.shape[1] - 1))))
     k1 = fit_b.beta.size  # K + 1, the intercept included
-    require_units(g, k1)
+    zb = means[:, 1:]
+    scale = np.maximum(np.abs(zb).max(axis=0), 1.0)
+    require_units(g, max(k1, int(np.sum(np.ptp(zb, axis=0) > 1e-10 * scale)) + 1))
     q_w, q_b = float(fit_w.resid @ fit_w.resid), float(fit_b.resid @ fit_b.resid)
     s_e = q_w / (n_obs - g - fit_w.beta.size)
     if balanced:

@@ -8,12 +8,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from reference import load
 from scipy import stats
 
 from ipnstats import panel_regression
 from ipnstats.core.errors import SpecificationError
 from ipnstats.estimators.random_effects import components, thetas
-from tests.reference import load
 
 REL = 1e-8
 CASES = ("grunfeld", "grunfeld_unbalanced", "empluk")

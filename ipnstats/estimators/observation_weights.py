@@ -28,6 +28,7 @@ import pandas as pd
 
 from ipnstats.core.errors import DataError, SpecificationError
 from ipnstats.core.formula import Design, require_columns
+from ipnstats.estimators.linear import OLSFit, ols
 from ipnstats.results.notes import Note
 
 WeightsType = Literal["aweights", "fweights"]
@@ -152,3 +153,28 @@ def check_constant_within_units(w: ObservationWeights, weights: np.ndarray,
             f"difference spans two periods, and Stata's panel commands require weights "
             f"constant within panel); {w.column!r} varies within {varies:,} unit(s): use a "
             "unit-level weight or estimator='within'")
+
+
+def weighted_ols(X: np.ndarray, y: np.ndarray, names: tuple[str, ...],
+                 weights: np.ndarray | None) -> tuple[OLSFit, np.ndarray, np.ndarray]:
+    """Least squares of ``sqrt(w) y`` on ``sqrt(w) X`` (plain OLS without weights): the
+    fit, the scaled ``X`` and the residuals on the original scale."""
+    if weights is None:
+        fit = ols(X, y, names)
+        return fit, X, fit.resid
+    root = np.sqrt(weights)
+    scaled = X * root[:, None]
+    fit = ols(scaled, y * root, names)
+    return fit, scaled, fit.resid / root
+
+
+def effect_leverage(effects: list[tuple[np.ndarray, int]],
+                    weights: np.ndarray | None) -> np.ndarray | None:
+    """The leverage of one set of absorbed effects: ``1 / n_g``, weighted ``w_i / W_g``
+    (none for two sets: HC2/HC3 are refused there)."""
+    if len(effects) != 1:
+        return None
+    codes, g = effects[0]
+    if weights is None:
+        return 1 / np.bincount(codes)[codes]
+    return weights / np.bincount(codes, weights=weights, minlength=g)[codes]

@@ -26,9 +26,12 @@ from ipnstats.estimators.observation_weights import (
     WeightsType,
     check_constant_within_units,
     check_estimator,
+    effect_leverage,
     parse_weights,
     weighted_design,
+    weighted_ols,
 )
+from ipnstats.estimators.random_effects import RE_METHODS, REMethod
 from ipnstats.results.notes import Note
 from ipnstats.results.result import Result
 from ipnstats.results.vcov import SSC, Cluster, parse_ssc, parse_vcov
@@ -80,6 +83,7 @@ class PanelFit:
     extra: dict = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     n_singletons: int = 0
+    label: str = ""
 
 
 @renamed(effects="panel_effects")
@@ -87,7 +91,8 @@ def panel_regression(data: pd.DataFrame, formula: str, *, unit: str, time: str,
                      panel_effects: Sequence[Effect] | None = None,
                      estimator: Estimator = "within",
                      vcov: object = "iid", drop_singletons: bool = False,
-                     ssc: SSC | None = None, weights: str | None = None,
+                     ssc: SSC | None = None, re_method: REMethod = "stata",
+                     weights: str | None = None,
                      weights_type: WeightsType = "aweights") -> Result:
     """Linear panel regression of a firm-year (or any unit-time) frame.
 
@@ -118,6 +123,12 @@ def panel_regression(data: pd.DataFrame, formula: str, *, unit: str, time: str,
     ssc
         Small-sample corrections (:class:`ipnstats.SSC`, as pyfixest's ``ssc()``);
         None: ``SSC()``, Stata's and fixest's defaults (see :mod:`ipnstats.results.vcov`).
+    re_method
+        How ``estimator="random"`` estimates its variance components: ``"stata"``
+        (Swamy-Arora as Stata's ``xtreg, re``, the default), or R plm's
+        ``random.method``: ``"swar"`` (Swamy-Arora as plm computes it, which differs
+        from Stata's in unbalanced panels), ``"amemiya"``, ``"walhus"``, ``"nerlove"``.
+        See ``docs/inference.md``. Refused for other estimators.
     weights
         A column of observation weights (None: unweighted): weighted least squares, the
         within transformation with weighted means (pyfixest, reghdfe), weighted R².
@@ -151,6 +162,7 @@ def panel_regression(data: pd.DataFrame, formula: str, *, unit: str, time: str,
     if estimator not in LABELS:
         raise SpecificationError(f"estimator must be one of {', '.join(LABELS)}; got {estimator!r}")
     eff = _check_effects(estimator, panel_effects)
+    _check_re_method(estimator, re_method)
     spec = parse_vcov(vcov)
     ssc = parse_ssc(ssc)
     weighting = parse_weights(weights, weights_type)
@@ -160,7 +172,8 @@ def panel_regression(data: pd.DataFrame, formula: str, *, unit: str, time: str,
     fitter = {"within": _within, "random": _random, "pooled": _pooled,
               "first_difference": _first_difference, "between": _between}[estimator]
     with single_threaded_blas():  # tall, thin products: threads only risk stalls
-        fit = fitter(panel, drop_singletons) if estimator == "within" else fitter(panel)
+        fit = (fitter(panel, drop_singletons) if estimator == "within"
+               else fitter(panel, re_method) if estimator == "random" else fitter(panel))
         return _result(panel, fit, spec, estimator, formula, ssc)
 
 
@@ -174,6 +187,16 @@ def _check_effects(estimator: str, effects: Sequence[str] | None) -> frozenset[s
         raise SpecificationError(f"panel_effects={tuple(chosen)!r} is not available for the "
                                  f"{estimator} estimator; use {options}")
     return frozenset(chosen)
+
+
+def _check_re_method(estimator: str, re_method: str) -> None:
+    if re_method not in RE_METHODS:
+        raise SpecificationError(f"re_method must be one of {', '.join(RE_METHODS)}; "
+                                 f"got {re_method!r}")
+    if re_method != "stata" and estimator != "random":
+        raise SpecificationError(f"re_method={re_method!r} chooses the variance components "
+                                 f"of estimator='random'; the {estimator} estimator has none "
+                                 "(leave re_method at 'stata')")
 
 
 def _panel(data: pd.DataFrame, formula: str, unit: str, time: str,
@@ -219,18 +242,6 @@ def _engine(fit: OLSFit, X: np.ndarray, p: Panel, rows: np.ndarray,
     X = X if fit.keep.all() else X[:, fit.keep]
     return LinearEngine(X=X, resid=fit.resid, bread=fit.bread, data=p.data, rows=rows,
                         weights=weights, frequency=p.frequency and weights is not None, **kw)
-
-
-def _weighted_ols(X: np.ndarray, y: np.ndarray, names: tuple[str, ...],
-                  weights: np.ndarray | None) -> tuple[OLSFit, np.ndarray, np.ndarray]:
-    """Least squares of ``sqrt(w) y`` on ``sqrt(w) X`` (plain OLS without weights): the
-    fit, the scaled ``X`` and the residuals on the original scale."""
-    if weights is None:
-        fit = ols(X, y, names)
-        return fit, X, fit.resid
-    root = np.sqrt(weights)
-    fit = ols(X * root[:, None], y * root, names)
-    return fit, X * root[:, None], fit.resid / root
 
 
 def _singleton_mask(effects: list[tuple[np.ndarray, int]],
@@ -283,7 +294,7 @@ def _within(p: Panel, drop_singletons: bool) -> PanelFit:
     k_abs = absorbed_dof(effects, grid=grid)
     rows = p.design.rows if everything else p.design.rows[keep]
     engine = _engine(fit, M[:, 1:], p, rows, w, absorbed=tuple(absorbed), absorbed_df=k_abs,
-                     leverage_extra=_effect_leverage(effects, w),
+                     leverage_extra=effect_leverage(effects, w),
                      column_codes=tuple(absorbed))
     stats = fit_statistics(y, fit.resid if w is None else fit.resid / np.sqrt(w),
                            len(fit.beta) + k_abs, centered=True,
@@ -296,18 +307,6 @@ def _within(p: Panel, drop_singletons: bool) -> PanelFit:
     n_units = _n_levels(p.unit_codes if everything else p.unit_codes[keep])
     return PanelFit(fit, engine, n_units, tuple(a.column for a in absorbed), stats,
                     notes=notes, n_singletons=n_single)
-
-
-def _effect_leverage(effects: list[tuple[np.ndarray, int]],
-                     weights: np.ndarray | None) -> np.ndarray | None:
-    """The leverage of one set of absorbed effects: ``1 / n_g``, weighted ``w_i / W_g``
-    (none for two sets: HC2/HC3 are refused there)."""
-    if len(effects) != 1:
-        return None
-    codes, g = effects[0]
-    if weights is None:
-        return 1 / np.bincount(codes)[codes]
-    return weights / np.bincount(codes, weights=weights, minlength=g)[codes]
 
 
 def _outcome_and_slopes(d: Design, keep: np.ndarray | None) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -360,7 +359,7 @@ def _singleton_notes(n: int, dropped: bool) -> tuple[str, ...]:
 
 def _pooled(p: Panel) -> PanelFit:
     X, names = _with_time_dummies(p, p.design.X, p.design.names, p.time_values)
-    fit, X, resid = _weighted_ols(X, p.design.y, names, p.weights)
+    fit, X, resid = weighted_ols(X, p.design.y, names, p.weights)
     stats = fit_statistics(p.design.y, resid, len(fit.beta), centered=p.design.intercept,
                            weights=p.weights, frequency=p.frequency)
     fe = (p.time,) if "time" in p.effects else ()
@@ -421,7 +420,7 @@ def _first_difference(p: Panel) -> PanelFit:
     X, names = _with_time_dummies(p, X, d.names, p.time_values[cur])
     y = d.y[cur] - d.y[prev]
     w = None if p.weights is None else p.weights[cur]  # constant within units (checked)
-    fit, X, resid = _weighted_ols(X, y, names, w)
+    fit, X, resid = weighted_ols(X, y, names, w)
     stats = fit_statistics(y, resid, len(fit.beta), centered=d.intercept, weights=w,
                            frequency=p.frequency)
     lost = d.y.size - cur.size
@@ -433,17 +432,18 @@ def _first_difference(p: Panel) -> PanelFit:
                     fe, stats, notes=notes)
 
 
-def _random(p: Panel) -> PanelFit:
-    from ipnstats.estimators.random_effects import swamy_arora
+def _random(p: Panel, re_method: str = "stata") -> PanelFit:
+    from ipnstats.estimators.random_effects import random_effects
 
     if not p.design.intercept:
         raise SpecificationError("random effects need an intercept; remove '0 +' or '- 1' "
                                  "from the formula")
     X, names = _with_time_dummies(p, p.design.X, p.design.names, p.time_values)
-    fit, Xs, stats, extra = swamy_arora(p.design.y, X, names, p.unit_codes)
+    fit, Xs, stats, extra = random_effects(p.design.y, X, names, p.unit_codes, re_method)
     engine = _engine(fit, Xs, p, p.design.rows, normal=True)
     fe = (p.time,) if "time" in p.effects else ()
-    return PanelFit(fit, engine, _n_levels(p.unit_codes), fe, stats, extra=extra)
+    label = "" if re_method == "stata" else f"random effects (GLS, plm random.method={re_method!r})"
+    return PanelFit(fit, engine, _n_levels(p.unit_codes), fe, stats, extra=extra, label=label)
 
 
 def _result(p: Panel, fit: PanelFit, spec, estimator: str, formula: str,
@@ -465,7 +465,7 @@ def _result(p: Panel, fit: PanelFit, spec, estimator: str, formula: str,
     return Result(
         params=pd.Series(fit.ols.beta, index=names), vcov=spec,
         cov=pd.DataFrame(inf.cov, index=names, columns=names), df_inference=inf.df,
-        estimator=LABELS[estimator], outcome=p.design.outcome, formula=formula,
+        estimator=fit.label or LABELS[estimator], outcome=p.design.outcome, formula=formula,
         nobs=engine.nobs, n_units=fit.n_units, n_clusters=inf.n_clusters,
         fixed_effects=fit.fixed_effects, fit=fit.fit,
         extra=fit.extra if p.weighting is None else

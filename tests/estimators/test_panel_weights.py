@@ -329,3 +329,37 @@ def test_weights_are_named_in_glance_and_the_methods_text(firm_year):
     assert "weighted by fweights(w)" in paragraph("H1a", glance, "fixest::feols")
     assert "weights" not in panel_regression(firm_year, FORMULA, unit="firm",
                                              time="year").glance()
+
+
+def test_frequency_weighted_singletons_count_the_repeated_rows():
+    """A row of fweight 3 alone in its unit stands for three observations: not a
+    singleton, so drop_singletons=True equals dropping singletons of the repeated rows."""
+    frame = _small_panel("fweights", seed=5)
+    lone = frame.iloc[:2].assign(unit=[100, 101], w=[1.0, 3.0])
+    frame = pd.concat([frame, lone], ignore_index=True)
+    args = dict(unit="unit", time="time", panel_effects=("unit",), drop_singletons=True,
+                vcov=Cluster("unit"))
+    weighted = panel_regression(frame, "y ~ x1 + x2", **args, weights="w",
+                                weights_type="fweights")
+    repeated = panel_regression(_repeated(frame), "y ~ x1 + x2", **args)
+    assert weighted.n_singletons == repeated.n_singletons == 1
+    assert weighted.nobs == repeated.nobs == frame["w"].sum() - 1
+    np.testing.assert_allclose(weighted.params, repeated.params, rtol=1e-10)
+    np.testing.assert_allclose(weighted.std_errors, repeated.std_errors, rtol=1e-10)
+
+
+@pytest.mark.parametrize("kind", ["aweights", "fweights"])
+@pytest.mark.parametrize("ssc", [ipnstats.SSC(adj=False),
+                                 ipnstats.SSC(fixef_k="none", cluster_adj=False),
+                                 ipnstats.SSC(cluster_df="conventional", fixef_k="full")],
+                         ids=repr)
+def test_small_sample_corrections_under_weights_match_pyfixest(firm_year, kind, ssc):
+    ours = panel_regression(firm_year, FORMULA, unit="firm", time="year", weights="w",
+                            weights_type=kind, ssc=ssc)
+    theirs = _feols(FORMULA + " | firm + year", firm_year, kind, "iid", ssc=pf.ssc(
+        k_adj=ssc.adj, G_adj=ssc.cluster_adj,
+        k_fixef={"nested": "nonnested", "full": "full", "none": "none"}[ssc.fixef_k],
+        G_df=ssc.cluster_df))
+    for spec, their_spec in {"iid": "iid", Cluster("firm"): {"CRV1": "firm"},
+                             Cluster("firm", "year"): {"CRV1": "firm+year"}}.items():
+        _same(ours.with_vcov(spec), theirs.vcov(their_spec), f"{kind} {ssc} {spec}")

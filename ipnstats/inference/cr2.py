@@ -1,0 +1,210 @@
+"""CR2 cluster-robust covariance with Satterthwaite degrees of freedom.
+
+Bell & McCaffrey (2002) and Pustejovsky & Tipton (2018), computed as R clubSandwich
+0.5.8 does for ``lm`` and ``plm`` fits (``vcovCR(fit, cluster, type = "CR2")`` and
+``coef_test(..., test = "Satterthwaite")``) with the working model ``Phi = I``.
+
+Notes
+-----
+With ``X`` the design (after any within transformation), ``W`` the analytic weights
+(identity without weights), ``M = (X'WX)^-1`` and ``H = X M X'W`` the hat matrix of
+the *full* model (absorbed fixed effects included: ``H = H_S + X M X'`` where ``H_S``
+projects on the fixed-effect dummies ``S``, which ``X`` is orthogonal to), the
+residual-maker is ``T = I - H`` and ``C = T T'`` (``= I - H`` without weights). For
+cluster ``g``::
+
+    A_g = (C_gg)^(+1/2)   (symmetric inverse square root; eigenvalues <= 1e-12 -> 0)
+    V   = M [sum_g X_g' W_g A_g e_g e_g' A_g W_g X_g] M
+
+No ``G/(G-1)`` or ``(n-1)/(n-K)`` factor (clubSandwich applies none). For a contrast
+``c``, with ``m_g = A_g W_g X_g M c`` and ``Omega[g, h] = m_g' C_gh m_h``, the
+Satterthwaite degrees of freedom are ``trace(Omega)^2 / sum(Omega^2)``.
+
+A cluster whose ``C_gg`` is singular (leverage one, e.g. a single observation fitted
+by its own parameter) gets the pseudo-inverse square root, so its zero directions add
+nothing; clubSandwich does the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from ipnstats.core.errors import SpecificationError
+
+EIGEN_TOL = 1e-12  # clubSandwich's matrix_power: eigenvalues above 10^-12 are kept
+
+
+def inverse_sqrt(C: np.ndarray) -> np.ndarray:
+    """Symmetric ``C^(+1/2)``: eigenvalues at most ``1e-12`` set to zero (clubSandwich's
+    ``matrix_power(C, -1/2)``)."""
+    values, vectors = np.linalg.eigh((C + C.T) / 2)
+    keep = values > EIGEN_TOL
+    powered = np.zeros_like(values)
+    powered[keep] = values[keep] ** -0.5
+    return (vectors * powered) @ vectors.T
+
+
+@dataclass(frozen=True)
+class FixedEffects:
+    """The projection ``H_S = S G S'`` on absorbed fixed-effect dummies ``S`` (n x L).
+
+    ``G`` is ``(S'S)^+``: diagonal (``1 / counts``) for one set, a dense pseudo-inverse
+    for several (their dummies are collinear).
+    """
+
+    dummies: sparse.csr_matrix
+    ginv: np.ndarray
+
+    @classmethod
+    def from_codes(cls, effects: Sequence[tuple[np.ndarray, int]]) -> FixedEffects:
+        blocks = [sparse.csr_matrix((np.ones(c.size), (np.arange(c.size), c)), shape=(c.size, g))
+                  for c, g in effects]
+        S = sparse.hstack(blocks, format="csr")
+        if len(effects) == 1:
+            return cls(S, 1 / np.maximum(np.asarray(S.sum(axis=0)).ravel(), 1))
+        gram = (S.T @ S).toarray()
+        values, vectors = np.linalg.eigh(gram)
+        keep = values > 1e-10 * values.max()
+        return cls(S, (vectors[:, keep] / values[keep]) @ vectors[:, keep].T)
+
+    def cross(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """``left' H_S right`` from ``S' left`` and ``S' right`` (L x a, L x b)."""
+        if self.ginv.ndim == 1:
+            return left.T @ (self.ginv[:, None] * right)
+        return left.T @ self.ginv @ right
+
+    def block(self, rows: np.ndarray) -> np.ndarray:
+        """``(H_S)[rows, rows]``."""
+        Sg = self.dummies[rows].toarray().T  # L x n_g
+        return self.cross(Sg, Sg)
+
+
+@dataclass(frozen=True)
+class CR2:
+    """The CR2 covariance of one fit, and the pieces its Satterthwaite df need.
+
+    Build it with :func:`cr2`. ``cov`` is the K x K covariance, ``df_terms`` the
+    Satterthwaite degrees of freedom of each coefficient; :meth:`contrast_df` gives
+    those of any single contrast.
+    """
+
+    cov: np.ndarray
+    df_terms: np.ndarray
+    n_clusters: int
+    bread: np.ndarray
+    X: np.ndarray
+    weights: np.ndarray | None
+    groups: tuple[np.ndarray, ...]
+    adjusted: tuple[np.ndarray, ...]  # A_g W_g X_g, n_g x K
+    fixed_effects: FixedEffects | None
+
+    def contrast_df(self, R: np.ndarray) -> float:
+        """Satterthwaite degrees of freedom of ``R b`` for a single row ``R``; a
+        SpecificationError for several rows (clubSandwich's joint HTZ test changes the
+        statistic, not only its degrees of freedom, and is not implemented)."""
+        R = np.atleast_2d(np.asarray(R, float))
+        if R.shape[0] != 1:
+            raise SpecificationError(
+                "joint Wald tests with CR2 (clubSandwich's HTZ test) are not available; "
+                "test one contrast at a time (one row of R), or use Cluster(..., type='cr1')")
+        return satterthwaite_df(self, self.bread @ R[0])
+
+    @property
+    def q_matrix(self) -> np.ndarray:
+        """``M X'W^2X M`` (the weighted case's ``H H'`` term)."""
+        w2 = self.weights**2
+        return self.bread @ ((self.X * w2[:, None]).T @ self.X) @ self.bread
+
+
+def _groups(codes: np.ndarray) -> tuple[np.ndarray, ...]:
+    order = np.argsort(codes, kind="stable")
+    counts = np.bincount(codes)
+    return tuple(np.split(order, np.cumsum(counts)[:-1]))
+
+
+def _c_block(X: np.ndarray, bread: np.ndarray, w: np.ndarray | None, rows: np.ndarray,
+             fe: FixedEffects | None, q: np.ndarray | None) -> np.ndarray:
+    """``C_gg = [(I - H)(I - H)']_gg``."""
+    Xg = X[rows]
+    xmx = Xg @ bread @ Xg.T
+    if w is None:
+        C = np.eye(rows.size) - xmx
+        return C if fe is None else C - fe.block(rows)
+    wg = w[rows]
+    return np.eye(rows.size) - xmx * wg[None, :] - wg[:, None] * xmx + Xg @ q @ Xg.T
+
+
+def cr2(X: np.ndarray, resid: np.ndarray, bread: np.ndarray, codes: np.ndarray, *,
+        weights: np.ndarray | None = None,
+        absorbed: Sequence[tuple[np.ndarray, int]] = ()) -> CR2:
+    """CR2 covariance and per-coefficient Satterthwaite df (clubSandwich's).
+
+    Parameters
+    ----------
+    X, resid, bread
+        Design (n x K, after any within transformation), residuals and ``(X'WX)^-1``.
+    codes
+        Cluster codes ``0..G-1`` of the rows.
+    weights
+        Analytic weights (clubSandwich's weighted ``lm``); not with ``absorbed``.
+    absorbed
+        Fixed effects removed by the within transformation, as (codes, levels): the
+        adjustment uses the full model's projection, so the result equals the model
+        with the dummies (clubSandwich on ``lm`` with ``factor()`` or on ``plm``).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.column_stack([np.ones(40), rng.normal(size=40)])
+    >>> y = X @ [1.0, 2.0] + rng.normal(size=40)
+    >>> bread = np.linalg.inv(X.T @ X)
+    >>> fit = cr2(X, y - X @ bread @ X.T @ y, bread, np.repeat(np.arange(8), 5))
+    >>> fit.cov.shape, bool(np.all(fit.df_terms <= 7))
+    ((2, 2), True)
+    """
+    if weights is not None and len(absorbed):
+        raise SpecificationError("weighted CR2 with absorbed fixed effects is not available")
+    fe = FixedEffects.from_codes(absorbed) if len(absorbed) else None
+    w = None if weights is None else np.asarray(weights, float)
+    q = None if w is None else bread @ ((X * (w**2)[:, None]).T @ X) @ bread
+    groups = _groups(codes)
+    adjusted, scores = [], np.empty((len(groups), X.shape[1]))
+    for g, rows in enumerate(groups):
+        A = inverse_sqrt(_c_block(X, bread, w, rows, fe, q))
+        WX = X[rows] if w is None else X[rows] * w[rows][:, None]
+        AWX = A @ WX  # A symmetric: (X_g' W_g A_g)' = A_g W_g X_g
+        adjusted.append(AWX)
+        scores[g] = AWX.T @ resid[rows]
+    cov = bread @ (scores.T @ scores) @ bread
+    cov = (cov + cov.T) / 2
+    fit = CR2(cov, np.empty(0), len(groups), bread, X, w, groups, tuple(adjusted), fe)
+    df = np.array([satterthwaite_df(fit, bread[:, k]) for k in range(X.shape[1])])
+    return CR2(cov, df, len(groups), bread, X, w, groups, tuple(adjusted), fe)
+
+
+def satterthwaite_df(fit: CR2, direction: np.ndarray) -> float:
+    """``trace(Omega)^2 / sum(Omega^2)`` for the contrast whose ``M c`` is ``direction``.
+
+    ``Omega[g, h] = m_g' C_gh m_h`` with ``m_g = A_g W_g X_g M c``; NaN when the contrast
+    has no variance (every ``m_g`` zero).
+    """
+    ms = [a @ direction for a in fit.adjusted]
+    a = np.column_stack([fit.X[rows].T @ m for rows, m in zip(fit.groups, ms, strict=True)])
+    omega = np.diag([m @ m for m in ms])
+    if fit.weights is None:
+        omega -= a.T @ fit.bread @ a
+    else:
+        b = np.column_stack([fit.X[rows].T @ (fit.weights[rows] * m)
+                             for rows, m in zip(fit.groups, ms, strict=True)])
+        cross = a.T @ fit.bread @ b
+        omega += a.T @ fit.q_matrix @ a - cross - cross.T
+    if fit.fixed_effects is not None:
+        S = fit.fixed_effects.dummies
+        s = np.column_stack([S[rows].T @ m for rows, m in zip(fit.groups, ms, strict=True)])
+        omega -= fit.fixed_effects.cross(s, s)
+    total = np.sum(omega**2)
+    return float(np.trace(omega) ** 2 / total) if total > 0 else float("nan")

@@ -176,7 +176,8 @@ def _with_time_dummies(p: Panel, X: np.ndarray, names: tuple[str, ...],
 
 def _engine(fit: OLSFit, X: np.ndarray, p: Panel, rows: np.ndarray, **kw) -> LinearEngine:
     X = X if fit.keep.all() else X[:, fit.keep]
-    return LinearEngine(X=X, resid=fit.resid, bread=fit.bread, data=p.data, rows=rows, **kw)
+    return LinearEngine(X=X, resid=fit.resid, bread=fit.bread, data=p.data, rows=rows, cr2=True,
+                        **kw)
 
 
 def _singleton_mask(effects: list[tuple[np.ndarray, int]]) -> np.ndarray:
@@ -320,7 +321,8 @@ def _between(p: Panel) -> PanelFit:
     stats = fit_statistics(means[:, 0], fit.resid, len(fit.beta), centered=d.intercept)
     X = means[:, 1:] if fit.keep.all() else means[:, 1:][:, fit.keep]
     engine = BetweenEngine(X=X, resid=fit.resid, bread=fit.bread, data=p.data,
-                           rows=d.rows[first], panel_rows=d.rows, panel_units=p.unit_codes)
+                           rows=d.rows[first], panel_rows=d.rows, panel_units=p.unit_codes,
+                           cr2=True)
     return PanelFit(fit, engine, g, (), stats, extra={"n_obs_panel": d.y.size})
 
 
@@ -383,7 +385,9 @@ def _result(p: Panel, fit: PanelFit, spec, estimator: str, formula: str,
         nobs=engine.nobs, n_units=fit.n_units, n_clusters=inf.n_clusters,
         fixed_effects=fit.fixed_effects, fit=fit.fit, extra=fit.extra,
         collinear=fit.ols.collinear, n_singletons=fit.n_singletons, notes=notes,
-        inference_notes=inf.notes, engine=engine)
+        inference_notes=inf.notes, engine=engine,
+        df_terms=None if inf.df_terms is None else pd.Series(inf.df_terms, index=names),
+        contrast_df=inf.contrast_df)
 
 
 __all__ = ["panel_regression"]

@@ -77,6 +77,13 @@ class FixedEffects:
             return left.T @ (self.ginv[:, None] * right)
         return left.T @ self.ginv @ right
 
+    def residualise(self, V: np.ndarray) -> np.ndarray:
+        """``(I - H_S) V``: what the within transformation gives, exactly (to rounding)."""
+        V2 = V.reshape(V.shape[0], -1)
+        SV = self.dummies.T @ V2
+        G = self.ginv[:, None] * SV if self.ginv.ndim == 1 else self.ginv @ SV
+        return (V2 - self.dummies @ G).reshape(V.shape)
+
     def block(self, rows: np.ndarray) -> np.ndarray:
         """``(H_S)[rows, rows]``."""
         Sg = self.dummies[rows].toarray().T  # L x n_g
@@ -155,6 +162,9 @@ def cr2(X: np.ndarray, resid: np.ndarray, bread: np.ndarray, codes: np.ndarray, 
         Fixed effects removed by the within transformation, as (codes, levels): the
         adjustment uses the full model's projection, so the result equals the model
         with the dummies (clubSandwich on ``lm`` with ``factor()`` or on ``plm``).
+        ``X`` and ``resid`` are projected off the dummies once more, exactly, and the
+        bread recomputed, so an iterated within transformation's tolerance does not
+        leak into the adjustment.
 
     Examples
     --------
@@ -168,7 +178,14 @@ def cr2(X: np.ndarray, resid: np.ndarray, bread: np.ndarray, codes: np.ndarray, 
     """
     if weights is not None and len(absorbed):
         raise SpecificationError("weighted CR2 with absorbed fixed effects is not available")
-    fe = FixedEffects.from_codes(absorbed) if len(absorbed) else None
+    fe = None
+    if len(absorbed):
+        # The iterated within transformation stops at a tolerance; the adjustment inverts
+        # blocks of I - H whose fixed-effect directions must be exactly zero, so the
+        # design and residuals are projected once more, exactly (pseudo-inverse of S'S).
+        fe = FixedEffects.from_codes(absorbed)
+        X, resid = fe.residualise(X), fe.residualise(resid)
+        bread = np.linalg.pinv(X.T @ X, hermitian=True)
     w = None if weights is None else np.asarray(weights, float)
     q = None if w is None else bread @ ((X * (w**2)[:, None]).T @ X) @ bread
     groups = _groups(codes)

@@ -65,6 +65,13 @@ w2 <- Wald_test(fit_lm, constraints = C2, vcov = V1, test = "HTZ")
 out$joint_value_capital <- list(Fstat = w2$Fstat, delta = w2$delta, df_num = w2$df_num,
                                 df_denom = w2$df_denom, p_value = w2$p_val)
 
+# 7. leverage one: row 1 fitted by its own dummy and alone in its cluster (cluster 99)
+lev <- Grunfeld
+lev$own <- as.numeric(seq_len(nrow(lev)) == 1)
+lev$cl <- ifelse(seq_len(nrow(lev)) == 1, 99, lev$firm)
+fit_lev <- lm(inv ~ value + capital + own, data = lev)
+out$leverage_one <- ct(fit_lev, lev$cl)
+
 out$versions <- list(R = R.version.string, clubSandwich = as.character(packageVersion("clubSandwich")),
                      plm = as.character(packageVersion("plm")))
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE), "grunfeld.json")

@@ -48,46 +48,66 @@ def inverse_sqrt(C: np.ndarray) -> np.ndarray:
     return (vectors * powered) @ vectors.T
 
 
+def _dummies(codes: np.ndarray, levels: int) -> sparse.csr_matrix:
+    n = codes.size
+    return sparse.csr_matrix((np.ones(n), (np.arange(n), codes)), shape=(n, levels))
+
+
 @dataclass(frozen=True)
 class FixedEffects:
-    """The projection ``H_S = S G S'`` on absorbed fixed-effect dummies ``S`` (n x L).
+    """The projection ``H_S`` on absorbed fixed-effect dummies ``S``, without forming it.
 
-    ``G`` is ``(S'S)^+``: diagonal (``1 / counts``) for one set, a dense pseudo-inverse
-    for several (their dummies are collinear).
+    By Frisch-Waugh-Lovell, ``H_S = H_A + H_B~``: ``A`` the dummies of the set with the
+    most levels (``H_A`` averages within its levels), ``B~`` the other sets' dummies
+    (n x r, r their levels) residualised on ``A``, with ``(B~'B~)^+`` (they are
+    collinear with ``A`` and each other). Cost: O(n r) memory, O(r^3) once.
     """
 
-    dummies: sparse.csr_matrix
-    ginv: np.ndarray
+    main: sparse.csr_matrix
+    inv_counts: np.ndarray
+    rest: np.ndarray
+    rest_ginv: np.ndarray
 
     @classmethod
     def from_codes(cls, effects: Sequence[tuple[np.ndarray, int]]) -> FixedEffects:
-        blocks = [sparse.csr_matrix((np.ones(c.size), (np.arange(c.size), c)), shape=(c.size, g))
-                  for c, g in effects]
-        S = sparse.hstack(blocks, format="csr")
-        if len(effects) == 1:
-            return cls(S, 1 / np.maximum(np.asarray(S.sum(axis=0)).ravel(), 1))
-        gram = (S.T @ S).toarray()
-        values, vectors = np.linalg.eigh(gram)
-        keep = values > 1e-10 * values.max()
-        return cls(S, (vectors[:, keep] / values[keep]) @ vectors[:, keep].T)
+        order = sorted(range(len(effects)), key=lambda i: -effects[i][1])
+        main = _dummies(*effects[order[0]])
+        inv_counts = 1 / np.maximum(np.asarray(main.sum(axis=0)).ravel(), 1)
+        n = main.shape[0]
+        others = [_dummies(*effects[i]).toarray() for i in order[1:]]
+        rest = np.column_stack(others) if others else np.zeros((n, 0))
+        rest = rest - main @ (inv_counts[:, None] * (main.T @ rest))
+        gram = rest.T @ rest
+        if gram.size:
+            values, vectors = np.linalg.eigh(gram)
+            keep = values > 1e-10 * max(values.max(), 1e-300)
+            ginv = (vectors[:, keep] / values[keep]) @ vectors[:, keep].T
+        else:
+            ginv = np.zeros((0, 0))
+        return cls(main, inv_counts, rest, ginv)
 
-    def cross(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        """``left' H_S right`` from ``S' left`` and ``S' right`` (L x a, L x b)."""
-        if self.ginv.ndim == 1:
-            return left.T @ (self.ginv[:, None] * right)
-        return left.T @ self.ginv @ right
+    def gram(self, left, right) -> np.ndarray:
+        """``left' H_S right`` (n x a and n x b; dense arrays or sparse matrices)."""
+        la, ra = self.main.T @ left, self.main.T @ right
+        first = la.T @ sparse.diags(self.inv_counts) @ ra if sparse.issparse(la) else (
+            la.T @ (self.inv_counts[:, None] * ra))
+        first = first.toarray() if sparse.issparse(first) else np.asarray(first)
+        lb, rb = np.asarray(left.T @ self.rest), np.asarray(right.T @ self.rest)
+        return first + lb @ self.rest_ginv @ rb.T
 
     def residualise(self, V: np.ndarray) -> np.ndarray:
         """``(I - H_S) V``: what the within transformation gives, exactly (to rounding)."""
         V2 = V.reshape(V.shape[0], -1)
-        SV = self.dummies.T @ V2
-        G = self.ginv[:, None] * SV if self.ginv.ndim == 1 else self.ginv @ SV
-        return (V2 - self.dummies @ G).reshape(V.shape)
+        fitted = self.main @ (self.inv_counts[:, None] * (self.main.T @ V2))
+        fitted += self.rest @ (self.rest_ginv @ (self.rest.T @ V2))
+        return (V2 - fitted).reshape(V.shape)
 
     def block(self, rows: np.ndarray) -> np.ndarray:
         """``(H_S)[rows, rows]``."""
-        Sg = self.dummies[rows].toarray().T  # L x n_g
-        return self.cross(Sg, Sg)
+        codes = self.main[rows].indices  # one level per row
+        first = (codes[:, None] == codes[None, :]) * self.inv_counts[codes][None, :]
+        Bg = self.rest[rows]
+        return first + Bg @ self.rest_ginv @ Bg.T
 
 
 @dataclass(frozen=True)
@@ -210,18 +230,18 @@ def satterthwaite_df(fit: CR2, direction: np.ndarray) -> float:
     has no variance (every ``m_g`` zero).
     """
     ms = [a @ direction for a in fit.adjusted]
-    a = np.column_stack([fit.X[rows].T @ m for rows, m in zip(fit.groups, ms, strict=True)])
+    rows = np.concatenate(fit.groups)
+    cols = np.repeat(np.arange(len(ms)), [m.size for m in ms])
+    P = sparse.csc_matrix((np.concatenate(ms), (rows, cols)), shape=(fit.X.shape[0], len(ms)))
+    a = np.asarray((P.T @ fit.X).T)  # K x G: X_g' m_g
     omega = np.diag([m @ m for m in ms])
     if fit.weights is None:
         omega -= a.T @ fit.bread @ a
     else:
-        b = np.column_stack([fit.X[rows].T @ (fit.weights[rows] * m)
-                             for rows, m in zip(fit.groups, ms, strict=True)])
+        b = np.asarray((P.T @ (fit.X * fit.weights[:, None])).T)
         cross = a.T @ fit.bread @ b
         omega += a.T @ fit.q_matrix @ a - cross - cross.T
     if fit.fixed_effects is not None:
-        S = fit.fixed_effects.dummies
-        s = np.column_stack([S[rows].T @ m for rows, m in zip(fit.groups, ms, strict=True)])
-        omega -= fit.fixed_effects.cross(s, s)
+        omega -= fit.fixed_effects.gram(P, P)
     total = np.sum(omega**2)
     return float(np.trace(omega) ** 2 / total) if total > 0 else float("nan")

@@ -18,7 +18,8 @@ cluster ``g``::
 
 No ``G/(G-1)`` or ``(n-1)/(n-K)`` factor (clubSandwich applies none). For a contrast
 ``c``, with ``m_g = A_g W_g X_g M c`` and ``Omega[g, h] = m_g' C_gh m_h``, the
-Satterthwaite degrees of freedom are ``trace(Omega)^2 / sum(Omega^2)``.
+Satterthwaite degrees of freedom are ``trace(Omega)^2 / sum(Omega^2)``. Joint tests:
+:func:`htz_test` (clubSandwich's ``Wald_test(test = "HTZ")``).
 
 A cluster whose ``C_gg`` is singular (leverage one, e.g. a single observation fitted
 by its own parameter) gets the pseudo-inverse square root, so its zero directions add
@@ -31,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
+from scipy import sparse, stats
 
 from ipnstats.core.errors import SpecificationError
 
@@ -229,19 +230,71 @@ def satterthwaite_df(fit: CR2, direction: np.ndarray) -> float:
     ``Omega[g, h] = m_g' C_gh m_h`` with ``m_g = A_g W_g X_g M c``; NaN when the contrast
     has no variance (every ``m_g`` zero).
     """
+    stack = _stack(fit, direction)
+    omega = _omega(fit, stack, stack)
+    total = np.sum(omega**2)
+    return float(np.trace(omega) ** 2 / total) if total > 0 else float("nan")
+
+
+def _stack(fit: CR2, direction: np.ndarray) -> sparse.csc_matrix:
+    """The ``m_g`` of one contrast as the columns of a sparse n x G matrix."""
     ms = [a @ direction for a in fit.adjusted]
     rows = np.concatenate(fit.groups)
     cols = np.repeat(np.arange(len(ms)), [m.size for m in ms])
-    P = sparse.csc_matrix((np.concatenate(ms), (rows, cols)), shape=(fit.X.shape[0], len(ms)))
-    a = np.asarray((P.T @ fit.X).T)  # K x G: X_g' m_g
-    omega = np.diag([m @ m for m in ms])
+    return sparse.csc_matrix((np.concatenate(ms), (rows, cols)),
+                             shape=(fit.X.shape[0], len(ms)))
+
+
+def _omega(fit: CR2, P1: sparse.csc_matrix, P2: sparse.csc_matrix) -> np.ndarray:
+    """``[m1_g' C_gh m2_h]`` (G x G) for two contrasts' stacks."""
+    omega = np.asarray((P1.T @ P2).toarray())  # block diagonal: m1_g' m2_g
+    a1, a2 = np.asarray((P1.T @ fit.X).T), np.asarray((P2.T @ fit.X).T)  # K x G
     if fit.weights is None:
-        omega -= a.T @ fit.bread @ a
+        omega -= a1.T @ fit.bread @ a2
     else:
-        b = np.asarray((P.T @ (fit.X * fit.weights[:, None])).T)
-        cross = a.T @ fit.bread @ b
-        omega += a.T @ fit.q_matrix @ a - cross - cross.T
+        WX = fit.X * fit.weights[:, None]
+        b1, b2 = np.asarray((P1.T @ WX).T), np.asarray((P2.T @ WX).T)
+        omega += a1.T @ fit.q_matrix @ a2 - a1.T @ fit.bread @ b2 - b1.T @ fit.bread @ a2
     if fit.fixed_effects is not None:
-        omega -= fit.fixed_effects.gram(P, P)
-    total = np.sum(omega**2)
-    return float(np.trace(omega) ** 2 / total) if total > 0 else float("nan")
+        omega -= fit.fixed_effects.gram(P1, P2)
+    return omega
+
+
+@dataclass(frozen=True, slots=True)
+class HTZTest:
+    """clubSandwich's HTZ Wald test (Pustejovsky & Tipton 2018): ``F = delta Q / q`` on
+    ``F(q, nu - q + 1)``."""
+
+    statistic: float
+    delta: float
+    df_num: int
+    df_denom: float
+    p_value: float
+
+
+def htz_test(fit: CR2, beta: np.ndarray, R: np.ndarray, q: np.ndarray | float = 0.0) -> HTZTest:
+    """HTZ test of ``R beta = q`` (clubSandwich ``Wald_test(test = "HTZ")``).
+
+    ``Q = (Rb - q)' (R V R')^-1 (Rb - q)``; with ``P[s, t]`` the G x G matrices
+    ``[m_g(s)' C_gh m_h(t)]`` of the rows ``s, t`` of ``R``, ``Omega = [tr P[s, t]]``,
+    ``B = Omega^-1/2 P Omega^-1/2`` and ``nu = q (q + 1) / sum_st (<B_st, B_ts> +
+    <B_ss, B_tt>)``; ``delta = max((nu - q + 1) / nu, 0)``.
+    """
+    R = np.atleast_2d(np.asarray(R, float))
+    k = R.shape[0]
+    stacks = [_stack(fit, fit.bread @ r) for r in R]
+    P = np.array([[_omega(fit, s1, s2) for s2 in stacks] for s1 in stacks])
+    omega = np.einsum("stjj->st", P)
+    values, vectors = np.linalg.eigh(omega)
+    powered = np.where(values > EIGEN_TOL, np.abs(values) ** -0.5, 0.0)
+    nsqrt = (vectors * powered) @ vectors.T
+    B = np.einsum("sa,abjk,bt->stjk", nsqrt, P, nsqrt)
+    var = (np.einsum("stjk,tsjk->st", B, B)
+           + np.einsum("ssjk,ttjk->st", B, B))
+    nu = k * (k + 1) / var.sum()
+    diff = R @ beta - np.broadcast_to(np.asarray(q, float), (k,))
+    Q = float(diff @ np.linalg.solve(R @ fit.cov @ R.T, diff))
+    delta = max((nu - k + 1) / nu, 0.0)
+    df = nu - k + 1
+    p = float(stats.f.sf(delta * Q / k, k, df)) if df > 0 else float("nan")
+    return HTZTest(delta * Q / k, delta, k, float(df), p)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import ipnstats
 from ipnstats.core.demean import demean
 from ipnstats.core.errors import SpecificationError
-from ipnstats.inference.cr2 import cr2, inverse_sqrt
+from ipnstats.inference.cr2 import cr2, htz_test, inverse_sqrt
 from tests.reference import load
 
 REF = load("clubsandwich/grunfeld")
@@ -226,3 +226,24 @@ def test_absorbed_equals_dummies_and_bounds(panel):
     assert np.all(np.diag(with_dummies.cov) >= -1e-12 * np.abs(with_dummies.cov).max())
     # (tr Omega)^2 / ||Omega||^2 <= rank(Omega) <= G; it can exceed G - 1 (clubSandwich too)
     assert np.all(with_dummies.df_terms[np.isfinite(with_dummies.df_terms)] <= g + 1e-9)
+
+
+def test_htz_kernel_equals_clubsandwich(grunfeld):
+    """The joint HTZ test as a kernel (not yet reachable from Result.wald_test)."""
+    d = grunfeld
+    X = np.column_stack([np.ones(len(d)), d.value, d.capital]
+                        + [(d.year == t).to_numpy(float) for t in sorted(d.year.unique())[1:]])
+    bread = np.linalg.inv(X.T @ X)
+    beta = bread @ X.T @ d.inv.to_numpy()
+    fit = cr2(X, d.inv.to_numpy() - X @ beta, bread, pd.factorize(d.firm)[0])
+    R = np.zeros((2, X.shape[1]))
+    R[0, 1], R[1, 2] = 1.0, 1.0
+    out = htz_test(fit, beta, R)
+    ref = REF["joint_value_capital"]
+    for name in ("Fstat", "delta", "df_denom", "p_value"):
+        attr = {"Fstat": "statistic"}.get(name, name)
+        assert getattr(out, attr) == pytest.approx(ref[name], rel=RTOL), name
+    one = htz_test(fit, beta, R[:1] - R[1:])
+    ref1 = REF["contrast_value_minus_capital"]
+    assert one.statistic == pytest.approx(ref1["Fstat"], rel=RTOL)
+    assert one.df_denom == pytest.approx(ref1["df_denom"], rel=RTOL)

@@ -50,7 +50,15 @@ from ipnstats.inference.sandwich import (
 )
 from ipnstats.results.notes import Note
 from ipnstats.results.result import Inference
-from ipnstats.results.vcov import ML_SSC, SSC, Cluster, FixefK, VcovSpec, check_cluster_ssc
+from ipnstats.results.vcov import (
+    ML_SSC,
+    SSC,
+    Cluster,
+    FixefK,
+    VcovSpec,
+    check_cluster_ssc,
+    require_cr1,
+)
 
 Model = Literal["logit", "cox"]
 Adjustment = Literal["stata", "statsmodels"]
@@ -258,6 +266,7 @@ class MLEngine:
                      self.absorbed_df, self.ssc.fixef_k, codes)
 
     def _cluster(self, spec: Cluster) -> tuple[np.ndarray, int, tuple[str, ...]]:
+        require_cr1(spec, "maximum-likelihood models")
         check_cluster_ssc(spec, self.ssc)
         codes = [cluster_codes(self.data, self.rows, c) for c in spec.columns]
         cov, sizes = clustered_vcov(self.bread, self.scores, codes, self.scores.shape[0],

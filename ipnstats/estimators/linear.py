@@ -16,6 +16,7 @@ import pandas as pd
 from scipy import linalg
 
 from ipnstats.core.formula import SpecificationError
+from ipnstats.inference.cr2 import cr2
 from ipnstats.inference.sandwich import (  # noqa: F401  (nested_in: re-exported)
     clip_to_psd,
     cluster_codes,
@@ -114,7 +115,10 @@ class LinearEngine:
     parameters net of redundancies; ``normal`` selects z rather than t inference.
     ``column_codes`` are data columns already factorised on those rows (their codes
     are what :meth:`cluster_codes` would give), reused for clustering. ``ssc`` holds
-    the small-sample corrections (see :mod:`ipnstats.results.vcov`).
+    the small-sample corrections (see :mod:`ipnstats.results.vcov`). ``cr2`` says
+    whether the estimator offers ``Cluster(..., type="cr2")`` (its result carries the
+    per-term Satterthwaite df; ``X`` and ``absorbed`` must be the whole least-squares
+    model, see :mod:`ipnstats.inference.cr2`).
 
     Weighted least squares: ``weights`` holds the (positive) weights of the rows, and
     ``X`` and ``resid`` are then the transformed regression's, each row multiplied by
@@ -138,6 +142,7 @@ class LinearEngine:
     ssc: SSC = SSC()
     weights: np.ndarray | None = None
     frequency: bool = False
+    cr2: bool = False
 
     @property
     def nobs(self) -> int:
@@ -213,6 +218,8 @@ class LinearEngine:
 
     def _cluster(self, spec: Cluster) -> Inference:
         check_cluster_ssc(spec, self.ssc)
+        if spec.type == "cr2":
+            return self._cr2(spec)
         codes = [self.cluster_codes(c) for c in spec.columns]
         scores = self.X * self.resid[:, None]
         cov, sizes = clustered_vcov(self.bread, scores, codes, self.nobs, self._k(codes),
@@ -226,9 +233,41 @@ class LinearEngine:
         g = min(sizes)
         return Inference(cov, None if self.normal else float(g - 1), g, notes)
 
+    def _cr2(self, spec: Cluster) -> Inference:
+        """CR2 with Satterthwaite df per term (clubSandwich; see :mod:`ipnstats.inference.cr2`)."""
+        if not self.cr2 or self.normal:
+            raise SpecificationError(
+                "Cluster(..., type='cr2') is available for the least-squares panel "
+                "estimators (within, pooled, first difference, between), not for this "
+                "estimator (GLS, maximum likelihood or several equations): use "
+                f"Cluster({spec.columns[0]!r}) (CR1)")
+        codes = self.cluster_codes(spec.columns[0])
+        g = int(codes.max()) + 1
+        if g < 2:
+            raise SpecificationError(f"CR2 needs at least 2 clusters; {spec.columns[0]!r} has "
+                                     "one on the estimation rows")
+        X, resid = self.X, self.resid
+        if self.weights is not None:  # clubSandwich's weighted lm: the unscaled design and W
+            if self.frequency or self.absorbed:
+                raise SpecificationError(
+                    "Cluster(..., type='cr2') takes analytic weights without absorbed fixed "
+                    "effects (clubSandwich's weighted lm); with fweights or absorbed effects "
+                    f"use Cluster({spec.columns[0]!r}) (CR1) or the effects as dummies")
+            root = np.sqrt(self.weights)
+            X, resid = X / root[:, None], resid / root
+        fit = cr2(X, resid, self.bread, codes, weights=self.weights,
+                  absorbed=[(a.codes, a.n_levels) for a in self.absorbed])
+        return Inference(fit.cov, float(g - 1), g, self._cluster_notes(spec, [g]),
+                         df_terms=fit.df_terms, contrast_df=fit.contrast_df)
+
     def _cluster_notes(self, spec: Cluster, sizes: list[int]) -> tuple[str, ...]:
+        advice = ("the CR2 standard errors are bias-reduced and their Satterthwaite degrees of "
+                  "freedom adjust for few clusters; the wild cluster bootstrap is an "
+                  "alternative" if spec.type == "cr2" else
+                  "consider CR2 with Satterthwaite degrees of freedom "
+                  "(Cluster(..., type='cr2')) or the wild cluster bootstrap")
         return tuple(
             Note("few_clusters",
                 f"Only {g} clusters in {col!r}: cluster-robust standard errors can be too small "
-                f"with fewer than {FEW_CLUSTERS} clusters; consider the wild cluster bootstrap.")
+                f"with fewer than {FEW_CLUSTERS} clusters; {advice}.")
             for col, g in zip(spec.columns, sizes, strict=True) if g < FEW_CLUSTERS)

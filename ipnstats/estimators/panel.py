@@ -241,7 +241,8 @@ def _engine(fit: OLSFit, X: np.ndarray, p: Panel, rows: np.ndarray,
     ``sqrt(w)``-scaled regression's (see :class:`LinearEngine`)."""
     X = X if fit.keep.all() else X[:, fit.keep]
     return LinearEngine(X=X, resid=fit.resid, bread=fit.bread, data=p.data, rows=rows,
-                        weights=weights, frequency=p.frequency and weights is not None, **kw)
+                        weights=weights, frequency=p.frequency and weights is not None,
+                        cr2=True, **kw)
 
 
 def _singleton_mask(effects: list[tuple[np.ndarray, int]],
@@ -399,7 +400,8 @@ def _between(p: Panel) -> PanelFit:
     stats = fit_statistics(means[:, 0], fit.resid, len(fit.beta), centered=d.intercept)
     X = means[:, 1:] if fit.keep.all() else means[:, 1:][:, fit.keep]
     engine = BetweenEngine(X=X, resid=fit.resid, bread=fit.bread, data=p.data,
-                           rows=d.rows[first], panel_rows=d.rows, panel_units=p.unit_codes)
+                           rows=d.rows[first], panel_rows=d.rows, panel_units=p.unit_codes,
+                           cr2=True)
     return PanelFit(fit, engine, g, (), stats, extra={"n_obs_panel": d.y.size})
 
 
@@ -471,7 +473,9 @@ def _result(p: Panel, fit: PanelFit, spec, estimator: str, formula: str,
         extra=fit.extra if p.weighting is None else
         dict(fit.extra) | {"weights": p.weighting.describe()},
         collinear=fit.ols.collinear, n_singletons=fit.n_singletons, notes=notes,
-        inference_notes=inf.notes, engine=engine)
+        inference_notes=inf.notes, engine=engine,
+        df_terms=None if inf.df_terms is None else pd.Series(inf.df_terms, index=names),
+        contrast_df=inf.contrast_df)
 
 
 __all__ = ["panel_regression"]

@@ -64,7 +64,7 @@ from ipnstats.results.display import TidyDisplay
 from ipnstats.results.inference import check_conf_level
 from ipnstats.results.notes import Note
 from ipnstats.results.result import Result
-from ipnstats.results.vcov import Cluster
+from ipnstats.results.vcov import Cluster, require_cr1
 
 Weights = Literal["rademacher", "webb", "mammen"]
 WEIGHTS = ("rademacher", "webb", "mammen")
@@ -293,6 +293,7 @@ def _check_model(result, term: str) -> tuple[LinearEngine, int]:
 
 def _cluster_column(cluster: str | Cluster) -> str:
     if isinstance(cluster, Cluster):
+        require_cr1(cluster, "the wild cluster bootstrap (it resamples; CR2 is analytic)")
         if len(cluster.columns) != 1:
             raise SpecificationError(
                 f"the wild cluster bootstrap takes one cluster column, got "

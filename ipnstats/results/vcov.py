@@ -24,6 +24,15 @@ Small-sample conventions (defaults follow Stata):
   unadjusted HC0 (R ``sandwich::vcovCL(multi0 = TRUE)``). A non positive
   semi-definite result is repaired by clipping negative eigenvalues to zero, and the
   result says so.
+- CR2 (``Cluster(col, type="cr2")``; Bell & McCaffrey 2002, Pustejovsky & Tipton 2018,
+  R clubSandwich ``vcovCR(type = "CR2")``): each cluster's residuals are multiplied by
+  ``(I - H_gg)^(-1/2)`` (``H`` the full model's hat matrix, absorbed fixed effects
+  included) and no ``G/(G-1)`` or ``(n-1)/(n-K)`` factor is applied, so :class:`SSC` does
+  not apply: a non-default ``ssc=`` with CR2 is refused, as are two-way CR2 and CR2 for
+  GLS or maximum-likelihood fits. Each term is tested with ``t`` on its own
+  Satterthwaite degrees of freedom (clubSandwich ``coef_test(test = "Satterthwaite")``),
+  a single contrast on its own; joint tests are refused. See
+  :mod:`ipnstats.inference.cr2`.
 - Inference with clusters uses ``t(G - 1)`` (``G`` the smaller dimension); otherwise
   ``t(n - K)``; models estimated by GLS or maximum likelihood use the normal.
 
@@ -76,6 +85,11 @@ class Cluster:
         ``"each"`` (R sandwich ``multi0 = TRUE``). See the module notes.
     adjust
         Apply the ``G/(G-1)*(n-1)/(n-K)`` factor (default, Stata).
+    type
+        ``"cr1"`` (default): the sandwich with the factors above. ``"cr2"``: Bell &
+        McCaffrey's bias-reduced CR2 with Satterthwaite degrees of freedom per term
+        (Pustejovsky & Tipton 2018; R clubSandwich ``vcovCR(type = "CR2")``), one-way
+        only and without small-sample factors (see the module notes).
 
     Examples
     --------
@@ -83,31 +97,51 @@ class Cluster:
     Cluster('firm_id')
     >>> Cluster("firm_id", "year").describe()
     'Clustered (firm_id, year)'
+    >>> Cluster("firm_id", type="cr2").describe()
+    'Clustered (firm_id), CR2'
     """
 
     columns: tuple[str, ...]
     df: Literal["min", "each"]
     adjust: bool
+    type: Literal["cr1", "cr2"]
 
-    def __init__(self, *columns: str, df: Literal["min", "each"] = "min", adjust: bool = True):
+    def __init__(self, *columns: str, df: Literal["min", "each"] = "min", adjust: bool = True,
+                 type: Literal["cr1", "cr2"] = "cr1"):  # noqa: A002  (clubSandwich's name)
         if len(columns) == 1 and isinstance(columns[0], list | tuple):
             columns = tuple(columns[0])
         if not 1 <= len(columns) <= 2 or not all(isinstance(c, str) for c in columns):
             raise SpecificationError(f"Cluster takes one or two column names, got {columns!r}")
         if df not in ("min", "each"):
             raise SpecificationError(f"Cluster df must be 'min' or 'each', got {df!r}")
+        _check_type(type, columns, adjust)
         object.__setattr__(self, "columns", tuple(columns))
         object.__setattr__(self, "df", df)
         object.__setattr__(self, "adjust", bool(adjust))
+        object.__setattr__(self, "type", type)
 
     def describe(self) -> str:
         """A short label for tables, e.g. ``"Clustered (firm_id)"``."""
-        return f"Clustered ({', '.join(self.columns)})"
+        label = f"Clustered ({', '.join(self.columns)})"
+        return label + (", CR2" if self.type == "cr2" else "")
 
     def __repr__(self) -> str:
         extra = "" if self.df == "min" else f", df={self.df!r}"
         extra += "" if self.adjust else ", adjust=False"
+        extra += "" if self.type == "cr1" else f", type={self.type!r}"
         return f"Cluster({', '.join(map(repr, self.columns))}{extra})"
+
+
+def _check_type(type_: object, columns: tuple, adjust: object) -> None:
+    if type_ not in ("cr1", "cr2"):
+        raise SpecificationError(f"Cluster type must be 'cr1' or 'cr2', got {type_!r}")
+    if type_ == "cr2" and len(columns) != 1:
+        raise SpecificationError(
+            f"CR2 is one-way only: Cluster({', '.join(map(repr, columns))}, type='cr2') has "
+            f"{len(columns)} cluster columns; use one column, or type='cr1' for two-way clusters")
+    if type_ == "cr2" and not adjust:
+        raise SpecificationError("Cluster(..., type='cr2') applies no small-sample factor, so "
+                                 "adjust=False has no meaning there; drop adjust=False")
 
 
 FixefK = Literal["nested", "full", "none"]
@@ -177,7 +211,13 @@ def parse_ssc(ssc: object, default: SSC | None = None) -> SSC | None:
 
 
 def check_cluster_ssc(spec: Cluster, ssc: SSC) -> None:
-    """``Cluster(df="each")`` is a two-way convention of its own (see the notes)."""
+    """``Cluster(df="each")`` is a two-way convention of its own, and CR2 takes no
+    small-sample factor (see the notes)."""
+    if spec.type == "cr2" and ssc != SSC():
+        raise SpecificationError(
+            f"Cluster(..., type='cr2') applies no small-sample factor, so ssc={ssc!r} has "
+            "no meaning there; drop ssc= (CR2 is clubSandwich's, without G/(G-1) or "
+            "(n-1)/(n-K))")
     if spec.df == "each" and len(spec.columns) == 2 and ssc.cluster_df == "conventional":
         raise SpecificationError(
             "Cluster(..., df='each') and SSC(cluster_df='conventional') are two different "
@@ -202,3 +242,12 @@ def parse_vcov(spec: object) -> VcovSpec:
 def describe_vcov(spec: VcovSpec) -> str:
     """Label of a vcov choice for tables: ``"IID"``, ``"HC1"``, ``"Clustered (firm_id)"``."""
     return spec.describe() if isinstance(spec, Cluster) else spec.upper()
+
+
+def require_cr1(spec: object, where: str) -> None:
+    """Refuse ``Cluster(..., type="cr2")`` in an estimator that has no CR2 (``where``
+    names it): CR2 is defined here for linear least squares only."""
+    if isinstance(spec, Cluster) and spec.type == "cr2":
+        raise SpecificationError(
+            f"Cluster(..., type='cr2') is available for linear least-squares models only, "
+            f"not for {where}; use Cluster({', '.join(map(repr, spec.columns))}) (CR1)")

@@ -29,7 +29,7 @@ from ipnstats.estimators.did.result import CSState, DiDResult
 from ipnstats.estimators.linear import FEW_CLUSTERS
 from ipnstats.results.notes import Note
 from ipnstats.results.result import Result
-from ipnstats.results.vcov import Cluster, parse_vcov
+from ipnstats.results.vcov import Cluster, parse_vcov, require_cr1
 
 if TYPE_CHECKING:
     from ipnstats.estimators.did.sunab import SunAbrahamResult
@@ -190,6 +190,7 @@ def _clusters(data, panel: WidePanel, unit: str, spec) -> tuple[np.ndarray | Non
                                  "its analytic SEs are clustered on units at least")
     if len(spec.columns) != 1:
         raise SpecificationError("the Callaway-Sant'Anna estimator clusters on one column")
+    require_cr1(spec, "the Callaway-Sant'Anna estimator (influence functions)")
     col = spec.columns[0]
     if col == unit:
         return None, ()

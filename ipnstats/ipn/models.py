@@ -19,10 +19,18 @@ from ipnstats.results.stored import StoredModel
 from ipnstats.results.vcov import Cluster
 
 
+#: The optional ``[[models]]`` keys passed on to :func:`~ipnstats.panel_regression`.
+OPTIONS = ("weights", "weights_type", "re_method")
+
+
 def fit_model(firm_year: pd.DataFrame, model: Mapping):
-    """One ``[[models]]`` entry (``formula``, ``estimator``, ``cluster``) fitted."""
+    """One ``[[models]]`` entry (``formula``, ``estimator``, ``cluster`` with its
+    ``cluster_type``, and optionally ``weights``, ``weights_type``, ``re_method``)
+    fitted."""
+    vcov = Cluster(model["cluster"], type=model.get("cluster_type", "cr1"))
+    options = {key: model[key] for key in OPTIONS if key in model}
     return panel_regression(firm_year, model["formula"], unit="firm_id", time="year",
-                            estimator=model["estimator"], vcov=Cluster(model["cluster"]))
+                            estimator=model["estimator"], vcov=vcov, **options)
 
 
 def fit_models(firm_year: pd.DataFrame, models: Sequence[Mapping]) -> dict:
@@ -39,6 +47,7 @@ def models_findings(fits: Mapping, models: Sequence[Mapping],
     for m in models:
         res = fits[m["name"]]
         entry = {"name": m["name"], "estimator": m["estimator"], "cluster": m["cluster"]}
+        entry |= {key: m[key] for key in ("cluster_type", *OPTIONS) if key in m}
         if isinstance(res, Unavailable):
             entry["unavailable"] = res.reason
         else:

@@ -84,7 +84,12 @@ SYSTEM_FOLDERS = frozenset(map(Path, (
 SYSTEM_TREES = tuple(map(Path, ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64",
                                 "/proc", "/sbin", "/sys", "/usr", "/System", "/private/etc")))
 NEUTRAL_KEYS = ("folder", "codebook", "dir", "hypotheses", "progress", "scheduler")
-MODEL_KEYS = {"name": str, "formula": str, "cluster": str, "estimator": str}
+MODEL_KEYS = {"name": str, "formula": str, "cluster": str, "estimator": str, "cluster_type": str,
+              "weights": str, "weights_type": str, "re_method": str}
+#: The optional [[models]] keys with their allowed values (None: a column name).
+MODEL_CHOICES = {"cluster_type": ("cr1", "cr2"), "weights": None,
+                 "weights_type": ("aweights", "fweights"),
+                 "re_method": ("stata", "swar", "amemiya", "walhus", "nerlove")}
 
 
 @dataclass(frozen=True)
@@ -389,6 +394,17 @@ def _model(m, i: int, path: Path, problems: list[str]) -> dict:
     if out["estimator"] not in ("within", "random", "pooled"):
         problems.append(f"{where}: estimator = {out['estimator']!r} must be 'within', "
                         "'random' or 'pooled'")
+    for key, allowed in MODEL_CHOICES.items():
+        if key not in m:
+            continue
+        value = out[key] = m[key]
+        if not isinstance(value, str):
+            problems.append(f"{where}: {key} = {value!r} must be a string")
+        elif allowed is None:
+            _column(value, f"{where} {key}", problems)
+        elif value not in allowed:
+            problems.append(f"{where}: {key} = {value!r} must be one of "
+                            f"{', '.join(map(repr, allowed))}")
     return out
 
 

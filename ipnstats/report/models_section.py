@@ -12,6 +12,19 @@ ESTIMATOR_NOTE = {"within": "firm and year fixed effects", "random": "random fir
                   "pooled": "pooled OLS"}
 
 
+def _model_note(m: dict) -> str:
+    """How one model was fitted, for readers: effects, weights, the standard errors."""
+    what = ESTIMATOR_NOTE[m["estimator"]]
+    if m["estimator"] == "random" and m.get("re_method", "stata") != "stata":
+        what += f" (variance components as R plm's {m['re_method']})"
+    if "weights" in m:
+        kind = "frequency" if m.get("weights_type") == "fweights" else "analytic"
+        what += f", weighted by {m['weights']} ({kind} weights)"
+    se = (f"CR2 standard errors clustered by {m['cluster']}, with Satterthwaite degrees of "
+          "freedom" if m.get("cluster_type") == "cr2" else f"SEs clustered by {m['cluster']}")
+    return f"{m['name']}: {what}; {se}."
+
+
 def render_models(report: Report, doc: dict) -> Report:
     """The section of a stored ``models`` stage document (nothing without models)."""
     findings = doc["findings"]
@@ -27,8 +40,7 @@ def render_models(report: Report, doc: dict) -> Report:
     fitted = [m for m in models if "model" in m]
     if not fitted:
         return report
-    notes = tuple(f"{m['name']}: {ESTIMATOR_NOTE[m['estimator']]}; SEs clustered by "
-                  f"{m['cluster']}." for m in fitted)
+    notes = tuple(_model_note(m) for m in fitted)
     return report.add_table(study_regression_table(
         [StoredModel.from_json(m["model"]) for m in fitted],
         model_names=[m["name"] for m in fitted], labels=findings["labels"],

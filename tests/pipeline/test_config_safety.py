@@ -346,3 +346,14 @@ def test_the_largest_formulas_the_grammar_allows_are_cheap_to_build():
     deepest = "y ~ I(x0 ** 10) + " + "exp(" * 19 + "x1" + ")" * 19
     assert check_formula(deepest)
     assert build_design(data, deepest).X.shape[1] == 3
+
+
+@pytest.mark.parametrize("body, part", [
+    ('cluster_type = "cr3"\n', "cluster_type = 'cr3' must be one of 'cr1', 'cr2'"),
+    ('weights_type = "pweights"\n', "weights_type = 'pweights' must be one of"),
+    ('re_method = "gls"\n', "re_method = 'gls' must be one of 'stata', 'swar'"),
+    ('weights = 3\n', "weights = 3 must be a string"),
+])
+def test_model_options_are_checked(tmp_path, body, part):
+    path = config(tmp_path, '[[models]]\nformula = "y ~ x"\n' + body)
+    assert part in problems(path)

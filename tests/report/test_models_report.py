@@ -85,3 +85,26 @@ def test_no_models_no_section():
                                            "cluster": "firm_id"},), {}))
     texts = [b.text for b in render_models(Report(""), only_failed).blocks]
     assert texts[-1] == "A: not estimable with these data: no such column"
+
+
+OPTIONED = (
+    {"name": "CR2, weighted", "formula": "log_revenue ~ member", "estimator": "pooled",
+     "cluster": "firm_id", "cluster_type": "cr2", "weights": "employees"},
+    {"name": "plm RE", "formula": "log_revenue ~ member", "estimator": "random",
+     "cluster": "firm_id", "re_method": "swar"},
+)
+
+
+def test_optional_keys_reach_the_fit_and_the_table_note(study):
+    fits = fit_models(study.firm_year, OPTIONED)
+    weighted = ipnstats.panel_regression(
+        study.firm_year, "log_revenue ~ member", unit="firm_id", time="year",
+        estimator="pooled", weights="employees", vcov=Cluster("firm_id", type="cr2"))
+    assert fits["CR2, weighted"].tidy().equals(weighted.tidy())
+    assert "df" in fits["CR2, weighted"].tidy().columns
+    assert "swar" in fits["plm RE"].glance().estimator[0]
+    report = RENDERERS["models"](Report(""), stored(models_findings(fits, OPTIONED, {})))
+    notes = " ".join(report.blocks[-1].table.notes)
+    assert "weighted by employees (analytic weights)" in notes
+    assert "CR2 standard errors clustered by firm_id, with Satterthwaite" in notes
+    assert "as R plm's swar" in notes

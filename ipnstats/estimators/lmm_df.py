@@ -138,13 +138,15 @@ class VarparModel:
     def n_theta(self) -> int:
         return sum(t.n_theta for t in self.terms)
 
-    def _lambda(self, theta: np.ndarray) -> sparse.csc_matrix:
+    def _z_lambda(self, theta: np.ndarray) -> sparse.csc_matrix:
+        """``Z Lambda``: each term's row holds ``values @ T`` at its level's columns."""
         blocks, at = [], 0
         for t in self.terms:
-            T = t.factor(theta[at:at + t.n_theta])
-            blocks.append(sparse.kron(sparse.identity(t.n_levels), sparse.csr_matrix(T)))
+            blocks.append(np.asarray(t.values, float) @ t.factor(theta[at:at + t.n_theta]))
             at += t.n_theta
-        return sparse.block_diag(blocks, format="csc")
+        Z = self.Z
+        return sparse.csr_matrix((np.hstack(blocks).ravel(), Z.indices, Z.indptr),
+                                 shape=Z.shape).tocsc()
 
     def _parts(self, theta: np.ndarray) -> _ThetaParts:
         key = theta.tobytes()
@@ -153,7 +155,7 @@ class VarparModel:
         return self._cache[key]
 
     def _compute(self, theta: np.ndarray) -> _ThetaParts:
-        zl = (self.Z @ self._lambda(theta)).tocsc()
+        zl = self._z_lambda(theta)
         M = (zl.T @ zl + sparse.identity(zl.shape[1], format="csc")).tocsc()
         lu = splinalg.splu(M, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
                            options={"SymmetricMode": True})
@@ -185,14 +187,17 @@ class VarparModel:
 
 
 def random_effects_design(terms: Sequence[RandomTerm], n: int) -> sparse.csr_matrix:
-    """``Z``: for each term, the columns (level, coefficient) in level-major order."""
-    blocks = []
+    """``Z``: for each term, the columns (level, coefficient) in level-major order; every
+    row stores one entry per term and coefficient, in that order (zeros included), so
+    that ``Z Lambda`` shares its pattern."""
+    cols, at = [], 0
     for t in terms:
-        cols = t.codes[:, None] * t.p + np.arange(t.p)[None, :]
-        blocks.append(sparse.csr_matrix(
-            (np.asarray(t.values, float).ravel(), (np.repeat(np.arange(n), t.p), cols.ravel())),
-            shape=(n, t.n_levels * t.p)))
-    return sparse.hstack(blocks).tocsr()
+        cols.append(at + t.codes[:, None] * t.p + np.arange(t.p)[None, :])
+        at += t.n_levels * t.p
+    cols = np.hstack(cols)
+    data = np.hstack([np.asarray(t.values, float) for t in terms])
+    return sparse.csr_matrix((data.ravel(), cols.ravel(), np.arange(n + 1) * cols.shape[1]),
+                             shape=(n, at))
 
 
 # ------------------------------------------------------------------ the df of contrasts

@@ -20,7 +20,7 @@ from ipnstats.core.formula import (
     complete_rows,
     require_numeric_roles,
 )
-from ipnstats.estimators.lmm_df import DfMethod, check_df_method
+from ipnstats.estimators.lmm_inference import DfMethod, check_df_method
 from ipnstats.estimators.mixed import (  # noqa: F401  (re-exported: the crossed API's names)
     SINGULAR_THETA,
     MixedResult,
@@ -54,18 +54,19 @@ def crossed_effects(data: pd.DataFrame, *, outcome: str, covariates: Sequence[st
     reml
         REML (default, lme4's default) or maximum likelihood.
     df
-        ``"wald"`` (default, z as lme4's ``summary``) or ``"satterthwaite"`` (lmerTest's t
-        and F tests; see :func:`~ipnstats.estimators.mixed.mixed_model`).
+        ``"wald"`` (default, z as lme4's ``summary``), ``"satterthwaite"`` (lmerTest's t
+        and F tests) or ``"kenward-roger"`` (pbkrtest; REML only); see
+        :func:`~ipnstats.estimators.mixed.mixed_model`.
 
     Returns
     -------
     MixedResult
         Terms ``Intercept`` and ``covariates``; ``cov`` is ``sigma^2 (X'V^-1X)^-1`` and inference
-        is Wald z (``df_inference=None``) or, with ``df="satterthwaite"``, t with per-term
-        df (``tidy()``'s ``df`` column). ``variance_components()``,
-        ``random_effects(group)``, ``converged`` and ``optimizer``; ``n_units`` counts
-        the levels of the first group. Notes report left-out rows, non-convergence and
-        variances estimated as zero.
+        is Wald z (``df_inference=None``) or, with ``df="satterthwaite"`` or
+        ``"kenward-roger"``, t with per-term df (``tidy()``'s ``df`` column).
+        ``variance_components()``, ``random_effects(group)``, ``converged`` and
+        ``optimizer``; ``n_units`` counts the levels of the first group. Notes report
+        left-out rows, non-convergence and variances estimated as zero.
 
     Examples
     --------
@@ -77,7 +78,7 @@ def crossed_effects(data: pd.DataFrame, *, outcome: str, covariates: Sequence[st
     >>> res.variance_components()["group"].tolist()
     ['r', 's', 'Residual']
     """
-    check_df_method(df)
+    check_df_method(df, reml)
     y = outcome
     xs = column_names(covariates, "covariates")
     gs = column_names(groups, "groups")

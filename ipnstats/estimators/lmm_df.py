@@ -30,23 +30,15 @@ with ``r^2`` the penalised residual sum of squares at ``theta`` (lmerTest's ``de
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, TypeVar
 
 import numpy as np
-import pandas as pd
 from scipy import linalg, sparse
 from scipy.sparse import linalg as splinalg
 
-from ipnstats.core.errors import SpecificationError
 from ipnstats.estimators.lmm import RandomTerm
-from ipnstats.results.notes import Note
-from ipnstats.results.result import Result
 
-DfMethod = Literal["wald", "satterthwaite", "kenward-roger"]
-DF_METHODS = ("wald", "satterthwaite", "kenward-roger")
 #: lmerTest's tolerance on the Hessian's eigenvalues (``as_lmerModLT(tol = 1e-8)``).
 EIGEN_TOL = 1e-8
 
@@ -273,43 +265,5 @@ def satterthwaite(model: VarparModel, varpar: np.ndarray) -> Satterthwaite:
     return Satterthwaite(varpar, V, jac, 2 * inv, values)
 
 
-# ------------------------------------------------------------------ the result's df=
-
-R = TypeVar("R", bound=Result)
-
-
-def check_df_method(df: object) -> None:
-    """``df`` must be ``"wald"`` or ``"satterthwaite"`` (Kenward-Roger: not yet)."""
-    if df not in DF_METHODS:
-        raise SpecificationError(f"df must be 'wald' (z, lme4's summary) or 'satterthwaite' "
-                                 f"(t, lmerTest's default), got {df!r}")
-    if df == "kenward-roger":
-        raise SpecificationError("df='kenward-roger' (pbkrtest) is not implemented; use "
-                                 "df='satterthwaite' (lmerTest's default, what management "
-                                 "papers report) or df='wald'")
-
-
-def with_df(res: R, df: str, X: np.ndarray, y: np.ndarray, terms: Sequence[RandomTerm],
-            theta: np.ndarray, reml: bool) -> R:
-    """``res`` (a fitted mixed model with ``fit["sigma"]``) with its df method in
-    ``extra["df_method"]`` and, for ``"satterthwaite"``, per-term df (``df_terms``) and
-    the joint-test rule (``contrast_df``). ``X`` as reported (not centred), ``theta`` in
-    the order of ``terms``."""
-    extra = {**res.extra, "df_method": df}
-    if df == "wald":
-        return dataclasses.replace(res, extra=extra)
-    model = VarparModel(np.asarray(X, float), np.asarray(y, float), tuple(terms), reml)
-    sat = satterthwaite(model, np.append(theta, res.fit["sigma"]))
-    notes = res.notes
-    if (sat.eigenvalues < -EIGEN_TOL).any():
-        notes += (Note("df_hessian",
-            "The Hessian of the deviance in the variance parameters has a negative "
-            "eigenvalue (lmerTest: 'Model failed to converge'); the Satterthwaite df leave "
-            "that direction out and may be unreliable."),)
-    return dataclasses.replace(res, extra=extra, notes=notes, contrast_df=sat.contrast_df,
-                               df_terms=pd.Series(sat.df_terms(), index=res.params.index))
-
-
-__all__ = ["DF_METHODS", "DfMethod", "Satterthwaite", "VarparModel", "check_df_method",
-           "f_denominator_df", "hessian", "jacobian", "random_effects_design", "satterthwaite",
-           "with_df"]
+__all__ = ["EIGEN_TOL", "Satterthwaite", "VarparModel", "f_denominator_df", "hessian",
+           "jacobian", "random_effects_design", "satterthwaite"]

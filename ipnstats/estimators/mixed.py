@@ -22,7 +22,9 @@ The fit follows Bates, Mächler, Bolker & Walker (2015, J Stat Softw 67(1), sect
   adds ``log|X'V^-1X|`` and puts ``n - p`` for ``n``. ``sigma^2 = r^2 / (n - p)``
   (REML) or ``r^2 / n`` (ML). ``cov(beta) = sigma^2 (X'V^-1X)^-1`` (lme4's ``vcov``);
   inference is Wald z, as lme4's ``summary``, or with ``df="satterthwaite"`` t and F
-  tests with lmerTest's Satterthwaite df (:mod:`ipnstats.estimators.lmm_df`).
+  tests with lmerTest's Satterthwaite df (:mod:`ipnstats.estimators.lmm_df`), or with
+  ``df="kenward-roger"`` pbkrtest's adjusted covariance and df
+  (:mod:`ipnstats.estimators.lmm_kr`).
 - Each evaluation uses cross-products computed once (``Z'Z``, ``Z'X``, ``Z'y``), so it
   costs ``O(q^3)`` whatever ``n``. The term with most levels is eliminated first (its
   block of ``Z'Z`` is block diagonal, one small block per level); only the Schur
@@ -86,7 +88,7 @@ from ipnstats.estimators.lmm import (  # noqa: F401  (SINGULAR_THETA, Optimum: p
     minimise_deviance,
     split_theta,
 )
-from ipnstats.estimators.lmm_df import DfMethod, check_df_method, with_df
+from ipnstats.estimators.lmm_inference import DfMethod, check_df_method, with_df
 from ipnstats.results.notes import Note
 from ipnstats.results.result import Result
 
@@ -195,7 +197,7 @@ def fit_lmm(frame: pd.DataFrame, y: np.ndarray, X: np.ndarray, names: Sequence[s
             formula: str = "", notes: tuple[str, ...] = (),
             df: DfMethod = "wald") -> MixedResult:
     """Fit a linear mixed model on prepared arrays (see :func:`mixed_model`)."""
-    check_df_method(df)
+    check_df_method(df, reml)
     names = list(names)
     keep = independent_columns(X)
     if not keep.all():
@@ -374,7 +376,8 @@ def mixed_model(data: pd.DataFrame, formula: str, *, groups: str | Sequence[str]
         or ``"satterthwaite"`` (t with per-term Satterthwaite df and F tests with
         lmerTest's denominator df, as ``lmerTest::lmer``, SAS ``ddfm=satterthwaite`` and
         Stata ``mixed, dfmethod(satterthwaite)``; what management papers that use R
-        report). ``"kenward-roger"`` is not implemented (SpecificationError).
+        report), or ``"kenward-roger"`` (REML only: pbkrtest's adjusted covariance, with
+        its SEs, and df; joint tests are refused; dense ``n x n``, up to 4,000 rows).
 
     Returns
     -------
@@ -398,7 +401,7 @@ def mixed_model(data: pd.DataFrame, formula: str, *, groups: str | Sequence[str]
     """
     if family not in ("gaussian", "binomial"):
         raise SpecificationError(f"family must be 'gaussian' or 'binomial', got {family!r}")
-    check_df_method(df)
+    check_df_method(df, reml)
     if family == "binomial" and df != "wald":
         raise SpecificationError("family='binomial' fits a GEE with robust z tests; "
                                  f"df={df!r} is for gaussian mixed models")

@@ -1,4 +1,4 @@
-"""Satterthwaite df for mixed models (issue 19) against lmerTest 3.1-3.
+"""Satterthwaite and Kenward-Roger df for mixed models (issue 19) against lmerTest 3.1-3.
 
 Two kinds of checks against tests/reference/lmertest (R scripts and numbers there):
 
@@ -19,6 +19,7 @@ from scipy import stats
 
 from ipnstats import crossed_effects, mixed_model
 from ipnstats.core.errors import SpecificationError
+from ipnstats.estimators import lmm_kr
 from ipnstats.estimators.lmm import RandomTerm
 from ipnstats.estimators.lmm_df import (
     VarparModel,
@@ -27,11 +28,13 @@ from ipnstats.estimators.lmm_df import (
     jacobian,
     satterthwaite,
 )
+from ipnstats.estimators.lmm_kr import kenward_roger
 from ipnstats.estimators.mixed import fit_lmm
 from tests.reference import HERE, load
 
 SLEEP = load("lmertest/sleepstudy")["cases"]
 CROSSED = load("lmertest/crossed")["cases"]
+KR = load("lmertest/kenward_roger")["cases"]
 
 
 @pytest.fixture(scope="module")
@@ -226,12 +229,11 @@ def test_crossed_effects_takes_df_too():
                                                         rel=2e-4)
 
 
-@pytest.mark.parametrize("bad", ["kenward-roger", "KR", "t", None])
-def test_unknown_or_unimplemented_df_methods_are_refused(sleepstudy, bad):
-    match = "not implemented" if bad == "kenward-roger" else "df must be"
-    with pytest.raises(SpecificationError, match=match):
+@pytest.mark.parametrize("bad", ["KR", "t", "Satterthwaite", None])
+def test_unknown_df_methods_are_refused(sleepstudy, bad):
+    with pytest.raises(SpecificationError, match="df must be"):
         mixed_model(sleepstudy, "Reaction ~ Days", groups="Subject", df=bad)
-    with pytest.raises(SpecificationError, match=match):
+    with pytest.raises(SpecificationError, match="df must be"):
         crossed_effects(sleepstudy, outcome="Reaction", covariates=("Days",),
                         groups="Subject", df=bad)
 
@@ -272,6 +274,70 @@ def test_richardson_derivatives_are_exact_to_rounding():
     np.testing.assert_allclose(J, [[np.exp(x[0]) * np.sin(x[1]) + x[1] ** 3,
                                     np.exp(x[0]) * np.cos(x[1]) + 3 * x[0] * x[1] ** 2],
                                    [2 * x[0], 0.0]], rtol=1e-9, atol=1e-12)
+
+
+# ------------------------------------------------------------------ Kenward-Roger
+
+
+def _kr_inputs(case: str, data: pd.DataFrame):
+    ref = KR[case]
+    if case in SLEEP_MODELS:
+        _, _, re_formula, structure = SLEEP_MODELS[case]
+        columns = ("(Intercept)",) if re_formula is None else ("(Intercept)", "Days")
+        X = np.column_stack([np.ones(len(data)), data["Days"]]
+                            + ([data["Days"] ** 2] if case == "quadratic_reml" else []))
+        return X, data["Reaction"].to_numpy(float), [_term(data, "Subject", columns,
+                                                           structure)]
+    data = _data(case)
+    formula, _ = CROSSED_MODELS[case]
+    covariates = [c.strip() for c in formula.split("~")[1].split("+") if c.strip() != "1"]
+    X = np.column_stack([np.ones(len(data)), *(data[c] for c in covariates)])
+    groups = [name.split(".")[0] for name in ref["theta"]]
+    return (X, data[formula.split("~")[0].strip()].to_numpy(float),
+            [_term(data, g, ("(Intercept)",)) for g in groups])
+
+
+@pytest.mark.parametrize("case", list(KR))
+def test_kenward_roger_at_lme4_varpar(sleepstudy, case):
+    ref = KR[case]
+    X, y, terms = _kr_inputs(case, sleepstudy)
+    varpar = np.append(np.fromiter(ref["theta"].values(), float), ref["sigma"])
+    kr = kenward_roger(VarparModel(X, y, tuple(terms), True), varpar)
+    np.testing.assert_allclose(kr.df_terms(), np.atleast_1d(ref["df"]), rtol=1e-8)
+    np.testing.assert_allclose(kr.vcov_adjusted, np.atleast_2d(ref["vcov_adjusted"]),
+                               rtol=1e-8)
+    se = np.sqrt(np.diag(kr.vcov_adjusted))
+    p = 2 * stats.t.sf(np.abs(np.atleast_1d(ref["estimate"]) / se), kr.df_terms())
+    np.testing.assert_allclose(p, np.atleast_1d(ref["p"]), rtol=1e-8)
+
+
+@pytest.mark.parametrize("case", list(KR))
+def test_kenward_roger_end_to_end(sleepstudy, case):
+    ref = KR[case]
+    res = _fit(case, sleepstudy, df="kenward-roger")
+    tidy = res.tidy()
+    assert res.glance()["df_method"].iloc[0] == "kenward-roger"
+    # as Satterthwaite: lme4's theta is up to 3e-5 from the optimum ours reaches
+    assert tidy["df"].to_numpy() == pytest.approx(np.atleast_1d(ref["df"]), rel=2e-4)
+    assert tidy["std_error"].to_numpy() == pytest.approx(np.atleast_1d(ref["std_error"]),
+                                                         rel=1e-4)
+    assert tidy["p_value"].to_numpy() == pytest.approx(np.atleast_1d(ref["p"]), rel=5e-3)
+
+
+def test_kenward_roger_needs_reml_and_tests_one_contrast_at_a_time(sleepstudy, monkeypatch):
+    with pytest.raises(SpecificationError, match="REML"):
+        mixed_model(sleepstudy, "Reaction ~ Days", groups="Subject", reml=False,
+                    df="kenward-roger")
+    res = _fit("intercept_reml", sleepstudy, df="kenward-roger")
+    with pytest.raises(SpecificationError, match="joint Kenward-Roger"):
+        res.wald_test(["Intercept", "Days"])
+    one = res.wald_test(["Days"])
+    days = res.tidy().set_index("term").loc["Days"]
+    assert one.df_denom == pytest.approx(days["df"]) and one.p_value == pytest.approx(
+        days["p_value"])
+    monkeypatch.setattr(lmm_kr, "MAX_N", 100)
+    with pytest.raises(SpecificationError, match="df='satterthwaite'"):
+        _fit("intercept_reml", sleepstudy, df="kenward-roger")
 
 
 # ------------------------------------------------------------------ coverage

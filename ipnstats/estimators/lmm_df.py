@@ -59,7 +59,11 @@ def _steps(x: np.ndarray, d: float, eps: float = 1e-4) -> np.ndarray:
 
 def hessian(f: Callable[[np.ndarray], float], x: np.ndarray, d: float = 0.1,
             r: int = 4) -> np.ndarray:
-    """The Hessian of a scalar ``f`` at ``x``, as ``numDeriv::hessian`` (its ``genD``)."""
+    """The Hessian of a scalar ``f`` at ``x``, as ``numDeriv::hessian`` (its ``genD``).
+
+    >>> hessian(lambda v: v[0] ** 2 * v[1], np.array([1.0, 2.0])).round(8).tolist()
+    [[4.0, 2.0], [2.0, 0.0]]
+    """
     x = np.asarray(x, float)
     n, f0, h0 = x.size, f(x), _steps(x, d)
     unit = np.eye(n)
@@ -82,7 +86,12 @@ def hessian(f: Callable[[np.ndarray], float], x: np.ndarray, d: float = 0.1,
 def jacobian(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, d: float = 1e-4,
              r: int = 4) -> np.ndarray:
     """The Jacobian of a vector ``f`` at ``x`` (one column per ``x``), as
-    ``numDeriv::jacobian(method = "Richardson")``."""
+    ``numDeriv::jacobian(method = "Richardson")``.
+
+    >>> jacobian(lambda v: np.array([v[0] * v[1], v[1] ** 2]), np.array([1.0, 3.0])).round(8)
+    array([[3., 1.],
+           [0., 6.]])
+    """
     x = np.asarray(x, float)
     h0 = _steps(x, d)
     cols = []

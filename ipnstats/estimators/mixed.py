@@ -398,6 +398,9 @@ def mixed_model(data: pd.DataFrame, formula: str, *, groups: str | Sequence[str]
     >>> res = mixed_model(df, "y ~ t", groups="g", re_formula="1 + t")
     >>> res.converged, res.variance_components()["term"].tolist()
     (True, ['(Intercept)', 't', ''])
+    >>> sat = mixed_model(df, "y ~ t", groups="g", df="satterthwaite")  # lmerTest's t tests
+    >>> sat.glance()["df_method"].iloc[0], sat.tidy()["df"].round().tolist()
+    ('satterthwaite', [47.0, 199.0])
     """
     if family not in ("gaussian", "binomial"):
         raise SpecificationError(f"family must be 'gaussian' or 'binomial', got {family!r}")

@@ -317,6 +317,7 @@ def test_kenward_roger_end_to_end(sleepstudy, case):
     res = _fit(case, sleepstudy, df="kenward-roger")
     tidy = res.tidy()
     assert res.glance()["df_method"].iloc[0] == "kenward-roger"
+    assert "Kenward-Roger df per term" in res.summary()
     # as Satterthwaite: lme4's theta is up to 3e-5 from the optimum ours reaches
     assert tidy["df"].to_numpy() == pytest.approx(np.atleast_1d(ref["df"]), rel=2e-4)
     assert tidy["std_error"].to_numpy() == pytest.approx(np.atleast_1d(ref["std_error"]),

@@ -130,10 +130,23 @@ class VarparModel:
     reml: bool
     Z: sparse.csr_matrix = field(init=False, repr=False)
     _cache: dict = field(init=False, repr=False, compare=False)
+    _centred: tuple[np.ndarray, np.ndarray] = field(init=False, repr=False, compare=False)
+    _uncentre: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "Z", random_effects_design(self.terms, self.y.size))
         object.__setattr__(self, "_cache", {})
+        # with an intercept, centre y and the other columns (saves digits in W'W; the
+        # deviance is unchanged and V maps back by the unit-triangular A)
+        X, y, A = self.X, self.y, np.eye(self.X.shape[1])
+        ones = np.flatnonzero(np.all(X == 1.0, axis=0))
+        if ones.size:
+            xbar = X.mean(axis=0)
+            xbar[ones[0]] = 0.0
+            X, y = X - xbar, y - y.mean()
+            A[ones[0]] -= xbar
+        object.__setattr__(self, "_centred", (X, y))
+        object.__setattr__(self, "_uncentre", A)
 
     @property
     def n_theta(self) -> int:
@@ -161,7 +174,7 @@ class VarparModel:
         lu = splinalg.splu(M, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
                            options={"SymmetricMode": True})
         logdet_m = float(np.log(np.abs(lu.U.diagonal())).sum())
-        W = np.column_stack([self.X, self.y])
+        W = np.column_stack(self._centred)
         lzw = np.asarray(zl.T @ W)
         G = W.T @ W - lzw.T @ lu.solve(lzw)
         p = self.X.shape[1]
@@ -184,7 +197,8 @@ class VarparModel:
 
     def vcov_beta(self, varpar: np.ndarray) -> np.ndarray:
         """``sigma^2 (X'V^-1X)^-1`` at ``varpar`` (lmerTest's ``get_covbeta``)."""
-        return varpar[-1] ** 2 * self._parts(np.asarray(varpar[:-1], float)).xtvx_inv
+        A = self._uncentre
+        return varpar[-1] ** 2 * (A @ self._parts(np.asarray(varpar[:-1], float)).xtvx_inv @ A.T)
 
 
 def random_effects_design(terms: Sequence[RandomTerm], n: int) -> sparse.csr_matrix:

@@ -366,3 +366,19 @@ def test_satterthwaite_intervals_cover_better_than_wald_with_few_groups():
     assert abs(satt / reps - 0.95) <= tol
     assert wald / reps < 0.95 - tol
     assert abs(satt / reps - 0.95) < abs(wald / reps - 0.95)
+
+
+def test_df_do_not_depend_on_where_the_regressors_are_centred(sleepstudy):
+    """Days + 10,000 and Reaction + 1e6: the same slope, the same df (V is computed on
+    centred data and mapped back)."""
+    ref = SLEEP["slope_reml"]
+    varpar = np.append(np.fromiter(ref["theta"].values(), float), ref["sigma"])
+    term = [_term(sleepstudy, "Subject", ("(Intercept)", "Days"))]
+    days = sleepstudy["Days"].to_numpy(float)
+    y = sleepstudy["Reaction"].to_numpy(float)
+    base = satterthwaite(VarparModel(np.column_stack([np.ones(180), days]), y, tuple(term),
+                                     True), varpar)
+    far = satterthwaite(VarparModel(np.column_stack([np.ones(180), days + 1e4]), y + 1e6,
+                                    tuple(term), True), varpar)
+    assert far.df_terms()[1] == pytest.approx(base.df_terms()[1], rel=1e-7)
+    assert far.vcov_beta[1, 1] == pytest.approx(base.vcov_beta[1, 1], rel=1e-9)

@@ -382,3 +382,19 @@ def test_df_do_not_depend_on_where_the_regressors_are_centred(sleepstudy):
                                     tuple(term), True), varpar)
     assert far.df_terms()[1] == pytest.approx(base.df_terms()[1], rel=1e-7)
     assert far.vcov_beta[1, 1] == pytest.approx(base.vcov_beta[1, 1], rel=1e-9)
+
+
+def test_a_hessian_with_a_negative_eigenvalue_gets_a_note(sleepstudy):
+    """Far from the optimum (theta = 50, where log|M| is concave in theta) lmerTest warns
+    'Model failed to converge with 1 negative eigenvalue'; we add a df_hessian note."""
+    from ipnstats.estimators.lmm_inference import with_df
+
+    res = _fit("intercept_reml", sleepstudy)
+    X = np.column_stack([np.ones(180), sleepstudy["Days"]])
+    term = _term(sleepstudy, "Subject", ("(Intercept)",))
+    far = with_df(res, "satterthwaite", X, sleepstudy["Reaction"].to_numpy(float), [term],
+                  np.array([50.0]), True)
+    assert far.has_note("df_hessian") and not res.has_note("df_hessian")
+    at_optimum = with_df(res, "satterthwaite", X, sleepstudy["Reaction"].to_numpy(float),
+                         [term], np.array(res.theta["Subject"]), True)
+    assert not at_optimum.has_note("df_hessian")

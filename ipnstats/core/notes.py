@@ -67,6 +67,7 @@ NOTE_CODES = MappingProxyType({
     "enumerated": "every possible bootstrap weight vector was used",
     "unbounded_interval": "the confidence interval is unbounded on one side",
     "p_value_method": "how the p-value was computed",
+    "df_hessian": "the Hessian behind Satterthwaite df is not positive definite",
     "other": "a note without a code (e.g. read back from text)",
 })
 

@@ -20,6 +20,7 @@ from ipnstats.core.formula import (
     complete_rows,
     require_numeric_roles,
 )
+from ipnstats.estimators.lmm_inference import DfMethod, check_df_method
 from ipnstats.estimators.mixed import (  # noqa: F401  (re-exported: the crossed API's names)
     SINGULAR_THETA,
     MixedResult,
@@ -31,7 +32,8 @@ from ipnstats.estimators.mixed import (  # noqa: F401  (re-exported: the crossed
 
 @renamed(y="outcome", x="covariates")
 def crossed_effects(data: pd.DataFrame, *, outcome: str, covariates: Sequence[str] = (),
-                    groups: str | Sequence[str], reml: bool = True) -> MixedResult:
+                    groups: str | Sequence[str], reml: bool = True,
+                    df: DfMethod = "wald") -> MixedResult:
     """Linear mixed model with random intercepts for crossed or nested groups (lme4).
 
     The model of ``lmer(outcome ~ 1 + x1 + ... + (1 | g1) + (1 | g2) + ...)``, fitted by
@@ -51,15 +53,20 @@ def crossed_effects(data: pd.DataFrame, *, outcome: str, covariates: Sequence[st
         ``("receiver_id", "sender_id")``.
     reml
         REML (default, lme4's default) or maximum likelihood.
+    df
+        ``"wald"`` (default, z as lme4's ``summary``), ``"satterthwaite"`` (lmerTest's t
+        and F tests) or ``"kenward-roger"`` (pbkrtest; REML only); see
+        :func:`~ipnstats.estimators.mixed.mixed_model`.
 
     Returns
     -------
     MixedResult
         Terms ``Intercept`` and ``covariates``; ``cov`` is ``sigma^2 (X'V^-1X)^-1`` and inference
-        is Wald z (``df_inference=None``). ``variance_components()``,
-        ``random_effects(group)``, ``converged`` and ``optimizer``; ``n_units`` counts
-        the levels of the first group. Notes report left-out rows, non-convergence and
-        variances estimated as zero.
+        is Wald z (``df_inference=None``) or, with ``df="satterthwaite"`` or
+        ``"kenward-roger"``, t with per-term df (``tidy()``'s ``df`` column).
+        ``variance_components()``, ``random_effects(group)``, ``converged`` and
+        ``optimizer``; ``n_units`` counts the levels of the first group. Notes report
+        left-out rows, non-convergence and variances estimated as zero.
 
     Examples
     --------
@@ -71,6 +78,7 @@ def crossed_effects(data: pd.DataFrame, *, outcome: str, covariates: Sequence[st
     >>> res.variance_components()["group"].tolist()
     ['r', 's', 'Residual']
     """
+    check_df_method(df, reml)
     y = outcome
     xs = column_names(covariates, "covariates")
     gs = column_names(groups, "groups")
@@ -85,7 +93,7 @@ def crossed_effects(data: pd.DataFrame, *, outcome: str, covariates: Sequence[st
     formula = f"{y} ~ {' + '.join(['1', *xs])}"
     return fit_lmm(frame, frame[y].to_numpy(float), X, ("Intercept", *xs), terms, reml=reml,
                    outcome=y, formula=formula + "".join(f" + (1 | {g})" for g in gs),
-                   notes=notes)
+                   notes=notes, df=df)
 
 
 def _independent(X: np.ndarray) -> np.ndarray:

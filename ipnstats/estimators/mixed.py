@@ -21,7 +21,10 @@ The fit follows Bates, Mächler, Bolker & Walker (2015, J Stat Softw 67(1), sect
 - Profiled deviance (ML) ``log|M| + n (1 + log(2 pi r^2 / n))``; the REML criterion
   adds ``log|X'V^-1X|`` and puts ``n - p`` for ``n``. ``sigma^2 = r^2 / (n - p)``
   (REML) or ``r^2 / n`` (ML). ``cov(beta) = sigma^2 (X'V^-1X)^-1`` (lme4's ``vcov``);
-  inference is Wald z, as lme4's ``summary`` (no Satterthwaite or Kenward-Roger df).
+  inference is Wald z, as lme4's ``summary``, or with ``df="satterthwaite"`` t and F
+  tests with lmerTest's Satterthwaite df (:mod:`ipnstats.estimators.lmm_df`), or with
+  ``df="kenward-roger"`` pbkrtest's adjusted covariance and df
+  (:mod:`ipnstats.estimators.lmm_kr`).
 - Each evaluation uses cross-products computed once (``Z'Z``, ``Z'X``, ``Z'y``), so it
   costs ``O(q^3)`` whatever ``n``. The term with most levels is eliminated first (its
   block of ``Z'Z`` is block diagonal, one small block per level); only the Schur
@@ -85,6 +88,7 @@ from ipnstats.estimators.lmm import (  # noqa: F401  (SINGULAR_THETA, Optimum: p
     minimise_deviance,
     split_theta,
 )
+from ipnstats.estimators.lmm_inference import DfMethod, check_df_method, with_df
 from ipnstats.results.notes import Note
 from ipnstats.results.result import Result
 
@@ -190,8 +194,10 @@ class MixedResult(Result):
 
 def fit_lmm(frame: pd.DataFrame, y: np.ndarray, X: np.ndarray, names: Sequence[str],
             terms: Sequence[RandomTerm], *, reml: bool = True, outcome: str = "y",
-            formula: str = "", notes: tuple[str, ...] = ()) -> MixedResult:
+            formula: str = "", notes: tuple[str, ...] = (),
+            df: DfMethod = "wald") -> MixedResult:
     """Fit a linear mixed model on prepared arrays (see :func:`mixed_model`)."""
+    check_df_method(df, reml)
     names = list(names)
     keep = independent_columns(X)
     if not keep.all():
@@ -213,10 +219,10 @@ def fit_lmm(frame: pd.DataFrame, y: np.ndarray, X: np.ndarray, names: Sequence[s
                                      f"{t.n_levels * t.p:,} random effects for {n:,} rows: "
                                      "they cannot be told apart from the residual")
     with single_threaded_blas():  # the whole fit: see single_threaded_blas
-        return _fit(frame, y, X, names, terms, reml, outcome, formula, notes)
+        return _fit(frame, y, X, names, terms, reml, outcome, formula, notes, df)
 
 
-def _fit(frame, y, X, names, terms, reml, outcome, formula, notes) -> MixedResult:
+def _fit(frame, y, X, names, terms, reml, outcome, formula, notes, df="wald") -> MixedResult:
     Xc, yc, means = _centred(X, y, names)
     order = sorted(range(len(terms)), key=lambda i: -terms[i].n_levels)
     ordered = [terms[i] for i in order]
@@ -231,7 +237,8 @@ def _fit(frame, y, X, names, terms, reml, outcome, formula, notes) -> MixedResul
     start = np.concatenate([t.start() for t in ordered])
     lower = np.concatenate([t.lower_bounds() for t in ordered])
     opt = minimise_deviance(objective, start.size, start, lower)
-    return _assemble(frame, outcome, formula, names, ordered, opt, cp, means, reml, notes)
+    res = _assemble(frame, outcome, formula, names, ordered, opt, cp, means, reml, notes)
+    return with_df(res, df, X, y, ordered, opt.theta, reml)
 
 
 def _centred(X: np.ndarray, y: np.ndarray, names) -> tuple[np.ndarray, np.ndarray, tuple]:
@@ -325,7 +332,8 @@ def _fit_notes(terms, Ts, opt: Optimum, singular) -> tuple[str, ...]:
 def mixed_model(data: pd.DataFrame, formula: str, *, groups: str | Sequence[str],
                 re_formula: str | None = None, vc: Mapping[str, str] | None = None,
                 reml: bool = True, family: str = "gaussian",
-                re_cov: Structure = "unstructured") -> MixedResult | GEEResult:
+                re_cov: Structure = "unstructured",
+                df: DfMethod = "wald") -> MixedResult | GEEResult:
     """Linear mixed model with random intercepts, random slopes and crossed groups (lme4).
 
     ``mixed_model(df, "Weight ~ Time", groups="Pig", re_formula="1 + Time")`` is lme4's
@@ -363,6 +371,13 @@ def mixed_model(data: pd.DataFrame, formula: str, *, groups: str | Sequence[str]
     re_cov
         ``"unstructured"`` (correlated intercept and slopes, lme4's ``|``) or
         ``"diagonal"`` (uncorrelated, lme4's ``||``).
+    df
+        The fixed effects' reference law: ``"wald"`` (default: z, as lme4's ``summary``)
+        or ``"satterthwaite"`` (t with per-term Satterthwaite df and F tests with
+        lmerTest's denominator df, as ``lmerTest::lmer``, SAS ``ddfm=satterthwaite`` and
+        Stata ``mixed, dfmethod(satterthwaite)``; what management papers that use R
+        report), or ``"kenward-roger"`` (REML only: pbkrtest's adjusted covariance, with
+        its SEs, and df; joint tests are refused; dense ``n x n``, up to 4,000 rows).
 
     Returns
     -------
@@ -370,8 +385,9 @@ def mixed_model(data: pd.DataFrame, formula: str, *, groups: str | Sequence[str]
         ``tidy(effects="fixed"|"ran_pars")``, ``variance_components()``,
         ``random_effects(term)``, ``converged``, ``optimizer``, ``singular``; notes report
         left-out rows, dropped collinear terms, non-convergence and singular fits.
-        ``n_units`` counts the levels of the first group. (A :class:`GEEResult` only
-        for the deprecated ``family="binomial"``.)
+        ``n_units`` counts the levels of the first group; ``glance()["df_method"]`` and,
+        with Satterthwaite, ``tidy()``'s ``df`` column and ``wald_test``'s ``df_denom``.
+        (A :class:`GEEResult` only for the deprecated ``family="binomial"``.)
 
     Examples
     --------
@@ -382,14 +398,21 @@ def mixed_model(data: pd.DataFrame, formula: str, *, groups: str | Sequence[str]
     >>> res = mixed_model(df, "y ~ t", groups="g", re_formula="1 + t")
     >>> res.converged, res.variance_components()["term"].tolist()
     (True, ['(Intercept)', 't', ''])
+    >>> sat = mixed_model(df, "y ~ t", groups="g", df="satterthwaite")  # lmerTest's t tests
+    >>> sat.glance()["df_method"].iloc[0], sat.tidy()["df"].round().tolist()
+    ('satterthwaite', [47.0, 199.0])
     """
     if family not in ("gaussian", "binomial"):
         raise SpecificationError(f"family must be 'gaussian' or 'binomial', got {family!r}")
+    check_df_method(df, reml)
+    if family == "binomial" and df != "wald":
+        raise SpecificationError("family='binomial' fits a GEE with robust z tests; "
+                                 f"df={df!r} is for gaussian mixed models")
     if family == "binomial":
         deprecated_call("mixed_model(family='binomial') is deprecated: it returns a "
                         "GEEResult, not a MixedResult; call gee(data, formula, groups=...) "
                         "instead")
-    return _fit_model(data, formula, groups, re_formula, vc, reml, family, re_cov)
+    return _fit_model(data, formula, groups, re_formula, vc, reml, family, re_cov, df)
 
 
 def gee(data: pd.DataFrame, formula: str, *, groups: str,
@@ -429,7 +452,7 @@ def gee(data: pd.DataFrame, formula: str, *, groups: str,
     return _fit_model(data, formula, groups, None, None, True, "binomial", "unstructured")
 
 
-def _fit_model(data, formula, groups, re_formula, vc, reml, family, re_cov):
+def _fit_model(data, formula, groups, re_formula, vc, reml, family, re_cov, df="wald"):
     gs = column_names(groups, "groups")
     if not gs:
         raise SpecificationError("groups must name at least one grouping column")
@@ -463,7 +486,7 @@ def _fit_model(data, formula, groups, re_formula, vc, reml, family, re_cov):
         return logistic_gee(design.y, design.X, design.names, terms[0].codes,
                             terms[0].group, outcome=design.outcome, formula=label, notes=notes)
     return fit_lmm(frame, design.y, design.X, design.names, terms, reml=reml,
-                   outcome=design.outcome, formula=label, notes=notes)
+                   outcome=design.outcome, formula=label, notes=notes, df=df)
 
 
 def _vc_columns(vc: Mapping[str, str] | None) -> dict[str, str]:

@@ -22,7 +22,9 @@ def _fmt(value: object) -> str:
 
 
 def _header(res: Result) -> list[str]:
-    law = ("t (Satterthwaite df per term)" if res.df_terms is not None
+    per_term = ("Kenward-Roger" if res.extra.get("df_method") == "kenward-roger"
+                else "Satterthwaite")
+    law = (f"t ({per_term} df per term)" if res.df_terms is not None
            else "normal" if res.df_inference is None else f"t({_fmt(res.df_inference)})")
     lines = [f"{res.estimator}: {res.outcome}" + (f"   [{res.formula}]" if res.formula else ""),
              f"Observations: {res.nobs:,}"

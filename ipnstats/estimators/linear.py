@@ -9,6 +9,7 @@ which is what lets ``Result.with_vcov`` work without refitting.
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +17,7 @@ import pandas as pd
 from scipy import linalg
 
 from ipnstats.core.formula import SpecificationError
-from ipnstats.inference.cr2 import cr2
+from ipnstats.inference.cr2 import cr2, htz_test
 from ipnstats.inference.sandwich import (  # noqa: F401  (nested_in: re-exported)
     clip_to_psd,
     cluster_codes,
@@ -258,7 +259,8 @@ class LinearEngine:
         fit = cr2(X, resid, self.bread, codes, weights=self.weights,
                   absorbed=[(a.codes, a.n_levels) for a in self.absorbed])
         return Inference(fit.cov, float(g - 1), g, self._cluster_notes(spec, [g]),
-                         df_terms=fit.df_terms, contrast_df=fit.contrast_df)
+                         df_terms=fit.df_terms, contrast_df=fit.contrast_df,
+                         joint_test=partial(_htz, fit))
 
     def _cluster_notes(self, spec: Cluster, sizes: list[int]) -> tuple[str, ...]:
         advice = ("the CR2 standard errors are bias-reduced and their Satterthwaite degrees of "
@@ -271,3 +273,10 @@ class LinearEngine:
                 f"Only {g} clusters in {col!r}: cluster-robust standard errors can be too small "
                 f"with fewer than {FEW_CLUSTERS} clusters; {advice}.")
             for col, g in zip(spec.columns, sizes, strict=True) if g < FEW_CLUSTERS)
+
+
+def _htz(fit, beta: np.ndarray, R: np.ndarray, q: np.ndarray) -> tuple:
+    """clubSandwich's HTZ joint test of ``R b = q`` under CR2 (``Result.wald_test``)."""
+    out = htz_test(fit, beta, R, q)
+    return (out.statistic, out.df_num, out.df_denom, out.p_value,
+            f"HTZ test (Pustejovsky & Tipton 2018): F scaled by {out.delta:.4g}")

@@ -475,7 +475,7 @@ def _result(p: Panel, fit: PanelFit, spec, estimator: str, formula: str,
         collinear=fit.ols.collinear, n_singletons=fit.n_singletons, notes=notes,
         inference_notes=inf.notes, engine=engine,
         df_terms=None if inf.df_terms is None else pd.Series(inf.df_terms, index=names),
-        contrast_df=inf.contrast_df)
+        contrast_df=inf.contrast_df, joint_test=inf.joint_test)
 
 
 __all__ = ["panel_regression"]

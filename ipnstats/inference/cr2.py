@@ -133,7 +133,8 @@ class CR2:
     def contrast_df(self, R: np.ndarray) -> float:
         """Satterthwaite degrees of freedom of ``R b`` for a single row ``R``; a
         SpecificationError for several rows (clubSandwich's joint HTZ test changes the
-        statistic, not only its degrees of freedom, and is not implemented)."""
+        statistic, not only its degrees of freedom: :func:`htz_test`, which
+        ``Result.wald_test`` uses)."""
         R = np.atleast_2d(np.asarray(R, float))
         if R.shape[0] != 1:
             raise SpecificationError(

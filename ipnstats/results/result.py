@@ -45,6 +45,10 @@ class Inference:
     #: they depend on the contrast (Satterthwaite); raises SpecificationError when
     #: the engine cannot give them.
     contrast_df: Callable[[np.ndarray], float] | None = None
+    #: A joint test of ``R b = q`` with several rows that is not an F on ``contrast_df``
+    #: (clubSandwich's HTZ): ``joint_test(b, R, q) -> (F, df_num, df_denom, p, note)``.
+    joint_test: Callable[[np.ndarray, np.ndarray, np.ndarray],
+                         tuple[float, int, float, float, str]] | None = None
 
 
 class VcovEngine(Protocol):
@@ -138,6 +142,9 @@ class Result(HasNotes):
     df_terms: pd.Series | None = field(default=None, repr=False)
     contrast_df: Callable[[np.ndarray], float] | None = field(default=None, repr=False,
                                                              compare=False)
+    joint_test: Callable[[np.ndarray, np.ndarray, np.ndarray],
+                         tuple[float, int, float, float, str]] | None = field(
+        default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "fit", _frozen(self.fit))
@@ -203,7 +210,7 @@ class Result(HasNotes):
         return dataclasses.replace(self, cov=cov, vcov=spec, df_inference=inf.df,
                                    n_clusters=inf.n_clusters, inference_notes=inf.notes,
                                    engine=engine, df_terms=df_terms,
-                                   contrast_df=inf.contrast_df)
+                                   contrast_df=inf.contrast_df, joint_test=inf.joint_test)
 
     def wald_test(self, terms: Sequence[str] | None = None, *, R: np.ndarray | None = None,
                   q: np.ndarray | float = 0.0, hypothesis: str | None = None) -> WaldTest:
@@ -211,7 +218,8 @@ class Result(HasNotes):
 
         F with the model's t degrees of freedom, chi-squared when inference is normal;
         with per-term (Satterthwaite) degrees of freedom, F with the denominator
-        degrees of freedom of this contrast (``contrast_df``).
+        degrees of freedom of this contrast (``contrast_df``), or the estimator's own
+        joint test (``joint_test``: CR2's HTZ test) when ``R`` has several rows.
         """
         names = list(self.params.index)
         if R is None:
@@ -226,14 +234,17 @@ class Result(HasNotes):
         R = np.atleast_2d(np.asarray(R, float))
         q_vec = np.broadcast_to(np.asarray(q, float), (R.shape[0],))
         df = self.df_inference
+        label = label if hypothesis is None else hypothesis
+        if self.df_terms is not None and R.shape[0] > 1 and self.joint_test is not None:
+            stat, df_num, df_denom, p, note = self.joint_test(self.params.to_numpy(), R, q_vec)
+            return WaldTest(stat, df_num, df_denom, p, label, note)
         if self.df_terms is not None:
             if self.contrast_df is None:
                 raise SpecificationError(
                     "this result has per-term (Satterthwaite) degrees of freedom but no rule "
                     "for a joint test's; test each term with tidy()")
             df = float(self.contrast_df(R))
-        return wald_test(self.params.to_numpy(), self.cov.to_numpy(), R, q_vec,
-                         df, label if hypothesis is None else hypothesis)
+        return wald_test(self.params.to_numpy(), self.cov.to_numpy(), R, q_vec, df, label)
 
     def summary(self, conf_level: float = 0.95) -> str:
         """A plain-text summary: model, sample, fit, coefficients and notes."""

@@ -136,10 +136,14 @@ def test_a_single_contrast_uses_its_satterthwaite_df(grunfeld):
     assert one_term.df_denom == pytest.approx(res.tidy().df[1], rel=1e-12)
 
 
-def test_joint_tests_are_refused(grunfeld):
+def test_a_joint_wald_test_is_clubsandwichs_htz(grunfeld):
     res = fit(grunfeld, "pooled", ("time",))
-    with pytest.raises(SpecificationError, match="joint Wald tests with CR2"):
-        res.wald_test(["value", "capital"])
+    w = res.wald_test(["value", "capital"])
+    ref = REF["joint_value_capital"]
+    assert (w.statistic, w.df_denom, w.p_value) == pytest.approx(
+        (ref["Fstat"], ref["df_denom"], ref["p_value"]), rel=RTOL)
+    assert w.df_num == ref["df_num"] == 2 and "HTZ" in w.note
+    assert res.with_vcov(ipnstats.Cluster("firm")).wald_test(["value", "capital"]).note == ""
 
 
 def test_with_vcov_switches_between_cr1_and_cr2(grunfeld):
@@ -250,7 +254,7 @@ def test_absorbed_equals_dummies_and_bounds(panel):
 
 
 def test_htz_kernel_equals_clubsandwich(grunfeld):
-    """The joint HTZ test as a kernel (not yet reachable from Result.wald_test)."""
+    """The joint HTZ test as a kernel (Result.wald_test uses it for several rows)."""
     d = grunfeld
     X = np.column_stack([np.ones(len(d)), d.value, d.capital]
                         + [(d.year == t).to_numpy(float) for t in sorted(d.year.unique())[1:]])

@@ -9,8 +9,8 @@ which is what lets ``Result.with_vcov`` work without refitting.
 from __future__ import annotations
 
 import dataclasses
-from functools import partial
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd

@@ -18,7 +18,6 @@ from ipnstats.ipn.claims import Unavailable, attempt
 from ipnstats.results.stored import StoredModel
 from ipnstats.results.vcov import Cluster
 
-
 #: The optional ``[[models]]`` keys passed on to :func:`~ipnstats.panel_regression`.
 OPTIONS = ("weights", "weights_type", "re_method")
 

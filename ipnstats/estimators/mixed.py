@@ -80,11 +80,11 @@ from ipnstats.estimators.lmm import (  # noqa: F401  (SINGULAR_THETA, Optimum: p
     Structure,
     conditional_modes,
     cross_products,
-    deviance,
     gls_fit,
     minimise_deviance,
     split_theta,
 )
+from ipnstats.estimators.lmm_gradient import profiled_deviance
 from ipnstats.results.notes import Note
 from ipnstats.results.result import Result
 
@@ -221,16 +221,10 @@ def _fit(frame, y, X, names, terms, reml, outcome, formula, notes) -> MixedResul
     order = sorted(range(len(terms)), key=lambda i: -terms[i].n_levels)
     ordered = [terms[i] for i in order]
     cp = cross_products(ordered, Xc, yc)
-
-    def objective(theta: np.ndarray) -> float:
-        try:
-            return deviance(gls_fit(split_theta(theta, ordered), cp), cp.n, reml)
-        except (linalg.LinAlgError, np.linalg.LinAlgError):
-            return np.inf  # rounding broke positive definiteness: reject theta
-
+    objective, gradient = profiled_deviance(ordered, cp, reml)
     start = np.concatenate([t.start() for t in ordered])
     lower = np.concatenate([t.lower_bounds() for t in ordered])
-    opt = minimise_deviance(objective, start.size, start, lower)
+    opt = minimise_deviance(objective, start.size, start, lower, gradient)
     return _assemble(frame, outcome, formula, names, ordered, opt, cp, means, reml, notes)
 
 

@@ -25,12 +25,15 @@ The fit follows Bates, Mächler, Bolker & Walker (2015, J Stat Softw 67(1), sect
 - Each evaluation uses cross-products computed once (``Z'Z``, ``Z'X``, ``Z'y``), so it
   costs ``O(q^3)`` whatever ``n``. The term with most levels is eliminated first (its
   block of ``Z'Z`` is block diagonal, one small block per level); only the Schur
-  complement of the other terms gets a dense Cholesky. ``y`` and ``X`` are centred
+  complement of the other terms gets a dense Cholesky (built from a sparse map of
+  ``Z1'Zr`` when that is sparse). ``y`` and ``X`` are centred
   when the model has an intercept (a reparametrisation that leaves the deviance
   unchanged and saves digits).
 - Optimiser: bounded L-BFGS-B (diagonal elements of ``T`` >= 0) from lme4's start
-  (``T = I``) with central-difference gradients. It has converged when it says so and
-  the projected finite-difference gradient is below 2e-3 (lme4's ``check.conv.grad``);
+  (``T = I``) with the analytic gradient when every term is scalar
+  (:mod:`ipnstats.estimators.lmm_gradient`), central differences otherwise. It has
+  converged when it says so and the projected finite-difference gradient is below
+  2e-3 (lme4's ``check.conv.grad``);
   otherwise bounded Nelder-Mead runs from several starts and the lowest deviance is
   kept, the same check deciding ``converged``. A fit with a parameter on its bound is
   accepted only after the deviance was compared at small positive values of that

@@ -173,7 +173,8 @@ def cross_products(terms: Sequence[RandomTerm], X: np.ndarray, y: np.ndarray) ->
     cross.sum_duplicates()
     cross.eliminate_zeros()
     gram = _cross_gram(cross, first_t.p)
-    return CrossProducts(first, cross if gram else cross.toarray(), (Zr.T @ Zr).toarray(),
+    return CrossProducts(first, cross if gram is not None else cross.toarray(),
+                         (Zr.T @ Zr).toarray(),
                          np.asarray(Z.T @ W), W.T @ W,
                          tuple((t.n_levels, t.p) for t in terms), n, gram)
 
@@ -248,7 +249,7 @@ def pls_system(Ts: Sequence[np.ndarray], cp: CrossProducts) -> PLSSystem:
                          np.zeros((0, 0)), logdet)
     c, schur = _schur_product(T1, T_rest, rest_shapes, cp, d1_inv)
     schur[np.diag_indices_from(schur)] += 1.0
-    chol = linalg.cholesky((schur + schur.T) / 2, lower=True, check_finite=False)
+    chol = linalg.cholesky(schur, lower=True, check_finite=False)  # reads the lower half
     logdet += 2 * float(np.log(np.diag(chol)).sum())
     return PLSSystem(tuple(Ts), cp.shapes, d1_inv, c, chol, logdet)
 
@@ -267,10 +268,22 @@ def _schur_product(T1: np.ndarray, T_rest: Sequence[np.ndarray],
         return c, _apply(T_rest, rest_shapes, lr.T, transpose=True) - c.T @ solved
     inner = T1[None] @ d1_inv @ T1.T[None]  # Lambda1 D1^-1 Lambda1', level by level
     reduced = cp.gram.product(inner, cp.rest)  # Zr'Zr - C' Lambda1 D1^-1 Lambda1' C
-    lr = _apply(T_rest, rest_shapes, reduced, transpose=True)
     c = (_lambda_matrix([T1], [(g1, p1)]).T @ cp.cross
          @ _lambda_matrix(T_rest, rest_shapes)).tocsr()
-    return c, _apply(T_rest, rest_shapes, lr.T, transpose=True)
+    return c, sandwich(T_rest, rest_shapes, reduced)
+
+
+def sandwich(Ts: Sequence[np.ndarray], shapes: Sequence[tuple[int, int]],
+             A: np.ndarray) -> np.ndarray:
+    """``Lambda' A Lambda`` for a block of terms; overwrites ``A`` when every term is
+    scalar (a diagonal ``Lambda``: two in-place scalings)."""
+    if all(p == 1 for _, p in shapes):
+        scale = np.repeat([float(T[0, 0]) for T in Ts], [g for g, _ in shapes])
+        A *= scale[:, None]
+        A *= scale[None, :]
+        return A
+    left = _apply(Ts, shapes, A, transpose=True)
+    return _apply(Ts, shapes, left.T, transpose=True)
 
 
 def _lambda_matrix(Ts: Sequence[np.ndarray], shapes: Sequence[tuple[int, int]]):

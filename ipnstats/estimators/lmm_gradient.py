@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from scipy import linalg, sparse
+from scipy import linalg
 
 from ipnstats.estimators.lmm import (
     CrossProducts,
@@ -38,6 +38,7 @@ from ipnstats.estimators.lmm import (
     RandomTerm,
     deviance,
     gls_fit,
+    sandwich,
     split_theta,
 )
 
@@ -102,10 +103,13 @@ def _inverse_traces(fit: GLSFit, cp: CrossProducts) -> list[float]:
     if info:
         raise linalg.LinAlgError("potri failed on the Schur complement")
     s_inv = np.tril(s_inv)
-    scaled = (sparse.diags(d1_inv) @ system.c if sparse.issparse(system.c)
-              else d1_inv[:, None] * system.c)
-    G = scaled.T @ scaled  # c' D1^-2 c
-    G = G.toarray() if sparse.issparse(G) else G
+    if cp.gram is not None:  # c' D1^-2 c = Lambda_r' C' (t1^2 D1^-2) C Lambda_r
+        t1 = float(system.Ts[0][0, 0])
+        G = -cp.gram.product(t1 ** 2 * d1_inv ** 2, np.zeros_like(s_inv))
+        G = sandwich(system.Ts[1:], cp.shapes[1:], G)
+    else:
+        scaled = d1_inv[:, None] * system.c
+        G = scaled.T @ scaled
     diag = np.diag(s_inv)
     first = float(d1_inv.sum() + 2 * np.sum(s_inv * G) - diag @ np.diag(G))
     edges = np.cumsum([0] + [g for g, _ in cp.shapes[1:]])

@@ -110,17 +110,23 @@ class CrossGram:
     """``Z1'Zr`` as a linear map: ``C' blockdiag(B) C`` for any first-term blocks ``B``.
 
     ``(C'BC)_jk = sum_i sum_ab C[(i,a), j] B_i[a, b] C[(i,b), k]``: ``matrix`` (one row per
-    element (j, k) of the qr x qr result, one column per element of ``B``, shape
-    g1 x p1 x p1) holds the products ``C[(i,a), j] C[(i,b), k]``. Built once, it turns the
-    Schur complement's sparse-sparse product into one sparse matrix-vector product per
-    deviance evaluation.
+    element (j, k) of the qr x qr result, or per structural non-zero of ``C'C`` listed
+    in ``positions`` (flat indices) when those are few; one column per element of ``B``,
+    shape g1 x p1 x p1) holds the products ``C[(i,a), j] C[(i,b), k]``. Built once, it
+    turns the Schur complement's sparse-sparse product into one sparse matrix-vector
+    product per deviance evaluation.
     """
 
     matrix: sparse.csr_matrix
+    positions: np.ndarray | None = None
 
     def product(self, blocks: np.ndarray, base: np.ndarray) -> np.ndarray:
         """``base - C' blockdiag(blocks) C`` (dense, a new array)."""
-        return base - (self.matrix @ blocks.ravel()).reshape(base.shape)
+        if self.positions is None:
+            return base - (self.matrix @ blocks.ravel()).reshape(base.shape)
+        out = base.copy()
+        out.ravel()[self.positions] -= self.matrix @ blocks.ravel()
+        return out
 
 
 @dataclass(frozen=True)
@@ -195,9 +201,13 @@ def _cross_gram(cross: sparse.csr_matrix, p1: int) -> CrossGram | None:
     e2 = (np.cumsum(counts) - counts)[level[e1]] + (
         np.arange(e1.size) - np.repeat(np.cumsum(size) - size, size))
     flat = col[e1].astype(np.int64) * qr + col[e2]
+    positions = None
+    if qr * qr > 4 * pairs:  # few (j, k) reached: one row each, not qr^2 rows
+        positions, flat = np.unique(flat, return_inverse=True)
+    shape = (qr * qr if positions is None else positions.size, q1 * p1)
     matrix = sparse.coo_matrix((val[e1] * val[e2], (flat, (level[e1] * p1 + a[e1]) * p1
-                                                    + a[e2])), shape=(qr * qr, q1 * p1))
-    return CrossGram(matrix.tocsr())
+                                                    + a[e2])), shape=shape)
+    return CrossGram(matrix.tocsr(), positions)
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,17 @@ import pytest
 from reference import load
 
 import ipnstats
+from ipnstats.core.parallel import single_threaded_blas
 from ipnstats.estimators import lmm
 from ipnstats.estimators.lmm_gradient import profiled_deviance
 from ipnstats.estimators.mixed import _terms
+
+
+@pytest.fixture(autouse=True)
+def one_blas_thread():
+    """As fit_lmm: threaded BLAS stalls on a busy 2-core machine (core/parallel.py)."""
+    with single_threaded_blas():
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -86,7 +86,7 @@ example: $(RUN) ## regenerate data/example byte for byte from its seed
 validate: $(RUN) ## validate data/example
 	$(BIN)/ipnstats validate data/example
 
-bench: $(DEV) ## run the benchmarks: ingest (10M rows), models vs their peers, power on 1 and 2 Dask workers (7-13 min)
+bench: $(DEV) ## run the benchmarks: ingest (10M rows), models vs their peers, power on 1 and 2 Dask workers (8-14 min)
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/models.py
 	$(BIN)/python benchmarks/power.py

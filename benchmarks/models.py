@@ -22,11 +22,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import lme4_case
 import numpy as np
 import pandas as pd
 from harness import (
     Job,
     JobFailed,
+    Run,
     alternate,
     format_line,
     gib,
@@ -280,6 +282,74 @@ def crossed_jobs(n: int, n_senders: int, n_receivers: int) -> tuple[Job, list[Jo
     return ours, [peer]
 
 
+def insteval_jobs(rows: int) -> tuple[Job, list[Job]]:
+    """Case 8: ipnstats' mixed_model and, where R and lme4 are installed, lme4's lmer."""
+    data = f"lme4_case.insteval_data({rows})"
+    imports = "import ipnstats\nimport lme4_case"
+    fit = "ipnstats.mixed_model({d}, lme4_case.FORMULA, groups=lme4_case.GROUPS)"
+    ours = Job("ipnstats.mixed_model", setup=setup(data, imports, fit.format(d="df.iloc[:2000]")),
+               work="res = " + fit.format(d="df"),
+               result="{'fingerprint': fp, **lme4_case.ipnstats_values(res, df)}",
+               reset_peak=True)
+    if not lme4_case.lme4_available():
+        return ours, []
+    peer = Job("lme4.lmer (R)", setup=setup(data, "import lme4_case"),
+               work=f"out = lme4_case.run_lmer({rows})",
+               result="{'fingerprint': fp, **out}")
+    return ours, [peer]
+
+
+def r_own_numbers(runs: dict) -> dict:
+    """lme4's runs with R's own elapsed time of the ``lmer`` call and R's own peak memory
+    in place of the wrapper's (the total, with R's start-up, stays in ``value``)."""
+    name = "lme4.lmer (R)"
+    if name not in runs:
+        return runs
+    own = [Run(r.value["elapsed"], r.process_seconds, r.setup_seconds,
+               int(r.value["peak_rss_kib"]) * 1024 or r.peak_rss, r.setup_rss, r.value,
+               r.start_rss, False) for r in runs[name]]
+    return {**runs, name: own}
+
+
+def insteval_lines(runs: dict) -> list[str]:
+    """Case 8's further line: lme4's totals (nothing without R: see insteval_alone)."""
+    peer = runs.get("lme4.lmer (R)")
+    if peer is None:
+        return []
+    v = peer[0].value
+    total = float(np.median([r.value["total_seconds"] for r in peer]))
+    alone = float(np.median([r.seconds for r in peer]))
+    return [f"8b lme4 {v['lme4']} (R {v['R']}): lmer alone {seconds(alone)} "
+            f"(R's system.time), {seconds(total)} with R's start-up and data; "
+            f"{v['feval']} deviance evaluations"]
+
+
+def check_insteval(ours: dict, peer: dict, _: dict) -> list[Check]:
+    return [Check(what, diff, tol) for what, diff, tol in lme4_case.agreement(ours, peer)]
+
+
+def insteval_alone(case: Case, runs: dict) -> tuple[list[str], dict, bool]:
+    """Case 8 without R: ipnstats' time, and its estimates against lme4's stored numbers
+    (tests/reference/lme4/insteval.json) where the size has them."""
+    ours = runs["ipnstats.mixed_model"]
+    summary = summarise(ours)
+    lines = [f"8 crossed random intercepts (REML), lme4 InstEval ({ours[0].value['rows']:,} "
+             f"rows): {lme4_case.NO_R}: ipnstats {seconds(summary['seconds'])}, peak memory "
+             f"{gib(summary['peak_rss'])} [{len(ours)} repetition(s)]"]
+    stored = lme4_case.stored_lme4(case.info["rows"])
+    checks = [] if stored is None else check_insteval(ours[0].value, stored, case.info)
+    ok = all(c.ok for c in checks)
+    if checks:
+        lines.append(f"  check against lme4 {stored['lme4']}'s stored numbers: "
+                     + "; ".join(map(str, checks)) + (": same" if ok else ": DIFFERENT"))
+    record = {"when": now(), "case": lines[0].split(":")[0], "size": case.size,
+              "ours": {"job": "ipnstats.mixed_model", **summary},
+              "note": lme4_case.NO_R, "agree": ok,
+              "checks": [{"what": c.what, "diff": c.diff, "tol": c.tol, "kind": c.kind,
+                          "ok": c.ok} for c in checks], "machine": machine()}
+    return lines, record, ok
+
+
 # --- agreement checks ------------------------------------------------------------------------
 
 @dataclass
@@ -439,20 +509,21 @@ class Case:
     extra: Callable[[dict], list[str]] | None = None  # further lines from the runs
     max_reps: int | None = None
     info: dict = field(default_factory=dict)
+    adjust: Callable[[dict], dict] | None = None  # rewrites the runs before the summaries
 
 
 def sizes(quick: bool) -> dict:
     if quick:
         return {"firms": 2_000, "did_units": 2_000, "wild_n": 5_000, "wild_reps": 1_999,
                 "process_n": 300, "process_boot": 1_000, "crossed": (2_000, 60, 60),
-                "large_firms": 20_000}
+                "large_firms": 20_000, "insteval_rows": lme4_case.QUICK_ROWS}
     return {"firms": 100_000, "did_units": 100_000, "wild_n": 100_000, "wild_reps": 9_999,
             "process_n": 1_000, "process_boot": 5_000, "crossed": (20_000, 400, 400),
-            "large_firms": 1_000_000}
+            "large_firms": 1_000_000, "insteval_rows": 0}
 
 
 CASE_NAMES = ("twfe-pyfixest", "twfe-linearmodels", "cs", "wild", "process", "crossed",
-              "large")
+              "large", "insteval")
 
 
 def build_cases(selected: list[str], s: dict) -> list[Case]:
@@ -510,6 +581,21 @@ def build_cases(selected: list[str], s: dict) -> list[Case]:
             note="the time target is case 1's, for information")],
             {"firms": lf, "years": N_YEARS, "rows": 10 * lf}, reps=1,
             extra=memory_budget_lines))
+    if "insteval" in selected:
+        rows = s["insteval_rows"]
+        label = f"{rows:,} rows" if rows else "73,421 ratings, 2,972 students x 1,128 lecturers"
+        key = f"insteval_lme4/rows={rows or 'all'}"
+        comps = [Comparison(
+            key,
+            f"8 crossed random intercepts (REML), lme4 InstEval, {label}, vs lme4 lmer",
+            "lme4.lmer (R)", "lme4", 0.5, check_insteval,
+            note="lme4 timed by R's system.time around lmer alone")]
+        cases.append(Case("insteval", "8", lambda: insteval_jobs(rows),
+                          comps if lme4_case.lme4_available() else [],
+                          {"rows": rows or 73_421, "students": 2_972, "lecturers": 1_128}
+                          if not rows else {"rows": rows}, max_reps=3,
+                          extra=insteval_lines, info={"key": key, "rows": rows},
+                          adjust=r_own_numbers))
     return cases
 
 
@@ -565,6 +651,8 @@ def run_case(case: Case, reps: int, results: Path, loads: list) -> tuple[list[st
         return [f"{case.number} {case.name}: FAILED: {exc}"], False
     load = [load_start, load_average()]
     loads.extend(x for x in load if x is not None)
+    if case.adjust is not None:
+        runs = case.adjust(runs)
     lines, records, all_ok = [], {}, True
     for comp in case.comparisons:
         summary = pair_summary(runs, ours.name, comp.peer)
@@ -601,6 +689,10 @@ def run_case(case: Case, reps: int, results: Path, loads: list) -> tuple[list[st
             "checks": [{"what": c.what, "diff": c.diff, "tol": c.tol, "kind": c.kind,
                         "ok": c.ok} for c in checks],
             "agree": ok, "machine": machine()}
+    if case.name == "insteval" and not case.comparisons:  # no R: ipnstats alone
+        more, records[case.info["key"]], ok = insteval_alone(case, runs)
+        lines.extend(more)
+        all_ok &= ok
     if case.name == "large":
         run = runs[ours.name][0]
         records[case.comparisons[0].key]["memory_budget"] = {
@@ -629,7 +721,8 @@ def parse_cases(text: str) -> list[str]:
             part = CASE_NAMES[int(part) - 1]
         if part not in CASE_NAMES:
             raise argparse.ArgumentTypeError(
-                f"unknown case {part!r}; choose from {', '.join(CASE_NAMES)} or 1-7")
+                f"unknown case {part!r}; choose from {', '.join(CASE_NAMES)} or "
+                f"1-{len(CASE_NAMES)}")
         chosen.append(part)
     return chosen
 
@@ -638,10 +731,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=None,
                         help="repetitions of each job (default 3; 1 with --quick); case 6 "
-                             "runs at most 2, case 7 once")
+                             "runs at most 2, case 7 once, case 8 at most 3")
     parser.add_argument("--cases", type=parse_cases, default=list(CASE_NAMES),
                         help="comma-separated subset of " + ", ".join(CASE_NAMES)
-                             + " (or their numbers 1-7); default all")
+                             + " (or their numbers 1-8); default all")
     parser.add_argument("--quick", action="store_true",
                         help="small sizes, for a smoke test (the targets mean nothing then)")
     parser.add_argument("--results", type=Path, default=RESULTS,

@@ -106,17 +106,53 @@ def _apply(Ts: Sequence[np.ndarray], shapes: Sequence[tuple[int, int]], A: np.nd
 
 
 @dataclass(frozen=True)
+class CrossGram:
+    """``Z1'Zr`` as a linear map: ``C' blockdiag(B) C`` for any first-term blocks ``B``.
+
+    ``(C'BC)_jk = sum_i sum_ab C[(i,a), j] B_i[a, b] C[(i,b), k]``: ``matrix`` (one row per
+    element (j, k) of the qr x qr result, or per structural non-zero of ``C'C`` listed
+    in ``positions`` (flat indices) when those are few; one column per element of ``B``,
+    shape g1 x p1 x p1) holds the products ``C[(i,a), j] C[(i,b), k]``. Built once, it
+    turns the Schur complement's sparse-sparse product into one sparse matrix-vector
+    product per deviance evaluation.
+    """
+
+    matrix: sparse.csr_matrix
+    positions: np.ndarray | None = None
+
+    def product(self, blocks: np.ndarray, base: np.ndarray) -> np.ndarray:
+        """``base - C' blockdiag(blocks) C`` (dense, a new array)."""
+        if self.positions is None:
+            return base - (self.matrix @ blocks.ravel()).reshape(base.shape)
+        out = base.copy()
+        out.ravel()[self.positions] -= self.matrix @ blocks.ravel()
+        return out
+
+
+@dataclass(frozen=True)
 class CrossProducts:
     """``Z'Z`` in blocks (first term: one p1 x p1 block per level; ``cross``; ``rest``),
-    ``Z'W`` and ``W'W`` for ``W = [X y]``: all the profiled deviance needs."""
+    ``Z'W`` and ``W'W`` for ``W = [X y]``: all the profiled deviance needs.
+
+    ``cross`` (``Z1'Zr``, q1 x qr) is a scipy CSR matrix, with its ``gram`` map, when it
+    is sparse enough that sparse products beat dense ones (crossed factors with many
+    levels); otherwise an array, and ``gram`` is ``None``.
+    """
 
     first: np.ndarray
-    cross: np.ndarray
+    cross: np.ndarray | sparse.csr_matrix
     rest: np.ndarray
     ztw: np.ndarray
     wtw: np.ndarray
     shapes: tuple[tuple[int, int], ...]
     n: int
+    gram: CrossGram | None = None
+
+
+#: ``Z1'Zr`` is kept sparse when the multiply-adds of ``C'BC`` (the squared counts of
+#: non-zeros per first-term level, summed) times this factor are fewer than the dense
+#: product's (sparse products run ~30-60 times slower per multiply-add than BLAS here).
+SPARSE_ADVANTAGE = 50
 
 
 def cross_products(terms: Sequence[RandomTerm], X: np.ndarray, y: np.ndarray) -> CrossProducts:
@@ -139,14 +175,47 @@ def cross_products(terms: Sequence[RandomTerm], X: np.ndarray, y: np.ndarray) ->
                 first_t.codes, weights=v[:, j] * v[:, k], minlength=first_t.n_levels)
     q1 = first_t.n_levels * first_t.p
     Z1, Zr = Z[:, :q1], Z[:, q1:]
-    return CrossProducts(first, (Z1.T @ Zr).toarray(), (Zr.T @ Zr).toarray(),
+    cross = (Z1.T @ Zr).tocsr()
+    cross.sum_duplicates()
+    cross.eliminate_zeros()
+    gram = _cross_gram(cross, first_t.p)
+    return CrossProducts(first, cross if gram is not None else cross.toarray(),
+                         (Zr.T @ Zr).toarray(),
                          np.asarray(Z.T @ W), W.T @ W,
-                         tuple((t.n_levels, t.p) for t in terms), n)
+                         tuple((t.n_levels, t.p) for t in terms), n, gram)
+
+
+def _cross_gram(cross: sparse.csr_matrix, p1: int) -> CrossGram | None:
+    """The :class:`CrossGram` of ``cross``, or ``None`` when a dense product is cheaper."""
+    q1, qr = cross.shape
+    coo = cross.tocoo()
+    level, a = coo.row // p1, coo.row % p1
+    order = np.argsort(level, kind="stable")
+    level, a, col, val = level[order], a[order], coo.col[order], coo.data[order]
+    counts = np.bincount(level, minlength=q1 // p1).astype(np.int64)
+    pairs = int((counts ** 2).sum())
+    if not qr or pairs * SPARSE_ADVANTAGE >= float(q1) * qr * qr:
+        return None
+    size = counts[level]  # every non-zero pairs with each of its level's non-zeros
+    e1 = np.repeat(np.arange(level.size), size)
+    e2 = (np.cumsum(counts) - counts)[level[e1]] + (
+        np.arange(e1.size) - np.repeat(np.cumsum(size) - size, size))
+    flat = col[e1].astype(np.int64) * qr + col[e2]
+    positions = None
+    if qr * qr > 4 * pairs:  # few (j, k) reached: one row each, not qr^2 rows
+        positions, flat = np.unique(flat, return_inverse=True)
+    shape = (qr * qr if positions is None else positions.size, q1 * p1)
+    matrix = sparse.coo_matrix((val[e1] * val[e2], (flat, (level[e1] * p1 + a[e1]) * p1
+                                                    + a[e2])), shape=shape)
+    return CrossGram(matrix.tocsr(), positions)
 
 
 @dataclass(frozen=True)
 class PLSSystem:
-    """``M = Lambda'Z'Z Lambda + I`` factored blockwise, and its log determinant."""
+    """``M = Lambda'Z'Z Lambda + I`` factored blockwise, and its log determinant.
+
+    ``c`` is ``Lambda1'Z1'Zr Lambda_r``, sparse when ``CrossProducts.cross`` is.
+    """
 
     Ts: tuple[np.ndarray, ...]
     shapes: tuple[tuple[int, int], ...]
@@ -174,24 +243,63 @@ class PLSSystem:
 
 
 def pls_system(Ts: Sequence[np.ndarray], cp: CrossProducts) -> PLSSystem:
-    """Factor ``M`` for the terms' relative covariance factors ``Ts``."""
+    """Factor ``M`` for the terms' relative covariance factors ``Ts``.
+
+    The first term's block is block diagonal (one p1 x p1 block per level) and is
+    eliminated exactly; the Schur complement onto the other terms gets a dense Cholesky.
+    """
     (g1, p1), rest_shapes = cp.shapes[0], cp.shapes[1:]
     T1, T_rest = Ts[0], Ts[1:]
     d1 = T1.T[None] @ cp.first @ T1[None] + np.eye(p1)[None]
     chol1 = np.linalg.cholesky(d1)
     d1_inv = np.linalg.inv(d1)
     logdet = 2 * float(np.log(np.diagonal(chol1, axis1=1, axis2=2)).sum())
-    c = _apply([T1], [(g1, p1)], cp.cross, transpose=True)
     if not rest_shapes:
-        return PLSSystem(tuple(Ts), cp.shapes, d1_inv, c, np.zeros((0, 0)), logdet)
-    c = _apply(T_rest, rest_shapes, c.T, transpose=True).T
-    lr = _apply(T_rest, rest_shapes, cp.rest, transpose=True)
-    lrl = _apply(T_rest, rest_shapes, lr.T, transpose=True)
-    solved = np.matmul(d1_inv, c.reshape(g1, p1, -1)).reshape(g1 * p1, -1)
-    schur = lrl + np.eye(lrl.shape[0]) - c.T @ solved
-    chol = linalg.cholesky((schur + schur.T) / 2, lower=True, check_finite=False)
+        return PLSSystem(tuple(Ts), cp.shapes, d1_inv, np.zeros((g1 * p1, 0)),
+                         np.zeros((0, 0)), logdet)
+    c, schur = _schur_product(T1, T_rest, rest_shapes, cp, d1_inv)
+    schur[np.diag_indices_from(schur)] += 1.0
+    chol = linalg.cholesky(schur, lower=True, check_finite=False)  # reads the lower half
     logdet += 2 * float(np.log(np.diag(chol)).sum())
     return PLSSystem(tuple(Ts), cp.shapes, d1_inv, c, chol, logdet)
+
+
+def _schur_product(T1: np.ndarray, T_rest: Sequence[np.ndarray],
+                   rest_shapes: Sequence[tuple[int, int]], cp: CrossProducts,
+                   d1_inv: np.ndarray):
+    """``c = Lambda1' Z1'Zr Lambda_r`` and the Schur complement's
+    ``Lambda_r'(Zr'Zr)Lambda_r - c' D1^-1 c`` (dense), sparse or dense as ``cp.cross``."""
+    g1, p1 = d1_inv.shape[:2]
+    if cp.gram is None:
+        c = _apply([T1], [(g1, p1)], cp.cross, transpose=True)
+        c = _apply(T_rest, rest_shapes, c.T, transpose=True).T
+        solved = np.matmul(d1_inv, c.reshape(g1, p1, -1)).reshape(g1 * p1, -1)
+        lr = _apply(T_rest, rest_shapes, cp.rest, transpose=True)
+        return c, _apply(T_rest, rest_shapes, lr.T, transpose=True) - c.T @ solved
+    inner = T1[None] @ d1_inv @ T1.T[None]  # Lambda1 D1^-1 Lambda1', level by level
+    reduced = cp.gram.product(inner, cp.rest)  # Zr'Zr - C' Lambda1 D1^-1 Lambda1' C
+    c = (_lambda_matrix([T1], [(g1, p1)]).T @ cp.cross
+         @ _lambda_matrix(T_rest, rest_shapes)).tocsr()
+    return c, sandwich(T_rest, rest_shapes, reduced)
+
+
+def sandwich(Ts: Sequence[np.ndarray], shapes: Sequence[tuple[int, int]],
+             A: np.ndarray) -> np.ndarray:
+    """``Lambda' A Lambda`` for a block of terms; overwrites ``A`` when every term is
+    scalar (a diagonal ``Lambda``: two in-place scalings)."""
+    if all(p == 1 for _, p in shapes):
+        scale = np.repeat([float(T[0, 0]) for T in Ts], [g for g, _ in shapes])
+        A *= scale[:, None]
+        A *= scale[None, :]
+        return A
+    left = _apply(Ts, shapes, A, transpose=True)
+    return _apply(Ts, shapes, left.T, transpose=True)
+
+
+def _lambda_matrix(Ts: Sequence[np.ndarray], shapes: Sequence[tuple[int, int]]):
+    """``Lambda`` of a block of terms as a sparse matrix (``I_levels (x) T`` per term)."""
+    return sparse.block_diag([sparse.kron(sparse.identity(g), sparse.csr_matrix(T))
+                              for T, (g, _) in zip(Ts, shapes, strict=True)], format="csr")
 
 
 @dataclass(frozen=True)
@@ -268,8 +376,14 @@ def projected_gradient(f: Callable[[np.ndarray], float], theta: np.ndarray,
 
 def minimise_deviance(objective: Callable[[np.ndarray], float], k: int,
                       start: np.ndarray | None = None,
-                      lower: np.ndarray | None = None) -> Optimum:
-    """Bounded L-BFGS-B from ``start``; Nelder-Mead from several starts if it stops short."""
+                      lower: np.ndarray | None = None,
+                      gradient: Callable[[np.ndarray], tuple[float, np.ndarray]] | None = None,
+                      ) -> Optimum:
+    """Bounded L-BFGS-B from ``start``; Nelder-Mead from several starts if it stops short.
+
+    ``gradient`` (the deviance and its analytic gradient at once), when given, replaces
+    L-BFGS-B's central differences; the convergence check always uses differences.
+    """
     start = np.ones(k) if start is None else np.asarray(start, float)
     lower = np.zeros(k) if lower is None else np.asarray(lower, float)
 
@@ -285,10 +399,8 @@ def minimise_deviance(objective: Callable[[np.ndarray], float], k: int,
 
     bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
     with np.errstate(invalid="ignore"):  # differences of infinite deviances
-        first = optimize.minimize(safe, start, method="L-BFGS-B", jac="3-point",
-                                  bounds=bounds, options={"ftol": 1e-13, "gtol": 1e-6,
-                                                          "maxiter": 1000})
-    first = _off_the_boundary(safe, first, lower, bounds)
+        first = _lbfgsb(safe, start, bounds, gradient)
+    first = _off_the_boundary(safe, first, lower, bounds, gradient=gradient)
     if checked(first):
         return Optimum(first.x, float(first.fun), True, "L-BFGS-B", str(first.message))
     runs = [("L-BFGS-B", first)]
@@ -304,13 +416,24 @@ def minimise_deviance(objective: Callable[[np.ndarray], float], k: int,
     name, best = min(runs, key=lambda r: r[1].fun)
     if name != "L-BFGS-B":  # polish the best simplex with a gradient method
         name = "Nelder-Mead (after L-BFGS-B from the start stopped short)"
-        polish = optimize.minimize(safe, best.x, method="L-BFGS-B", jac="3-point",
-                                   bounds=bounds, options={"ftol": 1e-13, "gtol": 1e-6})
+        polish = _lbfgsb(safe, best.x, bounds, gradient, maxiter=15000)
         if polish.success and polish.fun <= best.fun:
             best = polish
             name = "Nelder-Mead, then L-BFGS-B (after L-BFGS-B from the start stopped short)"
-    best = _off_the_boundary(safe, best, lower, bounds)
+    best = _off_the_boundary(safe, best, lower, bounds, gradient=gradient)
     return Optimum(best.x, float(best.fun), checked(best), name, str(best.message))
+
+
+def _lbfgsb(f: Callable[[np.ndarray], float], x0: np.ndarray, bounds,
+            gradient: Callable[[np.ndarray], tuple[float, np.ndarray]] | None,
+            maxiter: int = 1000):
+    """L-BFGS-B on ``f`` with central differences, or on ``gradient`` (value, gradient)."""
+    options = {"ftol": 1e-13, "gtol": 1e-6, "maxiter": maxiter}
+    if gradient is None:
+        return optimize.minimize(f, x0, method="L-BFGS-B", jac="3-point", bounds=bounds,
+                                 options=options)
+    return optimize.minimize(gradient, x0, method="L-BFGS-B", jac=True, bounds=bounds,
+                             options=options)
 
 
 #: Where a parameter on its bound is moved to, to see whether the deviance is lower there.
@@ -318,7 +441,8 @@ PROBES = (1e-3, 1e-2, 0.1, 0.3, 1.0)
 
 
 def _off_the_boundary(f: Callable[[np.ndarray], float], run, lower: np.ndarray, bounds,
-                      rounds: int = 5):
+                      rounds: int = 5,
+                      gradient: Callable[[np.ndarray], tuple[float, np.ndarray]] | None = None):
     """Accept a fit on a boundary only after the deviance was compared at small positive
     values of each parameter on its bound: where one is lower, minimise again from there.
 
@@ -338,9 +462,7 @@ def _off_the_boundary(f: Callable[[np.ndarray], float], run, lower: np.ndarray, 
                     better = (trial, value)
         if better is None:
             return run
-        again = optimize.minimize(f, better[0], method="L-BFGS-B", jac="3-point",
-                                  bounds=bounds, options={"ftol": 1e-13, "gtol": 1e-6,
-                                                          "maxiter": 1000})
+        again = _lbfgsb(f, better[0], bounds, gradient)
         if not again.fun < run.fun:
             return run
         run = again

@@ -28,12 +28,15 @@ The fit follows Bates, Mächler, Bolker & Walker (2015, J Stat Softw 67(1), sect
 - Each evaluation uses cross-products computed once (``Z'Z``, ``Z'X``, ``Z'y``), so it
   costs ``O(q^3)`` whatever ``n``. The term with most levels is eliminated first (its
   block of ``Z'Z`` is block diagonal, one small block per level); only the Schur
-  complement of the other terms gets a dense Cholesky. ``y`` and ``X`` are centred
+  complement of the other terms gets a dense Cholesky (built from a sparse map of
+  ``Z1'Zr`` when that is sparse). ``y`` and ``X`` are centred
   when the model has an intercept (a reparametrisation that leaves the deviance
   unchanged and saves digits).
 - Optimiser: bounded L-BFGS-B (diagonal elements of ``T`` >= 0) from lme4's start
-  (``T = I``) with central-difference gradients. It has converged when it says so and
-  the projected finite-difference gradient is below 2e-3 (lme4's ``check.conv.grad``);
+  (``T = I``) with the analytic gradient when every term is scalar
+  (:mod:`ipnstats.estimators.lmm_gradient`), central differences otherwise. It has
+  converged when it says so and the projected finite-difference gradient is below
+  2e-3 (lme4's ``check.conv.grad``);
   otherwise bounded Nelder-Mead runs from several starts and the lowest deviance is
   kept, the same check deciding ``converged``. A fit with a parameter on its bound is
   accepted only after the deviance was compared at small positive values of that
@@ -83,11 +86,11 @@ from ipnstats.estimators.lmm import (  # noqa: F401  (SINGULAR_THETA, Optimum: p
     Structure,
     conditional_modes,
     cross_products,
-    deviance,
     gls_fit,
     minimise_deviance,
     split_theta,
 )
+from ipnstats.estimators.lmm_gradient import profiled_deviance
 from ipnstats.estimators.lmm_inference import DfMethod, check_df_method, with_df
 from ipnstats.results.notes import Note
 from ipnstats.results.result import Result
@@ -227,16 +230,10 @@ def _fit(frame, y, X, names, terms, reml, outcome, formula, notes, df="wald") ->
     order = sorted(range(len(terms)), key=lambda i: -terms[i].n_levels)
     ordered = [terms[i] for i in order]
     cp = cross_products(ordered, Xc, yc)
-
-    def objective(theta: np.ndarray) -> float:
-        try:
-            return deviance(gls_fit(split_theta(theta, ordered), cp), cp.n, reml)
-        except (linalg.LinAlgError, np.linalg.LinAlgError):
-            return np.inf  # rounding broke positive definiteness: reject theta
-
+    objective, gradient = profiled_deviance(ordered, cp, reml)
     start = np.concatenate([t.start() for t in ordered])
     lower = np.concatenate([t.lower_bounds() for t in ordered])
-    opt = minimise_deviance(objective, start.size, start, lower)
+    opt = minimise_deviance(objective, start.size, start, lower, gradient)
     res = _assemble(frame, outcome, formula, names, ordered, opt, cp, means, reml, notes)
     return with_df(res, df, X, y, ordered, opt.theta, reml)
 

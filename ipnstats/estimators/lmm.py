@@ -212,6 +212,9 @@ def gls_fit(Ts: Sequence[np.ndarray], cp: CrossProducts) -> GLSFit:
     g = cp.wtw - lzw.T @ system.solve(lzw)
     p = g.shape[0] - 1
     xtvx, xtvy = (g[:p, :p] + g[:p, :p].T) / 2, g[:p, p]
+    if not (np.isfinite(xtvx).all() and np.isfinite(xtvy).all()):
+        # an extreme theta (a slope on a column of scale 1e6) overflows: no fit there
+        raise np.linalg.LinAlgError("X'V^-1X is not finite at this theta")
     factor = linalg.cho_factor(xtvx, lower=True, check_finite=False)
     beta = linalg.cho_solve(factor, xtvy)
     r2 = float(g[p, p] - xtvy @ beta)

@@ -302,3 +302,21 @@ def test_no_fit_is_beaten_by_statsmodels_on_random_small_designs():
             peer = smf.mixedlm("y ~ 1", data, groups=data["g"]).fit(reml=True)
         assert res.fit["loglik"] >= peer.llf - 1e-6
     assert singular > 0  # some designs do reach the boundary
+
+
+def test_a_random_slope_on_a_column_of_scale_1e6_is_no_raw_error():
+    """Issue 19 cross-check: at an extreme theta X'V^-1X overflowed and scipy's
+    cho_solve raised a raw ValueError (non-finite array) out of mixed_model; such a
+    theta now has an infinite deviance, and the fit ends with a result that says
+    whether it converged."""
+    import warnings
+
+    from tests.crosscheck.design import Design
+
+    frame = Design(seed=24, n_units=21, n_periods=3, n_singletons=1, constant=True,
+                   scale=1e6, categorical=True, n_clusters=3, unit_sd=5.0).frame()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = mixed_model(frame, "y ~ x1", groups="u", re_formula="1 + x1")
+    assert res.converged or res.has_note("not_converged")
+    assert list(res.params.index) == ["Intercept", "x1"]

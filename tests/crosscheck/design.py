@@ -11,7 +11,7 @@ printed ``repr``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -107,26 +107,27 @@ def _is_range(spec: tuple) -> bool:
     return len(spec) == 2 and all(type(v) is int for v in spec)
 
 
-def draw(rng: np.random.Generator, seed: int, **fixed) -> Design:
-    """A design with every field of :data:`RANGES` drawn from ``rng``; ``fixed`` overrides."""
+def draw(rng: np.random.Generator, seed: int, ranges: dict | None = None) -> Design:
+    """A design with every field of :data:`RANGES` (updated by a family's ``ranges``)
+    drawn from ``rng``."""
     values = {}
-    for name, spec in RANGES.items():
+    for name, spec in (RANGES | (ranges or {})).items():
         if _is_range(spec):
             values[name] = int(rng.integers(spec[0], spec[1] + 1))
         else:
             values[name] = spec[int(rng.integers(len(spec)))]
-    return replace(Design(seed=seed, **values), **fixed)
+    return Design(seed=seed, **values)
 
 
-def designs(**fixed):
-    """A hypothesis strategy of :class:`Design` over the same :data:`RANGES`."""
+def designs(ranges: dict | None = None):
+    """A hypothesis strategy of :class:`Design` over the same :data:`RANGES` (updated by
+    a family's ``ranges``)."""
     from hypothesis import strategies as st
 
     fields = {}
-    for name, spec in RANGES.items():
+    for name, spec in (RANGES | (ranges or {})).items():
         if _is_range(spec):
             fields[name] = st.integers(spec[0], spec[1])
         else:
             fields[name] = st.sampled_from(spec)
-    fields.update({k: st.just(v) for k, v in fixed.items()})
     return st.builds(Design, seed=st.integers(0, 2**32 - 1), **fields)

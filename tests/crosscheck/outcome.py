@@ -65,7 +65,8 @@ class Checker:
 
     def fail(self, label: str, what: str, convention: str | None = None) -> None:
         if convention:
-            self.conventions.append(f"{label}: {convention} ({what})")
+            names = ",".join(part.split(":")[0].strip() for part in convention.split("; "))
+            self.conventions.append(f"{names} | {label}: {convention} ({what})")
         else:
             self.failures.append(f"{label}: {what}")
 

@@ -81,8 +81,13 @@ def compare(c: Checker, frame, design, estimator: str, effects, vc: str) -> None
 
 
 def _peer(frame, res, estimator: str, effects, vc: str):
-    from linearmodels.panel import (BetweenOLS, FirstDifferenceOLS, PanelOLS, PooledOLS,
-                                    RandomEffects)
+    from linearmodels.panel import (
+        BetweenOLS,
+        FirstDifferenceOLS,
+        PanelOLS,
+        PooledOLS,
+        RandomEffects,
+    )
 
     f = frame.set_index(["u", "t"], drop=False)
     X = peer_columns(f, res.params.index)

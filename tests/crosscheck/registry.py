@@ -57,4 +57,5 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("mixed_model", "mixed", "statsmodels MixedLM", examples=3),
     Family("wild_bootstrap", "wild", "wildboottest WildboottestCL", examples=3),
     Family("did_cs", "did", "moderndid att_gt/aggte", examples=3),
+    Family("process", "process", "pyprocessmacro Process (models 1 and 4)", examples=3),
 )}

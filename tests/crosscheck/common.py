@@ -22,6 +22,19 @@ def peer_columns(frame: pd.DataFrame, terms) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index)
 
 
+def design_terms(design, intercept: bool = True) -> list[str]:
+    """ipnstats' names of every regressor of ``design.formula(intercept)``."""
+    terms = ["Intercept"] if intercept else []
+    for r in design.regressors():
+        terms += [f"C(cat)[T.{lv}]" for lv in ("b", "c")] if r == "cat" else [r]
+    return terms
+
+
+def kept_terms(res, design, intercept: bool = True) -> list[str]:
+    """The terms ipnstats kept, or (``res`` None: it refused) every term of the design."""
+    return list(res.params.index) if res is not None else design_terms(design, intercept)
+
+
 def safe_names(columns) -> dict[str, str]:
     """Formula-safe names for a peer that parses formulas: ``C(cat)[T.b]`` -> ``cat_b``."""
     return {c: c.replace("C(cat)[T.", "cat_").replace("]", "") for c in columns}

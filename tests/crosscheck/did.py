@@ -28,7 +28,7 @@ FAMILY = "did_cs"
 RANGES = {"n_periods": (3, 6), "gap_share": (0.0,), "n_singletons": (0, 0), "n_units": (6, 40)}
 FIRST = 2001
 TINY_SE = np.sqrt(np.finfo(float).eps) * 10
-TINY = ("tiny_se_na: R did (and moderndid) report an SE below sqrt(eps)*10 as NA; ipnstats "
+TINY = ("tiny_se_na: R did (and moderndid) report an SE below sqrt(eps)*10 as NA, ipnstats "
         "reports it (0 for a cell of one treated and one control unit)")
 AGGREGATIONS = (("simple", "simple"), ("event", "dynamic"), ("group", "group"),
                 ("calendar", "calendar"))
@@ -66,7 +66,7 @@ def compare(c: Checker, frame, control: str) -> None:
                 frame, outcome="y", unit="u", time="year", cohort="cohort",
                 control_group=control, n_boot=0)
 
-    got = c.run(label, ours, lambda: _peer(frame, control))
+    got = c.run(label, ours, lambda _: _peer(frame, control))
     if got is None:
         return
     res, (ref, aggs) = got

@@ -20,7 +20,7 @@ import numpy as np
 
 from ipnstats.estimators.mixed import mixed_model
 
-from .common import peer_columns
+from .common import kept_terms, peer_columns
 from .outcome import LOGLIK_ATOL, Checker, Outcome
 
 FAMILY = "mixed_model"
@@ -46,14 +46,10 @@ def compare(c: Checker, frame, design, re_formula: str | None) -> None:
             warnings.simplefilter("ignore")
             return mixed_model(frame, design.formula(), groups="u", re_formula=re_formula)
 
-    got = c.run(label, ours)
+    got = c.run(label, ours, lambda r: _peer(frame, kept_terms(r, design), re_formula))
     if got is None:
         return
-    res = got[0]
-    got = c.run(label, lambda: res, lambda: _peer(frame, res, re_formula))
-    if got is None:
-        return
-    peer = got[1]
+    res, peer = got
     if not np.isfinite(peer.llf):
         c.peer_failures.append(f"{label}: statsmodels log-likelihood {peer.llf}")
         return
@@ -80,10 +76,10 @@ def lme4_se(peer) -> np.ndarray:
     return np.sqrt(np.diag(peer.scale * np.linalg.inv(info)))
 
 
-def _peer(frame, res, re_formula):
+def _peer(frame, terms, re_formula):
     import statsmodels.api as sm
 
-    X = peer_columns(frame, res.params.index)
+    X = peer_columns(frame, terms)
     Z = np.ones((len(frame), 1)) if re_formula is None else np.column_stack(
         [np.ones(len(frame)), frame["x1"].to_numpy(float)])
     with warnings.catch_warnings():

@@ -97,7 +97,9 @@ class Checker:
             self.fail(label, f"ours {ours!r}, peer {theirs!r}", convention)
 
     def run(self, label: str, fit, peer=None):
-        """``fit()`` (ipnstats) then ``peer()``; both results, or None after recording why."""
+        """``fit()`` (ipnstats), then ``peer(result)``, or ``peer(None)`` when ipnstats
+        refused (the peer then fits the whole design, so that a refusal is counted only
+        when the peer fits it). Both results, or None after recording why."""
         try:
             ours = fit()
         except IpnstatsError as e:
@@ -109,7 +111,7 @@ class Checker:
         else:
             mine = None
         try:
-            theirs = peer() if peer is not None else True
+            theirs = peer(ours) if peer is not None else True
         except Exception as e:  # noqa: BLE001 - any peer failure means: not comparable
             self.peer_failures.append(f"{label}: peer {type(e).__name__}: {str(e)[:120]}")
             return None

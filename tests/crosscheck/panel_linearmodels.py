@@ -21,7 +21,7 @@ import warnings
 
 from ipnstats import SSC, Cluster, panel_regression
 
-from .common import nested, peer_columns, se_convention
+from .common import kept_terms, nested, peer_columns, se_convention
 from .outcome import RTOL, Checker, Outcome
 
 FAMILY = "panel_linearmodels"
@@ -61,14 +61,12 @@ def compare(c: Checker, frame, design, estimator: str, effects, vc: str) -> None
         return panel_regression(frame, formula, unit="u", time="t", estimator=estimator,
                                 panel_effects=effects, vcov=spec, ssc=ssc)
 
-    both = c.run(label, ours, lambda: True)
-    if both is None:
-        return
-    res = both[0]
-    got = c.run(label, lambda: res, lambda: _peer(frame, res, estimator, effects, vc))
+    intercept = estimator not in ("within", "first_difference")
+    got = c.run(label, ours, lambda r: _peer(frame, kept_terms(r, design, intercept),
+                                             estimator, effects, vc))
     if got is None:
         return
-    _, peer = got
+    res, peer = got
     convention = se_convention(res, frame, effects if estimator == "within" else (),
                                "linearmodels")
     c.estimates(f"{label} estimates", res.params, peer.params, peer.std_errors)
@@ -80,7 +78,7 @@ def compare(c: Checker, frame, design, estimator: str, effects, vc: str) -> None
                 convention=convention)
 
 
-def _peer(frame, res, estimator: str, effects, vc: str):
+def _peer(frame, terms, estimator: str, effects, vc: str):
     from linearmodels.panel import (
         BetweenOLS,
         FirstDifferenceOLS,
@@ -90,7 +88,7 @@ def _peer(frame, res, estimator: str, effects, vc: str):
     )
 
     f = frame.set_index(["u", "t"], drop=False)
-    X = peer_columns(f, res.params.index)
+    X = peer_columns(f, terms)
     model = {"within": lambda: PanelOLS(f["y"], X, entity_effects="unit" in effects,
                                         time_effects="time" in effects),
              "pooled": lambda: PooledOLS(f["y"], X),

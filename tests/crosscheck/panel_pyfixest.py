@@ -18,7 +18,7 @@ import numpy as np
 
 from ipnstats import SSC, Cluster, panel_regression
 
-from .common import peer_columns, safe_names, se_convention
+from .common import kept_terms, peer_columns, safe_names, se_convention
 from .outcome import RTOL, Checker, Outcome
 
 FAMILY = "panel_pyfixest"
@@ -57,14 +57,11 @@ def compare(c: Checker, frame, design, estimator, effects, vc, ssc: SSC, drop: b
                                 vcov=_spec(vc, ssc.adj), ssc=ssc,
                                 **({"drop_singletons": drop} if estimator == "within" else {}))
 
-    got = c.run(label, ours)
+    got = c.run(label, ours, lambda r: _peer(frame, kept_terms(r, design, not effects),
+                                             effects, vc, ssc, drop, strict=r is not None))
     if got is None:
         return
-    res = got[0]
-    got = c.run(label, lambda: res, lambda: _peer(frame, res, effects, vc, ssc, drop))
-    if got is None:
-        return
-    peer = got[1].tidy()
+    res, peer = got[0], got[1].tidy()
     conv = se_convention(res, frame, effects, "pyfixest")
     c.estimates(f"{label} estimates", res.params, peer["Estimate"], peer["Std. Error"])
     c.close(f"{label} std errors", res.std_errors, peer["Std. Error"], RTOL, convention=conv)
@@ -72,10 +69,10 @@ def compare(c: Checker, frame, design, estimator, effects, vc, ssc: SSC, drop: b
             convention=conv)
 
 
-def _peer(frame, res, effects, vc, ssc: SSC, drop: bool):
+def _peer(frame, terms, effects, vc, ssc: SSC, drop: bool, strict: bool = True):
     import pyfixest as pf
 
-    X = peer_columns(frame, res.params.index)
+    X = peer_columns(frame, terms)
     names = safe_names(X.columns)
     data = X.rename(columns=names).assign(y=frame["y"], u=frame["u"], t=frame["t"],
                                           g=frame["g"])
@@ -90,6 +87,6 @@ def _peer(frame, res, effects, vc, ssc: SSC, drop: bool):
                        ssc=pf.ssc(k_adj=ssc.adj, G_adj=ssc.cluster_adj,
                                   k_fixef=FIXEF_K[ssc.fixef_k], G_df=ssc.cluster_df),
                        collin_tol=1e-14, fixef_tol=1e-14, fixef_maxiter=100_000)
-    if len(fit.coef()) != len(res.params) or not np.all(np.isfinite(fit.coef())):
+    if strict and (len(fit.coef()) != len(terms) or not np.all(np.isfinite(fit.coef()))):
         raise RuntimeError(f"pyfixest kept {list(fit.coef().index)}")
     return fit

@@ -36,7 +36,7 @@ def compare(c: Checker, frame, model: int) -> None:
         return ipnstats.conditional_process(frame, model=model, x="x1", y="y", n_boot=BOOT,
                                             seed=1, **roles)
 
-    got = c.run(f"model {model}", ours, lambda: _peer(frame, model))
+    got = c.run(f"model {model}", ours, lambda _: _peer(frame, model))
     if got is None:
         return
     res, ref = got

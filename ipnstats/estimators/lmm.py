@@ -320,6 +320,24 @@ def minimise_deviance(objective: Callable[[np.ndarray], float], k: int,
 PROBES = (1e-3, 1e-2, 0.1, 0.3, 1.0)
 
 
+def _probes(x: np.ndarray, lower: np.ndarray, on_bound: np.ndarray):
+    """Points near ``x`` off its bounds: each parameter on its bound at a small positive
+    value, alone and with each free parameter moved by that step or a quarter of it,
+    either way (a rank-one covariance of an intercept and a slope is a correlated
+    direction, which no parameter alone improves)."""
+    free = np.flatnonzero(~np.isfinite(lower))
+    for step in PROBES:
+        for i in on_bound:
+            trial = x.copy()
+            trial[i] = lower[i] + step
+            yield trial
+            for j in free:
+                for ratio in (1.0, -1.0, 0.25, -0.25):
+                    pair = trial.copy()
+                    pair[j] = x[j] + ratio * step
+                    yield pair
+
+
 def _off_the_boundary(f: Callable[[np.ndarray], float], run, lower: np.ndarray, bounds,
                       rounds: int = 5):
     """Accept a fit on a boundary only after the deviance was compared at small positive
@@ -331,14 +349,11 @@ def _off_the_boundary(f: Callable[[np.ndarray], float], run, lower: np.ndarray, 
     for _ in range(rounds):
         on_bound = np.flatnonzero(np.isfinite(lower) & (run.x - lower < 1e-4))
         better = None
-        for i in on_bound:
-            for step in PROBES:
-                trial = run.x.copy()
-                trial[i] = lower[i] + step
-                value = f(trial)
-                if value < run.fun - 1e-8 * max(1.0, abs(run.fun)) and (
-                        better is None or value < better[1]):
-                    better = (trial, value)
+        for trial in _probes(run.x, lower, on_bound):
+            value = f(trial)
+            if value < run.fun - 1e-8 * max(1.0, abs(run.fun)) and (
+                    better is None or value < better[1]):
+                better = (trial, value)
         if better is None:
             return run
         again = optimize.minimize(f, better[0], method="L-BFGS-B", jac="3-point",

@@ -293,6 +293,7 @@ def minimise_deviance(objective: Callable[[np.ndarray], float], k: int,
                                                           "maxiter": 1000})
     first = _off_the_boundary(safe, first, lower, bounds)
     if checked(first):
+        first = _another_start(safe, first, start, lower, bounds, checked)
         return Optimum(first.x, float(first.fun), True, "L-BFGS-B", str(first.message))
     runs = [("L-BFGS-B", first)]
     diagonal = np.isfinite(lower)
@@ -318,6 +319,25 @@ def minimise_deviance(objective: Callable[[np.ndarray], float], k: int,
 
 #: Where a parameter on its bound is moved to, to see whether the deviance is lower there.
 PROBES = (1e-3, 1e-2, 0.1, 0.3, 1.0)
+
+
+def _another_start(f: Callable[[np.ndarray], float], run, start: np.ndarray,
+                   lower: np.ndarray, bounds, checked):
+    """With a correlated (unstructured) covariance the profiled deviance can have two
+    minima, one inside and a lower one near a correlation of +-1; L-BFGS-B from lme4's
+    start may settle in the upper one. So it also runs from the start with the diagonal
+    scaled by 0.1, and that optimum wins only when it passes the check and is lower by
+    more than 1e-6 (relative): a fit already at the optimum is unchanged. Terms without
+    covariance parameters (random intercepts) need no second start."""
+    if np.isfinite(lower).all():
+        return run
+    other = optimize.minimize(f, np.where(np.isfinite(lower), 0.1 * start, start),
+                              method="L-BFGS-B", jac="3-point", bounds=bounds,
+                              options={"ftol": 1e-13, "gtol": 1e-6, "maxiter": 1000})
+    other = _off_the_boundary(f, other, lower, bounds)
+    if other.fun < run.fun - 1e-6 * max(1.0, abs(run.fun)) and checked(other):
+        return other
+    return run
 
 
 def _probes(x: np.ndarray, lower: np.ndarray, on_bound: np.ndarray):

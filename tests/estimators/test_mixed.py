@@ -339,3 +339,19 @@ def test_a_boundary_fit_of_a_random_slope_is_probed_along_a_correlated_direction
         res = mixed_model(design.frame(), design.formula(), groups="u", re_formula="1 + x1")
     assert res.fit["loglik"] >= -50.97804808 - 1e-6
     assert res.covariances["u"].iloc[0, 0] == pytest.approx(0.0924, rel=0.02)
+
+
+def test_a_random_slope_fit_is_not_left_in_the_upper_of_two_minima():
+    """Issue 19 cross-check: from lme4's start L-BFGS-B settled in an interior minimum
+    (REML loglik -324.994) that passes the gradient check, while a lower one lies near a
+    correlation of 1 (statsmodels MixedLM: -318.845); a second start finds it."""
+    import warnings
+
+    from tests.crosscheck.design import Design
+
+    design = Design(seed=1292147228, n_units=24, n_periods=7, n_singletons=2, n_x=3,
+                    collinear=True, categorical=True, n_clusters=8, unit_sd=5.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = mixed_model(design.frame(), design.formula(), groups="u", re_formula="1 + x1")
+    assert res.converged and res.fit["loglik"] >= -318.84499241 - 1e-6

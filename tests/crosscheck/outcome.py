@@ -5,7 +5,9 @@ Tolerances (documented in docs/inference.md, "Cross-checks"):
 - estimates: ``|ours - peer| <= RTOL·|peer| + ATOL_SE·se``, i.e. relative 1e-6, or
   1e-6 of the standard error (so that a coefficient of a column scaled by 1e6 or 1e-6
   is judged on its own scale);
-- standard errors: relative ``RTOL`` (1e-6);
+- standard errors: relative ``RTOL`` (1e-6), or both below ``ZERO_SE`` (1e-10) of the
+  estimate's size, which is zero to rounding (scores that cancel exactly, e.g. one
+  cluster holding every unit that is not a singleton);
 - p-values: absolute ``P_ATOL`` (1e-6); degrees of freedom: exactly;
 - likelihoods (mixed models): ours ``>=`` the peer's ``- LOGLIK_ATOL`` (1e-6 of
   ``max(1, |loglik|)``); estimates of converged interior fits within ``MIXED_RTOL``.
@@ -26,6 +28,7 @@ from ipnstats.core.errors import IpnstatsError
 RTOL = 1e-6
 ATOL_SE = 1e-6
 P_ATOL = 1e-6
+ZERO_SE = 1e-10
 LOGLIK_ATOL = 1e-6
 
 STATUSES = ("agree", "convention", "disagree", "refused", "raw_error", "peer_failed")

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
+
 from ipnstats import SSC, Cluster, panel_regression
 
 from .common import kept_terms, nested, peer_columns, se_convention
-from .outcome import RTOL, Checker, Outcome
+from .outcome import RTOL, ZERO_SE, Checker, Outcome
 
 FAMILY = "panel_linearmodels"
 VARIANTS = (("within", ("unit",)), ("within", ("unit", "time")), ("within", ("time",)),
@@ -71,7 +73,7 @@ def compare(c: Checker, frame, design, estimator: str, effects, vc: str) -> None
                                "linearmodels")
     c.estimates(f"{label} estimates", res.params, peer.params, peer.std_errors)
     c.close(f"{label} std errors", res.std_errors, peer.std_errors, RTOL,
-            convention=convention)
+            ZERO_SE * np.abs(res.params.to_numpy()), convention=convention)
     if vc in ("iid", "hc1") and estimator != "random":
         c.equal(f"{label} df", res.df_inference, float(peer.df_resid), convention=convention)
         c.close(f"{label} p-values", res.tidy()["p_value"], peer.pvalues, 0, 1e-6,

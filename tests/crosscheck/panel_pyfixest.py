@@ -19,7 +19,7 @@ import numpy as np
 from ipnstats import SSC, Cluster, panel_regression
 
 from .common import kept_terms, peer_columns, safe_names, se_convention
-from .outcome import RTOL, Checker, Outcome
+from .outcome import RTOL, ZERO_SE, Checker, Outcome
 
 FAMILY = "panel_pyfixest"
 VARIANTS = (("within", ("unit",)), ("within", ("unit", "time")), ("pooled", ()))
@@ -64,7 +64,8 @@ def compare(c: Checker, frame, design, estimator, effects, vc, ssc: SSC, drop: b
     res, peer = got[0], got[1].tidy()
     conv = se_convention(res, frame, effects, "pyfixest")
     c.estimates(f"{label} estimates", res.params, peer["Estimate"], peer["Std. Error"])
-    c.close(f"{label} std errors", res.std_errors, peer["Std. Error"], RTOL, convention=conv)
+    c.close(f"{label} std errors", res.std_errors, peer["Std. Error"], RTOL,
+            ZERO_SE * np.abs(res.params.to_numpy()), convention=conv)
     c.close(f"{label} p-values", res.tidy()["p_value"], peer["Pr(>|t|)"], 0, 1e-6,
             convention=conv)
 

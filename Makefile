@@ -36,7 +36,7 @@ IN_h3         := $(call inputs,$(FIRM_YEAR) exchanges tasks)
 IN_data       := $(filter-out $(STUDY)/truth.toml,$(wildcard $(STUDY)/*))
 
 .DEFAULT_GOAL := help
-.PHONY: help setup report results test example validate bench lint clean distclean fuzz
+.PHONY: help setup report results test example validate bench lint clean distclean fuzz crosscheck
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -95,6 +95,11 @@ FUZZ_N ?= 5000
 FUZZ_SEED ?= 0
 fuzz: $(DEV) ## fuzz the data layer: FUZZ_N (5000) damaged studies (FUZZ_SEED) against the contract; counts
 	$(BIN)/python -m tests.fuzz.campaign --n $(FUZZ_N) --workers 2 --seed $(FUZZ_SEED) --timeout 30
+
+CROSSCHECK_N ?= 500
+CROSSCHECK_SEED ?= 0
+crosscheck: $(DEV) ## cross-check estimators against their peers: CROSSCHECK_N (500) random designs (CROSSCHECK_SEED); counts
+	$(BIN)/python -m tests.crosscheck.campaign --n $(CROSSCHECK_N) --seed $(CROSSCHECK_SEED) --workers 2 --timeout 60
 
 lint: $(DEV) ## ruff, and the import contract of the layers (import-linter)
 	$(BIN)/ruff check ipnstats tests benchmarks

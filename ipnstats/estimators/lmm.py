@@ -320,6 +320,9 @@ def gls_fit(Ts: Sequence[np.ndarray], cp: CrossProducts) -> GLSFit:
     g = cp.wtw - lzw.T @ system.solve(lzw)
     p = g.shape[0] - 1
     xtvx, xtvy = (g[:p, :p] + g[:p, :p].T) / 2, g[:p, p]
+    if not (np.isfinite(xtvx).all() and np.isfinite(xtvy).all()):
+        # an extreme theta (a slope on a column of scale 1e6) overflows: no fit there
+        raise np.linalg.LinAlgError("X'V^-1X is not finite at this theta")
     factor = linalg.cho_factor(xtvx, lower=True, check_finite=False)
     beta = linalg.cho_solve(factor, xtvy)
     r2 = float(g[p, p] - xtvy @ beta)
@@ -402,6 +405,7 @@ def minimise_deviance(objective: Callable[[np.ndarray], float], k: int,
         first = _lbfgsb(safe, start, bounds, gradient)
     first = _off_the_boundary(safe, first, lower, bounds, gradient=gradient)
     if checked(first):
+        first = _another_start(safe, first, start, lower, bounds, checked)
         return Optimum(first.x, float(first.fun), True, "L-BFGS-B", str(first.message))
     runs = [("L-BFGS-B", first)]
     diagonal = np.isfinite(lower)
@@ -440,6 +444,43 @@ def _lbfgsb(f: Callable[[np.ndarray], float], x0: np.ndarray, bounds,
 PROBES = (1e-3, 1e-2, 0.1, 0.3, 1.0)
 
 
+def _another_start(f: Callable[[np.ndarray], float], run, start: np.ndarray,
+                   lower: np.ndarray, bounds, checked):
+    """With a correlated (unstructured) covariance the profiled deviance can have two
+    minima, one inside and a lower one near a correlation of +-1; L-BFGS-B from lme4's
+    start may settle in the upper one. So it also runs from the start with the diagonal
+    scaled by 0.1, and that optimum wins only when it passes the check and is lower by
+    more than 1e-6 (relative): a fit already at the optimum is unchanged. Terms without
+    covariance parameters (random intercepts) need no second start."""
+    if np.isfinite(lower).all():
+        return run
+    other = optimize.minimize(f, np.where(np.isfinite(lower), 0.1 * start, start),
+                              method="L-BFGS-B", jac="3-point", bounds=bounds,
+                              options={"ftol": 1e-13, "gtol": 1e-6, "maxiter": 1000})
+    other = _off_the_boundary(f, other, lower, bounds)
+    if other.fun < run.fun - 1e-6 * max(1.0, abs(run.fun)) and checked(other):
+        return other
+    return run
+
+
+def _probes(x: np.ndarray, lower: np.ndarray, on_bound: np.ndarray):
+    """Points near ``x`` off its bounds: each parameter on its bound at a small positive
+    value, alone and with each free parameter moved by that step or a quarter of it,
+    either way (a rank-one covariance of an intercept and a slope is a correlated
+    direction, which no parameter alone improves)."""
+    free = np.flatnonzero(~np.isfinite(lower))
+    for step in PROBES:
+        for i in on_bound:
+            trial = x.copy()
+            trial[i] = lower[i] + step
+            yield trial
+            for j in free:
+                for ratio in (1.0, -1.0, 0.25, -0.25):
+                    pair = trial.copy()
+                    pair[j] = x[j] + ratio * step
+                    yield pair
+
+
 def _off_the_boundary(f: Callable[[np.ndarray], float], run, lower: np.ndarray, bounds,
                       rounds: int = 5,
                       gradient: Callable[[np.ndarray], tuple[float, np.ndarray]] | None = None):
@@ -452,14 +493,11 @@ def _off_the_boundary(f: Callable[[np.ndarray], float], run, lower: np.ndarray, 
     for _ in range(rounds):
         on_bound = np.flatnonzero(np.isfinite(lower) & (run.x - lower < 1e-4))
         better = None
-        for i in on_bound:
-            for step in PROBES:
-                trial = run.x.copy()
-                trial[i] = lower[i] + step
-                value = f(trial)
-                if value < run.fun - 1e-8 * max(1.0, abs(run.fun)) and (
-                        better is None or value < better[1]):
-                    better = (trial, value)
+        for trial in _probes(run.x, lower, on_bound):
+            value = f(trial)
+            if value < run.fun - 1e-8 * max(1.0, abs(run.fun)) and (
+                    better is None or value < better[1]):
+                better = (trial, value)
         if better is None:
             return run
         again = _lbfgsb(f, better[0], bounds, gradient)

@@ -59,7 +59,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Literal
 
@@ -228,14 +228,32 @@ def fit_lmm(frame: pd.DataFrame, y: np.ndarray, X: np.ndarray, names: Sequence[s
 def _fit(frame, y, X, names, terms, reml, outcome, formula, notes, df="wald") -> MixedResult:
     Xc, yc, means = _centred(X, y, names)
     order = sorted(range(len(terms)), key=lambda i: -terms[i].n_levels)
-    ordered = [terms[i] for i in order]
+    scales = [_column_scales(terms[i].values) for i in order]
+    # the numerics see each random-effect column divided by its root mean square, so that
+    # theta is free of the columns' units (a slope on a column of scale 1e6 would put the
+    # optimum near theta = 1e-6, where the optimiser's steps overflow or stop short);
+    # _assemble maps T, theta and the modes back to the columns' own scale
+    ordered = [replace(terms[i], values=terms[i].values / s)
+               for i, s in zip(order, scales, strict=True)]
     cp = cross_products(ordered, Xc, yc)
     objective, gradient = profiled_deviance(ordered, cp, reml)
     start = np.concatenate([t.start() for t in ordered])
     lower = np.concatenate([t.lower_bounds() for t in ordered])
     opt = minimise_deviance(objective, start.size, start, lower, gradient)
-    res = _assemble(frame, outcome, formula, names, ordered, opt, cp, means, reml, notes)
+    res = _assemble(frame, outcome, formula, names, ordered, opt, cp, means, reml, notes,
+                    scales)
+    # Satterthwaite/Kenward-Roger df are invariant to the columns' scaling: the rescaled
+    # terms and their theta describe the same model
     return with_df(res, df, X, y, ordered, opt.theta, reml)
+
+
+def _column_scales(values: np.ndarray) -> np.ndarray:
+    """Root mean square of each random-effect column whose RMS lies outside
+    [1e-2, 1e2]; 1 for the others (an intercept, columns in ordinary units: their fits
+    are unchanged) and for a column of zeros."""
+    rms = np.sqrt(np.mean(values ** 2, axis=0))
+    extreme = np.isfinite(rms) & (rms > 0) & ((rms < 1e-2) | (rms > 1e2))
+    return np.where(extreme, rms, 1.0)
 
 
 def _centred(X: np.ndarray, y: np.ndarray, names) -> tuple[np.ndarray, np.ndarray, tuple]:
@@ -260,9 +278,10 @@ def _uncentred(beta, cov, means) -> tuple[np.ndarray, np.ndarray]:
     return A @ beta + shift, A @ cov @ A.T
 
 
-def _assemble(frame, outcome, formula, names, terms, opt, cp, means, reml, notes):
-    Ts = split_theta(opt.theta, terms)
-    fit = gls_fit(Ts, cp)
+def _assemble(frame, outcome, formula, names, terms, opt, cp, means, reml, notes, scales):
+    fit = gls_fit(split_theta(opt.theta, terms), cp)
+    # back to the columns' own scale: Z = Z_s S, so T = S^-1 T_s and b = S^-1 b_s
+    Ts = [T / s[:, None] for T, s in zip(split_theta(opt.theta, terms), scales, strict=True)]
     n, p = cp.n, fit.beta.size
     sigma2 = fit.r2 / (n - p if reml else n)
     beta, cov = _uncentred(fit.beta, sigma2 * linalg.inv(fit.xtvx), means)
@@ -270,14 +289,13 @@ def _assemble(frame, outcome, formula, names, terms, opt, cp, means, reml, notes
     blups = np.split(conditional_modes(fit, cp),
                      np.cumsum([g * q for g, q in cp.shapes])[:-1])
     modes, covs, thetas = {}, {}, {}
-    at = 0
-    for t, T, b in zip(terms, Ts, blups, strict=True):
-        modes[t.label] = pd.DataFrame(b.reshape(t.n_levels, t.p), columns=list(t.names),
+    for t, T, b, sc in zip(terms, Ts, blups, scales, strict=True):
+        modes[t.label] = pd.DataFrame(b.reshape(t.n_levels, t.p) / sc, columns=list(t.names),
                                       index=pd.Index(t.levels, name=t.group))
         covs[t.label] = pd.DataFrame(sigma2 * T @ T.T, index=list(t.names),
                                      columns=list(t.names))
-        thetas[t.label] = tuple(map(float, opt.theta[at:at + t.n_theta]))
-        at += t.n_theta
+        rows, cols = t._positions
+        thetas[t.label] = tuple(map(float, T[rows, cols]))
     user = sorted(terms, key=lambda t: t.position)
     labels = tuple(t.label for t in user)
     loglik = -opt.value / 2

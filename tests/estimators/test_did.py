@@ -157,6 +157,11 @@ def test_cells_without_controls_are_named():
     res = participation_effect(frame, **COLS, control_group="not_yet_treated", n_boot=0)
     assert any("No control units for ATT(g,t)" in n for n in res.notes)
     assert np.isfinite(res.params["ATT"])
+    # issue 19 cross-check: a cell that is not identified has no SE either (was 0.0)
+    gt = res.att_gt
+    missing = gt["att"].isna()
+    assert missing.any() and gt.loc[missing, ["std_error", "conf_low"]].isna().all().all()
+    assert np.isfinite(gt.loc[~missing, "std_error"]).all()
 
 
 def test_twfe_warns_when_adoption_is_staggered():

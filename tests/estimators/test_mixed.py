@@ -302,3 +302,56 @@ def test_no_fit_is_beaten_by_statsmodels_on_random_small_designs():
             peer = smf.mixedlm("y ~ 1", data, groups=data["g"]).fit(reml=True)
         assert res.fit["loglik"] >= peer.llf - 1e-6
     assert singular > 0  # some designs do reach the boundary
+
+
+def test_a_random_slope_on_a_column_of_scale_1e6_is_no_raw_error():
+    """Issue 19 cross-check: at an extreme theta X'V^-1X overflowed and scipy's
+    cho_solve raised a raw ValueError (non-finite array) out of mixed_model; such a
+    theta now has an infinite deviance."""
+    import warnings
+
+    from tests.crosscheck.design import Design
+
+    frame = Design(seed=24, n_units=21, n_periods=3, n_singletons=1, constant=True,
+                   scale=1e6, categorical=True, n_clusters=3, unit_sd=5.0).frame()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = mixed_model(frame, "y ~ x1", groups="u", re_formula="1 + x1")
+    assert list(res.params.index) == ["Intercept", "x1"]
+    # and the numerics see the slope's column in units of its root mean square, so the
+    # optimum is reached (was: not converged, REML loglik -397.48; statsmodels -174.88)
+    assert res.converged and res.fit["loglik"] >= -174.8837893 - 1e-6
+
+
+def test_a_boundary_fit_of_a_random_slope_is_probed_along_a_correlated_direction():
+    """Issue 19 cross-check: with a random intercept and slope, ipnstats stopped at theta
+    = 0 (REML loglik -51.0082) where a rank-one covariance (correlation -1) is higher
+    (statsmodels MixedLM: -50.9780); no single parameter off its bound improves there,
+    an intercept step with a quarter step of the covariance parameter does."""
+    import warnings
+
+    from tests.crosscheck.design import Design
+
+    design = Design(seed=1182219717, n_units=5, n_periods=8, gap_share=0.3, n_singletons=1,
+                    n_x=3, n_clusters=10, unit_sd=5.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = mixed_model(design.frame(), design.formula(), groups="u", re_formula="1 + x1")
+    assert res.fit["loglik"] >= -50.97804808 - 1e-6
+    assert res.covariances["u"].iloc[0, 0] == pytest.approx(0.0924, rel=0.02)
+
+
+def test_a_random_slope_fit_is_not_left_in_the_upper_of_two_minima():
+    """Issue 19 cross-check: from lme4's start L-BFGS-B settled in an interior minimum
+    (REML loglik -324.994) that passes the gradient check, while a lower one lies near a
+    correlation of 1 (statsmodels MixedLM: -318.845); a second start finds it."""
+    import warnings
+
+    from tests.crosscheck.design import Design
+
+    design = Design(seed=1292147228, n_units=24, n_periods=7, n_singletons=2, n_x=3,
+                    collinear=True, categorical=True, n_clusters=8, unit_sd=5.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = mixed_model(design.frame(), design.formula(), groups="u", re_formula="1 + x1")
+    assert res.converged and res.fit["loglik"] >= -318.84499241 - 1e-6

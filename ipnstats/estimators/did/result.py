@@ -46,6 +46,7 @@ class DiDResult(Result):
         """group, time, base, event, att, std_error, pointwise CI, uniform band, sizes."""
         gt = self.state.gt
         se = np.sqrt(np.diag(vcov_from_influence(gt.influence, self.state.clusters)))
+        se = np.where(np.isnan(gt.cells["att"].to_numpy(float)), np.nan, se)  # no cell, no SE
         crit = critical_value(0.95, None)
         out = gt.cells[["group", "time", "base", "event", "post", "att"]].copy()
         out["std_error"] = se

@@ -1,0 +1,1 @@
+"""Cross-checks against peer packages (issue 19); see :mod:`tests.crosscheck.registry`."""

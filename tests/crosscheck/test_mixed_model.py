@@ -2,13 +2,9 @@
 
 import warnings
 
-import pytest
-
-pytest.importorskip("hypothesis")
-
-from .design import Design  # noqa: E402
-from .mixed import check  # noqa: E402
-from .properties import property_test  # noqa: E402
+from .design import Design
+from .mixed import check
+from .properties import property_test
 
 test_mixed_model = property_test("mixed_model")
 

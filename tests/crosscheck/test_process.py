@@ -1,9 +1,7 @@
 """Cross-check one family on random designs (hypothesis; tests/crosscheck/properties.py)."""
 
-import pytest
 
-pytest.importorskip("hypothesis")
 
-from .properties import property_test  # noqa: E402
+from .properties import property_test
 
 test_process = property_test("process")

@@ -70,13 +70,14 @@ def compare(c: Checker, frame, design, estimator, effects, vc, ssc: SSC, drop: b
             convention=conv)
 
 
-def _peer(frame, terms, effects, vc, ssc: SSC, drop: bool, strict: bool = True):
+def _peer(frame, terms, effects, vc, ssc: SSC, drop: bool, strict: bool = True,
+          weights: str | None = None):
     import pyfixest as pf
 
     X = peer_columns(frame, terms)
     names = safe_names(X.columns)
     data = X.rename(columns=names).assign(y=frame["y"], u=frame["u"], t=frame["t"],
-                                          g=frame["g"])
+                                          g=frame["g"], w=frame["w"], fw=frame["fw"])
     rhs = [names[c] for c in X.columns if c != "Intercept"]
     fml = "y ~ " + ("" if "Intercept" in X.columns or effects else "0 + ")
     fml += " + ".join(rhs) if rhs else "1"
@@ -84,7 +85,11 @@ def _peer(frame, terms, effects, vc, ssc: SSC, drop: bool, strict: bool = True):
     vcov = {"iid": "iid", "hc1": "hetero"}.get(vc, {"CRV1": vc})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        weighting = ({} if weights is None else
+                     {"weights": weights, "weights_type": "fweights" if weights == "fw"
+                      else "aweights"})
         fit = pf.feols(fml, data=data, vcov=vcov, fixef_rm="singleton" if drop else "none",
+                       **weighting,
                        ssc=pf.ssc(k_adj=ssc.adj, G_adj=ssc.cluster_adj,
                                   k_fixef=FIXEF_K[ssc.fixef_k], G_df=ssc.cluster_df),
                        collin_tol=1e-14, fixef_tol=1e-14, fixef_maxiter=100_000)

@@ -1,7 +1,8 @@
 """The families of cross-checks: a name, the peer it is compared with, a ``check``,
 and the ranges of the designs it draws.
 
-How to add a family (e.g. weighted ``panel_regression`` against pyfixest's weights):
+How to add a family (e.g. :mod:`tests.crosscheck.panel_weights`, weighted
+``panel_regression`` against pyfixest's weights):
 
 1. Write ``tests/crosscheck/<family>.py`` with ``check(design: Design) -> Outcome``:
    build the data with ``design.frame()`` (``w`` holds positive weights already), open
@@ -54,6 +55,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("panel_linearmodels", "panel_linearmodels",
            "linearmodels PanelOLS/PooledOLS/RandomEffects/FirstDifferenceOLS/BetweenOLS"),
     Family("panel_pyfixest", "panel_pyfixest", "pyfixest feols (ssc)"),
+    Family("panel_weights", "panel_weights", "pyfixest feols (aweights, fweights)", examples=3),
     Family("mixed_model", "mixed", "statsmodels MixedLM", examples=3),
     Family("wild_bootstrap", "wild", "wildboottest WildboottestCL", examples=3),
     Family("did_cs", "did", "moderndid att_gt/aggte", examples=3),

@@ -1,7 +1,5 @@
 """Cross-check one family on random designs (hypothesis; tests/crosscheck/properties.py)."""
 
-
-
 from .properties import property_test
 
 test_process = property_test("process")

@@ -160,12 +160,17 @@ class LinearEngine:
     def compute(self, spec: VcovSpec) -> Inference:
         """The covariance, reference law and notes of one vcov choice; none (NaN) when the
         model leaves no residual degrees of freedom (a saturated model fits every
-        observation: any standard error would be an artefact of rounding)."""
-        if self.df_resid() <= 0:
+        observation: any standard error would be an artefact of rounding). Under
+        frequency weights the distinct rows count: repeated copies of a row that the model
+        fits exactly leave residuals of zero all the same."""
+        rows = self.X.shape[0]
+        if self.df_resid() <= 0 or rows - self.X.shape[1] - self.absorbed_df <= 0:
             k = self.X.shape[1]
+            counted = (f"{rows:,} distinct rows of {self.nobs:,} weighted observations"
+                       if rows != self.nobs else f"{self.nobs:,} observations")
             return Inference(np.full((k, k), np.nan), None if self.normal else 1.0, None, (
                 Note("no_residual_df",
-                     f"No residual degrees of freedom ({self.nobs:,} observations, "
+                     f"No residual degrees of freedom ({counted}, "
                      f"{self.X.shape[1] + self.absorbed_df:,} parameters with the fixed "
                      "effects): the model fits every observation, so there are no "
                      "standard errors, tests or intervals."),))

@@ -77,7 +77,9 @@ def _peer(frame, terms, effects, vc, ssc: SSC, drop: bool, strict: bool = True,
     X = peer_columns(frame, terms)
     names = safe_names(X.columns)
     data = X.rename(columns=names).assign(y=frame["y"], u=frame["u"], t=frame["t"],
-                                          g=frame["g"], w=frame["w"], fw=frame["fw"])
+                                          g=frame["g"])
+    if weights is not None:
+        data[weights] = frame[weights].to_numpy()
     rhs = [names[c] for c in X.columns if c != "Intercept"]
     fml = "y ~ " + ("" if "Intercept" in X.columns or effects else "0 + ")
     fml += " + ".join(rhs) if rhs else "1"

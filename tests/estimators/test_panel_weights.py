@@ -363,3 +363,20 @@ def test_small_sample_corrections_under_weights_match_pyfixest(firm_year, kind, 
     for spec, their_spec in {"iid": "iid", Cluster("firm"): {"CRV1": "firm"},
                              Cluster("firm", "year"): {"CRV1": "firm+year"}}.items():
         _same(ours.with_vcov(spec), theirs.vcov(their_spec), f"{kind} {ssc} {spec}")
+
+
+@pytest.mark.parametrize("vcov", ["iid", "hc1", Cluster("u")])
+def test_frequency_weights_on_a_saturated_model_give_no_inference(vcov):
+    """Repeated copies of rows the model fits exactly leave no residual: the distinct
+    rows count for saturation (found by the cross-check against pyfixest, where both
+    printed rounding noise as SEs)."""
+    rng = np.random.default_rng(5)
+    d = pd.DataFrame({"u": np.repeat(range(3), 2), "t": np.tile(range(2), 3),
+                      "x": rng.normal(size=6), "x2": rng.normal(size=6),
+                      "fw": [1, 2, 3, 4, 2, 1]})
+    d["y"] = d["x"] + rng.normal(size=6)
+    res = panel_regression(d, "y ~ x + x2", unit="u", time="t", vcov=vcov, weights="fw",
+                           weights_type="fweights")
+    assert res.nobs == 13 and res.std_errors.isna().all()
+    assert res.has_note("no_residual_df")
+    assert "6 distinct rows of 13 weighted observations" in " ".join(res.warnings)

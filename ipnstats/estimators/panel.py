@@ -211,7 +211,10 @@ def _panel(data: pd.DataFrame, fx: FormulaEffects, unit: str, time: str,
     design, extra = with_extra_effects(design, data, fx.extra, fx.formula)
     weights, weight_notes = None, ()
     if weighting is not None:
+        before = design.rows
         design, weights, weight_notes = weighted_design(design, data, weighting)
+        if extra and before.size != design.rows.size:  # rows of missing or zero weight
+            extra = tuple(restrict(extra, np.isin(before, design.rows, assume_unique=True)))
     for col in (unit, time):
         missing = data[col].isna().to_numpy()[design.rows]
         if missing.any():

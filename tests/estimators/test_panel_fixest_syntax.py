@@ -95,7 +95,7 @@ def test_weighted_extra_effects_match_pyfixest(firm_year):
                               Cluster("firm_id"): {"CRV1": "firm_id"}}, "aweights")
 
 
-def _exact_rank(data: pd.DataFrame, effects: list[pd.Series]) -> int:
+def _exact_rank(effects: list[pd.Series]) -> int:
     """Rank of the fixed effects' dummies (an oracle independent of either package)."""
     D = np.column_stack([pd.get_dummies(e.astype(str)).to_numpy(float) for e in effects])
     return int(np.linalg.matrix_rank(D.T @ D))
@@ -112,7 +112,8 @@ def test_combined_effect_with_nested_firms_counts_redundancies_exactly(firm_year
     ours = _ours(fy, formula)
     theirs = _feols(formula, fy)
     n, k = ours.nobs, 3
-    rank = _exact_rank(fy, [fy["firm_id"], fy["industry"].astype(str) + "/" + fy["year"].astype(str)])
+    industry_year = fy["industry"].astype(str) + "/" + fy["year"].astype(str)
+    rank = _exact_rank([fy["firm_id"], industry_year])
     assert rank == 600 + 90 - 6
     assert ours.df_inference == n - k - rank
     assert theirs._df_t == n - k - (600 + 90 - 1)
@@ -346,3 +347,18 @@ def test_a_configuration_model_with_fixed_effects_is_fitted(firm_year, tmp_path)
     assert res.fixed_effects == ("firm_id", "industry^year")
     _check_all(res, _feols(formula, firm_year), {Cluster("firm_id"): {"CRV1": "firm_id"}},
                "config")
+
+
+def test_rows_of_zero_or_missing_weight_leave_the_extra_effects_aligned(firm_year):
+    fy = firm_year.copy()
+    fy.loc[fy.index[::13], "w"] = 0.0
+    fy.loc[fy.index[5::29], "w"] = np.nan
+    formula = FORMULA + " | firm_id + industry^year"
+    ours = _ours(fy, formula, weights="w", vcov=Cluster("firm_id"))
+    kept = fy[fy["w"] > 0]
+    oracle = _ours(kept, formula, weights="w", vcov=Cluster("firm_id"))
+    assert ours.nobs == oracle.nobs == len(kept)
+    np.testing.assert_allclose(ours.params, oracle.params, rtol=1e-10)
+    np.testing.assert_allclose(ours.std_errors, oracle.std_errors, rtol=1e-10)
+    _check_all(oracle, _feols(formula, kept, weights="w"),
+               {Cluster("firm_id"): {"CRV1": "firm_id"}}, "positive weights")

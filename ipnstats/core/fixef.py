@@ -76,6 +76,11 @@ def split_fixef(formula: str) -> SplitFormula:
     return SplitFormula(main, _fixef_terms(formula, written), written)
 
 
+def has_fixef(formula: str) -> bool:
+    """Whether ``formula`` has a ``|`` outside parentheses (fixed effects follow it)."""
+    return isinstance(formula, str) and len(_top_level_split(formula)) > 1
+
+
 def _top_level_split(formula: str) -> list[str]:
     """``formula`` split at each ``|`` outside parentheses and brackets."""
     parts, depth, start = [], 0, 0
@@ -161,4 +166,4 @@ def fixef_codes(data: pd.DataFrame, rows: np.ndarray,
     return out, len(levels)
 
 
-__all__ = ["FixefTerm", "SplitFormula", "fixef_codes", "split_fixef"]
+__all__ = ["FixefTerm", "SplitFormula", "fixef_codes", "has_fixef", "split_fixef"]

@@ -362,3 +362,15 @@ def test_rows_of_zero_or_missing_weight_leave_the_extra_effects_aligned(firm_yea
     np.testing.assert_allclose(ours.std_errors, oracle.std_errors, rtol=1e-10)
     _check_all(oracle, _feols(formula, kept, weights="w"),
                {Cluster("firm_id"): {"CRV1": "firm_id"}}, "positive weights")
+
+
+def test_formula_variables_include_the_fixed_effects_and_other_models_refuse_them():
+    from ipnstats.core.formula import build_design, formula_variables
+
+    assert formula_variables("y ~ x + C(region) | firm_id + industry^year") == [
+        "firm_id", "industry", "region", "x", "y", "year"]
+    data = _small_panel(5)
+    with pytest.raises(SpecificationError, match="absorbed by panel_regression"):
+        build_design(data, "y ~ x1 | firm_id")
+    with pytest.raises(SpecificationError, match="absorbed by panel_regression"):
+        ipnstats.mixed_model(data, "y ~ x1 | industry", groups="firm_id")

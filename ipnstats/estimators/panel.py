@@ -35,6 +35,7 @@ from ipnstats.estimators.panel_effects import (
     FormulaEffects,
     formula_effects,
     in_order,
+    redundancy_notes,
     restrict,
     with_extra_effects,
 )
@@ -306,7 +307,7 @@ def _within(p: Panel, drop_singletons: bool) -> PanelFit:
                            len(fit.beta) + k_abs, centered=True,
                            tss_within=float(M[:, 0] @ M[:, 0]), weights=w,
                            frequency=p.frequency)
-    notes = _singleton_notes(n_single, drop_singletons)
+    notes = _singleton_notes(n_single, drop_singletons) + redundancy_notes(absorbed)
     if not converged:
         notes += (Note("not_converged",
             f"The within transformation did not converge in {iters} iterations."),)

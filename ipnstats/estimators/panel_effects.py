@@ -33,6 +33,8 @@ from ipnstats.core.errors import SpecificationError
 from ipnstats.core.fixef import FixefTerm, fixef_codes, split_fixef
 from ipnstats.core.formula import Design, missing_column_error
 from ipnstats.estimators.linear import Absorbed
+from ipnstats.inference.sandwich import nested_in
+from ipnstats.results.notes import Note
 
 DEFAULT_EFFECTS: dict[str, tuple[str, ...]] = {
     "within": ("unit", "time"), "random": ("unit",), "pooled": (),
@@ -162,10 +164,33 @@ def in_order(sets: dict[str | int, Absorbed], order: Sequence[str | int]) -> lis
     return [sets[k] for k in order] if order else list(sets.values())
 
 
+def redundancy_notes(sets: Sequence[Absorbed]) -> tuple[Note, ...]:
+    """With three or more absorbed sets, a note for each set spanned by another (every
+    level of the other lies within one of its levels: ``year`` and ``industry^year``)
+    unless both are among the first two, whose redundancies K counts exactly
+    (:func:`ipnstats.core.demean.absorbed_dof`)."""
+    if len(sets) < 3:
+        return ()
+    notes, reported = [], set()
+    for i, b in enumerate(sets):
+        for j, a in enumerate(sets):
+            if i == j or j in reported or (i < 2 and j < 2) or not nested_in(a.codes, b.codes):
+                continue
+            reported.add(i)
+            notes.append(Note("fixed_effects_redundant",
+                f"The fixed effect {b.column!r} is spanned by {a.column!r} (each {a.column} "
+                f"level lies within one {b.column} level), so its {b.n_levels:,} levels add "
+                "no parameters; with three or more absorbed sets K counts them all the same "
+                "(as fixest and pyfixest do), which makes the standard errors slightly "
+                f"conservative: leave {b.column!r} out after '|' for the exact count."))
+            break
+    return tuple(notes)
+
+
 def _recode(codes: np.ndarray) -> tuple[np.ndarray, int]:
     out, levels = pd.factorize(codes)
     return out.astype(np.intp), len(levels)
 
 
 __all__ = ["ALLOWED", "DEFAULT_EFFECTS", "FormulaEffects", "check_effects", "formula_effects",
-           "in_order", "restrict", "with_extra_effects"]
+           "in_order", "redundancy_notes", "restrict", "with_extra_effects"]

@@ -374,3 +374,20 @@ def test_formula_variables_include_the_fixed_effects_and_other_models_refuse_the
         build_design(data, "y ~ x1 | firm_id")
     with pytest.raises(SpecificationError, match="absorbed by panel_regression"):
         ipnstats.mixed_model(data, "y ~ x1 | industry", groups="firm_id")
+
+
+def test_an_effect_spanned_by_another_is_named_with_the_exact_count(firm_year):
+    """year is spanned by industry^year: K counts its levels (fixest's and pyfixest's
+    rule for three or more sets), a note says so, and leaving it out gives the exact
+    count with the same estimates."""
+    three = _ours(firm_year, FORMULA + " | firm_id + year + industry^year")
+    assert three.has_note("fixed_effects_redundant")
+    note = next(n for n in three.notes if n.code == "fixed_effects_redundant")
+    assert "'year' is spanned by 'industry^year'" in note and "leave 'year' out" in note
+    two = _ours(firm_year, FORMULA + " | firm_id + industry^year")
+    assert not two.has_note("fixed_effects_redundant")
+    np.testing.assert_allclose(three.params, two.params, rtol=1e-9)
+    industry_year = firm_year["industry"].astype(str) + "/" + firm_year["year"].astype(str)
+    assert two.df_inference == two.nobs - 3 - _exact_rank([firm_year["firm_id"], industry_year])
+    # K of three: 600 + 15 + 90 less 2; exact: 600 + 90 less one per industry (6)
+    assert three.df_inference == two.df_inference - (15 - 1) - (6 - 1)

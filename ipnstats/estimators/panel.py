@@ -172,6 +172,8 @@ def panel_regression(data: pd.DataFrame, formula: str, *, unit: str | None = Non
     ...                                 unit="firm_id", time="year",
     ...                                 vcov=ipnstats.Cluster("firm_id"))  # doctest: +SKIP
     >>> res.tidy()  # doctest: +SKIP
+    >>> ipnstats.panel_regression(fy, "log_revenue ~ member | firm_id + industry^year",
+    ...                           unit="firm_id", time="year")  # doctest: +SKIP
     """
     if estimator not in LABELS:
         raise SpecificationError(f"estimator must be one of {', '.join(LABELS)}; got {estimator!r}")

@@ -23,6 +23,7 @@ from ipnstats.ipn.claims import (
     ci_text,
     one_sided,
     p_text,
+    row_test,
 )
 from ipnstats.ipn.h1 import H1Results
 from ipnstats.results.stored import StoredModel, frame_to_json
@@ -67,21 +68,31 @@ def h1_claims(res: H1Results, findings: dict | None = None) -> list[Claim]:
     return claims
 
 
-def h1_checks(res: H1Results) -> list[Check]:
+def h1_checks(res: H1Results, sesoi: dict[str, float] | None = None) -> list[Check]:
     """The H1 effects that the theory says are zero: no effect before joining (parallel
-    pre-trends) and no extra effect for small joiners."""
+    pre-trends: the joint test of the event-time leads, and an equivalence test of each
+    lead) and no extra effect for small joiners. ``sesoi``: the smallest effect of
+    interest by claim code, in log points (default
+    :data:`~ipnstats.ipn.claims.CHECK_SESOI`)."""
+    sesoi = sesoi or {}
+
     def pre_trends():
         pre = res.event.pretrend_test()
-        return f"chi2({pre.df_num}) = {pre.statistic:.2f}", pre.p_value
+        leads = res.event.estimates()
+        leads = leads[leads["event"] < 0]
+        return (f"chi2({pre.df_num}) = {pre.statistic:.2f}", pre.p_value,
+                leads["estimate"].to_numpy(float), leads["std_error"].to_numpy(float), None)
 
     def small_joiners():
         d = res.heterogeneity.subgroups.tidy().set_index("term").loc[SMALL_DIFFERENCE]
-        return f"difference {d['estimate']:+.3f} ({ci_text(d)})", d["p_value"]
+        return (f"difference {d['estimate']:+.3f} ({ci_text(d)})", d["p_value"],
+                *row_test(d))
 
     return [check_or_untestable(res.event, "H1a", "No effect before joining (pre-trends)",
-                                pre_trends),
+                                pre_trends, sesoi.get("H1a")),
             check_or_untestable(res.heterogeneity, "H1e",
-                                "Small joiners gain no more than larger ones", small_joiners)]
+                                "Small joiners gain no more than larger ones", small_joiners,
+                                sesoi.get("H1e"))]
 
 
 def pretrend_rejected(cs) -> bool:

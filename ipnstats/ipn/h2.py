@@ -26,6 +26,7 @@ from ipnstats.ipn.claims import (
     ci_text,
     no_table,
     one_sided,
+    row_test,
 )
 from ipnstats.results.stored import StoredModel, frame_to_json
 from ipnstats.results.vcov import Cluster
@@ -220,17 +221,22 @@ def _evidence(name: str, f: dict) -> tuple[str, float, bool]:
             row["significant"])
 
 
-def h2_checks(res: H2Results) -> list[Check]:
+def h2_checks(res: H2Results, sesoi: dict[str, float] | None = None) -> list[Check]:
     """The H2 effects that the theory says are zero: neutral and gain framing teach the
     same, loss aversion does not matter without loss framing, and senders do not change
-    how many questions are asked."""
+    how many questions are asked (a joint test: no single estimate to bound, so it can
+    find an effect but never show equivalence). ``sesoi``: the smallest effect of
+    interest by claim code (default :data:`~ipnstats.ipn.claims.CHECK_SESOI`)."""
+    sesoi = sesoi or {}
+
     def neutral():
         row = res.framing[0].contrasts().set_index("term").loc["neutral - gain"]
-        return f"neutral - gain {row['estimate']:+.3f} ({ci_text(row)})", row["p_value"]
+        return (f"neutral - gain {row['estimate']:+.3f} ({ci_text(row)})", row["p_value"],
+                *row_test(row))
 
     def loss_aversion():
         row = res.loss_aversion.tidy().set_index("term").loc["receiver_loss_aversion"]
-        return f"slope {row['estimate']:+.3f} ({ci_text(row)})", row["p_value"]
+        return f"slope {row['estimate']:+.3f} ({ci_text(row)})", row["p_value"], *row_test(row)
 
     def senders():
         test = res.questions.sender_test
@@ -240,7 +246,7 @@ def h2_checks(res: H2Results) -> list[Check]:
              ("loss_aversion", "H2c", "Loss aversion does not matter under gain framing",
               loss_aversion),
              ("questions", "H2d", "Senders do not change the number of questions", senders))
-    return [check_or_untestable(getattr(res, name), code, what, compute)
+    return [check_or_untestable(getattr(res, name), code, what, compute, sesoi.get(code))
             for name, code, what, compute in parts]
 
 

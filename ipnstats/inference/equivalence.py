@@ -108,7 +108,8 @@ def _power(delta: float, crit: float, law, df: float | None, two_sided: bool) ->
         upper = stats.norm.sf(crit - delta)
         return float(upper + (stats.norm.cdf(-crit - delta) if two_sided else 0.0))
     nct = stats.nct(df, delta)
-    return float(nct.sf(crit) + (nct.cdf(-crit) if two_sided else 0.0))
+    wrong = float(np.nan_to_num(nct.cdf(-crit))) if two_sided else 0.0  # NaN: underflow
+    return float(nct.sf(crit)) + wrong
 
 
 def minimum_detectable_effect(se: float, df: float | None = None, alpha: float = 0.05,
@@ -119,8 +120,8 @@ def minimum_detectable_effect(se: float, df: float | None = None, alpha: float =
 
     With the normal reference (``df=None``) and a one-sided test this is the closed form
     ``(z_{1-alpha} + z_{power}) se``; two-sided, the power also counts rejections in the
-    wrong direction (exact, not the usual approximation ``(z_{1-alpha/2} + z_power) se``,
-    which it exceeds by less than ``1e-6 se`` at conventional levels). With ``df`` the
+    wrong direction (exact; the usual approximation ``(z_{1-alpha/2} + z_power) se``
+    exceeds it by 3.4e-6 se at alpha .05 and power .8). With ``df`` the
     effect solves the noncentral-t power equation. For ``alternative="less"`` the
     detectable effect is ``-mde``; the magnitude is returned.
 
@@ -145,7 +146,9 @@ def minimum_detectable_effect(se: float, df: float | None = None, alpha: float =
     crit = float(law.ppf(1 - (alpha / 2 if two else alpha)))
     def gap(d):
         return _power(d, crit, law, df, two) - power
-    hi = crit + float(law.ppf(power)) + 10.0
+    hi = crit + float(stats.norm.ppf(power)) + 1.0
+    while gap(hi) < 0:  # the t needs a larger effect than the normal
+        hi *= 2
     return float(optimize.brentq(gap, 0.0, hi, xtol=1e-12)) * se
 
 

@@ -201,13 +201,27 @@ def claims_of(findings: dict) -> list[Claim]:
             out.append(Claim(code, claim, f["unavailable"], np.nan, None))
             continue
         evidence, p, supported = _evidence(name, f)
-        out.append(Claim(code, claim, evidence, float(p), bool(supported)))
+        out.append(Claim(code, claim, evidence, float(p), bool(supported), **_test_of(name, f)))
     return out
 
 
 #: the estimate each directional claim quotes, and its name in the evidence
 _QUOTED = {"framing": ("loss", "loss - gain"), "behavior": ("interaction", "interaction"),
            "loss_aversion": ("interaction", "loss × loss aversion")}
+
+
+#: the units of the estimate each directional claim quotes
+_UNITS = {"framing": "cognitive-shift points"}
+
+
+def _test_of(name: str, f: dict) -> dict:
+    """The one-sided test of the quoted estimate (for its minimum detectable effect);
+    nothing for H2d's association test, or findings stored without a standard error."""
+    if name not in _QUOTED or "std_error" not in f[_QUOTED[name][0]]:
+        return {}
+    row = f[_QUOTED[name][0]]
+    return {"estimate": row["estimate"], "std_error": row["std_error"],
+            "alternative": "greater", "units": _UNITS.get(name, "")}
 
 
 def _evidence(name: str, f: dict) -> tuple[str, float, bool]:

@@ -317,9 +317,9 @@ def adjudicate_checks(checks: list[Check], method: str = "none",
 
 def check_rule(method: str = "none", alpha: float = ALPHA) -> str:
     """The falsification checks' rule in words, as the falsification table states it."""
-    adjusted = ("each equivalence test at the level itself" if method == "none" else
-                f"the equivalence p-values {ADJUST_NAMES[method]}-adjusted across the checks"
-                " of a family, which only makes No effect harder to reach")
+    adjusted = ("each equivalence test is at that level" if method == "none" else
+                f"the equivalence p-values are {ADJUST_NAMES[method]}-adjusted across the "
+                "checks of a family, which only makes No effect harder to reach")
     return (f"No effect: the two one-sided tests (TOST) at the {alpha:.0%} level show the "
             "effect lies within plus or minus the smallest effect of interest (SESOI), that "
             f"is, the {1 - 2 * alpha:.0%} confidence interval lies inside those bounds. "

@@ -108,13 +108,15 @@ def checks_table(checks: list[Check], method: str = "none", alpha: float = 0.05)
     """The falsification table: each check's estimate, ordinary p, its equivalence test
     against the smallest effect of interest (SESOI), the MDE and the result."""
     frame = pd.DataFrame([{"code": c.code, "what": c.what, "evidence": c.evidence,
-                           "p": fmt_p(c.p_value), "sesoi": effect_text(c.sesoi, c.units),
-                           "p_eq": fmt_p(c.p_adjusted), "mde": mde_text(c),
+                           "p": fmt_p(c.p_value), "sesoi": effect_text(c.sesoi),
+                           "p_eq": fmt_p(c.p_adjusted), "mde": effect_text(c.mde),
+                           "units": c.units if np.isfinite(c.sesoi) else "",
                            "verdict": c.verdict} for c in checks])
     eq = "p equiv." if method == "none" else f"p equiv. ({ADJUST_NAMES[method]})"
     return frame_table(frame, labels={
         "code": "", "what": "The theory says there is no effect of", "evidence": "Estimate",
-        "p": "p", "sesoi": "SESOI", "p_eq": eq, "mde": "MDE", "verdict": "Result"},
+        "p": "p", "sesoi": "SESOI", "p_eq": eq, "mde": "MDE", "units": "Units of SESOI and MDE",
+        "verdict": "Result"},
         title="Falsification checks: effects that should be zero", label="checks",
         notes=(check_rule(method, alpha) + " A check without a SESOI (a joint test of "
                "several estimates) cannot show equivalence: it reads Inconclusive unless it "

@@ -115,7 +115,7 @@ def checks_table(checks: list[Check], method: str = "none", alpha: float = 0.05)
     eq = "p equiv." if method == "none" else f"p equiv. ({ADJUST_NAMES[method]})"
     return frame_table(frame, labels={
         "code": "", "what": "The theory says there is no effect of", "evidence": "Estimate",
-        "p": "p", "sesoi": "SESOI", "p_eq": eq, "mde": "MDE", "units": "Units of SESOI and MDE",
+        "p": "p", "sesoi": "SESOI", "p_eq": eq, "mde": "MDE", "units": "Units",
         "verdict": "Result"},
         title="Falsification checks: effects that should be zero", label="checks",
         notes=(check_rule(method, alpha) + " A check without a SESOI (a joint test of "

@@ -36,6 +36,7 @@ else ifeq ($(wildcard $(CONFIG)),)
 $(error CONFIG=$(CONFIG): no such configuration file)
 else
 include $(MK)
+RUNS_STUDY := yes
 endif
 endif
 ifeq ($(OUT)$(CONFIG),analyses/ipn_study.toml)
@@ -73,18 +74,20 @@ report: $(OUT)/ipn_report.pdf $(OUT)/data_report.txt ## set up, fit and render t
 
 results: $(foreach s,$(STAGES),$(RES)/$(s).json) ## fit the stages of CONFIG whose inputs or settings changed
 
-$(MK): $(CONFIG) $(WATCH) | $(RUN)
+# study.mk is remade (so make reads it again) when the configuration, the study folder or
+# the codebook changes, or a file it comes with is missing; the stages' settings and input
+# lists are written with it, and a stage is redone when its own changed.
+SPLIT := $(foreach s,$(STAGES) report,$(BUILD)/$(s).json) \
+         $(if $(filter database,$(SOURCE)),,$(foreach s,$(STAGES),$(BUILD)/$(s).inputs))
+$(MK): $(CONFIG) $(WATCH) $(if $(filter-out $(wildcard $(SPLIT)),$(SPLIT)),FORCE) | $(RUN)
 	$(IPN) run $(CONFIG) --split-config $(BUILD)
-$(foreach s,$(STAGES) report,$(BUILD)/$(s).json): $(MK) ;
-ifeq ($(SOURCE),database)
-# A database has no file times: every make reads the digests of its tables (one read),
-# and only the stages whose tables changed are redone.
-$(BUILD)/inputs.stamp: FORCE | $(RUN)
+ifeq ($(SOURCE)$(RUNS_STUDY),databaseyes)
+# A database has no file times: each make reads the digests of its tables once (rewriting
+# the <stage>.inputs that changed, and then digests.mk), and redoes only the stages whose
+# tables changed.
+$(BUILD)/digests.mk: $(MK) $(if $(MAKE_RESTARTS),,FORCE) | $(RUN)
 	$(IPN) run $(CONFIG) --split-inputs $(BUILD)
-	touch $@
-$(foreach s,$(STAGES),$(BUILD)/$(s).inputs): $(BUILD)/inputs.stamp ;
-else
-$(foreach s,$(STAGES),$(BUILD)/$(s).inputs): $(MK) ;
+include $(BUILD)/digests.mk
 endif
 FORCE:
 

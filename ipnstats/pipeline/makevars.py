@@ -16,8 +16,9 @@ redoes only what an edit touches: a stage's results depend on its settings, its
 
 A database has no file times: for one, ``<stage>.inputs`` holds the digests of the
 stage's tables (:func:`ipnstats.pipeline.runner.inputs_of`) and the Makefile rewrites
-them, through ``ipnstats run CONFIG --split-inputs BUILD`` (:func:`split_inputs`), on
-every ``make``; a stage whose tables did not change is not redone.
+them, through ``ipnstats run CONFIG --split-inputs BUILD`` (:func:`split_inputs`, which
+also rewrites ``digests.mk`` when one changed), on every ``make``; a stage whose tables did
+not change is not redone.
 
 Make cannot handle a path with a space (nor ``# $ % : ; = * ? [ ] ( ) |``, quotes or
 backslashes): such a path is refused with a message saying what to do instead.
@@ -38,6 +39,8 @@ from ipnstats.pipeline.store import write_if_changed
 
 #: The include file of the Makefile, under the build folder.
 INCLUDE = "study.mk"
+#: The include file rewritten when a database's digests change.
+DIGESTS = "digests.mk"
 # what make reads in a path as a name and nothing else (letters of any script included)
 _SAFE = re.compile(r"[\w./+@,~-]+")
 
@@ -106,12 +109,18 @@ def write_make_files(cfg: StudyConfig, build: str | Path, cwd: Path | None = Non
 
 def split_inputs(cfg: StudyConfig, build: str | Path) -> list[Path]:
     """Write each stage's input digests (a database: its tables, read once) to
-    ``build/<stage>.inputs``, only when they changed; returns the files written."""
+    ``build/<stage>.inputs``, only when they changed, and then ``build/digests.mk`` (which
+    the Makefile includes, so that a new time on it makes make read the new digests);
+    returns the files written."""
     build, cache, written = Path(build), {}, []
     for st in active(cfg):
         text = json.dumps(inputs_of(cfg, st.inputs, cache), sort_keys=True, indent=1) + "\n"
         if write_if_changed(build / f"{st.name}.inputs", text):
             written.append(build / f"{st.name}.inputs")
+    if written or not (build / DIGESTS).exists():
+        (build / DIGESTS).write_text("# Written by `ipnstats run CONFIG --split-inputs` when "
+                                     "a stage's tables changed: do not edit.\n")
+        written.append(build / DIGESTS)
     return written
 
 
@@ -133,4 +142,4 @@ def _watched(cfg: StudyConfig) -> list[Path]:
     return [folder, *sorted(parents), *paths]
 
 
-__all__ = ["INCLUDE", "make_include", "make_path", "split_inputs", "write_make_files"]
+__all__ = ["DIGESTS", "INCLUDE", "make_include", "make_path", "split_inputs", "write_make_files"]

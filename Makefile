@@ -55,6 +55,9 @@ FIT_CODE := $(shell find $(addprefix ipnstats/,$(ESTIMATING)) -name '*.py' 2>/de
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@echo "Your own study: make report CONFIG=path/to/study.toml reads its [study] folder (or"
+	@echo "database URL) and writes to its [output] dir; make results and make clean take CONFIG too,"
+	@echo "and an edit of its data or settings redoes only the stages that read them."
 
 $(RUN): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -70,7 +73,7 @@ $(DEV): $(RUN)
 
 setup: $(DEV) ## create .venv and install ipnstats with its run and test dependencies
 
-report: $(OUT)/ipn_report.pdf $(OUT)/data_report.txt ## set up, fit and render the study of CONFIG (the example; CONFIG=my.toml: yours); only what changed
+report: $(OUT)/ipn_report.pdf $(OUT)/data_report.txt ## set up, fit and render the study of CONFIG (the example's by default), only what changed
 
 results: $(foreach s,$(STAGES),$(RES)/$(s).json) ## fit the stages of CONFIG whose inputs or settings changed
 

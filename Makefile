@@ -26,7 +26,9 @@ IPN    := $(BIN)/ipnstats
 NO_STUDY := help setup test example validate bench lint fuzz crosscheck
 STUDY_GOALS := $(filter-out $(NO_STUDY),$(MAKECMDGOALS))
 ifneq ($(STUDY_GOALS),)
-ifneq ($(words $(CONFIG)),1)
+ifeq ($(CONFIG),)
+$(error CONFIG is empty: give the study configuration, CONFIG=path/to/study.toml)
+else ifneq ($(words $(CONFIG)),1)
 $(error CONFIG="$(CONFIG)": make cannot handle a path with a space; rename or move the \
 configuration, or run the study without make: ipnstats run CONFIG, then ipnstats report CONFIG)
 endif
@@ -138,7 +140,7 @@ OUTPUTS := results figures tables ipn_report.pdf ipn_report.html data_report.txt
            sample_flow.csv reliability.csv validation_problems.csv panel_overview.csv
 clean: ## remove what `make report` (of CONFIG) and `make bench` wrote
 	rm -rf $(if $(OUT),$(addprefix $(OUT)/,$(OUTPUTS))) $(BUILD) benchmarks/results.json benchmarks/_data
-	$(if $(OUT),-rmdir $(OUT) 2>/dev/null)
+	rmdir $(OUT) $(dir $(BUILD)) 2>/dev/null || true
 
 distclean: clean ## also remove .venv
 	rm -rf $(VENV)

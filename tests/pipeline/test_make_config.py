@@ -183,6 +183,9 @@ def test_make_with_a_database_redoes_the_stages_whose_tables_changed(tmp_path):
         conn.commit()
     assert calls() == ["data", "data-report", "h3", "report"]
     assert calls() == []
+    make(tmp_path, env, "clean", "CONFIG=analyses/own.toml")  # what make wrote, and no more
+    assert not (tmp_path / "out").exists() and not (tmp_path / "analyses" / ".build").exists()
+    assert (tmp_path / "study.db").exists() and (tmp_path / "analyses" / "own.toml").exists()
 
 
 def test_paths_make_cannot_handle_are_refused_with_a_message(tmp_path, capsys):

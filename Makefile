@@ -41,6 +41,7 @@ include $(MK)
 RUNS_STUDY := yes
 endif
 endif
+# (clean before any make report: the example's output folder)
 ifeq ($(OUT)$(CONFIG),analyses/ipn_study.toml)
 OUT := reports
 endif

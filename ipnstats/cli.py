@@ -173,9 +173,10 @@ def _location(text: str) -> Path | str:
 
 
 def _is_configuration(location: Path | str) -> bool:
-    """Whether a study argument names a configuration file (``*.toml``, not a folder)."""
-    return (not is_url(location) and Path(location).suffix.lower() == ".toml"
-            and not Path(location).is_dir())
+    """Whether a study argument names a configuration: a file, or a missing ``*.toml``
+    (whose error then says that no such configuration file exists)."""
+    return not is_url(location) and (Path(location).is_file() or (
+        Path(location).suffix.lower() == ".toml" and not Path(location).exists()))
 
 
 def _init(args) -> int:

@@ -11,35 +11,56 @@ ifneq ($(SOURCE_DATE_EPOCH),)
 export SOURCE_DATE_EPOCH
 endif
 
-# The study run: analyses/ipn_study.toml reads $(STUDY) and writes $(OUT) (keep them in step).
+# The study run. CONFIG names the study (a folder, or a database URL with its codebook), the
+# output folder and the settings; `make report CONFIG=path/to/study.toml` runs your own.
+# `ipnstats run $(CONFIG) --split-config $(BUILD)` writes to $(BUILD), beside the configuration,
+# what make needs to know of it: study.mk (included below: OUT, STAGES, WATCH and IN_<stage>,
+# the files each stage reads), each stage's settings (<stage>.json) and input list
+# (<stage>.inputs), each rewritten only when it changes, so that an edit redoes only the
+# stages it touches. (ipnstats/pipeline/makevars.py says how; make refuses paths with spaces.)
 CONFIG := analyses/ipn_study.toml
-STUDY  := data/example
-OUT    := reports
+BUILD  := $(dir $(CONFIG)).build/$(notdir $(CONFIG))
+MK     := $(BUILD)/study.mk
 IPN    := $(BIN)/ipnstats
-BUILD  := $(OUT)/.build
+# the goals that need no study; any other reads (and first writes) $(MK)
+NO_STUDY := help setup test example validate bench lint fuzz crosscheck
+STUDY_GOALS := $(filter-out $(NO_STUDY),$(MAKECMDGOALS))
+ifneq ($(STUDY_GOALS),)
+ifeq ($(CONFIG),)
+$(error CONFIG is empty: give the study configuration, CONFIG=path/to/study.toml)
+else ifneq ($(words $(CONFIG)),1)
+$(error CONFIG="$(CONFIG)": make cannot handle a path with a space; rename or move the \
+configuration, or run the study without make: ipnstats run CONFIG, then ipnstats report CONFIG)
+endif
+ifeq ($(filter-out clean distclean,$(STUDY_GOALS)),)
+-include $(MK)
+else ifeq ($(wildcard $(CONFIG)),)
+$(error CONFIG=$(CONFIG): no such configuration file)
+else
+include $(MK)
+RUNS_STUDY := yes
+endif
+endif
+# (clean before any make report: the example's output folder)
+ifeq ($(OUT)$(CONFIG),analyses/ipn_study.toml)
+OUT := reports
+endif
 RES    := $(OUT)/results
-STAGES := h1 h2 h3 robustness models data
 CODE   := $(shell find ipnstats -name '*.py' 2>/dev/null) pyproject.toml
 # The code that estimates (ipnstats.pipeline.runner.ESTIMATING): only a change here refits.
 # A change to a renderer, a reading, a table or a figure re-renders from stored results.
 ESTIMATING := core results inference estimators ipn data
 FIT_CODE := $(shell find $(addprefix ipnstats/,$(ESTIMATING)) -name '*.py' 2>/dev/null) \
             $(wildcard $(addprefix ipnstats/pipeline/,stages.py store.py)) pyproject.toml
-# the input files behind each stage (any format: firms.csv, firms.parquet, ...)
-inputs = $(wildcard $(foreach t,$(1),$(STUDY)/$(t).*))
-FIRM_YEAR := codebook firms memberships financials meetings meeting_activity surveys
-IN_h1         := $(call inputs,$(FIRM_YEAR))
-IN_robustness := $(IN_h1)
-IN_models     := $(IN_h1)
-IN_h2         := $(call inputs,$(FIRM_YEAR) exchanges)
-IN_h3         := $(call inputs,$(FIRM_YEAR) exchanges tasks)
-IN_data       := $(filter-out $(STUDY)/truth.toml,$(wildcard $(STUDY)/*))
 
 .DEFAULT_GOAL := help
-.PHONY: help setup report results test example validate bench lint clean distclean fuzz crosscheck
+.PHONY: help setup report results test example validate bench lint clean distclean fuzz crosscheck FORCE
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@echo "Your own study: make report CONFIG=path/to/study.toml reads its [study] folder (or"
+	@echo "database URL) and writes to its [output] dir; make results and make clean take CONFIG too,"
+	@echo "and an edit of its data or settings redoes only the stages that read them."
 
 $(RUN): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -55,16 +76,26 @@ $(DEV): $(RUN)
 
 setup: $(DEV) ## create .venv and install ipnstats with its run and test dependencies
 
-report: $(OUT)/ipn_report.pdf $(OUT)/data_report.txt ## set up, then fit and render the example study (only what changed)
+report: $(OUT)/ipn_report.pdf $(OUT)/data_report.txt ## set up, fit and render the study of CONFIG (the example's by default), only what changed
 
-results: $(foreach s,$(STAGES),$(RES)/$(s).json) ## fit the stages whose inputs or settings changed
+results: $(foreach s,$(STAGES),$(RES)/$(s).json) ## fit the stages of CONFIG whose inputs or settings changed
 
-# Each stage's settings, rewritten only when they change, so that editing one section of
-# the configuration redoes only the stages that read it.
-$(BUILD)/config.stamp: $(CONFIG) | $(RUN)
+# study.mk is remade (so make reads it again) when the configuration, the study folder or
+# the codebook changes, or a file it comes with is missing; the stages' settings and input
+# lists are written with it, and a stage is redone when its own changed.
+SPLIT := $(foreach s,$(STAGES) report,$(BUILD)/$(s).json) \
+         $(if $(filter database,$(SOURCE)),,$(foreach s,$(STAGES),$(BUILD)/$(s).inputs))
+$(MK): $(CONFIG) $(WATCH) $(if $(filter-out $(wildcard $(SPLIT)),$(SPLIT)),FORCE) | $(RUN)
 	$(IPN) run $(CONFIG) --split-config $(BUILD)
-	touch $@
-$(foreach s,$(STAGES) report,$(BUILD)/$(s).json): $(BUILD)/config.stamp ;
+ifeq ($(SOURCE)$(RUNS_STUDY),databaseyes)
+# A database has no file times: each make reads the digests of its tables once (rewriting
+# the <stage>.inputs that changed, and then digests.mk), and redoes only the stages whose
+# tables changed.
+$(BUILD)/digests.mk: $(MK) $(if $(MAKE_RESTARTS),,FORCE) | $(RUN)
+	$(IPN) run $(CONFIG) --split-inputs $(BUILD)
+include $(BUILD)/digests.mk
+endif
+FORCE:
 
 $(RES)/%.json: $(BUILD)/%.json $(FIT_CODE) | $(RUN)
 	$(IPN) run $(CONFIG) --stage $*
@@ -74,7 +105,7 @@ $(OUT)/ipn_report.pdf: $(foreach s,$(STAGES),$(RES)/$(s).json) $(BUILD)/report.j
 	$(IPN) report $(CONFIG)
 
 $(OUT)/data_report.txt: $(IN_data) $(CODE) | $(RUN)
-	$(IPN) data-report $(STUDY) --out $(OUT)
+	$(IPN) data-report $(CONFIG)
 
 test: $(DEV) ## run the test suite
 	$(BIN)/python -m pytest -q
@@ -105,8 +136,12 @@ lint: $(DEV) ## ruff, and the import contract of the layers (import-linter)
 	$(BIN)/ruff check ipnstats tests benchmarks
 	$(BIN)/lint-imports
 
-clean: ## remove what `make report` and `make bench` wrote
-	rm -rf $(OUT) benchmarks/results.json benchmarks/_data
+# what a study run writes to its output folder
+OUTPUTS := results figures tables ipn_report.pdf ipn_report.html data_report.txt \
+           sample_flow.csv reliability.csv validation_problems.csv panel_overview.csv
+clean: ## remove what `make report` (of CONFIG) and `make bench` wrote
+	rm -rf $(if $(OUT),$(addprefix $(OUT)/,$(OUTPUTS))) $(BUILD) benchmarks/results.json benchmarks/_data
+	rmdir $(OUT) $(dir $(BUILD)) 2>/dev/null || true
 
 distclean: clean ## also remove .venv
 	rm -rf $(VENV)

@@ -105,9 +105,12 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("data-report", help="write the data report (validation, flow, "
                                            "reliability)",
-                       description="Load a study and write the data report as text and CSV.")
-    _study_arguments(p)
-    p.add_argument("--out", type=Path, default=Path("reports"), help="output folder (reports)")
+                       description="Load a study and write the data report as text and CSV. "
+                                   "Given a study configuration (.toml), its [study] and its "
+                                   "output folder.")
+    _study_arguments(p, "the study folder, a database URL or a study configuration (.toml)")
+    p.add_argument("--out", type=Path, help="output folder (reports; for a configuration: "
+                                            "its [output] dir)")
     p.set_defaults(run=_data_report)
 
     p = sub.add_parser("run", help="fit every analysis of a study configuration",
@@ -119,7 +122,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="run only this stage (repeatable): h1, h2, h3, robustness, models, data")
     p.add_argument("--force", action="store_true", help="refit even when nothing changed")
     p.add_argument("--split-config", type=Path, metavar="DIR",
-                   help="only write each stage's settings to DIR/<stage>.json (for make)")
+                   help="only write what make needs to DIR: study.mk (output folder, stages, "
+                        "input files), each stage's settings and inputs (for make)")
+    p.add_argument("--split-inputs", type=Path, metavar="DIR",
+                   help="only write the digests of each stage's database tables to "
+                        "DIR/<stage>.inputs, when they changed (for make, with a database)")
     p.add_argument("--out", type=Path, metavar="DIR",
                    help="output folder, any folder (overrides [output] dir, which must stay "
                         "inside the configuration's folder or its parent)")
@@ -163,6 +170,13 @@ def _study_arguments(p: argparse.ArgumentParser,
 def _location(text: str) -> Path | str:
     """A study folder as a path, a database URL as it is."""
     return text if is_url(text) else Path(text)
+
+
+def _is_configuration(location: Path | str) -> bool:
+    """Whether a study argument names a configuration: a file, or a missing ``*.toml``
+    (whose error then says that no such configuration file exists)."""
+    return not is_url(location) and (Path(location).is_file() or (
+        Path(location).suffix.lower() == ".toml" and not Path(location).exists()))
 
 
 def _init(args) -> int:
@@ -220,8 +234,17 @@ def _panel(args) -> int:
 def _data_report(args) -> int:
     from ipnstats.report.data_report import write_data_report
 
-    study = load_study(args.path, codebook=args.codebook)
-    for path in write_data_report(study, args.out):
+    location, codebook, out = args.path, args.codebook, args.out or Path("reports")
+    if _is_configuration(location):
+        from ipnstats.pipeline import load_config
+
+        if codebook:
+            raise ConfigError("--codebook goes with a study folder or URL; a configuration "
+                              "names its codebook in [study] codebook")
+        cfg = load_config(location, out=args.out)
+        location, codebook, out = cfg.folder, cfg.codebook, cfg.out
+    study = load_study(location, codebook=codebook)
+    for path in write_data_report(study, out):
         print(f"wrote {path}")
     return 0
 
@@ -229,11 +252,15 @@ def _data_report(args) -> int:
 
 def _run(args) -> int:
     from ipnstats.pipeline import load_config
-    from ipnstats.pipeline.runner import run, split_config
+    from ipnstats.pipeline.makevars import split_inputs, write_make_files
+    from ipnstats.pipeline.runner import run
 
     cfg = load_config(args.config, out=args.out)
-    if args.split_config:
-        split_config(cfg, args.split_config)
+    if args.split_config or args.split_inputs:
+        if args.split_config:
+            write_make_files(cfg, args.split_config)
+        if args.split_inputs:
+            split_inputs(cfg, args.split_inputs)
         return 0
     ran = run(cfg, only=tuple(args.stage), force=args.force)
     print(f"ran {', '.join(ran)}" if ran else "nothing to run: every stage is up to date")

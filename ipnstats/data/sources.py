@@ -352,11 +352,30 @@ def input_fingerprints(location: Path | str, codebook: Path | None = None,
             if table is not None and not isinstance(table, Exception):
                 out[source.labels[name]] = _table_digest(table)
         return out
-    for name in wanted:
-        mapping = _mapping(parsed, name)
-        for path in _locate(folder, TABLES[name], mapping, log) or ():
-            out[path.relative_to(folder).as_posix()] = _sha256(path)
+    for path in _table_files(folder, parsed, wanted, log):
+        out[path.relative_to(folder).as_posix()] = _sha256(path)
     return dict(sorted(out.items()))
+
+
+def input_files(folder: Path, codebook: Path | None = None,
+                tables: tuple[str, ...] | None = None) -> list[Path]:
+    """The files a study folder's ``tables`` are read from (``"codebook"`` among them: the
+    codebook file; None: every table and the codebook), as :func:`input_fingerprints`
+    finds them (``[tables.<name>] file`` patterns included), without reading them."""
+    folder = Path(folder)
+    codebook = Path(codebook) if codebook is not None else folder / "codebook.toml"
+    wanted = TABLE_ORDER if tables is None else tuple(t for t in TABLE_ORDER if t in tables)
+    log = ProblemLog()
+    found = ([codebook] if codebook.is_file() and (tables is None or "codebook" in tables)
+             else [])
+    parsed = read_codebook(codebook, log) if codebook.is_file() else None
+    return found + _table_files(folder, parsed, wanted, log)
+
+
+def _table_files(folder: Path, codebook: Codebook | None, tables: tuple[str, ...],
+                 log: ProblemLog) -> list[Path]:
+    return [path for name in tables
+            for path in _locate(folder, TABLES[name], _mapping(codebook, name), log) or ()]
 
 
 def _sha256(path: Path) -> str:

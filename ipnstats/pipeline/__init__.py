@@ -4,7 +4,8 @@
   restricted grammar of :mod:`.grammar`.
 - :mod:`.stages` defines what each stage fits and from which inputs; :mod:`.runner`
   runs the stages whose inputs changed and stores JSON; :mod:`.assemble` renders the
-  report from the stored JSON alone.
+  report from the stored JSON alone; :mod:`.makevars` writes what ``make report
+  CONFIG=...`` needs to know of a configuration (its output folder, stages and inputs).
 """
 
 from ipnstats.pipeline.config import ConfigError, StudyConfig, load_config

@@ -57,6 +57,7 @@ def _text(study: Study, overview: pd.DataFrame, problems: pd.DataFrame) -> str:
     parts = [
         f"ipnstats data report: {study.codebook.name}",
         "=" * 72,
+        f"Read from the {study.source}",
         "",
         "1. Validation",
         f"   {v.n_errors:,} error(s), {v.n_warnings:,} warning(s)",

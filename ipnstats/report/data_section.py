@@ -51,8 +51,8 @@ def _validation(report: Report, v: dict, skipped: list[str]) -> Report:
     report = report.add_heading("Validation", 2).add_text(text)
     if v["problems"] is not None:
         report = report.add_table(frame_table(
-            _words(frame_from_json(v["problems"]), ("table", "rule"), {}), labels={"severity": "Severity", "table": "Table",
-                                                    "rule": "Rule", "rows": "Rows"},
+            _words(frame_from_json(v["problems"]), ("table", "rule"), {}),
+            labels={"severity": "Severity", "table": "Table", "rule": "Rule", "rows": "Rows"},
             title="Validation problems by rule", label="validation",
             notes=("Counts of rows that break each rule; the command ipnstats validate lists them "
                    "with file, line and column.",)))
@@ -61,8 +61,10 @@ def _validation(report: Report, v: dict, skipped: list[str]) -> Report:
 
 def _words(frame: pd.DataFrame, columns: tuple[str, ...], labels: dict) -> pd.DataFrame:
     """``frame`` with the text of ``columns`` for readers (labels, no file names)."""
-    return frame.assign(**{c: frame[c].map(lambda t: for_readers(t, labels) if isinstance(t, str) else t)
-                           for c in columns if c in frame})
+    def words(text):
+        return for_readers(text, labels) if isinstance(text, str) else text
+
+    return frame.assign(**{c: frame[c].map(words) for c in columns if c in frame})
 
 
 def _sample_flow(stored: dict, labels: dict):

@@ -49,6 +49,9 @@ STAGE_CODES = {"framing": "H2a", "behavior": "H2b", "loss_aversion": "H2c",
                "questions": "H2d", "senders": "H3a", "curve": "H3b",
                "triangulation": "H3c"}
 H1A_ESTIMATORS = ("TWFE", "CS", "CS + covariates", "Sun-Abraham")
+#: Names of the stored models by their key in the findings.
+ESTIMATOR_NAMES = {"logit": "logit", "cox": "Cox", "mixed": "mixed model", "ols": "OLS",
+                   "gee": "GEE", "interaction": "interactions"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +130,8 @@ def model_name(stage: str, path: tuple, model: dict, labels: Mapping[str, str]) 
         how = H1A_ESTIMATORS[path[-1]]
     else:
         last = next((p for p in reversed(path) if isinstance(p, str)), "")
-        how = "" if last in ("model", "models") or last == path[0] else last.replace("_", " ")
+        how = "" if last in ("model", "models") or last == path[0] else \
+            ESTIMATOR_NAMES.get(last, last.replace("_", " "))
     return f"{code} ({', '.join(x for x in (outcome, how) if x)})"
 
 

@@ -95,7 +95,8 @@ def _units(findings: dict, outcome: str) -> str:
     if outcome.startswith("log_"):
         return ("Effects in log points (0.05 is about 5%) of "
                 f"{reader_label(outcome, findings.get('labels', {}))}.")
-    return f"Effects in the units of {reader_label(outcome, findings.get('labels', {}))}."
+    return (f"Effects are differences in {reader_label(outcome, findings.get('labels', {}))}, "
+            "in its recorded units.")
 
 
 def _subgroup(term: str) -> str:
@@ -163,8 +164,8 @@ def _event_and_stages(report: Report, f: dict, findings: dict) -> Report:
     verdict = ("which casts doubt on parallel trends" if pre["rejected"]
                else "as parallel trends require")
     report = report.add_text(
-        f"Reading: the effect is {f['effect_at_joining']:.3f} in the year of joining and "
-        f"{f['effect_at_last']:.3f} after {f['last_event']} years. Before joining the "
+        f"Reading: the effect is {f['effect_at_joining']:.3f} log points in the year of "
+        f"joining and {f['effect_at_last']:.3f} after {f['last_event']} years. Before joining the "
         f"estimates are jointly {'different from' if pre['rejected'] else 'not different from'}"
         f" zero (chi2({pre['df']}) = {pre['statistic']:.2f}, {_p(pre['p_value'])}), "
         f"{verdict}.")

@@ -135,8 +135,8 @@ def for_reader(text: str, labels: Mapping[str, str]) -> str:
     Examples
     --------
     >>> for_reader("H1: OLS of log_revenue; fixed effects firm_id, year. Standard errors: "
-    ...            "Clustered (firm_id), 40 clusters.", {"log_revenue": "Log revenue"})
-    'H1: OLS of log revenue; firm and year fixed effects. Standard errors: clustered by firm, 40 clusters.'
+    ...            "Clustered (firm_id).", {"log_revenue": "Log revenue"})
+    'H1: OLS of log revenue; firm and year fixed effects. Standard errors: clustered by firm.'
     """
     text = re.sub(r"Clustered \(([^)]*)\)", lambda m: f"clustered by {_names(m[1], labels)}",
                   text)

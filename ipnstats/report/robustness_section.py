@@ -26,7 +26,8 @@ CURVE_CAPTION = ("Specification curve of the effect of joining. Top: estimates w
                  "intervals, sorted; filled: significant in the claimed (positive) direction. "
                  "Bottom: the choices behind each estimate.")
 CURVE_NOTE = ("{estimated} of {specs} specifications could be estimated; the others "
-              "cannot be (e.g. Sun-Abraham takes no covariates). Estimates are in each outcome's own units. The no-exits sample "
+              "cannot be (e.g. Sun-Abraham takes no covariates). Estimates are in each "
+              "outcome's own units (log points for log revenue). The no-exits sample "
               "keeps firms that never left the network, a choice made after joining: it "
               "selects the survivors, and its larger estimates should be read that way.")
 CLUSTERING_NOTES = (

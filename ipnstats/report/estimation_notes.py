@@ -76,8 +76,8 @@ def reader_label(name: str, labels: Mapping[str, str]) -> str:
 
 
 _HINTS = (re.compile(r"\s*\((?:[^()]*\b\w+\s*==?\s*[^()]*)\)"),   # (member == 1), (x=True drops)
-          re.compile(r"[;,]\s*(?:compare with|use|see)\b[^;.]*"),  # ; compare with estimator='cs'
-          re.compile(r"\b(?:results/)?[\w-]+\.(?:json|csv|toml)\b"))
+          re.compile(r"[;,]\s*(?:compare with|use|see)\b[^;.]*"))  # ; compare with estimator='cs'
+
 _FILE = re.compile(r"\b(?:results/)?([\w-]+)\.(?:json|csv|toml)\b")
 
 
@@ -92,9 +92,9 @@ def for_readers(text: str, labels: Mapping[str, str]) -> str:
     >>> for_readers("2 level(s) of 'group_id' by receiver_loss_aversion", {})
     '2 level(s) of peer group by receiver loss aversion'
     """
-    text = _HINTS[0].sub("", str(text))
+    text = _FILE.sub(lambda m: f"the {m.group(1).replace('_', ' ')} file", str(text))
+    text = _HINTS[0].sub("", text)
     text = _HINTS[1].sub("", text)
-    text = _FILE.sub(lambda m: f"the {m.group(1).replace('_', ' ')} file", text)
     names = sorted({*labels, *ID_LABELS, *re.findall(r"\b[a-z]+(?:_[a-z0-9]+)+\b", text)},
                    key=len, reverse=True)
     for name in names:

@@ -38,12 +38,13 @@ def simple_slopes_plot(predictions: pd.DataFrame, *, x: str, w: str,
                               ylabel=ylabel or "prediction")
 
 
-def johnson_neyman_plot(jn, *, w: str, x: str) -> Figure:
+def johnson_neyman_plot(jn, *, w: str, x: str,
+                        labels: Mapping[str, str] | None = None) -> Figure:
     """The conditional effect of x along w with its band, zero line and JN bounds.
 
     ``jn`` is a :class:`~ipnstats.estimators.moderation.JohnsonNeyman`; the range of w
     where the effect is significant is shaded, and bounds inside the observed range
-    are marked with dashed lines.
+    are marked with dashed lines. ``labels`` (``{column: label}``) name the axes.
 
     Examples
     --------
@@ -59,7 +60,7 @@ def johnson_neyman_plot(jn, *, w: str, x: str) -> Figure:
     1
     """
     return johnson_neyman_figure(jn.effects, jn.regions, w=w, x=x, alpha=jn.alpha,
-                                 bounds=jn.bounds)
+                                 bounds=jn.bounds, labels=labels)
 
 
 def johnson_neyman_figure(effects: pd.DataFrame, regions: pd.DataFrame, *, w: str, x: str,

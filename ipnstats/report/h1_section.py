@@ -4,8 +4,9 @@
 :func:`ipnstats.ipn.h1_findings.h1_findings` and the adjudicated claims): a table or
 figure per analysis, each with a two-sentence reading (what the estimate shows, how
 sure we are), and the claims with whether the data support each. Every model's
-warnings (pre-trends, few clusters, collinearity, cells without controls) go into the
-tables' notes. Nothing is estimated here: every number and every condition that
+warnings (pre-trends, few clusters, collinearity, cells without controls) are written
+once, for readers, in the "Estimation notes" appendix; each table's notes name those
+that concern its models. Nothing is estimated here: every number and every condition that
 chooses a reading's wording comes from the stored document.
 """
 
@@ -22,8 +23,7 @@ from ipnstats.report.claims import ci_text as _ci
 from ipnstats.report.claims import claims_table, not_testable_text
 from ipnstats.report.claims import p_text as _p
 from ipnstats.report.document import Report
-from ipnstats.report.estimation_notes import for_readers, reader_label
-from ipnstats.report.estimation_notes import noted_regression_table as study_regression_table
+from ipnstats.report.estimation_notes import for_readers, noted_regression_table, reader_label
 from ipnstats.results.stored import StoredModel, frame_from_json
 from ipnstats.tables.format import fmt_p
 from ipnstats.tables.frame import frame_table
@@ -120,7 +120,7 @@ def _participation(report: Report, f: dict, findings: dict) -> Report:
         if "unavailable" in entry:
             report = report.add_text(f"{label}: not estimable ({entry['unavailable']})")
             continue
-        report = report.add_table(study_regression_table(
+        report = report.add_table(noted_regression_table(
             _models(entry["models"]), keep=["ATT"],
             labels={**findings.get("labels", {}), "ATT": "Effect of joining"},
             model_names=ESTIMATORS, stats=("nobs", "n_units"),
@@ -216,7 +216,7 @@ def _mediation(report: Report, f: dict, findings: dict) -> Report:
 def _practices(report: Report, f: dict, findings: dict) -> Report:
     coop, comp, equal = f["p_cooperative"], f["p_competitive"], f["p_equal"]
     report = report.add_heading("H1d: cooperative and competitive practices", 2)
-    report = report.add_table(study_regression_table(
+    report = report.add_table(noted_regression_table(
         [StoredModel.from_json(f["model"])], labels=_labels(findings),
         model_names=[_label(findings, "log_revenue")], stats=("nobs", "n_units", "r2_within"),
         label="h1d-practices", title="Practices and log revenue, within member firms",
@@ -259,7 +259,7 @@ def _heterogeneity(report: Report, f: dict, findings: dict) -> Report:
             "Callaway-Sant'Anna simple ATT per subgroup (all not-yet-joined firms as controls); "
             "differences with SEs from the firms' influence functions. Effects in log points.",
             *(for_readers(n, _labels(findings)) for n in f["notes"]))))
-    report = report.add_table(study_regression_table(
+    report = report.add_table(noted_regression_table(
         [StoredModel.from_json(f["interaction"])], labels=_labels(findings),
         model_names=[_label(findings, "log_revenue")],
         stats=("nobs", "n_units"), title="Membership effect with interactions",
@@ -291,7 +291,7 @@ def _definition(text: str) -> str:
 
 def _hazard(report: Report, f: dict, findings: dict) -> Report:
     report = report.add_heading("H1f: disengagement", 2)
-    report = report.add_table(study_regression_table(
+    report = report.add_table(noted_regression_table(
         _models([f["logit"], f["cox"]]), labels=_labels(findings),
         model_names=["Logit", "Cox"],
         stats=("nobs", "n_units"), title="Exit from the network", label="h1f-hazard",

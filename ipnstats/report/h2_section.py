@@ -15,8 +15,7 @@ from ipnstats.figures.moderation import johnson_neyman_figure
 from ipnstats.ipn.claims import claims_from_json
 from ipnstats.report.claims import ci_text, claims_table, not_testable_text, p_text
 from ipnstats.report.document import Report
-from ipnstats.report.estimation_notes import for_readers
-from ipnstats.report.estimation_notes import noted_regression_table as study_regression_table
+from ipnstats.report.estimation_notes import for_readers, noted_regression_table
 from ipnstats.results.stored import StoredModel, frame_from_json
 from ipnstats.tables.format import fmt_p
 from ipnstats.tables.frame import frame_table
@@ -56,7 +55,7 @@ def render_h2(report: Report, doc: dict) -> Report:
 
 
 def _framing(report: Report, f: dict) -> Report:
-    report = report.add_table(study_regression_table(
+    report = report.add_table(noted_regression_table(
         [StoredModel.from_json(m) for m in f["models"]], keep=["^framing::"], labels=LABELS,
         stats=("nobs", "n_units"),
         model_names=["Cognitive shift (RE)", "Cognitive shift (FE)", "Behavior change"],
@@ -79,7 +78,7 @@ def _framing(report: Report, f: dict) -> Report:
 
 
 def _behavior(report: Report, f: dict) -> Report:
-    report = report.add_table(study_regression_table(
+    report = report.add_table(noted_regression_table(
         [StoredModel.from_json(f["model"])], labels=LABELS, stats=("nobs", "n_clusters"),
         model_names=["Behavior change"],
         title="Does framing moderate the cognition-to-behavior link?", label="h2b-moderation",
@@ -108,7 +107,7 @@ def _behavior(report: Report, f: dict) -> Report:
 
 
 def _loss_aversion(report: Report, f: dict) -> Report:
-    report = report.add_table(study_regression_table(
+    report = report.add_table(noted_regression_table(
         [StoredModel.from_json(f["model"])], labels=LABELS, stats=("nobs", "n_clusters"),
         model_names=["Cognitive shift"],
         title="Does the receiver's loss aversion amplify loss framing?", label="h2c-moderation",

@@ -15,8 +15,7 @@ from ipnstats.figures.learning import learning_curve_plot
 from ipnstats.ipn.claims import Claim, claims_from_json
 from ipnstats.report.claims import ci_text, claims_table, not_testable_text, p_text
 from ipnstats.report.document import Report
-from ipnstats.report.estimation_notes import for_readers
-from ipnstats.report.estimation_notes import noted_regression_table as study_regression_table
+from ipnstats.report.estimation_notes import for_readers, noted_regression_table
 from ipnstats.results.stored import StoredModel, frame_from_json
 from ipnstats.tables.format import fmt_p
 from ipnstats.tables.frame import frame_table
@@ -63,7 +62,7 @@ def _senders(report: Report, f: dict) -> Report:
     vc = frame_from_json(f["random_effects"])
     sd_text = ", ".join(f"{g.replace('_id', '')} {v:.2f}"
                         for g, v in zip(vc["group"], vc["std_dev"], strict=True))
-    report = report.add_table(study_regression_table(
+    report = report.add_table(noted_regression_table(
         {"Mixed model": StoredModel.from_json(f["mixed"]),
          "Two-way clustered OLS": StoredModel.from_json(f["ols"])},
         keep=[f"^{t}$" for t in f["traits"]], labels=LABELS,
@@ -117,7 +116,7 @@ def _curve(report: Report, f: dict) -> Report:
     vc = frame_from_json(f["variance_components"])
     sds = "; ".join(f"{'firm ' + _term(r.term) if r.group != 'Residual' else 'residual'} SD "
                     f"{r.std_dev:.3f}" for r in vc.itertuples())
-    report = report.add_table(study_regression_table(
+    report = report.add_table(noted_regression_table(
         [StoredModel.from_json(f["model"])], labels=LABELS, stats=("nobs", "n_units"),
         model_names=["Log task outcome"],
         title="Learning curve: log task outcome on log cumulative experience",
@@ -161,7 +160,7 @@ def _curve(report: Report, f: dict) -> Report:
 
 def _triangulation(report: Report, f: dict) -> Report:
     comp = f["comparison"]
-    report = report.add_table(study_regression_table(
+    report = report.add_table(noted_regression_table(
         [StoredModel.from_json(f["model"])], labels=LABELS,
         stats=("nobs", "n_units", "n_clusters"),
         model_names=["Log task outcome"], label="h3c-triangulation",

@@ -5,8 +5,7 @@ table. Nothing is fitted here."""
 from __future__ import annotations
 
 from ipnstats.report.document import Report
-from ipnstats.report.estimation_notes import noted_regression_table as study_regression_table
-from ipnstats.report.estimation_notes import reader_label
+from ipnstats.report.estimation_notes import noted_regression_table, reader_label
 from ipnstats.results.stored import StoredModel
 
 ESTIMATOR_NOTE = {"within": "firm and year fixed effects", "random": "random firm effects",
@@ -43,7 +42,7 @@ def render_models(report: Report, doc: dict) -> Report:
     if not fitted:
         return report
     notes = tuple(_model_note(m, findings["labels"]) for m in fitted)
-    return report.add_table(study_regression_table(
+    return report.add_table(noted_regression_table(
         [StoredModel.from_json(m["model"]) for m in fitted],
         model_names=[m["name"] for m in fitted], labels=findings["labels"],
         stats=("nobs", "n_units", "r2_within"), title="Additional models",

@@ -179,9 +179,35 @@ def render_estimation_notes(report: Report, stored: Mapping[str, dict]) -> Repor
         "Diagnostics of the estimators, each once, with the models it concerns. The tables "
         "name the entries that concern their models.")
     for note in notes:
-        lines = [f"- {text} Applies to: {', '.join(who)}." for text, who in note.texts]
+        lines = [f"- {text} Applies to: {applies_to(who)}." for text, who in note.texts]
         report = report.add_text(f"{note.title.capitalize()}.\n\n" + "\n".join(lines))
     return report
+
+
+_NAME = re.compile(r"(\S+) \(([^,]+)(?:, (.+))?\)")
+
+
+def applies_to(names: Sequence[str]) -> str:
+    """Model names (of :func:`model_name`) grouped by hypothesis and outcome.
+
+    Examples
+    --------
+    >>> applies_to(["H1a (log revenue, CS)", "H1a (log revenue, TWFE)",
+    ...             "H1a (profit margin, CS)", "H1d (log revenue)"])
+    'H1a: log revenue (CS, TWFE), profit margin (CS); H1d: log revenue'
+    """
+    groups: dict[str, dict[str, list[str]]] = {}
+    for name in names:
+        m = _NAME.fullmatch(name)
+        code, outcome, how = m.groups() if m else (name, "", None)
+        hows = groups.setdefault(code, {}).setdefault(outcome, [])
+        if how:
+            hows.append(how)
+    parts = []
+    for code, outcomes in groups.items():
+        shown = [f"{o} ({', '.join(h)})" if h else o for o, h in outcomes.items() if o]
+        parts.append(f"{code}: {', '.join(shown)}" if shown else code)
+    return "; ".join(parts)
 
 
 def pointer(codes: Sequence[str]) -> tuple[str, ...]:
@@ -207,6 +233,7 @@ def _codes(model) -> tuple[str, ...]:
     return tuple(note_codes(getattr(model, "notes", ())))
 
 
-__all__ = ["APPENDIX", "READER_NOTES", "EstimationNote", "estimation_notes", "for_readers",
+__all__ = ["APPENDIX", "READER_NOTES", "EstimationNote", "applies_to", "estimation_notes",
+           "for_readers",
            "model_name", "noted_regression_table", "reader_label", "reader_note",
            "render_estimation_notes"]

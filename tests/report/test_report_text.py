@@ -16,6 +16,7 @@ from ipnstats.data.findings import codebook_labels
 from ipnstats.ipn.labels import ID_LABELS
 from ipnstats.report.estimation_notes import (
     APPENDIX,
+    applies_to,
     estimation_notes,
     for_readers,
     reader_note,
@@ -138,6 +139,7 @@ def test_estimation_notes_are_one_entry_per_code_with_the_models_it_concerns():
     assert notes["unbalanced_panel"].texts == (
         ("Unbalanced (4 units).", ("H1a (log revenue, TWFE)", "H1a (log revenue, CS)")),)
     assert notes["staggered_twfe"].texts[0][1] == ("H1a (log revenue, TWFE)",)
+    assert applies_to(notes["unbalanced_panel"].texts[0][1]) == "H1a: log revenue (TWFE, CS)"
 
 
 def test_methods_paragraphs_read_clusters_and_effects_by_label():

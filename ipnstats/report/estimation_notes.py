@@ -178,10 +178,9 @@ def render_estimation_notes(report: Report, stored: Mapping[str, dict]) -> Repor
     report = report.add_heading(APPENDIX).add_text(
         "Diagnostics of the estimators, each once, with the models it concerns. The tables "
         "name the entries that concern their models.")
-    for note in notes:
-        lines = [f"- {text} Applies to: {applies_to(who)}." for text, who in note.texts]
-        report = report.add_text(f"{note.title.capitalize()}.\n\n" + "\n".join(lines))
-    return report
+    lines = [f"- {note.title.capitalize()}: {text} Applies to: {applies_to(who)}."
+             for note in notes for text, who in note.texts]
+    return report.add_text("\n".join(lines))
 
 
 _NAME = re.compile(r"(\S+) \(([^,]+)(?:, (.+))?\)")

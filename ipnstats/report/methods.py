@@ -75,11 +75,18 @@ def paragraph(label: str, glance: Mapping, reference: str) -> str:
     return text + f". Follows {reference}."
 
 
+ESTIMATOR_NAMES = {"twfe": "TWFE", "cs": "CS", "cs_covariates": "CS + covariates",
+                   "sunab": "Sun-Abraham"}
+#: Labels of columns the study derives (not in the codebook).
+DERIVED_LABELS = {"first_group": "First peer group", "log(outcome)": "Log task outcome"}
+
+
 def _label(name: str) -> str:
-    """``participation.profit_margin.cs`` -> ``H1a, profit margin, cs``."""
+    """``participation.profit_margin.cs`` -> ``H1a, profit margin, CS``."""
     if name.startswith("participation."):
         _, outcome, estimator = name.split(".", 2)
-        return f"H1a, {outcome.replace('_', ' ')}, {estimator.replace('_', ' + ')}"
+        return (f"H1a, {outcome.replace('_', ' ')}, "
+                f"{ESTIMATOR_NAMES.get(estimator, estimator.replace('_', ' + '))}")
     return name
 
 
@@ -119,7 +126,8 @@ def _labels(doc: Mapping) -> dict[str, str]:
     """The labels a stage stored: the codebook's, or the specification curve's."""
     findings = doc.get("findings", {}) or {}
     curve = findings.get("specification_curve", {}) or {}
-    return dict(curve.get("labels", {}) or {}) | dict(findings.get("labels", {}) or {})
+    return DERIVED_LABELS | dict(curve.get("labels", {}) or {}) | \
+        dict(findings.get("labels", {}) or {})
 
 
 def _names(listed: str, labels: Mapping[str, str]) -> str:
@@ -145,6 +153,7 @@ def for_reader(text: str, labels: Mapping[str, str]) -> str:
     text = re.sub(r"\b(outcomes|estimators|covariate sets|samples|clusters): ([^;)]+)",
                   lambda m: f"{m[1]}: " + ", ".join(labels.get(v.strip(), v.strip())
                                                    for v in m[2].split(",")), text)
+    text = re.sub(r"\blog\(outcome\)", reader_label("log(outcome)", labels), text)
     return for_readers(text, labels)
 
 

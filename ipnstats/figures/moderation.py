@@ -6,7 +6,7 @@ Each draws frames a moderation result computed (``predictions()``,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -38,12 +38,13 @@ def simple_slopes_plot(predictions: pd.DataFrame, *, x: str, w: str,
                               ylabel=ylabel or "prediction")
 
 
-def johnson_neyman_plot(jn, *, w: str, x: str) -> Figure:
+def johnson_neyman_plot(jn, *, w: str, x: str,
+                        labels: Mapping[str, str] | None = None) -> Figure:
     """The conditional effect of x along w with its band, zero line and JN bounds.
 
     ``jn`` is a :class:`~ipnstats.estimators.moderation.JohnsonNeyman`; the range of w
     where the effect is significant is shaded, and bounds inside the observed range
-    are marked with dashed lines.
+    are marked with dashed lines. ``labels`` (``{column: label}``) name the axes.
 
     Examples
     --------
@@ -59,17 +60,19 @@ def johnson_neyman_plot(jn, *, w: str, x: str) -> Figure:
     1
     """
     return johnson_neyman_figure(jn.effects, jn.regions, w=w, x=x, alpha=jn.alpha,
-                                 bounds=jn.bounds)
+                                 bounds=jn.bounds, labels=labels)
 
 
 def johnson_neyman_figure(effects: pd.DataFrame, regions: pd.DataFrame, *, w: str, x: str,
-                          alpha: float = 0.05, bounds: Sequence[float] = ()) -> Figure:
+                          alpha: float = 0.05, bounds: Sequence[float] = (),
+                          labels: Mapping[str, str] | None = None) -> Figure:
     """The Johnson-Neyman plot drawn from its frames (e.g. stored ones).
 
     ``effects``: columns ``w``, ``estimate``, ``conf_low``, ``conf_high`` over the observed
     range of w (``JohnsonNeyman.effects``); ``regions``: ``lower``, ``upper`` (a missing
     value is unbounded) and ``significant`` (``JohnsonNeyman.regions``); ``bounds``: the
-    JN bounds, of which those inside the observed range are marked.
+    JN bounds, of which those inside the observed range are marked. ``labels``
+    (``{column: label}``, e.g. the codebook's) name the axes; default the column names.
 
     Examples
     --------
@@ -81,9 +84,11 @@ def johnson_neyman_figure(effects: pd.DataFrame, regions: pd.DataFrame, *, w: st
     >>> len(fig.axes[0].lines)  # the estimate, the zero line and one bound
     3
     """
+    labels = dict(labels or {})
+    xlabel, focal = labels.get(w, w), labels.get(x, x)
     frame = effects.rename(columns={"w": w})
-    fig = estimate_band_plot(frame, x=w, ref=0.0, xlabel=w,
-                             ylabel=f"conditional effect of {x}")
+    fig = estimate_band_plot(frame, x=w, ref=0.0, xlabel=xlabel,
+                             ylabel=f"Conditional effect of {focal[:1].lower() + focal[1:]}")
     ax = fig.axes[0]
     lo, hi = float(effects["w"].min()), float(effects["w"].max())
     lower = regions["lower"].astype(float).fillna(-np.inf)
@@ -100,6 +105,6 @@ def johnson_neyman_figure(effects: pd.DataFrame, regions: pd.DataFrame, *, w: st
                 ax.annotate(f"{bound:.3g}", (bound, 0.02), xycoords=("data", "axes fraction"),
                             xytext=(3, 0), textcoords="offset points", ha="left",
                             va="bottom", fontsize=8)
-        ax.set_title(f"Shaded: effect significant at alpha = {alpha:g}", fontsize=9,
+        ax.set_title(f"Shaded: effect significant at the {100 * alpha:g}% level", fontsize=9,
                      loc="left", pad=8)
     return fig

@@ -79,14 +79,17 @@ def moderation_plot(result: ModerationResult, *, at: object = None,
                               ylabel=result.outcome)
 
 
-def moderation_jn_plot(result: ModerationResult, *, alpha: float = 0.05) -> Figure:
-    """The conditional effect of x across w with its band and the Johnson-Neyman bounds.
+def moderation_jn_plot(result: ModerationResult, *, alpha: float = 0.05,
+                       labels: Mapping[str, str] | None = None) -> Figure:
+    """The conditional effect of x across w with its band and the Johnson-Neyman bounds;
+    ``labels`` (``{column: label}``, e.g. the codebook's) name the axes.
 
     Examples
     --------
     >>> moderation_jn_plot(ipnstats.moderation(df, y="y", x="x", w="w"))  # doctest: +SKIP
     """
-    return johnson_neyman_plot(result.johnson_neyman(alpha), w=result.w, x=result.x)
+    return johnson_neyman_plot(result.johnson_neyman(alpha), w=result.w, x=result.x,
+                               labels=labels)
 
 
 def learning_plot(result: LearningCurveResult, *, at: object = None,

@@ -227,7 +227,8 @@ def _test_of(name: str, f: dict) -> dict:
 def _evidence(name: str, f: dict) -> tuple[str, float, bool]:
     """A claim's evidence text, primary p-value and whether it is supported."""
     if name == "questions":
-        return (f"V = {f['cramers_v']:.3f}; mean {f['mean_count']:.2f}", f["p_value"],
+        return (f"Cramér's V {f['cramers_v']:.3f}; {f['mean_count']:.2f} questions per "
+                "exchange", f["p_value"],
                 f["supported"])
     key, what = _QUOTED[name]
     row = f[key]

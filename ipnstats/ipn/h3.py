@@ -172,7 +172,8 @@ def h3_claims(res: H3Results) -> list[Claim]:
         elif code == "H3a":
             n = _senders_numbers(fit)
             claims.append(Claim(code, text, f"risk aversion {n['focal']['estimate']:.3f} per SD "
-                                f"({ci_text(n['focal'])}); exceeds {n['beaten']}/5", n["p_all"],
+                                f"({ci_text(n['focal'])}); larger than {n['beaten']} of "
+                                f"{len(n['comp'])} outward traits", n["p_all"],
                                 bool(n["p_all"] < ALPHA)))
         elif code == "H3b":
             n = _curve_numbers(fit)

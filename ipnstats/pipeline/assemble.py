@@ -22,6 +22,7 @@ from ipnstats.pipeline.runner import inputs_of, load_results, remove_stale_figur
 from ipnstats.pipeline.store import blocks_to_json, claims_from_json
 from ipnstats.report.claims import checks_table, verdict_table
 from ipnstats.report.document import Report, TableBlock
+from ipnstats.report.estimation_notes import render_estimation_notes
 from ipnstats.report.methods import methods_paragraphs
 from ipnstats.report.provenance import package_versions, report_date
 from ipnstats.report.sections import render_section
@@ -48,6 +49,7 @@ def build_report(cfg: StudyConfig, stored: dict[str, dict]) -> Report:
     for name in (*BODY, "data"):
         if name in stored:
             report = _section(report, stored[name], figures)
+    report = render_estimation_notes(report, stored)
     report = methods_appendix(report, stored)
     return reproducibility_appendix(report, stored, cfg)
 

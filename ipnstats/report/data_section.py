@@ -12,6 +12,7 @@ import pandas as pd
 from ipnstats.figures.membership import membership_plot
 from ipnstats.ipn.claims import untestable_text
 from ipnstats.report.document import Report
+from ipnstats.report.estimation_notes import for_readers
 from ipnstats.results.stored import frame_from_json
 from ipnstats.tables.descriptives import DescriptivesTable
 from ipnstats.tables.format import check_stars
@@ -24,11 +25,12 @@ def render_data(report: Report, doc: dict) -> Report:
     """The "Appendix: Data" and "Appendix: Measurement" sections of a stored ``data``
     stage document."""
     f = doc["findings"]
+    labels = {s["name"]: s["label"] for s in f["scales"]}
     report = report.add_heading("Appendix: Data")
     report = _validation(report, f["validation"], f["skipped"])
     report = report.add_heading("Sample flow", 2).add_text(
         "Every row of every input file is accounted for: each step shows the rows it "
-        "received and the rows it kept.").add_table(_sample_flow(f["sample_flow"]))
+        "received and the rows it kept.").add_table(_sample_flow(f["sample_flow"], labels))
     report = _panel(report, f["panel"])
     report = report.add_heading("Descriptive statistics and correlations", 2).add_text(
         "Firm-year observations. Survey scales are averaged items (two thirds answered).")
@@ -41,7 +43,7 @@ def render_data(report: Report, doc: dict) -> Report:
 
 
 def _validation(report: Report, v: dict, skipped: list[str]) -> Report:
-    rows = ", ".join(f"{t} {n:,}" for t, n in v["rows_read"].items())
+    rows = ", ".join(f"{t.replace('_', ' ')} {n:,}" for t, n in v["rows_read"].items())
     text = (f"The study folder was validated against the schema: {v['n_errors']:,} error(s) "
             f"and {v['n_warnings']:,} warning(s). Rows read: {rows}.")
     if untestable_text(skipped):
@@ -49,16 +51,25 @@ def _validation(report: Report, v: dict, skipped: list[str]) -> Report:
     report = report.add_heading("Validation", 2).add_text(text)
     if v["problems"] is not None:
         report = report.add_table(frame_table(
-            frame_from_json(v["problems"]), labels={"severity": "Severity", "table": "Table",
-                                                    "rule": "Rule", "rows": "Rows"},
+            _words(frame_from_json(v["problems"]), ("table", "rule"), {}),
+            labels={"severity": "Severity", "table": "Table", "rule": "Rule", "rows": "Rows"},
             title="Validation problems by rule", label="validation",
             notes=("Counts of rows that break each rule; the command ipnstats validate lists them "
                    "with file, line and column.",)))
     return report
 
 
-def _sample_flow(stored: dict):
-    return frame_table(frame_from_json(stored), labels={
+def _words(frame: pd.DataFrame, columns: tuple[str, ...], labels: dict) -> pd.DataFrame:
+    """``frame`` with the text of ``columns`` for readers (labels, no file names)."""
+    def words(text):
+        return for_readers(text, labels) if isinstance(text, str) else text
+
+    return frame.assign(**{c: frame[c].map(words) for c in columns if c in frame})
+
+
+def _sample_flow(stored: dict, labels: dict):
+    frame = _words(frame_from_json(stored), ("step", "table", "reason"), labels)
+    return frame_table(frame, labels={
         "step": "Step", "table": "Table", "reason": "Reason", "rows_in": "Rows in",
         "rows_out": "Rows out", "dropped": "Dropped"}, title="Sample flow", label="sample-flow")
 

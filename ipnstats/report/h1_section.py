@@ -4,12 +4,15 @@
 :func:`ipnstats.ipn.h1_findings.h1_findings` and the adjudicated claims): a table or
 figure per analysis, each with a two-sentence reading (what the estimate shows, how
 sure we are), and the claims with whether the data support each. Every model's
-warnings (pre-trends, few clusters, collinearity, cells without controls) go into the
-tables' notes. Nothing is estimated here: every number and every condition that
+warnings (pre-trends, few clusters, collinearity, cells without controls) are written
+once, for readers, in the "Estimation notes" appendix; each table's notes name those
+that concern its models. Nothing is estimated here: every number and every condition that
 chooses a reading's wording comes from the stored document.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pandas as pd
@@ -20,7 +23,7 @@ from ipnstats.report.claims import ci_text as _ci
 from ipnstats.report.claims import claims_table, not_testable_text
 from ipnstats.report.claims import p_text as _p
 from ipnstats.report.document import Report
-from ipnstats.report.study_tables import study_regression_table
+from ipnstats.report.estimation_notes import for_readers, noted_regression_table, reader_label
 from ipnstats.results.stored import StoredModel, frame_from_json
 from ipnstats.tables.format import fmt_p
 from ipnstats.tables.frame import frame_table
@@ -30,6 +33,9 @@ MEDIATION_LABELS = {"a::perceived_learning": "Membership → perceived learning 
                     "b::perceived_learning": "Perceived learning → next-year log revenue (b)",
                     "direct": "Direct effect (c')", "total": "Total effect (c)",
                     "indirect::perceived_learning": "Indirect effect (a × b)"}
+#: Labels of the subgroup indicators of H1e (defined in the H1 findings, not the codebook).
+SUBGROUPS = {"young_join": ("Young at joining", "young"),
+             "small_join": ("Small at joining", "small")}
 
 
 def render_h1(report: Report, doc: dict) -> Report:
@@ -79,24 +85,51 @@ def _label(findings: dict, column: str) -> str:
     return findings.get("labels", {}).get(column) or column.replace("_", " ").capitalize()
 
 
+def _labels(findings: dict) -> dict[str, str]:
+    """The codebook labels with those of the H1e subgroup indicators."""
+    return {k: v[0] for k, v in SUBGROUPS.items()} | dict(findings.get("labels", {}))
+
+
+def _units(findings: dict, outcome: str) -> str:
+    """What an effect on ``outcome`` is measured in, for a table note."""
+    if outcome.startswith("log_"):
+        return ("Effects in log points (0.05 is about 5%) of "
+                f"{reader_label(outcome, findings.get('labels', {}))}.")
+    return (f"Effects are differences in {reader_label(outcome, findings.get('labels', {}))}, "
+            "in its recorded units.")
+
+
+def _subgroup(term: str) -> str:
+    """``ATT[young_join=1] - ATT[young_join=0]`` -> ``Difference, young − not young``."""
+    cells = re.findall(r"ATT\[(\w+)=(\d)\]", term)
+    if not cells:
+        return for_readers(term, {})
+    name = cells[0][0]
+    label, word = SUBGROUPS.get(name, (name.replace("_", " ").capitalize(),
+                                       name.replace("_", " ")))
+    if len(cells) == 2:
+        return f"Difference, {word} − not {word}"
+    return label if cells[0][1] == "1" else f"Not {label[0].lower()}{label[1:]}"
+
+
 def _participation(report: Report, f: dict, findings: dict) -> Report:
     report = report.add_heading("H1a: the participation effect", 2)
-    covariates = findings["covariates"]
     for entry in f["outcomes"]:
         outcome = entry["outcome"]
         label = _label(findings, outcome)
         if "unavailable" in entry:
             report = report.add_text(f"{label}: not estimable ({entry['unavailable']})")
             continue
-        report = report.add_table(study_regression_table(
-            _models(entry["models"]), keep=["ATT"], labels={"ATT": "Effect of joining"},
+        report = report.add_table(noted_regression_table(
+            _models(entry["models"]), keep=["ATT"],
+            labels={**findings.get("labels", {}), "ATT": "Effect of joining"},
             model_names=ESTIMATORS, stats=("nobs", "n_units"),
             title=f"Effect of joining an IPN on {label.lower()}", label=f"h1a-{outcome}",
             notes=("TWFE: two-way fixed effects on the member indicator. CS: Callaway-Sant'Anna "
                    "simple ATT, not-yet-joined firms as controls. CS + covariates: doubly "
-                   f"robust on {' and '.join(covariates) or 'no covariates'} in the base "
+                   f"robust on {_covariates(findings)} in the base "
                    "year. Sun-Abraham: interaction-weighted average of post-joining effects, "
-                   "never-members as controls.",)))
+                   "never-members as controls.", _units(findings, outcome))))
     row = f["primary"]
     sure = ("The interval excludes zero" if f["excludes_zero"]
             else "The interval includes zero, so the data cannot rule out no effect")
@@ -112,20 +145,27 @@ def _participation(report: Report, f: dict, findings: dict) -> Report:
     return report.add_text(text)
 
 
+def _covariates(findings: dict) -> str:
+    labels = findings.get("labels", {})
+    return " and ".join(reader_label(c, labels) for c in findings["covariates"]) or \
+        "no covariates"
+
+
 def _event_and_stages(report: Report, f: dict, findings: dict) -> Report:
     pre = f["pretrend"]
     report = report.add_heading("H1b: novice to expert", 2)
     report = report.add_figure(event_study_figure(frame_from_json(f["event"]),
                                                   xlabel="Years since joining",
-                                                  ylabel="Effect on log revenue"),
+                                                  ylabel="Effect on log revenue "
+                                                         "(log points)"),
                                "Effect of joining on log revenue by years since joining "
                                "(Callaway-Sant'Anna, firm-clustered). Whiskers: pointwise 95% "
                                "intervals; shading: simultaneous 95% band.")
     verdict = ("which casts doubt on parallel trends" if pre["rejected"]
                else "as parallel trends require")
     report = report.add_text(
-        f"Reading: the effect is {f['effect_at_joining']:.3f} in the year of joining and "
-        f"{f['effect_at_last']:.3f} after {f['last_event']} years. Before joining the "
+        f"Reading: the effect is {f['effect_at_joining']:.3f} log points in the year of "
+        f"joining and {f['effect_at_last']:.3f} after {f['last_event']} years. Before joining the "
         f"estimates are jointly {'different from' if pre['rejected'] else 'not different from'}"
         f" zero (chi2({pre['df']}) = {pre['statistic']:.2f}, {_p(pre['p_value'])}), "
         f"{verdict}.")
@@ -138,7 +178,8 @@ def _event_and_stages(report: Report, f: dict, findings: dict) -> Report:
         notes=("Imputation estimator (Borusyak, Jaravel & Spiess 2024): firm and year effects "
                "fitted on years before joining and on never-members; firm-cluster bootstrap, "
                f"{f['n_boot']} draws. Stages by tenure: novice 0-1, developing 2-3, expert 4+ "
-               "years.", *f["notes"])))
+               "years. Effects in log points.",
+               *(for_readers(n, _labels(findings)) for n in f["notes"]))))
     steps = "; ".join(f"{r.contrast} {r.estimate:+.3f} (one-sided {_p(r.p_value)})"
                       for r in frame_from_json(f["steps"]).itertuples())
     verdict = ("Each step is significant, so the effect rises from novice to expert."
@@ -158,7 +199,8 @@ def _mediation(report: Report, f: dict, findings: dict) -> Report:
         notes=("Member and perceived learning in year t, log revenue in t + 1; firm and year "
                "effects swept out of all three. Path SEs clustered by firm; indirect effect: "
                f"firm-cluster bootstrap, {f['n_boot']:,} draws, percentile interval (the "
-               "within transformation is not redone within draws).", *f["notes"]))
+               "within transformation is not redone within draws).",
+               *(for_readers(n, _labels(findings)) for n in f["notes"])))
     ind = f["indirect"]
     sure = ("The bootstrap interval excludes zero, so learning carries part of the effect."
             if f["excludes_zero"] else
@@ -174,8 +216,8 @@ def _mediation(report: Report, f: dict, findings: dict) -> Report:
 def _practices(report: Report, f: dict, findings: dict) -> Report:
     coop, comp, equal = f["p_cooperative"], f["p_competitive"], f["p_equal"]
     report = report.add_heading("H1d: cooperative and competitive practices", 2)
-    report = report.add_table(study_regression_table(
-        [StoredModel.from_json(f["model"])], labels=findings.get("labels"),
+    report = report.add_table(noted_regression_table(
+        [StoredModel.from_json(f["model"])], labels=_labels(findings),
         model_names=[_label(findings, "log_revenue")], stats=("nobs", "n_units", "r2_within"),
         label="h1d-practices", title="Practices and log revenue, within member firms",
         notes=("Member years only; firm and year fixed effects; SEs clustered by firm.",
@@ -206,17 +248,20 @@ def _heterogeneity(report: Report, f: dict, findings: dict) -> Report:
     k = findings["threshold"]
     rows = frame_from_json(f["subgroups"])
     rows = rows.assign(p_value=rows["p_value"].map(fmt_p),
+                       term=rows["term"].map(_subgroup),
                        n=[_joiners(n, s, k) for n, s in zip(rows["n"], rows["suppressed"],
                                                            strict=True)])
     report = report.add_heading("H1e: who benefits", 2)
     report = report.add_table(frame_table(rows.drop(columns="suppressed"), labels={
         "term": "Subgroup", "estimate": "ATT", "std_error": "SE", "p_value": "p",
         "n": "Joiners"}, digits=3, title="Effect of joining by age and size at joining",
-        label="h1e-subgroups", notes=(*f["definitions"],
+        label="h1e-subgroups", notes=(*(_definition(d) for d in f["definitions"]),
             "Callaway-Sant'Anna simple ATT per subgroup (all not-yet-joined firms as controls); "
-            "differences with SEs from the firms' influence functions.", *f["notes"])))
-    report = report.add_table(study_regression_table(
-        [StoredModel.from_json(f["interaction"])], model_names=[_label(findings, "log_revenue")],
+            "differences with SEs from the firms' influence functions. Effects in log points.",
+            *(for_readers(n, _labels(findings)) for n in f["notes"]))))
+    report = report.add_table(noted_regression_table(
+        [StoredModel.from_json(f["interaction"])], labels=_labels(findings),
+        model_names=[_label(findings, "log_revenue")],
         stats=("nobs", "n_units"), title="Membership effect with interactions",
         label="h1e-interactions"))
     d = f["young"]
@@ -232,10 +277,22 @@ def _heterogeneity(report: Report, f: dict, findings: dict) -> Report:
     return report.add_text(text)
 
 
+def _definition(text: str) -> str:
+    """``young_join: cohort - founded_year < 5 (joiners only)`` in words."""
+    name, _, rule = text.partition(": ")
+    words = {"young_join": "Young at joining: founded less than 5 years before joining "
+                           "(joiners only).",
+             "small_join": "Small at joining: fewer than 10 employees in the base year."}
+    if name in words and rule.replace(" ", "") in ("cohort-founded_year<5(joinersonly)",
+                                                  "employees_baseline<10"):
+        return words[name]
+    return for_readers(text, {k: v[0] for k, v in SUBGROUPS.items()})
+
+
 def _hazard(report: Report, f: dict, findings: dict) -> Report:
     report = report.add_heading("H1f: disengagement", 2)
-    report = report.add_table(study_regression_table(
-        _models([f["logit"], f["cox"]]), labels=findings.get("labels"),
+    report = report.add_table(noted_regression_table(
+        _models([f["logit"], f["cox"]]), labels=_labels(findings),
         model_names=["Logit", "Cox"],
         stats=("nobs", "n_units"), title="Exit from the network", label="h1f-hazard",
         notes=("Logit: discrete-time hazard of leaving (member in t, not in t + 1) on member "

@@ -15,7 +15,7 @@ from ipnstats.figures.moderation import johnson_neyman_figure
 from ipnstats.ipn.claims import claims_from_json
 from ipnstats.report.claims import ci_text, claims_table, not_testable_text, p_text
 from ipnstats.report.document import Report
-from ipnstats.report.study_tables import study_regression_table
+from ipnstats.report.estimation_notes import for_readers, noted_regression_table
 from ipnstats.results.stored import StoredModel, frame_from_json
 from ipnstats.tables.format import fmt_p
 from ipnstats.tables.frame import frame_table
@@ -55,7 +55,7 @@ def render_h2(report: Report, doc: dict) -> Report:
 
 
 def _framing(report: Report, f: dict) -> Report:
-    report = report.add_table(study_regression_table(
+    report = report.add_table(noted_regression_table(
         [StoredModel.from_json(m) for m in f["models"]], keep=["^framing::"], labels=LABELS,
         stats=("nobs", "n_units"),
         model_names=["Cognitive shift (RE)", "Cognitive shift (FE)", "Behavior change"],
@@ -63,13 +63,13 @@ def _framing(report: Report, f: dict) -> Report:
         notes=("RE: crossed receiver and sender random intercepts (REML), Wald z. FE: receiver "
                "fixed effects, SEs clustered by receiver and sender. Behavior change: logistic "
                "GEE clustered by receiver (exchangeable), log-odds. Gain framing is the "
-               "reference.",)))
+               "reference. Cognitive shift in points of its scale.",)))
     loss, neutral, gee = f["loss"], f["neutral"], f["gee_loss"]
     neutral = (f"; a neutral framing differed from gain by {neutral['estimate']:+.2f} "
                f"({ci_text(neutral)})" if neutral is not None else "")
     return report.add_text(
         f"Reading: a loss-framed answer shifted the receiver's thinking by "
-        f"{loss['estimate']:.2f} points more than a gain-framed one ({ci_text(loss)}, "
+        f"{loss['estimate']:.2f} scale points more than a gain-framed one ({ci_text(loss)}, "
         f"{p_text(loss['p_value'])}){neutral}. "
         + ("Loss framing teaches more, as claimed." if loss["significant"] else
            "The data do not show that loss framing teaches more.")
@@ -78,12 +78,12 @@ def _framing(report: Report, f: dict) -> Report:
 
 
 def _behavior(report: Report, f: dict) -> Report:
-    report = report.add_table(study_regression_table(
+    report = report.add_table(noted_regression_table(
         [StoredModel.from_json(f["model"])], labels=LABELS, stats=("nobs", "n_clusters"),
         model_names=["Behavior change"],
         title="Does framing moderate the cognition-to-behavior link?", label="h2b-moderation",
-        notes=("Logit of behavior change; SEs clustered by receiver. Gain and neutral framing "
-               "both have loss = 0.",)))
+        notes=("Logit of behavior change, coefficients in log-odds; SEs clustered by "
+               "receiver. Loss framing is coded 1, gain and neutral framing 0.",)))
     slopes = frame_from_json(f["slopes"])
     slopes = slopes.assign(framing=slopes["w"].map({0.0: "Gain or neutral", 1.0: "Loss"}),
                            p_value=slopes["p_value"].map(fmt_p))
@@ -107,7 +107,7 @@ def _behavior(report: Report, f: dict) -> Report:
 
 
 def _loss_aversion(report: Report, f: dict) -> Report:
-    report = report.add_table(study_regression_table(
+    report = report.add_table(noted_regression_table(
         [StoredModel.from_json(f["model"])], labels=LABELS, stats=("nobs", "n_clusters"),
         model_names=["Cognitive shift"],
         title="Does the receiver's loss aversion amplify loss framing?", label="h2c-moderation",
@@ -117,8 +117,9 @@ def _loss_aversion(report: Report, f: dict) -> Report:
     jn = f["johnson_neyman"]
     report = report.add_figure(
         johnson_neyman_figure(frame_from_json(jn["effects"]), frame_from_json(jn["regions"]),
-                              w=jn["w"], x=jn["x"], alpha=jn["alpha"], bounds=jn["bounds"]),
-        "Effect of loss framing (vs gain or neutral) on cognitive shift along "
+                              w=jn["w"], x=jn["x"], alpha=jn["alpha"], bounds=jn["bounds"],
+                              labels=LABELS),
+        "Effect of loss framing (vs gain or neutral) on cognitive shift (scale points) along "
         "the receiver's loss aversion, with its 95% interval. Shaded: where the effect is "
         "significant (Johnson-Neyman).")
     b = f["interaction"]
@@ -126,7 +127,7 @@ def _loss_aversion(report: Report, f: dict) -> Report:
         f"Reading: each point of the receiver's loss aversion adds {b['estimate']:.3f} to the "
         f"effect of loss framing ({ci_text(b)}, {p_text(b['p_value'])}). At the 16th "
         f"percentile of loss aversion the loss effect is {f['slope_p16']:.2f}, at the 84th "
-        f"{f['slope_p84']:.2f}. {jn['significant_where']}")
+        f"{f['slope_p84']:.2f} scale points. {_where(jn['significant_where'])}")
     proc = f["process"]
     report = report.add_table(_process_table(proc))
     idx = proc["index"]
@@ -138,6 +139,12 @@ def _loss_aversion(report: Report, f: dict) -> Report:
         f"cognitive shift more for loss-averse receivers, and cognitive shift raises the "
         f"chance of a behavior change. The index of moderated mediation is "
         f"{idx['estimate']:.4f} (bootstrap {ci_text(idx)}); its interval {sure}.")
+
+
+def _where(text: str) -> str:
+    """The stored Johnson-Neyman sentence in words (labels, no ``alpha =``, ≥ and ≤)."""
+    text = for_readers(text, LABELS).replace(" >= ", " ≥ ").replace(" <= ", " ≤ ")
+    return text.replace(" > ", " above ").replace(" < ", " below ")
 
 
 def _estimate_row(part: str, row) -> dict:
@@ -163,7 +170,8 @@ def _process_table(proc: dict):
                               "(log-odds). Indirect effects and the index: receiver-cluster "
                               f"bootstrap, {proc['n_boot']:,} draws, percentile intervals; "
                               "path SEs clustered by receiver. Loss-aversion values: 16th, "
-                              "50th and 84th percentiles.", *proc["warnings"]))
+                              "50th and 84th percentiles.",
+                              *(for_readers(w, LABELS) for w in proc["warnings"])))
 
 
 def _questions(report: Report, f: dict) -> Report:
@@ -180,7 +188,7 @@ def _questions(report: Report, f: dict) -> Report:
                "receiver-cluster bootstrap interval. Number of questions: Poisson "
                "quasi-likelihood on sender industry, SEs clustered by receiver; the mean "
                f"count's p is the equivalence (TOST) test against {g['expected']:g} ± "
-               f"{g['margin']:g}.", *f["notes"])))
+               f"{g['margin']:g}.", *(for_readers(n, LABELS) for n in f["notes"]))))
     return report.add_text(_questions_reading(f, g))
 
 

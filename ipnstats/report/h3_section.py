@@ -15,7 +15,7 @@ from ipnstats.figures.learning import learning_curve_plot
 from ipnstats.ipn.claims import Claim, claims_from_json
 from ipnstats.report.claims import ci_text, claims_table, not_testable_text, p_text
 from ipnstats.report.document import Report
-from ipnstats.report.study_tables import study_regression_table
+from ipnstats.report.estimation_notes import for_readers, noted_regression_table
 from ipnstats.results.stored import StoredModel, frame_from_json
 from ipnstats.tables.format import fmt_p
 from ipnstats.tables.frame import frame_table
@@ -28,7 +28,8 @@ LABELS = {"sender_risk_aversion": "Risk aversion (inward)", "sender_size": "Size
           "log(cum_experience):exposure": "Log experience × exposure",
           "log_cum_experience_x_exposure": "Log experience × exposure",
           "log_n_sources": "Log information sources", "log(n_sources)": "Log information sources",
-          "Intercept": "Constant"}
+          "Intercept": "Constant", "cognitive_shift": "Cognitive shift",
+          "log_outcome": "Log task outcome", "log(outcome)": "Log task outcome"}
 
 
 def render_h3(report: Report, doc: dict) -> Report:
@@ -61,7 +62,7 @@ def _senders(report: Report, f: dict) -> Report:
     vc = frame_from_json(f["random_effects"])
     sd_text = ", ".join(f"{g.replace('_id', '')} {v:.2f}"
                         for g, v in zip(vc["group"], vc["std_dev"], strict=True))
-    report = report.add_table(study_regression_table(
+    report = report.add_table(noted_regression_table(
         {"Mixed model": StoredModel.from_json(f["mixed"]),
          "Two-way clustered OLS": StoredModel.from_json(f["ols"])},
         keep=[f"^{t}$" for t in f["traits"]], labels=LABELS,
@@ -105,19 +106,27 @@ def _senders(report: Report, f: dict) -> Report:
     return report.add_text(text)
 
 
+def _term(term: str) -> str:
+    """A random effect's term in words: ``(Intercept)`` -> ``intercept``."""
+    return "intercept" if term in ("(Intercept)", "Intercept") else \
+        LABELS.get(term, term).lower()
+
+
 def _curve(report: Report, f: dict) -> Report:
     vc = frame_from_json(f["variance_components"])
-    sds = "; ".join(f"{'firm ' + r.term if r.group != 'Residual' else 'residual'} SD "
+    sds = "; ".join(f"{'firm ' + _term(r.term) if r.group != 'Residual' else 'residual'} SD "
                     f"{r.std_dev:.3f}" for r in vc.itertuples())
-    report = report.add_table(study_regression_table(
+    report = report.add_table(noted_regression_table(
         [StoredModel.from_json(f["model"])], labels=LABELS, stats=("nobs", "n_units"),
         model_names=["Log task outcome"],
         title="Learning curve: log task outcome on log cumulative experience",
         label="h3b-curve",
-        notes=(f"Linear mixed model (REML), firm random effects, Wald z. {f['formula']}. "
+        notes=("Linear mixed model (REML): log task outcome on log cumulative experience, "
+               "exposure, their interaction and log information sources, with a random "
+               "intercept and a random slope of log experience per firm; Wald z. "
                f"Exposure = log(1 + spontaneous questions received from risk-averse senders "
                f"before the task). Variance components: {sds}.",)
-        + tuple(f["steps"]) + tuple(f["notes"])))
+        + tuple(for_readers(n, LABELS) for n in (*f["steps"], *f["notes"]))))
     rates = frame_from_json(f["rates"])
     rates = rates.assign(term=["No exposure", "High exposure (90th percentile)"],
                          p_value=rates["p_value"].map(fmt_p))
@@ -151,7 +160,7 @@ def _curve(report: Report, f: dict) -> Report:
 
 def _triangulation(report: Report, f: dict) -> Report:
     comp = f["comparison"]
-    report = report.add_table(study_regression_table(
+    report = report.add_table(noted_regression_table(
         [StoredModel.from_json(f["model"])], labels=LABELS,
         stats=("nobs", "n_units", "n_clusters"),
         model_names=["Log task outcome"], label="h3c-triangulation",

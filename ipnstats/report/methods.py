@@ -3,23 +3,27 @@ clusters, the bootstrap draws and seed, and the reference the implementation fol
 
 Written at report time from a stage's stored results (the ``glance()`` of every model
 in ``results/<stage>.json``), so the paragraph says what was actually run, and a change
-to its wording refits nothing.
+to its wording refits nothing. :func:`methods_paragraphs` writes them for readers:
+column names as their codebook labels ("clustered by firm", not ``Clustered (firm_id)``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import pandas as pd
+
+from ipnstats.report.estimation_notes import for_readers, reader_label
 
 REFERENCES = {
     "twfe": "two-way fixed effects, as reghdfe / fixest::feols",
     "cs": "Callaway & Sant'Anna (2021), as R did::att_gt and aggte (simple aggregation)",
     "cs_covariates": "Callaway & Sant'Anna (2021) with Sant'Anna & Zhao (2020) doubly "
-                     "robust cells, as R did (est_method = \"dr\")",
+                     "robust cells, as R did's doubly robust estimator",
     "sunab": "Sun & Abraham (2021), as fixest::sunab",
     "event": "Callaway & Sant'Anna (2021) dynamic aggregation with a multiplier-bootstrap "
-             "uniform band, as R did::aggte(type = \"dynamic\")",
+             "uniform band, as R did's dynamic aggregation",
     "stages": "Borusyak, Jaravel & Spiess (2024) imputation estimator",
     "mediation": "Hayes (2022) PROCESS model 4 on within-transformed data",
     "practices": "within estimator with firm and year effects, as fixest::feols",
@@ -71,11 +75,18 @@ def paragraph(label: str, glance: Mapping, reference: str) -> str:
     return text + f". Follows {reference}."
 
 
+ESTIMATOR_NAMES = {"twfe": "TWFE", "cs": "CS", "cs_covariates": "CS + covariates",
+                   "sunab": "Sun-Abraham"}
+#: Labels of columns the study derives (not in the codebook).
+DERIVED_LABELS = {"first_group": "First peer group", "log(outcome)": "Log task outcome"}
+
+
 def _label(name: str) -> str:
-    """``participation.profit_margin.cs`` -> ``H1a, profit margin, cs``."""
+    """``participation.profit_margin.cs`` -> ``H1a, profit margin, CS``."""
     if name.startswith("participation."):
         _, outcome, estimator = name.split(".", 2)
-        return f"H1a, {outcome.replace('_', ' ')}, {estimator.replace('_', ' + ')}"
+        return (f"H1a, {outcome.replace('_', ' ')}, "
+                f"{ESTIMATOR_NAMES.get(estimator, estimator.replace('_', ' + '))}")
     return name
 
 
@@ -102,13 +113,48 @@ def methods_paragraphs(doc: Mapping) -> tuple[str, ...]:
         elif name.startswith("models."):
             out.append(paragraph(f"Additional model {name.removeprefix('models.')!r}", glance,
                                  "the configuration's formula, fitted by "
-                                 "ipnstats.panel_regression"))
+                                 "ipnstats' panel regression"))
         else:
             key = name.split(".", 2)[-1] if name.startswith("participation.") else name
             if key in REFERENCES:
                 out.append(paragraph(LABELS.get(name) or _label(name), glance,
                                      REFERENCES[key]))
-    return tuple(out)
+    return tuple(for_reader(p, _labels(doc)) for p in out)
+
+
+def _labels(doc: Mapping) -> dict[str, str]:
+    """The labels a stage stored: the codebook's, or the specification curve's."""
+    findings = doc.get("findings", {}) or {}
+    curve = findings.get("specification_curve", {}) or {}
+    return DERIVED_LABELS | dict(curve.get("labels", {}) or {}) | \
+        dict(findings.get("labels", {}) or {})
+
+
+def _names(listed: str, labels: Mapping[str, str]) -> str:
+    """``"firm_id, year"`` -> ``"firm and year"``."""
+    names = [reader_label(n.strip(), labels) for n in listed.split(",") if n.strip()]
+    return " and ".join(names)
+
+
+def for_reader(text: str, labels: Mapping[str, str]) -> str:
+    """A methods paragraph with labels for column names: ``fixed effects firm_id, year``
+    reads ``firm and year fixed effects``, ``Clustered (firm_id)`` ``clustered by firm``.
+
+    Examples
+    --------
+    >>> for_reader("H1: OLS of log_revenue; fixed effects firm_id, year. Standard errors: "
+    ...            "Clustered (firm_id).", {"log_revenue": "Log revenue"})
+    'H1: OLS of log revenue; firm and year fixed effects. Standard errors: clustered by firm.'
+    """
+    text = re.sub(r"Clustered \(([^)]*)\)", lambda m: f"clustered by {_names(m[1], labels)}",
+                  text)
+    text = re.sub(r"fixed effects ((?:[\w()]+, )*[\w()]+)(?=[.;])",
+                  lambda m: f"{_names(m[1], labels)} fixed effects", text)
+    text = re.sub(r"\b(outcomes|estimators|covariate sets|samples|clusters): ([^;)]+)",
+                  lambda m: f"{m[1]}: " + ", ".join(labels.get(v.strip(), v.strip())
+                                                   for v in m[2].split(",")), text)
+    text = re.sub(r"\blog\(outcome\)", reader_label("log(outcome)", labels), text)
+    return for_readers(text, labels)
 
 
 def _curve_paragraph(facts: Mapping) -> str:

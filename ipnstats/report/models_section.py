@@ -5,23 +5,24 @@ table. Nothing is fitted here."""
 from __future__ import annotations
 
 from ipnstats.report.document import Report
-from ipnstats.report.study_tables import study_regression_table
+from ipnstats.report.estimation_notes import noted_regression_table, reader_label
 from ipnstats.results.stored import StoredModel
 
 ESTIMATOR_NOTE = {"within": "firm and year fixed effects", "random": "random firm effects",
                   "pooled": "pooled OLS"}
 
 
-def _model_note(m: dict) -> str:
+def _model_note(m: dict, labels: dict) -> str:
     """How one model was fitted, for readers: effects, weights, the standard errors."""
     what = ESTIMATOR_NOTE[m["estimator"]]
     if m["estimator"] == "random" and m.get("re_method", "stata") != "stata":
         what += f" (variance components as R plm's {m['re_method']})"
     if "weights" in m:
         kind = "frequency" if m.get("weights_type") == "fweights" else "analytic"
-        what += f", weighted by {m['weights']} ({kind} weights)"
-    se = (f"CR2 standard errors clustered by {m['cluster']}, with Satterthwaite degrees of "
-          "freedom" if m.get("cluster_type") == "cr2" else f"SEs clustered by {m['cluster']}")
+        what += f", weighted by {reader_label(m['weights'], labels)} ({kind} weights)"
+    by = reader_label(m["cluster"], labels)
+    se = (f"CR2 standard errors clustered by {by}, with Satterthwaite degrees of "
+          "freedom" if m.get("cluster_type") == "cr2" else f"SEs clustered by {by}")
     return f"{m['name']}: {what}; {se}."
 
 
@@ -32,7 +33,7 @@ def render_models(report: Report, doc: dict) -> Report:
     if not models:
         return report
     report = report.add_heading("Additional models").add_text(
-        "Models declared in the configuration's [[models]] tables, on the firm-year panel.")
+        "Further models declared in the study's configuration, on the firm-year panel.")
     for m in models:
         if "unavailable" in m:
             report = report.add_text(f"{m['name']}: not estimable with these data: "
@@ -40,8 +41,8 @@ def render_models(report: Report, doc: dict) -> Report:
     fitted = [m for m in models if "model" in m]
     if not fitted:
         return report
-    notes = tuple(_model_note(m) for m in fitted)
-    return report.add_table(study_regression_table(
+    notes = tuple(_model_note(m, findings["labels"]) for m in fitted)
+    return report.add_table(noted_regression_table(
         [StoredModel.from_json(m["model"]) for m in fitted],
         model_names=[m["name"] for m in fitted], labels=findings["labels"],
         stats=("nobs", "n_units", "r2_within"), title="Additional models",

@@ -25,9 +25,9 @@ INTRO = ("Does the effect of joining on performance depend on how it is estimate
 CURVE_CAPTION = ("Specification curve of the effect of joining. Top: estimates with 95% "
                  "intervals, sorted; filled: significant in the claimed (positive) direction. "
                  "Bottom: the choices behind each estimate.")
-CURVE_NOTE = ("{estimated} of {specs} specifications could be estimated; the others are "
-              "listed with their reason in results/robustness.json (e.g. Sun-Abraham takes "
-              "no covariates). Estimates are in each outcome's own units. The no-exits sample "
+CURVE_NOTE = ("{estimated} of {specs} specifications could be estimated; the others "
+              "cannot be (e.g. Sun-Abraham takes no covariates). Estimates are in each "
+              "outcome's own units (log points for log revenue). The no-exits sample "
               "keeps firms that never left the network, a choice made after joining: it "
               "selects the survivors, and its larger estimates should be read that way.")
 CLUSTERING_NOTES = (

@@ -87,8 +87,10 @@ def test_section_reads_and_says_which_claims_hold(doc):
     for code in ("H1a", "H1b", "H1c", "H1d", "H1e", "H1f"):
         assert code in text
     assert "Supported" in text
-    # Warnings reach the reader: the unbalanced panel and the always-treated firms.
-    assert "unbalanced" in text and "always treated" in text
+    # Warnings reach the reader: the tables name the unbalanced panel and the
+    # always-treated firms, which the Estimation notes appendix writes out.
+    assert "unbalanced panel" in text and "firms treated from the start left out" in text
+    assert "Estimation notes (see Appendix: Estimation notes)" in text
 
 
 def test_pretrend_failure_reaches_the_report(study):

@@ -12,12 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ipnstats.figures import moderation_jn_plot
 from ipnstats.figures.save import figure_bytes
 from ipnstats.ipn.claims import Claim, Unavailable, claims_to_json
 from ipnstats.ipn.h2 import H2_RULE, fit_h2, h2_checks, h2_claims, h2_findings
 from ipnstats.pipeline.store import dumps
 from ipnstats.report import Report
-from ipnstats.report.h2_section import render_h2
+from ipnstats.report.h2_section import LABELS, render_h2
 from ipnstats.report.sections import RENDERERS
 from ipnstats.results.stored import frame_from_json
 
@@ -177,7 +178,11 @@ def test_johnson_neyman_figure_of_stored_frames_is_the_results_plot(h2):
     doc = stored(h2)
     figure = next(b for b in render_h2(Report("H2"), doc).blocks
                   if type(b).__name__ == "FigureBlock")
-    assert figure.data == figure_bytes(h2.loss_aversion.jn_plot(), "svg")
+    # the same figure as the live result's, with the labels the report gives its axes
+    live = moderation_jn_plot(h2.loss_aversion, labels=LABELS)
+    assert figure.data == figure_bytes(live, "svg")
+    assert live.axes[0].get_xlabel() == "Receiver loss aversion"
+    assert live.axes[0].get_ylabel() == "Conditional effect of loss framing"
 
 
 def test_flags_choose_the_wording(h2):

@@ -64,7 +64,7 @@ def test_robustness_and_configured_models_are_described(fit):
     doc = stored({"clustering.TWFE, clustered by firm": fit}, "robustness",
                  {"methods": facts})
     curve, check = methods_paragraphs(doc)
-    assert curve.startswith("Specification curve: 144 specifications (outcomes: log_revenue;")
+    assert curve.startswith("Specification curve: 144 specifications (outcomes: log revenue;")
     assert "joblib (2 workers" in curve and curve.endswith("Nelson (2020).")
     assert check.startswith("Clustering check (TWFE, clustered by firm): within")
     (model,) = methods_paragraphs(stored({"models.Size-adjusted": fit}, "models"))

@@ -65,8 +65,8 @@ def test_section_renders_as_the_fitted_models_do(study, fits):
                             labels=study.codebook, stats=("nobs", "n_units", "r2_within"),
                             title="Additional models", label="extra-models", notes=(
                                 "Size-adjusted: firm and year fixed effects; SEs clustered "
-                                "by firm_id.", "Log employees: random firm effects; SEs "
-                                "clustered by firm_id."))
+                                "by firm.", "Log employees: random firm effects; SEs "
+                                "clustered by firm."))
     assert to_markdown(table.table) == to_markdown(live.as_table())
     assert "Log revenue" in to_markdown(table.table)  # the codebook's label
 
@@ -106,5 +106,5 @@ def test_optional_keys_reach_the_fit_and_the_table_note(study):
     report = RENDERERS["models"](Report(""), stored(models_findings(fits, OPTIONED, {})))
     notes = " ".join(report.blocks[-1].table.notes)
     assert "weighted by employees (analytic weights)" in notes
-    assert "CR2 standard errors clustered by firm_id, with Satterthwaite" in notes
+    assert "CR2 standard errors clustered by firm, with Satterthwaite" in notes
     assert "as R plm's swar" in notes

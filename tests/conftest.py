@@ -138,3 +138,13 @@ def pg_url():
         pytest.skip(str(exc))
     with server:
         yield server.url
+
+
+@pytest.fixture(scope="session")
+def written(tmp_path_factory):
+    """The example's light study report, written twice (``(out, first_files,
+    second_files)``; tests/report/test_study_report.py), built once per session for the
+    report tests that read it."""
+    from test_study_report import written_reports
+
+    return written_reports(tmp_path_factory)

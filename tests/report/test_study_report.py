@@ -38,8 +38,10 @@ def make_report(folder: Path, out: Path) -> list[Path]:
     return write_report(cfg)
 
 
-@pytest.fixture(scope="module")
-def written(tmp_path_factory):
+def written_reports(tmp_path_factory):
+    """The example's light report written twice (``a`` and ``b``), for reproducibility;
+    the session fixture ``written`` (tests/conftest.py) builds it once for every
+    module that reads it."""
     out = tmp_path_factory.mktemp("report")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SOURCE_DATE_EPOCH", EPOCH)

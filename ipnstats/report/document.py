@@ -27,6 +27,7 @@ from typing import Literal
 
 from ipnstats.core.errors import ConfigError, SpecificationError
 from ipnstats.tables.model import Table
+from ipnstats.tables.style import JournalStyle, apply_style, journal_style
 
 FigureKind = Literal["svg", "png"]
 TOC_DEPTH = 2
@@ -93,6 +94,11 @@ class Report:
         date. Without it, ``SOURCE_DATE_EPOCH`` gives the date if set.
     blocks
         The content; build it with the ``add_*`` methods.
+    style
+        A journal preset (``"apa"``, ``"amj"``, ``"smj"``, ``"asq"``, ``"default"`` or a
+        :class:`~ipnstats.tables.style.JournalStyle`; ``[report] style`` of the study
+        configuration): every added table follows its rules
+        (:func:`~ipnstats.tables.style.apply_style`).
 
     Examples
     --------
@@ -109,12 +115,15 @@ class Report:
     meta: Mapping[str, str] = field(default_factory=dict, hash=False)
     date: str | None = None
     blocks: tuple[Block, ...] = ()
+    style: JournalStyle | str | None = field(default=None, hash=False)
 
     def __post_init__(self) -> None:
         authors = (self.authors,) if isinstance(self.authors, str) else self.authors
         object.__setattr__(self, "authors", tuple(str(a) for a in authors))
         meta = {str(k): str(v) for k, v in self.meta.items()}
         object.__setattr__(self, "meta", MappingProxyType(meta))
+        if self.style is not None:
+            object.__setattr__(self, "style", journal_style(self.style))
 
     def add_heading(self, text: str, level: int = 1) -> Report:
         """A new report with a numbered section heading (level 1 to 4) added."""
@@ -133,6 +142,8 @@ class Report:
         if not isinstance(table, Table):
             raise TypeError(f"add_table needs an ipnstats Table or an object with "
                             f"as_table(), got {type(table).__name__}")
+        if self.style is not None:
+            table = apply_style(table, self.style)
         return self._add(TableBlock(table))
 
     def add_figure(self, figure, caption: str = "") -> Report:

@@ -120,8 +120,12 @@ def add_docx_table(document, table: Table) -> DocxTable:
     for r, (row, _) in enumerate(rows, start=len(table.header)):
         _fill_body(grid, r, row, tabs)
     _rules(grid, table, [new for _, new in rows])
-    for note in table.notes:
-        run = document.add_paragraph().add_run(note)
+    for i, note in enumerate(table.notes):
+        paragraph = document.add_paragraph()
+        if i == 0 and table.note_label:
+            label = paragraph.add_run(table.note_label + " ")
+            label.italic, label.font.size = True, NOTE_SIZE
+        run = paragraph.add_run(note)
         run.font.size = NOTE_SIZE
     return grid
 

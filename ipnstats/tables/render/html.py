@@ -135,5 +135,7 @@ def _footer(table: Table, total: int) -> list[str]:
     """The ``<tfoot>``: every note as a paragraph in one cell spanning the table."""
     if not table.notes:
         return []
-    notes = "".join(f"<p>{escape(note)}</p>" for note in table.notes)
+    label = f"<em>{escape(table.note_label)}</em> " if table.note_label else ""
+    notes = "".join(f"<p>{label if i == 0 else ''}{escape(note)}</p>"
+                    for i, note in enumerate(table.notes))
     return ["<tfoot>", f'<tr><td colspan="{total}">{notes}</td></tr>', "</tfoot>"]

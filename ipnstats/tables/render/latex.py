@@ -84,7 +84,7 @@ def to_latex(table: Table) -> str:
         lines += [r"\midrule"] if new_section else []
         lines.append(_row_line(_body_cells(row, layout)))
     lines += [r"\bottomrule", r"\end{tabular}"]
-    lines += _notes(table.notes)
+    lines += _notes(table.notes, table.note_label)
     lines += [r"\end{threeparttable}", r"\end{table}"]
     return "\n".join(lines) + "\n"
 
@@ -167,10 +167,12 @@ def _body_cells(row: Row, layout: _Layout) -> list[str]:
     return out
 
 
-def _notes(notes: tuple[str, ...]) -> list[str]:
-    """The ``tablenotes`` environment (nothing when there are no notes)."""
+def _notes(notes: tuple[str, ...], label: str = "") -> list[str]:
+    """The ``tablenotes`` environment (nothing when there are no notes); ``label`` in
+    italics opens the first note."""
     if not notes:
         return []
-    items = [(r"\item{} " if note.startswith("[") else r"\item ") + escape(note)
-             for note in notes]
+    items = [(r"\item{} " if note.startswith("[") or (i == 0 and label) else r"\item ")
+             + (rf"\textit{{{escape(label)}}} " if i == 0 and label else "") + escape(note)
+             for i, note in enumerate(notes)]
     return [r"\begin{tablenotes}[flushleft]", r"\footnotesize", *items, r"\end{tablenotes}"]

@@ -53,7 +53,10 @@ def to_markdown(table: Table) -> str:
     rows[1] = _alignment(flags, widths)
     parts = [f"**{escape(table.title)}**"] if table.title else []
     parts.append("\n".join(_pipe_row(r, widths) for r in rows))
-    parts += [_paragraph(note) for note in table.notes]
+    notes = [_paragraph(note) for note in table.notes]
+    if notes and table.note_label:
+        notes[0] = f"*{escape(table.note_label)}* {notes[0]}"
+    parts += notes
     return "\n\n".join(parts) + "\n"
 
 

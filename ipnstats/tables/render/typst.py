@@ -117,7 +117,7 @@ def to_typst(table: Table) -> str:
     """
     body = typst_table_body(table)
     if table.notes:
-        body = _with_notes(body, table.notes)
+        body = _with_notes(body, table.notes, table.note_label)
     args = ["kind: table"]
     if table.title:
         args.append(f"caption: figure.caption(position: top)[{escape(table.title)}]")
@@ -132,9 +132,12 @@ def _indent(code: str) -> str:
     return "\n".join("  " + line for line in code.splitlines())
 
 
-def _with_notes(body: str, notes: tuple[str, ...]) -> str:
-    """Wrap the table so the notes follow it in a block exactly as wide as the table."""
-    items = ", ".join(f"[{escape(note)}]" for note in notes)
+def _with_notes(body: str, notes: tuple[str, ...], label: str = "") -> str:
+    """Wrap the table so the notes follow it in a block exactly as wide as the table;
+    ``label`` in italics opens the first note."""
+    lead = f"#emph[{escape(label)}] " if label else ""
+    items = ", ".join(f"[{lead if i == 0 else ''}{escape(note)}]"
+                      for i, note in enumerate(notes))
     return (f"layout(size => {{\n  let body = {_indent(body).strip()}\n"
             "  let width = measure(body, width: size.width).width\n"
             "  body\n"

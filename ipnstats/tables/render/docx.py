@@ -25,6 +25,7 @@ from ipnstats.tables.render._common import (
     slots,
     split_decimal,
     superscript,
+    typeset_minus,
 )
 
 #: Border widths in eighths of a point (booktabs: heavy top/bottom, light mid rules).
@@ -125,7 +126,7 @@ def add_docx_table(document, table: Table) -> DocxTable:
         if i == 0 and table.note_label:
             label = paragraph.add_run(table.note_label + " ")
             label.italic, label.font.size = True, NOTE_SIZE
-        run = paragraph.add_run(note)
+        run = paragraph.add_run(typeset_minus(note, MINUS))
         run.font.size = NOTE_SIZE
     return grid
 

@@ -16,6 +16,7 @@ from ipnstats.tables.render._common import (
     split_decimal,
     split_layout,
     superscript,
+    typeset_minus,
 )
 
 #: A small stylesheet giving ``ipn-table`` tables booktabs-like rules; a report
@@ -136,6 +137,7 @@ def _footer(table: Table, total: int) -> list[str]:
     if not table.notes:
         return []
     label = f"<em>{escape(table.note_label)}</em> " if table.note_label else ""
-    notes = "".join(f"<p>{label if i == 0 else ''}{escape(note)}</p>"
+    notes = "".join(f"<p>{label if i == 0 else ''}"
+                    f"{escape(typeset_minus(note, MINUS)).replace(MINUS, _MINUS)}</p>"
                     for i, note in enumerate(table.notes))
     return ["<tfoot>", f'<tr><td colspan="{total}">{notes}</td></tr>', "</tfoot>"]

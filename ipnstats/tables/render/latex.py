@@ -22,6 +22,7 @@ from ipnstats.tables.render._common import (
     split_decimal,
     split_layout,
     superscript,
+    typeset_minus,
 )
 
 _GREEK = dict(zip(
@@ -39,7 +40,7 @@ _ESCAPES = {
     "\x00": "{}",  # breaks the ``--`` ligature of two ASCII hyphens
     "¹": r"\textsuperscript{1}", "²": r"\textsuperscript{2}", "³": r"\textsuperscript{3}",
     "†": r"\dag{}", "‡": r"\ddag{}", "§": r"\S{}", "…": r"\ldots{}", "\u00a0": "~",
-    "–": "{--}", "—": "{---}", "°": r"\textdegree{}",
+    "–": "{--}", "•": r"\textbullet{}", "—": "{---}", "°": r"\textdegree{}",
     "×": r"$\times$", "±": r"$\pm$", "≥": r"$\geq$", "≤": r"$\leq$", MINUS: "$-$",
     "≠": r"$\neq$", "≈": r"$\approx$", "·": r"$\cdot$", "∞": r"$\infty$",
 }
@@ -173,6 +174,7 @@ def _notes(notes: tuple[str, ...], label: str = "") -> list[str]:
     if not notes:
         return []
     items = [(r"\item{} " if note.startswith("[") or (i == 0 and label) else r"\item ")
-             + (rf"\textit{{{escape(label)}}} " if i == 0 and label else "") + escape(note)
+             + (rf"\textit{{{escape(label)}}} " if i == 0 and label else "")
+             + escape(typeset_minus(note, MINUS))
              for i, note in enumerate(notes)]
     return [r"\begin{tablenotes}[flushleft]", r"\footnotesize", *items, r"\end{tablenotes}"]

@@ -17,6 +17,7 @@ from ipnstats.tables.render._common import (
     split_decimal,
     split_layout,
     superscript,
+    typeset_minus,
 )
 
 HEAVY = "0.08em"
@@ -136,7 +137,7 @@ def _with_notes(body: str, notes: tuple[str, ...], label: str = "") -> str:
     """Wrap the table so the notes follow it in a block exactly as wide as the table;
     ``label`` in italics opens the first note."""
     lead = f"#emph[{escape(label)}] " if label else ""
-    items = ", ".join(f"[{lead if i == 0 else ''}{escape(note)}]"
+    items = ", ".join(f"[{lead if i == 0 else ''}{escape(typeset_minus(note, MINUS))}]"
                       for i, note in enumerate(notes))
     return (f"layout(size => {{\n  let body = {_indent(body).strip()}\n"
             "  let width = measure(body, width: size.width).width\n"

@@ -70,7 +70,7 @@ def test_latex_uses_split_columns_and_math_minus():
 
 def test_typst_aligns_right_then_left():
     src = to_typst(mixed())
-    assert "columns: 4," in src and "align: (left, right, left, center,)" in src
+    assert "columns: 4," in src and "align: (left, right, left, left,)" in src
     assert "[\u221212], [.345#super[\\*\\*\\*]]" in src
     assert "right: 0pt" in src and "left: 0pt" in src  # no gap between the halves
     assert "b \\= \u22120.08, 2010\\-2015" in src and "[\u22120.5 in a note]" in src

@@ -97,8 +97,8 @@ def column_alignment(table: Table) -> list[str]:
     """Per physical column: ``left`` for the stub and text columns, ``right`` then ``left``
     for the two halves of a numeric column."""
     out = []
-    for j, flag in enumerate(numeric_columns(table)):
-        out += ["right", "left"] if flag else ["left" if j == 0 else "center"]
+    for flag in numeric_columns(table):
+        out += ["right", "left"] if flag else ["left"]
     return out
 
 
@@ -171,8 +171,9 @@ def _header(header: tuple[tuple[Cell, ...], ...], layout: _Layout) -> str:
     """``table.header(...)``: the header rows, a light rule under each spanning cell."""
     parts = []
     for cells in header:
-        parts.append(", ".join(_cell(c, "center" if j else "", layout.width(j, c.span))
-                               for j, c in slots(cells)))
+        parts.append(", ".join(
+            _cell(c, "center" if j and (c.span > 1 or layout.numeric[j]) else "",
+                  layout.width(j, c.span)) for j, c in slots(cells)))
         parts += [f"table.hline(start: {layout.starts[a]}, "
                   f"end: {layout.starts[a] + layout.width(a, b - a + 1)}, stroke: {LIGHT})"
                   for a, b in spanning_cells(cells)]

@@ -98,7 +98,7 @@ class Report:
         A journal preset (``"apa"``, ``"amj"``, ``"smj"``, ``"asq"``, ``"default"`` or a
         :class:`~ipnstats.tables.style.JournalStyle`; ``[report] style`` of the study
         configuration): every added table follows its rules
-        (:func:`~ipnstats.tables.style.apply_style`).
+        (:func:`~ipnstats.tables.style.apply_style`); ``"default"`` is no style.
 
     Examples
     --------
@@ -122,8 +122,9 @@ class Report:
         object.__setattr__(self, "authors", tuple(str(a) for a in authors))
         meta = {str(k): str(v) for k, v in self.meta.items()}
         object.__setattr__(self, "meta", MappingProxyType(meta))
-        if self.style is not None:
-            object.__setattr__(self, "style", journal_style(self.style))
+        if self.style is not None:  # the default preset changes nothing: no style
+            style = journal_style(self.style)
+            object.__setattr__(self, "style", None if style.name == "default" else style)
 
     def add_heading(self, text: str, level: int = 1) -> Report:
         """A new report with a numbered section heading (level 1 to 4) added."""
@@ -136,7 +137,13 @@ class Report:
         return self._add(Text(str(text)))
 
     def add_table(self, table) -> Report:
-        """A new report with a table added: a ``Table`` or an object with ``as_table()``."""
+        """A new report with a table added: a ``Table`` or an object with ``as_table()``.
+
+        With a journal ``style``, a table object that can be rebuilt in it
+        (``with_style``, e.g. a regression table: SMJ's intervals and exact p-values) is
+        rebuilt first; every table then gets the preset's rules (``apply_style``)."""
+        if self.style is not None and hasattr(table, "with_style"):
+            table = table.with_style(self.style)
         if hasattr(table, "as_table"):
             table = table.as_table()
         if not isinstance(table, Table):

@@ -7,6 +7,7 @@ printed.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -52,6 +53,11 @@ class DescriptivesTable(Renderable):
     title: str = "Descriptive statistics and correlations"
     label: str = "descriptives"
     style: JournalStyle | None = None
+
+    def with_style(self, style: str | JournalStyle) -> DescriptivesTable:
+        """The same table in a journal preset (its stars and rules)."""
+        preset = journal_style(style)
+        return dataclasses.replace(self, stars=dict(preset.stars), style=preset)
 
     def suppressed_pairs(self) -> pd.DataFrame:
         """Mask of correlations hidden because fewer than ``threshold`` units share them."""

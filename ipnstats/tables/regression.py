@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -98,6 +99,14 @@ class RegressionTable(Renderable):
         table = Table(header=self._header(), rows=self._body(), title=self.title,
                       notes=self._notes(), label=self.label)
         return apply_style(table, self.style) if self.style is not None else table
+
+    def with_style(self, style: str | JournalStyle) -> RegressionTable:
+        """The same table in a journal preset: its stars, the lines under each estimate
+        and its other rules (see :func:`regression_table`'s ``style``)."""
+        preset = journal_style(style)
+        show, *more = preset.uncertainty
+        return dataclasses.replace(self, stars=dict(preset.stars), show=show,
+                                   more=tuple(more), style=preset)
 
     def to_frame(self) -> pd.DataFrame:
         """The formatted table as a DataFrame of strings (stars appended)."""

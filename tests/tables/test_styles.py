@@ -135,6 +135,12 @@ def test_report_applies_its_style_to_every_table(fits):
     report = Report("t", style="smj").add_table(table).add_table(table.as_table())
     tables = [b.table for b in report.blocks]
     assert all(not c.marks for t in tables for r in t.rows for c in r.cells)
+    rebuilt = " ".join(c.text for r in tables[0].rows for c in r.cells)
+    assert "p = " in rebuilt or "p < " in rebuilt  # the regression table rebuilt in SMJ
+    assert "[" in rebuilt and "p = " not in " ".join(c.text for r in tables[1].rows
+                                                     for c in r.cells)
+    plain = Report("t", style="default").add_table(table)
+    assert plain.style is None and plain.blocks[0].table == table.as_table()
 
 
 def config(tmp_path, body: str):

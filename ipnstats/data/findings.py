@@ -8,7 +8,8 @@ and the scales' definitions. The report renders them
 (:mod:`ipnstats.report.data_section`) without the study.
 
 Disclosure control happens here, before anything is stored: a count of firms below
-the codebook's ``disclosure_threshold`` is kept only as ``"<k"`` (cohorts) or not at
+the codebook's ``disclosure_threshold`` is kept only as ``"<k"`` (cohorts, with
+complementary cells as ``"—"``: :func:`ipnstats.tables.disclosure.suppress_counts`) or not at
 all (``None``: the firms and members by year, and every descriptive statistic or
 correlation computed from fewer firms).
 """
@@ -21,6 +22,7 @@ import pandas as pd
 
 from ipnstats.results.stored import frame_to_json
 from ipnstats.tables.descriptives import DescriptivesTable, descriptives_table
+from ipnstats.tables.disclosure import suppress_counts
 
 if TYPE_CHECKING:
     from ipnstats.data.codebook import Codebook
@@ -54,12 +56,19 @@ def suppress_small(counts: pd.Series, threshold: int) -> pd.Series:
 
 
 def panel_overview(firm_year: pd.DataFrame, threshold: int) -> pd.DataFrame:
-    """Firms and firm-years by cohort (first member year), small firm counts as ``<k``."""
-    firms = firm_year.groupby("cohort")["firm_id"].nunique()
-    rows = firm_year.groupby("cohort").size()
-    label = firms.index.map(lambda c: "never member" if c == 0 else str(c))
-    return pd.DataFrame({"cohort": label, "firms": suppress_small(firms, threshold).to_numpy(),
-                         "firm_years": rows.to_numpy()})
+    """Firms and firm-years by cohort (first member year), as text: a firm count below
+    ``threshold`` reads ``<k``, and complementary cells read ``—`` so that no hidden count
+    follows from the totals (the report's text gives the panel's firms and firm-years)
+    or from the firm-years beside it (a firm has at most one row per year)."""
+    counts = pd.DataFrame({"firms": firm_year.groupby("cohort")["firm_id"].nunique(),
+                           "firm_years": firm_year.groupby("cohort").size()})
+    years = int(firm_year["year"].nunique()) if len(firm_year) else 1
+    shown = suppress_counts(counts, threshold, links={"firm_years": ("firms", max(years, 1))},
+                           sensitive=("firms",))
+    text = shown.text().reset_index(drop=True)
+    label = counts.index.map(lambda c: "never member" if c == 0 else str(c))
+    return pd.DataFrame({"cohort": label, "firms": text["firms"].to_numpy(),
+                         "firm_years": text["firm_years"].to_numpy()})
 
 
 def membership_by_year(firm_year: pd.DataFrame, threshold: int) -> pd.DataFrame:

@@ -38,7 +38,8 @@ def build_report(cfg: StudyConfig, stored: dict[str, dict]) -> Report:
     first = next(iter(stored.values()))
     k = first["disclosure_threshold"]
     report = Report(cfg["study"]["title"], first.get("study_name", ""),
-                    authors=tuple(cfg["study"]["authors"]), date=report_date(), meta={
+                    authors=tuple(cfg["study"]["authors"]), date=report_date(),
+                    style=cfg["report"]["style"], meta={
                         **_study_source(cfg),
                         "Data fingerprint": f"sha256 {_data_fingerprint(cfg)}",
                         "Configuration": _shown_path(cfg.path),

@@ -37,6 +37,7 @@ from typing import Any
 from ipnstats.core.errors import ConfigError
 from ipnstats.data.sources import is_url
 from ipnstats.pipeline.grammar import ExpressionError, check_formula
+from ipnstats.tables.style import STYLES
 
 FAMILIES = ("H1", "H2", "H3")
 ADJUSTMENTS = ("holm", "bh", "by", "hommel", "bonferroni", "none")
@@ -49,6 +50,7 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
     "study": {"folder": (str, None), "codebook": (str, ""),
               "title": (str, "Industry Peer Network study report"), "authors": (list, [])},
     "output": {"dir": (str, "../reports")},
+    "report": {"style": (str, "default")},  # a journal preset of ipnstats.tables.style
     "run": {"hypotheses": (list, list(FAMILIES)), "seed": (int, 0), "n_boot": (int, 999),
             "progress": (str, "auto")},
     "verdict": {"alpha": (float, 0.05), "adjust": (str, "holm")},
@@ -330,6 +332,8 @@ def _check_values(s: dict, path: Path, problems: list[str]) -> None:
     must(s["run"]["progress"] in ("auto", "always", "never"),
          f"[run] progress = {s['run']['progress']!r} must be 'auto', 'always' or 'never'")
     must(0 < s["verdict"]["alpha"] < 1, "[verdict] alpha must be between 0 and 1")
+    must(s["report"]["style"] in STYLES,
+         f"[report] style = {s['report']['style']!r} must be one of {tuple(STYLES)}")
     must(s["verdict"]["adjust"] in ADJUSTMENTS,
          f"[verdict] adjust = {s['verdict']['adjust']!r} must be one of {ADJUSTMENTS}")
     rob = s["robustness"]

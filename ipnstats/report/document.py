@@ -27,6 +27,7 @@ from typing import Literal
 
 from ipnstats.core.errors import ConfigError, SpecificationError
 from ipnstats.tables.model import Table
+from ipnstats.tables.style import JournalStyle, apply_style, journal_style
 
 FigureKind = Literal["svg", "png"]
 TOC_DEPTH = 2
@@ -93,6 +94,11 @@ class Report:
         date. Without it, ``SOURCE_DATE_EPOCH`` gives the date if set.
     blocks
         The content; build it with the ``add_*`` methods.
+    style
+        A journal preset (``"apa"``, ``"amj"``, ``"smj"``, ``"asq"``, ``"default"`` or a
+        :class:`~ipnstats.tables.style.JournalStyle`; ``[report] style`` of the study
+        configuration): every added table follows its rules
+        (:func:`~ipnstats.tables.style.apply_style`); ``"default"`` is no style.
 
     Examples
     --------
@@ -109,12 +115,16 @@ class Report:
     meta: Mapping[str, str] = field(default_factory=dict, hash=False)
     date: str | None = None
     blocks: tuple[Block, ...] = ()
+    style: JournalStyle | str | None = field(default=None, hash=False)
 
     def __post_init__(self) -> None:
         authors = (self.authors,) if isinstance(self.authors, str) else self.authors
         object.__setattr__(self, "authors", tuple(str(a) for a in authors))
         meta = {str(k): str(v) for k, v in self.meta.items()}
         object.__setattr__(self, "meta", MappingProxyType(meta))
+        if self.style is not None:  # the default preset changes nothing: no style
+            style = journal_style(self.style)
+            object.__setattr__(self, "style", None if style.name == "default" else style)
 
     def add_heading(self, text: str, level: int = 1) -> Report:
         """A new report with a numbered section heading (level 1 to 4) added."""
@@ -127,12 +137,20 @@ class Report:
         return self._add(Text(str(text)))
 
     def add_table(self, table) -> Report:
-        """A new report with a table added: a ``Table`` or an object with ``as_table()``."""
+        """A new report with a table added: a ``Table`` or an object with ``as_table()``.
+
+        With a journal ``style``, a table object that can be rebuilt in it
+        (``with_style``, e.g. a regression table: SMJ's intervals and exact p-values) is
+        rebuilt first; every table then gets the preset's rules (``apply_style``)."""
+        if self.style is not None and hasattr(table, "with_style"):
+            table = table.with_style(self.style)
         if hasattr(table, "as_table"):
             table = table.as_table()
         if not isinstance(table, Table):
             raise TypeError(f"add_table needs an ipnstats Table or an object with "
                             f"as_table(), got {type(table).__name__}")
+        if self.style is not None:
+            table = apply_style(table, self.style)
         return self._add(TableBlock(table))
 
     def add_figure(self, figure, caption: str = "") -> Report:

@@ -7,6 +7,7 @@ printed.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from ipnstats.results.inference import two_sided_p
 from ipnstats.tables.base import Renderable
 from ipnstats.tables.format import check_stars, fmt_count, fmt_number, star_for, star_legend
 from ipnstats.tables.model import Cell, Row, Table
+from ipnstats.tables.style import JournalStyle, apply_style, journal_style
 
 SUPPRESSED = "a"
 
@@ -50,6 +52,12 @@ class DescriptivesTable(Renderable):
     stars: Mapping[str, float]
     title: str = "Descriptive statistics and correlations"
     label: str = "descriptives"
+    style: JournalStyle | None = None
+
+    def with_style(self, style: str | JournalStyle) -> DescriptivesTable:
+        """The same table in a journal preset (its stars and rules)."""
+        preset = journal_style(style)
+        return dataclasses.replace(self, stars=dict(preset.stars), style=preset)
 
     def suppressed_pairs(self) -> pd.DataFrame:
         """Mask of correlations hidden because fewer than ``threshold`` units share them."""
@@ -58,10 +66,12 @@ class DescriptivesTable(Renderable):
     def as_table(self) -> Table:
         """The formatted, target-free table."""
         k = len(self.summary)
-        head = ("Variable", "N", "Mean", "SD", "Min", "Max") + tuple(str(i + 1) for i in range(k))
+        mean = "M" if self.style is not None and self.style.italic_symbols else "Mean"
+        head = ("Variable", "N", mean, "SD", "Min", "Max") + tuple(str(i + 1) for i in range(k))
         rows = tuple(Row(self._row(i)) for i in range(k))
-        return Table(header=(tuple(Cell(h) for h in head),), rows=rows, title=self.title,
-                     notes=self._notes(), label=self.label)
+        table = Table(header=(tuple(Cell(h) for h in head),), rows=rows, title=self.title,
+                      notes=self._notes(), label=self.label)
+        return apply_style(table, self.style) if self.style is not None else table
 
     def _row(self, i: int) -> tuple[Cell, ...]:
         s = self.summary.iloc[i]
@@ -105,7 +115,8 @@ def descriptives_table(frame: pd.DataFrame, variables: Sequence[str], *, unit: s
                        labels: Mapping[str, str] | object | None = None,
                        reliability: Mapping[str, float] | pd.DataFrame | None = None,
                        threshold: int | None = None, digits: int = 2,
-                       stars: bool | Mapping[str, float] = True) -> DescriptivesTable:
+                       stars: bool | Mapping[str, float] = True,
+                       style: str | JournalStyle | None = None) -> DescriptivesTable:
     """N, mean, SD, min, max and the correlation matrix of ``variables``.
 
     Parameters
@@ -125,6 +136,10 @@ def descriptives_table(frame: pd.DataFrame, variables: Sequence[str], *, unit: s
     threshold
         Minimum number of firms behind a printed cell; default the codebook's
         ``disclosure_threshold`` when ``labels`` is a codebook, else 3.
+    style
+        A journal preset (``"apa"``, ``"amj"``, ``"smj"``, ``"asq"``): its stars replace
+        ``stars``, and its rules apply (APA: no leading zero of correlations, italic
+        ``N``, ``M``, ``SD``; SMJ: no stars).
 
     Examples
     --------
@@ -144,8 +159,10 @@ def descriptives_table(frame: pd.DataFrame, variables: Sequence[str], *, unit: s
     n_units = _pair_units(present, units, variables)
     corr, p = _correlations(values)
     summary = _summary(values, variables, label_map, n_units, k)
+    preset = journal_style(style) if style is not None else None
+    marks = dict(preset.stars) if preset is not None else check_stars(stars)
     return DescriptivesTable(summary, corr, p, n_units, _alphas(reliability, variables), int(k),
-                             unit, digits, check_stars(stars))
+                             unit, digits, marks, style=preset)
 
 
 def _check_columns(frame: pd.DataFrame, variables: list[str], unit: str) -> None:

@@ -26,7 +26,8 @@ def _cell(value: object, digits: int) -> Cell:
     return Cell(text, numeric=bool(_NUMBER_TEXT.match(text)))
 
 
-_NUMBER_TEXT = re.compile(r"^[<>]?-?[\d,]+(\.\d+)?$")  # e.g. "1,234" or a suppressed "<3"
+# e.g. "1,234", a suppressed "<3", a p-value ".008" or "<.001"
+_NUMBER_TEXT = re.compile(r"^[<>]?[-\u2212]?(?=[\d.])(\d[\d,]*)?(\.\d+)?$")
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,9 @@ class Table:
         Caption (may be empty).
     notes
         Lines of the note under the table (LaTeX: ``threeparttable`` ``tablenotes``).
+    note_label
+        A label that opens the first note, set in italics where the target can (APA's
+        ``Note.``); empty for none.
     label
         A short identifier: LaTeX ``\\label{tab:<label>}``, HTML ``id``. Use
         ``[A-Za-z0-9_:.-]``; renderers replace other characters with ``-``.
@@ -98,6 +101,7 @@ class Table:
     title: str = ""
     notes: tuple[str, ...] = ()
     label: str = ""
+    note_label: str = ""
     meta: dict = field(default_factory=dict, compare=False)
 
     @property

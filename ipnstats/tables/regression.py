@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,10 +25,12 @@ from ipnstats.tables.format import (
     default_label,
     fmt_count,
     fmt_number,
+    fmt_p,
     star_for,
     star_legend,
 )
 from ipnstats.tables.model import Cell, Row, Table
+from ipnstats.tables.style import JournalStyle, apply_style, drop_leading_zero, journal_style
 
 Show = Literal["std_error", "conf_int", "statistic", "p_value"]
 STAT_LABELS = {"nobs": "Observations", "n_units": "Units", "n_clusters": "Clusters",
@@ -71,6 +74,8 @@ class RegressionTable(Renderable):
     extra_rows: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())
     show_warnings: bool = True
     unit_label: str = STAT_LABELS["n_units"]
+    more: tuple[Show, ...] = ()
+    style: JournalStyle | None = None
 
     @property
     def coefficients(self) -> pd.DataFrame:
@@ -91,8 +96,17 @@ class RegressionTable(Renderable):
 
     def as_table(self) -> Table:
         """The formatted, target-free table."""
-        return Table(header=self._header(), rows=self._body(), title=self.title,
-                     notes=self._notes(), label=self.label)
+        table = Table(header=self._header(), rows=self._body(), title=self.title,
+                      notes=self._notes(), label=self.label)
+        return apply_style(table, self.style) if self.style is not None else table
+
+    def with_style(self, style: str | JournalStyle) -> RegressionTable:
+        """The same table in a journal preset: its stars, the lines under each estimate
+        and its other rules (see :func:`regression_table`'s ``style``)."""
+        preset = journal_style(style)
+        show, *more = preset.uncertainty
+        return dataclasses.replace(self, stars=dict(preset.stars), show=show,
+                                   more=tuple(more), style=preset)
 
     def to_frame(self) -> pd.DataFrame:
         """The formatted table as a DataFrame of strings (stars appended)."""
@@ -126,33 +140,47 @@ class RegressionTable(Renderable):
         numbers = (Cell(""),) + tuple(Cell(n) for n in self.names)
         return (tuple(spans), numbers)
 
-    def _coef_cells(self, term: str) -> tuple[tuple[Cell, ...], tuple[Cell, ...]]:
-        top, bottom = [], []
+    def _coef_cells(self, term: str) -> tuple[tuple[Cell, ...], ...]:
+        """The estimate's cells, then one tuple of cells per line under it."""
+        shows = (self.show, *self.more)
+        lines: list[list[Cell]] = [[] for _ in range(1 + len(shows))]
         for m in self.models:
             row = m.tidy.loc[m.tidy["term"] == term]
             if row.empty:
-                top.append(Cell(numeric=True))
-                bottom.append(Cell(numeric=True))
+                for line in lines:
+                    line.append(Cell(numeric=True))
                 continue
             r = row.iloc[0]
-            top.append(Cell(fmt_number(r["estimate"], self.digits),
-                            marks=star_for(r["p_value"], self.stars), numeric=True))
-            bottom.append(Cell(self._uncertainty(r), numeric=True))
-        return tuple(top), tuple(bottom)
+            lines[0].append(Cell(fmt_number(r["estimate"], self.digits),
+                                 marks=star_for(r["p_value"], self.stars), numeric=True))
+            for k, show in enumerate(shows, start=1):
+                lines[k].append(Cell(self._uncertainty(r, show), numeric=True))
+        return tuple(tuple(line) for line in lines)
 
-    def _uncertainty(self, r: pd.Series) -> str:
-        if self.show == "conf_int":
+    def _uncertainty(self, r: pd.Series, show: Show | None = None) -> str:
+        show = show or self.show
+        if show == "p_value" and self.more:  # a line of its own: the exact p-value
+            p = fmt_p(r["p_value"], self.digits)
+            if not p:
+                return ""
+            zero = self.style is None or self.style.leading_zero
+            p = p.replace("<.", "<0.") if zero and p.startswith("<") else (
+                "0" + p if zero and p.startswith(".") else p)
+            return f"p {p[0]} {p[1:]}" if p.startswith("<") else f"p = {p}"
+        if show == "conf_int":
             lo, hi = fmt_number(r["conf_low"], self.digits), fmt_number(r["conf_high"], self.digits)
             return f"[{lo}, {hi}]" if lo else ""
-        text = fmt_number(r[self.show], self.digits)
+        text = fmt_number(r[show], self.digits)
+        if show == "p_value" and self.style is not None and not self.style.leading_zero:
+            text = drop_leading_zero(text)
         return f"({text})" if text else ""
 
     def _body(self) -> tuple[Row, ...]:
         rows: list[Row] = []
         for term in self.terms:
-            top, bottom = self._coef_cells(term)
+            top, *below = self._coef_cells(term)
             rows.append(Row((Cell(default_label(term, self.labels)),) + top, "coef"))
-            rows.append(Row((Cell(""),) + bottom, "coef"))
+            rows += [Row((Cell(""),) + cells, "coef") for cells in below]
         rows += self._fe_rows() + self._vcov_rows() + self._extra() + self._stat_rows()
         return tuple(rows)
 
@@ -190,7 +218,13 @@ class RegressionTable(Renderable):
     def _notes(self) -> tuple[str, ...]:
         level = f"{self.conf_level:.0%} confidence intervals in brackets."
         first = level if self.show == "conf_int" else SHOW_NOTES[self.show]
+        for show in self.more:
+            first += " " + (level if show == "conf_int" else
+                            "Exact two-sided p-values below." if show == "p_value"
+                            else SHOW_NOTES[show])
         legend = star_legend(self.stars)
+        suffix = self.style.legend_suffix if self.style is not None else ""
+        legend = f"{legend}; {suffix}." if legend and suffix else legend
         warnings = _shared_notes(self.names, [m.notes for m in self.models]) \
             if self.show_warnings else ()
         return (first + (" " + legend if legend else ""),) + tuple(self.notes) + warnings
@@ -217,7 +251,8 @@ def regression_table(results: object, *, labels: Mapping[str, str] | object | No
                      notes: Sequence[str] = (), label: str = "",
                      extra_rows: Mapping[str, Sequence[str]] | None = None,
                      show_warnings: bool = True,
-                     unit_label: str | None = None) -> RegressionTable:
+                     unit_label: str | None = None,
+                     style: str | JournalStyle | None = None) -> RegressionTable:
     """A standard regression table of one or several models.
 
     Parameters
@@ -257,6 +292,12 @@ def regression_table(results: object, *, labels: Mapping[str, str] | object | No
         the next minor version ``"Units"``. Likewise identifier columns (clusters, fixed
         effects) that ``labels`` does not label get the former IPN labels with a warning
         (the study passes them: ``ipnstats.ipn.labels.ID_LABELS``).
+    style
+        A journal preset (``"apa"``, ``"amj"``, ``"smj"``, ``"asq"`` or a
+        :class:`~ipnstats.tables.style.JournalStyle`): it replaces ``stars`` and ``show``
+        by the journal's (SMJ: no stars; standard error, confidence interval and exact
+        p-value under each estimate) and applies its other rules
+        (:func:`~ipnstats.tables.style.apply_style`).
 
     Examples
     --------
@@ -277,6 +318,11 @@ def regression_table(results: object, *, labels: Mapping[str, str] | object | No
     if show not in ("std_error", "conf_int", "statistic", "p_value"):
         raise SpecificationError(f"show must be 'std_error', 'conf_int', 'statistic' or 'p_value', "
                                  f"got {show!r}")
+    preset = journal_style(style) if style is not None else None
+    more: tuple[Show, ...] = ()
+    if preset is not None:
+        stars, (show, *rest) = dict(preset.stars), preset.uncertainty
+        more = tuple(rest)
     extra = tuple((k, tuple(v)) for k, v in (extra_rows or {}).items())
     for name, values in extra:
         if len(values) != len(summaries):
@@ -286,7 +332,7 @@ def regression_table(results: object, *, labels: Mapping[str, str] | object | No
         summaries, tuple(named), terms, label_map,
         tuple(stats), show, check_stars(stars), digits, conf_level, title, tuple(notes),
         label, extra, show_warnings,
-        FORMER_UNIT_LABEL if unit_label is None else unit_label)
+        FORMER_UNIT_LABEL if unit_label is None else unit_label, more, preset)
 
 
 def _named(results: object, names: Sequence[str] | None) -> dict[str, object]:

@@ -26,6 +26,7 @@ from ipnstats.tables.render import (
     to_typst,
     typst_table_body,
 )
+from ipnstats.tables.render._common import numeric_columns, split_layout
 
 SNAPSHOTS = ROOT / "tests" / "snapshots"
 UPDATE = os.environ.get("IPNSTATS_UPDATE_SNAPSHOTS") == "1"
@@ -119,6 +120,12 @@ _CONTROL = re.compile(r"\\(?:[A-Za-z]+|.)", re.DOTALL)
 _CONVENTION_UNICODE = re.compile("[²†‡×±≥≤−–—\u0370-\u03ff]")
 
 
+def physical(table: Table) -> int:
+    """Columns of the rendered LaTeX/HTML/Typst table: each numeric column is split in two
+    at the decimal point (integer part, decimals), the others stay one."""
+    return split_layout(numeric_columns(table))[1]
+
+
 def check_latex(src: str, n_columns: int) -> None:
     """Structural check of a rendered LaTeX table; raises AssertionError on a fault.
 
@@ -165,17 +172,17 @@ def check_latex(src: str, n_columns: int) -> None:
 @pytest.mark.parametrize("make", [regression_table, bare_table, special_table])
 def test_latex_structure(make):
     table = make()
-    check_latex(to_latex(table), table.n_columns)
+    check_latex(to_latex(table), physical(table))
 
 
 def test_latex_layout():
     src = to_latex(regression_table())
     assert src.startswith("\\begin{table}[htbp]\n\\centering\n\\caption{")
     assert "\\label{tab:peer-revenue}" in src
-    assert "\\begin{tabular}{lcc}" in src
-    assert " & \\multicolumn{2}{c}{Log revenue} \\\\\n\\cmidrule(lr){2-3}\n" in src
-    assert "\\multicolumn{3}{l}{\\textit{Fixed effects}} \\\\" in src
-    assert "$-$0.080\\textsuperscript{**}" in src
+    assert "\\begin{tabular}{lr@{}lr@{}l}" in src  # numbers split at the decimal point
+    assert " & \\multicolumn{4}{c}{Log revenue} \\\\\n\\cmidrule(lr){2-5}\n" in src
+    assert "\\multicolumn{5}{l}{\\textit{Fixed effects}} \\\\" in src
+    assert "$-$0 & .080\\textsuperscript{**}" in src
     assert "R\\textsuperscript{2} within" in src
     assert "\\begin{tablenotes}[flushleft]\n\\footnotesize\n\\item Standard" in src
     assert src.count("\\midrule") == 3
@@ -185,21 +192,21 @@ def test_latex_checker_catches_faults():
     good = to_latex(regression_table())
     for bad in (good.replace("\\end{tablenotes}", ""), good.replace("\\&", "&", 1),
                 good.replace("\\_", "_"), good.replace("\\%", "%"),
-                good.replace("(0.109) & (0.201) \\\\", "(0.109) \\\\"),
+                good.replace("(0 & .109) & (0 & .201) \\\\", "(0 & .109) \\\\"),
                 good.replace("\\bottomrule", ""), good.replace("{Log revenue}", "{Log")):
         with pytest.raises(AssertionError):
-            check_latex(bad, 3)
+            check_latex(bad, 5)
 
 
 def test_latex_escaping():
     src = to_latex(special_table())
-    check_latex(src, 2)
+    check_latex(src, physical(special_table()))
     for piece in ("a\\textbackslash{}b\\&c\\%d\\$e\\#f\\_g\\{h\\}i\\textasciitilde{}j"
                   "\\textasciicircum{}k\\textless{}l\\textgreater{}m\\textbar{}n*o",
                   "y-{}-z", "$\\alpha\\beta$", "\\textsuperscript{2}", "\\dag{}\\ddag{}",
                   "$\\times\\pm\\geq\\leq-${--}{---}", "\\label{tab:a-b-c"):
         assert piece in src, piece
-    assert "\\textsuperscript{*\\dag{}}" in src and "$-$0.5" in src
+    assert "\\textsuperscript{*\\dag{}}" in src and "$-$0 & .5" in src
     assert re.search(r"\\label\{tab:[A-Za-z0-9_:.-]+\}", src)
     assert "{}[Size]" in to_latex(bare_table())
 
@@ -246,16 +253,16 @@ def test_html_single_table(make):
     parser = parse_html(src)
     assert parser.tables == 1
     assert src.startswith("<table") and src.rstrip().endswith("</table>")
-    assert parser.widths and all(w == table.n_columns for w in parser.widths)
+    assert parser.widths and all(w == physical(table) for w in parser.widths)
 
 
 def test_html_layout():
     src = to_html(regression_table())
     assert '<table class="ipn-table" id="peer-revenue">' in src
     assert src.count('class="section-start') == 2
-    assert '<th class="span" colspan="2"' in src
-    assert "&minus;0.080<sup>**</sup>" in src
-    assert '<tfoot>\n<tr><td colspan="3"><p>Standard errors' in src
+    assert '<th class="span" colspan="4"' in src
+    assert '<td class="int">&minus;0</td><td class="dec">.080<sup>**</sup></td>' in src
+    assert '<tfoot>\n<tr><td colspan="5"><p>Standard errors' in src
     assert "table.ipn-table" in TABLE_CSS
 
 
@@ -263,7 +270,7 @@ def test_html_escaping():
     src = to_html(special_table())
     text = "".join(parse_html(src).text)
     assert text.count(EVERY_SPECIAL) == 5  # caption, two header cells, stub, note
-    assert "\u22120.5*†" in text
+    assert "\u22120.5*†" in text  # the two halves of the split number read on
     assert re.search(r'id="[A-Za-z0-9_:.-]+"', src)
 
 
@@ -362,8 +369,9 @@ def test_typst_compiles(make, tmp_path):
 
 def test_typst_body_embeds():
     body = typst_table_body(regression_table())
-    assert body.startswith("table(\n  columns: 3,")
-    assert "table.cell(colspan: 2)[Log revenue]" in body and "\u22120.080#super[\\*\\*]" in body
+    assert body.startswith("table(\n  columns: 5,")
+    assert "table.cell(colspan: 4, align: center)[Log revenue]" in body
+    assert "[\u22120], [.080#super[\\*\\*]]" in body
     assert body.count("table.hline(") == 6  # top, cmidrule, header, 2 sections, bottom
     compile_typst(f"#figure(kind: table, caption: [Mine], {body})")
 
@@ -394,7 +402,9 @@ def test_typst_line_start_markup(tmp_path):
 
 def _docx_texts(path: Path) -> list[list[str]]:
     document = docx.Document(str(path))
-    return [[cell.text for cell in row.cells] for row in document.tables[0].rows]
+    # a number starts with a tab: it sits on its column's decimal tab stop
+    return [[cell.text.removeprefix("\t") for cell in row.cells]
+            for row in document.tables[0].rows]
 
 
 def test_docx_holds_the_numbers(tmp_path):
@@ -419,7 +429,7 @@ def test_docx_format(tmp_path):
     first = document.tables[0]
     assert len(first.rows[0]._tr.tc_lst) == 2  # the spanning header cell is merged
     runs = first.cell(4, 1).paragraphs[0].runs
-    assert [r.text for r in runs] == ["\u22120.080", "**"] and runs[1].font.superscript
+    assert [r.text for r in runs] == ["\t\u22120.080", "**"] and runs[1].font.superscript
     assert first.cell(1, 1).paragraphs[0].runs[0].bold
     xml = first._tbl.xml
     assert xml.count('w:sz="12"') == 5 and "w:insideH" not in xml

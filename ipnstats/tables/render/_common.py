@@ -79,3 +79,57 @@ def label_key(label: str) -> str:
     """A label reduced to a safe cross-reference key (letters, digits, ``- _ : .``)."""
     key = re.sub(r"[^A-Za-z0-9_:.-]+", "-", label.strip())
     return key.strip("-")
+
+
+def numeric_columns(table: Table) -> list[bool]:
+    """Per column (stub first, never numeric): whether it holds a single-column number.
+
+    These columns are decimal-aligned: each renderer splits them in two, the part before
+    the decimal point right-aligned and the rest left-aligned.
+    """
+    flags = [False] * table.n_columns
+    for row in table.rows:
+        if not row.heading:
+            for j, cell in slots(row.cells):
+                flags[j] = flags[j] or (cell.numeric and cell.span == 1 and bool(cell.text))
+    flags[0] = False
+    return flags
+
+
+def split_decimal(text: str) -> tuple[str, str]:
+    """Split a number's text at its decimal point: ``("−0", ".080")``, ``("(0", ".109)")``.
+
+    A text without a point (a count such as ``"1,234"`` or ``"<3"``) is all integer part,
+    so counts end where the integer digits of the decimals end.
+    """
+    head, point, tail = text.partition(".")
+    return head, point + tail
+
+
+def number_text(cell: Cell, minus: str) -> str:
+    """A cell's text with the sign of every number typeset as ``minus``.
+
+    Numbers inside text cells (``"b = -0.08"``) get it too: the pattern only matches a
+    hyphen before a digit that follows no letter, digit or point, so ranges (``2010-2015``)
+    and words (``t-1``) keep their hyphen.
+    """
+    return typeset_minus(cell.text, minus)
+
+
+def split_layout(flags: list[bool]) -> tuple[list[int], int]:
+    """Where each logical column starts among the split columns, and how many there are.
+
+    A numeric column takes two physical columns (integer part, decimal part), any other
+    one; renderers that align on the decimal point by splitting columns use this map.
+    """
+    starts, col = [], 0
+    for flag in flags:
+        starts.append(col)
+        col += 2 if flag else 1
+    return starts, col
+
+
+def physical_span(starts: list[int], total: int, col: int, span: int) -> int:
+    """How many physical columns the logical columns ``col .. col+span-1`` cover."""
+    end = starts[col + span] if col + span < len(starts) else total
+    return end - starts[col]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from docx import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Pt
@@ -17,7 +17,16 @@ from docx.table import Table as DocxTable
 from docx.table import _Cell
 
 from ipnstats.tables.model import Cell, Row, Table
-from ipnstats.tables.render._common import MINUS, body_rows, slots, superscript, typeset_minus
+from ipnstats.tables.render._common import (
+    MINUS,
+    body_rows,
+    number_text,
+    numeric_columns,
+    slots,
+    split_decimal,
+    superscript,
+    typeset_minus,
+)
 
 #: Border widths in eighths of a point (booktabs: heavy top/bottom, light mid rules).
 HEAVY = 12
@@ -95,8 +104,8 @@ def add_docx_table(document, table: Table) -> DocxTable:
     -------
     docx.table.Table
         The Word table added: header rows bold with merged spanning cells, numbers
-        centred with marks as superscript runs, rules at top, under the header,
-        between sections and at the bottom, no grid lines.
+        aligned on a decimal tab stop with marks as superscript runs, rules at top,
+        under the header, between sections and at the bottom, no grid lines.
     """
     if table.title:
         document.add_paragraph(table.title, style=_style(document, "Caption"))
@@ -104,14 +113,20 @@ def add_docx_table(document, table: Table) -> DocxTable:
     grid = document.add_table(rows=len(table.header) + len(rows), cols=table.n_columns)
     grid.style = _style(document, "Normal Table")
     grid.alignment = WD_TABLE_ALIGNMENT.CENTER
-    _set_widths(grid, _column_widths(table, _text_width(document)))
+    widths = _column_widths(table, _text_width(document))
+    _set_widths(grid, widths)
+    tabs = _decimal_tabs(table, widths)
     for r, cells in enumerate(table.header):
         _fill_row(grid, r, cells, bold=True)
     for r, (row, _) in enumerate(rows, start=len(table.header)):
-        _fill_body(grid, r, row)
+        _fill_body(grid, r, row, tabs)
     _rules(grid, table, [new for _, new in rows])
-    for note in table.notes:
-        run = document.add_paragraph().add_run(note)
+    for i, note in enumerate(table.notes):
+        paragraph = document.add_paragraph()
+        if i == 0 and table.note_label:
+            label = paragraph.add_run(table.note_label + " ")
+            label.italic, label.font.size = True, NOTE_SIZE
+        run = paragraph.add_run(typeset_minus(note, MINUS))
         run.font.size = NOTE_SIZE
     return grid
 
@@ -132,6 +147,22 @@ def _column_widths(table: Table, available: int) -> list[int]:
     widths = [int(CHAR_WIDTH * c + CELL_PADDING) for c in chars]
     scale = min(1.0, available / sum(widths)) if widths else 1.0
     return [int(w * scale) for w in widths]
+
+
+def _decimal_tabs(table: Table, widths: list[int]) -> dict[int, int]:
+    """Per numeric column, the decimal tab stop (EMU from the cell's text edge) that
+    centres the column's block of numbers, aligned on their decimal points."""
+    tabs = {}
+    for col, flag in enumerate(numeric_columns(table)):
+        if not flag:
+            continue
+        parts = [split_decimal(c.text) + (superscript(c),) for r in table.rows if not r.heading
+                 for j, c in slots(r.cells) if j == col and c.numeric and c.text]
+        left = max(len(h) for h, _, _ in parts)
+        right = max(len(t) + len(m) for _, t, m in parts)
+        inner = widths[col] - CELL_PADDING
+        tabs[col] = int(max(inner - CHAR_WIDTH * (left + right), 0) / 2 + CHAR_WIDTH * left)
+    return tabs
 
 
 def _set_widths(grid: DocxTable, widths: list[int]) -> None:
@@ -157,10 +188,14 @@ def _fill_row(grid: DocxTable, r: int, cells: tuple[Cell, ...], bold: bool = Fal
                WD_ALIGN_PARAGRAPH.CENTER, bold)
 
 
-def _fill_body(grid: DocxTable, r: int, row: Row) -> None:
-    """One body row; a heading row is one italic cell merged across the table."""
+def _fill_body(grid: DocxTable, r: int, row: Row, tabs: dict[int, int]) -> None:
+    """One body row; a heading row is one italic cell merged across the table; a number
+    in a numeric column sits on the column's decimal tab stop."""
     if not row.heading:
         _fill_row(grid, r, row.cells)
+        for col, cell in slots(row.cells):
+            if col in tabs and cell.numeric and cell.text and cell.span == 1:
+                _decimal(grid.cell(r, col), tabs[col])
         return
     cell = row.cells[0]
     target = grid.cell(r, 0).merge(grid.cell(r, len(grid.columns) - 1))
@@ -172,7 +207,7 @@ def _write(target: _Cell, cell: Cell, align, bold: bool = False) -> None:
     """Put a cell's text and its superscript mark into a Word cell."""
     paragraph = target.paragraphs[0]
     paragraph.alignment = align
-    text = typeset_minus(cell.text, MINUS) if cell.numeric else cell.text
+    text = number_text(cell, MINUS)
     if text:
         run = paragraph.add_run(text)
         run.bold = True if bold or cell.emphasis == "bold" else None
@@ -180,6 +215,14 @@ def _write(target: _Cell, cell: Cell, align, bold: bool = False) -> None:
     sup = superscript(cell)
     if sup:
         paragraph.add_run(sup).font.superscript = True
+
+
+def _decimal(target: _Cell, position: int) -> None:
+    """Left-align a written number and put it on a decimal tab stop at ``position``."""
+    paragraph = target.paragraphs[0]
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.LEFT
+    paragraph.paragraph_format.tab_stops.add_tab_stop(position, WD_TAB_ALIGNMENT.DECIMAL)
+    paragraph.runs[0].text = "\t" + paragraph.runs[0].text
 
 
 def _rules(grid: DocxTable, table: Table, section_starts: list[bool]) -> None:

@@ -5,7 +5,16 @@ from __future__ import annotations
 import re
 
 from ipnstats.tables.model import Cell, Table
-from ipnstats.tables.render._common import body_rows, slots, superscript
+from ipnstats.tables.render._common import (
+    body_rows,
+    numeric_columns,
+    slots,
+    split_decimal,
+    superscript,
+)
+
+#: Pads the decimals of right-aligned numbers (a figure space is as wide as a digit).
+FIGURE_SPACE = "\u2007"
 
 #: Characters that Markdown (or GitHub's extensions: tables, strikethrough, math,
 #: autolinks, HTML) could read as syntax; each gets a backslash.
@@ -31,15 +40,23 @@ def to_markdown(table: Table) -> str:
     str
         A bold title line, the pipe table and one paragraph per note. Header rows
         above the last are folded into the column headers (joined with ``<br>``);
-        heading rows become a row with the italic heading in the stub.
+        heading rows become a row with the italic heading in the stub. Numeric columns
+        are right-aligned with their decimals padded by figure spaces, so that numbers
+        line up on the decimal point.
     """
-    rows = [_header(table), _alignment(table.n_columns)]
-    rows += [_body(row.cells, row.heading, table.n_columns) for row, _ in body_rows(table)]
+    flags = numeric_columns(table)
+    tails = _tails(table, flags)
+    rows = [_header(table), _alignment(flags)]
+    rows += [_body(row.cells, row.heading, table.n_columns, tails)
+             for row, _ in body_rows(table)]
     widths = [max(len(r[j]) for r in rows) for j in range(table.n_columns)]
-    rows[1] = _alignment(table.n_columns, widths)
+    rows[1] = _alignment(flags, widths)
     parts = [f"**{escape(table.title)}**"] if table.title else []
     parts.append("\n".join(_pipe_row(r, widths) for r in rows))
-    parts += [_paragraph(note) for note in table.notes]
+    notes = [_paragraph(note) for note in table.notes]
+    if notes and table.note_label:
+        notes[0] = f"*{escape(table.note_label)}* {notes[0]}"
+    parts += notes
     return "\n\n".join(parts) + "\n"
 
 
@@ -73,23 +90,45 @@ def _header(table: Table) -> list[str]:
     return ["<br>".join(texts) for texts in columns]
 
 
-def _body(cells: tuple[Cell, ...], heading: bool, n: int) -> list[str]:
-    """One body row; a spanning cell is put in its first column, the rest left empty."""
+def _tail(cell: Cell) -> int:
+    """Characters after the decimal point of a number, its marks included."""
+    return len(split_decimal(cell.text)[1]) + len(superscript(cell))
+
+
+def _tails(table: Table, flags: list[bool]) -> dict[int, int]:
+    """Per numeric column, the longest tail of its numbers."""
+    out: dict[int, int] = {}
+    for row in table.rows:
+        if not row.heading:
+            for col, cell in slots(row.cells):
+                if flags[col] and cell.numeric and cell.text and cell.span == 1:
+                    out[col] = max(out.get(col, 0), _tail(cell))
+    return out
+
+
+def _body(cells: tuple[Cell, ...], heading: bool, n: int,
+          tails: dict[int, int] | None = None) -> list[str]:
+    """One body row; a spanning cell is put in its first column, the rest left empty; a
+    number in a numeric column is padded to the column's decimals."""
     if heading:
         cell = cells[0]
         italic = Cell(cell.text, cell.marks, cell.notes, emphasis=cell.emphasis or "italic")
         return [_content(italic)] + [""] * (n - 1)
+    tails = tails or {}
     out = [""] * n
     for col, cell in slots(cells):
         out[col] = _content(cell)
+        if col in tails and cell.numeric and cell.text and cell.span == 1:
+            out[col] += FIGURE_SPACE * (tails[col] - _tail(cell))
     return out
 
 
-def _alignment(n: int, widths: list[int] | None = None) -> list[str]:
-    """The delimiter row: stub left-aligned, data columns centred."""
-    widths = widths or [3] * n
+def _alignment(flags: list[bool], widths: list[int] | None = None) -> list[str]:
+    """The delimiter row: stub left-aligned, numeric columns right-aligned, others centred."""
+    widths = widths or [3] * len(flags)
     stubs = [":" + "-" * max(w - 1, 2) for w in widths[:1]]
-    return stubs + [":" + "-" * max(w - 2, 1) + ":" for w in widths[1:]]
+    return stubs + ["-" * max(w - 1, 2) + ":" if flag else ":" + "-" * max(w - 2, 1) + ":"
+                    for w, flag in zip(widths[1:], flags[1:], strict=True)]
 
 
 def _pipe_row(cells: list[str], widths: list[int]) -> str:

@@ -39,7 +39,8 @@ def to_text(table: Table) -> str:
             lines.append("-" * width)
         lines.append(_body_line(row.cells, row.heading, widths, blocks))
     lines.append("=" * width)
-    for note in table.notes:
+    for i, note in enumerate(table.notes):
+        note = f"{table.note_label} {note}" if i == 0 and table.note_label else note
         lines += _wrap(note, max(width, MIN_NOTE_WIDTH))
     return "\n".join(line.rstrip() for line in lines) + "\n"
 

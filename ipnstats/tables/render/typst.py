@@ -9,8 +9,13 @@ from ipnstats.tables.render._common import (
     MINUS,
     body_rows,
     label_key,
+    number_text,
+    numeric_columns,
+    physical_span,
     slots,
     spanning_cells,
+    split_decimal,
+    split_layout,
     superscript,
     typeset_minus,
 )
@@ -44,29 +49,57 @@ def typst_table_body(table: Table) -> str:
     str
         ``table(columns: n, align: ..., stroke: none, ...)`` with a heavy rule on top,
         ``table.header(...)``, light rules under the header and between sections, and
-        a heavy rule at the bottom; a report can embed it in its own ``figure``.
+        a heavy rule at the bottom; a report can embed it in its own ``figure``. Each
+        numeric column is split in two at the decimal point (integer part right-aligned,
+        decimals left-aligned, no gap between them) so that numbers align on the point.
     """
-    n = table.n_columns
+    layout = _Layout(table)
     align = ", ".join(column_alignment(table))
-    args = [f"columns: {n}", f"align: ({align},)", "stroke: none",
-            "inset: (x: 0.6em, y: 0.3em)", f"table.hline(stroke: {HEAVY})"]
+    args = [f"columns: {layout.total}", f"align: ({align},)", "stroke: none",
+            f"inset: ({layout.insets()},)", f"table.hline(stroke: {HEAVY})"]
     if table.header:
-        args += [_header(table.header), f"table.hline(stroke: {LIGHT})"]
+        args += [_header(table.header, layout), f"table.hline(stroke: {LIGHT})"]
     for row, new_section in body_rows(table):
         args += [f"table.hline(stroke: {LIGHT})"] if new_section else []
-        args.append(_row(row, n))
+        args.append(_row(row, layout))
     args.append(f"table.hline(stroke: {HEAVY})")
     return "table(\n" + "".join(f"  {arg},\n" for arg in args) + ")"
 
 
+INSET = "0.6em"
+INSET_Y = "0.3em"
+
+
+class _Layout:
+    """The physical columns: a numeric column becomes an integer and a decimal column."""
+
+    def __init__(self, table: Table) -> None:
+        self.numeric = numeric_columns(table)
+        self.starts, self.total = split_layout(self.numeric)
+
+    def width(self, col: int, span: int) -> int:
+        """Physical columns under the logical columns ``col .. col+span-1``."""
+        return physical_span(self.starts, self.total, col, span)
+
+    def insets(self) -> str:
+        """One inset per physical column: none between the halves of a number."""
+        out = []
+        for flag in self.numeric:
+            if flag:
+                out += [f"(left: {INSET}, right: 0pt, y: {INSET_Y})",
+                        f"(left: 0pt, right: {INSET}, y: {INSET_Y})"]
+            else:
+                out.append(f"(x: {INSET}, y: {INSET_Y})")
+        return ", ".join(out)
+
+
 def column_alignment(table: Table) -> list[str]:
-    """``left`` for the stub and for text columns, ``center`` for columns holding numbers."""
-    numeric = [False] * table.n_columns
-    for row in table.rows:
-        if not row.heading:
-            for j, cell in slots(row.cells):
-                numeric[j] = numeric[j] or (cell.numeric and cell.span == 1)
-    return ["left"] + ["center" if flag else "left" for flag in numeric[1:]]
+    """Per physical column: ``left`` for the stub and text columns, ``right`` then ``left``
+    for the two halves of a numeric column."""
+    out = []
+    for flag in numeric_columns(table):
+        out += ["right", "left"] if flag else ["left"]
+    return out
 
 
 def to_typst(table: Table) -> str:
@@ -85,7 +118,7 @@ def to_typst(table: Table) -> str:
     """
     body = typst_table_body(table)
     if table.notes:
-        body = _with_notes(body, table.notes)
+        body = _with_notes(body, table.notes, table.note_label)
     args = ["kind: table"]
     if table.title:
         args.append(f"caption: figure.caption(position: top)[{escape(table.title)}]")
@@ -100,9 +133,12 @@ def _indent(code: str) -> str:
     return "\n".join("  " + line for line in code.splitlines())
 
 
-def _with_notes(body: str, notes: tuple[str, ...]) -> str:
-    """Wrap the table so the notes follow it in a block exactly as wide as the table."""
-    items = ", ".join(f"[{escape(note)}]" for note in notes)
+def _with_notes(body: str, notes: tuple[str, ...], label: str = "") -> str:
+    """Wrap the table so the notes follow it in a block exactly as wide as the table;
+    ``label`` in italics opens the first note."""
+    lead = f"#emph[{escape(label)}] " if label else ""
+    items = ", ".join(f"[{lead if i == 0 else ''}{escape(typeset_minus(note, MINUS))}]"
+                      for i, note in enumerate(notes))
     return (f"layout(size => {{\n  let body = {_indent(body).strip()}\n"
             "  let width = measure(body, width: size.width).width\n"
             "  body\n"
@@ -112,7 +148,7 @@ def _with_notes(body: str, notes: tuple[str, ...]) -> str:
 
 def _content(cell: Cell) -> str:
     """Escaped markup of one cell: true minus in numbers, emphasis, ``#super`` marks."""
-    text = escape(typeset_minus(cell.text, MINUS) if cell.numeric else cell.text)
+    text = escape(number_text(cell, MINUS))
     if cell.emphasis == "italic" and text:
         text = f"#emph[{text}]"
     elif cell.emphasis == "bold" and text:
@@ -121,30 +157,44 @@ def _content(cell: Cell) -> str:
     return text + (f"#super[{escape(sup)}]" if sup else "")
 
 
-def _cell(cell: Cell, align: str = "") -> str:
+def _cell(cell: Cell, align: str = "", span: int | None = None) -> str:
     """A content block, or ``table.cell(colspan: k)[...]`` for a spanning cell."""
-    options = [f"colspan: {cell.span}"] if cell.span > 1 else []
+    span = cell.span if span is None else span
+    options = [f"colspan: {span}"] if span > 1 else []
     options += [f"align: {align}"] if align else []
     if not options:
         return f"[{_content(cell)}]"
     return f"table.cell({', '.join(options)})[{_content(cell)}]"
 
 
-def _header(header: tuple[tuple[Cell, ...], ...]) -> str:
+def _header(header: tuple[tuple[Cell, ...], ...], layout: _Layout) -> str:
     """``table.header(...)``: the header rows, a light rule under each spanning cell."""
     parts = []
     for cells in header:
-        parts.append(", ".join(_cell(c) for _, c in slots(cells)))
-        parts += [f"table.hline(start: {a}, end: {b + 1}, stroke: {LIGHT})"
+        parts.append(", ".join(
+            _cell(c, "center" if j and (c.span > 1 or layout.numeric[j]) else "",
+                  layout.width(j, c.span)) for j, c in slots(cells)))
+        parts += [f"table.hline(start: {layout.starts[a]}, "
+                  f"end: {layout.starts[a] + layout.width(a, b - a + 1)}, stroke: {LIGHT})"
                   for a, b in spanning_cells(cells)]
     return "table.header(\n" + "".join(f"    {p},\n" for p in parts) + "  )"
 
 
-def _row(row: Row, n: int) -> str:
-    """The cells of one body row; a heading row is one italic left-aligned cell."""
+def _row(row: Row, layout: _Layout) -> str:
+    """The cells of one body row; a heading row is one italic left-aligned cell; a
+    number is its integer part and its decimal part in two cells."""
     if row.heading:
         cell = row.cells[0]
         heading = Cell(cell.text, cell.marks, cell.notes, emphasis=cell.emphasis or "italic",
-                       span=n)
+                       span=layout.total)
         return _cell(heading, align="left")
-    return ", ".join(_cell(c) for _, c in slots(row.cells))
+    parts = []
+    for j, c in slots(row.cells):
+        if j and layout.numeric[j] and c.numeric and c.text and c.span == 1:
+            head, tail = split_decimal(c.text)
+            parts += [_cell(Cell(head, emphasis=c.emphasis)),
+                      _cell(Cell(tail, c.marks, c.notes, emphasis=c.emphasis))]
+        else:
+            parts.append(_cell(c, "center" if j and layout.width(j, c.span) > 1 else "",
+                               layout.width(j, c.span)))
+    return ", ".join(parts)

@@ -36,6 +36,7 @@ from typing import Any
 
 from ipnstats.core.errors import ConfigError
 from ipnstats.data.sources import is_url
+from ipnstats.pipeline.claims_config import claims_from_raw, primary_outcome, stage_of
 from ipnstats.pipeline.grammar import ExpressionError, check_formula
 
 FAMILIES = ("H1", "H2", "H3")
@@ -106,6 +107,11 @@ class StudyConfig:
     sections: MappingProxyType
     models: tuple[MappingProxyType, ...] = field(default=())
     codebook: Path | None = None  # None: the folder's codebook.toml
+    #: the declared ``[[claims]]`` (:mod:`.claims_config`; without any, H1a-H3c)
+    claims: tuple[MappingProxyType, ...] = field(default=())
+    #: the ``(section, key)`` pairs the file itself sets (``("claims", "")`` and
+    #: ``("models", "")`` for those arrays): the names checked against the data
+    given: frozenset = field(default=frozenset())
 
     def __getitem__(self, section: str) -> MappingProxyType:
         return self.sections[section]
@@ -117,11 +123,20 @@ class StudyConfig:
     def slice(self, *names: str) -> str:
         """Canonical JSON of some sections: what a stage's results depend on. Paths, the
         list of families and the progress display are left out: they change no result
-        (the input files themselves are fingerprinted by content)."""
-        body = {n: (list(map(dict, self.models)) if n == "models" else
-                    {k: v for k, v in self[n].items() if k not in NEUTRAL_KEYS})
-                for n in names}
+        (the input files themselves are fingerprinted by content). ``"claims:<stage>"``
+        is the declared claims that stage decides (:func:`.claims_config.stage_of`),
+        ``"primary"`` the H1 family's primary outcome."""
+        body = {n: self._slice(n) for n in names}
         return json.dumps(body, sort_keys=True, ensure_ascii=False, indent=1)
+
+    def _slice(self, name: str):
+        if name == "models":
+            return list(map(dict, self.models))
+        if name == "primary":  # the H1 family's primary outcome
+            return primary_outcome(self.claims)
+        if name.startswith("claims:"):
+            return [dict(c) for c in self.claims if stage_of(c) == name[len("claims:"):]]
+        return {k: v for k, v in self[name].items() if k not in NEUTRAL_KEYS}
 
     def digest(self, *names: str) -> str:
         return hashlib.sha256(self.slice(*names).encode()).hexdigest()
@@ -196,11 +211,12 @@ def config_from_dict(raw: dict, path: Path, *, out: str | Path | None = None) ->
     problems: list[str] = []
     sections = {name: _section(raw.get(name, {}), name, keys, path, problems)
                 for name, keys in SCHEMA.items()}
-    for extra in sorted(set(raw) - set(SCHEMA) - {"models"}):
+    for extra in sorted(set(raw) - set(SCHEMA) - {"models", "claims"}):
         problems.append(f"{path}: unknown section [{extra}] (known: "
-                        f"{', '.join([*SCHEMA, 'models'])})")
+                        f"{', '.join([*SCHEMA, 'models', 'claims'])})")
     _check_values(sections, path, problems)
     models = _models(raw.get("models", []), path, problems)
+    claims = claims_from_raw(raw.get("claims"), models, path, problems)
     study = sections["study"]
     if study["folder"] is None:
         problems.append(f"{path}: [study] folder is required (the study folder, or a "
@@ -225,7 +241,9 @@ def config_from_dict(raw: dict, path: Path, *, out: str | Path | None = None) ->
         codebook=(base / study["codebook"]).resolve() if study["codebook"] else None,
         out=target,
         sections=MappingProxyType({k: MappingProxyType(v) for k, v in sections.items()}),
-        models=tuple(MappingProxyType(m) for m in models))
+        models=tuple(MappingProxyType(m) for m in models), claims=claims,
+        given=frozenset((name, key) for name, table in raw.items()
+                        for key in (table if isinstance(table, dict) else ("",))))
 
 
 def _section(given, name: str, keys: dict, path: Path, problems: list[str]) -> dict:

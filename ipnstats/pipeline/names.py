@@ -76,7 +76,7 @@ def _formula_names(formula: str) -> tuple[str, ...]:
 
 def unknown_names(cfg: StudyConfig, columns: Mapping[str, object]) -> list[str]:
     """One line per name of :func:`named_columns` that its frame lacks, with the closest
-    column; ``columns`` maps each frame name to its columns (``None``: the study has no
+    column (:func:`difflib.get_close_matches`; with nothing close, all of them); ``columns`` maps each frame name to its columns (``None``: the study has no
     such table, and names in it are not checked)."""
     models = {m["name"]: _formula_names(m["formula"]) for m in cfg.models}
     problems = []
@@ -87,8 +87,10 @@ def unknown_names(cfg: StudyConfig, columns: Mapping[str, object]) -> list[str]:
             known, what = columns.get(frame), f"a column of the {FRAMES[frame]}"
         if known is None or name in known:
             continue
-        close = difflib.get_close_matches(name, sorted(map(str, known)), n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        names = sorted(map(str, known))
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+        hint = (f"; did you mean {close[0]!r}?" if close else
+                f" (nothing close; its names: {', '.join(names)})")
         problems.append(f"{cfg.path}: {key} = {name!r} is not {what}{hint}")
     return problems
 

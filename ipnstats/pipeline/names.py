@@ -76,8 +76,9 @@ def _formula_names(formula: str) -> tuple[str, ...]:
 
 def unknown_names(cfg: StudyConfig, columns: Mapping[str, object]) -> list[str]:
     """One line per name of :func:`named_columns` that its frame lacks, with the closest
-    column (:func:`difflib.get_close_matches`; with nothing close, all of them); ``columns`` maps each frame name to its columns (``None``: the study has no
-    such table, and names in it are not checked)."""
+    column (:func:`difflib.get_close_matches`; with nothing close, all of them).
+    ``columns`` maps each frame name to its columns (``None``: the study has no such
+    table, and names in it are not checked)."""
     models = {m["name"]: _formula_names(m["formula"]) for m in cfg.models}
     problems = []
     for key, name, frame in named_columns(cfg):

@@ -114,8 +114,10 @@ def _participation(report: Report, f: dict, findings: dict) -> Report:
     trust = (", but the pre-trend test rejects parallel trends, so it may be biased."
              if f["pretrend_rejected"]
              else "; the years before joining do not contradict parallel trends.")
+    amount = (f"{row['estimate']:.3f} log points (about {_pct(row['estimate'])})"
+              if _outcome(findings).startswith("log_") else f"{row['estimate']:.3f}")
     text = (f"Reading: in the years after joining, members' {_primary(findings)} was "
-            f"{row['estimate']:.3f} log points (about {_pct(row['estimate'])}) higher than "
+            f"{amount} higher than "
             f"that of comparable firms that had not joined yet (Callaway-Sant'Anna, {_ci(row)}, "
             f"{_p(row['p_value'])}). {sure}{trust} The TWFE estimate ({f['twfe']:.3f}) is "
             "smaller because it also compares late joiners with firms that joined earlier, "

@@ -125,6 +125,7 @@ class StudyConfig:
         list of families and the progress display are left out: they change no result
         (the input files themselves are fingerprinted by content). ``"claims:<stage>"``
         is the declared claims that stage decides (:func:`.claims_config.stage_of`),
+        ``"verdict:<stage>"`` the ``[verdict]`` section when that stage decides any claim,
         ``"primary"`` the H1 family's primary outcome."""
         body = {n: self._slice(n) for n in names}
         return json.dumps(body, sort_keys=True, ensure_ascii=False, indent=1)
@@ -136,6 +137,9 @@ class StudyConfig:
             return primary_outcome(self.claims)
         if name.startswith("claims:"):
             return [dict(c) for c in self.claims if stage_of(c) == name[len("claims:"):]]
+        if name.startswith("verdict:"):  # the verdict rule, for a stage that decides claims
+            decides = any(stage_of(c) == name[len("verdict:"):] for c in self.claims)
+            return self._slice("verdict") if decides else {}
         return {k: v for k, v in self[name].items() if k not in NEUTRAL_KEYS}
 
     def digest(self, *names: str) -> str:

@@ -203,7 +203,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("robustness", "Robustness of the primary H1 effect", FIRM_YEAR_INPUTS,
           ("run", "robustness", "primary"), _robustness, "H1"),
     Stage("models", "Additional models", FIRM_YEAR_INPUTS,
-          ("models", "verdict", "claims:models"), _models),
+          ("models", "verdict:models", "claims:models"), _models),
     Stage("data", "Data and measurement", None, ("study",), _data),
 )
 

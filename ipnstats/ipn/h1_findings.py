@@ -49,7 +49,7 @@ def h1_findings(res: H1Results) -> dict:
     """What the H1 section shows and quotes, JSON-ready: ``rule`` (the verdict rule),
     ``threshold`` (disclosure), ``covariates``, and one entry per claim H1a-H1f."""
     out = {"rule": H1_RULE, "threshold": int(res.threshold),
-           "covariates": list(res.covariates), "outcome": res.outcome}
+           "covariates": list(res.covariates)}
     for code, (needs, findings) in _PARTS.items():
         missing = _unavailable(res, needs)
         out[code] = {"unavailable": missing} if missing else findings(res)
@@ -126,7 +126,7 @@ def _unavailable(res: H1Results, needs: tuple[str, ...]) -> str:
         value = getattr(res, name)
         if name == "participation":  # the primary outcome decides
             if res.outcome not in value:
-                return f"the firm-year panel has no {res.outcome}."
+                return f"the firm-year panel has no {res.outcome.replace('_', ' ')}."
             value = value[res.outcome]
         if isinstance(value, Unavailable):
             return value.reason

@@ -90,7 +90,7 @@ def _h1(study: Study, cfg: StudyConfig, progress) -> StageOutput:
                  mediation_draws=h1["mediation_draws"], absent=study.skipped,
                  outcome=primary_outcome(cfg.claims))
     findings = {**h1_findings(res), "labels": codebook_labels(study.codebook),
-                "declared": claimed}
+                "outcome": res.outcome, "declared": claimed}
     claims, checks = _verdicts(cfg, h1_claims(res, findings, claimed), h1_checks(res))
     results = {}
     for outcome, models in res.participation.items():

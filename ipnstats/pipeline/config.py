@@ -19,7 +19,8 @@ A configuration can neither write outside its own project nor exhaust the machin
   ``n_jobs`` 1 to 64; ``min_clusters`` 0 to 10,000. ``1e9`` is a float in TOML, and a
   float where an integer is needed is refused.
 - Lists hold strings only, each once, at most :data:`MAX_ITEMS` (50) of them;
-  ``covariate_sets`` is a table of at most 20 such lists; at most 50 ``[[models]]``.
+  ``covariate_sets`` is a table of at most 20 such lists; at most 50 ``[[models]]`` and
+  50 ``[[claims]]`` (:mod:`.claims_config`).
 - Formulas obey the bounds of :mod:`.grammar` (length, nesting, powers, terms).
 - The file itself is at most 1 MiB of UTF-8 TOML.
 """

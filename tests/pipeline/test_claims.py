@@ -300,4 +300,5 @@ def test_the_report_shows_the_own_claims(own_run):
     html = (own_run / "ipn_report.html").read_text()
     assert "Effect of membership on profit margin by stage" in html
     assert "ROA rises with membership under TWFE" in html
+    assert "H4 claims and what the data say" in html  # the models section's claims table
     assert re.search(r"members&#x27;\s+profit margin was|members' profit margin was", html)

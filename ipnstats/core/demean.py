@@ -156,19 +156,22 @@ def absorbed_dof(effects: Effects, grid: bool | None = None) -> int:
 
     One set: its levels. Two sets: levels of both less the connected components of
     their bipartite graph (one redundancy per component, as in reghdfe and fixest;
-    one component when they form a complete grid, see ``grid``). More sets: levels
-    less (sets - 1), a conservative count.
+    one component when they form a complete grid, see ``grid``). Three or more (R
+    fixest's and pyfixest's rule): the first two sets counted so, each further set its
+    levels less one. Redundancies among the further sets (``year`` with
+    ``industry^year``) are not found, so K can be overstated (conservative); pyfixest
+    counts every set after the first as levels less one, which is the same number
+    whenever the first two sets are connected.
     """
     if not effects:
         return 0
     total = sum(g for _, g in effects)
     if len(effects) == 1:
         return total
-    if len(effects) == 2:
-        if grid if grid is not None else complete_grid(effects):
-            return total - 1
-        (a, ga), (b, gb) = effects
+    if grid if grid is not None and len(effects) == 2 else complete_grid(effects[:2]):
+        components = 1
+    else:
+        (a, ga), (b, gb) = effects[:2]
         graph = coo_matrix((np.ones(a.size), (a, b + ga)), shape=(ga + gb, ga + gb))
-        n_comp, _ = connected_components(graph, directed=False)
-        return total - n_comp
-    return total - (len(effects) - 1)
+        components, _ = connected_components(graph, directed=False)
+    return total - int(components) - (len(effects) - 2)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ipnstats.core.errors import SpecificationError
+from ipnstats.core.fixef import has_fixef, split_fixef
 from ipnstats.core.notes import Note
 
 # Names formulaic resolves itself (transforms and modules), never data columns.
@@ -69,8 +70,14 @@ def require_numeric_roles(data: pd.DataFrame, used: list[str], roles: str,
 
 
 def formula_variables(formula: str) -> list[str]:
-    """Data columns a formula refers to, in a stable order."""
+    """Data columns a formula refers to, in a stable order (with fixed effects after
+    ``|``, their columns too: ``"y ~ x | firm_id + industry^year"``)."""
     from formulaic import Formula
+
+    if has_fixef(formula):
+        split = split_fixef(formula)
+        effects = {c for term in split.effects for c in term.columns}
+        return sorted(set(formula_variables(split.formula)) | effects)
 
     try:
         variables = Formula(formula).required_variables
@@ -88,6 +95,10 @@ def build_design(data: pd.DataFrame, formula: str) -> Design:
 
     if "~" not in formula:
         raise SpecificationError(f"formula {formula!r} needs an outcome: 'y ~ x1 + x2'")
+    if has_fixef(formula):
+        raise SpecificationError(
+            f"formula {formula!r}: fixed effects after '|' (fixest's syntax) are absorbed by "
+            "panel_regression; in this model write them as dummies before it (C(firm_id))")
     used = formula_variables(formula)
     for name in used:
         if name not in data.columns:

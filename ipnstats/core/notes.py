@@ -46,6 +46,7 @@ NOTE_CODES = MappingProxyType({
     "subsample": "the model is estimated on a subsample",
     # the model
     "collinear_dropped": "regressors collinear with others or the fixed effects were dropped",
+    "fixed_effects_redundant": "an absorbed fixed effect is spanned by another, yet counted in K",
     "random_effect_dropped": "a random effect was left out of the model",
     "not_converged": "an optimiser or iteration did not converge",
     "boundary_fit": "a variance is estimated as zero (lme4's boundary, singular fit)",

@@ -208,8 +208,8 @@ class LinearEngine:
             return None
         if len(self.absorbed) > 1:
             raise SpecificationError(f"{kind.upper()} needs the leverage of every observation, "
-                                     "which two-way fixed effects do not give cheaply; use "
-                                     "'hc1' or Cluster(...)")
+                                     "which two or more sets of absorbed fixed effects do not "
+                                     "give cheaply; use 'hc1' or Cluster(...)")
         h = np.einsum("ij,jk,ik->i", self.X, self.bread, self.X)
         h = h if self.leverage_extra is None else h + self.leverage_extra
         # frequency weights: the leverage of each of the w_i repeated rows

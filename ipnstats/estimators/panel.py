@@ -31,6 +31,14 @@ from ipnstats.estimators.observation_weights import (
     weighted_design,
     weighted_ols,
 )
+from ipnstats.estimators.panel_effects import (
+    FormulaEffects,
+    formula_effects,
+    in_order,
+    redundancy_notes,
+    restrict,
+    with_extra_effects,
+)
 from ipnstats.estimators.random_effects import RE_METHODS, REMethod
 from ipnstats.results.notes import Note
 from ipnstats.results.result import Result
@@ -38,16 +46,8 @@ from ipnstats.results.vcov import SSC, Cluster, parse_ssc, parse_vcov
 
 Estimator = Literal["within", "random", "pooled", "first_difference", "between"]
 Effect = Literal["unit", "time"]
-
-DEFAULT_EFFECTS: dict[str, tuple[str, ...]] = {
-    "within": ("unit", "time"), "random": ("unit",), "pooled": (),
-    "first_difference": ("unit",), "between": ("unit",),
-}
 LABELS = {"within": "within (fixed effects)", "random": "random effects (Swamy-Arora GLS)",
           "pooled": "pooled OLS", "first_difference": "first difference", "between": "between"}
-ALLOWED = {"within": ({"unit"}, {"time"}, {"unit", "time"}), "random": ({"unit"}, {"unit", "time"}),
-           "pooled": (set(), {"time"}), "first_difference": ({"unit"}, {"unit", "time"}),
-           "between": ({"unit"},)}
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,9 @@ class Panel:
     weights: np.ndarray | None = None
     weighting: ObservationWeights | None = None
     weight_notes: tuple[str, ...] = ()
+    #: fixed effects after '|' other than unit and time, and every absorbed effect's order
+    extra: tuple[Absorbed, ...] = ()
+    order: tuple[str | int, ...] = ()
 
     @property
     def frequency(self) -> bool:
@@ -87,7 +90,8 @@ class PanelFit:
 
 
 @renamed(effects="panel_effects")
-def panel_regression(data: pd.DataFrame, formula: str, *, unit: str, time: str,
+def panel_regression(data: pd.DataFrame, formula: str, *, unit: str | None = None,
+                     time: str | None = None,
                      panel_effects: Sequence[Effect] | None = None,
                      estimator: Estimator = "within",
                      vcov: object = "iid", drop_singletons: bool = False,
@@ -102,12 +106,22 @@ def panel_regression(data: pd.DataFrame, formula: str, *, unit: str, time: str,
         One row per unit and period.
     formula
         ``"outcome ~ x1 + x2"`` (formulaic syntax: ``C(industry)``, ``x1:x2``,
-        ``np.log(x)``; ``0 +`` drops the intercept).
+        ``np.log(x)``; ``0 +`` drops the intercept), optionally followed by fixed effects
+        to absorb as in R fixest and pyfixest: ``"y ~ x | firm_id + year"``, and
+        ``industry^year`` for one fixed effect per industry-year. After ``|`` the
+        ``unit``/``time`` columns are the panel's effects and any other column an
+        additional absorbed effect; ``pooled`` with ``|`` is ``within``; ``random``,
+        ``first_difference`` and ``between`` refuse ``|``. fixest-only constructs
+        (varying slopes ``firm_id[x]``, IV, ``i()``, ``sw()``/``csw()``) are errors that
+        say what to write. Degrees of freedom with three or more absorbed effects:
+        ``docs/inference.md``.
     unit, time
-        Columns identifying the unit (firm) and the period.
+        Columns identifying the unit (firm) and the period (required: they give the
+        panel its structure, ``|`` or not).
     panel_effects
         Which panel effects the model holds (formerly ``effects=``). ``within``:
-        absorbed ``"unit"`` and/or ``"time"`` fixed effects (default both).
+        absorbed ``"unit"`` and/or ``"time"`` fixed effects (default both; with ``|``
+        the formula decides, and ``panel_effects`` given must agree with it).
         ``random``: the ``"unit"`` random effect, plus time dummies with ``"time"``.
         ``first_difference``: ``"unit"`` effects are differenced away, ``"time"`` adds
         period dummies to the differenced equation. ``pooled``: none, or time dummies. ``between``:
@@ -158,35 +172,26 @@ def panel_regression(data: pd.DataFrame, formula: str, *, unit: str, time: str,
     ...                                 unit="firm_id", time="year",
     ...                                 vcov=ipnstats.Cluster("firm_id"))  # doctest: +SKIP
     >>> res.tidy()  # doctest: +SKIP
+    >>> ipnstats.panel_regression(fy, "log_revenue ~ member | firm_id + industry^year",
+    ...                           unit="firm_id", time="year")  # doctest: +SKIP
     """
     if estimator not in LABELS:
         raise SpecificationError(f"estimator must be one of {', '.join(LABELS)}; got {estimator!r}")
-    eff = _check_effects(estimator, panel_effects)
+    fx = formula_effects(formula, estimator, panel_effects, unit, time)
+    estimator, eff = fx.estimator, fx.panel_effects
     _check_re_method(estimator, re_method)
     spec = parse_vcov(vcov)
     ssc = parse_ssc(ssc)
     weighting = parse_weights(weights, weights_type)
     check_estimator(weighting, estimator)
     require_columns(data, (unit, time), "panel column")
-    panel = _panel(data, formula, unit, time, eff, weighting)
+    panel = _panel(data, fx, unit, time, eff, weighting)
     fitter = {"within": _within, "random": _random, "pooled": _pooled,
               "first_difference": _first_difference, "between": _between}[estimator]
     with single_threaded_blas():  # tall, thin products: threads only risk stalls
         fit = (fitter(panel, drop_singletons) if estimator == "within"
                else fitter(panel, re_method) if estimator == "random" else fitter(panel))
         return _result(panel, fit, spec, estimator, formula, ssc)
-
-
-def _check_effects(estimator: str, effects: Sequence[str] | None) -> frozenset[str]:
-    chosen = DEFAULT_EFFECTS[estimator] if effects is None else effects
-    if isinstance(chosen, str):
-        chosen = (chosen,)
-    unknown = [e for e in chosen if e not in ("unit", "time")]
-    if unknown or set(chosen) not in ALLOWED[estimator]:
-        options = " or ".join(str(tuple(sorted(a))) for a in ALLOWED[estimator])
-        raise SpecificationError(f"panel_effects={tuple(chosen)!r} is not available for the "
-                                 f"{estimator} estimator; use {options}")
-    return frozenset(chosen)
 
 
 def _check_re_method(estimator: str, re_method: str) -> None:
@@ -199,16 +204,20 @@ def _check_re_method(estimator: str, re_method: str) -> None:
                                  "(leave re_method at 'stata')")
 
 
-def _panel(data: pd.DataFrame, formula: str, unit: str, time: str,
+def _panel(data: pd.DataFrame, fx: FormulaEffects, unit: str, time: str,
            effects: frozenset[str], weighting: ObservationWeights | None = None) -> Panel:
-    design = build_design(data, formula)
+    design = build_design(data, fx.formula)
     if design.y.size == 0:
         raise SpecificationError(
             f"no complete rows: each of the {len(data):,} rows has a missing value in a "
-            f"variable of {formula!r} ({design.n_missing:,} left out)")
+            f"variable of {fx.formula!r} ({design.n_missing:,} left out)")
+    design, extra = with_extra_effects(design, data, fx.extra, fx.formula)
     weights, weight_notes = None, ()
     if weighting is not None:
+        before = design.rows
         design, weights, weight_notes = weighted_design(design, data, weighting)
+        if extra and before.size != design.rows.size:  # rows of missing or zero weight
+            extra = tuple(restrict(extra, np.isin(before, design.rows, assume_unique=True)))
     for col in (unit, time):
         missing = data[col].isna().to_numpy()[design.rows]
         if missing.any():
@@ -217,7 +226,7 @@ def _panel(data: pd.DataFrame, formula: str, unit: str, time: str,
     codes, _ = pd.factorize(data[unit].to_numpy()[design.rows])
     times = data[time].to_numpy()[design.rows]
     return Panel(design, data, unit, time, codes, times, effects, weights, weighting,
-                 weight_notes)
+                 weight_notes, extra, fx.order)
 
 
 def _time_dummies(times: np.ndarray, name: str, drop_first: bool) -> tuple[np.ndarray, list[str]]:
@@ -257,17 +266,16 @@ def _singleton_mask(effects: list[tuple[np.ndarray, int]],
 
 
 def _fe_codes(p: Panel, keep: np.ndarray) -> list[Absorbed]:
-    out = []
-    everything = keep.all()
-    for kind, col in (("unit", p.unit), ("time", p.time)):
-        if kind in p.effects:
-            if kind == "unit" and everything:  # already codes 0..G-1 in order of appearance
-                out.append(Absorbed(col, p.unit_codes, int(p.unit_codes.max()) + 1))
-                continue
-            source = p.unit_codes if kind == "unit" else p.time_values
-            codes, levels = pd.factorize(source if everything else source[keep])
-            out.append(Absorbed(col, codes, len(levels)))
-    return out
+    """The absorbed effects on the kept rows: unit, time and those after '|' (in the
+    formula's order)."""
+    sets: dict[str | int, Absorbed] = {}
+    if "unit" in p.effects:  # already codes 0..G-1 in order of appearance
+        sets["unit"] = Absorbed(p.unit, p.unit_codes, int(p.unit_codes.max()) + 1)
+    if "time" in p.effects:
+        codes, levels = pd.factorize(p.time_values)
+        sets["time"] = Absorbed(p.time, codes, len(levels))
+    sets |= dict(enumerate(p.extra))
+    return restrict(in_order(sets, p.order), keep)
 
 
 def _within(p: Panel, drop_singletons: bool) -> PanelFit:
@@ -301,7 +309,7 @@ def _within(p: Panel, drop_singletons: bool) -> PanelFit:
                            len(fit.beta) + k_abs, centered=True,
                            tss_within=float(M[:, 0] @ M[:, 0]), weights=w,
                            frequency=p.frequency)
-    notes = _singleton_notes(n_single, drop_singletons)
+    notes = _singleton_notes(n_single, drop_singletons) + redundancy_notes(absorbed)
     if not converged:
         notes += (Note("not_converged",
             f"The within transformation did not converge in {iters} iterations."),)

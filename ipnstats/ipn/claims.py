@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ipnstats.core.errors import IpnstatsError
+from ipnstats.inference.equivalence import minimum_detectable_effect, tost
 from ipnstats.inference.multiplicity import adjust_pvalues
 
 ALPHA = 0.05
@@ -23,7 +24,14 @@ ADJUST_NAMES = {"holm": "Holm", "bh": "Benjamini-Hochberg", "by": "Benjamini-Yek
 
 @dataclass(frozen=True)
 class Claim:
-    """One claim, its primary test and the verdict."""
+    """One claim, its primary test and the verdict.
+
+    ``estimate``, ``std_error``, ``df`` (``None``: normal reference) and ``alternative``
+    describe the primary test when it is a test of one estimate; :func:`adjudicate` then
+    fills ``mde``, the minimum detectable effect of that test at 80% power in ``units``,
+    so that a "Not supported" verdict reads as "no evidence" when the MDE exceeds the
+    plausible effect, and as "evidence against" when the test could have detected it.
+    """
 
     code: str
     claim: str
@@ -32,11 +40,25 @@ class Claim:
     supported: bool | None  # None: not testable with these data
     p_adjusted: float = np.nan
     verdict: str = ""  # set by :func:`adjudicate`
+    estimate: float = np.nan
+    std_error: float = np.nan
+    df: float | None = None
+    alternative: str = "two-sided"
+    units: str = ""
+    mde: float = np.nan  # set by :func:`adjudicate`
 
 
 @dataclass(frozen=True)
 class Check:
-    """A falsification check: an effect that the theory says is zero, and its test."""
+    """A falsification check: an effect that the theory says is zero, and its tests.
+
+    ``p_value`` is the ordinary (two-sided, joint for several estimates) test of no
+    effect; ``p_equivalence`` the two one-sided tests (TOST) against ``-sesoi`` and
+    ``+sesoi`` (for several estimates, the largest of their TOST p-values: the
+    intersection-union test), ``sesoi`` the smallest effect of interest in ``units``
+    (the estimate's units), ``mde`` the smallest effect the ordinary test of the least
+    precise estimate detects with 80% power. :func:`adjudicate_checks` sets the verdict.
+    """
 
     code: str
     what: str
@@ -44,6 +66,13 @@ class Check:
     p_value: float
     p_adjusted: float = np.nan
     verdict: str = ""
+    estimate: float = np.nan
+    std_error: float = np.nan
+    df: float | None = None
+    sesoi: float = np.nan
+    units: str = ""
+    p_equivalence: float = np.nan
+    mde: float = np.nan
 
 
 @dataclass(frozen=True)
@@ -114,14 +143,61 @@ def untestable_text(absent: Collection[str]) -> str:
     return "; ".join(parts)
 
 
-def check(code: str, what: str, compute) -> Check:
-    """A falsification check; ``compute()`` returns ``(evidence, p_value)``. A test the
-    data cannot support becomes a check that is not testable, with the reason."""
+#: The default smallest effect of interest (SESOI) of each family's falsification
+#: checks, by claim code: ``(bound, units)`` in the units of the checked estimate. The
+#: configuration (a claim's ``sesoi``) overrides it through the ``sesoi`` argument of
+#: ``h1_checks``/``h2_checks``/``h3_checks``. Chosen as effects that would matter for the
+#: theory, not to make the example pass: H1 in log points of revenue (0.05, about 5%
+#: of revenue, about half the ATT the example finds), H2 in points of the cognitive
+#: shift scale (0.15, a tenth of its SD on the example), H3 in the learning outcome's
+#: units (0.1) and per SD of a sender trait. NaN: the check has no single estimate to
+#: bound (a joint test of several coefficients); it can then never read "No effect".
+CHECK_SESOI: dict[str, tuple[float, str]] = {
+    "H1a": (0.05, "log points"), "H1e": (0.05, "log points"),
+    "H2a": (0.15, "cognitive-shift points"),
+    "H2c": (0.15, "cognitive-shift points per SD of loss aversion"),
+    "H2d": (np.nan, ""),
+    "H3a": (0.1, "outcome units per SD of the trait"),
+    "H3b": (0.1, "outcome units"), "H3c": (0.1, "outcome units")}
+#: The power at which the minimum detectable effect is stated.
+MDE_POWER = 0.8
+
+
+def check(code: str, what: str, compute, sesoi: float | None = None,
+          units: str | None = None) -> Check:
+    """A falsification check; ``compute()`` returns ``(evidence, p_value)`` or
+    ``(evidence, p_value, estimates, std_errors, df)``: one estimate or several (e.g.
+    the event-time leads), their standard errors and the t degrees of freedom (``None``:
+    normal). ``sesoi`` (default :data:`CHECK_SESOI` of ``code``) bounds the
+    equivalence test of each estimate. A test the data cannot support becomes a check
+    that is not testable, with the reason."""
     result = attempt(compute)
     if isinstance(result, Unavailable):
         return untestable_check(code, what, result.reason)
-    evidence, p = result
-    return Check(code, what, evidence, float(p))
+    evidence, p, *rest = result
+    default, default_units = CHECK_SESOI.get(code, (np.nan, ""))
+    bound = default if sesoi is None else float(sesoi)
+    units = default_units if units is None else units
+    if not rest:
+        return Check(code, what, evidence, float(p), sesoi=bound, units=units)
+    est, se = (np.atleast_1d(np.asarray(x, float)) for x in rest[:2])
+    df = rest[2]
+    widest = int(np.argmax(se)) if se.size else 0
+    p_eq = np.nan
+    if np.isfinite(bound) and bound > 0 and est.size:
+        p_eq = max(tost(e, s, df, -bound, bound).p_value for e, s in zip(est, se, strict=True))
+    largest = int(np.argmax(np.abs(est))) if est.size else 0
+    return Check(code, what, evidence, float(p), estimate=float(est[largest]),
+                 std_error=float(se[widest]), df=None if df is None else float(df),
+                 sesoi=bound, units=units, p_equivalence=float(p_eq))
+
+
+def row_test(row) -> tuple[float, float, float | None]:
+    """``(estimate, std_error, df)`` of a tidy row, for a check's equivalence test: ``df``
+    from its ``df`` column, ``None`` (normal reference) when it has none or it is NaN."""
+    df = row.get("df") if hasattr(row, "get") else None
+    df = float(df) if df is not None and np.isfinite(df) else None
+    return float(row["estimate"]), float(row["std_error"]), df
 
 
 def untestable_check(code: str, what: str, reason: str) -> Check:
@@ -129,12 +205,13 @@ def untestable_check(code: str, what: str, reason: str) -> Check:
     return Check(code, what, f"not testable: {reason}", np.nan)
 
 
-def check_or_untestable(result, code: str, what: str, compute) -> Check:
-    """:func:`check` of a fitted ``result``; a check that is not testable, with the
-    reason, when ``result`` is :class:`Unavailable`."""
+def check_or_untestable(result, code: str, what: str, compute,
+                        sesoi: float | None = None) -> Check:
+    """:func:`check` of a fitted ``result`` (``sesoi`` as there); a check that is not
+    testable, with the reason, when ``result`` is :class:`Unavailable`."""
     if isinstance(result, Unavailable):
         return untestable_check(code, what, result.reason)
-    return check(code, what, compute)
+    return check(code, what, compute, sesoi)
 
 
 #: What "the data cannot support this model" raises: ipnstats' own errors, the
@@ -167,8 +244,10 @@ def verdict_rule(method: str = "holm", alpha: float = ALPHA) -> str:
 
 def adjudicate(claims: list[Claim], method: str = "holm", alpha: float = ALPHA) -> list[Claim]:
     """The claims of one family with adjusted p-values (``method`` of
-    :func:`~ipnstats.adjust_pvalues`) and verdicts. Claims that are not testable are
-    left out of the family count.
+    :func:`~ipnstats.adjust_pvalues`), verdicts and, where the claim states its test's
+    standard error, the minimum detectable effect of that test (level ``alpha``, its
+    sidedness and df, power :data:`MDE_POWER`). Claims that are not testable are left
+    out of the family count.
     """
     p = np.array([c.p_value if c.supported is not None else np.nan for c in claims], float)
     adjusted = adjust_pvalues(p, method=method)
@@ -180,18 +259,74 @@ def adjudicate(claims: list[Claim], method: str = "holm", alpha: float = ALPHA) 
             verdict = "Not supported"
         else:
             verdict = "Supported" if q < alpha else "Inconclusive"
-        out.append(replace(c, p_adjusted=float(q), verdict=verdict))
+        mde = c.mde
+        if np.isnan(mde) and np.isfinite(c.std_error):
+            mde = minimum_detectable_effect(c.std_error, c.df, alpha, MDE_POWER,
+                                            c.alternative)
+        out.append(replace(c, p_adjusted=float(q), verdict=verdict, mde=float(mde)))
     return out
 
 
-def adjudicate_checks(checks: list[Check], method: str = "holm",
+def check_verdict(p_value: float, p_equivalence: float, alpha: float = ALPHA) -> str:
+    """The reading of a falsification check from its ordinary test (``p_value``) and its
+    equivalence test (``p_equivalence``), each at level ``alpha`` (Lakens, Scheel &
+    Isager 2018):
+
+    - "No effect": equivalence shown (the ``1 - 2 alpha`` interval lies within
+      ``+/-sesoi``), whether or not the ordinary test rejects (an effect smaller than
+      the smallest effect of interest does not count against the theory);
+    - "Effect found": the ordinary test rejects and equivalence is not shown;
+    - "Inconclusive": neither: the data cannot tell no effect from a relevant one;
+    - "Not testable": the ordinary test could not be computed.
+
+    Examples
+    --------
+    >>> check_verdict(0.60, 0.01), check_verdict(0.60, 0.20), check_verdict(0.001, 0.40)
+    ('No effect', 'Inconclusive', 'Effect found')
+    """
+    if np.isnan(p_value):
+        return "Not testable"
+    if p_equivalence < alpha:
+        return "No effect"
+    return "Effect found" if p_value < alpha else "Inconclusive"
+
+
+def adjudicate_checks(checks: list[Check], method: str = "none",
                       alpha: float = ALPHA) -> list[Check]:
-    """Falsification checks with adjusted p-values: "No effect" unless the adjusted test
-    rejects."""
-    q = adjust_pvalues(np.array([c.p_value for c in checks], float), method=method)
-    return [replace(c, p_adjusted=float(v), verdict=(
-        "Not testable" if np.isnan(c.p_value) else "Effect found" if v < alpha
-        else "No effect")) for c, v in zip(checks, q, strict=True)]
+    """Falsification checks with verdicts (:func:`check_verdict`) and the minimum
+    detectable effect of each ordinary test.
+
+    Nothing is adjusted in the direction that makes a check pass: the ordinary tests
+    (whose rejection fails a check) are never adjusted; ``method`` (e.g. ``"holm"``)
+    adjusts only the equivalence p-values across the checks, which makes "No effect"
+    harder to reach. ``p_adjusted`` holds the adjusted equivalence p-value. With
+    ``"none"`` each equivalence test is at level ``alpha``; "every check shows no
+    effect" is then an intersection-union test at level ``alpha`` (Berger 1982).
+    """
+    p_eq = np.array([c.p_equivalence for c in checks], float)
+    q = np.asarray(adjust_pvalues(p_eq, method=method), float) if len(checks) else p_eq
+    out = []
+    for c, v in zip(checks, q, strict=True):
+        mde = (minimum_detectable_effect(c.std_error, c.df, alpha, MDE_POWER)
+               if np.isfinite(c.std_error) else np.nan)
+        out.append(replace(c, p_adjusted=float(v), mde=float(mde),
+                           verdict=check_verdict(c.p_value, v if np.isfinite(v) else 1.0,
+                                                 alpha)))
+    return out
+
+
+def check_rule(method: str = "none", alpha: float = ALPHA) -> str:
+    """The falsification checks' rule in words, as the falsification table states it."""
+    adjusted = ("each equivalence test is at that level" if method == "none" else
+                f"the equivalence p-values are {ADJUST_NAMES[method]}-adjusted across the "
+                "checks of a family, which only makes No effect harder to reach")
+    return (f"No effect: the two one-sided tests (TOST) at the {alpha:.0%} level show the "
+            "effect lies within plus or minus the smallest effect of interest (SESOI), that "
+            f"is, the {1 - 2 * alpha:.0%} confidence interval lies inside those bounds. "
+            "Effect found: the ordinary test rejects no effect and equivalence is not "
+            "shown. Inconclusive: neither; the data cannot tell no effect from one that "
+            f"matters. The ordinary tests are not adjusted for multiplicity; {adjusted}. "
+            f"MDE: the smallest effect the ordinary test detects with {MDE_POWER:.0%} power.")
 
 
 def ci_text(row) -> str:
@@ -227,7 +362,11 @@ def claims_to_json(items: list[Claim] | list[Check]) -> list[dict]:
     return [dataclasses.asdict(c) for c in items]
 
 
+#: the float fields of a claim or check that JSON stores as null when NaN
+_FLOATS = frozenset({"estimate", "std_error", "sesoi", "mde"})
+
+
 def claims_from_json(items: list[dict], kind: type = Claim) -> list:
     """Claims (or checks, ``kind=Check``) read back from :func:`claims_to_json`."""
-    return [kind(**{k: (np.nan if v is None and k.startswith("p_") else v)
-                    for k, v in c.items()}) for c in items]
+    return [kind(**{k: (np.nan if v is None and (k.startswith("p_") or k in _FLOATS)
+                        else v) for k, v in c.items()}) for c in items]

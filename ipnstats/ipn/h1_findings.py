@@ -25,6 +25,7 @@ from ipnstats.ipn.claims import (
     ci_text,
     one_sided,
     p_text,
+    row_test,
 )
 from ipnstats.ipn.h1 import H1Results
 from ipnstats.ipn.models import declared, term_claim
@@ -95,21 +96,31 @@ def _declared_claim(res: H1Results, findings: dict, d: Mapping) -> Claim:
     return declared(_CLAIM_OF[code](f), d)
 
 
-def h1_checks(res: H1Results) -> list[Check]:
+def h1_checks(res: H1Results, sesoi: dict[str, float] | None = None) -> list[Check]:
     """The H1 effects that the theory says are zero: no effect before joining (parallel
-    pre-trends) and no extra effect for small joiners."""
+    pre-trends: the joint test of the event-time leads, and an equivalence test of each
+    lead) and no extra effect for small joiners. ``sesoi``: the smallest effect of
+    interest by claim code, in log points (default
+    :data:`~ipnstats.ipn.claims.CHECK_SESOI`)."""
+    sesoi = sesoi or {}
+
     def pre_trends():
         pre = res.event.pretrend_test()
-        return f"chi2({pre.df_num}) = {pre.statistic:.2f}", pre.p_value
+        leads = res.event.estimates()
+        leads = leads[leads["event"] < 0]
+        return (f"chi2({pre.df_num}) = {pre.statistic:.2f}", pre.p_value,
+                leads["estimate"].to_numpy(float), leads["std_error"].to_numpy(float), None)
 
     def small_joiners():
         d = res.heterogeneity.subgroups.tidy().set_index("term").loc[SMALL_DIFFERENCE]
-        return f"difference {d['estimate']:+.3f} ({ci_text(d)})", d["p_value"]
+        return (f"difference {d['estimate']:+.3f} ({ci_text(d)})", d["p_value"],
+                *row_test(d))
 
     return [check_or_untestable(res.event, "H1a", "No effect before joining (pre-trends)",
-                                pre_trends),
+                                pre_trends, sesoi.get("H1a")),
             check_or_untestable(res.heterogeneity, "H1e",
-                                "Small joiners gain no more than larger ones", small_joiners)]
+                                "Small joiners gain no more than larger ones", small_joiners,
+                                sesoi.get("H1e"))]
 
 
 def pretrend_rejected(cs) -> bool:
@@ -138,7 +149,7 @@ def _numbers(row: pd.Series, *names: str) -> dict:
 
 
 def _interval(row: pd.Series) -> dict:
-    return _numbers(row, "estimate", "conf_low", "conf_high", "p_value")
+    return _numbers(row, "estimate", "std_error", "conf_low", "conf_high", "p_value")
 
 
 def _participation(res: H1Results) -> dict:
@@ -232,7 +243,8 @@ def _heterogeneity(res: H1Results) -> dict:
     elif diff:
         d = tidy.loc[diff[0]]
         p_one = one_sided(d["estimate"], d["p_value"])
-        young = {**_numbers(d, "estimate", "conf_low", "conf_high"), "p_one_sided": p_one,
+        young = {**_numbers(d, "estimate", "std_error", "conf_low", "conf_high"),
+                 "p_one_sided": p_one,
                  "significant": bool(p_one < ALPHA)}
     return {"subgroups": frame_to_json(pd.DataFrame(rows)),
             "definitions": list(het.definitions.values()), "notes": [str(n) for n in het.notes],
@@ -246,7 +258,7 @@ def _hazard(res: H1Results) -> dict:
     p_one = one_sided(row["estimate"], row["p_value"], positive=False)
     return {"logit": StoredModel.of(res.hazard).to_json(),
             "cox": StoredModel.of(res.hazard_cox).to_json(),
-            "rank": {**_numbers(row, "estimate", "conf_low", "conf_high"),
+            "rank": {**_numbers(row, "estimate", "std_error", "conf_low", "conf_high"),
                      "p_one_sided": p_one}, "significant": bool(p_one < ALPHA)}
 
 
@@ -263,7 +275,18 @@ _PARTS = {"H1a": (("participation",), _participation),
 def _claim_h1a(f: dict) -> Claim:
     row = f["primary"]
     return Claim("H1a", CLAIMS["H1a"], f"ATT {row['estimate']:.3f} ({ci_text(row)})",
-                 row["p_value"], bool(row["p_value"] < ALPHA and row["estimate"] > 0))
+                 row["p_value"], bool(row["p_value"] < ALPHA and row["estimate"] > 0),
+                 **_test_of(row, "two-sided", "log points"))
+
+
+def _test_of(row: dict, alternative: str, units: str) -> dict:
+    """The single-estimate test a claim states, for its minimum detectable effect (normal
+    reference: the H1 estimators' inference is asymptotic); nothing for findings stored
+    before the standard error was kept."""
+    if "std_error" not in row:
+        return {}
+    return {"estimate": row["estimate"], "std_error": row["std_error"],
+            "alternative": alternative, "units": units}
 
 
 def _claim_h1b(f: dict) -> Claim:
@@ -294,13 +317,14 @@ def _claim_h1e(f: dict) -> Claim:
         return Claim("H1e", CLAIMS["H1e"], f.get("young_missing", "no young joiners"), np.nan,
                      None)
     return Claim("H1e", CLAIMS["H1e"], f"young - old {d['estimate']:+.3f} ({ci_text(d)})",
-                 d["p_one_sided"], d["significant"])
+                 d["p_one_sided"], d["significant"], **_test_of(d, "greater", "log points"))
 
 
 def _claim_h1f(f: dict) -> Claim:
     row = f["rank"]
     return Claim("H1f", CLAIMS["H1f"], f"logit {row['estimate']:+.2f} ({ci_text(row)})",
-                 row["p_one_sided"], f["significant"])
+                 row["p_one_sided"], f["significant"],
+                 **_test_of(row, "less", "log-odds"))
 
 
 _CLAIM_OF = {"H1a": _claim_h1a, "H1b": _claim_h1b, "H1c": _claim_h1c, "H1d": _claim_h1d,

@@ -26,6 +26,7 @@ from ipnstats.ipn.claims import (
     ci_text,
     no_table,
     one_sided,
+    row_test,
 )
 from ipnstats.results.stored import StoredModel, frame_to_json
 from ipnstats.results.vcov import Cluster
@@ -205,13 +206,27 @@ def claims_of(findings: dict, declarations: Sequence[Mapping] | None = None) -> 
             out.append(Claim(code, claim, f["unavailable"], np.nan, None))
             continue
         evidence, p, supported = _evidence(name, f)
-        out.append(Claim(code, claim, evidence, float(p), bool(supported)))
+        out.append(Claim(code, claim, evidence, float(p), bool(supported), **_test_of(name, f)))
     return out
 
 
 #: the estimate each directional claim quotes, and its name in the evidence
 _QUOTED = {"framing": ("loss", "loss - gain"), "behavior": ("interaction", "interaction"),
            "loss_aversion": ("interaction", "loss × loss aversion")}
+
+
+#: the units of the estimate each directional claim quotes
+_UNITS = {"framing": "cognitive-shift points"}
+
+
+def _test_of(name: str, f: dict) -> dict:
+    """The one-sided test of the quoted estimate (for its minimum detectable effect);
+    nothing for H2d's association test, or findings stored without a standard error."""
+    if name not in _QUOTED or "std_error" not in f[_QUOTED[name][0]]:
+        return {}
+    row = f[_QUOTED[name][0]]
+    return {"estimate": row["estimate"], "std_error": row["std_error"],
+            "alternative": "greater", "units": _UNITS.get(name, "")}
 
 
 def _evidence(name: str, f: dict) -> tuple[str, float, bool]:
@@ -225,17 +240,22 @@ def _evidence(name: str, f: dict) -> tuple[str, float, bool]:
             row["significant"])
 
 
-def h2_checks(res: H2Results) -> list[Check]:
+def h2_checks(res: H2Results, sesoi: dict[str, float] | None = None) -> list[Check]:
     """The H2 effects that the theory says are zero: neutral and gain framing teach the
     same, loss aversion does not matter without loss framing, and senders do not change
-    how many questions are asked."""
+    how many questions are asked (a joint test: no single estimate to bound, so it can
+    find an effect but never show equivalence). ``sesoi``: the smallest effect of
+    interest by claim code (default :data:`~ipnstats.ipn.claims.CHECK_SESOI`)."""
+    sesoi = sesoi or {}
+
     def neutral():
         row = res.framing[0].contrasts().set_index("term").loc["neutral - gain"]
-        return f"neutral - gain {row['estimate']:+.3f} ({ci_text(row)})", row["p_value"]
+        return (f"neutral - gain {row['estimate']:+.3f} ({ci_text(row)})", row["p_value"],
+                *row_test(row))
 
     def loss_aversion():
         row = res.loss_aversion.tidy().set_index("term").loc["receiver_loss_aversion"]
-        return f"slope {row['estimate']:+.3f} ({ci_text(row)})", row["p_value"]
+        return f"slope {row['estimate']:+.3f} ({ci_text(row)})", row["p_value"], *row_test(row)
 
     def senders():
         test = res.questions.sender_test
@@ -245,7 +265,7 @@ def h2_checks(res: H2Results) -> list[Check]:
              ("loss_aversion", "H2c", "Loss aversion does not matter under gain framing",
               loss_aversion),
              ("questions", "H2d", "Senders do not change the number of questions", senders))
-    return [check_or_untestable(getattr(res, name), code, what, compute)
+    return [check_or_untestable(getattr(res, name), code, what, compute, sesoi.get(code))
             for name, code, what, compute in parts]
 
 

@@ -29,6 +29,7 @@ from ipnstats.ipn.claims import (
     ci_text,
     no_table,
     one_sided,
+    row_test,
 )
 from ipnstats.results.stored import StoredModel, frame_to_json
 
@@ -196,13 +197,17 @@ def h3_claims(res: H3Results, declarations: Sequence[Mapping] | None = None) -> 
     return claims
 
 
-def h3_checks(res: H3Results) -> list[Check]:
+def h3_checks(res: H3Results, sesoi: dict[str, float] | None = None) -> list[Check]:
     """The H3 effects that the theory says are zero: the outward sender traits, exposure
-    without experience, and experience without more sources."""
+    without experience, and experience without more sources. ``sesoi``: the smallest
+    effect of interest by claim code (default :data:`~ipnstats.ipn.claims.CHECK_SESOI`)."""
+    sesoi = sesoi or {}
+
     def term(result, name: str, unit: str = ""):
         def compute():
-            row = _row(result, name)
-            return f"{row['estimate']:+.3f}{unit} ({ci_text(row)})", row["p_value"]
+            row = result.tidy().set_index("term").loc[name]
+            return (f"{row['estimate']:+.3f}{unit} ({ci_text(row)})", float(row["p_value"]),
+                    *row_test(row))
         return compute
 
     if isinstance(res.senders, Unavailable):
@@ -210,12 +215,13 @@ def h3_checks(res: H3Results) -> list[Check]:
                                       "do not matter", None)]
     else:
         checks = [check("H3a", f"{TRAITS[t]} of the sender does not matter",
-                        term(res.senders, t, " per SD")) for t in OUTWARD]
+                        term(res.senders, t, " per SD"), sesoi.get("H3a")) for t in OUTWARD]
     checks.append(check_or_untestable(res.curve, "H3b", "Exposure alone does not shift the "
-                                      "curve", term(res.curve, EXPOSURE)))
+                                      "curve", term(res.curve, EXPOSURE), sesoi.get("H3b")))
     checks.append(check_or_untestable(res.triangulation, "H3c", "More experience alone does "
                                       "not teach more (reinforcement)",
-                                      term(res.triangulation, "log(cum_experience)")))
+                                      term(res.triangulation, "log(cum_experience)"),
+                                      sesoi.get("H3c")))
     return checks
 
 

@@ -20,11 +20,11 @@ from ipnstats.ipn.claims import ADJUST_NAMES, Check, Claim, verdict_rule
 from ipnstats.pipeline.config import StudyConfig
 from ipnstats.pipeline.runner import inputs_of, load_results, remove_stale_figures
 from ipnstats.pipeline.store import blocks_to_json, claims_from_json
+from ipnstats.report.claims import checks_table, verdict_table
 from ipnstats.report.document import Report, TableBlock
 from ipnstats.report.methods import methods_paragraphs
 from ipnstats.report.provenance import package_versions, report_date
 from ipnstats.report.sections import render_section
-from ipnstats.tables.format import fmt_p
 from ipnstats.tables.frame import frame_table
 from ipnstats.tables.render import to_docx, to_latex, to_markdown
 from ipnstats.tables.render.docx import docx_is_current
@@ -80,26 +80,14 @@ def verdict_page(report: Report, stored: dict[str, dict], cfg: StudyConfig) -> R
         "Each hypothesis, its claim in plain words, the primary test, and what the data say. "
         f"p-values are adjusted across the claims of each family (H1, H2, H3) by the "
         f"{method} method. " + verdict_rule(v["adjust"], v["alpha"]))
-    frame = pd.DataFrame([{"code": c.code, "claim": c.claim, "evidence": c.evidence,
-                           "p": fmt_p(c.p_value), "q": fmt_p(c.p_adjusted),
-                           "verdict": c.verdict} for c in claims])
-    report = report.add_table(frame_table(frame, labels={
-        "code": "", "claim": "Claim", "evidence": "Primary estimate", "p": "p",
-        "q": f"p adj. ({method})", "verdict": "Verdict"}, title="Verdict table",
-        label="verdicts", notes=("One-sided p-values where the claim has a direction (see "
-                                 "each section's claims table for the test).",)))
+    report = report.add_table(verdict_table(claims, v["adjust"]))
     if checks:
-        frame = pd.DataFrame([{"code": c.code, "what": c.what, "evidence": c.evidence,
-                               "p": fmt_p(c.p_value), "q": fmt_p(c.p_adjusted),
-                               "verdict": c.verdict} for c in checks])
         report = report.add_page_break().add_heading("Falsification checks", 2).add_text(
             "Effects that the theory says are zero: finding one would cast doubt on the "
-            "design or the theory.").add_table(frame_table(frame, labels={
-            "code": "", "what": "The theory says there is no effect of", "evidence":
-            "Estimate", "p": "p", "q": "p adj. (Holm)", "verdict": "Result"},
-            title="Falsification checks: effects that should be zero", label="checks",
-            notes=("A check passes with \"No effect\". Holm adjustment across all checks of a "
-                   "family.",)))
+            "design or the theory. Each is an equivalence test against the smallest effect "
+            "of interest, so that a check passes only when the data show the effect is "
+            "negligible, not merely when they fail to detect it.").add_table(
+            checks_table(checks, "holm", v["alpha"]))
     return report.add_page_break()
 
 

@@ -3,14 +3,18 @@
 A configuration file is data, not code: the formulas it holds are parsed here, before
 anything evaluates them, and only this grammar passes::
 
-    formula := [expr "~"] expr
+    formula := [expr "~" expr ["|" fixef]] | expr
+    fixef   := effect ("+" effect)*
+    effect  := NAME ("^" NAME)*
     expr    := term (("+" | "-") term)*
     term    := factor ((":" | "*" | "/") factor)*
     factor  := atom ["**" NUMBER]
     atom    := NAME | NUMBER | FUNCTION "(" expr ("," expr)* ")" | "(" expr ")"
 
 ``NAME`` is a column name (letters, digits and ``_``, not starting with ``_``),
-``FUNCTION`` one of :data:`FUNCTIONS`. There are no strings, attributes, subscripts,
+``FUNCTION`` one of :data:`FUNCTIONS`. After ``|`` come the fixed effects to absorb, as
+R fixest and pyfixest write them (``y ~ x | firm_id + industry^year``, see
+:func:`ipnstats.panel_regression`). There are no strings, attributes, subscripts,
 keywords or lambdas, so ``__import__('os').system('...')`` is refused at its first
 quote. Errors name the configuration key, the expression, the position and the rule.
 
@@ -21,7 +25,8 @@ the arithmetic inside a function call, the grammar also bounds its size:
   function calls at most :data:`MAX_DEPTH` (20) deep;
 - the power of a term or group, which expands interactions (``(a + b + c) ** 2``), is a
   whole number from 1 to :data:`MAX_INTERACTION_POWER` (3), and each side of a formula
-  expands to at most :data:`MAX_TERMS` (200) terms (``a*b*c*d*e*f*g*h`` has 255);
+  expands to at most :data:`MAX_TERMS` (200) terms (``a*b*c*d*e*f*g*h`` has 255), and
+  at most :data:`MAX_TERMS` fixed effects follow ``|``;
 - inside a function call (``I(age ** 2)``) an exponent is at most :data:`MAX_EXPONENT`
   (10), a number at most :data:`MAX_LITERAL` (1e15), and an integer constant at most
   :data:`MAX_DIGITS` (300) digits long (``I((9 ** 10) ** 10)`` is fine, nesting more
@@ -45,7 +50,7 @@ MAX_LITERAL = 1e15  # the largest number written in a formula
 MAX_DIGITS = 300  # digits an integer constant may reach inside a function call
 FUNCTIONS = frozenset({"log", "exp", "abs", "C", "I", "center", "scale", "standardize"})
 _TOKEN = re.compile(r"\s*(?:(?P<number>\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)|"
-                    r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>\*\*|[~+\-*:/(),]))")
+                    r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>\*\*|[~+\-*:/(),|^]))")
 
 
 class ExpressionError(ConfigError):
@@ -70,7 +75,7 @@ def tokenize(text: str, where: str = "expression") -> list[Token]:
             j = i + len(text[i:]) - len(text[i:].lstrip())
             raise ExpressionError(
                 f"{where}: character {text[j]!r} at position {j + 1} of {text!r} is not "
-                "allowed (a formula holds column names, numbers, + - * / : ** ~ ( ) , and "
+                "allowed (a formula holds column names, numbers, + - * / : ** ~ | ^ ( ) , and "
                 f"the functions {', '.join(sorted(FUNCTIONS))})")
         kind = match.lastgroup
         tokens.append(Token(kind, match.group(kind), match.start(kind)))
@@ -128,11 +133,40 @@ class _Parser:
                 raise ExpressionError(f"{self.where}: {self.text!r} must be a right-hand "
                                       "side only (no ~)")
             self.expr()
+            if self.take("|"):
+                self.fixef()
         elif two_sided:
             raise ExpressionError(f"{self.where}: {self.text!r} needs an outcome: "
                                   "'outcome ~ terms'")
+        if self.token.text == "^" and self.token.kind == "op":
+            raise self.fail("'^' combines fixed effects after '|' ('| firm_id + "
+                            "industry^year'); in the model part write a:b for an interaction")
         if self.token.kind != "end":
-            raise self.fail("expected an operator (+ - * / : ** ~) or the end")
+            raise self.fail("expected an operator (+ - * / : ** ~ |) or the end")
+
+    def fixef(self) -> None:
+        """The fixed effects after ``|``: ``NAME ("^" NAME)*`` joined by ``+``."""
+        count = 0
+        while True:
+            self.fixef_name()
+            while self.take("^"):
+                self.fixef_name()
+            count += 1
+            if count > MAX_TERMS:
+                raise self.fail(f"at most {MAX_TERMS} fixed effects may follow '|'")
+            if not self.take("+"):
+                break
+        if self.token.kind == "op" and self.token.text in ("|", "~"):
+            raise self.fail("nothing may follow the fixed effects (no second '|', no "
+                            "instrumental variables '| endog ~ instrument')")
+
+    def fixef_name(self) -> None:
+        tok = self.token
+        after = self.tokens[min(self.i + 1, len(self.tokens) - 1)]
+        if tok.kind != "name" or (after.kind == "op" and after.text == "("):
+            raise self.fail("after '|' come fixed effects: column names joined by '+', "
+                            "'a^b' combining two ('| firm_id + industry^year')")
+        self.name(tok)
 
     def expr(self) -> _Part:
         part = self.term()

@@ -6,10 +6,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ipnstats.ipn.claims import Claim, Unavailable, ci_text, p_text
+from ipnstats.ipn.claims import (
+    ADJUST_NAMES,
+    MDE_POWER,
+    Check,
+    Claim,
+    Unavailable,
+    check_rule,
+    ci_text,
+    p_text,
+)
 from ipnstats.report.document import Report
 from ipnstats.tables.format import fmt_p
-from ipnstats.tables.frame import frame_table
+from ipnstats.tables.frame import FrameTable, frame_table
 
 
 def not_testable_text(reason: str) -> str:
@@ -39,24 +48,101 @@ def render_parts(report: Report, results, parts) -> tuple[Report, list[Claim]]:
     return report, claims
 
 
+#: the verdicts next to which the tables show the minimum detectable effect
+SHOW_MDE = ("Not supported", "Inconclusive")
+
+
+def effect_text(value: float, units: str = "") -> str:
+    """A size with its units, true minus sign, three decimals; "" when NaN.
+
+    Examples
+    --------
+    >>> effect_text(0.0567, "log points"), effect_text(float("nan"))
+    ('0.057 log points', '')
+    """
+    if value is None or not np.isfinite(value):
+        return ""
+    return (f"{value:.3f}".replace("-", "\u2212") + (f" {units}" if units else ""))
+
+
+def mde_text(item: Claim | Check) -> str:
+    """The minimum detectable effect of a claim's or check's test, shown beside the
+    verdicts of :data:`SHOW_MDE` (a claim) or every tested check; "" otherwise."""
+    if isinstance(item, Claim) and item.verdict not in SHOW_MDE:
+        return ""
+    return effect_text(item.mde, item.units)
+
+
+def _drop_empty(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """``frame`` without those of ``columns`` that are empty in every row."""
+    return frame.drop(columns=[c for c in columns if c in frame and not frame[c].any()])
+
+
+def _verdict(c: Claim) -> str:
+    return c.verdict or {True: "Supported", False: "Not supported",
+                         None: "Not testable"}[c.supported]
+
+
+def verdict_table(claims: list[Claim], method: str) -> FrameTable:
+    """The verdict table: each claim, its primary estimate, p, adjusted p, verdict and,
+    beside a "Not supported" or "Inconclusive" verdict, the minimum detectable effect of
+    its test (so that "no evidence" and "evidence against" read differently)."""
+    name = ADJUST_NAMES[method]
+    frame = pd.DataFrame([{"code": c.code, "claim": c.claim, "evidence": c.evidence,
+                           "p": fmt_p(c.p_value), "q": fmt_p(c.p_adjusted),
+                           "verdict": _verdict(c), "mde": mde_text(c)} for c in claims])
+    frame = _drop_empty(frame, "mde")
+    return frame_table(frame, labels={
+        "code": "", "claim": "Claim", "evidence": "Primary estimate", "p": "p",
+        "q": f"p adj. ({name})", "verdict": "Verdict", "mde": "MDE"}, title="Verdict table",
+        label="verdicts", notes=(
+            "One-sided p-values where the claim has a direction (see each section's claims "
+            "table for the test). MDE: the smallest true effect that the primary test detects "
+            f"with {MDE_POWER:.0%} power at its level, sidedness and degrees of freedom, shown "
+            "beside Not supported and Inconclusive verdicts: when the MDE exceeds the effect "
+            "one expects, the data could not have supported the claim (no evidence), which is "
+            "not evidence against it.",))
+
+
+def checks_table(checks: list[Check], method: str = "none", alpha: float = 0.05) -> FrameTable:
+    """The falsification table: each check's estimate, ordinary p, its equivalence test
+    against the smallest effect of interest (SESOI), the MDE and the result."""
+    frame = pd.DataFrame([{"code": c.code, "what": c.what, "evidence": c.evidence,
+                           "p": fmt_p(c.p_value), "sesoi": effect_text(c.sesoi),
+                           "p_eq": fmt_p(c.p_adjusted), "mde": effect_text(c.mde),
+                           "units": c.units if np.isfinite(c.sesoi) else "",
+                           "verdict": c.verdict} for c in checks])
+    eq = "p equiv." if method == "none" else f"p equiv. ({ADJUST_NAMES[method]})"
+    return frame_table(frame, labels={
+        "code": "", "what": "The theory says there is no effect of", "evidence": "Estimate",
+        "p": "p", "sesoi": "SESOI", "p_eq": eq, "mde": "MDE", "units": "Units",
+        "verdict": "Result"},
+        title="Falsification checks: effects that should be zero", label="checks",
+        notes=(check_rule(method, alpha) + " A check without a SESOI (a joint test of "
+               "several estimates) cannot show equivalence: it reads Inconclusive unless it "
+               "finds an effect.",))
+
+
 def claims_table(report: Report, claims: list[Claim], hypothesis: str,
                  rule: str) -> Report:
-    """The closing table of a hypothesis section: each claim, its evidence and verdict."""
+    """The closing table of a hypothesis section: each claim, its evidence and verdict,
+    and the minimum detectable effect beside a "Not supported" or "Inconclusive" one."""
     adjusted = any(c.verdict for c in claims)
     frame = pd.DataFrame([{
         "code": c.code, "claim": c.claim, "evidence": c.evidence, "p_value": fmt_p(c.p_value),
         **({"p_adjusted": fmt_p(c.p_adjusted)} if adjusted else {}),
-        "verdict": c.verdict or {True: "Supported", False: "Not supported",
-                                 None: "Not testable"}[c.supported]}
+        "verdict": _verdict(c), "mde": mde_text(c) if adjusted else ""}
         for c in claims])
+    frame = _drop_empty(frame, "mde")
     note = (" The adjusted p-values and verdicts are those of the verdict table at the start "
             "of the report." if adjusted else " p-values are not adjusted for multiplicity here.")
     table = frame_table(frame, labels={"code": "", "claim": "Claim", "evidence": "Evidence",
                                        "p_value": "p", "p_adjusted": "p adj.",
-                                       "verdict": "Verdict"}, digits=3,
+                                       "verdict": "Verdict", "mde": "MDE"}, digits=3,
                         title=f"{hypothesis} claims and what the data say",
                         label=f"{hypothesis.lower()}-claims", notes=(rule + note,))
     return report.add_heading(f"What the data say about {hypothesis}", 2).add_table(table)
 
 
-__all__ = ["ci_text", "claims_table", "not_testable_text", "p_text", "render_parts"]
+__all__ = ["SHOW_MDE", "checks_table", "ci_text", "claims_table", "effect_text", "mde_text",
+           "not_testable_text", "p_text", "render_parts", "verdict_table"]

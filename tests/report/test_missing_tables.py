@@ -118,7 +118,8 @@ def test_report_without_exchanges_and_tasks(simulated, tmp_path, capsys, monkeyp
     assert {c["code"] for c in checks} == {"H2a", "H2c", "H2d", "H3a", "H3b", "H3c"}
     assert all(c["verdict"] == "Not testable" and "the study has no" in c["evidence"]
                for c in checks)
-    assert {c["verdict"] for c in stored["h1"]["checks"]} <= {"No effect", "Effect found"}
+    assert {c["verdict"] for c in stored["h1"]["checks"]} <= {"No effect", "Effect found",
+                                                             "Inconclusive"}
 
     # the verdict table (as rendered) and each section say it with the reason
     verdicts = (out / "tables" / "verdicts.md").read_text()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -16,6 +16,10 @@ from ipnstats.results.terms import term_keys
 
 #: the typed term keys ``tidy()`` of an aggregation carries, by kind
 _KEYS = {"event": ("event",), "group": ("cohort",)}
+#: The leads the default pre-trend test covers: those of event_study's default window.
+PRETREND_EARLIEST = -4
+#: The largest condition number of a covariance that a Wald test inverts as it is.
+COND_LIMIT = 1e6
 
 
 @dataclass(frozen=True)
@@ -36,7 +40,7 @@ class DiDResult(Result):
 
     ``att_gt`` gives every group-time cell, ``aggregate(kind)`` the simple, group,
     event and calendar aggregations (each a :class:`~ipnstats.Result`), and
-    ``pretrend_test()`` the joint Wald test of the pre-treatment cells.
+    ``pretrend_test()`` a well-conditioned joint Wald test of the pre-treatment effects.
     """
 
     state: CSState | None = field(default=None, repr=False, compare=False)
@@ -88,20 +92,43 @@ class DiDResult(Result):
         return pd.DataFrame(agg.influence / self.state.gt.n_units,
                             index=pd.Index(self.state.units, name="unit"), columns=agg.terms)
 
-    def pretrend_test(self, by: str = "cells", earliest: int | None = None) -> WaldTest:
+    def pretrend_test(self, by: str = "auto", earliest: int | None = PRETREND_EARLIEST
+                      ) -> WaldTest:
         """Wald test (chi-squared) that pre-treatment effects are zero.
 
-        ``by="cells"`` tests every pre-treatment ATT(g,t), as R did's pre-test. With
-        many cohorts and few units per cohort that covariance is near singular (the
-        test then carries a note); ``by="event"`` tests the pre-treatment event-time
-        aggregates instead (from ``earliest``, e.g. -4, to -1), which pool cohorts.
-        """
-        from ipnstats.results.inference import wald_test
+        - ``by="cells"`` tests every pre-treatment ATT(g,t), as R did's pre-test. With
+          many cohorts and few units per cohort that covariance is near singular (R did
+          then reports no statistic); here the statistic then uses a generalized inverse
+          of its eigen-directions with eigenvalues above ``1 / COND_LIMIT`` of the
+          largest (:data:`COND_LIMIT` = 1e6), with as many degrees of freedom, and the
+          test's ``note`` gives the condition number and the rank used.
+        - ``by="event"`` tests the pre-treatment event-time aggregates from ``earliest``
+          to -1 (default -4: the leads of :func:`~ipnstats.event_study`'s default window
+          ``(-4, 6)``, the test the study report quotes; ``None``: every lead). They pool
+          cohorts, so their covariance is well conditioned.
+        - ``by="auto"`` (the default): the cell test when its covariance's condition
+          number is at most :data:`COND_LIMIT` (then it is R did's number), otherwise
+          the event-time test, with a note that gives the cells' condition number and
+          rank and says that the leads were tested instead.
 
+        Every test whose covariance is ill conditioned carries a note.
+        """
+        if by not in ("auto", "cells", "event"):
+            raise SpecificationError(f"by must be 'auto', 'cells' or 'event', got {by!r}")
         if by == "event":
             return _event_pretrend(self.aggregate("event"), earliest)
-        if by != "cells":
-            raise SpecificationError(f"by must be 'cells' or 'event', got {by!r}")
+        cells = self._cells_pretrend()
+        if by == "cells" or not cells.note:
+            return cells
+        event = _event_pretrend(self.aggregate("event"), earliest)
+        why = cells.note.split(":")[0]
+        return replace(event, note=(f"{why}: their Wald test would be unreliable (R did reports "
+                                    f"none), so the {event.hypothesis.removesuffix(' = 0')} "
+                                    "are tested instead." + (f" {event.note}" if event.note
+                                                             else "")))
+
+    def _cells_pretrend(self) -> WaldTest:
+        """R did's pre-test of every pre-treatment ATT(g,t), rank-checked."""
         gt = self.state.gt
         pre = np.flatnonzero((~gt.cells["post"]).to_numpy() & gt.cells["att"].notna().to_numpy())
         if pre.size == 0:
@@ -109,8 +136,39 @@ class DiDResult(Result):
                                   "before a cohort's treatment")
         cov = vcov_from_influence(gt.influence[:, pre], self.state.clusters)
         att = gt.cells["att"].to_numpy()[pre]
-        return wald_test(att, cov, np.eye(pre.size), np.zeros(pre.size), None,
-                         "all pre-treatment ATT(g,t) = 0")
+        return conditioned_wald(att, cov, "all pre-treatment ATT(g,t) = 0",
+                                "pre-treatment ATT(g,t)")
+
+
+def conditioned_wald(estimates: np.ndarray, cov: np.ndarray, hypothesis: str,
+                     what: str) -> WaldTest:
+    """Chi-squared Wald test that ``estimates`` are zero, with a rank check.
+
+    The covariance's eigen-directions with eigenvalues below ``1 / COND_LIMIT`` of the
+    largest are left out (a generalized inverse of the rest, with as many degrees of
+    freedom); when any is left out, or the covariance is otherwise ill conditioned, the
+    test's note gives its condition number and the rank used.
+    """
+    from scipy import stats
+
+    cov = (np.asarray(cov, float) + np.asarray(cov, float).T) / 2
+    values, vectors = np.linalg.eigh(cov)
+    top = values[-1] if values.size else 0.0
+    if not top > 0:
+        raise EstimationError(f"the covariance of the {what} is zero: nothing to test")
+    keep = values > top / COND_LIMIT
+    cond = top / values[0] if values[0] > 0 else np.inf
+    z = vectors[:, keep].T @ np.asarray(estimates, float)
+    w = float(np.sum(z ** 2 / values[keep]))
+    rank = int(keep.sum())
+    note = ""
+    if rank < values.size:
+        note = (f"The covariance of the {values.size} {what} has rank {rank} at relative "
+                f"tolerance 1/{COND_LIMIT:.0e} (condition number {cond:.1e}): the statistic "
+                f"uses a generalized inverse of that rank and has {rank} degrees of freedom; "
+                "it is unreliable (R did reports none when the covariance is numerically "
+                "singular). The event-time leads (by='event') are better conditioned.")
+    return WaldTest(w, rank, None, float(stats.chi2.sf(w, rank)), hypothesis, note)
 
 
 def _event_pretrend(event: Result, earliest: int | None) -> WaldTest:
@@ -122,4 +180,7 @@ def _event_pretrend(event: Result, earliest: int | None) -> WaldTest:
     if chosen.empty:
         raise EstimationError("no pre-treatment event times to test")
     label = f"event-time effects {int(chosen['event'].min())} to -1 = 0"
-    return event.wald_test(chosen["term"].tolist(), hypothesis=label)
+    terms = chosen["term"].tolist()
+    return conditioned_wald(event.params[terms].to_numpy(float),
+                            event.cov.loc[terms, terms].to_numpy(float), label,
+                            "pre-treatment event-time effects")

@@ -89,7 +89,8 @@ def _declared_claim(res: H1Results, findings: dict, d: Mapping) -> Claim:
             models = Unavailable(f"the firm-year panel has no {d['outcome']}.")
         model = models if isinstance(models, Unavailable) else \
             models[_ESTIMATORS.index(d["term"])]
-        return term_claim(model, {**d, "term": "ATT"}, what="ATT")
+        units = "log points" if d["outcome"].startswith("log_") else ""
+        return term_claim(model, {**d, "term": "ATT"}, what="ATT", units=units)
     f = findings[code]
     if "unavailable" in f:
         return declared(Claim(code, "", f["unavailable"], np.nan, None), d)

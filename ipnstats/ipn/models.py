@@ -71,13 +71,14 @@ def declared(claim: Claim, declaration: Mapping) -> Claim:
     return out
 
 
-def term_claim(result, declaration: Mapping, *, what: str = "") -> Claim:
+def term_claim(result, declaration: Mapping, *, what: str = "", units: str = "") -> Claim:
     """The claim ``declaration`` (``term``, ``direction``) decided by one coefficient of a
     fitted ``result`` (or :class:`Unavailable`: not testable, with the reason).
 
     The test is two-sided; a directional claim also needs the estimate's sign ("greater":
     positive, "less": negative). ``what`` names the estimate in the evidence (default: the
-    term).
+    term); the claim carries the estimate, its standard error and ``units`` for the
+    minimum detectable effect (:func:`~ipnstats.ipn.claims.adjudicate`).
     """
     term = declaration["term"]
     if isinstance(result, Unavailable):
@@ -90,7 +91,9 @@ def term_claim(result, declaration: Mapping, *, what: str = "") -> Claim:
     estimate, p = float(row["estimate"]), float(row["p_value"])
     sign = {"greater": estimate > 0, "less": estimate < 0}.get(declaration["direction"], True)
     return declared(Claim("", "", f"{what or term} {estimate:.3f} ({ci_text(row)})", p,
-                          bool(p < ALPHA and sign)), declaration)
+                          bool(p < ALPHA and sign), estimate=estimate,
+                          std_error=float(row["std_error"]), alternative="two-sided",
+                          units=units), declaration)
 
 
 def models_claims(fits: Mapping, declarations: Sequence[Mapping]) -> list[Claim]:

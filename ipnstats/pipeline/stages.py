@@ -59,6 +59,12 @@ def declared(cfg: StudyConfig, name: str) -> list[dict]:
     return [dict(c) for c in cfg.claims if stage_of(c) == name]
 
 
+def sesoi(cfg: StudyConfig) -> dict[str, float]:
+    """The declared smallest effects of interest by claim id (the bounds of the
+    equivalence tests of that claim's falsification checks)."""
+    return {c["id"]: c["sesoi"] for c in cfg.claims if "sesoi" in c}
+
+
 def _verdicts(cfg: StudyConfig, claims: list[Claim], checks: list) -> tuple[tuple, tuple]:
     """A stage's claims and checks with multiplicity-adjusted p-values and verdicts; the
     claims are adjusted within their declared family."""
@@ -91,7 +97,7 @@ def _h1(study: Study, cfg: StudyConfig, progress) -> StageOutput:
                  outcome=primary_outcome(cfg.claims))
     findings = {**h1_findings(res), "labels": codebook_labels(study.codebook),
                 "outcome": res.outcome, "declared": claimed}
-    claims, checks = _verdicts(cfg, h1_claims(res, findings, claimed), h1_checks(res))
+    claims, checks = _verdicts(cfg, h1_claims(res, findings, claimed), h1_checks(res, sesoi(cfg)))
     results = {}
     for outcome, models in res.participation.items():
         names = ("twfe", "cs", "cs_covariates", "sunab")
@@ -119,7 +125,7 @@ def _h2(study: Study, cfg: StudyConfig, progress) -> StageOutput:
     progress("fitting H2: crossed random effects, moderation, PROCESS model 7, questions")
     res = fit_h2(study.exchanges, threshold=study.codebook.disclosure_threshold,
                  n_boot=cfg["H2"]["process_draws"], seed=run["seed"], absent=study.skipped)
-    claims, checks = _verdicts(cfg, h2_claims(res, declared(cfg, "h2")), h2_checks(res))
+    claims, checks = _verdicts(cfg, h2_claims(res, declared(cfg, "h2")), h2_checks(res, sesoi(cfg)))
     results = {"behavior": res.behavior, "loss_aversion": res.loss_aversion,
                "process": res.process}
     if isinstance(res.framing, Unavailable):
@@ -144,7 +150,7 @@ def _h3(study: Study, cfg: StudyConfig, progress) -> StageOutput:
     progress("fitting H3: crossed random effects, learning curves, triangulation")
     res = fit_h3(study.exchanges, study.tasks, threshold=study.codebook.disclosure_threshold,
                  absent=study.skipped)
-    claims, checks = _verdicts(cfg, h3_claims(res, declared(cfg, "h3")), h3_checks(res))
+    claims, checks = _verdicts(cfg, h3_claims(res, declared(cfg, "h3")), h3_checks(res, sesoi(cfg)))
     results = {"senders": res.senders, "learning_curve": res.curve,
                "triangulation": res.triangulation}
     return StageOutput(findings={**h3_findings(res), "declared": declared(cfg, "h3")},

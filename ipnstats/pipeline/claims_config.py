@@ -5,7 +5,8 @@ multiplicity, "H1"), ``text`` (what it asserts, as the verdict table prints it),
 ``analysis`` whose test decides it (one of :data:`ANALYSES`, or the ``name`` of a
 ``[[models]]`` entry), its ``outcome``, the tested quantity ``term``, the ``direction``
 ("greater", "less", "two-sided") and, for a null claim, ``sesoi`` (the smallest effect of
-interest, carried to the verdict). A configuration without ``[[claims]]`` declares
+interest: it bounds the equivalence tests of the falsification checks filed under the
+claim's id). A configuration without ``[[claims]]`` declares
 :data:`DEFAULT_CLAIMS`, H1a-H3c as ipnstats ships them.
 
 The first ``participation`` claim of family H1 names the H1 family's primary outcome: the

@@ -222,6 +222,7 @@ text = "Joining an IPN raises the profit margin"
 analysis = "participation"
 outcome = "profit_margin"
 term = "cs"
+sesoi = 0.02
 
 [[claims]]
 id = "H1b"
@@ -280,6 +281,9 @@ def test_own_claims_are_decided_from_the_declared_outcome(own_run):
     assert b["verdict"] and a["verdict"]
     # H1a and H1b are adjusted together, H5 (family H4) on its own
     assert h5["p_adjusted"] == pytest.approx(h5["p_value"])
+    # H1a's smallest effect of interest bounds the equivalence test of its pre-trend check
+    (pre,) = [c for c in h1["checks"] if c["code"] == "H1a"]
+    assert pre["sesoi"] == 0.02
     rob = _stage(own_run, "robustness")["findings"]
     assert rob["specification_curve"]["primary"]["outcome"] == "profit_margin"
 

@@ -37,7 +37,12 @@ from typing import Any
 
 from ipnstats.core.errors import ConfigError
 from ipnstats.data.sources import is_url
-from ipnstats.pipeline.claims_config import claims_from_raw, primary_outcome, stage_of
+from ipnstats.pipeline.claims_config import (
+    DEFAULT_CLAIMS,
+    claims_from_raw,
+    primary_outcome,
+    stage_of,
+)
 from ipnstats.pipeline.grammar import ExpressionError, check_formula
 
 FAMILIES = ("H1", "H2", "H3")
@@ -109,7 +114,7 @@ class StudyConfig:
     models: tuple[MappingProxyType, ...] = field(default=())
     codebook: Path | None = None  # None: the folder's codebook.toml
     #: the declared ``[[claims]]`` (:mod:`.claims_config`; without any, H1a-H3c)
-    claims: tuple[MappingProxyType, ...] = field(default=())
+    claims: tuple[MappingProxyType, ...] = field(default=DEFAULT_CLAIMS)
     #: the ``(section, key)`` pairs the file itself sets (``("claims", "")`` and
     #: ``("models", "")`` for those arrays): the names checked against the data
     given: frozenset = field(default=frozenset())

@@ -45,16 +45,20 @@ class H1Results:
     hazard_cox: Result
     threshold: int
     covariates: tuple[str, ...] = COVARIATES
+    outcome: str = "log_revenue"  # the primary outcome
 
 
 def fit_h1(fy: pd.DataFrame, *, threshold: int, n_boot: int = 999, seed: int = 0,
            firms: pd.DataFrame | None = None, outcomes: tuple[str, ...] = OUTCOMES,
            covariates: tuple[str, ...] = COVARIATES, mediation_draws: int = 5000,
-           absent: Collection[str] = ()) -> H1Results:
+           absent: Collection[str] = (), outcome: str = "log_revenue") -> H1Results:
     """Fit the H1 models on a firm-year frame (``Study.firm_year``).
 
-    ``outcomes`` are the outcomes of the participation table (log revenue, the primary
-    outcome, is always fitted); ``covariates`` those of the doubly robust CS column.
+    ``outcome`` is the primary outcome (H1a's): the participation table's first, and the
+    outcome of the event study, the tenure stages, the mediation, the practices and
+    who benefits. ``outcomes`` are the other outcomes of the participation table;
+    ``covariates`` those of the doubly robust CS column (the configuration's names are
+    checked before anything is fitted: a name the frame lacks is left out here).
     A table a claim needs among ``absent`` (the study's missing tables,
     ``Study.skipped``; see :data:`~ipnstats.ipn.claims.NEEDS`) makes its models
     :class:`~ipnstats.ipn.claims.Unavailable`, with the reason: no surveys, no H1c;
@@ -67,21 +71,20 @@ def fit_h1(fy: pd.DataFrame, *, threshold: int, n_boot: int = 999, seed: int = 0
         return no_table(code, absent) or attempt(estimator, *args, **options)
 
     cov = tuple(c for c in covariates if c in fy.columns)
-    wanted = dict.fromkeys(("log_revenue", *outcomes))
+    wanted = dict.fromkeys((outcome, *outcomes))
     participation = {o: attempt(_four_estimators, fy, o, n_boot, seed, cov)
                      for o in wanted if o in fy}
     return H1Results(
         participation=participation,
-        event=attempt(event_study, fy, outcome="log_revenue", **PANEL, window=(-4, 6),
+        event=attempt(event_study, fy, outcome=outcome, **PANEL, window=(-4, 6),
                       n_boot=n_boot, seed=seed),
-        stages=attempt(stage_effects, fy, outcome="log_revenue", n_boot=n_boot, seed=seed),
-        mediation=fit("H1c", _fit_mediation, fy, seed, mediation_draws),
-        practices=fit("H1d", practice_effects, fy, outcome="log_revenue"),
-        practices_std=fit("H1d", practice_effects, fy, outcome="log_revenue",
-                          standardize=True),
-        heterogeneity=attempt(heterogeneity, fy, outcome="log_revenue", firms=firms),
+        stages=attempt(stage_effects, fy, outcome=outcome, n_boot=n_boot, seed=seed),
+        mediation=fit("H1c", _fit_mediation, fy, seed, mediation_draws, outcome),
+        practices=fit("H1d", practice_effects, fy, outcome=outcome),
+        practices_std=fit("H1d", practice_effects, fy, outcome=outcome, standardize=True),
+        heterogeneity=attempt(heterogeneity, fy, outcome=outcome, firms=firms),
         hazard=fit("H1f", exit_hazard, fy), hazard_cox=fit("H1f", exit_hazard, fy, model="cox"),
-        threshold=threshold, covariates=cov)
+        threshold=threshold, covariates=cov, outcome=outcome)
 
 
 def _four_estimators(fy, outcome, n_boot, seed, cov):
@@ -120,12 +123,14 @@ def within(frame: pd.DataFrame, columns: list[str], unit: str = "firm_id",
     return rows[[unit, time]].assign(**dict(zip(columns, M.T, strict=True)))
 
 
-def _fit_mediation(fy: pd.DataFrame, seed: int, n_boot: int = 5000):
-    """Membership -> perceived learning -> next year's log revenue, within firm and year."""
+def _fit_mediation(fy: pd.DataFrame, seed: int, n_boot: int = 5000,
+                   outcome: str = "log_revenue"):
+    """Membership -> perceived learning -> next year's ``outcome``, within firm and year."""
     from ipnstats.estimators.mediation import mediation
 
-    data = within(next_year_frame(fy), ["member", "perceived_learning", "log_revenue_next"])
-    return mediation(data, x="member", m="perceived_learning", y="log_revenue_next",
+    y = f"{outcome}_next"
+    data = within(next_year_frame(fy, outcome), ["member", "perceived_learning", y])
+    return mediation(data, x="member", m="perceived_learning", y=y,
                      cluster="firm_id", n_boot=n_boot, seed=seed)
 
 

@@ -11,6 +11,8 @@ the same findings, :func:`h1_checks` the effects the theory says are zero.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -26,6 +28,7 @@ from ipnstats.ipn.claims import (
     row_test,
 )
 from ipnstats.ipn.h1 import H1Results
+from ipnstats.ipn.models import declared, term_claim
 from ipnstats.results.stored import StoredModel, frame_to_json
 
 CLAIMS = {"H1a": "Joining an IPN raises firm performance (log revenue)",
@@ -54,18 +57,44 @@ def h1_findings(res: H1Results) -> dict:
     return out
 
 
-def h1_claims(res: H1Results, findings: dict | None = None) -> list[Claim]:
-    """The claims H1a-H1f with their primary tests (unadjusted; see
-    :func:`~ipnstats.ipn.claims.adjudicate`), from :func:`h1_findings`."""
+def h1_claims(res: H1Results, findings: dict | None = None,
+              declarations: Sequence[Mapping] | None = None) -> list[Claim]:
+    """The declared claims on the H1 analyses with their primary tests (unadjusted; see
+    :func:`~ipnstats.ipn.claims.adjudicate`), from :func:`h1_findings`.
+
+    ``declarations`` (the configuration's ``[[claims]]`` of the H1 stage: ``id``,
+    ``text``, ``analysis``, ``outcome``, ``term``, ``direction``; None: H1a-H1f as
+    shipped) name each claim and its test. A participation claim is decided by the
+    ``term`` estimator's ATT on its ``outcome``; the other analyses by their test.
+    """
     findings = h1_findings(res) if findings is None else findings
-    claims = []
-    for code in _PARTS:
-        f = findings[code]
-        if "unavailable" in f:
-            claims.append(Claim(code, CLAIMS[code], f["unavailable"], np.nan, None))
-        else:
-            claims.append(_CLAIM_OF[code](f))
-    return claims
+    if declarations is None:
+        declarations = [{"id": code, "text": CLAIMS[code], "analysis": analysis,
+                         "outcome": res.outcome, "term": "cs", "direction": "greater"}
+                        for analysis, code in _ANALYSIS_PART.items()]
+    return [_declared_claim(res, findings, d) for d in declarations]
+
+
+#: the H1 analyses by the findings entry (claim code as shipped) that holds them
+_ANALYSIS_PART = {"participation": "H1a", "stages": "H1b", "mediation": "H1c",
+                  "practices": "H1d", "heterogeneity": "H1e", "exit_hazard": "H1f"}
+_ESTIMATORS = ("twfe", "cs", "cs_covariates", "sunab")
+
+
+def _declared_claim(res: H1Results, findings: dict, d: Mapping) -> Claim:
+    code = _ANALYSIS_PART[d["analysis"]]
+    if d["analysis"] == "participation":
+        models = res.participation.get(d["outcome"])
+        if models is None:
+            models = Unavailable(f"the firm-year panel has no {d['outcome']}.")
+        model = models if isinstance(models, Unavailable) else \
+            models[_ESTIMATORS.index(d["term"])]
+        units = "log points" if d["outcome"].startswith("log_") else ""
+        return term_claim(model, {**d, "term": "ATT"}, what="ATT", units=units)
+    f = findings[code]
+    if "unavailable" in f:
+        return declared(Claim(code, "", f["unavailable"], np.nan, None), d)
+    return declared(_CLAIM_OF[code](f), d)
 
 
 def h1_checks(res: H1Results, sesoi: dict[str, float] | None = None) -> list[Check]:
@@ -108,9 +137,9 @@ def _unavailable(res: H1Results, needs: tuple[str, ...]) -> str:
     for name in needs:
         value = getattr(res, name)
         if name == "participation":  # the primary outcome decides
-            if "log_revenue" not in value:
-                return "the firm-year panel has no log revenue."
-            value = value["log_revenue"]
+            if res.outcome not in value:
+                return f"the firm-year panel has no {res.outcome.replace('_', ' ')}."
+            value = value[res.outcome]
         if isinstance(value, Unavailable):
             return value.reason
     return ""
@@ -133,7 +162,7 @@ def _participation(res: H1Results) -> dict:
         else:
             outcomes.append({"outcome": outcome,
                              "models": [StoredModel.of(m).to_json() for m in models]})
-    twfe, primary = res.participation["log_revenue"][:2]
+    twfe, primary = res.participation[res.outcome][:2]
     row = primary.tidy().iloc[0]
     return {"outcomes": outcomes, "primary": _interval(row),
             "excludes_zero": bool(row["p_value"] < ALPHA),

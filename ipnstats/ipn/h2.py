@@ -10,7 +10,7 @@ the claims and falsification checks, with :data:`H2_RULE` the verdict rule.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -185,17 +185,22 @@ def _questions(qp) -> dict:
 # ---------------------------------------------------------------- claims and checks
 
 
-def h2_claims(res: H2Results) -> list[Claim]:
+def h2_claims(res: H2Results, declarations: Sequence[Mapping] | None = None) -> list[Claim]:
     """The claims H2a-H2d with their primary tests (before the family's adjustment); an
     analysis the data could not support gives a claim that is not testable, with the
-    reason."""
-    return claims_of(h2_findings(res))
+    reason. ``declarations`` (``id``, ``text``, ``analysis``: a key of
+    :func:`h2_findings`) name the claims; None: H2a-H2d as shipped (:data:`CLAIMS`)."""
+    return claims_of(h2_findings(res), declarations)
 
 
-def claims_of(findings: dict) -> list[Claim]:
-    """The H2 claims of stored :func:`h2_findings`."""
+def claims_of(findings: dict, declarations: Sequence[Mapping] | None = None) -> list[Claim]:
+    """The H2 claims of stored :func:`h2_findings` (``declarations``: see
+    :func:`h2_claims`)."""
+    if declarations is None:
+        declarations = [{"id": c, "analysis": n, "text": t} for c, n, t in CLAIMS]
     out = []
-    for code, name, claim in CLAIMS:
+    for d in declarations:
+        code, name, claim = d["id"], d["analysis"], d["text"]
         f = findings[name]
         if "unavailable" in f:
             out.append(Claim(code, claim, f["unavailable"], np.nan, None))

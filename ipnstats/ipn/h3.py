@@ -12,7 +12,7 @@ its wording, so that the report never refits.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -161,21 +161,31 @@ def _triangulation_numbers(tri) -> dict:
 # ------------------------------------------------------------------ claims, checks
 
 
-def h3_claims(res: H3Results) -> list[Claim]:
+#: the H3 analyses a declared claim names, by the part of :class:`H3Results` they read
+ANALYSES = {"senders": "senders", "learning_curve": "curve", "triangulation": "triangulation"}
+
+
+def h3_claims(res: H3Results, declarations: Sequence[Mapping] | None = None) -> list[Claim]:
     """The claims H3a-H3c with their primary one-sided tests (not yet adjusted); an
-    analysis that is :class:`Unavailable` makes its claim not testable, with the reason."""
+    analysis that is :class:`Unavailable` makes its claim not testable, with the reason.
+    ``declarations`` (``id``, ``text``, ``analysis``: a key of :data:`ANALYSES`) name
+    the claims; None: H3a-H3c as shipped (:data:`PARTS`)."""
+    if declarations is None:
+        part_of = {v: k for k, v in ANALYSES.items()}
+        declarations = [{"id": c, "analysis": part_of[p], "text": t} for c, p, t in PARTS]
     claims = []
-    for code, part, text in PARTS:
+    for d in declarations:
+        code, part, text = d["id"], ANALYSES[d["analysis"]], d["text"]
         fit = getattr(res, part)
         if isinstance(fit, Unavailable):
             claims.append(Claim(code, text, fit.reason, np.nan, None))
-        elif code == "H3a":
+        elif part == "senders":
             n = _senders_numbers(fit)
             claims.append(Claim(code, text, f"risk aversion {n['focal']['estimate']:.3f} per SD "
                                 f"({ci_text(n['focal'])}); larger than {n['beaten']} of "
                                 f"{len(n['comp'])} outward traits", n["p_all"],
                                 bool(n["p_all"] < ALPHA)))
-        elif code == "H3b":
+        elif part == "curve":
             n = _curve_numbers(fit)
             b = n["interaction"]
             claims.append(Claim(code, text, f"experience × exposure {b['estimate']:.3f} "

@@ -9,12 +9,14 @@ models" section shows (:mod:`ipnstats.report.models_section`).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from ipnstats.estimators.panel import panel_regression
-from ipnstats.ipn.claims import Unavailable, attempt
+from ipnstats.ipn.claims import ALPHA, Claim, Unavailable, attempt, ci_text
 from ipnstats.results.stored import StoredModel
 from ipnstats.results.vcov import Cluster
 
@@ -60,4 +62,44 @@ def models_results(fits: Mapping) -> dict:
     return {f"models.{name}": res for name, res in fits.items()}
 
 
-__all__ = ["fit_model", "fit_models", "models_findings", "models_results"]
+def declared(claim: Claim, declaration: Mapping) -> Claim:
+    """``claim`` under its declared ``id`` and ``text``, with the declared smallest effect
+    of interest (``sesoi``) when :class:`Claim` carries one."""
+    out = dataclasses.replace(claim, code=declaration["id"], claim=declaration["text"])
+    if "sesoi" in declaration and "sesoi" in {f.name for f in dataclasses.fields(Claim)}:
+        out = dataclasses.replace(out, sesoi=declaration["sesoi"])
+    return out
+
+
+def term_claim(result, declaration: Mapping, *, what: str = "", units: str = "") -> Claim:
+    """The claim ``declaration`` (``term``, ``direction``) decided by one coefficient of a
+    fitted ``result`` (or :class:`Unavailable`: not testable, with the reason).
+
+    The test is two-sided; a directional claim also needs the estimate's sign ("greater":
+    positive, "less": negative). ``what`` names the estimate in the evidence (default: the
+    term); the claim carries the estimate, its standard error and ``units`` for the
+    minimum detectable effect (:func:`~ipnstats.ipn.claims.adjudicate`).
+    """
+    term = declaration["term"]
+    if isinstance(result, Unavailable):
+        return declared(Claim("", "", result.reason, np.nan, None), declaration)
+    tidy = result.tidy().set_index("term")
+    if term not in tidy.index:
+        return declared(Claim("", "", f"the model has no term {term!r} (its terms: "
+                              f"{', '.join(map(str, tidy.index))})", np.nan, None), declaration)
+    row = tidy.loc[term]
+    estimate, p = float(row["estimate"]), float(row["p_value"])
+    sign = {"greater": estimate > 0, "less": estimate < 0}.get(declaration["direction"], True)
+    return declared(Claim("", "", f"{what or term} {estimate:.3f} ({ci_text(row)})", p,
+                          bool(p < ALPHA and sign), estimate=estimate,
+                          std_error=float(row["std_error"]), alternative="two-sided",
+                          units=units), declaration)
+
+
+def models_claims(fits: Mapping, declarations: Sequence[Mapping]) -> list[Claim]:
+    """The declared claims on ``[[models]]`` entries, each decided by its model's term."""
+    return [term_claim(fits[d["analysis"]], d) for d in declarations]
+
+
+__all__ = ["declared", "fit_model", "fit_models", "models_claims", "models_findings",
+           "models_results", "term_claim"]

@@ -68,6 +68,7 @@ class RobustnessResults:
     wild_draws: int
     min_clusters: int
     seed: int
+    outcome: str = PRIMARY  # the primary outcome
 
 
 def n_specifications(rob: Mapping) -> int:
@@ -78,8 +79,10 @@ def n_specifications(rob: Mapping) -> int:
 
 def fit_robustness(firm_year: pd.DataFrame, rob: Mapping, *, seed: int,
                    progress: Callable[[str], None] | None = None,
-                   labels: Mapping[str, str] | None = None) -> RobustnessResults:
-    """Fit the specification curve and the clustering checks of ``[robustness]`` ``rob``.
+                   labels: Mapping[str, str] | None = None,
+                   outcome: str = PRIMARY) -> RobustnessResults:
+    """Fit the specification curve and the clustering checks of ``[robustness]`` ``rob``;
+    ``outcome`` is the primary outcome (H1a's) whose effect the clusterings check.
 
     ``labels`` are the display labels of the outcomes (the codebook's).
 
@@ -101,13 +104,13 @@ def fit_robustness(firm_year: pd.DataFrame, rob: Mapping, *, seed: int,
         (lambda done, total: count(done, total, "specifications")))
     say("alternative clustering and the wild cluster bootstrap")
     fits = fit_clusterings(firm_year, min_clusters=rob["min_clusters"],
-                           wild_draws=rob["wild_draws"], seed=seed)
+                           wild_draws=rob["wild_draws"], seed=seed, outcome=outcome)
     return RobustnessResults(curve, fits, int(rob["wild_draws"]), int(rob["min_clusters"]),
-                             seed)
+                             seed, outcome)
 
 
 def fit_clusterings(firm_year: pd.DataFrame, *, min_clusters: int, wild_draws: int,
-                    seed: int) -> tuple[ClusteringFit, ...]:
+                    seed: int, outcome: str = PRIMARY) -> tuple[ClusteringFit, ...]:
     """The primary effect by Callaway-Sant'Anna (one-way clusterings) and TWFE under each
     of :data:`CLUSTERINGS`, bootstrapped where a TWFE clustering has too few clusters."""
     fy = firm_year
@@ -116,10 +119,10 @@ def fit_clusterings(firm_year: pd.DataFrame, *, min_clusters: int, wild_draws: i
                         .astype(float)})
     fits = []
     for name, vcov in CLUSTERINGS.items():
-        cs = attempt(participation_effect, data, outcome=PRIMARY, unit="firm_id", time="year",
+        cs = attempt(participation_effect, data, outcome=outcome, unit="firm_id", time="year",
                      cohort="cohort", vcov=vcov, n_boot=0,
                      seed=seed) if len(vcov.columns) == 1 else None
-        twfe = attempt(panel_regression, data, f"{PRIMARY} ~ treated", unit="firm_id",
+        twfe = attempt(panel_regression, data, f"{outcome} ~ treated", unit="firm_id",
                        time="year", vcov=vcov)
         for label, res, term in (("Callaway-Sant'Anna", cs, "ATT"), ("TWFE", twfe, "treated")):
             if res is not None:
@@ -162,7 +165,7 @@ def robustness_findings(res: RobustnessResults) -> dict:
     """JSON-ready findings: the specification curve (the estimated specifications the
     figure draws, each choice's count, median and share significant in the claimed
     direction, the numbers the reading quotes) and the clustering table's numbers."""
-    return {"specification_curve": curve_findings(res.curve),
+    return {"specification_curve": curve_findings(res.curve, res.outcome),
             "clustering": {"rows": [_clustering_row(f) for f in res.clustering],
                            "wild_draws": res.wild_draws, "min_clusters": res.min_clusters,
                            "seed": res.seed}}
@@ -177,8 +180,9 @@ def method_facts(curve: SpecificationCurveResult, rob: Mapping) -> dict:
             "backend": rob["backend"], "n_jobs": rob["n_jobs"]}
 
 
-def curve_findings(curve: SpecificationCurveResult) -> dict:
-    """The specification curve's findings (see :func:`robustness_findings`)."""
+def curve_findings(curve: SpecificationCurveResult, outcome: str = PRIMARY) -> dict:
+    """The specification curve's findings (see :func:`robustness_findings`); ``outcome``
+    is the primary outcome whose specifications are counted apart."""
     g = curve.glance().iloc[0]
     tidy = curve.tidy()
     est = tidy[tidy["status"] == "estimated"].copy()
@@ -187,7 +191,7 @@ def curve_findings(curve: SpecificationCurveResult) -> dict:
     by = [{"dimension": dim, "choice": choice, "n": len(rows),
            "median": rows["estimate"].median(), "share": rows["same"].mean()}
           for dim in DIMENSIONS for choice, rows in est.groupby(dim, sort=False)]
-    primary = est[est["outcome"] == PRIMARY]
+    primary = est[est["outcome"] == outcome]
     return {
         "estimates": frame_to_json(est[list(CURVE_COLUMNS)]),
         "choices": {dim: list(values) for dim, values in curve.choices.items()},
@@ -198,7 +202,7 @@ def curve_findings(curve: SpecificationCurveResult) -> dict:
         "share_opposite": float(g["share_significant_opposite"]),
         "by_choice": frame_to_json(pd.DataFrame(by, columns=["dimension", "choice", "n",
                                                              "median", "share"])),
-        "primary": {"outcome": PRIMARY, "estimated": bool(len(primary)),
+        "primary": {"outcome": outcome, "estimated": bool(len(primary)),
                     "n": len(primary),
                     "share_same": float(primary["same"].mean()) if len(primary) else None,
                     "median": float(primary["estimate"].median()) if len(primary) else None},

@@ -69,7 +69,7 @@ def _section(report: Report, doc: dict, figures: Path) -> Report:
 def verdict_page(report: Report, stored: dict[str, dict], cfg: StudyConfig) -> Report:
     """The one-page summary: claims with verdicts, then the falsification checks."""
     v = cfg["verdict"]
-    claims = [c for name in ("h1", "h2", "h3") if name in stored
+    claims = [c for name in ("h1", "h2", "h3", "models") if name in stored
               for c in claims_from_json(stored[name]["claims"], Claim)]
     checks = [c for name in ("h1", "h2", "h3") if name in stored
               for c in claims_from_json(stored[name]["checks"], Check)]

@@ -19,7 +19,8 @@ A configuration can neither write outside its own project nor exhaust the machin
   ``n_jobs`` 1 to 64; ``min_clusters`` 0 to 10,000. ``1e9`` is a float in TOML, and a
   float where an integer is needed is refused.
 - Lists hold strings only, each once, at most :data:`MAX_ITEMS` (50) of them;
-  ``covariate_sets`` is a table of at most 20 such lists; at most 50 ``[[models]]``.
+  ``covariate_sets`` is a table of at most 20 such lists; at most 50 ``[[models]]`` and
+  50 ``[[claims]]`` (:mod:`.claims_config`).
 - Formulas obey the bounds of :mod:`.grammar` (length, nesting, powers, terms).
 - The file itself is at most 1 MiB of UTF-8 TOML.
 """
@@ -36,6 +37,12 @@ from typing import Any
 
 from ipnstats.core.errors import ConfigError
 from ipnstats.data.sources import is_url
+from ipnstats.pipeline.claims_config import (
+    DEFAULT_CLAIMS,
+    claims_from_raw,
+    primary_outcome,
+    stage_of,
+)
 from ipnstats.pipeline.grammar import ExpressionError, check_formula
 from ipnstats.tables.style import STYLES
 
@@ -108,6 +115,11 @@ class StudyConfig:
     sections: MappingProxyType
     models: tuple[MappingProxyType, ...] = field(default=())
     codebook: Path | None = None  # None: the folder's codebook.toml
+    #: the declared ``[[claims]]`` (:mod:`.claims_config`; without any, H1a-H3c)
+    claims: tuple[MappingProxyType, ...] = field(default=DEFAULT_CLAIMS)
+    #: the ``(section, key)`` pairs the file itself sets (``("claims", "")`` and
+    #: ``("models", "")`` for those arrays): the names checked against the data
+    given: frozenset = field(default=frozenset())
 
     def __getitem__(self, section: str) -> MappingProxyType:
         return self.sections[section]
@@ -119,11 +131,24 @@ class StudyConfig:
     def slice(self, *names: str) -> str:
         """Canonical JSON of some sections: what a stage's results depend on. Paths, the
         list of families and the progress display are left out: they change no result
-        (the input files themselves are fingerprinted by content)."""
-        body = {n: (list(map(dict, self.models)) if n == "models" else
-                    {k: v for k, v in self[n].items() if k not in NEUTRAL_KEYS})
-                for n in names}
+        (the input files themselves are fingerprinted by content). ``"claims:<stage>"``
+        is the declared claims that stage decides (:func:`.claims_config.stage_of`),
+        ``"verdict:<stage>"`` the ``[verdict]`` section when that stage decides any claim,
+        ``"primary"`` the H1 family's primary outcome."""
+        body = {n: self._slice(n) for n in names}
         return json.dumps(body, sort_keys=True, ensure_ascii=False, indent=1)
+
+    def _slice(self, name: str):
+        if name == "models":
+            return list(map(dict, self.models))
+        if name == "primary":  # the H1 family's primary outcome
+            return primary_outcome(self.claims)
+        if name.startswith("claims:"):
+            return [dict(c) for c in self.claims if stage_of(c) == name[len("claims:"):]]
+        if name.startswith("verdict:"):  # the verdict rule, for a stage that decides claims
+            decides = any(stage_of(c) == name[len("verdict:"):] for c in self.claims)
+            return self._slice("verdict") if decides else {}
+        return {k: v for k, v in self[name].items() if k not in NEUTRAL_KEYS}
 
     def digest(self, *names: str) -> str:
         return hashlib.sha256(self.slice(*names).encode()).hexdigest()
@@ -198,11 +223,12 @@ def config_from_dict(raw: dict, path: Path, *, out: str | Path | None = None) ->
     problems: list[str] = []
     sections = {name: _section(raw.get(name, {}), name, keys, path, problems)
                 for name, keys in SCHEMA.items()}
-    for extra in sorted(set(raw) - set(SCHEMA) - {"models"}):
+    for extra in sorted(set(raw) - set(SCHEMA) - {"models", "claims"}):
         problems.append(f"{path}: unknown section [{extra}] (known: "
-                        f"{', '.join([*SCHEMA, 'models'])})")
+                        f"{', '.join([*SCHEMA, 'models', 'claims'])})")
     _check_values(sections, path, problems)
     models = _models(raw.get("models", []), path, problems)
+    claims = claims_from_raw(raw.get("claims"), models, path, problems)
     study = sections["study"]
     if study["folder"] is None:
         problems.append(f"{path}: [study] folder is required (the study folder, or a "
@@ -227,7 +253,9 @@ def config_from_dict(raw: dict, path: Path, *, out: str | Path | None = None) ->
         codebook=(base / study["codebook"]).resolve() if study["codebook"] else None,
         out=target,
         sections=MappingProxyType({k: MappingProxyType(v) for k, v in sections.items()}),
-        models=tuple(MappingProxyType(m) for m in models))
+        models=tuple(MappingProxyType(m) for m in models), claims=claims,
+        given=frozenset((name, key) for name, table in raw.items()
+                        for key in (table if isinstance(table, dict) else ("",))))
 
 
 def _section(given, name: str, keys: dict, path: Path, problems: list[str]) -> dict:

@@ -18,6 +18,7 @@ from ipnstats.core.errors import ConfigError
 from ipnstats.data import load_study
 from ipnstats.data.sources import input_fingerprints, is_url
 from ipnstats.pipeline.config import StudyConfig
+from ipnstats.pipeline.names import check_names
 from ipnstats.pipeline.progress import Progress
 from ipnstats.pipeline.stages import STAGES, Stage, active, stage
 from ipnstats.pipeline.store import (
@@ -111,7 +112,9 @@ def stale(cfg: StudyConfig) -> list[str]:
 
 def run(cfg: StudyConfig, *, only: tuple[str, ...] = (), force: bool = False) -> list[str]:
     """Run the stages (``only`` those named) whose fingerprint changed; returns the names
-    of the stages that were run."""
+    of the stages that were run. Before the first fit, every column name the
+    configuration sets is checked against the study's frames
+    (:func:`~ipnstats.pipeline.names.check_names`): a :class:`ConfigError` names them all."""
     chosen = [stage(n) for n in only] if only else list(active(cfg))
     ran, study, cache = [], None, {}
     for st in chosen:
@@ -122,7 +125,10 @@ def run(cfg: StudyConfig, *, only: tuple[str, ...] = (), force: bool = False) ->
             progress("up to date")
             path.touch()  # make compares times: the results are as new as their inputs
             continue
-        study = study or load_study(cfg.folder, codebook=cfg.codebook)
+        if study is None:
+            study = load_study(cfg.folder, codebook=cfg.codebook)
+            check_names(cfg, {"firm_year": study.firm_year, "exchanges": study.exchanges,
+                              "tasks": study.tasks})  # every name, before the first fit
         output = st.build(study, cfg, progress)
         doc = {"stage": st.name, "title": st.title, "fingerprint": fp,
                "study_name": study.codebook.name,

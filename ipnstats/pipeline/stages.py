@@ -19,6 +19,7 @@ from ipnstats.core.errors import ConfigError
 from ipnstats.data import Study
 from ipnstats.data.findings import codebook_labels
 from ipnstats.ipn.claims import Claim, Unavailable, adjudicate, adjudicate_checks
+from ipnstats.pipeline.claims_config import primary_outcome, stage_of
 from ipnstats.pipeline.config import StudyConfig
 
 # the input tables behind each derived frame (codebook.toml included)
@@ -53,10 +54,28 @@ class Stage:
     family: str = ""  # "H1", "H2", "H3": skipped unless [run] hypotheses lists it
 
 
+def declared(cfg: StudyConfig, name: str) -> list[dict]:
+    """The declared claims stage ``name`` decides, in the configuration's order."""
+    return [dict(c) for c in cfg.claims if stage_of(c) == name]
+
+
+def sesoi(cfg: StudyConfig) -> dict[str, float]:
+    """The declared smallest effects of interest by claim id (the bounds of the
+    equivalence tests of that claim's falsification checks)."""
+    return {c["id"]: c["sesoi"] for c in cfg.claims if "sesoi" in c}
+
+
 def _verdicts(cfg: StudyConfig, claims: list[Claim], checks: list) -> tuple[tuple, tuple]:
-    """A family's claims and checks with multiplicity-adjusted p-values and verdicts."""
+    """A stage's claims and checks with multiplicity-adjusted p-values and verdicts; the
+    claims are adjusted within their declared family."""
     v = cfg["verdict"]
-    return (tuple(adjudicate(claims, v["adjust"], v["alpha"])),
+    family = {c["id"]: c["family"] for c in cfg.claims}
+    decided = {}
+    for name in dict.fromkeys(family.get(c.code, "") for c in claims):
+        members = [c for c in claims if family.get(c.code, "") == name]
+        decided.update(zip((id(c) for c in members),
+                           adjudicate(members, v["adjust"], v["alpha"]), strict=True))
+    return (tuple(decided[id(c)] for c in claims),
             tuple(adjudicate_checks(checks, "holm", v["alpha"])))
 
 
@@ -68,12 +87,17 @@ def _h1(study: Study, cfg: StudyConfig, progress) -> StageOutput:
 
     run, h1 = cfg["run"], cfg["H1"]
     progress("fitting H1: staggered DiD, event study, stages, mediation, practices, exits")
+    claimed = declared(cfg, "h1")
+    outcomes = (*h1["outcomes"], *(c["outcome"] for c in claimed
+                                   if c["analysis"] == "participation"))
     res = fit_h1(study.firm_year, threshold=study.codebook.disclosure_threshold,
                  n_boot=run["n_boot"], seed=run["seed"], firms=study.tables.get("firms"),
-                 outcomes=tuple(h1["outcomes"]), covariates=tuple(h1["covariates"]),
-                 mediation_draws=h1["mediation_draws"], absent=study.skipped)
-    findings = {**h1_findings(res), "labels": codebook_labels(study.codebook)}
-    claims, checks = _verdicts(cfg, h1_claims(res, findings), h1_checks(res))
+                 outcomes=tuple(dict.fromkeys(outcomes)), covariates=tuple(h1["covariates"]),
+                 mediation_draws=h1["mediation_draws"], absent=study.skipped,
+                 outcome=primary_outcome(cfg.claims))
+    findings = {**h1_findings(res), "labels": codebook_labels(study.codebook),
+                "outcome": res.outcome, "declared": claimed}
+    claims, checks = _verdicts(cfg, h1_claims(res, findings, claimed), h1_checks(res, sesoi(cfg)))
     results = {}
     for outcome, models in res.participation.items():
         names = ("twfe", "cs", "cs_covariates", "sunab")
@@ -101,7 +125,7 @@ def _h2(study: Study, cfg: StudyConfig, progress) -> StageOutput:
     progress("fitting H2: crossed random effects, moderation, PROCESS model 7, questions")
     res = fit_h2(study.exchanges, threshold=study.codebook.disclosure_threshold,
                  n_boot=cfg["H2"]["process_draws"], seed=run["seed"], absent=study.skipped)
-    claims, checks = _verdicts(cfg, h2_claims(res), h2_checks(res))
+    claims, checks = _verdicts(cfg, h2_claims(res, declared(cfg, "h2")), h2_checks(res, sesoi(cfg)))
     results = {"behavior": res.behavior, "loss_aversion": res.loss_aversion,
                "process": res.process}
     if isinstance(res.framing, Unavailable):
@@ -112,7 +136,8 @@ def _h2(study: Study, cfg: StudyConfig, progress) -> StageOutput:
     if not isinstance(res.questions, Unavailable):
         results.update({"questions.counts": res.questions.counts,
                         "questions.counts_fe": res.questions.counts_fe})
-    return StageOutput(findings=h2_findings(res), claims=claims, checks=checks,
+    return StageOutput(findings={**h2_findings(res), "declared": declared(cfg, "h2")},
+                       claims=claims, checks=checks,
                        results=results,
                        seeds={"bootstrap": run["seed"]})
 
@@ -125,10 +150,11 @@ def _h3(study: Study, cfg: StudyConfig, progress) -> StageOutput:
     progress("fitting H3: crossed random effects, learning curves, triangulation")
     res = fit_h3(study.exchanges, study.tasks, threshold=study.codebook.disclosure_threshold,
                  absent=study.skipped)
-    claims, checks = _verdicts(cfg, h3_claims(res), h3_checks(res))
+    claims, checks = _verdicts(cfg, h3_claims(res, declared(cfg, "h3")), h3_checks(res, sesoi(cfg)))
     results = {"senders": res.senders, "learning_curve": res.curve,
                "triangulation": res.triangulation}
-    return StageOutput(findings=h3_findings(res), claims=claims, checks=checks,
+    return StageOutput(findings={**h3_findings(res), "declared": declared(cfg, "h3")},
+                       claims=claims, checks=checks,
                        results=results, seeds={})
 
 
@@ -153,7 +179,8 @@ def _robustness(study: Study, cfg: StudyConfig, progress) -> StageOutput:
 
     rob, run = cfg["robustness"], cfg["run"]
     res = fit_robustness(study.firm_year, rob, seed=run["seed"], progress=progress,
-                         labels=codebook_labels(study.codebook))
+                         labels=codebook_labels(study.codebook),
+                         outcome=primary_outcome(cfg.claims))
     findings = {**robustness_findings(res), "methods": method_facts(res.curve, rob)}
     return StageOutput(findings=findings, results=robustness_results(res),
                        seeds={"wild bootstrap": run["seed"]})
@@ -162,22 +189,27 @@ def _robustness(study: Study, cfg: StudyConfig, progress) -> StageOutput:
 # -- extra models -----------------------------------------------------------------------------
 
 def _models(study: Study, cfg: StudyConfig, progress) -> StageOutput:
-    from ipnstats.ipn.models import fit_models, models_findings, models_results
+    from ipnstats.ipn.models import fit_models, models_claims, models_findings, models_results
 
     fits = fit_models(study.firm_year, cfg.models)
-    return StageOutput(findings=models_findings(fits, cfg.models, codebook_labels(study.codebook)),
+    claimed = declared(cfg, "models")
+    claims, _ = _verdicts(cfg, models_claims(fits, claimed), [])
+    findings = models_findings(fits, cfg.models, codebook_labels(study.codebook))
+    return StageOutput(findings={**findings, "declared": claimed}, claims=claims,
                        results=models_results(fits))
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage("h1", "H1: participation and performance", FIRM_YEAR_INPUTS, ("run", "H1", "verdict"),
-          _h1, "H1"),
-    Stage("h2", "H2: framing", EXCHANGE_INPUTS, ("run", "H2", "verdict"), _h2, "H2"),
-    Stage("h3", "H3: senders and learning curves", TASK_INPUTS, ("run", "H3", "verdict"),
-          _h3, "H3"),
+    Stage("h1", "H1: participation and performance", FIRM_YEAR_INPUTS,
+          ("run", "H1", "verdict", "claims:h1"), _h1, "H1"),
+    Stage("h2", "H2: framing", EXCHANGE_INPUTS, ("run", "H2", "verdict", "claims:h2"), _h2,
+          "H2"),
+    Stage("h3", "H3: senders and learning curves", TASK_INPUTS,
+          ("run", "H3", "verdict", "claims:h3"), _h3, "H3"),
     Stage("robustness", "Robustness of the primary H1 effect", FIRM_YEAR_INPUTS,
-          ("run", "robustness"), _robustness, "H1"),
-    Stage("models", "Additional models", FIRM_YEAR_INPUTS, ("models",), _models),
+          ("run", "robustness", "primary"), _robustness, "H1"),
+    Stage("models", "Additional models", FIRM_YEAR_INPUTS,
+          ("models", "verdict:models", "claims:models"), _models),
     Stage("data", "Data and measurement", None, ("study",), _data),
 )
 

@@ -112,6 +112,22 @@ def _subgroup(term: str) -> str:
     return label if cells[0][1] == "1" else f"Not {label[0].lower()}{label[1:]}"
 
 
+def _outcome(findings: dict) -> str:
+    """The H1 family's primary outcome (H1a's, declared in the configuration)."""
+    return findings.get("outcome", "log_revenue")
+
+
+def _in_log_points(findings: dict) -> str:
+    """`` (log points)`` for a logged primary outcome, else nothing."""
+    return " (log points)" if _outcome(findings).startswith("log_") else ""
+
+
+def _primary(findings: dict) -> str:
+    """The primary outcome's label, in running text ("log revenue")."""
+    label = _label(findings, _outcome(findings))
+    return label[:1].lower() + label[1:]
+
+
 def _participation(report: Report, f: dict, findings: dict) -> Report:
     report = report.add_heading("H1a: the participation effect", 2)
     for entry in f["outcomes"]:
@@ -136,8 +152,10 @@ def _participation(report: Report, f: dict, findings: dict) -> Report:
     trust = (", but the pre-trend test rejects parallel trends, so it may be biased."
              if f["pretrend_rejected"]
              else "; the years before joining do not contradict parallel trends.")
-    text = (f"Reading: in the years after joining, members' log revenue was "
-            f"{row['estimate']:.3f} log points (about {_pct(row['estimate'])}) higher than "
+    amount = (f"{row['estimate']:.3f} log points (about {_pct(row['estimate'])})"
+              if _outcome(findings).startswith("log_") else f"{row['estimate']:.3f}")
+    text = (f"Reading: in the years after joining, members' {_primary(findings)} was "
+            f"{amount} higher than "
             f"that of comparable firms that had not joined yet (Callaway-Sant'Anna, {_ci(row)}, "
             f"{_p(row['p_value'])}). {sure}{trust} The TWFE estimate ({f['twfe']:.3f}) is "
             "smaller because it also compares late joiners with firms that joined earlier, "
@@ -156,9 +174,10 @@ def _event_and_stages(report: Report, f: dict, findings: dict) -> Report:
     report = report.add_heading("H1b: novice to expert", 2)
     report = report.add_figure(event_study_figure(frame_from_json(f["event"]),
                                                   xlabel="Years since joining",
-                                                  ylabel="Effect on log revenue "
-                                                         "(log points)"),
-                               "Effect of joining on log revenue by years since joining "
+                                                  ylabel=f"Effect on {_primary(findings)}"
+                                                         + _in_log_points(findings)),
+                               f"Effect of joining on {_primary(findings)} by years since "
+                               "joining "
                                "(Callaway-Sant'Anna, firm-clustered). Whiskers: pointwise 95% "
                                "intervals; shading: simultaneous 95% band.")
     verdict = ("which casts doubt on parallel trends" if pre["rejected"]
@@ -174,7 +193,7 @@ def _event_and_stages(report: Report, f: dict, findings: dict) -> Report:
     report = report.add_table(frame_table(stages, labels={
         "stage": "Stage", "estimate": "Effect", "std_error": "SE", "conf_low": "95% CI low",
         "conf_high": "95% CI high", "n": "Member years"}, digits=3,
-        title="Effect of membership on log revenue by stage", label="h1b-stages",
+        title=f"Effect of membership on {_primary(findings)} by stage", label="h1b-stages",
         notes=("Imputation estimator (Borusyak, Jaravel & Spiess 2024): firm and year effects "
                "fitted on years before joining and on never-members; firm-cluster bootstrap, "
                f"{f['n_boot']} draws. Stages by tenure: novice 0-1, developing 2-3, expert 4+ "
@@ -190,13 +209,16 @@ def _event_and_stages(report: Report, f: dict, findings: dict) -> Report:
 
 def _mediation(report: Report, f: dict, findings: dict) -> Report:
     frame = frame_from_json(f["paths"])
-    frame = frame.assign(term=frame["term"].map(MEDIATION_LABELS),
+    labels = {k: v.replace("log revenue", _primary(findings))
+              for k, v in MEDIATION_LABELS.items()}
+    frame = frame.assign(term=frame["term"].map(labels),
                          p_value=frame["p_value"].map(fmt_p)).rename(columns={"term": "path"})
     table = frame_table(frame, labels={
         "path": "Path", "estimate": "Estimate", "std_error": "SE", "conf_low": "95% CI low",
         "conf_high": "95% CI high", "p_value": "p"}, digits=3,
         title="Mediation of the membership effect by perceived learning", label="h1c-mediation",
-        notes=("Member and perceived learning in year t, log revenue in t + 1; firm and year "
+        notes=(f"Member and perceived learning in year t, {_primary(findings)} in t + 1; firm "
+               "and year "
                "effects swept out of all three. Path SEs clustered by firm; indirect effect: "
                f"firm-cluster bootstrap, {f['n_boot']:,} draws, percentile interval (the "
                "within transformation is not redone within draws).",
@@ -206,7 +228,8 @@ def _mediation(report: Report, f: dict, findings: dict) -> Report:
             if f["excludes_zero"] else
             "The bootstrap interval includes zero, so the mechanism is not established.")
     text = (f"Reading: membership raises perceived learning by {f['a']:.2f} scale points, and "
-            f"each point goes with {f['b']:.3f} more log revenue the next year: an indirect "
+            f"each point goes with {f['b']:.3f} more {_primary(findings)} the next year: an "
+            "indirect "
             f"effect of {ind['estimate']:.3f} ({_ci(ind)}), "
             f"{100 * f['proportion_mediated']:.0f}% of the total. {sure}")
     report = report.add_heading("H1c: learning as the mechanism", 2)
@@ -218,8 +241,10 @@ def _practices(report: Report, f: dict, findings: dict) -> Report:
     report = report.add_heading("H1d: cooperative and competitive practices", 2)
     report = report.add_table(noted_regression_table(
         [StoredModel.from_json(f["model"])], labels=_labels(findings),
-        model_names=[_label(findings, "log_revenue")], stats=("nobs", "n_units", "r2_within"),
-        label="h1d-practices", title="Practices and log revenue, within member firms",
+        model_names=[_label(findings, _outcome(findings))],
+        stats=("nobs", "n_units", "r2_within"),
+        label="h1d-practices",
+        title=f"Practices and {_primary(findings)}, within member firms",
         notes=("Member years only; firm and year fixed effects; SEs clustered by firm.",
                f"Cooperative block = 0: {_p(coop)}. Competitive block = 0: {_p(comp)}. Equal "
                f"blocks (mean coefficient per SD of each practice): {_p(equal)}.")))
@@ -257,11 +282,12 @@ def _heterogeneity(report: Report, f: dict, findings: dict) -> Report:
         "n": "Joiners"}, digits=3, title="Effect of joining by age and size at joining",
         label="h1e-subgroups", notes=(*(_definition(d) for d in f["definitions"]),
             "Callaway-Sant'Anna simple ATT per subgroup (all not-yet-joined firms as controls); "
-            "differences with SEs from the firms' influence functions. Effects in log points.",
+            "differences with SEs from the firms' influence functions. "
+            + _units(findings, _outcome(findings)),
             *(for_readers(n, _labels(findings)) for n in f["notes"]))))
     report = report.add_table(noted_regression_table(
         [StoredModel.from_json(f["interaction"])], labels=_labels(findings),
-        model_names=[_label(findings, "log_revenue")],
+        model_names=[_label(findings, _outcome(findings))],
         stats=("nobs", "n_units"), title="Membership effect with interactions",
         label="h1e-interactions"))
     d = f["young"]

@@ -4,10 +4,14 @@ table. Nothing is fitted here."""
 
 from __future__ import annotations
 
+from ipnstats.ipn.claims import claims_from_json
+from ipnstats.report.claims import claims_table
 from ipnstats.report.document import Report
 from ipnstats.report.estimation_notes import noted_regression_table, reader_label
 from ipnstats.results.stored import StoredModel
 
+CLAIM_RULE = ("Supported: the model's coefficient differs from zero at the 5% level "
+              "(two-sided test) with the claimed sign.")
 ESTIMATOR_NOTE = {"within": "firm and year fixed effects", "random": "random firm effects",
                   "pooled": "pooled OLS"}
 
@@ -27,7 +31,17 @@ def _model_note(m: dict, labels: dict) -> str:
 
 
 def render_models(report: Report, doc: dict) -> Report:
-    """The section of a stored ``models`` stage document (nothing without models)."""
+    """The section of a stored ``models`` stage document (nothing without models), with
+    the claims declared on its models."""
+    report = _render_models(report, doc)
+    claims = claims_from_json(doc.get("claims", []))
+    if not claims:
+        return report
+    families = ", ".join(dict.fromkeys(d["family"] for d in doc["findings"]["declared"]))
+    return claims_table(report, claims, families, CLAIM_RULE)
+
+
+def _render_models(report: Report, doc: dict) -> Report:
     findings = doc["findings"]
     models = findings.get("models", [])
     if not models:

@@ -45,7 +45,8 @@ def render_robustness(report: Report, doc: dict) -> Report:
     findings = doc["findings"]
     report = report.add_heading(TITLE).add_text(INTRO)
     report = _curve(report, findings["specification_curve"])
-    return _clustering(report, findings["clustering"])
+    return _clustering(report, findings["clustering"],
+                       _primary_label(findings["specification_curve"]))
 
 
 def _number(value) -> float:
@@ -77,14 +78,22 @@ def _reading(curve: dict) -> str:
             f"{curve['n_estimated']} estimated specifications find a significantly positive "
             f"effect of joining ({100 * _number(curve['share_opposite']):.0f}% a "
             "significantly negative one); ")
+    label = _primary_label(curve)
     if not primary["estimated"]:
-        return text + "log revenue, the primary outcome, has no estimated specification."
-    return text + (f"on log revenue, the primary outcome, "
+        return text + f"{label}, the primary outcome, has no estimated specification."
+    return text + (f"on {label}, the primary outcome, "
                    f"{100 * _number(primary['share_same']):.0f}% of {primary['n']} do, with "
                    f"a median estimate of {_number(primary['median']):.3f}.")
 
 
-def _clustering(report: Report, clustering: dict) -> Report:
+def _primary_label(curve: dict) -> str:
+    """The primary outcome's label, in running text ("log revenue")."""
+    outcome = curve["primary"]["outcome"]
+    label = curve["labels"].get(outcome, outcome)
+    return label[:1].lower() + label[1:]
+
+
+def _clustering(report: Report, clustering: dict, outcome: str = "log revenue") -> Report:
     frame = pd.DataFrame([_row(r) for r in clustering["rows"]],
                          columns=["estimator", "cluster", "G", "estimate", "std_error", "p",
                                   "wild"])
@@ -95,7 +104,7 @@ def _clustering(report: Report, clustering: dict) -> Report:
         frame, labels={"estimator": "Estimator", "cluster": "Clusters by", "G": "Clusters",
                        "estimate": "Effect", "std_error": "SE", "p": "p",
                        "wild": "Wild bootstrap p"}, digits=3,
-        title="The primary effect on log revenue under alternative clusterings",
+        title=f"The primary effect on {outcome} under alternative clusterings",
         label="clustering", notes=notes))
 
 

@@ -150,6 +150,33 @@ def test_verdict_table_agrees_with_truth(example_run, truth):
     assert md.count("| Supported |") == len(codes)
 
 
+#: the 13 verdicts of the shipped configuration on data/example, from a run of main at
+#: 3aea7c5 (before claims were declared), with the claims' wording
+TODAY = [
+    ("H1a", "Joining an IPN raises firm performance (log revenue)", "Supported"),
+    ("H1b", "The effect grows from novice to expert", "Supported"),
+    ("H1c", "Perceived learning carries the effect to performance", "Supported"),
+    ("H1d", "Cooperative and competitive practices each matter", "Supported"),
+    ("H1e", "IPNs help firms most at an early growth stage (young joiners)", "Supported"),
+    ("H1f", "Competition pushes low-ranked firms to disengage", "Supported"),
+    ("H2a", "Loss-framed exchanges shift cognition more than gain-framed ones", "Supported"),
+    ("H2b", "Cognition turns into behavior mainly under loss framing", "Supported"),
+    ("H2c", "Receivers' loss aversion amplifies loss framing", "Supported"),
+    ("H2d", "Different question types for different senders, about three questions each",
+     "Supported"),
+    ("H3a", "Receivers learn more from risk-averse senders than from outward traits",
+     "Supported"),
+    ("H3b", "Exposure to risk-averse senders steepens the learning curve", "Supported"),
+    ("H3c", "More information sources teach more than more experience", "Supported"),
+]
+
+
+def test_the_shipped_claims_reproduce_todays_verdicts(example_run):
+    claims = [c for s in ("h1", "h2", "h3")
+              for c in json.loads((example_run / "results" / f"{s}.json").read_text())["claims"]]
+    assert [(c["code"], c["claim"], c["verdict"]) for c in claims] == TODAY
+
+
 def test_the_run_writes_every_output(example_run):
     for name in ("ipn_report.pdf", "ipn_report.html"):
         assert (example_run / name).stat().st_size > 10_000

@@ -11,6 +11,7 @@ the same findings, :func:`h1_checks` the effects the theory says are zero.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -30,6 +31,7 @@ from ipnstats.ipn.claims import (
 from ipnstats.ipn.h1 import H1Results
 from ipnstats.ipn.models import declared, term_claim
 from ipnstats.results.stored import StoredModel, frame_to_json
+from ipnstats.tables.disclosure import suppress_counts
 
 CLAIMS = {"H1a": "Joining an IPN raises firm performance (log revenue)",
           "H1b": "The effect grows from novice to expert",
@@ -224,19 +226,50 @@ def _practices(res: H1Results) -> dict:
             "blocks_differ": bool(equal < ALPHA)}
 
 
-def _heterogeneity(res: H1Results) -> dict:
-    """H1e: subgroup ATTs (those of fewer joiners than the disclosure threshold left
-    out), the interaction model, and the young-minus-old difference."""
-    het, k = res.heterogeneity, res.threshold
-    tidy = het.subgroups.tidy().set_index("term")
+def subgroup_rows(tidy: pd.DataFrame, n_treated: Mapping[str, int], threshold: int) -> pd.DataFrame:
+    """The H1e subgroup table with complementary disclosure suppression.
+
+    ``tidy`` is the subgroup model's tidy frame indexed by term (``ATT[m=1]``,
+    ``ATT[m=0]`` and their difference), ``n_treated`` the joiners of each subgroup. The
+    joiner counts form one column per moderator (rows ``m = 1`` and ``m = 0``, whose total
+    is the number of joiners published elsewhere) and go through
+    :func:`~ipnstats.tables.disclosure.suppress_counts`: a count below ``threshold`` is
+    hidden (``suppressed``) and so is its partner (``withheld``), so neither follows from
+    the total. The estimate, SE and p-value of every row whose count is hidden are hidden
+    too: no statistic from fewer firms than the threshold, and none that the shown
+    difference would turn into one. Returns ``term, estimate, std_error, p_value, n,
+    suppressed, withheld``.
+    """
+    cells = {t: re.fullmatch(r"ATT\[(\w+)=(\d)\]", t) for t in tidy.index}
+    cells = {t: (m.group(1), m.group(2)) for t, m in cells.items()
+             if m and n_treated.get(t) is not None}
+    counts = pd.DataFrame(0, index=["1", "0"],
+                          columns=list(dict.fromkeys(c for c, _ in cells.values())))
+    for t, (col, row) in cells.items():
+        counts.loc[row, col] = int(n_treated[t])
+    s = suppress_counts(counts, threshold) if len(counts.columns) else None
     rows = []
     for term, row in tidy.iterrows():
-        n = het.n_treated.get(term)
-        small = n is not None and n < k
-        rows.append({"term": term, "estimate": np.nan if small else row["estimate"],
-                     "std_error": np.nan if small else row["std_error"],
-                     "p_value": np.nan if small else row["p_value"],
-                     "n": None if n is None or small else int(n), "suppressed": small})
+        n = n_treated.get(term)
+        small = bool(s is not None and term in cells and s.primary.loc[cells[term][1],
+                                                                     cells[term][0]])
+        hide = bool(s is not None and term in cells and s.suppressed.loc[cells[term][1],
+                                                                        cells[term][0]])
+        rows.append({"term": term, "estimate": np.nan if hide else row["estimate"],
+                     "std_error": np.nan if hide else row["std_error"],
+                     "p_value": np.nan if hide else row["p_value"],
+                     "n": None if n is None or hide else int(n), "suppressed": small,
+                     "withheld": hide and not small})
+    return pd.DataFrame(rows)
+
+
+def _heterogeneity(res: H1Results) -> dict:
+    """H1e: subgroup ATTs (complementary suppression of the subgroups of fewer joiners
+    than the disclosure threshold, :func:`subgroup_rows`), the interaction model, and the
+    young-minus-old difference."""
+    het, k = res.heterogeneity, res.threshold
+    tidy = het.subgroups.tidy().set_index("term")
+    rows = subgroup_rows(tidy, het.n_treated, k).to_dict("records")
     diff = [t for t in tidy.index if t.startswith(YOUNG_DIFFERENCE)]
     young, why = None, "no young joiners"
     if diff and not np.isfinite(tidy.loc[diff[0], "estimate"]):

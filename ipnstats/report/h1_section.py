@@ -265,26 +265,38 @@ def _sig(significant: bool) -> str:
 
 def _joiners(n: float, suppressed: bool, k: int) -> str:
     if suppressed:
-        return f"<{k}"
+        return f"<{k}" if k > 2 else "—"
     return "—" if pd.isna(n) else f"{int(n):,}"
+
+
+def _hidden_note(rows: pd.DataFrame, k: int) -> tuple[str, ...]:
+    """Why cells of the subgroup table are blank, when some are."""
+    if not rows["suppressed"].any():
+        return ()
+    return (f"Subgroups of fewer than {k} joiners are not shown, nor the other subgroup of "
+            "the same split, so that neither can be derived from the total number of "
+            "joiners or from the difference.",)
 
 
 def _heterogeneity(report: Report, f: dict, findings: dict) -> Report:
     k = findings["threshold"]
     rows = frame_from_json(f["subgroups"])
+    if "withheld" not in rows:
+        rows = rows.assign(withheld=False)
+    hidden = _hidden_note(rows, k)
     rows = rows.assign(p_value=rows["p_value"].map(fmt_p),
                        term=rows["term"].map(_subgroup),
                        n=[_joiners(n, s, k) for n, s in zip(rows["n"], rows["suppressed"],
                                                            strict=True)])
     report = report.add_heading("H1e: who benefits", 2)
-    report = report.add_table(frame_table(rows.drop(columns="suppressed"), labels={
+    report = report.add_table(frame_table(rows.drop(columns=["suppressed", "withheld"]), labels={
         "term": "Subgroup", "estimate": "ATT", "std_error": "SE", "p_value": "p",
         "n": "Joiners"}, digits=3, title="Effect of joining by age and size at joining",
         label="h1e-subgroups", notes=(*(_definition(d) for d in f["definitions"]),
             "Callaway-Sant'Anna simple ATT per subgroup (all not-yet-joined firms as controls); "
             "differences with SEs from the firms' influence functions. "
             + _units(findings, _outcome(findings)),
-            *(for_readers(n, _labels(findings)) for n in f["notes"]))))
+            *hidden, *(for_readers(n, _labels(findings)) for n in f["notes"]))))
     report = report.add_table(noted_regression_table(
         [StoredModel.from_json(f["interaction"])], labels=_labels(findings),
         model_names=[_label(findings, _outcome(findings))],

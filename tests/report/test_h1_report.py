@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import ipnstats
@@ -223,3 +224,45 @@ def test_the_renderer_imports_no_estimator():
         assert not module.startswith(("ipnstats.estimators", "ipnstats.inference",
                                       "ipnstats.data")), module
         assert not module.startswith("ipnstats.ipn") or module == "ipnstats.ipn.claims", module
+
+
+def test_h1e_subgroup_counts_cannot_be_derived_and_small_estimates_are_hidden():
+    """2 young joiners of 42: the young count is ``<3``, the older count is hidden too
+    (else 42 minus it gives 2), and both estimates go (else the difference gives the
+    young one); the routine's own LP finds at least two integers for the hidden count."""
+    from ipnstats.ipn.h1_findings import subgroup_rows
+    from ipnstats.tables.disclosure import feasible_range
+
+    terms = ["ATT[young_join=1]", "ATT[young_join=0]", "ATT[young_join=1] - ATT[young_join=0]",
+             "ATT[small_join=1]", "ATT[small_join=0]", "ATT[small_join=1] - ATT[small_join=0]"]
+    tidy = pd.DataFrame({"estimate": [0.3, 0.1, 0.2, 0.15, 0.12, 0.03],
+                         "std_error": [0.1] * 6, "p_value": [0.01] * 6}, index=terms)
+    n = {terms[0]: 2, terms[1]: 40, terms[3]: 20, terms[4]: 22}
+    rows = subgroup_rows(tidy, n, 3).set_index("term")
+    assert rows.loc[terms[0], "suppressed"] and rows.loc[terms[1], "withheld"]
+    assert rows.loc[[terms[0], terms[1]], ["estimate", "std_error", "p_value"]].isna().all().all()
+    assert rows.loc[terms[2], "estimate"] == 0.2  # from 42 firms: shown
+    assert rows.loc[[terms[3], terms[4]], "n"].tolist() == [20, 22]
+    assert not rows.loc[[terms[3], terms[4]], ["suppressed", "withheld"]].any().any()
+    # what a reader sees, column young_join: rows (1, 0), total 42 published elsewhere
+    values = np.array([[2.0], [40.0]])
+    primary = rows.loc[[terms[0], terms[1]], "suppressed"].to_numpy()[:, None]
+    hidden = (rows.loc[[terms[0], terms[1]], "n"].isna()).to_numpy()[:, None]
+    lo, hi = feasible_range(values, primary, hidden, [True], 3, [], (0, 0))
+    assert np.floor(hi + 1e-7) - np.ceil(lo - 1e-7) >= 1
+    # and the old table (partner shown) would have been undone
+    lo, hi = feasible_range(values, primary, primary, [True], 3, [], (0, 0))
+    assert lo == hi == 2
+
+
+def test_h1e_table_renders_the_hidden_cells_with_a_note():
+    from ipnstats.ipn.h1_findings import subgroup_rows
+    from ipnstats.report.h1_section import _hidden_note, _joiners
+
+    terms = ["ATT[young_join=1]", "ATT[young_join=0]"]
+    tidy = pd.DataFrame({"estimate": [0.3, 0.1], "std_error": [0.1] * 2,
+                         "p_value": [0.01] * 2}, index=terms)
+    rows = subgroup_rows(tidy, dict(zip(terms, [1, 30], strict=True)), 3)
+    cells = [_joiners(n, s, 3) for n, s in zip(rows["n"], rows["suppressed"], strict=True)]
+    assert cells == ["<3", "—"]
+    assert "fewer than 3 joiners" in _hidden_note(rows, 3)[0]

@@ -44,9 +44,11 @@ REFERENCES = {
                       "profiled REML as lme4",
     "triangulation": "within-firm log-linear regression, as fixest::feols",
 }
-LABELS = {"participation.log_revenue.twfe": "H1a, TWFE", "participation.log_revenue.cs":
-          "H1a, primary", "participation.log_revenue.cs_covariates": "H1a, covariates",
-          "participation.log_revenue.sunab": "H1a, Sun-Abraham", "event": "H1b, event study",
+#: The labels of H1a's models on the declared primary outcome, by estimator (the
+#: outcome comes from the stored H1 findings, :func:`model_label`).
+PRIMARY_LABELS = {"twfe": "H1a, TWFE", "cs": "H1a, primary", "cs_covariates": "H1a, covariates",
+                  "sunab": "H1a, Sun-Abraham"}
+LABELS = {"event": "H1b, event study",
           "stages": "H1b, stages", "mediation": "H1c", "practices": "H1d", "hazard": "H1f",
           "hazard_cox": "H1f, Cox", "framing.crossed": "H2a, primary",
           "framing.receiver_fe": "H2a, receiver FE", "framing.gee": "H2a, behavior",
@@ -81,6 +83,18 @@ ESTIMATOR_NAMES = {"twfe": "TWFE", "cs": "CS", "cs_covariates": "CS + covariates
 DERIVED_LABELS = {"first_group": "First peer group", "log(outcome)": "Log task outcome"}
 
 
+def model_label(name: str, primary: str = "log_revenue") -> str:
+    """The methods label of a stored model: ``participation.<primary>.cs`` -> ``H1a,
+    primary`` for the H1 family's declared primary outcome ``primary`` (the stored H1
+    findings' ``outcome``), another outcome's model by :func:`_label`, the other
+    analyses from :data:`LABELS`."""
+    if name.startswith("participation."):
+        _, outcome, estimator = name.split(".", 2)
+        if outcome == primary and estimator in PRIMARY_LABELS:
+            return PRIMARY_LABELS[estimator]
+    return LABELS.get(name) or _label(name)
+
+
 def _label(name: str) -> str:
     """``participation.profit_margin.cs`` -> ``H1a, profit margin, CS``."""
     if name.startswith("participation."):
@@ -99,6 +113,7 @@ def methods_paragraphs(doc: Mapping) -> tuple[str, ...]:
     """The paragraphs of one stored stage document: a paragraph for every stored model
     that has a reference (H1-H3), the robustness checks, the configuration's models."""
     results, out = doc.get("results", {}), []
+    primary = (doc.get("findings", {}) or {}).get("outcome") or "log_revenue"
     if doc.get("stage") == "robustness":
         facts = doc.get("findings", {}).get("methods")
         if facts:
@@ -117,7 +132,7 @@ def methods_paragraphs(doc: Mapping) -> tuple[str, ...]:
         else:
             key = name.split(".", 2)[-1] if name.startswith("participation.") else name
             if key in REFERENCES:
-                out.append(paragraph(LABELS.get(name) or _label(name), glance,
+                out.append(paragraph(model_label(name, primary), glance,
                                      REFERENCES[key]))
     return tuple(for_reader(p, _labels(doc)) for p in out)
 
@@ -169,4 +184,5 @@ def _curve_paragraph(facts: Mapping) -> str:
             "workers). Follows Simonsohn, Simmons & Nelson (2020).")
 
 
-__all__ = ["LABELS", "REFERENCES", "methods_paragraphs", "paragraph"]
+__all__ = ["LABELS", "PRIMARY_LABELS", "REFERENCES", "methods_paragraphs", "model_label",
+           "paragraph"]

@@ -69,3 +69,14 @@ def test_robustness_and_configured_models_are_described(fit):
     assert check.startswith("Clustering check (TWFE, clustered by firm): within")
     (model,) = methods_paragraphs(stored({"models.Size-adjusted": fit}, "models"))
     assert model.startswith("Additional model 'Size-adjusted': within")
+
+
+def test_h1a_labels_follow_the_declared_primary_outcome(fit):
+    """H1a moved to profit_margin: its models are H1a's, log revenue's are named by outcome."""
+    models = {"participation.log_revenue.cs": fit, "participation.profit_margin.cs": fit,
+              "participation.profit_margin.twfe": fit}
+    labels = [p.split(":")[0] for p in
+              methods_paragraphs(stored(models, findings={"outcome": "profit_margin"}))]
+    assert labels == ["H1a, log revenue, CS", "H1a, primary", "H1a, TWFE"]
+    labels = [p.split(":")[0] for p in methods_paragraphs(stored(models))]  # before outcome
+    assert labels == ["H1a, primary", "H1a, profit margin, CS", "H1a, profit margin, TWFE"]

@@ -159,8 +159,36 @@ CHECK_SESOI: dict[str, tuple[float, str]] = {
     "H2d": (np.nan, ""),
     "H3a": (0.1, "outcome units per SD of the trait"),
     "H3b": (0.1, "outcome units"), "H3c": (0.1, "outcome units")}
+#: The default bound of an H1 check when the primary outcome is not logged (log points
+#: would mean nothing): this fraction of the outcome's standard deviation.
+SESOI_SD = 0.05
 #: The power at which the minimum detectable effect is stated.
 MDE_POWER = 0.8
+
+
+def outcome_sesoi(code: str, outcome: str, values, sesoi: float | None = None
+                  ) -> tuple[float, str]:
+    """``(bound, units)`` of a check of ``code`` on ``outcome``: :data:`CHECK_SESOI` when
+    its default is in log points and ``outcome`` is logged (``log_*``), or when the default
+    is in other units. For a log-point default and an outcome that is not logged, the
+    bound is ``sesoi`` (the configuration's, in the outcome's units) or else
+    :data:`SESOI_SD` times the sample SD of ``values`` (the outcome in the firm-year
+    frame), and the units say so; NaN (no bound: the check cannot read "No effect")
+    when ``values`` has fewer than two finite values.
+
+    >>> bound, units = outcome_sesoi("H1a", "profit_margin", [0.1, 0.3])
+    >>> round(bound, 6), units
+    (0.007071, 'outcome units (SESOI = 0.05 SD)')
+    """
+    default, units = CHECK_SESOI.get(code, (np.nan, ""))
+    if units != "log points" or outcome.startswith("log_"):
+        return (default if sesoi is None else float(sesoi)), units
+    if sesoi is not None:
+        return float(sesoi), "outcome units"
+    x = np.asarray(values, float)
+    x = x[np.isfinite(x)]
+    sd = float(np.std(x, ddof=1)) if x.size > 1 else np.nan
+    return SESOI_SD * sd, f"outcome units (SESOI = {SESOI_SD:g} SD)"
 
 
 def check(code: str, what: str, compute, sesoi: float | None = None,
@@ -206,12 +234,12 @@ def untestable_check(code: str, what: str, reason: str) -> Check:
 
 
 def check_or_untestable(result, code: str, what: str, compute,
-                        sesoi: float | None = None) -> Check:
-    """:func:`check` of a fitted ``result`` (``sesoi`` as there); a check that is not
-    testable, with the reason, when ``result`` is :class:`Unavailable`."""
+                        sesoi: float | None = None, units: str | None = None) -> Check:
+    """:func:`check` of a fitted ``result`` (``sesoi`` and ``units`` as there); a check
+    that is not testable, with the reason, when ``result`` is :class:`Unavailable`."""
     if isinstance(result, Unavailable):
         return untestable_check(code, what, result.reason)
-    return check(code, what, compute, sesoi)
+    return check(code, what, compute, sesoi, units)
 
 
 #: What "the data cannot support this model" raises: ipnstats' own errors, the

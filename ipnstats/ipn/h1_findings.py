@@ -25,6 +25,7 @@ from ipnstats.ipn.claims import (
     check_or_untestable,
     ci_text,
     one_sided,
+    outcome_sesoi,
     p_text,
     row_test,
 )
@@ -99,13 +100,21 @@ def _declared_claim(res: H1Results, findings: dict, d: Mapping) -> Claim:
     return declared(_CLAIM_OF[code](f), d)
 
 
-def h1_checks(res: H1Results, sesoi: dict[str, float] | None = None) -> list[Check]:
+def h1_checks(res: H1Results, sesoi: dict[str, float] | None = None,
+              frame: pd.DataFrame | None = None) -> list[Check]:
     """The H1 effects that the theory says are zero: no effect before joining (parallel
     pre-trends: the joint test of the event-time leads, and an equivalence test of each
     lead) and no extra effect for small joiners. ``sesoi``: the smallest effect of
-    interest by claim code, in log points (default
-    :data:`~ipnstats.ipn.claims.CHECK_SESOI`)."""
+    interest by claim code, in the primary outcome's units (default
+    :data:`~ipnstats.ipn.claims.CHECK_SESOI`, in log points for a logged outcome). For
+    an outcome that is not logged the default is
+    :data:`~ipnstats.ipn.claims.SESOI_SD` of its SD in ``frame`` (the firm-year frame
+    the study was fitted on; without it, no bound, :func:`~ipnstats.ipn.claims.outcome_sesoi`)."""
     sesoi = sesoi or {}
+    values = (frame[res.outcome] if frame is not None and res.outcome in frame
+              else np.array([]))
+    bounds = {code: outcome_sesoi(code, res.outcome, values, sesoi.get(code))
+              for code in ("H1a", "H1e")}
 
     def pre_trends():
         pre = res.event.pretrend_test()
@@ -120,10 +129,10 @@ def h1_checks(res: H1Results, sesoi: dict[str, float] | None = None) -> list[Che
                 *row_test(d))
 
     return [check_or_untestable(res.event, "H1a", "No effect before joining (pre-trends)",
-                                pre_trends, sesoi.get("H1a")),
+                                pre_trends, *bounds["H1a"]),
             check_or_untestable(res.heterogeneity, "H1e",
                                 "Small joiners gain no more than larger ones", small_joiners,
-                                sesoi.get("H1e"))]
+                                *bounds["H1e"])]
 
 
 def pretrend_rejected(cs) -> bool:

@@ -97,7 +97,8 @@ def _h1(study: Study, cfg: StudyConfig, progress) -> StageOutput:
                  outcome=primary_outcome(cfg.claims))
     findings = {**h1_findings(res), "labels": codebook_labels(study.codebook),
                 "outcome": res.outcome, "declared": claimed}
-    claims, checks = _verdicts(cfg, h1_claims(res, findings, claimed), h1_checks(res, sesoi(cfg)))
+    checks = h1_checks(res, sesoi(cfg), study.firm_year)
+    claims, checks = _verdicts(cfg, h1_claims(res, findings, claimed), checks)
     results = {}
     for outcome, models in res.participation.items():
         names = ("twfe", "cs", "cs_covariates", "sunab")

@@ -150,3 +150,23 @@ def test_falsification_table_is_an_equivalence_table():
     assert table.labels["p_eq"] == "p equiv. (Holm)"
     assert "Holm" not in table.labels["p"]  # the ordinary tests are not adjusted
     assert "two one-sided tests" in table.notes[0]
+
+
+def test_a_check_on_an_outcome_that_is_not_logged_is_bounded_in_its_sd():
+    from ipnstats.ipn.claims import SESOI_SD, outcome_sesoi
+
+    values = np.array([0.02, 0.10, 0.05, np.nan, 0.20, 0.08])
+    assert outcome_sesoi("H1a", "log_revenue", values) == CHECK_SESOI["H1a"]
+    bound, units = outcome_sesoi("H1a", "profit_margin", values)
+    assert bound == pytest.approx(SESOI_SD * np.nanstd(values, ddof=1))
+    assert units == "outcome units (SESOI = 0.05 SD)" and "log" not in units
+    # a declared bound is in the outcome's units, never log points
+    assert outcome_sesoi("H1e", "profit_margin", values, 0.01) == (0.01, "outcome units")
+    assert outcome_sesoi("H1a", "log_revenue", values, 0.02) == (0.02, "log points")
+    # other families keep their units; no data, no bound (never "No effect")
+    assert outcome_sesoi("H3b", "profit_margin", values) == CHECK_SESOI["H3b"]
+    assert np.isnan(outcome_sesoi("H1a", "profit_margin", [])[0])
+    c = check("H1a", "leads", lambda: ("chi2(2)", 0.5, [0.001, -0.002], [0.0002, 0.0002], None),
+              bound, units)
+    assert c.sesoi == bound and c.units == units
+    assert adjudicate_checks([c])[0].verdict == "No effect"

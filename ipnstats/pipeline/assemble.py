@@ -66,6 +66,21 @@ def _section(report: Report, doc: dict, figures: Path) -> Report:
     return report
 
 
+def families_text(claims: list[Claim], declared) -> str:
+    """Which families the verdict table adjusts within, from the declared claims (``id``
+    -> ``family``) of the claims it shows: ``of each family (H1, H2 and H4)``, ``of
+    family H4`` for one; a claim without a declaration is its own family (its code).
+
+    >>> families_text([Claim("H4", "", "", 0.1, True)], [{"id": "H4", "family": "H4"}])
+    'of family H4'
+    """
+    family = {c["id"]: c["family"] for c in declared}
+    names = list(dict.fromkeys(family.get(c.code) or c.code for c in claims))
+    if len(names) == 1:
+        return f"of family {names[0]}"
+    return f"of each family ({', '.join(names[:-1])} and {names[-1]})"
+
+
 def verdict_page(report: Report, stored: dict[str, dict], cfg: StudyConfig) -> Report:
     """The one-page summary: claims with verdicts, then the falsification checks."""
     v = cfg["verdict"]
@@ -81,7 +96,7 @@ def verdict_page(report: Report, stored: dict[str, dict], cfg: StudyConfig) -> R
         ).add_page_break()
     report = report.add_heading("Verdicts").add_text(
         "Each hypothesis, its claim in plain words, the primary test, and what the data say. "
-        f"p-values are adjusted across the claims of each family (H1, H2, H3) by the "
+        f"p-values are adjusted across the claims {families_text(claims, cfg.claims)} by the "
         f"{method} method. " + verdict_rule(v["adjust"], v["alpha"]))
     report = report.add_table(verdict_table(claims, v["adjust"]))
     if checks:
@@ -183,7 +198,7 @@ def write_tables(report: Report, directory: Path) -> list[Path]:
     return written
 
 
-__all__ = ["build_report", "verdict_page", "write_report", "write_tables"]
+__all__ = ["build_report", "families_text", "verdict_page", "write_report", "write_tables"]
 
 
 def _study_source(cfg: StudyConfig) -> dict[str, str]:

@@ -306,3 +306,19 @@ def test_the_report_shows_the_own_claims(own_run):
     assert "ROA rises with membership under TWFE" in html
     assert "H4 claims and what the data say" in html  # the models section's claims table
     assert re.search(r"members&#x27;\s+profit margin was|members' profit margin was", html)
+
+
+def test_the_verdict_page_methods_and_checks_follow_the_declared_claims(own_run):
+    """The families named are the declared ones; H1a's methods label is on profit margin's
+    models; H1e's check on profit margin is bounded in its SD, not in log points."""
+    html = (own_run / "ipn_report.html").read_text()
+    assert "adjusted across the claims of each family (H1 and H4)" in html
+    assert "H1, H2, H3" not in html
+    assert re.search(r"H1a, primary: Callaway[^<]* of profit margin,", html)
+    assert "H1a, TWFE: two-way fixed effects of profit margin," in html
+    assert "H1a, log revenue, CS: Callaway" in html
+    h1 = _stage(own_run, "h1")
+    (het,) = [c for c in h1["checks"] if c["code"] == "H1e"]
+    assert het["units"] == "outcome units (SESOI = 0.05 SD)" and het["sesoi"] > 0
+    (pre,) = [c for c in h1["checks"] if c["code"] == "H1a"]
+    assert pre["units"] == "outcome units"

@@ -33,7 +33,10 @@ WIDE_TABLE = 10
 #: Tables with at most this many lines (header rows, body rows and notes) fit on one
 #: page: caption, table and notes are kept together. Longer tables may break across
 #: pages and repeat their header row on each page.
-PAGE_LINES = 34
+PAGE_LINES = 40
+
+#: Characters of table text on one line across the page.
+LINE_CHARS = 130
 
 #: Text of at most this many characters just before a table or figure (its pointer
 #: line) is kept on the same page as it; with the sticky headings, a heading and its
@@ -145,9 +148,17 @@ def _typst_block(block: Block) -> str:
 
 
 def table_lines(table: Table) -> int:
-    """Lines a table takes: header rows, body rows and one per note (a long note, two)."""
-    notes = sum(1 + len(n) // 150 for n in table.notes)
-    return len(table.header) + len(table.rows) + notes + (1 if table.title else 0)
+    """Lines a table takes, roughly: each header and body row as many lines as its
+    longest cell wraps to (a column gets about ``LINE_CHARS / columns`` characters),
+    one per note per ``LINE_CHARS`` characters, and the caption."""
+    width = max(LINE_CHARS // max(table.n_columns, 1), 8)
+
+    def lines(cells) -> int:
+        return max([1] + [-(-len(c.text) // width) for c in cells])
+
+    rows = sum(lines(r) for r in table.header) + sum(lines(r.cells) for r in table.rows)
+    notes = sum(1 + len(n) // LINE_CHARS for n in table.notes)
+    return rows + notes + (1 if table.title else 0)
 
 
 def table_figure(figure: str, lines: int) -> str:

@@ -134,7 +134,7 @@ def _typst_block(block: Block) -> str:
         case TableBlock(table):
             from ipnstats.tables.render import to_typst
 
-            source = table_figure(to_typst(table), table_lines(table))
+            source = table_figure(table, to_typst)
             if table.n_columns > WIDE_TABLE:
                 return f"#page(flipped: true)[\n#set text(size: 8pt)\n{source}]"
             return source
@@ -161,12 +161,13 @@ def table_lines(table: Table) -> int:
     return rows + notes + (1 if table.title else 0)
 
 
-def table_figure(figure: str, lines: int) -> str:
-    """The table's ``#figure`` kept on one page when it has at most :data:`PAGE_LINES`
-    lines; otherwise allowed to break across pages with its header row repeated."""
-    if lines <= PAGE_LINES:
-        return f"#block(breakable: false, width: 100%)[\n{figure}]"
-    figure = figure.replace("table.header(\n", "table.header(repeat: true,\n", 1)
+def table_figure(table: Table, to_typst) -> str:
+    """The table's ``#figure``, kept on one page when it has at most :data:`PAGE_LINES`
+    lines; otherwise allowed to break across pages, its header row repeated and its
+    notes kept with its last row (``to_typst(table, breakable=True)``)."""
+    if table_lines(table) <= PAGE_LINES:
+        return f"#block(breakable: false, width: 100%)[\n{to_typst(table)}]"
+    figure = to_typst(table, breakable=True)
     return f"#[\n#show figure: set block(breakable: true)\n{figure}]"
 
 

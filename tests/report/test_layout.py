@@ -48,6 +48,9 @@ def test_long_table_breaks_and_repeats_its_header():
     long = source[source.index("Long table") - 200:]
     assert "#show figure: set block(breakable: true)" in long
     assert "table.header(repeat: true," in long
+    footer = long[long.index("table.footer(repeat: false, "):]
+    assert "[x" + str(PAGE_LINES + 9) + "]" in footer  # the last row stays with the notes
+    assert "Note for readers." in footer
     small = source[:source.index("Long table")]
     assert "repeat: true" not in small
 

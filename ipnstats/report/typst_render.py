@@ -48,14 +48,28 @@ def typst_source(report: Report) -> str:
     """The Typst source of ``report``; figures are referred to by ``FigureBlock.name``."""
     parts = [_typst_preamble(report), _typst_title_page(report)]
     blocks = report.blocks
+    lead: list[str] = []  # headings and pointer text waiting for the block they introduce
     for i, block in enumerate(blocks):
-        text = _typst_block(block)
         nxt = blocks[i + 1] if i + 1 < len(blocks) else None
+        if _is_wide(block):
+            parts.append(_typst_block(block, lead="\n\n".join(lead)))
+            lead = []
+            continue
+        text = _typst_block(block)
         if isinstance(block, Text) and isinstance(nxt, TableBlock | FigureBlock) \
                 and len(block.text) <= LEAD_CHARS:
             text = keep_with_next(text)
-        parts.append(text)
-    return "\n\n".join(parts) + "\n"
+        if isinstance(block, Heading) or text.startswith("#block(sticky: true"):
+            lead.append(text)
+            continue
+        parts += lead + [text]
+        lead = []
+    return "\n\n".join(parts + lead) + "\n"
+
+
+def _is_wide(block: Block) -> bool:
+    """A table with more than :data:`WIDE_TABLE` columns (a landscape page of its own)."""
+    return isinstance(block, TableBlock) and block.table.n_columns > WIDE_TABLE
 
 
 def typst_string(text: str) -> str:
@@ -123,7 +137,9 @@ def _typst_meta(meta: Mapping[str, str]) -> str:
             f"#grid(columns: (auto, 1fr), column-gutter: 1.5em, row-gutter: 0.65em, {cells})\n]")
 
 
-def _typst_block(block: Block) -> str:
+def _typst_block(block: Block, lead: str = "") -> str:
+    """The Typst source of one block; ``lead`` (the headings and text that introduce a
+    wide table) goes on the table's landscape page with it."""
     match block:
         case Heading(text, level):
             return f"#heading(level: {level}, {typst_string(text)})"
@@ -136,7 +152,8 @@ def _typst_block(block: Block) -> str:
 
             source = table_figure(table, to_typst)
             if table.n_columns > WIDE_TABLE:
-                return f"#page(flipped: true)[\n#set text(size: 8pt)\n{source}]"
+                lead = f"{lead}\n\n" if lead else ""
+                return f"#page(flipped: true)[\n{lead}#set text(size: 8pt)\n{source}]"
             return source
         case FigureBlock(caption=caption):
             cap = f"[#{typst_string(caption)}]" if caption else "none"

@@ -73,3 +73,14 @@ def test_evidence_numbers_use_true_minus_and_en_dash():
     assert num(0.5, sign=True) == "+0.500"
     assert contrast("developing - novice") == "developing \u2013 novice"
     assert ci_text({"conf_low": -1.0, "conf_high": -0.5}) == "95% CI \u22121.000 to \u22120.500"
+
+
+def test_wide_table_takes_its_heading_to_its_landscape_page(tmp_path):
+    header = (tuple(Cell(f"c{j}") for j in range(12)),)
+    rows = (Row(tuple(Cell(str(j), numeric=bool(j)) for j in range(12))),)
+    report = (Report("Wide").add_heading("Correlations", 2).add_text("Table 1 shows them.")
+              .add_table(Table(header, rows, title="Wide table")))
+    source = typst_source(report)
+    page = source[source.index("#page(flipped: true)["):]
+    assert "Correlations" in page and "Table 1 shows them." in page and "Wide table" in page
+    assert report.to_pdf(tmp_path / "w.pdf").read_bytes().startswith(b"%PDF")

@@ -357,15 +357,43 @@ def check_rule(method: str = "none", alpha: float = ALPHA) -> str:
             f"MDE: the smallest effect the ordinary test detects with {MDE_POWER:.0%} power.")
 
 
+#: The true minus sign of the evidence texts (U+2212), and the en dash of a contrast.
+MINUS = "\u2212"
+EN_DASH = "\u2013"
+
+
+def num(x: float, digits: int = 3, sign: bool = False) -> str:
+    """``x`` with ``digits`` decimals and a true minus sign; ``sign``: ``+`` when positive.
+
+    Examples
+    --------
+    >>> num(-0.0123), num(0.5, sign=True), num(-2.0, 2, sign=True)
+    ('−0.012', '+0.500', '−2.00')
+    """
+    return f"{x:{'+' if sign else ''}.{digits}f}".replace("-", MINUS)
+
+
+def contrast(label: str) -> str:
+    """A contrast label ``a - b`` (or ``a − b``) written with an en dash: ``a – b``.
+
+    Examples
+    --------
+    >>> contrast("developing - novice")
+    'developing – novice'
+    """
+    return label.replace(" - ", f" {EN_DASH} ").replace(f" {MINUS} ", f" {EN_DASH} ")
+
+
 def ci_text(row) -> str:
-    """``95% CI low to high`` of a tidy row (anything with ``conf_low`` and ``conf_high``).
+    """``95% CI low to high`` of a tidy row (anything with ``conf_low`` and ``conf_high``),
+    three decimals and true minus signs.
 
     Examples
     --------
     >>> ci_text({"conf_low": -0.0123, "conf_high": 0.25})
-    '95% CI -0.012 to 0.250'
+    '95% CI −0.012 to 0.250'
     """
-    return f"95% CI {row['conf_low']:.3f} to {row['conf_high']:.3f}"
+    return f"95% CI {num(row['conf_low'])} to {num(row['conf_high'])}"
 
 
 def p_text(p: float) -> str:

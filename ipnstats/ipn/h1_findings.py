@@ -24,6 +24,8 @@ from ipnstats.ipn.claims import (
     Unavailable,
     check_or_untestable,
     ci_text,
+    contrast,
+    num,
     one_sided,
     outcome_sesoi,
     p_text,
@@ -317,7 +319,7 @@ _PARTS = {"H1a": (("participation",), _participation),
 
 def _claim_h1a(f: dict) -> Claim:
     row = f["primary"]
-    return Claim("H1a", CLAIMS["H1a"], f"ATT {row['estimate']:.3f} ({ci_text(row)})",
+    return Claim("H1a", CLAIMS["H1a"], f"ATT {num(row['estimate'])} ({ci_text(row)})",
                  row["p_value"], bool(row["p_value"] < ALPHA and row["estimate"] > 0),
                  **_test_of(row, "two-sided", "log points"))
 
@@ -339,12 +341,13 @@ def _claim_h1b(f: dict) -> Claim:
 def _step_text(steps: dict) -> str:
     """The tenure steps (a stored frame of contrast, estimate, p_value) in words."""
     rows = zip(*steps["data"], strict=True)
-    return "; ".join(f"{c} {e:+.3f} (one-sided {p_text(p)})" for c, e, p in rows)
+    return "; ".join(f"{contrast(c)} {num(e, sign=True)} (one-sided {p_text(p)})"
+                     for c, e, p in rows)
 
 
 def _claim_h1c(f: dict) -> Claim:
     ind = f["indirect"]
-    return Claim("H1c", CLAIMS["H1c"], f"indirect {ind['estimate']:.3f} ({ci_text(ind)})",
+    return Claim("H1c", CLAIMS["H1c"], f"indirect {num(ind['estimate'])} ({ci_text(ind)})",
                  ind["p_value"], bool(ind["conf_low"] > 0))
 
 
@@ -359,13 +362,14 @@ def _claim_h1e(f: dict) -> Claim:
     if d is None:
         return Claim("H1e", CLAIMS["H1e"], f.get("young_missing", "no young joiners"), np.nan,
                      None)
-    return Claim("H1e", CLAIMS["H1e"], f"young - old {d['estimate']:+.3f} ({ci_text(d)})",
+    young = f"young – old {num(d['estimate'], sign=True)} ({ci_text(d)})"
+    return Claim("H1e", CLAIMS["H1e"], young,
                  d["p_one_sided"], d["significant"], **_test_of(d, "greater", "log points"))
 
 
 def _claim_h1f(f: dict) -> Claim:
     row = f["rank"]
-    return Claim("H1f", CLAIMS["H1f"], f"logit {row['estimate']:+.2f} ({ci_text(row)})",
+    return Claim("H1f", CLAIMS["H1f"], f"logit {num(row['estimate'], sign=True)} ({ci_text(row)})",
                  row["p_one_sided"], f["significant"],
                  **_test_of(row, "less", "log-odds"))
 

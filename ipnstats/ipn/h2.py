@@ -25,6 +25,7 @@ from ipnstats.ipn.claims import (
     check_or_untestable,
     ci_text,
     no_table,
+    num,
     one_sided,
     row_test,
 )
@@ -211,7 +212,7 @@ def claims_of(findings: dict, declarations: Sequence[Mapping] | None = None) -> 
 
 
 #: the estimate each directional claim quotes, and its name in the evidence
-_QUOTED = {"framing": ("loss", "loss - gain"), "behavior": ("interaction", "interaction"),
+_QUOTED = {"framing": ("loss", "loss – gain"), "behavior": ("interaction", "interaction"),
            "loss_aversion": ("interaction", "loss × loss aversion")}
 
 
@@ -237,7 +238,7 @@ def _evidence(name: str, f: dict) -> tuple[str, float, bool]:
                 f["supported"])
     key, what = _QUOTED[name]
     row = f[key]
-    return (f"{what} {row['estimate']:.3f} ({ci_text(row)})", row["p_one_sided"],
+    return (f"{what} {num(row['estimate'])} ({ci_text(row)})", row["p_one_sided"],
             row["significant"])
 
 
@@ -251,12 +252,13 @@ def h2_checks(res: H2Results, sesoi: dict[str, float] | None = None) -> list[Che
 
     def neutral():
         row = res.framing[0].contrasts().set_index("term").loc["neutral - gain"]
-        return (f"neutral - gain {row['estimate']:+.3f} ({ci_text(row)})", row["p_value"],
-                *row_test(row))
+        text = f"neutral – gain {num(row['estimate'], sign=True)} ({ci_text(row)})"
+        return (text, row["p_value"], *row_test(row))
 
     def loss_aversion():
         row = res.loss_aversion.tidy().set_index("term").loc["receiver_loss_aversion"]
-        return f"slope {row['estimate']:+.3f} ({ci_text(row)})", row["p_value"], *row_test(row)
+        text = f"slope {num(row['estimate'], sign=True)} ({ci_text(row)})"
+        return text, row["p_value"], *row_test(row)
 
     def senders():
         test = res.questions.sender_test

@@ -28,6 +28,7 @@ from ipnstats.ipn.claims import (
     check_or_untestable,
     ci_text,
     no_table,
+    num,
     one_sided,
     row_test,
 )
@@ -181,18 +182,18 @@ def h3_claims(res: H3Results, declarations: Sequence[Mapping] | None = None) -> 
             claims.append(Claim(code, text, fit.reason, np.nan, None))
         elif part == "senders":
             n = _senders_numbers(fit)
-            claims.append(Claim(code, text, f"risk aversion {n['focal']['estimate']:.3f} per SD "
+            claims.append(Claim(code, text, f"risk aversion {num(n['focal']['estimate'])} per SD "
                                 f"({ci_text(n['focal'])}); larger than {n['beaten']} of "
                                 f"{len(n['comp'])} outward traits", n["p_all"],
                                 bool(n["p_all"] < ALPHA)))
         elif part == "curve":
             n = _curve_numbers(fit)
             b = n["interaction"]
-            claims.append(Claim(code, text, f"experience × exposure {b['estimate']:.3f} "
+            claims.append(Claim(code, text, f"experience × exposure {num(b['estimate'])} "
                                 f"({ci_text(b)})", n["p"], bool(n["p"] < ALPHA)))
         else:
             c = _triangulation_numbers(fit)["comparison"]
-            claims.append(Claim(code, text, f"sources − experience {c['estimate']:.3f} "
+            claims.append(Claim(code, text, f"sources – experience {num(c['estimate'])} "
                                 f"({ci_text(c)})", c["p_one_sided"],
                                 bool(c["p_one_sided"] < ALPHA)))
     return claims

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ipnstats.estimators.panel import panel_regression
-from ipnstats.ipn.claims import ALPHA, Claim, Unavailable, attempt, ci_text
+from ipnstats.ipn.claims import ALPHA, Claim, Unavailable, attempt, ci_text, num
 from ipnstats.results.stored import StoredModel
 from ipnstats.results.vcov import Cluster
 
@@ -90,7 +90,7 @@ def term_claim(result, declaration: Mapping, *, what: str = "", units: str = "")
     row = tidy.loc[term]
     estimate, p = float(row["estimate"]), float(row["p_value"])
     sign = {"greater": estimate > 0, "less": estimate < 0}.get(declaration["direction"], True)
-    return declared(Claim("", "", f"{what or term} {estimate:.3f} ({ci_text(row)})", p,
+    return declared(Claim("", "", f"{what or term} {num(estimate)} ({ci_text(row)})", p,
                           bool(p < ALPHA and sign), estimate=estimate,
                           std_error=float(row["std_error"]), alternative="two-sided",
                           units=units), declaration)

@@ -79,12 +79,23 @@ def _panel(report: Report, p: dict) -> Report:
     text = (f"{p['firm_years']:,} firm-years of {p['firms']:,} firms, "
             f"{p['first_year']}-{p['last_year']}, with {p['member_years']:,} member years. "
             f"Cohort is the first member year; firm counts below {k} are shown as <{k}.")
-    table = frame_table(frame_from_json(p["cohorts"]), labels={
+    cohorts = frame_from_json(p["cohorts"])
+    table = frame_table(cohorts, labels={
         "cohort": "Cohort", "firms": "Firms", "firm_years": "Firm-years"},
-        title="Firms by cohort", label="cohorts")
+        title="Firms by cohort", label="cohorts", notes=cohort_notes(cohorts))
     report = report.add_heading("The firm-year panel", 2).add_text(text).add_table(table)
     return report.add_figure(membership_plot(frame_from_json(p["by_year"])),
                              "Firms observed and IPN members, by year.")
+
+
+#: The note under the cohort table when complementary suppression hid a cell.
+HIDDEN_NOTE = "— hidden so that small counts cannot be derived from the totals or other cells."
+
+
+def cohort_notes(cohorts: pd.DataFrame) -> tuple[str, ...]:
+    """The cohort table's notes: :data:`HIDDEN_NOTE` only when some cell reads ``—``."""
+    hidden = cohorts.astype(str).eq("—").to_numpy().any()
+    return (HIDDEN_NOTE,) if hidden else ()
 
 
 def descriptives_from_findings(d: dict) -> DescriptivesTable:

@@ -272,7 +272,7 @@ def test_own_claims_are_decided_from_the_declared_outcome(own_run):
     estimate = next(r for r in cs["tidy"] if r["term"] == "ATT")["estimate"]
     mediation = h1["results"]["mediation"]["glance"][0]["outcome"]
     assert a["claim"] == "Joining an IPN raises the profit margin"
-    assert a["evidence"].startswith(f"ATT {estimate:.3f} ")
+    assert a["evidence"].startswith(f"ATT {estimate:.3f} ".replace("-", "\u2212"))
     assert "participation.roa.twfe" in h1["results"] and h5["verdict"]
     # the event study and the stages are fitted on H1a's outcome, not on log revenue
     for name in ("event", "stages", "practices", "heterogeneity.interaction"):

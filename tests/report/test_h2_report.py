@@ -139,7 +139,8 @@ def test_claims_and_checks_on_the_example(h2):
     assert all(isinstance(c, Claim) and c.supported for c in claims)
     loss = h2.framing[0].tidy().set_index("term").loc["framing::loss"]
     assert claims[0].p_value == pytest.approx(loss["p_value"] / 2)  # one-sided, positive
-    assert claims[0].evidence.startswith(f"loss - gain {loss['estimate']:.3f} (95% CI ")
+    assert claims[0].evidence.startswith(
+        f"loss – gain {loss['estimate']:.3f} (95% CI ".replace("-", "\u2212"))
     checks = h2_checks(h2)
     assert [c.code for c in checks] == ["H2a", "H2c", "H2d"]
     assert all(0 <= c.p_value <= 1 for c in checks)

@@ -101,7 +101,7 @@ def test_claims_and_checks_are_decided_in_the_study_layer(h3):
     assert list(claims) == ["H3a", "H3b", "H3c"] and all(c.supported for c in claims.values())
     assert claims["H3a"].evidence.startswith("risk aversion ")
     assert "larger than 5 of 5 outward traits" in claims["H3a"].evidence
-    assert claims["H3b"].evidence.startswith("experience × exposure -")
+    assert claims["H3b"].evidence.startswith("experience × exposure \u2212")
     assert claims["H3c"].p_value == h3.triangulation.comparison()["p_one_sided"].iloc[0]
     checks = h3_checks(h3)
     assert [c.code for c in checks] == ["H3a"] * 5 + ["H3b", "H3c"]

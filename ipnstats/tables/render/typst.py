@@ -36,13 +36,17 @@ def escape(text: str) -> str:
     return _DOT.sub(lambda m: (m.group(1) or "") + "\\.", _SPECIAL.sub(r"\\\1", text))
 
 
-def typst_table_body(table: Table) -> str:
+def typst_table_body(table: Table, breakable: bool = False) -> str:
     """The Typst code of the ``table(...)`` call, without notes, caption or ``#``.
 
     Parameters
     ----------
     table
         The formatted table.
+    breakable
+        For a table that may break across pages: the header row repeats on every page,
+        and the last body row, the bottom rule and the notes form a non-repeating
+        ``table.footer`` so that the notes never start a page alone.
 
     Returns
     -------
@@ -58,11 +62,28 @@ def typst_table_body(table: Table) -> str:
     args = [f"columns: {layout.total}", f"align: ({align},)", "stroke: none",
             f"inset: ({layout.insets()},)", f"table.hline(stroke: {HEAVY})"]
     if table.header:
-        args += [_header(table.header, layout), f"table.hline(stroke: {LIGHT})"]
-    for row, new_section in body_rows(table):
+        header = _header(table.header, layout)
+        if breakable:
+            header = header.replace("table.header(\n", "table.header(repeat: true,\n", 1)
+        args += [header, f"table.hline(stroke: {LIGHT})"]
+    rows = list(body_rows(table))
+    last = [rows.pop()] if breakable and rows else []
+    for row, new_section in rows:
         args += [f"table.hline(stroke: {LIGHT})"] if new_section else []
         args.append(_row(row, layout))
-    args.append(f"table.hline(stroke: {HEAVY})")
+    if not breakable:
+        args.append(f"table.hline(stroke: {HEAVY})")
+        return "table(\n" + "".join(f"  {arg},\n" for arg in args) + ")"
+    foot = []
+    for row, new_section in last:
+        foot += [f"table.hline(stroke: {LIGHT})"] if new_section else []
+        foot.append(_row(row, layout))
+    foot.append(f"table.hline(stroke: {HEAVY})")
+    if table.notes:
+        foot.append(f"table.cell(colspan: {layout.total}, align: left, inset: (x: 0pt, "
+                    f"top: 0.65em))[#text(size: 0.8em, stack(spacing: 0.45em, "
+                    f"{_note_items(table.notes, table.note_label)}))]")
+    args.append("table.footer(repeat: false, " + ", ".join(foot) + ")")
     return "table(\n" + "".join(f"  {arg},\n" for arg in args) + ")"
 
 
@@ -102,13 +123,16 @@ def column_alignment(table: Table) -> list[str]:
     return out
 
 
-def to_typst(table: Table) -> str:
+def to_typst(table: Table, breakable: bool = False) -> str:
     """Render a table as Typst markup: ``#figure(table(...), caption: ...)``.
 
     Parameters
     ----------
     table
         The formatted table.
+    breakable
+        See :func:`typst_table_body`: a repeating header, the notes kept with the last
+        row in the table's footer.
 
     Returns
     -------
@@ -116,8 +140,8 @@ def to_typst(table: Table) -> str:
         The figure (caption on top, notes in small left-aligned text under the
         table, as wide as the table) followed by ``<tab:label>`` when labelled.
     """
-    body = typst_table_body(table)
-    if table.notes:
+    body = typst_table_body(table, breakable)
+    if table.notes and not breakable:
         body = _with_notes(body, table.notes, table.note_label)
     args = ["kind: table"]
     if table.title:
@@ -136,14 +160,19 @@ def _indent(code: str) -> str:
 def _with_notes(body: str, notes: tuple[str, ...], label: str = "") -> str:
     """Wrap the table so the notes follow it in a block exactly as wide as the table;
     ``label`` in italics opens the first note."""
-    lead = f"#emph[{escape(label)}] " if label else ""
-    items = ", ".join(f"[{lead if i == 0 else ''}{escape(typeset_minus(note, MINUS))}]"
-                      for i, note in enumerate(notes))
+    items = _note_items(notes, label)
     return (f"layout(size => {{\n  let body = {_indent(body).strip()}\n"
             "  let width = measure(body, width: size.width).width\n"
             "  body\n"
             f"  block(width: width, above: 0.65em, align(left, text(size: 0.8em, "
             f"stack(spacing: 0.45em, {items}))))\n}})")
+
+
+def _note_items(notes: tuple[str, ...], label: str = "") -> str:
+    """The notes as Typst content blocks, ``label`` in italics opening the first."""
+    lead = f"#emph[{escape(label)}] " if label else ""
+    return ", ".join(f"[{lead if i == 0 else ''}{escape(typeset_minus(note, MINUS))}]"
+                     for i, note in enumerate(notes))
 
 
 def _content(cell: Cell) -> str:

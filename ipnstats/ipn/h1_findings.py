@@ -11,6 +11,7 @@ the same findings, :func:`h1_checks` the effects the theory says are zero.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 
@@ -99,7 +100,10 @@ def _declared_claim(res: H1Results, findings: dict, d: Mapping) -> Claim:
     f = findings[code]
     if "unavailable" in f:
         return declared(Claim(code, "", f["unavailable"], np.nan, None), d)
-    return declared(_CLAIM_OF[code](f), d)
+    claim = _CLAIM_OF[code](f)
+    if claim.units == "log points" and not res.outcome.startswith("log_"):
+        claim = dataclasses.replace(claim, units="")  # effects in the outcome's own units
+    return declared(claim, d)
 
 
 def h1_checks(res: H1Results, sesoi: dict[str, float] | None = None,

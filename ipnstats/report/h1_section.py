@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ipnstats.figures.bands import event_study_figure
-from ipnstats.ipn.claims import claims_from_json
+from ipnstats.ipn.claims import claims_from_json, contrast, num
 from ipnstats.report.claims import ci_text as _ci
 from ipnstats.report.claims import claims_table, not_testable_text
 from ipnstats.report.claims import p_text as _p
@@ -196,10 +196,11 @@ def _event_and_stages(report: Report, f: dict, findings: dict) -> Report:
         title=f"Effect of membership on {_primary(findings)} by stage", label="h1b-stages",
         notes=("Imputation estimator (Borusyak, Jaravel & Spiess 2024): firm and year effects "
                "fitted on years before joining and on never-members; firm-cluster bootstrap, "
-               f"{f['n_boot']} draws. Stages by tenure: novice 0-1, developing 2-3, expert 4+ "
-               "years. Effects in log points.",
+               f"{f['n_boot']} draws. Stages by tenure: novice 0–1, developing 2–3, "
+               "expert 4+ years. " + _units(findings, _outcome(findings)),
                *(for_readers(n, _labels(findings)) for n in f["notes"]))))
-    steps = "; ".join(f"{r.contrast} {r.estimate:+.3f} (one-sided {_p(r.p_value)})"
+    steps = "; ".join(f"{contrast(r.contrast)} {num(r.estimate, sign=True)} "
+                      f"(one-sided {_p(r.p_value)})"
                       for r in frame_from_json(f["steps"]).itertuples())
     verdict = ("Each step is significant, so the effect rises from novice to expert."
                if f["every_step"] else

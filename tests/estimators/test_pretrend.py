@@ -42,7 +42,8 @@ def test_example_agrees_with_the_report(example):
     """The report's falsification check is h1_checks' on the fitted event study."""
     fy, cs = example
     es = ipnstats.event_study(fy, outcome="log_revenue", **PANEL, window=(-4, 6), n_boot=0)
-    res = SimpleNamespace(event=es, heterogeneity=Unavailable("not needed here"))
+    res = SimpleNamespace(event=es, heterogeneity=Unavailable("not needed here"),
+                          outcome="log_revenue")
     reported = h1_checks(res)[0]
     test = cs.pretrend_test()
     assert reported.evidence == f"chi2({test.df_num}) = {test.statistic:.2f}" == \

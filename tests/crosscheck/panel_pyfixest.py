@@ -48,17 +48,23 @@ def _spec(vc: str, adj: bool):
     return vc if vc == "iid" else Cluster(*vc.split("+"))
 
 
-def compare(c: Checker, frame, design, estimator, effects, vc, ssc: SSC, drop: bool) -> None:
+def compare(c: Checker, frame, design, estimator, effects, vc, ssc: SSC, drop: bool,
+            weights: str | None = None, weights_type: str = "aweights") -> None:
+    """One fit against pyfixest's; ``weights`` names a weight column of ``frame``."""
     label = f"{estimator}{list(effects)} {vc} {ssc!r} drop_singletons={drop}"
+    options = {"drop_singletons": drop} if estimator == "within" else {}
+    if weights is not None:
+        label += f" {weights_type}"
+        options |= {"weights": weights, "weights_type": weights_type}
 
     def ours():
         return panel_regression(frame, design.formula(), unit="u", time="t",
                                 estimator=estimator, panel_effects=effects,
-                                vcov=_spec(vc, ssc.adj), ssc=ssc,
-                                **({"drop_singletons": drop} if estimator == "within" else {}))
+                                vcov=_spec(vc, ssc.adj), ssc=ssc, **options)
 
     got = c.run(label, ours, lambda r: _peer(frame, kept_terms(r, design, not effects),
-                                             effects, vc, ssc, drop, strict=r is not None))
+                                             effects, vc, ssc, drop, strict=r is not None,
+                                             weights=weights))
     if got is None:
         return
     res, peer = got[0], got[1].tidy()

@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ipnstats import panel_regression
-
-from .common import kept_terms, se_convention
-from .outcome import RTOL, ZERO_SE, Checker, Outcome
-from .panel_pyfixest import SSCS, VARIANTS, _peer, _spec
+from .outcome import Checker, Outcome
+from .panel_pyfixest import SSCS, VARIANTS, compare
 
 FAMILY = "panel_weights"
 VCOVS = ("iid", "hc1", "g", "u+t")
@@ -31,28 +28,5 @@ def check(design) -> Outcome:
     for estimator, effects in VARIANTS:
         for vc in VCOVS:
             for column, kind in KINDS:
-                _compare(c, frame, design, estimator, effects, vc, ssc, column, kind)
+                compare(c, frame, design, estimator, effects, vc, ssc, False, column, kind)
     return c.outcome()
-
-
-def _compare(c: Checker, frame, design, estimator, effects, vc, ssc, column, kind) -> None:
-    label = f"{estimator}{list(effects)} {vc} {kind} {ssc!r}"
-
-    def ours():
-        return panel_regression(frame, design.formula(), unit="u", time="t",
-                                estimator=estimator, panel_effects=effects,
-                                vcov=_spec(vc, ssc.adj), ssc=ssc, weights=column,
-                                weights_type=kind)
-
-    got = c.run(label, ours, lambda r: _peer(frame, kept_terms(r, design, not effects),
-                                             effects, vc, ssc, False,
-                                             strict=r is not None, weights=column))
-    if got is None:
-        return
-    res, peer = got[0], got[1].tidy()
-    conv = se_convention(res, frame, effects, "pyfixest")
-    c.estimates(f"{label} estimates", res.params, peer["Estimate"], peer["Std. Error"])
-    c.close(f"{label} std errors", res.std_errors, peer["Std. Error"], RTOL,
-            ZERO_SE * np.abs(res.params.to_numpy()), convention=conv)
-    c.close(f"{label} p-values", res.tidy()["p_value"], peer["Pr(>|t|)"], 0, 1e-6,
-            convention=conv)

@@ -149,16 +149,17 @@ def untestable_text(absent: Collection[str]) -> str:
 #: ``h1_checks``/``h2_checks``/``h3_checks``. Chosen as effects that would matter for the
 #: theory, not to make the example pass: H1 in log points of revenue (0.05, about 5%
 #: of revenue, about half the ATT the example finds), H2 in points of the cognitive
-#: shift scale (0.15, a tenth of its SD on the example), H3 in the learning outcome's
-#: units (0.1) and per SD of a sender trait. NaN: the check has no single estimate to
+#: shift scale (0.15, a tenth of its SD on the example), H3a in those points per SD of a
+#: sender trait (0.1), H3b and H3c as elasticities of the task outcome (0.1). NaN: the check has no single estimate to
 #: bound (a joint test of several coefficients); it can then never read "No effect".
 CHECK_SESOI: dict[str, tuple[float, str]] = {
     "H1a": (0.05, "log points"), "H1e": (0.05, "log points"),
     "H2a": (0.15, "cognitive-shift points"),
     "H2c": (0.15, "cognitive-shift points per SD of loss aversion"),
     "H2d": (np.nan, ""),
-    "H3a": (0.1, "outcome units per SD of the trait"),
-    "H3b": (0.1, "outcome units"), "H3c": (0.1, "outcome units")}
+    "H3a": (0.1, "cognitive-shift points per SD of the trait"),
+    "H3b": (0.1, "log points per log unit of exposure"),
+    "H3c": (0.1, "log points per log unit of experience")}
 #: The default bound of an H1 check when the primary outcome is not logged (log points
 #: would mean nothing): this fraction of the outcome's standard deviation.
 SESOI_SD = 0.05

@@ -251,8 +251,9 @@ def subgroup_rows(tidy: pd.DataFrame, n_treated: Mapping[str, int], threshold: i
     :func:`~ipnstats.tables.disclosure.suppress_counts`: a count below ``threshold`` is
     hidden (``suppressed``) and so is its partner (``withheld``), so neither follows from
     the total. The estimate, SE and p-value of every row whose count is hidden are hidden
-    too: no statistic from fewer firms than the threshold, and none that the shown
-    difference would turn into one. Returns ``term, estimate, std_error, p_value, n,
+    too, and so is the difference of that split (:func:`hidden_moderators`): no statistic
+    from fewer firms than the threshold, and none that contrasts such a group with the
+    rest. Returns ``term, estimate, std_error, p_value, n,
     suppressed, withheld``.
     """
     cells = {t: re.fullmatch(r"ATT\[(\w+)=(\d)\]", t) for t in tidy.index}
@@ -275,7 +276,26 @@ def subgroup_rows(tidy: pd.DataFrame, n_treated: Mapping[str, int], threshold: i
                      "p_value": np.nan if hide else row["p_value"],
                      "n": None if n is None or hide else int(n), "suppressed": small,
                      "withheld": hide and not small})
-    return pd.DataFrame(rows)
+    rows = pd.DataFrame(rows)
+    return _hide_differences(rows, hidden_moderators(rows))
+
+
+def hidden_moderators(rows: pd.DataFrame) -> list[str]:
+    """The moderators of the subgroup table (``rows`` of :func:`subgroup_rows`) with a
+    hidden subgroup: their difference and their interaction with membership contrast a
+    group of fewer joiners than the threshold with the rest, so they are withheld too."""
+    found = rows.loc[rows["suppressed"] | rows["withheld"], "term"].str.extract(
+        r"ATT\[(\w+)=\d\]")[0]
+    return list(dict.fromkeys(found.dropna()))
+
+
+def _hide_differences(rows: pd.DataFrame, hidden: list[str]) -> pd.DataFrame:
+    """``rows`` with the difference rows of the ``hidden`` moderators blanked."""
+    out = rows.copy()
+    diff = out["term"].map(lambda t: any(t.startswith(f"ATT[{m}=1] -") for m in hidden))
+    out.loc[diff, ["estimate", "std_error", "p_value"]] = np.nan
+    out.loc[diff, "withheld"] = True
+    return out
 
 
 def _heterogeneity(res: H1Results) -> dict:
@@ -284,10 +304,18 @@ def _heterogeneity(res: H1Results) -> dict:
     young-minus-old difference."""
     het, k = res.heterogeneity, res.threshold
     tidy = het.subgroups.tidy().set_index("term")
-    rows = subgroup_rows(tidy, het.n_treated, k).to_dict("records")
+    table = subgroup_rows(tidy, het.n_treated, k)
+    hidden = hidden_moderators(table)
+    rows = table.to_dict("records")
+    interaction = StoredModel.of(het.interaction)
+    interaction = dataclasses.replace(interaction, coefficients=interaction.coefficients[
+        ~interaction.coefficients["term"].isin([f"member:{m}" for m in hidden])])
     diff = [t for t in tidy.index if t.startswith(YOUNG_DIFFERENCE)]
     young, why = None, "no young joiners"
-    if diff and not np.isfinite(tidy.loc[diff[0], "estimate"]):
+    if "young_join" in hidden:
+        why = (f"a subgroup of the young/older split has fewer than {k} joiners, so its "
+               "estimates are withheld (disclosure control)")
+    elif diff and not np.isfinite(tidy.loc[diff[0], "estimate"]):
         why = "the difference between young and older joiners could not be estimated"
     elif diff:
         d = tidy.loc[diff[0]]
@@ -297,7 +325,7 @@ def _heterogeneity(res: H1Results) -> dict:
                  "significant": bool(p_one < ALPHA)}
     return {"subgroups": frame_to_json(pd.DataFrame(rows)),
             "definitions": list(het.definitions.values()), "notes": [str(n) for n in het.notes],
-            "interaction": StoredModel.of(het.interaction).to_json(), "young": young,
+            "interaction": interaction.to_json(), "young": young,
             "young_missing": why}
 
 

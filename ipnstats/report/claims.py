@@ -104,19 +104,22 @@ def verdict_table(claims: list[Claim], method: str) -> FrameTable:
             "not evidence against it.",))
 
 
+def _check_text(c: Check) -> str:
+    """What a check says is zero, with the units of its estimate, SESOI and MDE."""
+    return f"{c.what} ({c.units})" if c.units and np.isfinite(c.sesoi) else c.what
+
+
 def checks_table(checks: list[Check], method: str = "none", alpha: float = 0.05) -> FrameTable:
     """The falsification table: each check's estimate, ordinary p, its equivalence test
     against the smallest effect of interest (SESOI), the MDE and the result."""
-    frame = pd.DataFrame([{"code": c.code, "what": c.what, "evidence": c.evidence,
+    frame = pd.DataFrame([{"code": c.code, "what": _check_text(c), "evidence": c.evidence,
                            "p": fmt_p(c.p_value), "sesoi": effect_text(c.sesoi),
                            "p_eq": fmt_p(c.p_adjusted), "mde": effect_text(c.mde),
-                           "units": c.units if np.isfinite(c.sesoi) else "",
                            "verdict": c.verdict} for c in checks])
     eq = "p equiv." if method == "none" else f"p equiv. ({ADJUST_NAMES[method]})"
     return frame_table(frame, labels={
-        "code": "", "what": "The theory says there is no effect of", "evidence": "Estimate",
-        "p": "p", "sesoi": "SESOI", "p_eq": eq, "mde": "MDE", "units": "Units",
-        "verdict": "Result"},
+        "code": "", "what": "Check (units of the estimate)", "evidence": "Estimate",
+        "p": "p", "sesoi": "SESOI", "p_eq": eq, "mde": "MDE", "verdict": "Result"},
         title="Falsification checks: effects that should be zero", label="checks",
         notes=(check_rule(method, alpha) + " A check without a SESOI (a joint test of "
                "several estimates) cannot show equivalence: it reads Inconclusive unless it "

@@ -27,6 +27,7 @@ from typing import Literal
 
 from ipnstats.core.errors import ConfigError, SpecificationError
 from ipnstats.tables.model import Table
+from ipnstats.tables.render._common import MINUS, typeset_minus
 from ipnstats.tables.style import JournalStyle, apply_style, journal_style
 
 FigureKind = Literal["svg", "png"]
@@ -133,8 +134,9 @@ class Report:
         return self._add(Heading(str(text), level))
 
     def add_text(self, text: str) -> Report:
-        """A new report with plain text added (blank lines part paragraphs, "- " bullets)."""
-        return self._add(Text(str(text)))
+        """A new report with plain text added (blank lines part paragraphs, "- " bullets);
+        the sign of every negative number becomes a true minus (U+2212)."""
+        return self._add(Text(typeset_minus(str(text), MINUS)))
 
     def add_table(self, table) -> Report:
         """A new report with a table added: a ``Table`` or an object with ``as_table()``.

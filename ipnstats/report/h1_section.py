@@ -86,8 +86,10 @@ def _label(findings: dict, column: str) -> str:
 
 
 def _labels(findings: dict) -> dict[str, str]:
-    """The codebook labels with those of the H1e subgroup indicators."""
-    return {k: v[0] for k, v in SUBGROUPS.items()} | dict(findings.get("labels", {}))
+    """The codebook labels with those of the H1e subgroup indicators and the exit
+    indicator the hazard models derive."""
+    return ({"exit": "Exit from the network"} | {k: v[0] for k, v in SUBGROUPS.items()}
+            | dict(findings.get("labels", {})))
 
 
 def _units(findings: dict, outcome: str) -> str:
@@ -275,8 +277,9 @@ def _hidden_note(rows: pd.DataFrame, k: int) -> tuple[str, ...]:
     if not rows["suppressed"].any():
         return ()
     return (f"Subgroups of fewer than {k} joiners are not shown, nor the other subgroup of "
-            "the same split, so that neither can be derived from the total number of "
-            "joiners or from the difference.",)
+            "the same split, nor the split's difference and its interaction with membership "
+            "(Table of interactions), so that none can be derived from the total number of "
+            "joiners or from another estimate.",)
 
 
 def _heterogeneity(report: Report, f: dict, findings: dict) -> Report:
@@ -302,7 +305,7 @@ def _heterogeneity(report: Report, f: dict, findings: dict) -> Report:
         [StoredModel.from_json(f["interaction"])], labels=_labels(findings),
         model_names=[_label(findings, _outcome(findings))],
         stats=("nobs", "n_units"), title="Membership effect with interactions",
-        label="h1e-interactions"))
+        label="h1e-interactions", notes=hidden))
     d = f["young"]
     if d is None:
         return report.add_text(f"Reading: {f.get('young_missing', 'no young joiners')}, so the "

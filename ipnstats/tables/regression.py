@@ -138,6 +138,8 @@ class RegressionTable(Renderable):
             else:
                 spans.append(Cell(text))
         numbers = (Cell(""),) + tuple(Cell(n) for n in self.names)
+        if list(self.names) == outcomes:
+            return (numbers,)  # the column names are the outcomes: one header row
         return (tuple(spans), numbers)
 
     def _coef_cells(self, term: str) -> tuple[tuple[Cell, ...], ...]:

@@ -4,6 +4,7 @@ warnings that reach the reader."""
 
 import ast
 import json
+import types
 from pathlib import Path
 
 import numpy as np
@@ -241,7 +242,9 @@ def test_h1e_subgroup_counts_cannot_be_derived_and_small_estimates_are_hidden():
     rows = subgroup_rows(tidy, n, 3).set_index("term")
     assert rows.loc[terms[0], "suppressed"] and rows.loc[terms[1], "withheld"]
     assert rows.loc[[terms[0], terms[1]], ["estimate", "std_error", "p_value"]].isna().all().all()
-    assert rows.loc[terms[2], "estimate"] == 0.2  # from 42 firms: shown
+    # the split's difference contrasts the 2 young joiners with the rest: withheld too
+    assert rows.loc[terms[2], ["estimate", "std_error", "p_value"]].isna().all()
+    assert rows.loc[terms[2], "withheld"] and rows.loc[terms[5], "estimate"] == 0.03
     assert rows.loc[[terms[3], terms[4]], "n"].tolist() == [20, 22]
     assert not rows.loc[[terms[3], terms[4]], ["suppressed", "withheld"]].any().any()
     # what a reader sees, column young_join: rows (1, 0), total 42 published elsewhere
@@ -266,3 +269,21 @@ def test_h1e_table_renders_the_hidden_cells_with_a_note():
     cells = [_joiners(n, s, 3) for n, s in zip(rows["n"], rows["suppressed"], strict=True)]
     assert cells == ["<3", "—"]
     assert "fewer than 3 joiners" in _hidden_note(rows, 3)[0]
+
+
+def test_h1e_interaction_of_a_split_with_a_hidden_subgroup_is_withheld(study):
+    """The interaction model's ``member:young_join`` is the young-minus-older contrast:
+    with fewer young joiners than the threshold it leaves the stored findings (and so
+    every output), and the reading says why; the other split's stays."""
+    from ipnstats.ipn.h1_findings import _heterogeneity, hidden_moderators, subgroup_rows
+    from ipnstats.ipn.practices import heterogeneity
+
+    het = heterogeneity(study.firm_year, outcome="log_revenue", firms=study.tables["firms"])
+    young = het.n_treated["ATT[young_join=1]"]
+    res = types.SimpleNamespace(heterogeneity=het, threshold=young + 1)
+    rows = subgroup_rows(het.subgroups.tidy().set_index("term"), het.n_treated, young + 1)
+    assert hidden_moderators(rows) == ["young_join"]
+    found = _heterogeneity(res)
+    terms = found["interaction"]["tidy"]["data"][0]
+    assert "member:young_join" not in terms and "member:small_join" in terms
+    assert found["young"] is None and "disclosure" in found["young_missing"]

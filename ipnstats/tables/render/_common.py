@@ -82,16 +82,20 @@ def label_key(label: str) -> str:
 
 
 def numeric_columns(table: Table) -> list[bool]:
-    """Per column (stub first, never numeric): whether it holds a single-column number.
+    """Per column (stub first, never numeric): whether most of its filled single-column
+    body cells are numbers (a settings column of mostly words is not).
 
     These columns are decimal-aligned: each renderer splits them in two, the part before
     the decimal point right-aligned and the rest left-aligned.
     """
-    flags = [False] * table.n_columns
+    numbers, texts = [0] * table.n_columns, [0] * table.n_columns
     for row in table.rows:
         if not row.heading:
             for j, cell in slots(row.cells):
-                flags[j] = flags[j] or (cell.numeric and cell.span == 1 and bool(cell.text))
+                if cell.span == 1 and cell.text:
+                    numbers[j] += cell.numeric
+                    texts[j] += not cell.numeric
+    flags = [n > t for n, t in zip(numbers, texts, strict=True)]
     flags[0] = False
     return flags
 

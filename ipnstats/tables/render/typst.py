@@ -157,12 +157,19 @@ def _indent(code: str) -> str:
     return "\n".join("  " + line for line in code.splitlines())
 
 
+#: The notes of a narrow table are at least this share of the text width wide (a
+#: one-column table would otherwise wrap its notes every few words).
+NOTES_MIN_WIDTH = 0.6
+
+
 def _with_notes(body: str, notes: tuple[str, ...], label: str = "") -> str:
-    """Wrap the table so the notes follow it in a block exactly as wide as the table;
+    """Wrap the table so the notes follow it in a block as wide as the table (at least
+    :data:`NOTES_MIN_WIDTH` of the text width);
     ``label`` in italics opens the first note."""
     items = _note_items(notes, label)
     return (f"layout(size => {{\n  let body = {_indent(body).strip()}\n"
-            "  let width = measure(body, width: size.width).width\n"
+            f"  let width = calc.max(measure(body, width: size.width).width, "
+            f"size.width * {NOTES_MIN_WIDTH})\n"
             "  body\n"
             f"  block(width: width, above: 0.65em, align(left, text(size: 0.8em, "
             f"stack(spacing: 0.45em, {items}))))\n}})")

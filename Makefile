@@ -81,11 +81,14 @@ report: $(OUT)/ipn_report.pdf $(OUT)/data_report.txt ## set up, fit and render t
 results: $(foreach s,$(STAGES),$(RES)/$(s).json) ## fit the stages of CONFIG whose inputs or settings changed
 
 # study.mk is remade (so make reads it again) when the configuration, the study folder or
-# the codebook changes, or a file it comes with is missing; the stages' settings and input
+# the codebook changes, a file it comes with is missing, or it was written for another
+# folder or configuration (MADE_FOR: a build folder copied or moved with a project); the stages' settings and input
 # lists are written with it, and a stage is redone when its own changed.
 SPLIT := $(foreach s,$(STAGES) report,$(BUILD)/$(s).json) \
          $(if $(filter database,$(SOURCE)),,$(foreach s,$(STAGES),$(BUILD)/$(s).inputs))
-$(MK): $(CONFIG) $(WATCH) $(if $(filter-out $(wildcard $(SPLIT)),$(SPLIT)),FORCE) | $(RUN)
+STALE := $(if $(filter $(CURDIR)|$(abspath $(CONFIG)),$(MADE_FOR)),,yes)
+$(MK): $(CONFIG) $(if $(STALE),FORCE,$(WATCH)) \
+       $(if $(filter-out $(wildcard $(SPLIT)),$(SPLIT)),FORCE) | $(RUN)
 	$(IPN) run $(CONFIG) --split-config $(BUILD)
 ifeq ($(SOURCE)$(RUNS_STUDY),databaseyes)
 # A database has no file times: each make reads the digests of its tables once (rewriting

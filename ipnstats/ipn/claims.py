@@ -150,8 +150,9 @@ def untestable_text(absent: Collection[str]) -> str:
 #: theory, not to make the example pass: H1 in log points of revenue (0.05, about 5%
 #: of revenue, about half the ATT the example finds), H2 in points of the cognitive
 #: shift scale (0.15, a tenth of its SD on the example), H3a in those points per SD of a
-#: sender trait (0.1), H3b and H3c as elasticities of the task outcome (0.1). NaN: the check has no single estimate to
-#: bound (a joint test of several coefficients); it can then never read "No effect".
+#: sender trait (0.1), H3b and H3c as elasticities of the task outcome (0.1). NaN: the
+#: check has no single estimate to bound (a joint test of several coefficients); it can
+#: then never read "No effect".
 CHECK_SESOI: dict[str, tuple[float, str]] = {
     "H1a": (0.05, "log points"), "H1e": (0.05, "log points"),
     "H2a": (0.15, "cognitive-shift points"),

@@ -27,6 +27,7 @@ backslashes): such a path is refused with a message saying what to do instead.
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -70,6 +71,12 @@ def make_path(path: Path, cwd: Path | None = None) -> str:
     return text
 
 
+def _abspath(path: Path) -> str:
+    """``path`` as make's ``$(abspath ...)`` and ``$(CURDIR)`` give it (no symlinks
+    resolved, ``..`` removed)."""
+    return Path(os.path.abspath(path)).as_posix()
+
+
 def make_include(cfg: StudyConfig, cwd: Path | None = None) -> str:
     """The text of ``study.mk`` for ``cfg`` (paths as :func:`make_path` writes them)."""
     stages = active(cfg)
@@ -79,6 +86,10 @@ def make_include(cfg: StudyConfig, cwd: Path | None = None) -> str:
              "do not edit (see ipnstats/pipeline/makevars.py).",
              f"# The study: {source} {' '.join(where.split()).rstrip(chr(92))}",
              f"SOURCE := {source}",
+             # where and for what it was written: a build folder copied with a project (or
+             # a configuration moved) no longer matches, and the Makefile rewrites it
+             f"MADE_FOR := {_abspath(Path.cwd() if cwd is None else cwd)}"
+             f"|{_abspath(cfg.path)}",
              f"OUT := {make_path(cfg.out, cwd)}",
              f"STAGES := {' '.join(s.name for s in stages)}",
              f"WATCH := {' '.join(make_path(p, cwd) for p in _watched(cfg))}"]

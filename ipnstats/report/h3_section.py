@@ -20,7 +20,8 @@ from ipnstats.results.stored import StoredModel, frame_from_json
 from ipnstats.tables.format import fmt_p
 from ipnstats.tables.frame import frame_table
 
-LABELS = {"outcome": "Log task outcome", "sender_risk_aversion": "Risk aversion (inward)", "sender_size": "Size",
+LABELS = {"outcome": "Log task outcome",
+          "sender_risk_aversion": "Risk aversion (inward)", "sender_size": "Size",
           "sender_age": "Age", "sender_success": "Success (profit margin)",
           "sender_status": "Status (benchmark rank)", "same_industry": "Same industry",
           "log(cum_experience)": "Log cumulative experience",

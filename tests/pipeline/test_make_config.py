@@ -202,3 +202,26 @@ def test_paths_make_cannot_handle_are_refused_with_a_message(tmp_path, capsys):
     said = make(tmp_path, env, "report", "CONFIG=analyses/missing.toml", ok=False)
     assert "CONFIG=analyses/missing.toml: no such configuration file" in said
     assert make_path(tmp_path / "a" / "b.csv", tmp_path) == "a/b.csv"
+
+
+def test_a_build_folder_moved_with_its_project_is_rewritten(tmp_path):
+    """make's build folder records the folder and configuration it was written for
+    (``MADE_FOR``): a project moved together with its build folder and its study (kept
+    outside the project, so make holds absolute paths) has it rewritten, where the stale
+    paths would fail with "No rule to make target"."""
+    old, new = tmp_path / "old", tmp_path / "new"
+    (old / "proj").mkdir(parents=True)
+    shutil.copytree(EXAMPLE, old / "data")
+    env = project(old / "proj", FAKE)
+    own_config(old / "proj", "../../data")
+    config = "CONFIG=analyses/own.toml"
+    make(old / "proj", env, "report", config)
+    mk = old / "proj" / "analyses" / ".build" / "own.toml" / "study.mk"
+    assert f"MADE_FOR := {old / 'proj'}|{old / 'proj' / 'analyses' / 'own.toml'}" in \
+        mk.read_text()
+    assert f"{old / 'data'}/firms.csv" in mk.read_text()  # outside the project: absolute
+    shutil.move(old, new)
+    said = make(new / "proj", env, "report", config)
+    assert "No rule to make target" not in said
+    text = (new / "proj" / "analyses" / ".build" / "own.toml" / "study.mk").read_text()
+    assert str(old) not in text and f"{new / 'data'}/firms.csv" in text

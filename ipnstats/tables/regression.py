@@ -137,9 +137,13 @@ class RegressionTable(Renderable):
                 spans[-1] = Cell(text, span=spans[-1].span + 1)
             else:
                 spans.append(Cell(text))
-        numbers = (Cell(""),) + tuple(Cell(n) for n in self.names)
-        if list(self.names) == outcomes:
-            return (numbers,)  # the column names are the outcomes: one header row
+        if list(self.names) == outcomes:  # the column names are the outcomes: one row
+            return ((Cell(""),) + tuple(Cell(n) for n in self.names),)
+        # a column alone under its outcome, and named as it, is not named twice
+        alone = [outcomes.count(o) == 1 for o in outcomes]
+        numbers = (Cell(""),) + tuple(
+            Cell("" if solo and n == o else n)
+            for n, o, solo in zip(self.names, outcomes, alone, strict=True))
         return (tuple(spans), numbers)
 
     def _coef_cells(self, term: str) -> tuple[tuple[Cell, ...], ...]:

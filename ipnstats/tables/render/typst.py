@@ -59,7 +59,7 @@ def typst_table_body(table: Table, breakable: bool = False) -> str:
     """
     layout = _Layout(table)
     align = ", ".join(column_alignment(table))
-    args = [f"columns: {layout.total}", f"align: ({align},)", "stroke: none",
+    args = [f"columns: {layout.columns(table)}", f"align: ({align},)", "stroke: none",
             f"inset: ({layout.insets()},)", f"table.hline(stroke: {HEAVY})"]
     if table.header:
         header = _header(table.header, layout)
@@ -91,12 +91,49 @@ INSET = "0.6em"
 INSET_Y = "0.3em"
 
 
+#: About how many characters of table text fit on one line of the page.
+LINE_CHARS = 100
+#: A text column with no longer cell than this keeps its natural width (``auto``).
+SHORT_TEXT = 18
+#: The longest cell a long text column's share counts (a 300-character reading must not
+#: take all the width).
+LONG_CELL = 60
+
+
+def natural_widths(table: Table) -> list[int]:
+    """Per logical column, the characters of its longest single-column cell (body and
+    the last header row)."""
+    widths = [0] * table.n_columns
+    rows = [r.cells for r in table.rows if not r.heading] + list(table.header[-1:])
+    for cells in rows:
+        for j, cell in slots(cells):
+            if cell.span == 1:
+                widths[j] = max(widths[j], len(cell.text))
+    return widths
+
+
 class _Layout:
     """The physical columns: a numeric column becomes an integer and a decimal column."""
 
     def __init__(self, table: Table) -> None:
         self.numeric = numeric_columns(table)
         self.starts, self.total = split_layout(self.numeric)
+
+    def columns(self, table: Table) -> str:
+        """Typst's ``columns``: all ``auto`` when the table fits the line; else the long
+        text columns share what the numbers leave in proportion to their longest cell
+        (``fr``), so that the claims and readings of a wide table wrap less, not the
+        numbers or short labels."""
+        natural = natural_widths(table)
+        if sum(natural) + 2 * len(natural) <= LINE_CHARS:
+            return str(self.total)
+        out = []
+        for flag, chars in zip(self.numeric, natural, strict=True):
+            if flag:
+                out += ["auto", "auto"]
+            else:
+                out.append(f"{min(chars, LONG_CELL)}fr" if chars > SHORT_TEXT else "auto")
+        return "(" + ", ".join(out) + ")"
 
     def width(self, col: int, span: int) -> int:
         """Physical columns under the logical columns ``col .. col+span-1``."""

@@ -13,7 +13,7 @@ write.csv(ratings, "kappa_ratings.csv", row.names = FALSE)
 cc <- ratings[complete.cases(ratings), ]
 k <- 5
 d <- outer(1:k, 1:k, "-")
-# psych's weights are disagreement weights; agreement weights 1 - |i-j|^p / (k-1)^p
+# psych takes agreement weights (trace > 0) or disagreement weights (trace 0, used here)
 w_lin <- abs(d) / (k - 1)
 w_quad <- d^2 / (k - 1)^2
 q <- cohen.kappa(cc)                                  # unweighted and quadratic (psych default)
@@ -25,6 +25,10 @@ t2 <- cohen.kappa(tab)
 out <- list(n = nrow(cc), unweighted = q$kappa, quadratic = q$weighted.kappa,
             linear = l$weighted.kappa, quadratic_explicit = qq$weighted.kappa,
             var_unweighted = q$var.kappa, confid = unname(q$confid[1, ]),
+            # psych's weighted variance, kept for the record: it differs from Fleiss, Cohen &
+            # Everitt (1969) (its column-weighted mean multiplies by the own margin); ipnstats
+            # follows FCE 1969, which a bootstrap of these rows confirms (see the tests)
+            psych_var_weighted_quadratic = q$var.weighted, psych_var_weighted_linear = l$var.weighted,
             two_by_two = list(a = tab$a, b = tab$b, kappa = t2$kappa),
             versions = list(R = R.version.string, psych = as.character(packageVersion("psych"))))
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE), "kappa.json")

@@ -150,10 +150,10 @@ def ad_m(x: np.ndarray, center: Literal["mean", "median"]) -> float:
 class AggregationResult(HasNotes):
     """Within-group agreement and reliability of group means; see :func:`aggregation`.
 
-    ``icc``: one row per item and the scale score (``term``, ``"(scale)"``) with icc1, its interval, icc2,
-    its interval, F, df1, df2, p_value (of the ANOVA F test), k0. ``groups``: one row
-    per group with size, rwg_j, ad_m_mean, ad_m_median and the scale mean. ``rwg``: one
-    row per group and item (rwg of the single item).
+    ``icc``: one row per item and the scale score (``term``, ``"(scale)"``) with icc1,
+    its interval, icc2, its interval, F, df1, df2, p_value (of the ANOVA F test), k0.
+    ``groups``: one row per group with size, rwg_j, ad_m_mean, ad_m_median and the
+    scale mean. ``rwg``: one row per group and item (rwg of the single item).
     """
 
     items: tuple[str, ...]
@@ -252,8 +252,8 @@ def aggregation(data: pd.DataFrame, items: Sequence[str], *, group: str,
     >>> d = pd.DataFrame({"team": [1, 1, 1, 2, 2, 2, 3, 3, 3],
     ...                   "q1": [4, 4, 5, 2, 2, 3, 3, 4, 3], "q2": [4, 5, 5, 2, 1, 2, 3, 3, 4]})
     >>> res = aggregation(d, ["q1", "q2"], group="team", scale_points=5)
-    >>> round(res.glance().loc[0, "rwg_j_mean"], 3)
-    0.925
+    >>> round(float(res.glance().loc[0, "rwg_j_mean"]), 3)
+    0.909
     """
     if not (isinstance(conf_level, float) and 0 < conf_level < 1):
         raise SpecificationError(f"conf_level must be a number between 0 and 1, not {conf_level!r}")

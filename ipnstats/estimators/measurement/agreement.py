@@ -135,7 +135,9 @@ def krippendorff_alpha(data: pd.DataFrame, coders: Sequence[str], *,
 
 
 def _sort_key(value: object) -> tuple:
-    return (0, float(value), "") if isinstance(value, (int, float, np.number)) else (1, 0.0, str(value))
+    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+        return (0, float(value), "")
+    return (1, 0.0, str(value))
 
 
 @dataclass(frozen=True)
@@ -219,12 +221,14 @@ def cohen_kappa(data: pd.DataFrame, rater1: str, rater2: str, *, weights: Weight
     index = {v: i for i, v in enumerate(cats)}
     k = len(cats)
     counts = np.zeros((k, k))
-    np.add.at(counts, (pair[rater1].map(index).to_numpy(int), pair[rater2].map(index).to_numpy(int)), 1)
+    rows, cols = (pair[r].map(index).to_numpy(int) for r in (rater1, rater2))
+    np.add.at(counts, (rows, cols), 1)
     n = int(counts.sum())
     p = counts / n
     pos = np.arange(k, dtype=float)
     power = {None: 0, "linear": 1, "quadratic": 2}[weights]
-    dist = np.abs(np.subtract.outer(pos, pos)) ** power if power else (pos[:, None] != pos).astype(float)
+    gap = np.abs(np.subtract.outer(pos, pos))
+    dist = gap ** power if power else (gap > 0).astype(float)
     agree = 1 - dist / dist.max()
     expected = np.outer(p.sum(axis=1), p.sum(axis=0))
     po, pe = float(np.sum(agree * p)), float(np.sum(agree * expected))

@@ -20,8 +20,7 @@ def require_columns(data: object, columns: Iterable[str], *, role: str = "column
         if not isinstance(name, str):
             raise SpecificationError(f"{role} names must be strings, not {name!r}")
         if name not in data.columns:
-            close = difflib.get_close_matches(name, [str(c) for c in data.columns], n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = close_match(name, [str(c) for c in data.columns])
             raise SpecificationError(f"{role} {name!r} is not a column of the data{hint}")
     if len(set(names)) != len(names):
         raise SpecificationError(f"a {role} is named twice in {names}")
@@ -44,3 +43,10 @@ def numeric_matrix(data: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
                             f"number; recode it or set it missing")
         out[:, j] = values
     return out
+
+
+def close_match(name: str, names: Sequence[str]) -> str:
+    """``"; did you mean 'x'?"`` for the closest of ``names`` (case-insensitive), or ""."""
+    lower = {n.lower(): n for n in names}
+    close = difflib.get_close_matches(name.lower(), list(lower), n=1)
+    return f"; did you mean {lower[close[0]]!r}?" if close else ""

@@ -103,6 +103,9 @@ def early_late(data: pd.DataFrame, variables: Sequence[str], *, order: str,
         if name in categorical:
             rows.append(_chi_square(name, early[name], late[name]))
         else:
+            if not pd.api.types.is_numeric_dtype(data[name]):
+                raise DataError(f"variable {name!r} holds {data[name].dtype} values, not "
+                                f"numbers; name it in categorical= for a chi-square test")
             e, lt = (numeric_matrix(part, [name])[:, 0] for part in (early, late))
             rows.append(_welch(name, e[~np.isnan(e)], lt[~np.isnan(lt)]))
     tests = pd.DataFrame(rows)

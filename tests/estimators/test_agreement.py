@@ -79,7 +79,8 @@ def _weighted_kappa(pairs, weights):
     """Weighted kappa of 1-5 ratings (rows: rater 1, rater 2), in numpy."""
     p = np.bincount((pairs[:, 0] - 1) * 5 + pairs[:, 1] - 1, minlength=25).reshape(5, 5)
     p = p / p.sum()
-    d = np.abs(np.subtract.outer(np.arange(5), np.arange(5))) ** (2 if weights == "quadratic" else 1)
+    power = 2 if weights == "quadratic" else 1
+    d = np.abs(np.subtract.outer(np.arange(5), np.arange(5))) ** power
     return 1 - np.sum(d * p) / np.sum(d * np.outer(p.sum(1), p.sum(0)))
 
 

@@ -48,7 +48,7 @@ from scipy import stats
 from ipnstats.core.errors import DataError, SpecificationError
 from ipnstats.core.notes import Note
 from ipnstats.estimators.measurement._columns import numeric_matrix, require_columns
-from ipnstats.results.notes import HasNotes
+from ipnstats.results.display import TidyDisplay
 
 Null = Literal["uniform", "slight_skew", "moderate_skew", "heavy_skew", "triangular", "normal"]
 
@@ -147,13 +147,13 @@ def ad_m(x: np.ndarray, center: Literal["mean", "median"]) -> float:
 
 
 @dataclass(frozen=True, repr=False)
-class AggregationResult(HasNotes):
+class AggregationResult(TidyDisplay):
     """Within-group agreement and reliability of group means; see :func:`aggregation`.
 
-    ``icc``: one row per item and the scale score (``term``, ``"(scale)"``) with icc1,
-    its interval, icc2, its interval, F, df1, df2, p_value (of the ANOVA F test), k0.
-    ``groups``: one row per group with size, rwg_j, ad_m_mean, ad_m_median and the
-    scale mean. ``rwg``: one row per group and item (rwg of the single item).
+    ``icc``: one row per item and, with several items, the scale score (``term``
+    ``"(scale)"``) with icc1, its interval, icc2, its interval, F, df1, df2, p_value
+    (of the ANOVA F test), k0. ``groups``: one row per group with size, rwg_j,
+    ad_m_mean, ad_m_median and the scale mean. ``rwg``: one row per group and item (rwg of the single item).
     """
 
     items: tuple[str, ...]
@@ -167,11 +167,6 @@ class AggregationResult(HasNotes):
     groups: pd.DataFrame
     rwg: pd.DataFrame
     notes: tuple[str, ...] = field(default=())
-
-    def __repr__(self) -> str:
-        g = self.glance().iloc[0]
-        return (f"AggregationResult({len(self.items)} items, {g.n_groups} groups, "
-                f"ICC(1) {g.icc1:.3f}, ICC(2) {g.icc2:.3f}, mean rwg(j) {g.rwg_j_mean:.3f})")
 
     def tidy(self) -> pd.DataFrame:
         """ICC(1) and ICC(2) per item and scale: term (``icc1``/``icc2``), item,
@@ -187,9 +182,10 @@ class AggregationResult(HasNotes):
 
     def glance(self) -> pd.DataFrame:
         """One row: n_obs, n_groups, n_items, the null and its variance, ICC(1) and
-        ICC(2) of the scale, mean and median rwg(j) over groups with two or more
-        members, the share of them with rwg(j) > 0.70, mean AD(M)."""
-        scale = self.icc.set_index("term").loc[SCALE]
+        ICC(2) of the scale score (of the item, for one item), mean and median rwg(j)
+        over groups with two or more members, the share of them with rwg(j) > 0.70,
+        mean AD(M)."""
+        scale = self.icc.set_index("term").loc[SCALE if len(self.items) > 1 else self.items[0]]
         r = self.groups["rwg_j"].dropna()
         return pd.DataFrame([{
             "n_obs": self.n_obs, "n_groups": len(self.groups), "n_items": len(self.items),
@@ -299,7 +295,8 @@ def aggregation(data: pd.DataFrame, items: Sequence[str], *, group: str,
 def _icc_table(x, codes, sizes, names, conf_level, notes) -> pd.DataFrame:
     rows = []
     scores = {name: x[:, j] for j, name in enumerate(names)}
-    scores[SCALE] = x.mean(axis=1)
+    if len(names) > 1:
+        scores[SCALE] = x.mean(axis=1)
     for term, y in scores.items():
         fit = one_way(y, codes, sizes)
         if fit.msw == 0:

@@ -37,6 +37,7 @@ from scipy import stats
 from ipnstats.core.errors import DataError, SpecificationError
 from ipnstats.core.notes import Note
 from ipnstats.estimators.measurement._columns import numeric_matrix, require_columns
+from ipnstats.results.display import TidyDisplay
 from ipnstats.results.notes import HasNotes
 
 Level = Literal["nominal", "ordinal", "interval", "ratio"]
@@ -140,8 +141,8 @@ def _sort_key(value: object) -> tuple:
     return (1, 0.0, str(value))
 
 
-@dataclass(frozen=True)
-class CohenKappa(HasNotes):
+@dataclass(frozen=True, repr=False)
+class CohenKappa(TidyDisplay):
     """Cohen's kappa of two raters; see :func:`cohen_kappa`. ``table`` is the k x k
     cross-tabulation (rater 1 in rows)."""
 

@@ -25,10 +25,11 @@ from scipy import stats
 
 from ipnstats.core.errors import DataError, SpecificationError
 from ipnstats.estimators.measurement._columns import numeric_matrix, require_columns
+from ipnstats.results.display import TidyDisplay
 
 
-@dataclass(frozen=True)
-class MarkerCorrection:
+@dataclass(frozen=True, repr=False)
+class MarkerCorrection(TidyDisplay):
     """Correlations corrected for a marker; see :func:`marker_correction`.
 
     ``pairs``: one row per pair of substantive variables with ``r``, ``r_adjusted``,

@@ -27,10 +27,11 @@ from scipy import stats
 from ipnstats.core.errors import DataError, SpecificationError
 from ipnstats.estimators.measurement._columns import numeric_matrix, require_columns
 from ipnstats.inference.multiplicity import Method, adjust_pvalues
+from ipnstats.results.display import TidyDisplay
 
 
-@dataclass(frozen=True)
-class EarlyLate:
+@dataclass(frozen=True, repr=False)
+class EarlyLate(TidyDisplay):
     """Early-versus-late comparison; see :func:`early_late`. ``tests``: one row per
     variable with test, statistic, df, p_value, p_adjusted, mean_early, mean_late
     (NaN for categoricals), n_early, n_late."""

@@ -153,7 +153,8 @@ class AggregationResult(TidyDisplay):
     ``icc``: one row per item and, with several items, the scale score (``term``
     ``"(scale)"``) with icc1, its interval, icc2, its interval, F, df1, df2, p_value
     (of the ANOVA F test), k0. ``groups``: one row per group with size, rwg_j,
-    ad_m_mean, ad_m_median and the scale mean. ``rwg``: one row per group and item (rwg of the single item).
+    ad_m_mean, ad_m_median and the scale mean. ``rwg``: one row per group and item
+    (rwg of the single item).
     """
 
     items: tuple[str, ...]

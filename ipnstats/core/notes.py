@@ -44,6 +44,9 @@ NOTE_CODES = MappingProxyType({
     "last_cohort_control": "the last-treated cohort serves as the control group",
     "no_variation_dropped": "units without variation in the outcome were left out",
     "subsample": "the model is estimated on a subsample",
+    "group_of_one": "groups with one member have no within-group agreement (left out)",
+    "constant_item": "an item does not vary, so an index built on its variance is undefined",
+    "agreement_not_computed": "an agreement index needs information not given (e.g. scale points)",
     # the model
     "collinear_dropped": "regressors collinear with others or the fixed effects were dropped",
     "fixed_effects_redundant": "an absorbed fixed effect is spanned by another, yet counted in K",

@@ -1,0 +1,1 @@
+"""Measurement: validity, aggregation, agreement, common-method and nonresponse checks."""

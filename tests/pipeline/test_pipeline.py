@@ -245,16 +245,14 @@ def test_a_change_to_how_the_report_reads_refits_nothing(example_run, tmp_path):
     h1 = copy / "ipnstats" / "report" / "h1_section.py"
     h1.write_text(h1.read_text().replace("Reading: in the years after joining",
                                          "In words: in the years after joining"))
-    start = time.perf_counter()
     ran = ipnstats("run", "analyses/ipn_study.toml")
     ipnstats("report", "analyses/ipn_study.toml")
-    elapsed = time.perf_counter() - start
     after = {p.name: p.read_bytes() for p in (copy / "reports" / "results").glob("*.json")}
     assert after == before, ran
     html = (copy / "reports" / "ipn_report.html").read_text()
     assert "In words: in the years after joining" in html
     assert "Reading: in the years after joining" not in html
-    assert elapsed < 15, f"re-rendering took {elapsed:.1f} s"
+    assert "nothing to run: every stage is up to date" in ran, ran
     # an estimator's code is part of every fit's fingerprint
     panel = copy / "ipnstats" / "estimators" / "panel.py"
     panel.write_text(panel.read_text() + "\n# edited\n")

@@ -1,0 +1,92 @@
+"""Fit measures of a CFA as lavaan's ``fitMeasures`` computes them.
+
+- ``chisq = 2 (loglik_h1 - loglik_h0)`` (with complete data ``N F_ML`` on the N-divisor
+  covariance), ``df`` = sample moments - free parameters.
+- The baseline is the independence model (free variances and means per group).
+- ``cfi = 1 - max(chisq - df, 0) / max(chisq - df, chisq_b - df_b, 0)``;
+  ``tli = (chisq_b/df_b - chisq/df) / (chisq_b/df_b - 1)``.
+- ``rmsea = sqrt(G) sqrt(max(chisq/(N df) - 1/N, 0))``, its 90% interval by inverting
+  the noncentral chi-square, ``rmsea_pvalue`` the test of close fit (RMSEA <= .05).
+- ``srmr``: lavaan's Bentler SRMR (residual correlations and standardised mean
+  residuals), weighted over groups by their share of N.
+- ``aic = -2 loglik + 2 npar``, ``bic = -2 loglik + npar log N``,
+  ``bic2 = -2 loglik + npar log((N + 2)/24)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import optimize, stats
+
+
+def rmsea_triplet(chisq: float, df: float, N: int, G: int, *, scale: float = 1.0):
+    """RMSEA, its 90% interval and the close-fit p-value (lavaan's formulas; ``scale``
+    divides chisq and the noncentrality by a scaling factor, as for lavaan's scaled
+    RMSEA)."""
+    if df <= 0 or not np.isfinite(chisq):
+        return (np.nan,) * 4
+    x2 = chisq / scale
+    rmsea = np.sqrt(max(x2 / (N * df) - 1.0 / N, 0.0)) * np.sqrt(G)
+
+    def cdf(lam):
+        return stats.chi2.cdf(x2, df) if lam <= 0 else stats.ncx2.cdf(x2, df, lam)
+
+    def root(target, hi):
+        if cdf(0.0) < target:
+            return 0.0
+        while cdf(hi) > target:
+            hi *= 2
+        return optimize.brentq(lambda lam: cdf(lam) - target, 0.0, hi, xtol=1e-12)
+
+    lo = root(0.95, max(x2, 1.0))
+    up = root(0.05, max(N, 4 * x2, 1.0))
+    ci = [np.sqrt(lam / (N * df)) * np.sqrt(G) for lam in (lo, up)]
+    pval = 1 - stats.ncx2.cdf(x2, df, N * df * 0.05 ** 2 / G)
+    return rmsea, ci[0], ci[1], pval
+
+
+def cfi_tli(chisq, df, chisq_b, df_b):
+    """CFI and TLI from the model and baseline chi-squares."""
+    t1 = max(chisq - df, 0.0)
+    t2 = max(chisq - df, chisq_b - df_b, 0.0)
+    cfi = 1.0 if t2 == 0 else 1 - t1 / t2
+    tli = (chisq_b / df_b - chisq / df) / (chisq_b / df_b - 1) if df > 0 else 1.0
+    return cfi, tli
+
+
+def srmr(covs, means, sigmas, mus, weights, meanstructure: bool) -> float:
+    """lavaan's ``srmr`` (Bentler): root mean squared residual correlation per group
+    (with standardised mean residuals under a mean structure), weighted by group size."""
+    total = 0.0
+    for S, m, Sig, mu, w in zip(covs, means, sigmas, mus, weights, strict=True):
+        sd_s, sd_m = np.sqrt(np.diag(S)), np.sqrt(np.diag(Sig))
+        res = S / np.outer(sd_s, sd_s) - Sig / np.outer(sd_m, sd_m)
+        low = res[np.tril_indices(len(S))]
+        ss, k = np.sum(low ** 2), len(low)
+        if meanstructure:
+            ss += np.sum((m / sd_s - mu / sd_m) ** 2)
+            k += len(S)
+        total += w * np.sqrt(ss / k)
+    return float(total)
+
+
+def information_criteria(loglik: float, npar: int, N: int) -> dict:
+    """AIC, BIC and the sample-size adjusted BIC (bic2)."""
+    return {"aic": -2 * loglik + 2 * npar, "bic": -2 * loglik + npar * np.log(N),
+            "bic2": -2 * loglik + npar * np.log((N + 2) / 24)}
+
+
+def basic_measures(*, loglik, loglik_h1, loglik_b, npar, df, df_b, N, G) -> dict:
+    """The ML fit measures from the three log-likelihoods (model, saturated, baseline)."""
+    chisq = 2 * (loglik_h1 - loglik)
+    chisq_b = 2 * (loglik_h1 - loglik_b)
+    cfi, tli = cfi_tli(chisq, df, chisq_b, df_b)
+    rmsea, lo, up, pr = rmsea_triplet(chisq, df, N, G)
+    out = {"npar": npar, "chisq": chisq, "df": df,
+           "pvalue": stats.chi2.sf(chisq, df) if df > 0 else np.nan,
+           "baseline_chisq": chisq_b, "baseline_df": df_b,
+           "baseline_pvalue": stats.chi2.sf(chisq_b, df_b),
+           "cfi": cfi, "tli": tli, "loglik": loglik, "unrestricted_loglik": loglik_h1,
+           "rmsea": rmsea, "rmsea_ci_lower": lo, "rmsea_ci_upper": up, "rmsea_pvalue": pr}
+    out.update(information_criteria(loglik, npar, N))
+    return out

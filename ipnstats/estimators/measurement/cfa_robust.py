@@ -1,0 +1,144 @@
+"""MLR: the Huber-White sandwich and the Yuan-Bentler (Mplus) scaled test of a CFA.
+
+- Bread: the observed information ``H`` (Hessian of ``-loglik/N``); meat: the
+  first-order information ``B = (1/N) sum_i s_i s_i'`` of the casewise scores;
+  ``vcov = H^-1 B H^-1 / N`` (lavaan ``se = "robust.huber.white"``).
+- Scaling factor (lavaan ``test = "yuan.bentler.mplus"``, ``h1.information =
+  "structured"``): ``c = [tr(A1^-1 B1) - tr(H^-1 B)] / df``, with ``A1`` and ``B1`` the
+  observed and first-order information of the saturated moments evaluated at the
+  model-implied moments, summed over groups with weights ``n_g / N``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ipnstats.core.notes import Note
+from ipnstats.estimators.measurement.cfa_fit import derivatives, model_moments
+from ipnstats.estimators.measurement.cfa_measures import cfi_tli, rmsea_triplet
+
+
+def casewise_scores(y: np.ndarray, mu: np.ndarray, sigma: np.ndarray, dS: np.ndarray,
+                    dm: np.ndarray) -> np.ndarray:
+    """Per case, the score of its normal log-likelihood for each parameter (n x K)."""
+    inv = np.linalg.inv(sigma)
+    z = (y - mu) @ inv
+    m = np.einsum("pq,kqr->kpr", inv, dS)
+    tr = np.einsum("kpp->k", m)
+    quad = np.einsum("ip,kpq,iq->ik", z, dS, z, optimize=True)
+    return 0.5 * (quad - tr) + z @ dm.T
+
+
+def _moment_derivs(p: int, meanstructure: bool):
+    """d(Sigma)/d(moment) and d(mu)/d(moment) for the saturated moments
+    (vech(Sigma) and, with a mean structure, mu)."""
+    rows, cols = np.tril_indices(p)
+    q = len(rows)
+    dS = np.zeros((q, p, p))
+    dS[np.arange(q), rows, cols] = 1.0
+    dS[np.arange(q), cols, rows] = 1.0
+    dm = np.zeros((q, p))
+    if meanstructure:
+        dS = np.concatenate([np.zeros((p, p, p)), dS])
+        dm = np.concatenate([np.eye(p), np.zeros((q, p))])
+    return dS, dm
+
+
+def h1_trace(y: np.ndarray, mu: np.ndarray, sigma: np.ndarray, meanstructure: bool) -> float:
+    """``tr(A1^-1 B1)`` of one group: saturated observed and first-order information
+    at the implied moments (both per case of the group)."""
+    n, p = y.shape
+    dS, dm = _moment_derivs(p, meanstructure)
+    s = casewise_scores(y, mu, sigma, dS, dm)
+    B1 = s.T @ s / n
+    A1 = _saturated_hessian(y, mu, sigma, dS, dm)
+    return float(np.trace(np.linalg.solve(A1, B1)))
+
+
+def _saturated_hessian(y, mu, sigma, dS, dm) -> np.ndarray:
+    """Observed information of the saturated moments (minus the mean Hessian of the
+    casewise log-likelihood), analytic in the moments."""
+    inv = np.linalg.inv(sigma)
+    r = y - mu
+    S = r.T @ r / len(y)
+    rbar = r.mean(axis=0)
+    m = np.einsum("pq,kqr->kpr", inv, dS)            # Sigma^-1 dS_k
+    # d2/dk dl of 0.5[log|Sigma| + tr(Sigma^-1 S(mu))]
+    t1 = -0.5 * np.einsum("kpq,lqp->kl", m, m)
+    t2 = np.einsum("kpq,lqr,rp->kl", m, m, inv @ S, optimize=True)
+    h = t1 + 0.5 * (t2 + t2.T)
+    h += dm @ inv @ dm.T
+    cross = np.einsum("kpq,q->kp", m, inv @ rbar)   # Sigma^-1 dS_k Sigma^-1 rbar
+    c = cross @ dm.T
+    h += c + c.T
+    return h
+
+
+def sandwich(pt, sample, x, H, N, df, notes):
+    """The robust vcov and what the scaled test needs (scores' B, traces)."""
+    mom = model_moments(pt, x, list(sample.means))
+    K = pt.npar
+    B = np.zeros((K, K))
+    tr_h1 = 0.0
+    for g, y in enumerate(sample.values):
+        dS, dm = derivatives(pt, mom, g)
+        s = casewise_scores(y, mom.mu[g], mom.sigma[g], dS, dm)
+        B += s.T @ s / N
+        tr_h1 += len(y) / N * h1_trace(y, mom.mu[g], mom.sigma[g], pt.meanstructure)
+    try:
+        Hinv = np.linalg.inv(H)
+    except np.linalg.LinAlgError:
+        notes.append(Note("not_converged", "the observed information is singular: no robust "
+                          "standard errors"))
+        return np.full((K, K), np.nan), {"c": np.nan, "cb": np.nan}
+    vcov = Hinv @ B @ Hinv / N
+    c = (tr_h1 - np.trace(Hinv @ B)) / df if df > 0 else np.nan
+    cb = _baseline_scaling(sample, pt.meanstructure)
+    return vcov, {"c": c, "cb": cb}
+
+
+def _baseline_scaling(sample, meanstructure: bool) -> float:
+    """The scaling factor of the independence model (diagonal covariance)."""
+    N = sum(sample.n)
+    num, df_b = 0.0, 0
+    for y, m, S in zip(sample.values, sample.means, sample.covs, strict=True):
+        p = y.shape[1]
+        sig = np.diag(np.diag(S))
+        dS, dm = _moment_derivs(p, meanstructure)
+        s1 = casewise_scores(y, m, sig, dS, dm)
+        B1 = s1.T @ s1 / len(y)
+        A1 = _saturated_hessian(y, m, sig, dS, dm)
+        rows, cols = np.tril_indices(p)
+        keep = np.flatnonzero(rows == cols) + (p if meanstructure else 0)
+        if meanstructure:
+            keep = np.concatenate([np.arange(p), keep])
+        delta = np.zeros((len(A1), len(keep)))
+        delta[keep, np.arange(len(keep))] = 1.0
+        H0 = delta.T @ A1 @ delta
+        B0 = delta.T @ B1 @ delta
+        num += len(y) / N * (np.trace(np.linalg.solve(A1, B1)) -
+                             np.trace(np.linalg.solve(H0, B0)))
+        df_b += p * (p - 1) // 2
+    return num / df_b
+
+
+def robust_measures(m: dict, rob: dict, N: int, G: int) -> dict:
+    """lavaan's ``*.scaled`` and ``*.robust`` fit measures (underscored)."""
+    c, cb = rob["c"], rob["cb"]
+    T, df, Tb, dfb = m["chisq"], m["df"], m["baseline_chisq"], m["baseline_df"]
+    from scipy import stats
+    out = {"chisq_scaled": T / c, "df_scaled": df, "pvalue_scaled": stats.chi2.sf(T / c, df),
+           "chisq_scaling_factor": c, "baseline_chisq_scaled": Tb / cb,
+           "baseline_df_scaled": dfb, "baseline_pvalue_scaled": stats.chi2.sf(Tb / cb, dfb),
+           "baseline_chisq_scaling_factor": cb}
+    out["cfi_scaled"], out["tli_scaled"] = cfi_tli(T / c, df, Tb / cb, dfb)
+    t1 = max(T - c * df, 0.0)
+    t2 = max(T - c * df, Tb - cb * dfb, 0.0)
+    out["cfi_robust"] = 1.0 if t2 == 0 else 1 - t1 / t2
+    out["tli_robust"] = 1 - (T - c * df) * dfb / ((Tb - cb * dfb) * df) if df > 0 else 1.0
+    r, lo, up, pv = rmsea_triplet(T, df, N, G, scale=c)
+    out.update(rmsea_scaled=r, rmsea_ci_lower_scaled=lo, rmsea_ci_upper_scaled=up,
+               rmsea_pvalue_scaled=pv)
+    k = np.sqrt(c)
+    out.update(rmsea_robust=r * k, rmsea_ci_lower_robust=lo * k, rmsea_ci_upper_robust=up * k)
+    return out

@@ -7,8 +7,9 @@
   ``tli = (chisq_b/df_b - chisq/df) / (chisq_b/df_b - 1)``.
 - ``rmsea = sqrt(G) sqrt(max(chisq/(N df) - 1/N, 0))``, its 90% interval by inverting
   the noncentral chi-square, ``rmsea_pvalue`` the test of close fit (RMSEA <= .05).
-- ``srmr``: lavaan's Bentler SRMR (residual correlations and standardised mean
-  residuals), weighted over groups by their share of N.
+- ``srmr``: lavaan's Bentler SRMR: residuals ``(s_ij - sigma_ij) / sqrt(s_ii s_jj)``
+  over the lower triangle with the diagonal (and ``(m_i - mu_i) / sqrt(s_ii)`` under a
+  mean structure), root mean square per group, weighted by the groups' share of N.
 - ``aic = -2 loglik + 2 npar``, ``bic = -2 loglik + npar log N``,
   ``bic2 = -2 loglik + npar log((N + 2)/24)``.
 """
@@ -59,12 +60,12 @@ def srmr(covs, means, sigmas, mus, weights, meanstructure: bool) -> float:
     (with standardised mean residuals under a mean structure), weighted by group size."""
     total = 0.0
     for S, m, Sig, mu, w in zip(covs, means, sigmas, mus, weights, strict=True):
-        sd_s, sd_m = np.sqrt(np.diag(S)), np.sqrt(np.diag(Sig))
-        res = S / np.outer(sd_s, sd_s) - Sig / np.outer(sd_m, sd_m)
+        sd_s = np.sqrt(np.diag(S))
+        res = (S - Sig) / np.outer(sd_s, sd_s)
         low = res[np.tril_indices(len(S))]
         ss, k = np.sum(low ** 2), len(low)
         if meanstructure:
-            ss += np.sum((m / sd_s - mu / sd_m) ** 2)
+            ss += np.sum(((m - mu) / sd_s) ** 2)
             k += len(S)
         total += w * np.sqrt(ss / k)
     return float(total)

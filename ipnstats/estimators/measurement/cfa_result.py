@@ -3,7 +3,7 @@
 
 Standardised solutions as lavaan's ``standardizedSolution``: ``std_lv`` scales by the
 factor standard deviations, ``std_all`` also by the model-implied item standard
-deviations. ``reliability()``: semTools ``compRelSEM`` (omega, default settings:
+deviations (a residual covariance becomes the residual correlation). ``reliability()``: semTools ``compRelSEM`` (omega, default settings:
 ``(sum lambda)^2 psi / 1'S1`` with S the observed covariance of the factor's items)
 and ``AVE`` (``sum lambda^2 psi / sum diag S``).
 """
@@ -52,8 +52,11 @@ def _standardised(pt: ParTable, est: np.ndarray, mom) -> tuple[np.ndarray, np.nd
         if mat == 0:
             std_lv[r] = v * sd_f[j]
             std_all[r] = std_lv[r] / sd_y[i]
-        elif mat == 1:
-            std_lv[r], std_all[r] = v, v / (sd_y[i] * sd_y[j])
+        elif mat == 1 and i == j:
+            std_lv[r], std_all[r] = v, v / sd_y[i] ** 2
+        elif mat == 1:  # a residual covariance: the residual correlation (lavaan)
+            th = np.diag(mom.theta[g])
+            std_lv[r], std_all[r] = v, v / np.sqrt(th[i] * th[j])
         elif mat == 2:
             std_lv[r] = std_all[r] = v / (sd_f[i] * sd_f[j])
         elif mat == 3:

@@ -3,15 +3,17 @@
 - Bread: the observed information ``H`` (Hessian of ``-loglik/N``); meat: the
   first-order information ``B = (1/N) sum_i s_i s_i'`` of the casewise scores;
   ``vcov = H^-1 B H^-1 / N`` (lavaan ``se = "robust.huber.white"``).
-- Scaling factor (lavaan ``test = "yuan.bentler.mplus"``, ``h1.information =
-  "structured"``): ``c = [tr(A1^-1 B1) - tr(H^-1 B)] / df``, with ``A1`` and ``B1`` the
-  observed and first-order information of the saturated moments evaluated at the
-  model-implied moments, summed over groups with weights ``n_g / N``.
+- Scaling factor (lavaan ``test = "yuan.bentler.mplus"``):
+  ``c = [tr(A1^-1 B1) - tr(H^-1 B)] / df``, with ``A1`` and ``B1`` the expected and
+  first-order information of the saturated moments at the sample moments (groups
+  weighted by ``n_g / N``), and ``H``, ``B`` the model's bread and meat; the baseline
+  (independence) model's factor likewise.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy import stats
 
 from ipnstats.core.notes import Note
 from ipnstats.estimators.measurement.cfa_fit import derivatives, model_moments
@@ -44,14 +46,17 @@ def _moment_derivs(p: int, meanstructure: bool):
     return dS, dm
 
 
-def h1_trace(y: np.ndarray, mu: np.ndarray, sigma: np.ndarray, meanstructure: bool) -> float:
-    """``tr(A1^-1 B1)`` of one group: saturated observed and first-order information
-    at the implied moments (both per case of the group)."""
+def h1_trace(y: np.ndarray, mean: np.ndarray, cov: np.ndarray, meanstructure: bool) -> float:
+    """``tr(A1^-1 B1)`` of one group: the expected and first-order information of the
+    saturated moments, both at the sample moments (what lavaan's Yuan-Bentler-Mplus
+    trace reproduces)."""
     n, p = y.shape
     dS, dm = _moment_derivs(p, meanstructure)
-    s = casewise_scores(y, mu, sigma, dS, dm)
+    s = casewise_scores(y, mean, cov, dS, dm)
     B1 = s.T @ s / n
-    A1 = _saturated_hessian(y, mu, sigma, dS, dm)
+    inv = np.linalg.inv(cov)
+    m = np.einsum("pq,kqr->kpr", inv, dS)
+    A1 = 0.5 * np.einsum("kpq,lqp->kl", m, m) + dm @ inv @ dm.T
     return float(np.trace(np.linalg.solve(A1, B1)))
 
 
@@ -84,7 +89,7 @@ def sandwich(pt, sample, x, H, N, df, notes):
         dS, dm = derivatives(pt, mom, g)
         s = casewise_scores(y, mom.mu[g], mom.sigma[g], dS, dm)
         B += s.T @ s / N
-        tr_h1 += len(y) / N * h1_trace(y, mom.mu[g], mom.sigma[g], pt.meanstructure)
+        tr_h1 += len(y) / N * h1_trace(y, sample.means[g], sample.covs[g], pt.meanstructure)
     try:
         Hinv = np.linalg.inv(H)
     except np.linalg.LinAlgError:
@@ -93,14 +98,14 @@ def sandwich(pt, sample, x, H, N, df, notes):
         return np.full((K, K), np.nan), {"c": np.nan, "cb": np.nan}
     vcov = Hinv @ B @ Hinv / N
     c = (tr_h1 - np.trace(Hinv @ B)) / df if df > 0 else np.nan
-    cb = _baseline_scaling(sample, pt.meanstructure)
+    cb = _baseline_scaling(sample, pt.meanstructure, tr_h1)
     return vcov, {"c": c, "cb": cb}
 
 
-def _baseline_scaling(sample, meanstructure: bool) -> float:
+def _baseline_scaling(sample, meanstructure: bool, tr_h1: float) -> float:
     """The scaling factor of the independence model (diagonal covariance)."""
     N = sum(sample.n)
-    num, df_b = 0.0, 0
+    num, df_b = tr_h1, 0
     for y, m, S in zip(sample.values, sample.means, sample.covs, strict=True):
         p = y.shape[1]
         sig = np.diag(np.diag(S))
@@ -116,17 +121,21 @@ def _baseline_scaling(sample, meanstructure: bool) -> float:
         delta[keep, np.arange(len(keep))] = 1.0
         H0 = delta.T @ A1 @ delta
         B0 = delta.T @ B1 @ delta
-        num += len(y) / N * (np.trace(np.linalg.solve(A1, B1)) -
-                             np.trace(np.linalg.solve(H0, B0)))
+        num -= len(y) / N * np.trace(np.linalg.solve(H0, B0))
         df_b += p * (p - 1) // 2
     return num / df_b
 
 
 def robust_measures(m: dict, rob: dict, N: int, G: int) -> dict:
-    """lavaan's ``*.scaled`` and ``*.robust`` fit measures (underscored)."""
+    """lavaan's ``*.scaled`` and ``*.robust`` fit measures (underscored).
+
+    The robust CFI/TLI are Brosseau-Liard & Savalei's (2014), the robust RMSEA and its
+    interval Brosseau-Liard, Savalei & Li's (2012): the interval of ``chisq / c``
+    rescaled by ``sqrt(c)``. lavaan's interval and p-value of the *scaled* RMSEA are
+    not reproduced and not reported.
+    """
     c, cb = rob["c"], rob["cb"]
     T, df, Tb, dfb = m["chisq"], m["df"], m["baseline_chisq"], m["baseline_df"]
-    from scipy import stats
     out = {"chisq_scaled": T / c, "df_scaled": df, "pvalue_scaled": stats.chi2.sf(T / c, df),
            "chisq_scaling_factor": c, "baseline_chisq_scaled": Tb / cb,
            "baseline_df_scaled": dfb, "baseline_pvalue_scaled": stats.chi2.sf(Tb / cb, dfb),
@@ -136,9 +145,9 @@ def robust_measures(m: dict, rob: dict, N: int, G: int) -> dict:
     t2 = max(T - c * df, Tb - cb * dfb, 0.0)
     out["cfi_robust"] = 1.0 if t2 == 0 else 1 - t1 / t2
     out["tli_robust"] = 1 - (T - c * df) * dfb / ((Tb - cb * dfb) * df) if df > 0 else 1.0
-    r, lo, up, pv = rmsea_triplet(T, df, N, G, scale=c)
-    out.update(rmsea_scaled=r, rmsea_ci_lower_scaled=lo, rmsea_ci_upper_scaled=up,
-               rmsea_pvalue_scaled=pv)
+    r, lo, up, _ = rmsea_triplet(T, df, N, G, scale=c)
     k = np.sqrt(c)
-    out.update(rmsea_robust=r * k, rmsea_ci_lower_robust=lo * k, rmsea_ci_upper_robust=up * k)
+    pv = 1 - stats.ncx2.cdf(T / c, df, N * df * 0.05 ** 2 / (G * c)) if df > 0 else np.nan
+    out.update(rmsea_scaled=r, rmsea_robust=r * k, rmsea_ci_lower_robust=lo * k,
+               rmsea_ci_upper_robust=up * k, rmsea_pvalue_robust=pv)
     return out

@@ -162,7 +162,7 @@ def _inverse(info: np.ndarray, N: int, notes: list) -> np.ndarray:
             raise np.linalg.LinAlgError
         return np.linalg.inv(info) / N
     except np.linalg.LinAlgError:
-        notes.append(Note("not_converged", "the information matrix is singular: the model "
+        notes.append(Note("not_identified", "the information matrix is singular: the model "
                           "may not be identified; no standard errors"))
         return np.full(info.shape, np.nan)
 
@@ -214,14 +214,14 @@ def heywood_notes(pt: ParTable, params: pd.DataFrame, mom, groups) -> list[Note]
         th = np.diag(mom.theta[g])
         bad = [pt.items[i] for i in np.flatnonzero(th < 0)]
         if bad:
-            notes.append(Note("boundary_fit", f"negative residual variance of {', '.join(bad)}"
+            notes.append(Note("heywood_case", f"negative residual variance of {', '.join(bad)}"
                               f"{where(g)} (a Heywood case)"))
         p = params[(params["op"] == "=~") & (params["group"] == g + 1)]
         big = p[np.abs(p["std_all"]) > 1]
         if len(big):
-            notes.append(Note("boundary_fit", "standardized loading above 1: " + ", ".join(
+            notes.append(Note("heywood_case", "standardized loading above 1: " + ", ".join(
                 f"{a} =~ {b}" for a, b in zip(big["lhs"], big["rhs"], strict=True)) + where(g)))
         if np.linalg.eigvalsh(mom.psi[g]).min() <= 0:
-            notes.append(Note("singular_fit", "the latent (factor) covariance matrix is not "
+            notes.append(Note("latent_not_positive_definite", "the latent (factor) covariance matrix is not "
                               f"positive definite{where(g)}"))
     return notes

@@ -93,7 +93,7 @@ def sandwich(pt, sample, x, H, N, df, notes):
     try:
         Hinv = np.linalg.inv(H)
     except np.linalg.LinAlgError:
-        notes.append(Note("not_converged", "the observed information is singular: no robust "
+        notes.append(Note("not_identified", "the observed information is singular: no robust "
                           "standard errors"))
         return np.full((K, K), np.nan), {"c": np.nan, "cb": np.nan}
     vcov = Hinv @ B @ Hinv / N

@@ -27,7 +27,8 @@ def casewise_scores(y: np.ndarray, mu: np.ndarray, sigma: np.ndarray, dS: np.nda
     z = (y - mu) @ inv
     m = np.einsum("pq,kqr->kpr", inv, dS)
     tr = np.einsum("kpp->k", m)
-    quad = np.einsum("ip,kpq,iq->ik", z, dS, z, optimize=True)
+    n, p = z.shape
+    quad = (z[:, :, None] * z[:, None, :]).reshape(n, p * p) @ dS.reshape(len(dS), p * p).T
     return 0.5 * (quad - tr) + z @ dm.T
 
 

@@ -35,7 +35,6 @@ from ipnstats.core.errors import SpecificationError
 from ipnstats.core.notes import Note
 from ipnstats.estimators.measurement.cfa_data import SampleData, prepare
 from ipnstats.estimators.measurement.cfa_fit import (
-    evaluate,
     minimise,
     model_moments,
     observed_information,
@@ -222,6 +221,6 @@ def heywood_notes(pt: ParTable, params: pd.DataFrame, mom, groups) -> list[Note]
             notes.append(Note("heywood_case", "standardized loading above 1: " + ", ".join(
                 f"{a} =~ {b}" for a, b in zip(big["lhs"], big["rhs"], strict=True)) + where(g)))
         if np.linalg.eigvalsh(mom.psi[g]).min() <= 0:
-            notes.append(Note("latent_not_positive_definite", "the latent (factor) covariance matrix is not "
-                              f"positive definite{where(g)}"))
+            notes.append(Note("latent_not_positive_definite", "the latent (factor) covariance "
+                              f"matrix is not positive definite{where(g)}"))
     return notes

@@ -119,7 +119,7 @@ def build_partable(spec: ModelSpec, *, ngroups: int = 1, std_lv: bool = False,
 
 def _number(rows, equal, spec, ngroups, meanstructure) -> ParTable:
     free, value, index = [], [], {}
-    for lhs, op, rhs, _g, mat, i, j, fixed, label, eqclass in rows:
+    for *_, mat, i, j, fixed, label, eqclass in rows:
         if fixed is not None:
             free.append(-1)
             value.append(fixed)

@@ -3,9 +3,10 @@
 
 Standardised solutions as lavaan's ``standardizedSolution``: ``std_lv`` scales by the
 factor standard deviations, ``std_all`` also by the model-implied item standard
-deviations (a residual covariance becomes the residual correlation). ``reliability()``: semTools ``compRelSEM`` (omega, default settings:
-``(sum lambda)^2 psi / 1'S1`` with S the observed covariance of the factor's items)
-and ``AVE`` (``sum lambda^2 psi / sum diag S``).
+deviations (a residual covariance becomes the residual correlation).
+``reliability()``: semTools ``compRelSEM`` (omega at its defaults:
+``(sum lambda)^2 psi / 1'S1`` with S the observed covariance of the factor's items) and
+``AVE`` (``sum lambda^2 psi / sum diag S``).
 """
 
 from __future__ import annotations

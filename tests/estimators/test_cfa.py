@@ -126,7 +126,8 @@ def test_mlr_matches_lavaan(hs):
     m = fit.fit_measures()
     for key in ("chisq_scaled", "chisq_scaling_factor", "baseline_chisq_scaled", "cfi_robust",
                 "tli_robust", "cfi_scaled", "tli_scaled", "rmsea_scaled", "rmsea_robust",
-                "rmsea_ci_lower_robust", "rmsea_ci_upper_robust", "rmsea_pvalue_robust"):
+                "rmsea_ci_lower_robust", "rmsea_ci_upper_robust", "rmsea_pvalue_robust",
+                "rmsea_ci_lower_scaled", "rmsea_ci_upper_scaled", "rmsea_pvalue_scaled"):
         assert m[key] == pytest.approx(ref["fit"][_r_name(key)], rel=2e-6), key
 
 

@@ -20,30 +20,40 @@ import numpy as np
 from scipy import optimize, stats
 
 
-def rmsea_triplet(chisq: float, df: float, N: int, G: int, *, scale: float = 1.0):
-    """RMSEA, its 90% interval and the close-fit p-value (lavaan's formulas; ``scale``
-    divides chisq and the noncentrality by a scaling factor, as for lavaan's scaled
-    RMSEA)."""
-    if df <= 0 or not np.isfinite(chisq):
-        return (np.nan,) * 4
-    x2 = chisq / scale
-    rmsea = np.sqrt(max(x2 / (N * df) - 1.0 / N, 0.0)) * np.sqrt(G)
+def rmsea_ci(x2: float, df: float, N: int, G: int, c_hat: float = 1.0):
+    """lavaan's ``lav_fit_rmsea_ci``: the 90% interval of the RMSEA by inverting the
+    noncentral chi-square of ``x2`` on ``df`` (``df`` need not be an integer)."""
+    if not (np.isfinite(x2) and np.isfinite(df)) or df < 1:
+        return 0.0, 0.0
 
     def cdf(lam):
         return stats.chi2.cdf(x2, df) if lam <= 0 else stats.ncx2.cdf(x2, df, lam)
 
-    def root(target, hi):
-        if cdf(0.0) < target:
-            return 0.0
-        while cdf(hi) > target:
-            hi *= 2
-        return optimize.brentq(lambda lam: cdf(lam) - target, 0.0, hi, xtol=1e-12)
+    def scale(lam):
+        return np.sqrt(c_hat * lam / (N * df)) * np.sqrt(G)
 
-    lo = root(0.95, max(x2, 1.0))
-    up = root(0.05, max(N, 4 * x2, 1.0))
-    ci = [np.sqrt(lam / (N * df)) * np.sqrt(G) for lam in (lo, up)]
-    pval = 1 - stats.ncx2.cdf(x2, df, N * df * 0.05 ** 2 / G)
-    return rmsea, ci[0], ci[1], pval
+    lo = 0.0 if cdf(0.0) < 0.95 else scale(optimize.brentq(lambda v: cdf(v) - 0.95, 0.0, x2,
+                                                           xtol=1e-12))
+    top = max(N, 4 * x2)
+    up = 0.0 if (cdf(top) > 0.05 or cdf(0.0) < 0.05) else scale(
+        optimize.brentq(lambda v: cdf(v) - 0.05, 0.0, top, xtol=1e-12))
+    return lo, up
+
+
+def rmsea_closefit(x2: float, df: float, N: int, G: int, c_hat: float = 1.0) -> float:
+    """lavaan's close-fit p-value, ``P(chi2(df, ncp = N df .05^2 / (c G)) >= x2)``."""
+    if not df > 0:
+        return np.nan
+    return float(stats.ncx2.sf(x2, df, N * df / c_hat * 0.05 ** 2 / G))
+
+
+def rmsea_triplet(chisq: float, df: float, N: int, G: int):
+    """RMSEA, its 90% interval and the close-fit p-value (RMSEA <= .05), as lavaan."""
+    if df <= 0 or not np.isfinite(chisq):
+        return (np.nan,) * 4
+    rmsea = np.sqrt(max(chisq / (N * df) - 1.0 / N, 0.0)) * np.sqrt(G)
+    lo, up = rmsea_ci(chisq, df, N, G)
+    return rmsea, lo, up, rmsea_closefit(chisq, df, N, G)
 
 
 def cfi_tli(chisq, df, chisq_b, df_b):

@@ -17,7 +17,7 @@ from scipy import stats
 
 from ipnstats.core.notes import Note
 from ipnstats.estimators.measurement.cfa_fit import derivatives, model_moments
-from ipnstats.estimators.measurement.cfa_measures import cfi_tli, rmsea_triplet
+from ipnstats.estimators.measurement.cfa_measures import cfi_tli, rmsea_ci, rmsea_closefit
 
 
 def casewise_scores(y: np.ndarray, mu: np.ndarray, sigma: np.ndarray, dS: np.ndarray,
@@ -132,8 +132,8 @@ def robust_measures(m: dict, rob: dict, N: int, G: int) -> dict:
 
     The robust CFI/TLI are Brosseau-Liard & Savalei's (2014), the robust RMSEA and its
     interval Brosseau-Liard, Savalei & Li's (2012): the interval of ``chisq / c``
-    rescaled by ``sqrt(c)``. lavaan's interval and p-value of the *scaled* RMSEA are
-    not reproduced and not reported.
+    rescaled by ``sqrt(c)``. The scaled RMSEA's interval and p-value are lavaan's: the
+    unscaled chisq on ``c df`` degrees of freedom.
     """
     c, cb = rob["c"], rob["cb"]
     T, df, Tb, dfb = m["chisq"], m["df"], m["baseline_chisq"], m["baseline_df"]
@@ -146,9 +146,13 @@ def robust_measures(m: dict, rob: dict, N: int, G: int) -> dict:
     t2 = max(T - c * df, Tb - cb * dfb, 0.0)
     out["cfi_robust"] = 1.0 if t2 == 0 else 1 - t1 / t2
     out["tli_robust"] = 1 - (T - c * df) * dfb / ((Tb - cb * dfb) * df) if df > 0 else 1.0
-    r, lo, up, _ = rmsea_triplet(T, df, N, G, scale=c)
-    k = np.sqrt(c)
-    pv = 1 - stats.ncx2.cdf(T / c, df, N * df * 0.05 ** 2 / (G * c)) if df > 0 else np.nan
-    out.update(rmsea_scaled=r, rmsea_robust=r * k, rmsea_ci_lower_robust=lo * k,
-               rmsea_ci_upper_robust=up * k, rmsea_pvalue_robust=pv)
+    if df > 0:
+        r = np.sqrt(max(T / (N * c * df) - 1.0 / N, 0.0)) * np.sqrt(G)
+        lo, up = rmsea_ci(T, c * df, N, G)
+        rlo, rup = rmsea_ci(T / c, df, N, G, c_hat=c)
+        out.update(rmsea_scaled=r, rmsea_ci_lower_scaled=lo, rmsea_ci_upper_scaled=up,
+                   rmsea_pvalue_scaled=rmsea_closefit(T, c * df, N, G),
+                   rmsea_robust=r * np.sqrt(c), rmsea_ci_lower_robust=rlo,
+                   rmsea_ci_upper_robust=rup,
+                   rmsea_pvalue_robust=rmsea_closefit(T / c, df, N, G, c_hat=c))
     return out

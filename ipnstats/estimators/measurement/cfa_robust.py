@@ -32,33 +32,16 @@ def casewise_scores(y: np.ndarray, mu: np.ndarray, sigma: np.ndarray, dS: np.nda
     return 0.5 * (quad - tr) + z @ dm.T
 
 
-def _moment_derivs(p: int, meanstructure: bool):
-    """d(Sigma)/d(moment) and d(mu)/d(moment) for the saturated moments
-    (vech(Sigma) and, with a mean structure, mu)."""
-    rows, cols = np.tril_indices(p)
-    q = len(rows)
-    dS = np.zeros((q, p, p))
-    dS[np.arange(q), rows, cols] = 1.0
-    dS[np.arange(q), cols, rows] = 1.0
-    dm = np.zeros((q, p))
-    if meanstructure:
-        dS = np.concatenate([np.zeros((p, p, p)), dS])
-        dm = np.concatenate([np.eye(p), np.zeros((q, p))])
-    return dS, dm
-
-
 def h1_trace(y: np.ndarray, mean: np.ndarray, cov: np.ndarray, meanstructure: bool) -> float:
-    """``tr(A1^-1 B1)`` of one group: the expected and first-order information of the
-    saturated moments, both at the sample moments (what lavaan's Yuan-Bentler-Mplus
-    trace reproduces)."""
-    n, p = y.shape
-    dS, dm = _moment_derivs(p, meanstructure)
-    s = casewise_scores(y, mean, cov, dS, dm)
-    B1 = s.T @ s / n
-    inv = np.linalg.inv(cov)
-    m = np.einsum("pq,kqr->kpr", inv, dS)
-    A1 = 0.5 * np.einsum("kpq,lqp->kl", m, m) + dm @ inv @ dm.T
-    return float(np.trace(np.linalg.solve(A1, B1)))
+    """``tr(A1^-1 B1)`` of one group, ``A1`` and ``B1`` the expected and first-order
+    information of the saturated moments at the sample moments (what lavaan's
+    Yuan-Bentler-Mplus trace reproduces). At the sample moments the score of case i is
+    ``A1 vech(d_i d_i' - S)``, so the trace reduces to Mardia's multivariate kurtosis:
+    ``(mean_i (d_i' S^-1 d_i)^2 - p) / 2``, plus ``p`` for the means."""
+    d = y - mean
+    m = np.einsum("ip,pq,iq->i", d, np.linalg.inv(cov), d)
+    p = y.shape[1]
+    return float(0.5 * (np.mean(m ** 2) - p) + (p if meanstructure else 0))
 
 
 def _saturated_hessian(y, mu, sigma, dS, dm) -> np.ndarray:
@@ -104,25 +87,23 @@ def sandwich(pt, sample, x, H, N, df, notes):
 
 
 def _baseline_scaling(sample, meanstructure: bool, tr_h1: float) -> float:
-    """The scaling factor of the independence model (diagonal covariance)."""
+    """The scaling factor of the independence model (free variances, and means under a
+    mean structure): ``[tr_h1 - tr(H_b^-1 B_b)] / df_b``, with ``H_b`` and ``B_b`` its
+    observed and first-order information at its estimates."""
     N = sum(sample.n)
     num, df_b = tr_h1, 0
     for y, m, S in zip(sample.values, sample.means, sample.covs, strict=True):
         p = y.shape[1]
         sig = np.diag(np.diag(S))
-        dS, dm = _moment_derivs(p, meanstructure)
-        s1 = casewise_scores(y, m, sig, dS, dm)
-        B1 = s1.T @ s1 / len(y)
-        A1 = _saturated_hessian(y, m, sig, dS, dm)
-        rows, cols = np.tril_indices(p)
-        keep = np.flatnonzero(rows == cols) + (p if meanstructure else 0)
+        dS = np.zeros((p, p, p))
+        dS[np.arange(p), np.arange(p), np.arange(p)] = 1.0
+        dm = np.zeros((p, p))
         if meanstructure:
-            keep = np.concatenate([np.arange(p), keep])
-        delta = np.zeros((len(A1), len(keep)))
-        delta[keep, np.arange(len(keep))] = 1.0
-        H0 = delta.T @ A1 @ delta
-        B0 = delta.T @ B1 @ delta
-        num -= len(y) / N * np.trace(np.linalg.solve(H0, B0))
+            dS = np.concatenate([np.zeros((p, p, p)), dS])
+            dm = np.concatenate([np.eye(p), dm])
+        s0 = casewise_scores(y, m, sig, dS, dm)
+        H0 = _saturated_hessian(y, m, sig, dS, dm)
+        num -= len(y) / N * np.trace(np.linalg.solve(H0, s0.T @ s0 / len(y)))
         df_b += p * (p - 1) // 2
     return num / df_b
 

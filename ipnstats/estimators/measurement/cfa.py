@@ -88,9 +88,6 @@ def cfa(data: pd.DataFrame, model: str | Mapping[str, Sequence[str]], *,
     """
     estimator = _choice("estimator", estimator, ("ml", "mlr"))
     missing = _choice("missing", missing, ("listwise", "fiml"))
-    if estimator == "mlr" and missing == "fiml":
-        raise SpecificationError("estimator='mlr' with missing='fiml' is not supported yet; "
-                                 "use estimator='ml' with missing='fiml'")
     if group_equal and group is None:
         raise SpecificationError("group_equal needs a group column (group=...)")
     spec = parse_model(model)
@@ -144,7 +141,8 @@ def _fit(spec, pt: ParTable, sample: SampleData, *, estimator, std_lv, group, gr
     measures["srmr"] = srmr(sample.covs, sample.means, mom.sigma, mom.mu,
                             [n / N for n in sample.n], pt.meanstructure)
     if estimator == "mlr":
-        measures.update(robust_measures(measures, robust, N, len(sample.groups)))
+        measures.update(robust_measures(measures, robust, N, len(sample.groups),
+                                        fiml=missing == "fiml"))
     params = parameter_frame(pt, opt.x, vcov, mom, sample.groups)
     notes += heywood_notes(pt, params, mom, sample.groups)
     return CFAResult(model=spec, estimator=estimator, std_lv=std_lv, group=group,

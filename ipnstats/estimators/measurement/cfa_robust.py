@@ -63,17 +63,57 @@ def _saturated_hessian(y, mu, sigma, dS, dm) -> np.ndarray:
     return h
 
 
+def pattern_information(patterns, values, mus, sigmas, derivs, N):
+    """Summed over missing-data patterns (one per group with complete data): the
+    first-order information ``B`` (casewise score cross-products / N) and the observed
+    information ``A`` (/ N) of parameters whose moment derivatives per group are
+    ``derivs[g] = (dSigma, dmu)``, at the moments ``mus``, ``sigmas``."""
+    K = derivs[0][0].shape[0]
+    A, B = np.zeros((K, K)), np.zeros((K, K))
+    for pat in patterns:
+        g, o = pat.group, pat.obs
+        dS, dm = derivs[g]
+        y = values[g][np.ix_(pat.rows, o)]
+        args = (y, mus[g][o], sigmas[g][np.ix_(o, o)], dS[:, o][:, :, o], dm[:, o])
+        s = casewise_scores(*args)
+        B += s.T @ s / N
+        A += pat.n / N * _saturated_hessian(*args)
+    return A, B
+
+
+def _saturated_derivs(p: int, meanstructure: bool):
+    """d(Sigma)/d(moment) and d(mu)/d(moment) of the saturated moments (mu when
+    ``meanstructure``, then vech(Sigma))."""
+    rows, cols = np.tril_indices(p)
+    q = len(rows)
+    dS = np.zeros((q, p, p))
+    dS[np.arange(q), rows, cols] = 1.0
+    dS[np.arange(q), cols, rows] = 1.0
+    dm = np.zeros((q, p))
+    if meanstructure:
+        dS = np.concatenate([np.zeros((p, p, p)), dS])
+        dm = np.concatenate([np.eye(p), dm])
+    return dS, dm
+
+
+def _diagonal_derivs(p: int, meanstructure: bool):
+    """The same for the independence model (variances, and means)."""
+    dS = np.zeros((p, p, p))
+    dS[np.arange(p), np.arange(p), np.arange(p)] = 1.0
+    dm = np.zeros((p, p))
+    if meanstructure:
+        dS = np.concatenate([np.zeros((p, p, p)), dS])
+        dm = np.concatenate([np.eye(p), dm])
+    return dS, dm
+
+
 def sandwich(pt, sample, x, H, N, df, notes):
-    """The robust vcov and what the scaled test needs (scores' B, traces)."""
+    """The robust vcov and the scaling factors of the model and baseline tests."""
     mom = model_moments(pt, x, list(sample.means))
     K = pt.npar
-    B = np.zeros((K, K))
-    tr_h1 = 0.0
-    for g, y in enumerate(sample.values):
-        dS, dm = derivatives(pt, mom, g)
-        s = casewise_scores(y, mom.mu[g], mom.sigma[g], dS, dm)
-        B += s.T @ s / N
-        tr_h1 += len(y) / N * h1_trace(y, sample.means[g], sample.covs[g], pt.meanstructure)
+    derivs = [derivatives(pt, mom, g) for g in range(pt.ngroups)]
+    _, B = pattern_information(sample.patterns, sample.values, mom.mu, mom.sigma, derivs, N)
+    tr_h1 = _h1_trace(sample, pt.meanstructure, N)
     try:
         Hinv = np.linalg.inv(H)
     except np.linalg.LinAlgError:
@@ -86,35 +126,48 @@ def sandwich(pt, sample, x, H, N, df, notes):
     return vcov, {"c": c, "cb": cb}
 
 
+def _h1_trace(sample, meanstructure: bool, N: int) -> float:
+    """``tr(A1^-1 B1)`` of the saturated model, summed over groups (weights n_g / N);
+    with missing values A1 is the observed information at the EM moments."""
+    if all(len(pat.obs) == len(pat.mean) == sample.values[pat.group].shape[1]
+           and pat.n == len(sample.values[pat.group]) for pat in sample.patterns):
+        return sum(len(y) / N * h1_trace(y, m, S, meanstructure)
+                   for y, m, S in zip(sample.values, sample.means, sample.covs, strict=True))
+    p = sample.values[0].shape[1]
+    d = _saturated_derivs(p, meanstructure)
+    tr = 0.0
+    for g in range(len(sample.values)):
+        pats = [pat for pat in sample.patterns if pat.group == g]
+        A1, B1 = pattern_information(pats, sample.values, sample.means, sample.covs,
+                                     [d] * len(sample.values), N)
+        tr += np.trace(np.linalg.solve(A1, B1))
+    return float(tr)
+
+
 def _baseline_scaling(sample, meanstructure: bool, tr_h1: float) -> float:
     """The scaling factor of the independence model (free variances, and means under a
     mean structure): ``[tr_h1 - tr(H_b^-1 B_b)] / df_b``, with ``H_b`` and ``B_b`` its
-    observed and first-order information at its estimates."""
+    observed and first-order information at its estimates (available-case means and
+    N-divisor variances)."""
     N = sum(sample.n)
-    num, df_b = tr_h1, 0
-    for y, m, S in zip(sample.values, sample.means, sample.covs, strict=True):
-        p = y.shape[1]
-        sig = np.diag(np.diag(S))
-        dS = np.zeros((p, p, p))
-        dS[np.arange(p), np.arange(p), np.arange(p)] = 1.0
-        dm = np.zeros((p, p))
-        if meanstructure:
-            dS = np.concatenate([np.zeros((p, p, p)), dS])
-            dm = np.concatenate([np.eye(p), dm])
-        s0 = casewise_scores(y, m, sig, dS, dm)
-        H0 = _saturated_hessian(y, m, sig, dS, dm)
-        num -= len(y) / N * np.trace(np.linalg.solve(H0, s0.T @ s0 / len(y)))
-        df_b += p * (p - 1) // 2
-    return num / df_b
+    p = sample.values[0].shape[1]
+    d = _diagonal_derivs(p, meanstructure)
+    mus = [np.nanmean(y, axis=0) for y in sample.values]
+    sigmas = [np.diag(np.nanvar(y, axis=0)) for y in sample.values]
+    H0, B0 = pattern_information(sample.patterns, sample.values, mus, sigmas,
+                                 [d] * len(mus), N)
+    df_b = len(mus) * p * (p - 1) // 2
+    return (tr_h1 - np.trace(np.linalg.solve(H0, B0))) / df_b
 
 
-def robust_measures(m: dict, rob: dict, N: int, G: int) -> dict:
+def robust_measures(m: dict, rob: dict, N: int, G: int, *, fiml: bool = False) -> dict:
     """lavaan's ``*.scaled`` and ``*.robust`` fit measures (underscored).
 
     The robust CFI/TLI are Brosseau-Liard & Savalei's (2014), the robust RMSEA and its
     interval Brosseau-Liard, Savalei & Li's (2012): the interval of ``chisq / c``
     rescaled by ``sqrt(c)``. The scaled RMSEA's interval and p-value are lavaan's: the
-    unscaled chisq on ``c df`` degrees of freedom.
+    unscaled chisq on ``c df`` degrees of freedom. Under FIML lavaan computes the robust
+    CFI/TLI/RMSEA another way (a corrected saturated model); they are not reported then.
     """
     c, cb = rob["c"], rob["cb"]
     T, df, Tb, dfb = m["chisq"], m["df"], m["baseline_chisq"], m["baseline_df"]
@@ -123,17 +176,20 @@ def robust_measures(m: dict, rob: dict, N: int, G: int) -> dict:
            "baseline_df_scaled": dfb, "baseline_pvalue_scaled": stats.chi2.sf(Tb / cb, dfb),
            "baseline_chisq_scaling_factor": cb}
     out["cfi_scaled"], out["tli_scaled"] = cfi_tli(T / c, df, Tb / cb, dfb)
+    robust = not fiml
     t1 = max(T - c * df, 0.0)
     t2 = max(T - c * df, Tb - cb * dfb, 0.0)
-    out["cfi_robust"] = 1.0 if t2 == 0 else 1 - t1 / t2
-    out["tli_robust"] = 1 - (T - c * df) * dfb / ((Tb - cb * dfb) * df) if df > 0 else 1.0
+    if robust:
+        out["cfi_robust"] = 1.0 if t2 == 0 else 1 - t1 / t2
+        out["tli_robust"] = 1 - (T - c * df) * dfb / ((Tb - cb * dfb) * df) if df > 0 else 1.0
     if df > 0:
         r = np.sqrt(max(T / (N * c * df) - 1.0 / N, 0.0)) * np.sqrt(G)
         lo, up = rmsea_ci(T, c * df, N, G)
-        rlo, rup = rmsea_ci(T / c, df, N, G, c_hat=c)
         out.update(rmsea_scaled=r, rmsea_ci_lower_scaled=lo, rmsea_ci_upper_scaled=up,
-                   rmsea_pvalue_scaled=rmsea_closefit(T, c * df, N, G),
-                   rmsea_robust=r * np.sqrt(c), rmsea_ci_lower_robust=rlo,
-                   rmsea_ci_upper_robust=rup,
-                   rmsea_pvalue_robust=rmsea_closefit(T / c, df, N, G, c_hat=c))
+                   rmsea_pvalue_scaled=rmsea_closefit(T, c * df, N, G))
+        if robust:
+            rlo, rup = rmsea_ci(T / c, df, N, G, c_hat=c)
+            out.update(rmsea_robust=r * np.sqrt(c), rmsea_ci_lower_robust=rlo,
+                       rmsea_ci_upper_robust=rup,
+                       rmsea_pvalue_robust=rmsea_closefit(T / c, df, N, G, c_hat=c))
     return out

@@ -88,3 +88,8 @@ fit_f <- cfa(hs_model, data = HSm, missing = "ml")
 write(case(fit_f, n_missing = sum(is.na(HSm[, items])),
            options = lavInspect(fit_f, "options")[c("information", "h1.information",
            "observed.information", "meanstructure", "se", "test")]), "hs_fiml")
+
+# 9. FIML with MLR (robust SEs and the Yuan-Bentler-Mplus test under missing = "ml")
+fit_fr <- cfa(hs_model, data = HSm, missing = "ml", estimator = "MLR")
+write(case(fit_fr, options = lavInspect(fit_fr, "options")[c("information", "h1.information",
+      "observed.information", "meanstructure", "se", "test")]), "hs_fiml_mlr")

@@ -117,6 +117,13 @@ def test_std_lv_matches_lavaan(hs):
     check_params(fit, ref["par"])
 
 
+def test_std_lv_across_groups_matches_lavaan(hs):
+    ref = load("lavaan/hs_stdlv_groups")
+    fit = cfa(hs, HS, std_lv=True, group="school", group_equal=("loadings", "intercepts"))
+    check_fit(fit, ref["fit"])
+    check_params(fit, ref["par"])
+
+
 def test_mlr_matches_lavaan(hs):
     ref = load("lavaan/hs_mlr")
     fit = cfa(hs, HS, estimator="mlr")
@@ -259,6 +266,13 @@ def test_bad_options_give_clear_errors(hs):
         cfa(hs, HS, group="school", group_equal=("slopes",))
     with pytest.raises(SpecificationError, match="group column"):
         cfa(hs, HS, group="schol")
+    with pytest.raises(SpecificationError, match="DataFrame"):
+        cfa(hs[ITEMS].to_numpy(), HS)
+    with pytest.raises(SpecificationError, match="needs a group"):
+        cfa(hs, HS, group_equal=("loadings",))
+    collinear = hs.assign(x3=hs["x1"] + hs["x2"])
+    with pytest.raises(SpecificationError, match="linear combination"):
+        cfa(collinear, HS)
 
 
 def _coverage(reps: int, n: int, seed: int) -> np.ndarray:

@@ -90,8 +90,10 @@ def cfa(data: pd.DataFrame, model: str | Mapping[str, Sequence[str]], *,
     missing = _choice("missing", missing, ("listwise", "fiml"))
     if group_equal and group is None:
         raise SpecificationError("group_equal needs a group column (group=...)")
+    if not isinstance(data, pd.DataFrame):
+        raise SpecificationError(f"data must be a pandas DataFrame, not {type(data).__name__}")
     spec = parse_model(model)
-    check_columns(spec, list(map(str, data.columns)) if isinstance(data, pd.DataFrame) else [])
+    check_columns(spec, list(map(str, data.columns)))
     check_identified(spec)
     sample = prepare(data, spec.items, group, missing)
     pt = build_partable(spec, ngroups=len(sample.groups), std_lv=std_lv,

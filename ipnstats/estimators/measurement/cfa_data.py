@@ -72,9 +72,12 @@ def prepare(data: pd.DataFrame, items, group, missing) -> SampleData:
             m, S = b.mean(axis=0), np.cov(b, rowvar=False, bias=True)
         else:
             m, S = em_moments(b, gp)
+        where = "" if labels[g] is None else f" in group {labels[g]!r}"
         if np.any(np.diag(S) <= 0):
-            raise SpecificationError("an item has no variance" +
-                                     ("" if labels[g] is None else f" in group {labels[g]!r}"))
+            raise SpecificationError(f"an item has no variance{where}")
+        if np.linalg.eigvalsh(S / np.sqrt(np.outer(np.diag(S), np.diag(S))))[0] < 1e-10:
+            raise SpecificationError(f"the items' covariance matrix{where} is singular: an "
+                                     "item is a linear combination of others; drop it")
         pats += gp
         means.append(m)
         covs.append(S)

@@ -4,7 +4,8 @@ Matrices per group (LISREL all-y notation): ``Lambda`` (items x factors, loading
 ``Theta`` (item residual (co)variances), ``Psi`` (factor (co)variances), ``nu`` (item
 intercepts) and ``alpha`` (factor means); ``Sigma = Lambda Psi Lambda' + Theta`` and
 ``mu = nu + Lambda alpha``. Defaults follow lavaan's ``cfa()``: the first loading of
-each factor is fixed to 1 (marker) unless ``std_lv`` fixes factor variances to 1;
+each factor is fixed to 1 (marker) unless ``std_lv`` fixes factor variances to 1 (in
+group 1 only when loadings are equal across groups, as lavaan);
 residual variances, factor variances and all factor covariances are free. With a mean
 structure, intercepts are free and factor means are fixed to 0; with equal intercepts
 across groups the factor means of groups 2, 3, ... are free. Parameters that are equal
@@ -93,7 +94,11 @@ def build_partable(spec: ModelSpec, *, ngroups: int = 1, std_lv: bool = False,
                          t.label if t else None, "residuals"))
         for a, fa in enumerate(factors):
             t = user_cov.get((fa, fa))
-            fixed = t.fixed if t else (1.0 if std_lv else None)
+            # std_lv fixes factor variances to 1; with equal loadings only in group 1
+            # (lavaan frees them in the other groups)
+            scaled = std_lv and not (g > 0 and "loadings" in equal
+                                     and "lv_variances" not in equal)
+            fixed = t.fixed if t else (1.0 if scaled else None)
             if t is not None and t.free:
                 fixed = None
             rows.append((fa, "~~", fa, g, 2, a, a, fixed, t.label if t else None, "lv_variances"))

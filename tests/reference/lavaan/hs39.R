@@ -93,3 +93,9 @@ write(case(fit_f, n_missing = sum(is.na(HSm[, items])),
 fit_fr <- cfa(hs_model, data = HSm, missing = "ml", estimator = "MLR")
 write(case(fit_fr, options = lavInspect(fit_fr, "options")[c("information", "h1.information",
       "observed.information", "meanstructure", "se", "test")]), "hs_fiml_mlr")
+
+# 10. std.lv = TRUE across schools with equal loadings and intercepts (lavaan frees the
+#     factor variances of the second group)
+fit_sg <- cfa(hs_model, data = HS, group = "school", std.lv = TRUE,
+              group.equal = c("loadings", "intercepts"))
+write(case(fit_sg), "hs_stdlv_groups")

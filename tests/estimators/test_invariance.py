@@ -55,3 +55,18 @@ def test_bad_levels_and_group(mi):
         measurement_invariance(data, HS, group="schools")
     with pytest.raises(SpecificationError, match="unknown level"):
         mi.fit("partial")
+
+
+def test_mlr_invariance_matches_lavaan():
+    ref = load("lavaan/hs_invariance_mlr")
+    mi = measurement_invariance(holzinger39.get_data(), HS, group="school", estimator="mlr")
+    t = mi.table()
+    lrt = ref["lrt"]
+    np.testing.assert_allclose(t["chisq_diff"].iloc[1:], lrt["chisq_diff"][1:], rtol=1e-5)
+    np.testing.assert_allclose(t["p_diff"].iloc[1:], lrt["p_diff"][1:], rtol=1e-4)
+    for level, fit in zip(mi.levels, mi.fits, strict=True):
+        m, r = fit.fit_measures(), ref["fit"][level]
+        for key in ("chisq", "chisq_scaled", "chisq_scaling_factor", "cfi_robust",
+                    "rmsea_robust", "srmr"):
+            ref_value = r[key.replace("_", ".")]
+            assert m[key] == pytest.approx(ref_value, rel=2e-6, abs=1e-5), (level, key)

@@ -127,11 +127,12 @@ def sandwich(pt, sample, x, H, N, df, notes):
 
 
 def _h1_trace(sample, meanstructure: bool, N: int) -> float:
-    """``tr(A1^-1 B1)`` of the saturated model, summed over groups (weights n_g / N);
-    with missing values A1 is the observed information at the EM moments."""
+    """``tr(A1^-1 B1)`` of the saturated model, summed over groups (the trace does not
+    depend on the groups' weights); with missing values A1 is the observed information
+    at the EM moments."""
     if all(len(pat.obs) == len(pat.mean) == sample.values[pat.group].shape[1]
            and pat.n == len(sample.values[pat.group]) for pat in sample.patterns):
-        return sum(len(y) / N * h1_trace(y, m, S, meanstructure)
+        return sum(h1_trace(y, m, S, meanstructure)
                    for y, m, S in zip(sample.values, sample.means, sample.covs, strict=True))
     p = sample.values[0].shape[1]
     d = _saturated_derivs(p, meanstructure)
@@ -152,12 +153,15 @@ def _baseline_scaling(sample, meanstructure: bool, tr_h1: float) -> float:
     N = sum(sample.n)
     p = sample.values[0].shape[1]
     d = _diagonal_derivs(p, meanstructure)
-    mus = [np.nanmean(y, axis=0) for y in sample.values]
-    sigmas = [np.diag(np.nanvar(y, axis=0)) for y in sample.values]
-    H0, B0 = pattern_information(sample.patterns, sample.values, mus, sigmas,
-                                 [d] * len(mus), N)
-    df_b = len(mus) * p * (p - 1) // 2
-    return (tr_h1 - np.trace(np.linalg.solve(H0, B0))) / df_b
+    tr_b = 0.0
+    mus = [np.nanmean(v, axis=0) for v in sample.values]
+    sigmas = [np.diag(np.nanvar(v, axis=0)) for v in sample.values]
+    for g in range(len(sample.values)):
+        pats = [pat for pat in sample.patterns if pat.group == g]
+        H0, B0 = pattern_information(pats, sample.values, mus, sigmas, [d] * len(mus), N)
+        tr_b += np.trace(np.linalg.solve(H0, B0))
+    df_b = len(sample.values) * p * (p - 1) // 2
+    return (tr_h1 - tr_b) / df_b
 
 
 def robust_measures(m: dict, rob: dict, N: int, G: int, *, fiml: bool = False) -> dict:

@@ -99,3 +99,11 @@ write(case(fit_fr, options = lavInspect(fit_fr, "options")[c("information", "h1.
 fit_sg <- cfa(hs_model, data = HS, group = "school", std.lv = TRUE,
               group.equal = c("loadings", "intercepts"))
 write(case(fit_sg), "hs_stdlv_groups")
+
+# 11. measurement invariance by school under MLR (lavTestLRT: Satorra-Bentler 2001)
+fits_r <- lapply(lv, function(eq) if (length(eq)) {
+  cfa(hs_model, data = HS, group = "school", group.equal = eq, estimator = "MLR")
+} else cfa(hs_model, data = HS, group = "school", estimator = "MLR"))
+write(list(levels = names(lv), fit = lapply(fits_r, fm),
+           lrt = lrt(fits_r$configural, fits_r$metric, fits_r$scalar, fits_r$strict)),
+      "hs_invariance_mlr")

@@ -115,6 +115,10 @@ def test_std_lv_matches_lavaan(hs):
     fit = cfa(hs, HS, std_lv=True)
     check_fit(fit, ref["fit"])
     check_params(fit, ref["par"])
+    rel = fit.reliability().set_index("factor")
+    for f in ("visual", "textual", "speed"):
+        assert rel.loc[f, "omega"] == pytest.approx(ref["omega"][f], abs=1e-6)
+        assert rel.loc[f, "ave"] == pytest.approx(ref["ave"][f], abs=1e-6)
 
 
 def test_std_lv_across_groups_matches_lavaan(hs):
@@ -211,6 +215,7 @@ def test_ulmc_matches_lavaan_and_notes_non_positive_definite(hs):
     meth = par[(par["lhs"] == "method") & (par["op"] == "=~")]["std.all"].to_numpy()
     np.testing.assert_allclose(shares["method_share"], meth ** 2, atol=1e-5)
     assert u.method_fit.has_note("latent_not_positive_definite")
+    assert any(n.code == "latent_not_positive_definite" for n in u.notes)
 
 
 def test_heywood_case_is_a_note_not_an_error():

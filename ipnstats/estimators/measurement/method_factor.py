@@ -36,6 +36,11 @@ class HarmanResult:
     first_factor_share: float
     first_component_share: float
 
+    @property
+    def notes(self) -> tuple:
+        """The notes of the one-factor fit."""
+        return self.fit.notes
+
     def table(self) -> pd.DataFrame:
         """One row: chisq, df, pvalue, cfi, tli, rmsea, srmr and the two shares."""
         m = self.fit.measures
@@ -74,6 +79,13 @@ class ULMCResult:
     trait_fit: CFAResult = field(repr=False)
     method_fit: CFAResult = field(repr=False)
     method_factor: str
+
+    @property
+    def notes(self) -> tuple:
+        """The notes of both fits, prefixed by the model."""
+        return tuple(n.retext(f"{label}: {n}") for label, f in
+                     (("traits", self.trait_fit), ("traits + method", self.method_fit))
+                     for n in f.notes)
 
     def comparison(self) -> pd.DataFrame:
         """lavaan's ``lavTestLRT(method_fit, trait_fit)``."""

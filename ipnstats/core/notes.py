@@ -54,6 +54,10 @@ NOTE_CODES = MappingProxyType({
     "not_converged": "an optimiser or iteration did not converge",
     "boundary_fit": "a variance is estimated as zero (lme4's boundary, singular fit)",
     "singular_fit": "a random-effect covariance matrix is singular",
+    "heywood_case": "a negative variance or a standardized loading above 1 (Heywood case)",
+    "latent_not_positive_definite": "a latent (factor) covariance matrix is not positive "
+                                    "definite",
+    "not_identified": "the information matrix is singular: the model may not be identified",
     "separation": "observations are predicted perfectly (separation)",
     "overdispersion": "the counts are over- or under-dispersed",
     "staggered_twfe": "two-way fixed effects under staggered adoption",

@@ -27,6 +27,10 @@ __all__ = [
     "panel_regression", "participation_effect", "event_study", "mixed_model",
     "crossed_effects", "learning_curve", "mediation", "moderation", "conditional_process",
     "specification_curve", "wild_bootstrap", "twfe_did", "sun_abraham", "gee",
+    # measurement (general): factor analysis, validity, agreement, method variance
+    "cfa", "CFAResult", "chisq_difference", "measurement_invariance", "harman_test", "ulmc",
+    "htmt", "fornell_larcker", "aggregation", "krippendorff_alpha", "cohen_kappa",
+    "marker_correction", "early_late",
     # the IPN study's hypothesis models
     "stage_effects", "practice_effects", "heterogeneity", "exit_hazard", "framing_effect",
     "question_patterns", "sender_effects", "triangulation",
@@ -75,7 +79,21 @@ _LAZY = {"simulate_study": ("simulate", "simulate_study"), "Report": ("report", 
          "cluster_bootstrap": ("inference.resample", "cluster_bootstrap"),
          "H1Design": ("ipn.designs", "H1Design"),
          "H2Design": ("ipn.designs", "H2Design"), "H3Design": ("ipn.designs", "H3Design"),
-         "TwoGroupDesign": ("planning", "TwoGroupDesign")}
+         "TwoGroupDesign": ("planning", "TwoGroupDesign"),
+         "cfa": ("estimators.measurement.cfa", "cfa"),
+         "CFAResult": ("estimators.measurement.cfa_result", "CFAResult"),
+         "chisq_difference": ("estimators.measurement.cfa_result", "chisq_difference"),
+         "measurement_invariance": ("estimators.measurement.invariance",
+                                    "measurement_invariance"),
+         "harman_test": ("estimators.measurement.method_factor", "harman_test"),
+         "ulmc": ("estimators.measurement.method_factor", "ulmc"),
+         "htmt": ("estimators.measurement.validity", "htmt"),
+         "fornell_larcker": ("estimators.measurement.validity", "fornell_larcker"),
+         "aggregation": ("estimators.measurement.aggregation", "aggregation"),
+         "krippendorff_alpha": ("estimators.measurement.agreement", "krippendorff_alpha"),
+         "cohen_kappa": ("estimators.measurement.agreement", "cohen_kappa"),
+         "marker_correction": ("estimators.measurement.marker", "marker_correction"),
+         "early_late": ("estimators.measurement.nonresponse", "early_late")}
 
 
 def __getattr__(name: str):

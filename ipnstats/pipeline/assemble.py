@@ -23,6 +23,7 @@ from ipnstats.pipeline.store import blocks_to_json, claims_from_json
 from ipnstats.report.claims import checks_table, verdict_table
 from ipnstats.report.document import Report, TableBlock
 from ipnstats.report.estimation_notes import render_estimation_notes
+from ipnstats.report.measurement_section import render_measurement
 from ipnstats.report.methods import methods_paragraphs
 from ipnstats.report.provenance import package_versions, report_date
 from ipnstats.report.sections import render_section
@@ -46,6 +47,8 @@ def build_report(cfg: StudyConfig, stored: dict[str, dict]) -> Report:
                         "Disclosure control": f"no firm named; no statistic from fewer than "
                                               f"{k} firms"})
     report = verdict_page(report, stored, cfg)
+    if "data" in stored:
+        report = render_measurement(report, stored["data"]["findings"].get("measurement"))
     figures = cfg.out / "figures"
     for name in (*BODY, "data"):
         if name in stored:

@@ -1,0 +1,212 @@
+"""The study's measurement model: do the survey scales measure what they claim?
+
+Before H1c (perceived learning), H2c (loss aversion) and H3a (risk aversion) are tested
+with averaged Likert scales, the Measurement section shows what reviewers ask for: a
+confirmatory factor analysis of every multi-item scale of the codebook (fit, standardized
+loadings, composite reliability and AVE), discriminant validity (HTMT and the
+Fornell-Larcker criterion), invariance between the early and the late survey waves,
+common-method variance (Harman's single factor and an unmeasured latent method factor),
+and, for perceived learning, the agreement within peer groups that aggregating it to the
+group would need (ICC(1), ICC(2), rwg(j)).
+
+Choices, stated in the report:
+
+- One survey per firm (its first complete enough one) for the CFA, HTMT and the
+  method-factor checks, so that the rows are independent firms; missing items by full
+  information maximum likelihood (lavaan ``missing = "ml"``), robust (MLR) standard
+  errors and test.
+- Invariance: each firm's first survey in the early waves and its first in the late
+  waves (split at the median survey year); firms answering in both periods appear in
+  both groups, which the chi-square difference tests treat as independent.
+- Aggregation: member firms' perceived learning by peer group and year (a group-year of
+  fewer members than the disclosure threshold is left out).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ipnstats.data import Study
+from ipnstats.data.scales import item_matrix
+from ipnstats.estimators.measurement.aggregation import aggregation
+from ipnstats.estimators.measurement.cfa import cfa
+from ipnstats.estimators.measurement.invariance import measurement_invariance
+from ipnstats.estimators.measurement.method_factor import harman_test, ulmc
+from ipnstats.estimators.measurement.validity import fornell_larcker, htmt
+from ipnstats.ipn.claims import Unavailable, attempt
+from ipnstats.results.stored import frame_to_json
+
+#: Conventional cut-offs the reading compares with (Hu & Bentler 1999 for fit; Fornell &
+#: Larcker 1981 and Bagozzi & Yi 1988 for CR and AVE; Henseler et al. 2015 for HTMT).
+CUTOFFS = {"cfi": 0.95, "tli": 0.95, "rmsea": 0.06, "srmr": 0.08, "cr": 0.70, "ave": 0.50,
+           "htmt": 0.85, "loading": 0.50, "rwg_j": 0.70, "icc1": 0.05}
+#: The scale whose aggregation to the peer group the section reports.
+GROUP_SCALE = "perceived_learning"
+#: The fit measures kept for the report (MLR: the scaled/robust variants too).
+FIT_KEYS = ("chisq", "df", "pvalue", "chisq_scaled", "pvalue_scaled", "cfi", "tli", "rmsea",
+            "rmsea_ci_lower", "rmsea_ci_upper", "srmr", "cfi_robust", "tli_robust",
+            "rmsea_robust", "aic", "bic", "ntotal")
+
+
+@dataclass(frozen=True)
+class MeasurementResults:
+    """The fitted measurement models of a study (each may be :class:`Unavailable`)."""
+
+    model: dict
+    labels: dict
+    n_firms: int
+    waves: tuple[str, str]
+    cfa: object
+    htmt: object
+    invariance: object
+    harman: object
+    ulmc: object
+    aggregation: object
+    threshold: int
+
+
+def survey_items(study: Study) -> pd.DataFrame:
+    """One row per survey: firm, date, year, the peer group the firm belonged to that
+    year (NaN for a non-member) and every scale item in scored direction (reverse-coded
+    items turned around)."""
+    surveys = study.tables["surveys"]
+    out = pd.DataFrame({"firm_id": surveys["firm_id"].astype(str).to_numpy(),
+                        "date": pd.to_datetime(surveys["date"]).to_numpy()},
+                       index=surveys.index)
+    out["year"] = out["date"].dt.year
+    for scale in study.codebook.scales:
+        out = out.join(item_matrix(surveys, scale))
+    fy = study.firm_year
+    groups = fy.loc[fy["member"] == 1, ["firm_id", "year", "group_id"]].astype(
+        {"firm_id": str})
+    return out.merge(groups, on=["firm_id", "year"], how="left")
+
+
+def first_per_firm(items: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Each firm's first survey that answers at least two thirds of ``columns``."""
+    enough = items[columns].notna().sum(axis=1) * 3 >= 2 * len(columns)
+    return (items[enough].sort_values(["firm_id", "date"]).drop_duplicates("firm_id")
+            .reset_index(drop=True))
+
+
+def fit_measurement(study: Study, *, estimator: str = "mlr") -> MeasurementResults | Unavailable:
+    """Fit the measurement models of ``study``'s codebook scales (three items or more)."""
+    scales = [s for s in study.codebook.scales if len(s.items) >= 3]
+    if "surveys" in study.skipped or "surveys" not in study.tables:
+        return Unavailable("the study has no surveys table")
+    if not scales:
+        return Unavailable("the codebook defines no scale of three or more items")
+    model = {s.name: list(s.items) for s in scales}
+    labels = {s.name: s.label or s.name for s in scales}
+    columns = [i for s in scales for i in s.items]
+    items = survey_items(study)
+    first = first_per_firm(items, columns)
+    threshold = study.codebook.disclosure_threshold
+    if len(first) < max(50, threshold):
+        return Unavailable(f"{len(first)} firms answered a survey; a factor analysis "
+                           "needs at least 50")
+    fit = attempt(cfa, first, model, estimator=estimator, missing="fiml")
+    cut = int(np.median(items["year"]))
+    waves = (f"{int(items['year'].min())}\u2013{cut}", f"{cut + 1}\u2013{int(items['year'].max())}")
+    early = first_per_firm(items[items["year"] <= cut], columns).assign(wave=waves[0])
+    late = first_per_firm(items[items["year"] > cut], columns).assign(wave=waves[1])
+    both = pd.concat([early, late], ignore_index=True).dropna(subset=columns)
+    pl = next((s for s in scales if s.name == GROUP_SCALE), None)
+    agg = Unavailable(f"the codebook has no {GROUP_SCALE} scale")
+    if pl is not None:
+        members = items.dropna(subset=["group_id"]).assign(
+            group_year=lambda d: d["group_id"].astype(str) + ":" + d["year"].astype(str))
+        size = members.groupby("group_year")["firm_id"].transform("size")
+        agg = attempt(aggregation, members[size >= threshold], list(pl.items),
+                      group="group_year", scale_points=int(pl.high - pl.low + 1))
+    return MeasurementResults(
+        model=model, labels=labels, n_firms=len(first), waves=waves, cfa=fit,
+        htmt=attempt(htmt, first.dropna(subset=columns), model),
+        invariance=attempt(measurement_invariance, both, model, group="wave",
+                           estimator="ml"),
+        harman=attempt(harman_test, first.dropna(subset=columns), columns),
+        ulmc=attempt(ulmc, first.dropna(subset=columns), model),
+        aggregation=agg, threshold=threshold)
+
+
+# ---------------------------------------------------------------------------- findings
+
+def _plain(value) -> float | None:
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+def _fit_row(name: str, fit) -> dict:
+    m = fit.fit_measures()
+    return {"model": name, "nobs": int(fit.nobs),
+            **{k: _plain(m[k]) for k in FIT_KEYS if k in m}}
+
+
+def measurement_findings(res: MeasurementResults | Unavailable) -> dict:
+    """What the Measurement section shows, JSON-ready; ``{"unavailable": reason}`` when
+    the study cannot support it, and per part the reason a part could not be fitted."""
+    if isinstance(res, Unavailable):
+        return {"unavailable": res.reason}
+    out: dict = {"labels": res.labels, "model": res.model, "n_firms": res.n_firms,
+                 "waves": list(res.waves), "cutoffs": CUTOFFS, "threshold": res.threshold}
+    if isinstance(res.cfa, Unavailable):
+        return {**out, "unavailable": res.cfa.reason}
+    fit = res.cfa
+    rows = [_fit_row("traits", fit)]
+    for name, part in (("single", res.harman), ("method", res.ulmc)):
+        if not isinstance(part, Unavailable):
+            rows.append(_fit_row(name, part.fit if name == "single" else part.method_fit))
+    out["fits"] = frame_to_json(pd.DataFrame(rows))
+    out["notes"] = [str(n) for n in fit.notes]
+    out["loadings"] = frame_to_json(fit.loadings(standardized=True))
+    rel = fit.reliability()
+    out["reliability"] = frame_to_json(rel)
+    corr = fit.factor_correlations()
+    out["correlations"] = frame_to_json(corr.reset_index(names="factor"))
+    out["htmt"] = ({"unavailable": res.htmt.reason} if isinstance(res.htmt, Unavailable)
+                   else frame_to_json(res.htmt.reset_index(names="factor")))
+    ave = dict(zip(rel["factor"], rel["ave"], strict=True))
+    fl = attempt(fornell_larcker, ave, corr)
+    out["fornell_larcker"] = (None if isinstance(fl, Unavailable) else
+                              {"passed": fl.passed, "pairs": frame_to_json(fl.pairs)})
+    out["invariance"] = ({"unavailable": res.invariance.reason}
+                         if isinstance(res.invariance, Unavailable)
+                         else {"table": frame_to_json(res.invariance.table()),
+                               "n": [int(n) for n in _group_sizes(res.invariance)]})
+    out["harman"] = (None if isinstance(res.harman, Unavailable) else
+                     {"first_factor_share": res.harman.first_factor_share,
+                      "first_component_share": res.harman.first_component_share})
+    out["ulmc"] = (None if isinstance(res.ulmc, Unavailable) else _ulmc_findings(res.ulmc))
+    out["aggregation"] = ({"unavailable": res.aggregation.reason}
+                          if isinstance(res.aggregation, Unavailable)
+                          else _aggregation_findings(res.aggregation))
+    return out
+
+
+def _group_sizes(inv) -> list[int]:
+    """The respondents of each group of the configural model."""
+    return list(inv.fits[0].nobs_group)
+
+
+def _ulmc_findings(u) -> dict:
+    comp = u.comparison()
+    last = comp.iloc[-1]
+    return {"chisq_diff": _plain(last["chisq_diff"]), "df_diff": _plain(last["df_diff"]),
+            "p_diff": _plain(last["p_diff"]), "method_share": u.method_share,
+            "items": frame_to_json(u.item_shares())}
+
+
+def _aggregation_findings(a) -> dict:
+    g = a.glance().iloc[0]
+    return {"icc1": _plain(g["icc1"]), "icc2": _plain(g["icc2"]),
+            "rwg_j_mean": _plain(g["rwg_j_mean"]), "rwg_j_median": _plain(g["rwg_j_median"]),
+            "rwg_j_share_70": _plain(g["rwg_j_share_70"]), "ad_m_mean": _plain(g["ad_m_mean"]),
+            "n_groups": int(g["n_groups"]), "n_obs": int(g["n_obs"]),
+            "k0": _plain(g["k0"]), "icc": frame_to_json(a.icc)}
+
+
+__all__ = ["CUTOFFS", "MeasurementResults", "fit_measurement", "first_per_firm",
+           "measurement_findings", "survey_items"]

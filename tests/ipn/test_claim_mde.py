@@ -212,3 +212,8 @@ def test_verdict_table_explains_the_mde_of_several_tests(claims):
     table = verdict_table(list(claims[0].values()), "holm")
     note = " ".join(table.notes)
     assert "least powerful" in note and "Bonferroni" in note and "Cramér's V" in note
+    # beside a "Not supported" verdict, each of them shows its MDE with its units
+    missed = [dataclasses.replace(c, verdict="Not supported") for c in claims[0].values()]
+    shown = verdict_table(missed, "holm").frame.set_index("code")["mde"]
+    for code, units in UNITS.items():
+        assert shown[code].endswith(units) and shown[code][0].isdigit(), code

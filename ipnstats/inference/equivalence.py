@@ -10,6 +10,10 @@ test: Student t with ``df`` degrees of freedom, or the normal when ``df`` is ``N
   bounds (Schuirmann 1987; Lakens 2017).
 - :func:`minimum_detectable_effect`: the smallest true effect that a level-``alpha``
   test rejects with probability ``power`` (Bloom 1995), exact under the noncentral t.
+- :func:`wald_noncentrality` and :func:`joint_mde`: the same for a joint Wald test of
+  several estimates (chi-square, or F with denominator degrees of freedom): the
+  noncentrality it detects with probability ``power``, and the common effect of every
+  tested estimate that produces it.
 """
 
 from __future__ import annotations
@@ -152,4 +156,77 @@ def minimum_detectable_effect(se: float, df: float | None = None, alpha: float =
     return float(optimize.brentq(gap, 0.0, hi, xtol=1e-12)) * se
 
 
-__all__ = ["Alternative", "EquivalenceTest", "minimum_detectable_effect", "tost"]
+def _check_levels(alpha: float, power: float) -> None:
+    if not 0 < alpha < 1 or not alpha < power < 1:
+        raise SpecificationError(f"need 0 < alpha < power < 1, got alpha={alpha}, "
+                                 f"power={power}")
+
+
+def wald_noncentrality(df_num: int, df_denom: float | None = None, alpha: float = 0.05,
+                       power: float = 0.8) -> float:
+    """The noncentrality ``lambda`` at which the level-``alpha`` Wald test of ``df_num``
+    restrictions rejects with probability ``power``.
+
+    With ``df_denom=None`` (or infinite) the statistic ``W`` is chi-square(``df_num``)
+    under the null and noncentral chi-square(``df_num``, ``lambda``) under an effect
+    ``theta`` with ``lambda = theta' V^-1 theta``: ``lambda`` solves
+    ``P(ncx2(k, lambda) > chi2_{1-alpha}(k)) = power``. With ``df_denom`` the test is
+    ``F = W / k`` against F(``k``, ``df_denom``) and the power is that of the noncentral
+    F with the same ``lambda`` (larger: the F's critical value is).
+
+    Examples
+    --------
+    >>> round(wald_noncentrality(1), 4)  # (z_.975 + z_.8)^2, two-sided, to 1e-5
+    7.8489
+    >>> round(wald_noncentrality(2), 4)
+    9.6347
+    """
+    _check_levels(alpha, power)
+    if isinstance(df_num, bool) or int(df_num) != df_num or df_num < 1:
+        raise SpecificationError(f"df_num must be a positive integer, got {df_num!r}")
+    k = int(df_num)
+    if df_denom is None or not np.isfinite(df_denom):
+        crit = float(stats.chi2.ppf(1 - alpha, k))
+        def gap(lam):
+            return float(stats.ncx2.sf(crit, k, lam)) - power
+    else:
+        if df_denom <= 0:
+            raise SpecificationError(f"df_denom must be positive (or None), got {df_denom}")
+        crit = float(stats.f.ppf(1 - alpha, k, df_denom))
+        def gap(lam):
+            return float(stats.ncf.sf(crit, k, df_denom, lam)) - power
+    hi = 16.0 + 2.0 * k
+    while gap(hi) < 0:
+        hi *= 2
+    return float(optimize.brentq(gap, 1e-12, hi, xtol=1e-10))  # gap(0+) = alpha - power
+
+
+def joint_mde(cov, df_denom: float | None = None, alpha: float = 0.05,
+              power: float = 0.8) -> float:
+    """The smallest common effect ``delta`` of every estimate (``theta = delta 1``) that
+    the level-``alpha`` joint Wald test of ``theta = 0`` detects with probability
+    ``power``: ``delta = sqrt(lambda* / (1' V^-1 1))``, with ``V`` = ``cov`` the
+    estimates' covariance and ``lambda*`` from :func:`wald_noncentrality` (``df_denom``:
+    F test, as there). In the estimates' units; NaN when ``cov`` is not finite and
+    positive definite.
+
+    Examples
+    --------
+    >>> round(joint_mde([[1.0]]), 4)  # one estimate: the two-sided MDE, to 1e-5
+    2.8016
+    >>> round(joint_mde(np.eye(2)), 4)  # sqrt(9.6347 / 2)
+    2.1948
+    """
+    v = np.atleast_2d(np.asarray(cov, float))
+    if v.shape[0] != v.shape[1] or v.size == 0:
+        raise SpecificationError(f"cov must be a square matrix, got shape {v.shape}")
+    _check_levels(alpha, power)
+    if not np.all(np.isfinite(v)) or np.linalg.eigvalsh((v + v.T) / 2)[0] <= 0:
+        return np.nan
+    ones = np.ones(v.shape[0])
+    info = float(ones @ np.linalg.solve(v, ones))
+    return float(np.sqrt(wald_noncentrality(v.shape[0], df_denom, alpha, power) / info))
+
+
+__all__ = ["Alternative", "EquivalenceTest", "joint_mde", "minimum_detectable_effect", "tost",
+           "wald_noncentrality"]

@@ -30,7 +30,10 @@ class Claim:
     describe the primary test when it is a test of one estimate; :func:`adjudicate` then
     fills ``mde``, the minimum detectable effect of that test at 80% power in ``units``,
     so that a "Not supported" verdict reads as "no evidence" when the MDE exceeds the
-    plausible effect, and as "evidence against" when the test could have detected it.
+    plausible effect, and as "evidence against" when the test could have detected it. A
+    claim decided by several tests, or by a bootstrap interval, sets ``mde`` itself (at
+    :data:`ALPHA` and :data:`MDE_POWER`; its builder's docstring gives the definition)
+    and :func:`adjudicate` keeps it.
     """
 
     code: str

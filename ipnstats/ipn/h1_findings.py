@@ -18,8 +18,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ipnstats.inference.equivalence import joint_mde, minimum_detectable_effect
 from ipnstats.ipn.claims import (
     ALPHA,
+    MDE_POWER,
     Check,
     Claim,
     Unavailable,
@@ -101,8 +103,10 @@ def _declared_claim(res: H1Results, findings: dict, d: Mapping) -> Claim:
     if "unavailable" in f:
         return declared(Claim(code, "", f["unavailable"], np.nan, None), d)
     claim = _CLAIM_OF[code](f)
-    if claim.units == "log points" and not res.outcome.startswith("log_"):
-        claim = dataclasses.replace(claim, units="")  # effects in the outcome's own units
+    if claim.units.startswith("log points") and not res.outcome.startswith("log_"):
+        # effects in the outcome's own units
+        units = claim.units.replace("log points", "outcome units", 1)
+        claim = dataclasses.replace(claim, units="" if units == "outcome units" else units)
     return declared(claim, d)
 
 
@@ -201,7 +205,8 @@ def _event_and_stages(res: H1Results) -> dict:
                             "n": int(st.extra[f"n_{s}"])} for s in st.stages])
     rise = st.rise_test().set_index("contrast")
     p_all = float(rise.loc["all steps", "p_value"])
-    steps = rise.drop(index="all steps").reset_index()[["contrast", "estimate", "p_value"]]
+    steps = rise.drop(index="all steps").reset_index()[["contrast", "estimate", "std_error",
+                                                         "p_value"]]
     return {"event": frame_to_json(est),
             "effect_at_joining": float(by_event.loc[0, "estimate"]),
             "last_event": last, "effect_at_last": float(by_event.loc[last, "estimate"]),
@@ -230,15 +235,32 @@ def _mediation(res: H1Results) -> dict:
 
 
 def _practices(res: H1Results) -> dict:
-    """H1d: the practices model and the joint tests of its two blocks."""
+    """H1d: the practices model and the joint tests of its two blocks, with each block's
+    minimum detectable effect (:func:`block_mde`, on the standardized model)."""
     tests = res.practices.block_tests()
     coop, comp = float(tests.iloc[0].p_value), float(tests.iloc[1].p_value)
-    equal = float(res.practices_std.block_tests().iloc[2].p_value)
+    std = res.practices_std
+    equal = float(std.block_tests().iloc[2].p_value)
     return {"model": StoredModel.of(res.practices).to_json(),
             "p_cooperative": coop, "p_competitive": comp, "p_equal": equal,
             "cooperative_significant": bool(coop < ALPHA),
             "competitive_significant": bool(comp < ALPHA),
-            "blocks_differ": bool(equal < ALPHA)}
+            "blocks_differ": bool(equal < ALPHA),
+            "mde_cooperative": block_mde(std, std.cooperative),
+            "mde_competitive": block_mde(std, std.competitive)}
+
+
+def block_mde(fit, terms: Sequence[str], alpha: float = ALPHA,
+              power: float = MDE_POWER) -> float:
+    """The minimum detectable effect of the joint Wald test that the coefficients
+    ``terms`` of ``fit`` (a practices model) are all zero: the common effect ``delta`` of
+    every one of them that the test (F with the model's t degrees of freedom, chi-square
+    when it has none, as ``block_tests``) detects with probability ``power`` at level
+    ``alpha``, ``delta = sqrt(lambda* / (1' V^-1 1))`` with ``V`` their covariance
+    (:func:`~ipnstats.inference.equivalence.joint_mde`). On a ``standardize=True`` fit,
+    in outcome units per SD of each practice."""
+    names = list(terms)
+    return joint_mde(fit.cov.loc[names, names].to_numpy(float), fit.df_inference, alpha, power)
 
 
 def subgroup_rows(tidy: pd.DataFrame, n_treated: Mapping[str, int], threshold: int) -> pd.DataFrame:
@@ -367,26 +389,62 @@ def _test_of(row: dict, alternative: str, units: str) -> dict:
 
 
 def _claim_h1b(f: dict) -> Claim:
-    return Claim("H1b", CLAIMS["H1b"], _step_text(f["steps"]), f["p_all"], f["every_step"])
+    """H1b: every tenure step is positive, the intersection-union of the one-sided step
+    tests (``p_all``: the largest step p). MDE: the largest of the steps' one-sided MDEs
+    (normal reference, from each step contrast's SE), the step effect the least precise
+    step test detects with 80% power; in the primary outcome's units. Findings stored
+    before the steps kept their SE give no MDE."""
+    return Claim("H1b", CLAIMS["H1b"], _step_text(f["steps"]), f["p_all"], f["every_step"],
+                 alternative="greater", units="log points", mde=steps_mde(f["steps"]))
+
+
+def _step_columns(steps: dict) -> dict:
+    """The columns of a stored steps frame by name."""
+    return dict(zip(steps["columns"], steps["data"], strict=True))
+
+
+def steps_mde(steps: dict, alpha: float = ALPHA, power: float = MDE_POWER) -> float:
+    """The MDE of "every step is positive" from a stored steps frame (``contrast``,
+    ``estimate``, ``std_error``, ``p_value``): the largest one-sided MDE of the steps; NaN
+    when the frame has no ``std_error`` (stored before it was kept)."""
+    se = _step_columns(steps).get("std_error")
+    if not se:
+        return np.nan
+    mdes = [minimum_detectable_effect(np.nan if s is None else s, None, alpha, power, "greater")
+            for s in se]
+    return float(np.max(mdes))  # NaN when a step has no SE
 
 
 def _step_text(steps: dict) -> str:
     """The tenure steps (a stored frame of contrast, estimate, p_value) in words."""
-    rows = zip(*steps["data"], strict=True)
+    cols = _step_columns(steps)
+    rows = zip(cols["contrast"], cols["estimate"], cols["p_value"], strict=True)
     return "; ".join(f"{contrast(c)} {num(e, sign=True)} (one-sided {p_text(p)})"
                      for c, e, p in rows)
 
 
 def _claim_h1c(f: dict) -> Claim:
+    """H1c: supported when the bootstrap CI of the indirect effect excludes 0 (and it is
+    positive). MDE: approximate (normal): the two-sided level-alpha MDE of a normal test
+    with the bootstrap SE, the CI rule read as a Wald test; in the outcome's units."""
     ind = f["indirect"]
     return Claim("H1c", CLAIMS["H1c"], f"indirect {num(ind['estimate'])} ({ci_text(ind)})",
-                 ind["p_value"], bool(ind["conf_low"] > 0))
+                 ind["p_value"], bool(ind["conf_low"] > 0),
+                 **_test_of(ind, "two-sided", "log points"))
 
 
 def _claim_h1d(f: dict) -> Claim:
+    """H1d: the cooperative and the competitive block are each jointly significant (p: the
+    larger of the two joint tests). MDE: for each block, the common per-SD effect of every
+    practice in it that the block's joint Wald test detects with 80% power
+    (:func:`block_mde`, standardized model); the larger of the two blocks'. Findings
+    stored without it give no MDE."""
     coop, comp = f["p_cooperative"], f["p_competitive"]
+    mdes = [f.get("mde_cooperative"), f.get("mde_competitive")]
+    mde = np.nan if None in mdes else float(np.max(mdes))
     return Claim("H1d", CLAIMS["H1d"], f"cooperative {p_text(coop)}, competitive {p_text(comp)}",
-                 max(coop, comp), f["cooperative_significant"] and f["competitive_significant"])
+                 max(coop, comp), f["cooperative_significant"] and f["competitive_significant"],
+                 units="log points per SD of each practice", mde=mde)
 
 
 def _claim_h1e(f: dict) -> Claim:

@@ -16,8 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ipnstats.inference.equivalence import wald_noncentrality
 from ipnstats.ipn.claims import (
     ALPHA,
+    MDE_POWER,
     Check,
     Claim,
     Unavailable,
@@ -175,12 +177,34 @@ def _loss_aversion(mod, proc) -> dict:
 def _questions(qp) -> dict:
     g = qp.glance().iloc[0]
     assoc_p, tost_p = float(g["chi2_p_value"]), float(g["tost_p_value"])
-    return {"tidy": frame_to_json(qp.tidy()), "glance": frame_to_json(qp.glance()),
+    table = qp.association.table.to_numpy(float)
+    return {"mde_cramers_v": cramers_v_mde(int(g["chi2_df"]), table.sum(), min(table.shape)),
+            "tidy": frame_to_json(qp.tidy()), "glance": frame_to_json(qp.glance()),
             "notes": [str(n) for n in getattr(qp, "notes", ())],
             "cramers_v": float(g["cramers_v"]), "mean_count": float(g["mean_count"]),
             "counts_differ": bool(g["wald_p_value"] < ALPHA),
             "p_value": max(assoc_p, tost_p),
             "supported": bool(assoc_p < ALPHA and tost_p < ALPHA)}
+
+
+def cramers_v_mde(df: int, n: float, min_dim: int, alpha: float = ALPHA,
+                  power: float = MDE_POWER) -> float:
+    """The smallest Cramér's V that Pearson's X² test of association (``df`` degrees of
+    freedom, ``n`` observations, ``min_dim`` the smaller of the table's row and column
+    counts) detects with probability ``power`` at level ``alpha``, under the asymptotic
+    noncentral chi-square law of X² (noncentrality ``n w²``, Cohen's ``w`` = ``V
+    sqrt(min_dim - 1)``): ``V* = sqrt(lambda* / (n (min_dim - 1)))`` with ``lambda*``
+    from :func:`~ipnstats.inference.equivalence.wald_noncentrality`. NaN for a table
+    with no association to test.
+
+    Examples
+    --------
+    >>> round(cramers_v_mde(1, 100, 2), 4)  # a 2 x 2 table: sqrt(7.8489 / 100)
+    0.2802
+    """
+    if df < 1 or n <= 0 or min_dim < 2:
+        return np.nan
+    return float(np.sqrt(wald_noncentrality(df, None, alpha, power) / (n * (min_dim - 1))))
 
 
 # ---------------------------------------------------------------- claims and checks
@@ -196,7 +220,9 @@ def h2_claims(res: H2Results, declarations: Sequence[Mapping] | None = None) -> 
 
 def claims_of(findings: dict, declarations: Sequence[Mapping] | None = None) -> list[Claim]:
     """The H2 claims of stored :func:`h2_findings` (``declarations``: see
-    :func:`h2_claims`)."""
+    :func:`h2_claims`). Each carries the minimum detectable effect of its primary test
+    (:func:`_test_of`): H2a-H2c the one-sided test of the quoted estimate, in its units;
+    H2d the X² test of association, in Cramér's V (:func:`cramers_v_mde`)."""
     if declarations is None:
         declarations = [{"id": c, "analysis": n, "text": t} for c, n, t in CLAIMS]
     out = []
@@ -216,13 +242,23 @@ _QUOTED = {"framing": ("loss", "loss – gain"), "behavior": ("interaction", "in
            "loss_aversion": ("interaction", "loss × loss aversion")}
 
 
-#: the units of the estimate each directional claim quotes
-_UNITS = {"framing": "cognitive-shift points"}
+#: the units of the estimate each directional claim quotes: H2a the framing contrast of
+#: the cognitive shift; H2b the cognitive shift x loss interaction of the logit of a
+#: behavior change; H2c the loss x loss aversion interaction on the cognitive shift
+#: (loss aversion in its scale's points, not standardized)
+_UNITS = {"framing": "cognitive-shift points",
+          "behavior": "log-odds per cognitive-shift point",
+          "loss_aversion": "cognitive-shift points per point of loss aversion"}
 
 
 def _test_of(name: str, f: dict) -> dict:
-    """The one-sided test of the quoted estimate (for its minimum detectable effect);
-    nothing for H2d's association test, or findings stored without a standard error."""
+    """The one-sided test of the quoted estimate (for its minimum detectable effect); for
+    H2d (association and about three questions) the MDE of the association test alone,
+    in Cramér's V (:func:`cramers_v_mde`): the equivalence part has no MDE. Nothing for
+    findings stored without a standard error (or H2d's MDE)."""
+    if name == "questions":
+        mde = f.get("mde_cramers_v")
+        return {} if mde is None else {"mde": float(mde), "units": "Cramér's V"}
     if name not in _QUOTED or "std_error" not in f[_QUOTED[name][0]]:
         return {}
     row = f[_QUOTED[name][0]]

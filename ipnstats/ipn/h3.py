@@ -18,8 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ipnstats.inference.equivalence import minimum_detectable_effect
 from ipnstats.ipn.claims import (
     ALPHA,
+    MDE_POWER,
     Check,
     Claim,
     Unavailable,
@@ -146,15 +148,17 @@ def _senders_numbers(se) -> dict:
 
 
 def _curve_numbers(curve) -> dict:
-    b = _row(curve, curve.interaction_term)
+    b = {**_row(curve, curve.interaction_term),
+         "std_error": float(curve.tidy().set_index("term").loc[curve.interaction_term,
+                                                                "std_error"])}
     return {"interaction": b, "p": one_sided(b["estimate"], b["p_value"], positive=False),
             "high": float(np.quantile(curve.moderator_values, 0.9))}
 
 
 def _triangulation_numbers(tri) -> dict:
     comp = tri.comparison().iloc[0]
-    return {"comparison": {k: float(comp[k]) for k in ("estimate", "conf_low", "conf_high",
-                                                       "p_one_sided")},
+    return {"comparison": {k: float(comp[k]) for k in ("estimate", "std_error", "conf_low",
+                                                       "conf_high", "p_one_sided")},
             "sources": _row(tri, tri.sources_term),
             "experience": _row(tri, tri.experience_term)}
 
@@ -170,7 +174,16 @@ def h3_claims(res: H3Results, declarations: Sequence[Mapping] | None = None) -> 
     """The claims H3a-H3c with their primary one-sided tests (not yet adjusted); an
     analysis that is :class:`Unavailable` makes its claim not testable, with the reason.
     ``declarations`` (``id``, ``text``, ``analysis``: a key of :data:`ANALYSES`) name
-    the claims; None: H3a-H3c as shipped (:data:`PARTS`)."""
+    the claims; None: H3a-H3c as shipped (:data:`PARTS`).
+
+    Minimum detectable effects (power :data:`~ipnstats.ipn.claims.MDE_POWER`, level
+    :data:`ALPHA`): H3a, every Holm-adjusted one-sided comparison of risk aversion with an
+    outward trait must reject, so the MDE is that of the least precise comparison at the
+    Bonferroni level ``alpha / m`` (``m`` comparisons; a per-comparison bound on Holm),
+    :func:`senders_mde`, in cognitive-shift points per SD; H3b (the
+    experience x exposure interaction, < 0) and H3c (sources minus experience, < 0) the
+    one-sided test of that estimate with the model's reference law (normal for the mixed
+    model's Wald z, t with its df for the triangulation), in elasticity points."""
     if declarations is None:
         part_of = {v: k for k, v in ANALYSES.items()}
         declarations = [{"id": c, "analysis": part_of[p], "text": t} for c, p, t in PARTS]
@@ -185,18 +198,48 @@ def h3_claims(res: H3Results, declarations: Sequence[Mapping] | None = None) -> 
             claims.append(Claim(code, text, f"risk aversion {num(n['focal']['estimate'])} per SD "
                                 f"({ci_text(n['focal'])}); larger than {n['beaten']} of "
                                 f"{len(n['comp'])} outward traits", n["p_all"],
-                                bool(n["p_all"] < ALPHA)))
+                                bool(n["p_all"] < ALPHA), alternative="greater",
+                                units="cognitive-shift points per SD",
+                                mde=senders_mde(n["comp"], fit.df_inference)))
         elif part == "curve":
             n = _curve_numbers(fit)
             b = n["interaction"]
             claims.append(Claim(code, text, f"experience × exposure {num(b['estimate'])} "
-                                f"({ci_text(b)})", n["p"], bool(n["p"] < ALPHA)))
+                                f"({ci_text(b)})", n["p"], bool(n["p"] < ALPHA),
+                                **_test_of(fit, b, "less")))
         else:
             c = _triangulation_numbers(fit)["comparison"]
             claims.append(Claim(code, text, f"sources – experience {num(c['estimate'])} "
                                 f"({ci_text(c)})", c["p_one_sided"],
-                                bool(c["p_one_sided"] < ALPHA)))
+                                bool(c["p_one_sided"] < ALPHA), **_test_of(fit, c, "less")))
     return claims
+
+
+def _test_of(fit, row: dict, alternative: str) -> dict:
+    """The one-sided test of the estimate ``row`` quotes (with its ``std_error``) on the
+    reference law of ``fit`` (t with its ``df_inference``, normal when it has none), in
+    elasticity points, for the claim's minimum detectable effect."""
+    df = fit.df_inference
+    return {"estimate": row["estimate"], "std_error": row["std_error"],
+            "df": None if df is None or not np.isfinite(df) else float(df),
+            "alternative": alternative, "units": "elasticity points"}
+
+
+def senders_mde(comparisons: pd.DataFrame, df: float | None = None, alpha: float = ALPHA,
+                power: float = MDE_POWER) -> float:
+    """The MDE of H3a's test that risk aversion's effect exceeds every outward trait's
+    (``comparisons``: the ``std_error`` of each one-sided comparison, as
+    ``SenderEffectsResult.comparisons``): the one-sided MDE of the largest SE at the
+    Bonferroni level ``alpha / m`` (``(z_{1-alpha/m} + z_power) se`` with the normal,
+    ``df=None``). Holm tests no comparison at a level below ``alpha / m``, so at this
+    common advantage every comparison rejects with at least that power on its own (a
+    Bonferroni bound on Holm); the power of all ``m`` rejecting together, which the claim
+    needs, is lower unless the comparisons are strongly correlated. In the comparisons'
+    units."""
+    se = comparisons["std_error"].to_numpy(float)
+    if not se.size:
+        return np.nan
+    return minimum_detectable_effect(float(np.max(se)), df, alpha / se.size, power, "greater")
 
 
 def h3_checks(res: H3Results, sesoi: dict[str, float] | None = None) -> list[Check]:

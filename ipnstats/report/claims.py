@@ -101,7 +101,14 @@ def verdict_table(claims: list[Claim], method: str) -> FrameTable:
             f"with {MDE_POWER:.0%} power at its level, sidedness and degrees of freedom, shown "
             "beside Not supported and Inconclusive verdicts: when the MDE exceeds the effect "
             "one expects, the data could not have supported the claim (no evidence), which is "
-            "not evidence against it.",))
+            "not evidence against it. A claim that rests on several tests states the MDE of "
+            "the least powerful: the largest step MDE for the tenure steps; the common per-SD "
+            "effect of every practice in a block that the block's joint Wald test detects "
+            "(the larger block's) for the practices; the Cramér's V that the X² test detects "
+            "for the question types; the least precise comparison at the Bonferroni level "
+            "(alpha divided by the number of comparisons, a bound on Holm) for the sender "
+            "traits. A bootstrap-interval claim (the indirect effect) uses a normal "
+            "approximation with the bootstrap SE.",))
 
 
 def _check_text(c: Check) -> str:

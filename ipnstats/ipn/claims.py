@@ -159,7 +159,7 @@ def untestable_text(absent: Collection[str]) -> str:
 CHECK_SESOI: dict[str, tuple[float, str]] = {
     "H1a": (0.05, "log points"), "H1e": (0.05, "log points"),
     "H2a": (0.15, "cognitive-shift points"),
-    "H2c": (0.15, "cognitive-shift points per SD of loss aversion"),
+    "H2c": (0.15, "cognitive-shift points per point of loss aversion"),
     "H2d": (np.nan, ""),
     "H3a": (0.1, "cognitive-shift points per SD of the trait"),
     "H3b": (0.1, "log points per log unit of exposure"),

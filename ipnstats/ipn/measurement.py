@@ -11,10 +11,11 @@ group would need (ICC(1), ICC(2), rwg(j)).
 
 Choices, stated in the report:
 
-- One survey per firm (its first complete enough one) for the CFA, HTMT and the
-  method-factor checks, so that the rows are independent firms; missing items by full
-  information maximum likelihood (lavaan ``missing = "ml"``), robust (MLR) standard
-  errors and test.
+- One survey per firm (its first complete one: every item answered) for the CFA, HTMT
+  and the method-factor checks, so that the rows are independent firms and no firm is
+  lost to a skipped item in one year; robust (MLR) standard errors and test. (Full
+  information ML, ``cfa(..., missing="fiml")``, would use incomplete surveys too; with
+  every firm answering many waves the complete first survey loses almost no firm.)
 - Invariance: each firm's first survey in the early waves and its first in the late
   waves (split at the median survey year); firms answering in both periods appear in
   both groups, which the chi-square difference tests treat as independent.
@@ -58,6 +59,7 @@ class MeasurementResults:
     model: dict
     labels: dict
     n_firms: int
+    n_surveyed: int
     waves: tuple[str, str]
     cfa: object
     htmt: object
@@ -86,9 +88,9 @@ def survey_items(study: Study) -> pd.DataFrame:
 
 
 def first_per_firm(items: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """Each firm's first survey that answers at least two thirds of ``columns``."""
-    enough = items[columns].notna().sum(axis=1) * 3 >= 2 * len(columns)
-    return (items[enough].sort_values(["firm_id", "date"]).drop_duplicates("firm_id")
+    """Each firm's first survey that answers every one of ``columns``."""
+    complete = items[columns].notna().all(axis=1)
+    return (items[complete].sort_values(["firm_id", "date"]).drop_duplicates("firm_id")
             .reset_index(drop=True))
 
 
@@ -108,12 +110,12 @@ def fit_measurement(study: Study, *, estimator: str = "mlr") -> MeasurementResul
     if len(first) < max(50, threshold):
         return Unavailable(f"{len(first)} firms answered a survey; a factor analysis "
                            "needs at least 50")
-    fit = attempt(cfa, first, model, estimator=estimator, missing="fiml")
+    fit = attempt(cfa, first, model, estimator=estimator)
     cut = int(np.median(items["year"]))
     waves = (f"{int(items['year'].min())}\u2013{cut}", f"{cut + 1}\u2013{int(items['year'].max())}")
     early = first_per_firm(items[items["year"] <= cut], columns).assign(wave=waves[0])
     late = first_per_firm(items[items["year"] > cut], columns).assign(wave=waves[1])
-    both = pd.concat([early, late], ignore_index=True).dropna(subset=columns)
+    both = pd.concat([early, late], ignore_index=True)
     pl = next((s for s in scales if s.name == GROUP_SCALE), None)
     agg = Unavailable(f"the codebook has no {GROUP_SCALE} scale")
     if pl is not None:
@@ -123,12 +125,13 @@ def fit_measurement(study: Study, *, estimator: str = "mlr") -> MeasurementResul
         agg = attempt(aggregation, members[size >= threshold], list(pl.items),
                       group="group_year", scale_points=int(pl.high - pl.low + 1))
     return MeasurementResults(
-        model=model, labels=labels, n_firms=len(first), waves=waves, cfa=fit,
-        htmt=attempt(htmt, first.dropna(subset=columns), model),
+        model=model, labels=labels, n_firms=len(first),
+        n_surveyed=int(items["firm_id"].nunique()), waves=waves, cfa=fit,
+        htmt=attempt(htmt, first, model),
         invariance=attempt(measurement_invariance, both, model, group="wave",
                            estimator="ml"),
-        harman=attempt(harman_test, first.dropna(subset=columns), columns),
-        ulmc=attempt(ulmc, first.dropna(subset=columns), model),
+        harman=attempt(harman_test, first, columns, estimator=estimator),
+        ulmc=attempt(ulmc, first, model, estimator=estimator, equal_loadings=False),
         aggregation=agg, threshold=threshold)
 
 
@@ -136,7 +139,7 @@ def fit_measurement(study: Study, *, estimator: str = "mlr") -> MeasurementResul
 
 def _plain(value) -> float | None:
     value = float(value)
-    return value if np.isfinite(value) else None
+    return value if np.isfinite(value) else None  # JSON has no NaN
 
 
 def _fit_row(name: str, fit) -> dict:
@@ -151,6 +154,7 @@ def measurement_findings(res: MeasurementResults | Unavailable) -> dict:
     if isinstance(res, Unavailable):
         return {"unavailable": res.reason}
     out: dict = {"labels": res.labels, "model": res.model, "n_firms": res.n_firms,
+                 "n_surveyed": res.n_surveyed,
                  "waves": list(res.waves), "cutoffs": CUTOFFS, "threshold": res.threshold}
     if isinstance(res.cfa, Unavailable):
         return {**out, "unavailable": res.cfa.reason}

@@ -37,8 +37,9 @@ def _ratio(x) -> str:
 def _robust(row: dict, key: str):
     """The robust (MLR) variant of a fit measure when there is one, else the ML one."""
     for name in (f"{key}_robust", f"{key}_scaled", key):
-        if row.get(name) is not None:
-            return row[name]
+        value = row.get(name)
+        if value is not None and not (isinstance(value, float) and math.isnan(value)):
+            return value
     return None
 
 
@@ -53,10 +54,11 @@ def render_measurement(report: Report, findings: dict | None) -> Report:
     used = ", ".join(f"{labels[s].lower()} ({c})" for s, c in USED_BY.items() if s in labels)
     report = report.add_text(
         "Several claims rest on averaged Likert scales: " + used + ". A confirmatory factor "
-        f"analysis of every scale, on one survey per firm ({findings['n_firms']:,} firms; "
-        "missing answers by full-information maximum likelihood, robust MLR standard "
-        "errors and test), asks whether each scale's items measure one construct, how "
-        "reliably, and whether the constructs are distinct.")
+        "analysis of every scale, on each firm's first survey with every item answered "
+        f"({findings['n_firms']:,} of the {findings.get('n_surveyed', findings['n_firms']):,} "
+        "firms that answered a survey; robust MLR standard errors and test), asks whether "
+        "each scale's items measure one construct, how reliably, and whether the "
+        "constructs are distinct.")
     fits = pd.DataFrame(frame_from_json(findings["fits"]))
     report = report.add_table(_fit_table(fits))
     report = report.add_table(_loadings_table(findings, labels))
@@ -94,7 +96,9 @@ def _loadings_table(findings: dict, labels: dict):
     frame = pd.DataFrame({
         "scale": ld["factor"].map(labels), "item": ld["item"],
         "loading": ld["std_all"].map(_ratio),
-        "se": ld["std_error"].map(_num), "p": ld["p_value"].map(fmt_p)})
+        "se": [_num(se) if pd.notna(p) else "" for se, p in
+               zip(ld["std_error"], ld["p_value"], strict=True)],
+        "p": ld["p_value"].map(lambda p: fmt_p(p) if pd.notna(p) else "")})
     weak = ld.loc[ld["std_all"] < findings["cutoffs"]["loading"], "item"].tolist()
     notes = ["Standardized loadings (both the factor and the item standardized); SE and p "
              "of the unstandardized loading (the first item of each scale fixes its "
@@ -213,20 +217,26 @@ def _method_reading(findings: dict, fits: pd.DataFrame) -> str:
         parts.append(f"Harman's test: one factor explains {share:.0%} of the items' variance "
                      f"(first principal component){' — below half' if share < 0.5 else ''}, "
                      "and a single factor fits much worse than the separate scales")
+    found = u is not None and u["p_diff"] is not None and u["p_diff"] < 0.05
     if u is not None:
-        parts.append(f"a method factor on every item takes {u['method_share']:.1%} of an "
-                     f"item's variance on average (χ² difference {_num(u['chisq_diff'], 1)} "
-                     f"on {int(u['df_diff'])} df, p {fmt_p(u['p_diff'])})")
+        test = (f"χ² difference {_num(u['chisq_diff'], 1)} on {int(u['df_diff'])} df, "
+                f"p {fmt_p(u['p_diff'])}")
+        parts.append(f"a method factor on every item improves the fit ({test}) and takes "
+                     f"{u['method_share']:.1%} of an item's variance on average" if found else
+                     f"a method factor on every item does not improve the fit ({test})")
     if not parts:
         return ""
-    share = u["method_share"] if u is not None else 0.0
-    verdict = ("Common-method variance is present but small (below the 25% of typical "
-               "method variance, Williams, Cote & Buckley 1989)" if share < 0.25 else
-               "Common-method variance is substantial")
-    return ("Reading (common-method variance): " + "; ".join(parts) + ". " + verdict
-            + ": the scales' associations with each other are slightly inflated, their "
-              "associations with financial outcomes, which come from another source, are "
-              "not.")
+    if not found:
+        verdict = ("No evidence of common-method variance in the survey answers.")
+    elif u["method_share"] < 0.25:
+        verdict = ("Common-method variance is present but small (below the 25% typical of "
+                   "self-reports, Williams, Cote & Buckley 1989): associations among the "
+                   "scales are somewhat inflated; associations with financial outcomes, "
+                   "which come from another source, are not.")
+    else:
+        verdict = ("Common-method variance is substantial: associations among the scales "
+                   "should be read with caution.")
+    return "Reading (common-method variance): " + "; ".join(parts) + ". " + verdict
 
 
 def _aggregation(report: Report, findings: dict, labels: dict, cut: dict) -> Report:
@@ -251,9 +261,11 @@ def _aggregation(report: Report, findings: dict, labels: dict, cut: dict) -> Rep
             "average deviation from the group mean.",)))
     icc1, rwg = agg["icc1"] or 0.0, agg["rwg_j_mean"] or 0.0
     ok = icc1 >= cut["icc1"] and rwg >= cut["rwg_j"]
+    share = (f"group membership accounts for {icc1:.0%} of its variance" if icc1 > 0 else
+             "group membership accounts for none of its variance")
     return report.add_text(
         f"Reading: members of a group agree on their learning (mean rwg(j) {_ratio(rwg)}) "
-        f"and group membership accounts for {icc1:.0%} of its variance (ICC(1)); "
+        f"and {share} (ICC(1) {_ratio(icc1)}); "
         + ("a group-level learning climate could be formed by averaging." if ok else
            "a group-level learning climate formed by averaging would rest on weak "
            "agreement or little between-group variance, so the study keeps it a firm-level "

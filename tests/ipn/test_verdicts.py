@@ -145,7 +145,8 @@ def test_falsification_table_is_an_equivalence_table():
     table = checks_table(checks, "holm")
     frame = table.frame
     assert list(frame["verdict"]) == ["No effect", "Effect found"]
-    assert list(frame["sesoi"]) == ["0.100"] * 2 and list(frame["units"]) == ["units"] * 2
+    assert list(frame["sesoi"]) == ["0.100"] * 2
+    assert list(frame["what"]) == ["a (units)", "b (units)"]  # units beside each check
     assert frame["mde"].iloc[1] == f"{minimum_detectable_effect(0.05):.3f}"
     assert table.labels["p_eq"] == "p equiv. (Holm)"
     assert "Holm" not in table.labels["p"]  # the ordinary tests are not adjusted

@@ -128,11 +128,12 @@ def evaluate(pt: ParTable, patterns: list[Pattern], x: np.ndarray, ybar: list, N
         dS, dm = derivs[pat.group]
         d_oo = dS[:, o][:, :, o]
         w = inv @ (sig - s_tilde) @ inv
-        grad += 0.5 * pat.n * (np.einsum("pq,kpq->k", w, d_oo) - 2 * dm[:, o] @ (inv @ r))
-        if info:
-            m = np.einsum("pq,kqr->kpr", inv, d_oo)
+        grad += 0.5 * pat.n * (d_oo.reshape(K, -1) @ w.ravel() - 2 * dm[:, o] @ (inv @ r))
+        if info:  # tr(A B) = vec(A) . vec(B'): matrix products, not einsum loops
+            m = inv @ d_oo
             dmo = dm[:, o]
-            J += pat.n * (dmo @ inv @ dmo.T + 0.5 * np.einsum("kpq,lqp->kl", m, m))
+            J += pat.n * (dmo @ inv @ dmo.T + 0.5 * m.reshape(K, -1)
+                          @ m.transpose(0, 2, 1).reshape(K, -1).T)
     return f / N, grad / N, J / N
 
 

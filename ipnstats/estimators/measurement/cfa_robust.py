@@ -25,8 +25,8 @@ def casewise_scores(y: np.ndarray, mu: np.ndarray, sigma: np.ndarray, dS: np.nda
     """Per case, the score of its normal log-likelihood for each parameter (n x K)."""
     inv = np.linalg.inv(sigma)
     z = (y - mu) @ inv
-    m = np.einsum("pq,kqr->kpr", inv, dS)
-    tr = np.einsum("kpp->k", m)
+    m = inv @ dS
+    tr = np.trace(m, axis1=1, axis2=2)
     n, p = z.shape
     quad = (z[:, :, None] * z[:, None, :]).reshape(n, p * p) @ dS.reshape(len(dS), p * p).T
     return 0.5 * (quad - tr) + z @ dm.T
@@ -51,13 +51,14 @@ def _saturated_hessian(y, mu, sigma, dS, dm) -> np.ndarray:
     r = y - mu
     S = r.T @ r / len(y)
     rbar = r.mean(axis=0)
-    m = np.einsum("pq,kqr->kpr", inv, dS)            # Sigma^-1 dS_k
-    # d2/dk dl of 0.5[log|Sigma| + tr(Sigma^-1 S(mu))]
-    t1 = -0.5 * np.einsum("kpq,lqp->kl", m, m)
-    t2 = np.einsum("kpq,lqr,rp->kl", m, m, inv @ S, optimize=True)
+    m = inv @ dS                                     # Sigma^-1 dS_k
+    flat = m.reshape(len(m), -1)
+    # d2/dk dl of 0.5[log|Sigma| + tr(Sigma^-1 S(mu))]; tr(A B) = vec(A) . vec(B')
+    t1 = -0.5 * flat @ m.transpose(0, 2, 1).reshape(len(m), -1).T
+    t2 = flat @ ((inv @ S) @ m).transpose(0, 2, 1).reshape(len(m), -1).T
     h = t1 + 0.5 * (t2 + t2.T)
     h += dm @ inv @ dm.T
-    cross = np.einsum("kpq,q->kp", m, inv @ rbar)   # Sigma^-1 dS_k Sigma^-1 rbar
+    cross = m @ (inv @ rbar)   # Sigma^-1 dS_k Sigma^-1 rbar
     c = cross @ dm.T
     h += c + c.T
     return h

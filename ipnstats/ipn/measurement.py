@@ -19,6 +19,8 @@ Choices, stated in the report:
 - Invariance: each firm's first survey in the early waves and its first in the late
   waves (split at the median survey year); firms answering in both periods appear in
   both groups, which the chi-square difference tests treat as independent.
+- Nonresponse: the earliest and the latest quarter of respondents within the survey year
+  (Armstrong & Overton 1977), on the firms' first complete surveys.
 - Aggregation: member firms' perceived learning by peer group and year (a group-year of
   fewer members than the disclosure threshold is left out).
 """
@@ -36,6 +38,7 @@ from ipnstats.estimators.measurement.aggregation import aggregation
 from ipnstats.estimators.measurement.cfa import cfa
 from ipnstats.estimators.measurement.invariance import measurement_invariance
 from ipnstats.estimators.measurement.method_factor import harman_test, ulmc
+from ipnstats.estimators.measurement.nonresponse import early_late
 from ipnstats.estimators.measurement.validity import fornell_larcker, htmt
 from ipnstats.ipn.claims import Unavailable, attempt
 from ipnstats.results.stored import frame_to_json
@@ -67,6 +70,7 @@ class MeasurementResults:
     harman: object
     ulmc: object
     aggregation: object
+    nonresponse: object
     threshold: int
 
 
@@ -132,7 +136,17 @@ def fit_measurement(study: Study, *, estimator: str = "mlr") -> MeasurementResul
                            estimator="ml"),
         harman=attempt(harman_test, first, columns, estimator=estimator),
         ulmc=attempt(ulmc, first, model, estimator=estimator, equal_loadings=False),
-        aggregation=agg, threshold=threshold)
+        aggregation=agg, nonresponse=attempt(_early_late, first, model),
+        threshold=threshold)
+
+
+def _early_late(first: pd.DataFrame, model: dict):
+    """Armstrong & Overton's check on the firms' first complete surveys: the scale
+    scores of the earliest quarter of respondents within the survey year against the
+    latest quarter (late respondents stand in for non-respondents)."""
+    scores = first.assign(day=first["date"].dt.dayofyear,
+                          **{name: first[items].mean(axis=1) for name, items in model.items()})
+    return early_late(scores, list(model), order="day", share=0.25)
 
 
 # ---------------------------------------------------------------------------- findings
@@ -184,6 +198,10 @@ def measurement_findings(res: MeasurementResults | Unavailable) -> dict:
                      {"first_factor_share": res.harman.first_factor_share,
                       "first_component_share": res.harman.first_component_share})
     out["ulmc"] = (None if isinstance(res.ulmc, Unavailable) else _ulmc_findings(res.ulmc))
+    out["nonresponse"] = (None if isinstance(res.nonresponse, Unavailable) else
+                          {"tests": frame_to_json(res.nonresponse.tests),
+                           "n_early": res.nonresponse.n_early,
+                           "n_late": res.nonresponse.n_late})
     out["aggregation"] = ({"unavailable": res.aggregation.reason}
                           if isinstance(res.aggregation, Unavailable)
                           else _aggregation_findings(res.aggregation))

@@ -224,7 +224,8 @@ def _mediation(report: Report, f: dict, findings: dict) -> Report:
                "and year "
                "effects swept out of all three. Path SEs clustered by firm; indirect effect: "
                f"firm-cluster bootstrap, {f['n_boot']:,} draws, percentile interval (the "
-               "within transformation is not redone within draws).",
+               "within transformation is not redone within draws). The perceived-learning "
+               "scale's factor structure, reliability and invariance: Measurement section.",
                *(for_readers(n, _labels(findings)) for n in f["notes"])))
     ind = f["indirect"]
     sure = ("The bootstrap interval excludes zero, so learning carries part of the effect."

@@ -113,7 +113,8 @@ def _loss_aversion(report: Report, f: dict) -> Report:
         title="Does the receiver's loss aversion amplify loss framing?", label="h2c-moderation",
         notes=("OLS; SEs clustered by receiver and by sender (two-way). Loss framing's "
                "coefficient is its effect at a loss aversion of zero; see the simple slopes "
-               "and the Johnson-Neyman figure for the observed range.",)))
+               "and the Johnson-Neyman figure for the observed range. The loss-aversion "
+               "scale's validity: Measurement section.",)))
     jn = f["johnson_neyman"]
     report = report.add_figure(
         johnson_neyman_figure(frame_from_json(jn["effects"]), frame_from_json(jn["regions"]),

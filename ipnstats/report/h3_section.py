@@ -73,7 +73,8 @@ def _senders(report: Report, f: dict) -> Report:
         notes=("Each trait standardized to one SD over the estimation rows. Mixed model: "
                "crossed receiver and sender random intercepts (REML), Wald z; random-effect "
                f"SDs: {sd_text}. OLS: SEs clustered by sender and by receiver. Both hold "
-               "the framing of the answer (loss, neutral vs gain) constant.",)))
+               "the framing of the answer (loss, neutral vs gain) constant. The risk-aversion "
+               "scale's validity: Measurement section.",)))
     comp = frame_from_json(f["comparisons"])
     rows = pd.DataFrame({
         "comparison": [LABELS[t].split(" (")[0] for t in comp["trait"]],

@@ -66,6 +66,7 @@ def render_measurement(report: Report, findings: dict | None) -> Report:
     report = report.add_text(_validity_reading(findings, fits, labels, cut))
     report = _invariance(report, findings)
     report = report.add_text(_method_reading(findings, fits))
+    report = report.add_text(_nonresponse_reading(findings, labels))
     return _aggregation(report, findings, labels, cut)
 
 
@@ -237,6 +238,24 @@ def _method_reading(findings: dict, fits: pd.DataFrame) -> str:
         verdict = ("Common-method variance is substantial: associations among the scales "
                    "should be read with caution.")
     return "Reading (common-method variance): " + "; ".join(parts) + ". " + verdict
+
+
+def _nonresponse_reading(findings: dict, labels: dict) -> str:
+    nr = findings.get("nonresponse")
+    if not nr:
+        return ""
+    t = frame_from_json(nr["tests"])
+    diffs = ", ".join(f"{labels.get(v, v).lower()} {_num(late - early, 2)}"
+                      for v, early, late in zip(t["variable"], t["mean_early"], t["mean_late"],
+                                                strict=True))
+    worst = float(t["p_adjusted"].min())
+    return (f"Reading (nonresponse): the latest quarter of respondents within the survey year "
+            f"({nr['n_late']:,} firms), who stand in for firms that did not answer, differ from "
+            f"the earliest quarter ({nr['n_early']:,}) by {diffs} scale points (late minus "
+            f"early; Welch tests, smallest Holm-adjusted p {fmt_p(worst)}): "
+            + ("no sign of nonresponse bias (Armstrong & Overton 1977)." if worst >= 0.05 else
+               "late respondents differ, a sign of nonresponse bias (Armstrong & Overton "
+               "1977)."))
 
 
 def _aggregation(report: Report, findings: dict, labels: dict, cut: dict) -> Report:

@@ -27,13 +27,12 @@ Choices, stated in the report:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from ipnstats.data import Study
-from ipnstats.data.scales import item_matrix
 from ipnstats.estimators.measurement.aggregation import aggregation
 from ipnstats.estimators.measurement.cfa import cfa
 from ipnstats.estimators.measurement.invariance import measurement_invariance
@@ -74,23 +73,6 @@ class MeasurementResults:
     threshold: int
 
 
-def survey_items(study: Study) -> pd.DataFrame:
-    """One row per survey: firm, date, year, the peer group the firm belonged to that
-    year (NaN for a non-member) and every scale item in scored direction (reverse-coded
-    items turned around)."""
-    surveys = study.tables["surveys"]
-    out = pd.DataFrame({"firm_id": surveys["firm_id"].astype(str).to_numpy(),
-                        "date": pd.to_datetime(surveys["date"]).to_numpy()},
-                       index=surveys.index)
-    out["year"] = out["date"].dt.year
-    for scale in study.codebook.scales:
-        out = out.join(item_matrix(surveys, scale))
-    fy = study.firm_year
-    groups = fy.loc[fy["member"] == 1, ["firm_id", "year", "group_id"]].astype(
-        {"firm_id": str})
-    return out.merge(groups, on=["firm_id", "year"], how="left")
-
-
 def first_per_firm(items: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """Each firm's first survey that answers every one of ``columns``."""
     complete = items[columns].notna().all(axis=1)
@@ -98,19 +80,23 @@ def first_per_firm(items: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
             .reset_index(drop=True))
 
 
-def fit_measurement(study: Study, *, estimator: str = "mlr") -> MeasurementResults | Unavailable:
-    """Fit the measurement models of ``study``'s codebook scales (three items or more)."""
-    scales = [s for s in study.codebook.scales if len(s.items) >= 3]
-    if "surveys" in study.skipped or "surveys" not in study.tables:
+def fit_measurement(items: pd.DataFrame | None, scales: Sequence, *, threshold: int = 3,
+                    estimator: str = "mlr") -> MeasurementResults | Unavailable:
+    """Fit the measurement models of the ``scales`` (objects with ``name``, ``items``,
+    ``label``, ``low`` and ``high``, as the codebook's; three items or more) on ``items``,
+    one row per survey: ``firm_id``, ``date``, ``year``, ``group_id`` (the firm's peer group
+    that year, NaN for a non-member) and the items in scored direction
+    (:func:`ipnstats.data.survey_frame.survey_items`); ``None``: the study has no surveys.
+    ``threshold``: the disclosure threshold (smallest group-year aggregated)."""
+    scales = [s for s in scales if len(s.items) >= 3]
+    if items is None:
         return Unavailable("the study has no surveys table")
     if not scales:
         return Unavailable("the codebook defines no scale of three or more items")
     model = {s.name: list(s.items) for s in scales}
     labels = {s.name: s.label or s.name for s in scales}
     columns = [i for s in scales for i in s.items]
-    items = survey_items(study)
     first = first_per_firm(items, columns)
-    threshold = study.codebook.disclosure_threshold
     if len(first) < max(50, threshold):
         return Unavailable(f"{len(first)} firms answered a survey; a factor analysis "
                            "needs at least 50")
@@ -144,7 +130,7 @@ def _early_late(first: pd.DataFrame, model: dict):
     """Armstrong & Overton's check on the firms' first complete surveys: the scale
     scores of the earliest quarter of respondents within the survey year against the
     latest quarter (late respondents stand in for non-respondents)."""
-    scores = first.assign(day=first["date"].dt.dayofyear,
+    scores = first.assign(day=first["date"].dt.day_of_year,
                           **{name: first[items].mean(axis=1) for name, items in model.items()})
     return early_late(scores, list(model), order="day", share=0.25)
 
@@ -231,4 +217,4 @@ def _aggregation_findings(a) -> dict:
 
 
 __all__ = ["CUTOFFS", "MeasurementResults", "fit_measurement", "first_per_firm",
-           "measurement_findings", "survey_items"]
+           "measurement_findings"]

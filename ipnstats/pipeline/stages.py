@@ -163,11 +163,13 @@ def _h3(study: Study, cfg: StudyConfig, progress) -> StageOutput:
 
 def _data(study: Study, cfg: StudyConfig, progress) -> StageOutput:
     from ipnstats.data.findings import data_findings
+    from ipnstats.data.survey_frame import survey_items
     from ipnstats.ipn.measurement import fit_measurement, measurement_findings
 
     progress("describing the data: validation, sample flow, descriptives, reliability")
     progress("measurement: factor analysis, validity, invariance, method variance")
-    measured = fit_measurement(study)
+    measured = fit_measurement(survey_items(study), study.codebook.scales,
+                               threshold=study.codebook.disclosure_threshold)
     return StageOutput(findings={**data_findings(study),
                                  "measurement": measurement_findings(measured)})
 

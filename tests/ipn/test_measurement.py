@@ -13,22 +13,24 @@ import pytest
 from conftest import EXAMPLE
 
 import ipnstats
+from ipnstats.data.survey_frame import survey_items
 from ipnstats.ipn.claims import Unavailable
-from ipnstats.ipn.measurement import (
-    first_per_firm,
-    fit_measurement,
-    measurement_findings,
-    survey_items,
-)
+from ipnstats.ipn.measurement import first_per_firm, fit_measurement, measurement_findings
 from ipnstats.report.document import Report
 from ipnstats.report.measurement_section import render_measurement
 from ipnstats.results.stored import frame_from_json
 from ipnstats.tables.render import to_text
 
 
+def measure(study):
+    """The study's measurement model, as the data stage fits it."""
+    return fit_measurement(survey_items(study), study.codebook.scales,
+                           threshold=study.codebook.disclosure_threshold)
+
+
 @pytest.fixture(scope="module")
 def example_measurement(study):
-    return fit_measurement(study)
+    return measure(study)
 
 
 def test_one_complete_survey_per_firm_scored_in_the_scales_direction(study):
@@ -92,9 +94,9 @@ def _text(report: Report) -> str:
 
 
 def test_a_study_without_surveys_says_why(study):
-    no_surveys = type("S", (), {"skipped": ("surveys",), "tables": {}, "codebook":
-                                study.codebook})()
-    res = fit_measurement(no_surveys)
+    no_surveys = type("S", (), {"skipped": ("surveys",), "tables": {}})()
+    assert survey_items(no_surveys) is None
+    res = fit_measurement(None, study.codebook.scales)
     assert isinstance(res, Unavailable) and "surveys" in res.reason
     report = render_measurement(Report("t"), measurement_findings(res))
     assert any("Not estimable" in getattr(b, "text", "") for b in report.blocks)
@@ -114,7 +116,7 @@ def test_recovers_the_simulated_measurement_model(tmp_path, method):
     ipnstats.simulate_study(folder, n_firms=500, n_groups=20, seed=77, method_factor=method)
     truth = tomllib.loads((folder / "truth.toml").read_text())
     assert truth["measurement"]["method_factor"] == method
-    res = fit_measurement(ipnstats.load_study(folder))
+    res = measure(ipnstats.load_study(folder))
     ld = res.cfa.loadings().set_index("item")["std_all"]
     want = _truth_loadings(truth)
     gap = np.array([ld[i] - want[i] for i in ld.index])

@@ -105,7 +105,7 @@ def simulate_study(out_dir: str | Path, *, n_firms: int = 600, n_groups: int = 3
     cfg = _config(n_firms, n_groups, first_year, last_year, seed)
     eff = _effects(method_factor)
     rng = as_generator(seed)
-    method_rng = _method_generator(seed, rng)
+    method_rng = _method_generator(rng)
     fx = _draw_firms(rng, cfg, eff)
     spells, meetings, activity, core = _membership(rng, cfg, eff, fx)
     grid = _member_grid(spells, cfg)

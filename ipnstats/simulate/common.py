@@ -139,15 +139,14 @@ def _effects(method_factor) -> _Effects:
     return replace(_Effects(), method_factor=float(method_factor))
 
 
-def _method_generator(seed, rng: np.random.Generator) -> np.random.Generator:
+def _method_generator(rng: np.random.Generator) -> np.random.Generator:
     """The generator of the survey method-factor draws, apart from ``rng``'s stream.
 
-    For an int seed it is ``default_rng([seed, 21])``; for a Generator seed, a child
-    spawned from it (its stream is not advanced), so every other draw of a study is
-    what it would be without the method factor.
+    A child spawned from ``rng`` (``default_rng(seed).spawn(1)[0]`` for an int seed; a
+    Generator seed gives the same child as its int unless it has spawned before). Spawning
+    does not advance ``rng``, so every other draw of a study is what it would be without
+    the method factor.
     """
-    if not isinstance(seed, np.random.Generator):
-        return np.random.default_rng([int(seed), 21])
     try:
         return rng.spawn(1)[0]
     except TypeError as exc:  # a bit generator built without a SeedSequence

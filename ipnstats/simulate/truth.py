@@ -80,8 +80,9 @@ def _truth_measurement(eff: _Effects, latent: dict) -> dict:
                 (lam * sd[name]) ** 2 + eff.method_factor ** 2 + eff.item_noise_sd ** 2), 6)
     return {
         "method_factor": eff.method_factor, "item_noise_sd": eff.item_noise_sd,
-        "method_stream": "numpy.random.default_rng([seed, 21]) (int seed), else a child "
-                         "spawned from the Generator seed",
+        "method_stream": "M is drawn from numpy.random.default_rng(seed).spawn(1)[0] (a "
+                         "Generator seed: its first spawned child), apart from every other "
+                         "draw",
         "loadings": loadings, "item_shift": {f"item_{j + 1}": v for j, v in enumerate(ITEM_SHIFT)},
         "centre": dict(SCALE_CENTRE),
         "latent_mean": {k: round(float(np.mean(v)), 6) if v.size else float("nan")

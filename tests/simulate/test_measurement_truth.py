@@ -135,9 +135,16 @@ def test_the_method_draws_leave_every_other_draw_alone(studies):
 def test_a_generator_seed_gives_the_same_study_as_its_int(tmp_path):
     by_int = simulate_study(tmp_path / "int", n_firms=60, seed=4)
     by_gen = simulate_study(tmp_path / "gen", n_firms=60, seed=np.random.default_rng(4))
-    assert (by_int / "firms.csv").read_bytes() == (by_gen / "firms.csv").read_bytes()
-    twice = simulate_study(tmp_path / "gen2", n_firms=60, seed=np.random.default_rng(4))
-    assert (twice / "surveys.csv").read_bytes() == (by_gen / "surveys.csv").read_bytes()
+    for path in sorted(by_int.glob("*.csv")):  # the .toml files record the int seed only
+        assert path.read_bytes() == (by_gen / path.name).read_bytes(), path.name
+    assert len(list(by_int.glob("*.csv"))) == 8
+
+
+def test_a_generator_that_cannot_spawn_is_refused(tmp_path):
+    legacy = np.random.Generator(np.random.RandomState(4)._bit_generator)  # no SeedSequence
+    with pytest.raises(SpecificationError, match="cannot spawn"):
+        simulate_study(tmp_path / "x", n_firms=60, seed=legacy)
+    assert not (tmp_path / "x").exists()
 
 
 @pytest.mark.parametrize("bad", [-0.1, 3.5, float("nan"), "0.3", True, None])

@@ -95,6 +95,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
     p.add_argument("--firms", type=int, default=600, help="number of firms (600)")
     p.add_argument("--groups", type=int, default=30, help="number of peer groups (30)")
+    p.add_argument("--method-factor", type=float, default=0.35, metavar="ANSWER_UNITS",
+                   help="common method factor of the survey items: answer units per SD of "
+                        "a response's method draw, added to every item (0.35; 0 = none)")
     p.set_defaults(run=_simulate)
 
     p = sub.add_parser("panel", help="write the firm-year panel of a study",
@@ -212,7 +215,8 @@ def _simulate(args) -> int:
     if not args.force and out.is_dir() and any(out.iterdir()):
         raise ConfigError(f"{out} is not empty: simulate would overwrite what it holds (a "
                           "study's data?); choose a new folder or add --force")
-    path = simulate_study(args.out, n_firms=args.firms, n_groups=args.groups, seed=args.seed)
+    path = simulate_study(args.out, n_firms=args.firms, n_groups=args.groups, seed=args.seed,
+                          method_factor=args.method_factor)
     print(f"wrote a simulated study to {path}")
     return 0
 

@@ -15,8 +15,9 @@ The mechanisms, in the order they are simulated:
    simultaneous members), monthly peer meetings and workshops with attendance,
    disclosure, critiques and benchmark ranks, and exits whose hazard falls with the
    year's benchmark rank (H1f); exited firms may re-join;
-3. surveys: Likert items from latent scale scores; perceived learning rises in
-   member years (H1c), risk and loss aversion are fixed firm traits;
+3. surveys: Likert items from latent scale scores with congeneric loadings, item
+   noise and a common method factor (``truth.toml``'s ``[measurement]``); perceived
+   learning rises in member years (H1c), risk and loss aversion are fixed firm traits;
 4. financials: log revenue = firm effect + year effect + linear age + lagged
    perceived learning + the membership effect (H1a, H1b, H1d, H1e) + AR(1) noise;
    selection into joining is on firm traits only, so parallel trends hold given
@@ -39,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from ipnstats.core.seeds import as_generator
-from ipnstats.simulate.common import _config, _Effects
+from ipnstats.simulate.common import _config, _effects, _method_generator
 from ipnstats.simulate.exchanges import _exchanges, _tasks
 from ipnstats.simulate.firms import _check_core, _draw_firms, _member_grid, _membership
 from ipnstats.simulate.framing import framing_exchanges, framing_truth
@@ -55,7 +56,7 @@ __all__ = ["framing_exchanges", "framing_truth", "learning_tasks", "learning_tru
 
 def simulate_study(out_dir: str | Path, *, n_firms: int = 600, n_groups: int = 30,
                    first_year: int = 2008, last_year: int = 2022,
-                   seed: int | np.random.Generator = 0) -> Path:
+                   seed: int | np.random.Generator = 0, method_factor: float = 0.35) -> Path:
     """Write a synthetic IPN study folder whose true effects are known.
 
     The folder gets the eight tables of ``docs/study_folder.md`` as CSV (firms,
@@ -79,6 +80,13 @@ def simulate_study(out_dir: str | Path, *, n_firms: int = 600, n_groups: int = 3
     seed
         An int or a ``numpy.random.Generator``; normalised once with
         ``numpy.random.default_rng``.
+    method_factor
+        Answer units added to every survey item of a response per unit of that
+        response's common method factor (one N(0, 1) draw per firm and survey wave, in
+        the scored direction, before rounding; 0 = none). Its draws come from a
+        generator of their own (see ``truth.toml``'s ``[measurement]``), so the other
+        draws, and every table but surveys and what depends on survey scores
+        (financials, exchanges, tasks), do not depend on it.
 
     Returns
     -------
@@ -95,17 +103,18 @@ def simulate_study(out_dir: str | Path, *, n_firms: int = 600, n_groups: int = 3
     0.5
     """
     cfg = _config(n_firms, n_groups, first_year, last_year, seed)
+    eff = _effects(method_factor)
     rng = as_generator(seed)
-    eff = _Effects()
+    method_rng = _method_generator(rng)
     fx = _draw_firms(rng, cfg, eff)
     spells, meetings, activity, core = _membership(rng, cfg, eff, fx)
     grid = _member_grid(spells, cfg)
     _check_core(grid, core, cfg)
-    surveys, scores = _surveys(rng, cfg, eff, fx, grid)
+    surveys, scores, latent = _surveys(rng, method_rng, cfg, eff, fx, grid)
     fin, fy = _financials(rng, cfg, eff, fx, grid, _intensities(activity, cfg), scores)
     traits = {s: _trait(scores[s]) for s in ("risk_aversion", "loss_aversion")}
     ex, ex_info = _exchanges(rng, eff, fx, activity, traits)
     tasks, task_info = _tasks(rng, cfg, eff, fx, ex, traits["risk_aversion"])
     tables = _public_tables(cfg, fx, fin, spells, meetings, activity, surveys, ex, tasks)
-    truth = _truth(cfg, eff, fy, scores, grid, ex_info, task_info)
+    truth = _truth(cfg, eff, fy, latent, grid, ex_info, task_info)
     return _write(Path(out_dir), tables, _codebook(cfg), truth)

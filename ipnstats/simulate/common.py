@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -23,6 +23,15 @@ FRAMING_SHARES = (0.35, 0.35, 0.30)
 SCALES = (("perceived_learning", "Perceived learning", "pl", 4), ("trust", "Trust", "tr", 2),
           ("risk_aversion", "Risk aversion", "ra", 3), ("loss_aversion", "Loss aversion", "la", 5))
 ITEM_SHIFT = (0.15, -0.10, 0.05, 0.10, -0.20)  # item difficulties, answer units
+# Congeneric loadings per scale: answer units per answer unit of the scale's latent score
+# (deviation from its centre). Mean 1.0 except on trust, whose item 4 is weak (standardized
+# loading about .39 with the default method factor); trust enters no hypothesis.
+LOADINGS = {"perceived_learning": (1.15, 1.05, 1.0, 0.95, 0.85),
+            "trust": (1.1, 1.0, 0.95, 0.45, 1.05),
+            "risk_aversion": (0.9, 1.1, 1.0, 1.15, 0.85),
+            "loss_aversion": (1.05, 0.85, 1.15, 1.0, 0.95)}
+SCALE_CENTRE = {"perceived_learning": 4.0, "trust": 4.4, "risk_aversion": 4.0,
+                "loss_aversion": 4.3}  # latent score of a firm at its trait mean
 LABELS = (
     ("log_revenue", "Log revenue"), ("revenue_growth", "Revenue growth (log points)"),
     ("profit_margin", "Profit margin"), ("roa", "Return on assets"),
@@ -99,6 +108,8 @@ class _Effects:
     join_size: float = -0.5
     rejoin: float = 0.15
     interested: float = 0.75
+    item_noise_sd: float = 0.9  # survey items: unique noise SD (answer units) ...
+    method_factor: float = 0.35  # ... and the common method factor's loading on every item
 
 
 def _config(n_firms, n_groups, first_year, last_year, seed) -> _Config:
@@ -117,6 +128,31 @@ def _config(n_firms, n_groups, first_year, last_year, seed) -> _Config:
     recorded = recorded_seed(seed)
     recorded = "numpy Generator (state not recorded)" if recorded is None else recorded
     return _Config(n_firms, n_groups, first_year, last_year, recorded)
+
+
+def _effects(method_factor) -> _Effects:
+    """The default effects with the survey method factor set (checked: 0..3 answer units)."""
+    if isinstance(method_factor, bool) or not isinstance(method_factor, int | float | np.number) \
+            or not 0 <= method_factor <= 3:
+        raise SpecificationError(f"method_factor must be a number in 0..3 (answer units; 0 = "
+                                 f"no method factor), got {method_factor!r}")
+    return replace(_Effects(), method_factor=float(method_factor))
+
+
+def _method_generator(rng: np.random.Generator) -> np.random.Generator:
+    """The generator of the survey method-factor draws, apart from ``rng``'s stream.
+
+    A child spawned from ``rng`` (``default_rng(seed).spawn(1)[0]`` for an int seed; a
+    Generator seed gives the same child as its int unless it has spawned before). Spawning
+    does not advance ``rng``, so every other draw of a study is what it would be without
+    the method factor.
+    """
+    try:
+        return rng.spawn(1)[0]
+    except TypeError as exc:  # a bit generator built without a SeedSequence
+        raise SpecificationError("seed: this numpy Generator cannot spawn a child generator "
+                                 "(it has no SeedSequence); pass an int seed or a Generator "
+                                 "made by numpy.random.default_rng") from exc
 
 
 # --- small helpers ----------------------------------------------------------------------

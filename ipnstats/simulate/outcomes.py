@@ -7,14 +7,31 @@ import math
 import numpy as np
 import pandas as pd
 
-from ipnstats.simulate.common import ITEM_SHIFT, SCALES, _Config, _Effects, _jan1
+from ipnstats.simulate.common import (
+    ITEM_SHIFT,
+    LOADINGS,
+    SCALE_CENTRE,
+    SCALES,
+    _Config,
+    _Effects,
+    _jan1,
+)
 from ipnstats.simulate.firms import _Firms, _Grid
 
 # --- surveys ------------------------------------------------------------------------------
 
-def _likert(latent: np.ndarray, noise: np.ndarray) -> np.ndarray:
-    """Answers 1..7 (already in scored direction) from a latent score plus item noise."""
-    return np.clip(np.rint(latent[..., None] + np.asarray(ITEM_SHIFT) + noise), 1, 7)
+def _likert(name: str, latent: np.ndarray, common: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    """Answers 1..7 (already in scored direction) of the items of scale ``name``.
+
+    Item j of a response: ``centre + LOADINGS[name][j] * (latent - centre) + ITEM_SHIFT[j]
+    + common + noise[j]``, rounded and clipped to 1..7, where ``centre`` is
+    ``SCALE_CENTRE[name]``, ``latent`` the response's latent score (answer units) and
+    ``common`` its method-factor term (the same on every item of every scale).
+    """
+    centre = SCALE_CENTRE[name]
+    item = centre + (latent - centre)[..., None] * np.asarray(LOADINGS[name]) \
+        + np.asarray(ITEM_SHIFT) + common[..., None] + noise
+    return np.clip(np.rint(item), 1, 7)
 
 
 def _score(answers: np.ndarray, missing: np.ndarray) -> np.ndarray:
@@ -26,47 +43,55 @@ def _score(answers: np.ndarray, missing: np.ndarray) -> np.ndarray:
 
 
 def _latents(rng, eff: _Effects, fx: _Firms, member: np.ndarray) -> dict[str, np.ndarray]:
+    """Latent scale scores (answer units) of every firm and survey wave."""
     shape = member.shape
-    lat = fx.latent
+    lat, c = fx.latent, SCALE_CENTRE
     return {
-        "perceived_learning": 4.0 + 0.85 * lat["perceived_learning"][:, None]
+        "perceived_learning": c["perceived_learning"] + 0.85 * lat["perceived_learning"][:, None]
         + eff.pl_member * member + 0.35 * rng.standard_normal(shape),
-        "trust": 4.4 + 0.85 * lat["trust"][:, None] + 0.35 * rng.standard_normal(shape),
-        "risk_aversion": np.broadcast_to(4.0 + 0.9 * lat["risk_aversion"][:, None], shape),
-        "loss_aversion": np.broadcast_to(4.3 + 0.9 * lat["loss_aversion"][:, None], shape),
+        "trust": c["trust"] + 0.85 * lat["trust"][:, None] + 0.35 * rng.standard_normal(shape),
+        "risk_aversion": np.broadcast_to(c["risk_aversion"] + 0.9 * lat["risk_aversion"][:, None],
+                                         shape),
+        "loss_aversion": np.broadcast_to(c["loss_aversion"] + 0.9 * lat["loss_aversion"][:, None],
+                                         shape),
     }
 
 
-def _surveys(rng, cfg: _Config, eff: _Effects, fx: _Firms, grid: _Grid):
+def _surveys(rng, method_rng, cfg: _Config, eff: _Effects, fx: _Firms, grid: _Grid):
     """Survey waves first_year-1..last_year (only first_year.. are written).
 
-    Returns the written table and, per scale, the score matrix: the frame's score
-    where a survey is written, NaN otherwise; for perceived learning also the score
-    revenue uses (``pl_used``: the written score, or the unwritten full answer) and
-    its never-member counterfactual (``pl_never``, same item noise).
+    Returns the written table; per scale the score matrix (the frame's score where a
+    survey is written, NaN otherwise; for perceived learning also the score revenue
+    uses, ``pl_used``: the written score, or the unwritten full answer, and its
+    never-member counterfactual ``pl_never``, same item noise and method term); and per
+    scale the latent scores of the written responses (for truth.toml).
+    The method-factor draws (one N(0, 1) per firm and wave) come from ``method_rng``,
+    so ``rng`` is drawn exactly as without them.
     """
     n, width = grid.member.shape
     years = np.arange(cfg.first_year - 1, cfg.last_year + 1)
     start = np.maximum(fx.founded, cfg.first_year)[:, None]
     written = (rng.random((n, width)) < fx.respond[:, None]) & (years >= start)
+    common = eff.method_factor * method_rng.standard_normal((n, width))
+    latents = _latents(rng, eff, fx, grid.member)
     scores, items = {}, {}
-    for (name, _label, prefix, rev), latent in zip(SCALES, _latents(rng, eff, fx, grid.member)
-                                                   .values(), strict=True):
-        noise = rng.normal(0.0, 0.9, (n, width, 5))
+    for (name, _label, prefix, rev), latent in zip(SCALES, latents.values(), strict=True):
+        noise = rng.normal(0.0, eff.item_noise_sd, (n, width, 5))
         missing = rng.random((n, width, 5)) < 0.03
-        answers = _likert(latent, noise)
+        answers = _likert(name, latent, common, noise)
         score = _score(answers, missing)
         scores[name] = np.where(written, score, np.nan)
         raw = np.where(missing, np.nan, answers)
         raw[..., rev - 1] = 8 - raw[..., rev - 1]
         items.update({f"{prefix}_{j + 1}": raw[..., j][written] for j in range(5)})
         if name == "perceived_learning":
-            never = _likert(latent - eff.pl_member * grid.member, noise)
+            never = _likert(name, latent - eff.pl_member * grid.member, common, noise)
             full, full0 = answers.mean(axis=-1), never.mean(axis=-1)
             usable = written & ~np.isnan(score)
             scores["pl_used"] = np.where(usable, score, full)
             scores["pl_never"] = np.where(usable, _score(never, missing), full0)
-    return _survey_table(rng, fx, written, years, items), scores
+    written_latent = {name: latent[written] for name, latent in latents.items()}
+    return _survey_table(rng, fx, written, years, items), scores, written_latent
 
 
 def _survey_table(rng, fx: _Firms, written, years, items: dict) -> pd.DataFrame:

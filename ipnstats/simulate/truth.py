@@ -7,7 +7,16 @@ import math
 import numpy as np
 import pandas as pd
 
-from ipnstats.simulate.common import INDUSTRIES, QUESTION_TYPES, _Config, _Effects
+from ipnstats.simulate.common import (
+    INDUSTRIES,
+    ITEM_SHIFT,
+    LOADINGS,
+    QUESTION_TYPES,
+    SCALE_CENTRE,
+    SCALES,
+    _Config,
+    _Effects,
+)
 from ipnstats.simulate.exchanges import _question_probs
 from ipnstats.simulate.firms import _Grid
 
@@ -26,10 +35,11 @@ def _mean(x) -> float:
     return float(x.mean()) if x.size else float("nan")
 
 
-def _truth(cfg: _Config, eff: _Effects, fy: pd.DataFrame, scores, grid: _Grid, ex_info,
+def _truth(cfg: _Config, eff: _Effects, fy: pd.DataFrame, latent: dict, grid: _Grid, ex_info,
            task_info) -> dict:
     return {
         "simulation": _truth_settings(cfg, fy, grid),
+        "measurement": _truth_measurement(eff, latent),
         "H1a": _truth_h1a(cfg, fy), "H1b": _truth_h1b(eff, fy), "H1c": _truth_h1c(eff, fy),
         "H1d": _truth_h1d(eff), "H1e": _truth_h1e(eff, fy), "H1f": _truth_h1f(eff, fy),
         "H2a": _truth_h2a(eff, ex_info), "H2b": _truth_h2b(eff),
@@ -55,6 +65,44 @@ def _truth_settings(cfg: _Config, fy: pd.DataFrame, grid: _Grid) -> dict:
                   "minus the log revenue the same firm would have had with no membership ever "
                   "(same shocks). n_member_years counts the member == 1 rows of the firm-year "
                   "panel (financials rows)."),
+    }
+
+
+def _truth_measurement(eff: _Effects, latent: dict) -> dict:
+    """The survey measurement model; ``latent``: per scale, the written responses' latents."""
+    sd = {name: float(np.std(latent[name], ddof=1)) if latent[name].size > 1 else float("nan")
+          for name, *_ in SCALES}
+    loadings, standardized = {}, {}
+    for name, _label, prefix, _rev in SCALES:
+        for j, lam in enumerate(LOADINGS[name]):
+            loadings[f"{prefix}_{j + 1}"] = lam
+            standardized[f"{prefix}_{j + 1}"] = round(lam * sd[name] / math.sqrt(
+                (lam * sd[name]) ** 2 + eff.method_factor ** 2 + eff.item_noise_sd ** 2), 6)
+    return {
+        "method_factor": eff.method_factor, "item_noise_sd": eff.item_noise_sd,
+        "method_stream": "M is drawn from numpy.random.default_rng(seed).spawn(1)[0] (a "
+                         "Generator seed: its first spawned child), apart from every other "
+                         "draw",
+        "loadings": loadings, "item_shift": {f"item_{j + 1}": v for j, v in enumerate(ITEM_SHIFT)},
+        "centre": dict(SCALE_CENTRE),
+        "latent_mean": {k: round(float(np.mean(v)), 6) if v.size else float("nan")
+                        for k, v in latent.items()},
+        "latent_sd": {k: round(v, 6) for k, v in sd.items()},
+        "standardized_loadings": standardized,
+        "reverse_coded": [f"{prefix}_{rev}" for _name, _label, prefix, rev in SCALES],
+        "notes": ("Item j of scale s in a survey response, in the scored direction, before "
+                  "rounding to a whole answer and clipping to 1..7: centre[s] + loadings[item] "
+                  "* (latent - centre[s]) + item_shift[item_j] + method_factor * M + e, with "
+                  "latent the response's latent score of s (answer units), M ~ N(0, 1) one draw "
+                  "per response shared by every item of every scale, e ~ N(0, item_noise_sd^2) "
+                  "per item. Latents of different scales are independent; risk_aversion and "
+                  "loss_aversion are fixed firm traits, perceived_learning rises by H1c."
+                  "a_path_latent in member years. A reverse-coded item is written as 8 minus "
+                  "its answer, so M enters it with the opposite sign in surveys.csv. latent_mean "
+                  "and latent_sd are over the written responses (surveys.csv rows). "
+                  "standardized_loadings: loadings * latent_sd / sqrt((loadings * latent_sd)^2 "
+                  "+ method_factor^2 + item_noise_sd^2), the item's correlation with its latent "
+                  "before rounding and clipping"),
     }
 
 

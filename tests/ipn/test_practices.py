@@ -6,6 +6,7 @@ hand-built panels."""
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import covers_truth
 from scipy import stats
 
 from ipnstats import SpecificationError
@@ -26,7 +27,7 @@ def hetero(study):
 
 
 def _covers(row, value):
-    return row["conf_low"] <= value <= row["conf_high"]
+    return covers_truth(row, value)  # 99.9%: one draw (see conftest.covers_truth)
 
 
 # --- H1d ----------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import covers_truth
 
 from ipnstats.figures import moderation_jn_plot
 from ipnstats.figures.save import figure_bytes
@@ -41,7 +42,7 @@ def h2(study):
 
 
 def _covers(row, value):
-    return row["conf_low"] <= value <= row["conf_high"]
+    return covers_truth(row, value)  # 99.9%: one draw (see conftest.covers_truth)
 
 
 def test_framing_effects_cover_the_truth(h2, truth):

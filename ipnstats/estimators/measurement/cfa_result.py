@@ -22,7 +22,7 @@ from scipy import stats
 from ipnstats.core.errors import SpecificationError
 from ipnstats.estimators.measurement.cfa_partable import ParTable
 from ipnstats.estimators.measurement.cfa_spec import ModelSpec
-from ipnstats.results.notes import HasNotes
+from ipnstats.results.display import TidyDisplay
 
 _OP = {0: "=~", 1: "~~", 2: "~~", 3: "~1", 4: "~1"}
 
@@ -67,8 +67,8 @@ def _standardised(pt: ParTable, est: np.ndarray, mom) -> tuple[np.ndarray, np.nd
     return std_lv, std_all
 
 
-@dataclass(frozen=True)
-class CFAResult(HasNotes):
+@dataclass(frozen=True, repr=False)
+class CFAResult(TidyDisplay):
     """A fitted confirmatory factor model (see :func:`ipnstats.estimators.measurement.cfa`)."""
 
     model: ModelSpec

@@ -19,6 +19,10 @@ Choices, stated in the report:
 - Invariance: each firm's first survey in the early waves and its first in the late
   waves (split at the median survey year); firms answering in both periods appear in
   both groups, which the chi-square difference tests treat as independent.
+- Method variance: Harman's single factor, an unmeasured latent method factor (equal
+  loadings, orthogonal to the traits), and the co-movement of the scales within a firm
+  from one survey to the next (:func:`occasion_check`), which a method factor of the
+  survey occasion produces and distinct traits do not.
 - Nonresponse: the earliest and the latest quarter of respondents within the survey year
   (Armstrong & Overton 1977), on the firms' first complete surveys.
 - Aggregation: member firms' perceived learning by peer group and year (a group-year of
@@ -70,6 +74,7 @@ class MeasurementResults:
     ulmc: object
     aggregation: object
     nonresponse: object
+    occasion: object
     threshold: int
 
 
@@ -81,13 +86,14 @@ def first_per_firm(items: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 
 def fit_measurement(items: pd.DataFrame | None, scales: Sequence, *, threshold: int = 3,
-                    estimator: str = "mlr") -> MeasurementResults | Unavailable:
+                    estimator: str = "mlr", seed: int = 0) -> MeasurementResults | Unavailable:
     """Fit the measurement models of the ``scales`` (objects with ``name``, ``items``,
     ``label``, ``low`` and ``high``, as the codebook's; three items or more) on ``items``,
     one row per survey: ``firm_id``, ``date``, ``year``, ``group_id`` (the firm's peer group
     that year, NaN for a non-member) and the items in scored direction
     (:func:`ipnstats.data.survey_frame.survey_items`); ``None``: the study has no surveys.
-    ``threshold``: the disclosure threshold (smallest group-year aggregated)."""
+    ``threshold``: the disclosure threshold (smallest group-year aggregated); ``seed``:
+    of the firm bootstrap of the occasion check (:func:`occasion_check`)."""
     scales = [s for s in scales if len(s.items) >= 3]
     if items is None:
         return Unavailable("the study has no surveys table")
@@ -121,9 +127,57 @@ def fit_measurement(items: pd.DataFrame | None, scales: Sequence, *, threshold: 
         invariance=attempt(measurement_invariance, both, model, group="wave",
                            estimator="ml"),
         harman=attempt(harman_test, first, columns, estimator=estimator),
-        ulmc=attempt(ulmc, first, model, estimator=estimator, equal_loadings=False),
+        ulmc=attempt(ulmc, first, model, estimator=estimator),
         aggregation=agg, nonresponse=attempt(_early_late, first, model),
+        occasion=attempt(occasion_check, items, model, seed=seed),
         threshold=threshold)
+
+
+def occasion_check(items: pd.DataFrame, model: dict, *, n_boot: int = 999,
+                   seed: int = 0, conf_level: float = 0.95) -> dict:
+    """Method variance of the survey occasion: how the scales' scores move together from
+    one survey to the next within a firm.
+
+    The scales measure distinct traits, so a firm's wave-to-wave changes in one should not
+    go with its changes in another; what the answers of one survey share (the respondent's
+    mood that day, acquiescence, the wording of that wave) makes them co-move. The check
+    takes each firm's scale scores (mean of the answered items) in deviation from the
+    firm's own mean over its surveys (firms with two surveys or more), and averages the
+    correlations of those deviations over the pairs of scales; its interval is a firm
+    bootstrap (percentile, ``n_boot`` draws). The average is an upper bound on the
+    occasion's method variance where true changes of two constructs go together.
+    Returns ``mean_r``, ``conf_low``, ``conf_high``, ``flag`` (the interval lies above
+    zero), the pairs' correlations, and the surveys and firms used."""
+    names = list(model)
+    scores = items[["firm_id"]].assign(
+        **{name: items[cols].mean(axis=1) for name, cols in model.items()}).dropna()
+    scores = scores[scores.groupby("firm_id")["firm_id"].transform("size") >= 2]
+    if scores["firm_id"].nunique() < 20 or len(names) < 2:
+        raise ValueError("fewer than 20 firms answered two surveys or more")
+    dev = scores.groupby("firm_id")[names].transform(lambda x: x - x.mean()).to_numpy()
+    firm = pd.factorize(scores["firm_id"])[0]
+    k = len(names)
+    cross = np.zeros((firm.max() + 1, k * k))  # per firm: the deviations' cross-products
+    np.add.at(cross, firm, (dev[:, :, None] * dev[:, None, :]).reshape(len(dev), k * k))
+    upper = np.triu_indices(k, 1)
+
+    def mean_r(m: np.ndarray) -> np.ndarray:
+        m = m.reshape(-1, k, k)
+        sd = np.sqrt(np.einsum("bii->bi", m))
+        r = m / (sd[:, :, None] * sd[:, None, :])
+        return r[:, upper[0], upper[1]].mean(axis=1)
+
+    point = mean_r(cross.sum(axis=0)[None])[0]
+    rng = np.random.default_rng(seed)
+    draws = rng.multinomial(len(cross), np.full(len(cross), 1 / len(cross)), size=n_boot)
+    boot = mean_r(draws @ cross)
+    low, high = np.quantile(boot, [(1 - conf_level) / 2, (1 + conf_level) / 2])
+    r = np.corrcoef(dev, rowvar=False)
+    pairs = pd.DataFrame({"a": [names[i] for i in upper[0]], "b": [names[j] for j in upper[1]],
+                          "r": r[upper]})
+    return {"mean_r": float(point), "conf_low": float(low), "conf_high": float(high),
+            "flag": bool(low > 0), "pairs": frame_to_json(pairs), "n_surveys": len(dev),
+            "n_firms": int(firm.max() + 1), "n_boot": n_boot}
 
 
 def _early_late(first: pd.DataFrame, model: dict):
@@ -184,6 +238,7 @@ def measurement_findings(res: MeasurementResults | Unavailable) -> dict:
                      {"first_factor_share": res.harman.first_factor_share,
                       "first_component_share": res.harman.first_component_share})
     out["ulmc"] = (None if isinstance(res.ulmc, Unavailable) else _ulmc_findings(res.ulmc))
+    out["occasion"] = (None if isinstance(res.occasion, Unavailable) else res.occasion)
     out["nonresponse"] = (None if isinstance(res.nonresponse, Unavailable) else
                           {"tests": frame_to_json(res.nonresponse.tests),
                            "n_early": res.nonresponse.n_early,
@@ -217,4 +272,4 @@ def _aggregation_findings(a) -> dict:
 
 
 __all__ = ["CUTOFFS", "MeasurementResults", "fit_measurement", "first_per_firm",
-           "measurement_findings"]
+           "measurement_findings", "occasion_check"]

@@ -66,6 +66,7 @@ def render_measurement(report: Report, findings: dict | None) -> Report:
     report = report.add_text(_validity_reading(findings, fits, labels, cut))
     report = _invariance(report, findings)
     report = report.add_text(_method_reading(findings, fits))
+    report = report.add_text(_occasion_reading(findings))
     report = report.add_text(_nonresponse_reading(findings, labels))
     return _aggregation(report, findings, labels, cut)
 
@@ -219,6 +220,10 @@ def _method_reading(findings: dict, fits: pd.DataFrame) -> str:
                      f"(first principal component){' — below half' if share < 0.5 else ''}, "
                      "and a single factor fits much worse than the separate scales")
     found = u is not None and u["p_diff"] is not None and u["p_diff"] < 0.05
+    if u is not None and u["p_diff"] is None:
+        parts.append("the scaled χ² difference of a method factor on every item is not "
+                     "defined here (a scaling correction that is not positive)")
+        u = None
     if u is not None:
         test = (f"χ² difference {_num(u['chisq_diff'], 1)} on {int(u['df_diff'])} df, "
                 f"p {fmt_p(u['p_diff'])}")
@@ -238,6 +243,26 @@ def _method_reading(findings: dict, fits: pd.DataFrame) -> str:
         verdict = ("Common-method variance is substantial: associations among the scales "
                    "should be read with caution.")
     return "Reading (common-method variance): " + "; ".join(parts) + ". " + verdict
+
+
+def _occasion_reading(findings: dict) -> str:
+    o = findings.get("occasion")
+    if not o:
+        return ""
+    r = (f"r̄ = {_ratio(o['mean_r'])}, 95% CI {_ratio(o['conf_low'])} to "
+         f"{_ratio(o['conf_high'])}; {o['n_surveys']:,} surveys of {o['n_firms']:,} firms, "
+         f"firm bootstrap")
+    if o["flag"]:
+        return ("Reading (method factor of the survey occasion): from one survey to the next, "
+                f"a firm's scores on the distinct scales move together ({r}). What one "
+                "survey's answers share beyond the traits, a common method factor, inflates "
+                "the associations among survey measures taken on the same occasion; the "
+                "hypotheses' survey-to-financials links are not affected, and the "
+                "survey-to-survey ones (the exchanges' cognitive shift and loss aversion) "
+                "should be read with it in mind.")
+    return ("Reading (method factor of the survey occasion): from one survey to the next, "
+            f"a firm's scores on the distinct scales do not move together ({r}): no sign "
+            "of a common method factor on the survey occasion.")
 
 
 def _nonresponse_reading(findings: dict, labels: dict) -> str:

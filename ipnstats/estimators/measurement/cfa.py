@@ -167,8 +167,9 @@ def _inverse(info: np.ndarray, N: int, notes: list) -> np.ndarray:
 
 
 def start_values(pt: ParTable, sample: SampleData) -> np.ndarray:
-    """Start values: one-factor principal-axis loadings per factor, residual variances
-    half the item variances (as lavaan), factor covariances 0, intercepts the means."""
+    """Start values: one-factor principal-axis loadings per factor (a tenth of them for an
+    item that already loads on an earlier factor), residual variances half the item
+    variances (as lavaan), factor covariances 0, intercepts the means."""
     vals = np.where(pt.free >= 0, np.nan, pt.value)
     for g, S in enumerate(sample.covs):
         sel = pt.group == g
@@ -198,7 +199,10 @@ def _factor_starts(pt: ParTable, S: np.ndarray):
         marker = load[0] if not fixed.any() else load[idx.index(pt.row[fixed][0])]
         scale = marker / (pt.value[fixed][0] or 1.0) if fixed.any() else 1.0
         for k, i in enumerate(idx):
-            lam[i, j] = 0.0 if i in used else load[k] / scale
+            # an item already loading on an earlier factor (a cross-loading, a method
+            # factor) starts small but not at zero: at zero loadings the gradient of a
+            # factor with free loadings vanishes and the optimiser never leaves them
+            lam[i, j] = (0.1 if i in used else 1.0) * load[k] / scale
         used.update(idx)
         psi[j] = scale ** 2
     return lam, psi

@@ -181,7 +181,8 @@ def chisq_difference(*results: CFAResult) -> pd.DataFrame:
     against the one before. ML: the plain difference of chi-squares. MLR: the
     Satorra-Bentler (2001) scaled difference, ``(T1 - T0) / cd`` with
     ``cd = (df1 c1 - df0 c0) / (df1 - df0)`` and ``c`` each model's scaling factor
-    (lavTestLRT's default ``method = "satorra.bentler.2001"``).
+    (lavTestLRT's default ``method = "satorra.bentler.2001"``); NaN where ``cd`` is not
+    positive, 0 where the fits are the same.
     """
     if len(results) < 2:
         raise SpecificationError("chisq_difference needs at least two fitted models")
@@ -202,7 +203,10 @@ def chisq_difference(*results: CFAResult) -> pd.DataFrame:
             if r.estimator == "mlr" and ddf > 0:
                 cd = (m["df"] * m["chisq_scaling_factor"]
                       - m0["df"] * m0["chisq_scaling_factor"]) / ddf
-                diff = diff / cd
+                # the same fit (e.g. an extra factor whose variance went to zero) differs
+                # by nothing; a scaling that is not positive leaves the test undefined
+                # (Satorra & Bentler 2010 propose a correction), so it is NaN
+                diff = 0.0 if abs(diff) < 1e-9 else (diff / cd if cd > 0 else np.nan)
             row.update(chisq_diff=diff, df_diff=ddf,
                        p_diff=stats.chi2.sf(diff, ddf) if ddf > 0 else np.nan)
         rows.append(row)

@@ -34,6 +34,11 @@ def _ratio(x) -> str:
     return text.replace("0.", ".", 1) if text.lstrip("\u2212").startswith("0.") else text
 
 
+def _and(names: list[str]) -> str:
+    """``["a", "b", "c"]`` -> ``"a, b and c"``."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def _robust(row: dict, key: str):
     """The robust (MLR) variant of a fit measure when there is one, else the ML one."""
     for name in (f"{key}_robust", f"{key}_scaled", key):
@@ -95,8 +100,9 @@ def _fit_table(fits: pd.DataFrame):
 
 def _loadings_table(findings: dict, labels: dict):
     ld = frame_from_json(findings["loadings"])
+    first = ~ld["factor"].duplicated()  # the scale named once, on its first item
     frame = pd.DataFrame({
-        "scale": ld["factor"].map(labels), "item": ld["item"],
+        "scale": ld["factor"].map(labels).where(first, ""), "item": ld["item"],
         "loading": ld["std_all"].map(_ratio),
         "se": [_num(se) if pd.notna(p) else "" for se, p in
                zip(ld["std_error"], ld["p_value"], strict=True)],
@@ -144,17 +150,17 @@ def _validity_reading(findings: dict, fits: pd.DataFrame, labels: dict, cut: dic
     good = (cfi is not None and cfi >= cut["cfi"] and rmsea is not None
             and rmsea <= cut["rmsea"] and srmr is not None and srmr <= cut["srmr"])
     rel = frame_from_json(findings["reliability"])
-    low_cr = [labels.get(f, f) for f, v in zip(rel["factor"], rel["omega"], strict=True)
-              if v < cut["cr"]]
-    low_ave = [labels.get(f, f) for f, v in zip(rel["factor"], rel["ave"], strict=True)
-               if v < cut["ave"]]
+    low_cr = [labels.get(f, f).lower() for f, v in zip(rel["factor"], rel["omega"],
+                                                        strict=True) if v < cut["cr"]]
+    low_ave = [labels.get(f, f).lower() for f, v in zip(rel["factor"], rel["ave"],
+                                                         strict=True) if v < cut["ave"]]
     text = (f"Reading: the scales fit {'well' if good else 'less well than the usual cut-offs'} "
             f"as separate factors (robust CFI {_ratio(cfi)}, RMSEA {_ratio(rmsea)}, SRMR "
             f"{_ratio(srmr)}). ")
     text += ("Every scale's composite reliability reaches .70" if not low_cr else
-             f"Composite reliability stays below .70 for {', '.join(low_cr)}")
+             f"Composite reliability stays below .70 for {_and(low_cr)}")
     text += (" and every AVE .50." if not low_ave else
-             f"; the AVE stays below .50 for {', '.join(low_ave)}, so those items share less "
+             f"; the AVE stays below .50 for {_and(low_ave)}, so those items share less "
              "variance with their scale than error.")
     htmt = findings["htmt"]
     if isinstance(htmt, dict) and "columns" in htmt:
@@ -257,9 +263,8 @@ def _occasion_reading(findings: dict) -> str:
                 f"a firm's scores on the distinct scales move together ({r}). What one "
                 "survey's answers share beyond the traits, a common method factor, inflates "
                 "the associations among survey measures taken on the same occasion; the "
-                "hypotheses' survey-to-financials links are not affected, and the "
-                "survey-to-survey ones (the exchanges' cognitive shift and loss aversion) "
-                "should be read with it in mind.")
+                "associations of survey scales with financial outcomes or with the exchange "
+                "records, which come from other sources, are not.")
     return ("Reading (method factor of the survey occasion): from one survey to the next, "
             f"a firm's scores on the distinct scales do not move together ({r}): no sign "
             "of a common method factor on the survey occasion.")

@@ -171,7 +171,7 @@ def agreement(ours: dict, peer: dict) -> list[tuple[str, float, float, str]]:
 
 def done_when(ml_seconds: float, mlr_seconds: float) -> tuple[str, list[tuple[str, bool]]]:
     """The issue's "Done when" line for the example and its two conditions."""
-    line = (f"9c issue 21 done-when, the CFA of the example's scales in under "
+    line = (f"9 issue 21 done-when, the CFA of the example's scales in under "
             f"{DONE_WHEN_SECONDS:g} s: ipnstats.cfa ML {ml_seconds:.3f} s, MLR "
             f"{mlr_seconds:.3f} s (medians)")
     return line, [(f"ML under {DONE_WHEN_SECONDS:g} s", ml_seconds < DONE_WHEN_SECONDS),

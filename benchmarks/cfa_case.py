@@ -50,6 +50,10 @@ N_FACTORS = 4
 FACTOR_CORR = 0.3
 #: the issue's "Done when": the CFA of the example's scales takes under one second
 DONE_WHEN_SECONDS = 1.0
+#: every job of the case runs BLAS in one thread: the matrices are 20 x 20, where a second
+#: OpenBLAS thread only adds synchronisation, and on a shared 2-core VM its spinning made
+#: single runs 2-100 times slower (semopy 0.03-7 s for the same fit), for both packages
+ONE_BLAS_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 # Tolerances (relative). Loadings: semopy's SLSQP stops ~1e-3 from the optimum (above).
 # Chi-square: the same criterion, N F at two nearby points of a flat optimum. SEs: the
@@ -58,6 +62,10 @@ DONE_WHEN_SECONDS = 1.0
 TOL_LOADINGS = 1e-3
 TOL_CHISQ = 1e-2
 TOL_SE = 5e-3
+# Robust SEs: ipnstats' MLR (lavaan's) has the observed information as the sandwich's
+# bread, semopy's ``se_robust`` the expected one: they differ by O(1/sqrt(N)) (found up to
+# 3% on the example's 598 rows, 0.8% at n = 5,000).
+TOL_ROBUST_SE = 5e-2
 TOL_NOT_ABOVE = 1e-9
 
 
@@ -162,17 +170,26 @@ def agreement(ours: dict, peer: dict) -> list[tuple[str, float, float, str]]:
         checks.append(("loading SEs (expected information)",
                        _rel([mine[k][1] for k in free], [theirs[k][1] for k in free]),
                        TOL_SE, "rel"))
-    else:  # MLR: robust SEs, which semopy does not give with its stats; the test is scaled
-        checks.append(("MLR: scaled chi-square reported",
-                       0.0 if ours["chisq_scaled"] > 0 else math.inf, 0.0, "yes/no"))
+    else:  # MLR against semopy's se_robust: sandwich SEs with different breads
+        checks += [("robust loading SEs (breads: observed vs semopy's expected)",
+                    _rel([mine[k][1] for k in free], [theirs[k][1] for k in free]),
+                    TOL_ROBUST_SE, "rel"),
+                   ("scaled chi-square reported (semopy has none)",
+                    0.0 if ours["chisq_scaled"] > 0 else math.inf, 0.0, "yes/no")]
     return [*checks, ("both converged", 0.0 if ours["converged"] and peer["success"]
                       else math.inf, 0.0, "yes/no")]
 
 
-def done_when(ml_seconds: float, mlr_seconds: float) -> tuple[str, list[tuple[str, bool]]]:
-    """The issue's "Done when" line for the example and its two conditions."""
+def done_when(seconds: dict[str, float]) -> tuple[str, list[tuple[str, bool]]]:
+    """The issue's "Done when" line for the example and its conditions, from the median
+    times ``{"ml": ..., "mlr": ..., "ml, first call": ..., "mlr, first call": ...}``
+    (warm: after a warm-up fit on 300 rows; first call: right after ``import ipnstats``)."""
+    s = seconds
     line = (f"9 issue 21 done-when, the CFA of the example's scales in under "
-            f"{DONE_WHEN_SECONDS:g} s: ipnstats.cfa ML {ml_seconds:.3f} s, MLR "
-            f"{mlr_seconds:.3f} s (medians)")
-    return line, [(f"ML under {DONE_WHEN_SECONDS:g} s", ml_seconds < DONE_WHEN_SECONDS),
-                  (f"MLR under {DONE_WHEN_SECONDS:g} s", mlr_seconds < DONE_WHEN_SECONDS)]
+            f"{DONE_WHEN_SECONDS:g} s: ipnstats.cfa ML {s['ml']:.3f} s, MLR {s['mlr']:.3f} s "
+            f"(warm); as the first call after import ML {s['ml, first call']:.3f} s, MLR "
+            f"{s['mlr, first call']:.3f} s (medians)")
+    label = {"ml": "ML", "mlr": "MLR", "ml, first call": "ML first call",
+             "mlr, first call": "MLR first call"}
+    return line, [(f"{label[k]} under {DONE_WHEN_SECONDS:g} s", v < DONE_WHEN_SECONDS)
+                  for k, v in s.items()]

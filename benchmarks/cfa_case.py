@@ -3,13 +3,14 @@
 ``ipnstats.cfa(df, model, estimator="ml")`` (and ``"mlr"``) against semopy 2.3's
 ``Model(desc).fit(df, obj="MLW")`` followed by ``calc_stats`` and ``inspect`` (what a
 semopy user runs to get the estimates, their SEs and the fit measures that ``cfa``
-returns in one call). Two data sets:
+returns in one call); ``"mlr"`` against the same with ``inspect(se_robust=True)``
+(semopy's sandwich SEs; it has no scaled test). Two data sets:
 
 - the bundled example's survey scales as the study uses them (``ipn.measurement``: each
   firm's first complete survey, 598 firms; 4 scales of 5 items, reverse-coded items
-  turned around), written by the parent to ``benchmarks/_data/cfa/example_items.csv``
-  before the jobs start, so that both jobs read the same rows without semopy's job
-  importing ipnstats;
+  turned around), written to ``benchmarks/_data/cfa/example_items.csv`` before the jobs
+  start (by a fresh interpreter in the repository root), so that both jobs read the same
+  rows without semopy's job importing ipnstats;
 - a simulated congeneric design, 4 factors x 5 items (loadings 0.5-0.9, factor
   correlations 0.3), n = 5,000 (``--quick``: 1,000), generated in every job from a fixed
   seed, so that the time is not all fixed costs.

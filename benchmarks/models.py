@@ -19,9 +19,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import cfa_case
 import lme4_case
 import numpy as np
 import pandas as pd
@@ -36,6 +37,7 @@ from harness import (
     merge_results,
     now,
     pair_summary,
+    run_job,
     seconds,
     summarise,
     verdict,
@@ -78,6 +80,12 @@ PROCESS = ('ipnstats.conditional_process({d}, model=7, x="x", m="m", y="y", w="w
 PYPROCESS = ('Process(data={d}, model=7, x="x", m=["m"], y="y", w="w", boot={b}, seed=1, '
              'suppr_init=True)')
 CROSSED = 'ipnstats.crossed_effects({d}, outcome="y", covariates=["x"], groups=("s", "r"))'
+CFA = 'ipnstats.cfa({d}, MODEL, estimator="{e}")'
+# semopy: model, fit, fit measures and estimates with SEs (what cfa returns in one call);
+# obj="MLW", its default, is lavaan's ML on the N-divided covariance (see cfa_case.py);
+# inspect(se_robust=True) gives its sandwich SEs (the peer of estimator="mlr")
+SEMOPY = ('m = semopy.Model(DESC)\nm.fit({d}, obj="MLW")\nstats = semopy.calc_stats(m)\n'
+          'est = m.inspect({r})')
 MIXEDLM = ('smf.mixedlm("y ~ x", {d}, groups=np.ones(len({d})), '
            'vc_formula={{"s": "0 + C(s)", "r": "0 + C(r)"}}).fit(reml=True)')
 
@@ -299,6 +307,28 @@ def insteval_jobs(rows: int) -> tuple[Job, list[Job]]:
     return ours, [peer]
 
 
+def cfa_jobs(data: str, model: dict, first_calls: bool = False) -> tuple[Job, list[Job]]:
+    """Case 9: ipnstats.cfa, ML (compared) and MLR (a second job), and semopy's MLW fit,
+    on ``bm.<data>`` with ``model`` (``{factor: [items]}``); with ``first_calls`` also ML
+    and MLR without the warm-up (a user's first call after ``import ipnstats``)."""
+    small = "df.iloc[:300]"
+    imports = f"import ipnstats\nMODEL = {model!r}"
+    ours, mlr = (job(f"ipnstats.cfa({e})", data, imports, CFA.format(d=small, e=e),
+                     "res = " + CFA.format(d="df", e=e), "bm.cfa_case.ipnstats_values(res)")
+                 for e in ("ml", "mlr"))
+    peer, robust = (job(f"semopy.Model.fit(MLW){r and ', se_robust'}", data,
+                        f"import semopy\nDESC = {cfa_case.semopy_description(model)!r}",
+                        SEMOPY.format(d=small, r=r), SEMOPY.format(d="df", r=r),
+                        "bm.cfa_case.semopy_values(m, stats, est)")
+                    for r in ("", "se_robust=True"))
+    cold = [job(f"ipnstats.cfa({e}, first call)", data, imports, "",
+                "res = " + CFA.format(d="df", e=e), "bm.cfa_case.ipnstats_values(res)")
+            for e in ("ml", "mlr")] if first_calls else []
+    ours, *peers = (replace(j, env=cfa_case.ONE_BLAS_THREAD)
+                    for j in (ours, peer, mlr, robust, *cold))
+    return ours, peers
+
+
 def r_own_numbers(runs: dict) -> dict:
     """lme4's runs with R's own elapsed time of the ``lmer`` call and R's own peak memory
     in place of the wrapper's (the total, with R's start-up, stays in ``value``)."""
@@ -471,6 +501,10 @@ def check_process(ours: dict, peer: dict, info: dict) -> list[Check]:
     ]
 
 
+def check_cfa(ours: dict, peer: dict, _: dict) -> list[Check]:
+    return [Check(*c) for c in cfa_case.agreement(ours, peer)]
+
+
 def check_crossed(ours: dict, peer: dict, _: dict) -> list[Check]:
     groups = sorted(ours["vc"])
     return [Check("fixed effects", rel_diff(ours["params"], peer["params"]), TOL_CROSSED),
@@ -494,6 +528,7 @@ class Comparison:
     target: float
     check: Callable[[dict, dict, dict], list[Check]]
     note: str = ""
+    ours: str | None = None  # the ipnstats job compared (None: the case's first job)
 
 
 @dataclass
@@ -510,20 +545,23 @@ class Case:
     max_reps: int | None = None
     info: dict = field(default_factory=dict)
     adjust: Callable[[dict], dict] | None = None  # rewrites the runs before the summaries
+    # conditions on the runs (a line and its checks; a failed one fails the run like a
+    # disagreement), e.g. an absolute time an issue asks for
+    conditions: Callable[[dict], tuple[str, list[Check]]] | None = None
 
 
 def sizes(quick: bool) -> dict:
     if quick:
         return {"firms": 2_000, "did_units": 2_000, "wild_n": 5_000, "wild_reps": 1_999,
                 "process_n": 300, "process_boot": 1_000, "crossed": (2_000, 60, 60),
-                "large_firms": 20_000, "insteval_rows": lme4_case.QUICK_ROWS}
+                "large_firms": 20_000, "insteval_rows": lme4_case.QUICK_ROWS, "cfa_n": 1_000}
     return {"firms": 100_000, "did_units": 100_000, "wild_n": 100_000, "wild_reps": 9_999,
             "process_n": 1_000, "process_boot": 5_000, "crossed": (20_000, 400, 400),
-            "large_firms": 1_000_000, "insteval_rows": 0}
+            "large_firms": 1_000_000, "insteval_rows": 0, "cfa_n": 5_000}
 
 
 CASE_NAMES = ("twfe-pyfixest", "twfe-linearmodels", "cs", "wild", "process", "crossed",
-              "large", "insteval")
+              "large", "insteval", "cfa")
 
 
 def build_cases(selected: list[str], s: dict) -> list[Case]:
@@ -596,7 +634,56 @@ def build_cases(selected: list[str], s: dict) -> list[Case]:
                           if not rows else {"rows": rows}, max_reps=3,
                           extra=insteval_lines, info={"key": key, "rows": rows},
                           adjust=r_own_numbers))
+    if "cfa" in selected:
+        cases += cfa_cases(s["cfa_n"])
     return cases
+
+
+def cfa_cases(n: int) -> list[Case]:
+    """Case 9: ipnstats.cfa (ML and MLR) against semopy on the example's scales (9, with
+    the issue's one-second condition) and on a simulated 4 x 5 design of ``n`` rows (9b)."""
+    def comparisons(number: str, what: str, key: str) -> list[Comparison]:
+        return [Comparison(
+            f"cfa_{e}_semopy/{key}", f"{number} CFA {e.upper()}, {what}, vs semopy (MLW"
+            + ("" if e == "ml" else ", robust SEs") + ")",
+            "semopy.Model.fit(MLW)" + ("" if e == "ml" else ", se_robust"), "semopy", 1.0,
+            check_cfa, ours=f"ipnstats.cfa({e})",
+            note="" if e == "ml" else "semopy has sandwich SEs but no scaled test")
+            for e in ("ml", "mlr")]
+
+    example = Case("cfa", "9", example_cfa_jobs, comparisons(
+        "9", "the example's 4 scales x 5 items, each firm's first complete survey", "example"),
+        {"data": "example", "factors": 4, "items": 20}, conditions=cfa_done_when)
+    simulated = Case("cfa-simulated", "9b", lambda: cfa_jobs(
+        f"cfa_case.simulated_data({n})", cfa_case.simulated_model()), comparisons(
+        "9b", f"simulated congeneric 4 factors x 5 items, n = {n:,}", f"n={n}"),
+        {"data": "simulated", "factors": 4, "items": 20, "n": n})
+    return [example, simulated]
+
+
+def example_cfa_jobs() -> tuple[Job, list[Job]]:
+    """Case 9's jobs, after writing the example's CFA rows (in a fresh interpreter in the
+    repository root, so that it is this tree's ipnstats, as in the jobs)."""
+    writer = Job("write the example's CFA rows", setup=f"import sys\nsys.path.insert(0, "
+                 f"{str(HERE)!r})\nimport cfa_case", work="model = cfa_case.write_example_items()",
+                 result="model")
+    model = run_job(writer, cwd=HERE.parent, timeout=JOB_TIMEOUT).value
+    return cfa_jobs("cfa_case.example_data()", model, first_calls=True)
+
+
+def cfa_done_when(runs: dict) -> tuple[str, list[Check]]:
+    """Case 9's line on the issue's one second: the medians of the warm and first calls,
+    each checked; the first calls' estimates must be the warm calls'."""
+    def median(name: str) -> float:
+        return float(np.median([r.seconds for r in runs[name]]))
+
+    times = {f"{e}{c}": median(f"ipnstats.cfa({e}{c})") for e in ("ml", "mlr")
+             for c in ("", ", first call")}
+    line, conditions = cfa_case.done_when(times)
+    same = all(runs[f"ipnstats.cfa({e}, first call)"][0].value["loadings"]
+               == runs[f"ipnstats.cfa({e})"][0].value["loadings"] for e in ("ml", "mlr"))
+    return line, [*(holds(what, ok) for what, ok in conditions),
+                  holds("first calls give the same loadings", same)]
 
 
 def wild_ci_lines(runs: dict) -> list[str]:
@@ -639,7 +726,10 @@ def load_average() -> float | None:
 def run_case(case: Case, reps: int, results: Path, loads: list) -> tuple[list[str], bool]:
     """Run one case: its lines and whether every check passed. Appends the 1-minute load
     average at its start and end to ``loads``."""
-    ours, peers = case.jobs()
+    try:
+        ours, peers = case.jobs()
+    except (JobFailed, subprocess.TimeoutExpired) as exc:
+        return [f"{case.number} {case.name}: FAILED: {exc}"], False
     n = case.reps if case.reps is not None else min(reps, case.max_reps or reps)
     print(f"case {case.number} {case.name}: {n} repetition(s) of {1 + len(peers)} jobs",
           file=sys.stderr, flush=True)
@@ -655,8 +745,9 @@ def run_case(case: Case, reps: int, results: Path, loads: list) -> tuple[list[st
         runs = case.adjust(runs)
     lines, records, all_ok = [], {}, True
     for comp in case.comparisons:
-        summary = pair_summary(runs, ours.name, comp.peer)
-        a, b = runs[ours.name][0].value, runs[comp.peer][0].value
+        mine = comp.ours or ours.name
+        summary = pair_summary(runs, mine, comp.peer)
+        a, b = runs[mine][0].value, runs[comp.peer][0].value
         checks = case_checks(comp, a, b, case.info)
         ok = all(c.ok for c in checks)
         all_ok &= ok
@@ -675,6 +766,13 @@ def run_case(case: Case, reps: int, results: Path, loads: list) -> tuple[list[st
             "machine": machine()}
     if case.extra is not None:
         lines.extend(case.extra(runs))
+    if case.conditions is not None:
+        line, checks = case.conditions(runs)
+        ok = all(c.ok for c in checks)
+        all_ok &= ok
+        lines.append(f"{line}: " + "; ".join(map(str, checks)) + (": PASS" if ok else ": MISS"))
+        records[case.comparisons[0].key]["conditions"] = {
+            "line": line, "ok": ok, "checks": [{"what": c.what, "ok": c.ok} for c in checks]}
     if case.name == "wild":
         checks = check_wild_ci(runs[ours.name][0].value,
                                runs["ipnstats.wild_bootstrap(ci=True)"][0].value, case.info)
@@ -734,7 +832,7 @@ def main(argv: list[str] | None = None) -> int:
                              "runs at most 2, case 7 once, case 8 at most 3")
     parser.add_argument("--cases", type=parse_cases, default=list(CASE_NAMES),
                         help="comma-separated subset of " + ", ".join(CASE_NAMES)
-                             + " (or their numbers 1-8); default all")
+                             + f" (or their numbers 1-{len(CASE_NAMES)}); default all")
     parser.add_argument("--quick", action="store_true",
                         help="small sizes, for a smoke test (the targets mean nothing then)")
     parser.add_argument("--results", type=Path, default=RESULTS,

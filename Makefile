@@ -110,8 +110,11 @@ $(OUT)/ipn_report.pdf: $(foreach s,$(STAGES),$(RES)/$(s).json) $(BUILD)/report.j
 $(OUT)/data_report.txt: $(IN_data) $(CODE) | $(RUN)
 	$(IPN) data-report $(CONFIG)
 
-test: $(DEV) ## run the test suite
-	$(BIN)/python -m pytest -q
+# The suite runs on TEST_WORKERS processes (pytest-xdist), a test file per worker at a time
+# so that a file's fixtures are built once; TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= 2
+test: $(DEV) ## run the test suite (on TEST_WORKERS processes, default 2)
+	$(BIN)/python -m pytest -q $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 example: $(RUN) ## regenerate data/example byte for byte from its seed
 	rm -rf data/example

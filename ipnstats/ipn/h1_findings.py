@@ -419,7 +419,7 @@ def _step_text(steps: dict) -> str:
     """The tenure steps (a stored frame of contrast, estimate, p_value) in words."""
     cols = _step_columns(steps)
     rows = zip(cols["contrast"], cols["estimate"], cols["p_value"], strict=True)
-    return "; ".join(f"{contrast(c)} {num(e, sign=True)} (one-sided {p_text(p)})"
+    return "; ".join(f"{contrast(c)} {num(e, sign=True)} ({p_text(p)})"
                      for c, e, p in rows)
 
 

@@ -20,7 +20,7 @@ def coders():
 
 @pytest.mark.parametrize("level", ["nominal", "ordinal", "interval", "ratio"])
 def test_alpha_reproduces_krippendorffs_worked_example(level):
-    res = krippendorff_alpha(coders(), list("ABCD"), level=level)
+    res = krippendorff_alpha(coders(), list("ABCD"), measurement=level)
     assert round(res.alpha, 3) == KRIPP["alpha"][level]
     assert (res.n_units, res.n_values) == (11, 40)  # unit 12 has one value: not pairable
     assert res.has_note("missing_dropped")
@@ -30,7 +30,7 @@ def test_alpha_nominal_takes_labels_and_is_one_for_perfect_agreement():
     labels = coders().apply(lambda c: c.map({1: "a", 2: "b", 3: "c", 4: "d", 5: "e"}))
     assert krippendorff_alpha(labels, list("ABCD")).alpha == pytest.approx(0.7434210526)
     same = pd.DataFrame({"x": [1, 2, 3, 1], "y": [1, 2, 3, 1]})
-    assert krippendorff_alpha(same, ["x", "y"], level="interval").alpha == 1.0
+    assert krippendorff_alpha(same, ["x", "y"], measurement="interval").alpha == 1.0
 
 
 def test_alpha_edge_cases():
@@ -40,12 +40,12 @@ def test_alpha_edge_cases():
     with pytest.raises(DataError, match="two coders"):
         krippendorff_alpha(pd.DataFrame({"x": [1, None], "y": [None, 2]}), ["x", "y"])
     with pytest.raises(SpecificationError, match="unknown level"):
-        krippendorff_alpha(const, ["x", "y"], level="ratio-ish")
+        krippendorff_alpha(const, ["x", "y"], measurement="ratio-ish")
     with pytest.raises(SpecificationError, match="at least two coder"):
         krippendorff_alpha(const, ["x"])
     with pytest.raises(DataError, match="'x' holds 'a'"):
         krippendorff_alpha(pd.DataFrame({"x": ["a", 1], "y": [1, 2]}), ["x", "y"],
-                           level="interval")
+                           measurement="interval")
 
 
 @pytest.fixture(scope="module")

@@ -78,8 +78,9 @@ def _distance(values: np.ndarray, counts: np.ndarray, level: Level) -> np.ndarra
 
 
 def krippendorff_alpha(data: pd.DataFrame, coders: Sequence[str], *,
-                       level: Level = "nominal") -> KrippendorffAlpha:
-    """Krippendorff's alpha of ``coders`` (columns) rating the units (rows).
+                       measurement: Level = "nominal") -> KrippendorffAlpha:
+    """Krippendorff's alpha of ``coders`` (columns) rating the units (rows), at the level
+    of ``measurement`` of the ratings (``nominal``, ``ordinal``, ``interval``, ``ratio``).
 
     Examples
     --------
@@ -91,9 +92,10 @@ def krippendorff_alpha(data: pd.DataFrame, coders: Sequence[str], *,
     >>> round(krippendorff_alpha(d, ["a", "b", "c", "d"]).alpha, 3)
     0.743
     """
-    if level not in ("nominal", "ordinal", "interval", "ratio"):
-        raise SpecificationError(f"unknown level {level!r}; choose 'nominal', 'ordinal', "
-                                 f"'interval' or 'ratio'")
+    if measurement not in ("nominal", "ordinal", "interval", "ratio"):
+        raise SpecificationError(f"unknown level of measurement {measurement!r}; choose "
+                                 "'nominal', 'ordinal', 'interval' or 'ratio'")
+    level = measurement
     names = require_columns(data, [coders] if isinstance(coders, str) else coders, role="coder")
     if len(names) < 2:
         raise SpecificationError("Krippendorff's alpha needs at least two coder columns")

@@ -91,7 +91,9 @@ class CFAResult(TidyDisplay):
     information: str = "expected"
 
     def __post_init__(self):
-        object.__setattr__(self, "measures", MappingProxyType(dict(self.measures)))
+        plain = {k: v.item() if isinstance(v, np.generic) else v
+                 for k, v in dict(self.measures).items()}  # Python numbers: JSON, display
+        object.__setattr__(self, "measures", MappingProxyType(plain))
 
     def fit_measures(self) -> dict:
         """The fit measures (lavaan ``fitMeasures`` names with underscores)."""

@@ -80,9 +80,18 @@ def sensemakr(result: Result, treatment: str, *, benchmark_covariates: Benchmark
 
     Examples
     --------
-    >>> res = ipnstats.panel_regression(df, "y ~ d + x1 + x2", unit="id", time="t",
-    ...                                 estimator="pooled")  # doctest: +SKIP
-    >>> sensemakr(res, "d", benchmark_covariates=["x1"], kd=(1, 2, 3)).tidy()  # doctest: +SKIP
+    >>> import numpy as np, pandas as pd, ipnstats
+    >>> rng = np.random.default_rng(1)
+    >>> df = pd.DataFrame({"x1": rng.normal(size=200), "id": range(200), "t": 1})
+    >>> df["d"] = 0.5 * df.x1 + rng.normal(size=200)
+    >>> df["y"] = df.d + 0.3 * df.x1 + rng.normal(size=200)
+    >>> res = ipnstats.panel_regression(df, "y ~ d + x1", unit="id", time="t",
+    ...                                 estimator="pooled")
+    >>> s = sensemakr(res, "d", benchmark_covariates=["x1"], kd=(1, 2))
+    >>> s.tidy().bound.tolist()
+    ['unadjusted', '1x x1', '2x x1']
+    >>> round(s.rv_q, 3)
+    0.495
     """
     names = list(result.params.index)
     _check_term(treatment, names, "treatment")
@@ -210,9 +219,14 @@ def oster(data: pd.DataFrame, formula: str, treatment: str, *, r2max: float,
 
     Examples
     --------
-    >>> r = oster(df, "lprice ~ llotsize + bedrooms + bathrms + driveway", "llotsize",
-    ...           r2max=0.69)  # doctest: +SKIP
-    >>> r.beta_star, r.delta_star  # doctest: +SKIP
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(1)
+    >>> df = pd.DataFrame({"w": rng.normal(size=200)})
+    >>> df["x"] = 0.5 * df.w + rng.normal(size=200)
+    >>> df["y"] = df.x + 0.3 * df.w + rng.normal(size=200)
+    >>> r = oster(df, "y ~ x + w", "x", r2max=0.9)
+    >>> round(r.beta_star, 3), round(r.delta_star, 3)
+    (-0.196, 0.876)
     """
     design = build_design(data, formula)
     names = list(design.names)
@@ -224,8 +238,8 @@ def oster(data: pd.DataFrame, formula: str, treatment: str, *, r2max: float,
     always = X[:, keep] if keep else np.zeros((len(y), 0))
     long_fit = ols(X, y, tuple(names))
     if not long_fit.keep.all():
-        raise SpecificationError(f"the long regression is collinear ({', '.join(long_fit.collinear)}); "
-                                 "drop redundant terms")
+        raise SpecificationError(f"the long regression is collinear "
+                                 f"({', '.join(long_fit.collinear)}); drop redundant terms")
     short = ols(np.column_stack([X[:, j], always]), y, ("x",) + tuple(f"m{i}" for i in keep))
     aux = ols(np.delete(X, j, axis=1), X[:, j], tuple(n for n in names if n != treatment))
     x_m = ols(always, X[:, j], tuple(f"m{i}" for i in keep)).resid if keep else X[:, j]

@@ -36,14 +36,12 @@ from scipy import stats
 from ipnstats.core.errors import SpecificationError
 
 ContourOf = Literal["estimate", "t_value", "lower", "upper"]
-BOUND_COLUMNS = ("bound", "r2dz_x", "r2yz_dx", "estimate", "std_error", "statistic",
-                 "p_value", "conf_low", "conf_high")
 
 
 def partial_r2(t_value: float | np.ndarray, df: float) -> float | np.ndarray:
     """Partial R² of a regressor from its t statistic: ``t^2 / (t^2 + df)``.
 
-    >>> round(partial_r2(4.18445, 783), 6)
+    >>> round(float(partial_r2(4.18445, 783)), 6)
     0.021873
     """
     t2 = np.square(t_value)
@@ -98,8 +96,8 @@ def benchmark_bounds(r2dxj_x: float, r2yxj_dx: float, kd: float,
 
     ``r2dxj_x`` is the covariate's partial R² in the treatment regression (treatment on
     the other covariates), ``r2yxj_dx`` its partial R² in the outcome regression. As
-    sensemakr, an implied ``r2yz_dx`` above 1 is set to 1; an impossible ``kd`` is an
-    error.
+    sensemakr, an implied ``r2yz_dx`` above 1 is set to 1 (the adjusted standard error
+    is then 0 and the adjusted t undefined: NaN); an impossible ``kd`` is an error.
     """
     r2dz_x = kd * r2dxj_x / (1 - r2dxj_x)
     r2zxj_xd = kd * r2dxj_x**2 / ((1 - kd * r2dxj_x) * (1 - r2dxj_x))
@@ -241,13 +239,14 @@ def bounds_table(sens: dict, benchmarks: Sequence[tuple[str, float, float]],
             est = float(adjusted_estimate(sens["estimate"], r2dz_x, r2yz_dx, sens["se"],
                                           sens["df"], sens["reduce"]))
             se = float(adjusted_se(r2dz_x, r2yz_dx, sens["se"], sens["df"]))
+            t_value = est / se if se > 0 else np.nan  # r2yz_dx capped at 1: no residual
             mult = f"{k_d:g}" if k_d == k_y else f"{k_d:g}/{k_y:g}"
             rows.append({"bound": f"{mult}x {label}", "benchmark": label, "kd": k_d,
                          "ky": k_y, "r2dz_x": r2dz_x, "r2yz_dx": r2yz_dx,
                          "r2dxj_x": r2dxj_x, "r2yxj_dx": r2yxj_dx,
                          "adjusted_estimate": est, "adjusted_se": se,
-                         "adjusted_t": est / se,
-                         "adjusted_p_value": 2 * stats.t.sf(abs(est / se), sens["df"] - 1),
+                         "adjusted_t": t_value,
+                         "adjusted_p_value": 2 * stats.t.sf(abs(t_value), sens["df"] - 1),
                          "conf_low": est - crit * se, "conf_high": est + crit * se})
     columns = ["bound", "benchmark", "kd", "ky", "r2dz_x", "r2yz_dx", "r2dxj_x", "r2yxj_dx",
                "adjusted_estimate", "adjusted_se", "adjusted_t", "adjusted_p_value",

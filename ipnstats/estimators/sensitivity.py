@@ -34,6 +34,7 @@ from ipnstats.inference.sensitivity import (
     group_partial_r2,
     sensitivity_stats,
 )
+from ipnstats.results.notes import Note
 from ipnstats.results.result import Result
 from ipnstats.results.vcov import describe_vcov
 
@@ -106,9 +107,9 @@ def sensemakr(result: Result, treatment: str, *, benchmark_covariates: Benchmark
     bounds = bounds_table({"estimate": est, "se": se, "df": df, "alpha": alpha,
                            "reduce": bool(reduce)}, benchmarks, kd_, ky_)
     vcov = describe_vcov(result.vcov)
-    notes = () if result.vcov == "iid" else (
+    notes = () if result.vcov == "iid" else (Note("sensitivity_robust_t",
         f"The partial R² and robustness values use the {vcov} t statistic with the residual "
-        f"degrees of freedom ({df:g}), as sensemakr does with a robust or clustered fit.",)
+        f"degrees of freedom ({df:g}), as sensemakr does with a robust or clustered fit."),)
     return SensitivityResult(
         treatment=treatment, outcome=result.outcome, estimate=est, std_error=se,
         t_value=stats_["t_value"], df=df, r2yd_x=stats_["r2yd_x"], f2yd_x=stats_["f2yd_x"],
@@ -251,10 +252,13 @@ def oster(data: pd.DataFrame, formula: str, treatment: str, *, r2max: float,
         tau_x=float(np.var(aux.resid, ddof=1)))
     check_r2max(r2max, moments.r2_long)
     b_star, alternatives = oster_beta(moments, r2max, delta)
+    notes = (Note("missing_dropped", f"{design.n_missing:,} rows with a missing value in a "
+                  "formula variable were left out of every regression."),
+             ) if design.n_missing else ()
     return OsterResult(treatment=treatment, outcome=design.outcome, moments=moments,
                        r2max=float(r2max), delta=float(delta), beta=float(beta),
                        beta_star=b_star, beta_star_alternatives=alternatives,
-                       delta_star=oster_delta(moments, r2max, beta), nobs=len(y))
+                       delta_star=oster_delta(moments, r2max, beta), nobs=len(y), notes=notes)
 
 
 def _r2(y: np.ndarray, centred: bool):

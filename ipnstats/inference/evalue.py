@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ipnstats.core.errors import SpecificationError
+from ipnstats.results.display import TidyDisplay
 
 
 def evalue_point(rr: float, true: float = 1.0) -> float:
@@ -40,8 +41,8 @@ def evalue_point(rr: float, true: float = 1.0) -> float:
     return float(ratio + np.sqrt(ratio * (ratio - 1)))
 
 
-@dataclass(frozen=True)
-class EValueResult:
+@dataclass(frozen=True, repr=False)
+class EValueResult(TidyDisplay):
     """E-values of an estimate and its interval.
 
     Attributes
@@ -58,6 +59,8 @@ class EValueResult:
         the interval holds ``true``; NaN without an interval).
     conversion
         How the measure was put on the risk-ratio scale.
+    notes
+        None are emitted (kept for the common result interface).
     """
 
     measure: str
@@ -71,6 +74,7 @@ class EValueResult:
     e_value: float
     e_value_ci: float
     conversion: str
+    notes: tuple[str, ...] = ()
 
     def tidy(self) -> pd.DataFrame:
         """Rows ``point``, ``lower``, ``upper``: ``estimate``, ``risk_ratio``, ``e_value`` (the

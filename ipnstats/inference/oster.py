@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ipnstats.core.errors import EstimationError, SpecificationError
+from ipnstats.results.display import TidyDisplay
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +108,8 @@ def check_r2max(r2max: float, r2_long: float) -> None:
                                  "(Oster 2019 suggests 1.3 times the long R²)")
 
 
-@dataclass(frozen=True)
-class OsterResult:
+@dataclass(frozen=True, repr=False)
+class OsterResult(TidyDisplay):
     """Oster's (2019) ``delta*`` and ``beta*`` for one treatment.
 
     Attributes
@@ -127,6 +128,8 @@ class OsterResult:
         The relative selection on unobservables that makes the coefficient ``beta``.
     nobs
         Rows of the three regressions.
+    notes
+        Notes on the fit (rows left out for missing values).
     """
 
     treatment: str
@@ -139,6 +142,7 @@ class OsterResult:
     beta_star_alternatives: tuple[float, ...]
     delta_star: float
     nobs: int
+    notes: tuple[str, ...] = ()
 
     def glance(self) -> pd.DataFrame:
         """One row: the short and long regressions, R2max, ``beta*`` and ``delta*``."""

@@ -34,6 +34,7 @@ import pandas as pd
 from scipy import stats
 
 from ipnstats.core.errors import SpecificationError
+from ipnstats.results.display import TidyDisplay
 
 ContourOf = Literal["estimate", "t_value", "lower", "upper"]
 
@@ -110,8 +111,8 @@ def benchmark_bounds(r2dxj_x: float, r2yxj_dx: float, kd: float,
     return float(r2dz_x), float(min(r2yz_dx, 1.0))
 
 
-@dataclass(frozen=True)
-class SensitivityResult:
+@dataclass(frozen=True, repr=False)
+class SensitivityResult(TidyDisplay):
     """Omitted-variable sensitivity of one treatment estimate (sensemakr).
 
     Attributes
@@ -135,7 +136,7 @@ class SensitivityResult:
     vcov
         The covariance behind ``std_error`` (``"iid"`` is sensemakr's own case).
     notes
-        What the numbers rest on (e.g. a clustered t).
+        What the numbers rest on (code ``sensitivity_robust_t``: a robust or clustered t).
     """
 
     treatment: str

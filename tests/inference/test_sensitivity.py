@@ -177,7 +177,8 @@ def test_clustered_fit_uses_its_t_and_says_so(model):
     assert s.t_value == pytest.approx(t)
     assert s.df == 783
     assert s.rv_q == pytest.approx(robustness_value(t, 783))
-    assert s.notes and "Clustered" in s.notes[0]
+    assert s.has_note("sensitivity_robust_t") and "Clustered" in s.notes[0]
+    assert not sensemakr(model, TREAT).notes
     assert s.glance().vcov[0] == "Clustered (village)"
     r2yxj = clustered.tidy().set_index("term").statistic["female"] ** 2
     assert s.bounds.r2yxj_dx[0] == pytest.approx(r2yxj / (r2yxj + 783))
@@ -193,6 +194,7 @@ def test_tidy_and_glance_schema(sens):
     assert sens.glance().shape[0] == 1
     with pytest.raises(dataclasses.FrozenInstanceError):
         sens.estimate = 1.0
+    assert repr(sens).startswith("<SensitivityResult: 4 row(s) in tidy()")
 
 
 def test_user_mistakes_are_clear_errors(model):

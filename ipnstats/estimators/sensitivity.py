@@ -94,6 +94,9 @@ def sensemakr(result: Result, treatment: str, *, benchmark_covariates: Benchmark
     >>> round(s.rv_q, 3)
     0.495
     """
+    if not isinstance(result, Result):
+        raise SpecificationError(f"sensemakr needs a fitted ipnstats Result (e.g. of "
+                                 f"panel_regression); got {type(result).__name__}")
     names = list(result.params.index)
     _check_term(treatment, names, "treatment")
     engine = _linear_engine(result)

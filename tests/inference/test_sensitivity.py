@@ -214,6 +214,11 @@ def test_user_mistakes_are_clear_errors(model):
         sensemakr(model, TREAT, alpha=1.5)
     with pytest.raises(SpecificationError, match="least-squares"):
         sensemakr(dataclasses.replace(model, engine=None), TREAT)
+    with pytest.raises(SpecificationError, match="fitted ipnstats Result"):
+        sensemakr(model.tidy(), TREAT)
+    # one benchmark may be named by a plain string
+    assert sensemakr(model, TREAT, benchmark_covariates="female").bounds.bound.tolist() == [
+        "1x female"]
 
 
 def test_contour_plot(sens):

@@ -15,7 +15,9 @@ selection on unobservables relative to observables (Oster 2019, Proposition 2):
   ``beta_long - nu`` where ``nu`` solves psacalc's cubic (a quadratic when ``delta = 1``).
   Of its real roots psacalc keeps the one closest to ``beta_long`` among those whose bias
   has the sign of the movement from the short to the long coefficient (Oster's
-  Assumption 3); the others are returned as alternatives.
+  Assumption 3); the others are returned as alternatives. At ``delta = 1`` (two roots)
+  it keeps the closer root unless that one violates Assumption 3, then the other
+  (robomit's ``o_beta``); with three real roots, violating roots rank last.
 """
 
 from __future__ import annotations
@@ -95,8 +97,11 @@ def oster_beta(m: OsterMoments, r2max: float,
     betas = m.beta_long - real
     moved = np.sign(m.beta_long - m.beta_short)
     violates = np.sign(betas - m.beta_long) != moved
-    order = np.lexsort(((betas - m.beta_long) ** 2, violates))
-    chosen = betas[order]
+    if len(coef) == 3 and betas.size == 2:  # delta = 1: the closer root, else the other
+        chosen = betas[np.argsort((betas - m.beta_long) ** 2)]
+        chosen = chosen[::-1] if np.sign(chosen[0] - m.beta_long) != moved else chosen
+    else:  # roots that violate Assumption 3 last, then by distance
+        chosen = betas[np.lexsort(((betas - m.beta_long) ** 2, violates))]
     return float(chosen[0]), tuple(float(b) for b in chosen[1:])
 
 

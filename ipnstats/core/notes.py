@@ -76,6 +76,7 @@ NOTE_CODES = MappingProxyType({
     "unbounded_interval": "the confidence interval is unbounded on one side",
     "p_value_method": "how the p-value was computed",
     "df_hessian": "the Hessian behind Satterthwaite df is not positive definite",
+    "sensitivity_robust_t": "sensitivity statistics use a robust or clustered t (sensemakr)",
     "other": "a note without a code (e.g. read back from text)",
 })
 

@@ -14,8 +14,10 @@ from ipnstats.figures.results import (
     speccurve_plot,
 )
 from ipnstats.figures.save import figure_bytes, save_figure
+from ipnstats.figures.sensitivity import sensitivity_contour_figure, sensitivity_contour_plot
 from ipnstats.figures.style import house_style, new_figure
 
 __all__ = ["coefficient_plot", "estimate_band_plot", "event_study_figure", "event_study_plot",
            "figure_bytes", "house_style", "learning_plot", "moderation_jn_plot",
-           "moderation_plot", "new_figure", "save_figure", "speccurve_plot"]
+           "moderation_plot", "new_figure", "save_figure", "sensitivity_contour_figure",
+           "sensitivity_contour_plot", "speccurve_plot"]

@@ -31,6 +31,8 @@ __all__ = [
     "cfa", "CFAResult", "chisq_difference", "measurement_invariance", "harman_test", "ulmc",
     "htmt", "fornell_larcker", "aggregation", "krippendorff_alpha", "cohen_kappa",
     "marker_correction", "early_late",
+    # sensitivity of causal claims
+    "sensemakr", "oster", "evalue_rr", "evalue_or", "evalue_hr", "evalue_md", "evalue_ols",
     # the IPN study's hypothesis models
     "stage_effects", "practice_effects", "heterogeneity", "exit_hazard", "framing_effect",
     "question_patterns", "sender_effects", "triangulation",
@@ -93,7 +95,14 @@ _LAZY = {"simulate_study": ("simulate", "simulate_study"), "Report": ("report", 
          "krippendorff_alpha": ("estimators.measurement.agreement", "krippendorff_alpha"),
          "cohen_kappa": ("estimators.measurement.agreement", "cohen_kappa"),
          "marker_correction": ("estimators.measurement.marker", "marker_correction"),
-         "early_late": ("estimators.measurement.nonresponse", "early_late")}
+         "early_late": ("estimators.measurement.nonresponse", "early_late"),
+         "sensemakr": ("estimators.sensitivity", "sensemakr"),
+         "oster": ("estimators.sensitivity", "oster"),
+         "evalue_rr": ("inference.evalue", "evalue_rr"),
+         "evalue_or": ("inference.evalue", "evalue_or"),
+         "evalue_hr": ("inference.evalue", "evalue_hr"),
+         "evalue_md": ("inference.evalue", "evalue_md"),
+         "evalue_ols": ("inference.evalue", "evalue_ols")}
 
 
 def __getattr__(name: str):

@@ -234,37 +234,38 @@ def _model_columns(data: pd.DataFrame, columns: Sequence[str] | None,
     return cols
 
 
-def _cluster_means(values: pd.DataFrame, groups: np.ndarray) -> pd.DataFrame:
+def _cluster_means(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
     """Each column's mean in the row's cluster."""
     sums = np.zeros((groups.max() + 1, values.shape[1]))
-    np.add.at(sums, groups, values.to_numpy(float))
-    counts = np.bincount(groups)[:, None]
-    return pd.DataFrame((sums / counts)[groups], index=values.index,
-                        columns=[f"cm_{c}" for c in values.columns])
+    np.add.at(sums, groups, values)
+    return (sums / np.bincount(groups)[:, None])[groups]
 
 
 def _chain_norm(frame: pd.DataFrame, targets: list[str], groups: np.ndarray | None,
                 n_iter: int, k_pmm: int, rng: np.random.Generator) -> pd.DataFrame:
-    """One chain of Bayesian linear-regression imputation (mice's ``norm``)."""
-    data = frame.copy()
-    miss = {c: frame[c].isna().to_numpy() for c in targets}
-    for c in targets:
-        observed = frame[c].dropna().to_numpy()
-        data.loc[miss[c], c] = rng.choice(observed, miss[c].sum())
-    cycle = sorted(targets, key=lambda c: miss[c].sum())
+    """One chain of Bayesian linear-regression imputation (mice's ``norm``), started
+    from random draws of each column's observed values."""
+    values = frame.to_numpy(float, copy=True)
+    miss = np.isnan(values)
+    cols = [list(frame.columns).index(c) for c in targets]
+    for j in cols:
+        values[miss[:, j], j] = rng.choice(values[~miss[:, j], j], miss[:, j].sum())
+    cycle = sorted(cols, key=lambda j: miss[:, j].sum())
+    # one incomplete column with complete predictors needs one cycle
     for _ in range(1 if len(cycle) == 1 and groups is None else n_iter):
-        for c in cycle:
-            X = _design(data, c, groups)
-            data.loc[miss[c], c] = norm_draw(X[~miss[c]], data[c].to_numpy()[~miss[c]],
-                                             X[miss[c]], rng)
-    return data
+        for j in cycle:
+            X = _design(values, j, groups)
+            obs = ~miss[:, j]
+            values[~obs, j] = norm_draw(X[obs], values[obs, j], X[~obs], rng)
+    return pd.DataFrame(values, index=frame.index, columns=frame.columns)
 
 
-def _design(data: pd.DataFrame, target: str, groups: np.ndarray | None) -> np.ndarray:
-    others = data.drop(columns=target)
-    parts = [np.ones((len(data), 1)), others.to_numpy(float)]
+def _design(values: np.ndarray, target: int, groups: np.ndarray | None) -> np.ndarray:
+    """Intercept, the other columns and, with clusters, their cluster means."""
+    others = np.delete(values, target, axis=1)
+    parts = [np.ones((len(values), 1)), others]
     if groups is not None:
-        parts.append(_cluster_means(others, groups).to_numpy())
+        parts.append(_cluster_means(others, groups))
     return np.hstack(parts)
 
 
@@ -307,8 +308,8 @@ def _chain_pmm(frame: pd.DataFrame, targets: list[str], groups: np.ndarray | Non
     for _ in range(n_iter):
         for v in cycle:
             if groups is not None:
-                core = mice.data[list(names.values())]
-                mice.data[means] = _cluster_means(core, groups).to_numpy()
+                core = mice.data[list(names.values())].to_numpy(float)
+                mice.data[means] = _cluster_means(core, groups)
             mice.update(v)
     filled = mice.data[list(names.values())]
     filled.columns = list(frame.columns)

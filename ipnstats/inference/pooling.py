@@ -31,10 +31,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ipnstats.core.errors import SpecificationError
 from ipnstats.results.display import TidyDisplay
-from ipnstats.results.inference import check_conf_level, coef_table
+from ipnstats.results.inference import check_conf_level, two_sided_p
 from ipnstats.results.notes import Note
 
 #: Columns of a tidy table that hold statistics, not the identity of a row.
@@ -126,17 +127,18 @@ class PooledResult(TidyDisplay):
         ``term`` come last."""
         level = self.conf_level if conf_level is None else check_conf_level(conf_level)
         tab = self.table
-        out = coef_table(pd.Series(tab.estimate.to_numpy(float)),
-                         pd.Series(np.sqrt(tab.t.to_numpy(float))),
-                         tab.df.to_numpy(float), level).drop(columns="term")
-        out["fmi"] = tab.fmi.to_numpy(float)
+        est, se = tab["estimate"].to_numpy(float), np.sqrt(tab["t"].to_numpy(float))
+        df = tab["df"].to_numpy(float)
+        crit = stats.t.ppf(0.5 + level / 2, df)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            stat = est / se
         lead = [k for k in self.keys if k == "term"] or list(self.keys)
-        tail = [k for k in self.keys if k not in lead]
-        for i, key in enumerate(lead):
-            out.insert(i, key, tab[key].to_numpy())
-        for key in tail:
-            out[key] = tab[key].to_numpy()
-        return out
+        columns = {k: tab[k].to_numpy() for k in lead} | {
+            "estimate": est, "std_error": se, "statistic": stat, "p_value": two_sided_p(stat, df),
+            "df": df, "conf_low": est - crit * se, "conf_high": est + crit * se,
+            "fmi": tab["fmi"].to_numpy(float)}
+        return pd.DataFrame(columns | {k: tab[k].to_numpy() for k in self.keys
+                                       if k not in lead})
 
     def glance(self) -> pd.DataFrame:
         """One row: estimator, nobs, m, dfcom, the largest fmi, seed."""
@@ -188,9 +190,8 @@ def pool(results: Sequence[object], *, dfcom: float | None = None,
     q, u, rows = _stack(tables, keys)
     dfc, notes = _dfcom(results, dfcom)
     parts = rubin_components(q, u, dfc)
-    table = rows.reset_index(drop=True)
-    for name in RUBIN_COLUMNS:
-        table[name] = parts[name]
+    table = pd.DataFrame({**{k: rows[k].to_numpy() for k in keys},
+                          **{name: parts[name] for name in RUBIN_COLUMNS}})
     return PooledResult(keys=keys, table=table, m=len(tables), dfcom=dfc,
                         nobs=_glance_value(results[0], "nobs"),
                         estimator=str(_glance_value(results[0], "estimator") or ""),
@@ -241,25 +242,32 @@ def _keys(tables: list[pd.DataFrame], by: Sequence[str] | None) -> tuple[str, ..
 def _stack(tables: list[pd.DataFrame], keys: tuple[str, ...]
            ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """Estimates and variances as (rows, m) arrays, rows in the first table's order."""
-    first = tables[0][list(keys)]
-    labels = [tuple(map(_label, row)) for row in first.itertuples(index=False)]
+    labels = _row_labels(tables[0], keys)
     if len(set(labels)) != len(labels):
         raise SpecificationError(f"the rows of the fits are not unique by {list(keys)}; "
                                  "name the identifying columns with by=")
     q = np.empty((len(labels), len(tables)))
     u = np.empty_like(q)
     for j, t in enumerate(tables):
-        idx = {tuple(map(_label, r)): i
-               for i, r in enumerate(t[list(keys)].itertuples(index=False))}
-        if set(idx) != set(labels) or len(idx) != len(t):
+        own = _row_labels(t, keys)
+        if own == labels:
+            order = np.arange(len(labels))
+        elif set(own) == set(labels) and len(own) == len(labels):
+            where = {lab: i for i, lab in enumerate(own)}
+            order = np.array([where[lab] for lab in labels])
+        else:
             raise SpecificationError(
                 f"fit {j + 1} does not hold the same rows as fit 1 (by {list(keys)}); the "
                 "fits must estimate the same quantities (e.g. simple slopes at the same "
                 "at= values, or by=['label'])")
-        order = [idx[lab] for lab in labels]
-        q[:, j] = t.estimate.to_numpy(float)[order]
-        u[:, j] = t.std_error.to_numpy(float)[order] ** 2
-    return q, u, first
+        q[:, j] = t["estimate"].to_numpy(float)[order]
+        u[:, j] = t["std_error"].to_numpy(float)[order] ** 2
+    return q, u, tables[0][list(keys)]
+
+
+def _row_labels(table: pd.DataFrame, keys: tuple[str, ...]) -> list[tuple]:
+    return [tuple(map(_label, row)) for row in zip(*(table[k].tolist() for k in keys),
+                                                     strict=True)]
 
 
 def _label(value: object) -> object:

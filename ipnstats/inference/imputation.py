@@ -15,11 +15,15 @@ regression on the other model columns:
 
 Predictors are the numeric columns used in the model: the imputed ones and the complete
 ones (``columns=None``: every numeric column is used and every incomplete one imputed).
-With ``cluster=`` (e.g. a firm id) the cluster means of the other model columns, from
-the current completed values and recomputed before each draw, are added as predictors:
-a fixed-effects-style approximation of a two-level imputation that keeps between-cluster
-differences in the imputed values (Enders, Mistler and Keller 2016; mice's group-mean
-predictors ``2l.groupmean``). Columns outside the model are carried along unchanged.
+With ``cluster=`` (e.g. a firm id) two sets of predictors are added, from the current
+completed values and recomputed before each draw: the cluster means of the other model
+columns (the "cluster means" approach to two-level data of Enders, Mistler and Keller
+2016, mice's group-mean predictors ``2l.groupmean``), and the imputed column's own mean
+over the other rows of the cluster (standing in for its random intercept: a firm's
+other years inform its missing year). This keeps between-cluster differences in the
+imputed values, which a single-level imputation shrinks towards the grand mean; it is
+an approximation of a two-level imputation model (no random slopes), and needs clusters
+of more than one row. Columns outside the model are carried along unchanged.
 
 :func:`with_imputations` fits a function on each completed data set and pools the fits
 by Rubin's rules (:func:`~ipnstats.inference.pooling.pool`).
@@ -109,7 +113,8 @@ def impute(data: pd.DataFrame, *, m: int = 5, seed: Seed = 0,
         (Bayesian linear regression, mice's ``norm``).
     cluster
         A column identifying clusters (e.g. ``"firm_id"``): the cluster means of the
-        other model columns become predictors.
+        other model columns and the imputed column's mean over the cluster's other rows
+        become predictors.
     n_iter
         Cycles of each chain (mice's ``maxit``).
     k_pmm
@@ -241,6 +246,15 @@ def _cluster_means(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
     return (sums / np.bincount(groups)[:, None])[groups]
 
 
+def _others_mean(column: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """The column's mean over the other rows of the row's cluster (the column's overall
+    mean for a cluster of one row)."""
+    sums = np.bincount(groups, weights=column)[groups] - column
+    counts = np.bincount(groups)[groups] - 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(counts > 0, sums / np.maximum(counts, 1), column.mean())
+
+
 def _chain_norm(frame: pd.DataFrame, targets: list[str], groups: np.ndarray | None,
                 n_iter: int, k_pmm: int, rng: np.random.Generator) -> pd.DataFrame:
     """One chain of Bayesian linear-regression imputation (mice's ``norm``), started
@@ -261,11 +275,13 @@ def _chain_norm(frame: pd.DataFrame, targets: list[str], groups: np.ndarray | No
 
 
 def _design(values: np.ndarray, target: int, groups: np.ndarray | None) -> np.ndarray:
-    """Intercept, the other columns and, with clusters, their cluster means."""
+    """Intercept, the other columns and, with clusters, their cluster means and the
+    target's mean over the cluster's other rows."""
     others = np.delete(values, target, axis=1)
     parts = [np.ones((len(values), 1)), others]
     if groups is not None:
-        parts.append(_cluster_means(others, groups))
+        parts += [_cluster_means(others, groups),
+                  _others_mean(values[:, target], groups)[:, None]]
     return np.hstack(parts)
 
 
@@ -298,18 +314,21 @@ def _chain_pmm(frame: pd.DataFrame, targets: list[str], groups: np.ndarray | Non
     work = frame.rename(columns=names).reset_index(drop=True)
     safe = [names[c] for c in targets]
     means = [f"cm_{c}" for c in names.values()] if groups is not None else []
-    work = work.assign(**dict.fromkeys(means, 0.0))  # placeholders, set before each draw
+    own = {v: f"lo_{v}" for v in safe} if groups is not None else {}
+    # placeholders, set before each draw
+    work = work.assign(**dict.fromkeys(means + list(own.values()), 0.0))
     mice = _mice_data(MICEData, work, k_pmm, rng)
     cycle = sorted(safe, key=lambda v: int(work[v].isna().sum()))
     for v in cycle:
         others = [c for c in names.values() if c != v]
-        rhs = others + ([f"cm_{c}" for c in others] if groups is not None else [])
+        rhs = others + ([f"cm_{c}" for c in others] + [own[v]] if groups is not None else [])
         mice.set_imputer(v, formula=" + ".join(rhs), k_pmm=k_pmm)
     for _ in range(n_iter):
         for v in cycle:
             if groups is not None:
                 core = mice.data[list(names.values())].to_numpy(float)
                 mice.data[means] = _cluster_means(core, groups)
+                mice.data[own[v]] = _others_mean(mice.data[v].to_numpy(float), groups)
             mice.update(v)
     filled = mice.data[list(names.values())]
     filled.columns = list(frame.columns)

@@ -26,6 +26,7 @@ The pooled Wald test of several terms (D1) and the pooled R-squared are in
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -290,7 +291,7 @@ def _glance_value(result: object, name: str) -> object:
 def _dfcom(results: Sequence[object], dfcom: float | None) -> tuple[float, tuple[str, ...]]:
     """The complete-data df: given, else the first result's residual df, else inf."""
     if dfcom is not None:
-        if not (isinstance(dfcom, int | float) and dfcom > 0):
+        if isinstance(dfcom, bool) or not (isinstance(dfcom, numbers.Real) and dfcom > 0):
             raise SpecificationError(f"dfcom must be a positive number; got {dfcom!r}")
         return float(dfcom), ()
     found = _glance_value(results[0], "df_resid")

@@ -175,8 +175,19 @@ def with_imputations(data: pd.DataFrame, fit: Callable[[pd.DataFrame], object], 
 
     Examples
     --------
-    >>> pooled = with_imputations(df, lambda d: panel_regression(d, "y ~ x", unit="firm_id",
-    ...                           time="year", estimator="pooled"), m=5, seed=1)  # doctest: +SKIP
+    >>> import numpy as np, pandas as pd
+    >>> from ipnstats import panel_regression
+    >>> rng = np.random.default_rng(0)
+    >>> df = pd.DataFrame({"firm_id": np.repeat(range(20), 3), "year": np.tile(range(3), 20),
+    ...                    "x": rng.normal(size=60)})
+    >>> df["y"] = 0.5 * df.x + rng.normal(size=60)
+    >>> df.loc[::5, "x"] = np.nan
+    >>> pooled = with_imputations(
+    ...     df, lambda d: panel_regression(d, "y ~ x", unit="firm_id", time="year",
+    ...                                    estimator="pooled"),
+    ...     m=5, seed=1, columns=["x", "y"], cluster="firm_id", method="norm")
+    >>> list(pooled.tidy().term), pooled.m, pooled.dfcom
+    (['Intercept', 'x'], 5, 58.0)
     """
     if not callable(fit):
         raise SpecificationError(f"fit must be a function of one DataFrame; got {fit!r}")

@@ -100,7 +100,19 @@ def pooled_wald_test(results: Sequence[object], terms: Sequence[str] | None = No
 
     Examples
     --------
-    >>> pooled_wald_test(fits, ["age", "bmi"]).tidy()  # doctest: +SKIP
+    >>> import numpy as np, pandas as pd
+    >>> from ipnstats import panel_regression
+    >>> from ipnstats.inference.imputation import impute
+    >>> rng = np.random.default_rng(0)
+    >>> df = pd.DataFrame({"firm_id": range(60), "year": 2020, "x": rng.normal(size=60),
+    ...                    "z": rng.normal(size=60)})
+    >>> df["y"] = 0.5 * df.x + rng.normal(size=60)
+    >>> df.loc[::4, "z"] = np.nan
+    >>> fits = [panel_regression(d, "y ~ x + z", unit="firm_id", time="year",
+    ...                          estimator="pooled") for d in impute(df, m=5, seed=1)]
+    >>> test = pooled_wald_test(fits, ["x", "z"])
+    >>> test.df_num, bool(test.p_value < 0.05)
+    (2, True)
     """
     results = _check_results(results)
     names = _terms(results[0])

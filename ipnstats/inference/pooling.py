@@ -183,8 +183,8 @@ def pool(results: Sequence[object], *, dfcom: float | None = None,
     ...                       "std_error": [0.5, 0.5]}) for q in (1.0, 1.2, 0.9)]
     >>> pool(fits, dfcom=100).tidy().round(3)[["term", "estimate", "std_error"]]
       term  estimate  std_error
-    0    a     1.033      0.553
-    1    b     2.067      0.677
+    0    a     1.033      0.530
+    1    b     2.067      0.612
     """
     tables = [_tidy_of(r, i) for i, r in enumerate(_check_results(results))]
     keys = _keys(tables, by)

@@ -243,6 +243,10 @@ def _model_columns(data: pd.DataFrame, columns: Sequence[str] | None,
         if bad:
             raise SpecificationError(f"columns {bad} are not numeric (or are the cluster); "
                                      "impute numeric columns (make dummies for categories)")
+    empty = [c for c in cols if data[c].notna().sum() < 2]
+    if empty:
+        raise SpecificationError(f"columns {empty} have fewer than 2 observed values: "
+                                 "nothing to impute them from; leave them out (columns=)")
     if not any(data[c].isna().any() for c in cols):
         raise SpecificationError(f"no missing values to impute in {cols}")
     if len(cols) < 2:

@@ -273,8 +273,9 @@ def _row_labels(table: pd.DataFrame, keys: tuple[str, ...]) -> list[tuple]:
 
 def _label(value: object) -> object:
     """A hashable row label in which missing values compare equal."""
-    return "<NA>" if value is None or (isinstance(value, float) and math.isnan(value)) \
-        else value
+    missing = value is None or value is pd.NA or value is pd.NaT or (
+        isinstance(value, float) and math.isnan(value))
+    return "<NA>" if missing else value
 
 
 def _glance_value(result: object, name: str) -> object:

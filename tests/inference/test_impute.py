@@ -180,11 +180,11 @@ def test_pooled_simple_slopes_and_indirect_effects(panel):
     ({"method": "mice"}, "method"), ({"cluster": "nope"}, "cluster column"),
     ({"columns": ["nope"]}, "not in the data"), ({"columns": ["x", "sector"]}, "not numeric"),
     ({"columns": ["z", "y"]}, "no missing"), ({"columns": ["x"]}, "at least two"),
-    ({"n_iter": 0}, "n_iter"),
+    ({"n_iter": 0}, "n_iter"), ({"columns": ["x", "y", "empty"]}, "fewer than 2 observed"),
 ])
 def test_bad_imputation_options_are_clear_errors(panel, kwargs, match):
     with pytest.raises(SpecificationError, match=match):
-        impute(panel, **kwargs)
+        impute(panel.assign(empty=np.nan), **kwargs)
 
 
 def test_other_bad_input_is_a_clear_error(panel):
@@ -198,6 +198,7 @@ def test_other_bad_input_is_a_clear_error(panel):
         with_imputations(panel, _ols_tidy, imputer=lambda d, m, s: [d] * m, method="norm")
     with pytest.raises(SpecificationError, match="missing values"):
         impute(panel.assign(firm_id=panel.firm_id.where(panel.year > 0)), cluster="firm_id")
-    tiny = pd.DataFrame({"a": [1.0, np.nan, np.nan], "b": [1.0, 2, 3], "c": [2.0, 1, 3]})
+    tiny = pd.DataFrame({"a": [1.0, 2, np.nan, np.nan], "b": [1.0, 2, 3, 4],
+                         "c": [2.0, 1, 3, 5]})
     with pytest.raises(EstimationError, match="observed values"):
         impute(tiny, method="norm")

@@ -134,6 +134,16 @@ def test_large_sample_df_and_a_note_without_residual_df():
     np.testing.assert_allclose(tidy.conf_high - tidy.estimate, crit * np.sqrt(rubin.t))
 
 
+def test_missing_keys_match_whatever_their_missing_value():
+    def fit(shift, missing):
+        return pd.DataFrame({"term": ["a", "b"], "mediator": ["m", missing],
+                             "estimate": [1.0 + shift, 2.0], "std_error": [0.5, 0.5]})
+
+    res = pool([fit(0.0, None), fit(0.1, np.nan), fit(0.2, pd.NA)], dfcom=50)
+    assert list(res.tidy().term) == ["a", "b"]
+    assert res.tidy().estimate.iloc[0] == pytest.approx(1.1)
+
+
 def test_rows_are_matched_by_key_not_by_position():
     fits = _r_fits()
     shuffled = [fits[0]] + [f.iloc[::-1].reset_index(drop=True) for f in fits[1:]]

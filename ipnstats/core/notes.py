@@ -77,7 +77,6 @@ NOTE_CODES = MappingProxyType({
     "p_value_method": "how the p-value was computed",
     "df_hessian": "the Hessian behind Satterthwaite df is not positive definite",
     "dfcom_large_sample": "pooled imputations use large-sample df (complete-data df unknown)",
-    "imputation_not_converged": "an imputation model could not be fitted and was simplified",
     "other": "a note without a code (e.g. read back from text)",
 })
 

@@ -286,7 +286,27 @@ def _chain_norm(frame: pd.DataFrame, targets: list[str], groups: np.ndarray | No
             X = _design(values, j, groups)
             obs = ~miss[:, j]
             values[~obs, j] = norm_draw(X[obs], values[obs, j], X[~obs], rng)
+            _check_diverged(values[:, j], obs, str(frame.columns[j]), X.shape[1])
     return pd.DataFrame(values, index=frame.index, columns=frame.columns)
+
+
+#: Imputed values this many observed standard deviations from the observed mean show
+#: that the chain diverged (``norm``).
+DIVERGED_SD = 20.0
+
+
+def _check_diverged(column: np.ndarray, observed: np.ndarray, name: str, k: int) -> None:
+    """An EstimationError when the chain has run away (chained regressions with many
+    predictors on few rows can feed back on each other)."""
+    seen = column[observed]
+    spread = seen.std() or 1.0
+    far = np.abs(column[~observed] - seen.mean()) / spread
+    if far.size and not np.all(far < DIVERGED_SD):
+        raise EstimationError(
+            f"the imputation of {name!r} diverged (imputed values {np.nanmax(far):.3g} "
+            f"standard deviations from its observed mean): {int(observed.sum())} observed "
+            f"values are too few for an imputation model with {k} coefficients; impute "
+            "fewer columns (columns=), drop cluster=, or use method='pmm'")
 
 
 def _design(values: np.ndarray, target: int, groups: np.ndarray | None) -> np.ndarray:

@@ -5,6 +5,7 @@ pooled simple slopes and indirect effects, and clear errors for bad input."""
 import numpy as np
 import pandas as pd
 import pytest
+from reference import load
 
 from ipnstats import EstimationError, SpecificationError, mediation, moderation
 from ipnstats.inference.imputation import Imputations, impute, norm_draw, with_imputations
@@ -202,3 +203,13 @@ def test_other_bad_input_is_a_clear_error(panel):
                          "c": [2.0, 1, 3, 5]})
     with pytest.raises(EstimationError, match="observed values"):
         impute(tiny, method="norm")
+
+
+def test_a_runaway_chain_is_a_clear_error():
+    """mice's 25-row nhanes in 5 clusters: 8 coefficients on ~15 observed values per
+    column feed back on each other until the draws run away."""
+    nhanes = pd.DataFrame(load("mice/nhanes")["data"]).astype(float)
+    nhanes["cluster"] = np.arange(25) % 5
+    with pytest.raises(EstimationError, match="diverged"):
+        impute(nhanes, m=5, seed=0, method="norm", cluster="cluster")
+    assert len(impute(nhanes, m=5, seed=0, method="norm")) == 5  # single level: fine

@@ -77,6 +77,7 @@ NOTE_CODES = MappingProxyType({
     "p_value_method": "how the p-value was computed",
     "df_hessian": "the Hessian behind Satterthwaite df is not positive definite",
     "sensitivity_robust_t": "sensitivity statistics use a robust or clustered t (sensemakr)",
+    "dfcom_large_sample": "pooled imputations use large-sample df (complete-data df unknown)",
     "other": "a note without a code (e.g. read back from text)",
 })
 

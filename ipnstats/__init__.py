@@ -33,6 +33,8 @@ __all__ = [
     "marker_correction", "early_late",
     # sensitivity of causal claims
     "sensemakr", "oster", "evalue_rr", "evalue_or", "evalue_hr", "evalue_md", "evalue_ols",
+    # missing data: multiple imputation and Rubin's rules
+    "impute", "with_imputations", "pool", "pooled_wald_test", "pool_r_squared",
     # the IPN study's hypothesis models
     "stage_effects", "practice_effects", "heterogeneity", "exit_hazard", "framing_effect",
     "question_patterns", "sender_effects", "triangulation",
@@ -102,7 +104,12 @@ _LAZY = {"simulate_study": ("simulate", "simulate_study"), "Report": ("report", 
          "evalue_or": ("inference.evalue", "evalue_or"),
          "evalue_hr": ("inference.evalue", "evalue_hr"),
          "evalue_md": ("inference.evalue", "evalue_md"),
-         "evalue_ols": ("inference.evalue", "evalue_ols")}
+         "evalue_ols": ("inference.evalue", "evalue_ols"),
+         "impute": ("inference.imputation", "impute"),
+         "with_imputations": ("inference.imputation", "with_imputations"),
+         "pool": ("inference.pooling", "pool"),
+         "pooled_wald_test": ("inference.pooled_tests", "pooled_wald_test"),
+         "pool_r_squared": ("inference.pooled_tests", "pool_r_squared")}
 
 
 def __getattr__(name: str):

@@ -65,6 +65,8 @@ ALLOWED = {
     ("bootstrap_replicate", "seed"): "one replicate's spawned SeedSequence child, not a seed",
     ("simulate_study", "seed"): "written into the simulated study's truth.toml; None would "
                                 "make a study nobody can re-create",
+    ("pool", "seed"): "the imputations' seed recorded on the pooled result (glance() column "
+                      "`seed`), not a generator that pool draws from",
 }
 # Records that results carry (built by ipnstats, not argument lists): their fields are
 # named after what they hold (BootstrapResult.draws is the frame of draws, ModerationResult.x

@@ -15,12 +15,12 @@ regression on the other model columns:
 
 Predictors are the numeric columns used in the model: the imputed ones and the complete
 ones (``columns=None``: every numeric column is used and every incomplete one imputed).
-With ``cluster=`` (e.g. a firm id) two sets of predictors are added, from the current
-completed values and recomputed before each draw: the cluster means of the other model
+With ``unit=`` (e.g. a firm id) two sets of predictors are added, from the current
+completed values and recomputed before each draw: the unit means of the other model
 columns (the "cluster means" approach to two-level data of Enders, Mistler and Keller
 2016, mice's group-mean predictors ``2l.groupmean``), and the imputed column's own mean
-over the other rows of the cluster (standing in for its random intercept: a firm's
-other years inform its missing year). This keeps between-cluster differences in the
+over the other rows of the unit (standing in for its random intercept: a firm's
+other years inform its missing year). This keeps between-unit differences in the
 imputed values, which a single-level imputation shrinks towards the grand mean; it is
 an approximation of a two-level imputation model (no random slopes), and needs clusters
 of more than one row. Columns outside the model are carried along unchanged.
@@ -60,7 +60,7 @@ class Imputations:
         The columns whose missing values were filled.
     n_missing
         Missing values per imputed column in the input.
-    method, seed, cluster, n_iter
+    method, seed, unit, n_iter
         How they were made (``seed`` is None for a Generator).
     """
 
@@ -69,7 +69,7 @@ class Imputations:
     n_missing: tuple[int, ...]
     method: str
     seed: int | None
-    cluster: str | None = None
+    unit: str | None = None
     n_iter: int = 10
 
     def __len__(self) -> int:
@@ -94,7 +94,7 @@ class Imputations:
 
 def impute(data: pd.DataFrame, *, m: int = 5, seed: Seed = 0,
            columns: Sequence[str] | None = None, method: Method = "pmm",
-           cluster: str | None = None, n_iter: int = 10, k_pmm: int = 5) -> Imputations:
+           unit: str | None = None, n_iter: int = 10, k_pmm: int = 5) -> Imputations:
     """m completed copies of ``data`` by chained equations (see the module docstring).
 
     Parameters
@@ -107,13 +107,13 @@ def impute(data: pd.DataFrame, *, m: int = 5, seed: Seed = 0,
         An int (recorded) or a numpy Generator; each chain gets its own stream.
     columns
         The numeric columns of the imputation model; the incomplete ones are imputed.
-        None: every numeric (or boolean) column except ``cluster``.
+        None: every numeric (or boolean) column except ``unit``.
     method
         ``"pmm"`` (statsmodels ``MICEData``, predictive mean matching) or ``"norm"``
         (Bayesian linear regression, mice's ``norm``).
-    cluster
-        A column identifying clusters (e.g. ``"firm_id"``): the cluster means of the
-        other model columns and the imputed column's mean over the cluster's other rows
+    unit
+        A column identifying clusters (e.g. ``"firm_id"``): the unit means of the
+        other model columns and the imputed column's mean over the unit's other rows
         become predictors.
     n_iter
         Cycles of each chain (mice's ``maxit``).
@@ -128,14 +128,14 @@ def impute(data: pd.DataFrame, *, m: int = 5, seed: Seed = 0,
     >>> len(imp), bool(imp[0].y.notna().all())
     (3, True)
     """
-    _check_impute(data, m, seed, method, cluster, n_iter, k_pmm)
-    model_cols = _model_columns(data, columns, cluster)
+    _check_impute(data, m, seed, method, unit, n_iter, k_pmm)
+    model_cols = _model_columns(data, columns, unit)
     frame = data[model_cols].astype(float)
     targets = [c for c in model_cols if frame[c].isna().any()]
     if frame.isna().all(axis=1).any():
         raise SpecificationError("some rows miss every column of the imputation model; drop "
                                  "them or add complete predictors")
-    groups = None if cluster is None else pd.factorize(data[cluster])[0]
+    groups = None if unit is None else pd.factorize(data[unit])[0]
     streams = np.random.SeedSequence(as_generator(seed).integers(2**63)).spawn(m)
     chain = _chain_pmm if method == "pmm" else _chain_norm
     sets = []
@@ -147,7 +147,7 @@ def impute(data: pd.DataFrame, *, m: int = 5, seed: Seed = 0,
         sets.append(out)
     return Imputations(tuple(sets), tuple(targets),
                        tuple(int(frame[c].isna().sum()) for c in targets), method,
-                       recorded_seed(seed), cluster, n_iter)
+                       recorded_seed(seed), unit, n_iter)
 
 
 def with_imputations(data: pd.DataFrame, fit: Callable[[pd.DataFrame], object], *,
@@ -171,7 +171,7 @@ def with_imputations(data: pd.DataFrame, fit: Callable[[pd.DataFrame], object], 
     imputer
         Another imputer: a callable ``imputer(data, m, seed)`` returning m completed
         frames; None uses :func:`impute` with ``impute_options`` (``columns``,
-        ``method``, ``cluster``, ``n_iter``, ``k_pmm``).
+        ``method``, ``unit``, ``n_iter``, ``k_pmm``).
 
     Examples
     --------
@@ -185,7 +185,7 @@ def with_imputations(data: pd.DataFrame, fit: Callable[[pd.DataFrame], object], 
     >>> pooled = with_imputations(
     ...     df, lambda d: panel_regression(d, "y ~ x", unit="firm_id", time="year",
     ...                                    estimator="pooled"),
-    ...     m=5, seed=1, columns=["x", "y"], cluster="firm_id", method="norm")
+    ...     m=5, seed=1, columns=["x", "y"], unit="firm_id", method="norm")
     >>> list(pooled.tidy().term), pooled.m, pooled.dfcom
     (['Intercept', 'x'], 5, 58.0)
     """
@@ -211,7 +211,7 @@ def _from_imputer(imputer, data, m, seed) -> list[pd.DataFrame]:
     return sets
 
 
-def _check_impute(data, m, seed, method, cluster, n_iter, k_pmm) -> None:
+def _check_impute(data, m, seed, method, unit, n_iter, k_pmm) -> None:
     if not isinstance(data, pd.DataFrame):
         raise SpecificationError(f"data must be a pandas DataFrame; got {type(data).__name__}")
     if not isinstance(m, int) or isinstance(m, bool) or m < 2:
@@ -219,18 +219,18 @@ def _check_impute(data, m, seed, method, cluster, n_iter, k_pmm) -> None:
     check_seed(seed)
     if method not in ("pmm", "norm"):
         raise SpecificationError(f"method must be 'pmm' or 'norm'; got {method!r}")
-    if cluster is not None and cluster not in data.columns:
-        raise SpecificationError(f"cluster column {cluster!r} is not in the data")
-    if cluster is not None and data[cluster].isna().any():
-        raise SpecificationError(f"cluster column {cluster!r} has missing values")
+    if unit is not None and unit not in data.columns:
+        raise SpecificationError(f"unit column {unit!r} is not in the data")
+    if unit is not None and data[unit].isna().any():
+        raise SpecificationError(f"unit column {unit!r} has missing values")
     for name, value, low in (("n_iter", n_iter, 1), ("k_pmm", k_pmm, 1)):
         if not isinstance(value, int) or isinstance(value, bool) or value < low:
             raise SpecificationError(f"{name} must be a positive integer; got {value!r}")
 
 
 def _model_columns(data: pd.DataFrame, columns: Sequence[str] | None,
-                   cluster: str | None) -> list[str]:
-    numeric = [c for c in data.columns if c != cluster and (
+                   unit: str | None) -> list[str]:
+    numeric = [c for c in data.columns if c != unit and (
         pd.api.types.is_numeric_dtype(data[c]) or pd.api.types.is_bool_dtype(data[c]))]
     if columns is None:
         cols = numeric
@@ -241,7 +241,7 @@ def _model_columns(data: pd.DataFrame, columns: Sequence[str] | None,
             raise SpecificationError(f"columns {unknown} are not in the data")
         bad = [c for c in cols if c not in numeric]
         if bad:
-            raise SpecificationError(f"columns {bad} are not numeric (or are the cluster); "
+            raise SpecificationError(f"columns {bad} are not numeric (or are the unit); "
                                      "impute numeric columns (make dummies for categories)")
     empty = [c for c in cols if data[c].notna().sum() < 2]
     if empty:
@@ -255,15 +255,15 @@ def _model_columns(data: pd.DataFrame, columns: Sequence[str] | None,
 
 
 def _cluster_means(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """Each column's mean in the row's cluster."""
+    """Each column's mean in the row's unit."""
     sums = np.zeros((groups.max() + 1, values.shape[1]))
     np.add.at(sums, groups, values)
     return (sums / np.bincount(groups)[:, None])[groups]
 
 
 def _others_mean(column: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """The column's mean over the other rows of the row's cluster (the column's overall
-    mean for a cluster of one row)."""
+    """The column's mean over the other rows of the row's unit (the column's overall
+    mean for a unit of one row)."""
     sums = np.bincount(groups, weights=column)[groups] - column
     counts = np.bincount(groups)[groups] - 1
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -306,12 +306,12 @@ def _check_diverged(column: np.ndarray, observed: np.ndarray, name: str, k: int)
             f"the imputation of {name!r} diverged (imputed values {np.nanmax(far):.3g} "
             f"standard deviations from its observed mean): {int(observed.sum())} observed "
             f"values are too few for an imputation model with {k} coefficients; impute "
-            "fewer columns (columns=), drop cluster=, or use method='pmm'")
+            "fewer columns (columns=), drop unit=, or use method='pmm'")
 
 
 def _design(values: np.ndarray, target: int, groups: np.ndarray | None) -> np.ndarray:
-    """Intercept, the other columns and, with clusters, their cluster means and the
-    target's mean over the cluster's other rows."""
+    """Intercept, the other columns and, with clusters, their unit means and the
+    target's mean over the unit's other rows."""
     others = np.delete(values, target, axis=1)
     parts = [np.ones((len(values), 1)), others]
     if groups is not None:
@@ -327,7 +327,7 @@ def norm_draw(X_obs: np.ndarray, y_obs: np.ndarray, X_mis: np.ndarray,
     if len(y_obs) <= X_obs.shape[1]:
         raise EstimationError(
             f"{len(y_obs)} observed values cannot fit an imputation model with "
-            f"{X_obs.shape[1]} coefficients; impute fewer columns (columns=) or drop cluster=")
+            f"{X_obs.shape[1]} coefficients; impute fewer columns (columns=) or drop unit=")
     xtx = X_obs.T @ X_obs
     xtx = xtx + RIDGE * np.diag(np.diag(xtx))
     chol_inv = np.linalg.cholesky(np.linalg.inv(xtx))
@@ -342,7 +342,7 @@ def norm_draw(X_obs: np.ndarray, y_obs: np.ndarray, X_mis: np.ndarray,
 def _chain_pmm(frame: pd.DataFrame, targets: list[str], groups: np.ndarray | None,
                n_iter: int, k_pmm: int, rng: np.random.Generator) -> pd.DataFrame:
     """One chain of statsmodels ``MICEData`` (predictive mean matching); with clusters,
-    the cluster-mean columns are refreshed before each column's update."""
+    the unit-mean columns are refreshed before each column's update."""
     from statsmodels.imputation.mice import MICEData
 
     names = {c: f"v{i}" for i, c in enumerate(frame.columns)}

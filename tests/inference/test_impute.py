@@ -100,7 +100,7 @@ def test_impute_fills_only_the_missing_values_reproducibly(panel, method):
 
 def test_cluster_means_carry_the_firm_effect_into_the_imputations():
     """x holds a large firm effect that y barely shows: the firm's other years tell
-    more about a missing x than the row's y, so with cluster= the imputed x are closer
+    more about a missing x than the row's y, so with unit= the imputed x are closer
     to the true x."""
     rng = np.random.default_rng(4)
     firm = np.repeat(np.arange(80), 5)
@@ -114,10 +114,10 @@ def test_cluster_means_carry_the_firm_effect_into_the_imputations():
         return np.mean([np.sqrt(np.mean((d.x.to_numpy()[missing] - x_true[missing]) ** 2))
                         for d in imp])
 
-    by_firm = impute(panel, m=5, seed=3, method="norm", cluster="firm_id")
-    assert by_firm.cluster == "firm_id"
+    by_firm = impute(panel, m=5, seed=3, method="norm", unit="firm_id")
+    assert by_firm.unit == "firm_id"
     assert error(by_firm) < 0.85 * error(impute(panel, m=5, seed=3, method="norm"))
-    pmm = impute(panel, m=2, seed=3, cluster="firm_id", n_iter=3)
+    pmm = impute(panel, m=2, seed=3, unit="firm_id", n_iter=3)
     assert error(pmm) < 0.85 * error(impute(panel, m=2, seed=3, n_iter=3))
 
 
@@ -130,9 +130,9 @@ def test_with_imputations_pools_the_fits_and_takes_another_imputer(panel):
         return pd.DataFrame({"term": ["Intercept", "x", "z"], "estimate": b, "std_error": se})
 
     pooled = with_imputations(panel, ols, m=4, seed=11, method="norm",
-                              columns=["x", "z", "y"], cluster="firm_id")
+                              columns=["x", "z", "y"], unit="firm_id")
     by_hand = pool([ols(d) for d in impute(panel, m=4, seed=11, method="norm",
-                                           columns=["x", "z", "y"], cluster="firm_id")])
+                                           columns=["x", "z", "y"], unit="firm_id")])
     pd.testing.assert_frame_equal(pooled.tidy(), by_hand.tidy())
     assert pooled.seed == 11 and pooled.m == 4
 
@@ -178,7 +178,7 @@ def test_pooled_simple_slopes_and_indirect_effects(panel):
 
 @pytest.mark.parametrize(("kwargs", "match"), [
     ({"m": 1}, "m must be"), ({"m": 2.5}, "m must be"), ({"seed": -1}, "seed"),
-    ({"method": "mice"}, "method"), ({"cluster": "nope"}, "cluster column"),
+    ({"method": "mice"}, "method"), ({"unit": "nope"}, "unit column"),
     ({"columns": ["nope"]}, "not in the data"), ({"columns": ["x", "sector"]}, "not numeric"),
     ({"columns": ["z", "y"]}, "no missing"), ({"columns": ["x"]}, "at least two"),
     ({"n_iter": 0}, "n_iter"), ({"columns": ["x", "y", "empty"]}, "fewer than 2 observed"),
@@ -198,7 +198,7 @@ def test_other_bad_input_is_a_clear_error(panel):
     with pytest.raises(SpecificationError, match="options of impute"):
         with_imputations(panel, _ols_tidy, imputer=lambda d, m, s: [d] * m, method="norm")
     with pytest.raises(SpecificationError, match="missing values"):
-        impute(panel.assign(firm_id=panel.firm_id.where(panel.year > 0)), cluster="firm_id")
+        impute(panel.assign(firm_id=panel.firm_id.where(panel.year > 0)), unit="firm_id")
     tiny = pd.DataFrame({"a": [1.0, 2, np.nan, np.nan], "b": [1.0, 2, 3, 4],
                          "c": [2.0, 1, 3, 5]})
     with pytest.raises(EstimationError, match="observed values"):
@@ -211,5 +211,5 @@ def test_a_runaway_chain_is_a_clear_error():
     nhanes = pd.DataFrame(load("mice/nhanes")["data"]).astype(float)
     nhanes["cluster"] = np.arange(25) % 5
     with pytest.raises(EstimationError, match="diverged"):
-        impute(nhanes, m=5, seed=0, method="norm", cluster="cluster")
+        impute(nhanes, m=5, seed=0, method="norm", unit="cluster")
     assert len(impute(nhanes, m=5, seed=0, method="norm")) == 5  # single level: fine

@@ -306,8 +306,13 @@ def _gradient(theta: np.ndarray, sd: SelectionData, natural: bool = False) -> np
 
 
 def _hessian(theta: np.ndarray, sd: SelectionData, natural: bool = True) -> np.ndarray:
-    """Central differences of the analytic gradient, symmetrised."""
-    h = 1e-5 * np.maximum(1.0, np.abs(theta))
+    """Central differences of the analytic gradient, symmetrised; each step is 1e-4 of
+    the parameter's outer-product (BHHH) standard error, so that it suits the units of
+    its variable (a coefficient of income in dollars moves the index as much as one of
+    age in years)."""
+    scores = _loglik_parts(theta, sd, natural)[1]
+    info = np.sqrt((scores**2).sum(axis=0))
+    h = 1e-4 / np.where(info > 0, info, 1.0)
     cols = []
     for j in range(theta.size):
         up, down = theta.copy(), theta.copy()

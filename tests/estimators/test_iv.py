@@ -4,6 +4,8 @@ first-stage diagnostics on random designs (iid, HC1, clustered), the absorbed fi
 version against dummy-variable 2SLS and pyfixest, the Montiel Olea-Pflueger effective F,
 and Anderson-Rubin sets checked by their defining test."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -113,6 +115,24 @@ def test_effective_f_one_instrument_is_robust_f(mroz):
     assert fs.f_robust != pytest.approx(fs.f_stat, rel=1e-6)
 
 
+def test_effective_f_by_orthonormal_instruments():
+    """Montiel Olea & Pflueger's definition: instruments orthonormalised (Z'Z/n = I),
+    F_eff = x'Z Z'x / (n tr(W2)) with W2 the robust variance of Z'v / sqrt(n)."""
+    df = _design(9)
+    res = iv_regression(df, "y ~ w | d ~ z1 + z2", vcov="hc1")
+    n = len(df)
+    W = np.column_stack([np.ones(n), df.w])
+    Z = df[["z1", "z2"]].to_numpy()
+    Z = Z - W @ np.linalg.lstsq(W, Z, rcond=None)[0]
+    x = df.d.to_numpy() - W @ np.linalg.lstsq(W, df.d, rcond=None)[0]
+    root = np.linalg.cholesky(Z.T @ Z / n)
+    Zo = Z @ np.linalg.inv(root).T  # Zo'Zo / n = I
+    v = x - Zo @ np.linalg.lstsq(Zo, x, rcond=None)[0]
+    W2 = (Zo * v[:, None] ** 2).T @ Zo / n * n / (n - 4)  # HC1's n / (n - K), K = 4
+    f_eff = (x @ Zo) @ (Zo.T @ x) / (n * np.trace(W2))
+    assert res.first_stage().f_effective.item() == pytest.approx(f_eff, rel=1e-10)
+
+
 def test_simplified_critical_value_homoskedastic():
     # with S proportional to the identity K_eff = L (Patnaik with L degrees of freedom)
     for L in (1, 2, 4):
@@ -140,7 +160,9 @@ def test_absorbed_against_pyfixest():
     pf = pytest.importorskip("pyfixest")
     df = _design(4)
     ours = iv_regression(df, "y ~ w | fe | d ~ z1 + z2", vcov=Cluster("cl"))
-    theirs = pf.feols("y ~ w | fe | d ~ z1 + z2", data=df, vcov={"CRV1": "cl"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pyfixest's own deprecation warnings
+        theirs = pf.feols("y ~ w | fe | d ~ z1 + z2", data=df, vcov={"CRV1": "cl"})
     assert ours.params["d"] == pytest.approx(theirs.coef()["d"], rel=1e-8)
     assert ours.std_errors["d"] == pytest.approx(theirs.se()["d"], rel=1e-6)
     assert ours.std_errors["w"] == pytest.approx(theirs.se()["w"], rel=1e-6)

@@ -177,6 +177,7 @@ def selection_data(data: pd.DataFrame, outcome_formula: str,
     equation too (selected rows missing an outcome variable are left out of both)."""
     if not isinstance(data, pd.DataFrame):
         raise SpecificationError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    _check_indicator(data, selection_formula)
     sel = build_design(data, selection_formula)
     values = np.unique(sel.y)
     if not np.isin(values, (0.0, 1.0)).all():
@@ -188,11 +189,28 @@ def selection_data(data: pd.DataFrame, outcome_formula: str,
                               f"{values[0]:g} on the complete rows: nothing to model")
     chosen = sel.rows[sel.y == 1]
     out = build_design(data.iloc[chosen], outcome_formula)
+    if out.y.size <= out.X.shape[1] + 1:
+        raise EstimationError(
+            f"{out.y.size:,} selected rows have a complete outcome equation "
+            f"({outcome_formula!r}), too few for its {out.X.shape[1]} coefficients and "
+            "the inverse Mills ratio: check that the outcome is observed where "
+            f"{sel.outcome!r} is 1")
     lost = chosen[np.setdiff1d(np.arange(chosen.size), out.rows)]
     keep = ~np.isin(sel.rows, lost)
     rows = sel.rows[keep]
     return SelectionData(sel.X[keep], sel.y[keep], out.X, out.y, sel.names, out.names,
                          out.outcome, sel.outcome, rows, len(data) - rows.size)
+
+
+def _check_indicator(data: pd.DataFrame, selection_formula: str) -> None:
+    """A selection outcome that is a column must be numeric or boolean (0/1)."""
+    name = selection_formula.partition("~")[0].strip() if isinstance(selection_formula,
+                                                                    str) else ""
+    if name in data.columns and not (pd.api.types.is_numeric_dtype(data[name])
+                                     or pd.api.types.is_bool_dtype(data[name])):
+        raise SpecificationError(
+            f"the selection outcome {name!r} must be 0/1 (or boolean); it has dtype "
+            f"{data[name].dtype}: recode it, e.g. (data[{name!r}] == 'yes').astype(int)")
 
 
 def _two_step(sd: SelectionData) -> dict:

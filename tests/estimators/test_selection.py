@@ -125,5 +125,9 @@ def test_errors(mroz87):
         heckman(mroz87, OUTCOME, SELECTION, vcov=Cluster("age"))
     with pytest.raises(SpecificationError, match="educ"):
         heckman(mroz87, "wage ~ edu", SELECTION)
+    with pytest.raises(SpecificationError, match="0/1"):
+        heckman(mroz87.assign(lfp=np.where(mroz87.lfp == 1, "yes", "no")), OUTCOME, SELECTION)
+    with pytest.raises(EstimationError, match="selected rows have a complete outcome"):
+        heckman(mroz87.assign(wage=np.nan), OUTCOME, SELECTION)
     with pytest.raises(EstimationError, match="always"):
         heckman(mroz87.assign(lfp=1), OUTCOME, SELECTION)

@@ -153,6 +153,10 @@ def test_absorbed_equals_dummies(vcov, ssc):
     a, b = absorbed.first_stage().iloc[0], dummies.first_stage().iloc[0]
     assert a.f_stat == pytest.approx(b.f_stat, rel=1e-8)
     assert a.f_robust == pytest.approx(b.f_robust, rel=1e-8)
+    assert a.f_effective == pytest.approx(b.f_effective, rel=1e-8)
+    ar_a, ar_b = absorbed.anderson_rubin(), dummies.anderson_rubin()
+    assert ar_a[["conf_low", "conf_high"]].to_numpy() == pytest.approx(
+        ar_b[["conf_low", "conf_high"]].to_numpy(), rel=1e-7)
     assert absorbed.fixed_effects == ("fe",)
 
 
@@ -263,6 +267,15 @@ def test_refused_vcov_and_collinear_endogenous(mroz):
     df = mroz.assign(const_educ=12.0)
     with pytest.raises(EstimationError, match="collinear"):
         iv_regression(df, "lwage ~ 1 | const_educ ~ fatheduc")
+
+
+def test_instrument_collinear_with_the_exogenous_is_dropped_and_noted():
+    df = _design(10).assign(z3=lambda x: 2 * x.w - 1)
+    res = iv_regression(df, "y ~ w | d ~ z1 + z3")
+    just = iv_regression(df, "y ~ w | d ~ z1")
+    assert res.has_note("collinear_dropped") and res.collinear == ("z3",)
+    assert res.params.to_numpy() == pytest.approx(just.params.to_numpy(), rel=1e-10)
+    assert res.first_stage().n_instruments.item() == 1
 
 
 def test_split_iv():

@@ -11,8 +11,8 @@ result it is asked of (``IVResult.with_vcov`` changes them too):
   (Stata ``ivreg2``'s first-stage F, fixest ``fitstat(~ivf)``);
 - robust F (``f_robust``): the same Wald test under the result's vcov (HC1 or
   cluster-robust), divided by ``L`` (fixest ``fitstat(~ivwald)``; with one endogenous
-  regressor the Kleibergen-Paap rk Wald F of ``ivreg2``/``ivreghdfe`` up to their
-  small-sample factor);
+  regressor a Kleibergen-Paap style Wald F; under ``"hc1"`` the robust F that Stata's
+  ``gfweakivtest`` prints after ``ivreg2, robust``);
 - effective F (one endogenous regressor): ``pi' Q pi / tr(V_pi Q)`` with ``pi`` the
   excluded instruments' first-stage coefficients, ``Q = Z~'Z~`` (instruments after
   partialling out the exogenous regressors) and ``V_pi`` their robust covariance

@@ -229,6 +229,21 @@ def test_anderson_rubin_weak_instrument_is_unbounded():
     assert np.isinf(ar.conf_low.iloc[0]) or np.isinf(ar.conf_high.iloc[-1])
 
 
+def test_anderson_rubin_two_half_lines_with_weak_instruments():
+    rng = np.random.default_rng(1)
+    z1, z2, u = rng.normal(size=(3, 300))
+    d = 0.12 * z1 + 0.1 * z2 + u + rng.normal(size=300)
+    res = iv_regression(pd.DataFrame({"y": 0.5 * d + u, "d": d, "z1": z1, "z2": z2}),
+                        "y ~ 1 | d ~ z1 + z2", vcov="hc1")
+    ar = res.anderson_rubin()
+    assert len(ar) == 2 and ar.conf_low.iloc[0] == -np.inf and ar.conf_high.iloc[1] == np.inf
+    gap = (ar.conf_high.iloc[0], ar.conf_low.iloc[1])
+    for end in gap:
+        assert res.anderson_rubin_test(end).p_value == pytest.approx(0.05, abs=1e-7)
+    assert res.anderson_rubin_test(sum(gap) / 2).p_value < 0.05
+    assert res.anderson_rubin_test(gap[1] + 100).p_value > 0.05
+
+
 def test_anderson_rubin_empty_when_over_identification_fails():
     df = _design(7)  # Sargan's test rejects here (p = 0.0006)
     res = iv_regression(df, "y ~ w | d ~ z1 + z2")

@@ -67,8 +67,9 @@ def split_fixef(formula: str) -> SplitFormula:
         raise SpecificationError(
             f"formula {formula!r}: a part after '|' that holds '~' (fixest's instrumental "
             "variables, 'y ~ x | fe | endog ~ instrument') or a third part is not "
-            "available: panel_regression has no instrumental-variables estimator; write "
-            "'y ~ x | fe' and fit the IV model with fixest or pyfixest feols")
+            "available here: panel_regression has no instrumental-variables estimator; "
+            "write 'y ~ x | fe', and fit the IV model with iv_regression(data, "
+            "'y ~ x | fe | endog ~ instrument') (as fixest's and pyfixest's feols read it)")
     main, written = parts[0].strip(), parts[1].strip()
     if "~" not in main:
         raise SpecificationError(f"formula {formula!r} needs an outcome before '|': "

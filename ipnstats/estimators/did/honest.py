@@ -104,8 +104,7 @@ def honest_did(result_or_betas: object, sigma: object = None, *, num_pre: int | 
         ``"rm"`` (relative magnitudes, default) or ``"sd"`` (smoothness).
     m_values
         Values of Mbar (``"rm"``, default 0.5, 1, 1.5, 2) or M (``"sd"``, default
-        ten values from 0 to the pre-period standard error of the first
-        coefficient... see docs/inference.md).
+        ten values from 0 to :func:`sd_upper_m`, as HonestDiD).
     l_vec
         Weights on the post periods (default: the first post period).
     alpha
@@ -131,7 +130,7 @@ def honest_did(result_or_betas: object, sigma: object = None, *, num_pre: int | 
     if method == "rm" and num_pre < 2:
         raise SpecificationError("method='rm' needs at least 2 pre-periods (the relative "
                                  "magnitudes bound compares pre-period changes)")
-    ms = _m_values(m_values, method, cov)
+    ms = _m_values(m_values, method, beta, cov, num_pre)
     if method == "rm":
         bounds = [rm_interval(beta, cov, num_pre, num_post, weights, m, alpha) for m in ms]
     else:
@@ -244,12 +243,30 @@ def _alpha(alpha) -> float:
     return float(alpha)
 
 
-def _m_values(m_values, method: str, cov: np.ndarray) -> list[float]:
+def _m_values(m_values, method: str, beta: np.ndarray, cov: np.ndarray,
+              num_pre: int) -> list[float]:
     if m_values is None:
         if method == "rm":
             return list(RM_DEFAULT)
-        return [float(m) for m in np.linspace(0, np.sqrt(cov[0, 0]), 10)]
+        return [float(m) for m in np.linspace(0, sd_upper_m(beta, cov, num_pre), 10)]
     values = np.atleast_1d(np.asarray(m_values, dtype=float))
     if values.size == 0 or not np.all(np.isfinite(values)) or np.any(values < 0):
         raise SpecificationError(f"m_values must be non-negative numbers, got {m_values!r}")
     return [float(m) for m in values]
+
+
+def sd_upper_m(beta: np.ndarray, cov: np.ndarray, num_pre: int) -> float:
+    """Top of the default M grid for Delta-SD, as HonestDiD's ``DeltaSD_upperBound_Mpre``:
+    the largest upper 95% one-sided bound of the pre-period second differences (the
+    reference period counted as 0); with one pre-period, its standard error."""
+    if num_pre == 1:
+        return float(np.sqrt(cov[0, 0]))
+    n = num_pre + 1
+    second = np.zeros((n - 2, n))
+    for r in range(n - 2):
+        second[r, r:r + 3] = [1.0, -2.0, 1.0]
+    second = second[:, :num_pre]
+    diffs = second @ beta[:num_pre]
+    se = np.sqrt(np.diag(second @ cov[:num_pre, :num_pre] @ second.T))
+    upper = float(np.max(diffs + stats.norm.ppf(0.95) * se))
+    return upper if upper > 0 else float(np.sqrt(cov[0, 0]))

@@ -22,8 +22,12 @@ def honest_did_plot(result: HonestDiDResult, *, ax: Axes | None = None,
 
     Examples
     --------
-    >>> res = ipnstats.honest_did(es, method="rm")  # doctest: +SKIP
-    >>> honest_did_plot(res)  # doctest: +SKIP
+    >>> import numpy as np
+    >>> from ipnstats.estimators.did import honest_did
+    >>> res = honest_did([0.004, -0.003, 0.05], np.eye(3) * 1e-4, num_pre=2, num_post=1,
+    ...                  method="sd", m_values=[0.0, 0.01])
+    >>> honest_did_plot(res).axes[0].get_xlabel()
+    'M'
     """
     tidy = result.tidy()
     m = tidy["m"].to_numpy(float)

@@ -29,14 +29,15 @@ from scipy import stats
 from ipnstats.core.errors import SpecificationError
 from ipnstats.estimators.did.honest_arp import rm_interval
 from ipnstats.estimators.did.honest_flci import flci
+from ipnstats.results.display import TidyDisplay
 from ipnstats.results.terms import term_keys
 
 HonestMethod = Literal["rm", "sd"]
 RM_DEFAULT = (0.5, 1.0, 1.5, 2.0)
 
 
-@dataclass(frozen=True)
-class HonestDiDResult:
+@dataclass(frozen=True, repr=False)
+class HonestDiDResult(TidyDisplay):
     """Robust confidence intervals for ``l' tau_post``, one per value of M (or Mbar).
 
     ``m_values``, ``conf_low`` and ``conf_high`` are aligned; ``original`` is the
@@ -117,9 +118,16 @@ def honest_did(result_or_betas: object, sigma: object = None, *, num_pre: int | 
 
     Examples
     --------
-    >>> es = event_study(df, outcome="y", unit="id", time="t", cohort="g",
-    ...                  estimator="twfe")  # doctest: +SKIP
-    >>> honest_did(es, method="rm").tidy()  # doctest: +SKIP
+    >>> import numpy as np
+    >>> res = honest_did([0.004, -0.003, 0.001, 0.05], np.eye(4) * 1e-4, num_pre=3,
+    ...                  num_post=1, method="sd", m_values=[0.0, 0.01, 0.02])
+    >>> res.tidy()["conf_low"].round(3).tolist()
+    [0.03, 0.018, 0.007]
+    >>> res.breakdown is None
+    True
+
+    With an event study (``es = event_study(..., estimator="twfe")``):
+    ``honest_did(es, method="rm")``.
     """
     beta, cov, num_pre, num_post = _event_coefficients(result_or_betas, sigma, num_pre,
                                                        num_post)

@@ -82,6 +82,7 @@ def test_ehec_smoothness(ehec_twfe):
                                           res.estimate + z * res.std_error))
     glance = res.glance().iloc[0]
     assert glance["breakdown"] == 0.03 and glance["restriction"] == "smoothness"
+    assert res.note_codes == ("binned_endpoints",)   # carried from the TWFE event study
 
 
 def test_vector_input_equals_result_input(ehec_twfe):

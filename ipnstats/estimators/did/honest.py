@@ -30,6 +30,7 @@ from ipnstats.core.errors import SpecificationError
 from ipnstats.estimators.did.honest_arp import rm_interval
 from ipnstats.estimators.did.honest_flci import flci
 from ipnstats.results.display import TidyDisplay
+from ipnstats.results.notes import Note
 from ipnstats.results.terms import term_keys
 
 HonestMethod = Literal["rm", "sd"]
@@ -56,6 +57,7 @@ class HonestDiDResult(TidyDisplay):
     num_post: int
     l_vec: tuple[float, ...]
     alpha: float
+    notes: tuple[Note, ...] = ()
 
     @property
     def breakdown(self) -> float | None:
@@ -139,8 +141,14 @@ def honest_did(result_or_betas: object, sigma: object = None, *, num_pre: int | 
         raise SpecificationError("method='rm' needs at least 2 pre-periods (the relative "
                                  "magnitudes bound compares pre-period changes)")
     ms = _m_values(m_values, method, beta, cov, num_pre)
+    notes = _source_notes(result_or_betas)
     if method == "rm":
         bounds = [rm_interval(beta, cov, num_pre, num_post, weights, m, alpha) for m in ms]
+        open_at = [m for m, b in zip(ms, bounds, strict=True) if b[2]]
+        if open_at:
+            notes += (Note("open_interval", f"At Mbar = {', '.join(f'{m:g}' for m in open_at)}"
+                           " the accepted set reaches the end of the grid (identified set "
+                           "-/+ 20 SE): the interval may be wider."),)
     else:
         bounds = [flci(beta, cov, num_pre, weights, m, alpha) for m in ms]
     estimate = float(weights @ beta[num_pre:])
@@ -151,7 +159,18 @@ def honest_did(result_or_betas: object, sigma: object = None, *, num_pre: int | 
                            conf_high=tuple(b[1] for b in bounds),
                            original=(estimate - z * se, estimate + z * se), estimate=estimate,
                            std_error=se, num_pre=num_pre, num_post=num_post,
-                           l_vec=tuple(float(w) for w in weights), alpha=alpha)
+                           l_vec=tuple(float(w) for w in weights), alpha=alpha,
+                           notes=notes)
+
+
+def _source_notes(obj: object) -> tuple[Note, ...]:
+    """The event study's note on binned end points, which then enter as coefficients."""
+    has_note = getattr(obj, "has_note", None)
+    if callable(has_note) and has_note("binned_endpoints"):
+        return (Note("binned_endpoints", "The TWFE event study pools any event times "
+                     "outside its window into the end points; such pooled coefficients "
+                     "enter here as single periods (widen the window or lower num_pre)."),)
+    return ()
 
 
 def event_coefficients(result: object) -> tuple[pd.Series, pd.DataFrame]:

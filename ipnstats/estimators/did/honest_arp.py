@@ -64,8 +64,9 @@ def rm_identified_set(beta: np.ndarray, l_vec: np.ndarray, num_pre: int, num_pos
 
 def rm_interval(beta: np.ndarray, sigma: np.ndarray, num_pre: int, num_post: int,
                 l_vec: np.ndarray, m_bar: float, alpha: float,
-                grid_points: int = GRID_POINTS) -> tuple[float, float]:
-    """The C-LF confidence interval for ``l' tau`` under Delta-RM(Mbar)."""
+                grid_points: int = GRID_POINTS) -> tuple[float, float, bool]:
+    """The C-LF confidence interval for ``l' tau`` under Delta-RM(Mbar), and whether
+    it reaches an end of the grid (then the true interval may be wider)."""
     low, high = rm_identified_set(beta, l_vec, num_pre, num_post, m_bar)
     sd = float(np.sqrt(l_vec @ sigma[num_pre:, num_pre:] @ l_vec))
     grid = np.linspace(low - 20 * sd, high + 20 * sd, grid_points)
@@ -77,9 +78,9 @@ def rm_interval(beta: np.ndarray, sigma: np.ndarray, num_pre: int, num_post: int
         else:
             accept |= _accept_nuisance(beta, sigma, A, num_pre, num_post, l_vec, grid, alpha)
     if not accept.any():
-        return float("nan"), float("nan")
+        return float("nan"), float("nan"), False
     idx = np.flatnonzero(accept)
-    return float(grid[idx[0]]), float(grid[idx[-1]])
+    return float(grid[idx[0]]), float(grid[idx[-1]]), bool(accept[0] or accept[-1])
 
 
 def _pieces(num_pre: int) -> list[tuple[int, bool]]:

@@ -25,11 +25,9 @@ def flci(beta: np.ndarray, sigma: np.ndarray, num_pre: int, l_vec: np.ndarray, m
          alpha: float) -> tuple[float, float]:
     """The optimal FLCI for ``l' tau`` under Delta-SD(M)."""
     problem = _Problem(sigma, num_pre, l_vec)
-    if m == 0 or num_pre == 1:
-        c = problem.min_variance_c()
-        half = stats.norm.ppf(1 - alpha / 2) * np.sqrt(problem.variance(c))
-        if num_pre == 1 and m > 0:
-            half = _half_length(np.sqrt(problem.variance(c)), m * problem.bias(c), alpha)
+    if num_pre == 1:
+        c = problem.min_bias_c()
+        half = _half_length(np.sqrt(problem.variance(c)), m * problem.bias(c), alpha)
     else:
         c, half = _optimal(problem, m, alpha)
     estimate = problem.weights(c) @ beta

@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize, stats
 
+from ipnstats.core.errors import EstimationError
+
 FLCI_POINTS = 100
 
 
@@ -100,7 +102,12 @@ class _Problem:
                                 method="SLSQP", bounds=[(0, None)] * (2 * n),
                                 constraints=[{"type": "ineq", "fun": constraint, "jac": jac}],
                                 options={"ftol": 1e-13, "maxiter": 1000})
-        return self.full(split @ res.x)
+        c = self.full(split @ res.x)
+        if self.variance(c) > h**2 * (1 + 1e-5):
+            raise EstimationError(f"the FLCI search failed: no weights with SD {h:.4g} were "
+                                  f"found ({res.message}); check that sigma is well "
+                                  "conditioned")
+        return c
 
 
 def _half_length(h: float, bias: float, alpha: float) -> float:

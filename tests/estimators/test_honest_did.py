@@ -83,6 +83,8 @@ def test_ehec_smoothness(ehec_twfe):
     glance = res.glance().iloc[0]
     assert glance["breakdown"] == 0.03 and glance["restriction"] == "smoothness"
     assert res.note_codes == ("binned_endpoints",)   # carried from the TWFE event study
+    shuffled = honest_did(ehec_twfe, method="sd", m_values=[0.04, 0.03, 0.0, 0.02])
+    assert shuffled.breakdown == 0.03                 # the smallest M, whatever the order
 
 
 def test_vector_input_equals_result_input(ehec_twfe):

@@ -62,7 +62,8 @@ class HonestDiDResult(TidyDisplay):
     @property
     def breakdown(self) -> float | None:
         """Smallest M whose robust interval includes 0 (None when none does)."""
-        for m, lo, hi in zip(self.m_values, self.conf_low, self.conf_high, strict=True):
+        for m, lo, hi in sorted(zip(self.m_values, self.conf_low, self.conf_high,
+                                    strict=True)):
             if lo <= 0 <= hi:
                 return m
         return None

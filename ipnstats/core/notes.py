@@ -40,6 +40,7 @@ NOTE_CODES = MappingProxyType({
     "cell_not_estimated": "a cell could not be estimated and is left out",
     "subgroup_not_estimable": "a subgroup's effect could not be estimated",
     "binned_endpoints": "event times outside the window are pooled",
+    "open_interval": "a robust confidence interval reaches the end of its search grid",
     "window_trimmed": "treated observations outside the event window were left out",
     "last_cohort_control": "the last-treated cohort serves as the control group",
     "no_variation_dropped": "units without variation in the outcome were left out",

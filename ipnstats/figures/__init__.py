@@ -6,6 +6,7 @@ fitted results); none computes statistics.
 
 from ipnstats.figures.bands import estimate_band_plot, event_study_figure
 from ipnstats.figures.coefficients import coefficient_plot
+from ipnstats.figures.honest import honest_did_plot
 from ipnstats.figures.results import (
     event_study_plot,
     learning_plot,
@@ -18,6 +19,6 @@ from ipnstats.figures.sensitivity import sensitivity_contour_figure, sensitivity
 from ipnstats.figures.style import house_style, new_figure
 
 __all__ = ["coefficient_plot", "estimate_band_plot", "event_study_figure", "event_study_plot",
-           "figure_bytes", "house_style", "learning_plot", "moderation_jn_plot",
-           "moderation_plot", "new_figure", "save_figure", "sensitivity_contour_figure",
-           "sensitivity_contour_plot", "speccurve_plot"]
+           "figure_bytes", "honest_did_plot", "house_style", "learning_plot",
+           "moderation_jn_plot", "moderation_plot", "new_figure", "save_figure",
+           "sensitivity_contour_figure", "sensitivity_contour_plot", "speccurve_plot"]

@@ -33,6 +33,8 @@ __all__ = [
     "marker_correction", "early_late",
     # sensitivity of causal claims
     "sensemakr", "oster", "evalue_rr", "evalue_or", "evalue_hr", "evalue_md", "evalue_ols",
+    # self-selection and parallel trends
+    "iv_regression", "heckman", "honest_did",
     # missing data: multiple imputation and Rubin's rules
     "impute", "with_imputations", "pool", "pooled_wald_test", "pool_r_squared",
     # the IPN study's hypothesis models
@@ -109,7 +111,10 @@ _LAZY = {"simulate_study": ("simulate", "simulate_study"), "Report": ("report", 
          "with_imputations": ("inference.imputation", "with_imputations"),
          "pool": ("inference.pooling", "pool"),
          "pooled_wald_test": ("inference.pooled_tests", "pooled_wald_test"),
-         "pool_r_squared": ("inference.pooled_tests", "pool_r_squared")}
+         "pool_r_squared": ("inference.pooled_tests", "pool_r_squared"),
+         "iv_regression": ("estimators.iv", "iv_regression"),
+         "heckman": ("estimators.selection", "heckman"),
+         "honest_did": ("estimators.did", "honest_did")}
 
 
 def __getattr__(name: str):

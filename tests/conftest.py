@@ -166,3 +166,32 @@ def covers_truth(row, value, level: float = 0.999) -> bool:
     low, high = float(row["conf_low"]), float(row["conf_high"])
     centre, half = (low + high) / 2, (high - low) / 2
     return abs(value - centre) <= half * norm.ppf(0.5 + level / 2) / norm.ppf(0.975)
+
+
+#: The longest test files (minutes on two cores), run first: ``make test`` hands whole
+#: files to its two workers (pytest-xdist ``--dist loadfile``), and a long file started
+#: last would leave one worker idle while the other finishes it.
+SLOW_FIRST = (
+    "tests/pipeline/test_pipeline.py", "tests/test_readme.py",
+    "tests/ipn/test_h3_simulation.py", "tests/ipn/test_h2_simulation.py",
+    "tests/report/test_report_text.py", "tests/planning/test_power.py",
+    "tests/pipeline/test_make_config.py", "tests/estimators/test_did_simulation.py",
+    "tests/data/test_fuzz_contract.py", "tests/test_benchmarks.py",
+    "tests/report/test_study_report.py", "tests/cli/test_cli.py",
+    "tests/report/test_missing_tables.py", "tests/ipn/test_measurement.py",
+)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Put the tests of :data:`SLOW_FIRST` first, in that order (the rest keep theirs)."""
+    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
+
+    def key(item) -> int:
+        path = Path(str(item.fspath)).resolve()
+        try:
+            name = path.relative_to(ROOT).as_posix()
+        except ValueError:
+            return len(rank)
+        return rank.get(name, len(rank))
+
+    items.sort(key=key)

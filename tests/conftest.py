@@ -1,3 +1,5 @@
+import fcntl
+import json
 import os
 import sys
 from pathlib import Path
@@ -143,11 +145,25 @@ def pg_url():
 @pytest.fixture(scope="session")
 def written(tmp_path_factory):
     """The example's light study report, written twice (``(out, first_files,
-    second_files)``; tests/report/test_study_report.py), built once per session for the
-    report tests that read it."""
+    second_files)``; tests/report/test_study_report.py), built once per test run for the
+    report tests that read it: under pytest-xdist the first worker that needs it builds
+    it in the run's shared temporary folder and the others wait for it and read it."""
     from test_study_report import written_reports
 
-    return written_reports(tmp_path_factory)
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return written_reports(tmp_path_factory.mktemp("report"))
+    shared = tmp_path_factory.getbasetemp().parent / "written-report"  # this run's, shared
+    with open(shared.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = shared / "files.json"
+        if done.exists():
+            out, first, second = json.loads(done.read_text())
+            return Path(out), [Path(p) for p in first], [Path(p) for p in second]
+        shared.mkdir(exist_ok=True)
+        out, first, second = written_reports(shared)
+        done.write_text(json.dumps([str(out), [str(p) for p in first],
+                                    [str(p) for p in second]]))
+        return out, first, second
 
 
 def covers_truth(row, value, level: float = 0.999) -> bool:
@@ -173,13 +189,15 @@ def covers_truth(row, value, level: float = 0.999) -> bool:
 #: last would leave one worker idle while the other finishes it.
 SLOW_FIRST = (
     "tests/pipeline/test_pipeline.py", "tests/test_readme.py",
-    "tests/ipn/test_h3_simulation.py", "tests/ipn/test_h2_simulation.py",
-    "tests/report/test_report_text.py", "tests/planning/test_power.py",
-    "tests/pipeline/test_make_config.py", "tests/estimators/test_did_simulation.py",
+    "tests/ipn/test_h3_simulation.py", "tests/report/test_study_report.py",
+    "tests/ipn/test_h2_simulation.py", "tests/estimators/test_did_simulation.py",
+    "tests/pipeline/test_make_config.py", "tests/planning/test_power.py",
     "tests/data/test_fuzz_contract.py", "tests/test_benchmarks.py",
-    "tests/report/test_study_report.py", "tests/cli/test_cli.py",
-    "tests/report/test_missing_tables.py", "tests/ipn/test_measurement.py",
+    "tests/cli/test_cli.py", "tests/report/test_missing_tables.py",
+    "tests/ipn/test_measurement.py",
 )
+# tests/report/test_report_text.py reads the report test_study_report.py builds (the
+# ``written`` fixture, shared between workers): it runs late, when the report exists.
 
 
 def pytest_collection_modifyitems(session, config, items):

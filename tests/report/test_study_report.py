@@ -38,11 +38,10 @@ def make_report(folder: Path, out: Path) -> list[Path]:
     return write_report(cfg)
 
 
-def written_reports(tmp_path_factory):
-    """The example's light report written twice (``a`` and ``b``), for reproducibility;
-    the session fixture ``written`` (tests/conftest.py) builds it once for every
-    module that reads it."""
-    out = tmp_path_factory.mktemp("report")
+def written_reports(out):
+    """The example's light report written twice (``a`` and ``b``, under the folder
+    ``out``), for reproducibility; the session fixture ``written`` (tests/conftest.py)
+    builds it once for every module (and every test worker) that reads it."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SOURCE_DATE_EPOCH", EPOCH)
         first = make_report(EXAMPLE, out / "a")

@@ -33,6 +33,8 @@ KD = (1.0, 2.0, 3.0)
 R2MAX_FACTOR = 1.3
 #: the points per side of the stored contour grid
 GRID = 41
+#: a partial R² at least this large is sensemakr's cap at 1
+CAPPED = 0.999
 PANEL = {"unit": "firm_id", "time": "year", "cohort": "cohort"}
 TREATED = "treated"
 
@@ -137,8 +139,18 @@ def sensemakr_findings(long, covariates: Sequence[str]) -> dict:
             "r2yd_x": float(g["r2yd_x"]), "rv_q": float(g["rv_q"]), "rv_qa": float(g["rv_qa"]),
             "alpha": float(g["alpha"]), "benchmarks": kept, "absorbed": absorbed,
             "bounds": frame_to_json(bounds),
-            "grid": frame_to_json(sens.contour_grid("estimate", n=GRID)),
+            "grid": frame_to_json(sens.contour_grid("estimate", lim=_plot_limit(bounds),
+                                                    n=GRID)),
             "threshold": sens.threshold("estimate"), "nobs": int(long.nobs)}
+
+
+def _plot_limit(bounds: pd.DataFrame) -> float:
+    """The contour plot's largest partial R²: sensemakr's (0.4, or 1.25 x the bounds),
+    leaving out bounds capped at 1 (a confounder explaining everything), which would
+    squeeze the informative corner of the plot."""
+    inside = bounds[(bounds["r2dz_x"] < CAPPED) & (bounds["r2yz_dx"] < CAPPED)]
+    largest = inside[["r2dz_x", "r2yz_dx"]].to_numpy(float).max() if len(inside) else 0.0
+    return float(min(max(0.4, 1.25 * largest), 0.99))
 
 
 def oster_findings(data: pd.DataFrame, outcome: str, covariates: Sequence[str]) -> dict:

@@ -37,8 +37,8 @@ HONEST_CAPTION = ("Robust 95% intervals for the effect of joining as the allowed
                   "Top: relative magnitudes (M̄); bottom: smoothness (M).")
 CONTOUR_CAPTION = ("Sensitivity contours of the membership effect: the bias-adjusted "
                    "estimate for a confounder of given strength (partial R² with membership "
-                   "and with the outcome); dashed: zero. Diamonds: confounders 1, 2 and 3 "
-                   "times as strong as each covariate.")
+                   "and with the outcome); dashed: zero. Diamonds: confounders a multiple as "
+                   "strong as a covariate (those within the plotted range).")
 
 
 def render_identification(report: Report, ident: dict | None, outcome: str) -> Report:
@@ -82,26 +82,40 @@ def _honest(report: Report, honest: dict, outcome: str) -> Report:
 
 
 def honest_table(summary: pd.DataFrame, intervals: pd.DataFrame, outcome: str):
-    """The robust intervals under relative magnitudes by M̄, and each breakdown value."""
-    rows = []
-    for s in summary.itertuples(index=False):
-        row = {"target": TARGETS[s.target], "restriction": RESTRICTIONS[s.restriction],
-               "estimate": s.estimate, "original": _ci(s.conf_low, s.conf_high),
-               "breakdown": "—" if pd.isna(s.breakdown) else
-               f"{'M̄' if s.restriction == 'rm' else 'M'} = {_m(s.breakdown)}"}
-        if s.restriction == "rm":
-            cut = intervals[(intervals["restriction"] == "rm") & (intervals["target"] == s.target)]
-            row |= {f"m{r.m:g}": _ci(r.conf_low, r.conf_high) for r in cut.itertuples()}
-        rows.append(row)
-    frame = pd.DataFrame(rows).fillna("see figure")
-    ms = [c for c in frame.columns if c.startswith("m")]
+    """Rows: the estimate, its interval under parallel trends, the robust intervals under
+    relative magnitudes by M̄ and the breakdown values; columns: the year of joining and
+    the average of the post years."""
+    by = summary.set_index(["restriction", "target"])
+    targets = [t for t in TARGETS if ("rm", t) in by.index]
+    rm = intervals[intervals["restriction"] == "rm"]
+    ms = sorted(rm["m"].unique())
+
+    def cell(target: str, what: str, m: float | None = None) -> str:
+        s = by.loc[("rm", target)]
+        if what == "estimate":
+            return _signed(_num(s["estimate"]))
+        if what == "original":
+            return _ci(s["conf_low"], s["conf_high"])
+        if what == "m":
+            r = rm[(rm["target"] == target) & (rm["m"] == m)].iloc[0]
+            return _ci(r["conf_low"], r["conf_high"])
+        restriction = "rm" if what == "rm" else "sd"
+        if (restriction, target) not in by.index:
+            return "—"
+        b = by.loc[(restriction, target), "breakdown"]
+        return "—" if pd.isna(b) else _m(b)
+
+    rows = [("Estimate", "estimate", None), ("95% CI, parallel trends", "original", None),
+            *((f"95% CI, relative magnitudes, M̄ = {m:g}", "m", m) for m in ms),
+            ("Breakdown M̄ (relative magnitudes)", "rm", None),
+            ("Breakdown M (smoothness)", "sd", None)]
+    frame = pd.DataFrame([{"row": label, **{t: cell(t, what, m) for t in targets}}
+                          for label, what, m in rows])
     largest = _m(summary.loc[summary["restriction"] == "rm", "largest_m"].max())
-    return frame_table(frame, labels={
-        "target": "Effect", "restriction": "Restriction", "estimate": "Estimate",
-        "original": "95% CI, parallel trends", "breakdown": "Breakdown",
-        **{c: f"M̄ = {c[1:]}" for c in ms}}, digits=3,
-        title=f"The effect of joining on {outcome} under violations of parallel trends",
-        label="honest-did", notes=(HONEST_NOTE.format(largest=largest),))
+    return frame_table(frame, labels={"row": "", **{t: TARGETS[t] for t in targets}},
+                       title=f"The effect of joining on {outcome} under violations of "
+                             "parallel trends", label="honest-did",
+                       notes=(HONEST_NOTE.format(largest=largest),))
 
 
 def honest_figure(summary: pd.DataFrame, intervals: pd.DataFrame):
@@ -151,7 +165,9 @@ def honest_reading(honest: dict) -> str:
                          f"largest before joining ({_num(b) * change:.3f} a year), makes the "
                          "effect insignificant")
         else:
-            parts.append(f"{words}, a violation {_m(b)} times the largest before joining "
+            size = ("as large as the largest" if _num(b) == 1 else
+                    f"{_m(b)} times the largest")
+            parts.append(f"{words}, a violation {size} before joining "
                          f"({_num(b) * change:.3f} a year) makes the effect insignificant")
     if not parts:
         return text
@@ -172,7 +188,10 @@ def _sensemakr(report: Report, sens: dict, outcome: str) -> Report:
     bounds = frame_from_json(sens["bounds"])
     report = report.add_table(sensemakr_table(sens, bounds, outcome))
     grid = frame_from_json(sens["grid"])
-    marks = bounds.assign(value=bounds["adjusted_estimate"])
+    top = grid[["r2dz_x", "r2yz_dx"]].to_numpy(float).max()
+    marks = bounds[(bounds["r2dz_x"] <= top) & (bounds["r2yz_dx"] <= top)]
+    marks = marks.assign(value=marks["adjusted_estimate"],
+                         bound=marks["bound"].str.replace("_", " "))
     figure = sensitivity_contour_figure(grid, threshold=float(sens["threshold"]), bounds=marks,
                                         unadjusted=float(sens["estimate"]),
                                         treatment="membership")
@@ -197,6 +216,13 @@ def sensemakr_table(sens: dict, bounds: pd.DataFrame, outcome: str):
             f"{sens['rv_q']:.3f} (RV at the 5% level {sens['rv_qa']:.3f}): a confounder "
             "explaining that share of the residual variance of both membership and the "
             "outcome would bring the estimate to zero (to insignificance).")
+    capped = bounds[bounds["r2yz_dx"] >= 0.999]
+    if len(capped):
+        note += (f" Confounders {' and '.join(f'{k:g}' for k in capped['kd'])} times as strong "
+                 "as " + " and ".join(sorted({b.replace('_', ' ') for b in capped['benchmark']}))
+                 + " would explain all of the outcome's residual variance (partial R² capped "
+                 "at 1): they leave no residual, hence the zero standard errors, and lie "
+                 "outside the figure.")
     if absorbed:
         note += (f" Not a benchmark, absorbed by the firm and year effects: "
                  f"{', '.join(a.replace('_', ' ') for a in absorbed)}.")

@@ -232,3 +232,13 @@ def test_the_verdict_table_shows_the_robustness_column(ident):
     plain = verdict_table(claims, "holm", {})
     assert "Robustness" not in markdown(plain)
     assert robustness_column({}) == {}
+
+
+def test_the_methods_appendix_describes_the_checks(ident):
+    from ipnstats.report.methods import methods_paragraphs
+
+    doc = {"stage": "robustness", "findings": {"identification": ident}, "results": {}}
+    said = " ".join(methods_paragraphs(doc))
+    assert "Identification and sensitivity" in said and "R²max 1.3 times" in said
+    assert "Identification" not in " ".join(methods_paragraphs(
+        {"stage": "robustness", "findings": {}, "results": {}}))

@@ -31,6 +31,7 @@ from ipnstats.ipn.claims import (
     one_sided,
     row_test,
 )
+from ipnstats.ipn.identification import robustness_value
 from ipnstats.results.stored import StoredModel, frame_to_json
 from ipnstats.results.vcov import Cluster
 
@@ -138,7 +139,9 @@ def _framing(models: list) -> dict:
             "loss": _effect(tidy.loc["framing::loss"]),
             "neutral": (_row(tidy.loc["framing::neutral"])
                         if "framing::neutral" in tidy.index else None),
-            "gee_loss": _row(gee.loc["framing::loss"])}
+            "gee_loss": _row(gee.loc["framing::loss"]),
+            # the robustness value of the receiver-FE (OLS) counterpart
+            "sensitivity": robustness_value(models[1], "framing::loss")}
 
 
 def _behavior(mod) -> dict:

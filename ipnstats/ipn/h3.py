@@ -34,6 +34,7 @@ from ipnstats.ipn.claims import (
     one_sided,
     row_test,
 )
+from ipnstats.ipn.identification import robustness_value
 from ipnstats.results.stored import StoredModel, frame_to_json
 
 OUTWARD = ("sender_size", "sender_age", "sender_success", "sender_status", "same_industry")
@@ -308,7 +309,9 @@ def _senders_findings(se, res: H3Results) -> dict:
             "focal": n["focal"], "beaten": n["beaten"], "n_outward": len(OUTWARD),
             "p_all": n["p_all"], "supported": bool(n["p_all"] < ALPHA),
             "ols_significant": ols_significant,
-            "ols_all_significant": bool((rob["p_holm"] < ALPHA).all())}
+            "ols_all_significant": bool((rob["p_holm"] < ALPHA).all()),
+            # the robustness value of the focal trait in the OLS robustness model
+            "sensitivity": robustness_value(se.robustness, se.focal)}
 
 
 def _curve_findings(curve, res: H3Results) -> dict:

@@ -23,6 +23,7 @@ from ipnstats.pipeline.store import blocks_to_json, claims_from_json
 from ipnstats.report.claims import checks_table, verdict_table
 from ipnstats.report.document import Report, TableBlock
 from ipnstats.report.estimation_notes import render_estimation_notes
+from ipnstats.report.identification_section import robustness_column
 from ipnstats.report.measurement_section import render_measurement
 from ipnstats.report.methods import methods_paragraphs
 from ipnstats.report.provenance import package_versions, report_date
@@ -101,7 +102,7 @@ def verdict_page(report: Report, stored: dict[str, dict], cfg: StudyConfig) -> R
         "Each hypothesis, its claim in plain words, the primary test, and what the data say. "
         f"p-values are adjusted across the claims {families_text(claims, cfg.claims)} by the "
         f"{method} method. " + verdict_rule(v["adjust"], v["alpha"]))
-    report = report.add_table(verdict_table(claims, v["adjust"]))
+    report = report.add_table(verdict_table(claims, v["adjust"], robustness_column(stored)))
     if checks:
         report = report.add_page_break().add_heading("Falsification checks", 2).add_text(
             "Effects that the theory says are zero: finding one would cast doubt on the "

@@ -134,7 +134,8 @@ class StudyConfig:
         (the input files themselves are fingerprinted by content). ``"claims:<stage>"``
         is the declared claims that stage decides (:func:`.claims_config.stage_of`),
         ``"verdict:<stage>"`` the ``[verdict]`` section when that stage decides any claim,
-        ``"primary"`` the H1 family's primary outcome."""
+        ``"primary"`` the H1 family's primary outcome, ``"h1_covariates"`` the
+        ``[H1] covariates``."""
         body = {n: self._slice(n) for n in names}
         return json.dumps(body, sort_keys=True, ensure_ascii=False, indent=1)
 
@@ -143,6 +144,8 @@ class StudyConfig:
             return list(map(dict, self.models))
         if name == "primary":  # the H1 family's primary outcome
             return primary_outcome(self.claims)
+        if name == "h1_covariates":  # the identification checks of the robustness stage
+            return list(self["H1"]["covariates"])
         if name.startswith("claims:"):
             return [dict(c) for c in self.claims if stage_of(c) == name[len("claims:"):]]
         if name.startswith("verdict:"):  # the verdict rule, for a stage that decides claims

@@ -188,8 +188,15 @@ def _robustness(study: Study, cfg: StudyConfig, progress) -> StageOutput:
     res = fit_robustness(study.firm_year, rob, seed=run["seed"], progress=progress,
                          labels=codebook_labels(study.codebook),
                          outcome=primary_outcome(cfg.claims))
-    findings = {**robustness_findings(res), "methods": method_facts(res.curve, rob)}
-    return StageOutput(findings=findings, results=robustness_results(res),
+    from ipnstats.ipn.identification import fit_identification
+
+    progress("identification: Honest DiD, sensemakr and Oster's delta")
+    identification, fitted = fit_identification(
+        study.firm_year, outcome=res.outcome, covariates=tuple(cfg["H1"]["covariates"]),
+        n_boot=run["n_boot"], seed=run["seed"])
+    findings = {**robustness_findings(res), "methods": method_facts(res.curve, rob),
+                "identification": identification}
+    return StageOutput(findings=findings, results={**robustness_results(res), **fitted},
                        seeds={"wild bootstrap": run["seed"]})
 
 
@@ -214,7 +221,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("h3", "H3: senders and learning curves", TASK_INPUTS,
           ("run", "H3", "verdict", "claims:h3"), _h3, "H3"),
     Stage("robustness", "Robustness of the primary H1 effect", FIRM_YEAR_INPUTS,
-          ("run", "robustness", "primary"), _robustness, "H1"),
+          ("run", "robustness", "primary", "h1_covariates"), _robustness, "H1"),
     Stage("models", "Additional models", FIRM_YEAR_INPUTS,
           ("models", "verdict:models", "claims:models"), _models),
     Stage("data", "Data and measurement", None, ("study",), _data),

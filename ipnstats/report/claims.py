@@ -3,6 +3,8 @@ not support, and the plain-language number formats of the readings."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -83,18 +85,33 @@ def _verdict(c: Claim) -> str:
                          None: "Not testable"}[c.supported]
 
 
-def verdict_table(claims: list[Claim], method: str) -> FrameTable:
+ROBUSTNESS_NOTE = (
+    " Robustness: for H1a the breakdown M̄ of Honest DiD (relative magnitudes, average of "
+    "the years after joining), the smallest post-joining violation of parallel trends, as a "
+    "multiple of the largest before joining, at which the effect loses significance; for "
+    "H2a and H3a the robustness value RV of the OLS counterpart of the primary model "
+    "(sensemakr), the share of residual variance of treatment and outcome an omitted "
+    "confounder would need to explain to erase the effect.")
+
+
+def verdict_table(claims: list[Claim], method: str,
+                  robustness: Mapping[str, str] | None = None) -> FrameTable:
     """The verdict table: each claim, its primary estimate, p, adjusted p, verdict and,
     beside a "Not supported" or "Inconclusive" verdict, the minimum detectable effect of
-    its test (so that "no evidence" and "evidence against" read differently)."""
+    its test (so that "no evidence" and "evidence against" read differently); the
+    Robustness column shows ``robustness[code]`` (e.g. "RV 0.14") where it is given."""
     name = ADJUST_NAMES[method]
+    robustness = robustness or {}
     frame = pd.DataFrame([{"code": c.code, "claim": c.claim, "evidence": c.evidence,
                            "p": fmt_p(c.p_value), "q": fmt_p(c.p_adjusted),
-                           "verdict": _verdict(c), "mde": mde_text(c)} for c in claims])
-    frame = _drop_empty(frame, "mde")
+                           "verdict": _verdict(c), "mde": mde_text(c),
+                           "robustness": robustness.get(c.code, "")} for c in claims])
+    frame = _drop_empty(frame, "mde", "robustness")
+    note = ROBUSTNESS_NOTE if "robustness" in frame else ""
     return frame_table(frame, labels={
         "code": "", "claim": "Claim", "evidence": "Primary estimate", "p": "p",
-        "q": f"p adj. ({name})", "verdict": "Verdict", "mde": "MDE"}, title="Verdict table",
+        "q": f"p adj. ({name})", "verdict": "Verdict", "mde": "MDE",
+        "robustness": "Robustness"}, title="Verdict table",
         label="verdicts", notes=(
             "One-sided p-values where the claim has a direction (see each section's claims "
             "table for the test). MDE: the smallest true effect that the primary test detects "
@@ -108,7 +125,7 @@ def verdict_table(claims: list[Claim], method: str) -> FrameTable:
             "for the question types; the least precise comparison at the Bonferroni level "
             "(alpha divided by the number of comparisons, a bound on Holm) for the sender "
             "traits. A bootstrap-interval claim (the indirect effect) uses a normal "
-            "approximation with the bootstrap SE.",))
+            "approximation with the bootstrap SE." + note,))
 
 
 def _check_text(c: Check) -> str:

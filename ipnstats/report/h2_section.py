@@ -16,6 +16,7 @@ from ipnstats.ipn.claims import claims_from_json
 from ipnstats.report.claims import ci_text, claims_table, not_testable_text, p_text
 from ipnstats.report.document import Report
 from ipnstats.report.estimation_notes import for_readers, noted_regression_table
+from ipnstats.report.identification_section import rv_sentence
 from ipnstats.results.stored import StoredModel, frame_from_json
 from ipnstats.tables.format import fmt_p
 from ipnstats.tables.frame import frame_table
@@ -74,7 +75,9 @@ def _framing(report: Report, f: dict) -> Report:
         + ("Loss framing teaches more, as claimed." if loss["significant"] else
            "The data do not show that loss framing teaches more.")
         + f" On behavior change the loss-vs-gain log-odds difference is "
-          f"{gee['estimate']:+.2f} ({ci_text(gee)}).")
+          f"{gee['estimate']:+.2f} ({ci_text(gee)})."
+        + rv_sentence(f.get("sensitivity"), "receiver fixed-effects model", "loss framing",
+                      "the cognitive shift"))
 
 
 def _behavior(report: Report, f: dict) -> Report:

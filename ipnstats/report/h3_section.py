@@ -16,6 +16,7 @@ from ipnstats.ipn.claims import Claim, claims_from_json
 from ipnstats.report.claims import ci_text, claims_table, not_testable_text, p_text
 from ipnstats.report.document import Report
 from ipnstats.report.estimation_notes import for_readers, noted_regression_table
+from ipnstats.report.identification_section import rv_sentence
 from ipnstats.results.stored import StoredModel, frame_from_json
 from ipnstats.tables.format import fmt_p
 from ipnstats.tables.frame import frame_table
@@ -104,7 +105,9 @@ def _senders(report: Report, f: dict) -> Report:
                       "The claim is not supported in full.")
             + " The two-way clustered OLS model tells the same story"
             + (" (every comparison significant)." if f["ols_all_significant"] else
-               f" only in part ({f['ols_significant']} of {n} comparisons significant)."))
+               f" only in part ({f['ols_significant']} of {n} comparisons significant).")
+            + rv_sentence(f.get("sensitivity"), "two-way clustered OLS model",
+                          "the sender's risk aversion", "the cognitive shift"))
     return report.add_text(text)
 
 

@@ -2,7 +2,8 @@
 
 The findings are those of :func:`ipnstats.ipn.robustness.robustness_findings`: the
 specification curve (figure, table by choice, reading) and the primary effect under
-alternative clusterings. Nothing is fitted here.
+alternative clusterings, then the identification checks
+(:mod:`ipnstats.report.identification_section`). Nothing is fitted here.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import pandas as pd
 
 from ipnstats.figures.speccurve import specification_curve_plot
 from ipnstats.report.document import Report
+from ipnstats.report.identification_section import render_identification
 from ipnstats.results.stored import frame_from_json
 from ipnstats.tables.format import fmt_p
 from ipnstats.tables.frame import frame_table
@@ -45,8 +47,9 @@ def render_robustness(report: Report, doc: dict) -> Report:
     findings = doc["findings"]
     report = report.add_heading(TITLE).add_text(INTRO)
     report = _curve(report, findings["specification_curve"])
-    return _clustering(report, findings["clustering"],
-                       _primary_label(findings["specification_curve"]))
+    label = _primary_label(findings["specification_curve"])
+    report = _clustering(report, findings["clustering"], label)
+    return render_identification(report, findings.get("identification"), label)
 
 
 def _number(value) -> float:

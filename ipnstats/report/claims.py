@@ -107,25 +107,25 @@ def verdict_table(claims: list[Claim], method: str,
                            "verdict": _verdict(c), "mde": mde_text(c),
                            "robustness": robustness.get(c.code, "")} for c in claims])
     frame = _drop_empty(frame, "mde", "robustness")
-    note = ROBUSTNESS_NOTE if "robustness" in frame else ""
+    note = ("One-sided p-values where the claim has a direction (see each section's claims "
+            "table for the test)." + (MDE_NOTE if "mde" in frame else "")
+            + (ROBUSTNESS_NOTE if "robustness" in frame else ""))
     return frame_table(frame, labels={
         "code": "", "claim": "Claim", "evidence": "Primary estimate", "p": "p",
         "q": f"p adj. ({name})", "verdict": "Verdict", "mde": "MDE",
-        "robustness": "Robustness"}, title="Verdict table",
-        label="verdicts", notes=(
-            "One-sided p-values where the claim has a direction (see each section's claims "
-            "table for the test). MDE: the smallest true effect that the primary test detects "
-            f"with {MDE_POWER:.0%} power at its level, sidedness and degrees of freedom, shown "
-            "beside Not supported and Inconclusive verdicts: when the MDE exceeds the effect "
-            "one expects, the data could not have supported the claim (no evidence), which is "
-            "not evidence against it. A claim that rests on several tests states the MDE of "
-            "the least powerful: the largest step MDE for the tenure steps; the common per-SD "
-            "effect of every practice in a block that the block's joint Wald test detects "
-            "(the larger block's) for the practices; the Cramér's V that the X² test detects "
-            "for the question types; the least precise comparison at the Bonferroni level "
-            "(alpha divided by the number of comparisons, a bound on Holm) for the sender "
-            "traits. A bootstrap-interval claim (the indirect effect) uses a normal "
-            "approximation with the bootstrap SE." + note,))
+        "robustness": "Robustness"}, title="Verdict table", label="verdicts", notes=(note,))
+
+
+#: The verdict table's note on its MDE column (only when the column is shown).
+MDE_NOTE = (
+    f" MDE: the smallest true effect that the primary test detects with {MDE_POWER:.0%} "
+    "power at its level, sidedness and df, beside Not supported and Inconclusive verdicts: "
+    "when it exceeds the effect one expects, the data could not have supported the claim "
+    "(no evidence), which is not evidence against it. A claim resting on several tests "
+    "states the least powerful one's: the largest tenure-step MDE; the common per-SD "
+    "practice effect a block's joint Wald test detects (the larger block's); the Cramér's V "
+    "the X² test detects; the least precise sender comparison at alpha over the number of "
+    "comparisons (a bound on Holm); the indirect effect's from its bootstrap SE (normal).")
 
 
 def _check_text(c: Check) -> str:

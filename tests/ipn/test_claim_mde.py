@@ -209,11 +209,14 @@ def test_claims_with_an_mde_survive_json(claims):
 
 
 def test_verdict_table_explains_the_mde_of_several_tests(claims):
-    table = verdict_table(list(claims[0].values()), "holm")
-    note = " ".join(table.notes)
-    assert "least powerful" in note and "Bonferroni" in note and "Cramér's V" in note
+    held = [dataclasses.replace(c, verdict="Supported") for c in claims[0].values()]
+    supported = verdict_table(held, "holm")
+    assert "MDE" not in " ".join(supported.notes)  # no MDE column, no note on it
     # beside a "Not supported" verdict, each of them shows its MDE with its units
     missed = [dataclasses.replace(c, verdict="Not supported") for c in claims[0].values()]
-    shown = verdict_table(missed, "holm").frame.set_index("code")["mde"]
+    table = verdict_table(missed, "holm")
+    note = " ".join(table.notes)
+    assert "least powerful" in note and "bound on Holm" in note and "Cramér's V" in note
+    shown = table.frame.set_index("code")["mde"]
     for code, units in UNITS.items():
         assert shown[code].endswith(units) and shown[code][0].isdigit(), code

@@ -86,7 +86,7 @@ def _verdict(c: Claim) -> str:
 
 
 ROBUSTNESS_NOTE = (
-    " Robustness: for H1a the breakdown M̄ of Honest DiD (relative magnitudes, average of "
+    " Robustness: for H1a the breakdown value M̄ of Honest DiD (relative magnitudes, average of "
     "the years after joining), the smallest post-joining violation of parallel trends, as a "
     "multiple of the largest before joining, at which the effect loses significance; for "
     "H2a and H3a the robustness value RV of the OLS counterpart of the primary model "

@@ -301,8 +301,7 @@ def robustness_column(stored: dict[str, dict]) -> dict[str, str]:
         rm = rows[(rows["restriction"] == "rm") & (rows["target"] == "average")]
         if len(rm):
             b, top = rm["breakdown"].iloc[0], rm["largest_m"].iloc[0]
-            out["H1a"] = (f"no breakdown up to M̄ {_m(top)}" if pd.isna(b)
-                          else f"breakdown M̄ {_m(b)}")
+            out["H1a"] = f"M̄ > {_m(top)}" if pd.isna(b) else f"M̄ {_m(b)}"
     for code, stage, part in (("H2a", "h2", "framing"), ("H3a", "h3", "senders")):
         sens = (_findings(stored, stage).get(part) or {}).get("sensitivity") or {}
         if "rv_q" in sens:

@@ -222,13 +222,13 @@ def test_the_verdict_table_shows_the_robustness_column(ident):
     column = robustness_column(stored)
     summary = frame_from_json(ident["honest"]["summary"]).set_index(["restriction", "target"])
     b = summary.loc[("rm", "average"), "breakdown"]
-    assert column["H1a"] == ("no breakdown up to M̄ 2" if pd.isna(b) else f"breakdown M̄ {b:.3g}")
+    assert column["H1a"] == ("M̄ > 2" if pd.isna(b) else f"M̄ {b:.3g}")  # short: a column
     assert column["H2a"] == "RV 0.13" and "H3a" not in column
     claims = [Claim(code, "claim", "0.1", 0.01, True) for code in ("H1a", "H1b", "H2a", "H3a")]
     table = verdict_table(claims, "holm", column)
     md = markdown(table)
     assert "Robustness" in md and "RV 0.13" in md and column["H1a"] in md
-    assert "breakdown M̄" in " ".join(table.notes)
+    assert "breakdown value M̄" in " ".join(table.notes)
     plain = verdict_table(claims, "holm", {})
     assert "Robustness" not in markdown(plain)
     assert robustness_column({}) == {}

@@ -31,7 +31,7 @@ from scipy import linalg
 
 from ipnstats.core.demean import absorbed_dof, complete_grid, demean
 from ipnstats.core.errors import EstimationError, SpecificationError
-from ipnstats.core.fixef import split_fixef
+from ipnstats.core.fixef import _top_level_split, split_fixef
 from ipnstats.core.formula import Design, build_design, formula_variables, missing_column_error
 from ipnstats.core.stats import fit_statistics
 from ipnstats.estimators.linear import Absorbed, LinearEngine, independent_columns
@@ -79,17 +79,6 @@ def split_iv(formula: str) -> IVFormula:
     fixef = parts[1].strip() if len(parts) == 3 else ""
     split_fixef(f"{model} | {fixef}" if fixef else model)  # checks both parts
     return IVFormula(model, fixef, endog.strip(), instr.strip())
-
-
-def _top_level_split(formula: str) -> list[str]:
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(formula):
-        depth += ch in "([{"
-        depth -= ch in ")]}"
-        if ch == "|" and depth == 0:
-            parts.append(formula[start:i])
-            start = i + 1
-    return [*parts, formula[start:]]
 
 
 @dataclass(frozen=True)

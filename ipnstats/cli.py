@@ -98,6 +98,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--method-factor", type=float, default=0.35, metavar="ANSWER_UNITS",
                    help="common method factor of the survey items: answer units per SD of "
                         "a response's method draw, added to every item (0.35; 0 = none)")
+    p.add_argument("--selection", type=float, default=0.0, metavar="LOG_POINTS",
+                   help="selection on an unobservable: yearly revenue growth per SD of an "
+                        "unobserved drive that also makes firms join (0 = none; truth.toml "
+                        "[selection])")
+    p.add_argument("--membership-effect", type=float, default=1.0, metavar="MULTIPLE",
+                   help="multiple of the default true effect of membership on revenue "
+                        "(1; 0 = joining does nothing)")
     p.set_defaults(run=_simulate)
 
     p = sub.add_parser("panel", help="write the firm-year panel of a study",
@@ -216,7 +223,8 @@ def _simulate(args) -> int:
         raise ConfigError(f"{out} is not empty: simulate would overwrite what it holds (a "
                           "study's data?); choose a new folder or add --force")
     path = simulate_study(args.out, n_firms=args.firms, n_groups=args.groups, seed=args.seed,
-                          method_factor=args.method_factor)
+                          method_factor=args.method_factor, selection=args.selection,
+                          membership_effect=args.membership_effect)
     print(f"wrote a simulated study to {path}")
     return 0
 

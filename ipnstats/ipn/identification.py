@@ -35,6 +35,8 @@ R2MAX_FACTOR = 1.3
 GRID = 41
 #: a partial R² at least this large is sensemakr's cap at 1
 CAPPED = 0.999
+#: the two-sided 95% normal critical value of the conventional interval
+Z95 = 1.959963984540054
 PANEL = {"unit": "firm_id", "time": "year", "cohort": "cohort"}
 TREATED = "treated"
 
@@ -51,8 +53,7 @@ def fit_identification(fy: pd.DataFrame, *, outcome: str, covariates: Sequence[s
     ``oster`` (the TWFE effect of membership with ``covariates`` as controls)."""
     results: dict = {}
     try:
-        event = event_study(fy, outcome=outcome, **PANEL, window=(-4, 6), n_boot=n_boot,
-                            seed=seed)
+        event = identification_event(fy, outcome, n_boot=n_boot, seed=seed)
         results["identification.event"] = event
         honest = honest_findings(event)
     except ValueError as error:
@@ -75,6 +76,33 @@ def fit_identification(fy: pd.DataFrame, *, outcome: str, covariates: Sequence[s
 
 
 # -- Honest DiD ---------------------------------------------------------------------------
+
+def identification_event(fy: pd.DataFrame, outcome: str, *, n_boot: int, seed: int):
+    """The event study of ``outcome`` that Honest DiD is run on (the H1 event study's
+    window, -4 to 6 years around joining)."""
+    return event_study(fy, outcome=outcome, **PANEL, window=(-4, 6), n_boot=n_boot, seed=seed)
+
+
+def survives(event, mbar: float, target: str = "first") -> bool:
+    """Whether the effect of ``target`` (``"first"``: the year of joining; ``"average"``:
+    the post-period average) stays significant (the 95% Delta-RM robust interval excludes
+    0) when the violation of parallel trends after joining may be ``mbar`` times the
+    largest before it: the claim's breakdown value is above ``mbar``. ``mbar = 0`` is the
+    conventional interval."""
+    params, vcov = event_coefficients(event)
+    post = np.array([int(t.split("::")[1]) >= 0 for t in params.index])
+    weights = np.zeros(post.sum())
+    weights[:] = 1.0 / post.sum() if target == "average" else 0.0
+    weights[0] = weights[0] if target == "average" else 1.0
+    if mbar == 0:
+        estimate = weights @ params.to_numpy(float)[post]
+        se = float(np.sqrt(weights @ np.asarray(vcov, float)[np.ix_(post, post)] @ weights))
+        low, high = estimate - Z95 * se, estimate + Z95 * se
+    else:
+        res = honest_did(event, method="rm", m_values=(float(mbar),), l_vec=weights)
+        low, high = res.conf_low[0], res.conf_high[0]
+    return not low <= 0 <= high
+
 
 def honest_findings(event) -> dict:
     """Robust intervals for the first post period and the post-period average under
@@ -190,4 +218,5 @@ def robustness_value(result, term: str) -> dict:
 
 
 __all__ = ["KD", "MBAR", "R2MAX_FACTOR", "fit_identification", "honest_findings",
+           "identification_event", "survives",
            "long_model", "oster_findings", "robustness_value", "sensemakr_findings"]

@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from ipnstats.core.seeds import as_generator
-from ipnstats.simulate.common import _config, _effects, _method_generator
+from ipnstats.simulate.common import _child_generator, _config, _effects
 from ipnstats.simulate.exchanges import _exchanges, _tasks
 from ipnstats.simulate.firms import _check_core, _draw_firms, _member_grid, _membership
 from ipnstats.simulate.framing import framing_exchanges, framing_truth
@@ -56,7 +56,8 @@ __all__ = ["framing_exchanges", "framing_truth", "learning_tasks", "learning_tru
 
 def simulate_study(out_dir: str | Path, *, n_firms: int = 600, n_groups: int = 30,
                    first_year: int = 2008, last_year: int = 2022,
-                   seed: int | np.random.Generator = 0, method_factor: float = 0.35) -> Path:
+                   seed: int | np.random.Generator = 0, method_factor: float = 0.35,
+                   selection: float = 0.0, membership_effect: float = 1.0) -> Path:
     """Write a synthetic IPN study folder whose true effects are known.
 
     The folder gets the eight tables of ``docs/study_folder.md`` as CSV (firms,
@@ -87,6 +88,17 @@ def simulate_study(out_dir: str | Path, *, n_firms: int = 600, n_groups: int = 3
         generator of their own (see ``truth.toml``'s ``[measurement]``), so the other
         draws, and every table but surveys and what depends on survey scores
         (financials, exchanges, tasks), do not depend on it.
+    selection
+        Selection on an unobservable: every firm has an unobserved ``drive`` (N(0, 1), from
+        a generator of its own) that adds ``selection`` log points a year to its revenue
+        growth and, when ``selection > 0``, ``join_drive`` (1) to its log-odds of joining.
+        Joiners then grow faster before and after they join, so parallel trends fail
+        (``truth.toml``'s ``[selection]`` records the gap and the violation). 0 (the
+        default) writes the study the simulator always wrote.
+    membership_effect
+        Multiplies every part of the true effect of membership on revenue (direct,
+        tenure, young joiners, practices, perceived learning); 0 = joining does nothing,
+        1 (the default) = the effects in ``truth.toml``.
 
     Returns
     -------
@@ -103,10 +115,11 @@ def simulate_study(out_dir: str | Path, *, n_firms: int = 600, n_groups: int = 3
     0.5
     """
     cfg = _config(n_firms, n_groups, first_year, last_year, seed)
-    eff = _effects(method_factor)
+    eff = _effects(method_factor, selection, membership_effect)
     rng = as_generator(seed)
-    method_rng = _method_generator(rng)
-    fx = _draw_firms(rng, cfg, eff)
+    method_rng = _child_generator(rng)
+    drive = _child_generator(rng).standard_normal(cfg.n_firms)
+    fx = _draw_firms(rng, cfg, eff, drive)
     spells, meetings, activity, core = _membership(rng, cfg, eff, fx)
     grid = _member_grid(spells, cfg)
     _check_core(grid, core, cfg)
@@ -116,5 +129,5 @@ def simulate_study(out_dir: str | Path, *, n_firms: int = 600, n_groups: int = 3
     ex, ex_info = _exchanges(rng, eff, fx, activity, traits)
     tasks, task_info = _tasks(rng, cfg, eff, fx, ex, traits["risk_aversion"])
     tables = _public_tables(cfg, fx, fin, spells, meetings, activity, surveys, ex, tasks)
-    truth = _truth(cfg, eff, fy, latent, grid, ex_info, task_info)
+    truth = _truth(cfg, eff, fy, latent, grid, ex_info, task_info, fx.drive)
     return _write(Path(out_dir), tables, _codebook(cfg), truth)

@@ -110,6 +110,9 @@ class _Effects:
     interested: float = 0.75
     item_noise_sd: float = 0.9  # survey items: unique noise SD (answer units) ...
     method_factor: float = 0.35  # ... and the common method factor's loading on every item
+    selection: float = 0.0  # log-revenue growth per year per SD of the unobserved drive ...
+    join_drive: float = 1.0  # ... and the drive's loading on the log-odds of joining
+    membership_effect: float = 1.0  # multiplies every part of the true H1 effect
 
 
 def _config(n_firms, n_groups, first_year, last_year, seed) -> _Config:
@@ -130,22 +133,39 @@ def _config(n_firms, n_groups, first_year, last_year, seed) -> _Config:
     return _Config(n_firms, n_groups, first_year, last_year, recorded)
 
 
-def _effects(method_factor) -> _Effects:
-    """The default effects with the survey method factor set (checked: 0..3 answer units)."""
-    if isinstance(method_factor, bool) or not isinstance(method_factor, int | float | np.number) \
-            or not 0 <= method_factor <= 3:
-        raise SpecificationError(f"method_factor must be a number in 0..3 (answer units; 0 = "
-                                 f"no method factor), got {method_factor!r}")
-    return replace(_Effects(), method_factor=float(method_factor))
+def _effects(method_factor, selection=0.0, membership_effect=1.0) -> _Effects:
+    """The default effects with the survey method factor (checked: 0..3 answer units), the
+    selection on an unobserved growth trait (0..0.2 log points a year per SD) and the
+    scale of the true membership effect on revenue (0..5; 0 = joining does nothing)."""
+    for name, value, top in (("method_factor", method_factor, 3),
+                             ("selection", selection, 0.2),
+                             ("membership_effect", membership_effect, 5)):
+        if isinstance(value, bool) or not isinstance(value, int | float | np.number) \
+                or not 0 <= value <= top:
+            raise SpecificationError(f"{name} must be a number in 0..{top} ({_KNOBS[name]}), "
+                                     f"got {value!r}")
+    base, k = _Effects(), float(membership_effect)
+    return replace(base, method_factor=float(method_factor), selection=float(selection),
+                   tau_base=k * base.tau_base, tau_step=k * base.tau_step,
+                   young_join=k * base.young_join, small_join=k * base.small_join,
+                   practices=tuple((c, k * b, m) for c, b, m in base.practices),
+                   pl_revenue=k * base.pl_revenue)
 
 
-def _method_generator(rng: np.random.Generator) -> np.random.Generator:
-    """The generator of the survey method-factor draws, apart from ``rng``'s stream.
+_KNOBS = {"method_factor": "answer units; 0 = no method factor",
+          "selection": "log points of revenue growth a year per SD of the unobserved drive; "
+                       "0 = no selection on unobservables",
+          "membership_effect": "multiple of the default true effect of membership; 0 = none"}
 
-    A child spawned from ``rng`` (``default_rng(seed).spawn(1)[0]`` for an int seed; a
-    Generator seed gives the same child as its int unless it has spawned before). Spawning
-    does not advance ``rng``, so every other draw of a study is what it would be without
-    the method factor.
+
+def _child_generator(rng: np.random.Generator) -> np.random.Generator:
+    """A generator apart from ``rng``'s stream: the next child spawned from ``rng``.
+
+    For an int seed the first child is ``default_rng(seed).spawn(1)[0]`` (the survey
+    method factor's draws) and the second ``default_rng(seed).spawn(2)[1]`` (the
+    unobserved drive of selection); a Generator seed gives the same children as its int
+    unless it has spawned before. Spawning does not advance ``rng``, so every other draw
+    of a study is what it would be without these.
     """
     try:
         return rng.spawn(1)[0]

@@ -47,9 +47,10 @@ class _Firms:
     latent: dict
     respond: np.ndarray
     survey_day: np.ndarray
+    drive: np.ndarray  # unobserved growth trait (selection on unobservables; truth.toml)
 
 
-def _draw_firms(rng, cfg: _Config, eff: _Effects) -> _Firms:
+def _draw_firms(rng, cfg: _Config, eff: _Effects, drive: np.ndarray) -> _Firms:
     n = cfg.n_firms
     age = np.floor(rng.gamma(1.6, 9.0, n)).astype(np.int64)
     founded = np.clip(cfg.first_year + 5 - age, cfg.first_year - 60, cfg.last_year - 1)
@@ -63,7 +64,8 @@ def _draw_firms(rng, cfg: _Config, eff: _Effects) -> _Firms:
         alpha=np.log(1.2e6) + 0.9 * size + 0.15 * quality + 0.3 * rng.standard_normal(n),
         p_att=_expit(rng.normal(1.4, 0.8, n)), p_disc=_expit(rng.normal(0.8, 1.0, n)),
         crit=rng.gamma(4.0, 0.35, n), latent=latent,
-        respond=_expit(rng.normal(1.4, 0.9, n)), survey_day=rng.integers(0, 330, n))
+        respond=_expit(rng.normal(1.4, 0.9, n)), survey_day=rng.integers(0, 330, n),
+        drive=drive)
 
 
 # --- memberships (one year at a time) ---------------------------------------------------
@@ -170,7 +172,9 @@ def _joins(rng, cfg, eff, fx, spells: _Spells, roster: _Roster, opens, year: int
 
 def _join_wishes(rng, cfg, eff: _Effects, fx: _Firms, roster: _Roster, first: int):
     age = first - fx.founded
-    p_new = _expit(eff.join_intercept + eff.join_young * (age < 10) + eff.join_size * fx.size)
+    drive = eff.join_drive * fx.drive if eff.selection > 0 else 0.0
+    p_new = _expit(eff.join_intercept + eff.join_young * (age < 10) + eff.join_size * fx.size
+                   + drive)
     new = fx.interested & ~roster.ever & (age >= 0)
     back = (fx.interested & roster.ever & ~roster.core & (first >= roster.last + 2)
             & (first <= cfg.last_year))

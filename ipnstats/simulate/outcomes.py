@@ -140,7 +140,8 @@ def _financials(rng, cfg: _Config, eff: _Effects, fx: _Firms, grid: _Grid, inten
     age = years - fx.founded[:, None]
     gamma = np.cumsum(rng.normal(0.02, 0.03, t))
     never = (fx.alpha[:, None] + gamma + 0.03 * age + _ar1(rng, n, t, 0.5, 0.2)
-             + eff.pl_revenue * (scores["pl_never"][:, :-1] - eff.pl_centre))
+             + eff.pl_revenue * (scores["pl_never"][:, :-1] - eff.pl_centre)
+             + eff.selection * fx.drive[:, None] * (years - cfg.first_year))
     parts = _effect_parts(eff, fx, grid, inten, scores)
     delta = parts["direct"] + parts["practice"] + parts["indirect"]
     log_rev = never + delta

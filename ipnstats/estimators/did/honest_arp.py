@@ -214,19 +214,21 @@ def _dual_vertices(sd: np.ndarray, x_t: np.ndarray) -> np.ndarray | None:
     if _n_choose(m, k + 1) > _MAX_VERTEX_SETS:
         return None
     W = np.column_stack([sd, x_t]).T
-    rhs = np.zeros(k + 1)
-    rhs[0] = 1.0
-    found = []
-    for subset in itertools.combinations(range(m), k + 1):
-        sub = W[:, subset]
-        if abs(np.linalg.det(sub)) < 1e-12:
-            continue
-        lam = np.linalg.solve(sub, rhs)
-        if np.all(lam >= -1e-12):
-            full = np.zeros(m)
-            full[list(subset)] = np.maximum(lam, 0.0)
-            found.append(full)
-    return np.array(found) if found else None
+    subsets = np.array(list(itertools.combinations(range(m), k + 1)))
+    bases = np.moveaxis(W[:, subsets], 1, 0)  # bases[s] = W[:, subsets[s]], all at once
+    regular = np.abs(np.linalg.det(bases)) >= 1e-12
+    if not regular.any():
+        return None
+    rhs = np.zeros((int(regular.sum()), k + 1, 1))
+    rhs[:, 0, 0] = 1.0
+    lam = np.linalg.solve(bases[regular], rhs)[..., 0]
+    feasible = np.all(lam >= -1e-12, axis=1)
+    if not feasible.any():
+        return None
+    found = np.zeros((int(feasible.sum()), m))
+    rows = np.arange(found.shape[0])[:, None]
+    found[rows, subsets[regular][feasible]] = np.maximum(lam[feasible], 0.0)
+    return found
 
 
 def _n_choose(n: int, k: int) -> int:

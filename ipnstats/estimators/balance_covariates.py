@@ -18,6 +18,9 @@ from ipnstats.core.errors import DataError, SpecificationError
 from ipnstats.core.formula import require_columns
 from ipnstats.results.notes import Note
 
+#: a group's Kish effective sample size below this share of its size gets a note
+LOW_ESS_SHARE = 0.1
+
 
 @dataclass(frozen=True)
 class Covariates:
@@ -132,6 +135,15 @@ def weighted_var(X: np.ndarray, w: np.ndarray, binary: np.ndarray) -> np.ndarray
     return np.where(binary, m * (1 - m), var)
 
 
+def ess_note(w: np.ndarray, group: str) -> tuple[Note, ...]:
+    ess = kish_ess(w)
+    if ess >= LOW_ESS_SHARE * w.size:
+        return ()
+    return (Note("low_effective_sample", f"The weighted {group} units have a Kish "
+                 f"effective sample size of {ess:.1f} of {w.size:,}: a few units carry most "
+                 "of the weight."),)
+
+
 def aligned_weights(data: pd.DataFrame, rows: np.ndarray, values: np.ndarray,
                     name: str) -> pd.Series:
     """Weights on ``data``'s index: ``values`` at ``rows``, NaN elsewhere."""
@@ -141,4 +153,4 @@ def aligned_weights(data: pd.DataFrame, rows: np.ndarray, values: np.ndarray,
 
 
 __all__ = ["Covariates", "aligned_weights", "covariate_matrix", "covariate_names",
-           "kish_ess", "treatment_indicator", "weighted_mean", "weighted_var"]
+           "ess_note", "kish_ess", "treatment_indicator", "weighted_mean", "weighted_var"]

@@ -121,7 +121,7 @@ def balance_table(data: pd.DataFrame, treatment: str, covariates: str | Sequence
     weights
         None, a column of ``data``, a Series on ``data``'s index, or a result of
         :func:`~ipnstats.estimators.balance.entropy_balance` or
-        :func:`~ipnstats.estimators.balance.ipw_weights` (its ``weights``).
+        :func:`~ipnstats.estimators.ipw.ipw_weights` (its ``weights``).
     estimand
         ``"att"`` or ``"ate"``: chooses the default ``s_d_denom``.
     s_d_denom

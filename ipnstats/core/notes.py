@@ -66,6 +66,9 @@ NOTE_CODES = MappingProxyType({
     "scale_differs": "coefficients compared are in different units",
     "rho_boundary": "a selection model's correlation rho is at (or was truncated to) -1 or 1",
     "library_warning": "a warning of the library that fitted the model",
+    "limited_overlap": "propensity scores near 0 or 1, or outside the other group's range",
+    "propensity_trimmed": "propensity scores were clipped before weights were formed",
+    "low_effective_sample": "weights leave a small (Kish) effective sample size",
     # inference
     "few_clusters": "few clusters: cluster-robust inference can be too liberal",
     "no_residual_df": "no residual degrees of freedom: no standard errors or tests",

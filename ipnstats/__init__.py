@@ -35,6 +35,8 @@ __all__ = [
     "sensemakr", "oster", "evalue_rr", "evalue_or", "evalue_hr", "evalue_md", "evalue_ols",
     # self-selection and parallel trends
     "iv_regression", "heckman", "honest_did",
+    # covariate balance before comparing joiners with non-joiners
+    "entropy_balance", "ipw_weights", "balance_table",
     # missing data: multiple imputation and Rubin's rules
     "impute", "with_imputations", "pool", "pooled_wald_test", "pool_r_squared",
     # the IPN study's hypothesis models
@@ -114,7 +116,10 @@ _LAZY = {"simulate_study": ("simulate", "simulate_study"), "Report": ("report", 
          "pool_r_squared": ("inference.pooled_tests", "pool_r_squared"),
          "iv_regression": ("estimators.iv", "iv_regression"),
          "heckman": ("estimators.selection", "heckman"),
-         "honest_did": ("estimators.did", "honest_did")}
+         "honest_did": ("estimators.did", "honest_did"),
+         "entropy_balance": ("estimators.balance", "entropy_balance"),
+         "ipw_weights": ("estimators.ipw", "ipw_weights"),
+         "balance_table": ("estimators.balance_table", "balance_table")}
 
 
 def __getattr__(name: str):

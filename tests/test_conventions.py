@@ -27,7 +27,8 @@ MODULES = ("ipnstats.estimators", "ipnstats.estimators.did", "ipnstats.estimator
            "ipnstats.ipn.framing", "ipnstats.ipn.senders", "ipnstats.ipn.questions",
            "ipnstats.ipn.triangulation", "ipnstats.ipn.practices", "ipnstats.ipn.hazard",
            "ipnstats.ipn.stages", "ipnstats.inference.multiplicity",
-           "ipnstats.inference.resample")
+           "ipnstats.inference.resample", "ipnstats.estimators.balance",
+           "ipnstats.estimators.ipw", "ipnstats.estimators.balance_table")
 # Kernels: arrays in, arrays out (no data frame, no column names); not entry points.
 KERNELS = {"ipnstats.estimators.glm": "logit/Cox ML engine on arrays",
            "ipnstats.estimators.lmm": "lme4's PLS algebra on arrays",

@@ -22,6 +22,7 @@ from ipnstats.estimators.did import event_study, honest_did
 from ipnstats.estimators.did.honest import event_coefficients
 from ipnstats.estimators.panel import panel_regression
 from ipnstats.estimators.sensitivity import oster, sensemakr
+from ipnstats.ipn.balance import balance_findings
 from ipnstats.results.stored import frame_to_json
 from ipnstats.results.vcov import Cluster
 
@@ -46,11 +47,14 @@ def _unavailable(error: Exception) -> dict:
 
 
 def fit_identification(fy: pd.DataFrame, *, outcome: str, covariates: Sequence[str],
-                       n_boot: int, seed: int) -> tuple[dict, dict]:
+                       n_boot: int, seed: int, threshold: int = 1) -> tuple[dict, dict]:
     """Findings (JSON-ready) and fitted results of the identification checks of the
     primary H1 effect on the firm-year frame ``fy``: ``honest`` (the event study of
     :func:`ipnstats.ipn.h1.fit_h1`, refitted with its settings), ``sensemakr`` and
-    ``oster`` (the TWFE effect of membership with ``covariates`` as controls)."""
+    ``oster`` (the TWFE effect of membership with ``covariates`` as controls), and
+    ``balance`` (:func:`ipnstats.ipn.balance.balance_findings`: entropy balancing of the
+    never-members on ``covariates`` before joining, and the weighted effect). ``threshold``
+    (the disclosure threshold) is stored for the report."""
     results: dict = {}
     try:
         event = identification_event(fy, outcome, n_boot=n_boot, seed=seed)
@@ -72,7 +76,10 @@ def fit_identification(fy: pd.DataFrame, *, outcome: str, covariates: Sequence[s
         delta = oster_findings(data, outcome, kept)
     except ValueError as error:
         delta = _unavailable(error)
-    return {"outcome": outcome, "honest": honest, "sensemakr": sens, "oster": delta}, results
+    balance, weighted = balance_findings(fy, covs, outcome=outcome)
+    results.update(weighted)
+    return {"outcome": outcome, "honest": honest, "sensemakr": sens, "oster": delta,
+            "balance": balance, "threshold": int(threshold)}, results
 
 
 # -- Honest DiD ---------------------------------------------------------------------------

@@ -193,7 +193,8 @@ def _robustness(study: Study, cfg: StudyConfig, progress) -> StageOutput:
     progress("identification: Honest DiD, sensemakr and Oster's delta")
     identification, fitted = fit_identification(
         study.firm_year, outcome=res.outcome, covariates=tuple(cfg["H1"]["covariates"]),
-        n_boot=run["n_boot"], seed=run["seed"])
+        n_boot=run["n_boot"], seed=run["seed"],
+        threshold=study.codebook.disclosure_threshold)
     findings = {**robustness_findings(res), "methods": method_facts(res.curve, rob),
                 "identification": identification}
     return StageOutput(findings=findings, results={**robustness_results(res), **fitted},

@@ -13,6 +13,7 @@ import pandas as pd
 from ipnstats.figures.honest import honest_did_figure
 from ipnstats.figures.sensitivity import sensitivity_contour_figure
 from ipnstats.figures.style import new_figure
+from ipnstats.report.balance_section import render_balance
 from ipnstats.report.claims import not_testable_text
 from ipnstats.report.document import Report
 from ipnstats.results.stored import frame_from_json
@@ -49,7 +50,9 @@ def render_identification(report: Report, ident: dict | None, outcome: str) -> R
     report = report.add_heading(TITLE, 2).add_text(INTRO)
     report = _honest(report, ident["honest"], outcome)
     report = _sensemakr(report, ident["sensemakr"], outcome)
-    return report.add_text(oster_reading(ident["oster"]))
+    report = report.add_text(oster_reading(ident["oster"]))
+    return render_balance(report, ident.get("balance"), outcome,
+                          threshold=int(ident.get("threshold", 1)))
 
 
 def _num(value) -> float:

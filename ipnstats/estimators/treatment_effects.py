@@ -60,7 +60,12 @@ from scipy import linalg, stats
 from scipy.special import log_ndtr
 
 from ipnstats.core.errors import DataError, EstimationError, SpecificationError
-from ipnstats.core.formula import build_design, complete_rows, formula_variables
+from ipnstats.core.formula import (
+    build_design,
+    complete_rows,
+    formula_variables,
+    require_columns,
+)
 from ipnstats.estimators.glm import PERFECT, MLEngine
 from ipnstats.estimators.selection import (
     BOUNDARY,
@@ -189,8 +194,11 @@ def treatment_data(data: pd.DataFrame, outcome_formula: str,
                                      f"got {formula!r}")
     treat = treatment_formula.partition("~")[0].strip()
     _check_treatment(data, treat, outcome_formula)
-    used = list(dict.fromkeys(formula_variables(outcome_formula)
-                              + formula_variables(treatment_formula)))
+    used = []
+    for formula in (outcome_formula, treatment_formula):
+        names = formula_variables(formula)
+        require_columns(data, tuple(names), f"formula {formula!r} names column")
+        used = list(dict.fromkeys(used + names))
     frame, notes = complete_rows(data, used, "rows", "left out of both equations")
     kept = np.flatnonzero(~data[used].isna().any(axis=1).to_numpy())
     if len(frame) == 0:

@@ -18,11 +18,12 @@ Standard errors (``se=``):
   ``v_hat``), ``V2`` the logit's inverse information and ``V1 = s^2 (S'S)^-1`` the first
   stage's covariance: ``V(b2) = V2 + V2 J V1 J' V2``, ``Cov(b2, pi) = V2 J V1`` (the
   term ``R`` of Murphy-Topel, ``sum s2_i s1_i'``, has expectation zero here and is
-  omitted, as in Greene 2012 sec. 14.7). With ``cluster=``, the robust (clustered)
-  version (Hardin 2002; Wooldridge 2010, sec. 12.5.2): the sandwich of the stacked
-  influence functions ``V2 (s2_i + J (S'S)^-1 s_i v_i)`` and ``(S'S)^-1 s_i v_i`` summed
-  within clusters, times ``G / (G - 1)``.
-- ``"bootstrap"``: a nonparametric bootstrap (of clusters with ``cluster=``) that redoes
+  omitted, as in Greene 2012 sec. 14.7): ``vcov="iid"``. ``vcov="hc0"`` and
+  ``Cluster(col)`` are the robust and clustered versions (Hardin 2002; Wooldridge 2010,
+  sec. 12.5.2): the sandwich of the stacked influence functions ``V2 (s2_i + J (S'S)^-1
+  s_i v_i)`` and ``(S'S)^-1 s_i v_i``, summed per row, or within clusters times ``G / (G
+  - 1)``. The default ``vcov=None`` follows ``cluster`` (as ``conditional_process``).
+- ``"bootstrap"``: a nonparametric bootstrap (of the clusters of ``cluster=``) that redoes
   both stages ``n_boot`` times; the covariance is that of the draws (resamples whose
   logit does not converge are left out with a note). ``seed`` is recorded.
 
@@ -58,7 +59,7 @@ from ipnstats.estimators.glm import fit_logit
 from ipnstats.inference.sandwich import cluster_codes, cluster_sums
 from ipnstats.results.notes import Note
 from ipnstats.results.result import Result
-from ipnstats.results.vcov import Cluster
+from ipnstats.results.vcov import Cluster, parse_vcov, require_cr1
 
 SE = Literal["murphy_topel", "bootstrap"]
 RESIDUAL = "first_stage_residual"
@@ -98,9 +99,9 @@ class TwoStage:
 
 
 def control_function_logit(data: pd.DataFrame, formula: str, endogenous: str,
-                           instruments: Sequence[str], *, cluster: str | None = None,
-                           se: SE = "murphy_topel", n_boot: int = 499,
-                           seed: Seed = None) -> Result:
+                           instruments: Sequence[str], *, vcov: object = None,
+                           cluster: str | None = None, se: SE = "murphy_topel",
+                           n_boot: int = 499, seed: Seed = None) -> Result:
     """Two-stage residual inclusion logit (Rivers & Vuong 1988) with one continuous
     endogenous regressor.
 
@@ -115,9 +116,13 @@ def control_function_logit(data: pd.DataFrame, formula: str, endogenous: str,
         The endogenous regressor's column (continuous), a term of ``formula``.
     instruments
         Columns excluded from ``formula`` that shift ``endogenous``.
+    vcov
+        The Murphy-Topel covariance: ``"iid"`` (model-based), ``"hc0"`` (robust) or
+        ``Cluster(col)`` (clustered); None (default) follows ``cluster``:
+        ``Cluster(cluster)``, or ``"iid"`` without one.
     cluster
-        A column of cluster identifiers: clustered Murphy-Topel covariance, or a bootstrap
-        of clusters.
+        A column of cluster identifiers: the resampling unit of the bootstrap, and the
+        clusters of the default ``vcov``.
     se
         ``"murphy_topel"`` (analytic, default) or ``"bootstrap"`` (both stages redone).
     n_boot, seed
@@ -145,11 +150,13 @@ def control_function_logit(data: pd.DataFrame, formula: str, endogenous: str,
     """
     if se not in ("murphy_topel", "bootstrap"):
         raise SpecificationError(f"se must be 'murphy_topel' or 'bootstrap', got {se!r}")
+    spec = _vcov_spec(vcov, cluster, se)
     if se == "bootstrap":
         check_seed(seed)
         if not isinstance(n_boot, int | np.integer) or n_boot < 50:
             raise SpecificationError(f"n_boot must be an integer of at least 50, got {n_boot!r}")
-    cd, notes = cf_data(data, formula, endogenous, instruments, cluster)
+    groups = spec.columns[0] if isinstance(spec, Cluster) else cluster
+    cd, notes = cf_data(data, formula, endogenous, instruments, groups)
     fit = two_stage(cd)
     if not fit.converged:
         raise EstimationError("the second-stage logit did not converge: a regressor "
@@ -157,7 +164,7 @@ def control_function_logit(data: pd.DataFrame, formula: str, endogenous: str,
     params = np.concatenate([fit.b, fit.pi])
     boot_notes: tuple = ()
     if se == "murphy_topel":
-        cov = (_murphy_topel(cd, fit) if cd.codes is None else _clustered(cd, fit))
+        cov = _murphy_topel(cd, fit) if spec == "iid" else _robust(cd, fit)
     else:
         cov, boot_notes = _bootstrap(cd, int(n_boot), seed)
     names = (cd.w_names + (RESIDUAL,) + tuple(FIRST + s for s in cd.s_names))
@@ -172,7 +179,6 @@ def control_function_logit(data: pd.DataFrame, formula: str, endogenous: str,
                                       else [instruments])}
     n = cd.y.size
     ll = float(cd.y @ np.log(fit.p) + (1 - cd.y) @ np.log1p(-fit.p))
-    spec = "iid" if cluster is None else Cluster(cluster)
     return Result(
         params=pd.Series(params, index=pd.Index(names)), vcov=spec,
         cov=pd.DataFrame(cov, index=names, columns=names), df_inference=None,
@@ -238,6 +244,31 @@ def cf_data(data: pd.DataFrame, formula: str, endogenous: str, instruments: Sequ
                   len(instruments)), notes
 
 
+def _vcov_spec(vcov: object, cluster: str | None, se: str) -> object:
+    """The covariance choice: ``vcov`` for Murphy-Topel (None: follow ``cluster``); with
+    the bootstrap ``vcov`` must be None (``cluster`` is the resampling unit) and the
+    result records ``Cluster(cluster)`` or ``"iid"``."""
+    if cluster is not None and not isinstance(cluster, str):
+        raise SpecificationError(f"cluster must be one column name, got {cluster!r}")
+    if se == "bootstrap" and vcov is not None:
+        raise SpecificationError("vcov= chooses the Murphy-Topel covariance; with "
+                                 "se='bootstrap' leave it out (cluster= is the resampling unit)")
+    if vcov is None:
+        return "iid" if cluster is None else Cluster(cluster)
+    spec = parse_vcov(vcov)
+    if isinstance(spec, Cluster):
+        require_cr1(spec, "the control-function logit")
+        if len(spec.columns) != 1:
+            raise SpecificationError("the control-function logit clusters on one column; "
+                                     f"got {spec.columns}")
+    elif spec not in ("iid", "hc0"):
+        raise SpecificationError(f"vcov={spec!r}: the control-function logit offers 'iid', "
+                                 "'hc0' or Cluster(col)")
+    if cluster is not None and spec != Cluster(cluster):
+        raise SpecificationError(f"cluster={cluster!r} and vcov={spec!r} disagree; give one")
+    return spec
+
+
 def _check_binary(y: np.ndarray, outcome: str) -> None:
     values = np.unique(y)
     if not np.isin(values, (0.0, 1.0)).all():
@@ -279,13 +310,17 @@ def _murphy_topel(cd: CFData, fit: TwoStage) -> np.ndarray:
     return (cov + cov.T) / 2
 
 
-def _clustered(cd: CFData, fit: TwoStage) -> np.ndarray:
-    """The sandwich of the stacked influence functions summed within clusters."""
+def _robust(cd: CFData, fit: TwoStage) -> np.ndarray:
+    """The sandwich of the stacked influence functions, summed within clusters (times
+    ``G / (G - 1)``) or, without clusters, per row (no factor: HC0)."""
     inv_ss = linalg.pinvh(cd.S.T @ cd.S)
     infl1 = (cd.S * fit.v[:, None]) @ inv_ss
     scores = fit.Ws * (cd.y - fit.p)[:, None]
     infl2 = (scores + infl1 @ _cross_derivative(cd, fit).T) @ fit.bread
-    sums = cluster_sums(np.hstack([infl2, infl1]), cd.codes)
+    stacked = np.hstack([infl2, infl1])
+    if cd.codes is None:
+        return stacked.T @ stacked
+    sums = cluster_sums(stacked, cd.codes)
     g = sums.shape[0]
     return g / (g - 1) * sums.T @ sums
 

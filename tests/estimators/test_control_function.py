@@ -13,6 +13,7 @@ from ipnstats.core.errors import DataError, EstimationError, SpecificationError
 from ipnstats.estimators import control_function as cf
 from ipnstats.estimators.control_function import CFData, control_function_logit
 from ipnstats.estimators.glm import fit_logit
+from ipnstats.results.vcov import Cluster
 
 
 def _simulate(seed: int, n: int = 600, c: float = -2.0, groups: int | None = None
@@ -114,8 +115,14 @@ def test_murphy_topel_matches_the_bootstrap():
     np.testing.assert_allclose(boot.params, mt.params)
     for term in ("x", "w", "first_stage_residual", "first_stage::z"):
         assert mt.std_errors[term] == pytest.approx(boot.std_errors[term], rel=0.12), term
+    hc0 = control_function_logit(df, "y ~ x + w", "x", ["z"], vcov="hc0")
+    for term in ("x", "first_stage_residual", "first_stage::z"):
+        assert hc0.std_errors[term] == pytest.approx(mt.std_errors[term], rel=0.1), term
     dg = _simulate(6, n=1500, groups=100)
     cl = control_function_logit(dg, "y ~ x + w", "x", ["z"], cluster="g")
+    assert cl.vcov == Cluster("g")
+    np.testing.assert_allclose(
+        control_function_logit(dg, "y ~ x + w", "x", ["z"], vcov=Cluster("g")).cov, cl.cov)
     cl_boot = control_function_logit(dg, "y ~ x + w", "x", ["z"], cluster="g",
                                      se="bootstrap", n_boot=400, seed=7)
     plain = control_function_logit(dg, "y ~ x + w", "x", ["z"])
@@ -161,5 +168,12 @@ def test_errors():
         control_function_logit(df, "y ~ x + w", "x", ["z"], se="bootstrap", seed=-1)
     with pytest.raises(SpecificationError, match="cluster column"):
         control_function_logit(df, "y ~ x + w", "x", ["z"], cluster="firm")
+    with pytest.raises(SpecificationError, match="disagree"):
+        control_function_logit(df.assign(g=1), "y ~ x + w", "x", ["z"], cluster="g",
+                               vcov="iid")
+    with pytest.raises(SpecificationError, match="leave it out"):
+        control_function_logit(df, "y ~ x + w", "x", ["z"], se="bootstrap", vcov="hc0")
+    with pytest.raises(SpecificationError, match="'iid', 'hc0' or Cluster"):
+        control_function_logit(df, "y ~ x + w", "x", ["z"], vcov="hc3")
     with pytest.raises(EstimationError, match="collinear"):
         control_function_logit(df.assign(z2=2 * df.w), "y ~ x + w", "x", ["z2"])

@@ -281,20 +281,30 @@ def _loglik_parts(theta: np.ndarray, sd: SelectionData, natural: bool = False):
     e0 = W0 @ g
     ll0 = log_ndtr(-e0)
     s0 = np.column_stack([-mills(-e0)[:, None] * W0, np.zeros((e0.size, k + 2))])
-    e1 = W1 @ g
-    r = (sd.y - sd.X @ b) / sigma
+    ll1, s1 = bivariate_parts(W1 @ g, sd.y - sd.X @ b, 1.0, W1, sd.X, sigma, rho, natural)
+    return np.concatenate([ll0, ll1]), np.vstack([s0, s1])
+
+
+def bivariate_parts(index: np.ndarray, resid: np.ndarray, q: np.ndarray | float,
+                    W: np.ndarray, X: np.ndarray, sigma: float, rho: float,
+                    natural: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Log-likelihood and scores of rows whose outcome ``y = x'b + e`` is observed with a
+    probit's sign ``q`` (+1 or -1): ``log Phi(q (w'g + rho r) / sqrt(1 - rho^2)) +
+    log phi(r) - log sigma``, ``r = resid / sigma``. Scores with respect to ``(g, b, log
+    sigma, atanh rho)``, or with ``natural`` ``(g, b, sigma, rho)``."""
+    r = resid / sigma
     root = np.sqrt(1 - rho**2)
-    z = (e1 + rho * r) / root
-    m = mills(z)
-    ll1 = log_ndtr(z) - np.log(sigma) - 0.5 * np.log(2 * np.pi) - 0.5 * r**2
+    z = q * (index + rho * r) / root
+    m = q * mills(z)
+    ll = log_ndtr(z) - np.log(sigma) - 0.5 * np.log(2 * np.pi) - 0.5 * r**2
     d_sigma = -m * rho * r / root - 1 + r**2  # d/d log sigma
-    d_rho = m * (r + rho * e1) / root  # d/d atanh rho
+    d_rho = m * (r + rho * index) / root  # d/d atanh rho
     if natural:
         d_sigma, d_rho = d_sigma / sigma, d_rho / root**2
-    s1 = np.column_stack([(m / root)[:, None] * W1,
-                          (r / sigma - m * rho / (sigma * root))[:, None] * sd.X,
-                          d_sigma, d_rho])
-    return np.concatenate([ll0, ll1]), np.vstack([s0, s1])
+    scores = np.column_stack([(m / root)[:, None] * W,
+                              (r / sigma - m * rho / (sigma * root))[:, None] * X,
+                              d_sigma, d_rho])
+    return ll, scores
 
 
 def _ml(sd: SelectionData, data: pd.DataFrame, spec) -> dict:
@@ -303,30 +313,40 @@ def _ml(sd: SelectionData, data: pd.DataFrame, spec) -> dict:
     rho0 = float(np.clip(start["extra"]["rho"], -BOUNDARY, BOUNDARY))
     theta0 = np.concatenate([start["params"][k + 1:], start["params"][:k],
                              [np.log(start["fit"]["sigma"]), np.arctanh(rho0)]])
+    fit = fit_bivariate_ml(lambda th, natural: _loglik_parts(th, sd, natural), theta0, p=p,
+                           k=k, data=data, rows=_score_rows(sd), spec=spec)
+    names = sd.x_names + ("sigma", "rho") + tuple(f"selection::{n}" for n in sd.w_names)
+    return fit | {"names": names}
 
-    theta, ll, converged = maximize(lambda th: _loglik_parts(th, sd), theta0)
-    g, b, a, t = _unpack(theta, p, k)
-    natural = np.concatenate([g, b, [np.exp(a), np.tanh(t)]])
-    hess = score_hessian(lambda th: _loglik_parts(th, sd, natural=True)[1], natural)
-    notes = ml_notes(converged, float(np.tanh(t)), hess)
-    bread = linalg.pinvh(-hess)
-    scores = _loglik_parts(natural, sd, natural=True)[1]
-    order = np.r_[p:p + k + 2, :p]  # outcome, sigma, rho, then selection
-    engine = MLEngine(scores=scores, bread=bread, data=data, rows=_score_rows(sd),
-                      keep=order)
+
+def fit_bivariate_ml(parts: Callable[[np.ndarray, bool], tuple[np.ndarray, np.ndarray]],
+                     theta0: np.ndarray, *, p: int, k: int, data: pd.DataFrame,
+                     rows: np.ndarray, spec, equation: str = "selection") -> dict:
+    """Maximum likelihood of a probit (``p`` coefficients) and a linear equation (``k``)
+    with bivariate-normal errors, ``theta = (gamma, beta, log sigma, atanh rho)``;
+    ``parts(theta, natural)`` gives per-observation log-likelihoods and scores (rows at
+    positions ``rows`` of ``data``). Estimates are reported in ``(beta, sigma, rho,
+    gamma)`` with the covariance of ``spec`` (inverse observed information, or a score
+    sandwich), ``lambda = rho sigma`` with its delta-method standard error, fit
+    statistics and :func:`ml_notes`."""
+    theta, ll, converged = maximize(lambda th: parts(th, False), theta0)
+    natural = np.concatenate([theta[:p + k], [np.exp(theta[-2]), np.tanh(theta[-1])]])
+    hess = score_hessian(lambda th: parts(th, True)[1], natural)
+    sigma, rho = float(natural[-2]), float(natural[-1])
+    order = np.r_[p:p + k + 2, :p]  # outcome, sigma, rho, then the probit
+    engine = MLEngine(scores=parts(natural, True)[1], bread=linalg.pinvh(-hess), data=data,
+                      rows=rows, keep=order)
     inf = engine.compute(spec)
-    sigma, rho = natural[-2], natural[-1]
     grad = np.zeros(order.size)
     grad[k], grad[k + 1] = rho, sigma
-    names = sd.x_names + ("sigma", "rho") + tuple(f"selection::{n}" for n in sd.w_names)
-    extra = {"rho": float(rho), "lambda": float(rho * sigma),
+    extra = {"rho": rho, "lambda": rho * sigma,
              "lambda_se": float(np.sqrt(grad @ inf.cov @ grad))}
-    n = sd.s.size
+    n = rows.size
     fit = {"loglik": ll, "aic": -2 * ll + 2 * theta.size,
-           "bic": -2 * ll + np.log(n) * theta.size, "sigma": float(sigma)}
-    return {"params": natural[order], "cov": inf.cov, "names": names, "notes": notes,
-            "extra": extra, "fit": fit, "engine": engine, "n_clusters": inf.n_clusters,
-            "inference_notes": inf.notes}
+           "bic": -2 * ll + np.log(n) * theta.size, "sigma": sigma}
+    return {"params": natural[order], "cov": inf.cov, "extra": extra, "fit": fit,
+            "notes": ml_notes(converged, rho, hess, equation), "engine": engine,
+            "n_clusters": inf.n_clusters, "inference_notes": inf.notes}
 
 
 def _score_rows(sd: SelectionData) -> np.ndarray:
@@ -392,5 +412,6 @@ def ml_notes(converged: bool, rho: float, hess: np.ndarray,
     return notes
 
 
-__all__ = ["SelectionData", "fit_probit", "heckman", "heckman_covariance", "maximize", "mills",
-           "ml_notes", "score_hessian", "selection_data"]
+__all__ = ["SelectionData", "bivariate_parts", "fit_bivariate_ml", "fit_probit", "heckman",
+           "heckman_covariance", "maximize", "mills", "ml_notes", "score_hessian",
+           "selection_data"]

@@ -57,7 +57,6 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from scipy import linalg, stats
-from scipy.special import log_ndtr
 
 from ipnstats.core.errors import DataError, EstimationError, SpecificationError
 from ipnstats.core.formula import (
@@ -66,15 +65,14 @@ from ipnstats.core.formula import (
     formula_variables,
     require_columns,
 )
-from ipnstats.estimators.glm import PERFECT, MLEngine
+from ipnstats.estimators.glm import PERFECT
 from ipnstats.estimators.selection import (
     BOUNDARY,
+    bivariate_parts,
+    fit_bivariate_ml,
     fit_probit,
     heckman_covariance,
-    maximize,
     mills,
-    ml_notes,
-    score_hessian,
 )
 from ipnstats.results.inference import critical_value
 from ipnstats.results.notes import Note
@@ -330,21 +328,8 @@ def loglik_parts(theta: np.ndarray, td: TreatmentData,
     p, k = td.Z.shape[1], td.X.shape[1]
     g, b, a, t = theta[:p], theta[p:p + k], theta[p + k], theta[p + k + 1]
     sigma, rho = (a, t) if natural else (np.exp(a), np.tanh(t))
-    q = 2 * td.d - 1.0
-    index = td.Z @ g
-    r = (td.y - td.X @ b) / sigma
-    root = np.sqrt(1 - rho**2)
-    z = q * (index + rho * r) / root
-    m = q * mills(z)
-    ll = log_ndtr(z) - np.log(sigma) - 0.5 * np.log(2 * np.pi) - 0.5 * r**2
-    d_sigma = -m * rho * r / root - 1 + r**2  # d / d log sigma
-    d_rho = m * (r + rho * index) / root  # d / d atanh rho
-    if natural:
-        d_sigma, d_rho = d_sigma / sigma, d_rho / root**2
-    scores = np.column_stack([(m / root)[:, None] * td.Z,
-                              (r / sigma - m * rho / (sigma * root))[:, None] * td.X,
-                              d_sigma, d_rho])
-    return ll, scores
+    return bivariate_parts(td.Z @ g, td.y - td.X @ b, 2 * td.d - 1.0, td.Z, td.X, sigma, rho,
+                           natural)
 
 
 def _independent_loglik(td: TreatmentData, probit_ll: float) -> float:
@@ -360,30 +345,15 @@ def _ml(td: TreatmentData, data: pd.DataFrame, spec) -> dict:
     rho0 = float(np.clip(start["extra"]["rho"], -BOUNDARY, BOUNDARY))
     theta0 = np.concatenate([start["params"][k + 1:], start["params"][:k],
                              [np.log(start["fit"]["sigma"]), np.arctanh(rho0)]])
-    theta, ll, converged = maximize(lambda th: loglik_parts(th, td), theta0)
-    natural = np.concatenate([theta[:p + k], [np.exp(theta[-2]), np.tanh(theta[-1])]])
-    hess = score_hessian(lambda th: loglik_parts(th, td, natural=True)[1], natural)
-    sigma, rho = float(natural[-2]), float(natural[-1])
-    notes = start["notes"][:1] if start["notes"][:1] and start["notes"][0].code == "separation" \
-        else ()
-    notes += ml_notes(converged, rho, hess, equation="treatment")
-    order = np.r_[p:p + k + 2, :p]  # outcome, sigma, rho, then treatment
-    engine = MLEngine(scores=loglik_parts(natural, td, natural=True)[1],
-                      bread=linalg.pinvh(-hess), data=data, rows=td.rows, keep=order)
-    inf = engine.compute(spec)
-    grad = np.zeros(order.size)
-    grad[k], grad[k + 1] = rho, sigma
+    fit = fit_bivariate_ml(lambda th, natural: loglik_parts(th, td, natural), theta0, p=p,
+                           k=k, data=data, rows=td.rows, spec=spec, equation="treatment")
+    ll = fit["fit"]["loglik"]
     lr = float(max(2 * (ll - _independent_loglik(td, start["probit_loglik"])), 0.0))
+    separation = tuple(n for n in start["notes"] if n.code == "separation")
     names = td.x_names + ("sigma", "rho") + tuple(PREFIX + z for z in td.z_names)
-    extra = {"rho": rho, "lambda": rho * sigma,
-             "lambda_se": float(np.sqrt(grad @ inf.cov @ grad)),
-             "rho_test": "LR", "rho_test_stat": lr, "rho_test_p": float(stats.chi2.sf(lr, 1))}
-    n = td.y.size
-    fit = {"loglik": ll, "aic": -2 * ll + 2 * theta.size,
-           "bic": -2 * ll + np.log(n) * theta.size, "sigma": sigma}
-    return {"params": natural[order], "cov": inf.cov, "names": names, "notes": notes,
-            "extra": extra, "fit": fit, "engine": engine, "n_clusters": inf.n_clusters,
-            "inference_notes": inf.notes}
+    return fit | {"names": names, "notes": separation + fit["notes"],
+                  "extra": fit["extra"] | {"rho_test": "LR", "rho_test_stat": lr,
+                                           "rho_test_p": float(stats.chi2.sf(lr, 1))}}
 
 
 __all__ = ["TreatmentData", "hazard", "loglik_parts", "treatment_data", "treatment_effects"]

@@ -56,6 +56,7 @@ from ipnstats.core.formula import (
 )
 from ipnstats.core.seeds import Seed, as_generator, check_seed, recorded_seed
 from ipnstats.estimators.glm import fit_logit
+from ipnstats.estimators.treatment_effects import check_finite
 from ipnstats.inference.sandwich import cluster_codes, cluster_sums
 from ipnstats.results.notes import Note
 from ipnstats.results.result import Result
@@ -227,6 +228,7 @@ def cf_data(data: pd.DataFrame, formula: str, endogenous: str, instruments: Sequ
     if any(endogenous in n.replace(" ", "").split(":") for n in des.names if n != endogenous):
         raise SpecificationError(f"the formula {formula!r} interacts {endogenous!r}: one "
                                  "endogenous term only (its residual controls for it)")
+    check_finite(des, formula)
     _check_binary(des.y, des.outcome)
     j = des.names.index(endogenous)
     if np.unique(des.X[:, j]).size <= 2:

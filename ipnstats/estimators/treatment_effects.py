@@ -205,6 +205,8 @@ def treatment_data(data: pd.DataFrame, outcome_formula: str,
     tr = build_design(frame, treatment_formula)
     out = build_design(frame, outcome_formula)
     _check_outcome_terms(out.names, treat, outcome_formula)
+    for design, formula in ((out, outcome_formula), (tr, treatment_formula)):
+        check_finite(design, formula)
     if tr.y.size != len(frame) or out.y.size != len(frame):
         raise SpecificationError("a formula term produced missing values (e.g. log of a "
                                  "non-positive value); transform the column first")
@@ -237,6 +239,16 @@ def _check_treatment(data: pd.DataFrame, treat: str, outcome_formula: str) -> No
     if not np.isin(values, (0.0, 1.0)).all():
         raise DataError(f"the treatment {treat!r} must be 0/1 (or boolean); it takes the "
                         f"values {values[:5].tolist()}{' ...' if values.size > 5 else ''}")
+
+
+def check_finite(design, formula: str) -> None:
+    """A DataError naming the terms with infinite values (e.g. the log of zero)."""
+    bad = [design.outcome] if not np.isfinite(design.y).all() else []
+    bad += [n for n, ok in zip(design.names, np.isfinite(design.X).all(axis=0), strict=True)
+            if not ok]
+    if bad:
+        raise DataError(f"{bad} of the formula {formula!r} have infinite values (e.g. the log "
+                        "of zero): drop those rows or transform otherwise")
 
 
 def _check_outcome_terms(names: tuple[str, ...], treat: str, formula: str) -> None:
@@ -356,4 +368,5 @@ def _ml(td: TreatmentData, data: pd.DataFrame, spec) -> dict:
                                            "rho_test_p": float(stats.chi2.sf(lr, 1))}}
 
 
-__all__ = ["TreatmentData", "hazard", "loglik_parts", "treatment_data", "treatment_effects"]
+__all__ = ["TreatmentData", "check_finite", "hazard", "loglik_parts", "treatment_data",
+           "treatment_effects"]

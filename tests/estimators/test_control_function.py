@@ -177,3 +177,10 @@ def test_errors():
         control_function_logit(df, "y ~ x + w", "x", ["z"], vcov="hc3")
     with pytest.raises(EstimationError, match="collinear"):
         control_function_logit(df.assign(z2=2 * df.w), "y ~ x + w", "x", ["z2"])
+
+
+def test_infinite_values_are_a_data_error():
+    df = _simulate(10).assign(pos=lambda d: np.exp(d.w))
+    df.loc[0, "pos"] = 0.0
+    with pytest.raises(DataError, match="infinite"):
+        control_function_logit(df, "y ~ x + np.log(pos)", "x", ["z"])

@@ -249,3 +249,9 @@ def test_perfect_prediction_is_an_error():
 
 def rng_noise(n: int) -> np.ndarray:
     return 0.01 * np.random.default_rng(0).normal(size=n)
+
+
+def test_infinite_values_are_a_data_error(mroz):
+    df = mroz.assign(faminc=mroz.faminc.where(mroz.index != 3, 0))
+    with pytest.raises(DataError, match=r"\['np.log\(faminc\)'\].*infinite"):
+        treatment_effects(df, "np.log(faminc) ~ college + age", TREATMENT)

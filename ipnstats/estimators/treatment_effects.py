@@ -190,7 +190,11 @@ def treatment_data(data: pd.DataFrame, outcome_formula: str,
         if not isinstance(formula, str) or "~" not in formula:
             raise SpecificationError(f"the {what} formula must be a string 'lhs ~ rhs', "
                                      f"got {formula!r}")
-    treat = treatment_formula.partition("~")[0].strip()
+    treat, _, rhs = treatment_formula.partition("~")
+    treat = treat.strip()
+    if treat in _rhs_columns(rhs):
+        raise SpecificationError(f"the treatment {treat!r} is on both sides of the treatment "
+                                 f"formula {treatment_formula!r}")
     _check_treatment(data, treat, outcome_formula)
     used = []
     for formula in (outcome_formula, treatment_formula):
@@ -239,6 +243,11 @@ def _check_treatment(data: pd.DataFrame, treat: str, outcome_formula: str) -> No
     if not np.isin(values, (0.0, 1.0)).all():
         raise DataError(f"the treatment {treat!r} must be 0/1 (or boolean); it takes the "
                         f"values {values[:5].tolist()}{' ...' if values.size > 5 else ''}")
+
+
+def _rhs_columns(rhs: str) -> list[str]:
+    """Columns named on the right-hand side of a formula."""
+    return formula_variables(f"_lhs_ ~ {rhs}") if rhs.strip() else []
 
 
 def check_finite(design, formula: str) -> None:
@@ -308,6 +317,11 @@ def _two_step(td: TreatmentData) -> dict:
     h = hazard(index, td.d)
     delta = h * (h + index)
     Xs = np.column_stack([td.X, h])
+    if np.linalg.matrix_rank(Xs) < Xs.shape[1]:
+        raise EstimationError(
+            "the hazard of the treatment probit is collinear with the outcome equation's "
+            "regressors: the model is not identified; give the treatment equation a "
+            "regressor excluded from the outcome equation")
     b = linalg.lstsq(Xs, td.y)[0]
     e = td.y - Xs @ b
     n, k = Xs.shape
@@ -357,8 +371,13 @@ def _ml(td: TreatmentData, data: pd.DataFrame, spec) -> dict:
     rho0 = float(np.clip(start["extra"]["rho"], -BOUNDARY, BOUNDARY))
     theta0 = np.concatenate([start["params"][k + 1:], start["params"][:k],
                              [np.log(start["fit"]["sigma"]), np.arctanh(rho0)]])
-    fit = fit_bivariate_ml(lambda th, natural: loglik_parts(th, td, natural), theta0, p=p,
-                           k=k, data=data, rows=td.rows, spec=spec, equation="treatment")
+    try:
+        fit = fit_bivariate_ml(lambda th, natural: loglik_parts(th, td, natural), theta0,
+                               p=p, k=k, data=data, rows=td.rows, spec=spec,
+                               equation="treatment")
+    except np.linalg.LinAlgError as exc:
+        raise EstimationError(f"the maximum-likelihood fit failed ({exc}); the two-step "
+                              "estimates (method='twostep') may show why") from None
     ll = fit["fit"]["loglik"]
     lr = float(max(2 * (ll - _independent_loglik(td, start["probit_loglik"])), 0.0))
     separation = tuple(n for n in start["notes"] if n.code == "separation")

@@ -255,3 +255,11 @@ def test_infinite_values_are_a_data_error(mroz):
     df = mroz.assign(faminc=mroz.faminc.where(mroz.index != 3, 0))
     with pytest.raises(DataError, match=r"\['np.log\(faminc\)'\].*infinite"):
         treatment_effects(df, "np.log(faminc) ~ college + age", TREATMENT)
+
+
+def test_unidentified_and_circular_specifications_are_clear_errors():
+    df = _simulate(12)
+    with pytest.raises(EstimationError, match="not identified"):
+        treatment_effects(df, "y ~ d + x", "d ~ 1")
+    with pytest.raises(SpecificationError, match="on both sides"):
+        treatment_effects(df, "y ~ d + x", "d ~ z + d")

@@ -47,7 +47,7 @@ NOT_FIRST = {"exchanges", "tasks", "result", "design", "frame", "df"}
 PROCESS = {"mediation", "moderation", "conditional_process"}
 # Functions that resample whole clusters, the only ones that take ``cluster=``.
 RESAMPLING = {"mediation", "conditional_process", "wild_bootstrap", "cluster_bootstrap",
-              "romano_wolf_bootstrap"}
+              "romano_wolf_bootstrap", "control_function_logit"}
 # Genuine exceptions: (qualified name, parameter) -> reason.
 ALLOWED = {
     ("power", "reps"): "Monte Carlo replications of simulated studies, not bootstrap draws; "

@@ -64,7 +64,8 @@ NOTE_CODES = MappingProxyType({
     "staggered_twfe": "two-way fixed effects under staggered adoption",
     "pretrend_rejected": "the pre-trend test rejects parallel trends",
     "scale_differs": "coefficients compared are in different units",
-    "rho_boundary": "a selection model's correlation rho is at (or was truncated to) -1 or 1",
+    "rho_boundary": "a selection or endogenous-treatment model's correlation rho is at (or was "
+                    "truncated to) -1 or 1",
     "library_warning": "a warning of the library that fitted the model",
     "limited_overlap": "propensity scores near 0 or 1, or outside the other group's range",
     "propensity_trimmed": "propensity scores were clipped before weights were formed",

@@ -38,6 +38,7 @@ prefixed ``selection::``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -74,8 +75,8 @@ class SelectionData:
     n_missing: int
 
 
-def _mills(z: np.ndarray) -> np.ndarray:
-    """``phi(z) / Phi(z)``, stable in the left tail."""
+def mills(z: np.ndarray) -> np.ndarray:
+    """The inverse Mills ratio ``phi(z) / Phi(z)``, stable in the left tail."""
     return np.exp(-0.5 * z**2 - 0.5 * np.log(2 * np.pi) - log_ndtr(z))
 
 
@@ -89,11 +90,11 @@ def fit_probit(W: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, fl
 
     def hessian(g: np.ndarray) -> np.ndarray:
         qe = q * (W @ g)
-        m = _mills(qe)
+        m = mills(qe)
         return -(W * (m * (m + qe))[:, None]).T @ W
 
     def step(g: np.ndarray) -> np.ndarray:
-        grad = W.T @ (q * _mills(q * (W @ g)))
+        grad = W.T @ (q * mills(q * (W @ g)))
         return np.linalg.lstsq(-hessian(g), grad, rcond=None)[0]
 
     g, ll, converged = newton(loglik, step, np.zeros(W.shape[1]))
@@ -218,7 +219,7 @@ def _two_step(sd: SelectionData) -> dict:
     chosen = sd.s == 1
     Ws = sd.W[chosen]
     index = Ws @ g
-    lam = _mills(index)
+    lam = mills(index)
     delta = lam * (lam + index)
     Xs = np.column_stack([sd.X, lam])
     bread = linalg.pinvh(Xs.T @ Xs)
@@ -233,17 +234,29 @@ def _two_step(sd: SelectionData) -> dict:
                        "outside [-1, 1]; it was truncated to "
                        f"{np.sign(rho):+.0f} for the covariance (as Stata's heckman, twostep)."),)
         rho = float(np.sign(rho))
-    F = (Xs * delta[:, None]).T @ Ws
-    middle = (Xs * (1 - rho**2 * delta)[:, None]).T @ Xs + rho**2 * F @ v_g @ F.T
-    cov_b = sigma**2 * bread @ middle @ bread
+    cov_b = heckman_covariance(Xs, delta, Ws, v_g, sigma, rho)
     k, p = Xs.shape[1], g.size
     cov = np.zeros((k + p, k + p))
-    cov[:k, :k], cov[k:, k:] = (cov_b + cov_b.T) / 2, v_g
+    cov[:k, :k], cov[k:, k:] = cov_b, v_g
     names = sd.x_names + ("lambda",) + tuple(f"selection::{n}" for n in sd.w_names)
     extra = {"rho": float(rho), "lambda": float(b[-1]),
              "lambda_se": float(np.sqrt(cov[k - 1, k - 1]))}
     return {"params": np.concatenate([b, g]), "cov": cov, "names": names, "notes": notes,
             "extra": extra, "fit": {"df_resid": n1 - k, "sigma": sigma}}
+
+
+def heckman_covariance(Xs: np.ndarray, delta: np.ndarray, W: np.ndarray, v_g: np.ndarray,
+                       sigma: float, rho: float) -> np.ndarray:
+    """Heckman's (1979) covariance of a regression on ``Xs`` whose last column is a
+    hazard estimated by a probit on ``W`` (covariance ``v_g``):
+    ``sigma^2 B [Xs'(I - rho^2 D) Xs + rho^2 F V_g F'] B`` with ``B = (Xs'Xs)^-1``,
+    ``D = diag(delta)``, ``F = Xs' D W`` (Greene 2003, eq. 22-22). ``delta`` is minus the
+    derivative of each hazard with respect to the probit index (``lambda (lambda + w'g)``)."""
+    bread = linalg.pinvh(Xs.T @ Xs)
+    F = (Xs * delta[:, None]).T @ W
+    middle = (Xs * (1 - rho**2 * delta)[:, None]).T @ Xs + rho**2 * F @ v_g @ F.T
+    cov = sigma**2 * bread @ middle @ bread
+    return (cov + cov.T) / 2
 
 
 def _probit_notes(converged: bool) -> tuple[Note, ...]:
@@ -267,21 +280,31 @@ def _loglik_parts(theta: np.ndarray, sd: SelectionData, natural: bool = False):
     W0, W1 = sd.W[~chosen], sd.W[chosen]
     e0 = W0 @ g
     ll0 = log_ndtr(-e0)
-    s0 = np.column_stack([-_mills(-e0)[:, None] * W0, np.zeros((e0.size, k + 2))])
-    e1 = W1 @ g
-    r = (sd.y - sd.X @ b) / sigma
+    s0 = np.column_stack([-mills(-e0)[:, None] * W0, np.zeros((e0.size, k + 2))])
+    ll1, s1 = bivariate_parts(W1 @ g, sd.y - sd.X @ b, 1.0, W1, sd.X, sigma, rho, natural)
+    return np.concatenate([ll0, ll1]), np.vstack([s0, s1])
+
+
+def bivariate_parts(index: np.ndarray, resid: np.ndarray, q: np.ndarray | float,
+                    W: np.ndarray, X: np.ndarray, sigma: float, rho: float,
+                    natural: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Log-likelihood and scores of rows whose outcome ``y = x'b + e`` is observed with a
+    probit's sign ``q`` (+1 or -1): ``log Phi(q (w'g + rho r) / sqrt(1 - rho^2)) +
+    log phi(r) - log sigma``, ``r = resid / sigma``. Scores with respect to ``(g, b, log
+    sigma, atanh rho)``, or with ``natural`` ``(g, b, sigma, rho)``."""
+    r = resid / sigma
     root = np.sqrt(1 - rho**2)
-    z = (e1 + rho * r) / root
-    m = _mills(z)
-    ll1 = log_ndtr(z) - np.log(sigma) - 0.5 * np.log(2 * np.pi) - 0.5 * r**2
+    z = q * (index + rho * r) / root
+    m = q * mills(z)
+    ll = log_ndtr(z) - np.log(sigma) - 0.5 * np.log(2 * np.pi) - 0.5 * r**2
     d_sigma = -m * rho * r / root - 1 + r**2  # d/d log sigma
-    d_rho = m * (r + rho * e1) / root  # d/d atanh rho
+    d_rho = m * (r + rho * index) / root  # d/d atanh rho
     if natural:
         d_sigma, d_rho = d_sigma / sigma, d_rho / root**2
-    s1 = np.column_stack([(m / root)[:, None] * W1,
-                          (r / sigma - m * rho / (sigma * root))[:, None] * sd.X,
-                          d_sigma, d_rho])
-    return np.concatenate([ll0, ll1]), np.vstack([s0, s1])
+    scores = np.column_stack([(m / root)[:, None] * W,
+                              (r / sigma - m * rho / (sigma * root))[:, None] * X,
+                              d_sigma, d_rho])
+    return ll, scores
 
 
 def _ml(sd: SelectionData, data: pd.DataFrame, spec) -> dict:
@@ -290,37 +313,40 @@ def _ml(sd: SelectionData, data: pd.DataFrame, spec) -> dict:
     rho0 = float(np.clip(start["extra"]["rho"], -BOUNDARY, BOUNDARY))
     theta0 = np.concatenate([start["params"][k + 1:], start["params"][:k],
                              [np.log(start["fit"]["sigma"]), np.arctanh(rho0)]])
+    fit = fit_bivariate_ml(lambda th, natural: _loglik_parts(th, sd, natural), theta0, p=p,
+                           k=k, data=data, rows=_score_rows(sd), spec=spec)
+    names = sd.x_names + ("sigma", "rho") + tuple(f"selection::{n}" for n in sd.w_names)
+    return fit | {"names": names}
 
-    def negative(theta):
-        ll, sc = _loglik_parts(theta, sd)
-        return -float(ll.sum()), -sc.sum(axis=0)
 
-    opt = optimize.minimize(negative, theta0, jac=True, method="BFGS",
-                            options={"gtol": 1e-8, "maxiter": 2000})
-    theta, ll, converged = newton(lambda th: -negative(th)[0],
-                                  lambda th: _newton_step(th, sd), opt.x, maxiter=50)
-    g, b, a, t = _unpack(theta, p, k)
-    natural = np.concatenate([g, b, [np.exp(a), np.tanh(t)]])
-    hess = _hessian(natural, sd)
-    notes = _ml_notes(converged, float(np.tanh(t)), hess)
-    bread = linalg.pinvh(-hess)
-    scores = _loglik_parts(natural, sd, natural=True)[1]
-    order = np.r_[p:p + k + 2, :p]  # outcome, sigma, rho, then selection
-    engine = MLEngine(scores=scores, bread=bread, data=data, rows=_score_rows(sd),
-                      keep=order)
+def fit_bivariate_ml(parts: Callable[[np.ndarray, bool], tuple[np.ndarray, np.ndarray]],
+                     theta0: np.ndarray, *, p: int, k: int, data: pd.DataFrame,
+                     rows: np.ndarray, spec, equation: str = "selection") -> dict:
+    """Maximum likelihood of a probit (``p`` coefficients) and a linear equation (``k``)
+    with bivariate-normal errors, ``theta = (gamma, beta, log sigma, atanh rho)``;
+    ``parts(theta, natural)`` gives per-observation log-likelihoods and scores (rows at
+    positions ``rows`` of ``data``). Estimates are reported in ``(beta, sigma, rho,
+    gamma)`` with the covariance of ``spec`` (inverse observed information, or a score
+    sandwich), ``lambda = rho sigma`` with its delta-method standard error, fit
+    statistics and :func:`ml_notes`."""
+    theta, ll, converged = maximize(lambda th: parts(th, False), theta0)
+    natural = np.concatenate([theta[:p + k], [np.exp(theta[-2]), np.tanh(theta[-1])]])
+    hess = score_hessian(lambda th: parts(th, True)[1], natural)
+    sigma, rho = float(natural[-2]), float(natural[-1])
+    order = np.r_[p:p + k + 2, :p]  # outcome, sigma, rho, then the probit
+    engine = MLEngine(scores=parts(natural, True)[1], bread=linalg.pinvh(-hess), data=data,
+                      rows=rows, keep=order)
     inf = engine.compute(spec)
-    sigma, rho = natural[-2], natural[-1]
     grad = np.zeros(order.size)
     grad[k], grad[k + 1] = rho, sigma
-    names = sd.x_names + ("sigma", "rho") + tuple(f"selection::{n}" for n in sd.w_names)
-    extra = {"rho": float(rho), "lambda": float(rho * sigma),
+    extra = {"rho": rho, "lambda": rho * sigma,
              "lambda_se": float(np.sqrt(grad @ inf.cov @ grad))}
-    n = sd.s.size
+    n = rows.size
     fit = {"loglik": ll, "aic": -2 * ll + 2 * theta.size,
-           "bic": -2 * ll + np.log(n) * theta.size, "sigma": float(sigma)}
-    return {"params": natural[order], "cov": inf.cov, "names": names, "notes": notes,
-            "extra": extra, "fit": fit, "engine": engine, "n_clusters": inf.n_clusters,
-            "inference_notes": inf.notes}
+           "bic": -2 * ll + np.log(n) * theta.size, "sigma": sigma}
+    return {"params": natural[order], "cov": inf.cov, "extra": extra, "fit": fit,
+            "notes": ml_notes(converged, rho, hess, equation), "engine": engine,
+            "n_clusters": inf.n_clusters, "inference_notes": inf.notes}
 
 
 def _score_rows(sd: SelectionData) -> np.ndarray:
@@ -329,34 +355,48 @@ def _score_rows(sd: SelectionData) -> np.ndarray:
     return np.concatenate([sd.rows[~chosen], sd.rows[chosen]])
 
 
-def _gradient(theta: np.ndarray, sd: SelectionData, natural: bool = False) -> np.ndarray:
-    return _loglik_parts(theta, sd, natural)[1].sum(axis=0)
+def maximize(parts: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+             theta0: np.ndarray) -> tuple[np.ndarray, float, bool]:
+    """Maximise a log-likelihood whose ``parts(theta)`` are the per-observation
+    log-likelihoods and scores: BFGS from ``theta0``, then Newton steps on the numerical
+    Hessian of the analytic gradient (:func:`score_hessian`). Returns the estimate, its
+    log-likelihood and whether Newton converged."""
+    def negative(theta):
+        ll, sc = parts(theta)
+        return -float(ll.sum()), -sc.sum(axis=0)
+
+    def step(theta):
+        scores = lambda th: parts(th)[1]  # noqa: E731
+        H = score_hessian(scores, theta)
+        return np.linalg.lstsq(-H, scores(theta).sum(axis=0), rcond=None)[0]
+
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        opt = optimize.minimize(negative, theta0, jac=True, method="BFGS",
+                                options={"gtol": 1e-8, "maxiter": 2000})
+    return newton(lambda th: -negative(th)[0], step, opt.x, maxiter=50)
 
 
-def _hessian(theta: np.ndarray, sd: SelectionData, natural: bool = True) -> np.ndarray:
-    """Central differences of the analytic gradient, symmetrised; each step is 1e-4 of
-    the parameter's outer-product (BHHH) standard error, so that it suits the units of
-    its variable (a coefficient of income in dollars moves the index as much as one of
-    age in years)."""
-    scores = _loglik_parts(theta, sd, natural)[1]
-    info = np.sqrt((scores**2).sum(axis=0))
+def score_hessian(scores: Callable[[np.ndarray], np.ndarray], theta: np.ndarray) -> np.ndarray:
+    """Central differences of the analytic gradient (the column sums of the
+    per-observation ``scores(theta)``), symmetrised; each step is 1e-4 of the parameter's
+    outer-product (BHHH) standard error, so that it suits the units of its variable (a
+    coefficient of income in dollars moves the index as much as one of age in years)."""
+    info = np.sqrt((scores(theta) ** 2).sum(axis=0))
     h = 1e-4 / np.where(info > 0, info, 1.0)
     cols = []
     for j in range(theta.size):
         up, down = theta.copy(), theta.copy()
         up[j] += h[j]
         down[j] -= h[j]
-        cols.append((_gradient(up, sd, natural) - _gradient(down, sd, natural)) / (2 * h[j]))
+        cols.append((scores(up).sum(axis=0) - scores(down).sum(axis=0)) / (2 * h[j]))
     H = np.column_stack(cols)
     return (H + H.T) / 2
 
 
-def _newton_step(theta: np.ndarray, sd: SelectionData) -> np.ndarray:
-    H = _hessian(theta, sd, natural=False)
-    return np.linalg.lstsq(-H, _gradient(theta, sd), rcond=None)[0]
-
-
-def _ml_notes(converged: bool, rho: float, hess: np.ndarray) -> tuple[Note, ...]:
+def ml_notes(converged: bool, rho: float, hess: np.ndarray,
+             equation: str = "selection") -> tuple[Note, ...]:
+    """Notes of a bivariate-normal ML fit: not converged, rho at the boundary, or an
+    information matrix that is not positive definite (``equation`` names the probit)."""
     notes = ()
     if not converged:
         notes += (Note("not_converged", "The maximum-likelihood fit did not converge; the "
@@ -368,8 +408,10 @@ def _ml_notes(converged: bool, rho: float, hess: np.ndarray) -> tuple[Note, ...]
     elif not np.all(np.linalg.eigvalsh(-hess) > 0):
         notes += (Note("not_identified", "The information matrix is not positive definite "
                        "at the estimate: the model may not be identified (an exclusion "
-                       "restriction in the selection equation helps)."),)
+                       f"restriction in the {equation} equation helps)."),)
     return notes
 
 
-__all__ = ["SelectionData", "fit_probit", "heckman", "selection_data"]
+__all__ = ["SelectionData", "bivariate_parts", "fit_bivariate_ml", "fit_probit", "heckman",
+           "heckman_covariance", "maximize", "mills", "ml_notes", "score_hessian",
+           "selection_data"]

@@ -34,7 +34,7 @@ __all__ = [
     # sensitivity of causal claims
     "sensemakr", "oster", "evalue_rr", "evalue_or", "evalue_hr", "evalue_md", "evalue_ols",
     # self-selection and parallel trends
-    "iv_regression", "heckman", "honest_did",
+    "iv_regression", "heckman", "treatment_effects", "control_function_logit", "honest_did",
     # covariate balance before comparing joiners with non-joiners
     "entropy_balance", "ipw_weights", "balance_table",
     # missing data: multiple imputation and Rubin's rules
@@ -116,6 +116,8 @@ _LAZY = {"simulate_study": ("simulate", "simulate_study"), "Report": ("report", 
          "pool_r_squared": ("inference.pooled_tests", "pool_r_squared"),
          "iv_regression": ("estimators.iv", "iv_regression"),
          "heckman": ("estimators.selection", "heckman"),
+         "treatment_effects": ("estimators.treatment_effects", "treatment_effects"),
+         "control_function_logit": ("estimators.control_function", "control_function_logit"),
          "honest_did": ("estimators.did", "honest_did"),
          "entropy_balance": ("estimators.balance", "entropy_balance"),
          "ipw_weights": ("estimators.ipw", "ipw_weights"),

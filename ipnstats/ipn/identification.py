@@ -23,6 +23,7 @@ from ipnstats.estimators.did.honest import event_coefficients
 from ipnstats.estimators.panel import panel_regression
 from ipnstats.estimators.sensitivity import oster, sensemakr
 from ipnstats.ipn.balance import balance_findings
+from ipnstats.ipn.selection_model import HORIZON, selection_findings
 from ipnstats.results.stored import frame_to_json
 from ipnstats.results.vcov import Cluster
 
@@ -47,14 +48,17 @@ def _unavailable(error: Exception) -> dict:
 
 
 def fit_identification(fy: pd.DataFrame, *, outcome: str, covariates: Sequence[str],
-                       n_boot: int, seed: int, threshold: int = 1) -> tuple[dict, dict]:
+                       n_boot: int, seed: int, threshold: int = 1,
+                       instruments: Sequence[str] = ()) -> tuple[dict, dict]:
     """Findings (JSON-ready) and fitted results of the identification checks of the
     primary H1 effect on the firm-year frame ``fy``: ``honest`` (the event study of
     :func:`ipnstats.ipn.h1.fit_h1`, refitted with its settings), ``sensemakr`` and
     ``oster`` (the TWFE effect of membership with ``covariates`` as controls), and
     ``balance`` (:func:`ipnstats.ipn.balance.balance_findings`: entropy balancing of the
-    never-members on ``covariates`` before joining, and the weighted effect). ``threshold``
-    (the disclosure threshold) is stored for the report."""
+    never-members on ``covariates`` before joining, and the weighted effect), ``selection``
+    (:func:`ipnstats.ipn.selection_model.selection_findings`: the endogenous-treatment
+    model of growth over the event study's horizon, with ``instruments`` excluded from the
+    growth equation). ``threshold`` (the disclosure threshold) is stored for the report."""
     results: dict = {}
     try:
         event = identification_event(fy, outcome, n_boot=n_boot, seed=seed)
@@ -78,8 +82,25 @@ def fit_identification(fy: pd.DataFrame, *, outcome: str, covariates: Sequence[s
         delta = _unavailable(error)
     balance, weighted = balance_findings(fy, covs, outcome=outcome)
     results.update(weighted)
+    event = results.get("identification.event")
+    selection, fitted = selection_findings(
+        fy, covs, outcome=outcome, instruments=instruments,
+        twfe=None if event is None else event_effect(event, HORIZON - 1))
+    results.update(fitted)
     return {"outcome": outcome, "honest": honest, "sensemakr": sens, "oster": delta,
-            "balance": balance, "threshold": int(threshold)}, results
+            "balance": balance, "selection": selection, "threshold": int(threshold)}, results
+
+
+def event_effect(event, e: int) -> dict | None:
+    """The event study's effect at event time ``e`` (estimate, std_error, conf_low,
+    conf_high); None when the study has no such term."""
+    term = f"event::{e}"
+    if term not in event.params.index:
+        return None
+    t = event.tidy().set_index("term").loc[term]
+    return {"event_time": e, "estimate": float(t["estimate"]),
+            "std_error": float(t["std_error"]), "conf_low": float(t["conf_low"]),
+            "conf_high": float(t["conf_high"])}
 
 
 # -- Honest DiD ---------------------------------------------------------------------------

@@ -62,7 +62,8 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
             "progress": (str, "auto")},
     "verdict": {"alpha": (float, 0.05), "adjust": (str, "holm")},
     "H1": {"outcomes": (list, ["log_revenue", "profit_margin", "employment_growth"]),
-           "covariates": (list, ["age", "log_employees"]), "mediation_draws": (int, 5000)},
+           "covariates": (list, ["age", "log_employees"]), "mediation_draws": (int, 5000),
+           "selection_instruments": (list, [])},
     "H2": {"process_draws": (int, 999)},
     "H3": {},
     "robustness": {"outcomes": (list, ["log_revenue", "revenue_growth", "roa"]),
@@ -135,7 +136,7 @@ class StudyConfig:
         is the declared claims that stage decides (:func:`.claims_config.stage_of`),
         ``"verdict:<stage>"`` the ``[verdict]`` section when that stage decides any claim,
         ``"primary"`` the H1 family's primary outcome, ``"h1_covariates"`` the
-        ``[H1] covariates``."""
+        ``[H1] covariates`` and ``selection_instruments``."""
         body = {n: self._slice(n) for n in names}
         return json.dumps(body, sort_keys=True, ensure_ascii=False, indent=1)
 
@@ -145,7 +146,8 @@ class StudyConfig:
         if name == "primary":  # the H1 family's primary outcome
             return primary_outcome(self.claims)
         if name == "h1_covariates":  # the identification checks of the robustness stage
-            return list(self["H1"]["covariates"])
+            return {"covariates": list(self["H1"]["covariates"]),
+                    "selection_instruments": list(self["H1"]["selection_instruments"])}
         if name.startswith("claims:"):
             return [dict(c) for c in self.claims if stage_of(c) == name[len("claims:"):]]
         if name.startswith("verdict:"):  # the verdict rule, for a stage that decides claims

@@ -28,7 +28,8 @@ def named_columns(cfg: StudyConfig) -> Iterator[tuple[str, str, str]]:
     """``(key, name, frame)`` of every column name the configuration file sets: where it
     stands (``[H1] outcomes[0]``), the name and the frame it must be a column of."""
     given = cfg.given
-    for section, key in (("H1", "outcomes"), ("H1", "covariates"), ("robustness", "outcomes")):
+    for section, key in (("H1", "outcomes"), ("H1", "covariates"), ("H1", "selection_instruments"),
+                         ("robustness", "outcomes")):
         if (section, key) in given:
             for i, name in enumerate(cfg[section][key]):
                 yield f"[{section}] {key}[{i}]", name, "firm_year"

@@ -169,7 +169,8 @@ def _data(study: Study, cfg: StudyConfig, progress) -> StageOutput:
     progress("describing the data: validation, sample flow, descriptives, reliability")
     progress("measurement: factor analysis, validity, invariance, method variance")
     measured = fit_measurement(survey_items(study), study.codebook.scales,
-                               threshold=study.codebook.disclosure_threshold)
+                               threshold=study.codebook.disclosure_threshold,
+        instruments=tuple(cfg["H1"]["selection_instruments"]))
     return StageOutput(findings={**data_findings(study),
                                  "measurement": measurement_findings(measured)})
 
@@ -194,7 +195,8 @@ def _robustness(study: Study, cfg: StudyConfig, progress) -> StageOutput:
     identification, fitted = fit_identification(
         study.firm_year, outcome=res.outcome, covariates=tuple(cfg["H1"]["covariates"]),
         n_boot=run["n_boot"], seed=run["seed"],
-        threshold=study.codebook.disclosure_threshold)
+        threshold=study.codebook.disclosure_threshold,
+        instruments=tuple(cfg["H1"]["selection_instruments"]))
     findings = {**robustness_findings(res), "methods": method_facts(res.curve, rob),
                 "identification": identification}
     return StageOutput(findings=findings, results={**robustness_results(res), **fitted},

@@ -16,6 +16,7 @@ from ipnstats.figures.style import new_figure
 from ipnstats.report.balance_section import render_balance
 from ipnstats.report.claims import not_testable_text
 from ipnstats.report.document import Report
+from ipnstats.report.selection_section import render_selection
 from ipnstats.results.stored import frame_from_json
 from ipnstats.tables.frame import frame_table
 
@@ -51,8 +52,9 @@ def render_identification(report: Report, ident: dict | None, outcome: str) -> R
     report = _honest(report, ident["honest"], outcome)
     report = _sensemakr(report, ident["sensemakr"], outcome)
     report = report.add_text(oster_reading(ident["oster"]))
-    return render_balance(report, ident.get("balance"), outcome,
-                          threshold=int(ident.get("threshold", 1)))
+    threshold = int(ident.get("threshold", 1))
+    report = render_balance(report, ident.get("balance"), outcome, threshold=threshold)
+    return render_selection(report, ident.get("selection"), outcome, threshold=threshold)
 
 
 def _num(value) -> float:

@@ -178,8 +178,12 @@ def test_the_sensemakr_reading_follows_the_bounds(ident):
 def test_the_part_renders_tables_figures_and_readings(ident):
     report = render_identification(Report(""), ident, "log revenue")
     tables = {b.table.label: b.table for b in report.blocks if isinstance(b, TableBlock)}
-    assert set(tables) == {"honest-did", "sensemakr"}
+    assert set(tables) == {"honest-did", "sensemakr", "balance", "selection_model"}
     assert len([b for b in report.blocks if isinstance(b, FigureBlock)]) == 2
+    assert "entropy balancing the largest difference is 0.00" in " ".join(texts(report))
+    selection = to_markdown(tables["selection_model"])
+    assert "Event study (DiD), year 3 of membership" in selection
+    assert "identified by the normality of its errors alone" in selection
     honest = to_markdown(tables["honest-did"])
     assert "M̄ = 0.5" in honest and "M̄ = 2" in honest and "Breakdown" in honest
     md = to_markdown(tables["sensemakr"])
@@ -199,6 +203,23 @@ def test_the_part_renders_with_missing_pieces():
     assert "Not testable with these data: no covariate is left." in said
     assert not [b for b in report.blocks if isinstance(b, (TableBlock, FigureBlock))]
     assert render_identification(Report(""), None, "log revenue").blocks == ()
+
+
+def test_balance_and_selection_are_withheld_below_the_disclosure_threshold(ident):
+    small = {**ident, "threshold": ident["balance"]["n_never"] + 1}
+    report = render_identification(Report(""), small, "log revenue")
+    labels = {b.table.label for b in report.blocks if isinstance(b, TableBlock)}
+    assert labels == {"honest-did", "sensemakr"}
+    withheld = [t for t in texts(report) if t.startswith("Not shown")]
+    assert len(withheld) == 2 and all(str(small["threshold"]) in t for t in withheld)
+
+
+def test_unavailable_balance_and_selection_are_one_sentence_each(ident):
+    broken = {**ident, "balance": {"balance": {"unavailable": "balance is infeasible"}},
+              "selection": {"model": {"unavailable": "the probit separates"}}}
+    said = texts(render_identification(Report(""), broken, "log revenue"))
+    assert "Not testable with these data: balance is infeasible." in said
+    assert "Not testable with these data: the probit separates." in said
 
 
 # -- H2a and H3a robustness values, and the verdict table --------------------------------------

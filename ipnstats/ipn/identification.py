@@ -1,7 +1,9 @@
 """Identification and sensitivity of the primary H1 effect, and the robustness values
 of the H2a and H3a primary tests: what the robustness stage fits, and its findings.
 
-- Honest DiD (Rambachan & Roth 2023) on the H1 event study: robust intervals under
+- Honest DiD (Rambachan & Roth 2023) on the H1 event study refitted with a universal
+  base period (Callaway-Sant'Anna; the base Rambachan & Roth and R HonestDiD recommend:
+  pre-period effects relative to the year before joining): robust intervals under
   relative magnitudes (Delta-RM, Mbar 0.5 to 2) and smoothness (Delta-SD), for the first
   post period and the average of the post periods, with breakdown values.
 - sensemakr (Cinelli & Hazlett 2020) on the TWFE membership effect with the H1
@@ -46,13 +48,14 @@ def _unavailable(error: Exception) -> dict:
 def fit_identification(fy: pd.DataFrame, *, outcome: str, covariates: Sequence[str],
                        n_boot: int, seed: int) -> tuple[dict, dict]:
     """Findings (JSON-ready) and fitted results of the identification checks of the
-    primary H1 effect on the firm-year frame ``fy``: ``honest`` (the event study of
-    :func:`ipnstats.ipn.h1.fit_h1`, refitted with its settings), ``sensemakr`` and
-    ``oster`` (the TWFE effect of membership with ``covariates`` as controls)."""
+    primary H1 effect on the firm-year frame ``fy``: ``honest`` (the Callaway-Sant'Anna
+    event study of :func:`ipnstats.ipn.h1.fit_h1`, refitted with its settings but a
+    universal base period), ``sensemakr`` and ``oster`` (the TWFE effect of membership
+    with ``covariates`` as controls)."""
     results: dict = {}
     try:
         event = event_study(fy, outcome=outcome, **PANEL, window=(-4, 6), n_boot=n_boot,
-                            seed=seed)
+                            seed=seed, base_period="universal")
         results["identification.event"] = event
         honest = honest_findings(event)
     except ValueError as error:

@@ -196,7 +196,8 @@ def _event_pretrend(event: Result, earliest: int | None) -> WaldTest:
     chosen = keys[(keys["event"] >= lo) & (keys["event"] < 0)]
     if chosen.empty:
         raise EstimationError("no pre-treatment event times to test")
-    label = f"event-time effects {int(chosen['event'].min())} to -1 = 0"
+    label = (f"event-time effects {int(chosen['event'].min())} to "
+             f"{int(chosen['event'].max())} = 0")
     terms = chosen["term"].tolist()
     return conditioned_wald(event.params[terms].to_numpy(float),
                             event.cov.loc[terms, terms].to_numpy(float), label,

@@ -152,3 +152,25 @@ def test_bad_base_period_is_a_clear_error(mpdta, bad):
 def test_regression_event_studies_take_no_universal_base(mpdta):
     with pytest.raises(SpecificationError, match="already normalises event time -1"):
         event_study(mpdta, **COLS, estimator="twfe", base_period="universal")
+
+
+def test_anticipation_moves_the_reference(mpdta):
+    res = ipnstats.participation_effect(mpdta, **COLS, control_group="not_yet_treated",
+                                        anticipation=1, base_period="universal", n_boot=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = moderndid.att_gt(data=mpdta, yname="lemp", tname="year", idname="countyreal",
+                               gname="first.treat", control_group="notyettreated",
+                               anticipation=1, base_period="universal", boot=False)
+        dynamic = moderndid.aggte(ref, type="dynamic")
+    np.testing.assert_allclose(res.att_gt["att"], ref.att_gt, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(res.att_gt["std_error"], ref.se_gt, rtol=1e-6)
+    event = res.aggregate("event")
+    parts = [t for t in event.params.index if t != "ATT"]
+    np.testing.assert_allclose(event.params[parts], dynamic.att_by_event, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(event.std_errors[parts], dynamic.se_by_event, rtol=1e-6)
+    es = event_study(mpdta, **COLS, window=(-3, 1), anticipation=1, base_period="universal",
+                     n_boot=0)
+    assert es.reference == -2 and np.isnan(es.std_errors["event::-2"])
+    res = honest_did(es, method="sd", m_values=[0.01])
+    assert (res.num_pre, res.num_post) == (1, 3)  # -3 before the reference; -1, 0, 1 after

@@ -111,6 +111,7 @@ def participation_effect(data: pd.DataFrame, *, outcome: str, unit: str, time: s
     if control_group not in ("not_yet_treated", "never_treated"):
         raise SpecificationError("control_group must be 'not_yet_treated' or 'never_treated', "
                                  f"got {control_group!r}")
+    check_base_period(base_period)
     spec = parse_vcov(Cluster(unit) if vcov is None else vcov)
     if estimator in ("twfe", "sunab") and len(tuple(covariates)):
         raise SpecificationError(
@@ -130,7 +131,6 @@ def participation_effect(data: pd.DataFrame, *, outcome: str, unit: str, time: s
     require_columns(data, covariates, "covariate")
     if est_method not in ("dr", "ipw", "reg"):
         raise SpecificationError(f"est_method must be 'dr', 'ipw' or 'reg', got {est_method!r}")
-    check_base_period(base_period)
     with single_threaded_blas():
         return _cs(data, outcome, unit, time, cohort, control_group, anticipation, spec,
                    n_boot, seed, covariates, est_method, base_period)
@@ -140,7 +140,7 @@ def _cs(data, outcome, unit, time, cohort, control_group, anticipation, spec, n_
         covariates=(), est_method="dr", base_period="varying"):
     panel = wide_panel(data, outcome, unit, time, cohort, anticipation, covariates)
     gt = group_time_effects(panel, control_group, anticipation, est_method, base_period)
-    if gt.cells.empty or gt.cells["att"].notna().sum() == 0:
+    if gt.cells.empty or (gt.cells["att"].notna() & ~gt.cells["reference"]).sum() == 0:
         raise SpecificationError(
             f"no ATT(g,t) can be estimated for {outcome!r}: no treated cohort has a base "
             f"period and comparison units ({panel.n_always_treated:,} always-treated and "

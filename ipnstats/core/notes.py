@@ -41,6 +41,7 @@ NOTE_CODES = MappingProxyType({
     "subgroup_not_estimable": "a subgroup's effect could not be estimated",
     "binned_endpoints": "event times outside the window are pooled",
     "open_interval": "a robust confidence interval reaches the end of its search grid",
+    "varying_base": "Honest DiD read a Callaway-Sant'Anna event study with a varying base",
     "window_trimmed": "treated observations outside the event window were left out",
     "last_cohort_control": "the last-treated cohort serves as the control group",
     "no_variation_dropped": "units without variation in the outcome were left out",

@@ -1,7 +1,9 @@
 """Identification and sensitivity of the primary H1 effect, and the robustness values
 of the H2a and H3a primary tests: what the robustness stage fits, and its findings.
 
-- Honest DiD (Rambachan & Roth 2023) on the H1 event study: robust intervals under
+- Honest DiD (Rambachan & Roth 2023) on the H1 event study refitted with a universal
+  base period (Callaway-Sant'Anna; the base Rambachan & Roth and R HonestDiD recommend:
+  pre-period effects relative to the year before joining): robust intervals under
   relative magnitudes (Delta-RM, Mbar 0.5 to 2) and smoothness (Delta-SD), for the first
   post period and the average of the post periods, with breakdown values.
 - sensemakr (Cinelli & Hazlett 2020) on the TWFE membership effect with the H1
@@ -51,8 +53,9 @@ def fit_identification(fy: pd.DataFrame, *, outcome: str, covariates: Sequence[s
                        n_boot: int, seed: int, threshold: int = 1,
                        instruments: Sequence[str] = ()) -> tuple[dict, dict]:
     """Findings (JSON-ready) and fitted results of the identification checks of the
-    primary H1 effect on the firm-year frame ``fy``: ``honest`` (the event study of
-    :func:`ipnstats.ipn.h1.fit_h1`, refitted with its settings), ``sensemakr`` and
+    primary H1 effect on the firm-year frame ``fy``: ``honest`` (the Callaway-Sant'Anna
+    event study of :func:`ipnstats.ipn.h1.fit_h1`, refitted with its settings but a
+    universal base period), ``sensemakr`` and
     ``oster`` (the TWFE effect of membership with ``covariates`` as controls), and
     ``balance`` (:func:`ipnstats.ipn.balance.balance_findings`: entropy balancing of the
     never-members on ``covariates`` before joining, and the weighted effect), ``selection``
@@ -106,9 +109,11 @@ def event_effect(event, e: int) -> dict | None:
 # -- Honest DiD ---------------------------------------------------------------------------
 
 def identification_event(fy: pd.DataFrame, outcome: str, *, n_boot: int, seed: int):
-    """The event study of ``outcome`` that Honest DiD is run on (the H1 event study's
-    window, -4 to 6 years around joining)."""
-    return event_study(fy, outcome=outcome, **PANEL, window=(-4, 6), n_boot=n_boot, seed=seed)
+    """The event study of ``outcome`` that Honest DiD is run on: Callaway-Sant'Anna with a
+    universal base period (the year before joining; Rambachan & Roth's recommendation),
+    the H1 event study's window, -4 to 6 years around joining."""
+    return event_study(fy, outcome=outcome, **PANEL, window=(-4, 6), n_boot=n_boot, seed=seed,
+                       base_period="universal")
 
 
 def survives(event, mbar: float, target: str = "first") -> bool:

@@ -125,8 +125,16 @@ class WaldTest:
 
 def wald_test(params: np.ndarray, cov: np.ndarray, R: np.ndarray, q: np.ndarray,
               df: float | None, hypothesis: str = "") -> WaldTest:
-    """Wald test of ``R b = q``; F = W / J with t's df as denominator, else chi2(J)."""
+    """Wald test of ``R b = q``; F = W / J with t's df as denominator, else chi2(J).
+
+    Terms that ``R`` does not involve may have no variance (NaN, e.g. the reference of
+    a universal-base event study): they are left out of the products.
+    """
     R = np.atleast_2d(np.asarray(R, float))
+    params, cov = np.asarray(params, float), np.asarray(cov, float)
+    if not np.isfinite(cov).all():
+        used = np.any(R != 0, axis=0)
+        R, params, cov = R[:, used], params[used], cov[np.ix_(used, used)]
     diff = R @ params - np.asarray(q, float)
     middle = R @ cov @ R.T
     w = float(diff @ np.linalg.pinv(middle) @ diff)

@@ -3,6 +3,9 @@
 As R ``did::aggte``: cells are weighted by cohort size, ``pg = P(G = g)`` over all
 units, and the influence function of a weighted average adds the estimation effect
 of those weights (``weight_influence``, did's ``wif``) where they are estimated.
+Under a universal base period the event time of the base period averages reference
+cells only: its estimate is 0 and its influence zero (``Aggregate.references``), which
+the results report with no standard error, as did and moderndid.
 """
 
 from __future__ import annotations
@@ -22,12 +25,14 @@ Kind = Literal["simple", "group", "event", "calendar"]
 
 @dataclass(frozen=True)
 class Aggregate:
-    """Aggregated effects: ``terms`` with estimates and influence functions (n x k)."""
+    """Aggregated effects: ``terms`` with estimates and influence functions (n x k);
+    ``references``: the terms that are references of a universal base (0, no SE)."""
 
     terms: tuple[str, ...]
     estimates: np.ndarray
     influence: np.ndarray
     kind: Kind
+    references: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -120,15 +125,19 @@ def _simple(gt: GroupTime, cells: pd.DataFrame, ci: CohortIndex) -> Aggregate:
 
 
 def _event(gt: GroupTime, cells: pd.DataFrame, ci: CohortIndex) -> Aggregate:
-    terms, ests, infs = [], [], []
+    terms, ests, infs, references = [], [], [], []
     events = [int(e) for e in sorted(cells["event"].unique())]
     for e in events:
-        est, inf = _pick(gt, cells[cells["event"] == e], ci)
+        at = cells[cells["event"] == e]
+        est, inf = _pick(gt, at, ci)
         terms.append(f"event::{e}")
         ests.append(est)
         infs.append(inf)
+        if "reference" in at and at["reference"].all():
+            references.append(terms[-1])
     post = [i for i, e in enumerate(events) if e >= 0]
-    return _with_average(terms, ests, infs, post, "event")
+    agg = _with_average(terms, ests, infs, post, "event")
+    return Aggregate(agg.terms, agg.estimates, agg.influence, "event", tuple(references))
 
 
 def _group(gt: GroupTime, cells: pd.DataFrame, ci: CohortIndex) -> Aggregate:
@@ -168,3 +177,14 @@ def _with_average(terms, ests, infs, which, kind: Kind) -> Aggregate:
     avg_inf = np.column_stack([infs[i] for i in which]).mean(axis=1)
     return Aggregate(tuple(terms) + ("ATT",), np.array(ests + [avg]),
                      np.column_stack(infs + [avg_inf]), kind)
+
+
+def without_reference_variance(cov: np.ndarray, terms: tuple[str, ...],
+                               references: tuple[str, ...]) -> np.ndarray:
+    """``cov`` with the rows and columns of the reference terms set to NaN: a reference
+    (0 by construction) has no standard error, and tests leave it out."""
+    out = np.array(cov, dtype=float)
+    idx = [i for i, t in enumerate(terms) if t in references]
+    out[idx, :] = np.nan
+    out[:, idx] = np.nan
+    return out

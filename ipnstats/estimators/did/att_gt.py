@@ -7,10 +7,14 @@ estimator); its influence function (one value per unit, zero outside
 cohort and controls) gives analytic standard errors, joint tests, the aggregations
 and the multiplier bootstrap.
 
-Conventions follow R ``did::att_gt`` (``base_period = "varying"``): post-treatment
-cells (t >= g) compare with period ``g - 1 - anticipation``; pre-treatment cells with
-``t - 1``. Not-yet-treated controls at (g, t) are never-treated units and units of
-cohorts later than ``max(t, base) + anticipation`` (cohort g excluded).
+Conventions follow R ``did::att_gt``. Post-treatment cells (t >= g) compare with the
+last period before ``g - anticipation`` (``g - 1 - anticipation`` in a regular panel).
+With ``base_period = "varying"`` (did's default) pre-treatment cells compare with
+``t - 1``; with ``"universal"`` every cell compares with that same period (pre-treatment
+cells are long differences, from the first period on) and the cell at the base period
+itself is a reference: ATT 0 with a zero influence function (no standard error), as
+did and moderndid. Not-yet-treated controls at (g, t) are never-treated units and units
+of cohorts later than ``max(t, base) + anticipation`` (cohort g excluded).
 """
 
 from __future__ import annotations
@@ -21,11 +25,21 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ipnstats.core.errors import SpecificationError
 from ipnstats.core.parallel import single_threaded_blas
 from ipnstats.estimators.did.mean_change import LevelCell, mean_change_cells
 from ipnstats.inference.sandwich import cluster_factor, cluster_sums
 
 ControlGroup = Literal["never_treated", "not_yet_treated"]
+BasePeriod = Literal["varying", "universal"]
+BASE_PERIODS = ("varying", "universal")
+
+
+def check_base_period(base_period: object) -> None:
+    """An error unless ``base_period`` is ``"varying"`` or ``"universal"``."""
+    if not isinstance(base_period, str) or base_period not in BASE_PERIODS:
+        raise SpecificationError(f"base_period must be 'varying' or 'universal' (R did's "
+                                 f"base_period), got {base_period!r}")
 
 
 @dataclass(frozen=True)
@@ -127,7 +141,11 @@ def _observed_at(Y: np.ndarray, periods: np.ndarray, when: np.ndarray) -> np.nda
 
 @dataclass(frozen=True)
 class GroupTime:
-    """ATT(g,t) cells and their influence functions (n_units x cells)."""
+    """ATT(g,t) cells and their influence functions (n_units x cells).
+
+    ``cells["reference"]`` marks the base-period cells of a universal base period
+    (ATT 0 by construction, influence zero).
+    """
 
     cells: pd.DataFrame
     influence: np.ndarray
@@ -161,8 +179,10 @@ def cell_effect(dy: np.ndarray, treated: np.ndarray,
 
 
 def group_time_effects(panel: WidePanel, control_group: ControlGroup = "not_yet_treated",
-                       anticipation: int = 0, est_method: str = "dr") -> GroupTime:
-    """Every ATT(g,t) for treated cohorts g and periods t after the first.
+                       anticipation: int = 0, est_method: str = "dr",
+                       base_period: BasePeriod = "varying") -> GroupTime:
+    """Every ATT(g,t) for treated cohorts g and periods t (after the first with a
+    varying base period) that have a base period.
 
     A cell uses the units observed in ``t`` and its base period (and, with
     covariates, whose covariates are known in the base period, where did takes
@@ -172,11 +192,24 @@ def group_time_effects(panel: WidePanel, control_group: ControlGroup = "not_yet_
     all cells at once (:mod:`.mean_change`). With covariates each cell is estimated
     by ``est_method`` (``"dr"``, ``"ipw"`` or ``"reg"``, R DRDID's panel
     estimators); a cell that cannot be estimated (separation, no overlap, a
-    singular design) is left empty with its reason.
+    singular design) is left empty with its reason. With ``base_period="universal"``
+    the cell at the base period is the reference (ATT 0, zero influence).
     """
-    plan = cell_plan(panel.periods, panel.cohorts, anticipation)
+    plan = cell_plan(panel.periods, panel.cohorts, anticipation, base_period)
+    estimated = [cell for cell in plan if cell[1] != cell[2]]
     if panel.covariates is None:
-        return _mean_change_effects(panel, plan, control_group, anticipation)
+        gt = _mean_change_effects(panel, estimated, control_group, anticipation)
+    else:
+        gt = _covariate_effects(panel, estimated, control_group, anticipation, est_method)
+    if len(estimated) == len(plan):
+        return GroupTime(gt.cells.assign(reference=False), gt.influence, gt.n_units)
+    return _with_references(gt, panel, plan, control_group, anticipation)
+
+
+def _covariate_effects(panel: WidePanel, plan: list[tuple[float, int, int]],
+                       control_group: ControlGroup, anticipation: int,
+                       est_method: str) -> GroupTime:
+    """The cells of ``plan`` with covariates, one :mod:`.drdid` estimate each."""
     cohorts, n = panel.cohorts, panel.cohorts.size
     rows, influence = [], np.zeros((n, len(plan)), order="F")
     for k, (g, ti, base_i) in enumerate(plan):
@@ -192,17 +225,41 @@ def group_time_effects(panel: WidePanel, control_group: ControlGroup = "not_yet_
         influence[cell, k] = inf_cell * (n / max(cell.sum(), 1))
         rows.append(_cell_row(g, t, base, att, anticipation, treated.sum(), control.sum(),
                               problem))
-    return GroupTime(pd.DataFrame(rows), influence, n)
+    return GroupTime(pd.DataFrame(rows, columns=list(CELL_COLUMNS)), influence, n)
 
 
-def cell_plan(periods: np.ndarray, cohorts: np.ndarray,
-              anticipation: int) -> list[tuple[float, int, int]]:
-    """The cells ``(g, t column, base column)``: treated cohorts by periods after the
-    first that have a base period."""
+def _with_references(gt: GroupTime, panel: WidePanel, plan: list[tuple[float, int, int]],
+                     control_group: ControlGroup, anticipation: int) -> GroupTime:
+    """``gt``'s cells with the reference cells of a universal base inserted in plan order
+    (ATT 0, a zero influence column; sizes: the units observed in the base period)."""
+    position = {cell: k for k, cell in enumerate(c for c in plan if c[1] != c[2])}
+    influence = np.zeros((gt.n_units, len(plan)), order="F")
+    rows = []
+    for k, (g, ti, base_i) in enumerate(plan):
+        if ti != base_i:
+            j = position[(g, ti, base_i)]
+            influence[:, k] = gt.influence[:, j]
+            rows.append(gt.cells.iloc[j].to_dict() | {"reference": False})
+            continue
+        t = panel.periods[ti]
+        present = np.isfinite(panel.Y[:, ti])
+        control = control_mask(panel.cohorts, g, t, t, control_group, anticipation)
+        rows.append(_cell_row(g, t, t, 0.0, anticipation, (present & (panel.cohorts == g)).sum(),
+                              (present & control).sum(), "") | {"reference": True})
+    return GroupTime(pd.DataFrame(rows, columns=[*CELL_COLUMNS, "reference"]), influence,
+                     gt.n_units)
+
+
+def cell_plan(periods: np.ndarray, cohorts: np.ndarray, anticipation: int,
+              base_period: BasePeriod = "varying") -> list[tuple[float, int, int]]:
+    """The cells ``(g, t column, base column)``: treated cohorts by periods that have a
+    base period (with a varying base, the periods after the first, as did; with a
+    universal base, every period, the base period itself giving the reference cell)."""
     plan = []
+    first = 1 if base_period == "varying" else 0
     for g in np.unique(cohorts[cohorts > 0]):
-        for ti in range(1, periods.size):
-            base_i = _base_index(periods, g, ti, anticipation)
+        for ti in range(first, periods.size):
+            base_i = _base_index(periods, g, ti, anticipation, base_period)
             if base_i is not None:
                 plan.append((g, ti, base_i))
     return plan
@@ -220,7 +277,12 @@ def _mean_change_effects(panel: WidePanel, plan: list[tuple[float, int, int]],
     rows = [_cell_row(g, panel.periods[ti], panel.periods[base_i], res.att[k], anticipation,
                       res.n_treated[k], res.n_control[k], "")
             for k, (g, ti, base_i) in enumerate(plan)]
-    return GroupTime(pd.DataFrame(rows), res.influence, panel.cohorts.size)
+    return GroupTime(pd.DataFrame(rows, columns=list(CELL_COLUMNS)), res.influence,
+                     panel.cohorts.size)
+
+
+CELL_COLUMNS = ("group", "time", "base", "att", "post", "event", "n_treated", "n_control",
+                "problem")
 
 
 def _cell_row(g, t, base, att, anticipation, n_treated, n_control, problem) -> dict:
@@ -244,9 +306,11 @@ def _cell(dy, treated, control, X, est_method) -> tuple[float, np.ndarray, str]:
     return att, inf, ""
 
 
-def _base_index(periods: np.ndarray, g: float, ti: int, anticipation: int) -> int | None:
-    """Varying base: ``t - 1`` before treatment, ``g - 1 - anticipation`` after."""
-    if periods[ti] < g - anticipation:
+def _base_index(periods: np.ndarray, g: float, ti: int, anticipation: int,
+                base_period: BasePeriod = "varying") -> int | None:
+    """The last period before ``g - anticipation``; with a varying base, ``t - 1`` for
+    the periods before it."""
+    if base_period == "varying" and periods[ti] < g - anticipation:
         return ti - 1
     earlier = np.flatnonzero(periods < g - anticipation)
     return int(earlier[-1]) if earlier.size else None

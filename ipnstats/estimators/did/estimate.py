@@ -23,7 +23,14 @@ from ipnstats.core.deprecation import deprecated_call, former_defaults
 from ipnstats.core.formula import SpecificationError, require_columns
 from ipnstats.core.parallel import single_threaded_blas
 from ipnstats.core.seeds import Seed, as_generator, recorded_seed
-from ipnstats.estimators.did.att_gt import ControlGroup, WidePanel, group_time_effects, wide_panel
+from ipnstats.estimators.did.att_gt import (
+    BasePeriod,
+    ControlGroup,
+    WidePanel,
+    check_base_period,
+    group_time_effects,
+    wide_panel,
+)
 from ipnstats.estimators.did.bootstrap import multiplier_bootstrap
 from ipnstats.estimators.did.result import CSState, DiDResult
 from ipnstats.estimators.linear import FEW_CLUSTERS
@@ -43,7 +50,8 @@ def participation_effect(data: pd.DataFrame, *, outcome: str, unit: str, time: s
                          control_group: ControlGroup = "not_yet_treated",
                          covariates: Sequence[str] = (), est_method: str = "dr",
                          anticipation: int = 0, vcov: object = None, n_boot: int = 999,
-                         seed: Seed = 0) -> DiDResult | TWFEResult | SunAbrahamResult:
+                         seed: Seed = 0, base_period: BasePeriod = "varying"
+                         ) -> DiDResult | TWFEResult | SunAbrahamResult:
     """Average effect of a staggered treatment on ``outcome``: Callaway & Sant'Anna (2021).
 
     Parameters
@@ -55,7 +63,7 @@ def participation_effect(data: pd.DataFrame, *, outcome: str, unit: str, time: s
         Columns: R did's ``yname``, ``idname``, ``tname`` and ``gname`` (required; the
         study layer passes ``firm_id``, ``year`` and ``cohort``).
     estimator
-        ``"cs"``: ATT(g,t), varying base period, analytic (influence-function) SEs, and
+        ``"cs"``: ATT(g,t), analytic (influence-function) SEs, and
         a multiplier bootstrap (``n_boot`` Mammen draws) for uniform bands.
         Deprecated: ``"twfe"`` (use :func:`twfe_did`) and ``"sunab"`` (use
         :func:`~ipnstats.estimators.did.sunab.sun_abraham`), which return other types.
@@ -77,6 +85,14 @@ def participation_effect(data: pd.DataFrame, *, outcome: str, unit: str, time: s
     n_boot, seed
         Multiplier-bootstrap draws for the uniform bands of ``att_gt`` (``0`` skips
         the bootstrap: analytic standard errors only) and their seed.
+    base_period
+        R did's ``base_period``. ``"varying"`` (the default, did's): pre-treatment
+        ATT(g,t) compare period t with t - 1. ``"universal"``: every ATT(g,t) compares
+        with the last period before ``cohort - anticipation``, so pre-treatment cells
+        are long differences and the cell at that period is a reference (0, no SE);
+        Rambachan & Roth recommend it for event studies read with Honest DiD.
+        Post-treatment cells, and the simple, group and calendar aggregations, are the
+        same under both.
 
     Returns
     -------
@@ -95,6 +111,7 @@ def participation_effect(data: pd.DataFrame, *, outcome: str, unit: str, time: s
     if control_group not in ("not_yet_treated", "never_treated"):
         raise SpecificationError("control_group must be 'not_yet_treated' or 'never_treated', "
                                  f"got {control_group!r}")
+    check_base_period(base_period)
     spec = parse_vcov(Cluster(unit) if vcov is None else vcov)
     if estimator in ("twfe", "sunab") and len(tuple(covariates)):
         raise SpecificationError(
@@ -116,26 +133,27 @@ def participation_effect(data: pd.DataFrame, *, outcome: str, unit: str, time: s
         raise SpecificationError(f"est_method must be 'dr', 'ipw' or 'reg', got {est_method!r}")
     with single_threaded_blas():
         return _cs(data, outcome, unit, time, cohort, control_group, anticipation, spec,
-                   n_boot, seed, covariates, est_method)
+                   n_boot, seed, covariates, est_method, base_period)
 
 
 def _cs(data, outcome, unit, time, cohort, control_group, anticipation, spec, n_boot, seed,
-        covariates=(), est_method="dr"):
+        covariates=(), est_method="dr", base_period="varying"):
     panel = wide_panel(data, outcome, unit, time, cohort, anticipation, covariates)
-    gt = group_time_effects(panel, control_group, anticipation, est_method)
-    if gt.cells.empty or gt.cells["att"].notna().sum() == 0:
+    gt = group_time_effects(panel, control_group, anticipation, est_method, base_period)
+    if gt.cells.empty or (gt.cells["att"].notna() & ~gt.cells["reference"]).sum() == 0:
         raise SpecificationError(
             f"no ATT(g,t) can be estimated for {outcome!r}: no treated cohort has a base "
             f"period and comparison units ({panel.n_always_treated:,} always-treated and "
             f"{panel.n_no_base:,} treated units without a base period were left out)")
     clusters, notes = _clusters(data, panel, unit, spec)
     rng = as_generator(seed)
-    state = CSState(gt, panel.cohorts, clusters, panel.units)
+    state = CSState(gt, panel.cohorts, clusters, panel.units, base_period=base_period)
     if n_boot:
         se, crit = multiplier_bootstrap(gt.influence, n_boot=n_boot, rng=rng, clusters=clusters)
         state = replace(state, boot_se=se, band_crit=crit)
     method = {"dr": "doubly robust", "ipw": "IPW", "reg": "outcome regression"}[est_method]
     label = f"Callaway-Sant'Anna ({control_group.replace('_', '-')} controls"
+    label += ", universal base period" if base_period == "universal" else ""
     label += f"; {method} on {', '.join(covariates)})" if covariates else ")"
     result = DiDResult(
         params=pd.Series(dtype=float), cov=pd.DataFrame(), vcov=spec, df_inference=None,
@@ -143,7 +161,8 @@ def _cs(data, outcome, unit, time, cohort, control_group, anticipation, spec, n_
         outcome=outcome, nobs=int(panel.Y.size), n_units=int(panel.Y.shape[0]),
         n_clusters=None if clusters is None else int(clusters.max()) + 1,
         fixed_effects=(unit, time), notes=_panel_notes(panel, gt), inference_notes=notes,
-        seed=recorded_seed(seed), n_boot=n_boot or None, state=state)
+        seed=recorded_seed(seed), n_boot=n_boot or None, state=state,
+        extra={"base_period": base_period})
     simple = result.aggregate("simple")
     notes = result.notes + _pretrend_notes(result)
     return replace(result, params=simple.params, cov=simple.cov, notes=notes)
@@ -163,7 +182,7 @@ def _pretrend_notes(result: DiDResult) -> tuple[str, ...]:
     tested (the leads an event-study figure shows; far leads rest on few cohorts).
     """
     cells = result.state.gt.cells
-    pre = cells[~cells["post"] & cells["att"].notna()]
+    pre = cells[~cells["post"] & cells["att"].notna() & ~cells["reference"]]
     if pre.empty:
         return ()
     _, cohort = np.unique(pre["group"].to_numpy(), return_inverse=True)

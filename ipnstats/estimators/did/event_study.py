@@ -6,6 +6,9 @@ Three estimators give event-time effects on one interface:
   as R ``did::aggte(type = "dynamic", min_e, max_e)``; the uniform band comes from
   the multiplier bootstrap of the aggregated influence functions (bootstrap
   standard errors times the bootstrap sup-t critical value, as did's ``cband``).
+  With ``base_period="universal"`` the pre-period effects are long differences to
+  the period before treatment, and ``event::-1`` (``-1 - anticipation``) is the
+  reference: 0 with no standard error (NaN variance), outside the band and the tests.
 - ``"sunab"``: Sun & Abraham's interaction-weighted estimator, reference period -1.
 - ``"twfe"``: the dynamic two-way fixed-effects regression on event-time dummies,
   reference period -1, with the window's end points binned (``e <= lo`` and
@@ -27,8 +30,8 @@ import pandas as pd
 from ipnstats.core.deprecation import deprecated_call, former_defaults, renamed_classes
 from ipnstats.core.formula import SpecificationError, require_columns
 from ipnstats.core.seeds import Seed, as_generator, recorded_seed
-from ipnstats.estimators.did.aggregate import aggregate
-from ipnstats.estimators.did.att_gt import vcov_from_influence
+from ipnstats.estimators.did.aggregate import aggregate, without_reference_variance
+from ipnstats.estimators.did.att_gt import check_base_period, vcov_from_influence
 from ipnstats.estimators.did.bootstrap import multiplier_bootstrap
 from ipnstats.results.inference import WaldTest, critical_value
 from ipnstats.results.notes import Note
@@ -46,7 +49,9 @@ class EventStudyResult(Result):
 
     ``band_se`` and ``band_crit`` give the simultaneous 95% band ``estimate +/-
     band_crit * band_se``; ``reference`` is the event time normalised to zero
-    (``None`` for Callaway-Sant'Anna's varying base, where -1 is estimated).
+    (``None`` for Callaway-Sant'Anna's varying base, where -1 is estimated). The
+    regression estimators leave the reference out of ``params``; Callaway-Sant'Anna
+    with a universal base reports it as 0 with no standard error (NaN variance).
     """
 
     key_columns: tuple[str, ...] = ("event",)
@@ -73,6 +78,7 @@ class EventStudyResult(Result):
         pre = keys[keys["event"].notna() & (keys["event"] < 0)]
         if pre.empty:
             raise SpecificationError("the window has no pre-period effects to test")
+        pre = pre[self.std_errors[pre["term"]].notna().to_numpy()]  # not the reference
         first, last = int(pre["event"].min()), int(pre["event"].max())
         return self.wald_test(pre["term"].tolist(),
                               hypothesis=f"event-time effects {first} to {last} = 0")
@@ -90,7 +96,8 @@ class EventStudyResult(Result):
 def event_study(data: pd.DataFrame, *, outcome: str, unit: str, time: str, cohort: str,
                 window: tuple[int, int] = (-4, 6), estimator: EventEstimator = "cs",
                 control_group: str = "not_yet_treated", anticipation: int = 0,
-                vcov: object = None, n_boot: int = 999, seed: Seed = 0) -> EventStudyResult:
+                vcov: object = None, n_boot: int = 999, seed: Seed = 0,
+                base_period: str = "varying") -> EventStudyResult:
     """Effects of joining by years since joining, from ``window[0]`` to ``window[1]``.
 
     Parameters
@@ -111,6 +118,11 @@ def event_study(data: pd.DataFrame, *, outcome: str, unit: str, time: str, cohor
     n_boot, seed
         Multiplier-bootstrap draws for the CS uniform band (and the seed of the sup-t
         draws of the regression estimators).
+    base_period
+        For ``"cs"``: ``"varying"`` (default) or ``"universal"``, as
+        :func:`participation_effect`; the universal base is the one Honest DiD
+        (:func:`honest_did`) should read. The regression estimators always normalise
+        -1 to zero and take only ``"varying"`` here (the default).
 
     Returns
     -------
@@ -131,9 +143,13 @@ def event_study(data: pd.DataFrame, *, outcome: str, unit: str, time: str, cohor
                                  f"time, e.g. (-4, 6); got {window!r}")
     require_columns(data, (outcome, unit, time, cohort), "column")
     vcov = Cluster(unit) if vcov is None else vcov
+    check_base_period(base_period)
     if estimator == "cs":
         return _cs_event(data, outcome, unit, time, cohort, (lo, hi), control_group,
-                         anticipation, vcov, n_boot, seed)
+                         anticipation, vcov, n_boot, seed, base_period)
+    if base_period != "varying":
+        raise SpecificationError(f"base_period applies to estimator='cs'; the {estimator!r} "
+                                 "event study already normalises event time -1 to zero")
     if estimator == "twfe":
         res = _twfe_event(data, outcome, unit, time, cohort, (lo, hi), vcov)
     elif estimator == "sunab":
@@ -147,12 +163,12 @@ def event_study(data: pd.DataFrame, *, outcome: str, unit: str, time: str, cohor
 
 
 def _cs_event(data, outcome, unit, time, cohort, window, control_group, anticipation, vcov,
-              n_boot, seed) -> EventStudyResult:
+              n_boot, seed, base_period="varying") -> EventStudyResult:
     from ipnstats.estimators.did.estimate import participation_effect
 
     cs = participation_effect(data, outcome=outcome, unit=unit, time=time, cohort=cohort,
                               control_group=control_group, anticipation=anticipation,
-                              vcov=vcov, n_boot=0, seed=seed)
+                              vcov=vcov, n_boot=0, seed=seed, base_period=base_period)
     agg = aggregate(cs.state.gt, cs.state.cohorts, "event")
     events = term_keys(agg.terms)["event"].fillna(10**9).to_numpy(int)
     inside = (events >= window[0]) & (events <= window[1])
@@ -160,13 +176,12 @@ def _cs_event(data, outcome, unit, time, cohort, window, control_group, anticipa
     infl = np.column_stack([agg.influence[:, inside], agg.influence[:, post].mean(axis=1)])
     est = np.append(agg.estimates[inside], agg.estimates[post].mean())
     terms = [t for t, k in zip(agg.terms, inside, strict=True) if k] + ["ATT"]
-    cov = vcov_from_influence(infl, cs.state.clusters)
+    cov = without_reference_variance(vcov_from_influence(infl, cs.state.clusters),
+                                     tuple(terms), agg.references)
     band_se, crit = (), None
     if n_boot:
-        rng = as_generator(seed)
-        se, crit = multiplier_bootstrap(infl[:, :-1], n_boot=n_boot, rng=rng,
-                                        clusters=cs.state.clusters)
-        band_se = tuple(float(s) for s in se)
+        band_se, crit = _cs_band(infl[:, :-1], [t in agg.references for t in terms[:-1]],
+                                 n_boot, seed, cs.state.clusters)
     index = pd.Index(terms)
     return EventStudyResult(params=pd.Series(est, index=index),
                       cov=pd.DataFrame(cov, index=index, columns=index), vcov=cs.vcov,
@@ -174,8 +189,21 @@ def _cs_event(data, outcome, unit, time, cohort, window, control_group, anticipa
                       outcome=outcome, nobs=cs.nobs, n_units=cs.n_units,
                       n_clusters=cs.n_clusters, fixed_effects=cs.fixed_effects,
                       notes=cs.notes, inference_notes=cs.inference_notes, seed=recorded_seed(seed),
-                      n_boot=n_boot or None, window=window, reference=None,
-                      band_se=band_se, band_crit=crit)
+                      n_boot=n_boot or None, window=window,
+                      reference=-1 - anticipation if base_period == "universal" else None,
+                      band_se=band_se, band_crit=crit, extra={"base_period": base_period})
+
+
+def _cs_band(influence: np.ndarray, reference: list[bool], n_boot: int, seed: Seed,
+             clusters: np.ndarray | None) -> tuple[tuple[float, ...], float]:
+    """Bootstrap SEs and the sup-t critical value of the estimated event times (the
+    reference of a universal base, 0 by construction, is left out and gets NaN)."""
+    keep = ~np.asarray(reference, bool)
+    se, crit = multiplier_bootstrap(influence[:, keep], n_boot=n_boot,
+                                    rng=as_generator(seed), clusters=clusters)
+    full = np.full(keep.size, np.nan)
+    full[keep] = se
+    return tuple(float(s) for s in full), crit
 
 
 def event_dummies(frame: pd.DataFrame, time: str, cohort: str,

@@ -15,6 +15,14 @@ Two restrictions on the post-period violations ``delta_post``:
 
 The target is ``l' tau_post``: the first post period (the default) or a weighted
 average of the post periods (``l_vec``).
+
+Both restrictions read the pre-period coefficients as the violation's path relative to
+the reference period: event-study coefficients normalised at -1 (the regression event
+studies; Callaway-Sant'Anna with ``base_period="universal"``, whose pre-period effects
+are long differences to the period before treatment and whose reference, 0 with no
+standard error, is dropped). A Callaway-Sant'Anna event study with a varying base has
+consecutive differences as pre-period effects; it is accepted with a note, as R
+HonestDiD's ``honest_did`` warns, recommending the universal base.
 """
 
 from __future__ import annotations
@@ -95,9 +103,12 @@ def honest_did(result_or_betas: object, sigma: object = None, *, num_pre: int | 
     ----------
     result_or_betas
         An event-study result (:func:`event_study` with any estimator,
-        :func:`sun_abraham`): its ``event::e`` terms with ``e < -1`` are the
-        pre-periods and ``e >= 0`` the post periods (``-1`` is the reference); or
-        a vector of event-study coefficients, pre-periods first, reference omitted.
+        :func:`sun_abraham`): its ``event::e`` terms before its reference period
+        (``reference``: -1, or ``-1 - anticipation`` for a universal-base
+        Callaway-Sant'Anna study) are the pre-periods and those after it the post
+        periods, the reference left out; or a vector of event-study coefficients,
+        pre-periods first, reference omitted. For Callaway-Sant'Anna pass
+        ``event_study(..., base_period="universal")`` (see the module notes).
     sigma
         Covariance matrix of the coefficients (required with a vector; with a
         result its ``cov`` is used).
@@ -129,7 +140,8 @@ def honest_did(result_or_betas: object, sigma: object = None, *, num_pre: int | 
     >>> res.breakdown is None
     True
 
-    With an event study (``es = event_study(..., estimator="twfe")``):
+    With an event study (``es = event_study(..., estimator="twfe")``, or
+    ``event_study(..., base_period="universal")`` for Callaway-Sant'Anna):
     ``honest_did(es, method="rm")``.
     """
     beta, cov, num_pre, num_post = _event_coefficients(result_or_betas, sigma, num_pre,
@@ -165,25 +177,43 @@ def honest_did(result_or_betas: object, sigma: object = None, *, num_pre: int | 
 
 
 def _source_notes(obj: object) -> tuple[Note, ...]:
-    """The event study's note on binned end points, which then enter as coefficients."""
+    """The event study's note on binned end points, which then enter as coefficients,
+    and a note on a Callaway-Sant'Anna varying base."""
+    notes = ()
     has_note = getattr(obj, "has_note", None)
     if callable(has_note) and has_note("binned_endpoints"):
-        return (Note("binned_endpoints", "The TWFE event study pools any event times "
-                     "outside its window into the end points; such pooled coefficients "
-                     "enter here as single periods (widen the window or lower num_pre)."),)
-    return ()
+        notes += (Note("binned_endpoints", "The TWFE event study pools any event times "
+                       "outside its window into the end points; such pooled coefficients "
+                       "enter here as single periods (widen the window or lower num_pre)."),)
+    extra = getattr(obj, "extra", None) or {}
+    if extra.get("base_period") == "varying":
+        notes += (Note("varying_base", "The Callaway-Sant'Anna event study has a varying "
+                       "base period: its pre-period effects are changes between consecutive "
+                       "periods, not paths relative to the reference period, which both "
+                       "restrictions assume; refit with base_period='universal' "
+                       "(Rambachan & Roth's and R HonestDiD's advice)."),)
+    return notes
+
+
+def reference_event(result: object) -> int:
+    """The event time an event-study result is normalised at: its ``reference``
+    (-1 for the regression studies, ``-1 - anticipation`` for a universal-base
+    Callaway-Sant'Anna study), else -1."""
+    reference = getattr(result, "reference", None)
+    return -1 if reference is None else int(reference)
 
 
 def event_coefficients(result: object) -> tuple[pd.Series, pd.DataFrame]:
     """The ``event::e`` estimates of an event-study result and their covariance,
-    ordered by ``e``, the reference period ``-1`` left out."""
+    ordered by ``e``, the reference period (:func:`reference_event`) left out."""
     params, cov = getattr(result, "params", None), getattr(result, "cov", None)
     if not isinstance(params, pd.Series) or not isinstance(cov, pd.DataFrame):
         raise SpecificationError("honest_did needs an event-study result (params and cov "
                                  f"with event::e terms) or a coefficient vector; got "
                                  f"{type(result).__name__}")
     keys = term_keys(params.index).assign(term=params.index)
-    keys = keys[keys["event"].notna() & keys["cohort"].isna() & (keys["event"] != -1)]
+    reference = reference_event(result)
+    keys = keys[keys["event"].notna() & keys["cohort"].isna() & (keys["event"] != reference)]
     if keys.empty:
         raise SpecificationError("the result has no event::e terms; pass an event study")
     keys = keys.sort_values("event")
@@ -195,12 +225,13 @@ def _event_coefficients(obj, sigma, num_pre, num_post):
     if isinstance(obj, (list, tuple, np.ndarray, pd.Series)):
         return _from_vector(obj, sigma, num_pre, num_post)
     params, cov = event_coefficients(obj)
+    ref = reference_event(obj)
     events = np.array([int(e) for e in term_keys(params.index)["event"]])
-    pre, post = events[events < -1], events[events >= 0]
+    pre, post = events[events < ref], events[events > ref]
     num_pre = len(pre) if num_pre is None else _count(num_pre, "num_pre", len(pre))
     num_post = len(post) if num_post is None else _count(num_post, "num_post", len(post))
     keep = list(pre[len(pre) - num_pre:]) + list(post[:num_post])
-    expected = list(range(-1 - num_pre, -1)) + list(range(num_post))
+    expected = list(range(ref - num_pre, ref)) + list(range(ref + 1, ref + 1 + num_post))
     if keep != expected:
         raise SpecificationError(f"honest_did needs consecutive event times; the result "
                                  f"has {events.tolist()}")

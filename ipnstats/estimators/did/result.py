@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from ipnstats.core.errors import EstimationError, SpecificationError
-from ipnstats.estimators.did.aggregate import Kind, aggregate
-from ipnstats.estimators.did.att_gt import GroupTime, vcov_from_influence
+from ipnstats.estimators.did.aggregate import Kind, aggregate, without_reference_variance
+from ipnstats.estimators.did.att_gt import BasePeriod, GroupTime, vcov_from_influence
 from ipnstats.results.inference import WaldTest, critical_value
 from ipnstats.results.result import Result
 from ipnstats.results.terms import term_keys
@@ -24,7 +24,8 @@ COND_LIMIT = 1e6
 
 @dataclass(frozen=True)
 class CSState:
-    """What aggregations and tests need: cells, influence functions, cohorts, clusters."""
+    """What aggregations and tests need: cells, influence functions, cohorts, clusters,
+    and the base period the cells compare with (``"varying"`` or ``"universal"``)."""
 
     gt: GroupTime
     cohorts: np.ndarray
@@ -32,6 +33,7 @@ class CSState:
     units: np.ndarray | None = None
     boot_se: np.ndarray | None = None
     band_crit: float | None = None
+    base_period: BasePeriod = "varying"
 
 
 @dataclass(frozen=True, repr=False)
@@ -41,6 +43,9 @@ class DiDResult(Result):
     ``att_gt`` gives every group-time cell, ``aggregate(kind)`` the simple, group,
     event and calendar aggregations (each a :class:`~ipnstats.Result`), and
     ``pretrend_test()`` a well-conditioned joint Wald test of the pre-treatment effects.
+    ``glance()`` has a ``base_period`` column (``extra``). Under a universal base period the cells
+    at the base period (and the event time -1 - anticipation of the event aggregation)
+    are references: estimate 0, no standard error, left out of the tests.
     """
 
     state: CSState | None = field(default=None, repr=False, compare=False)
@@ -50,13 +55,14 @@ class DiDResult(Result):
         """group, time, base, event, att, std_error, pointwise CI, uniform band, sizes."""
         gt = self.state.gt
         se = np.sqrt(np.diag(vcov_from_influence(gt.influence, self.state.clusters)))
-        se = np.where(np.isnan(gt.cells["att"].to_numpy(float)), np.nan, se)  # no cell, no SE
+        no_se = np.isnan(gt.cells["att"].to_numpy(float)) | _references(gt)
+        se = np.where(no_se, np.nan, se)  # no cell, or a reference: no SE
         crit = critical_value(0.95, None)
         out = gt.cells[["group", "time", "base", "event", "post", "att"]].copy()
         out["std_error"] = se
         out["conf_low"], out["conf_high"] = out["att"] - crit * se, out["att"] + crit * se
         if self.state.band_crit is not None:
-            bse = self.state.boot_se
+            bse = np.where(no_se, np.nan, self.state.boot_se)
             out["band_low"] = out["att"] - self.state.band_crit * bse
             out["band_high"] = out["att"] + self.state.band_crit * bse
         out[["n_treated", "n_control"]] = gt.cells[["n_treated", "n_control"]]
@@ -71,7 +77,8 @@ class DiDResult(Result):
         column (:mod:`ipnstats.results.terms`).
         """
         agg = aggregate(self.state.gt, self.state.cohorts, kind)
-        cov = vcov_from_influence(agg.influence, self.state.clusters)
+        cov = without_reference_variance(vcov_from_influence(agg.influence, self.state.clusters),
+                                         agg.terms, agg.references)
         index = pd.Index(agg.terms)
         return Result(params=pd.Series(agg.estimates, index=index),
                       cov=pd.DataFrame(cov, index=index, columns=index), vcov=self.vcov,
@@ -79,7 +86,8 @@ class DiDResult(Result):
                       outcome=self.outcome, nobs=self.nobs, n_units=self.n_units,
                       n_clusters=self.n_clusters, notes=self.notes,
                       inference_notes=self.inference_notes, seed=self.seed,
-                      n_boot=self.n_boot, key_columns=_KEYS.get(kind, ()))
+                      n_boot=self.n_boot, key_columns=_KEYS.get(kind, ()),
+                      extra={"base_period": self.state.base_period})
 
     def unit_influence(self, kind: Kind = "simple") -> pd.DataFrame:
         """Each unit's contribution ``psi_i`` to the aggregated estimates (units x terms).
@@ -130,7 +138,8 @@ class DiDResult(Result):
     def _cells_pretrend(self) -> WaldTest:
         """R did's pre-test of every pre-treatment ATT(g,t), rank-checked."""
         gt = self.state.gt
-        pre = np.flatnonzero((~gt.cells["post"]).to_numpy() & gt.cells["att"].notna().to_numpy())
+        pre = np.flatnonzero((~gt.cells["post"]).to_numpy() & gt.cells["att"].notna().to_numpy()
+                             & ~_references(gt))
         if pre.size == 0:
             raise EstimationError("no pre-treatment cells: the pre-trend test needs periods "
                                   "before a cohort's treatment")
@@ -171,15 +180,24 @@ def conditioned_wald(estimates: np.ndarray, cov: np.ndarray, hypothesis: str,
     return WaldTest(w, rank, None, float(stats.chi2.sf(w, rank)), hypothesis, note)
 
 
+def _references(gt: GroupTime) -> np.ndarray:
+    """Which cells are references of a universal base period (bool per cell)."""
+    if "reference" not in gt.cells:
+        return np.zeros(len(gt.cells), bool)
+    return gt.cells["reference"].to_numpy(bool)
+
+
 def _event_pretrend(event: Result, earliest: int | None) -> WaldTest:
-    """Joint test of the pre-treatment event-time effects from ``earliest`` to -1."""
+    """Joint test of the pre-treatment event-time effects from ``earliest`` to -1 (a
+    universal base's reference, which has no standard error, left out)."""
     keys = term_keys(event.params.index).assign(term=event.params.index)
-    keys = keys[keys["event"].notna()]
+    keys = keys[keys["event"].notna() & event.std_errors.notna().to_numpy()]
     lo = keys["event"].min() if earliest is None else earliest
     chosen = keys[(keys["event"] >= lo) & (keys["event"] < 0)]
     if chosen.empty:
         raise EstimationError("no pre-treatment event times to test")
-    label = f"event-time effects {int(chosen['event'].min())} to -1 = 0"
+    label = (f"event-time effects {int(chosen['event'].min())} to "
+             f"{int(chosen['event'].max())} = 0")
     terms = chosen["term"].tolist()
     return conditioned_wald(event.params[terms].to_numpy(float),
                             event.cov.loc[terms, terms].to_numpy(float), label,

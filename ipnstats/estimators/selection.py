@@ -76,8 +76,10 @@ class SelectionData:
 
 
 def mills(z: np.ndarray) -> np.ndarray:
-    """The inverse Mills ratio ``phi(z) / Phi(z)``, stable in the left tail."""
-    return np.exp(-0.5 * z**2 - 0.5 * np.log(2 * np.pi) - log_ndtr(z))
+    """The inverse Mills ratio ``phi(z) / Phi(z)``, stable in the left tail (``inf`` only
+    where ``z`` itself is out of floating-point range, at a degenerate fit)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.exp(-0.5 * z**2 - 0.5 * np.log(2 * np.pi) - log_ndtr(z))
 
 
 def fit_probit(W: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, bool]:
@@ -293,7 +295,7 @@ def bivariate_parts(index: np.ndarray, resid: np.ndarray, q: np.ndarray | float,
     log phi(r) - log sigma``, ``r = resid / sigma``. Scores with respect to ``(g, b, log
     sigma, atanh rho)``, or with ``natural`` ``(g, b, sigma, rho)``."""
     r = resid / sigma
-    root = np.sqrt(1 - rho**2)
+    root = np.sqrt(max(1.0 - rho**2, np.finfo(float).tiny))  # |rho| = 1 at a boundary
     z = q * (index + rho * r) / root
     m = q * mills(z)
     ll = log_ndtr(z) - np.log(sigma) - 0.5 * np.log(2 * np.pi) - 0.5 * r**2

@@ -169,8 +169,7 @@ def _data(study: Study, cfg: StudyConfig, progress) -> StageOutput:
     progress("describing the data: validation, sample flow, descriptives, reliability")
     progress("measurement: factor analysis, validity, invariance, method variance")
     measured = fit_measurement(survey_items(study), study.codebook.scales,
-                               threshold=study.codebook.disclosure_threshold,
-        instruments=tuple(cfg["H1"]["selection_instruments"]))
+                               threshold=study.codebook.disclosure_threshold)
     return StageOutput(findings={**data_findings(study),
                                  "measurement": measurement_findings(measured)})
 

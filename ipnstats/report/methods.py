@@ -176,7 +176,8 @@ def for_reader(text: str, labels: Mapping[str, str]) -> str:
 
 IDENTIFICATION_PARAGRAPH = (
     "Identification and sensitivity: the Callaway-Sant'Anna event study of H1b refitted "
-    "with its settings and passed to ipnstats.honest_did (Rambachan & Roth 2023, as R "
+    "with its settings but a universal base period (the year before joining) and passed "
+    "to ipnstats.honest_did (Rambachan & Roth 2023, as R "
     "HonestDiD: relative magnitudes with M̄ 0.5 to 2 by the conditional least-favourable "
     "hybrid test, smoothness by fixed-length intervals on HonestDiD's default M grid), for "
     "the year of joining and the average of the post years; the TWFE effect of membership "
@@ -184,7 +185,16 @@ IDENTIFICATION_PARAGRAPH = (
     "passed to ipnstats.sensemakr (Cinelli & Hazlett 2020, as R sensemakr; benchmarks the "
     "covariates the fixed effects leave identified, 1, 2 and 3 times as strong) and "
     "ipnstats.oster (Oster 2019, as Stata psacalc, on the firm- and year-demeaned data; "
-    "R²max 1.3 times the controlled regression's R², Oster's suggestion).")
+    "R²max 1.3 times the controlled regression's R², Oster's suggestion). Covariate "
+    "balance: each joiner's H1 covariates in its last year before joining and each "
+    "never-member's in the year nearest to the joiners' median one, never-members "
+    "reweighted by ipnstats.entropy_balance (Hainmueller 2012, as R ebal; first moments) "
+    "and the TWFE effect refitted with the weights; standardized differences by "
+    "ipnstats.balance_table (as R cobalt, ATT). Selection on unobservables: the change in "
+    "the outcome over three years from the same reference years, by least squares (HC1) "
+    "and by ipnstats.treatment_effects (the endogenous-treatment model, as Stata "
+    "etregress, maximum likelihood; joining a probit on the covariates and any "
+    "[H1] selection_instruments).")
 
 
 def _curve_paragraph(facts: Mapping) -> str:

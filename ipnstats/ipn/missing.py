@@ -151,8 +151,8 @@ def fit_imputed(frame: pd.DataFrame, items: pd.DataFrame,
                 fit: Callable[[pd.DataFrame], object], *, scale: str,
                 scale_items: Sequence[str], predictors: Sequence[str], m: int = 20,
                 seed: Seed = 0, method: Method = "pmm", unit: str | None = "firm_id",
-                keys: Sequence[str] = ("firm_id", "year"), n_iter: int = 10,
-                dfcom: float | None = None) -> ImputedFit:
+                keys: Sequence[str] = ("firm_id", "year"), indicators: Sequence[str] = (),
+                n_iter: int = 10, dfcom: float | None = None) -> ImputedFit:
     """Fit ``fit`` on complete cases and on m imputations of the scale's missing items.
 
     Parameters
@@ -180,6 +180,10 @@ def fit_imputed(frame: pd.DataFrame, items: pd.DataFrame,
         The cluster of the imputation model (the firm); None: single-level.
     keys
         The columns joining ``items`` to ``frame``.
+    indicators
+        Columns of ``frame`` entered in the imputation model as indicators of their
+        values (the first and any constant one left out), e.g. ``["year"]`` for a model
+        with year fixed effects; rows missing one are not imputed.
     dfcom
         Complete-data df for the Barnard-Rubin df; None: the fits' residual df.
 
@@ -205,12 +209,15 @@ def fit_imputed(frame: pd.DataFrame, items: pd.DataFrame,
     (200, 190, 200)
     """
     keys, scale_items, predictors = list(keys), list(scale_items), list(predictors)
-    _check(frame, items, fit, scale, scale_items, predictors, unit, keys)
-    rows = frame[predictors].notna().all(axis=1).to_numpy()
-    work = _with_items(frame.loc[rows, list(dict.fromkeys([*keys, *predictors]))], items,
-                       scale_items, keys)
+    indicators = list(indicators)
+    _check(frame, items, fit, scale, scale_items, [*predictors, *indicators], unit, keys)
+    rows = frame[[*predictors, *indicators]].notna().all(axis=1).to_numpy()
+    kept = list(dict.fromkeys([*keys, *predictors, *indicators, *([unit] if unit else [])]))
+    work = _with_items(frame.loc[rows, kept], items, scale_items, keys)
+    dummies = _indicators(work, indicators)
+    work = pd.concat([work, dummies], axis=1)
     answered = work[scale_items].notna()
-    columns = scale_items + [p for p in predictors if p != unit]
+    columns = scale_items + [p for p in predictors if p != unit] + list(dummies.columns)
     sets = impute(work, m=m, seed=seed, columns=columns, method=method, unit=unit,
                   n_iter=n_iter)
     completed = [_rescored(frame, rows, scale, score_items(s[scale_items]).to_numpy())
@@ -237,7 +244,8 @@ def h1c_imputed(fy: pd.DataFrame, items: pd.DataFrame, *, scale_items: Sequence[
     ``fy`` is ``Study.firm_year``; ``items`` the survey items in scored direction
     (:func:`ipnstats.data.survey_frame.survey_items`); ``scale_items`` the codebook's
     items of perceived learning. The imputation model: the items, membership, the
-    outcome this year and next year, and the year, within the firm. Each imputation's
+    outcome this year and next year, and indicators of the years (the model's year fixed
+    effects), within the firm. Each imputation's
     mediation draws ``n_boot`` cluster-bootstrap resamples with ``seed``.
     """
     from ipnstats.ipn.h1 import _fit_mediation, next_year_frame
@@ -251,8 +259,8 @@ def h1c_imputed(fy: pd.DataFrame, items: pd.DataFrame, *, scale_items: Sequence[
         return _fit_mediation(data.drop(columns=nxt), seed, n_boot, outcome)
 
     return fit_imputed(frame, items, mediation, scale=H1C_SCALE, scale_items=scale_items,
-                       predictors=["member", outcome, nxt, "year"], m=m, seed=seed,
-                       method=method, unit="firm_id")
+                       predictors=["member", outcome, nxt], indicators=["year"], m=m,
+                       seed=seed, method=method, unit="firm_id")
 
 
 def _with_items(rows: pd.DataFrame, items: pd.DataFrame, columns: list[str],
@@ -269,6 +277,15 @@ def _with_items(rows: pd.DataFrame, items: pd.DataFrame, columns: list[str],
     merged = left.merge(pd.concat([right, per_key[columns]], axis=1), on=keys, how="left",
                         validate="many_to_one")
     return rows.assign(**{c: merged[c].to_numpy() for c in columns})
+
+
+def _indicators(work: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """0/1 columns ``<column>=<value>`` for each value of ``columns`` but the first,
+    those that do not vary left out."""
+    parts = [pd.get_dummies(work[c].astype(str), prefix=f"{c}=", prefix_sep="",
+                            drop_first=True, dtype=float) for c in columns]
+    out = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=work.index)
+    return out.loc[:, out.nunique() > 1]
 
 
 def _rescored(frame: pd.DataFrame, rows: np.ndarray, scale: str,

@@ -133,8 +133,12 @@ def score_items(items: pd.DataFrame) -> pd.Series:
     ...                           "c": [5.0, 4, 6]})).tolist()
     [3.0, 3.0, nan]
     """
-    answered = items.notna().sum(axis=1)
-    return items.mean(axis=1).where(answered * 3 >= 2 * items.shape[1])
+    values = items.to_numpy(float)
+    answered = (~np.isnan(values)).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.nansum(values, axis=1) / answered
+    return pd.Series(np.where(answered * 3 >= 2 * values.shape[1], mean, np.nan),
+                     index=items.index)
 
 
 def firm_year_items(items: pd.DataFrame, columns: Sequence[str],
@@ -225,9 +229,10 @@ def fit_imputed(frame: pd.DataFrame, items: pd.DataFrame,
     n_missing = (~answered).sum()
     missing = pd.DataFrame({"item": scale_items, "n_missing": n_missing.to_numpy(int),
                             "share_missing": (n_missing / len(work)).to_numpy(float)})
+    complete_case = fit(frame)
     pooled = pool([fit(d) for d in completed], dfcom=dfcom, seed=recorded_seed(seed))
     return ImputedFit(
-        complete_case=fit(frame), pooled=pooled, scale=scale, items=tuple(scale_items),
+        complete_case=complete_case, pooled=pooled, scale=scale, items=tuple(scale_items),
         missing=missing, n_rows=len(work), n_no_survey=int((~answered.any(axis=1)).sum()),
         n_partial=int((answered.any(axis=1) & ~answered.all(axis=1)).sum()),
         n_scored=int(frame.loc[rows, scale].notna().sum()), method=method, m=m,
@@ -236,7 +241,7 @@ def fit_imputed(frame: pd.DataFrame, items: pd.DataFrame,
 
 def h1c_imputed(fy: pd.DataFrame, items: pd.DataFrame, *, scale_items: Sequence[str],
                 m: int = 20, seed: int = 0, method: Method = "pmm", n_boot: int = 5000,
-                outcome: str = "log_revenue") -> ImputedFit:
+                outcome: str = "log_revenue", n_iter: int = 10) -> ImputedFit:
     """H1c's mediation (membership -> perceived learning -> next year's ``outcome``,
     within firm and year) on complete cases and pooled over m imputations of the
     perceived-learning items of non-respondent and partly answered firm-years.
@@ -246,7 +251,8 @@ def h1c_imputed(fy: pd.DataFrame, items: pd.DataFrame, *, scale_items: Sequence[
     items of perceived learning. The imputation model: the items, membership, the
     outcome this year and next year, and indicators of the years (the model's year fixed
     effects), within the firm. Each imputation's
-    mediation draws ``n_boot`` cluster-bootstrap resamples with ``seed``.
+    mediation draws ``n_boot`` cluster-bootstrap resamples with ``seed``; ``n_iter``
+    is the cycles of each imputation chain.
     """
     from ipnstats.ipn.h1 import _fit_mediation, next_year_frame
 
@@ -260,23 +266,26 @@ def h1c_imputed(fy: pd.DataFrame, items: pd.DataFrame, *, scale_items: Sequence[
 
     return fit_imputed(frame, items, mediation, scale=H1C_SCALE, scale_items=scale_items,
                        predictors=["member", outcome, nxt], indicators=["year"], m=m,
-                       seed=seed, method=method, unit="firm_id")
+                       seed=seed, method=method, unit="firm_id", n_iter=n_iter)
 
 
 def _with_items(rows: pd.DataFrame, items: pd.DataFrame, columns: list[str],
                 keys: list[str]) -> pd.DataFrame:
     """``rows`` with the items of their key (all missing when the key has no survey)."""
-    per_key = firm_year_items(items, columns, keys)
-    clash = [c for c in columns if c in rows.columns]
-    if clash:
-        raise SpecificationError(f"items {clash} are columns of the frame too; rename them")
-    left, right = rows[keys].reset_index(drop=True), per_key[keys].copy()
-    for k in keys:  # e.g. a categorical firm_id in the frame, strings in the items
-        if not (pd.api.types.is_numeric_dtype(left[k]) and pd.api.types.is_numeric_dtype(right[k])):
-            left[k], right[k] = left[k].astype(str), right[k].astype(str)
-    merged = left.merge(pd.concat([right, per_key[columns]], axis=1), on=keys, how="left",
-                        validate="many_to_one")
-    return rows.assign(**{c: merged[c].to_numpy() for c in columns})
+    per_key = (firm_year_items(items, columns, keys) if items.duplicated(keys).any()
+               else items[[*keys, *columns]])
+    at = _key_index(per_key, keys).get_indexer(_key_index(rows, keys))
+    values = per_key[columns].to_numpy(float)[at]
+    values[at < 0] = np.nan
+    return rows.assign(**dict(zip(columns, values.T, strict=True)))
+
+
+def _key_index(frame: pd.DataFrame, keys: list[str]) -> pd.MultiIndex:
+    """The keys as an index; non-numeric keys as strings (e.g. a categorical firm_id
+    in the frame, strings in the items)."""
+    return pd.MultiIndex.from_arrays(
+        [frame[k].to_numpy() if pd.api.types.is_numeric_dtype(frame[k])
+         else frame[k].astype(str).to_numpy() for k in keys], names=keys)
 
 
 def _indicators(work: pd.DataFrame, columns: list[str]) -> pd.DataFrame:

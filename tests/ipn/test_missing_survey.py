@@ -9,8 +9,14 @@ import pandas as pd
 import pytest
 
 from ipnstats import SpecificationError
-from ipnstats.ipn.missing import (H1C_TERMS, ImputedFit, firm_year_items, fit_imputed,
-                                  h1c_imputed, score_items)
+from ipnstats.ipn.missing import (
+    H1C_TERMS,
+    ImputedFit,
+    firm_year_items,
+    fit_imputed,
+    h1c_imputed,
+    score_items,
+)
 
 BETA = 0.5  # true coefficient of the scale (the mean of its items) in the outcome
 ITEMS = ["q1", "q2", "q3", "q4"]

@@ -209,8 +209,8 @@ def fit_imputed(frame: pd.DataFrame, items: pd.DataFrame,
     ...                   predictors=["y"], m=5, seed=2, method="norm", unit=None,
     ...                   keys=["id"], dfcom=n - 2)
     >>> f = res.findings(["s"])
-    >>> f["n_rows"], f["terms"][0]["complete_case"]["n"], f["terms"][0]["imputed"]["n"]
-    (200, 190, 200)
+    >>> f["n_rows"], f["n_scored"], f["m"], round(f["share_items_missing"], 2)
+    (200, 186, 5, 0.2)
     """
     keys, scale_items, predictors = list(keys), list(scale_items), list(predictors)
     indicators = list(indicators)

@@ -210,7 +210,7 @@ def fit_imputed(frame: pd.DataFrame, items: pd.DataFrame,
     ...                   keys=["id"], dfcom=n - 2)
     >>> f = res.findings(["s"])
     >>> f["n_rows"], f["n_scored"], f["m"], round(f["share_items_missing"], 2)
-    (200, 186, 5, 0.2)
+    (200, 186, 5, 0.17)
     """
     keys, scale_items, predictors = list(keys), list(scale_items), list(predictors)
     indicators = list(indicators)

@@ -177,9 +177,10 @@ def fit_imputed(frame: pd.DataFrame, items: pd.DataFrame,
         variables, the outcome included. Rows missing one are not imputed (they keep
         their score, or none).
     m, seed, method, n_iter
-        Imputations, seed, ``"pmm"`` (statsmodels' MICE) or ``"norm"`` (Bayesian linear
-        regression, much faster), and cycles per chain
-        (:func:`~ipnstats.inference.imputation.impute`).
+        Imputations, seed, ``"pmm"`` (statsmodels' MICE: imputed answers are observed
+        answers) or ``"norm"`` (Bayesian linear regression, much faster: imputed answers
+        are neither rounded nor clipped to the response range, which would bias the
+        score), and cycles per chain (:func:`~ipnstats.inference.imputation.impute`).
     unit
         The cluster of the imputation model (the firm); None: single-level.
     keys
@@ -221,6 +222,10 @@ def fit_imputed(frame: pd.DataFrame, items: pd.DataFrame,
     dummies = _indicators(work, indicators)
     work = pd.concat([work, dummies], axis=1)
     answered = work[scale_items].notna()
+    if answered.all(axis=None):
+        raise SpecificationError(
+            f"every item of {scale!r} is answered in the {len(work)} rows with the "
+            "predictors: complete-case analysis loses nothing, there is nothing to impute")
     columns = scale_items + [p for p in predictors if p != unit] + list(dummies.columns)
     sets = impute(work, m=m, seed=seed, columns=columns, method=method, unit=unit,
                   n_iter=n_iter)
@@ -284,7 +289,7 @@ def _key_index(frame: pd.DataFrame, keys: list[str]) -> pd.MultiIndex:
     """The keys as an index; non-numeric keys as strings (e.g. a categorical firm_id
     in the frame, strings in the items)."""
     return pd.MultiIndex.from_arrays(
-        [frame[k].to_numpy() if pd.api.types.is_numeric_dtype(frame[k])
+        [frame[k].to_numpy(float) if pd.api.types.is_numeric_dtype(frame[k])
          else frame[k].astype(str).to_numpy() for k in keys], names=keys)
 
 

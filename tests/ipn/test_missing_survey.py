@@ -170,9 +170,12 @@ def test_h1c_on_the_example_keeps_the_non_respondents(study, truth):
     ({"fit": "ols"}, "fit must be a function"),
     ({"m": 1}, "m must be an integer of at least 2"),
     ({"method": "mean"}, "method must be 'pmm' or 'norm'"),
+    ({"predictors": ["y", "x", "complete"]}, "nothing to impute"),
 ])
 def test_bad_input_gets_a_clear_error(change, message):
     frame, items = _survey(np.random.default_rng(0))
+    # the only rows with every predictor answer every item
+    frame["complete"] = np.where(items[ITEMS].notna().all(axis=1), 1.0, np.nan)
     options = {"scale": "scale", "scale_items": ITEMS, "predictors": ["y", "x"],
                "fit": _ols, "m": 3} | change
     fit = options.pop("fit")

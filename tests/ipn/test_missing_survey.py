@@ -146,8 +146,8 @@ def test_h1c_on_the_example_keeps_the_non_respondents(study, truth):
     from ipnstats.ipn.h1 import _fit_mediation
 
     scale_items = study.codebook.scale("perceived_learning").items
-    res = h1c_imputed(study.firm_year, survey_items(study), scale_items=scale_items, m=3,
-                      seed=1, method="norm", n_boot=200, n_iter=5)
+    res = h1c_imputed(study.firm_year, survey_items(study), scale_items=scale_items, m=2,
+                      seed=1, method="norm", n_boot=200, n_iter=3)
     f = res.findings(H1C_TERMS)
     assert (f["n_rows"], f["n_scored"], f["n_no_survey"]) == (7726, 5916, 1751)
     assert 0.2 < f["share_items_missing"] < 0.3

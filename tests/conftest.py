@@ -194,7 +194,8 @@ SLOW_FIRST = (
     "tests/pipeline/test_make_config.py", "tests/planning/test_power.py",
     "tests/data/test_fuzz_contract.py", "tests/test_benchmarks.py",
     "tests/cli/test_cli.py", "tests/report/test_missing_tables.py",
-    "tests/ipn/test_measurement.py",
+    "tests/ipn/test_measurement.py", "tests/ipn/test_missing_survey.py",
+    "tests/ipn/test_selection_simulation.py",
 )
 # tests/report/test_report_text.py reads the report test_study_report.py builds (the
 # ``written`` fixture, shared between workers): it runs late, when the report exists.

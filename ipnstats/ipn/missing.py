@@ -274,6 +274,24 @@ def h1c_imputed(fy: pd.DataFrame, items: pd.DataFrame, *, scale_items: Sequence[
                        seed=seed, method=method, unit="firm_id", n_iter=n_iter)
 
 
+def h1c_imputed_findings(fy: pd.DataFrame, items: pd.DataFrame | None, *,
+                         scale_items: Sequence[str], m: int, seed: int, n_boot: int,
+                         outcome: str) -> dict:
+    """The JSON-ready findings of :func:`h1c_imputed` (``ImputedFit.findings`` of the H1c
+    terms) with the ``norm`` imputer (Bayesian linear regression: about 4 s at m = 20 on
+    the example, against 2 minutes for predictive mean matching, and the Monte Carlo of
+    the tests shows it covers), or ``{"unavailable": reason}`` when there is nothing to
+    impute or the imputation cannot be done."""
+    if items is None:
+        return {"unavailable": "the study has no surveys table."}
+    try:
+        fit = h1c_imputed(fy, items, scale_items=scale_items, m=m, seed=seed, method="norm",
+                          n_boot=n_boot, outcome=outcome)
+    except ValueError as error:
+        return {"unavailable": str(error).rstrip(".") + "."}
+    return fit.findings(H1C_TERMS)
+
+
 def _with_items(rows: pd.DataFrame, items: pd.DataFrame, columns: list[str],
                 keys: list[str]) -> pd.DataFrame:
     """``rows`` with the items of their key (all missing when the key has no survey)."""

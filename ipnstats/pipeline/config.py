@@ -16,8 +16,8 @@ A configuration can neither write outside its own project nor exhaust the machin
   --out DIR`` (:func:`load_config` ``out=``) chooses any folder instead.
 - Counts are integers within :data:`BOUNDS`: ``seed`` 0 to 2**63 - 1; ``n_boot``,
   ``mediation_draws`` and ``process_draws`` 2 to 100,000; ``wild_draws`` 2 to 99,999;
-  ``n_jobs`` 1 to 64; ``min_clusters`` 0 to 10,000. ``1e9`` is a float in TOML, and a
-  float where an integer is needed is refused.
+  ``n_jobs`` 1 to 64; ``min_clusters`` 0 to 10,000; ``imputations`` 0 (none) to 1,000.
+  ``1e9`` is a float in TOML, and a float where an integer is needed is refused.
 - Lists hold strings only, each once, at most :data:`MAX_ITEMS` (50) of them;
   ``covariate_sets`` is a table of at most 20 such lists; at most 50 ``[[models]]`` and
   50 ``[[claims]]`` (:mod:`.claims_config`).
@@ -63,7 +63,7 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
     "verdict": {"alpha": (float, 0.05), "adjust": (str, "holm")},
     "H1": {"outcomes": (list, ["log_revenue", "profit_margin", "employment_growth"]),
            "covariates": (list, ["age", "log_employees"]), "mediation_draws": (int, 5000),
-           "selection_instruments": (list, [])},
+           "selection_instruments": (list, []), "imputations": (int, 20)},
     "H2": {"process_draws": (int, 999)},
     "H3": {},
     "robustness": {"outcomes": (list, ["log_revenue", "revenue_growth", "roa"]),
@@ -78,6 +78,7 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
 BOUNDS: dict[tuple[str, str], tuple[int, int]] = {
     ("run", "seed"): (0, 2**63 - 1), ("run", "n_boot"): (2, 100_000),
     ("H1", "mediation_draws"): (2, 100_000), ("H2", "process_draws"): (2, 100_000),
+    ("H1", "imputations"): (0, 1_000),
     ("robustness", "wild_draws"): (2, 99_999), ("robustness", "n_jobs"): (1, 64),
     ("robustness", "min_clusters"): (0, 10_000)}
 MAX_ITEMS = 50  # strings in one list

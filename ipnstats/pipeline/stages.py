@@ -97,6 +97,8 @@ def _h1(study: Study, cfg: StudyConfig, progress) -> StageOutput:
                  outcome=primary_outcome(cfg.claims))
     findings = {**h1_findings(res), "labels": codebook_labels(study.codebook),
                 "outcome": res.outcome, "declared": claimed}
+    if h1["imputations"] and "unavailable" not in findings["H1c"]:
+        findings["H1c"]["imputed"] = _h1c_imputed(study, h1, run, res.outcome, progress)
     checks = h1_checks(res, sesoi(cfg), study.firm_year)
     claims, checks = _verdicts(cfg, h1_claims(res, findings, claimed), checks)
     results = {}
@@ -157,6 +159,20 @@ def _h3(study: Study, cfg: StudyConfig, progress) -> StageOutput:
     return StageOutput(findings={**h3_findings(res), "declared": declared(cfg, "h3")},
                        claims=claims, checks=checks,
                        results=results, seeds={})
+
+
+def _h1c_imputed(study: Study, h1: dict, run: dict, outcome: str, progress) -> dict:
+    """H1c pooled over ``[H1] imputations`` imputations of the missing survey items."""
+    from ipnstats.data.survey_frame import survey_items
+    from ipnstats.ipn.missing import H1C_SCALE, h1c_imputed_findings
+
+    progress(f"H1c: {h1['imputations']} imputations of the missing survey answers")
+    scale = next((s for s in study.codebook.scales if s.name == H1C_SCALE), None)
+    if scale is None:
+        return {"unavailable": f"the codebook has no {H1C_SCALE} scale."}
+    return h1c_imputed_findings(study.firm_year, survey_items(study),
+                                scale_items=list(scale.items), m=h1["imputations"],
+                                seed=run["seed"], n_boot=run["n_boot"], outcome=outcome)
 
 
 # -- data appendix -------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from ipnstats.report.claims import claims_table, not_testable_text
 from ipnstats.report.claims import p_text as _p
 from ipnstats.report.document import Report
 from ipnstats.report.estimation_notes import for_readers, noted_regression_table, reader_label
+from ipnstats.report.missing_section import render_imputed
 from ipnstats.results.stored import StoredModel, frame_from_json
 from ipnstats.tables.format import fmt_p
 from ipnstats.tables.frame import frame_table
@@ -237,7 +238,8 @@ def _mediation(report: Report, f: dict, findings: dict) -> Report:
             f"effect of {ind['estimate']:.3f} ({_ci(ind)}), "
             f"{100 * f['proportion_mediated']:.0f}% of the total. {sure}")
     report = report.add_heading("H1c: learning as the mechanism", 2)
-    return report.add_table(table).add_text(text)
+    report = report.add_table(table).add_text(text)
+    return render_imputed(report, f.get("imputed"))
 
 
 def _practices(report: Report, f: dict, findings: dict) -> Report:

@@ -182,3 +182,33 @@ def test_bad_input_gets_a_clear_error(change, message):
     with pytest.raises(SpecificationError, match=message):
         fit_imputed(frame, items, fit, **options)
 
+
+
+# -- the study: stored findings and the report ------------------------------------------------
+
+def test_the_study_findings_and_their_rendering(study):
+    from ipnstats.data.survey_frame import survey_items
+    from ipnstats.ipn.missing import h1c_imputed_findings
+    from ipnstats.report.document import Report, TableBlock, Text
+    from ipnstats.report.missing_section import render_imputed
+
+    scale = next(s for s in study.codebook.scales if s.name == "perceived_learning")
+    found = h1c_imputed_findings(study.firm_year, survey_items(study),
+                                 scale_items=list(scale.items), m=3, seed=1, n_boot=49,
+                                 outcome="log_revenue")
+    assert [t["term"] for t in found["terms"]] == ["a::perceived_learning",
+                                                   "b::perceived_learning",
+                                                   "indirect::perceived_learning"]
+    assert found["method"] == "norm" and found["m"] == 3
+    report = render_imputed(Report(""), found)
+    table = next(b.table for b in report.blocks if isinstance(b, TableBlock))
+    assert table.label == "h1c-imputed" and "imputed 3 times (seed 1)" in table.notes[0]
+    said = " ".join(b.text for b in report.blocks if isinstance(b, Text))
+    assert said.startswith("Reading: keeping the firm-years without a usable survey answer")
+    none = h1c_imputed_findings(study.firm_year, None, scale_items=list(scale.items), m=3,
+                                seed=1, n_boot=49, outcome="log_revenue")
+    assert none == {"unavailable": "the study has no surveys table."}
+    text = [b.text for b in render_imputed(Report(""), none).blocks]
+    assert text == ["Multiple imputation of the missing survey answers: Not testable with "
+                    "these data: the study has no surveys table."]
+    assert render_imputed(Report(""), None).blocks == ()

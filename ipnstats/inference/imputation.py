@@ -256,9 +256,11 @@ def _model_columns(data: pd.DataFrame, columns: Sequence[str] | None,
 
 def _cluster_means(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
     """Each column's mean in the row's unit."""
-    sums = np.zeros((groups.max() + 1, values.shape[1]))
-    np.add.at(sums, groups, values)
-    return (sums / np.bincount(groups)[:, None])[groups]
+    size = groups.max() + 1
+    sums = np.column_stack([np.bincount(groups, weights=values[:, j], minlength=size)
+                            for j in range(values.shape[1])]) if values.shape[1] else \
+        np.zeros((size, 0))
+    return (sums / np.bincount(groups, minlength=size)[:, None])[groups]
 
 
 def _others_mean(column: np.ndarray, groups: np.ndarray) -> np.ndarray:
@@ -323,14 +325,23 @@ def _design(values: np.ndarray, target: int, groups: np.ndarray | None) -> np.nd
 def norm_draw(X_obs: np.ndarray, y_obs: np.ndarray, X_mis: np.ndarray,
               rng: np.random.Generator) -> np.ndarray:
     """Draws for the missing rows from the Bayesian linear regression of ``y_obs`` on
-    ``X_obs`` (flat prior, mice's ``.norm.draw`` with its ridge)."""
+    ``X_obs`` (flat prior, mice's ``.norm.draw`` with its ridge). Predictors that are zero
+    on every observed row (a year indicator with no observed value, say) carry no
+    information and are left out, as mice's ``remove.lindep`` would."""
+    informative = np.any(X_obs != 0, axis=0)
+    X_obs, X_mis = X_obs[:, informative], X_mis[:, informative]
     if len(y_obs) <= X_obs.shape[1]:
         raise EstimationError(
             f"{len(y_obs)} observed values cannot fit an imputation model with "
             f"{X_obs.shape[1]} coefficients; impute fewer columns (columns=) or drop unit=")
     xtx = X_obs.T @ X_obs
     xtx = xtx + RIDGE * np.diag(np.diag(xtx))
-    chol_inv = np.linalg.cholesky(np.linalg.inv(xtx))
+    try:
+        chol_inv = np.linalg.cholesky(np.linalg.inv(xtx))
+    except np.linalg.LinAlgError as exc:
+        raise EstimationError("the imputation model's predictors are linearly dependent; "
+                              "impute fewer columns (columns=) or drop duplicated "
+                              "predictors") from exc
     coef = np.linalg.solve(xtx, X_obs.T @ y_obs)
     resid = y_obs - X_obs @ coef
     dof = max(len(y_obs) - X_obs.shape[1], 1)

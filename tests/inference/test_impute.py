@@ -213,3 +213,14 @@ def test_a_runaway_chain_is_a_clear_error():
     with pytest.raises(EstimationError, match="diverged"):
         impute(nhanes, m=5, seed=0, method="norm", unit="cluster")
     assert len(impute(nhanes, m=5, seed=0, method="norm")) == 5  # single level: fine
+
+
+def test_norm_draw_leaves_out_predictors_without_information():
+    rng = np.random.default_rng(3)
+    X = np.column_stack([np.ones(60), rng.normal(size=60), np.zeros(60)])
+    y = X[:, 1] + rng.normal(size=60)
+    a = norm_draw(X, y, np.array([[1.0, 0.5, 1.0]]), np.random.default_rng(1))
+    b = norm_draw(X[:, :2], y, np.array([[1.0, 0.5]]), np.random.default_rng(1))
+    assert a == pytest.approx(b)  # the all-zero column changes nothing
+    dup = np.column_stack([X[:, :2], X[:, 1]])  # mice's ridge carries a duplicated column
+    assert np.isfinite(norm_draw(dup, y, dup[:1], np.random.default_rng(1))).all()

@@ -163,13 +163,27 @@ def heckman(data: pd.DataFrame, outcome_formula: str, selection_formula: str, *,
     fit = _two_step(sd) if method == "twostep" else _ml(sd, data, spec)
     names = pd.Index(fit["names"])
     extra = {"n_selected": int(sd.s.sum()), "n_censored": int((sd.s == 0).sum())} | fit["extra"]
+    return two_equation_result(
+        fit, spec, names, fit["cov"], f"Heckman selection, {method_name(method)}",
+        sd.outcome, f"{outcome_formula}; selection: {selection_formula}", sd.s.size, extra,
+        notes)
+
+
+def method_name(method: str) -> str:
+    return "two-step" if method == "twostep" else "maximum likelihood"
+
+
+def two_equation_result(fit: dict, spec, names: pd.Index, cov: np.ndarray, estimator: str,
+                        outcome: str, formula: str, nobs: int, extra: dict,
+                        notes: tuple) -> Result:
+    """The result of a two-equation model (an outcome and a probit): ``fit`` is the
+    estimator's dict (params, fit, notes, and optionally n_clusters, inference_notes,
+    engine)."""
     return Result(
         params=pd.Series(fit["params"], index=names), vcov=spec,
-        cov=pd.DataFrame(fit["cov"], index=names, columns=names), df_inference=None,
-        estimator="Heckman selection, " + ("two-step" if method == "twostep"
-                                           else "maximum likelihood"),
-        outcome=sd.outcome, formula=f"{outcome_formula}; selection: {selection_formula}",
-        nobs=sd.s.size, n_clusters=fit.get("n_clusters"), fit=fit["fit"], extra=extra,
+        cov=pd.DataFrame(cov, index=names, columns=names), df_inference=None,
+        estimator=estimator, outcome=outcome, formula=formula, nobs=nobs,
+        n_clusters=fit.get("n_clusters"), fit=fit["fit"], extra=extra,
         notes=notes + fit["notes"], inference_notes=fit.get("inference_notes", ()),
         engine=fit.get("engine"))
 
@@ -415,5 +429,5 @@ def ml_notes(converged: bool, rho: float, hess: np.ndarray,
 
 
 __all__ = ["SelectionData", "bivariate_parts", "fit_bivariate_ml", "fit_probit", "heckman",
-           "heckman_covariance", "maximize", "mills", "ml_notes", "score_hessian",
-           "selection_data"]
+           "heckman_covariance", "maximize", "method_name", "mills", "ml_notes",
+           "score_hessian", "selection_data", "two_equation_result"]

@@ -72,7 +72,9 @@ from ipnstats.estimators.selection import (
     fit_bivariate_ml,
     fit_probit,
     heckman_covariance,
+    method_name,
     mills,
+    two_equation_result,
 )
 from ipnstats.results.inference import critical_value
 from ipnstats.results.notes import Note
@@ -168,15 +170,10 @@ def treatment_effects(data: pd.DataFrame, outcome_formula: str, treatment_formul
                     f"{which}_conf_low": ate - critical * ate_se,
                     f"{which}_conf_high": ate + critical * ate_se}
     extra = {"n_treated": int(td.d.sum())} | fit["extra"] | effects
-    return Result(
-        params=pd.Series(fit["params"], index=names), vcov=spec,
-        cov=pd.DataFrame(cov, index=names, columns=names), df_inference=None,
-        estimator="Endogenous treatment, " + ("two-step" if method == "twostep"
-                                              else "maximum likelihood"),
-        outcome=td.outcome, formula=f"{outcome_formula}; treatment: {treatment_formula}",
-        nobs=td.d.size, n_clusters=fit.get("n_clusters"), fit=fit["fit"], extra=extra,
-        notes=notes + fit["notes"], inference_notes=fit.get("inference_notes", ()),
-        engine=fit.get("engine"))
+    return two_equation_result(fit, spec, names, cov,
+                               f"Endogenous treatment, {method_name(method)}", td.outcome,
+                               f"{outcome_formula}; treatment: {treatment_formula}",
+                               td.d.size, extra, notes)
 
 
 def treatment_data(data: pd.DataFrame, outcome_formula: str,

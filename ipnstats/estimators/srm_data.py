@@ -64,16 +64,17 @@ def check_columns(data: pd.DataFrame, outcome: str, actor: str, partner: str,
 
 
 def check_round_robin(data: pd.DataFrame, outcome: str, actor: str, partner: str,
-                      group: str | None) -> pd.DataFrame:
-    """The rows without self-ratings, after the round-robin checks (errors otherwise)."""
+                      group: str | None, drop_self: bool = False) -> pd.DataFrame:
+    """The rows without self-ratings, after the round-robin checks (errors otherwise).
+    A self-rating with a value is an error unless ``drop_self``."""
     self_rows = data[actor].to_numpy() == data[partner].to_numpy()
     rated_self = self_rows & data[outcome].notna().to_numpy()
-    if rated_self.any():
+    if rated_self.any() and not drop_self:
         who = data.loc[rated_self, actor].unique()[:5].tolist()
         raise DataError(f"{int(rated_self.sum())} row(s) have an actor rating itself "
                         f"({actor} == {partner}, e.g. {who}); the SRM uses ratings of others "
-                        f"only: drop the self-ratings (rows with a missing outcome are "
-                        f"ignored)")
+                        f"only: drop them or pass self_ratings='drop' (rows with a missing "
+                        f"outcome are ignored)")
     rows = data.loc[~self_rows]
     keys = [actor, partner] if group is None else [group, actor, partner]
     dup = rows.duplicated(keys, keep=False)
@@ -97,7 +98,8 @@ def round_robin(rows: pd.DataFrame, outcome: str, actor: str, partner: str,
     """One group's matrix after TripleR's exclusion of participants (rules 1-2)."""
     actors, partners = set(rows[actor]), set(rows[partner])
     both = sorted(actors & partners)
-    excluded = [(i, "not both an actor and a partner")
+    excluded = [(i, "only an actor: never a partner" if i in actors
+                 else "only a partner: never an actor")
                 for i in sorted(actors ^ partners, key=str)]
     sub = rows[rows[actor].isin(both) & rows[partner].isin(both)]
     wide = sub.pivot(index=actor, columns=partner, values=outcome)

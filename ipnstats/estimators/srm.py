@@ -30,8 +30,7 @@ import pandas as pd
 from ipnstats.core.errors import DataError, SpecificationError
 from ipnstats.core.notes import Note
 from ipnstats.estimators import srm_anova as anova
-from ipnstats.estimators.srm_data import (RoundRobin, check_columns, check_round_robin,
-                                          round_robin)
+from ipnstats.estimators.srm_data import RoundRobin, check_columns, check_round_robin, round_robin
 from ipnstats.estimators.srm_result import SRMResult
 
 __all__ = ["SRMResult", "social_relations"]

@@ -78,10 +78,10 @@ def design(kept) -> Design:
 def _r_inverse(d: Design, sg: float, sgg: float) -> tuple[sparse.csr_matrix, float]:
     """R^-1 (sparse) and log|R| for the dyad blocks."""
     det = sg * sg - sgg * sgg
-    k, l = d.pairs[:, 0], d.pairs[:, 1]
+    k, k2 = d.pairs[:, 0], d.pairs[:, 1]
     s = d.singles
-    rows = np.concatenate([k, l, k, l, s])
-    cols = np.concatenate([k, l, l, k, s])
+    rows = np.concatenate([k, k2, k, k2, s])
+    cols = np.concatenate([k, k2, k2, k, s])
     vals = np.concatenate([np.full(2 * len(k), sg / det), np.full(2 * len(k), -sgg / det),
                            np.full(len(s), 1 / sg)])
     n = len(d.y)

@@ -41,6 +41,7 @@ MIN_GROUP = 4
 def social_relations(data: pd.DataFrame, outcome: str, *, actor: str, partner: str,
                      group: str | None = None, na_rm: bool = True,
                      method: Literal["anova", "reml"] = "anova",
+                     se: Literal["lashley_bond", "soremo"] = "lashley_bond",
                      self_ratings: Literal["error", "drop"] = "error") -> SRMResult:
     """Fit the Social Relations Model to round-robin ratings.
 
@@ -60,6 +61,11 @@ def social_relations(data: pd.DataFrame, outcome: str, *, actor: str, partner: s
     method
         ``"anova"`` (TripleR) or ``"reml"`` (the likelihood version; no missing dyad
         imputation needed).
+    se
+        Many groups, ANOVA: the test of the pooled components, TripleR's ``se``:
+        ``"lashley_bond"`` (its default: the groups' Bond-Lashley standard errors pooled,
+        t on ``sum(n_g - 1)`` df) or ``"soremo"`` (the between-group t-test of SOREMO,
+        ``k - 1`` df). One group: always the Bond-Lashley standard errors.
     self_ratings
         Rows with ``actor == partner`` and a value: ``"error"`` or ``"drop"`` (the SRM
         ignores them, as TripleR does). Such rows with a missing outcome are ignored.
@@ -75,7 +81,7 @@ def social_relations(data: pd.DataFrame, outcome: str, *, actor: str, partner: s
     a component whose standardized variance is missing (a negative variance) are set
     missing, as TripleR's ``minVar = 0``.
     """
-    _check_options(na_rm, method, self_ratings)
+    _check_options(na_rm, method, self_ratings, se)
     check_columns(data, outcome, actor, partner, group)
     rows = check_round_robin(data, outcome, actor, partner, group, self_ratings == "drop")
     matrices = _matrices(rows, outcome, actor, partner, group)
@@ -98,10 +104,12 @@ def social_relations(data: pd.DataFrame, outcome: str, *, actor: str, partner: s
         return fit_reml(kept, data, outcome, actor, partner, group, matrices, small,
                         n_missing, notes)
     return _fit_anova(kept, data, outcome, actor, partner, group, matrices, small,
-                      n_missing, notes)
+                      n_missing, notes, se)
 
 
-def _check_options(na_rm, method, self_ratings) -> None:
+def _check_options(na_rm, method, self_ratings, se) -> None:
+    if se not in ("lashley_bond", "soremo"):
+        raise SpecificationError(f"se must be 'lashley_bond' or 'soremo', not {se!r}")
     if not isinstance(na_rm, bool):
         raise SpecificationError(f"na_rm must be True or False, not {na_rm!r}")
     if method not in ("anova", "reml"):
@@ -160,7 +168,7 @@ def _too_many_missing(m: RoundRobin) -> bool:
 
 
 def _fit_anova(kept, data, outcome, actor, partner, group, matrices, small, n_missing,
-               notes) -> SRMResult:
+               notes, se) -> SRMResult:
     effs = [anova.group_effects(m) for m in kept]
     tables = [anova.group_table(e) for e in effs]
     sizes = np.array([len(m.ids) for m in kept], dtype=float)
@@ -169,14 +177,15 @@ def _fit_anova(kept, data, outcome, actor, partner, group, matrices, small, n_mi
         rel = anova.reliabilities(comp["estimate"].to_dict(), sizes[0])
         group_var = np.nan
     else:
-        comp = anova.pooled_table(tables, sizes)
+        comp = anova.pooled_table(tables, sizes, se)
         rel, group_var = _multi_extras(tables, sizes, comp, data, outcome, group)
     if (comp.loc[list(anova.TERMS[:3]), "estimate"] < 0).any():
         notes.append(Note("heywood_case", "a variance component is negative: its standardized "
                           "value, tests and the effects of that component are missing"))
     effects = _effects_frame(kept, effs, comp)
     return SRMResult(
-        outcome=outcome, actor=actor, partner=partner, group=group, method="anova",
+        outcome=outcome, actor=actor, partner=partner, group=group,
+        method="anova" if group is None else f"anova ({se})",
         groups=tuple(m.group for m in kept), group_sizes=tuple(len(m.ids) for m in kept),
         components=comp, group_components=_group_frame(kept, tables),
         effects=effects, relationship_effects=_relationship_frame(kept, effs),

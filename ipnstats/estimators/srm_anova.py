@@ -10,10 +10,11 @@ the cells present): relationship variance ``(D+E)/2``, relationship covariance
 ``(D-E)/2`` and actor/partner (co)variances ``A, B, C`` less their relationship share.
 Standard errors: Bond & Lashley (1996); ``t = estimate / se`` on ``n - 1`` df; p one-sided
 for the variances and the relationship covariance, two-sided for the actor-partner
-covariance (TripleR's choice, kept). Many groups: TripleR's between-group t-test, the
-mean of the group estimates weighted by ``n_g - 1`` with the weighted variance of the
-estimates (``var.wt``) giving ``se = sqrt(var_w / k)`` on ``k - 1`` df; p one-sided for the
-variances, two-sided for the covariances.
+covariance (TripleR's choice, kept). Many groups: the mean of the group estimates weighted
+by ``n_g - 1``, tested as TripleR's ``se = "LashleyBond"`` (its default: ``se =
+sqrt(sum w^2 se_g^2) / sum w`` on ``sum w`` df) or ``"SOREMO"`` (the between-group t-test:
+the weighted variance of the estimates, ``var.wt``, gives ``se = sqrt(var_w / k)`` on
+``k - 1`` df); p one-sided for the variances, two-sided for the covariances.
 """
 
 from __future__ import annotations
@@ -60,8 +61,9 @@ def components(eff: dict) -> dict:
             "relationship_covariance": sccs}
 
 
-def bond_lashley_se(est: dict, n: int) -> dict:
-    """Standard errors of the five components (Bond & Lashley 1996; TripleR)."""
+def bond_lashley_var(est: dict, n: int) -> dict:
+    """Squared standard errors of the five components (Bond & Lashley 1996; TripleR's
+    ``compute_univariate_LB_SE2``), unrestricted (they may be negative)."""
     saa, sbb, scc = est["actor_variance"], est["partner_variance"], est["relationship_variance"]
     sab, sccs = est["actor_partner_covariance"], est["relationship_covariance"]
     w = (n ** 2 - 3 * n + 6) * (n ** 2 - 3 * n + 4)
@@ -69,28 +71,38 @@ def bond_lashley_se(est: dict, n: int) -> dict:
     p5 = n ** 5 - 5 * n ** 4 + 20 * n ** 3 - 42 * n ** 2 + 60 * n - 32
 
     def var_se(s):
-        return np.sqrt(2 * s ** 2 / (n + 1)
-                       + 2 * (n ** 6 - 7 * n ** 5 + 28 * n ** 4 - 66 * n ** 3 + 102 * n ** 2
-                              - 84 * n + 32) * scc ** 2 / den
-                       + 2 * (n ** 3 - n ** 2 - 2 * n + 16) * (n ** 2 - 2 * n + 2) * sccs ** 2 / den
-                       + 4 * s * ((n - 1) * scc + sccs) / ((n + 1) * n * (n - 2))
-                       + 4 * p5 * scc * sccs / den)
+        return (2 * s ** 2 / (n + 1)
+                + 2 * (n ** 6 - 7 * n ** 5 + 28 * n ** 4 - 66 * n ** 3 + 102 * n ** 2
+                       - 84 * n + 32) * scc ** 2 / den
+                + 2 * (n ** 3 - n ** 2 - 2 * n + 16) * (n ** 2 - 2 * n + 2) * sccs ** 2 / den
+                + 4 * s * ((n - 1) * scc + sccs) / ((n + 1) * n * (n - 2))
+                + 4 * p5 * scc * sccs / den)
 
-    rel = np.sqrt(2 * (n ** 2 - 3 * n + 5) * (scc ** 2 + sccs ** 2) / w + 4 * scc * sccs / w)
-    sesab = np.sqrt((n - 3) * sab ** 2 / ((n + 1) * (n - 2))
-                    + (n ** 6 - 5 * n ** 5 + 19 * n ** 4 - 45 * n ** 3 + 90 * n ** 2 - 96 * n
-                       + 64) * scc ** 2 / den
-                    + (n ** 6 - 7 * n ** 5 + 31 * n ** 4 - 83 * n ** 3 + 150 * n ** 2 - 144 * n
-                       + 64) * sccs ** 2 / den
-                    + (n - 1) * saa * sbb / ((n + 1) * (n - 2))
-                    + (n - 1) * (saa + sbb) * ((n - 1) * scc + sccs) / ((n + 1) * n * (n - 2) ** 2)
-                    + 2 * (n - 3) * sab * (scc + (n - 1) * sccs) / ((n + 1) * n * (n - 2) ** 2)
-                    + 4 * p5 * scc * sccs / den)
+    rel = 2 * (n ** 2 - 3 * n + 5) * (scc ** 2 + sccs ** 2) / w + 4 * scc * sccs / w
+    sab2 = ((n - 3) * sab ** 2 / ((n + 1) * (n - 2))
+            + (n ** 6 - 5 * n ** 5 + 19 * n ** 4 - 45 * n ** 3 + 90 * n ** 2 - 96 * n
+               + 64) * scc ** 2 / den
+            + (n ** 6 - 7 * n ** 5 + 31 * n ** 4 - 83 * n ** 3 + 150 * n ** 2 - 144 * n
+               + 64) * sccs ** 2 / den
+            + (n - 1) * saa * sbb / ((n + 1) * (n - 2))
+            + (n - 1) * (saa + sbb) * ((n - 1) * scc + sccs) / ((n + 1) * n * (n - 2) ** 2)
+            + 2 * (n - 3) * sab * (scc + (n - 1) * sccs) / ((n + 1) * n * (n - 2) ** 2)
+            + 4 * p5 * scc * sccs / den)
+    return {"actor_variance": var_se(saa), "partner_variance": var_se(sbb),
+            "relationship_variance": rel, "actor_partner_covariance": sab2,
+            "relationship_covariance": rel}
+
+
+def bond_lashley_se(est: dict, n: int) -> dict:
+    """Standard errors: the square roots of :func:`bond_lashley_var`, missing for a
+    variance estimated at or below zero (TripleR)."""
+    sevar = bond_lashley_var(est, n)
     with np.errstate(invalid="ignore"):
-        return {"actor_variance": var_se(saa) if saa >= 0 else np.nan,
-                "partner_variance": var_se(sbb) if sbb >= 0 else np.nan,
-                "relationship_variance": rel if scc >= 0 else np.nan,
-                "actor_partner_covariance": sesab, "relationship_covariance": rel}
+        out = {k: float(np.sqrt(v)) for k, v in sevar.items()}
+    for k in _VAR:
+        if est[k] <= 0:
+            out[k] = np.nan
+    return out
 
 
 def standardized(est: dict) -> dict:
@@ -113,13 +125,15 @@ def group_table(eff: dict) -> pd.DataFrame:
     n = len(eff["actor"])
     est = components(eff)
     se = bond_lashley_se(est, n)
+    sevar = bond_lashley_var(est, n)
     std = standardized(est)
     rows = []
     for k in TERMS:
         t = est[k] / se[k]
         p = stats.t.sf(abs(t), n - 1) * (2 if k == "actor_partner_covariance" else 1)
         rows.append({"term": k, "estimate": est[k], "standardized": std[k],
-                     "std_error": se[k], "statistic": t, "df": n - 1, "p_value": p})
+                     "std_error": se[k], "statistic": t, "df": n - 1, "p_value": p,
+                     "sevar": sevar[k]})
     out = pd.DataFrame(rows).set_index("term")
     _blank(out, est["actor_variance"] <= 0 or est["partner_variance"] <= 0,
            est["relationship_variance"] <= 0)
@@ -154,15 +168,35 @@ def weighted_t(x: np.ndarray, w: np.ndarray) -> tuple[float, float, float, int, 
     return mean, se, t, k - 1, float(2 * stats.t.sf(abs(t), k - 1))
 
 
-def pooled_table(tables: list[pd.DataFrame], sizes: np.ndarray) -> pd.DataFrame:
-    """The multi-group varComp (``getWTest``): weights ``n_g - 1``, variances one-sided."""
+def lashley_bond_pooled(x: np.ndarray, sevar: np.ndarray, w: np.ndarray
+                        ) -> tuple[float, float, float, int, float]:
+    """TripleR's default pooled test (``se = "LashleyBond"``): the weighted mean, its
+    standard error ``sqrt(sum w^2 se_g^2) / sum w`` from the groups' squared Bond-Lashley
+    standard errors, t on ``sum w`` df, two-sided p."""
+    mean = float(np.sum(w * x) / np.sum(w))
+    se = float(np.sqrt(np.sum(w ** 2 * sevar) / np.sum(w) ** 2))
+    t = mean / se
+    df = int(np.sum(w))
+    return mean, se, t, df, float(2 * stats.t.sf(abs(t), df))
+
+
+def pooled_table(tables: list[pd.DataFrame], sizes: np.ndarray,
+                 se: str = "lashley_bond") -> pd.DataFrame:
+    """The multi-group varComp (``getWTest``): weights ``n_g - 1``; ``se`` "lashley_bond"
+    (TripleR's default) or "soremo" (the between-group t-test); variances one-sided."""
     rows = []
+    w = sizes - 1.0
     for k in TERMS:
         x = np.array([t.loc[k, "estimate"] for t in tables], dtype=float)
-        mean, se, t, df, p = weighted_t(x, sizes - 1.0)
+        if se == "soremo":
+            mean, s, t, df, p = weighted_t(x, w)
+        else:
+            sevar = np.array([t.loc[k, "sevar"] for t in tables], dtype=float)
+            with np.errstate(invalid="ignore"):
+                mean, s, t, df, p = lashley_bond_pooled(x, sevar, w)
         if k in _VAR:
             p = p / 2
-        rows.append({"term": k, "estimate": mean, "std_error": se, "statistic": t,
+        rows.append({"term": k, "estimate": mean, "std_error": s, "statistic": t,
                      "df": df, "p_value": p})
     out = pd.DataFrame(rows).set_index("term")
     est = out["estimate"].to_dict()

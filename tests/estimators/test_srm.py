@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from ipnstats.core.errors import DataError, SpecificationError
 from ipnstats.estimators.srm import social_relations
@@ -88,36 +89,59 @@ def test_multigroup_exclusions(multi_fit):
     assert multi_fit.note_codes == ("missing_dropped", "missing_imputed")
 
 
-def test_multigroup_pooled_as_triple_r(multi_fit):
-    """Pinned: derived by this implementation from TripleR 1.5.4's source (no printed
-    TripleR output for multiGroup is available here), then checked against the pooling
-    rule by hand: the mean of the group estimates weighted by n - 1, TripleR's var.wt."""
+PINNED_MULTI = {"actor_variance": 0.23616358237962007, "partner_variance": 0.8453308224222383,
+                "relationship_variance": 1.2038550927704719,
+                "actor_partner_covariance": -0.010884304022885571,
+                "relationship_covariance": 0.10647995758185622}
+
+
+def test_multigroup_pooled_lashley_bond(multi_fit):
+    """Pinned estimates: derived by this implementation from TripleR 1.5.4's source (no
+    printed TripleR output for multiGroup is available here), then checked by hand
+    against TripleR's pooling rule (getWTest, se = "LashleyBond", its default): the mean
+    of the group estimates weighted by n - 1, se = sqrt(sum w^2 se_g^2) / sum w from the
+    groups' squared Bond-Lashley standard errors, t on sum(n - 1) df."""
     c = multi_fit.components
-    pinned = {"actor_variance": 0.23616358237962007, "partner_variance": 0.8453308224222383,
-              "relationship_variance": 1.2038550927704719,
-              "actor_partner_covariance": -0.010884304022885571,
-              "relationship_covariance": 0.10647995758185622}
-    for term, v in pinned.items():
+    for term, v in PINNED_MULTI.items():
         assert c.loc[term, "estimate"] == pytest.approx(v, abs=1e-10)
     g = multi_fit.group_components
-    for term in pinned:
-        x = g.loc[g["term"] == term, "estimate"].to_numpy()
-        w = g.loc[g["term"] == term, "n"].to_numpy() - 1.0
-        mean = np.sum(w * x) / w.sum()
-        var = (np.sum(w * x ** 2) * w.sum() - np.sum(w * x) ** 2) / (w.sum() ** 2 - np.sum(w ** 2))
-        assert c.loc[term, "estimate"] == pytest.approx(mean, abs=1e-12)
+    for term in PINNED_MULTI:
+        rows = g[g["term"] == term]
+        x, w = rows["estimate"].to_numpy(), rows["n"].to_numpy() - 1.0
+        assert c.loc[term, "estimate"] == pytest.approx(np.sum(w * x) / w.sum(), abs=1e-12)
+        se = np.sqrt(np.sum(w ** 2 * rows["sevar"].to_numpy())) / w.sum()
+        assert c.loc[term, "std_error"] == pytest.approx(se, abs=1e-12)
+    assert (c["df"] == 217 - 10).all()
+    t = c.loc["actor_partner_covariance", "statistic"]
+    assert c.loc["actor_partner_covariance", "p_value"] == pytest.approx(
+        2 * stats.t.sf(abs(t), 207))  # covariances two-sided
+    t = c.loc["actor_variance", "statistic"]
+    assert c.loc["actor_variance", "p_value"] == pytest.approx(stats.t.sf(abs(t), 207))
+    assert c.loc["actor_partner_covariance", "standardized"] == pytest.approx(
+        PINNED_MULTI["actor_partner_covariance"] / np.sqrt(
+            PINNED_MULTI["actor_variance"] * PINNED_MULTI["partner_variance"]))
+    # a group's own table: the Bond-Lashley SE is the root of its squared SE
+    first = g[g["group"] == 2].set_index("term")
+    assert first.loc["actor_variance", "std_error"] == pytest.approx(
+        np.sqrt(first.loc["actor_variance", "sevar"]))
+
+
+def test_multigroup_soremo(multi):
+    """se = "soremo": TripleR's between-group weighted t-test (weighted.t.test, var.wt)."""
+    fit = social_relations(multi, "ex", group="group.id", self_ratings="drop", se="soremo",
+                           **IDS)
+    c, g = fit.components, fit.group_components
+    for term, v in PINNED_MULTI.items():
+        assert c.loc[term, "estimate"] == pytest.approx(v, abs=1e-10)
+        rows = g[g["term"] == term]
+        x, w = rows["estimate"].to_numpy(), rows["n"].to_numpy() - 1.0
+        var = (np.sum(w * x ** 2) * w.sum() - np.sum(w * x) ** 2) / (w.sum() ** 2
+                                                                      - np.sum(w ** 2))
         assert c.loc[term, "std_error"] == pytest.approx(np.sqrt(var / 10), abs=1e-12)
     assert (c["df"] == 9).all()
-    # variances one-sided, covariances two-sided (getWTest)
-    t = c.loc["actor_partner_covariance", "statistic"]
-    from scipy import stats
-    assert c.loc["actor_partner_covariance", "p_value"] == pytest.approx(
-        2 * stats.t.sf(abs(t), 9))
-    t = c.loc["actor_variance", "statistic"]
-    assert c.loc["actor_variance", "p_value"] == pytest.approx(stats.t.sf(abs(t), 9))
-    assert c.loc["actor_partner_covariance", "standardized"] == pytest.approx(
-        pinned["actor_partner_covariance"] / np.sqrt(pinned["actor_variance"]
-                                                     * pinned["partner_variance"]))
+    t = c.loc["relationship_variance", "statistic"]
+    assert c.loc["relationship_variance", "p_value"] == pytest.approx(stats.t.sf(abs(t), 9))
+    assert fit.method == "anova (soremo)"
 
 
 def test_exclusion_is_iterative():

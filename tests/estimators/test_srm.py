@@ -251,3 +251,19 @@ def test_reml_many_groups_with_missing_dyads():
     assert np.isfinite(reml.components["std_error"]).all()
     assert reml.components.loc["relationship_variance", "estimate"] == pytest.approx(
         anova.components.loc["relationship_variance", "estimate"], rel=0.3)
+
+
+def test_missing_dyads_imputed_and_flagged():
+    """TripleR's rules: imputed ratings feed the effects, not the relationship sums; a
+    group of 5 with more than 2 missing dyads is above TripleR's recommended maximum."""
+    data = _simulated(n=5, seed=4)
+    drop = (data["i"] == "0-0") & data["j"].isin(["0-1", "0-2", "0-3"])
+    data.loc[drop, "y"] = np.nan
+    fit = social_relations(data, "y", actor="i", partner="j")
+    rel = fit.relationship_effects.set_index(["actor", "partner"])["relationship"]
+    assert rel.loc[("0-0", "0-1")] != rel.loc[("0-0", "0-1")]  # NaN
+    assert rel.notna().sum() == fit.nobs == 17
+    assert fit.n_missing_dyads == 3
+    assert fit.note_codes.count("missing_imputed") == 2  # imputed, and above the maximum
+    # the effects are those of the filled matrix: actor effects still sum to zero
+    assert fit.effects["actor"].sum() == pytest.approx(0, abs=1e-10)

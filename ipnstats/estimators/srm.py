@@ -65,7 +65,8 @@ def social_relations(data: pd.DataFrame, outcome: str, *, actor: str, partner: s
         Many groups, ANOVA: the test of the pooled components, TripleR's ``se``:
         ``"lashley_bond"`` (its default: the groups' Bond-Lashley standard errors pooled,
         t on ``sum(n_g - 1)`` df) or ``"soremo"`` (the between-group t-test of SOREMO,
-        ``k - 1`` df). One group: always the Bond-Lashley standard errors.
+        ``k - 1`` df). One group: always the Bond-Lashley standard errors. Not used by
+        ``method="reml"`` (Wald tests from the likelihood).
     self_ratings
         Rows with ``actor == partner`` and a value: ``"error"`` or ``"drop"`` (the SRM
         ignores them, as TripleR does). Such rows with a missing outcome are ignored.

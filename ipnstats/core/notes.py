@@ -48,6 +48,7 @@ NOTE_CODES = MappingProxyType({
     "subsample": "the model is estimated on a subsample",
     "group_of_one": "groups with one member have no within-group agreement (left out)",
     "constant_item": "an item does not vary, so an index built on its variance is undefined",
+    "missing_imputed": "missing values were imputed (e.g. missing dyads of a round robin)",
     "agreement_not_computed": "an agreement index needs information not given (e.g. scale points)",
     # the model
     "collinear_dropped": "regressors collinear with others or the fixed effects were dropped",

@@ -35,6 +35,8 @@ __all__ = [
     "sensemakr", "oster", "evalue_rr", "evalue_or", "evalue_hr", "evalue_md", "evalue_ols",
     # self-selection and parallel trends
     "iv_regression", "heckman", "treatment_effects", "control_function_logit", "honest_did",
+    # networks of exchanges: who learns from whom
+    "social_relations", "SRMResult",
     # covariate balance before comparing joiners with non-joiners
     "entropy_balance", "ipw_weights", "balance_table",
     # missing data: multiple imputation and Rubin's rules
@@ -121,7 +123,9 @@ _LAZY = {"simulate_study": ("simulate", "simulate_study"), "Report": ("report", 
          "honest_did": ("estimators.did", "honest_did"),
          "entropy_balance": ("estimators.balance", "entropy_balance"),
          "ipw_weights": ("estimators.ipw", "ipw_weights"),
-         "balance_table": ("estimators.balance_table", "balance_table")}
+         "balance_table": ("estimators.balance_table", "balance_table"),
+         "social_relations": ("estimators.srm", "social_relations"),
+         "SRMResult": ("estimators.srm_result", "SRMResult")}
 
 
 def __getattr__(name: str):

@@ -383,7 +383,7 @@ def moderation(data: pd.DataFrame, *, y: str, x: str, w: str, covariates: Sequen
     [-0.45, 0.11, 0.67]
     """
     covs = tuple(covariates)
-    spec = parse_vcov(vcov)
+    spec = parse_vcov(vcov, dyadic=True)
     ssc = parse_ssc(ssc)
     _check(data, y, x, w, covs, family)
     level = check_conf_level(conf_level)

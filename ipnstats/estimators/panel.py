@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -180,7 +180,7 @@ def panel_regression(data: pd.DataFrame, formula: str, *, unit: str | None = Non
     fx = formula_effects(formula, estimator, panel_effects, unit, time)
     estimator, eff = fx.estimator, fx.panel_effects
     _check_re_method(estimator, re_method)
-    spec = parse_vcov(vcov)
+    spec = parse_vcov(vcov, dyadic=True)
     ssc = parse_ssc(ssc)
     weighting = parse_weights(weights, weights_type)
     check_estimator(weighting, estimator)
@@ -384,6 +384,7 @@ class BetweenEngine(LinearEngine):
 
     panel_rows: np.ndarray = field(default_factory=lambda: np.empty(0, int))
     panel_units: np.ndarray = field(default_factory=lambda: np.empty(0, int))
+    dyadic: ClassVar[bool] = False
 
     def compute(self, spec):
         if isinstance(spec, Cluster):

@@ -302,13 +302,23 @@ class LinearEngine:
 
 def dyadic_notes(cov: np.ndarray, nodes: int) -> tuple[np.ndarray, tuple[str, ...]]:
     """A dyadic covariance repaired when not positive semi-definite, and its notes (few
-    nodes, repaired)."""
+    nodes, repaired). A term whose dyadic variance is not positive (few nodes in a dense
+    network: nearly every pair of observations shares a node, and the scores sum to
+    zero) gets no standard error (NaN) rather than the repair's zero."""
+    bad = np.diag(cov) <= 0
     cov, repaired = clip_to_psd(cov)
     notes = ()
     if nodes < FEW_CLUSTERS:
         notes += (Note("few_clusters",
             f"Only {nodes} nodes: dyadic-robust standard errors can be too small with fewer "
             f"than {FEW_CLUSTERS} nodes."),)
+    if bad.any():
+        cov = cov.copy()
+        cov[bad, :] = np.nan
+        cov[:, bad] = np.nan
+        notes += (Note("variance_not_positive",
+            f"The dyadic-robust variance of {int(bad.sum())} term(s) is not positive (too few "
+            f"nodes, {nodes}, for a network this dense): they have no standard error."),)
     if repaired:
         notes += (Note("covariance_repaired",
             "The dyadic-robust covariance was not positive semi-definite; negative "

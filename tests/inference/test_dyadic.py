@@ -214,6 +214,23 @@ def test_errors(exchanges):
         between.with_vcov(spec)
 
 
+def test_few_nodes_in_a_dense_network_give_no_standard_error():
+    """15 firms, 50 pairs, 5 years, within pairs: nearly every two observations share a
+    firm, the dyadic variance of x comes out negative, and x gets NaN (not the repair's
+    zero) with a note."""
+    rng = np.random.default_rng(1)
+    s, r = rng.integers(0, 15, 200), rng.integers(0, 15, 200)
+    s, r = s[s != r][:60], r[s != r][:60]
+    pairs = pd.DataFrame({"s": s, "r": r}).drop_duplicates().reset_index(drop=True)
+    pairs["pair"] = np.arange(len(pairs))
+    df = pairs.merge(pd.DataFrame({"year": range(5)}), how="cross")
+    df["x"] = rng.normal(size=len(df))
+    df["y"] = df["x"] + rng.normal(size=len(df))
+    res = panel_regression(df, "y ~ x", unit="pair", time="year", vcov=Dyadic("s", "r"))
+    assert np.isnan(res.std_errors["x"]) and res.has_note("variance_not_positive")
+    assert np.isnan(res.tidy()["p_value"]).all()
+
+
 def test_string_ids_in_one_namespace(exchanges):
     as_text = exchanges.assign(sender="f" + exchanges["sender"].astype(str),
                                receiver="f" + exchanges["receiver"].astype(str))

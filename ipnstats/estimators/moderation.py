@@ -358,7 +358,8 @@ def moderation(data: pd.DataFrame, *, y: str, x: str, w: str, covariates: Sequen
     family
         ``"gaussian"`` (OLS) or ``"binomial"`` (logit by maximum likelihood; y 0/1).
     vcov
-        ``"iid"``, ``"hc0"``-``"hc3"`` (HC2/HC3 for OLS only) or ``Cluster(...)``.
+        ``"iid"``, ``"hc0"``-``"hc3"`` (HC2/HC3 for OLS only), ``Cluster(...)`` or
+        ``Dyadic(sender, receiver)`` (dyadic-robust, OLS and logit).
     center
         Mean-centre x and w before forming the product.
     conf_level

@@ -129,8 +129,10 @@ def panel_regression(data: pd.DataFrame, formula: str, *, unit: str | None = Non
     estimator
         ``"within"``, ``"random"``, ``"pooled"``, ``"first_difference"`` or ``"between"``.
     vcov
-        ``"iid"``, ``"hc1"``, ``"hc3"`` (and ``"hc0"``, ``"hc2"``) or
-        :class:`ipnstats.Cluster`. Change it later with ``result.with_vcov``.
+        ``"iid"``, ``"hc1"``, ``"hc3"`` (and ``"hc0"``, ``"hc2"``),
+        :class:`ipnstats.Cluster` or, on exchange data, ``Dyadic(sender, receiver)``
+        (:class:`ipnstats.results.vcov.Dyadic`; not for ``"between"``). Change it later
+        with ``result.with_vcov``.
     drop_singletons
         Drop observations alone in a fixed-effect group (reghdfe's default). By
         default they are kept, as in fixest and xtreg, and counted on the result.

@@ -42,7 +42,8 @@ Small-sample conventions (defaults follow Stata):
   and ``adj``; maximum likelihood ``N/(N-1)`` only); ``Dyadic(..., adjust=False)`` is
   ASA's equation without a factor (R ``dyadRobust``). K counts every absorbed fixed
   effect. Inference ``t(N - 1)`` for least squares. Non positive semi-definite results
-  are repaired as two-way clusters'.
+  are repaired as two-way clusters'; a term whose variance is not positive gets NaN
+  (note ``variance_not_positive``).
 - Inference with clusters uses ``t(G - 1)`` (``G`` the smaller dimension); otherwise
   ``t(n - K)``; models estimated by GLS or maximum likelihood use the normal.
 

@@ -16,6 +16,7 @@ from ipnstats.estimators.panel import panel_regression
 from ipnstats.inference.dyadic import dyadic_meat, dyadic_vcov, node_codes, pair_codes
 from ipnstats.inference.sandwich import cluster_meat, clustered_vcov, intersection_codes
 from ipnstats.results.vcov import Dyadic, parse_vcov
+from tests.reference import load
 
 
 def brute_meat(scores: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -179,6 +180,33 @@ def test_logit_equals_brute_force(exchanges):
     direct = moderation(exchanges, y="z", x="x", w="w", family="binomial", center=False,
                         vcov=Dyadic("sender", "receiver"))
     np.testing.assert_allclose(direct.cov.to_numpy(), dyad.cov.to_numpy(), rtol=1e-12)
+
+
+def asa_rows() -> pd.DataFrame:
+    """The deterministic exchanges of tests/reference/dyadic/asa.R."""
+    i = np.arange(1, 301)
+    d = pd.DataFrame({"sender": (i * 7) % 23, "receiver": (i * 11 + 3) % 23, "i": i})
+    d = d[d["sender"] != d["receiver"]].reset_index(drop=True)
+    d["x"], d["w"] = np.sin(d["i"]), np.cos(1.3 * d["i"])
+    d["y"] = 0.5 * d["x"] + np.sin(d["sender"]) + np.cos(d["receiver"]) + np.sin(2.1 * d["i"])
+    d["z"] = (d["y"] > 0.3).astype(float)
+    return d
+
+
+@pytest.mark.parametrize(("case", "outcome", "family"),
+                         [("ols", "y", "gaussian"), ("logit", "z", "binomial")])
+def test_matches_r_sandwich_asa_decomposition(case, outcome, family):
+    """R: sum_i V_Ci - V_D - (N - 2) V_0 from sandwich's unadjusted vcovCL/vcovHC
+    (dyadRobust's computation) equals Dyadic(..., adjust=False)."""
+    ref = load("dyadic/asa")[case]
+    d = asa_rows()
+    assert len(d) == ref["nobs"]
+    res = moderation(d, y=outcome, x="x", w="w", family=family, center=False,
+                     vcov=Dyadic("sender", "receiver", adjust=False))
+    np.testing.assert_allclose(res.params, ref["estimate"], rtol=1e-9)
+    np.testing.assert_allclose(res.cov.to_numpy(), np.array(ref["vcov"]), rtol=1e-9,
+                               atol=1e-12)
+    assert res.n_clusters == ref["n_nodes"]
 
 
 # ----------------------------------------------------------------- errors

@@ -77,6 +77,8 @@ NOTE_CODES = MappingProxyType({
     "no_residual_df": "no residual degrees of freedom: no standard errors or tests",
     "leverage_one": "an observation has leverage one: HC2/HC3 are undefined",
     "covariance_repaired": "a covariance that was not positive semi-definite was repaired",
+    "variance_not_positive": "an estimated variance is not positive: the term has no standard "
+                             "error",
     "vcov_partial": "the vcov choice applies to part of the model only",
     "bootstrap_failures": "some bootstrap or simulation draws failed and were left out",
     "few_draws": "too few bootstrap draws for the requested precision",

@@ -33,14 +33,15 @@ import dataclasses
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 from scipy.special import expit, gammaln
 
 from ipnstats.core.formula import SpecificationError
-from ipnstats.estimators.linear import FEW_CLUSTERS
+from ipnstats.estimators.linear import FEW_CLUSTERS, dyadic_notes
+from ipnstats.inference.dyadic import count_nodes, dyadic_vcov, node_codes
 from ipnstats.inference.sandwich import (
     cluster_codes,
     cluster_sums,
@@ -54,6 +55,7 @@ from ipnstats.results.vcov import (
     ML_SSC,
     SSC,
     Cluster,
+    Dyadic,
     FixefK,
     VcovSpec,
     check_cluster_ssc,
@@ -240,6 +242,8 @@ class MLEngine:
     ssc: SSC = ML_SSC
     absorbed: tuple = ()
     absorbed_df: int = 0
+    #: Whether :class:`~ipnstats.results.vcov.Dyadic` applies (``Result.with_vcov`` asks).
+    dyadic: ClassVar[bool] = True
 
     def compute(self, spec: VcovSpec) -> Inference:
         """The covariance of the reported parameters, normal law, cluster count, notes."""
@@ -247,6 +251,8 @@ class MLEngine:
         g, notes = None, ()
         if isinstance(spec, Cluster):
             cov, g, notes = self._cluster(spec)
+        elif isinstance(spec, Dyadic):
+            cov, g, notes = self._dyadic(spec)
         elif spec == "iid":
             cov = self.bread
         elif spec in ("hc0", "hc1"):
@@ -264,6 +270,17 @@ class MLEngine:
     def _k(self, codes: list[np.ndarray] | tuple = ()) -> int:
         return ssc_k(len(self.keep), [(a.codes, a.n_levels) for a in self.absorbed],
                      self.absorbed_df, self.ssc.fixef_k, codes)
+
+    def _dyadic(self, spec: Dyadic) -> tuple[np.ndarray, int, tuple[str, ...]]:
+        """Dyadic-robust covariance of all parameters (K: every one, fixed effects
+        included, as ``_k``), node count, notes; see :mod:`ipnstats.inference.dyadic`."""
+        a, b, _ = node_codes(self.data, self.rows, spec.sender, spec.receiver)
+        n = self.scores.shape[0]
+        cov = dyadic_vcov(self.bread, self.scores, a, b, n=n, k=self._k(), ssc=self.ssc,
+                          adjust=spec.adjust)
+        nodes = count_nodes(a, b)
+        cov, notes = dyadic_notes(cov, nodes)
+        return cov, nodes, notes
 
     def _cluster(self, spec: Cluster) -> tuple[np.ndarray, int, tuple[str, ...]]:
         require_cr1(spec, "maximum-likelihood models")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from functools import partial
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,7 @@ from scipy import linalg
 
 from ipnstats.core.formula import SpecificationError
 from ipnstats.inference.cr2 import cr2, htz_test
+from ipnstats.inference.dyadic import count_nodes, dyadic_vcov, node_codes
 from ipnstats.inference.sandwich import (  # noqa: F401  (nested_in: re-exported)
     clip_to_psd,
     cluster_codes,
@@ -29,7 +31,7 @@ from ipnstats.inference.sandwich import (  # noqa: F401  (nested_in: re-exported
 )
 from ipnstats.results.notes import Note
 from ipnstats.results.result import Inference
-from ipnstats.results.vcov import SSC, Cluster, VcovSpec, check_cluster_ssc
+from ipnstats.results.vcov import SSC, Cluster, Dyadic, VcovSpec, check_cluster_ssc
 
 FEW_CLUSTERS = 30
 
@@ -144,6 +146,8 @@ class LinearEngine:
     weights: np.ndarray | None = None
     frequency: bool = False
     cr2: bool = False
+    #: Whether :class:`~ipnstats.results.vcov.Dyadic` applies (``Result.with_vcov`` asks).
+    dyadic: ClassVar[bool] = True
 
     @property
     def nobs(self) -> int:
@@ -176,6 +180,8 @@ class LinearEngine:
                      "standard errors, tests or intervals."),))
         if isinstance(spec, Cluster):
             return self._cluster(spec)
+        if isinstance(spec, Dyadic):
+            return self._dyadic(spec)
         df = self.nobs - self._k()
         if spec == "iid":
             cov = iid_vcov(self.bread, self.resid, df if self.ssc.adj else self.nobs - 1)
@@ -239,6 +245,20 @@ class LinearEngine:
         g = min(sizes)
         return Inference(cov, None if self.normal else float(g - 1), g, notes)
 
+    def _dyadic(self, spec: Dyadic) -> Inference:
+        """Dyadic-robust covariance with ``t(N - 1)``, ``N`` the nodes (see
+        :mod:`ipnstats.inference.dyadic`); K counts every absorbed fixed effect (none
+        under ``SSC(fixef_k="none")``)."""
+        if not self.dyadic:
+            raise SpecificationError(f"vcov={spec!r} is not available for this estimator "
+                                     "(one row per unit, not per dyad); use Cluster(...)")
+        a, b, _ = node_codes(self.data, self.rows, spec.sender, spec.receiver)
+        cov = dyadic_vcov(self.bread, self.X * self.resid[:, None], a, b, n=self.nobs,
+                          k=self._k(), ssc=self.ssc, adjust=spec.adjust)
+        nodes = count_nodes(a, b)
+        cov, notes = dyadic_notes(cov, nodes)
+        return Inference(cov, None if self.normal else float(nodes - 1), nodes, notes)
+
     def _cr2(self, spec: Cluster) -> Inference:
         """CR2 with Satterthwaite df per term (clubSandwich; see :mod:`ipnstats.inference.cr2`)."""
         if not self.cr2 or self.normal:
@@ -278,6 +298,32 @@ class LinearEngine:
                 f"Only {g} clusters in {col!r}: cluster-robust standard errors can be too small "
                 f"with fewer than {FEW_CLUSTERS} clusters; {advice}.")
             for col, g in zip(spec.columns, sizes, strict=True) if g < FEW_CLUSTERS)
+
+
+def dyadic_notes(cov: np.ndarray, nodes: int) -> tuple[np.ndarray, tuple[str, ...]]:
+    """A dyadic covariance repaired when not positive semi-definite, and its notes (few
+    nodes, repaired). A term whose dyadic variance is not positive (few nodes in a dense
+    network: nearly every pair of observations shares a node, and the scores sum to
+    zero) gets no standard error (NaN) rather than the repair's zero."""
+    bad = np.diag(cov) <= 0
+    cov, repaired = clip_to_psd(cov)
+    notes = ()
+    if nodes < FEW_CLUSTERS:
+        notes += (Note("few_clusters",
+            f"Only {nodes} nodes: dyadic-robust standard errors can be too small with fewer "
+            f"than {FEW_CLUSTERS} nodes."),)
+    if bad.any():
+        cov = cov.copy()
+        cov[bad, :] = np.nan
+        cov[:, bad] = np.nan
+        notes += (Note("variance_not_positive",
+            f"The dyadic-robust variance of {int(bad.sum())} term(s) is not positive (too few "
+            f"nodes, {nodes}, for a network this dense): they have no standard error."),)
+    if repaired:
+        notes += (Note("covariance_repaired",
+            "The dyadic-robust covariance was not positive semi-definite; negative "
+            "eigenvalues were set to zero."),)
+    return cov, notes
 
 
 def _htz(fit, beta: np.ndarray, R: np.ndarray, q: np.ndarray) -> tuple:

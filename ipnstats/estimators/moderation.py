@@ -358,7 +358,8 @@ def moderation(data: pd.DataFrame, *, y: str, x: str, w: str, covariates: Sequen
     family
         ``"gaussian"`` (OLS) or ``"binomial"`` (logit by maximum likelihood; y 0/1).
     vcov
-        ``"iid"``, ``"hc0"``-``"hc3"`` (HC2/HC3 for OLS only) or ``Cluster(...)``.
+        ``"iid"``, ``"hc0"``-``"hc3"`` (HC2/HC3 for OLS only), ``Cluster(...)`` or
+        ``Dyadic(sender, receiver)`` (dyadic-robust, OLS and logit).
     center
         Mean-centre x and w before forming the product.
     conf_level
@@ -383,7 +384,7 @@ def moderation(data: pd.DataFrame, *, y: str, x: str, w: str, covariates: Sequen
     [-0.45, 0.11, 0.67]
     """
     covs = tuple(covariates)
-    spec = parse_vcov(vcov)
+    spec = parse_vcov(vcov, dyadic=True)
     ssc = parse_ssc(ssc)
     _check(data, y, x, w, covs, family)
     level = check_conf_level(conf_level)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -129,8 +129,10 @@ def panel_regression(data: pd.DataFrame, formula: str, *, unit: str | None = Non
     estimator
         ``"within"``, ``"random"``, ``"pooled"``, ``"first_difference"`` or ``"between"``.
     vcov
-        ``"iid"``, ``"hc1"``, ``"hc3"`` (and ``"hc0"``, ``"hc2"``) or
-        :class:`ipnstats.Cluster`. Change it later with ``result.with_vcov``.
+        ``"iid"``, ``"hc1"``, ``"hc3"`` (and ``"hc0"``, ``"hc2"``),
+        :class:`ipnstats.Cluster` or, on exchange data, ``Dyadic(sender, receiver)``
+        (:class:`ipnstats.results.vcov.Dyadic`; not for ``"between"``). Change it later
+        with ``result.with_vcov``.
     drop_singletons
         Drop observations alone in a fixed-effect group (reghdfe's default). By
         default they are kept, as in fixest and xtreg, and counted on the result.
@@ -180,7 +182,7 @@ def panel_regression(data: pd.DataFrame, formula: str, *, unit: str | None = Non
     fx = formula_effects(formula, estimator, panel_effects, unit, time)
     estimator, eff = fx.estimator, fx.panel_effects
     _check_re_method(estimator, re_method)
-    spec = parse_vcov(vcov)
+    spec = parse_vcov(vcov, dyadic=True)
     ssc = parse_ssc(ssc)
     weighting = parse_weights(weights, weights_type)
     check_estimator(weighting, estimator)
@@ -384,6 +386,7 @@ class BetweenEngine(LinearEngine):
 
     panel_rows: np.ndarray = field(default_factory=lambda: np.empty(0, int))
     panel_units: np.ndarray = field(default_factory=lambda: np.empty(0, int))
+    dyadic: ClassVar[bool] = False
 
     def compute(self, spec):
         if isinstance(spec, Cluster):

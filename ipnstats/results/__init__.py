@@ -3,7 +3,7 @@
 from ipnstats.results.inference import WaldTest
 from ipnstats.results.notes import NOTE_CODES, Note
 from ipnstats.results.result import Inference, Result
-from ipnstats.results.vcov import SSC, Cluster, describe_vcov, parse_vcov
+from ipnstats.results.vcov import SSC, Cluster, Dyadic, describe_vcov, parse_vcov
 
-__all__ = ["NOTE_CODES", "SSC", "Cluster", "Inference", "Note", "Result", "WaldTest",
+__all__ = ["NOTE_CODES", "SSC", "Cluster", "Dyadic", "Inference", "Note", "Result", "WaldTest",
            "describe_vcov", "parse_vcov"]

@@ -193,7 +193,7 @@ class Result(HasNotes):
         >>> res.with_vcov(ipnstats.Cluster("firm_id"))  # doctest: +SKIP
         >>> res.with_vcov("hc1", ssc=ipnstats.SSC(adj=False))  # doctest: +SKIP
         """
-        spec = parse_vcov(vcov)
+        spec = parse_vcov(vcov, dyadic=hasattr(self.engine, "dyadic"))
         if self.engine is None:
             raise SpecificationError(f"{self.estimator} results cannot re-choose their vcov; refit "
                              "the model with vcov=...")

@@ -1,7 +1,8 @@
 """Variance-covariance choices and the sandwich formulas behind them.
 
 The choices a user passes as ``vcov=``: ``"iid"``, ``"hc0"``, ``"hc1"``, ``"hc2"``,
-``"hc3"`` or :class:`Cluster`. The formulas are small pure functions of a design
+``"hc3"``, :class:`Cluster` or (where an estimator offers it) :class:`Dyadic`.
+The formulas are small pure functions of a design
 matrix ``X`` (n x k, after any within transformation), residuals ``e`` and the bread
 ``B = (X'X)^-1``.
 
@@ -33,6 +34,16 @@ Small-sample conventions (defaults follow Stata):
   Satterthwaite degrees of freedom (clubSandwich ``coef_test(test = "Satterthwaite")``),
   a single contrast on its own; joint tests are refused. See
   :mod:`ipnstats.inference.cr2`.
+- Dyadic (``Dyadic(sender, receiver)``; Fafchamps & Gubert 2007, Aronow, Samii &
+  Assenova 2015): the meat sums ``s_d s_d'^T`` over every pair of observations that share
+  a node (in either role), itself included; computed as ``sum_i S_i S_i^T`` over nodes
+  less ``sum_p P_p P_p^T`` over unordered pairs (see :mod:`ipnstats.inference.dyadic`).
+  Factor ``N/(N-1) * (n-1)/(n-K)`` with ``N`` the distinct nodes (``SSC`` ``cluster_adj``
+  and ``adj``; maximum likelihood ``N/(N-1)`` only); ``Dyadic(..., adjust=False)`` is
+  ASA's equation without a factor (R ``dyadRobust``). K counts every absorbed fixed
+  effect. Inference ``t(N - 1)`` for least squares. Non positive semi-definite results
+  are repaired as two-way clusters'; a term whose variance is not positive gets NaN
+  (note ``variance_not_positive``).
 - Inference with clusters uses ``t(G - 1)`` (``G`` the smaller dimension); otherwise
   ``t(n - K)``; models estimated by GLS or maximum likelihood use the normal.
 
@@ -144,6 +155,58 @@ def _check_type(type_: object, columns: tuple, adjust: object) -> None:
                                  "adjust=False has no meaning there; drop adjust=False")
 
 
+@dataclass(frozen=True, slots=True)
+class Dyadic:
+    """Dyadic-robust standard errors: observations that share a node (firm) in either
+    role are dependent (Fafchamps & Gubert 2007; Aronow, Samii & Assenova 2015).
+
+    Parameters
+    ----------
+    sender, receiver
+        The two columns naming an observation's nodes, in one namespace (a firm that
+        sends and receives has the same id in both). Direction does not matter:
+        ``(i, j)`` and ``(j, i)`` share both nodes. Missing ids and self-dyads
+        (``sender == receiver``) are refused.
+    adjust
+        Apply the ``N/(N-1) * (n-1)/(n-K)`` factor (default; ``N`` distinct nodes);
+        ``False`` is Aronow, Samii & Assenova's equation as is (R ``dyadRobust``).
+
+    Examples
+    --------
+    >>> Dyadic("sender_id", "receiver_id")
+    Dyadic('sender_id', 'receiver_id')
+    >>> Dyadic("sender_id", "receiver_id").describe()
+    'Dyadic (sender_id, receiver_id)'
+    """
+
+    sender: str
+    receiver: str
+    adjust: bool = True
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.sender, str) and isinstance(self.receiver, str)):
+            raise SpecificationError("Dyadic takes two column names, e.g. Dyadic('sender_id', "
+                                     f"'receiver_id'); got {self.sender!r}, {self.receiver!r}")
+        if self.sender == self.receiver:
+            raise SpecificationError(f"Dyadic needs two different columns, got {self.sender!r} "
+                                     "twice; for one-way clustering use Cluster(...)")
+        if not isinstance(self.adjust, bool):
+            raise SpecificationError(f"Dyadic adjust must be True or False, got {self.adjust!r}")
+
+    @property
+    def nodes(self) -> tuple[str, str]:
+        """The two node columns (not ``columns``: tables read that as a cluster's)."""
+        return (self.sender, self.receiver)
+
+    def describe(self) -> str:
+        """A short label for tables, e.g. ``"Dyadic (sender_id, receiver_id)"``."""
+        return f"Dyadic ({self.sender}, {self.receiver})"
+
+    def __repr__(self) -> str:
+        extra = "" if self.adjust else ", adjust=False"
+        return f"Dyadic({self.sender!r}, {self.receiver!r}{extra})"
+
+
 FixefK = Literal["nested", "full", "none"]
 ClusterDf = Literal["min", "conventional"]
 
@@ -224,12 +287,23 @@ def check_cluster_ssc(spec: Cluster, ssc: SSC) -> None:
             "two-way conventions: choose one (drop df='each' to get fixest's conventional one)")
 
 
-VcovSpec = str | Cluster
+VcovSpec = str | Cluster | Dyadic
 
 
-def parse_vcov(spec: object) -> VcovSpec:
-    """Check a user's ``vcov=`` choice once, at the boundary."""
+def parse_vcov(spec: object, *, dyadic: bool = False) -> VcovSpec:
+    """Check a user's ``vcov=`` choice once, at the boundary.
+
+    :class:`Dyadic` is accepted only when the caller computes it (``dyadic=True``);
+    elsewhere it is refused with a message rather than mistaken for another choice.
+    """
     if isinstance(spec, Cluster):
+        return spec
+    if isinstance(spec, Dyadic):
+        if not dyadic:
+            raise SpecificationError(
+                f"vcov={spec!r} (dyadic-robust) is available for least-squares and "
+                "maximum-likelihood results that can re-choose their vcov (panel_regression, "
+                "moderation, result.with_vcov), not here; use Cluster(...)")
         return spec
     if isinstance(spec, str) and spec.lower() in _HC_NAMES:
         return spec.lower()
@@ -241,7 +315,7 @@ def parse_vcov(spec: object) -> VcovSpec:
 
 def describe_vcov(spec: VcovSpec) -> str:
     """Label of a vcov choice for tables: ``"IID"``, ``"HC1"``, ``"Clustered (firm_id)"``."""
-    return spec.describe() if isinstance(spec, Cluster) else spec.upper()
+    return spec.describe() if isinstance(spec, Cluster | Dyadic) else spec.upper()
 
 
 def require_cr1(spec: object, where: str) -> None:

@@ -15,7 +15,7 @@ from ipnstats.core.errors import (
 )
 from ipnstats.data import Codebook, Scale, Study, ValidationReport, load_study, validate_study
 from ipnstats.estimators import panel_regression, participation_effect
-from ipnstats.results import SSC, Cluster, Result
+from ipnstats.results import SSC, Cluster, Dyadic, Result
 from ipnstats.tables import MANAGEMENT_STARS, regression_table
 from ipnstats.tables.descriptives import descriptives_table
 from ipnstats.tables.frame import frame_table
@@ -45,7 +45,7 @@ __all__ = [
     "stage_effects", "practice_effects", "heterogeneity", "exit_hazard", "framing_effect",
     "question_patterns", "sender_effects", "triangulation",
     # inference
-    "Cluster", "SSC", "cluster_bootstrap", "adjust_pvalues", "romano_wolf",
+    "Cluster", "Dyadic", "SSC", "cluster_bootstrap", "adjust_pvalues", "romano_wolf",
     "romano_wolf_bootstrap",
     # results, tables, figures and the report
     "Result", "regression_table", "descriptives_table", "frame_table", "MANAGEMENT_STARS",

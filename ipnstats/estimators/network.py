@@ -118,7 +118,7 @@ def network_measures(edges: pd.DataFrame, *, source: str, target: str,
         frame = _measures(graph, key, notes)
         if groups is not None:
             frame = frame.join(_brokerage(graph, _group_map(groups, keys, key, graph)))
-        for pos, (name, value) in enumerate(zip(keys, key)):
+        for pos, (name, value) in enumerate(zip(keys, key, strict=True)):
             frame.insert(pos, name, value)
         rows.append(frame)
     out = pd.concat(rows, ignore_index=True)
@@ -214,7 +214,7 @@ def _nodes_of(extra: pd.DataFrame | None, keys: list[str], key: tuple) -> list:
     if extra is None:
         return []
     mask = np.ones(len(extra), bool)
-    for name, value in zip(keys, key):
+    for name, value in zip(keys, key, strict=True):
         mask &= (extra[name] == value).to_numpy()
     return extra.loc[mask, "_n"].tolist()
 
@@ -231,7 +231,7 @@ def _group_map(groups: Mapping | pd.Series, keys: list[str], key: tuple,
     found = series[~series.index.duplicated()].dropna()
     missing = [n for n in graph if n not in found.index]
     if missing:
-        where = f" in {dict(zip(keys, key))}" if keys else ""
+        where = f" in {dict(zip(keys, key, strict=True))}" if keys else ""
         raise SpecificationError(f"groups has no group for {len(missing)} node(s){where}, e.g. "
                                  f"{', '.join(map(repr, missing[:5]))}; brokerage needs every "
                                  "node's group")
@@ -262,7 +262,7 @@ def _measures(graph: nx.Graph, key: tuple, notes: dict) -> pd.DataFrame:
     else:
         deg = (dict(graph.degree()),) * 2 + (dict(graph.degree(weight="weight")),) * 2
     frame = pd.DataFrame({name: pd.Series(d, dtype=float).reindex(order) for name, d in
-                          zip(MEASURES[:4], deg)})
+                          zip(MEASURES[:4], deg, strict=True)})
     frame.index = pd.Index(order, dtype=object, name="node")
     frame[["in_degree", "out_degree"]] = frame[["in_degree", "out_degree"]].astype(np.int64)
     frame["betweenness"] = pd.Series(nx.betweenness_centrality(graph, normalized=False))
@@ -345,7 +345,7 @@ def _notes(found: dict, keys: list[str]) -> tuple[Note, ...]:
     def where(ks: list) -> str:
         if not keys:
             return "the network"
-        first = ", ".join(f"{k}={v}" for k, v in zip(keys, ks[0]))
+        first = ", ".join(f"{k}={v}" for k, v in zip(keys, ks[0], strict=True))
         return f"{len(ks)} network(s) (e.g. {first})"
 
     out = []

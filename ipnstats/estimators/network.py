@@ -111,17 +111,20 @@ def network_measures(edges: pd.DataFrame, *, source: str, target: str,
     """
     keys = _as_list(by)
     ties = _checked_edges(edges, source, target, weight, keys)
-    extra = _node_table(nodes, keys)
+    extra = _by_partition(_node_table(nodes, keys), keys)
+    lookup = None if groups is None else _group_lookup(groups, keys)
     rows, notes = [], _no_notes()
     for key, part in _partitions(ties, extra, keys):
-        graph = _graph(part, extra_nodes=_nodes_of(extra, keys, key), directed=directed)
+        graph = _graph(part, extra_nodes=extra.get(key, []), directed=directed)
         frame = _measures(graph, key, notes)
-        if groups is not None:
-            frame = frame.join(_brokerage(graph, _group_map(groups, keys, key, graph)))
+        if lookup is not None:
+            frame = frame.join(_brokerage(graph, _group_map(lookup, keys, key, graph)))
         for pos, (name, value) in enumerate(zip(keys, key, strict=True)):
             frame.insert(pos, name, value)
         rows.append(frame)
     out = pd.concat(rows, ignore_index=True)
+    if keys:
+        out = out.sort_values(keys, kind="stable", ignore_index=True)
     out.attrs["notes"] = _notes(notes, keys)
     return out
 
@@ -196,40 +199,49 @@ def _node_table(nodes: Iterable | None, keys: list[str]) -> pd.DataFrame | None:
     return frame
 
 
-def _partitions(ties: pd.DataFrame, extra: pd.DataFrame | None, keys: list[str]):
-    """(key tuple, ties of the partition), sorted, including node-only partitions."""
+def _by_partition(frame: pd.DataFrame | None, keys: list[str]) -> dict[tuple, list]:
+    """The ``_n`` values of ``frame`` (nodes) listed by partition key (() without keys)."""
+    if frame is None:
+        return {}
+    out: dict[tuple, list] = {}
+    for row in frame[[*keys, "_n"]].itertuples(index=False, name=None):
+        out.setdefault(tuple(row[:-1]), []).append(row[-1])
+    return out
+
+
+def _partitions(ties: pd.DataFrame, extra: dict[tuple, list], keys: list[str]):
+    """(key tuple, ties of the partition), including partitions with nodes only."""
     if not keys:
         yield (), ties
         return
-    grouped = dict(iter(ties.groupby(keys, sort=False, observed=True)))
-    grouped = {(k if isinstance(k, tuple) else (k,)): v for k, v in grouped.items()}
-    if extra is not None:
-        for k in extra[keys].drop_duplicates().itertuples(index=False, name=None):
-            grouped.setdefault(tuple(k), ties.iloc[:0])
-    for k in sorted(grouped, key=lambda k: tuple(map(str, k))):
-        yield k, grouped[k]
+    grouped = {(k if isinstance(k, tuple) else (k,)): v
+               for k, v in ties.groupby(keys, sort=False, observed=True)}
+    for k in extra:
+        grouped.setdefault(k, ties.iloc[:0])
+    yield from grouped.items()
 
 
-def _nodes_of(extra: pd.DataFrame | None, keys: list[str], key: tuple) -> list:
-    if extra is None:
-        return []
-    mask = np.ones(len(extra), bool)
-    for name, value in zip(keys, key, strict=True):
-        mask &= (extra[name] == value).to_numpy()
-    return extra.loc[mask, "_n"].tolist()
+def _group_lookup(groups: Mapping | pd.Series, keys: list[str]) -> dict[tuple, dict]:
+    """``groups`` as {partition key: {node: group}}; the key () holds the groups that
+    apply to every partition (node -> group)."""
+    series = groups if isinstance(groups, pd.Series) else pd.Series(dict(groups), dtype=object)
+    series = series.dropna()
+    if not isinstance(series.index, pd.MultiIndex):
+        return {(): dict(zip(series.index, series.to_numpy(), strict=True))}
+    if series.index.nlevels != len(keys) + 1:
+        raise SpecificationError(f"groups has {series.index.nlevels} index levels; give "
+                                 f"node -> group, or index it by ({', '.join(keys)}, node)")
+    out: dict[tuple, dict] = {}
+    for idx, group in zip(series.index, series.to_numpy(), strict=True):
+        out.setdefault(tuple(idx[:-1]), {})[idx[-1]] = group
+    return out
 
 
-def _group_map(groups: Mapping | pd.Series, keys: list[str], key: tuple,
+def _group_map(lookup: dict[tuple, dict], keys: list[str], key: tuple,
                graph: nx.Graph) -> dict:
     """node -> group for the nodes of ``graph``; an error names nodes without one."""
-    series = groups if isinstance(groups, pd.Series) else pd.Series(dict(groups), dtype=object)
-    if isinstance(series.index, pd.MultiIndex):
-        if series.index.nlevels != len(keys) + 1:
-            raise SpecificationError(f"groups has {series.index.nlevels} index levels; give "
-                                     f"node -> group, or index it by ({', '.join(keys)}, node)")
-        series = series.xs(key, level=list(range(len(keys)))) if keys else series
-    found = series[~series.index.duplicated()].dropna()
-    missing = [n for n in graph if n not in found.index]
+    found = lookup[key] if key in lookup else lookup.get((), {})
+    missing = [n for n in graph if n not in found]
     if missing:
         where = f" in {dict(zip(keys, key, strict=True))}" if keys else ""
         raise SpecificationError(f"groups has no group for {len(missing)} node(s){where}, e.g. "
@@ -255,61 +267,76 @@ def _graph(part: pd.DataFrame, *, extra_nodes: list, directed: bool) -> nx.Graph
 
 
 def _measures(graph: nx.Graph, key: tuple, notes: dict) -> pd.DataFrame:
-    order = list(graph)
     if graph.is_directed():
-        deg = (dict(graph.in_degree()), dict(graph.out_degree()),
-               dict(graph.in_degree(weight="weight")), dict(graph.out_degree(weight="weight")))
+        deg = (graph.in_degree(), graph.out_degree(), graph.in_degree(weight="weight"),
+               graph.out_degree(weight="weight"))
     else:
-        deg = (dict(graph.degree()),) * 2 + (dict(graph.degree(weight="weight")),) * 2
-    frame = pd.DataFrame({name: pd.Series(d, dtype=float).reindex(order) for name, d in
-                          zip(MEASURES[:4], deg, strict=True)})
-    frame.index = pd.Index(order, dtype=object, name="node")
+        deg = (graph.degree(), graph.degree(), graph.degree(weight="weight"),
+               graph.degree(weight="weight"))
+    eigen_in = _eigenvector(graph, key, notes)
+    columns = dict(zip(MEASURES[:4], (dict(d) for d in deg), strict=True)) | {
+        "betweenness": nx.betweenness_centrality(graph, normalized=False),
+        "eigenvector_in": eigen_in,
+        "eigenvector_out": (_eigenvector(graph.reverse(copy=False), key, _no_notes())
+                            if graph.is_directed() else eigen_in),
+        "constraint": _either_direction(nx.constraint, graph),
+        "effective_size": _either_direction(nx.effective_size, graph),
+    }
+    order = list(graph)
+    frame = pd.DataFrame({"node": pd.array(order, dtype=object)}
+                         | {name: np.array([values[n] for n in order], dtype=float)
+                            for name, values in columns.items()})
     frame[["in_degree", "out_degree"]] = frame[["in_degree", "out_degree"]].astype(np.int64)
-    frame["betweenness"] = pd.Series(nx.betweenness_centrality(graph, normalized=False))
-    frame["eigenvector_in"] = _eigenvector(graph, key, notes)
-    frame["eigenvector_out"] = (_eigenvector(graph.reverse(copy=False), key, _no_notes())
-                                if graph.is_directed() else frame["eigenvector_in"])
-    frame["constraint"] = _either_direction(nx.constraint, graph)
-    frame["effective_size"] = _either_direction(nx.effective_size, graph)
-    return frame.reset_index()
+    return frame
 
 
 def _no_notes() -> dict[str, list]:
     return {"not_converged": [], "disconnected_network": [], "no_ties": []}
 
 
-def _eigenvector(graph: nx.Graph, key: tuple, notes: dict) -> pd.Series:
+def _eigenvector(graph: nx.Graph, key: tuple, notes: dict) -> dict:
     """Weighted eigenvector centrality scaled to max 1; NaN (with a note) when the power
     iteration fails or the graph has no ties."""
     if graph.number_of_edges() == 0:
         notes["no_ties"].append(key)
-        return pd.Series(np.nan, index=list(graph), dtype=float)
+        return dict.fromkeys(graph, np.nan)
     connected = (nx.is_strongly_connected(graph) if graph.is_directed()
                  else nx.is_connected(graph))
     if not connected:
         notes["disconnected_network"].append(key)
-    try:
-        values = nx.eigenvector_centrality(graph, max_iter=2000, tol=1e-10, weight="weight")
-    except nx.PowerIterationFailedConvergence:
+    values = _power_iteration(nx.to_numpy_array(graph, weight="weight"))
+    if values is None:
         notes["not_converged"].append(key)
-        return pd.Series(np.nan, index=list(graph), dtype=float)
-    series = pd.Series(values, dtype=float)
-    top = series.max()
-    series = series / top if top > 0 else series * np.nan
-    return series.where(series.abs() > 1e-12, 0.0)
+        return dict.fromkeys(graph, np.nan)
+    values = values / values.max()
+    values[np.abs(values) < 1e-12] = 0.0
+    return dict(zip(graph, values.tolist(), strict=True))
 
 
-def _either_direction(measure, graph: nx.Graph) -> pd.Series:
+def _power_iteration(adjacency: np.ndarray, *, max_iter: int = 2000,
+                     tol: float = 1e-10) -> np.ndarray | None:
+    """networkx's ``eigenvector_centrality`` on a dense matrix: ``x <- x + A'x``,
+    normalised, from ``1/n``, until ``sum |x - x_last| < n tol`` (None if it never is)."""
+    n = adjacency.shape[0]
+    x = np.full(n, 1.0 / n)
+    for _ in range(max_iter):
+        last = x
+        x = last + adjacency.T @ last
+        x = x / (np.linalg.norm(x) or 1.0)
+        if np.abs(x - last).sum() < n * tol:
+            return x
+    return None
+
+
+def _either_direction(measure, graph: nx.Graph) -> dict:
     """networkx's ``constraint``/``effective_size``, which use mutual weights but return
     NaN for a node without out-ties; such a node's value is read off the reversed graph
     (the mutual weights are the same)."""
-    forward = pd.Series(measure(graph, weight="weight"), dtype=float)
-    if not graph.is_directed():
-        return forward
-    no_out = [n for n in graph if graph.out_degree(n) == 0 and graph.in_degree(n) > 0]
-    if no_out:
-        backward = measure(graph.reverse(copy=False), nodes=no_out, weight="weight")
-        forward.update(pd.Series(backward, dtype=float))
+    forward = measure(graph, weight="weight")
+    if graph.is_directed():
+        no_out = [n for n in graph if graph.out_degree(n) == 0 and graph.in_degree(n) > 0]
+        if no_out:
+            forward |= measure(graph.reverse(copy=False), nodes=no_out, weight="weight")
     return forward
 
 

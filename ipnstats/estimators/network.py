@@ -37,8 +37,8 @@ Self-loops (a row whose source is its target) are an error: no measure here is d
 for them; drop them first.
 
 >>> import pandas as pd
->>> edges = pd.DataFrame({"sender": ["a", "a", "b", "c"], "receiver": ["b", "b", "c", "a"]})
->>> m = network_measures(edges, source="sender", target="receiver")
+>>> ties = pd.DataFrame({"sender": ["a", "a", "b", "c"], "receiver": ["b", "b", "c", "a"]})
+>>> m = network_measures(ties, source="sender", target="receiver")
 >>> m[["node", "out_degree", "out_strength", "betweenness"]]
   node  out_degree  out_strength  betweenness
 0    a           1           2.0          1.0
@@ -57,6 +57,7 @@ import pandas as pd
 from ipnstats.core.errors import DataError, SpecificationError
 from ipnstats.core.notes import Note
 
+__all__ = ["MEASURES", "ROLES", "network_measures"]
 #: The role columns of :func:`network_measures` given ``groups``, in sna's order
 #: (w_I, w_O, b_IO, b_OI, b_O, t).
 ROLES = ("coordinator", "itinerant", "representative", "gatekeeper", "liaison", "total")
@@ -66,7 +67,7 @@ _ROLE_CODE = {"coordinator": 0, "itinerant": 1, "representative": 2, "gatekeeper
               "liaison": 4}
 
 
-def network_measures(edges: pd.DataFrame, *, source: str, target: str,
+def network_measures(data: pd.DataFrame, *, source: str, target: str,
                      weight: str | None = None, by: str | Sequence[str] | None = None,
                      groups: Mapping | pd.Series | None = None,
                      nodes: Iterable | None = None, directed: bool = True) -> pd.DataFrame:
@@ -74,8 +75,8 @@ def network_measures(edges: pd.DataFrame, *, source: str, target: str,
 
     Parameters
     ----------
-    edges
-        One row per tie event.
+    data
+        The edge list: one row per tie event.
     source, target
         The columns of the tie's two nodes (the tie runs ``source -> target``).
     weight
@@ -110,7 +111,7 @@ def network_measures(edges: pd.DataFrame, *, source: str, target: str,
     [47.5, 0.2099]
     """
     keys = _as_list(by)
-    ties = _checked_edges(edges, source, target, weight, keys)
+    ties = _checked_edges(data, source, target, weight, keys)
     extra = _by_partition(_node_table(nodes, keys), keys)
     lookup = None if groups is None else _group_lookup(groups, keys)
     rows, notes = [], _no_notes()
@@ -141,24 +142,26 @@ def _checked_edges(edges: pd.DataFrame, source: str, target: str, weight: str | 
                    keys: list[str]) -> pd.DataFrame:
     """``edges`` reduced to ``by``, ``_s``, ``_t``, ``_w`` columns, checked."""
     if not isinstance(edges, pd.DataFrame):
-        raise SpecificationError(f"edges must be a pandas DataFrame, not {type(edges).__name__}")
+        raise SpecificationError("data (the edge list) must be a pandas DataFrame, not "
+                                 f"{type(edges).__name__}")
     named = [source, target, *keys] + ([weight] if weight is not None else [])
     missing = [c for c in named if c not in edges.columns]
     if missing:
-        raise SpecificationError(f"edges has no column {', '.join(map(repr, missing))}; its "
-                                 f"columns are {', '.join(map(str, edges.columns))}")
+        raise SpecificationError("data (the edge list) has no column "
+                                 f"{', '.join(map(repr, missing))}; its columns are "
+                                 f"{', '.join(map(str, edges.columns))}")
     if not len(edges):
-        raise SpecificationError("edges has no rows: there is no network to measure")
+        raise SpecificationError("data (the edge list) has no rows: there is no network to measure")
     for col in [source, target, *keys]:
         n = int(edges[col].isna().sum())
         if n:
-            raise DataError(f"column {col!r} is missing in {n} row(s) of edges; every tie "
+            raise DataError(f"column {col!r} is missing in {n} row(s) of the edge list; every tie "
                             "needs its nodes and partition")
     s, t = edges[source].astype(object), edges[target].astype(object)
     loops = (s == t).to_numpy()
     if loops.any():
         first = s[loops].iloc[0]
-        raise DataError(f"{int(loops.sum())} row(s) of edges are self-loops ({source} == "
+        raise DataError(f"{int(loops.sum())} row(s) of the edge list are self-loops ({source} == "
                         f"{target}, e.g. {first!r}); no network measure here is defined for "
                         "them: drop those rows first")
     out = pd.DataFrame({k: edges[k].to_numpy() for k in keys})

@@ -21,11 +21,22 @@ Exchanges with a party who is not a member that year (and, per group, between me
 of two groups) are not in the network; ``attrs["n_exchanges_left_out"]`` counts them
 and a ``subsample`` note says so.
 
->>> from ipnstats.data.study import load_study  # doctest: +SKIP
->>> study = load_study("data/example")  # doctest: +SKIP
->>> pos = firm_network_position(study.exchanges, study.firm_year)  # doctest: +SKIP
->>> panel = study.firm_year.merge(pos, on=["firm_id", "year", "group_id"],
-...                               how="left")  # doctest: +SKIP
+>>> import pandas as pd
+>>> exchanges = pd.DataFrame({"sender_id": ["F1", "F2", "F2", "F3"],
+...                           "receiver_id": ["F2", "F3", "F3", "F1"],
+...                           "year": [2020, 2020, 2020, 2020]})
+>>> firm_year = pd.DataFrame({"firm_id": ["F1", "F2", "F3", "F4"], "year": 2020,
+...                           "group_id": ["G1", "G1", "G1", "G1"]})
+>>> pos = firm_network_position(exchanges, firm_year)
+>>> pos[["firm_id", "in_degree", "in_strength", "out_strength", "betweenness"]]
+  firm_id  in_degree  in_strength  out_strength  betweenness
+0      F1          1          1.0           1.0          1.0
+1      F2          1          1.0           2.0          1.0
+2      F3          1          2.0           1.0          1.0
+3      F4          0          0.0           0.0          0.0
+
+On a study: ``firm_network_position(study.exchanges, study.firm_year)``, merged into
+the panel on ``firm_id``, ``year`` and ``group_id`` (non-members get no row).
 """
 
 from __future__ import annotations
@@ -35,23 +46,25 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ipnstats.core.errors import SpecificationError
+from ipnstats.core.errors import DataError, SpecificationError
 from ipnstats.core.notes import Note
 from ipnstats.estimators.network import network_measures
+
+__all__ = ["firm_network_position"]
 
 FIRM, GROUP, YEAR = "firm_id", "group_id", "year"
 RECEIVER, SENDER = "receiver_id", "sender_id"
 _BYS = {(GROUP, YEAR), (YEAR,)}
 
 
-def firm_network_position(exchanges: pd.DataFrame, firm_year: pd.DataFrame, *,
+def firm_network_position(data: pd.DataFrame, firm_year: pd.DataFrame, *,
                           by: Sequence[str] = (GROUP, YEAR),
                           weight: str | None = None) -> pd.DataFrame:
     """The network measures of every member firm-year, ready to merge into the panel.
 
     Parameters
     ----------
-    exchanges
+    data
         The study's exchange frame (``sender_id``, ``receiver_id``, ``year``).
     firm_year
         The firm-year panel (``firm_id``, ``year``, ``group_id``: the firm's peer group
@@ -60,7 +73,7 @@ def firm_network_position(exchanges: pd.DataFrame, firm_year: pd.DataFrame, *,
         ``("group_id", "year")``: a network per peer group and year; ``("year",)``: one
         per year across groups.
     weight
-        A numeric column of ``exchanges`` to weight ties with (e.g. ``n_questions``);
+        A numeric column of ``data`` to weight ties with (e.g. ``n_questions``);
         None counts exchanges.
 
     Returns
@@ -74,10 +87,15 @@ def firm_network_position(exchanges: pd.DataFrame, firm_year: pd.DataFrame, *,
     key = tuple([by] if isinstance(by, str) else by)
     if key not in _BYS:
         raise SpecificationError(f"by must be ('group_id', 'year') or ('year',), not {by!r}")
-    _require(exchanges, "exchanges", [SENDER, RECEIVER, YEAR] + ([weight] if weight else []))
+    _require(data, "data", [SENDER, RECEIVER, YEAR] + ([weight] if weight else []))
     _require(firm_year, "firm_year", [FIRM, YEAR, GROUP])
+    for name, frame, cols in (("data", data, [SENDER, RECEIVER, YEAR]),
+                              ("firm_year", firm_year, [FIRM, YEAR])):
+        bad = [c for c in cols if frame[c].isna().any()]
+        if bad:
+            raise DataError(f"{name} has missing values in {', '.join(map(repr, bad))}")
     members = _members(firm_year)
-    ties, left_out = _member_ties(exchanges, members, within_group=key == (GROUP, YEAR),
+    ties, left_out = _member_ties(data, members, within_group=key == (GROUP, YEAR),
                                   weight=weight)
     nodes = pd.MultiIndex.from_frame(members[list(key) + [FIRM]])
     groups = members.set_index(list(key) + [FIRM], drop=False)[GROUP]
@@ -93,7 +111,7 @@ def firm_network_position(exchanges: pd.DataFrame, firm_year: pd.DataFrame, *,
     out = out.sort_values([FIRM, YEAR], kind="stable").reset_index(drop=True)
     notes = out.attrs.get("notes", ())
     if left_out:
-        notes = (*notes, Note("subsample", f"{left_out:,} of {len(exchanges):,} exchanges are "
+        notes = (*notes, Note("subsample", f"{left_out:,} of {len(data):,} exchanges are "
                               "not in the networks: a party was not a member that year"
                               + (", or the two were in different groups"
                                  if key == (GROUP, YEAR) else "") + "."))

@@ -57,7 +57,7 @@ import pandas as pd
 from ipnstats.core.errors import DataError, SpecificationError
 from ipnstats.core.notes import Note
 
-__all__ = ["MEASURES", "ROLES", "network_measures"]
+__all__ = ["MEASURES", "ROLES", "brokerage_scores", "network_measures"]
 #: The role columns of :func:`network_measures` given ``groups``, in sna's order
 #: (w_I, w_O, b_IO, b_OI, b_O, t).
 ROLES = ("coordinator", "itinerant", "representative", "gatekeeper", "liaison", "total")
@@ -128,6 +128,89 @@ def network_measures(data: pd.DataFrame, *, source: str, target: str,
         out = out.sort_values(keys, kind="stable", ignore_index=True)
     out.attrs["notes"] = _notes(notes, keys)
     return out
+
+
+def brokerage_scores(data: pd.DataFrame, *, source: str, target: str,
+                     groups: Mapping | pd.Series, by: str | Sequence[str] | None = None,
+                     nodes: Iterable | None = None, directed: bool = True) -> pd.DataFrame:
+    """Gould-Fernandez brokerage counts against their expectation in a random network,
+    as R ``sna::brokerage``'s ``raw.nli``, ``exp.nli``, ``sd.nli`` and ``z.nli``.
+
+    The null model is sna's: ties drawn independently with the network's density
+    ``d = m / (N (N - 1))`` (``m`` directed ties, an undirected tie counting twice), the
+    group sizes fixed; the expectation and standard deviation of each role count depend
+    only on the broker's group. ``z = (count - expected) / sd`` is NaN where ``sd`` is 0.
+    Arguments as :func:`network_measures` (weights do not count).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per node and role (:data:`ROLES`): the ``by`` columns, ``node``,
+        ``group``, ``role``, ``count``, ``expected``, ``sd``, ``z``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ties = pd.DataFrame({"s": ["a", "b", "c"], "t": ["b", "c", "d"]})
+    >>> out = brokerage_scores(ties, source="s", target="t",
+    ...                        groups={"a": 1, "b": 1, "c": 2, "d": 2})
+    >>> b = out[(out["node"] == "b") & (out["count"] > 0)]
+    >>> b[["role", "count"]].to_dict("list")
+    {'role': ['representative', 'total'], 'count': [1, 1]}
+    """
+    keys = _as_list(by)
+    ties = _checked_edges(data, source, target, None, keys)
+    extra = _by_partition(_node_table(nodes, keys), keys)
+    lookup = _group_lookup(groups, keys)
+    frames = []
+    for key, part in _partitions(ties, extra, keys):
+        graph = _graph(part, extra_nodes=extra.get(key, []), directed=directed)
+        group = _group_map(lookup, keys, key, graph)
+        raw = _brokerage(graph, group)
+        expected, sd = _brokerage_null(graph, group)
+        count = raw[[f"brokerage_{r}" for r in ROLES]].to_numpy(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.where(sd > 0, (count - expected) / np.where(sd > 0, sd, 1.0), np.nan)
+        frame = pd.DataFrame({
+            "node": np.repeat(np.array(list(graph), dtype=object), len(ROLES)),
+            "group": np.repeat(raw["group"].to_numpy(dtype=object), len(ROLES)),
+            "role": np.tile(ROLES, len(graph)), "count": count.ravel().astype(np.int64),
+            "expected": expected.ravel(), "sd": sd.ravel(), "z": z.ravel()})
+        for pos, (name, value) in enumerate(zip(keys, key, strict=True)):
+            frame.insert(pos, name, value)
+        frames.append(frame)
+    out = pd.concat(frames, ignore_index=True)
+    return out.sort_values(keys, kind="stable", ignore_index=True) if keys else out
+
+
+def _brokerage_null(graph: nx.Graph, group: Mapping) -> tuple[np.ndarray, np.ndarray]:
+    """sna's expected role counts and their standard deviations, one row per node."""
+    big_n = graph.number_of_nodes()
+    m = graph.number_of_edges() * (1 if graph.is_directed() else 2)
+    d = m / (big_n * (big_n - 1)) if big_n > 1 else np.nan
+    p, q = d * d * (1 - d), d ** 3 * (1 - d) ** 3
+    labels = list(dict.fromkeys(group.values()))
+    sizes = np.array([sum(1 for g in group.values() if g == lab) for lab in labels], float)
+    rows = {}
+    for i, lab in enumerate(labels):
+        n, rest = sizes[i], np.delete(sizes, i)
+        e = np.array([(n - 1) * (n - 2), np.sum(rest * (rest - 1)), (big_n - n) * (n - 1),
+                      (big_n - n) * (n - 1), rest.sum() ** 2 - np.sum(rest ** 2),
+                      (big_n - 1) * (big_n - 2)]) * p
+        extra = np.array([
+            2 * (n - 1) * (n - 2) * (n - 3), 2 * np.sum(rest * (rest - 1) * (rest - 2)),
+            2 * ((n - 1) * _choose2(big_n - n) + (big_n - n) * _choose2(n - 1)), 0.0,
+            4 * np.sum(rest * _choose2(big_n - rest - n)),
+            2 * (big_n - 1) * (big_n - 2) * (big_n - 3)]) * q
+        extra[3] = extra[2]
+        rows[lab] = (e, np.sqrt(e * (1 - p) + extra))
+    expected = np.array([rows[group[v]][0] for v in graph]).reshape(-1, len(ROLES))
+    sd = np.array([rows[group[v]][1] for v in graph]).reshape(-1, len(ROLES))
+    return expected, sd
+
+
+def _choose2(x: np.ndarray | float) -> np.ndarray | float:
+    return x * (x - 1) / 2
 
 
 # --- input --------------------------------------------------------------------------------

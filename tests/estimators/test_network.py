@@ -10,7 +10,7 @@ import pytest
 
 from ipnstats.core.errors import DataError, SpecificationError
 from ipnstats.core.notes import note_codes
-from ipnstats.estimators.network import MEASURES, ROLES, network_measures
+from ipnstats.estimators.network import MEASURES, ROLES, brokerage_scores, network_measures
 from tests.reference import load
 
 FLO = load("network/florentine")
@@ -98,6 +98,19 @@ def test_brokerage_matches_sna(case):
     got = m[[f"brokerage_{role}" for role in ROLES]].to_numpy()
     np.testing.assert_array_equal(got, np.array(BROKERAGE[case]["raw"]))
     assert (m["group"].to_numpy() == BROKERAGE["cl"]).all()
+
+
+@pytest.mark.parametrize("case", ["undirected", "directed"])
+def test_brokerage_expected_counts_and_z_scores_match_sna(case):
+    matrix = np.array(BROKERAGE["flo" if case == "undirected" else "directed_matrix"])
+    groups = dict(zip(FAMILIES, BROKERAGE["cl"], strict=True))
+    out = brokerage_scores(_ties(matrix), source="from", target="to", groups=groups,
+                           nodes=FAMILIES)
+    for column, key in (("count", "raw"), ("expected", "expected"), ("sd", "sd"), ("z", "z")):
+        wide = out.pivot(index="node", columns="role", values=column).loc[FAMILIES, ROLES]
+        ref = np.array([_floats(row) for row in BROKERAGE[case][key]])
+        np.testing.assert_allclose(wide.to_numpy(float), ref, rtol=1e-10, atol=1e-12,
+                                   err_msg=column)
 
 
 def test_medici_brokerage_roles():

@@ -31,7 +31,8 @@ measures"):
   groups of ``i``, ``v``, ``j``: coordinator (all one group), itinerant (``i`` and ``j``
   in one group, ``v`` in another), representative (``i`` in ``v``'s group, ``j`` not),
   gatekeeper (``j`` in ``v``'s group, ``i`` not), liaison (three groups). Weights do not
-  count; an undirected tie is a tie in both directions.
+  count; an undirected tie is a tie in both directions. :func:`brokerage_scores` adds
+  sna's expected counts and z-scores.
 
 Self-loops (a row whose source is its target) are an error: no measure here is defined
 for them; drop them first.

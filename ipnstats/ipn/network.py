@@ -15,7 +15,9 @@ and year (the default) or one per year across groups, and returns the measures o
 - ``by=("year",)``: the network of year y holds every member firm of y and the
   exchanges of y between two members, whatever their groups; brokerage roles are
   counted on the firms' peer groups of that year (an itinerant, a representative, a
-  gatekeeper or a liaison brokers across groups).
+  gatekeeper or a liaison brokers across groups). Groups that no exchange links are
+  separate components of the year's network: its eigenvector centrality is then zero
+  outside one of them (a ``disconnected_network`` note).
 
 Exchanges with a party who is not a member that year (and, per group, between members
 of two groups) are not in the network; ``attrs["n_exchanges_left_out"]`` counts them

@@ -28,7 +28,8 @@ MODULES = ("ipnstats.estimators", "ipnstats.estimators.did", "ipnstats.estimator
            "ipnstats.ipn.triangulation", "ipnstats.ipn.practices", "ipnstats.ipn.hazard",
            "ipnstats.ipn.stages", "ipnstats.inference.multiplicity",
            "ipnstats.inference.resample", "ipnstats.estimators.balance",
-           "ipnstats.estimators.ipw", "ipnstats.estimators.balance_table")
+           "ipnstats.estimators.ipw", "ipnstats.estimators.balance_table",
+           "ipnstats.estimators.network", "ipnstats.ipn.network")
 # Kernels: arrays in, arrays out (no data frame, no column names); not entry points.
 KERNELS = {"ipnstats.estimators.glm": "logit/Cox ML engine on arrays",
            "ipnstats.estimators.lmm": "lme4's PLS algebra on arrays",

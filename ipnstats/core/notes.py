@@ -55,6 +55,8 @@ NOTE_CODES = MappingProxyType({
     "fixed_effects_redundant": "an absorbed fixed effect is spanned by another, yet counted in K",
     "random_effect_dropped": "a random effect was left out of the model",
     "not_converged": "an optimiser or iteration did not converge",
+    "disconnected_network": "a network is not (strongly) connected: its eigenvector centrality "
+                            "is not unique, or zero outside the dominant component",
     "boundary_fit": "a variance is estimated as zero (lme4's boundary, singular fit)",
     "singular_fit": "a random-effect covariance matrix is singular",
     "heywood_case": "a negative variance or a standardized loading above 1 (Heywood case)",

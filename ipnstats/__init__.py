@@ -36,7 +36,7 @@ __all__ = [
     # self-selection and parallel trends
     "iv_regression", "heckman", "treatment_effects", "control_function_logit", "honest_did",
     # networks of exchanges: who learns from whom
-    "social_relations", "SRMResult",
+    "social_relations", "SRMResult", "network_measures", "brokerage_scores",
     # covariate balance before comparing joiners with non-joiners
     "entropy_balance", "ipw_weights", "balance_table",
     # missing data: multiple imputation and Rubin's rules
@@ -125,7 +125,9 @@ _LAZY = {"simulate_study": ("simulate", "simulate_study"), "Report": ("report", 
          "ipw_weights": ("estimators.ipw", "ipw_weights"),
          "balance_table": ("estimators.balance_table", "balance_table"),
          "social_relations": ("estimators.srm", "social_relations"),
-         "SRMResult": ("estimators.srm_result", "SRMResult")}
+         "SRMResult": ("estimators.srm_result", "SRMResult"),
+         "network_measures": ("estimators.network", "network_measures"),
+         "brokerage_scores": ("estimators.network", "brokerage_scores")}
 
 
 def __getattr__(name: str):

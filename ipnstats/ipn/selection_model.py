@@ -92,7 +92,7 @@ def selection_findings(fy: pd.DataFrame, covariates: Sequence[str], *, outcome: 
         "rho": float(g["rho"]), "sigma": float(model.params["sigma"]),
         "rho_test": {"statistic": float(g["rho_test_stat"]), "p_value": float(g["rho_test_p"]),
                      "kind": str(g["rho_test"])},
-        "notes": [n.text for n in model.notes]}
+        "notes": [str(n) for n in model.notes]}
     return findings, {"selection.endogenous": model}
 
 

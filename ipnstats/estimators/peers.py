@@ -195,7 +195,7 @@ def peer_effects(data: pd.DataFrame, outcome: str, peer_characteristic: str, *,
     >>> d["growth"] = rng.normal(size=80)
     >>> res = peer_effects(d, "growth", "quality", group="group", pool="pool")
     >>> list(res.tidy()["term"])
-    ['Intercept', 'peer_mean', 'pool_loo_mean']
+    ['peer_mean', 'pool_loo_mean']
     """
     pool_effects = _check_options(method, correction, pool_effects, pool)
     design = peer_design(data, peer_characteristic, group=group, pool=pool, unit=unit)

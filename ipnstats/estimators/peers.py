@@ -236,6 +236,11 @@ def _frame_and_formula(data, design, outcome, characteristic, covariates, method
         if not name.isidentifier():
             raise SpecificationError(f"column name {name!r}: peer_effects needs plain "
                                      "names (letters, digits, underscores); rename it")
+    for name in (outcome, *covariates):
+        if not (pd.api.types.is_numeric_dtype(data[name])
+                or pd.api.types.is_bool_dtype(data[name])):
+            raise DataError(f"column {name!r} must be numeric (outcome or covariate), got "
+                            f"{data[name].dtype}")
     own = [characteristic] if method == "linear_in_means" else []
     terms = [PEER] + ([POOL] if correction else []) + own + covariates
     if len(set(terms)) < len(terms) or outcome in terms:
@@ -272,6 +277,7 @@ class PeerRandomizationTest:
 
 def peer_randomization_test(data: pd.DataFrame, outcome: str, peer_characteristic: str,
                             *, group: str, pool: str | None = None,
+                            unit: str | None = None,
                             covariates: Sequence[str] = (), method: Method = "loo",
                             correction: Correction = "gkn", pool_effects: bool | None = None,
                             formation: Formation = "random", n_perm: int = 999,
@@ -317,7 +323,7 @@ def peer_randomization_test(data: pd.DataFrame, outcome: str, peer_characteristi
         raise SpecificationError(f"formation must be 'random' or a callable(data, rng) "
                                  f"returning group labels, got {formation!r}")
     check_seed(seed)
-    design = peer_design(data, peer_characteristic, group=group, pool=pool)
+    design = peer_design(data, peer_characteristic, group=group, pool=pool, unit=unit)
     frame, _ = _frame_and_formula(data, design, outcome, peer_characteristic, covariates,
                                   method, correction, pool_effects)
     rows, resid_y, controls = _partialled(frame, outcome, covariates, method,

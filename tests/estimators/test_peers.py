@@ -129,6 +129,10 @@ def test_errors():
         peer_effects(d.assign(group=d.pool), "y", "x", group="group", pool="pool")
     with pytest.raises(DataError, match="appears twice"):
         peer_design(d.assign(firm=0), "x", group="group", unit="firm")
+    with pytest.raises(DataError, match="must be numeric"):
+        peer_randomization_test(d.assign(y="high"), "y", "x", group="group", n_perm=19)
+    with pytest.raises(SpecificationError, match="not in the data"):
+        peer_effects(d, "y", "size", group="group")
     with pytest.raises(SpecificationError, match="method"):
         peer_effects(d, "y", "x", group="group", method="lim")
     with pytest.raises(SpecificationError, match="correction"):

@@ -154,3 +154,33 @@ def test_missing_outcome_rows_still_count_as_peers():
                        pool="pool")
     assert res.nobs == (d.index % 7 != 0).sum() and res.has_note("missing_dropped")
     assert not res.has_note("peer_exclusion_bias")
+
+
+def chair(data, rng):
+    """A chair's rule: within each pool, firms sorted by x plus noise fill the pool's
+    groups (ids ascending, sizes as observed) in order, so similar firms share a group."""
+    order = np.lexsort((data.x.to_numpy() + rng.standard_normal(len(data)),
+                        data.pool.to_numpy()))
+    labels = np.empty(len(data), np.int64)
+    labels[order] = np.sort(data.group.to_numpy())
+    return labels
+
+
+def test_randomization_under_the_chairs_rule():
+    """Groups sorted by the chair: under the null (beta = 0, own x matters) re-drawing
+    with the chair's rule gives uniform p-values, re-drawing as if groups were random
+    does not (sorting makes the peer mean track the own x, which the naive statistic
+    used here does not control)."""
+    rng = np.random.default_rng(31)
+    right, wrong = [], []
+    for _ in range(100):
+        d = draw(rng, n_pools=4, beta=0.0)
+        d["group"] = chair(d, rng)
+        kw = {"group": "group", "pool": "pool", "n_perm": 49, "seed": rng,
+              "correction": None}  # any statistic is exact under its own rule
+        right.append(peer_randomization_test(d, "y", "x", formation=chair, **kw).p_value)
+        wrong.append(peer_randomization_test(d, "y", "x", **kw).p_value)
+    counts = np.bincount(np.minimum((np.array(right) * 5 - 1e-9).astype(int), 4),
+                         minlength=5)
+    assert stats.chisquare(counts).pvalue > 0.001
+    assert stats.kstest(wrong, "uniform").pvalue < 1e-6  # piled up near 0

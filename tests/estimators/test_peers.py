@@ -59,7 +59,7 @@ def test_terms_and_by_hand_regression():
 def test_monte_carlo_exclusion_bias_and_gkn_coverage():
     """200 replications, pool fixed effects in every fit (the default with pool=): the
     naive leave-one-out estimate is biased downwards (the exclusion bias, about
-    -delta / (N - 1) * Var(x) / Var(peer mean) within pools: near -0.15 here), the
+    -delta / (N - 1) * Var(x) / Var(peer mean) within pools: near -0.17 here), the
     GKN-corrected one is unbiased, and the corrected linear-in-means fit's 95 % interval
     (CR2 by group, the default) covers the truth 93-97 % of the time."""
     rng = np.random.default_rng(20261207)

@@ -205,9 +205,10 @@ def peer_effects(data: pd.DataFrame, outcome: str, peer_characteristic: str, *,
                            estimator="within" if pool_effects else "pooled",
                            vcov=Cluster(group, type="cr2") if vcov is None else vcov)
     notes = res.notes if correction else res.notes + (Note(
-        "peer_exclusion_bias", "No exclusion-bias correction: the leave-one-out peer mean "
-        "is negatively correlated with one's own characteristic within a finite pool, so "
-        "this estimate is biased downwards (use correction='gkn')."),)
+        "peer_exclusion_bias", "No exclusion-bias correction: within a finite pool the "
+        "leave-one-out peer mean is negatively correlated with one's own characteristic, "
+        "so this estimate is biased downwards when the outcome rises with one's own "
+        "characteristic beyond what the controls absorb (use correction='gkn')."),)
     extra = {"method": method, "correction": correction or "none",
              "n_groups": int(design.group_codes.max() + 1),
              "n_pools": int(design.pool_codes.max() + 1)}

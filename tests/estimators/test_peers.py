@@ -81,6 +81,17 @@ def test_monte_carlo_exclusion_bias_and_gkn_coverage():
     assert 0.93 * 200 <= covered <= 0.97 * 200
 
 
+def test_balance_regression_of_the_characteristic_on_its_peer_mean():
+    """GKN's Table 3 test of random assignment: x on the peer mean of x, with pool effects.
+    Naive: about -1 / (N - 1) * Var(x) / Var(peer mean), negative; GKN: zero."""
+    d = draw(np.random.default_rng(17), n_pools=300)
+    naive = peer_effects(d, "x", "x", group="group", pool="pool", correction=None)
+    fixed = peer_effects(d, "x", "x", group="group", pool="pool")
+    assert naive.tidy().set_index("term").loc["peer_mean", "conf_high"] < 0
+    assert abs(fixed.params["peer_mean"]) < 3 * fixed.tidy().set_index("term").loc[
+        "peer_mean", "std_error"]
+
+
 def test_randomization_p_values_uniform_under_the_null():
     """Under the sharp null (beta = 0, own x still matters) the p-values of 200 data
     sets spread evenly over ten bins (the exact p of 99 re-draws lives on k/100)."""

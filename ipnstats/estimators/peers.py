@@ -52,6 +52,7 @@ from ipnstats.core.errors import DataError, SpecificationError
 from ipnstats.core.formula import require_columns
 from ipnstats.core.seeds import Seed, as_generator, check_seed, recorded_seed
 from ipnstats.estimators.panel import panel_regression
+from ipnstats.results.display import TidyDisplay
 from ipnstats.results.notes import Note
 from ipnstats.results.result import Result
 from ipnstats.results.vcov import Cluster
@@ -257,8 +258,8 @@ def _frame_and_formula(data, design, outcome, characteristic, covariates, method
     return frame, formula
 
 
-@dataclass(frozen=True, slots=True)
-class PeerRandomizationTest:
+@dataclass(frozen=True, slots=True, repr=False)
+class PeerRandomizationTest(TidyDisplay):
     """The peer coefficient, its randomization p-value and the re-drawn coefficients."""
 
     estimate: float
@@ -269,11 +270,13 @@ class PeerRandomizationTest:
     method: str
     correction: str
     seed: int | None
+    notes: tuple[str, ...] = ()
 
     def tidy(self) -> pd.DataFrame:
-        """One row: ``term, estimate, p_value, n_perm``."""
+        """One row: ``term, estimate, p_value, n_perm, formation``."""
         return pd.DataFrame({"term": [PEER], "estimate": [self.estimate],
-                             "p_value": [self.p_value], "n_perm": [self.n_perm]})
+                             "p_value": [self.p_value], "n_perm": [self.n_perm],
+                             "formation": [self.formation]})
 
 
 def peer_randomization_test(data: pd.DataFrame, outcome: str, peer_characteristic: str,
@@ -335,8 +338,13 @@ def peer_randomization_test(data: pd.DataFrame, outcome: str, peer_characteristi
                              controls, resid_y) for _ in range(int(n_perm))])
     p = (1 + np.sum(np.abs(draws) >= np.abs(estimate) * (1 - 1e-12))) / (1 + n_perm)
     name = "random" if formation == "random" else getattr(formation, "__name__", "callable")
+    notes = (Note("p_value_method", f"Randomization p-value: (1 + #{{|b_r| >= |b|}}) / (1 + "
+                  f"{n_perm}) over {n_perm} re-draws of the groups ({name} formation)."),)
+    if np.allclose(draws, estimate):
+        notes += (Note("p_value_method", "Every re-draw gave the observed coefficient: the "
+                       "formation rule is deterministic, so the test has no power (p = 1)."),)
     return PeerRandomizationTest(estimate, float(p), draws, int(n_perm), name, method,
-                                 correction or "none", recorded_seed(seed))
+                                 correction or "none", recorded_seed(seed), notes)
 
 
 def _partialled(frame, outcome, covariates, method, characteristic, correction,

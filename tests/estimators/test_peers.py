@@ -123,6 +123,8 @@ def test_randomization_detects_a_peer_effect_and_callable_formation():
     fixed = peer_randomization_test(d, "y", "x", group="group", pool="pool", n_perm=19,
                                     formation=lambda data, rng: data.group.to_numpy())
     assert fixed.p_value == 1.0  # a deterministic rule re-draws the same groups
+    assert len(fixed.notes) == 2 and fixed.has_note("p_value_method")
+    assert repr(test).startswith("<PeerRandomizationTest: 1 row(s)")
 
 
 def test_errors():

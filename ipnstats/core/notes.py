@@ -74,6 +74,8 @@ NOTE_CODES = MappingProxyType({
     "limited_overlap": "propensity scores near 0 or 1, or outside the other group's range",
     "propensity_trimmed": "propensity scores were clipped before weights were formed",
     "low_effective_sample": "weights leave a small (Kish) effective sample size",
+    "peer_exclusion_bias": "a leave-one-out peer mean without the exclusion-bias correction "
+                           "(biased downwards)",
     # inference
     "few_clusters": "few clusters: cluster-robust inference can be too liberal",
     "no_residual_df": "no residual degrees of freedom: no standard errors or tests",

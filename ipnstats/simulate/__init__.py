@@ -47,6 +47,7 @@ from ipnstats.simulate.framing import framing_exchanges, framing_truth
 from ipnstats.simulate.learning import learning_tasks, learning_truth
 from ipnstats.simulate.meetings import _intensities
 from ipnstats.simulate.outcomes import _financials, _surveys, _trait
+from ipnstats.simulate.peers import _peer_size, _truth_peers
 from ipnstats.simulate.tables import _codebook, _public_tables, _write
 from ipnstats.simulate.truth import _truth
 
@@ -57,7 +58,8 @@ __all__ = ["framing_exchanges", "framing_truth", "learning_tasks", "learning_tru
 def simulate_study(out_dir: str | Path, *, n_firms: int = 600, n_groups: int = 30,
                    first_year: int = 2008, last_year: int = 2022,
                    seed: int | np.random.Generator = 0, method_factor: float = 0.35,
-                   selection: float = 0.0, membership_effect: float = 1.0) -> Path:
+                   selection: float = 0.0, membership_effect: float = 1.0,
+                   peer_effect: float = 0.0, formation: str = "random") -> Path:
     """Write a synthetic IPN study folder whose true effects are known.
 
     The folder gets the eight tables of ``docs/study_folder.md`` as CSV (firms,
@@ -99,6 +101,17 @@ def simulate_study(out_dir: str | Path, *, n_firms: int = 600, n_groups: int = 3
         Multiplies every part of the true effect of membership on revenue (direct,
         tenure, young joiners, practices, perceived learning); 0 = joining does nothing,
         1 (the default) = the effects in ``truth.toml``.
+    peer_effect
+        Log revenue added in each member year per unit of the leave-one-out mean latent
+        size of the other members of the firm's group that year (-1..1; 0, the default,
+        writes the study the simulator always wrote). Set, or with ``formation="chair"``,
+        ``truth.toml`` gains a ``[peers]`` section (coefficient, characteristic, rule).
+    formation
+        How joiners are placed in groups: ``"random"`` (the default and the simulator's
+        rule before this option: a random free slot among open groups, re-joiners back
+        to their old group half the time; firms that joined before the panel are always
+        placed this way) or ``"chair"`` (the chair sorts each year's other joiners by size
+        into the free slots in group order, so similar firms share a group).
 
     Returns
     -------
@@ -115,7 +128,7 @@ def simulate_study(out_dir: str | Path, *, n_firms: int = 600, n_groups: int = 3
     0.5
     """
     cfg = _config(n_firms, n_groups, first_year, last_year, seed)
-    eff = _effects(method_factor, selection, membership_effect)
+    eff = _effects(method_factor, selection, membership_effect, peer_effect, formation)
     rng = as_generator(seed)
     method_rng = _child_generator(rng)
     drive = _child_generator(rng).standard_normal(cfg.n_firms)
@@ -124,10 +137,14 @@ def simulate_study(out_dir: str | Path, *, n_firms: int = 600, n_groups: int = 3
     grid = _member_grid(spells, cfg)
     _check_core(grid, core, cfg)
     surveys, scores, latent = _surveys(rng, method_rng, cfg, eff, fx, grid)
-    fin, fy = _financials(rng, cfg, eff, fx, grid, _intensities(activity, cfg), scores)
+    peers = eff.peer_effect != 0 or eff.formation != "random"
+    peer = _peer_size(spells, grid, fx.size, cfg) if peers else None
+    fin, fy = _financials(rng, cfg, eff, fx, grid, _intensities(activity, cfg), scores, peer)
     traits = {s: _trait(scores[s]) for s in ("risk_aversion", "loss_aversion")}
     ex, ex_info = _exchanges(rng, eff, fx, activity, traits)
     tasks, task_info = _tasks(rng, cfg, eff, fx, ex, traits["risk_aversion"])
     tables = _public_tables(cfg, fx, fin, spells, meetings, activity, surveys, ex, tasks)
     truth = _truth(cfg, eff, fy, latent, grid, ex_info, task_info, fx.drive)
+    if peers:
+        truth["peers"] = _truth_peers(eff, peer, grid)
     return _write(Path(out_dir), tables, _codebook(cfg), truth)

@@ -113,6 +113,8 @@ class _Effects:
     selection: float = 0.0  # log-revenue growth per year per SD of the unobserved drive ...
     join_drive: float = 1.0  # ... and the drive's loading on the log-odds of joining
     membership_effect: float = 1.0  # multiplies every part of the true H1 effect
+    peer_effect: float = 0.0  # log revenue per unit of the group's other members' mean size
+    formation: str = "random"  # how joiners are placed in groups: "random" or "chair"
 
 
 def _config(n_firms, n_groups, first_year, last_year, seed) -> _Config:
@@ -133,7 +135,8 @@ def _config(n_firms, n_groups, first_year, last_year, seed) -> _Config:
     return _Config(n_firms, n_groups, first_year, last_year, recorded)
 
 
-def _effects(method_factor, selection=0.0, membership_effect=1.0) -> _Effects:
+def _effects(method_factor, selection=0.0, membership_effect=1.0, peer_effect=0.0,
+             formation="random") -> _Effects:
     """The default effects with the survey method factor (checked: 0..3 answer units), the
     selection on an unobserved growth trait (0..0.2 log points a year per SD) and the
     scale of the true membership effect on revenue (0..5; 0 = joining does nothing)."""
@@ -144,8 +147,15 @@ def _effects(method_factor, selection=0.0, membership_effect=1.0) -> _Effects:
                 or not 0 <= value <= top:
             raise SpecificationError(f"{name} must be a number in 0..{top} ({_KNOBS[name]}), "
                                      f"got {value!r}")
+    if isinstance(peer_effect, bool) or not isinstance(peer_effect, int | float | np.number) \
+            or not -1 <= peer_effect <= 1:
+        raise SpecificationError(f"peer_effect must be a number in -1..1 (log revenue per unit "
+                                 f"of the peers' mean size), got {peer_effect!r}")
+    if formation not in ("random", "chair"):
+        raise SpecificationError(f"formation must be 'random' or 'chair', got {formation!r}")
     base, k = _Effects(), float(membership_effect)
     return replace(base, method_factor=float(method_factor), selection=float(selection),
+                   peer_effect=float(peer_effect), formation=formation,
                    tau_base=k * base.tau_base, tau_step=k * base.tau_step,
                    young_join=k * base.young_join, small_join=k * base.small_join,
                    practices=tuple((c, k * b, m) for c, b, m in base.practices),

@@ -164,7 +164,8 @@ def _joins(rng, cfg, eff, fx, spells: _Spells, roster: _Roster, opens, year: int
     """Firms whose first member year of a new spell is year + 1."""
     first = year + 1
     want = np.flatnonzero(_join_wishes(rng, cfg, eff, fx, roster, first))
-    groups = _allocate(rng, cfg, roster, want, opens <= first)
+    groups = _allocate(rng, cfg, roster, want, opens <= first,
+                       fx.size if eff.formation == "chair" else None)
     firms, groups = want[groups >= 0], groups[groups >= 0]
     spells.add(firms, groups, _join_days(rng, cfg, fx, roster, firms, first))
     return firms, groups
@@ -182,8 +183,15 @@ def _join_wishes(rng, cfg, eff: _Effects, fx: _Firms, roster: _Roster, first: in
     return (new & (u < p_new)) | (back & (u < eff.rejoin))
 
 
-def _allocate(rng, cfg: _Config, roster: _Roster, firms: np.ndarray, is_open) -> np.ndarray:
+def _allocate(rng, cfg: _Config, roster: _Roster, firms: np.ndarray, is_open,
+              chair_size: np.ndarray | None = None) -> np.ndarray:
     """Group of each joining firm (-1: no room). Room = 20 - members of the current year.
+
+    Formation ``"random"`` (the default, ``chair_size`` None): re-joiners go back to their
+    old group with probability 1/2 when it has room; every other joiner takes a free slot
+    drawn at random among the open groups. ``"chair"``: the same, but the chair sorts those
+    other joiners by size (largest first) and fills the free slots in group order, so
+    firms of similar size share a group.
 
     Counting the current year's members (exits happen early next year) keeps every
     day's membership at or below the cap: joins fall late this year or early next.
@@ -199,6 +207,9 @@ def _allocate(rng, cfg: _Config, roster: _Roster, firms: np.ndarray, is_open) ->
     free = free - np.bincount(old[take], minlength=cfg.n_groups)
     rest = order[out[order] < 0]
     slots = rng.permutation(np.repeat(np.arange(cfg.n_groups), free))
+    if chair_size is not None:
+        slots = np.sort(slots)
+        rest = rest[np.argsort(-chair_size[firms[rest]], kind="stable")]
     k = min(rest.size, slots.size)
     out[rest[:k]] = slots[:k]
     return out

@@ -134,7 +134,8 @@ def _effect_parts(eff: _Effects, fx: _Firms, grid: _Grid, inten, scores):
             "small": np.broadcast_to(small[:, None], member.shape)}
 
 
-def _financials(rng, cfg: _Config, eff: _Effects, fx: _Firms, grid: _Grid, inten, scores):
+def _financials(rng, cfg: _Config, eff: _Effects, fx: _Firms, grid: _Grid, inten, scores,
+                peer=None):
     n, t = cfg.n_firms, cfg.n_years
     years = np.arange(cfg.first_year, cfg.last_year + 1)
     age = years - fx.founded[:, None]
@@ -144,7 +145,7 @@ def _financials(rng, cfg: _Config, eff: _Effects, fx: _Firms, grid: _Grid, inten
              + eff.selection * fx.drive[:, None] * (years - cfg.first_year))
     parts = _effect_parts(eff, fx, grid, inten, scores)
     delta = parts["direct"] + parts["practice"] + parts["indirect"]
-    log_rev = never + delta
+    log_rev = never + delta if peer is None else never + delta + eff.peer_effect * peer
     first = np.clip(fx.founded - cfg.first_year, 0, t - 1)
     ref = fx.alpha + gamma[first] + 0.03 * age[np.arange(n), first]
     log_emp = fx.emp_fe[:, None] + 0.5 * (log_rev - ref[:, None]) + 0.08 * rng.standard_normal(

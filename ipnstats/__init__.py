@@ -36,7 +36,8 @@ __all__ = [
     # self-selection and parallel trends
     "iv_regression", "heckman", "treatment_effects", "control_function_logit", "honest_did",
     # networks of exchanges: who learns from whom
-    "social_relations", "SRMResult", "network_measures", "brokerage_scores",
+    "social_relations", "SRMResult", "network_measures", "brokerage_scores", "peer_effects",
+    "peer_randomization_test",
     # covariate balance before comparing joiners with non-joiners
     "entropy_balance", "ipw_weights", "balance_table",
     # missing data: multiple imputation and Rubin's rules
@@ -127,7 +128,9 @@ _LAZY = {"simulate_study": ("simulate", "simulate_study"), "Report": ("report", 
          "social_relations": ("estimators.srm", "social_relations"),
          "SRMResult": ("estimators.srm_result", "SRMResult"),
          "network_measures": ("estimators.network", "network_measures"),
-         "brokerage_scores": ("estimators.network", "brokerage_scores")}
+         "brokerage_scores": ("estimators.network", "brokerage_scores"),
+         "peer_effects": ("estimators.peers", "peer_effects"),
+         "peer_randomization_test": ("estimators.peers", "peer_randomization_test")}
 
 
 def __getattr__(name: str):

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ipnstats.estimators.panel import panel_regression
+from ipnstats.estimators.peers import peer_effects, peer_randomization_test
 from ipnstats.estimators.srm import social_relations
 from ipnstats.ipn.hazard import exit_hazard
 from ipnstats.ipn.network import firm_network_position
@@ -177,17 +178,72 @@ def dyadic_findings(exchanges: pd.DataFrame) -> dict:
     return out
 
 
-def fit_network(exchanges: pd.DataFrame | None, fy: pd.DataFrame, *,
-                threshold: int) -> tuple[dict, dict]:
+# -- peer composition -------------------------------------------------------------------------
+
+#: the peers' characteristic: size before the panel (log of 1 + baseline employees)
+PEER_SIZE = "baseline_size"
+PEER_DRAWS = 499
+
+
+def peer_findings(fy: pd.DataFrame, firms: pd.DataFrame | None, *, outcome: str,
+                  seed: int) -> tuple[dict, dict]:
+    """Do firms do better when the other members of their group are larger? Member
+    firm-years, groups = peer group x year, pools = years (GKN's urn), the firm's own and
+    its peers' baseline size (linear in means), the GKN correction, SEs clustered by peer
+    group (CR2); the naive estimate beside it, and the randomization p-value re-drawing the
+    groups of each year at random (``PEER_DRAWS`` draws)."""
+    if firms is None or "employees_baseline" not in firms.columns:
+        return {"unavailable": "the firms table has no employees_baseline column."}, {}
+    size = np.log1p(firms.set_index(firms["firm_id"].astype(str))["employees_baseline"]
+                    .astype(float))
+    rows = fy[(fy["member"] == 1) & fy["group_id"].notna() & fy[outcome].notna()]
+    rows = rows.assign(**{PEER_SIZE: rows["firm_id"].astype(str).map(size).to_numpy(),
+                          "group_year": rows["group_id"].astype(str) + ":"
+                          + rows["year"].astype(str)})
+    rows = rows[rows[PEER_SIZE].notna()]
+    alone = rows.groupby("group_year")["firm_id"].transform("size") < 2
+    rows = rows[~alone]
+    common = {"group": "group_year", "pool": "year", "unit": "firm_id",
+              "method": "linear_in_means"}
+    try:
+        corrected = peer_effects(rows, outcome, PEER_SIZE, **common, correction="gkn",
+                                 vcov=Cluster("group_id", type="cr2"))
+        naive = peer_effects(rows, outcome, PEER_SIZE, **common, correction=None,
+                             vcov=Cluster("group_id", type="cr2"))
+        perm = peer_randomization_test(rows, outcome, PEER_SIZE, **common, correction="gkn",
+                                       n_perm=PEER_DRAWS, seed=seed)
+    except ValueError as error:
+        return _unavailable(error), {}
+    fits = {}
+    for name, res in (("corrected", corrected), ("naive", naive)):
+        t = res.tidy().set_index("term")
+        fits[name] = {k: float(t.loc["peer_mean", k]) for k in
+                      ("estimate", "std_error", "conf_low", "conf_high", "p_value")}
+    return ({"outcome": outcome, "characteristic": PEER_SIZE, "fits": fits,
+             "randomization_p": float(perm.p_value), "n_perm": int(perm.n_perm),
+             "seed": seed, "nobs": int(corrected.nobs),
+             "n_groups": int(rows["group_id"].nunique()),
+             "n_group_years": int(rows["group_year"].nunique()),
+             "n_alone": int(alone.sum()),
+             "notes": [str(n) for n in corrected.notes]},
+            {"network.peers": corrected})
+
+
+def fit_network(exchanges: pd.DataFrame | None, fy: pd.DataFrame, *, threshold: int,
+                firms: pd.DataFrame | None = None, outcome: str = "log_revenue",
+                seed: int = 0) -> tuple[dict, dict]:
     """Findings (JSON-ready) and fitted results of the Network stage: ``srm``,
-    ``position`` and ``dyadic``; ``{"unavailable": ...}`` without exchanges."""
+    ``position``, ``dyadic`` and ``peers``; the first three are ``{"unavailable": ...}``
+    without exchanges."""
+    peers, peer_fit = peer_findings(fy, firms, outcome=outcome, seed=seed)
     if exchanges is None or exchanges.empty:
-        return {"unavailable": "the study has no exchanges table."}, {}
+        gone = {"unavailable": "the study has no exchanges table."}
+        return {"srm": gone, "position": gone, "dyadic": gone, "peers": peers}, peer_fit
     srm, fitted = srm_findings(exchanges, fy)
     position, hazard = position_findings(exchanges, fy, threshold=threshold)
-    return ({"srm": srm, "position": position, "dyadic": dyadic_findings(exchanges)},
-            {**fitted, **hazard})
+    return ({"srm": srm, "position": position, "dyadic": dyadic_findings(exchanges),
+             "peers": peers}, {**fitted, **hazard, **peer_fit})
 
 
-__all__ = ["dyadic_findings", "fit_network", "group_pairs", "position_findings",
-           "srm_findings"]
+__all__ = ["dyadic_findings", "fit_network", "group_pairs", "peer_findings",
+           "position_findings", "srm_findings"]

@@ -32,7 +32,7 @@ from ipnstats.tables.frame import frame_table
 from ipnstats.tables.render import to_docx, to_latex, to_markdown
 from ipnstats.tables.render.docx import docx_is_current
 
-BODY = ("h1", "h2", "h3", "robustness", "models")
+BODY = ("h1", "h2", "h3", "robustness", "network", "models")
 
 
 def build_report(cfg: StudyConfig, stored: dict[str, dict]) -> Report:

@@ -218,6 +218,22 @@ def _robustness(study: Study, cfg: StudyConfig, progress) -> StageOutput:
                        seeds={"wild bootstrap": run["seed"]})
 
 
+# -- the exchange network -------------------------------------------------------------------
+
+def _network(study: Study, cfg: StudyConfig, progress) -> StageOutput:
+    from ipnstats.ipn.network_findings import fit_network
+
+    run = cfg["run"]
+    progress("network: social relations, network position, dyadic SEs, peer composition")
+    exchanges = None if "exchanges" in study.skipped else study.exchanges
+    findings, results = fit_network(exchanges, study.firm_year,
+                                    threshold=study.codebook.disclosure_threshold,
+                                    firms=study.tables.get("firms"),
+                                    outcome=primary_outcome(cfg.claims), seed=run["seed"])
+    return StageOutput(findings=findings, results=results,
+                       seeds={"peer randomization": run["seed"]})
+
+
 # -- extra models -----------------------------------------------------------------------------
 
 def _models(study: Study, cfg: StudyConfig, progress) -> StageOutput:
@@ -240,6 +256,8 @@ STAGES: tuple[Stage, ...] = (
           ("run", "H3", "verdict", "claims:h3"), _h3, "H3"),
     Stage("robustness", "Robustness of the primary H1 effect", FIRM_YEAR_INPUTS,
           ("run", "robustness", "primary", "h1_covariates"), _robustness, "H1"),
+    Stage("network", "Who learns from whom: the exchange network", EXCHANGE_INPUTS,
+          ("run", "primary"), _network, "H2"),
     Stage("models", "Additional models", FIRM_YEAR_INPUTS,
           ("models", "verdict:models", "claims:models"), _models),
     Stage("data", "Data and measurement", None, ("study",), _data),

@@ -17,6 +17,7 @@ from ipnstats.report.h1_section import render_h1
 from ipnstats.report.h2_section import render_h2
 from ipnstats.report.h3_section import render_h3
 from ipnstats.report.models_section import render_models
+from ipnstats.report.network_section import render_network
 from ipnstats.report.robustness_section import render_robustness
 
 Renderer = Callable[[Report, dict], Report]
@@ -27,6 +28,7 @@ RENDERERS: dict[str, Renderer] = {
     "h2": render_h2,
     "h3": render_h3,
     "robustness": render_robustness,
+    "network": render_network,
     "models": render_models,
     "data": render_data,
 }

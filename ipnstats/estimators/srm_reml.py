@@ -254,7 +254,7 @@ def fit_reml(kept, data, outcome, actor, partner, group, matrices, small, n_miss
     if not converged:
         notes.append(Note("not_converged", "the REML optimiser did not report convergence"))
     effects, rel = [], []
-    for m, b, g in zip(kept, d.blocks, p["groups"]):
+    for m, b, g in zip(kept, d.blocks, p["groups"], strict=True):
         resid = b.y - g["beta"]
         u = linalg.cho_solve(g["cho"], g["w"].T @ resid, check_finite=False)
         effects.append(pd.DataFrame({"id": list(m.ids), "group": m.group,

@@ -25,6 +25,7 @@ BLUPs ``M^-1 Z'R^-1 r``. Missing dyads need no imputation: only the ratings pres
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,7 +52,7 @@ class Block:
     paired: np.ndarray
     n: int
 
-    @property
+    @functools.cached_property
     def Z(self) -> np.ndarray:
         """Dense incidence, columns (a_1, b_1, a_2, b_2, ...)."""
         z = np.zeros((len(self.y), 2 * self.n))
@@ -104,7 +105,8 @@ def _group(b: Block, theta: np.ndarray, s_inv: np.ndarray, grad: bool) -> dict |
     d2 = np.where(b.paired, -sgg / det, 0.0)
     z = b.Z
     w = d1[:, None] * z + d2[:, None] * z[b.swap]  # R^-1 Z
-    m = np.kron(np.eye(b.n), s_inv) + z.T @ w
+    c = z.T @ w  # Z'R^-1 Z
+    m = np.kron(np.eye(b.n), s_inv) + c
     try:
         cho = linalg.cho_factor(m, lower=True, check_finite=False)
     except linalg.LinAlgError:
@@ -122,7 +124,6 @@ def _group(b: Block, theta: np.ndarray, s_inv: np.ndarray, grad: bool) -> dict |
            "quad": float(b.y @ e)}
     if grad:
         m_inv = linalg.cho_solve(cho, np.eye(2 * b.n), check_finite=False)
-        c = z.T @ w
         k = c - c @ m_inv @ c  # Z'V^-1 Z
         ws = b.paired[:, None] * w[b.swap]
         tr = np.array([np.trace(k[0::2, 0::2]), np.trace(k[1::2, 1::2]),

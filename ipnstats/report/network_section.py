@@ -6,6 +6,8 @@ here; a piece stored as ``{"unavailable": reason}`` is one sentence.
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from ipnstats.report.claims import not_testable_text
@@ -50,8 +52,18 @@ def render_network(report: Report, doc: dict) -> Report:
     return report
 
 
-def _ci(low: float, high: float) -> str:
-    return f"[{low:.3f}, {high:.3f}]"
+def _num(value) -> float:
+    """A stored number (None for NaN) as a float."""
+    return math.nan if value is None else float(value)
+
+
+def _ci(low, high) -> str:
+    low, high = _num(low), _num(high)
+    return "—" if math.isnan(low) or math.isnan(high) else f"[{low:.3f}, {high:.3f}]"
+
+
+def _p(value) -> str:
+    return "—" if math.isnan(_num(value)) else fmt_p(_num(value))
 
 
 # -- the Social Relations Model --------------------------------------------------------------
@@ -159,10 +171,12 @@ def _dyadic(report: Report, dyadic: dict) -> Report:
             continue
         fits = {f["vcov"]: f for f in piece["fits"]}
         two, dy = fits["two-way"], fits["dyadic"]
-        ratios.append(dy["std_error"] / two["std_error"])
-        rows.append({"test": labels[claim], "estimate": two["estimate"],
-                     "se2": two["std_error"], "p2": fmt_p(two["p_value"]),
-                     "sed": dy["std_error"], "pd": fmt_p(dy["p_value"])})
+        ratio = _num(dy["std_error"]) / _num(two["std_error"])
+        if math.isfinite(ratio):
+            ratios.append(ratio)
+        rows.append({"test": labels[claim], "estimate": _num(two["estimate"]),
+                     "se2": _num(two["std_error"]), "p2": _p(two["p_value"]),
+                     "sed": _num(dy["std_error"]), "pd": _p(dy["p_value"])})
     if not rows:
         return report.add_text(not_testable_text("the exchange tests could not be fitted."))
     note = ("Least squares of the cognitive shift on the primary test's term (H3a with the "
@@ -176,6 +190,9 @@ def _dyadic(report: Report, dyadic: dict) -> Report:
         "sed": "SE, dyadic", "pd": "p, dyadic"}, digits=3,
         title="The exchange tests with two-way and dyadic-robust standard errors",
         label="network-dyadic", notes=(note,)))
+    if not ratios:
+        return report.add_text("Reading: the standard errors cannot be estimated on so few "
+                               "exchanges.")
     lo, hi = min(ratios), max(ratios)
     return report.add_text(
         f"Reading: the dyadic-robust standard errors are {lo:.2f} to {hi:.2f} times the "

@@ -244,7 +244,7 @@ def test_a_change_to_how_the_report_reads_refits_nothing(example_run, tmp_path):
         return done.stdout + done.stderr
 
     before = {p.name: p.read_bytes() for p in (copy / "reports" / "results").glob("*.json")}
-    assert len(before) == 6
+    assert len(before) == 7
     claims = copy / "ipnstats" / "report" / "claims.py"
     claims.write_text(claims.read_text().replace('"Not testable with these data: ',
                                                  '"Cannot be tested with these data: '))
@@ -266,7 +266,7 @@ def test_a_change_to_how_the_report_reads_refits_nothing(example_run, tmp_path):
             "stale; print(' '.join(stale(load_config('analyses/ipn_study.toml'))))")
     done = subprocess.run([sys.executable, "-P", "-c", code], cwd=copy, env=env,
                           capture_output=True, text=True)
-    assert done.stdout.split() == ["h1", "h2", "h3", "robustness", "models", "data"], done.stderr
+    assert done.stdout.split() == ["h1", "h2", "h3", "robustness", "network", "models", "data"], done.stderr
 
 
 def firm_ids() -> list[str]:
@@ -413,7 +413,7 @@ def test_make_redoes_only_what_a_change_touches(tmp_path):
         os.utime(path, None)
 
     first = make()
-    assert first == sorted(["h1", "h2", "h3", "robustness", "models", "data", "report",
+    assert first == sorted(["h1", "h2", "h3", "robustness", "network", "models", "data", "report",
                             "data-report"])
     assert make() == []  # an unchanged run does nothing
     later(tmp_path / "data" / "example" / "tasks.csv")

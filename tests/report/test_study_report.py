@@ -59,7 +59,7 @@ def test_pdf_and_html_are_written_and_reproducible(written):
     assert html == html2
     assert tables == tables2  # every table as .tex, .md and .docx
     assert html.count(b"<table") >= 5
-    for name in ("h1", "h2", "h3", "robustness", "models", "data"):  # the stored results
+    for name in ("h1", "h2", "h3", "robustness", "network", "models", "data"):  # the stored results
         a = (out / "a" / "results" / f"{name}.json").read_bytes()
         assert a == (out / "b" / "results" / f"{name}.json").read_bytes()
 

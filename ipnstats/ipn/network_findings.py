@@ -23,6 +23,8 @@ Every piece is JSON-ready; a piece that cannot be fitted is ``{"unavailable": re
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -120,7 +122,7 @@ def position_findings(exchanges: pd.DataFrame, fy: pd.DataFrame, *,
     findings = {"distribution": frame_to_json(pd.DataFrame(rows)),
                 "n_firm_years": int(len(pos)),
                 "n_exchanges_left_out": int(pos.attrs.get("n_exchanges_left_out", 0)),
-                "notes": [str(n) for n in pos.attrs.get("notes", ())],
+                "notes": [_readable(str(n)) for n in pos.attrs.get("notes", ())],
                 "threshold": int(threshold)}
     keys = ["firm_id", "year", "group_id"]
     merged = fy.merge(pos[keys + measures].assign(
@@ -136,6 +138,11 @@ def position_findings(exchanges: pd.DataFrame, fy: pd.DataFrame, *,
     findings["exit"] = {"terms": frame_to_json(terms), "nobs": int(hazard.nobs),
                         "notes": [str(n) for n in hazard.notes]}
     return findings, {"network.exit": hazard}
+
+
+def _readable(note: str) -> str:
+    """A measure's note for readers: ``group_id=G09, year=2008`` -> ``group G09 in 2008``."""
+    return re.sub(r"group_id=([^,)]+), year=(\d+)", r"group \1 in \2", note)
 
 
 def _standardized(x: pd.Series) -> pd.Series:
@@ -237,8 +244,8 @@ def fit_network(exchanges: pd.DataFrame | None, fy: pd.DataFrame, *, threshold: 
     without exchanges."""
     peers, peer_fit = peer_findings(fy, firms, outcome=outcome, seed=seed)
     if exchanges is None or exchanges.empty:
-        gone = {"unavailable": "the study has no exchanges table."}
-        return {"srm": gone, "position": gone, "dyadic": gone, "peers": peers}, peer_fit
+        return {"exchanges": {"unavailable": "the study has no exchanges table."},
+                "peers": peers}, peer_fit
     srm, fitted = srm_findings(exchanges, fy)
     position, hazard = position_findings(exchanges, fy, threshold=threshold)
     return ({"srm": srm, "position": position, "dyadic": dyadic_findings(exchanges),

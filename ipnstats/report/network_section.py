@@ -40,13 +40,17 @@ def render_network(report: Report, doc: dict) -> Report:
     """The network section of a stored ``network`` stage document."""
     f = doc["findings"]
     report = report.add_heading(TITLE).add_text(INTRO)
+    if "exchanges" in f:  # no exchanges: one sentence for the three parts that need them
+        report = report.add_text(not_testable_text(f["exchanges"]["unavailable"]))
     for heading, part, render in (
             ("Learning between firms: the Social Relations Model", "srm", _srm),
             ("Network position and leaving the network", "position", _position),
             ("The exchange tests with dyadic-robust standard errors", "dyadic", _dyadic),
             ("Peer composition: do larger peers help?", "peers", _peers)):
+        if part not in f:
+            continue
         report = report.add_heading(heading, 2)
-        piece = f.get(part) or {"unavailable": "not fitted."}
+        piece = f[part]
         report = (report.add_text(not_testable_text(piece["unavailable"]))
                   if "unavailable" in piece else render(report, piece))
     return report

@@ -112,7 +112,8 @@ def test_a_changed_claim_refits_only_the_stage_that_reads_it(tmp_path):
     moved = load_config(write(tmp_path, text.replace(
         'outcome = "log_revenue"\nterm = "cs"', 'outcome = "profit_margin"\nterm = "cs"')))
     changed = {s.name for s in STAGES if before.digest(*s.sections) != moved.digest(*s.sections)}
-    assert changed == {"h1", "robustness"}  # H1a's outcome is the robustness' primary outcome
+    # H1a's outcome is the primary outcome of robustness and of the network's peer effects
+    assert changed == {"h1", "robustness", "network"}
 
 
 # -- names are checked before anything is fitted -------------------------------------------

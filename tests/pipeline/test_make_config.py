@@ -175,8 +175,8 @@ def test_make_with_a_database_redoes_the_stages_whose_tables_changed(tmp_path):
         return sorted(c.split()[-1] if "--stage" in c else c.split()[0]
                       for c in log.read_text().splitlines())
 
-    assert calls() == ["data", "data-report", "h1", "h2", "h3", "models", "report",
-                       "robustness"]
+    assert calls() == ["data", "data-report", "h1", "h2", "h3", "models", "network",
+                       "report", "robustness"]
     assert calls() == []  # the tables' digests were read again: unchanged
     with sqlite.connect(str(tmp_path / "study.db")) as conn, conn.cursor() as cur:
         cur.execute("DELETE FROM tasks WHERE rowid = 1")

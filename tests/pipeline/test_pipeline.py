@@ -266,7 +266,8 @@ def test_a_change_to_how_the_report_reads_refits_nothing(example_run, tmp_path):
             "stale; print(' '.join(stale(load_config('analyses/ipn_study.toml'))))")
     done = subprocess.run([sys.executable, "-P", "-c", code], cwd=copy, env=env,
                           capture_output=True, text=True)
-    assert done.stdout.split() == ["h1", "h2", "h3", "robustness", "network", "models", "data"], done.stderr
+    assert done.stdout.split() == ["h1", "h2", "h3", "robustness", "network", "models",
+                                   "data"], done.stderr
 
 
 def firm_ids() -> list[str]:
@@ -419,7 +420,7 @@ def test_make_redoes_only_what_a_change_touches(tmp_path):
     later(tmp_path / "data" / "example" / "tasks.csv")
     assert make() == ["data", "data-report", "h3", "report"]
     later(tmp_path / "data" / "example" / "exchanges.csv")
-    assert make() == ["data", "data-report", "h2", "h3", "report"]
+    assert make() == ["data", "data-report", "h2", "h3", "network", "report"]
     config = tmp_path / "analyses" / "ipn_study.toml"
     config.write_text(config.read_text().replace("process_draws = 999", "process_draws = 99"))
     later(config)
@@ -428,13 +429,13 @@ def test_make_redoes_only_what_a_change_touches(tmp_path):
     later(config)
     assert make() == ["report", "robustness"]
     later(tmp_path / "data" / "example" / "financials.csv")
-    assert make() == ["data", "data-report", "h1", "h2", "h3", "models", "report",
-                      "robustness"]
+    assert make() == ["data", "data-report", "h1", "h2", "h3", "models", "network",
+                      "report", "robustness"]
     later(tmp_path / "ipnstats" / "report" / "h1_section.py")  # how the report reads
     assert make() == ["data-report", "report"]
     later(tmp_path / "ipnstats" / "estimators" / "panel.py")  # what is estimated
-    assert make() == ["data", "data-report", "h1", "h2", "h3", "models", "report",
-                      "robustness"]
+    assert make() == ["data", "data-report", "h1", "h2", "h3", "models", "network",
+                      "report", "robustness"]
 
 
 @pytest.mark.parametrize("script", sorted((ROOT / "analyses").glob("h*.py")),

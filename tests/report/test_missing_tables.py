@@ -127,7 +127,8 @@ def test_report_without_exchanges_and_tasks(simulated, tmp_path, capsys, monkeyp
         row = next(line for line in verdicts.splitlines() if line.startswith(f"| {code} "))
         assert f"the study has no {table} table" in row and NOT_TESTABLE in row
     html = (out / "ipn_report.html").read_text()
-    assert html.count(f"{NOT_TESTABLE}: the study has no exchanges table.") == 5  # H2a-d, H3a
+    # H2a-d, H3a and the network section (once for its three exchange parts)
+    assert html.count(f"{NOT_TESTABLE}: the study has no exchanges table.") == 6
     assert html.count(f"{NOT_TESTABLE}: the study has no tasks table.") == 2  # H3b, H3c
     assert "H2a, H2b, H2c, H2d, H3a, H3b, H3c (no exchanges table); H3b, H3c (no tasks " \
            "table)" in html  # the data appendix says which claims the missing tables rule out

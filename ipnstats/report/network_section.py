@@ -12,6 +12,7 @@ import pandas as pd
 
 from ipnstats.report.claims import not_testable_text
 from ipnstats.report.document import Report
+from ipnstats.report.estimation_notes import for_readers
 from ipnstats.results.stored import frame_from_json
 from ipnstats.tables.format import fmt_p
 from ipnstats.tables.frame import frame_table
@@ -128,7 +129,8 @@ def _position(report: Report, pos: dict) -> Report:
              "the year (ties: exchanges, sender to receiver, weighted by their number); "
              "betweenness not normalised (igraph); eigenvector centrality scaled to a "
              "maximum of 1 in each network; Burt's constraint over ties in either direction. "
-             "Quartiles over firm-years; no firm is shown.", *pos["notes"])
+             "Quartiles over firm-years; no firm is shown.",
+             *(for_readers(n, MEASURES) for n in pos["notes"]))
     report = report.add_table(frame_table(dist, labels={
         "measure": "Measure", "n": "Firm-years", "mean": "Mean", "sd": "SD", "p25": "25%",
         "median": "Median", "p75": "75%"}, digits=2,
@@ -147,7 +149,7 @@ def _position(report: Report, pos: dict) -> Report:
     note = (f"Logit of leaving the network after year t among member years "
             f"({exit_['nobs']:,}), with group and year effects, SEs clustered by firm (H1f's "
             "model with the network position added); network measures per SD, the other "
-            "predictors in their units.", *exit_["notes"])
+            "predictors in their units.", *(for_readers(n, MEASURES) for n in exit_["notes"]))
     report = report.add_table(frame_table(rows, labels={
         "term": "Predictor", "estimate": "Log-odds", "se": "SE", "ci": "95% CI", "p": "p"},
         digits=3, title="Network position and leaving the network", label="network-exit",
@@ -226,7 +228,7 @@ def _peers(report: Report, peers: dict) -> Report:
     report = report.add_table(frame_table(pd.DataFrame(rows), labels={
         "estimator": "Estimator", "estimate": "Peer effect", "se": "SE", "ci": "95% CI",
         "p": "p"}, digits=3, title="Peers' size and the firm's outcome",
-        label="network-peers", notes=(note, *peers["notes"])))
+        label="network-peers", notes=(note, *(for_readers(n, {}) for n in peers["notes"]))))
     c = peers["fits"]["corrected"]
     found = c["p_value"] < 0.05 and peers["randomization_p"] < 0.05
     return report.add_text(

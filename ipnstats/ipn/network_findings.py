@@ -41,6 +41,8 @@ OUTCOME = "cognitive_shift"
 POSITION = ("in_degree", "out_degree", "betweenness", "eigenvector_in", "constraint")
 #: H1f's predictors, to which the position measures are added
 EXIT_BASE = ("benchmark_rank_pct", "critiques")
+#: the key under which position_findings passes the firm-year positions on (not stored)
+POSITIONS = "_positions"
 SRM_TERMS = ("actor_variance", "partner_variance", "relationship_variance",
              "actor_partner_covariance", "relationship_covariance")
 
@@ -132,12 +134,12 @@ def position_findings(exchanges: pd.DataFrame, fy: pd.DataFrame, *,
     try:
         hazard = exit_hazard(scaled, predictors=(*EXIT_BASE, *measures))
     except ValueError as error:
-        return findings | {"exit": _unavailable(error)}, {}
+        return findings | {"exit": _unavailable(error)}, {POSITIONS: pos}
     terms = hazard.tidy()
     terms = terms[terms["term"].isin([*EXIT_BASE, *measures])]
     findings["exit"] = {"terms": frame_to_json(terms), "nobs": int(hazard.nobs),
                         "notes": [str(n) for n in hazard.notes]}
-    return findings, {"network.exit": hazard}
+    return findings, {"network.exit": hazard, POSITIONS: pos}
 
 
 def _readable(note: str) -> str:
@@ -248,9 +250,40 @@ def fit_network(exchanges: pd.DataFrame | None, fy: pd.DataFrame, *, threshold: 
                 "peers": peers}, peer_fit
     srm, fitted = srm_findings(exchanges, fy)
     position, hazard = position_findings(exchanges, fy, threshold=threshold)
-    return ({"srm": srm, "position": position, "dyadic": dyadic_findings(exchanges),
-             "peers": peers}, {**fitted, **hazard, **peer_fit})
+    pos = hazard.pop(POSITIONS, None)
+    joining, joined = (({"unavailable": position.get("unavailable", "no positions.")}, {})
+                       if pos is None else joining_findings(fy, pos, outcome=outcome))
+    return ({"srm": srm, "position": position, "joining": joining,
+             "dyadic": dyadic_findings(exchanges), "peers": peers},
+            {**fitted, **hazard, **joined, **peer_fit})
 
 
-__all__ = ["dyadic_findings", "fit_network", "group_pairs", "peer_findings",
-           "position_findings", "srm_findings"]
+__all__ = ["dyadic_findings", "fit_network", "group_pairs", "joining_findings",
+           "peer_findings", "position_findings", "srm_findings"]
+
+
+# -- network position and the effect of joining --------------------------------------------------
+
+def joining_findings(fy: pd.DataFrame, pos: pd.DataFrame, *, outcome: str,
+                     measure: str = "in_degree") -> tuple[dict, dict]:
+    """Does the effect of membership differ with the firm's network position? The firm's
+    mean ``measure`` over its member years (standardized over ever-members) interacted
+    with membership in the TWFE regression of ``outcome`` (firm and year effects, SEs
+    clustered by firm). The position is measured after joining, so the interaction
+    describes who gains, not what causes the gain."""
+    mean_pos = pos.groupby(pos["firm_id"].astype(str), observed=True)[measure].mean()
+    z = (mean_pos - mean_pos.mean()) / mean_pos.std(ddof=1)
+    data = fy.assign(central=fy["firm_id"].astype(str).map(z).fillna(0.0).to_numpy())
+    data = data.assign(member_x_central=data["member"] * data["central"])
+    try:
+        res = panel_regression(data, f"{outcome} ~ member + member_x_central",
+                               unit="firm_id", time="year", vcov=Cluster("firm_id"))
+    except ValueError as error:
+        return _unavailable(error), {}
+    t = res.tidy().set_index("term")
+    rows = {term: {k: float(t.loc[term, k]) for k in
+                   ("estimate", "std_error", "conf_low", "conf_high", "p_value")}
+            for term in ("member", "member_x_central")}
+    return ({"outcome": outcome, "measure": measure, "terms": rows, "nobs": int(res.nobs),
+             "n_firms_with_position": int(z.notna().sum())},
+            {"network.joining": res})

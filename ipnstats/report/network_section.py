@@ -46,6 +46,7 @@ def render_network(report: Report, doc: dict) -> Report:
     for heading, part, render in (
             ("Learning between firms: the Social Relations Model", "srm", _srm),
             ("Network position and leaving the network", "position", _position),
+            ("Network position and the gain from joining", "joining", _joining),
             ("The exchange tests with dyadic-robust standard errors", "dyadic", _dyadic),
             ("Peer composition: do larger peers help?", "peers", _peers)):
         if part not in f:
@@ -163,6 +164,39 @@ def _position(report: Report, pos: dict) -> Report:
                 f"odds of leaving (log-odds {t.estimate:.2f} per SD, p {fmt_p(t.p_value)})"
                 for t in hits.itertuples()) + ", with the benchmark rank held fixed.")
     return report.add_text(text)
+
+
+def _joining(report: Report, joining: dict) -> Report:
+    terms = joining["terms"]
+    label = MEASURES.get(joining["measure"], joining["measure"]).lower()
+    rows = pd.DataFrame([
+        {"term": "Member (at the average position)", **_row(terms["member"])},
+        {"term": f"Member x {label} (per SD)", **_row(terms["member_x_central"])}])
+    note = (f"TWFE regression of {joining['outcome'].replace('_', ' ')} on membership and "
+            f"membership times the firm's mean {label} over its member years, standardized "
+            f"over the {joining['n_firms_with_position']:,} members with a position (0 for "
+            f"never-members); firm and year effects, SEs clustered by firm "
+            f"({joining['nobs']:,} firm-years).")
+    report = report.add_table(frame_table(rows, labels={
+        "term": "Term", "estimate": "Estimate", "se": "SE", "ci": "95% CI", "p": "p"},
+        digits=3, title="The effect of membership by network position",
+        label="network-joining", notes=(note,)))
+    x = terms["member_x_central"]
+    sign = ("more" if x["estimate"] > 0 else "less")
+    text = (f"Reading: members with a {label} one SD above the average gain "
+            f"{abs(x['estimate']):.3f} {sign} from membership (p {_p(x['p_value'])}). "
+            if x["p_value"] < 0.05 else
+            f"Reading: the gain from membership does not differ clearly with {label} "
+            f"(p {_p(x['p_value'])}). ")
+    return report.add_text(text + "The position is measured after joining, so this says "
+                           "who gains, not that a central position causes the gain: "
+                           "firms that take part more (attend, disclose) are likely "
+                           "also asked more.")
+
+
+def _row(t: dict) -> dict:
+    return {"estimate": _num(t["estimate"]), "se": _num(t["std_error"]),
+            "ci": _ci(t["conf_low"], t["conf_high"]), "p": _p(t["p_value"])}
 
 
 # -- dyadic dependence ------------------------------------------------------------------------

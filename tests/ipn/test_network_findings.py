@@ -56,6 +56,9 @@ def test_position_dyadic_and_peers_are_stored(study, found, fitted):
         fits = {f["vcov"]: f for f in found["dyadic"][claim]["fits"]}
         assert fits["two-way"]["estimate"] == fits["dyadic"]["estimate"]
         assert fits["two-way"]["std_error"] != fits["dyadic"]["std_error"]
+    joining = found["joining"]["terms"]
+    assert set(joining) == {"member", "member_x_central"}
+    assert joining["member"]["estimate"] == float(fitted[1]["network.joining"].params["member"])
     peers = found["peers"]
     assert peers["characteristic"] == PEER_SIZE and peers["n_perm"] == 499
     assert 0 < peers["randomization_p"] <= 1
@@ -68,8 +71,8 @@ def test_position_dyadic_and_peers_are_stored(study, found, fitted):
 def test_the_section_renders_every_piece(found):
     report = render_network(Report(""), {"findings": found})
     labels = {b.table.label for b in report.blocks if isinstance(b, TableBlock)}
-    assert labels == {"network-srm", "network-position", "network-exit", "network-dyadic",
-                      "network-peers"}
+    assert labels == {"network-srm", "network-position", "network-exit", "network-joining",
+                      "network-dyadic", "network-peers"}
     said = " ".join(_texts(report))
     assert "of the variation in how much a pair's exchanges teach is the receiver's" in said
     assert "dyadic-robust standard errors are" in said and "_" not in said

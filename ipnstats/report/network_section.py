@@ -183,7 +183,7 @@ def _joining(report: Report, joining: dict) -> Report:
         label="network-joining", notes=(note,)))
     x = terms["member_x_central"]
     sign = ("more" if x["estimate"] > 0 else "less")
-    text = (f"Reading: members with a {label} one SD above the average gain "
+    text = (f"Reading: members whose {label} is one SD above the average gain "
             f"{abs(x['estimate']):.3f} {sign} from membership (p {_p(x['p_value'])}). "
             if x["p_value"] < 0.05 else
             f"Reading: the gain from membership does not differ clearly with {label} "

@@ -113,8 +113,23 @@ $(OUT)/data_report.txt: $(IN_data) $(CODE) | $(RUN)
 # The suite runs on TEST_WORKERS processes (pytest-xdist), a test file per worker at a time
 # so that a file's fixtures are built once; TEST_WORKERS=0 runs it in this process.
 TEST_WORKERS ?= 2
-test: $(DEV) ## run the test suite (on TEST_WORKERS processes, default 2)
+test: $(DEV) ## run the test suite (on TEST_WORKERS processes, default 2), then make installed
 	$(BIN)/python -m pytest -q $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+	$(MAKE) --no-print-directory installed
+
+INSTALLED := build/installed
+SITE = $(shell $(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+installed: $(DEV) ## build sdist and wheel, install the wheel in a fresh venv, run the example report there
+	rm -rf $(INSTALLED) && mkdir -p $(INSTALLED)
+	$(BIN)/python -m build --no-isolation --outdir $(INSTALLED)/dist . > $(INSTALLED)/build.log 2>&1 \
+	  || { cat $(INSTALLED)/build.log; exit 1; }
+	$(PYTHON) -m venv $(INSTALLED)/venv
+	$(INSTALLED)/venv/bin/python -m pip install -q --no-deps $(INSTALLED)/dist/ipnstats-*.whl
+	# the third-party dependencies are borrowed from $(VENV) (a .pth line: its own .pth files,
+	# the editable ipnstats among them, are not read), so ipnstats comes from the wheel alone
+	$(INSTALLED)/venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])' \
+	  | xargs -I{} sh -c 'echo "$(SITE)" > {}/borrowed-dependencies.pth'
+	cd $(INSTALLED) && venv/bin/python $(CURDIR)/tests/installed/check.py $(CURDIR)
 
 example: $(RUN) ## regenerate data/example byte for byte from its seed
 	rm -rf data/example

@@ -23,7 +23,7 @@ BUILD  := $(dir $(CONFIG)).build/$(notdir $(CONFIG))
 MK     := $(BUILD)/study.mk
 IPN    := $(BIN)/ipnstats
 # the goals that need no study; any other reads (and first writes) $(MK)
-NO_STUDY := help setup test example validate bench lint fuzz crosscheck
+NO_STUDY := help setup test example validate bench lint fuzz crosscheck docs
 STUDY_GOALS := $(filter-out $(NO_STUDY),$(MAKECMDGOALS))
 ifneq ($(STUDY_GOALS),)
 ifeq ($(CONFIG),)
@@ -54,7 +54,7 @@ FIT_CODE := $(shell find $(addprefix ipnstats/,$(ESTIMATING)) -name '*.py' 2>/de
             $(wildcard $(addprefix ipnstats/pipeline/,stages.py store.py)) pyproject.toml
 
 .DEFAULT_GOAL := help
-.PHONY: help setup report results test example validate bench lint clean distclean fuzz crosscheck FORCE
+.PHONY: help setup report results test example validate bench lint clean distclean fuzz crosscheck docs FORCE
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -166,3 +166,8 @@ clean: ## remove what `make report` (of CONFIG) and `make bench` wrote
 
 distclean: clean ## also remove .venv
 	rm -rf $(VENV)
+
+# The documentation site (Sphinx + MyST-NB; notebooks run at build time; warnings are errors).
+DOCS_OUT ?= docs/_build/html
+docs: ## build the documentation site into docs/_build/html (warnings are errors)
+	$(BIN)/python -m sphinx -W --keep-going -n -b html docs $(DOCS_OUT)

@@ -108,7 +108,7 @@ class Study:
 
     @property
     def source(self) -> str:
-        """Where the study was read from, as displays show it: the folder's name (not its
+        """Where the study was read from, as displays show it; the folder's name (not its
         full path), or the database URL with any password redacted."""
         if isinstance(self.folder, str):
             return f"database {redact(self.folder)}"

@@ -304,9 +304,8 @@ def peer_randomization_test(data: pd.DataFrame, outcome: str, peer_characteristi
         noise); its groups must lie within the pools. A deterministic rule re-draws the
         same groups, and the p-value is then 1.
     n_perm, seed
-        Re-draws (at least 19) and the seed of the re-draws (recorded).
-    Other parameters
-        As :func:`peer_effects` (its ``vcov`` is irrelevant here).
+        Re-draws (at least 19) and the seed of the re-draws (recorded). The other
+        parameters are as in :func:`peer_effects` (its ``vcov`` is irrelevant here).
 
     Examples
     --------

@@ -29,7 +29,8 @@ html_title = f"ipnstats {release}"
 nitpicky = True
 # Types named in docstrings that live outside ipnstats (no intersphinx: CI has no network).
 nitpick_ignore_regex = [
-    (r"py:.*", r"(pd|pandas|np|numpy|scipy|nx|networkx|matplotlib|plt|pathlib|os|typing|collections)\..*"),
+    (r"py:.*", r"(pd|pandas|np|numpy|scipy|nx|networkx|matplotlib|plt)\..*"),
+    (r"py:.*", r"(pathlib|os|typing|collections)\..*"),
     (r"py:class", r"(optional|default.*|array-like|array_like|callable|sequence|iterable|mapping)"),
 ]
 
@@ -39,7 +40,8 @@ suppress_warnings = ["myst.header"]
 
 # Notebooks run at build time; a failing cell fails the build.
 nb_execution_mode = os.environ.get("IPNSTATS_DOCS_EXECUTE", "cache")
-nb_execution_cache_path = os.environ.get("IPNSTATS_DOCS_CACHE", str(ROOT / "docs" / "_build" / ".jupyter_cache"))
+nb_execution_cache_path = os.environ.get("IPNSTATS_DOCS_CACHE",
+                                         str(ROOT / "docs" / "_build" / ".jupyter_cache"))
 nb_execution_timeout = 120
 nb_execution_raise_on_error = True
 nb_execution_in_temp = False

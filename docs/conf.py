@@ -36,7 +36,7 @@ nitpick_ignore_regex = [
 
 myst_enable_extensions = ["colon_fence", "deflist"]
 myst_heading_anchors = 3
-suppress_warnings = ["myst.header"]
+
 
 # Notebooks run at build time; a failing cell fails the build.
 nb_execution_mode = os.environ.get("IPNSTATS_DOCS_EXECUTE", "cache")

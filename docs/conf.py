@@ -44,6 +44,8 @@ nb_execution_cache_path = os.environ.get("IPNSTATS_DOCS_CACHE",
                                          str(ROOT / "docs" / "_build" / ".jupyter_cache"))
 nb_execution_timeout = 120
 nb_execution_raise_on_error = True
+# A cell that writes to stderr (a warning, a deprecation) fails the build too.
+nb_output_stderr = "warn"
 nb_execution_in_temp = False
 
 autodoc_typehints = "none"

@@ -169,5 +169,5 @@ distclean: clean ## also remove .venv
 
 # The documentation site (Sphinx + MyST-NB; notebooks run at build time; warnings are errors).
 DOCS_OUT ?= docs/_build/html
-docs: ## build the documentation site into docs/_build/html (warnings are errors)
+docs: $(DEV) ## build the documentation site into docs/_build/html (warnings are errors)
 	$(BIN)/python -m sphinx -W --keep-going -n -b html docs $(DOCS_OUT)

@@ -124,9 +124,8 @@ def survives(event, mbar: float, target: str = "first") -> bool:
     conventional interval."""
     params, vcov = event_coefficients(event)
     post = np.array([int(t.split("::")[1]) >= 0 for t in params.index])
-    weights = np.zeros(post.sum())
-    weights[:] = 1.0 / post.sum() if target == "average" else 0.0
-    weights[0] = weights[0] if target == "average" else 1.0
+    n_post = int(post.sum())
+    weights = np.full(n_post, 1.0 / n_post) if target == "average" else np.eye(n_post)[0]
     if mbar == 0:
         estimate = weights @ params.to_numpy(float)[post]
         se = float(np.sqrt(weights @ np.asarray(vcov, float)[np.ix_(post, post)] @ weights))

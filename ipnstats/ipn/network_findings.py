@@ -41,8 +41,6 @@ OUTCOME = "cognitive_shift"
 POSITION = ("in_degree", "out_degree", "betweenness", "eigenvector_in", "constraint")
 #: H1f's predictors, to which the position measures are added
 EXIT_BASE = ("benchmark_rank_pct", "critiques")
-#: the key under which position_findings passes the firm-year positions on (not stored)
-POSITIONS = "_positions"
 SRM_TERMS = ("actor_variance", "partner_variance", "relationship_variance",
              "actor_partner_covariance", "relationship_covariance")
 
@@ -105,15 +103,12 @@ def srm_findings(exchanges: pd.DataFrame, fy: pd.DataFrame) -> tuple[dict, dict]
 
 # -- network position ------------------------------------------------------------------------
 
-def position_findings(exchanges: pd.DataFrame, fy: pd.DataFrame, *,
+def position_findings(pos: pd.DataFrame, fy: pd.DataFrame, *,
                       threshold: int) -> tuple[dict, dict]:
-    """The distribution of the position measures over member firm-years (quartiles, no
+    """From the firm-year positions ``pos`` (:func:`ipnstats.ipn.network.firm_network_position`):
+    the distribution of the measures over member firm-years (quartiles, no
     firm named; withheld below ``threshold`` firm-years), and the exit hazard of H1f with
     the measures added (logit with group and year effects, SEs clustered by firm)."""
-    try:
-        pos = firm_network_position(exchanges, fy)
-    except ValueError as error:
-        return _unavailable(error), {}
     measures = [m for m in POSITION if m in pos.columns]
     rows = []
     for m in measures:
@@ -134,12 +129,12 @@ def position_findings(exchanges: pd.DataFrame, fy: pd.DataFrame, *,
     try:
         hazard = exit_hazard(scaled, predictors=(*EXIT_BASE, *measures))
     except ValueError as error:
-        return findings | {"exit": _unavailable(error)}, {POSITIONS: pos}
+        return findings | {"exit": _unavailable(error)}, {}
     terms = hazard.tidy()
     terms = terms[terms["term"].isin([*EXIT_BASE, *measures])]
     findings["exit"] = {"terms": frame_to_json(terms), "nobs": int(hazard.nobs),
                         "notes": [str(n) for n in hazard.notes]}
-    return findings, {"network.exit": hazard, POSITIONS: pos}
+    return findings, {"network.exit": hazard}
 
 
 def _readable(note: str) -> str:
@@ -249,10 +244,14 @@ def fit_network(exchanges: pd.DataFrame | None, fy: pd.DataFrame, *, threshold: 
         return {"exchanges": {"unavailable": "the study has no exchanges table."},
                 "peers": peers}, peer_fit
     srm, fitted = srm_findings(exchanges, fy)
-    position, hazard = position_findings(exchanges, fy, threshold=threshold)
-    pos = hazard.pop(POSITIONS, None)
-    joining, joined = (({"unavailable": position.get("unavailable", "no positions.")}, {})
-                       if pos is None else joining_findings(fy, pos, outcome=outcome))
+    try:
+        pos = firm_network_position(exchanges, fy)
+    except ValueError as error:
+        position, hazard = _unavailable(error), {}
+        joining, joined = _unavailable(error), {}
+    else:
+        position, hazard = position_findings(pos, fy, threshold=threshold)
+        joining, joined = joining_findings(fy, pos, outcome=outcome)
     return ({"srm": srm, "position": position, "joining": joining,
              "dyadic": dyadic_findings(exchanges), "peers": peers},
             {**fitted, **hazard, **joined, **peer_fit})

@@ -31,6 +31,7 @@ nitpicky = True
 nitpick_ignore_regex = [
     (r"py:.*", r"(pd|pandas|np|numpy|scipy|nx|networkx|matplotlib|plt)\..*"),
     (r"py:.*", r"(pathlib|os|typing|collections)\..*"),
+    (r"py:class", r"Path"),
     (r"py:class", r"(optional|default.*|array-like|array_like|callable|sequence|iterable|mapping)"),
 ]
 
@@ -46,6 +47,11 @@ nb_execution_timeout = 120
 nb_execution_raise_on_error = True
 # A cell that writes to stderr (a warning, a deprecation) fails the build too.
 nb_output_stderr = "warn"
+# Markdown a cell displays (the generated reference tables) is read as MyST: tables work
+nb_render_markdown_format = "myst"
+# The notebooks import the ipnstats of this tree, whatever the environment has installed
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT),
+                                                         os.environ.get("PYTHONPATH")]))
 nb_execution_in_temp = False
 
 autodoc_typehints = "none"
@@ -54,81 +60,66 @@ templates_path = ["_templates"]
 napoleon_numpy_docstring = True
 napoleon_google_docstring = False
 napoleon_use_ivar = True
+# "Attributes" sections list several names on one line ("treatment, covariates"): shown as
+# written, not read as typed fields
+napoleon_custom_sections = ["Attributes"]
 
-# Names the docstrings refer to that the API reference does not (yet) document: internal
-# modules and the result classes the estimators return. Each is listed, so that any NEW
-# broken reference still fails the build; document one and drop it from this list.
+# Names the docstrings refer to that the site does not document: each is listed, so that
+# any NEW broken reference still fails the build.
 nitpick_ignore = [
-    ('py:class', 'All notes'),
-    ('py:class', 'BalanceTableResult'),
-    ('py:class', 'BootstrapResult'),
-    ('py:class', 'DiDResult'),
-    ('py:class', 'EntropyBalanceResult'),
-    ('py:class', 'EventStudyResult'),
-    ('py:class', 'Figure'),
-    ('py:class', 'FramingResult'),
-    ('py:class', 'GEEResult'),
-    ('py:class', 'HeterogeneityResult'),
-    ('py:class', 'HonestDiDResult'),
-    ('py:class', 'IVResult'),
-    ('py:class', 'LearningCurveResult'),
-    ('py:class', 'MediationResult'),
-    ('py:class', 'MixedResult'),
-    ('py:class', 'ModerationResult'),
-    ('py:class', 'OsterResult'),
-    ('py:class', 'PooledResult'),
-    ('py:class', 'PowerResult'),
-    ('py:class', 'PracticeResult'),
-    ('py:class', 'ProcessResult'),
-    ('py:class', 'PropensityWeightsResult'),
-    ('py:class', 'QuestionPatternsResult'),
-    ('py:class', 'RomanoWolfResult'),
-    ('py:class', 'SenderEffectsResult'),
-    ('py:class', 'SensitivityResult'),
-    ('py:class', 'SpecificationCurveResult'),
-    ('py:class', 'StageEffectsResult'),
-    ('py:class', 'SunAbrahamResult'),
-    ('py:class', 'TWFEResult'),
-    ('py:class', 'TriangulationResult'),
-    ('py:class', 'WildBootstrapResult'),
-    ('py:class', 'estimator'),
-    ('py:class', 'ipnstats.core.notes.Note'),
-    ('py:class', 'ipnstats.data.mapping.TableMapping'),
-    ('py:class', 'ipnstats.report.document.FigureBlock'),
-    ('py:class', 'ipnstats.report.document.Heading'),
-    ('py:class', 'ipnstats.report.document.PageBreak'),
-    ('py:class', 'ipnstats.report.document.TableBlock'),
-    ('py:class', 'ipnstats.report.document.Text'),
-    ('py:class', 'ipnstats.results.Result'),
-    ('py:class', 'ipnstats.results.notes.Note'),
-    ('py:class', 'ipnstats.tables.style.JournalStyle'),
-    ('py:class', 'n_units'),
-    ('py:class', 'outcome'),
-    ('py:class', 'seed'),
-    ('py:data', 'MEASURES'),
-    ('py:data', 'ROLES'),
-    ('py:func', 'ipnstats.core.parallel.run_tasks'),
-    ('py:func', 'ipnstats.data.dyads.task_frame'),
-    ('py:func', 'ipnstats.estimators.balance.entropy_balance'),
-    ('py:func', 'ipnstats.estimators.did.sunab.sun_abraham'),
-    ('py:func', 'ipnstats.estimators.ipw.ipw_weights'),
-    ('py:func', 'ipnstats.estimators.measurement.cfa'),
-    ('py:func', 'ipnstats.estimators.mixed.mixed_model'),
-    ('py:func', 'ipnstats.estimators.srm.social_relations'),
-    ('py:func', 'ipnstats.figures.event_study_plot'),
-    ('py:func', 'ipnstats.figures.speccurve_plot'),
-    ('py:func', 'ipnstats.inference.pooling.pool'),
-    ('py:func', 'ipnstats.simulate.staggered.staggered_panel'),
-    ('py:func', 'ipnstats.tables.style.apply_style'),
-    ('py:func', 'marker_correction_matrix'),
-    ('py:func', 'parse_measurement_model'),
-    ('py:func', 'sd_upper_m'),
-    ('py:meth', 'FigureBlock.exports'),
-    ('py:meth', 'analytic_power'),
-    ('py:meth', 'ipnstats.pipeline.progress.Progress.count'),
-    ('py:mod', 'ipnstats.core.parallel'),
-    ('py:mod', 'ipnstats.estimators.srm_data'),
-    ('py:mod', 'ipnstats.planning.designs'),
-    ('py:mod', 'ipnstats.results.terms'),
-    ('py:mod', 'ipnstats.results.vcov'),
+    ("py:class", "All notes"),  # a phrase napoleon reads as a type
+    ("py:class", "Figure"),  # matplotlib's, as the figure functions return it
+    ("py:class", "OsterMoments"),
+    ("py:class", "SpecEstimate"),
+    ("py:class", "DataFrame"),  # pandas', as napoleon reads a Returns section
+    ("py:data", "COND_LIMIT"),
+    ("py:data", "MEASURES"),
+    ("py:data", "NOTE_CODES"),
+    ("py:data", "ROLES"),
+    ("py:data", "RUBIN_COLUMNS"),
+    ("py:func", "ipnstats.core.parallel.run_tasks"),
+    ("py:func", "ipnstats.data.dyads.task_frame"),
+    ("py:func", "ipnstats.estimators.iv_diagnostics.anderson_rubin_set"),
+    ("py:func", "ipnstats.estimators.iv_diagnostics.anderson_rubin_test"),
+    ("py:func", "ipnstats.estimators.iv_diagnostics.first_stage_table"),
+    ("py:func", "ipnstats.simulate.staggered.staggered_panel"),
+    ("py:func", "marker_correction_matrix"),
+    ("py:func", "parse_measurement_model"),
+    ("py:func", "sd_upper_m"),
+    ("py:meth", "ipnstats.pipeline.progress.Progress.count"),
+    ("py:mod", "ipnstats.core.parallel"),
+    ("py:mod", "ipnstats.estimators.srm_data"),
+    ("py:mod", "ipnstats.planning.designs"),
+    ("py:mod", "ipnstats.results.terms"),
+    ("py:mod", "ipnstats.results.vcov"),
 ]
+
+# A docstring names a class as its readers know it (``DiDResult``, ``ipnstats.results.Result``):
+# such a name links to the one documented object of that name (and kind), when there is one.
+_KINDS = {"class": ("class", "exception"), "exc": ("exception", "class"), "func": ("function",),
+          "meth": ("method",), "mod": ("module",), "data": ("data", "attribute"),
+          "attr": ("attribute", "data")}
+
+
+def _resolve_short_names(app, env, node, contnode):
+    from sphinx.util.nodes import make_refnode
+
+    if node.get("refdomain") != "py":
+        return None
+    target = node["reftarget"].lstrip("~.")
+    module, _, name = target.rpartition(".")
+    kinds = _KINDS.get(node.get("reftype"))
+    objects = env.get_domain("py").objects
+    found = [full for full, obj in objects.items() if full.rpartition(".")[2] == name
+             and (kinds is None or obj.objtype in kinds) and not obj.aliased]
+    if module and len(found) > 1:
+        found = [full for full in found if full.startswith(module + ".")]
+    if len(found) != 1:
+        return None
+    obj = objects[found[0]]
+    return make_refnode(app.builder, node["refdoc"], obj.docname, obj.node_id, contnode,
+                        found[0])
+
+
+def setup(app):
+    app.connect("missing-reference", _resolve_short_names)

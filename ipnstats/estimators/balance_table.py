@@ -85,7 +85,7 @@ class BalanceTableResult(TidyDisplay):
 
     def glance(self) -> pd.DataFrame:
         """One row: the largest ``|diff|`` and variance ratio (farthest from 1) before
-        and after weighting, how many covariates exceed |0.1|, and the group sizes."""
+        and after weighting, how many covariates exceed ``|0.1|``, and the group sizes."""
         t = self.table
         vr = t["var_ratio_weighted"].dropna()
         far = vr.iloc[int(np.argmax(np.abs(np.log(vr))))] if len(vr) else np.nan

@@ -34,7 +34,8 @@ class GEEResult(Result):
         return False
 
     def tidy(self, conf_level: float = 0.95, effects: str = "fixed") -> pd.DataFrame:
-        """As :meth:`MixedResult.tidy`; ``"ran_pars"`` gives the working correlation."""
+        """As :meth:`ipnstats.estimators.mixed.MixedResult.tidy`; ``"ran_pars"`` gives the
+        working correlation."""
         if effects == "fixed":
             return Result.tidy(self, conf_level)
         if effects != "ran_pars":

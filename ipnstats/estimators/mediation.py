@@ -204,7 +204,7 @@ class MediationResult(Result):
 
     @property
     def indirect_draws(self) -> pd.DataFrame:
-        """The bootstrap draws of the indirect effects (NaN rows: failed draws)."""
+        """The bootstrap draws of the indirect effects, one row per draw (NaN where it failed)."""
         return pd.DataFrame(self.bootstrap.draws, columns=list(self.bootstrap.terms))
 
 

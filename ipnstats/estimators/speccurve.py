@@ -224,7 +224,7 @@ class SpecificationCurveResult(TidyDisplay):
 
     @property
     def display_labels(self) -> dict[str, str]:
-        """Labels of the choices for figures and tables: the defaults, then ``labels``."""
+        """Labels of the choices for figures and tables (the defaults, then ``labels``)."""
         return dict(DEFAULT_LABELS) | dict(self.labels)
 
     def plot(self, labels: Mapping[str, str] | None = None, title: str | None = None):

@@ -90,7 +90,7 @@ class PracticeResult(Result):
         and, when the blocks have the same size, the element-wise equality of the two
         coefficient vectors, pairing practices in the order given (a stronger claim,
         meaningful only when that pairing is). F tests with the model's t degrees of
-        freedom, as :meth:`Result.wald_test`. Compare blocks on ``standardize=True``
+        freedom, as :meth:`ipnstats.Result.wald_test`. Compare blocks on ``standardize=True``
         fits: in raw units, rates and counts are not comparable.
         """
         eye = {t: self._rows({t: 1.0}) for t in self.params.index}

@@ -98,6 +98,9 @@ NEUTRAL_KEYS = ("folder", "codebook", "dir", "hypotheses", "progress", "schedule
 MODEL_KEYS = {"name": str, "formula": str, "cluster": str, "estimator": str, "cluster_type": str,
               "weights": str, "weights_type": str, "re_method": str}
 #: The optional [[models]] keys with their allowed values (None: a column name).
+MODEL_ESTIMATORS = ("within", "random", "pooled")
+#: The defaults of the [[models]] keys a model may leave out ("Model <i>": its position).
+MODEL_DEFAULTS = {"name": "Model <i>", "cluster": "firm_id", "estimator": "within"}
 MODEL_CHOICES = {"cluster_type": ("cr1", "cr2"), "weights": None,
                  "weights_type": ("aweights", "fweights"),
                  "re_method": ("stata", "swar", "amemiya", "walhus", "nerlove")}
@@ -429,9 +432,9 @@ def _model(m, i: int, path: Path, problems: list[str]) -> dict:
             problems.append(str(err))
     if isinstance(out["cluster"], str):
         _column(out["cluster"], f"{where} cluster", problems)
-    if out["estimator"] not in ("within", "random", "pooled"):
-        problems.append(f"{where}: estimator = {out['estimator']!r} must be 'within', "
-                        "'random' or 'pooled'")
+    if out["estimator"] not in MODEL_ESTIMATORS:
+        problems.append(f"{where}: estimator = {out['estimator']!r} must be one of "
+                        f"{', '.join(map(repr, MODEL_ESTIMATORS))}")
     for key, allowed in MODEL_CHOICES.items():
         if key not in m:
             continue

@@ -36,27 +36,36 @@ TOC_DEPTH = 2
 
 @dataclass(frozen=True, slots=True)
 class Heading:
+    """A heading; ``level`` 1 is a section, 2 a subsection, 3 a sub-subsection."""
+
     text: str
     level: int = 1
 
 
 @dataclass(frozen=True, slots=True)
 class Text:
+    """Plain text: paragraphs separated by blank lines; lines starting with a dash form a
+    list."""
+
     text: str
 
 
 @dataclass(frozen=True, slots=True)
 class TableBlock:
+    """A numbered table (``ipnstats.tables.Table``) with its caption and notes."""
+
     table: Table
 
 
 @dataclass(frozen=True, slots=True)
 class FigureBlock:
+    """A numbered figure: its SVG (``data``), caption, and PDF/PNG exports."""
+
     data: bytes
     kind: FigureKind
     caption: str = ""
-    #: the same figure as PDF and PNG, for export: the pairs, or a function that draws them
-    #: (not compared: the SVG in ``data`` is the figure)
+    #: the same figure as PDF and PNG, for export (the pairs, or a function that draws
+    #: them); not compared, as the SVG in ``data`` is the figure
     formats: tuple[tuple[str, bytes], ...] | Callable[[], tuple[tuple[str, bytes], ...]] = \
         field(default=(), compare=False)
 
@@ -72,7 +81,7 @@ class FigureBlock:
 
 @dataclass(frozen=True, slots=True)
 class PageBreak:
-    pass
+    """A page break in the PDF (a ``page-break`` division in HTML)."""
 
 
 Block = Heading | Text | TableBlock | FigureBlock | PageBreak

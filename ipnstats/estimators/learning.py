@@ -182,10 +182,11 @@ def learning_curve(data: pd.DataFrame, *, outcome: str, experience: str, unit: s
     -------
     LearningCurveResult
         A ``MixedResult`` (``variance_components()``, ``random_effects(unit)``,
-        ``converged``) with ``slopes(at)``, ``learning_rate(at)``, ``predictions(at)``
-        and ``plot(at)``. Terms: ``Intercept``, ``log(<experience>)`` (or the column in
-        the linear form), the moderator and ``log(<experience>):<moderator>``, the
-        covariates.
+        ``converged``) with ``slopes(at)``, ``learning_rate(at)`` and
+        ``predictions(at)``; the figure is ``ipnstats.figures.learning_plot(result)``
+        (the method ``plot(at)`` is deprecated). Terms: ``Intercept``,
+        ``log(<experience>)`` (or the column in the linear form), the moderator and
+        ``log(<experience>):<moderator>``, the covariates.
 
     Examples
     --------

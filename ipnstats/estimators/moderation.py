@@ -371,8 +371,10 @@ def moderation(data: pd.DataFrame, *, y: str, x: str, w: str, covariates: Sequen
     Returns
     -------
     ModerationResult
-        ``tidy()``, ``simple_slopes()``, ``johnson_neyman()``, ``plot()``,
-        ``jn_plot()``; conventions in the module docstring.
+        ``tidy()``, ``simple_slopes()``, ``johnson_neyman()``; conventions in the
+        module docstring. Figures: ``ipnstats.figures.moderation_plot(result)`` and
+        ``moderation_jn_plot(result)`` (the methods ``plot()`` and ``jn_plot()`` are
+        deprecated).
 
     Examples
     --------

@@ -113,9 +113,11 @@ $(OUT)/data_report.txt: $(IN_data) $(CODE) | $(RUN)
 # The suite runs on TEST_WORKERS processes (pytest-xdist), a test file per worker at a time
 # so that a file's fixtures are built once; TEST_WORKERS=0 runs it in this process.
 TEST_WORKERS ?= 2
-test: $(DEV) ## run the test suite (on TEST_WORKERS processes, default 2), then make installed
-	$(BIN)/python -m pytest -q $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+test: $(DEV) ## run the test suite (on TEST_WORKERS processes, default 2), make installed, then build the docs site strictly
+	$(BIN)/python -m pytest -q -m "not site" \
+	  $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 	$(MAKE) --no-print-directory installed
+	$(BIN)/python -m pytest -q -m site tests/test_docs.py
 
 INSTALLED := build/installed
 SITE = $(shell $(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')

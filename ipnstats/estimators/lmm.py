@@ -401,8 +401,7 @@ def minimise_deviance(objective: Callable[[np.ndarray], float], k: int,
                     and np.abs(projected_gradient(safe, run.x, lower)).max() < GRADIENT_TOL)
 
     bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
-    with np.errstate(invalid="ignore"):  # differences of infinite deviances
-        first = _lbfgsb(safe, start, bounds, gradient)
+    first = _lbfgsb(safe, start, bounds, gradient)
     first = _off_the_boundary(safe, first, lower, bounds, gradient=gradient)
     if checked(first):
         first = _another_start(safe, first, start, lower, bounds, checked)
@@ -431,13 +430,15 @@ def minimise_deviance(objective: Callable[[np.ndarray], float], k: int,
 def _lbfgsb(f: Callable[[np.ndarray], float], x0: np.ndarray, bounds,
             gradient: Callable[[np.ndarray], tuple[float, np.ndarray]] | None,
             maxiter: int = 1000):
-    """L-BFGS-B on ``f`` with central differences, or on ``gradient`` (value, gradient)."""
+    """L-BFGS-B on ``f`` with central differences, or on ``gradient`` (value, gradient).
+    Differences of infinite deviances (outside the parameter space) are NaN, silently."""
     options = {"ftol": 1e-13, "gtol": 1e-6, "maxiter": maxiter}
-    if gradient is None:
-        return optimize.minimize(f, x0, method="L-BFGS-B", jac="3-point", bounds=bounds,
+    with np.errstate(invalid="ignore"):
+        if gradient is None:
+            return optimize.minimize(f, x0, method="L-BFGS-B", jac="3-point", bounds=bounds,
+                                     options=options)
+        return optimize.minimize(gradient, x0, method="L-BFGS-B", jac=True, bounds=bounds,
                                  options=options)
-    return optimize.minimize(gradient, x0, method="L-BFGS-B", jac=True, bounds=bounds,
-                             options=options)
 
 
 #: Where a parameter on its bound is moved to, to see whether the deviance is lower there.
@@ -454,9 +455,7 @@ def _another_start(f: Callable[[np.ndarray], float], run, start: np.ndarray,
     covariance parameters (random intercepts) need no second start."""
     if np.isfinite(lower).all():
         return run
-    other = optimize.minimize(f, np.where(np.isfinite(lower), 0.1 * start, start),
-                              method="L-BFGS-B", jac="3-point", bounds=bounds,
-                              options={"ftol": 1e-13, "gtol": 1e-6, "maxiter": 1000})
+    other = _lbfgsb(f, np.where(np.isfinite(lower), 0.1 * start, start), bounds, None)
     other = _off_the_boundary(f, other, lower, bounds)
     if other.fun < run.fun - 1e-6 * max(1.0, abs(run.fun)) and checked(other):
         return other

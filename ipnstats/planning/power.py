@@ -15,8 +15,10 @@ Conventions
 - The minimum detectable effect (MDE) is where the simulated power curve crosses
   ``target`` (linear interpolation between neighbouring effect sizes, in the order
   given); ``mde_normal`` is the normal approximation
-  ``(z(1 - alpha/2) + z(target)) x SE`` from the median SE at the effect size closest
-  to zero (Bloom 1995), a check on the first.
+  ``(z(1 - alpha/2) + z(target)) x SE`` (``z(1 - alpha)`` for a one-sided
+  ``alternative``) from the median SE at the effect size closest to zero (Bloom 1995),
+  a check on the first. ``mde()`` is signed as the effect sizes are; ``mde_normal()``
+  is a magnitude.
 """
 
 from __future__ import annotations
@@ -95,7 +97,8 @@ class PowerResult(TidyDisplay):
         return crossing(self.tidy(), self.target if target is None else target)
 
     def mde_normal(self, target: float | None = None) -> float:
-        """``(z(1 - alpha/2) + z(target)) x SE`` at the effect size closest to zero."""
+        """``(z(1 - alpha/2) + z(target)) x SE`` at the effect size closest to zero
+        (``z(1 - alpha)`` when ``alternative`` is one-sided); a magnitude."""
         t = self.tidy()
         row = t.iloc[int(np.argmin(np.abs(t["effect_size"].to_numpy(float))))]
         se = self.draws.loc[(self.draws["effect_size"] == row["effect_size"])

@@ -184,6 +184,23 @@ def test_recovers_learning_truth():
     assert res.converged
 
 
+def test_second_start_writes_no_warning():
+    """A fit whose second start (lme4's, scaled by 0.1) meets infinite deviances: their
+    central differences are NaN, silently (the power replicate that printed numpy's
+    "invalid value encountered in subtract": H3Design, seed 4, effect -0.06, rep 6)."""
+    from ipnstats import H3Design
+
+    stream = np.random.SeedSequence(4).spawn(4)[2].spawn(20)[6]
+    tasks = H3Design(parameter="learning_curve").simulate(-0.06, np.random.default_rng(stream))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = learning_curve(tasks, **TASK, moderator="exposure", covariates=("log_n_sources",))
+    row = res.tidy().set_index("term").loc[XM]
+    assert res.converged and not res.singular
+    assert row["estimate"] == pytest.approx(-0.0623014, abs=1e-6)
+    assert row["std_error"] == pytest.approx(0.0250713, abs=1e-6)
+
+
 # --------------------------------------------------------------------------- errors
 
 

@@ -67,6 +67,20 @@ def test_mde_reads_the_curve_where_it_crosses_the_target(two_group):
     assert g["mde"] == res.mde() and g["reps"] == 3000 and g["seed"] == 11
 
 
+def test_normal_mde_uses_the_one_sided_quantile_when_the_test_is_one_sided():
+    from scipy import stats
+
+    design = TwoGroupDesign(n_per_group=20)
+    for alternative, tail in (("two-sided", 0.025), ("greater", 0.05), ("less", 0.05)):
+        res = ipnstats.power(design, effect_sizes=[0.0, 0.5], reps=50, seed=4,
+                             alternative=alternative)
+        d = res.draws
+        se = d.loc[d["effect_size"] == 0.0, "std_error"].median()
+        expected = (stats.norm.isf(tail) + stats.norm.ppf(0.8)) * se
+        assert res.mde_normal() == pytest.approx(expected, rel=1e-12)
+        assert res.mde_normal() > 0  # a magnitude, also for "less"
+
+
 def test_crossing_is_nan_when_the_target_is_not_reached():
     import pandas as pd
 

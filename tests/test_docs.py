@@ -60,7 +60,7 @@ def page(site: Path, name: str) -> tuple[str, str]:
 
 
 PAGES = ("index", "getting_started", "stata_r", "guide", "tutorial_h1", "tutorial_h2",
-         "tutorial_h3", "cli", "api", "results", "reference_config",
+         "tutorial_h3", "tutorial_measurement", "tutorial_power", "cli", "api", "results", "reference_config",
          "reference_study_folder", "verdicts", "disclosure", "reproducibility", "inference",
          "study_folder", "configuration", "conventions", "architecture", "safety",
          "journal_styles", "speed", "example_study")
@@ -88,6 +88,11 @@ def test_tutorials_ran_and_show_their_results(site):
     assert "boundary_fit: The year variance" in text and "LR chi2(1) =" in text
     assert "singular: True" in text and "Neutral framing" in text
     assert html.count("<img") >= 1
+    _, text = page(site, "tutorial_measurement")
+    assert "method variance: 0.1249" in text and "criterion met: True" in text
+    html, text = page(site, "tutorial_power")
+    assert "textbook n per group for d = 0.5: 62.8" in text and "MDE at 80% power" in text
+    assert html.count("<img") >= 2
 
 
 @pytest.mark.site

@@ -60,10 +60,10 @@ def page(site: Path, name: str) -> tuple[str, str]:
 
 
 PAGES = ("index", "getting_started", "stata_r", "guide", "tutorial_h1", "tutorial_h2",
-         "tutorial_h3", "tutorial_measurement", "tutorial_power", "cli", "api", "results", "reference_config",
-         "reference_study_folder", "verdicts", "disclosure", "reproducibility", "inference",
-         "study_folder", "configuration", "conventions", "architecture", "safety",
-         "journal_styles", "speed", "example_study")
+         "tutorial_h3", "tutorial_measurement", "tutorial_power", "cli", "api", "results",
+         "reference_config", "reference_study_folder", "verdicts", "disclosure",
+         "reproducibility", "inference", "study_folder", "configuration", "conventions",
+         "architecture", "safety", "journal_styles", "speed", "example_study")
 
 
 @pytest.mark.site

@@ -114,6 +114,16 @@ class Study:
             return f"database {redact(self.folder)}"
         return f"folder {Path(self.folder).name}"
 
+    @property
+    def survey_items(self) -> pd.DataFrame | None:
+        """One row per survey: ``firm_id``, ``date``, ``year``, the firm's peer group that
+        year (``group_id``, missing for a non-member) and every scale item in scored
+        direction (reverse-coded items turned around); ``None`` when the study has no
+        surveys. The input of :func:`ipnstats.cfa` and the other measurement checks."""
+        from ipnstats.data.survey_frame import survey_items  # (it reads a Study)
+
+        return survey_items(self)
+
     def _frames(self) -> dict[str, pd.DataFrame | None]:
         return {"firm_year": self.firm_year, "exchanges": self.exchanges, "tasks": self.tasks}
 

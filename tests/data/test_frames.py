@@ -152,3 +152,18 @@ def test_custom_member_rule_and_stages(tmp_path):
     assert fy.loc[("F1", 2016), "stage"] == "veteran"
     assert fy.loc[("F5", 2017), "member"] == 1  # 92 days
     assert list(fy["stage"].cat.categories) == ["newcomer", "veteran"]
+
+
+def test_survey_items_scored_and_placed_in_groups(hand_study):
+    study = ipnstats.load_study(hand_study)
+    items = study.survey_items
+    assert len(items) == len(study.tables["surveys"])
+    scale = next(s for s in study.codebook.scales if s.name == "perceived_learning")
+    raw = study.tables["surveys"]
+    for item in scale.items:
+        given = raw[item].to_numpy(float)
+        expected = scale.low + scale.high - given if item in scale.reverse else given
+        np.testing.assert_array_equal(items[item].to_numpy(float), expected)
+    # F1 was a member of G1 in 2015, F4 never joins
+    assert set(items.loc[(items.firm_id == "F1") & (items.year == 2015), "group_id"]) == {"G1"}
+    assert items.loc[items.firm_id == "F4", "group_id"].isna().all()

@@ -244,8 +244,7 @@ class DatabaseSource:
         for name in TABLE_ORDER:
             mapping = _mapping(codebook, name)
             requests.append(database.TableRequest(name, mapping.db_table, mapping.query))
-        self.labels = {r.name: (f"query of [tables.{r.name}]" if r.query else
-                                f"table {r.table or r.name}") for r in requests}
+        self.labels = _database_labels(codebook)
         self._error = database.DatabaseError
         try:
             self.tables = database.read_tables(url, requests) if codebook is not None else {}
@@ -355,6 +354,23 @@ def input_fingerprints(location: Path | str, codebook: Path | None = None,
     for path in _table_files(folder, parsed, wanted, log):
         out[path.relative_to(folder).as_posix()] = _sha256(path)
     return dict(sorted(out.items()))
+
+
+def database_labels(codebook: Path | None) -> dict[str, str]:
+    """For a study in a database, the label of each table (``table <its table>`` or
+    ``query of [tables.<name>]``) under which :func:`input_fingerprints` and the problems
+    name it, by the schema's table name, from the codebook at ``codebook``."""
+    parsed = read_codebook(Path(codebook), ProblemLog()) if codebook is not None else None
+    return _database_labels(parsed)
+
+
+def _database_labels(codebook: Codebook | None) -> dict[str, str]:
+    labels = {}
+    for name in TABLE_ORDER:
+        mapping = _mapping(codebook, name)
+        labels[name] = (f"query of [tables.{name}]" if mapping.query else
+                        f"table {mapping.db_table or name}")
+    return labels
 
 
 def input_files(folder: Path, codebook: Path | None = None,

@@ -181,3 +181,30 @@ def test_the_digests_of_the_tables_are_the_same_on_every_read(database, tmp_path
     codebook = _codebook(tmp_path, schema)
     first = input_fingerprints(url, codebook)
     assert len(first) == 9 and first == input_fingerprints(url, codebook)
+
+
+def test_each_stage_fingerprints_the_database_tables_it_reads(database, tmp_path):
+    """A stage's fingerprint holds the digests of its own tables, under the names the
+    codebook maps them to: a changed row in ``ops.financials`` refits the stages that read
+    the financials, not only the data stage."""
+    from ipnstats.pipeline.config import config_from_dict
+    from ipnstats.pipeline.runner import inputs_of
+    from ipnstats.pipeline.stages import stage
+
+    url, schema = database
+    cfg = config_from_dict({"study": {"folder": url, "codebook": str(_codebook(tmp_path, schema))},
+                            "run": {"hypotheses": ["H1", "H2", "H3"]}},
+                           tmp_path / "study.toml", out=tmp_path / "out")
+
+    def labels(*names):
+        return {f"table {schema + '.' if schema else ''}{OPERATOR[n][0]}" for n in names}
+
+    firm_year = labels("firms", "memberships", "financials", "meetings", "meeting_activity",
+                       "surveys") | {"codebook.toml"}
+    cache = {}
+    assert set(inputs_of(cfg, stage("h1").inputs, cache)) == firm_year
+    assert set(inputs_of(cfg, stage("h2").inputs, cache)) == firm_year | {
+        "query of [tables.exchanges]"}
+    assert set(inputs_of(cfg, stage("h3").inputs, cache)) == firm_year | labels("tasks") | {
+        "query of [tables.exchanges]"}
+    assert inputs_of(cfg, None, cache) == inputs_of(cfg, stage("h3").inputs, cache)

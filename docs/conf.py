@@ -45,6 +45,8 @@ nb_execution_cache_path = os.environ.get("IPNSTATS_DOCS_CACHE",
                                          str(ROOT / "docs" / "_build" / ".jupyter_cache"))
 nb_execution_timeout = 120
 nb_execution_raise_on_error = True
+# ... and the build log shows the cell's traceback
+nb_execution_show_tb = True
 # A cell that writes to stderr (a warning, a deprecation) fails the build too.
 nb_output_stderr = "warn"
 # Markdown a cell displays (the generated reference tables) is read as MyST: tables work

@@ -60,7 +60,8 @@ def page(site: Path, name: str) -> tuple[str, str]:
 
 
 PAGES = ("index", "getting_started", "stata_r", "guide", "tutorial_h1", "tutorial_h2",
-         "tutorial_h3", "tutorial_measurement", "tutorial_power", "cli", "api", "results",
+         "tutorial_h3", "tutorial_measurement", "tutorial_power", "tutorial_postgres", "cli",
+         "api", "results",
          "reference_config", "reference_study_folder", "verdicts", "disclosure",
          "reproducibility", "inference", "study_folder", "configuration", "conventions",
          "architecture", "safety", "journal_styles", "speed", "example_study")
@@ -93,6 +94,11 @@ def test_tutorials_ran_and_show_their_results(site):
     html, text = page(site, "tutorial_power")
     assert "textbook n per group for d = 0.5: 62.8" in text and "MDE at 80% power" in text
     assert html.count("<img") >= 2
+    html, text = page(site, "tutorial_postgres")  # a real PostgreSQL server, started here
+    for shown in ("the password appears in 0", "nothing to run: every stage is up to date",
+                  "postgresql://ann:***@", "no password supplied", "ran models, data"):
+        assert shown in text, shown
+    assert html.count("<table") >= 3
 
 
 @pytest.mark.site

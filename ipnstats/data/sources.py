@@ -244,8 +244,7 @@ class DatabaseSource:
         for name in TABLE_ORDER:
             mapping = _mapping(codebook, name)
             requests.append(database.TableRequest(name, mapping.db_table, mapping.query))
-        self.labels = {r.name: (f"query of [tables.{r.name}]" if r.query else
-                                f"table {r.table or r.name}") for r in requests}
+        self.labels = _database_labels(codebook)
         self._error = database.DatabaseError
         try:
             self.tables = database.read_tables(url, requests) if codebook is not None else {}
@@ -357,6 +356,23 @@ def input_fingerprints(location: Path | str, codebook: Path | None = None,
     return dict(sorted(out.items()))
 
 
+def database_labels(codebook: Path | None) -> dict[str, str]:
+    """For a study in a database, the label of each table (``table <its table>`` or
+    ``query of [tables.<name>]``) under which :func:`input_fingerprints` and the problems
+    name it, by the schema's table name, from the codebook at ``codebook``."""
+    parsed = read_codebook(Path(codebook), ProblemLog()) if codebook is not None else None
+    return _database_labels(parsed)
+
+
+def _database_labels(codebook: Codebook | None) -> dict[str, str]:
+    labels = {}
+    for name in TABLE_ORDER:
+        mapping = _mapping(codebook, name)
+        labels[name] = (f"query of [tables.{name}]" if mapping.query else
+                        f"table {mapping.db_table or name}")
+    return labels
+
+
 def input_files(folder: Path, codebook: Path | None = None,
                 tables: tuple[str, ...] | None = None) -> list[Path]:
     """The files a study folder's ``tables`` are read from (``"codebook"`` among them: the
@@ -389,11 +405,23 @@ def _sha256(path: Path) -> str:
 
 
 def _table_digest(table) -> str:
+    """SHA-256 of a table's schema and values, column by column: whether each row is null,
+    then the values of the rows that are not. Equal tables give equal digests whatever
+    bytes a driver left in the slots of its nulls (Arrow leaves them undefined, and the
+    PostgreSQL driver does not clear them), and however the rows are split into chunks."""
     import hashlib
 
     import pyarrow as pa
+    import pyarrow.compute as pc
 
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return hashlib.sha256(sink.getvalue()).hexdigest()
+    digest = hashlib.sha256(table.schema.serialize().to_pybytes())
+    for column in table.columns:
+        digest.update(pc.is_valid(column).to_numpy().tobytes())
+        values = pc.drop_null(column).combine_chunks()
+        if pa.types.is_boolean(values.type):  # a bitmap's spare bits are undefined too
+            values = values.cast(pa.int8())
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, pa.schema([("v", values.type)])) as writer:
+            writer.write_batch(pa.record_batch([values], names=["v"]))
+        digest.update(sink.getvalue())
+    return digest.hexdigest()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ipnstats.core.errors import ConfigError
 from ipnstats.data import load_study
-from ipnstats.data.sources import input_fingerprints, is_url
+from ipnstats.data.sources import database_labels, input_fingerprints, is_url
 from ipnstats.pipeline.config import StudyConfig
 from ipnstats.pipeline.names import check_names
 from ipnstats.pipeline.progress import Progress
@@ -78,10 +78,11 @@ def inputs_of(cfg: StudyConfig, tables: tuple[str, ...] | None,
     cache = {} if cache is None else cache
     if "database" not in cache:  # one read of the database per run
         cache["database"] = input_fingerprints(cfg.folder, cfg.codebook, None)
+        cache["labels"] = database_labels(cfg.codebook)
     every = cache["database"]
     if tables is None:
         return every
-    named = {f"table {t}" for t in tables} | {f"query of [tables.{t}]" for t in tables}
+    named = {cache["labels"][t] for t in tables if t in cache["labels"]}
     return {k: v for k, v in every.items() if k in named or k == Path(cfg.codebook).name}
 
 

@@ -393,3 +393,43 @@ def test_pg_server_stops_and_leaves_nothing():
     assert not root.exists()
     state = f"/proc/{pid}/status"
     assert not os.path.exists(state) or "zombie" in open(state).read()
+
+
+# -- the digest of a table read from a database (the run's fingerprints) ----------------------
+
+def _with_garbage_under_nulls(array: pa.Array, fill: bytes) -> pa.Array:
+    """``array`` (int64 or date32, with nulls) rebuilt with ``fill`` in its null slots, as a
+    driver may leave them: Arrow leaves those bytes undefined."""
+    width = array.type.bit_width // 8
+    data = bytearray(array.buffers()[1].to_pybytes()[array.offset * width:])
+    for i, valid in enumerate(array.is_valid().to_pylist()):
+        if not valid:
+            data[i * width:(i + 1) * width] = (fill * width)[:width]
+    return pa.Array.from_buffers(array.type, len(array),
+                                 [array.buffers()[0], pa.py_buffer(bytes(data))],
+                                 null_count=array.null_count, offset=array.offset)
+
+
+def test_table_digest_depends_on_the_values_not_the_bytes_under_nulls():
+    from ipnstats.data.sources import _table_digest
+
+    ints = pa.array([1, None, 3, None], pa.int64())
+    dates = pa.array([dt.date(2020, 1, 2), None, None, dt.date(2021, 5, 6)], pa.date32())
+    flags = pa.array([True, None, False, True])
+    names = pa.array(["a", None, "c", ""])
+
+    def table(fill: bytes, chunks: int = 1) -> pa.Table:
+        columns = [_with_garbage_under_nulls(ints, fill), _with_garbage_under_nulls(dates, fill),
+                   flags, names]
+        full = pa.table(columns, names=["i", "d", "b", "s"])
+        return full if chunks == 1 else pa.concat_tables([full.slice(0, 1), full.slice(1)])
+
+    digest = _table_digest(table(b"\x00"))
+    assert _table_digest(table(b"\xab")) == digest  # other bytes under the nulls
+    assert _table_digest(table(b"\x17", chunks=2)) == digest  # other chunks
+    changed = [pa.table({"i": [1, None, 4, None], "d": dates, "b": flags, "s": names}),
+               pa.table({"i": [1, 0, 3, None], "d": dates, "b": flags, "s": names}),
+               pa.table({"i": ints, "d": dates, "b": flags, "s": ["a", None, "c", None]}),
+               pa.table({"i": ints, "d": dates, "b": [True, None, True, True], "s": names}),
+               pa.table({"j": ints, "d": dates, "b": flags, "s": names})]
+    assert len({digest, *(_table_digest(t) for t in changed)}) == 1 + len(changed)

@@ -11,45 +11,12 @@ from contextlib import redirect_stderr, redirect_stdout
 from urllib.parse import urlsplit
 
 import pandas as pd
-import pyarrow as pa
 import pytest
 from conftest import EXAMPLE
+from operator_db import FRAMING, OPERATOR, drop_postgres, load_postgres, operator_tables
 
 import ipnstats
 from ipnstats.cli import main
-from ipnstats.data.schema import TABLES
-
-# operator names: table -> (database table, {schema column: operator column})
-OPERATOR = {
-    "firms": ("members", {"firm_id": "MemberID", "founded_year": "FoundedYear",
-                          "employees_baseline": "HeadcountAtEntry"}),
-    "memberships": ("group_spells", {"firm_id": "MemberID", "group_id": "GroupCode",
-                                     "join_date": "Joined", "exit_date": "Left"}),
-    "financials": ("financials", {"firm_id": "MemberID", "year": "FiscalYear",
-                                  "revenue": "RevenueUSD"}),
-    "meetings": ("sessions", {"meeting_id": "SessionID", "group_id": "GroupCode"}),
-    "meeting_activity": ("session_log", {"meeting_id": "SessionID", "firm_id": "MemberID"}),
-    "surveys": ("survey_responses", {"firm_id": "MemberID", "date": "RecordedDate"}),
-    "exchanges": ("question_log", {"exchange_id": "ExchangeID"}),
-    "tasks": ("projects", {"firm_id": "MemberID"}),
-}
-FRAMING = {"loss": "Verlust", "gain": "Gewinn", "neutral": "Neutral"}
-
-
-def _operator_tables() -> dict[str, pa.Table]:
-    """The example's tables, typed as a database holds them, under operator names."""
-    out = {}
-    for name, (table, columns) in OPERATOR.items():
-        frame = pd.read_csv(EXAMPLE / f"{name}.csv", dtype={c.name: str for c in
-                                                            TABLES[name].columns
-                                                            if c.kind in ("id", "text")})
-        for column in TABLES[name].columns:
-            if column.kind == "date":
-                frame[column.name] = pd.to_datetime(frame[column.name]).dt.date
-        if name == "exchanges":
-            frame["framing"] = frame["framing"].map(FRAMING)
-        out[table] = pa.Table.from_pandas(frame.rename(columns=columns), preserve_index=False)
-    return out
 
 
 def _codebook(tmp_path, schema: str | None, *, write_query: str | None = None):
@@ -75,31 +42,20 @@ def _codebook(tmp_path, schema: str | None, *, write_query: str | None = None):
 
 
 def _postgres(url: str) -> str:
-    import adbc_driver_postgresql.dbapi as pg
-
-    with pg.connect(url) as conn, conn.cursor() as cur:
-        cur.execute("DROP SCHEMA IF EXISTS ops CASCADE")
-        cur.execute("CREATE SCHEMA ops")
-        for table, data in _operator_tables().items():
-            cur.adbc_ingest(table, data, db_schema_name="ops")
-        conn.commit()
+    load_postgres(url, "ops")
     return url
 
 
 def _drop(url: str) -> None:
     """Leave the session's server as it was (other tests list its tables)."""
-    import adbc_driver_postgresql.dbapi as pg
-
-    with pg.connect(url) as conn, conn.cursor() as cur:
-        cur.execute("DROP SCHEMA IF EXISTS ops CASCADE")
-        conn.commit()
+    drop_postgres(url, "ops")
 
 
 def _sqlite(path) -> str:
     import adbc_driver_sqlite.dbapi as sqlite
 
     with sqlite.connect(str(path)) as conn, conn.cursor() as cur:
-        for table, data in _operator_tables().items():
+        for table, data in operator_tables().items():
             cur.adbc_ingest(table, data)
         conn.commit()
     return f"sqlite:///{path}"
@@ -109,7 +65,7 @@ def _duckdb(path) -> str:
     duckdb = pytest.importorskip("duckdb")
     with duckdb.connect(str(path)) as conn:
         conn.execute("CREATE SCHEMA ops")
-        for table, data in _operator_tables().items():
+        for table, data in operator_tables().items():
             conn.register("incoming", data)
             conn.execute(f"CREATE TABLE ops.{table} AS SELECT * FROM incoming")
             conn.unregister("incoming")
@@ -213,3 +169,42 @@ def _no_password_shown(url: str, tmp_path) -> None:
     for text in seen:
         assert password not in text and "Wr0ngPassw0rd" not in text
     assert any("***" in text for text in seen)
+
+
+def test_the_digests_of_the_tables_are_the_same_on_every_read(database, tmp_path):
+    """A run's fingerprint holds a digest of each table read (``ipnstats run`` refits a
+    stage when it changes): reading the same tables again gives the same digests, nulls
+    included (PostgreSQL's driver leaves arbitrary bytes under them)."""
+    from ipnstats.data.sources import input_fingerprints
+
+    url, schema = database
+    codebook = _codebook(tmp_path, schema)
+    first = input_fingerprints(url, codebook)
+    assert len(first) == 9 and first == input_fingerprints(url, codebook)
+
+
+def test_each_stage_fingerprints_the_database_tables_it_reads(database, tmp_path):
+    """A stage's fingerprint holds the digests of its own tables, under the names the
+    codebook maps them to: a changed row in ``ops.financials`` refits the stages that read
+    the financials, not only the data stage."""
+    from ipnstats.pipeline.config import config_from_dict
+    from ipnstats.pipeline.runner import inputs_of
+    from ipnstats.pipeline.stages import stage
+
+    url, schema = database
+    cfg = config_from_dict({"study": {"folder": url, "codebook": str(_codebook(tmp_path, schema))},
+                            "run": {"hypotheses": ["H1", "H2", "H3"]}},
+                           tmp_path / "study.toml", out=tmp_path / "out")
+
+    def labels(*names):
+        return {f"table {schema + '.' if schema else ''}{OPERATOR[n][0]}" for n in names}
+
+    firm_year = labels("firms", "memberships", "financials", "meetings", "meeting_activity",
+                       "surveys") | {"codebook.toml"}
+    cache = {}
+    assert set(inputs_of(cfg, stage("h1").inputs, cache)) == firm_year
+    assert set(inputs_of(cfg, stage("h2").inputs, cache)) == firm_year | {
+        "query of [tables.exchanges]"}
+    assert set(inputs_of(cfg, stage("h3").inputs, cache)) == firm_year | labels("tasks") | {
+        "query of [tables.exchanges]"}
+    assert inputs_of(cfg, None, cache) == inputs_of(cfg, stage("h3").inputs, cache)

@@ -116,9 +116,9 @@ class Study:
 
     @property
     def survey_items(self) -> pd.DataFrame | None:
-        """One row per survey: ``firm_id``, ``date``, ``year``, the firm's peer group that
-        year (``group_id``, missing for a non-member) and every scale item in scored
-        direction (reverse-coded items turned around); ``None`` when the study has no
+        """The surveys' items in scored direction (reverse-coded items turned around), one
+        row per survey, with ``firm_id``, ``date``, ``year`` and the firm's peer group that
+        year (``group_id``, missing for a non-member); ``None`` when the study has no
         surveys. The input of :func:`ipnstats.cfa` and the other measurement checks."""
         from ipnstats.data.survey_frame import survey_items  # (it reads a Study)
 

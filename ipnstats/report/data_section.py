@@ -70,8 +70,8 @@ def _words(frame: pd.DataFrame, columns: tuple[str, ...], labels: dict) -> pd.Da
 #: The reason of a "read" step of the sample flow in the report. The study keeps the file's
 #: own name ("Group memberships.csv", "survey/IPN Member Survey_May 14, 2023_10.22.csv"),
 #: which the reader text of file names would garble: the appendix that lists every input
-#: file by name is named instead.
-READ_REASON = "rows read from the table's source (listed in Appendix: Reproducibility)"
+#: file by name (its "Input fingerprints" table) is named instead.
+READ_REASON = "rows read from its source (see Input fingerprints)"
 
 
 def _sample_flow(stored: dict, labels: dict):

@@ -67,8 +67,17 @@ def _words(frame: pd.DataFrame, columns: tuple[str, ...], labels: dict) -> pd.Da
     return frame.assign(**{c: frame[c].map(words) for c in columns if c in frame})
 
 
+#: The reason of a "read" step of the sample flow in the report. The study keeps the file's
+#: own name ("Group memberships.csv", "survey/IPN Member Survey_May 14, 2023_10.22.csv"),
+#: which the reader text of file names would garble: the appendix that lists every input
+#: file by name (its "Input fingerprints" table) is named instead.
+READ_REASON = "rows read from its source (see Input fingerprints)"
+
+
 def _sample_flow(stored: dict, labels: dict):
-    frame = _words(frame_from_json(stored), ("step", "table", "reason"), labels)
+    frame = frame_from_json(stored)
+    frame = frame.assign(reason=frame["reason"].where(frame["step"] != "read", READ_REASON))
+    frame = _words(frame, ("step", "table", "reason"), labels)
     return frame_table(frame, labels={
         "step": "Step", "table": "Table", "reason": "Reason", "rows_in": "Rows in",
         "rows_out": "Rows out", "dropped": "Dropped"}, title="Sample flow", label="sample-flow")

@@ -11,12 +11,17 @@ import pandas as pd
 import pytest
 
 import ipnstats
-from ipnstats.data.findings import DESCRIPTIVES, data_findings, membership_by_year
+from ipnstats.data.findings import DESCRIPTIVES, data_findings, membership_by_year, sample_flow
 from ipnstats.pipeline.store import dumps
-from ipnstats.report.data_section import descriptives_from_findings, render_data
+from ipnstats.report.data_section import (
+    READ_REASON,
+    _sample_flow,
+    descriptives_from_findings,
+    render_data,
+)
 from ipnstats.report.document import FigureBlock, Heading, Report, TableBlock, Text
 from ipnstats.report.sections import RENDERERS
-from ipnstats.results.stored import frame_from_json
+from ipnstats.results.stored import frame_from_json, frame_to_json
 from ipnstats.tables.descriptives import descriptives_table
 from ipnstats.tables.render import to_markdown
 
@@ -143,3 +148,21 @@ def test_membership_counts_by_year():
     assert counts["year"].tolist() == [1, 2]
     assert counts["firms"].tolist() == [3, 4]
     assert math.isnan(counts["members"].iloc[0]) and counts["members"].iloc[1] == 3
+
+
+def test_sample_flow_read_steps_do_not_garble_the_users_file_names():
+    # an operator's export: file names with spaces, dots, underscores and other formats
+    files = {"memberships": "Group memberships.csv",
+             "surveys": "survey/IPN Member Survey_May 14, 2023_10.22.csv",
+             "tasks": "break_even_tasks.dta"}
+    flow = pd.DataFrame(
+        [("read", table, f"rows read from {name}", 10, 10) for table, name in files.items()]
+        + [("firm_year", "memberships", "spell covers fewer than 183 days of every "
+            "calendar year (no member year)", 10, 8)],
+        columns=["step", "table", "reason", "rows_in", "rows_out"])
+    table = _sample_flow(frame_to_json(sample_flow(flow)), {})
+    reasons = list(table.frame["reason"])
+    assert reasons == [READ_REASON] * 3 + [
+        "spell covers fewer than 183 days of every calendar year (no member year)"]
+    text = to_markdown(table.as_table())
+    assert "Group the memberships file" not in text and "10.the 22 file" not in text

@@ -102,6 +102,17 @@ def test_tutorials_ran_and_show_their_results(site):
 
 
 @pytest.mark.site
+def test_getting_started_takes_an_operator_export_to_a_report(site):
+    html, text = page(site, "getting_started")
+    assert "$ ipnstats init exports" in text and "# CHECK:" in text
+    assert "CHECK comments left: 0" in text
+    assert "Group memberships.csv, line 18, column Joined" in text  # the operator's file
+    assert "OK: 0 error(s), 1 warning(s)" in text
+    assert "wrote reports/ipn_report.pdf" in text and "Supported" in text
+    assert html.count("<img") >= 1 and "Traceback" not in text
+
+
+@pytest.mark.site
 def test_reference_pages_are_generated_from_the_code(site):
     _, cli = page(site, "cli")
     assert "ipnstats init --help" in cli and "usage: ipnstats" in cli

@@ -164,11 +164,21 @@ def validate_study(path: str | Path, *, codebook: str | Path | None = None) -> V
     ``sqlite:///study.db``, ``duckdb:///study.duckdb``) with ``codebook`` the path of
     its ``codebook.toml`` (in a folder, ``codebook`` defaults to the folder's own).
 
+    A :class:`Study` already loaded carries its report as ``study.validation``; passing
+    one here is refused with a message saying so.
+
     Examples
     --------
     >>> report = ipnstats.validate_study("data/example")  # doctest: +SKIP
     >>> report.ok, report.problems.head()  # doctest: +SKIP
     """
+    if isinstance(path, Study):
+        raise SpecificationError("validate_study() reads a study folder or a database URL; "
+                                 "a loaded Study was validated when it was loaded: use "
+                                 "study.validation")
+    if not isinstance(path, (str, Path)):
+        raise SpecificationError("validate_study() reads a study folder or a database URL "
+                                 f"(a str or a Path), not {type(path).__name__}")
     report, _, _ = _check(path, codebook)
     return report
 

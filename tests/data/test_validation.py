@@ -245,3 +245,12 @@ def test_drop_mode_still_raises_for_file_problems(tmp_path):
     folder = write_study(tmp_path / "s", tables={FIN: None})
     with pytest.raises(DataError):
         ipnstats.load_study(folder, errors="drop")
+
+
+def test_validate_study_refuses_a_loaded_study_with_a_message(hand_study):
+    study = ipnstats.load_study(hand_study)
+    with pytest.raises(ipnstats.SpecificationError, match="study.validation"):
+        ipnstats.validate_study(study)
+    with pytest.raises(ipnstats.SpecificationError, match="not int"):
+        ipnstats.validate_study(3)
+    assert ipnstats.validate_study(hand_study).ok == study.validation.ok

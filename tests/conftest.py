@@ -142,28 +142,55 @@ def pg_url():
         yield server.url
 
 
-@pytest.fixture(scope="session")
-def written(tmp_path_factory):
-    """The example's light study report, written twice (``(out, first_files,
-    second_files)``; tests/report/test_study_report.py), built once per test run for the
-    report tests that read it: under pytest-xdist the first worker that needs it builds
-    it in the run's shared temporary folder and the others wait for it and read it."""
-    from test_study_report import written_reports
-
+def shared_build(tmp_path_factory, name: str, build):
+    """``build(folder)`` run once per test run, its (JSON) value returned to every caller:
+    under pytest-xdist the first worker that needs it builds it in the run's shared
+    temporary folder ``name`` (under a lock) and the others wait for it and read it."""
     if not os.environ.get("PYTEST_XDIST_WORKER"):
-        return written_reports(tmp_path_factory.mktemp("report"))
-    shared = tmp_path_factory.getbasetemp().parent / "written-report"  # this run's, shared
+        return build(tmp_path_factory.mktemp(name))
+    shared = tmp_path_factory.getbasetemp().parent / name  # this run's, shared
     with open(shared.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        done = shared / "files.json"
+        done = shared / "value.json"
         if done.exists():
-            out, first, second = json.loads(done.read_text())
-            return Path(out), [Path(p) for p in first], [Path(p) for p in second]
+            return json.loads(done.read_text())
         shared.mkdir(exist_ok=True)
-        out, first, second = written_reports(shared)
-        done.write_text(json.dumps([str(out), [str(p) for p in first],
-                                    [str(p) for p in second]]))
-        return out, first, second
+        value = build(shared)
+        done.write_text(json.dumps(value))
+        return value
+
+
+@pytest.fixture(scope="session")
+def _example_runs(tmp_path_factory) -> list[dict]:
+    """Two runs (``ipnstats run`` + ``report``) of the repository's configuration on
+    data/example, each from scratch in a copy of the repository's layout (tests/runs.py):
+    ``[{"out": output folder, "files": the files the report wrote}, ...]``, built once
+    per test run (:func:`shared_build`) for every test that only reads them; a test that
+    changes the study or the configuration makes its own run."""
+    from runs import full_run
+
+    def build(folder):
+        return [{"out": str(out), "files": [str(p) for p in files]}
+                for out, files in (full_run(folder / "run-a"), full_run(folder / "run-b"))]
+
+    return shared_build(tmp_path_factory, "example-runs", build)
+
+
+@pytest.fixture(scope="session")
+def example_runs(_example_runs) -> tuple[Path, Path]:
+    """The output folders of the two shared runs of the example (:func:`_example_runs`)."""
+    return tuple(Path(r["out"]) for r in _example_runs)
+
+
+@pytest.fixture(scope="session")
+def written(_example_runs) -> tuple[Path, Path, list[Path], list[Path]]:
+    """The example's study report, written twice (``(a, b, a_files, b_files)``: the output
+    folders and the files ``ipnstats report`` wrote, PDF and HTML first): the shared runs
+    of :func:`_example_runs`, read by tests/report/test_study_report.py and
+    test_report_text.py."""
+    (a, b) = (Path(r["out"]) for r in _example_runs)
+    first, second = ([Path(p) for p in r["files"]] for r in _example_runs)
+    return a, b, first, second
 
 
 def covers_truth(row, value, level: float = 0.999) -> bool:
@@ -189,16 +216,17 @@ def covers_truth(row, value, level: float = 0.999) -> bool:
 #: last would leave one worker idle while the other finishes it.
 SLOW_FIRST = (
     "tests/pipeline/test_pipeline.py", "tests/test_readme.py",
-    "tests/ipn/test_h3_simulation.py", "tests/report/test_study_report.py",
-    "tests/ipn/test_h2_simulation.py", "tests/estimators/test_did_simulation.py",
+    "tests/ipn/test_h3_simulation.py", "tests/ipn/test_h2_simulation.py",
+    "tests/estimators/test_did_simulation.py",
     "tests/pipeline/test_make_config.py", "tests/planning/test_power.py",
     "tests/data/test_fuzz_contract.py", "tests/test_benchmarks.py",
     "tests/cli/test_cli.py", "tests/report/test_missing_tables.py",
     "tests/ipn/test_measurement.py", "tests/ipn/test_missing_survey.py",
     "tests/ipn/test_selection_simulation.py",
 )
-# tests/report/test_report_text.py reads the report test_study_report.py builds (the
-# ``written`` fixture, shared between workers): it runs late, when the report exists.
+# tests/report/test_study_report.py and test_report_text.py read the example's two runs
+# that test_pipeline.py (first) builds (``_example_runs``, shared between workers): they
+# run late, when the runs exist, rather than wait for them.
 
 
 def pytest_collection_modifyitems(session, config, items):

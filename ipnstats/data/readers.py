@@ -23,6 +23,7 @@ import pyarrow.csv as pacsv
 
 from ipnstats.core.errors import DataError
 from ipnstats.data.columns import POOL, empty, take
+from ipnstats.data.excel import read_sheet
 
 ENCODINGS = ("utf-8", "cp1252")
 #: The csv module refuses fields over 128 KiB by default; a cell is as long as a file allows.
@@ -58,7 +59,8 @@ class RawTable:
     csv: CsvOptions | None = None  # the options a CSV file was read with (line numbers)
     #: stacked files: (position of the part's first record, the part)
     parts: list[tuple[int, RawTable]] = field(default_factory=list, repr=False)
-    notes: list[str] = field(default_factory=list)  # warnings the reader has for the user
+    #: warnings the reader has for the user: (rule, text), e.g. ("which_sheet", "...")
+    notes: list[tuple[str, str]] = field(default_factory=list)
     _lines: list[int] | None = field(default=None, repr=False)
 
     def __post_init__(self):
@@ -130,14 +132,22 @@ def _read_excel(name: str, path: Path, sheet: str | int | None, header_row: int)
             raise UnreadableFile(f"{path.name} has {len(sheets)} sheet(s): no sheet at "
                                  f"position {sheet} (counted from 0)")
         chosen = sheets[sheet or 0] if not isinstance(sheet, str) else sheet
-        frame = pd.read_excel(book, sheet_name=chosen, header=header_row - 1)
+        read = read_sheet(book.book, chosen, header=header_row - 1)
     label = path.name if sheet is None else f"{path.name} [{chosen}]"
     notes = []
+    if read.stray:
+        more = read.n_stray - len(read.stray)
+        notes.append(("stray_cell", "filled cells in columns without a name "
+                      f"(header on line {header_row}): {', '.join(read.stray)}"
+                      + (f" and {more} more" if more else "") + "; they are kept as columns "
+                      "named 'Unnamed: <position>' that no check reads: delete them, or name "
+                      "their column"))
     if sheet is None and len(sheets) > 1:
-        notes.append(f"{path.name} has {len(sheets)} sheets {sheets}: the first, "
-                     f"{sheets[0]!r}, was read; set sheet = \"...\" in [tables.{name}] "
-                     "of codebook.toml to read another")
-    return RawTable(name, path, frame, first_line=header_row + 1, label=label, notes=notes)
+        notes.append(("which_sheet", f"{path.name} has {len(sheets)} sheets {sheets}: the "
+                      f"first, {sheets[0]!r}, was read; set sheet = \"...\" in "
+                      f"[tables.{name}] of codebook.toml to read another"))
+    return RawTable(name, path, read.frame, first_line=header_row + 1, label=label,
+                    notes=notes)
 
 
 def _read_stat(path: Path) -> pd.DataFrame:

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ipnstats.core.errors import DataError
+from ipnstats.data.excel import read_sheet
 from ipnstats.data.readers import _is_qualtrics
 
 SAMPLE_ROWS = 5_000
@@ -288,8 +289,9 @@ def _is_number_text(text: str) -> bool:
 # --- workbooks --------------------------------------------------------------------------
 
 def _workbook_sources(path: Path, file: str) -> list[Source]:
-    sheets = pd.read_excel(path, sheet_name=None, header=None, nrows=SAMPLE_ROWS + 30,
-                           dtype=object)
+    with pd.ExcelFile(path) as book:  # (only the used columns: a far stray cell is cheap)
+        sheets = {name: read_sheet(book.book, name, header=None, nrows=SAMPLE_ROWS + 30,
+                                   dtype=object).frame for name in book.sheet_names}
     out = []
     for position, (name, raw) in enumerate(sheets.items()):
         raw = raw.dropna(how="all").dropna(axis=1, how="all")

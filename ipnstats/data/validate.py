@@ -139,8 +139,8 @@ def check_study(location: Path | str, log: ProblemLog, codebook_path: Path | Non
 def _check_table(spec: TableSpec, raw: RawTable, codebook: Codebook | None,
                  parents: dict[str, CheckedTable], log: ProblemLog) -> CheckedTable | None:
     mapping = codebook.mapping(spec.name) if codebook is not None else TableMapping(spec.name)
-    for note in raw.notes:
-        log.add("warning", spec.name, "which_sheet", note, file=raw.label)
+    for rule, note in raw.notes:
+        log.add("warning", spec.name, rule, note, file=raw.label)
     if raw.qualtrics and spec.name == "surveys" and codebook is not None:
         raw.frame = _from_qualtrics(raw.frame, codebook)
     renamed = map_columns(raw, mapping, log)

@@ -43,9 +43,9 @@ def _explain(done, violations) -> str:
     return "\n".join(lines)
 
 
-#: Seeds other than the default for a mutator's own test: a stray Excel cell at column
-#: XFD of the 700-row table takes 10-25 s to read (the campaign reports it as slow).
-SEEDS = {"excel_far_cell": 3}
+#: Seeds other than the default for a mutator's own test (none needed: a stray Excel cell
+#: at column XFD of the 700-row table, which took 10-25 s to read, is read in well under one).
+SEEDS: dict[str, int] = {}
 
 
 @pytest.mark.parametrize("name", SINGLE)

@@ -8,6 +8,7 @@ import pytest
 from studies import TABLES, write_study
 
 import ipnstats
+from ipnstats.data.readers import read_table
 
 FIRMS_WITH_ACCENT = TABLES["firms"].replace("F1,it,north", "F1,café,nörth")
 
@@ -164,3 +165,42 @@ def test_line_numbers_in_binary_formats(tmp_path, suffix, line):
     problem = ipnstats.validate_study(folder).problems.query("rule == 'negative_value'").iloc[0]
     assert (problem["file"], problem["line"], problem["column"]) == (
         f"firms{suffix}", line, "employees_baseline")
+
+
+def test_a_stray_cell_at_column_xfd_is_read_and_reported(tmp_path):
+    """A stray cell far right of an Excel table (column 16384, XFD: the sheet's used range
+    spans every column) below notes above the header (the fuzz case ``excel_far_cell``
+    with ``header_row_offset``): the table is read with its own columns, the stray cell
+    kept in its row and named in a warning, not 16384 columns built per row."""
+    import openpyxl
+    from studies import CODEBOOK
+
+    folder = write_study(tmp_path / "s")
+    firms = pd.read_csv(folder / "firms.csv")
+    (folder / "firms.csv").unlink()
+    path = folder / "firms.xlsx"
+    firms.to_excel(path, index=False, startrow=2)  # the header on line 3
+    book = openpyxl.load_workbook(path)
+    sheet = book.worksheets[0]
+    sheet["A1"] = "Exported from CRM"
+    last = sheet.max_row + 2  # a blank line, then the stray cell
+    sheet.cell(row=last, column=16384, value="total")
+    book.save(path)
+    (folder / "codebook.toml").write_text(CODEBOOK + "\n[tables.firms]\nheader_row = 3\n")
+
+    raw = read_table("firms", path, header_row=3)
+    assert list(raw.frame.columns) == [*firms.columns, "Unnamed: 16383"]
+    assert len(raw.frame) == len(firms) + 2  # the blank line and the stray row are kept
+    stray = raw.frame["Unnamed: 16383"]
+    assert stray.dropna().tolist() == ["total"] and stray.index[stray.notna()] == [len(firms) + 1]
+    assert raw.line_of(len(raw.frame) - 1) == last
+    (rule, note), = raw.notes
+    assert rule == "stray_cell" and f"XFD{last} = 'total'" in note
+
+    problems = ipnstats.validate_study(folder).problems
+    stray = problems.query("rule == 'stray_cell'")
+    assert stray[["severity", "table", "file"]].values.tolist() == [
+        ["warning", "firms", "firms.xlsx"]]
+    assert f"XFD{last} = 'total'" in stray["problem"].iloc[0]
+    # the stray row itself is a row without a firm: an error on its line
+    assert last in problems.query("rule == 'missing_value'")["line"].tolist()

@@ -118,3 +118,33 @@ def test_gradient_is_zero_on_the_boundary_and_absent_for_slopes():
     assert np.isfinite(value) and grad[0] == 0.0 and grad[1] != 0.0
     terms, cp = prepared(frame, ("g0", "g1"), "1 + x")
     assert profiled_deviance(terms, cp, True)[1] is None  # finite differences then
+
+
+@pytest.mark.parametrize("values", [(0.7, 1.3), (0.0, 2.0), (1.5, 0.0), (0.0, 0.0),
+                                    (1e-300, -0.5), (float("nan"), 1.0), (0.4,)])
+def test_scalar_lambda_is_the_block_diagonal_of_kronecker_products(values):
+    """The direct build of a diagonal ``Lambda`` (crossed random intercepts) gives the
+    very CSR matrix ``block_diag`` of the ``kron`` products gives: the same entries, in
+    the same order, with the same index types, so every product with it is unchanged
+    to the last bit."""
+    from scipy import sparse
+
+    Ts = [np.array([[v]]) for v in values]
+    shapes = [(g, 1) for g in (7, 300, 1)[:len(values)]]
+    fast = lmm._lambda_matrix(Ts, shapes)
+    slow = sparse.block_diag([sparse.kron(sparse.identity(g), sparse.csr_matrix(T))
+                              for T, (g, _) in zip(Ts, shapes, strict=True)], format="csr")
+    assert fast.format == slow.format and fast.shape == slow.shape
+    for part in ("indptr", "indices", "data"):
+        a, b = getattr(fast, part), getattr(slow, part)
+        assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True), part
+    assert fast.has_canonical_format == slow.has_canonical_format
+
+
+def test_free_positions_are_shared_and_read_only():
+    """The positions of a term's free elements are computed once per shape."""
+    rows, cols = lmm._free_positions(3, False)
+    assert lmm._free_positions(3, False)[0] is rows
+    assert rows.tolist() == [0, 1, 2, 1, 2, 2] and cols.tolist() == [0, 0, 0, 1, 1, 2]
+    assert not rows.flags.writeable and not cols.flags.writeable
+    assert lmm._free_positions(2, True)[0].tolist() == [0, 1]

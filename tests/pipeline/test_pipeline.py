@@ -17,15 +17,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import EXAMPLE, ROOT
+from runs import CONFIG, EPOCH
 from scipy import stats
 
 from ipnstats.cli import main
 from ipnstats.pipeline import ConfigError, ExpressionError, check_formula, load_config
-from ipnstats.pipeline.assemble import write_report
 from ipnstats.pipeline.runner import run, stale
-
-CONFIG = ROOT / "analyses" / "ipn_study.toml"
-EPOCH = "1700000000"
 
 
 def write_config(folder: Path, study: Path, text: str | None = None) -> Path:
@@ -39,22 +36,12 @@ def write_config(folder: Path, study: Path, text: str | None = None) -> Path:
     return path
 
 
-def full_run(folder: Path) -> Path:
-    """``make report`` in a copy of the repository's layout: analyses/, data/example/."""
-    os.environ["SOURCE_DATE_EPOCH"] = EPOCH
-    shutil.copytree(EXAMPLE, folder / "data" / "example")
-    (folder / "analyses").mkdir(parents=True)
-    shutil.copy(CONFIG, folder / "analyses" / "ipn_study.toml")
-    cfg = load_config(folder / "analyses" / "ipn_study.toml")
-    run(cfg)
-    write_report(cfg)
-    return cfg.out
-
-
 @pytest.fixture(scope="session")
-def example_run(tmp_path_factory):
-    """One run of the repository's configuration on data/example (the default settings)."""
-    return full_run(tmp_path_factory.mktemp("run-a"))
+def example_run(example_runs):
+    """One run of the repository's configuration on data/example (the default settings;
+    the run shared with the other tests that read it, tests/conftest.py)."""
+    os.environ["SOURCE_DATE_EPOCH"] = EPOCH  # as for the runs, for the tests that rerun
+    return example_runs[0]
 
 
 # -- the restricted grammar and the configuration ----------------------------------------
@@ -318,8 +305,8 @@ def test_small_cells_are_suppressed(example_run):
         assert cells[1].startswith("<") or int(cells[1].replace(",", "")) >= k
 
 
-def test_two_runs_give_the_same_bytes(example_run, tmp_path):
-    second = full_run(tmp_path / "run-b")
+def test_two_runs_give_the_same_bytes(example_runs):
+    example_run, second = example_runs  # two runs, each from scratch
     first_files = sorted(p.relative_to(example_run) for p in example_run.rglob("*")
                          if p.is_file())
     second_files = sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())

@@ -42,8 +42,8 @@ PATH = re.compile(r"results/|\.json\b|\.csv\b|\.toml\b")
 @pytest.fixture(scope="module")
 def pdf_text(written) -> str:
     """The text of the example report's PDF, lines joined (``ipnstats run`` + ``report``:
-    the session's light report, tests/conftest.py)."""
-    pdf = written[1][0]
+    the session's shared run of the example, tests/conftest.py)."""
+    pdf = written[2][0]
     pages = [p.extract_text() for p in pypdf.PdfReader(pdf).pages]
     return re.sub(r"\s+", " ", " ".join(pages))
 

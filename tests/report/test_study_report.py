@@ -6,53 +6,30 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
-import pytest
 from conftest import EXAMPLE
 
 import ipnstats.pipeline.config as config
-from ipnstats.pipeline.assemble import build_report, write_report
-from ipnstats.pipeline.runner import load_results, run
+from ipnstats.pipeline import load_config
+from ipnstats.pipeline.assemble import build_report
+from ipnstats.pipeline.runner import load_results
 
-EPOCH = "1700000000"
-# few draws and a small specification curve: these tests are about the report's files
-LIGHT = {"run": {"n_boot": 49, "progress": "never"}, "H1": {"mediation_draws": 99},
-         "H2": {"process_draws": 49},
-         "robustness": {"outcomes": ["log_revenue"], "estimators": ["twfe", "cs_notyet"],
-                        "samples": ["all"], "clusters": ["firm"],
-                        "covariate_sets": {"none": []}, "wild_draws": 99, "n_jobs": 1}}
+# The reports these tests read are the two runs of the repository's configuration on
+# data/example that the session shares (``written``, tests/conftest.py): the example as
+# `make report` makes it, run once for every test that only reads it.
+# A configuration with few draws, for the fingerprint's copy of the study (it reads the
+# study's files only).
+LIGHT = {"run": {"n_boot": 49, "progress": "never"}}
 
 
 def light_config(folder: Path, out: Path) -> config.StudyConfig:
-    """The configuration of ``folder`` with :data:`LIGHT`'s settings and the example's
-    [[models]], writing to ``out``."""
-    raw = {"study": {"folder": str(folder)}, **LIGHT, "models": [
-        {"name": "Size-adjusted", "formula": "log_revenue ~ member + log_employees",
-         "cluster": "firm_id"}]}
+    """A configuration of ``folder`` with :data:`LIGHT`'s settings, writing to ``out``."""
+    raw = {"study": {"folder": str(folder)}, **LIGHT}
     return config.config_from_dict(raw, out.parent / "study.toml", out=out)
 
 
-def make_report(folder: Path, out: Path) -> list[Path]:
-    """``ipnstats run`` and ``ipnstats report``: the PDF, the HTML and the tables."""
-    cfg = light_config(folder, out)
-    run(cfg)
-    return write_report(cfg)
-
-
-def written_reports(out):
-    """The example's light report written twice (``a`` and ``b``, under the folder
-    ``out``), for reproducibility; the session fixture ``written`` (tests/conftest.py)
-    builds it once for every module (and every test worker) that reads it."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SOURCE_DATE_EPOCH", EPOCH)
-        first = make_report(EXAMPLE, out / "a")
-        second = make_report(EXAMPLE, out / "b")
-    return out, first, second
-
-
 def test_pdf_and_html_are_written_and_reproducible(written):
-    out, first, second = written
-    assert [p.relative_to(out / "a") for p in first] == [p.relative_to(out / "b")
-                                                         for p in second]
+    a, b, first, second = written
+    assert [p.relative_to(a) for p in first] == [p.relative_to(b) for p in second]
     pdf, html, *tables = (p.read_bytes() for p in first)
     pdf2, html2, *tables2 = (p.read_bytes() for p in second)
     assert pdf.startswith(b"%PDF") and pdf == pdf2
@@ -60,15 +37,15 @@ def test_pdf_and_html_are_written_and_reproducible(written):
     assert tables == tables2  # every table as .tex, .md and .docx
     assert html.count(b"<table") >= 5
     for name in ("h1", "h2", "h3", "robustness", "network", "models", "data"):  # the stored results
-        a = (out / "a" / "results" / f"{name}.json").read_bytes()
-        assert a == (out / "b" / "results" / f"{name}.json").read_bytes()
+        stored = (a / "results" / f"{name}.json").read_bytes()
+        assert stored == (b / "results" / f"{name}.json").read_bytes()
 
 
 def test_report_content(written):
     out = written[0]
-    html = (out / "a" / "ipn_report.html").read_text(encoding="utf-8")
+    html = (out / "ipn_report.html").read_text(encoding="utf-8")
     assert re.search(r"sha256 [0-9a-f]{64}", html)  # the data fingerprint, on the title page
-    software = (out / "a" / "tables" / "software.md").read_text()
+    software = (out / "tables" / "software.md").read_text()
     assert re.search(r"\| ipnstats +\| 0\.1\.0 +\|", software)
     for heading in ("Sample flow", "Descriptive statistics and correlations", "Reliability",
                     "H1: Does joining", "H2: Do loss-framed", "H3: Do receivers",
@@ -81,7 +58,7 @@ def test_report_content(written):
 
 
 def test_report_names_no_firm(written):
-    html = (written[0] / "a" / "ipn_report.html").read_text(encoding="utf-8")
+    html = (written[0] / "ipn_report.html").read_text(encoding="utf-8")
     firm_ids = set(pd.read_csv(EXAMPLE / "firms.csv", dtype=str)["firm_id"])
     assert len(firm_ids) == 600
     pattern = re.compile(r"\b(" + "|".join(sorted(firm_ids)) + r")\b")
@@ -90,7 +67,7 @@ def test_report_names_no_firm(written):
 
 
 def test_fingerprint_changes_with_any_input_byte(written, tmp_path):
-    cfg = light_config(EXAMPLE, written[0] / "a")
+    cfg = load_config(written[0].parent / "analyses" / "ipn_study.toml")
     stored = {"models": load_results(cfg)["models"]}  # the title page is all that is read
     copy = shutil.copytree(EXAMPLE, tmp_path / "copy")
     copied = light_config(copy, tmp_path / "out")
@@ -100,7 +77,7 @@ def test_fingerprint_changes_with_any_input_byte(written, tmp_path):
 
     before = fingerprint(copied)
     assert before == fingerprint(cfg)  # the same bytes, the same fingerprint
-    assert before in (written[0] / "a" / "ipn_report.html").read_text(encoding="utf-8")
+    assert before in (written[0] / "ipn_report.html").read_text(encoding="utf-8")
     path = copy / "tasks.csv"
     path.write_bytes(path.read_bytes() + b"\n")
     assert fingerprint(copied) != before

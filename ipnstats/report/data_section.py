@@ -70,8 +70,10 @@ def _words(frame: pd.DataFrame, columns: tuple[str, ...], labels: dict) -> pd.Da
 #: The reason of a "read" step of the sample flow in the report. The study keeps the file's
 #: own name ("Group memberships.csv", "survey/IPN Member Survey_May 14, 2023_10.22.csv"),
 #: which the reader text of file names would garble: the appendix that lists every input
-#: file by name (its "Input fingerprints" table) is named instead.
-READ_REASON = "rows read from its source (see Input fingerprints)"
+#: file by name (its "Input fingerprints" table) is named in the table's note instead.
+READ_REASON = "every row read"
+READ_NOTE = ("Read: every row of the table's source; the files (or database tables) are "
+             "listed by name in the Input fingerprints table.")
 
 
 def _sample_flow(stored: dict, labels: dict):
@@ -80,7 +82,8 @@ def _sample_flow(stored: dict, labels: dict):
     frame = _words(frame, ("step", "table", "reason"), labels)
     return frame_table(frame, labels={
         "step": "Step", "table": "Table", "reason": "Reason", "rows_in": "Rows in",
-        "rows_out": "Rows out", "dropped": "Dropped"}, title="Sample flow", label="sample-flow")
+        "rows_out": "Rows out", "dropped": "Dropped"}, title="Sample flow", label="sample-flow",
+        notes=(READ_NOTE,) if (frame["step"] == "read").any() else ())
 
 
 def _panel(report: Report, p: dict) -> Report:

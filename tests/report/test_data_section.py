@@ -166,3 +166,4 @@ def test_sample_flow_read_steps_do_not_garble_the_users_file_names():
         "spell covers fewer than 183 days of every calendar year (no member year)"]
     text = to_markdown(table.as_table())
     assert "Group the memberships file" not in text and "10.the 22 file" not in text
+    assert "Input fingerprints" in text  # the note says where the files are named

@@ -10,20 +10,25 @@ import sys
 
 import ipnstats
 from ipnstats import Cluster
+from ipnstats.ipn.labels import ID_LABELS, UNIT_LABEL
 
 folder = sys.argv[1] if len(sys.argv) > 1 else "data/example"
 study = ipnstats.load_study(folder)
 fy = study.firm_year
+panel = dict(unit="firm_id", time="year", cohort="cohort")  # R did's idname, tname, gname
 
 # H1a: staggered DiD (Callaway-Sant'Anna, not-yet-treated controls), beside TWFE and Sun-Abraham
-models = [ipnstats.participation_effect(fy, outcome="log_revenue", estimator=e,
-                                        vcov=Cluster("firm_id"), n_boot=999, seed=0)
-          for e in ("twfe", "cs", "sunab")]
+models = [ipnstats.twfe_did(fy, outcome="log_revenue", **panel, vcov=Cluster("firm_id")),
+          ipnstats.participation_effect(fy, outcome="log_revenue", **panel,
+                                        vcov=Cluster("firm_id"), n_boot=999, seed=0),
+          ipnstats.sun_abraham(fy, outcome="log_revenue", **panel, vcov=Cluster("firm_id"))]
 print(ipnstats.regression_table(models, keep=["ATT"], model_names=["TWFE", "CS", "Sun-Abraham"],
+                                labels=ID_LABELS, unit_label=UNIT_LABEL,
                                 title="Effect of joining on log revenue").to_text())
 
 # H1b: the event study and the effect by stage (imputation estimator)
-event = ipnstats.event_study(fy, outcome="log_revenue", window=(-4, 6), n_boot=999, seed=0)
+event = ipnstats.event_study(fy, outcome="log_revenue", **panel, window=(-4, 6), n_boot=999,
+                             seed=0)
 print(event.pretrend_test())
 stages = ipnstats.stage_effects(fy, outcome="log_revenue", n_boot=999, seed=0)
 print(stages.rise_test())

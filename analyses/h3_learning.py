@@ -21,8 +21,9 @@ print(senders.comparisons())
 tasks = study.tasks.assign(exposure=lambda d: np.log1p(d["prior_risk_averse"].astype(float)))
 tasks = tasks.assign(log_cum_experience_x_exposure=lambda d: d["log_cum_experience"]
                      * d["exposure"])
-curve = ipnstats.learning_curve(tasks, moderator="exposure", covariates=("log_n_sources",),
-                                re_cov="diagonal")
+curve = ipnstats.learning_curve(tasks, outcome="outcome", experience="cum_experience",
+                                unit="firm_id", moderator="exposure",
+                                covariates=("log_n_sources",), re_cov="diagonal")
 print(curve.tidy(), curve.learning_rate(), sep="\n")
 
 # H3c: more sources for one experience (triangulation) against more experience

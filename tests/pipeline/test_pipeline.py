@@ -427,8 +427,10 @@ def test_make_redoes_only_what_a_change_touches(tmp_path):
 
 @pytest.mark.parametrize("script", sorted((ROOT / "analyses").glob("h*.py")),
                          ids=lambda p: p.name)
+@pytest.mark.filterwarnings("error::DeprecationWarning")
 def test_analysis_scripts_run(script, capsys):
-    """The scripts in analyses/ fit each family through the public API, as a user would."""
+    """The scripts in analyses/ fit each family through the public API, as a user would,
+    and use no deprecated name or default."""
     import runpy
 
     old = sys.argv

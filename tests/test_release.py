@@ -23,8 +23,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_the_licence_is_the_mit_text_the_metadata_names():
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    assert pyproject["project"]["license"] == {"text": "MIT"}
-    assert "License :: OSI Approved :: MIT License" in pyproject["project"]["classifiers"]
+    # PEP 639: an SPDX expression and the licence file (no licence classifier beside them)
+    assert pyproject["project"]["license"] == "MIT"
+    assert pyproject["project"]["license-files"] == ["LICENSE"]
+    assert not any(c.startswith("License ::") for c in pyproject["project"]["classifiers"])
     text = (ROOT / "LICENSE").read_text()
     assert text.startswith("MIT License")
     assert "Permission is hereby granted, free of charge" in text

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from importlib import metadata
 from pathlib import Path
 
 REPO = Path(sys.argv[1]).resolve()
@@ -42,6 +43,11 @@ def main() -> None:
         config = config.replace(key, fast)
     (work / "analyses" / "ipn_study.toml").write_text(config)
     print(ipnstats("--version", cwd=work).strip(), "from", where.parent)
+    meta = metadata.metadata("ipnstats")
+    if (meta["Version"], meta["License-Expression"]) != (pkg.__version__, "MIT") or not any(
+            f.name == "LICENSE" for f in metadata.files("ipnstats") or ()):
+        sys.exit(f"the wheel's metadata: version {meta['Version']}, licence "
+                 f"{meta['License-Expression']}, LICENSE file missing or present?")
     ipnstats("validate", "data/example", cwd=work)
     ipnstats("run", "analyses/ipn_study.toml", cwd=work)
     ipnstats("report", "analyses/ipn_study.toml", cwd=work)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -176,7 +177,7 @@ def validate_study(path: str | Path, *, codebook: str | Path | None = None) -> V
         raise SpecificationError("validate_study() reads a study folder or a database URL; "
                                  "a loaded Study was validated when it was loaded: use "
                                  "study.validation")
-    if not isinstance(path, (str, Path)):
+    if not isinstance(path, (str, os.PathLike)):
         raise SpecificationError("validate_study() reads a study folder or a database URL "
                                  f"(a str or a Path), not {type(path).__name__}")
     report, _, _ = _check(path, codebook)

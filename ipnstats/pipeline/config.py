@@ -51,6 +51,8 @@ ADJUSTMENTS = ("holm", "bh", "by", "hommel", "bonferroni", "none")
 ESTIMATORS = ("twfe", "cs_never", "cs_notyet", "sunab")
 SAMPLES = ("all", "no_exits", "balanced")
 CLUSTERS = ("firm", "group")
+PROGRESS = ("auto", "always", "never")
+BACKENDS = ("local", "dask")
 
 # key: (type, default); the schema of every section
 SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
@@ -74,6 +76,13 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
                    "min_clusters": (int, 30), "wild_draws": (int, 9999), "n_jobs": (int, 2),
                    "backend": (str, "local"), "scheduler": (str, "")},
 }
+#: The allowed values of the settings that have a fixed set of them (of each item, for a
+#: list); the documentation's key reference reads them from here.
+CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("run", "hypotheses"): FAMILIES, ("run", "progress"): PROGRESS,
+    ("report", "style"): tuple(STYLES), ("verdict", "adjust"): ADJUSTMENTS,
+    ("robustness", "estimators"): ESTIMATORS, ("robustness", "samples"): SAMPLES,
+    ("robustness", "clusters"): CLUSTERS, ("robustness", "backend"): BACKENDS}
 # (low, high) of every integer setting, both included
 BOUNDS: dict[tuple[str, str], tuple[int, int]] = {
     ("run", "seed"): (0, 2**63 - 1), ("run", "n_boot"): (2, 100_000),
@@ -364,24 +373,16 @@ def _check_values(s: dict, path: Path, problems: list[str]) -> None:
         if not cond:
             problems.append(f"{path}: {message}")
 
-    must(set(s["run"]["hypotheses"]) <= set(FAMILIES),
-         f"[run] hypotheses = {s['run']['hypotheses']!r}: each must be one of {FAMILIES}")
-    must(s["run"]["progress"] in ("auto", "always", "never"),
-         f"[run] progress = {s['run']['progress']!r} must be 'auto', 'always' or 'never'")
+    for (section, key), allowed in CHOICES.items():
+        value = s[section][key]
+        bad = [v for v in value if v not in allowed] if isinstance(value, list) else (
+            [] if value in allowed else [value])
+        must(not bad, f"[{section}] {key} = {value!r}: {', '.join(map(repr, bad))} not "
+                      f"among {', '.join(map(repr, allowed))}")
     must(0 < s["verdict"]["alpha"] < 1, "[verdict] alpha must be between 0 and 1")
-    must(s["report"]["style"] in STYLES,
-         f"[report] style = {s['report']['style']!r} must be one of {tuple(STYLES)}")
-    must(s["verdict"]["adjust"] in ADJUSTMENTS,
-         f"[verdict] adjust = {s['verdict']['adjust']!r} must be one of {ADJUSTMENTS}")
     rob = s["robustness"]
-    must(rob["backend"] in ("local", "dask"),
-         f"[robustness] backend = {rob['backend']!r} must be 'local' or 'dask'")
     must(rob["backend"] == "dask" or not rob["scheduler"],
          "[robustness] scheduler is a Dask setting: set backend = \"dask\" with it")
-    for key, allowed in (("estimators", ESTIMATORS), ("samples", SAMPLES),
-                         ("clusters", CLUSTERS)):
-        bad = [v for v in rob[key] if v not in allowed]
-        must(not bad, f"[robustness] {key}: {bad} not among {allowed}")
     names = [("H1", "outcomes", v) for v in s["H1"]["outcomes"]]
     names += [("H1", "covariates", v) for v in s["H1"]["covariates"]]
     names += [("robustness", "outcomes", v) for v in rob["outcomes"]]

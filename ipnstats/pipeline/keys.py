@@ -28,20 +28,18 @@ from ipnstats.data.schema import TABLE_ORDER, TABLES
 from ipnstats.ipn.designs import DESIGNS
 from ipnstats.pipeline.claims_config import CLAIM_KEYS, DIRECTIONS, REQUIRED
 from ipnstats.pipeline.config import (
-    ADJUSTMENTS,
+    BACKENDS,
     BOUNDS,
-    CLUSTERS,
-    ESTIMATORS,
+    CHOICES,
     MODEL_CHOICES,
     MODEL_DEFAULTS,
     MODEL_ESTIMATORS,
     MODEL_KEYS,
-    SAMPLES,
+    PROGRESS,
     SCHEMA,
 )
 from ipnstats.pipeline.power import OUTPUT_KEYS, POWER_BOUNDS, POWER_KEYS, RUN_KEYS
 from ipnstats.planning.power import ALTERNATIVES
-from ipnstats.tables.style import STYLES
 
 #: What each key of the study configuration means, by (section, key).
 CONFIG_MEANING: dict[tuple[str, str], str] = {
@@ -80,18 +78,6 @@ CONFIG_MEANING: dict[tuple[str, str], str] = {
     ("robustness", "n_jobs"): "parallel workers of the specification curve",
     ("robustness", "backend"): "where the specification curve runs",
     ("robustness", "scheduler"): "the Dask scheduler's address (with backend = \"dask\")",
-}
-
-#: The allowed values of the keys that have a fixed set of them.
-CONFIG_CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
-    ("run", "hypotheses"): ("H1", "H2", "H3"),
-    ("run", "progress"): ("auto", "always", "never"),
-    ("report", "style"): tuple(STYLES),
-    ("verdict", "adjust"): ADJUSTMENTS,
-    ("robustness", "estimators"): ESTIMATORS,
-    ("robustness", "samples"): SAMPLES,
-    ("robustness", "clusters"): CLUSTERS,
-    ("robustness", "backend"): ("local", "dask"),
 }
 
 MODEL_MEANING = {
@@ -153,6 +139,7 @@ CODEBOOK_MEANING: dict[tuple[str, str], str] = {
 }
 
 CODEBOOK_DEFAULTS: dict[tuple[str, str], object] = {
+    ("scales.<scale>", "items"): "(required)",
     ("stages", "<stage>"): "novice = 0, developing = 2, expert = 4",
     ("scales.<scale>", "range"): [1, 7], ("scales.<scale>", "reverse"): [],
     ("scales.<scale>", "label"): "the scale's name",
@@ -223,7 +210,7 @@ def config_keys() -> pd.DataFrame:
     for section, keys in SCHEMA.items():
         for key, (kind, default) in keys.items():
             rows.append((section, key, _type_name(kind), _toml(default),
-                         _allowed(CONFIG_CHOICES.get((section, key), ()),
+                         _allowed(CHOICES.get((section, key), ()),
                                   BOUNDS.get((section, key))),
                          CONFIG_MEANING[(section, key)]))
     for key, kind in MODEL_KEYS.items():
@@ -248,8 +235,8 @@ def power_keys() -> pd.DataFrame:
     for section, keys in (("power", POWER_KEYS), ("run", RUN_KEYS), ("output", OUTPUT_KEYS)):
         for key, (kind, default) in keys.items():
             choices = {("power", "alternative"): ALTERNATIVES,
-                       ("run", "backend"): ("local", "dask"),
-                       ("run", "progress"): ("auto", "always", "never")}.get((section, key), ())
+                       ("run", "backend"): BACKENDS,
+                       ("run", "progress"): PROGRESS}.get((section, key), ())
             bounds = POWER_BOUNDS.get(key) if section in ("power", "run") else None
             rows.append((section, key, _type_name(kind), _toml(default),
                          _allowed(choices, bounds), POWER_MEANING[(section, key)]))
@@ -280,15 +267,12 @@ def codebook_keys() -> pd.DataFrame:
             + [("tables.<table>", k) for k in TABLE_KEYS])
     rows = []
     for section, key in keys:
-        if (section, key) in CODEBOOK_DEFAULTS:
-            default = CODEBOOK_DEFAULTS[(section, key)]
-            shown = default if isinstance(default, str) and " " in default else _toml(default)
-        elif (section, key) in _FALLBACK_CODEBOOK:
+        if (section, key) in _FALLBACK_CODEBOOK:  # the reader's own default, as TOML
             shown = _toml(_FALLBACK_CODEBOOK[(section, key)])
-        else:
-            shown = ""
-        if (section, key) == ("scales.<scale>", "items"):
-            shown = "(required)"
+        else:  # a phrase ("the first sheet", "(required)") as it is, a value as TOML
+            default = CODEBOOK_DEFAULTS.get((section, key))
+            shown = ("" if default is None else default if isinstance(default, str)
+                     and (" " in default or default.startswith("(")) else _toml(default))
         rows.append((section, key, shown, CODEBOOK_MEANING[(section, key)]))
     return pd.DataFrame(rows, columns=["section", "key", "default", "meaning"])
 

@@ -10,7 +10,7 @@ from ipnstats.data.mapping import KEYS as TABLE_KEYS
 from ipnstats.data.schema import TABLES
 from ipnstats.pipeline import keys
 from ipnstats.pipeline.claims_config import CLAIM_KEYS
-from ipnstats.pipeline.config import MODEL_KEYS, SCHEMA, ConfigError, load_config
+from ipnstats.pipeline.config import CHOICES, MODEL_KEYS, SCHEMA, ConfigError, load_config
 from ipnstats.pipeline.power import OUTPUT_KEYS, POWER_KEYS, RUN_KEYS
 
 
@@ -21,7 +21,7 @@ def test_every_configuration_key_is_described_once():
     accepted |= {("[models]", k) for k in MODEL_KEYS} | {("[claims]", k) for k in CLAIM_KEYS}
     assert listed == accepted and len(table) == len(accepted)
     assert set(keys.CONFIG_MEANING) == {(s, k) for s, ks in SCHEMA.items() for k in ks}
-    assert set(keys.CONFIG_CHOICES) <= set(keys.CONFIG_MEANING)
+    assert set(CHOICES) <= set(keys.CONFIG_MEANING)
     assert table.meaning.str.len().min() > 10
 
 
@@ -51,7 +51,7 @@ def test_allowed_values_are_the_ones_the_reader_accepts(tmp_path):
     (tmp_path / "study").mkdir()
     table = keys.config_keys()
     path = tmp_path / "c.toml"
-    for (section, key), choices in keys.CONFIG_CHOICES.items():
+    for (section, key), choices in CHOICES.items():
         kind = SCHEMA[section][key][0]
         for choice in choices:
             value = f'["{choice}"]' if kind is list else f'"{choice}"'
